@@ -1,0 +1,93 @@
+"""Errors a planner can act on.
+
+Every message says what is wrong, where (sheet and cell, or file and row), and what to do.
+
+    SopExcelError
+    ├── InputError             the planner can fix it in the workbook or the input file;
+    │                          carries ``problems: list[CellProblem]``
+    ├── WorkbookError
+    │   ├── WorkbookLockedError   the file is open in Excel or not writable
+    │   ├── WorkbookCorruptError  not a readable xlsx file
+    │   └── LayoutError           a sheet, table or column from the template is missing
+    └── ForecastError          only when even the fallback failed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CellProblem",
+    "ForecastError",
+    "InputError",
+    "LayoutError",
+    "SopExcelError",
+    "WorkbookCorruptError",
+    "WorkbookError",
+    "WorkbookLockedError",
+]
+
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """One bad value, located precisely.
+
+    ``where`` is "Sheet 'Actuals', cell C7" or "file actuals.csv, row 12, column 'orders'".
+    """
+
+    where: str
+    value: object
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        shown = "" if self.value is None else f" {self.value!r}"
+        return f"{self.where}:{shown} {self.message}. {self.fix}".replace(":  ", ": ")
+
+
+class SopExcelError(Exception):
+    """Base of every error sop-excel raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(SopExcelError):
+    """Bad input the planner can fix; lists every problem found (the first 20 and a count)."""
+
+    def __init__(self, summary: str, problems: list[CellProblem] | None = None) -> None:
+        self.summary = summary
+        self.problems = list(problems or [])
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if not self.problems:
+            return self.summary
+        lines = [f"{self.summary} ({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}):"]
+        lines += [f"  - {p}" for p in self.problems[:MAX_LISTED]]
+        if len(self.problems) > MAX_LISTED:
+            lines.append(f"  ... and {len(self.problems) - MAX_LISTED} more.")
+        return "\n".join(lines)
+
+
+class WorkbookError(SopExcelError):
+    """The workbook file itself cannot be used as it is."""
+
+    exit_code = 3
+
+
+class WorkbookLockedError(WorkbookError):
+    """The workbook is open elsewhere or cannot be written."""
+
+
+class WorkbookCorruptError(WorkbookError):
+    """The file is not a readable xlsx workbook."""
+
+
+class LayoutError(WorkbookError):
+    """A sheet, table or column that sop-excel needs is missing or renamed."""
+
+
+class ForecastError(SopExcelError):
+    """Forecasting failed even with its fallback."""

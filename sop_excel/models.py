@@ -1,0 +1,181 @@
+"""pydantic models at the boundaries: the workbook layout and the run settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "ColumnLayout",
+    "LayoutSpec",
+    "SettingRow",
+    "Settings",
+    "SheetLayout",
+    "TableLayout",
+]
+
+Kind = Literal["text", "int", "qty", "money", "price", "pct", "ratio", "date", "month", "datetime"]
+NUMERIC_KINDS = frozenset({"int", "qty", "money", "price", "pct", "ratio"})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ColumnLayout(_Frozen):
+    header: str
+    field: str
+    kind: Kind = "text"
+    owner: Literal["system", "planner"] = "system"
+    width: float = 12
+    choices: list[str] | str | None = None
+    formula: bool = False
+    required: bool = True
+    style: Literal["status", "signed"] | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC_KINDS
+
+
+class TableLayout(_Frozen):
+    name: str
+    anchor: str = "A1"
+    key: list[str]
+    columns: list[ColumnLayout]
+    dynamic_columns: bool = False
+    sheet: str = ""  # filled in by SheetLayout
+
+    @model_validator(mode="after")
+    def _keys_are_columns(self) -> TableLayout:
+        fields = [c.field for c in self.columns]
+        if len(set(fields)) != len(fields):
+            raise ValueError(f"table {self.name}: duplicate field names")
+        missing = [k for k in self.key if k not in fields]
+        if missing:
+            raise ValueError(f"table {self.name}: key columns {missing} are not columns")
+        return self
+
+    def column(self, field: str) -> ColumnLayout:
+        for c in self.columns:
+            if c.field == field:
+                return c
+        raise KeyError(f"{self.name} has no column {field!r}")
+
+    @property
+    def fields(self) -> list[str]:
+        return [c.field for c in self.columns]
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    @property
+    def planner_fields(self) -> list[str]:
+        return [c.field for c in self.columns if c.owner == "planner"]
+
+
+class SettingRow(_Frozen):
+    setting: str
+    name: str
+    kind: Kind
+    description: str
+    choices: list[str] | str | None = None
+
+
+class SheetLayout(_Frozen):
+    name: str
+    tab_color: str = "#1F4E78"
+    note: str = ""
+    tables: list[TableLayout]
+
+    @model_validator(mode="after")
+    def _stamp_sheet(self) -> SheetLayout:
+        for t in self.tables:
+            object.__setattr__(t, "sheet", self.name)
+        return self
+
+
+class _SettingsBlock(_Frozen):
+    rows: list[SettingRow]
+
+
+class LayoutSpec(_Frozen):
+    title: str
+    sheets: list[SheetLayout]
+    settings: _SettingsBlock
+
+    def table(self, name: str) -> TableLayout:
+        for s in self.sheets:
+            for t in s.tables:
+                if t.name == name:
+                    return t
+        raise KeyError(f"layout has no table {name!r}")
+
+    @property
+    def tables(self) -> list[TableLayout]:
+        return [t for s in self.sheets for t in s.tables]
+
+
+class Settings(_Frozen):
+    """The run settings, as read from the Settings sheet."""
+
+    as_of: dt.date = Field(alias="AsOfDate")
+    horizon: int = Field(alias="Horizon", ge=1, le=36)
+    forecast_method: str = Field(alias="ForecastMethod")
+    correct_outliers: bool = Field(alias="CorrectOutliers")
+    drift_watch_pct: float = Field(alias="DriftWatchPct", ge=0, le=10)
+    drift_act_pct: float = Field(alias="DriftActPct", ge=0, le=10)
+    min_value_at_risk: float = Field(alias="MinValueAtRisk", ge=0)
+    currency: str = Field(alias="Currency", default="EUR")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _to_date(cls, v: object) -> object:
+        if isinstance(v, dt.datetime):
+            return v.date()
+        return v
+
+    @field_validator("correct_outliers", mode="before")
+    @classmethod
+    def _yes_no(cls, v: object) -> object:
+        if isinstance(v, str):
+            low = v.strip().lower()
+            if low in {"yes", "y", "true", "1"}:
+                return True
+            if low in {"no", "n", "false", "0", ""}:
+                return False
+            raise ValueError("must be yes or no")
+        return v
+
+    @field_validator("horizon", mode="before")
+    @classmethod
+    def _whole(cls, v: object) -> object:
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, str) and v.strip().isdigit():
+            return int(v.strip())
+        return v
+
+    @model_validator(mode="after")
+    def _watch_below_act(self) -> Settings:
+        if self.drift_watch_pct > self.drift_act_pct:
+            raise ValueError("Drift watch % must not be above Drift act %")
+        return self
+
+    def to_names(self) -> dict[str, object]:
+        """Values keyed by the Settings sheet's cell names (AsOfDate, Horizon, ...)."""
+        return self.model_dump(by_alias=True)
+
+
+def validation_messages(err: ValidationError) -> list[tuple[str, object, str]]:
+    """(field alias, input, message) per error, for mapping to cells."""
+    out = []
+    for e in err.errors(include_url=False):
+        loc = str(e["loc"][0]) if e["loc"] else ""
+        out.append((loc, e.get("input"), e["msg"]))
+    return out

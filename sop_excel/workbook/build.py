@@ -1,0 +1,234 @@
+"""Build a new planning workbook with XlsxWriter, from rows already computed by the core.
+
+XlsxWriter is used for new files because it writes each formula's cached value (openpyxl
+cannot), so pandas and other non-calculating readers see numbers. Formatting comes from the
+layout: number formats, widths, frozen headers, data validation, conditional formats, charts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
+from sop_excel.workbook.io import CellValue, Formula, Rows
+from sop_excel.workbook.layout import load_layout, parse_cell, table_range
+from sop_excel.workbook.safe_save import atomic_write
+
+__all__ = ["NUMBER_FORMATS", "build_workbook", "choices_for", "trend_charts"]
+
+NUMBER_FORMATS = {
+    "int": "#,##0",
+    "qty": "#,##0",
+    "money": "#,##0",
+    "price": "#,##0.00",
+    "pct": "0.0%",
+    "ratio": "0.00",
+    "date": "yyyy-mm-dd",
+    "month": "mmm yyyy",
+    "datetime": "yyyy-mm-dd hh:mm",
+}
+
+STATUS_COLORS = {  # status text -> (fill, font)
+    "Act": ("#FFC7CE", "#9C0006"),
+    "Watch": ("#FFEB9C", "#9C5700"),
+    "On track": ("#C6EFCE", "#006100"),
+}
+
+
+def choices_for(choices: list[str] | str | None) -> list[str] | None:
+    """Resolve a layout's data-validation choices ("@methods" = the forecasting methods)."""
+    if choices == "@methods":
+        import forecasting
+
+        return list(forecasting.METHODS)
+    if isinstance(choices, str):
+        return [choices]
+    return choices
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self.wb = wb
+        self._cache: dict[str, Any] = {}
+        self.title = wb.add_format({"bold": True, "font_size": 14, "font_color": "#1F4E78"})
+        self.note = wb.add_format({"italic": True, "font_color": "#595959"})
+
+    def kind(self, kind: str) -> Any:
+        if kind not in self._cache:
+            fmt = NUMBER_FORMATS.get(kind)
+            self._cache[kind] = self.wb.add_format({"num_format": fmt} if fmt else {})
+        return self._cache[kind]
+
+    def fill(self, fill: str, font: str) -> Any:
+        key = f"cf{fill}{font}"
+        if key not in self._cache:
+            self._cache[key] = self.wb.add_format({"bg_color": fill, "font_color": font})
+        return self._cache[key]
+
+
+def _write(ws: Any, r: int, c: int, v: CellValue, fmt: Any) -> None:
+    """The one choke point for cell values: text is always written as text, never a formula."""
+    if isinstance(v, Formula):
+        ws.write_formula(r, c, v.text, fmt, "" if v.value is None else v.value)
+    elif v is None:
+        ws.write_blank(r, c, None, fmt)
+    elif isinstance(v, str):
+        ws.write_string(r, c, v, fmt)
+    elif isinstance(v, bool):
+        ws.write_boolean(r, c, v, fmt)
+    elif isinstance(v, dt.date):
+        ws.write_datetime(r, c, v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day), fmt)
+    else:
+        ws.write_number(r, c, v, fmt)
+
+
+def _column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[ColumnLayout]:
+    if not table.dynamic_columns:
+        return list(table.columns)
+    first = table.columns[0]
+    return [first] + [ColumnLayout(header=str(h), field=str(h), kind="qty", width=14)
+                      for h in header[1:]]
+
+
+def _add_table(ws: Any, fm: _Formats, table: TableLayout, rows: Rows,
+               formulas: dict[str, str]) -> None:
+    header, body = rows[0], rows[1:]
+    cols = _column_layouts(table, header)
+    r0, c0 = parse_cell(table.anchor)
+    r0, c0 = r0 - 1, c0 - 1
+    columns = []
+    for col in cols:
+        spec: dict[str, Any] = {"header": col.header, "format": fm.kind(col.kind)}
+        if col.field in formulas:
+            spec["formula"] = formulas[col.field]
+        columns.append(spec)
+    ws.add_table(table_range(table, len(body), len(cols)), {
+        "name": table.name, "columns": columns, "style": "Table Style Medium 2",
+        "autofilter": True})
+    for j, col in enumerate(cols):
+        ws.set_column(c0 + j, c0 + j, col.width)
+    for i, row in enumerate(body):
+        for j, v in enumerate(row):
+            _write(ws, r0 + 1 + i, c0 + j, v, fm.kind(cols[j].kind))
+    last = r0 + max(len(body), 1)
+    for j, col in enumerate(cols):
+        opts = choices_for(col.choices)
+        if opts:
+            ws.data_validation(r0 + 1, c0 + j, last, c0 + j, {
+                "validate": "list", "source": opts, "ignore_blank": True,
+                "error_title": col.header, "error_message": "Pick a value from the list."})
+        if col.style == "status":
+            for text, (fill, font) in STATUS_COLORS.items():
+                ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
+                    "type": "cell", "criteria": "==", "value": f'"{text}"',
+                    "format": fm.fill(fill, font)})
+        elif col.style == "signed":
+            ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
+                "type": "cell", "criteria": "<", "value": 0, "format": fm.fill("#FFFFFF", "#C00000")})
+
+
+def trend_charts(trend_header: Sequence[CellValue], n_rows: int, sheet: str,
+                 anchor: str) -> list[dict[str, Any]]:
+    """One line chart per family: history and final forecast, over the trend table's columns."""
+    r0, c0 = parse_cell(anchor)
+    first, last = r0 + 1, r0 + n_rows
+    charts = []
+    names = [str(h) for h in trend_header[1:]]
+    families = list(dict.fromkeys(n.rsplit(" ", 1)[0] for n in names))
+    for fam in families:
+        series = []
+        for j, n in enumerate(names, start=1):
+            if n.rsplit(" ", 1)[0] == fam:
+                series.append({"name": n, "col": c0 - 1 + j})
+        charts.append({"family": fam, "series": series, "cat_col": c0 - 1,
+                       "rows": (first - 1, last - 1), "sheet": sheet})
+    return charts
+
+
+def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]], col: int) -> None:
+    for k, spec in enumerate(charts):
+        chart = wb.add_chart({"type": "line"})
+        r1, r2 = spec["rows"]
+        for s in spec["series"]:
+            forecast = s["name"].endswith("forecast")
+            chart.add_series({
+                "name": s["name"],
+                "categories": [spec["sheet"], r1, spec["cat_col"], r2, spec["cat_col"]],
+                "values": [spec["sheet"], r1, s["col"], r2, s["col"]],
+                "line": {"color": "#ED7D31" if forecast else "#2E75B6", "width": 2,
+                         "dash_type": "dash" if forecast else "solid"},
+            })
+        chart.set_title({"name": f"{spec['family']}: history and forecast (units)"})
+        chart.set_x_axis({"num_format": "mmm yy", "date_axis": True})
+        chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+        chart.set_legend({"position": "bottom"})
+        chart.show_blanks_as("gap")
+        chart.set_size({"width": 720, "height": 300})
+        ws.insert_chart(2 + k * 16, col, chart)
+
+
+def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
+                   formulas: dict[str, dict[str, str]] | None = None,
+                   layout: LayoutSpec | None = None) -> Path:
+    """Write a complete planning workbook to ``path`` (atomically).
+
+    Args:
+        tables: rows (header first) for every table of the layout.
+        formulas: per table, the formula text per field for calculated columns.
+    """
+    layout = layout or load_layout()
+    formulas = formulas or {}
+    missing = [t.name for t in layout.tables if t.name not in tables]
+    if missing:
+        raise ValueError(f"no rows given for tables {missing}")
+
+    def write(tmp: Path) -> None:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                            "default_date_format": "yyyy-mm-dd"})
+        fm = _Formats(wb)
+        for sheet in layout.sheets:
+            ws = wb.add_worksheet(sheet.name)
+            ws.set_tab_color(sheet.tab_color)
+            ws.write_string(0, 0, sheet.name, fm.title)
+            ws.write_string(1, 0, sheet.note, fm.note)
+            for table in sheet.tables:
+                _add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}))
+            header_row = parse_cell(sheet.tables[0].anchor)[0]
+            ws.freeze_panes(header_row, 0)
+            if sheet.name == "Settings":
+                _settings_extras(wb, ws, fm, layout, tables["tblSettings"])
+            if sheet.name == "Dashboard":
+                trend = layout.table("tblTrend")
+                rows = tables["tblTrend"]
+                charts = trend_charts(rows[0], len(rows) - 1, sheet.name, trend.anchor)
+                _add_charts(wb, ws, charts, col=len(rows[0]) + 1)
+        wb.set_properties({"title": layout.title, "comments": "Built by sop-excel"})
+        wb.set_calc_mode("auto")
+        wb.close()
+
+    return atomic_write(path, write)
+
+
+def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: LayoutSpec,
+                     rows: Rows) -> None:
+    """Named Value cells, per-row number formats and drop-downs on the Settings sheet."""
+    table = layout.table("tblSettings")
+    r0, c0 = parse_cell(table.anchor)
+    by_label = {str(r[0]): i for i, r in enumerate(rows[1:])}
+    for spec in layout.settings.rows:
+        i = by_label.get(spec.setting)
+        if i is None:
+            continue
+        r, c = r0 + i, c0  # 0-based row of the value cell = header row + 1 + i - 1
+        _write(ws, r, c, rows[1 + i][1], fm.kind(spec.kind))
+        wb.define_name(spec.name, f"='{table.sheet}'!${chr(65 + c)}${r + 1}")
+        opts = choices_for(spec.choices)
+        if opts:
+            ws.data_validation(r, c, r, c, {"validate": "list", "source": opts,
+                                            "error_message": "Pick a value from the list."})

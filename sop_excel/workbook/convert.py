@@ -1,0 +1,214 @@
+"""Rows of cells <-> pandas frames, checked against the layout.
+
+Pure: shared by the headless and live sides. Every bad cell becomes a :class:`CellProblem`
+naming the sheet and cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+
+from sop_excel.errors import CellProblem, InputError, LayoutError
+from sop_excel.models import TableLayout
+from sop_excel.workbook.io import CellValue, Formula, Rows
+from sop_excel.workbook.layout import cell_address, parse_cell
+
+__all__ = ["frame_from_rows", "rows_from_frame"]
+
+_FIX = {
+    "number": "Type a number or leave the cell empty.",
+    "date": "Type a date (for example 2026-11-18).",
+    "key": "Fill in this cell: every row needs it.",
+    "duplicate": "Remove or merge the duplicate row.",
+}
+
+
+def _is_blank(v: CellValue) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and math.isnan(v))
+
+
+def _unwrap(v: CellValue) -> CellValue:
+    return v.value if isinstance(v, Formula) else v
+
+
+def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = None) -> pd.DataFrame:
+    """Turn a table's cells (header first) into a frame with the layout's field names.
+
+    Raises:
+        LayoutError: a required header is missing.
+        InputError: values that are not numbers or dates where they must be, empty keys,
+            duplicate keys; all of them at once.
+    """
+    r0, c0 = parse_cell(table.anchor)
+    header_row = header_row or r0
+    if not rows:
+        raise LayoutError(f"Sheet '{table.sheet}': table {table.name} has no header row. "
+                          "Restore the table from the template.")
+    header = [str(_unwrap(h)).strip() if not _is_blank(_unwrap(h)) else "" for h in rows[0]]
+    by_header = {h.casefold(): i for i, h in enumerate(header) if h}
+    index: dict[str, int] = {}
+    missing = []
+    for col in table.columns:
+        i = by_header.get(col.header.casefold())
+        if i is None:
+            if col.required:
+                missing.append(col.header)
+        else:
+            index[col.field] = i
+    if missing:
+        found = ", ".join(repr(h) for h in header if h) or "none"
+        raise LayoutError(
+            f"Sheet '{table.sheet}', table {table.name} (header row {header_row}): missing "
+            f"column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}; "
+            f"found {found}. Rename the header back or restore the column."
+        )
+    body = [[_unwrap(v) for v in r] for r in rows[1:]]
+    excel_rows = np.arange(len(body)) + header_row + 1
+    keep = [i for i, r in enumerate(body) if not all(_is_blank(v) for v in r)]
+    body = [body[i] for i in keep]
+    excel_rows = excel_rows[keep]
+    data: dict[str, object] = {}
+    problems: list[CellProblem] = []
+    for col in table.columns:
+        if col.field not in index:
+            data[col.field] = [None] * len(body)
+            continue
+        i = index[col.field]
+        raw = [r[i] if i < len(r) else None for r in body]
+        letter_col = c0 + i
+        values, bad = _convert(raw, col.kind)
+        for j in bad:
+            problems.append(CellProblem(
+                where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
+                value=raw[j],
+                message="is not a date" if col.kind in {"date", "month", "datetime"} else "is not a number",
+                fix=_FIX["date"] if col.kind in {"date", "month", "datetime"} else _FIX["number"],
+            ))
+        if col.field in table.key:
+            for j, v in enumerate(values):
+                if j not in bad and (v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT):
+                    problems.append(CellProblem(
+                        where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
+                        value=None, message=f"{col.header} is empty", fix=_FIX["key"]))
+        data[col.field] = values
+    frame = pd.DataFrame(data, columns=table.fields)
+    if not frame.empty:
+        dup = frame.duplicated(subset=table.key, keep="first")
+        for j in np.flatnonzero(dup.to_numpy()):
+            key = ", ".join(f"{k}={frame.iloc[j][k]}" for k in table.key)
+            problems.append(CellProblem(
+                where=f"Sheet '{table.sheet}', row {int(excel_rows[j])}", value=None,
+                message=f"repeats an earlier row ({key})", fix=_FIX["duplicate"]))
+    if problems:
+        raise InputError(f"Sheet '{table.sheet}' has values sop-excel cannot use", problems)
+    frame.attrs["excel_rows"] = excel_rows.tolist()
+    return frame
+
+
+def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series, set[int]]:
+    bad: set[int] = set()
+    if kind == "text":
+        out = []
+        for v in raw:
+            if _is_blank(v):
+                out.append("")
+            elif isinstance(v, float) and v.is_integer():
+                out.append(str(int(v)))
+            elif isinstance(v, dt.datetime | dt.date):
+                out.append(v.isoformat()[:10])
+            else:
+                out.append(str(v).strip())
+        return out, bad
+    if kind in {"date", "month", "datetime"}:
+        out_d = []
+        for j, v in enumerate(raw):
+            if _is_blank(v):
+                out_d.append(pd.NaT)
+                continue
+            try:
+                if isinstance(v, bool) or isinstance(v, int | float):
+                    raise ValueError
+                ts = pd.Timestamp(v)
+                if ts is pd.NaT:
+                    raise ValueError
+            except (ValueError, TypeError):
+                bad.add(j)
+                out_d.append(pd.NaT)
+                continue
+            if kind == "month":
+                ts = ts.normalize().replace(day=1)
+            elif kind == "date":
+                ts = ts.normalize()
+            out_d.append(ts)
+        return pd.Series(out_d, dtype="datetime64[ns]"), bad
+    out_n = []
+    for j, v in enumerate(raw):
+        if _is_blank(v):
+            out_n.append(math.nan)
+        elif isinstance(v, bool):
+            bad.add(j)
+            out_n.append(math.nan)
+        elif isinstance(v, int | float | np.integer | np.floating):
+            out_n.append(float(v))
+        else:
+            text = str(v).strip().replace(",", "")
+            pct = text.endswith("%")
+            try:
+                num = float(text[:-1] if pct else text)
+            except ValueError:
+                bad.add(j)
+                out_n.append(math.nan)
+                continue
+            out_n.append(num / 100 if pct else num)
+    return out_n, bad
+
+
+def _cell(v: object) -> CellValue:
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, Formula):
+        return v
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, np.datetime64):
+        return pd.Timestamp(v).to_pydatetime()
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return None if math.isnan(f) else f
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, str | int | bool | dt.date):
+        return v
+    return str(v)
+
+
+def rows_from_frame(frame: pd.DataFrame, table: TableLayout,
+                    formulas: dict[str, str] | None = None,
+                    headers: list[str] | None = None) -> Rows:
+    """Frame -> rows (header first) in layout order.
+
+    ``formulas`` maps a field to the Excel formula text of that column; each cell then holds a
+    :class:`Formula` whose cached value is the frame's value. ``headers`` overrides the layout's
+    headers (tables with dynamic columns).
+    """
+    formulas = formulas or {}
+    fields = list(frame.columns) if table.dynamic_columns else table.fields
+    header: list[CellValue] = list(headers) if headers else (
+        [table.column(f).header if f in table.fields else f for f in fields])
+    out: Rows = [header]
+    cols = [frame[f].tolist() if f in frame.columns else [None] * len(frame) for f in fields]
+    for values in zip(*cols, strict=True) if cols else []:
+        row: list[CellValue] = []
+        for f, v in zip(fields, values, strict=True):
+            cell = _cell(v)
+            if f in formulas and not isinstance(cell, Formula):
+                cell = Formula(formulas[f], cell)  # type: ignore[arg-type]
+            row.append(cell)
+        out.append(row)
+    return out

@@ -1,0 +1,270 @@
+"""The headless side of the workbook interface: openpyxl to read and edit, no Excel needed.
+
+openpyxl parses XML through defusedxml when it is installed (it is a dependency), drops every
+formula's cached value on save, and cannot write one. So this side remembers the value Python
+computed for each formula it writes and puts it back into the saved file, keeping the
+workbook readable by pandas and other non-calculating readers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import openpyxl
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.cell_range import MultiCellRange
+from openpyxl.worksheet.table import Table, TableColumn
+
+from sop_excel.errors import LayoutError, SopExcelError, WorkbookCorruptError, WorkbookLockedError
+from sop_excel.models import LayoutSpec
+from sop_excel.workbook.build import NUMBER_FORMATS
+from sop_excel.workbook.io import CellValue, Formula, Rows
+from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
+
+__all__ = ["OpenpyxlIO"]
+
+
+@contextlib.contextmanager
+def _mapped_errors(path: Path) -> Iterator[None]:
+    """Low-level read errors -> errors that say what to do."""
+    try:
+        yield
+    except SopExcelError:
+        raise
+    except FileNotFoundError as exc:
+        raise SopExcelError(f"No workbook at {path}. Check the path, or create one with "
+                            f"`sop-excel demo --out {path.name}`.") from exc
+    except PermissionError as exc:
+        raise WorkbookLockedError(f"Cannot read {path}: permission denied. Close it in any "
+                                  "program that has it open and check the file's permissions.") from exc
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError,
+            EOFError, OSError) as exc:
+        raise WorkbookCorruptError(
+            f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc}). "
+            "Open it in Excel and save it as .xlsx, or restore it from a backup.") from exc
+    except Exception as exc:  # defusedxml's refusals and other parser errors
+        if type(exc).__module__.startswith(("defusedxml", "xml", "lxml")):
+            raise WorkbookCorruptError(
+                f"{path.name} contains XML that sop-excel will not parse ({type(exc).__name__}). "
+                "It may be damaged or crafted; open it in Excel and save a clean copy.") from exc
+        raise
+
+
+class OpenpyxlIO:
+    """A workbook file opened for reading and editing.
+
+    Args:
+        path: an .xlsx file built by sop-excel (or with the same tables).
+        layout: the layout (defaults to the bundled template's).
+    """
+
+    def __init__(self, path: str | Path, layout: LayoutSpec | None = None) -> None:
+        self.path = Path(path)
+        self.layout = layout or load_layout()
+        if excel_owner_file(self.path).exists():
+            raise WorkbookLockedError(
+                f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
+                "Close it in Excel, then run the command again.")
+        with _mapped_errors(self.path):
+            if not self.path.is_file():
+                raise FileNotFoundError(self.path)
+            self.wb = openpyxl.load_workbook(self.path)
+        self._tables: dict[str, tuple[Any, Table]] = {}
+        for ws in self.wb.worksheets:
+            for tbl in ws.tables.values():
+                self._tables[tbl.name] = (ws, tbl)
+        self._cached: dict[tuple[str, str], float | str | None] = {}
+
+    # -- WorkbookIO -----------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def table_names(self) -> list[str]:
+        return list(self._tables)
+
+    def _find(self, name: str) -> tuple[Any, Table]:
+        try:
+            return self._tables[name]
+        except KeyError:
+            try:
+                where = f"sheet '{self.layout.table(name).sheet}'"
+            except KeyError:
+                where = "the workbook"
+            raise LayoutError(
+                f"{self.name}: table {name} is missing from {where}. Restore it from the "
+                "template (sop-excel demo builds a complete workbook) or rename your table back."
+            ) from None
+
+    def read_table(self, name: str) -> Rows:
+        ws, tbl = self._find(name)
+        out: Rows = []
+        for row in ws.iter_rows(*_bounds(tbl.ref)):
+            out.append([_read(c) for c in row])
+        return out
+
+    def write_table(self, name: str, rows: Rows) -> None:
+        ws, tbl = self._find(name)
+        layout = self.layout.table(name)
+        min_col, min_row, max_col, max_row = range_boundaries(tbl.ref)
+        header = [str(h) for h in rows[0]]
+        body = rows[1:] or [[None] * len(header)]  # an Excel Table keeps at least one data row
+        new_max_row = min_row + len(body)
+        new_max_col = min_col + len(header) - 1
+        kinds = _kinds(layout, header)
+        for r in range(min_row, max(max_row, new_max_row) + 1):
+            for c in range(min_col, max(max_col, new_max_col) + 1):
+                if r > new_max_row or c > new_max_col:
+                    cell = ws.cell(r, c)
+                    cell.value = None
+                    cell.number_format = "General"
+        for j, h in enumerate(header):
+            _write(ws.cell(min_row, min_col + j), h, None)
+        for i, row in enumerate(body, start=1):
+            for j, v in enumerate(row):
+                cell = ws.cell(min_row + i, min_col + j)
+                _write(cell, v, NUMBER_FORMATS.get(kinds[j]))
+                if isinstance(v, Formula):
+                    self._cached[(ws.title, cell.coordinate)] = v.value
+                else:
+                    self._cached.pop((ws.title, cell.coordinate), None)
+        new_ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(new_max_col)}{new_max_row}"
+        if [c.name for c in tbl.tableColumns] != header:
+            old = {c.name: c for c in tbl.tableColumns}
+            tbl.tableColumns = [old.get(h) or TableColumn(id=j + 1, name=h) for j, h in enumerate(header)]
+            for j, col in enumerate(tbl.tableColumns):
+                col.id = j + 1
+        tbl.ref = new_ref
+        if tbl.autoFilter is not None:
+            tbl.autoFilter.ref = new_ref
+        _follow_table(self.wb, ws, (min_col, min_row + 1, max(max_col, new_max_col), max_row), new_max_row)
+
+    def save(self) -> None:
+        self.wb.calculation.fullCalcOnLoad = True  # Excel recomputes on open in any case
+
+        def write(tmp: Path) -> None:
+            raw = io.BytesIO()
+            self.wb.save(raw)
+            _write_with_cached_values(raw, tmp, self._cached, self._sheet_parts())
+
+        atomic_write(self.path, write)
+
+    def _sheet_parts(self) -> dict[str, str]:
+        return {ws.title: ws.path.lstrip("/") for ws in self.wb.worksheets}
+
+
+def _bounds(ref: str) -> tuple[int, int, int, int]:
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    return min_row, max_row, min_col, max_col
+
+
+def _kinds(layout: Any, header: list[str]) -> list[str]:
+    by_header = {c.header: c.kind for c in layout.columns}
+    default = "qty" if layout.dynamic_columns else "text"
+    return [by_header.get(h, default) for h in header]
+
+
+def _read(cell: Any) -> CellValue:
+    v = cell.value
+    if cell.data_type == "f":
+        return Formula(v if isinstance(v, str) else f"={v}", None)
+    return v
+
+
+def _write(cell: Any, v: CellValue, number_format: str | None) -> None:
+    """The one choke point for cell values: only a Formula becomes a formula."""
+    if isinstance(v, Formula):
+        cell.value = v.text
+    else:
+        cell.value = v
+        if isinstance(v, str):
+            cell.data_type = "s"  # openpyxl would store "=..." text as a formula
+    if number_format:
+        cell.number_format = number_format
+
+
+def _follow_table(wb: Any, ws: Any, old_body: tuple[int, int, int, int], new_last_row: int) -> None:
+    """Stretch conditional formats, validations and chart series that covered the table body."""
+    min_col, first_row, max_col, _ = old_body
+
+    def stretch(ref: str) -> str:
+        c1, r1, c2, r2 = range_boundaries(ref)
+        if r1 == first_row and min_col <= c1 and c2 <= max_col:
+            return f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{new_last_row}"
+        return ref
+
+    rules = [(str(cf.sqref), cf.rules) for cf in ws.conditional_formatting]
+    ws.conditional_formatting = ConditionalFormattingList()
+    for sqref, cf_rules in rules:
+        new = " ".join(stretch(r) for r in sqref.split())
+        for rule in cf_rules:
+            ws.conditional_formatting.add(new, rule)
+    for dv in ws.data_validations.dataValidation:
+        dv.sqref = MultiCellRange(" ".join(stretch(str(r)) for r in dv.sqref.ranges))
+    for sheet in wb.worksheets:
+        for chart in getattr(sheet, "_charts", []):
+            for ser in chart.series:
+                for ref in (ser.val and ser.val.numRef, ser.cat and (ser.cat.numRef or ser.cat.strRef)):
+                    if ref is None or not ref.f:
+                        continue
+                    ref.f = _stretch_formula_ref(ref.f, ws.title, stretch)
+
+
+_SHEET_REF = re.compile(r"^(?P<sheet>'[^']+'|[^!]+)!(?P<ref>\$?[A-Z]+\$?\d+:\$?[A-Z]+\$?\d+)$")
+
+
+def _stretch_formula_ref(f: str, title: str, stretch: Any) -> str:
+    m = _SHEET_REF.match(f)
+    if not m or m.group("sheet").strip("'") != title:
+        return f
+    new = stretch(m.group("ref").replace("$", ""))
+    c1, r1, c2, r2 = range_boundaries(new)
+    return (f"{m.group('sheet')}!${get_column_letter(c1)}${r1}:"
+            f"${get_column_letter(c2)}${r2}")
+
+
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)</c>', re.S)
+
+
+def _write_with_cached_values(raw: io.BytesIO, dest: Path,
+                              cached: dict[tuple[str, str], float | str | None],
+                              parts: dict[str, str]) -> None:
+    """Copy the saved xlsx into ``dest``, filling each formula cell's cached ``<v>``."""
+    by_part: dict[str, dict[str, float | str | None]] = {}
+    for (sheet, coord), value in cached.items():
+        by_part.setdefault(parts[sheet], {})[coord] = value
+    raw.seek(0)
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            values = by_part.get(info.filename)
+            if values:
+                data = _FORMULA_CELL.sub(lambda m: _with_value(m, values), data)
+            out.writestr(info, data)
+
+
+def _with_value(m: re.Match[bytes], values: dict[str, float | str | None]) -> bytes:
+    coord = m.group(1).decode()
+    if coord not in values or values[coord] is None:
+        return m.group(0)
+    v = values[coord]
+    attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2))
+    if isinstance(v, bool):
+        return b'<c r="%s"%s t="b"><f>%s</f><v>%d</v></c>' % (m.group(1), attrs, m.group(3), int(v))
+    if isinstance(v, int | float):
+        if not math.isfinite(v):
+            return m.group(0)
+        return b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (m.group(1), attrs, m.group(3), repr(float(v)).encode())
+    text = escape(str(v)).encode()
+    return b'<c r="%s"%s t="str"><f>%s</f><v>%s</v></c>' % (m.group(1), attrs, m.group(3), text)
