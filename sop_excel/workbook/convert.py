@@ -90,7 +90,7 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
             ))
         if col.field in table.key:
             for j, v in enumerate(values):
-                if j not in bad and (v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT):
+                if j not in bad and _is_blank(v if v is not pd.NaT else None):
                     problems.append(CellProblem(
                         where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
                         value=None, message=f"{col.header} is empty", fix=_FIX["key"]))
@@ -99,7 +99,7 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     if not frame.empty:
         dup = frame.duplicated(subset=table.key, keep="first")
         for j in np.flatnonzero(dup.to_numpy()):
-            key = ", ".join(f"{k}={frame.iloc[j][k]}" for k in table.key)
+            key = ", ".join(f"{table.column(k).header} {_show(frame.iloc[j][k])}" for k in table.key)
             problems.append(CellProblem(
                 where=f"Sheet '{table.sheet}', row {int(excel_rows[j])}", value=None,
                 message=f"repeats an earlier row ({key})", fix=_FIX["duplicate"]))
@@ -107,6 +107,12 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
         raise InputError(f"Sheet '{table.sheet}' has values sop-excel cannot use", problems)
     frame.attrs["excel_rows"] = excel_rows.tolist()
     return frame
+
+
+def _show(v: object) -> str:
+    if isinstance(v, pd.Timestamp):
+        return f"{v:%Y-%m-%d}" if (v.hour, v.minute, v.second) == (0, 0, 0) else f"{v:%Y-%m-%d %H:%M}"
+    return str(v)
 
 
 def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series, set[int]]:

@@ -1,0 +1,92 @@
+"""Check a workbook the way CI would: structure, cached values, and a real recalculation."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import openpyxl
+
+from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.libreoffice import recalculate
+from sop_excel.workbook.openpyxl_io import OpenpyxlIO
+
+__all__ = ["check_workbook", "compare_recalculated", "formula_cells"]
+
+ERROR_VALUES = ("#REF!", "#NAME?", "#VALUE!", "#DIV/0!", "#N/A", "#NUM!", "#NULL!", "Err:")
+
+
+def formula_cells(path: str | Path) -> dict[tuple[str, str], object]:
+    """Cached value of every formula cell, keyed by (sheet, cell)."""
+    formulas = openpyxl.load_workbook(path)
+    values = openpyxl.load_workbook(path, data_only=True)
+    out = {}
+    for ws in formulas.worksheets:
+        vws = values[ws.title]
+        for row in ws.iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    out[(ws.title, c.coordinate)] = vws[c.coordinate].value
+    return out
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
+    return a == b or (a in (None, "") and b in (None, ""))
+
+
+def compare_recalculated(path: str | Path, recalculated: str | Path) -> list[str]:
+    """Differences between our cached values and LibreOffice's recalculated ones, and error cells."""
+    ours = formula_cells(path)
+    theirs = openpyxl.load_workbook(recalculated, data_only=True)
+    problems = []
+    for (sheet, coord), v in ours.items():
+        w = theirs[sheet][coord].value
+        if isinstance(w, str) and w.startswith(ERROR_VALUES):
+            problems.append(f"Sheet '{sheet}', cell {coord}: LibreOffice computes {w}")
+        elif not _close(v, w):
+            problems.append(f"Sheet '{sheet}', cell {coord}: cached {v!r} but LibreOffice computes {w!r}")
+    return problems
+
+
+def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str], list[str]]:
+    """(problems, info lines) for a workbook built by sop-excel."""
+    layout = load_layout()
+    book = OpenpyxlIO(path)
+    problems: list[str] = []
+    sheets = set(book.wb.sheetnames)
+    for sheet in layout.sheets:
+        if sheet.name not in sheets:
+            problems.append(f"Sheet '{sheet.name}' is missing")
+    tables = set(book.table_names())
+    for table in layout.tables:
+        if table.name not in tables:
+            problems.append(f"Table {table.name} (sheet '{table.sheet}') is missing")
+        elif not table.dynamic_columns:
+            header = [str(h) for h in book.read_table(table.name)[0]]
+            missing = [c.header for c in table.columns if c.header not in header and c.required]
+            if missing:
+                problems.append(f"Table {table.name}: missing columns {missing}")
+    names = set(book.wb.defined_names.keys())
+    for spec in layout.settings.rows:
+        if spec.name not in names:
+            problems.append(f"Named range {spec.name} (Settings '{spec.setting}') is missing")
+    cells = formula_cells(path)
+    empty = [k for k, v in cells.items() if v is None]
+    for sheet, coord in empty[:20]:
+        problems.append(f"Sheet '{sheet}', cell {coord}: formula has no cached value")
+    if len(empty) > 20:
+        problems.append(f"... and {len(empty) - 20} more formula cells without a cached value")
+    lines = [f"{Path(path).name}: {len(sheets)} sheets, {len(tables)} tables, "
+             f"{len(names)} named ranges, {len(cells)} formulas"]
+    if recalc:
+        with tempfile.TemporaryDirectory(prefix="sop-check-") as out:
+            recalculated = recalculate(path, out)
+            diffs = compare_recalculated(path, recalculated)
+        problems += diffs[:20]
+        if len(diffs) > 20:
+            problems.append(f"... and {len(diffs) - 20} more differences")
+        lines.append(f"LibreOffice recalculated {len(cells)} formulas: {len(diffs)} differ from the cached values")
+    return problems, lines

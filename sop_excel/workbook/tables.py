@@ -1,0 +1,52 @@
+"""Frames in and out of a workbook's tables, through the WorkbookIO seam.
+
+Planner-owned columns (overrides, owners, comments) are carried over by key on every write,
+so a refresh never loses what people typed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sop_excel.workbook.convert import frame_from_rows, rows_from_frame
+from sop_excel.workbook.formulas import table_formulas
+from sop_excel.workbook.io import Rows, WorkbookIO
+from sop_excel.workbook.layout import load_layout
+
+__all__ = ["keep_planner_columns", "read_frame", "rows_for", "write_frame"]
+
+
+def read_frame(book: WorkbookIO, name: str) -> pd.DataFrame:
+    """A table as a checked frame with the layout's field names."""
+    return frame_from_rows(book.read_table(name), load_layout().table(name))
+
+
+def keep_planner_columns(new: pd.DataFrame, old: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Copy planner-owned columns from ``old`` into ``new`` where the keys match.
+
+    Returns the merged frame and the old rows with planner input whose key is gone (to report).
+    """
+    table = load_layout().table(name)
+    planner = [f for f in table.planner_fields if f in old.columns]
+    if old.empty or not planner:
+        return new, old.iloc[0:0]
+    keyed = old[table.key + planner]
+    has_input = keyed[planner].apply(lambda s: s.notna() & (s.astype(str).str.strip() != "")).any(axis=1)
+    keyed = keyed[has_input]
+    merged = new.drop(columns=[p for p in planner if p in new.columns]).merge(keyed, on=table.key, how="left")
+    for p in planner:
+        if table.column(p).kind == "text":
+            merged[p] = merged[p].fillna("")
+    gone = keyed.merge(new[table.key], on=table.key, how="left", indicator=True)
+    lost = gone[gone["_merge"] == "left_only"].drop(columns="_merge")
+    return merged[list(new.columns) + [p for p in planner if p not in new.columns]], lost
+
+
+def rows_for(name: str, frame: pd.DataFrame, headers: list[str] | None = None) -> Rows:
+    """Rows (header first) for a table, formula columns carrying their Python values."""
+    return rows_from_frame(frame, load_layout().table(name), table_formulas(name), headers=headers)
+
+
+def write_frame(book: WorkbookIO, name: str, frame: pd.DataFrame) -> None:
+    """Replace a table's contents with ``frame`` (in layout order)."""
+    book.write_table(name, rows_for(name, frame))

@@ -1,0 +1,87 @@
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sop_excel.errors import InputError, LayoutError
+from sop_excel.workbook.convert import frame_from_rows, rows_from_frame
+from sop_excel.workbook.io import Formula
+from sop_excel.workbook.layout import load_layout
+
+HISTORY = load_layout().table("tblHistory")
+FORECAST = load_layout().table("tblForecast")
+
+
+def test_rows_become_typed_frame_with_field_names():
+    rows = [["Item", "Month", "Qty", "Flag"],
+            ["A-1", dt.datetime(2026, 1, 1), 12.0, None],
+            ["A-1", "2026-02", "1,200", "stockout"],
+            [None, None, None, None]]  # blank rows are skipped
+    f = frame_from_rows(rows, HISTORY)
+    assert list(f.columns) == ["item", "month", "qty", "flag"]
+    assert f["qty"].tolist() == [12.0, 1200.0]
+    assert f["month"].tolist() == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01")]
+    assert f["flag"].tolist() == ["", "stockout"]
+    assert f.attrs["excel_rows"] == [4, 5]  # anchor A3: header on row 3
+
+
+def test_text_in_number_cell_names_sheet_and_cell():
+    rows = [["Item", "Month", "Qty", "Flag"], ["A-1", "2026-01-01", "abc", None],
+            ["A-2", "nope", 3, None]]
+    with pytest.raises(InputError) as exc:
+        frame_from_rows(rows, HISTORY)
+    msg = str(exc.value)
+    assert "Sheet 'History', cell C4: 'abc' is not a number" in msg
+    assert "cell B5: 'nope' is not a date" in msg
+    assert len(exc.value.problems) == 2
+
+
+def test_missing_header_is_a_layout_error_naming_found_headers():
+    with pytest.raises(LayoutError, match=r"missing column 'Qty'; found 'Item', 'Month', 'Quantity'"):
+        frame_from_rows([["Item", "Month", "Quantity"], ["A", "2026-01-01", 1]], HISTORY)
+
+
+def test_duplicate_keys_and_empty_keys_are_reported_by_row():
+    rows = [["Item", "Month", "Qty"], ["A", "2026-01-01", 1], ["A", "2026-01-01", 2], [None, "2026-02-01", 3]]
+    with pytest.raises(InputError) as exc:
+        frame_from_rows(rows, HISTORY)
+    text = str(exc.value)
+    assert "Sheet 'History', row 5: repeats an earlier row (Item A, Month 2026-01-01)" in text
+    assert "Sheet 'History', cell A6: Item is empty" in text
+
+
+def test_many_problems_list_twenty_and_a_count():
+    rows = [["Item", "Month", "Qty"]] + [[f"I{i}", "2026-01-01", "x"] for i in range(25)]
+    with pytest.raises(InputError) as exc:
+        frame_from_rows(rows, HISTORY)
+    assert "(25 problems)" in str(exc.value)
+    assert "... and 5 more." in str(exc.value)
+
+
+def test_formula_columns_carry_python_values():
+    f = pd.DataFrame({"item": ["A"], "family": ["F"], "month": [pd.Timestamp("2026-01-01")],
+                      "baseline": [3.0], "final": [3.0]})
+    rows = rows_from_frame(f, FORECAST, {"final": "=1+2"})
+    final = rows[1][FORECAST.fields.index("final")]
+    assert isinstance(final, Formula) and final.value == 3.0
+    assert rows[1][FORECAST.fields.index("override")] is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=8).filter(lambda s: s.strip() == s and s),
+                          st.integers(0, 47),
+                          st.one_of(st.none(), st.floats(0, 1e9, allow_nan=False))),
+                min_size=1, max_size=20, unique_by=lambda t: (t[0], t[1])))
+def test_rows_frame_rows_round_trip(records):
+    frame = pd.DataFrame({
+        "item": [r[0] for r in records],
+        "month": [pd.Timestamp("2022-01-01") + pd.DateOffset(months=r[1]) for r in records],
+        "qty": [math.nan if r[2] is None else r[2] for r in records],
+        "flag": [""] * len(records),
+    })
+    rows = rows_from_frame(frame, HISTORY)
+    back = frame_from_rows(rows, HISTORY)
+    pd.testing.assert_frame_equal(back.reset_index(drop=True), frame, check_dtype=False)
