@@ -7,12 +7,11 @@ import pytest
 from sop_excel.check import compare_recalculated, formula_cells
 from sop_excel.errors import LayoutError, WorkbookCorruptError, WorkbookLockedError
 from sop_excel.workbook.io import Formula
-from sop_excel.workbook.libreoffice import find_soffice, recalculate
+from sop_excel.workbook.libreoffice import recalculate
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame, write_frame
 from tests.sop_excel.tiny import build_tiny
 
-needs_lo = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) is not installed")
 
 
 @pytest.fixture
@@ -108,7 +107,6 @@ def test_named_settings_cells(tiny):
     assert wb["Settings"]["B4"].value.date().isoformat() == "2026-11-18"
 
 
-@needs_lo
 @pytest.mark.libreoffice
 def test_libreoffice_recalculation_equals_cached_values(tiny, tmp_path):
     path, _ = tiny

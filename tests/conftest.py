@@ -1,0 +1,30 @@
+"""Test-wide settings: a pinned environment, and LibreOffice required on CI."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from sop_excel.workbook.libreoffice import find_soffice
+
+
+@pytest.fixture(autouse=True)
+def _pinned_env(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    np.random.seed(12345)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip LibreOffice tests where soffice is absent, except on CI, where that is a failure."""
+    if find_soffice() is not None:
+        return
+    if os.environ.get("CI") and any("libreoffice" in item.keywords for item in items):
+        raise pytest.UsageError("CI=true but LibreOffice (soffice) is not installed: "
+                                ".ci/run must install libreoffice-calc-nogui")
+    skip = pytest.mark.skip(reason="LibreOffice (soffice) is not installed")
+    for item in items:
+        if "libreoffice" in item.keywords:
+            item.add_marker(skip)
