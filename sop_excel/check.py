@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.libreoffice import recalculate
@@ -19,16 +20,34 @@ ERROR_VALUES = ("#REF!", "#NAME?", "#VALUE!", "#DIV/0!", "#N/A", "#NUM!", "#NULL
 
 def formula_cells(path: str | Path) -> dict[tuple[str, str], object]:
     """Cached value of every formula cell, keyed by (sheet, cell)."""
-    formulas = openpyxl.load_workbook(path)
-    values = openpyxl.load_workbook(path, data_only=True)
+    formulas = openpyxl.load_workbook(path, read_only=True)
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
     out = {}
-    for ws in formulas.worksheets:
-        vws = values[ws.title]
-        for row in ws.iter_rows():
-            for c in row:
-                if c.data_type == "f":
-                    out[(ws.title, c.coordinate)] = vws[c.coordinate].value
+    try:
+        for ws in formulas.worksheets:
+            where = [(r, c) for r, row in enumerate(ws.iter_rows(), start=1)
+                     for c, cell in enumerate(row, start=1) if cell.data_type == "f"]
+            if not where:
+                continue
+            grid = [[c.value for c in row] for row in values[ws.title].iter_rows()]
+            for r, c in where:
+                v = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else None
+                out[(ws.title, f"{get_column_letter(c)}{r}")] = v
+    finally:
+        formulas.close()
+        values.close()
     return out
+
+
+def _values(path: str | Path) -> dict[tuple[str, str], object]:
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return {(ws.title, f"{get_column_letter(c)}{r}"): cell.value
+                for ws in wb.worksheets
+                for r, row in enumerate(ws.iter_rows(), start=1)
+                for c, cell in enumerate(row, start=1) if cell.value is not None}
+    finally:
+        wb.close()
 
 
 def _close(a: object, b: object) -> bool:
@@ -40,10 +59,10 @@ def _close(a: object, b: object) -> bool:
 def compare_recalculated(path: str | Path, recalculated: str | Path) -> list[str]:
     """Differences between our cached values and LibreOffice's recalculated ones, and error cells."""
     ours = formula_cells(path)
-    theirs = openpyxl.load_workbook(recalculated, data_only=True)
+    theirs = _values(recalculated)
     problems = []
     for (sheet, coord), v in ours.items():
-        w = theirs[sheet][coord].value
+        w = theirs.get((sheet, coord))
         if isinstance(w, str) and w.startswith(ERROR_VALUES):
             problems.append(f"Sheet '{sheet}', cell {coord}: LibreOffice computes {w}")
         elif not _close(v, w):

@@ -9,6 +9,7 @@ workbook readable by pandas and other non-calculating readers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 import re
@@ -250,7 +251,7 @@ def _write_with_cached_values(raw: io.BytesIO, dest: Path,
             data = src.read(info.filename)
             values = by_part.get(info.filename)
             if values:
-                data = _FORMULA_CELL.sub(lambda m: _with_value(m, values), data)
+                data = _FORMULA_CELL.sub(functools.partial(_with_value, values=values), data)
             out.writestr(info, data)
 
 

@@ -6,12 +6,12 @@ import pytest
 
 from sop_excel.check import compare_recalculated, formula_cells
 from sop_excel.errors import LayoutError, WorkbookCorruptError, WorkbookLockedError
+from sop_excel.macros import _write_plan
 from sop_excel.workbook.io import Formula
 from sop_excel.workbook.libreoffice import recalculate
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame, write_frame
 from tests.sop_excel.tiny import build_tiny
-
 
 
 @pytest.fixture
@@ -112,9 +112,11 @@ def test_libreoffice_recalculation_equals_cached_values(tiny, tmp_path):
     path, _ = tiny
     out = recalculate(path, tmp_path / "lo")
     assert compare_recalculated(path, out) == []
-    # and after an openpyxl edit + save, too
+    # and after an openpyxl edit + save (an override typed, plan rewritten), too
     book = OpenpyxlIO(path)
-    write_frame(book, "tblForecast", read_frame(book, "tblForecast"))
+    forecast = read_frame(book, "tblForecast")
+    forecast.loc[0, "override"] = 77.0
+    _write_plan(book, forecast, read_frame(book, "tblItems"))
     book.save()
     out2 = recalculate(path, tmp_path / "lo2")
     assert compare_recalculated(path, out2) == []

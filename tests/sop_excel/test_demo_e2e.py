@@ -1,0 +1,217 @@
+"""End to end: the demo workbook, reopened, refreshed, and checked by a real spreadsheet program."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from sop_excel.check import check_workbook, compare_recalculated, formula_cells
+from sop_excel.cli import main
+from sop_excel.core.finance import compute_final, compute_finance
+from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.libreoffice import recalculate
+
+LAYOUT = load_layout()
+
+
+@pytest.fixture(scope="session")
+def demo_book(tmp_path_factory):
+    """Built once per session by the CLI; tests copy it before changing it."""
+    out = tmp_path_factory.mktemp("demo") / "plan.xlsx"
+    assert main(["-q", "demo", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def book_copy(demo_book, tmp_path):
+    dst = tmp_path / "plan.xlsx"
+    shutil.copyfile(demo_book, dst)
+    for csv in demo_book.parent.glob("*.csv"):
+        shutil.copyfile(csv, tmp_path / csv.name)
+    return dst
+
+
+def sheet(path, name):
+    table = next(t for t in LAYOUT.tables if t.sheet == name)
+    return pd.read_excel(path, sheet_name=name, header=int(table.anchor[1:]) - 1, engine="calamine",
+                         usecols=range(len(table.columns)) if not table.dynamic_columns else None)
+
+
+def test_every_sheet_table_and_named_range_is_there(demo_book):
+    wb = openpyxl.load_workbook(demo_book)
+    assert wb.sheetnames == [s.name for s in LAYOUT.sheets]
+    tables = {name for ws in wb.worksheets for name in ws.tables}
+    assert tables == {t.name for t in LAYOUT.tables}
+    for spec in LAYOUT.settings.rows:
+        assert spec.name in wb.defined_names
+    for s in LAYOUT.sheets:
+        assert wb[s.name].freeze_panes == "A4", s.name  # header row frozen
+    assert wb["Dashboard"]._charts, "a native chart of history and forecast"
+    problems, _ = check_workbook(demo_book)
+    assert problems == []
+
+
+def test_number_formats_and_validation(demo_book):
+    wb = openpyxl.load_workbook(demo_book)
+    ws = wb["Forecast"]
+    assert ws["C4"].number_format == "mmm yyyy"
+    assert ws["D4"].number_format == "#,##0"
+    assert wb["Finance"]["H4"].number_format == "0.0%"
+    dv_formulas = [dv.formula1 for dv in wb["Settings"].data_validations.dataValidation]
+    assert any("auto" in (f or "") for f in dv_formulas)
+    cf_ranges = [str(cf.sqref) for cf in wb["Execution"].conditional_formatting]
+    assert any(r.startswith("J4:J") for r in cf_ranges)
+
+
+def test_reopens_with_pandas_and_every_formula_has_a_value(demo_book):
+    cells = formula_cells(demo_book)
+    assert len(cells) > 1000
+    assert [k for k, v in cells.items() if v is None] == []
+    fin = sheet(demo_book, "Finance")
+    assert fin["Revenue"].notna().all() and (fin["Revenue"] > 0).all()
+
+
+def test_forecasts_are_finite_nonnegative_and_plausible(demo_book):
+    fc = sheet(demo_book, "Forecast")
+    hist = sheet(demo_book, "History")
+    items = sheet(demo_book, "Items")
+    for col in ["Baseline", "Lo 80", "Hi 80", "Lo 95", "Hi 95"]:
+        assert np.isfinite(fc[col]).all() and (fc[col] >= 0).all(), col
+    assert (fc["Lo 95"] <= fc["Lo 80"] + 1e-9).all() and (fc["Lo 80"] <= fc["Baseline"] + 1e-9).all()
+    assert (fc["Baseline"] <= fc["Hi 80"] + 1e-9).all() and (fc["Hi 80"] <= fc["Hi 95"] + 1e-9).all()
+    assert fc["Item"].nunique() == len(items)
+    # plausible: next-12-month total within a factor of the last 12 months, for active items
+    last12 = hist[hist["Month"] >= hist["Month"].max() - pd.DateOffset(months=11)]
+    h = last12.groupby("Item")["Qty"].sum()
+    f = fc[fc["Month"] < fc["Month"].min() + pd.DateOffset(months=12)].groupby("Item")["Baseline"].sum()
+    active = items.loc[items["Status"] == "active", "Item"]
+    big = [i for i in active if h.get(i, 0) >= 120]
+    ratio = (f[big] / h[big])
+    assert ratio.between(0.4, 2.5).all(), ratio[~ratio.between(0.4, 2.5)]
+    disc = items.loc[items["Status"] == "discontinued", "Item"]
+    assert (fc[fc["Item"].isin(disc)]["Baseline"] < 1).all(), "a discontinued item forecasts ~0"
+    models = pd.read_excel(demo_book, sheet_name="Forecast", header=2, engine="calamine", usecols="O:V")
+    assert models["Method"].notna().all() and models["Reason"].str.len().gt(10).all()
+
+
+def test_finance_cached_values_equal_python(demo_book):
+    items = sheet(demo_book, "Items").rename(columns={"Item": "item", "Price": "price", "Unit cost": "unit_cost"})
+    fc = sheet(demo_book, "Forecast").rename(columns={"Item": "item", "Family": "family", "Month": "month",
+                                                      "Baseline": "baseline", "Override": "override"})
+    scen = sheet(demo_book, "Scenarios").rename(columns={"Scenario": "scenario", "Family": "family",
+                                                         "Volume %": "volume_pct", "Price %": "price_pct"})
+    budget = sheet(demo_book, "Budget").rename(columns={"Family": "family", "Month": "month", "Revenue": "revenue"})
+    final = compute_final(fc, items)
+    expect = compute_finance(final, scen, budget, sorted(items["Family"].unique()))
+    got = sheet(demo_book, "Finance")
+    np.testing.assert_allclose(got["Revenue"], expect["revenue"], rtol=1e-9)
+    np.testing.assert_allclose(got["Gap to budget"], expect["gap"], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(got["Margin"], expect["margin"], rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculates_demo_to_the_cached_values(demo_book, tmp_path):
+    out = recalculate(demo_book, tmp_path)
+    assert compare_recalculated(demo_book, out) == []
+
+
+def _edit_scenario(path, value):
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Scenarios"]
+    ws["C8"] = value  # Upside volume % of the first family... whatever row 8 holds
+    ws["E8"] = "planner note kept?"
+    wb.save(path)
+    return ws["A8"].value, ws["B8"].value
+
+
+def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, capsys):
+    scen, fam = _edit_scenario(book_copy, 0.33)
+    wb = openpyxl.load_workbook(book_copy)
+    wb["Forecast"]["I5"] = 999  # an override
+    wb["Exceptions"]["I4"] = "Dana"  # an owner on the first exception
+    first_exc = wb["Exceptions"]["B4"].value
+    wb.save(book_copy)
+    before = sheet(book_copy, "Execution")
+    csv = next(book_copy.parent.glob("*_actuals_*.csv"))
+    assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
+    assert "Workbook updated" in capsys.readouterr().out
+    after = sheet(book_copy, "Execution")
+    assert not after["MTD orders"].equals(before["MTD orders"])
+    assert after["MTD orders"].sum() > before["MTD orders"].sum()
+    wb = openpyxl.load_workbook(book_copy)
+    ws = wb["Scenarios"]
+    assert (ws["A8"].value, ws["B8"].value, ws["C8"].value, ws["E8"].value) == (scen, fam, 0.33, "planner note kept?")
+    assert wb["Forecast"]["I5"].value == 999
+    exc = sheet(book_copy, "Exceptions")
+    if first_exc in set(exc["Item"]):
+        assert exc.set_index("Item").loc[first_exc, "Owner"] == "Dana"
+    # Finance follows the edited driver and the override, with fresh cached values
+    assert [k for k, v in formula_cells(book_copy).items() if v is None] == []
+    # loading the same file twice changes nothing
+    snap = sheet(book_copy, "Actuals")
+    assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
+    pd.testing.assert_frame_equal(sheet(book_copy, "Actuals"), snap)
+    log = sheet(book_copy, "Log")
+    assert list(log["Command"]) == ["demo", "refresh-actuals", "refresh-actuals"]
+
+
+@pytest.mark.libreoffice
+def test_refreshed_workbook_still_recalculates_to_cached_values(book_copy, tmp_path):
+    _edit_scenario(book_copy, 0.25)
+    assert main(["-q", "refresh-forecast", str(book_copy)]) == 0
+    out = recalculate(book_copy, tmp_path / "lo")
+    assert compare_recalculated(book_copy, out) == []
+
+
+def test_refresh_forecast_keeps_overrides_comments_and_scenarios(book_copy):
+    wb = openpyxl.load_workbook(book_copy)
+    ws = wb["Forecast"]
+    item, month = ws["A6"].value, ws["C6"].value
+    ws["I6"], ws["M6"] = 123, "promo agreed with sales"
+    wb.save(book_copy)
+    scen_before = sheet(book_copy, "Scenarios")
+    assert main(["-q", "refresh-forecast", str(book_copy)]) == 0
+    fc = sheet(book_copy, "Forecast").set_index(["Item", "Month"])
+    assert fc.loc[(item, pd.Timestamp(month)), "Override"] == 123
+    assert fc.loc[(item, pd.Timestamp(month)), "Final"] == 123
+    assert fc.loc[(item, pd.Timestamp(month)), "Comment"] == "promo agreed with sales"
+    pd.testing.assert_frame_equal(sheet(book_copy, "Scenarios"), scen_before)
+
+
+def test_bad_actuals_give_a_clear_message_and_leave_the_workbook(book_copy, tmp_path, capsys):
+    before = book_copy.read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,item,orders,shipments\n2026-11-19,PMP-NOPE,1,1\n2026-11-19,X,lots,1\n")
+    assert main(["refresh-actuals", str(book_copy), "--actuals", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "File bad.csv, row 3, column 'orders': 'lots' is not a number" in err
+    assert "Traceback" not in err
+    missing = tmp_path / "missing.csv"
+    missing.write_text("date,item,qty\n2026-11-19,X,1\n")
+    assert main(["refresh-actuals", str(book_copy), "--actuals", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert "missing columns 'orders', 'shipments'" in err
+    assert book_copy.read_bytes() == before
+
+
+def test_bad_settings_value_names_the_cell(book_copy, capsys):
+    wb = openpyxl.load_workbook(book_copy)
+    wb["Settings"]["B5"] = "eighteen"  # Horizon
+    wb.save(book_copy)
+    assert main(["refresh-forecast", str(book_copy)]) == 1
+    err = capsys.readouterr().err
+    assert "Sheet 'Settings', cell B5 (Horizon (months))" in err and "'eighteen'" in err
+
+
+def test_demo_as_of_flag_moves_every_date(tmp_path):
+    out = tmp_path / "p.xlsx"
+    assert main(["-q", "demo", "--out", str(out), "--as-of", "2027-03-09"]) == 0
+    fc = sheet(out, "Forecast")
+    assert fc["Month"].min() == pd.Timestamp("2027-03-01")
+    assert sheet(out, "History")["Month"].max() == pd.Timestamp("2027-02-01")
+    act = sheet(out, "Actuals")
+    assert act["Date"].max() <= pd.Timestamp("2027-03-09") and act["Date"].min() >= pd.Timestamp("2027-03-01")

@@ -1,0 +1,89 @@
+"""One contract, both sides of the workbook interface: headless openpyxl and live xlwings (faked)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sop_excel.errors import LayoutError
+from sop_excel.workbook.io import Formula
+from sop_excel.workbook.openpyxl_io import OpenpyxlIO
+from sop_excel.workbook.tables import read_frame
+from sop_excel.workbook.xlwings_io import XlwingsIO
+from tests.sop_excel.tiny import build_tiny
+from tests.sop_excel.workbook.fake_xlwings import FakeBook
+
+PAYLOADS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "=cmd|' /C calc'!A0",
+            "'quoted", "plain"]
+
+
+@pytest.fixture(params=["openpyxl", "xlwings"])
+def side(request, tmp_path):
+    path = tmp_path / "tiny.xlsx"
+    build_tiny(path)
+    if request.param == "openpyxl":
+        def reopen(book):
+            book.save()
+            return OpenpyxlIO(path)
+        return OpenpyxlIO(path), reopen
+    book = XlwingsIO(FakeBook.from_xlsx(path))
+    return book, lambda b: b
+
+
+def test_lists_the_layout_tables(side):
+    book, _ = side
+    assert {"tblForecast", "tblFinance", "tblSettings", "tblLog"} <= set(book.table_names())
+
+
+def test_read_gives_header_then_values_and_formulas(side):
+    book, _ = side
+    rows = book.read_table("tblForecast")
+    assert rows[0][:4] == ["Item", "Family", "Month", "Baseline"]
+    final = rows[1][9]
+    assert isinstance(final, Formula) and final.text.startswith("=IF(ISNUMBER(")
+
+
+def test_write_resizes_and_round_trips(side):
+    book, reopen = side
+    header = book.read_table("tblLog")[0]
+    rows = [header] + [[dt.datetime(2026, 11, 18, 9, 0), f"cmd{i}", "u", "d", "x"] for i in range(5)]
+    book.write_table("tblLog", rows)
+    book = reopen(book)
+    got = book.read_table("tblLog")
+    assert len(got) == 6 and got[5][1] == "cmd4"
+    book.write_table("tblLog", rows[:2])
+    book = reopen(book)
+    assert len(book.read_table("tblLog")) == 2
+
+
+def test_text_that_looks_like_a_formula_stays_text(side):
+    book, reopen = side
+    header = book.read_table("tblLog")[0]
+    book.write_table("tblLog", [header] + [[None, p, "", "", ""] for p in PAYLOADS])
+    book = reopen(book)
+    got = [r[1] for r in book.read_table("tblLog")[1:]]
+    assert got == PAYLOADS
+    assert not any(isinstance(v, Formula) for v in got)
+
+
+def test_formula_cells_become_formulas(side):
+    book, reopen = side
+    header = book.read_table("tblLog")[0]
+    book.write_table("tblLog", [header, [None, "x", "", Formula("=1+1", 2.0), ""]])
+    book = reopen(book)
+    cell = book.read_table("tblLog")[1][3]
+    assert isinstance(cell, Formula) and cell.text == "=1+1"
+
+
+def test_frames_read_the_same_on_both_sides(side):
+    book, _ = side
+    items = read_frame(book, "tblItems")
+    assert items["item"].tolist() == ["A-1", "A-2", "B-1"]
+    assert items["price"].tolist() == [100.0, 50.0, 20.0]
+
+
+def test_missing_table(side):
+    book, _ = side
+    with pytest.raises(LayoutError, match="tblNope"):
+        book.read_table("tblNope")
