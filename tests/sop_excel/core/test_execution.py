@@ -3,7 +3,12 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from sop_excel.core.execution import compute_exceptions, compute_execution, merge_actuals, working_days
+from sop_excel.core.execution import (
+    compute_exceptions,
+    compute_execution,
+    merge_actuals,
+    working_days,
+)
 
 
 def test_working_days_november_2026():
