@@ -1,0 +1,88 @@
+"""Rough-cut capacity, safety stock and the inventory projection (issue 4).
+
+Pure pandas. Supply policy, stated plainly so a planner can check it: each month the plan asks
+every resource to make that month's demand (chase); where a resource's load exceeds its hours,
+all items on it are made in proportion to what fits, and the shortfall comes out of stock.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+__all__ = ["capacity_load", "inventory_projection", "safety_stock"]
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def capacity_load(plan: pd.DataFrame, items: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
+    """Load hours against capacity per resource and month.
+
+    Args:
+        plan: ``item, month, volume``.
+        items: ``item, resource, hours_per_unit``.
+        capacity: ``resource, month, hours``.
+
+    Returns:
+        ``resource, month, load_hours, capacity_hours, utilisation, overload`` (overload: load
+        above capacity); resources with load but no capacity row get capacity 0 and overload.
+    """
+    master = items.drop_duplicates("item").set_index("item")
+    p = plan.assign(resource=plan["item"].map(master["resource"]),
+                    load_hours=plan["volume"] * plan["item"].map(master["hours_per_unit"]).astype(float))
+    load = p.groupby(["resource", "month"], as_index=False)["load_hours"].sum()
+    cap = capacity.groupby(["resource", "month"], as_index=False)["hours"].sum().rename(
+        columns={"hours": "capacity_hours"})
+    out = load.merge(cap, on=["resource", "month"], how="left").fillna({"capacity_hours": 0.0})
+    c = out["capacity_hours"].to_numpy()
+    out["utilisation"] = np.divide(out["load_hours"].to_numpy(), c, out=np.full(len(out), np.inf), where=c > 0)
+    out["overload"] = out["load_hours"] > out["capacity_hours"] + 1e-9
+    return out.sort_values(["resource", "month"]).reset_index(drop=True)
+
+
+def safety_stock(sigma_month: pd.Series, lead_time_days: pd.Series, service_level: float = 0.95) -> pd.Series:
+    """Safety stock per item: z(service level) x forecast error over the lead time.
+
+    ``sigma_month`` is the item's one-month forecast error (standard deviation, units);
+    over a lead time of L days it scales with sqrt(L / days per month).
+    """
+    if not 0.5 <= service_level < 1:
+        raise ValueError("service level must be between 0.5 and 1 (e.g. 0.95)")
+    z = float(norm.ppf(service_level))
+    lt = lead_time_days.reindex(sigma_month.index).astype(float).clip(lower=0)
+    return (z * sigma_month.astype(float) * np.sqrt(lt / DAYS_PER_MONTH)).fillna(0.0)
+
+
+def inventory_projection(demand: pd.DataFrame, items: pd.DataFrame, load: pd.DataFrame,
+                         safety: pd.Series) -> pd.DataFrame:
+    """Opening + supply - demand per item and month, weeks of cover and below-safety flags.
+
+    Args:
+        demand: ``item, month, volume`` (the plan).
+        items: ``item, resource, opening_stock``.
+        load: from :func:`capacity_load` (its utilisation caps supply on overloaded resources).
+        safety: safety stock per item (index item).
+    """
+    master = items.drop_duplicates("item").set_index("item")
+    d = demand.sort_values(["item", "month"]).reset_index(drop=True)
+    d["resource"] = d["item"].map(master["resource"])
+    util = load.set_index(["resource", "month"])["utilisation"]
+    fit = pd.Series([1.0 / u if u > 1 else 1.0 for u in util.to_numpy()], index=util.index)
+    keys = pd.MultiIndex.from_arrays([d["resource"], d["month"]])
+    d["supply"] = d["volume"].to_numpy() * fit.reindex(keys).fillna(1.0).to_numpy()
+    d["opening"] = 0.0
+    d["closing"] = 0.0
+    for item, idx in d.groupby("item").groups.items():
+        stock = float(master["opening_stock"].get(item, 0.0) or 0.0)
+        for i in idx:
+            d.at[i, "opening"] = stock
+            stock = stock + d.at[i, "supply"] - d.at[i, "volume"]
+            d.at[i, "closing"] = stock
+    weekly = d["volume"] / (DAYS_PER_MONTH / 7)
+    d["weeks_of_cover"] = np.divide(d["closing"].to_numpy(), weekly.to_numpy(),
+                                    out=np.full(len(d), np.nan), where=weekly.to_numpy() > 0)
+    d["safety_stock"] = d["item"].map(safety).fillna(0.0).astype(float)
+    d["below_safety"] = d["closing"] < d["safety_stock"] - 1e-9
+    return d[["item", "month", "opening", "supply", "volume", "closing", "weeks_of_cover",
+              "safety_stock", "below_safety"]].rename(columns={"volume": "demand"})
