@@ -151,7 +151,8 @@ def trend_charts(trend_header: Sequence[CellValue], n_rows: int, sheet: str,
     return charts
 
 
-def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]], col: int) -> None:
+def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]]) -> None:
+    """Charts in a two-wide grid from A3, left of the data they plot."""
     for k, spec in enumerate(charts):
         chart = wb.add_chart({"type": "line"})
         r1, r2 = spec["rows"]
@@ -169,8 +170,8 @@ def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]], 
         chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
         chart.set_legend({"position": "bottom"})
         chart.show_blanks_as("gap")
-        chart.set_size({"width": 720, "height": 300})
-        ws.insert_chart(2 + k * 16, col, chart)
+        chart.set_size({"width": 500, "height": 280})
+        ws.insert_chart(2 + (k // 2) * 15, (k % 2) * 8, chart, {"x_offset": 4, "y_offset": 4})
 
 
 def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
@@ -207,7 +208,7 @@ def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
                 trend = layout.table("tblTrend")
                 rows = tables["tblTrend"]
                 charts = trend_charts(rows[0], len(rows) - 1, sheet.name, trend.anchor)
-                _add_charts(wb, ws, charts, col=len(rows[0]) + 1)
+                _add_charts(wb, ws, charts)
         wb.set_properties({"title": layout.title, "comments": "Built by sop-excel"})
         wb.set_calc_mode("auto")
         wb.close()
