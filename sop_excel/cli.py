@@ -74,34 +74,102 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_refresh_forecast(args: argparse.Namespace) -> int:
     from sop_excel.macros import refresh_forecast
-    from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 
-    say = _step(args.quiet)
-    say(f"Opening {args.workbook}")
-    book = OpenpyxlIO(args.workbook)
-    report = refresh_forecast(book, progress=_Progress("forecast", args.quiet))
-    print(f"Workbook updated: {Path(args.workbook).resolve()}")
-    print(report)
-    return 0
+    return _done(args, refresh_forecast(_open(args), progress=_Progress("forecast", args.quiet)))
 
 
 def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
     from sop_excel.macros import refresh_actuals
     from sop_excel.sources import file_digest, read_actuals_csv
-    from sop_excel.workbook.openpyxl_io import OpenpyxlIO
     from sop_excel.workbook.tables import read_frame
 
-    say = _step(args.quiet)
-    say(f"Opening {args.workbook}")
-    book = OpenpyxlIO(args.workbook)
+    book = _open(args)
     known = set(read_frame(book, "tblItems")["item"])
-    say(f"Reading {args.actuals}")
+    _step(args.quiet)(f"Reading {args.actuals}")
     actuals = read_actuals_csv(args.actuals, known_items=known)
     source = f"{Path(args.actuals).name} (sha256 {file_digest(args.actuals)})"
-    report = refresh_actuals(book, actuals, source=source)
+    return _done(args, refresh_actuals(book, actuals, source=source))
+
+
+def _open(args: argparse.Namespace):  # noqa: ANN202 - OpenpyxlIO, imported lazily
+    from sop_excel.workbook.openpyxl_io import OpenpyxlIO
+
+    _step(args.quiet)(f"Opening {args.workbook}")
+    return OpenpyxlIO(args.workbook)
+
+
+def _done(args: argparse.Namespace, report: object) -> int:
     print(f"Workbook updated: {Path(args.workbook).resolve()}")
     print(report)
     return 0
+
+
+def _pct(text: str) -> float:
+    t = text.strip()
+    try:
+        return float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage: write 5% or 0.05") from None
+
+
+def _months(text: str) -> tuple[object, object]:
+    import pandas as pd
+
+    start, _, end = text.partition(":")
+    try:
+        return (pd.Timestamp(start + "-01") if start else pd.NaT, pd.Timestamp(end + "-01") if end else pd.NaT)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month range: write 2027-01:2027-06") from None
+
+
+def _cmd_new_scenario(args: argparse.Namespace) -> int:
+    from sop_excel.macros import new_scenario
+
+    start, end = args.months if args.months else (None, None)
+    scope = {"family": args.family or "", "item": args.item or "", "resource": "",
+             "from_month": start, "to_month": end, "price": None, "unit_cost": None,
+             "comment": args.description or ""}
+    drivers = [{"kind": kind, "value": value, **scope}
+               for kind, value in (("volume", args.volume), ("price", args.price), ("unit_cost", args.unit_cost))
+               if value is not None]
+    report = new_scenario(_open(args), args.name, parent=args.parent, description=args.description or "",
+                          drivers=drivers)
+    return _done(args, report)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sop_excel.macros import compare_scenarios
+
+    return _done(args, compare_scenarios(_open(args)))
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from sop_excel.macros import export_scenarios
+
+    text = export_scenarios(_open(args))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Scenarios written: {Path(args.out).resolve()}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from sop_excel.errors import SopExcelError
+    from sop_excel.macros import import_scenarios
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SopExcelError(f"Cannot read {args.file}: {exc}. Check the path; the file must be UTF-8 TOML.") from None
+    return _done(args, import_scenarios(_open(args), text, source=Path(args.file).name))
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    from sop_excel.macros import lock_plan
+
+    return _done(args, lock_plan(_open(args), args.scenario, note=args.note or ""))
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -151,6 +219,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workbook", type=Path)
     p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="CSV of daily actuals")
     p.set_defaults(func=_cmd_refresh_actuals)
+
+    p = sub.add_parser("new-scenario", help="create a scenario as deltas over another",
+                       description="Create scenario NAME from a parent (its drivers apply first), "
+                                   "optionally with a volume, price or unit-cost change, then "
+                                   "recompute every scenario.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("name")
+    p.add_argument("--from", dest="parent", default="Base", metavar="PARENT", help="parent scenario (default Base)")
+    p.add_argument("--description")
+    p.add_argument("--volume", type=_pct, metavar="PCT", help="volume change, e.g. 5%% or -0.1")
+    p.add_argument("--price", type=_pct, metavar="PCT", help="price change")
+    p.add_argument("--unit-cost", type=_pct, metavar="PCT", help="unit cost change")
+    p.add_argument("--family", help="limit the changes to one family")
+    p.add_argument("--item", help="limit the changes to one item")
+    p.add_argument("--months", type=_months, metavar="FROM:TO", help="limit to a month range, e.g. 2027-01:2027-06")
+    p.set_defaults(func=_cmd_new_scenario)
+
+    p = sub.add_parser("compare-scenarios", help="recompute every scenario: plan, finance, capacity, inventory",
+                       description="Recompute every scenario from its drivers and refresh the "
+                                   "Scenario plan, Finance, Compare, Supply and Inventory sheets.")
+    p.add_argument("workbook", type=Path)
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("export-scenarios", help="write the scenarios and drivers as TOML",
+                       description="Write the scenarios and their drivers as TOML text, to review "
+                                   "a plan change as a diff.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--out", type=Path, help="file to write (default: print)")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("import-scenarios", help="replace the scenarios and drivers from a TOML file",
+                       description="Replace the workbook's scenarios and drivers with those of a "
+                                   "TOML file (as written by export-scenarios), then recompute.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("lock-plan", help="lock a scenario as the plan of record",
+                       description="Lock a scenario as the plan of record: version, time, user "
+                                   "and content hash, with forecast snapshots by lag. Execution "
+                                   "then compares actuals with it.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("scenario", nargs="?", help="scenario to lock (default: Settings > Plan scenario)")
+    p.add_argument("--note")
+    p.set_defaults(func=_cmd_lock)
 
     p = sub.add_parser("check", help="check a workbook: tables, formulas, cached values",
                        description="Check that a workbook has every sheet, table and named range, "

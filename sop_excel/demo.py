@@ -1,4 +1,10 @@
-"""Build the demo planning workbook from the bundled sample company, in one go."""
+"""Build the demo planning workbook from the bundled sample company, in one go.
+
+The demo shows every feature with numbers that make it visible: consensus inputs and an
+override, a family target spread to items, four scenarios (one closes the budget gap), an
+overloaded resource, items below safety stock, six past locked cycles feeding forecast value
+added, and the current month's execution against the locked plan.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sop_excel import pipeline
+from sop_excel.core.lock import accuracy, lock_plan
 from sop_excel.models import Settings
 from sop_excel.workbook.build import build_workbook
 from sop_excel.workbook.formulas import table_formulas
@@ -18,7 +26,7 @@ from sop_excel.workbook.io import Rows
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.tables import rows_for
 
-__all__ = ["DEFAULT_SETTINGS", "DemoResult", "build_demo", "default_scenarios", "settings_rows"]
+__all__ = ["DEFAULT_SETTINGS", "DemoResult", "build_demo", "demo_scenarios", "settings_rows"]
 
 DEFAULT_SETTINGS = {
     "Horizon": 18,
@@ -26,7 +34,9 @@ DEFAULT_SETTINGS = {
     "CorrectOutliers": "yes",
     "DriftWatchPct": 0.10,
     "DriftActPct": 0.20,
-    "MinValueAtRisk": 500.0,
+    "MinValueAtRisk": 2000.0,
+    "ServiceLevel": 0.95,
+    "PlanScenario": "Base",
     "Currency": "EUR",
 }
 
@@ -48,25 +58,82 @@ def settings_rows(values: dict[str, object]) -> Rows:
     return rows
 
 
-def default_scenarios(families: list[str]) -> pd.DataFrame:
-    """Base, Upside and Downside as volume and price deltas by family."""
+def demo_scenarios(families: list[str], as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Base, Upside, Downside and a 'Close the gap' plan built on Upside."""
+    jan = pd.Timestamp(as_of.year + 1, 1, 1)
+    scen = pd.DataFrame([
+        ("Base", "", "Consensus forecast, no drivers", "Draft"),
+        ("Upside", "Base", "Key-account win in Pumps; market grows", "Draft"),
+        ("Downside", "Base", "Slowdown with price pressure", "Draft"),
+        ("Close the gap", "Upside", "Upside + Pumps price rise, new pump launch, overtime on the valve line", "Draft"),
+    ], columns=["scenario", "parent", "description", "status"])
+    nat = pd.NaT
     rows = []
     for fam in families:
-        rows.append(("Base", fam, 0.0, 0.0, "Statistical forecast with overrides"))
-    for k, fam in enumerate(families):
-        rows.append(("Upside", fam, 0.12 if k == 0 else 0.06, 0.01,
-                     "Key-account win" if k == 0 else "Market grows with GDP"))
-    for fam in families:
-        rows.append(("Downside", fam, -0.10, -0.02, "Slowdown; price pressure"))
-    return pd.DataFrame(rows, columns=["scenario", "family", "volume_pct", "price_pct", "comment"])
+        rows.append(("Upside", "volume", fam, "", "", nat, nat, 0.10 if fam == "Pumps" else 0.05, None, None,
+                     "Acme framework deal" if fam == "Pumps" else "Market +5%"))
+        rows.append(("Downside", "volume", fam, "", "", nat, nat, -0.10, None, None, "Slowdown"))
+    rows += [
+        ("Upside", "price", "", "", "", jan, nat, 0.01, None, None, "List price round"),
+        ("Downside", "price", "", "", "", nat, nat, -0.02, None, None, "Discounting"),
+        ("Close the gap", "price", "Pumps", "", "", jan, nat, 0.03, None, None, "Pumps price increase"),
+        ("Close the gap", "launch", "Pumps", "PMP-2001", "", jan + pd.DateOffset(months=2), nat, 90.0, 1150.0, 640.0,
+         "Launch of the PMP-2001 smart pump"),
+        ("Close the gap", "capacity", "", "", "BRN-VL1", jan, nat, 0.12, None, None, "Saturday shifts on the valve line"),
+    ]
+    drivers = pd.DataFrame(rows, columns=["scenario", "kind", "family", "item", "resource", "from_month",
+                                          "to_month", "value", "price", "unit_cost", "comment"])
+    return scen, drivers
+
+
+def _consensus_inputs(forecast: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    m0 = pd.Timestamp(as_of).replace(day=1)
+    months = [m0 + pd.DateOffset(months=k) for k in range(4)]
+    inputs = pd.DataFrame([
+        ("Sales", "PMP-1002", months[1], 40.0, "Acme order pulled forward"),
+        ("Sales", "PMP-1002", months[2], 40.0, "Acme order pulled forward"),
+        ("Marketing", "CTL-3003", months[1], 25.0, "Trade-show promotion"),
+        ("Marketing", "CTL-3003", months[2], -10.0, "Post-promotion dip"),
+    ], columns=["stream", "item", "month", "qty", "comment"])
+    fam = forecast[(forecast["family"] == "Spares") & (forecast["month"] == months[3])]["baseline"].sum()
+    targets = pd.DataFrame([("Spares", months[3], round(fam * 1.15), "Service campaign: +15% on spares")],
+                           columns=["family", "month", "target", "comment"])
+    return inputs, targets
+
+
+def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, n: int,
+                 progress: Callable[[int, int], None] | None) -> pd.DataFrame:
+    """Snapshots of ``n`` simulated past cycles (labelled as such in the Log).
+
+    The consensus of those cycles is simulated so forecast value added has something to show:
+    sales intelligence moved Pumps 40% of the way to what happened; Valves carried an
+    optimistic +8%; other families kept the statistical baseline.
+    """
+    as_of_month = pd.Timestamp(settings.as_of).replace(day=1)
+    actual = history.set_index(["item", "month"])["qty"]
+    snaps = []
+    for k in range(n, 0, -1):
+        cycle = as_of_month - pd.DateOffset(months=k)
+        s = settings.model_copy(update={"as_of": cycle.date(), "horizon": 6})
+        fc, _ = pipeline.forecast_frames(s, items, history[history["month"] < cycle], None)
+        act = actual.reindex(pd.MultiIndex.from_frame(fc[["item", "month"]])).to_numpy()
+        final = fc["baseline"].to_numpy().copy()
+        pumps = (fc["family"] == "Pumps").to_numpy() & ~np.isnan(act)
+        final[pumps] += 0.4 * (act[pumps] - final[pumps])
+        final[(fc["family"] == "Valves").to_numpy()] *= 1.08
+        fc["final"] = final
+        snaps.append(fc.assign(cycle=cycle))
+        if progress:
+            progress(n - k + 1, n)
+    return pd.concat(snaps, ignore_index=True)
 
 
 def build_demo(out: str | Path, as_of: dt.date | None = None, *,
                progress: Callable[[int, int], None] | None = None,
-               step: Step | None = None) -> DemoResult:
+               step: Step | None = None, past_cycles: int = 6) -> DemoResult:
     """Forecast, plan and execution for the sample company, written as one workbook.
 
-    Also writes the next day's actuals as CSV beside it, to try ``refresh-actuals``.
+    Also writes the next working day's actuals as CSV beside it, to try ``refresh-actuals``.
     """
     from sop_excel.sample import load_sample_company
 
@@ -75,69 +142,113 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     company = load_sample_company(as_of)
     values = {"AsOfDate": company.as_of, **DEFAULT_SETTINGS}
     settings = Settings.model_validate(values)
-    items = company.items.copy()
-    items["method"] = ""
-    items["comment"] = ""
-    history = company.history.copy()
+    items = company.items.assign(method="", comment="")
+    history = company.history
     families = sorted(items["family"].unique())
-    scenarios = default_scenarios(families)
 
     say(f"Forecasting {items['item'].nunique()} items")
     forecast, models = pipeline.forecast_frames(settings, items, history, progress)
-    forecast["override"] = float("nan")
-    forecast["comment"] = ""
-    say("Planning finance and execution")
-    final, finance = pipeline.finance_frame(forecast, items, scenarios, company.budget)
-    trend = pipeline.trend_frame(history, final, items)
-    execution, exceptions, through = pipeline.execution_frames(settings, items, final, company.actuals)
-    exceptions["owner"] = ""
-    exceptions["comment"] = ""
+    inputs, targets = _consensus_inputs(forecast, company.as_of)
+    first = forecast["month"].min()
+    override = (forecast["item"] == "VLV-2004") & (forecast["month"] == first + pd.DateOffset(months=1))
+    forecast.loc[override, "override"] = (forecast.loc[override, "baseline"] * 0.7).round()
+    forecast.loc[override, "reason_code"] = "Lost customer"
+    forecast.loc[override, "comment"] = "Nordic distributor switched supplier"
+    scen, drivers = demo_scenarios(families, company.as_of)
+
+    say("Planning consensus, scenarios, finance and supply")
+    frames = pipeline.sop_frames(settings, items, forecast, inputs, targets, scen, drivers,
+                                 company.budget, company.capacity)
+    final = frames["tblForecast"]
+    say(f"Simulating {past_cycles} past S&OP cycles for forecast value added")
+    past = _past_cycles(settings, items, history, past_cycles, progress)
+    now = dt.datetime.now()
+    user = getpass.getuser()
+    locks, snaps = [], []
+    for v, (cycle, fc) in enumerate(past.groupby("cycle"), start=1):
+        plan = fc.rename(columns={"final": "volume"}).assign(revenue=np.nan)
+        prices = items.set_index("item")["price"]
+        plan["revenue"] = plan["volume"] * plan["item"].map(prices)
+        rec, _, snap = lock_plan(v, "Base", plan, fc, cycle, "demo (simulated cycle)", now)
+        locks.append(rec.assign(note="Simulated past cycle"))
+        snaps.append(snap)
+    version = len(locks) + 1
+    plan = frames["tblScenarioPlan"]
+    rec, locked, snap = lock_plan(version, "Base", plan[plan["scenario"] == "Base"], final,
+                                  first, user, now, "Agreed at the demo S&OP meeting")
+    locks.append(rec)
+    snaps.append(snap)
+    snapshots = pd.concat(snaps, ignore_index=True)
+    fva, waterfall = accuracy(snapshots, history)
+    scen.loc[scen["scenario"] == "Base", "status"] = f"Locked v{version}"
+    say("Comparing actuals with the locked plan")
+    execution, exceptions, through = pipeline.execution_frames(
+        settings, items, final, company.actuals, locked, f"v{version} locked (Base)")
+    exceptions = exceptions.assign(owner="", comment="")
     log = pd.DataFrame([{
-        "time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)), "command": "demo",
-        "user": getpass.getuser(), "data": f"Sample company '{company.name}', as of {company.as_of}",
-        "details": (f"Forecast {len(models)} items; actuals through {through:%Y-%m-%d}; "
-                    f"{len(exceptions)} exceptions."),
+        "time": pd.Timestamp(now.replace(microsecond=0)), "command": "demo", "user": user,
+        "data": f"Sample company '{company.name}', as of {company.as_of}",
+        "details": (f"Forecast {len(models)} items; {past_cycles} past cycles simulated (locks v1-v{past_cycles}); "
+                    f"Base locked as v{version}; actuals through {through:%Y-%m-%d}; {len(exceptions)} exceptions."),
     }])
     tables: dict[str, Rows] = {
         "tblSettings": settings_rows(values),
         "tblItems": rows_for("tblItems", items),
         "tblHistory": rows_for("tblHistory", history),
-        "tblForecast": rows_for("tblForecast", final),
         "tblModels": rows_for("tblModels", models),
-        "tblScenarios": rows_for("tblScenarios", scenarios),
+        "tblInputs": rows_for("tblInputs", inputs),
+        "tblFamilyTargets": rows_for("tblFamilyTargets", targets),
+        "tblScenarioList": rows_for("tblScenarioList", scen),
+        "tblDrivers": rows_for("tblDrivers", drivers),
         "tblBudget": rows_for("tblBudget", company.budget),
         "tblCapacity": rows_for("tblCapacity", company.capacity),
-        "tblFinance": rows_for("tblFinance", finance),
+        "tblLocks": rows_for("tblLocks", pd.concat(locks, ignore_index=True)),
+        "tblLockedPlan": rows_for("tblLockedPlan", locked),
+        "tblSnapshots": rows_for("tblSnapshots", snapshots),
+        "tblFVA": rows_for("tblFVA", fva),
+        "tblWaterfall": rows_for("tblWaterfall", waterfall),
         "tblActuals": rows_for("tblActuals", company.actuals),
         "tblExecution": rows_for("tblExecution", execution),
         "tblExceptions": rows_for("tblExceptions", exceptions),
-        "tblTrend": rows_for("tblTrend", trend),
+        "tblTrend": rows_for("tblTrend", pipeline.trend_frame(history, final, items)),
         "tblLog": rows_for("tblLog", log),
+        **{name: rows_for(name, frames[name]) for name in
+           ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance", "tblCompare", "tblCompareMonthly",
+            "tblLoad", "tblInventory")},
     }
     say("Writing the workbook")
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     path = build_workbook(out, tables, formulas=formulas)
-    next_day = pd.Timestamp(through) + pd.Timedelta(days=1)
-    while next_day.weekday() >= 5:
-        next_day += pd.Timedelta(days=1)
-    csv_path = None
-    if next_day.month == pd.Timestamp(company.as_of).month:
-        day = company.actuals_for_day(next_day.date())
-        csv_path = path.with_name(f"{path.stem}_actuals_{next_day:%Y-%m-%d}.csv")
-        day.assign(date=day["date"].dt.strftime("%Y-%m-%d")).to_csv(csv_path, index=False)
-    base = finance[finance["scenario"] == "Base"]
-    year = finance[finance["month"].dt.year == pd.Timestamp(company.as_of).year + 1]
-    gap = year.groupby("scenario")["gap"].sum()
+    csv_path = _next_day_csv(company, through, path)
+    cmp_ = frames["tblCompare"].set_index("scenario")
+    load = frames["tblLoad"]
+    inv = frames["tblInventory"]
+    total = fva[fva["level"] == "Total"]
     lines = [
         f"Company: {company.name}, as of {company.as_of:%Y-%m-%d}",
         f"Items: {len(items)} in {len(families)} families; forecast {settings.horizon} months "
-        f"({final['month'].min():%b %Y} to {final['month'].max():%b %Y})",
+        f"({first:%b %Y} to {final['month'].max():%b %Y})",
         "Methods: " + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
-        f"Base revenue over the horizon: {base['revenue'].sum():,.0f} {settings.currency}",
-        f"Gap to budget {pd.Timestamp(company.as_of).year + 1}: "
-        + ", ".join(f"{s} {g:+,.0f}" for s, g in gap.items()),
+        "Gap to budget over the horizon: " + ", ".join(f"{s} {g:+,.0f}" for s, g in cmp_["gap"].items()),
+        f"Supply: {int((load['overload'] == 'Yes').sum())} overloaded resource-months; "
+        f"{inv.loc[inv['below_safety'] == 'Yes', 'item'].nunique()} items fall below safety stock (Base)",
+        f"Plan of record: Base locked as v{version} (hash {rec.iloc[0]['content_hash']})"
+        + (f"; forecast value added of consensus vs statistical: {total.iloc[0]['fva_final']:+.1%}"
+           if len(total) else ""),
         f"Execution through {through:%Y-%m-%d}: "
         + ", ".join(f"{s} {int(n)}" for s, n in execution["status"].value_counts().items())
         + f"; {len(exceptions)} exceptions",
     ]
     return DemoResult(path=path, actuals_next_day=csv_path, lines=lines)
+
+
+def _next_day_csv(company: object, through: dt.date, path: Path) -> Path | None:
+    next_day = pd.Timestamp(through) + pd.Timedelta(days=1)
+    while next_day.weekday() >= 5:
+        next_day += pd.Timedelta(days=1)
+    if next_day.month != pd.Timestamp(company.as_of).month:  # type: ignore[attr-defined]
+        return None
+    day = company.actuals_for_day(next_day.date())  # type: ignore[attr-defined]
+    csv_path = path.with_name(f"{path.stem}_actuals_{next_day:%Y-%m-%d}.csv")
+    day.assign(date=day["date"].dt.strftime("%Y-%m-%d")).to_csv(csv_path, index=False)
+    return csv_path

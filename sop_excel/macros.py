@@ -1,7 +1,9 @@
 """One function per ribbon button. Each sees the workbook only through ``WorkbookIO``.
 
-The CLI calls these with the headless side (``OpenpyxlIO``); the ribbon will call them with the
-live xlwings side (issue 6). They read tables, call the pure pipeline, write tables, log, save.
+The CLI calls these with the headless side (``OpenpyxlIO``); the ribbon calls them with the live
+xlwings side. They read tables, call the pure pipeline, write tables, log, and save. Every macro
+rewrites the derived S&OP tables (so formula values are always fresh), and none writes a table
+a planner owns except to add what the planner asked for (a new scenario, an imported file).
 """
 
 from __future__ import annotations
@@ -16,15 +18,30 @@ from pydantic import ValidationError
 
 from sop_excel import pipeline
 from sop_excel.core.execution import merge_actuals
+from sop_excel.core.lock import accuracy
+from sop_excel.core.lock import lock_plan as lock_snapshot
 from sop_excel.errors import CellProblem, InputError
 from sop_excel.models import Settings
+from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, write_frame
 
-__all__ = ["RunReport", "read_settings", "refresh_actuals", "refresh_forecast"]
+__all__ = [
+    "RunReport",
+    "compare_scenarios",
+    "export_scenarios",
+    "import_scenarios",
+    "lock_plan",
+    "new_scenario",
+    "read_settings",
+    "refresh_actuals",
+    "refresh_forecast",
+]
 
 Progress = Callable[[int, int], None]
+SOP_TABLES = ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance", "tblCompare",
+              "tblLoad", "tblInventory")
 
 
 @dataclass
@@ -41,15 +58,15 @@ class RunReport:
 
 def read_settings(book: WorkbookIO) -> Settings:
     """The Settings sheet as validated settings; a bad value is reported by its cell."""
-    table = load_layout().table("tblSettings")
+    layout = load_layout()
+    table = layout.table("tblSettings")
     frame = read_frame(book, "tblSettings")
-    r0, c0 = parse_cell(table.anchor)
+    _, c0 = parse_cell(table.anchor)
     rows = dict(zip(frame["setting"], frame.attrs["excel_rows"], strict=True))
-    raw_rows = book.read_table("tblSettings")[1:]
-    raw = {str(r[0]).strip(): r[1] for r in raw_rows if r and r[0] is not None}
+    raw = {str(r[0]).strip(): r[1] for r in book.read_table("tblSettings")[1:] if r and r[0] is not None}
     values: dict[str, object] = {}
     problems = []
-    for spec in load_layout().settings.rows:
+    for spec in layout.settings.rows:
         if spec.setting not in raw:
             problems.append(CellProblem("Sheet 'Settings'", None, f"the setting '{spec.setting}' is missing",
                                         "Add a row for it (see the template) with its value."))
@@ -60,10 +77,9 @@ def read_settings(book: WorkbookIO) -> Settings:
         try:
             return Settings.model_validate(values)
         except ValidationError as err:
-            by_name = {s.name: s for s in load_layout().settings.rows}
+            by_name = {s.name: s for s in layout.settings.rows}
             for e in err.errors(include_url=False):
-                name = str(e["loc"][0]) if e["loc"] else ""
-                spec = by_name.get(name)
+                spec = by_name.get(str(e["loc"][0]) if e["loc"] else "")
                 where = (f"Sheet 'Settings', cell {chr(64 + c0 + 1)}{rows[spec.setting]} ({spec.setting})"
                          if spec else "Sheet 'Settings'")
                 problems.append(CellProblem(where, e.get("input"), e["msg"].rstrip("."),
@@ -79,73 +95,88 @@ def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
     write_frame(book, "tblLog", pd.concat([log, row], ignore_index=True) if len(log) else row)
 
 
-def _write_plan(book: WorkbookIO, forecast: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """Write Forecast and Finance (formulas with fresh cached values); return the final plan."""
-    scenarios = read_frame(book, "tblScenarios")
-    budget = read_frame(book, "tblBudget")
-    final, finance = pipeline.finance_frame(forecast, items, scenarios, budget)
-    write_frame(book, "tblForecast", final)
-    write_frame(book, "tblFinance", finance)
-    return final
+def _latest_lock(book: WorkbookIO) -> tuple[pd.DataFrame | None, str]:
+    locks = read_frame(book, "tblLocks")
+    if locks.empty:
+        return None, ""
+    last = locks.sort_values("version").iloc[-1]
+    locked = read_frame(book, "tblLockedPlan")
+    return locked, f"v{int(last['version'])} locked ({last['scenario']})"
+
+
+def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
+               forecast: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Recompute and write every derived S&OP table from the planner's current inputs."""
+    frames = pipeline.sop_frames(
+        settings, items, forecast, read_frame(book, "tblInputs"), read_frame(book, "tblFamilyTargets"),
+        read_frame(book, "tblScenarioList"), read_frame(book, "tblDrivers"),
+        read_frame(book, "tblBudget"), read_frame(book, "tblCapacity"))
+    for name in SOP_TABLES:
+        write_frame(book, name, frames[name])
+    book.write_table("tblCompareMonthly", rows_for("tblCompareMonthly", frames["tblCompareMonthly"]))
+    return frames
+
+
+def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
+                     final: pd.DataFrame, actuals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
+    locked, label = _latest_lock(book)
+    execution, exceptions, through = pipeline.execution_frames(settings, items, final, actuals, locked, label)
+    exceptions, resolved = keep_planner_columns(exceptions, read_frame(book, "tblExceptions"), "tblExceptions")
+    write_frame(book, "tblExecution", execution)
+    write_frame(book, "tblExceptions", exceptions)
+    return execution, exceptions, through, resolved
 
 
 def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None) -> RunReport:
-    """Re-forecast every item from History; keep overrides and comments; update Finance."""
+    """Re-forecast every item from History; keep overrides and comments; update the S&OP tables."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     history = read_frame(book, "tblHistory")
     old = read_frame(book, "tblForecast")
     forecast, models = pipeline.forecast_frames(settings, items, history, progress)
     forecast, lost = keep_planner_columns(forecast, old, "tblForecast")
-    final = _write_plan(book, forecast, items)
+    frames = _write_sop(book, settings, items, forecast)
+    final = frames["tblForecast"]
     write_frame(book, "tblModels", models)
-    trend = pipeline.trend_frame(history, final, items)
-    book.write_table("tblTrend", rows_for("tblTrend", trend))
+    book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
     report = RunReport("refresh-forecast")
     n_over = int(final["override"].notna().sum())
     fallbacks = int((models["fallback"] != "").sum())
-    first, last = final["month"].min(), final["month"].max()
     report.lines += [
-        f"Forecast {len(models)} items for {first:%b %Y} to {last:%b %Y} ({settings.horizon} months).",
+        f"Forecast {len(models)} items for {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
+        f"({settings.horizon} months).",
         "Methods: " + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
         f"Overrides kept: {n_over}.",
     ]
     if fallbacks:
         report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
+    details = report.lines[0] + f" Overrides kept {n_over}; fallbacks {fallbacks}."
     if len(lost):
         report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "
                                "horizon and were dropped (listed in the Log).")
-    details = report.lines[0] + f" Overrides kept {n_over}; fallbacks {fallbacks}."
-    if len(lost):
         details += " Dropped: " + "; ".join(
-            f"{r.item} {r.month:%Y-%m} override={r.override} comment={r.comment!r}"
+            f"{r.item} {r.month:%Y-%m} override={r.override} reason={r.reason_code!r} comment={r.comment!r}"
             for r in lost.itertuples(index=False))
-    _log(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items",
-         details)
+    _log(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
     book.save()
     return report
 
 
 def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> RunReport:
-    """Merge a file of daily actuals, recompute Execution and Exceptions; keep owners and comments."""
+    """Merge daily actuals, recompute Execution and Exceptions; keep owners and comments."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
-    forecast = read_frame(book, "tblForecast")
     existing = read_frame(book, "tblActuals")
     merged = merge_actuals(existing, actuals)
-    final = _write_plan(book, forecast, items)
-    execution, exceptions, through = pipeline.execution_frames(settings, items, final, merged)
-    old_exc = read_frame(book, "tblExceptions")
-    exceptions, resolved = keep_planner_columns(exceptions, old_exc, "tblExceptions")
+    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
     write_frame(book, "tblActuals", merged)
-    write_frame(book, "tblExecution", execution)
-    write_frame(book, "tblExceptions", exceptions)
+    execution, exceptions, through, resolved = _write_execution(book, settings, items, frames["tblForecast"], merged)
     counts = execution["status"].value_counts()
     replaced = len(existing) + len(actuals) - len(merged)
     report = RunReport("refresh-actuals")
     report.lines += [
         f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
-        f"Actuals through {through:%Y-%m-%d}: "
+        f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
         f"Exceptions: {len(exceptions)}.",
     ]
@@ -159,5 +190,102 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> 
         details += " Left the list (owner/comment kept here): " + "; ".join(
             f"{r.item} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
     _log(book, "refresh-actuals", source, details)
+    book.save()
+    return report
+
+
+def compare_scenarios(book: WorkbookIO) -> RunReport:
+    """Recompute every scenario from its drivers: plan, finance, capacity, inventory, compare."""
+    settings = read_settings(book)
+    items = read_frame(book, "tblItems")
+    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
+    report = RunReport("compare-scenarios")
+    for r in frames["tblCompare"].itertuples(index=False):
+        report.lines.append(f"{r.scenario}: revenue {r.revenue:,.0f}, margin {r.margin_pct:.1%}, "
+                            f"gap to budget {r.gap:+,.0f}, peak load {r.peak_load:.0%}, "
+                            f"{r.overloads} overloaded resource-months")
+    _log(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
+    book.save()
+    return report
+
+
+def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", description: str = "",
+                 drivers: list[dict[str, object]] | None = None) -> RunReport:
+    """Add scenario ``name`` as deltas over ``parent`` (optionally with drivers), then compare."""
+    scen = read_frame(book, "tblScenarioList")
+    if name in set(scen["scenario"]):
+        raise InputError(f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
+                         "or edit its drivers there.")
+    if parent and parent not in set(scen["scenario"]):
+        raise InputError(f"Parent scenario '{parent}' does not exist. Existing: "
+                         f"{', '.join(scen['scenario'])}.")
+    row = pd.DataFrame([{"scenario": name, "parent": parent, "description": description, "status": "Draft"}])
+    write_frame(book, "tblScenarioList", pd.concat([scen, row], ignore_index=True))
+    if drivers:
+        old = read_frame(book, "tblDrivers")
+        new = pd.DataFrame([{"scenario": name, **d} for d in drivers])
+        write_frame(book, "tblDrivers", pd.concat([old, new], ignore_index=True) if len(old) else new)
+    report = compare_scenarios(book)
+    report.command = "new-scenario"
+    report.lines.insert(0, f"Scenario '{name}' created from '{parent}' with {len(drivers or [])} driver(s).")
+    return report
+
+
+def export_scenarios(book: WorkbookIO) -> str:
+    """The scenarios and their drivers as TOML text."""
+    return toml_from_frames(read_frame(book, "tblScenarioList"), read_frame(book, "tblDrivers"))
+
+
+def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
+    """Replace the scenarios and drivers with those of a TOML file, then compare."""
+    scen, drivers = frames_from_toml(text, source)
+    old = read_frame(book, "tblScenarioList")
+    scen["status"] = scen["scenario"].map(dict(zip(old["scenario"], old["status"], strict=True))).fillna("Draft")
+    settings = read_settings(book)
+    items = read_frame(book, "tblItems")
+    parents = dict(zip(scen["scenario"], scen["parent"], strict=True))
+    pipeline.check_scenarios(list(scen["scenario"]), parents, drivers, items, settings)
+    write_frame(book, "tblScenarioList", scen)
+    write_frame(book, "tblDrivers", drivers)
+    report = compare_scenarios(book)
+    report.command = "import-scenarios"
+    report.lines.insert(0, f"Imported {len(scen)} scenarios and {len(drivers)} drivers from {source}.")
+    return report
+
+
+def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
+              user: str | None = None, now: dt.datetime | None = None) -> RunReport:
+    """Lock a scenario as the plan of record: version, time, user, content hash, snapshots."""
+    settings = read_settings(book)
+    items = read_frame(book, "tblItems")
+    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
+    name = scenario or settings.plan_scenario
+    plan = frames["tblScenarioPlan"]
+    if name not in set(plan["scenario"]):
+        raise InputError(f"Scenario '{name}' does not exist. Existing: {', '.join(plan['scenario'].unique())}.")
+    locks = read_frame(book, "tblLocks")
+    version = int(locks["version"].max()) + 1 if len(locks) else 1
+    cycle = pd.Timestamp(settings.as_of).replace(day=1)
+    record, locked, snap = lock_snapshot(version, name, plan[plan["scenario"] == name], frames["tblForecast"],
+                                         cycle, user or getpass.getuser(), now or dt.datetime.now(), note)
+    write_frame(book, "tblLocks", pd.concat([locks, record], ignore_index=True) if len(locks) else record)
+    write_frame(book, "tblLockedPlan", locked)
+    snaps = read_frame(book, "tblSnapshots")
+    snaps = pd.concat([snaps, snap], ignore_index=True) if len(snaps) else snap
+    write_frame(book, "tblSnapshots", snaps)
+    fva, waterfall = accuracy(snaps, read_frame(book, "tblHistory"))
+    write_frame(book, "tblFVA", fva)
+    write_frame(book, "tblWaterfall", waterfall)
+    scen = read_frame(book, "tblScenarioList")
+    scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
+    write_frame(book, "tblScenarioList", scen)
+    _write_execution(book, settings, items, frames["tblForecast"], read_frame(book, "tblActuals"))
+    r = record.iloc[0]
+    report = RunReport("lock-plan", [
+        f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
+        f"Volume {r['volume']:,.0f}, revenue {r['revenue']:,.0f}; content hash {r['content_hash']}.",
+        f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())}).",
+    ])
+    _log(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
     book.save()
     return report

@@ -33,7 +33,7 @@ class ColumnLayout(_Frozen):
     choices: list[str] | str | None = None
     formula: bool = False
     required: bool = True
-    style: Literal["status", "signed"] | None = None
+    style: Literal["status", "signed", "flag"] | None = None
 
     @property
     def numeric(self) -> bool:
@@ -46,6 +46,7 @@ class TableLayout(_Frozen):
     key: list[str]
     columns: list[ColumnLayout]
     dynamic_columns: bool = False
+    unique: bool = True
     sheet: str = ""  # filled in by SheetLayout
 
     @model_validator(mode="after")
@@ -89,6 +90,7 @@ class SheetLayout(_Frozen):
     name: str
     tab_color: str = "#1F4E78"
     note: str = ""
+    protect: bool = False
     tables: list[TableLayout]
 
     @model_validator(mode="after")
@@ -129,6 +131,8 @@ class Settings(_Frozen):
     drift_watch_pct: float = Field(alias="DriftWatchPct", ge=0, le=10)
     drift_act_pct: float = Field(alias="DriftActPct", ge=0, le=10)
     min_value_at_risk: float = Field(alias="MinValueAtRisk", ge=0)
+    service_level: float = Field(alias="ServiceLevel", default=0.95, ge=0.5, lt=1)
+    plan_scenario: str = Field(alias="PlanScenario", default="Base", min_length=1)
     currency: str = Field(alias="Currency", default="EUR")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -12,15 +12,19 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from sop_excel.core.consensus import compute_consensus, rollup
 from sop_excel.core.execution import compute_exceptions, compute_execution
-from sop_excel.core.finance import compute_final, compute_finance
+from sop_excel.core.finance import compute_finance, item_values
+from sop_excel.core.scenarios import apply_scenario, capacity_for
+from sop_excel.core.supply import capacity_load, inventory_projection, safety_stock
 from sop_excel.errors import CellProblem, InputError
 from sop_excel.models import Settings
 
 __all__ = [
     "check_history",
+    "check_scenarios",
     "execution_frames",
-    "finance_frame",
+    "sop_frames",
     "forecast_frames",
     "months_between",
     "trend_frame",
@@ -58,7 +62,8 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
     History rows from the as-of month on are left out (the as-of month is being planned).
 
     Returns:
-        (forecast: item, family, month, baseline, lo_80, hi_80, lo_95, hi_95,
+        (forecast: item, family, site, month, baseline, lo_80, hi_80, lo_95, hi_95, naive
+         (last actual, for forecast value added), override, reason_code, comment (empty),
          models: item, family, method, reason, fallback, backtest_mase, backtest_bias, history_months)
     """
     import forecasting
@@ -90,11 +95,16 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
     out = forecasting.forecast(frame, h=settings.horizon + max(gap, 0), method=settings.forecast_method,
                                methods=methods or None, progress=progress)
     out = out[out["ds"] >= as_of_month]
-    family = items.drop_duplicates("item").set_index("item")["family"]
+    master = items.drop_duplicates("item").set_index("item")
+    family = master["family"]
+    last_actual = frame.dropna(subset=["y"]).sort_values("ds").groupby("unique_id")["y"].last()
     fc = pd.DataFrame({
-        "item": out["unique_id"], "family": out["unique_id"].map(family), "month": out["ds"],
+        "item": out["unique_id"], "family": out["unique_id"].map(family),
+        "site": out["unique_id"].map(master["site"]), "month": out["ds"],
         "baseline": out["forecast"], "lo_80": out["lo-80"], "hi_80": out["hi-80"],
         "lo_95": out["lo-95"], "hi_95": out["hi-95"],
+        "naive": out["unique_id"].map(last_actual).fillna(0.0).astype(float),
+        "override": np.nan, "reason_code": "", "comment": "",
     }).reset_index(drop=True)
     first = out.drop_duplicates("unique_id")
     n_obs = frame.dropna(subset=["y"]).groupby("unique_id").size()
@@ -107,12 +117,96 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
     return fc, models
 
 
-def finance_frame(forecast: pd.DataFrame, items: pd.DataFrame, scenarios: pd.DataFrame,
-                  budget: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(forecast with final/revenue/cost, finance per scenario/family/month)."""
-    final = compute_final(forecast, items)
+def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
+               inputs: pd.DataFrame, targets: pd.DataFrame, scenario_list: pd.DataFrame,
+               drivers: pd.DataFrame, budget: pd.DataFrame, capacity: pd.DataFrame
+               ) -> dict[str, pd.DataFrame]:
+    """Consensus, roll-ups, scenarios, finance, capacity and inventory: the monthly S&OP tables.
+
+    Returns frames keyed by table name (tblForecast, tblRollup, tblScenarioPlan, tblFinance,
+    tblCompare, tblCompareMonthly, tblLoad, tblInventory).
+    """
+    final = item_values(compute_consensus(forecast, inputs, targets), items)
+    names = list(dict.fromkeys(scenario_list["scenario"].tolist()))
+    parents = dict(zip(scenario_list["scenario"], scenario_list["parent"].fillna(""), strict=True))
+    check_scenarios(names, parents, drivers, items, settings)
     families = sorted(items["family"].unique())
-    return final, compute_finance(final, scenarios, budget, families)
+    plans = [apply_scenario(n, final, items, drivers, parents) for n in names]
+    plan = pd.concat(plans, ignore_index=True)
+    finance = compute_finance(plan, budget, names, families)
+    months = sorted(final["month"].unique())
+    cap = capacity[capacity["month"].isin(months)]
+    loads = [capacity_load(p, items, capacity_for(n, cap, drivers, parents)).assign(scenario=n)
+             for n, p in zip(names, plans, strict=True)]
+    load = pd.concat(loads, ignore_index=True)
+    load["utilisation"] = load["utilisation"].replace(np.inf, np.nan)
+    compare = _compare(finance, load, names)
+    monthly = finance.pivot_table(index="month", columns="scenario", values="revenue", aggfunc="sum")
+    monthly = monthly[names].rename(columns=lambda n: f"{n} revenue")
+    monthly["Budget revenue"] = finance[finance["scenario"] == names[0]].groupby("month")["budget_revenue"].sum()
+    monthly = monthly.reset_index()
+    plan_name = settings.plan_scenario if settings.plan_scenario in names else names[0]
+    chosen = plan[plan["scenario"] == plan_name]
+    sigma = ((final["hi_80"] - final["lo_80"]) / (2 * 1.2815515655446004)).groupby(final["item"]).first()
+    lead = items.drop_duplicates("item").set_index("item")["lead_time_days"]
+    ss = safety_stock(sigma, lead, settings.service_level)
+    inv = inventory_projection(chosen[["item", "month", "volume"]], items,
+                               load[load["scenario"] == plan_name], ss)
+    load_out = load.assign(overload=np.where(load["overload"], "Yes", "No"))
+    inv["below_safety"] = np.where(inv["below_safety"], "Yes", "No")
+    return {"tblForecast": final, "tblRollup": rollup(final), "tblScenarioPlan": plan,
+            "tblFinance": finance, "tblCompare": compare, "tblCompareMonthly": monthly,
+            "tblLoad": load_out[["scenario", "resource", "month", "load_hours", "capacity_hours",
+                                 "utilisation", "overload"]],
+            "tblInventory": inv}
+
+
+def _compare(finance: pd.DataFrame, load: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Horizon totals per scenario (mirrors the Compare sheet's formulas)."""
+    tot = finance.groupby("scenario")[["volume", "revenue", "cost", "budget_revenue", "gap"]].sum().reindex(names)
+    tot["margin"] = tot["revenue"] - tot["cost"]
+    rev = tot["revenue"].to_numpy()
+    tot["margin_pct"] = np.divide(tot["margin"].to_numpy(), rev, out=np.zeros(len(tot)), where=rev != 0)
+    tot["peak_load"] = load.groupby("scenario")["utilisation"].max().reindex(names).fillna(0.0)
+    tot["overloads"] = load.groupby("scenario")["overload"].sum().reindex(names).fillna(0).astype(int)
+    return tot.reset_index()[["scenario", "volume", "revenue", "cost", "margin", "margin_pct",
+                              "budget_revenue", "gap", "peak_load", "overloads"]]
+
+
+def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataFrame,
+                    items: pd.DataFrame, settings: Settings) -> None:
+    """Parents exist and form no loop; drivers name known scenarios, kinds, items and launches."""
+    from sop_excel.core.scenarios import DRIVER_KINDS, scenario_chain
+
+    problems = []
+    if not names:
+        problems.append(CellProblem("Sheet 'Scenarios', table tblScenarioList", None, "has no scenario",
+                                    "Add at least one scenario (Base, with no parent)."))
+    for n in names:
+        try:
+            scenario_chain(n, parents)
+        except ValueError as exc:
+            problems.append(CellProblem(f"Sheet 'Scenarios', scenario {n}", parents.get(n), str(exc),
+                                        "Name an existing scenario as Parent, or leave it empty."))
+    rows = drivers.attrs.get("excel_rows", list(range(len(drivers))))
+    known = set(items["item"])
+    for r, d in zip(rows, drivers.itertuples(index=False), strict=True):
+        where = f"Sheet 'Scenarios', driver row {r}"
+        if d.scenario not in parents:
+            problems.append(CellProblem(where, d.scenario, "is not a scenario in the list",
+                                        "Add it to the scenario list or correct the name."))
+        if d.kind not in DRIVER_KINDS:
+            problems.append(CellProblem(where, d.kind, "is not a driver",
+                                        f"Use one of {', '.join(DRIVER_KINDS)}."))
+        if d.kind == "launch" and (not d.item or d.item in known or pd.isna(d.price) or pd.isna(d.unit_cost) or not d.family):
+            problems.append(CellProblem(where, d.item, "a launch needs a new item code, its family, a launch price and cost",
+                                        "Fill Item (not an existing item), Family, Launch price and Launch cost."))
+        if d.kind == "capacity" and not d.resource:
+            problems.append(CellProblem(where, None, "a capacity driver needs a Resource", "Fill in the Resource."))
+        if pd.isna(d.value):
+            problems.append(CellProblem(where, None, "Value is empty", "Type the % change (0.05 = 5%) or units."))
+    if problems:
+        raise InputError("Sheet 'Scenarios' has drivers sop-excel cannot apply", problems)
 
 
 def trend_frame(history: pd.DataFrame, final: pd.DataFrame, items: pd.DataFrame,
@@ -140,16 +234,27 @@ def trend_frame(history: pd.DataFrame, final: pd.DataFrame, items: pd.DataFrame,
 
 
 def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFrame,
-                     actuals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
-    """(execution per item, exceptions worst first, the last day the actuals cover)."""
+                     actuals: pd.DataFrame, locked: pd.DataFrame | None = None,
+                     lock_label: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
+    """(execution per item, exceptions worst first, the last day the actuals cover).
+
+    The plan is the locked plan of record for the month when there is one (``locked``:
+    ``item, month, volume``), otherwise the current final forecast.
+    """
     month = pd.Timestamp(settings.as_of).replace(day=1)
     month_end = month + pd.offsets.MonthEnd(0)
     in_month = actuals[(actuals["date"] >= month) & (actuals["date"] <= month_end)]
     through = (in_month["date"].max() if len(in_month) else month - pd.Timedelta(days=1)).date()
     plan = final[final["month"] == month][["item", "family", "final"]].rename(columns={"final": "month_plan"})
+    source = "Final (not locked)"
+    if locked is not None and (locked["month"] == month).any():
+        lk = locked[locked["month"] == month].groupby("item")["volume"].sum()
+        plan = plan.assign(month_plan=plan["item"].map(lk).fillna(0.0).astype(float))
+        source = lock_label or "Locked plan"
     prices = items.drop_duplicates("item").set_index("item")["price"]
     plan = plan.assign(price=plan["item"].map(prices).astype(float))
     execution = compute_execution(plan, actuals, month.date(), through,
                                   watch=settings.drift_watch_pct, act=settings.drift_act_pct)
+    execution.insert(2, "plan_source", source)
     exceptions = compute_exceptions(execution, min_value_at_risk=settings.min_value_at_risk)
     return execution, exceptions, through

@@ -15,6 +15,7 @@ Several drivers on the same cell compound (multiply).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["DRIVER_KINDS", "apply_scenario", "capacity_for", "scenario_chain"]
@@ -52,7 +53,7 @@ def _mask(frame: pd.DataFrame, d: pd.Series) -> pd.Series:
 
 def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers: pd.DataFrame,
                    parents: dict[str, str]) -> pd.DataFrame:
-    """Item-month volume, price and unit cost of scenario ``name``.
+    """Item-month factors and values of scenario ``name``.
 
     Args:
         final: the consensus plan ``item, family, month, final``.
@@ -61,13 +62,19 @@ def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers:
         parents: scenario -> parent ("" for a root).
 
     Returns:
-        ``scenario, item, family, month, volume, price, unit_cost``.
+        ``scenario, item, family, month, volume_pct, price_pct, cost_pct, launch_qty,
+        launch_price, launch_cost, volume, price, unit_cost, revenue, cost``. The workbook's
+        Scenario plan formulas compute volume = (final + launch qty) x (1 + volume %),
+        price = (item price, or launch price) x (1 + price %), and so on; this mirrors them.
     """
     master = items.drop_duplicates("item").set_index("item")
     out = final[["item", "family", "month"]].copy()
-    out["volume"] = final["final"].astype(float)
-    out["price"] = out["item"].map(master["price"]).astype(float)
-    out["unit_cost"] = out["item"].map(master["unit_cost"]).astype(float)
+    out["base"] = final["final"].astype(float)
+    out["launch_qty"] = np.nan
+    out["launch_price"] = np.nan
+    out["launch_cost"] = np.nan
+    for k in ("volume", "price", "unit_cost"):
+        out[f"m_{k}"] = 1.0
     months = sorted(out["month"].unique())
     for scen in scenario_chain(name, parents):
         for _, d in drivers[drivers["scenario"] == scen].iterrows():
@@ -77,15 +84,27 @@ def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers:
                 stop = pd.Timestamp(d["to_month"]) if pd.notna(d.get("to_month")) else months[-1]
                 rows = pd.DataFrame({"item": d["item"], "family": d["family"],
                                      "month": [m for m in months if start <= m <= stop]})
-                rows["volume"] = value
-                rows["price"] = float(d["price"])
-                rows["unit_cost"] = float(d["unit_cost"])
+                rows = rows.assign(base=0.0, launch_qty=value, launch_price=float(d["price"]),
+                                   launch_cost=float(d["unit_cost"]), m_volume=1.0, m_price=1.0,
+                                   m_unit_cost=1.0)
                 out = pd.concat([out, rows], ignore_index=True)
             elif kind in ("volume", "price", "unit_cost"):
                 m = _mask(out, d)
-                out.loc[m, kind] = out.loc[m, kind] * (1.0 + value)
+                out.loc[m, f"m_{kind}"] = out.loc[m, f"m_{kind}"] * (1.0 + value)
+    out["volume_pct"] = out["m_volume"] - 1.0
+    out["price_pct"] = out["m_price"] - 1.0
+    out["cost_pct"] = out["m_unit_cost"] - 1.0
+    out["volume"] = (out["base"] + out["launch_qty"].fillna(0.0)) * out["m_volume"]
+    list_price = out["item"].map(master["price"]).astype(float)
+    list_cost = out["item"].map(master["unit_cost"]).astype(float)
+    out["price"] = list_price.fillna(out["launch_price"]) * out["m_price"]
+    out["unit_cost"] = list_cost.fillna(out["launch_cost"]) * out["m_unit_cost"]
+    out["revenue"] = out["volume"] * out["price"]
+    out["cost"] = out["volume"] * out["unit_cost"]
     out.insert(0, "scenario", name)
-    return out.reset_index(drop=True)
+    return out[["scenario", "item", "family", "month", "volume_pct", "price_pct", "cost_pct",
+                "launch_qty", "launch_price", "launch_cost", "volume", "price", "unit_cost",
+                "revenue", "cost"]].reset_index(drop=True)
 
 
 def capacity_for(name: str, capacity: pd.DataFrame, drivers: pd.DataFrame,

@@ -47,6 +47,10 @@ def choices_for(choices: list[str] | str | None) -> list[str] | None:
         import forecasting
 
         return list(forecasting.METHODS)
+    if choices == "@reasons":
+        from sop_excel.core.consensus import REASON_CODES
+
+        return ["", *REASON_CODES]
     if isinstance(choices, str):
         return [choices]
     return choices
@@ -128,6 +132,10 @@ def _add_table(ws: Any, fm: _Formats, table: TableLayout, rows: Rows,
                 ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
                     "type": "cell", "criteria": "==", "value": f'"{text}"',
                     "format": fm.fill(fill, font)})
+        elif col.style == "flag":
+            ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
+                "type": "cell", "criteria": "==", "value": '"Yes"',
+                "format": fm.fill(*STATUS_COLORS["Act"])})
         elif col.style == "signed":
             ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
                 "type": "cell", "criteria": "<", "value": 0, "format": fm.fill("#FFFFFF", "#C00000")})
@@ -174,6 +182,42 @@ def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]]) 
         ws.insert_chart(2 + (k // 2) * 15, (k % 2) * 8, chart, {"x_offset": 4, "y_offset": 4})
 
 
+def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, tables: dict[str, Rows]) -> None:
+    """Monthly revenue per scenario against budget, and each scenario's gap to budget."""
+    monthly, summary = layout.table("tblCompareMonthly"), layout.table("tblCompare")
+    rows = tables["tblCompareMonthly"]
+    r0, c0 = (x - 1 for x in parse_cell(monthly.anchor))
+    n = len(rows) - 1
+    line = wb.add_chart({"type": "line"})
+    for j, name in enumerate(rows[0][1:], start=1):
+        budget = str(name).startswith("Budget")
+        line.add_series({"name": str(name),
+                         "categories": [ws.name, r0 + 1, c0, r0 + n, c0],
+                         "values": [ws.name, r0 + 1, c0 + j, r0 + n, c0 + j],
+                         "line": {"width": 2.25 if budget else 1.75, "dash_type": "dash" if budget else "solid",
+                                  **({"color": "#000000"} if budget else {})}})
+    line.set_title({"name": "Revenue by scenario against budget"})
+    line.set_x_axis({"num_format": "mmm yy", "date_axis": True})
+    line.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+    line.set_legend({"position": "bottom"})
+    line.set_size({"width": 620, "height": 300})
+    chart_col = c0 + len(rows[0]) + 1
+    ws.insert_chart(r0, chart_col, line)
+    s0, sc0 = (x - 1 for x in parse_cell(summary.anchor))
+    k = len(tables["tblCompare"]) - 1
+    gap_col = sc0 + summary.fields.index("gap")
+    bar = wb.add_chart({"type": "column"})
+    bar.add_series({"name": "Gap to budget", "categories": [ws.name, s0 + 1, sc0, s0 + k, sc0],
+                    "values": [ws.name, s0 + 1, gap_col, s0 + k, gap_col],
+                    "fill": {"color": "#2E75B6"}, "invert_if_negative": True,
+                    "invert_if_negative_color": "#C00000", "data_labels": {"value": True, "num_format": "#,##0,,\"M\""}})
+    bar.set_title({"name": "Gap to budget over the horizon"})
+    bar.set_y_axis({"num_format": "#,##0"})
+    bar.set_legend({"none": True})
+    bar.set_size({"width": 620, "height": 300})
+    ws.insert_chart(r0 + 16, chart_col, bar)
+
+
 def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
                    formulas: dict[str, dict[str, str]] | None = None,
                    layout: LayoutSpec | None = None) -> Path:
@@ -202,8 +246,14 @@ def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
                 _add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}))
             header_row = parse_cell(sheet.tables[0].anchor)[0]
             ws.freeze_panes(header_row, 0)
+            if sheet.protect:
+                # The plan of record: protected against accidental edits (no password: a
+                # deliberate Review > Unprotect still works, and is visible).
+                ws.protect("", {"autofilter": True, "sort": True})
             if sheet.name == "Settings":
                 _settings_extras(wb, ws, fm, layout, tables["tblSettings"])
+            if sheet.name == "Compare":
+                _compare_charts(wb, ws, layout, tables)
             if sheet.name == "Dashboard":
                 trend = layout.table("tblTrend")
                 rows = tables["tblTrend"]

@@ -96,7 +96,7 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
                         value=None, message=f"{col.header} is empty", fix=_FIX["key"]))
         data[col.field] = values
     frame = pd.DataFrame(data, columns=table.fields)
-    if not frame.empty:
+    if not frame.empty and table.unique:
         dup = frame.duplicated(subset=table.key, keep="first")
         for j in np.flatnonzero(dup.to_numpy()):
             key = ", ".join(f"{table.column(k).header} {_show(frame.iloc[j][k])}" for k in table.key)

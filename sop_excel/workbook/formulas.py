@@ -2,7 +2,8 @@
 
 Each formula uses structured references to Excel Tables (``tblForecast[[#This Row],[Final]]``),
 so finance can audit it and it keeps working as tables grow. Functions are limited to those
-LibreOffice 7.4 also calculates (no XLOOKUP or dynamic arrays). No text from data ever enters
+LibreOffice 7.4 also calculates (no XLOOKUP or dynamic arrays); functions newer than Excel 2007
+(MAXIFS) carry the `_xlfn.` prefix the file format requires. No text from data ever enters
 a formula: formulas only reference cells.
 """
 
@@ -34,32 +35,72 @@ def _all() -> dict[str, dict[str, str]]:
         return (f"INDEX({col('tblItems', field)},MATCH({this('tblForecast', 'item')},"
                 f"{col('tblItems', 'item')},0))")
 
-    def by_family_month(table: str, field: str) -> str:
-        return (f"SUMIFS({col(table, field)},{col(table, 'family')},{this('tblFinance', 'family')},"
-                f"{col(table, 'month')},{this('tblFinance', 'month')})")
+    def sumifs(table: str, field: str, *crit: tuple[str, str]) -> str:
+        args = ",".join(f"{col(table, c)},{v}" for c, v in crit)
+        return f"SUMIFS({col(table, field)},{args})"
 
-    def driver(field: str) -> str:
-        return (f"SUMIFS({col('tblScenarios', field)},{col('tblScenarios', 'scenario')},"
-                f"{this('tblFinance', 'scenario')},{col('tblScenarios', 'family')},"
-                f"{this('tblFinance', 'family')})")
+    fc = functools.partial(this, "tblForecast")
+    item_month = (("item", fc("item")), ("month", fc("month")))
+    fam_month = (("family", fc("family")), ("month", fc("month")))
+    fam_baseline = sumifs("tblForecast", "baseline", *fam_month)
+    fam_count = f"COUNTIFS({col('tblForecast', 'family')},{fc('family')},{col('tblForecast', 'month')},{fc('month')})"
+    tgt_crit = (("family", fc("family")), ("month", fc("month")))
+    tgt_count = (f"COUNTIFS({col('tblFamilyTargets', 'family')},{fc('family')},"
+                 f"{col('tblFamilyTargets', 'month')},{fc('month')},{col('tblFamilyTargets', 'target')},\"<>\")")
 
-    override, baseline = this("tblForecast", "override"), this("tblForecast", "baseline")
-    rev, cost = this("tblFinance", "revenue"), this("tblFinance", "cost")
-    vol, price = driver("volume_pct"), driver("price_pct")
+    ru = functools.partial(this, "tblRollup")
+
+    def by_level(field: str) -> str:
+        total = sumifs("tblForecast", field, ("month", ru("month")))
+        site = sumifs("tblForecast", field, ("site", ru("name")), ("month", ru("month")))
+        fam = sumifs("tblForecast", field, ("family", ru("name")), ("month", ru("month")))
+        return f'=IF({ru("level")}="Total",{total},IF({ru("level")}="Site",{site},{fam}))'
+
+    sp = functools.partial(this, "tblScenarioPlan")
+    fin = functools.partial(this, "tblFinance")
+    fin_crit = (("scenario", fin("scenario")), ("family", fin("family")), ("month", fin("month")))
+    cmp_ = functools.partial(this, "tblCompare")
+
+    def item_lookup(field: str) -> str:
+        return f"INDEX({col('tblItems', field)},MATCH({sp('item')},{col('tblItems', 'item')},0))"
+
     return {
         "tblForecast": {
-            "final": f"=IF(ISNUMBER({override}),{override},{baseline})",
-            "revenue": f"={this('tblForecast', 'final')}*{lookup('price')}",
-            "cost": f"={this('tblForecast', 'final')}*{lookup('unit_cost')}",
+            "sales_adj": "=" + sumifs("tblInputs", "qty", ("stream", '"Sales"'), ("item", fc("item")), ("month", fc("month"))),
+            "marketing_adj": "=" + sumifs("tblInputs", "qty", ("stream", '"Marketing"'), *item_month),
+            "family_share": f"=IF({fam_baseline}=0,1/{fam_count},{fc('baseline')}/{fam_baseline})",
+            "consensus": (f"=IF({tgt_count}>0,{sumifs('tblFamilyTargets', 'target', *tgt_crit)}*{fc('family_share')},"
+                          f"MAX(0,{fc('baseline')}+{fc('sales_adj')}+{fc('marketing_adj')}))"),
+            "final": f"=IF(ISNUMBER({fc('override')}),{fc('override')},{fc('consensus')})",
+            "revenue": f"={fc('final')}*{lookup('price')}",
+            "cost": f"={fc('final')}*{lookup('unit_cost')}",
+        },
+        "tblRollup": {f: by_level(f) for f in ("baseline", "consensus", "final", "revenue")},
+        "tblScenarioPlan": {
+            "volume": (f"=({sumifs('tblForecast', 'final', ('item', sp('item')), ('month', sp('month')))}"
+                       f"+N({sp('launch_qty')}))*(1+{sp('volume_pct')})"),
+            "price": f"=IFERROR({item_lookup('price')},{sp('launch_price')})*(1+{sp('price_pct')})",
+            "unit_cost": f"=IFERROR({item_lookup('unit_cost')},{sp('launch_cost')})*(1+{sp('cost_pct')})",
+            "revenue": f"={sp('volume')}*{sp('price')}",
+            "cost": f"={sp('volume')}*{sp('unit_cost')}",
         },
         "tblFinance": {
-            "volume": f"={by_family_month('tblForecast', 'final')}*(1+{vol})",
-            "revenue": f"={by_family_month('tblForecast', 'revenue')}*(1+{vol})*(1+{price})",
-            "cost": f"={by_family_month('tblForecast', 'cost')}*(1+{vol})",
-            "margin": f"={rev}-{cost}",
-            "margin_pct": f"=IF({rev}=0,0,{this('tblFinance', 'margin')}/{rev})",
-            "budget_revenue": f"={by_family_month('tblBudget', 'revenue')}",
-            "gap": f"={rev}-{this('tblFinance', 'budget_revenue')}",
+            "volume": "=" + sumifs("tblScenarioPlan", "volume", *fin_crit),
+            "revenue": "=" + sumifs("tblScenarioPlan", "revenue", *fin_crit),
+            "cost": "=" + sumifs("tblScenarioPlan", "cost", *fin_crit),
+            "margin": f"={fin('revenue')}-{fin('cost')}",
+            "margin_pct": f"=IF({fin('revenue')}=0,0,{fin('margin')}/{fin('revenue')})",
+            "budget_revenue": "=" + sumifs("tblBudget", "revenue", ("family", fin("family")), ("month", fin("month"))),
+            "gap": f"=IF({fin('budget_revenue')}=0,0,{fin('revenue')}-{fin('budget_revenue')})",
+        },
+        "tblCompare": {
+            **{f: "=" + sumifs("tblFinance", f, ("scenario", cmp_("scenario")))
+               for f in ("volume", "revenue", "cost", "budget_revenue", "gap")},
+            "margin": f"={cmp_('revenue')}-{cmp_('cost')}",
+            "margin_pct": f"=IF({cmp_('revenue')}=0,0,{cmp_('margin')}/{cmp_('revenue')})",
+            "peak_load": f"=_xlfn.MAXIFS({col('tblLoad', 'utilisation')},{col('tblLoad', 'scenario')},{cmp_('scenario')})",
+            "overloads": (f"=COUNTIFS({col('tblLoad', 'scenario')},{cmp_('scenario')},"
+                          f"{col('tblLoad', 'overload')},\"Yes\")"),
         },
     }
 

@@ -1,0 +1,92 @@
+"""Plan of record: locking a scenario, forecast snapshots by lag, and forecast value added."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["accuracy", "content_hash", "lock_plan", "months_apart"]
+
+
+def months_apart(a: pd.Series | pd.Timestamp, b: pd.Series | pd.Timestamp) -> pd.Series | int:
+    """Whole months from a to b."""
+    if isinstance(a, pd.Series) or isinstance(b, pd.Series):
+        a_ = pd.to_datetime(a)
+        b_ = pd.to_datetime(b)
+        ay = a_.dt.year if isinstance(a_, pd.Series) else a_.year
+        am = a_.dt.month if isinstance(a_, pd.Series) else a_.month
+        by = b_.dt.year if isinstance(b_, pd.Series) else b_.year
+        bm = b_.dt.month if isinstance(b_, pd.Series) else b_.month
+        return (by - ay) * 12 + (bm - am)
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def content_hash(plan: pd.DataFrame) -> str:
+    """sha256 over the locked numbers (item, month, volume, revenue), independent of row order."""
+    p = plan.sort_values(["item", "month"])
+    text = "\n".join(f"{i}|{m:%Y-%m}|{v:.6f}|{r:.6f}" for i, m, v, r in
+                     zip(p["item"], p["month"], p["volume"], p["revenue"], strict=True))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.DataFrame,
+              cycle: pd.Timestamp, user: str, when: dt.datetime, note: str = ""
+              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The lock record, the locked plan rows and the forecast snapshot rows of one lock.
+
+    Args:
+        plan: the scenario plan rows of ``scenario`` (``item, family, month, volume, revenue``).
+        forecast: ``item, family, month, naive, baseline, final`` at lock time.
+        cycle: the planning month (the as-of month) the lock belongs to.
+    """
+    locked = plan.groupby(["item", "family", "month"], as_index=False)[["volume", "revenue"]].sum()
+    locked.insert(0, "version", version)
+    record = pd.DataFrame([{
+        "version": version, "scenario": scenario, "locked_at": pd.Timestamp(when.replace(microsecond=0)),
+        "user": user, "cycle": cycle, "volume": float(locked["volume"].sum()),
+        "revenue": float(locked["revenue"].sum()), "content_hash": content_hash(locked), "note": note,
+    }])
+    snap = forecast[["item", "family", "month", "naive", "baseline", "final"]].copy()
+    snap.insert(0, "cycle", cycle)
+    snap.insert(0, "version", version)
+    snap.insert(5, "lag", months_apart(cycle, snap["month"]).astype(int))
+    return record, locked, snap
+
+
+def _wmape(actual: np.ndarray, fc: np.ndarray) -> float:
+    total = float(np.sum(np.abs(actual)))
+    return float(np.sum(np.abs(actual - fc)) / total) if total > 0 else np.nan
+
+
+def accuracy(snapshots: pd.DataFrame, history: pd.DataFrame, lag: int = 1
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(FVA per item, family and total at ``lag``; waterfall per family, month and lag).
+
+    Snapshots are matched to actual history by item and month; months without actuals (the
+    future, stockouts) are left out. When several locks share a lag for one month, the latest wins.
+    """
+    hist = history.dropna(subset=["qty"])[["item", "month", "qty"]].rename(columns={"qty": "actual"})
+    snap = (snapshots.sort_values("version").drop_duplicates(["item", "month", "lag"], keep="last")
+            .merge(hist, on=["item", "month"], how="inner"))
+    at = snap[snap["lag"] == lag]
+    rows = []
+    for level, key in (("Item", "item"), ("Family", "family"), ("Total", None)):
+        groups = at.groupby(key) if key else [("Total", at)]
+        for name, g in groups:
+            if g.empty:
+                continue
+            a = g["actual"].to_numpy(dtype=float)
+            n, b, f = (_wmape(a, g[c].to_numpy(dtype=float)) for c in ("naive", "baseline", "final"))
+            rows.append({"level": level, "name": name, "months": int(g["month"].nunique()),
+                         "actual": float(a.sum()), "naive_wmape": n, "baseline_wmape": b,
+                         "final_wmape": f, "fva_baseline": n - b, "fva_final": b - f})
+    fva = pd.DataFrame(rows, columns=["level", "name", "months", "actual", "naive_wmape",
+                                      "baseline_wmape", "final_wmape", "fva_baseline", "fva_final"])
+    wf = snap.groupby(["family", "month", "lag"], as_index=False)[["final", "actual"]].sum()
+    wf["error"] = wf["final"] - wf["actual"]
+    wf["ape"] = np.divide(wf["error"].abs().to_numpy(), wf["actual"].to_numpy(),
+                          out=np.full(len(wf), np.nan), where=wf["actual"].to_numpy() > 0)
+    return fva, wf.sort_values(["family", "month", "lag"]).reset_index(drop=True)
