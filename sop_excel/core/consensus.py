@@ -32,15 +32,17 @@ def compute_consensus(forecast: pd.DataFrame, inputs: pd.DataFrame, targets: pd.
     out = forecast.copy()
     key = ["item", "month"]
     for stream in STREAMS:
-        adj = inputs[inputs["stream"] == stream].groupby(key)["qty"].sum()
+        rows = inputs[inputs["stream"] == stream]
+        adj = rows.assign(qty=pd.to_numeric(rows["qty"], errors="coerce")).groupby(key)["qty"].sum()
         idx = pd.MultiIndex.from_frame(out[key])
-        out[f"{stream.lower()}_adj"] = adj.reindex(idx).fillna(0.0).to_numpy()
+        out[f"{stream.lower()}_adj"] = adj.reindex(idx).fillna(0.0).to_numpy(dtype=float)
     fam = out.groupby(["family", "month"])["baseline"].transform("sum")
     count = out.groupby(["family", "month"])["baseline"].transform("size")
     out["family_share"] = np.where(fam == 0, 1.0 / count, out["baseline"] / fam.where(fam != 0, 1.0))
-    tgt = targets.dropna(subset=["target"]).groupby(["family", "month"])["target"].sum()
+    tgt = targets.assign(target=pd.to_numeric(targets["target"], errors="coerce")).dropna(subset=["target"])
+    tgt = tgt.groupby(["family", "month"])["target"].sum()
     tidx = pd.MultiIndex.from_frame(out[["family", "month"]])
-    target = tgt.reindex(tidx).to_numpy()
+    target = tgt.reindex(tidx).to_numpy(dtype=float)
     own = np.maximum(0.0, out["baseline"] + out["sales_adj"] + out["marketing_adj"])
     out["consensus"] = np.where(~np.isnan(target), np.nan_to_num(target) * out["family_share"], own)
     override = pd.to_numeric(out["override"], errors="coerce")

@@ -25,9 +25,13 @@ def months_apart(a: pd.Series | pd.Timestamp, b: pd.Series | pd.Timestamp) -> pd
 
 
 def content_hash(plan: pd.DataFrame) -> str:
-    """sha256 over the locked numbers (item, month, volume, revenue), independent of row order."""
+    """sha256 over the locked numbers (item, month, volume, revenue), independent of row order.
+
+    The plan is locked rounded (volume to 4 decimals, revenue to cents, see :func:`lock_plan`), so
+    the hash can be recomputed from what any reader gets back from the file.
+    """
     p = plan.sort_values(["item", "month"])
-    text = "\n".join(f"{i}|{m:%Y-%m}|{v:.6f}|{r:.6f}" for i, m, v, r in
+    text = "\n".join(f"{i}|{m:%Y-%m}|{v:.4f}|{r:.2f}" for i, m, v, r in
                      zip(p["item"], p["month"], p["volume"], p["revenue"], strict=True))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -43,6 +47,8 @@ def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.Data
         cycle: the planning month (the as-of month) the lock belongs to.
     """
     locked = plan.groupby(["item", "family", "month"], as_index=False)[["volume", "revenue"]].sum()
+    locked["volume"] = locked["volume"].round(4)
+    locked["revenue"] = locked["revenue"].round(2)
     locked.insert(0, "version", version)
     record = pd.DataFrame([{
         "version": version, "scenario": scenario, "locked_at": pd.Timestamp(when.replace(microsecond=0)),

@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
+from sop_excel import pipeline
 from sop_excel.check import check_workbook, compare_recalculated, formula_cells
 from sop_excel.cli import main
-from sop_excel.core.finance import compute_final, compute_finance
+from sop_excel.macros import read_settings
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.libreoffice import recalculate
+from sop_excel.workbook.openpyxl_io import OpenpyxlIO
+from sop_excel.workbook.tables import read_frame
+from tests.sop_excel.conftest import cell, sheet
 
 LAYOUT = load_layout()
-
-
-@pytest.fixture(scope="session")
-def demo_book(tmp_path_factory):
-    """Built once per session by the CLI; tests copy it before changing it."""
-    out = tmp_path_factory.mktemp("demo") / "plan.xlsx"
-    assert main(["-q", "demo", "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture
-def book_copy(demo_book, tmp_path):
-    dst = tmp_path / "plan.xlsx"
-    shutil.copyfile(demo_book, dst)
-    for csv in demo_book.parent.glob("*.csv"):
-        shutil.copyfile(csv, tmp_path / csv.name)
-    return dst
-
-
-def sheet(path, name):
-    table = next(t for t in LAYOUT.tables if t.sheet == name)
-    return pd.read_excel(path, sheet_name=name, header=int(table.anchor[1:]) - 1, engine="calamine",
-                         usecols=range(len(table.columns)) if not table.dynamic_columns else None)
 
 
 def test_every_sheet_table_and_named_range_is_there(demo_book):
@@ -58,13 +37,15 @@ def test_every_sheet_table_and_named_range_is_there(demo_book):
 def test_number_formats_and_validation(demo_book):
     wb = openpyxl.load_workbook(demo_book)
     ws = wb["Forecast"]
-    assert ws["C4"].number_format == "mmm yyyy"
-    assert ws["D4"].number_format == "#,##0"
+    assert ws[cell("tblForecast", "month", 0)].number_format == "mmm yyyy"
+    assert ws[cell("tblForecast", "baseline", 0)].number_format == "#,##0"
     assert wb["Finance"]["H4"].number_format == "0.0%"
     dv_formulas = [dv.formula1 for dv in wb["Settings"].data_validations.dataValidation]
     assert any("auto" in (f or "") for f in dv_formulas)
+    status = cell("tblExecution", "status", 0)
     cf_ranges = [str(cf.sqref) for cf in wb["Execution"].conditional_formatting]
-    assert any(r.startswith("J4:J") for r in cf_ranges)
+    assert any(r.startswith(status + ":") for r in cf_ranges)
+    assert wb["Plan of record"].protection.sheet and wb["Snapshots"].protection.sheet
 
 
 def test_reopens_with_pandas_and_every_formula_has_a_value(demo_book):
@@ -94,23 +75,28 @@ def test_forecasts_are_finite_nonnegative_and_plausible(demo_book):
     assert ratio.between(0.4, 2.5).all(), ratio[~ratio.between(0.4, 2.5)]
     disc = items.loc[items["Status"] == "discontinued", "Item"]
     assert (fc[fc["Item"].isin(disc)]["Baseline"] < 1).all(), "a discontinued item forecasts ~0"
-    models = pd.read_excel(demo_book, sheet_name="Forecast", header=2, engine="calamine", usecols="O:V")
+    models = sheet(demo_book, "Forecast", "tblModels")
     assert models["Method"].notna().all() and models["Reason"].str.len().gt(10).all()
 
 
-def test_finance_cached_values_equal_python(demo_book):
-    items = sheet(demo_book, "Items").rename(columns={"Item": "item", "Price": "price", "Unit cost": "unit_cost"})
-    fc = sheet(demo_book, "Forecast").rename(columns={"Item": "item", "Family": "family", "Month": "month",
-                                                      "Baseline": "baseline", "Override": "override"})
-    scen = sheet(demo_book, "Scenarios").rename(columns={"Scenario": "scenario", "Family": "family",
-                                                         "Volume %": "volume_pct", "Price %": "price_pct"})
-    budget = sheet(demo_book, "Budget").rename(columns={"Family": "family", "Month": "month", "Revenue": "revenue"})
-    final = compute_final(fc, items)
-    expect = compute_finance(final, scen, budget, sorted(items["Family"].unique()))
-    got = sheet(demo_book, "Finance")
-    np.testing.assert_allclose(got["Revenue"], expect["revenue"], rtol=1e-9)
-    np.testing.assert_allclose(got["Gap to budget"], expect["gap"], rtol=1e-9, atol=1e-6)
-    np.testing.assert_allclose(got["Margin"], expect["margin"], rtol=1e-9, atol=1e-6)
+def test_every_derived_table_equals_a_python_recomputation(demo_book):
+    book = OpenpyxlIO(demo_book)
+    settings = read_settings(book)
+    items = read_frame(book, "tblItems")
+    frames = pipeline.sop_frames(
+        settings, items, read_frame(book, "tblForecast"), read_frame(book, "tblInputs"),
+        read_frame(book, "tblFamilyTargets"), read_frame(book, "tblScenarioList"),
+        read_frame(book, "tblDrivers"), read_frame(book, "tblBudget"), read_frame(book, "tblCapacity"))
+    for table, cols in {"tblFinance": ["Volume", "Revenue", "Cost", "Margin", "Gap to budget"],
+                        "tblCompare": ["Revenue", "Margin", "Gap to budget", "Peak load %"],
+                        "tblForecast": ["Final", "Revenue", "Consensus", "Family share"],
+                        "tblScenarioPlan": ["Volume", "Price", "Revenue"]}.items():
+        got = sheet(demo_book, None, table)
+        t = LAYOUT.table(table)
+        for col in cols:
+            field = next(c.field for c in t.columns if c.header == col)
+            np.testing.assert_allclose(got[col].astype(float), frames[table][field].astype(float),
+                                       rtol=1e-9, atol=1e-6, err_msg=f"{table}[{col}]")
 
 
 @pytest.mark.libreoffice
@@ -120,20 +106,21 @@ def test_libreoffice_recalculates_demo_to_the_cached_values(demo_book, tmp_path)
 
 
 def _edit_scenario(path, value):
+    """A planner edits the second driver's Value and Comment on the Scenarios sheet."""
     wb = openpyxl.load_workbook(path)
     ws = wb["Scenarios"]
-    ws["C8"] = value  # Upside volume % of the first family... whatever row 8 holds
-    ws["E8"] = "planner note kept?"
+    ws[cell("tblDrivers", "value", 1)] = value
+    ws[cell("tblDrivers", "comment", 1)] = "planner note kept?"
     wb.save(path)
-    return ws["A8"].value, ws["B8"].value
+    return ws[cell("tblDrivers", "scenario", 1)].value, ws[cell("tblDrivers", "family", 1)].value
 
 
 def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, capsys):
     scen, fam = _edit_scenario(book_copy, 0.33)
     wb = openpyxl.load_workbook(book_copy)
-    wb["Forecast"]["I5"] = 999  # an override
-    wb["Exceptions"]["I4"] = "Dana"  # an owner on the first exception
-    first_exc = wb["Exceptions"]["B4"].value
+    wb["Forecast"][cell("tblForecast", "override", 1)] = 999  # an override
+    wb["Exceptions"][cell("tblExceptions", "owner", 0)] = "Dana"  # an owner on the first exception
+    first_exc = wb["Exceptions"][cell("tblExceptions", "item", 0)].value
     wb.save(book_copy)
     before = sheet(book_copy, "Execution")
     csv = next(book_copy.parent.glob("*_actuals_*.csv"))
@@ -144,8 +131,10 @@ def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, ca
     assert after["MTD orders"].sum() > before["MTD orders"].sum()
     wb = openpyxl.load_workbook(book_copy)
     ws = wb["Scenarios"]
-    assert (ws["A8"].value, ws["B8"].value, ws["C8"].value, ws["E8"].value) == (scen, fam, 0.33, "planner note kept?")
-    assert wb["Forecast"]["I5"].value == 999
+    assert (ws[cell("tblDrivers", "scenario", 1)].value, ws[cell("tblDrivers", "family", 1)].value,
+            ws[cell("tblDrivers", "value", 1)].value, ws[cell("tblDrivers", "comment", 1)].value) == (
+        scen, fam, 0.33, "planner note kept?")
+    assert wb["Forecast"][cell("tblForecast", "override", 1)].value == 999
     exc = sheet(book_copy, "Exceptions")
     if first_exc in set(exc["Item"]):
         assert exc.set_index("Item").loc[first_exc, "Owner"] == "Dana"
@@ -170,16 +159,19 @@ def test_refreshed_workbook_still_recalculates_to_cached_values(book_copy, tmp_p
 def test_refresh_forecast_keeps_overrides_comments_and_scenarios(book_copy):
     wb = openpyxl.load_workbook(book_copy)
     ws = wb["Forecast"]
-    item, month = ws["A6"].value, ws["C6"].value
-    ws["I6"], ws["M6"] = 123, "promo agreed with sales"
+    item, month = ws[cell("tblForecast", "item", 2)].value, ws[cell("tblForecast", "month", 2)].value
+    ws[cell("tblForecast", "override", 2)] = 123
+    ws[cell("tblForecast", "reason_code", 2)] = "Promotion"
+    ws[cell("tblForecast", "comment", 2)] = "promo agreed with sales"
     wb.save(book_copy)
-    scen_before = sheet(book_copy, "Scenarios")
+    scen_before = sheet(book_copy, "Scenarios", "tblDrivers")
     assert main(["-q", "refresh-forecast", str(book_copy)]) == 0
     fc = sheet(book_copy, "Forecast").set_index(["Item", "Month"])
     assert fc.loc[(item, pd.Timestamp(month)), "Override"] == 123
     assert fc.loc[(item, pd.Timestamp(month)), "Final"] == 123
     assert fc.loc[(item, pd.Timestamp(month)), "Comment"] == "promo agreed with sales"
-    pd.testing.assert_frame_equal(sheet(book_copy, "Scenarios"), scen_before)
+    assert fc.loc[(item, pd.Timestamp(month)), "Reason code"] == "Promotion"
+    pd.testing.assert_frame_equal(sheet(book_copy, "Scenarios", "tblDrivers"), scen_before)
 
 
 def test_bad_actuals_give_a_clear_message_and_leave_the_workbook(book_copy, tmp_path, capsys):
@@ -200,7 +192,7 @@ def test_bad_actuals_give_a_clear_message_and_leave_the_workbook(book_copy, tmp_
 
 def test_bad_settings_value_names_the_cell(book_copy, capsys):
     wb = openpyxl.load_workbook(book_copy)
-    wb["Settings"]["B5"] = "eighteen"  # Horizon
+    wb["Settings"]["B5"] = "eighteen"  # Horizon (second setting row)
     wb.save(book_copy)
     assert main(["refresh-forecast", str(book_copy)]) == 1
     err = capsys.readouterr().err

@@ -39,8 +39,8 @@ def test_lists_the_layout_tables(side):
 def test_read_gives_header_then_values_and_formulas(side):
     book, _ = side
     rows = book.read_table("tblForecast")
-    assert rows[0][:4] == ["Item", "Family", "Month", "Baseline"]
-    final = rows[1][9]
+    assert rows[0][:5] == ["Item", "Family", "Site", "Month", "Baseline"]
+    final = rows[1][rows[0].index("Final")]
     assert isinstance(final, Formula) and final.text.startswith("=IF(ISNUMBER(")
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from sop_excel.check import compare_recalculated, formula_cells
 from sop_excel.errors import LayoutError, WorkbookCorruptError, WorkbookLockedError
-from sop_excel.macros import _write_plan
+from sop_excel.macros import _write_sop, read_settings
 from sop_excel.workbook.io import Formula
 from sop_excel.workbook.libreoffice import recalculate
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
@@ -27,6 +27,7 @@ def test_built_workbook_has_cached_values_for_every_formula(tiny):
     assert len(cells) > 50
     assert all(v is not None for v in cells.values())
     fin = pd.read_excel(path, sheet_name="Finance", header=2, engine="calamine")
+    assert fin["Revenue"].sum() > 0
     assert fin["Revenue"].sum() == pytest.approx(frames["finance"]["revenue"].sum())
 
 
@@ -116,7 +117,7 @@ def test_libreoffice_recalculation_equals_cached_values(tiny, tmp_path):
     book = OpenpyxlIO(path)
     forecast = read_frame(book, "tblForecast")
     forecast.loc[0, "override"] = 77.0
-    _write_plan(book, forecast, read_frame(book, "tblItems"))
+    _write_sop(book, read_settings(book), read_frame(book, "tblItems"), forecast)
     book.save()
     out2 = recalculate(path, tmp_path / "lo2")
     assert compare_recalculated(path, out2) == []
