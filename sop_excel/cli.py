@@ -137,6 +137,12 @@ def _cmd_new_scenario(args: argparse.Namespace) -> int:
     return _done(args, report)
 
 
+def _cmd_flag_drift(args: argparse.Namespace) -> int:
+    from sop_excel.macros import flag_drift
+
+    return _done(args, flag_drift(_open(args)))
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from sop_excel.macros import compare_scenarios
 
@@ -219,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workbook", type=Path)
     p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="CSV of daily actuals")
     p.set_defaults(func=_cmd_refresh_actuals)
+
+    p = sub.add_parser("flag-drift", help="recompute Execution and Exceptions from the loaded actuals",
+                       description="Recompute drift, Execution and Exceptions from the actuals already "
+                                   "in the workbook (after a plan change or a lock). Owners and "
+                                   "comments are kept.")
+    p.add_argument("workbook", type=Path)
+    p.set_defaults(func=_cmd_flag_drift)
 
     p = sub.add_parser("new-scenario", help="create a scenario as deltas over another",
                        description="Create scenario NAME from a parent (its drivers apply first), "

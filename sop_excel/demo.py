@@ -37,6 +37,8 @@ DEFAULT_SETTINGS = {
     "MinValueAtRisk": 2000.0,
     "ServiceLevel": 0.95,
     "PlanScenario": "Base",
+    "ActualsSource": "",
+    "ActualsColumns": "",
     "Currency": "EUR",
 }
 

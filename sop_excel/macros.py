@@ -31,6 +31,7 @@ __all__ = [
     "RunReport",
     "compare_scenarios",
     "export_scenarios",
+    "flag_drift",
     "import_scenarios",
     "lock_plan",
     "new_scenario",
@@ -66,7 +67,10 @@ def read_settings(book: WorkbookIO) -> Settings:
     raw = {str(r[0]).strip(): r[1] for r in book.read_table("tblSettings")[1:] if r and r[0] is not None}
     values: dict[str, object] = {}
     problems = []
+    optional = {f.alias for f in Settings.model_fields.values() if not f.is_required()}
     for spec in layout.settings.rows:
+        if spec.setting not in raw and spec.name in optional:
+            continue  # a workbook from an earlier version: the default applies
         if spec.setting not in raw:
             problems.append(CellProblem("Sheet 'Settings'", None, f"the setting '{spec.setting}' is missing",
                                         "Add a row for it (see the template) with its value."))
@@ -190,6 +194,28 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> 
         details += " Left the list (owner/comment kept here): " + "; ".join(
             f"{r.item} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
     _log(book, "refresh-actuals", source, details)
+    book.save()
+    return report
+
+
+def flag_drift(book: WorkbookIO) -> RunReport:
+    """Recompute Execution and Exceptions from the actuals already in the workbook."""
+    settings = read_settings(book)
+    items = read_frame(book, "tblItems")
+    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
+    execution, exceptions, through, resolved = _write_execution(
+        book, settings, items, frames["tblForecast"], read_frame(book, "tblActuals"))
+    counts = execution["status"].value_counts()
+    report = RunReport("flag-drift", [
+        f"Actuals through {through:%Y-%m-%d}: "
+        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
+        f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
+    ])
+    details = " ".join(report.lines)
+    if len(resolved):
+        details += " Left the list: " + "; ".join(
+            f"{r.item} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
+    _log(book, "flag-drift", f"Actuals sheet: {len(read_frame(book, 'tblActuals'))} rows", details)
     book.save()
     return report
 

@@ -133,6 +133,8 @@ class Settings(_Frozen):
     min_value_at_risk: float = Field(alias="MinValueAtRisk", ge=0)
     service_level: float = Field(alias="ServiceLevel", default=0.95, ge=0.5, lt=1)
     plan_scenario: str = Field(alias="PlanScenario", default="Base", min_length=1)
+    actuals_source: str = Field(alias="ActualsSource", default="")
+    actuals_columns: str = Field(alias="ActualsColumns", default="")
     currency: str = Field(alias="Currency", default="EUR")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -164,6 +166,29 @@ class Settings(_Frozen):
         if isinstance(v, str) and v.strip().isdigit():
             return int(v.strip())
         return v
+
+    @field_validator("actuals_source", "actuals_columns", "plan_scenario", mode="before")
+    @classmethod
+    def _text(cls, v: object) -> object:
+        return "" if v is None else v
+
+    @field_validator("actuals_columns")
+    @classmethod
+    def _mapping_syntax(cls, v: str) -> str:
+        for part in filter(None, (p.strip() for p in v.split(";"))):
+            name, eq, col = part.partition("=")
+            if not eq or name.strip() not in {"date", "item", "orders", "shipments"} or not col.strip():
+                raise ValueError(f"{part!r} is not a mapping; write e.g. date=order_date; orders=qty")
+        return v
+
+    @property
+    def column_mapping(self) -> dict[str, str]:
+        """ActualsColumns as {canonical: source column}."""
+        out = {}
+        for part in filter(None, (p.strip() for p in self.actuals_columns.split(";"))):
+            name, _, col = part.partition("=")
+            out[name.strip()] = col.strip()
+        return out
 
     @model_validator(mode="after")
     def _watch_below_act(self) -> Settings:
