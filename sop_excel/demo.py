@@ -186,7 +186,10 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     say("Comparing actuals with the locked plan")
     execution, exceptions, through = pipeline.execution_frames(
         settings, items, final, company.actuals, locked, f"v{version} locked (Base)")
-    exceptions = exceptions.assign(owner="", comment="")
+    exceptions = exceptions.assign(owner="", status="Open", comment="")
+    exception_log = pd.DataFrame({"time": pd.Timestamp(now.replace(microsecond=0)), "item": exceptions["item"],
+                                  "event": "opened", "flag": exceptions["flag"],
+                                  "value_at_risk": exceptions["value_at_risk"], "owner": "", "comment": ""})
     log = pd.DataFrame([{
         "time": pd.Timestamp(now.replace(microsecond=0)), "command": "demo", "user": user,
         "data": f"Sample company '{company.name}', as of {company.as_of}",
@@ -212,6 +215,7 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         "tblActuals": rows_for("tblActuals", company.actuals),
         "tblExecution": rows_for("tblExecution", execution),
         "tblExceptions": rows_for("tblExceptions", exceptions),
+        "tblExceptionLog": rows_for("tblExceptionLog", exception_log),
         "tblTrend": rows_for("tblTrend", pipeline.trend_frame(history, final, items)),
         "tblLog": rows_for("tblLog", log),
         **{name: rows_for(name, frames[name]) for name in

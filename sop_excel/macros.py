@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sop_excel import pipeline
-from sop_excel.core.execution import merge_actuals
+from sop_excel.core.execution import exception_workflow, merge_actuals
 from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
 from sop_excel.errors import CellProblem, InputError
@@ -125,10 +125,15 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
                      final: pd.DataFrame, actuals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
     locked, label = _latest_lock(book)
     execution, exceptions, through = pipeline.execution_frames(settings, items, final, actuals, locked, label)
-    exceptions, resolved = keep_planner_columns(exceptions, read_frame(book, "tblExceptions"), "tblExceptions")
+    log = read_frame(book, "tblExceptionLog")
+    month = pd.Timestamp(settings.as_of).replace(day=1)
+    now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
+    exceptions, events = exception_workflow(exceptions, read_frame(book, "tblExceptions"), log, now, month)
     write_frame(book, "tblExecution", execution)
     write_frame(book, "tblExceptions", exceptions)
-    return execution, exceptions, through, resolved
+    if len(events):
+        write_frame(book, "tblExceptionLog", pd.concat([log, events], ignore_index=True) if len(log) else events)
+    return execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])]
 
 
 def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None) -> RunReport:
@@ -176,7 +181,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> 
     write_frame(book, "tblActuals", merged)
     execution, exceptions, through, resolved = _write_execution(book, settings, items, frames["tblForecast"], merged)
     counts = execution["status"].value_counts()
-    replaced = len(existing) + len(actuals) - len(merged)
+    replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
     report = RunReport("refresh-actuals")
     report.lines += [
         f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
@@ -191,8 +196,8 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> 
                                "Execution (they are kept on the Actuals sheet).")
     details = " ".join(report.lines[1:])
     if len(resolved):
-        details += " Left the list (owner/comment kept here): " + "; ".join(
-            f"{r.item} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
+        details += " Left the list (see the exception log): " + "; ".join(
+            f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
     _log(book, "refresh-actuals", source, details)
     book.save()
     return report
@@ -214,7 +219,7 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     details = " ".join(report.lines)
     if len(resolved):
         details += " Left the list: " + "; ".join(
-            f"{r.item} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
+            f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
     _log(book, "flag-drift", f"Actuals sheet: {len(read_frame(book, 'tblActuals'))} rows", details)
     book.save()
     return report

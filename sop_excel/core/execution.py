@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-__all__ = ["compute_exceptions", "compute_execution", "merge_actuals", "working_days"]
+__all__ = ["compute_exceptions", "compute_execution", "exception_workflow", "merge_actuals", "working_days"]
 
 STATUS_ACT, STATUS_WATCH, STATUS_OK = "Act", "Watch", "On track"
 
@@ -70,30 +70,98 @@ def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
 
 
 def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> pd.DataFrame:
-    """One row per item that needs action, worst (largest value at risk) first."""
+    """One row per item that needs action, worst (largest value at risk) first.
+
+    Suggested actions: **Expedite** (running hot, Act), **Reallocate** (running hot, Watch: move
+    stock or capacity), **Re-forecast** (running cold), **Raise to S&OP** (demand with no plan, or a
+    value at risk of ten times the listing threshold or more).
+    """
     flagged = execution[execution["status"].isin([STATUS_ACT, STATUS_WATCH])].copy()
     flagged = flagged[flagged["value_at_risk"].abs().fillna(0) >= min_value_at_risk]
     flagged["_severity"] = flagged["value_at_risk"].abs()
     flagged = flagged.sort_values(["_severity", "item"], ascending=[False, True], kind="stable")
     reasons, actions = [], []
+    big = max(min_value_at_risk, 1.0) * 10
     for r in flagged.itertuples(index=False):
-        hot = r.mtd_orders > r.mtd_plan
         if r.mtd_plan <= 0:
             reasons.append(f"Orders of {r.mtd_orders:,.0f} units month to date with no plan")
-            actions.append("Confirm the demand with sales; add it to the plan or raise to S&OP")
+            actions.append("Raise to S&OP: confirm the demand with sales and add it to the plan")
             continue
-        word = "above" if hot else "below"
-        reasons.append(f"Orders {abs(r.drift_pct):.0%} {word} plan month to date "
+        hot = r.mtd_orders > r.mtd_plan
+        reasons.append(f"Orders {abs(r.drift_pct):.0%} {'above' if hot else 'below'} plan month to date "
                        f"({r.mtd_orders:,.0f} vs {r.mtd_plan:,.0f} units); run-rate "
                        f"{r.projected:,.0f} vs month plan {r.month_plan:,.0f}")
-        if hot:
-            actions.append("Expedite supply or reallocate stock; check whether the uplift lasts"
-                           if r.status == STATUS_ACT else "Watch: check stock cover for the month")
+        if abs(r.value_at_risk) >= big and r.status == STATUS_ACT:
+            actions.append("Raise to S&OP: the month is off plan by a material amount")
+        elif hot and r.status == STATUS_ACT:
+            actions.append("Expedite: pull supply forward and check whether the uplift lasts")
+        elif hot:
+            actions.append("Reallocate: move stock or capacity to cover the extra demand")
         else:
-            actions.append("Check with sales; re-forecast or raise to S&OP"
-                           if r.status == STATUS_ACT else "Watch: confirm open orders with sales")
+            actions.append("Re-forecast: check with sales, then adjust the forecast or the supply plan")
     flagged["reason"] = reasons
     flagged["action"] = actions
     flagged["rank"] = np.arange(1, len(flagged) + 1)
-    return flagged[["rank", "item", "family", "status", "drift_pct", "value_at_risk", "reason",
+    flagged = flagged.rename(columns={"status": "flag"})
+    return flagged[["rank", "item", "family", "flag", "drift_pct", "value_at_risk", "reason",
                     "action"]].reset_index(drop=True)
+
+
+_WORSE = {STATUS_WATCH: 1, STATUS_ACT: 2}
+
+
+def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, now: pd.Timestamp,
+                       month: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Carry owners, statuses and comments over; retire resolved and cleared exceptions.
+
+    Args:
+        new: this refresh's exceptions (from :func:`compute_exceptions`).
+        old: the Exceptions table as the planners left it (``owner, status, comment``).
+        log: the exception log so far (``time, item, event, flag, value_at_risk, owner, comment``).
+        now, month: the time of this refresh and the execution month.
+
+    Returns:
+        (the exceptions to show, log rows to append). An item a planner marked Resolved leaves the
+        list and stays out for the month unless its flag worsens (Watch to Act) or its value at
+        risk grows by half; items whose drift went away leave with a "cleared" entry.
+    """
+    keep = ["owner", "status", "comment"]
+    prev = old.set_index("item")[keep] if len(old) else pd.DataFrame(columns=keep)
+    this_month = log[(log["time"] >= month)] if len(log) else log
+    resolved_at = (this_month[this_month["event"] == "resolved"].sort_values("time").groupby("item").last()
+                   if len(this_month) else pd.DataFrame(columns=["flag", "value_at_risk"]))
+    rows, events = [], []
+
+    def event(item: str, kind: str, r: object, owner: str = "", comment: str = "") -> None:
+        events.append({"time": now, "item": item, "event": kind, "flag": getattr(r, "flag", ""),
+                       "value_at_risk": getattr(r, "value_at_risk", np.nan), "owner": owner, "comment": comment})
+
+    for r in new.itertuples(index=False):
+        owner, status, comment = (prev.loc[r.item, keep].tolist() if r.item in prev.index else ["", "", ""])
+        owner, status, comment = (str(x) if isinstance(x, str) else "" for x in (owner, status, comment))
+        if status == "Resolved":
+            event(r.item, "resolved", r, owner, comment)
+            continue
+        if r.item in resolved_at.index:
+            was = resolved_at.loc[r.item]
+            worse = (_WORSE.get(r.flag, 0) > _WORSE.get(str(was["flag"]), 0)
+                     or abs(r.value_at_risk) > 1.5 * abs(float(was["value_at_risk"] or 0)))
+            if not worse:
+                continue
+            event(r.item, "reopened", r, owner, comment)
+            status = "Open"
+        elif r.item not in prev.index:
+            event(r.item, "opened", r)
+        rows.append({**r._asdict(), "owner": owner, "status": status or "Open", "comment": comment})
+    for item in prev.index.difference(new["item"]):
+        o = prev.loc[item]
+        if str(o["status"]) != "Resolved":
+            events.append({"time": now, "item": item, "event": "cleared", "flag": "", "value_at_risk": np.nan,
+                           "owner": o["owner"] or "", "comment": o["comment"] or ""})
+        else:
+            events.append({"time": now, "item": item, "event": "resolved", "flag": "", "value_at_risk": np.nan,
+                           "owner": o["owner"] or "", "comment": o["comment"] or ""})
+    cols = [*new.columns, *keep]
+    shown = pd.DataFrame(rows, columns=cols)
+    shown["rank"] = np.arange(1, len(shown) + 1)
+    return shown, pd.DataFrame(events, columns=["time", "item", "event", "flag", "value_at_risk", "owner", "comment"])

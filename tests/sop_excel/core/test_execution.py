@@ -47,5 +47,45 @@ def test_drift_status_and_value_at_risk_by_hand():
     assert exc["rank"].tolist() == [1, 2, 3]
     assert "35% below plan" in exc.loc[0, "reason"]
     assert "30% above plan" in exc.loc[1, "reason"]
-    assert exc.loc[1, "action"].startswith("Expedite")
-    assert "no plan" in exc.loc[2, "reason"]
+    assert "no plan" in exc.loc[2, "reason"] and exc.loc[2, "action"].startswith("Raise to S&OP")
+    exc = compute_exceptions(ex.reset_index(), min_value_at_risk=100)  # NEW's 32 at risk is below it
+    assert exc["item"].tolist() == ["COLD", "HOT"]
+    assert exc.loc[0, "action"].startswith("Re-forecast") and exc.loc[1, "action"].startswith("Expedite")
+    exc = compute_exceptions(ex.reset_index(), min_value_at_risk=50)  # 630 at risk >= 10 x 50
+    assert exc.loc[1, "action"].startswith("Raise to S&OP")
+
+
+def _exc(items, flags, vars_):
+    from sop_excel.core.execution import compute_exceptions  # noqa: F401 - shape reference
+
+    return pd.DataFrame({"rank": range(1, len(items) + 1), "item": items, "family": "F", "flag": flags,
+                         "drift_pct": 0.3, "value_at_risk": vars_, "reason": "r", "action": "a"})
+
+
+def test_exception_workflow_resolved_items_leave_and_come_back_only_when_worse():
+    from sop_excel.core.execution import exception_workflow
+
+    month, t1 = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-11-18 09:00")
+    empty_log = pd.DataFrame(columns=["time", "item", "event", "flag", "value_at_risk", "owner", "comment"])
+    empty_old = pd.DataFrame(columns=["item", "owner", "status", "comment"])
+    shown, log = exception_workflow(_exc(["A", "B", "C"], ["Act", "Watch", "Act"], [900.0, 500.0, 300.0]),
+                                    empty_old, empty_log, t1, month)
+    assert shown["status"].tolist() == ["Open"] * 3 and log["event"].tolist() == ["opened"] * 3
+    # planners: A resolved, B owned with a comment; C's drift goes away
+    old = shown.assign(owner=["Ann", "Bo", ""], status=["Resolved", "In progress", "Open"],
+                       comment=["called customer", "", ""])
+    t2 = t1 + pd.Timedelta(days=1)
+    shown2, log2 = exception_workflow(_exc(["A", "B"], ["Act", "Watch"], [950.0, 520.0]), old, log, t2, month)
+    assert shown2["item"].tolist() == ["B"] and shown2["rank"].tolist() == [1]
+    assert shown2.iloc[0][["owner", "status"]].tolist() == ["Bo", "In progress"]
+    ev = dict(zip(log2["item"], log2["event"], strict=True))
+    assert ev == {"A": "resolved", "C": "cleared"}
+    assert log2.set_index("item").loc["A", "comment"] == "called customer"
+    log_all = pd.concat([log, log2], ignore_index=True)
+    # next day A is still drifting a little more: stays out; then it doubles: back, reopened
+    t3 = t2 + pd.Timedelta(days=1)
+    shown3, log3 = exception_workflow(_exc(["A", "B"], ["Act", "Watch"], [1000.0, 520.0]), shown2, log_all, t3, month)
+    assert shown3["item"].tolist() == ["B"] and log3.empty
+    shown4, log4 = exception_workflow(_exc(["A", "B"], ["Act", "Watch"], [2000.0, 520.0]), shown3, log_all, t3, month)
+    assert shown4["item"].tolist() == ["A", "B"]
+    assert log4["event"].tolist() == ["reopened"]
