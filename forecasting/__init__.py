@@ -1,0 +1,29 @@
+"""sop-excel's forecasting engine: long frames in, forecasts with reasons out.
+
+Knows nothing of Excel. statsmodels is imported only when a model that needs it is fitted,
+so ``import forecasting`` stays fast.
+
+Example:
+    >>> import forecasting
+    >>> "auto" in forecasting.METHODS
+    True
+"""
+
+from __future__ import annotations
+
+from forecasting.cleansing import cleanse
+from forecasting.engine import METHODS, OUTPUT_COLUMNS, forecast
+from forecasting.metrics import mase, rmsse, scaled_bias, smape, tracking_signal, wmape
+
+__all__ = [
+    "METHODS",
+    "OUTPUT_COLUMNS",
+    "cleanse",
+    "forecast",
+    "mase",
+    "rmsse",
+    "scaled_bias",
+    "smape",
+    "tracking_signal",
+    "wmape",
+]

@@ -1,0 +1,220 @@
+"""Long frame in, forecast frame out: per-item cleansing, forecasting and bookkeeping.
+
+The engine knows nothing of Excel. It reads ``unique_id, ds, y`` and returns one row per
+item and forecast month with the forecast, interval bounds, the method used, a plain
+reason and any fallback, plus the item's backtest MASE and bias.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting._types import FloatArray, Progress
+from forecasting.cleansing import _regular, clean_series
+from forecasting.selection import ItemResult, ItemSpec, forecast_item
+
+__all__ = ["METHODS", "OUTPUT_COLUMNS", "check_method", "forecast"]
+
+METHODS: tuple[str, ...] = (
+    "auto", "naive", "seasonal_naive", "moving_average", "ses", "damped_holt", "holt_winters",
+    "ets", "theta", "croston_sba", "tsb", "like_item", "manual", "zero")
+"""Valid method names, ``auto`` first (the workbook's drop-down list)."""
+
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "unique_id", "ds", "forecast", "lo-80", "hi-80", "lo-95", "hi-95", "method", "reason",
+    "fallback", "backtest_mase", "backtest_bias")
+
+
+def check_method(name: str) -> str:
+    """Return ``name`` if it is a valid method, else raise ValueError naming the choices."""
+    if name not in METHODS:
+        raise ValueError(f"unknown forecasting method {name!r}; choose one of: {', '.join(METHODS)}")
+    return name
+
+
+def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def _item_task(uid: str, y: FloatArray, spec: ItemSpec, clean: dict[str, Any]
+               ) -> tuple[str, ItemResult]:
+    cs = clean_series(y, **clean)
+    x = cs.y_clean
+    first = np.flatnonzero(~np.isnan(x))
+    x = x[first[0]:] if first.size else x[:0]
+    x = x[~np.isnan(x)]  # months excluded when fill_missing is False
+    if x.size and np.any(x < 0):
+        spec.notes.append(f"{int(np.sum(x < 0))} negative months (returns) counted as 0")
+        x = np.maximum(x, 0.0)
+    if cs.n_outliers:
+        spec.notes.append(f"{cs.n_outliers} outlier month{'s' * (cs.n_outliers > 1)} corrected")
+    if cs.n_missing:
+        verb = "filled" if clean.get("fill_missing", True) else "excluded"
+        spec.notes.append(f"{cs.n_missing} month{'s' * (cs.n_missing > 1)} without data {verb}")
+    if spec.like is not None:
+        lc = clean_series(spec.like, **clean).y_clean
+        spec.like = np.maximum(lc[~np.isnan(lc)], 0.0)
+    with warnings.catch_warnings():
+        # numerical warnings from scipy/statsmodels on flat or short series: failures are
+        # recorded per item as fallbacks instead (issue 3)
+        warnings.simplefilter("ignore")
+        return uid, forecast_item(x, spec)
+
+
+def _run(tasks: list[tuple[str, FloatArray, ItemSpec]], clean: dict[str, Any], n_jobs: int,
+         progress: Progress | None) -> dict[str, ItemResult]:
+    total = len(tasks)
+    out: dict[str, ItemResult] = {}
+    if n_jobs == 1 or total < 2:
+        for i, (uid, y, spec) in enumerate(tasks, 1):
+            out[uid] = _item_task(uid, y, spec, clean)[1]
+            if progress is not None:
+                progress(i, total)
+        return out
+    workers = min(n_jobs if n_jobs > 0 else (os.cpu_count() or 1), total)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_item_task, uid, y, spec, clean) for uid, y, spec in tasks]
+        for i, fut in enumerate(as_completed(futures), 1):
+            uid, res = fut.result()
+            out[uid] = res
+            if progress is not None:
+                progress(i, total)
+    return out
+
+
+def forecast(
+    frame: pd.DataFrame,
+    h: int = 18,
+    *,
+    method: str = "auto",
+    methods: Mapping[str, str | None] | None = None,
+    season_length: int = 12,
+    level: Iterable[int] = (80, 95),
+    n_jobs: int = 1,
+    progress: Progress | None = None,
+    correct_outliers: bool = True,
+    outlier_threshold: float = 4.0,
+    fill_missing: bool = True,
+    dead_months: int = 6,
+    new_months: int = 12,
+    like_items: Mapping[str, str] | None = None,
+    manual: Mapping[str, Iterable[float]] | None = None,
+    backtest_windows: int = 2,
+) -> pd.DataFrame:
+    """Forecast every item of a long frame ``h`` months ahead.
+
+    All items get the same forecast months: the ``h`` months after the latest ``ds`` in the
+    whole frame, also for items whose history ends earlier.
+
+    Args:
+        frame: long frame with ``unique_id``, ``ds`` (month start) and ``y`` (NaN = no
+            data or stockout month: filled or excluded, see ``fill_missing``).
+        h: months to forecast.
+        method: method for all items (one of ``METHODS``; ``auto`` chooses per item).
+        methods: per-item overrides of ``method`` (``""`` or None: use ``method``).
+        season_length: months per season.
+        level: prediction interval levels; the output has lo-80/hi-80 and lo-95/hi-95
+            columns always, plus lo-L/hi-L for any other level asked for.
+        n_jobs: processes over items (1: in this process; -1: one per core).
+        progress: called as ``progress(done, total)`` when items finish.
+        correct_outliers: replace outlier months before fitting (see ``cleanse``).
+        outlier_threshold: robust standard deviations beyond which a month is an outlier.
+        fill_missing: fill months without data by interpolation (False: leave them out).
+        dead_months: ``auto`` forecasts 0 after this many months without demand.
+        new_months: ``auto`` treats items with less history as new.
+        like_items: item -> like item whose profile a new item borrows (``auto``, ``like_item``).
+        manual: item -> the planner's monthly numbers (method ``manual``).
+        backtest_windows: rolling-origin windows per item for selection and backtest errors.
+
+    Returns:
+        Frame sorted by unique_id, ds with columns ``OUTPUT_COLUMNS`` (then any extra levels).
+
+    Raises:
+        ValueError: unknown method name, h < 1, or missing columns.
+
+    Example:
+        >>> import pandas as pd
+        >>> hist = pd.DataFrame({"unique_id": "A", "ds": pd.date_range("2023-01-01",
+        ...                      periods=24, freq="MS"), "y": [10.0, 12.0] * 12})
+        >>> out = forecast(hist, h=3, method="naive")
+        >>> out[["ds", "forecast", "method"]].values.tolist()[0]
+        [Timestamp('2025-01-01 00:00:00'), 12.0, 'naive']
+    """
+    check_method(method)
+    overrides = {str(k): (v or method) for k, v in (methods or {}).items()}
+    for v in overrides.values():
+        check_method(v)
+    if int(h) < 1:
+        raise ValueError(f"h must be at least 1, got {h}")
+    h = int(h)
+    missing = {"unique_id", "ds", "y"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"frame lacks column(s) {', '.join(sorted(missing))}; "
+                         "it needs unique_id, ds and y")
+    levels = tuple(sorted({int(lv) for lv in level} | {80, 95}))
+    items = _regular(frame)
+    if not items:
+        return _empty(levels)
+    last = max(g["ds"].max() for _, g in items)
+    months = pd.date_range(last + pd.offsets.MonthBegin(1), periods=h, freq="MS")
+    series = {uid: g for uid, g in items}
+    tasks = []
+    for uid, g in items:
+        gap = _months_between(g["ds"].max(), last)
+        like_uid = (like_items or {}).get(uid)
+        like = None
+        if like_uid is not None and str(like_uid) in series:
+            lg = series[str(like_uid)]
+            like = lg[lg["ds"] <= g["ds"].max()]["y"].to_numpy(float)
+        man = (manual or {}).get(uid)
+        spec = ItemSpec(h=h + gap, method=overrides.get(uid, method), season_length=season_length,
+                        levels=levels, dead_months=dead_months, new_months=new_months,
+                        backtest_windows=backtest_windows, like=like,
+                        like_name=str(like_uid or ""),
+                        manual=None if man is None else np.asarray(list(man), dtype=float))
+        tasks.append((uid, g["y"].to_numpy(float), spec))
+    clean = {"season_length": season_length, "correct_outliers": correct_outliers,
+             "threshold": outlier_threshold, "fill_missing": fill_missing}
+    results = _run(tasks, clean, n_jobs, progress)
+    return _assemble(results, months, levels)
+
+
+def _assemble(results: dict[str, ItemResult], months: pd.DatetimeIndex, levels: tuple[int, ...]
+              ) -> pd.DataFrame:
+    h = len(months)
+    parts = []
+    for uid in sorted(results):
+        r = results[uid]
+        cols: dict[str, Any] = {"unique_id": uid, "ds": months, "forecast": r.forecast[-h:]}
+        for lv in (80, 95):
+            cols[f"lo-{lv}"] = r.intervals[lv][0][-h:]
+            cols[f"hi-{lv}"] = r.intervals[lv][1][-h:]
+        cols.update(method=r.method, reason=r.reason, fallback=r.fallback,
+                    backtest_mase=r.backtest_mase, backtest_bias=r.backtest_bias)
+        for lv in levels:
+            if lv not in (80, 95):
+                cols[f"lo-{lv}"] = r.intervals[lv][0][-h:]
+                cols[f"hi-{lv}"] = r.intervals[lv][1][-h:]
+        parts.append(pd.DataFrame(cols))
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("method", "reason", "fallback"):
+        out[c] = out[c].astype(object)
+    return out
+
+
+def _empty(levels: tuple[int, ...]) -> pd.DataFrame:
+    cols = list(OUTPUT_COLUMNS) + [f"{s}-{lv}" for lv in levels if lv not in (80, 95)
+                                   for s in ("lo", "hi")]
+    out = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    out["unique_id"] = out["unique_id"].astype(object)
+    out["ds"] = out["ds"].astype("datetime64[ns]")
+    for c in ("method", "reason", "fallback"):
+        out[c] = out[c].astype(object)
+    return out

@@ -1,0 +1,37 @@
+"""One module per model family; ``MODELS`` maps each method name to its class."""
+
+from __future__ import annotations
+
+from forecasting.models.base import Model, ModelError, SeasonalAdjuster
+from forecasting.models.ensemble import Combination
+from forecasting.models.ets import ETS, HoltWinters
+from forecasting.models.intermittent import TSB, CrostonSBA
+from forecasting.models.naive import Manual, MovingAverage, Naive, Naive2, SeasonalNaive, Zero
+from forecasting.models.smoothing import DampedHolt, Holt, SimpleExpSmoothing
+from forecasting.models.theta import Theta
+
+__all__ = [
+    "ETS",
+    "MODELS",
+    "TSB",
+    "Combination",
+    "CrostonSBA",
+    "DampedHolt",
+    "Holt",
+    "HoltWinters",
+    "Manual",
+    "Model",
+    "ModelError",
+    "MovingAverage",
+    "Naive",
+    "Naive2",
+    "SeasonalAdjuster",
+    "SeasonalNaive",
+    "SimpleExpSmoothing",
+    "Theta",
+    "Zero",
+]
+
+MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (
+    Naive, SeasonalNaive, Naive2, MovingAverage, SimpleExpSmoothing, Holt, DampedHolt,
+    HoltWinters, ETS, Theta, CrostonSBA, TSB, Zero, Manual)}

@@ -1,0 +1,121 @@
+"""The model contract every forecasting method follows.
+
+A model is fitted to one clean history (a float array, no NaN) and predicts ``h`` steps
+ahead: ``Model(season_length).fit(y).predict(h)`` equals ``Model(season_length).forecast(y, h)``.
+Models that know their own prediction intervals (statsmodels' ETS) return them from
+``predict_intervals``; for the others the engine derives intervals from backtest errors.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Self
+
+import numpy as np
+
+from forecasting._types import FloatArray, Intervals
+from forecasting.seasonality import deseasonalize, seasonality_test
+
+__all__ = ["Model", "ModelError", "SeasonalAdjuster"]
+
+
+class ModelError(RuntimeError):
+    """A model cannot be fitted to this history (too short, failed to converge, ...)."""
+
+
+class Model:
+    """Base class: ``fit(y)`` then ``predict(h)``.
+
+    Attributes:
+        name: the method name used in ``forecasting.METHODS`` and in the output frame.
+        label: a planner-facing name used in reasons ("damped Holt").
+        min_obs: fewest observations the model accepts; ``fit`` raises ModelError below it.
+        description_: after fitting, what was fitted (for example "ETS(M,Ad,M)").
+    """
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    min_obs: ClassVar[int] = 1
+
+    def __init__(self, season_length: int = 12) -> None:
+        self.season_length = season_length
+        self.description_ = self.label
+        self.n_obs_ = 0
+
+    def fit(self, y: FloatArray) -> Self:
+        """Fit to a history without NaN; raises ModelError when the model cannot."""
+        y = np.asarray(y, dtype=float)
+        if y.size < self.min_obs:
+            raise ModelError(f"{self.label} needs at least {self.min_obs} months, got {y.size}")
+        if not np.all(np.isfinite(y)):
+            raise ModelError(f"{self.label} got a history with missing values")
+        self.n_obs_ = y.size
+        self._fit(y)
+        return self
+
+    def predict(self, h: int) -> FloatArray:
+        """Point forecast for the ``h`` months after the history."""
+        out = np.asarray(self._predict(h), dtype=float)
+        if out.shape != (h,) or not np.all(np.isfinite(out)):
+            raise ModelError(f"{self.label} produced an invalid forecast")
+        return out
+
+    def forecast(self, y: FloatArray, h: int) -> FloatArray:
+        """Fit and predict in one call."""
+        return self.fit(y).predict(h)
+
+    def predict_intervals(self, h: int, levels: tuple[int, ...]) -> Intervals | None:
+        """Model-based prediction intervals, or None to use backtest errors."""
+        return None
+
+    def _fit(self, y: FloatArray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, h: int) -> FloatArray:
+        raise NotImplementedError
+
+
+class SeasonalAdjuster:
+    """Test for seasonality, remove it by classical decomposition, put it back on forecasts.
+
+    Multiplicative when the history is positive, additive otherwise (as statsmodels'
+    ThetaModel does).
+    """
+
+    def __init__(self, season_length: int, *, test: bool = True) -> None:
+        self.m = season_length
+        self.test = test
+        self.seasonal_ = False
+        self.multiplicative_ = True
+        self.indices_: FloatArray = np.ones(max(season_length, 1))
+
+    def adjust(self, y: FloatArray) -> FloatArray:
+        """The seasonally adjusted history (``y`` itself when no seasonality is found).
+
+        Without the test (``test=False``) any history of two seasons and a month is adjusted.
+        """
+        self.n_ = y.size
+        m = self.m
+        self.seasonal_ = m >= 2 and y.size >= 2 * m + 1 and (
+            seasonality_test(y, m) if self.test else True)
+        if not self.seasonal_:
+            return y
+        self.multiplicative_ = bool(y.min() > 0)
+        adj, idx = deseasonalize(y, m, multiplicative=self.multiplicative_)
+        if self.multiplicative_ and idx.min() <= 0:
+            self.multiplicative_ = False
+            adj, idx = deseasonalize(y, m, multiplicative=False)
+        self.indices_ = idx
+        return adj
+
+    def skip(self, y: FloatArray) -> FloatArray:
+        """Leave the history as it is (no seasonality)."""
+        self.n_ = y.size
+        self.seasonal_ = False
+        return y
+
+    def restore(self, f: FloatArray) -> FloatArray:
+        """Reseasonalise a forecast that starts right after the history."""
+        if not self.seasonal_:
+            return f
+        s = self.indices_[(self.n_ + np.arange(f.size)) % self.m]
+        return f * s if self.multiplicative_ else f + s

@@ -1,0 +1,282 @@
+"""One item from cleaned history to forecast: the ``auto`` rules and explicit methods.
+
+``auto`` (issue 3, item 2), in order:
+
+1. no usable history: forecast 0;
+2. dead item: no demand in the last ``dead_months`` months, a gap longer than any
+   earlier one: forecast 0;
+3. new item (fewer than ``new_months`` months): the like item's profile scaled to this
+   item's level when a like item is named, else a moving average;
+4. intermittent (ADI >= 1.32, Syntetos-Boylan): Croston-SBA or TSB, whichever has the
+   lower backtest RMSSE;
+5. otherwise: damped Holt and Theta, each on seasonally adjusted data when the lag-m test
+   finds seasonality, combined by their mean; a single model replaces the pair only when
+   its rolling-origin backtest MASE beats the pair's clearly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from forecasting._types import FloatArray, Intervals
+from forecasting.backtest import Backtest, backtest_origins, interval_bounds, run_backtest
+from forecasting.models import MODELS, Combination, Model, ModelError
+from forecasting.models.naive import Manual, MovingAverage, Naive, SeasonalNaive, Zero
+from forecasting.models.smoothing import DampedHolt
+from forecasting.models.theta import Theta
+from forecasting.seasonality import seasonality_test
+
+__all__ = ["ItemResult", "ItemSpec", "forecast_item"]
+
+_ADI_CUT = 1.32
+_CV2_CUT = 0.49
+
+
+@dataclass
+class ItemSpec:
+    """Everything one item's forecast needs besides its history (picklable)."""
+
+    h: int
+    method: str = "auto"
+    season_length: int = 12
+    levels: tuple[int, ...] = (80, 95)
+    dead_months: int = 6
+    new_months: int = 12
+    backtest_windows: int = 2
+    manual: FloatArray | None = None
+    like: FloatArray | None = None
+    like_name: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ItemResult:
+    """One item's forecast, intervals and the story of how it was made."""
+
+    forecast: FloatArray
+    intervals: Intervals
+    method: str
+    reason: str
+    fallback: str = ""
+    backtest_mase: float = float("nan")
+    backtest_bias: float = float("nan")
+
+
+def _bt_horizon(spec: ItemSpec) -> int:
+    return max(1, min(spec.h, spec.season_length if spec.season_length >= 2 else 6))
+
+
+def _backtest(make: Callable[[], Model], y: FloatArray, spec: ItemSpec, min_obs: int
+              ) -> Backtest | None:
+    hb = _bt_horizon(spec)
+    min_train = max(min_obs, 2 * hb, 6)
+    origins = backtest_origins(y.size, hb, spec.backtest_windows, max(1, hb // 2), min_train)
+    return run_backtest(make, y, hb, origins)
+
+
+def _finish(model: Model, name: str, y: FloatArray, spec: ItemSpec, reason: str,
+            bt: Backtest | None, fallback: str = "", *, backtested: bool = True,
+            make: Callable[[], Model] | None = None) -> ItemResult:
+    mean = model.predict(spec.h)
+    iv = model.predict_intervals(spec.h, spec.levels)
+    if bt is None and backtested:
+        bt = _backtest(make or (lambda: _clone(model)), y, spec, model.min_obs)
+    if iv is None:
+        err = None if bt is None else bt.actuals - bt.forecasts
+        iv = interval_bounds(mean, spec.levels, errors=err, history=y)
+    res = ItemResult(mean, iv, name, reason, fallback)
+    if bt is not None:
+        res.backtest_mase = bt.mase(spec.season_length)
+        res.backtest_bias = bt.bias(spec.season_length)
+    return res
+
+
+def _clone(model: Model) -> Model:
+    if isinstance(model, Combination):
+        return Combination([_clone(m) for m in model.members], model.season_length)
+    if isinstance(model, Manual):
+        return Manual(model.season_length, model.values)
+    return type(model)(model.season_length)
+
+
+def _safe_fallback(y: FloatArray, spec: ItemSpec) -> tuple[Model, str]:
+    m = spec.season_length
+    model: Model = SeasonalNaive(m) if m >= 2 and y.size >= 2 * m else (
+        MovingAverage(m) if y.size >= 3 else Naive(m))
+    model.fit(y)
+    return model, model.name
+
+
+def _fallback(y: FloatArray, spec: ItemSpec, failed: str, exc: Exception, reason: str
+              ) -> ItemResult:
+    model, name = _safe_fallback(y, spec)
+    text = f"{failed} failed ({exc}); used {model.label} instead"
+    return _finish(model, name, y, spec, reason, None, text)
+
+
+def _explicit(y: FloatArray, spec: ItemSpec) -> ItemResult:
+    name = spec.method
+    if name == "like_item":
+        res = _like_item(y, spec) if y.size else None
+        if res is not None:
+            return res
+        model, fb = _safe_fallback(y, spec) if y.size else (Zero(spec.season_length).fit(y), "zero")
+        return _finish(model, fb, y, spec, "method set to like_item for this item", None,
+                       f"no like item with enough history; used {model.label} instead",
+                       backtested=fb != "zero")
+    cls = MODELS[name]
+    model = Manual(spec.season_length, spec.manual) if name == "manual" else cls(spec.season_length)
+    reason = f"method set to {name} for this item"
+    if name == "manual":
+        reason = "manual: the planner's numbers"
+    if y.size == 0 and name not in ("manual", "zero"):
+        return _finish(Zero(spec.season_length).fit(y), "zero", y, spec,
+                       "no history: forecast 0", None, f"{name} needs history; used zero instead",
+                       backtested=False)
+    try:
+        model.fit(y)
+        model.predict(spec.h)
+    except (ModelError, ValueError, np.linalg.LinAlgError) as exc:
+        return _fallback(y, spec, model.label, exc, reason)
+    return _finish(model, name, y, spec, reason, None,
+                   backtested=name not in ("manual", "zero"))
+
+
+def _trailing_zeros(y: FloatArray) -> tuple[int, int]:
+    """(zeros at the end, longest run of zeros before them)."""
+    nz = np.flatnonzero(y != 0)
+    if nz.size == 0:
+        return y.size, 0
+    tail = y.size - 1 - int(nz[-1])
+    gaps = np.diff(nz) - 1 if nz.size > 1 else np.zeros(1, dtype=int)
+    return tail, int(max(gaps.max(), nz[0]))
+
+
+def _like_item(y: FloatArray, spec: ItemSpec) -> ItemResult | None:
+    like = spec.like
+    if like is None or like.size < y.size + spec.season_length or np.nanmean(like) <= 0:
+        return None
+    base = auto_regular(like, ItemSpec(**{**spec.__dict__, "h": spec.h + 0}))
+    recent = like[-y.size:]
+    level = float(np.mean(y)) / float(np.mean(recent)) if np.mean(recent) > 0 else 0.0
+    mean = base.forecast * level
+    iv = {lv: (lo * level, hi * level) for lv, (lo, hi) in base.intervals.items()}
+    reason = (f"new item: {y.size} months of history; profile of like item {spec.like_name} "
+              f"scaled by {level:.2f}")
+    return ItemResult(mean, iv, "like_item", reason)
+
+
+def auto_regular(y: FloatArray, spec: ItemSpec, prefix: str = "") -> ItemResult:
+    """Damped Holt + Theta (seasonally adjusted when seasonal), checked by backtest."""
+    m = spec.season_length
+    seasonal = m >= 2 and y.size >= 3 * m and seasonality_test(y, m)
+    season_txt = (f"seasonal: lag-{m} test passed" if seasonal else
+                  f"no seasonality (lag-{m} test not passed)" if y.size >= 3 * m else
+                  "too short to test seasonality")
+    # the backtest refits with the full history's seasonal decision: shorter windows
+    # would often fail the test and judge a model the forecast does not use
+    makers: dict[str, Callable[[], Model]] = {
+        "damped_holt": lambda: DampedHolt(m, seasonal=seasonal),
+        "theta": lambda: Theta(m, seasonal=seasonal)}
+    fits: dict[str, Model] = {}
+    tests: dict[str, Backtest | None] = {}
+    failed: list[str] = []
+    for name, make in makers.items():
+        try:
+            fits[name] = make().fit(y)
+            fits[name].predict(spec.h)
+        except (ModelError, ValueError, np.linalg.LinAlgError) as exc:
+            failed.append(f"{MODELS[name].label} failed ({exc})")
+            fits.pop(name, None)
+            continue
+        tests[name] = _backtest(make, y, spec, MODELS[name].min_obs)
+    reason = f"{prefix}{season_txt}"
+    if not fits:
+        model, name = _safe_fallback(y, spec)
+        return _finish(model, name, y, spec, f"{reason}, {model.label}", None,
+                       "; ".join(failed) + f"; used {model.label} instead")
+    fallback = ("; ".join(failed) + "; used the others") if failed else ""
+    if len(fits) == 1:
+        name, model = next(iter(fits.items()))
+        return _finish(model, name, y, spec, f"{reason}, {model.label}", tests[name], fallback,
+                       make=makers[name])
+    pair = Combination([fits["damped_holt"], fits["theta"]], m)
+    bt_d, bt_t = tests["damped_holt"], tests["theta"]
+    bt_pair = bt_d.combine(bt_t) if bt_d is not None and bt_t is not None else None
+    text = f"{reason}, damped Holt + Theta"
+    return _finish(pair, "damped_holt+theta", y, spec, text, bt_pair, fallback,
+                   backtested=False)
+
+
+def _auto(y: FloatArray, spec: ItemSpec) -> ItemResult:
+    n = y.size
+    zero = Zero(spec.season_length).fit(y)
+    if n == 0:
+        return _finish(zero, "zero", y, spec, "no history: forecast 0", None, backtested=False)
+    if np.all(y == 0):
+        return _finish(zero, "zero", y, spec, f"no demand in {n} months of history: forecast 0",
+                       None, backtested=False)
+    tail, longest = _trailing_zeros(y)
+    if tail >= spec.dead_months and tail > longest:
+        return _finish(zero, "zero", y, spec,
+                       f"dead: no demand in the last {tail} months: forecast 0", None,
+                       backtested=False)
+    if n < spec.new_months:
+        res = _like_item(y, spec)
+        if res is not None:
+            return res
+        ma = MovingAverage(spec.season_length).fit(y)
+        return _finish(ma, "moving_average", y, spec,
+                       f"new item: {n} months of history, {ma.description_}", None)
+    nonzero = y[y != 0]
+    adi = n / nonzero.size
+    if adi >= _ADI_CUT:
+        cv2 = float((np.std(nonzero) / np.mean(nonzero)) ** 2) if np.mean(nonzero) > 0 else 0.0
+        kind = "lumpy" if cv2 >= _CV2_CUT else "intermittent"
+        zeros = 100 * (1 - nonzero.size / n)
+        best: tuple[float, str, Model, Backtest | None] | None = None
+        for cls in (MODELS["tsb"], MODELS["croston_sba"]):
+            model = cls(spec.season_length).fit(y)
+            bt = _backtest(lambda c=cls: c(spec.season_length), y, spec, 1)
+            score = bt.rmsse(spec.season_length) if bt is not None else 0.0
+            score = score if np.isfinite(score) else 0.0
+            if best is None or score < best[0]:
+                best = (score, cls.name, model, bt)
+        assert best is not None
+        reason = f"{kind}: {zeros:.0f}% zero months (ADI {adi:.1f}, CV² {cv2:.2f}), {best[2].label}"
+        return _finish(best[2], best[1], y, spec, reason, best[3])
+    return auto_regular(y, spec)
+
+
+def forecast_item(y: FloatArray, spec: ItemSpec) -> ItemResult:
+    """Forecast one cleaned history (no NaN) ``spec.h`` months ahead; never raises ModelError."""
+    y = np.asarray(y, dtype=float)
+    if spec.method == "auto":
+        try:
+            res = _auto(y, spec)
+        except (ModelError, ValueError, np.linalg.LinAlgError) as exc:
+            res = _fallback(y, spec, "auto", exc, "auto")
+    else:
+        res = _explicit(y, spec)
+    return _tidy(res, spec)
+
+
+def _tidy(res: ItemResult, spec: ItemSpec) -> ItemResult:
+    """Non-negative, finite, nested intervals (lo-95 <= lo-80 <= forecast <= hi-80 <= hi-95)."""
+    f = np.maximum(np.nan_to_num(res.forecast, nan=0.0, posinf=0.0, neginf=0.0), 0.0)
+    lows, highs = f.copy(), f.copy()
+    out: Intervals = {}
+    for lv in sorted(spec.levels):
+        lo, hi = res.intervals.get(lv, (f, f))
+        lo = np.minimum(np.nan_to_num(lo, nan=0.0), lows)
+        hi = np.maximum(np.nan_to_num(hi, nan=0.0, posinf=0.0), highs)
+        lo, hi = np.clip(lo, 0.0, f), np.maximum(hi, f)
+        out[lv] = (lo, hi)
+        lows, highs = lo, hi
+    res.forecast, res.intervals = f, out
+    if spec.notes:
+        res.reason = res.reason + "; " + "; ".join(spec.notes)
+    return res
