@@ -92,8 +92,11 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
             "is not a forecasting method", f"Pick one of {', '.join(forecasting.METHODS)}.")])
     last = frame["ds"].max()
     gap = months_between(last, as_of_month) - 1 if pd.notna(last) else 0
+    likes = {i: lk for i, lk in zip(items["item"], items["like_item"], strict=True)
+             if isinstance(lk, str) and lk}
     out = forecasting.forecast(frame, h=settings.horizon + max(gap, 0), method=settings.forecast_method,
-                               methods=methods or None, progress=progress)
+                               methods=methods or None, progress=progress,
+                               correct_outliers=settings.correct_outliers, like_items=likes or None)
     out = out[out["ds"] >= as_of_month]
     master = items.drop_duplicates("item").set_index("item")
     family = master["family"]
