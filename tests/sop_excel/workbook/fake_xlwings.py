@@ -37,6 +37,8 @@ class FakeRange:
 
     @value.setter
     def value(self, rows):
+        if not isinstance(rows, list) and self.shape == (1, 1):  # xlwings takes a scalar for one cell
+            rows = [[rows]]
         for cells, vals in zip(self._cells(), rows, strict=True):
             for rc, v in zip(cells, vals, strict=True):
                 self.sheet.type_into(rc, v)
@@ -105,17 +107,43 @@ class _Named(list):
         return super().__getitem__(key)
 
 
+class FakeApp:
+    """The few ``xw.App`` members the ribbon uses: alert, status bar, screen updating, calculation."""
+
+    def __init__(self):
+        self.alerts = []  # (title, prompt) of every message box shown
+        self.status_history = []
+        self._status_bar = False
+        self.screen_updating = True
+        self.calculation = "automatic"
+
+    def alert(self, prompt, title=None, buttons="ok", mode=None, callback=None):
+        self.alerts.append((title, prompt))
+        return "ok"
+
+    @property
+    def status_bar(self):
+        return self._status_bar
+
+    @status_bar.setter
+    def status_bar(self, value):
+        self._status_bar = value
+        self.status_history.append(value)
+
+
 class FakeBook:
-    def __init__(self, name):
+    def __init__(self, name, fullname=None):
         self.name = name
+        self.fullname = fullname or name
         self.sheets = _Named()
+        self.app = FakeApp()
 
     @classmethod
     def from_xlsx(cls, path):
         """Load cells (cached values and formulas) and tables from a file."""
         formulas = openpyxl.load_workbook(path)
         values = openpyxl.load_workbook(path, data_only=True)
-        book = cls(path.name)
+        book = cls(path.name, str(path))
         for ws in formulas.worksheets:
             sheet = FakeSheet(ws.title)
             for row in ws.iter_rows():

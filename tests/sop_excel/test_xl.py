@@ -1,0 +1,182 @@
+"""The ribbon entry points (sop_excel.xl) on Linux, over the faithful fake of xlwings' Book."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import xlwings as xw
+
+from sop_excel import macros, xl
+from sop_excel.errors import InputError
+from sop_excel.workbook.tables import read_frame
+from sop_excel.workbook.xlsm import FORM_CELLS, build_template, ribbon_buttons
+from sop_excel.workbook.xlwings_io import XlwingsIO
+from tests.sop_excel.tiny import build_tiny
+from tests.sop_excel.workbook.fake_xlwings import FakeBook
+
+CLI_FUNCTIONS = {"refresh_forecast": "refresh_forecast", "new_scenario": "new_scenario",
+                 "compare_scenarios": "compare_scenarios", "lock_plan": "lock_plan",
+                 "refresh_actuals": "refresh_actuals", "flag_drift": "flag_drift"}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("xl")
+    build_tiny(folder / "tiny.xlsx")
+    return build_template(folder / "tiny.xlsm", source=folder / "tiny.xlsx")
+
+
+@pytest.fixture
+def book(template, tmp_path, monkeypatch):
+    fake = FakeBook.from_xlsx(template)
+    fake.fullname = str(tmp_path / "tiny.xlsm")
+    monkeypatch.setattr(xw.Book, "caller", lambda: fake)
+    return fake
+
+
+def alert(book) -> str:
+    assert len(book.app.alerts) == 1, book.app.alerts
+    title, text = book.app.alerts[0]
+    assert title == "sop-excel" and "Traceback" not in text
+    return text
+
+
+def set_setting(book, label, value):
+    io = XlwingsIO(book)
+    rows = io.read_table("tblSettings")
+    for r in rows[1:]:
+        if r[0] == label:
+            r[1] = value
+    io.write_table("tblSettings", rows)
+
+
+def test_every_ribbon_tag_has_an_action_and_every_action_a_button():
+    tags = {b.tag for b in ribbon_buttons() if b.on_action == "SopRibbon"}
+    assert tags == set(xl.ACTIONS) == set(CLI_FUNCTIONS)
+    labels = {b.label for b in ribbon_buttons() if b.on_action == "SopRibbon"}
+    assert labels == {"Refresh forecast", "New scenario", "Compare scenarios", "Lock plan",
+                      "Refresh actuals", "Flag drift"}
+    assert all(re.fullmatch(r"[a-z_]+", t) for t in tags)  # what SopRibbon.bas accepts
+
+
+@pytest.mark.parametrize("tag", sorted(CLI_FUNCTIONS))
+def test_each_button_calls_the_function_its_cli_command_calls(tag, book, monkeypatch, tmp_path):
+    calls = []
+
+    def fake(io, *args, **kwargs):
+        calls.append((io, args, kwargs))
+        return macros.RunReport(tag, [f"ran {tag}"])
+
+    monkeypatch.setattr(macros, CLI_FUNCTIONS[tag], fake)
+    if tag == "new_scenario":
+        book.sheets["New scenario"].range(FORM_CELLS["name"]).value = "Stretch"
+    if tag == "refresh_actuals":
+        (tmp_path / "day.csv").write_text("date,item,orders,shipments\n2026-11-04,A-1,2,2\n")
+        set_setting(book, "Actuals source", "day.csv")
+    xl.run(tag)
+    assert alert(book) == f"ran {tag}"
+    assert len(calls) == 1 and isinstance(calls[0][0], XlwingsIO) and calls[0][0].book is book
+
+
+def test_compare_scenarios_end_to_end(book):
+    xl.run("compare_scenarios")
+    text = alert(book)
+    scenarios = read_frame(XlwingsIO(book), "tblScenarioList")["scenario"].tolist()
+    assert all(s in text for s in scenarios) and "revenue" in text
+    assert read_frame(XlwingsIO(book), "tblLog")["command"].tolist()[-1] == "compare-scenarios"
+
+
+def test_app_state_is_restored(book):
+    xl.run("flag_drift")
+    assert book.app.screen_updating is True and book.app.calculation == "automatic"
+    assert book.app.status_bar is False
+    assert "Exceptions" in alert(book)
+
+
+def test_lock_plan_locks_the_settings_plan_scenario(book):
+    set_setting(book, "Plan scenario", "Upside")
+    xl.run("lock_plan")
+    assert alert(book).startswith("Locked 'Upside' as plan of record")
+    locks = read_frame(XlwingsIO(book), "tblLocks")
+    assert locks["note"].tolist()[-1] == "Locked from the Excel ribbon"
+
+
+def test_new_scenario_from_the_form(book):
+    sheet = book.sheets["New scenario"]
+    sheet.range(FORM_CELLS["name"]).value = "Promo"
+    sheet.range(FORM_CELLS["description"]).value = "Spring promotion"
+    sheet.range(FORM_CELLS["volume"]).value = 0.05
+    sheet.range(FORM_CELLS["price"]).value = -0.02  # what Excel stores for -2%
+    sheet.range(FORM_CELLS["family"]).value = "Pumps"
+    sheet.range(FORM_CELLS["from_month"]).value = dt.datetime(2026, 12, 1)
+    xl.run("new_scenario")
+    assert alert(book).startswith("Scenario 'Promo' created from 'Base' with 2 driver(s).")
+    io = XlwingsIO(book)
+    scen = read_frame(io, "tblScenarioList")
+    assert scen.set_index("scenario").loc["Promo", "description"] == "Spring promotion"
+    drivers = read_frame(io, "tblDrivers")
+    mine = drivers[drivers["scenario"] == "Promo"].set_index("kind")
+    assert mine.loc["volume", "value"] == pytest.approx(0.05) and mine.loc["price", "value"] == pytest.approx(-0.02)
+    assert mine.loc["volume", "family"] == "Pumps" and str(mine.loc["volume", "from_month"])[:7] == "2026-12"
+    form = xl.read_form(book)
+    assert form["name"] is None and form["volume"] is None and form["parent"] == "Base"
+
+
+@pytest.mark.parametrize(("fill", "text"), [
+    ({}, "Enter the new scenario's name"),
+    ({"name": "Base"}, "Scenario 'Base' already exists"),
+    ({"name": "X", "parent": "Nope"}, "Parent scenario 'Nope' does not exist"),
+    ({"name": "X", "volume": "lots"}, "'lots' is not a percentage"),
+    ({"name": "X", "from_month": "someday"}, "'someday' is not a month"),
+])
+def test_new_scenario_problems_are_messages(book, fill, text):
+    for key, value in fill.items():
+        book.sheets["New scenario"].range(FORM_CELLS[key]).value = value
+    xl.run("new_scenario")
+    msg = alert(book)
+    assert msg.startswith("Error: ") and text in msg
+
+
+def test_refresh_actuals_reads_the_settings_source(book, tmp_path):
+    xl.run("refresh_actuals")
+    assert "Actuals source is empty" in alert(book)
+    book.app.alerts.clear()
+    set_setting(book, "Actuals source", "missing.csv")
+    xl.run("refresh_actuals")
+    assert "does not exist" in alert(book)
+    book.app.alerts.clear()
+    (tmp_path / "day.csv").write_text("date,item,orders,shipments\n2026-11-04,A-1,2,2\n2026-11-04,B-1,5,4\n")
+    set_setting(book, "Actuals source", "day.csv")
+    xl.run("refresh_actuals")
+    text = alert(book)
+    assert text.startswith("Loaded 2 rows from day.csv (sha256 ")
+    assert len(read_frame(XlwingsIO(book), "tblActuals")) == 5
+
+
+def test_unknown_tag_and_unexpected_errors_are_messages(book, monkeypatch):
+    xl.run("format_disk")
+    assert "Unknown ribbon action 'format_disk'" in alert(book)
+    book.app.alerts.clear()
+
+    def boom(io):
+        raise KeyError("tblSomething")
+    monkeypatch.setattr(macros, "compare_scenarios", boom)
+    xl.run("compare_scenarios")
+    assert alert(book).startswith("sop-excel could not finish (KeyError: 'tblSomething')")
+    book.app.alerts.clear()
+
+    def refuse(io):
+        raise InputError("Sheet 'Settings' has values sop-excel cannot use")
+    monkeypatch.setattr(macros, "compare_scenarios", refuse)
+    xl.run("compare_scenarios")
+    assert alert(book).startswith("Error: Sheet 'Settings'")
+
+
+def test_show_falls_back_to_the_status_bar(book):
+    def no_alert(*a, **k):
+        raise AttributeError("alert")
+    book.app.alert = no_alert
+    xl.show(book, "Done.\nMore lines")
+    assert book.app.status_bar == "Done."
