@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from forecasting.cleansing import cleanse
+from forecasting.crossval import cross_validate
 from forecasting.engine import METHODS, OUTPUT_COLUMNS, forecast
 from forecasting.metrics import mase, rmsse, scaled_bias, smape, tracking_signal, wmape
 
@@ -19,6 +20,7 @@ __all__ = [
     "METHODS",
     "OUTPUT_COLUMNS",
     "cleanse",
+    "cross_validate",
     "forecast",
     "mase",
     "rmsse",

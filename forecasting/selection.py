@@ -9,15 +9,16 @@
    item's level when a like item is named, else a moving average;
 4. intermittent (ADI >= 1.32, Syntetos-Boylan): Croston-SBA or TSB, whichever has the
    lower backtest RMSSE;
-5. otherwise: damped Holt and Theta, each on seasonally adjusted data when the lag-m test
-   finds seasonality, combined by their mean; a single model replaces the pair only when
-   its rolling-origin backtest MASE beats the pair's clearly.
+5. otherwise: the mean of ``AUTO_MEMBERS`` (Holt and dynamic optimised Theta), each on
+   seasonally adjusted data when the lag-m test finds seasonality; the combination's
+   rolling-origin backtest gives the item's MASE, bias and interval widths.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,6 @@ from forecasting._types import FloatArray, Intervals
 from forecasting.backtest import Backtest, backtest_origins, interval_bounds, run_backtest
 from forecasting.models import MODELS, Combination, Model, ModelError
 from forecasting.models.naive import Manual, MovingAverage, Naive, SeasonalNaive, Zero
-from forecasting.models.smoothing import DampedHolt
-from forecasting.models.theta import Theta
 from forecasting.seasonality import seasonality_test
 
 __all__ = ["ItemResult", "ItemSpec", "forecast_item"]
@@ -169,46 +168,52 @@ def _like_item(y: FloatArray, spec: ItemSpec) -> ItemResult | None:
     return ItemResult(mean, iv, "like_item", reason)
 
 
+AUTO_MEMBERS: tuple[str, ...] = ("holt", "dynamic_theta")
+"""The models ``auto`` combines for regular demand (chosen on M3 monthly, see bench/)."""
+
+
 def auto_regular(y: FloatArray, spec: ItemSpec, prefix: str = "") -> ItemResult:
-    """Damped Holt + Theta (seasonally adjusted when seasonal), checked by backtest."""
+    """The ``AUTO_MEMBERS`` combined (seasonally adjusted when seasonal), backtested."""
     m = spec.season_length
     seasonal = m >= 2 and y.size >= 3 * m and seasonality_test(y, m)
     season_txt = (f"seasonal: lag-{m} test passed" if seasonal else
                   f"no seasonality (lag-{m} test not passed)" if y.size >= 3 * m else
                   "too short to test seasonality")
-    # the backtest refits with the full history's seasonal decision: shorter windows
-    # would often fail the test and judge a model the forecast does not use
-    makers: dict[str, Callable[[], Model]] = {
-        "damped_holt": lambda: DampedHolt(m, seasonal=seasonal),
-        "theta": lambda: Theta(m, seasonal=seasonal)}
     fits: dict[str, Model] = {}
     tests: dict[str, Backtest | None] = {}
+    makers: dict[str, Callable[[], Model]] = {}
     failed: list[str] = []
-    for name, make in makers.items():
+    for name in AUTO_MEMBERS:
+        # the backtest refits with the full history's seasonal decision: shorter windows
+        # would often fail the test and judge a model the forecast does not use
+        def make(cls: Any = MODELS[name]) -> Model:
+            return cls(m, seasonal=seasonal)
         try:
-            fits[name] = make().fit(y)
-            fits[name].predict(spec.h)
+            model = make().fit(y)
+            model.predict(spec.h)
         except (ModelError, ValueError, np.linalg.LinAlgError) as exc:
             failed.append(f"{MODELS[name].label} failed ({exc})")
-            fits.pop(name, None)
             continue
+        fits[name], makers[name] = model, make
         tests[name] = _backtest(make, y, spec, MODELS[name].min_obs)
     reason = f"{prefix}{season_txt}"
     if not fits:
         model, name = _safe_fallback(y, spec)
         return _finish(model, name, y, spec, f"{reason}, {model.label}", None,
                        "; ".join(failed) + f"; used {model.label} instead")
-    fallback = ("; ".join(failed) + "; used the others") if failed else ""
+    fallback = ("; ".join(failed) + "; combined the others") if failed else ""
     if len(fits) == 1:
         name, model = next(iter(fits.items()))
         return _finish(model, name, y, spec, f"{reason}, {model.label}", tests[name], fallback,
                        make=makers[name])
-    pair = Combination([fits["damped_holt"], fits["theta"]], m)
-    bt_d, bt_t = tests["damped_holt"], tests["theta"]
-    bt_pair = bt_d.combine(bt_t) if bt_d is not None and bt_t is not None else None
-    text = f"{reason}, damped Holt + Theta"
-    return _finish(pair, "damped_holt+theta", y, spec, text, bt_pair, fallback,
-                   backtested=False)
+    combo = Combination(list(fits.values()), m)
+    bts = [b for b in tests.values() if b is not None]
+    bt = None
+    if len(bts) == len(fits):
+        bt = Backtest(bts[0].origins, bts[0].horizon, np.mean([b.forecasts for b in bts], axis=0),
+                      bts[0].actuals, bts[0].scale_inputs)
+    text = f"{reason}, mean of {' and '.join(m_.label for m_ in fits.values())}"
+    return _finish(combo, "+".join(fits), y, spec, text, bt, fallback, backtested=False)
 
 
 def _auto(y: FloatArray, spec: ItemSpec) -> ItemResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from forecasting.models.base import Model, ModelError, SeasonalAdjuster
 from forecasting.models.ensemble import Combination
+from forecasting.models.dynamic_theta import DynamicTheta
 from forecasting.models.ets import ETS, HoltWinters
 from forecasting.models.intermittent import TSB, CrostonSBA
 from forecasting.models.naive import Manual, MovingAverage, Naive, Naive2, SeasonalNaive, Zero
@@ -17,6 +18,7 @@ __all__ = [
     "Combination",
     "CrostonSBA",
     "DampedHolt",
+    "DynamicTheta",
     "Holt",
     "HoltWinters",
     "Manual",
@@ -34,4 +36,4 @@ __all__ = [
 
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (
     Naive, SeasonalNaive, Naive2, MovingAverage, SimpleExpSmoothing, Holt, DampedHolt,
-    HoltWinters, ETS, Theta, CrostonSBA, TSB, Zero, Manual)}
+    HoltWinters, ETS, Theta, DynamicTheta, CrostonSBA, TSB, Zero, Manual)}
