@@ -1,0 +1,154 @@
+"""The macro-enabled template: built from text, read back by olevba, opened by LibreOffice."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import warnings
+import zipfile
+
+import openpyxl
+import pytest
+import xlwings
+
+from sop_excel import xl
+from sop_excel.errors import SopExcelError
+from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.libreoffice import find_soffice, recalculate
+from sop_excel.workbook.xlsm import (
+    CONF_SHEET,
+    NEW_SCENARIO_SHEET,
+    RIBBON_PART,
+    RIBBON_REL_TYPE,
+    UDF_MODULES,
+    build_template,
+    restore_ribbon,
+    ribbon_buttons,
+    vba_sources,
+    xlwings_version,
+)
+from tests.sop_excel.tiny import build_tiny
+
+
+@pytest.fixture(scope="module")
+def xlsm(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("xlsm")
+    build_tiny(folder / "tiny.xlsx")
+    return build_template(folder / "plan.xlsm", source=folder / "tiny.xlsx")
+
+
+@pytest.fixture(scope="module")
+def vba(xlsm) -> dict[str, str]:
+    """Module name -> source, as oletools' olevba reads them from the produced file."""
+    with warnings.catch_warnings():  # oletools 0.60 calls pyparsing's deprecated names
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from oletools.olevba import VBA_Parser
+
+        parser = VBA_Parser(str(xlsm))
+        try:
+            assert parser.detect_vba_macros()
+            return {name.rsplit(".", 1)[0]: code for _, _, name, code in parser.extract_macros()}
+        finally:
+            parser.close()
+
+
+def subs(code: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s*(?:Public |Private )?Sub (\w+)\(([^)]*)\)", code, re.M))
+
+
+def test_olevba_finds_each_callback(vba):
+    assert {"xlwings", "Dictionary", "SopRibbon", "ThisWorkbook"} <= set(vba)
+    callbacks = subs(vba["SopRibbon"])
+    assert callbacks == {"SopRibbon": "control As IRibbonControl",
+                         "SopImportFunctions": "control As IRibbonControl"}
+
+
+def test_every_on_action_exists_in_the_vba(vba):
+    buttons = ribbon_buttons()
+    assert len({b.id for b in buttons}) == len(buttons) == 7
+    defined = {name for code in vba.values() for name in subs(code)}
+    for b in buttons:
+        assert b.on_action in defined, b
+        assert subs(vba["SopRibbon"]).get(b.on_action) == "control As IRibbonControl"
+
+
+def test_every_run_python_string_imports_and_calls_an_existing_function(vba, monkeypatch):
+    calls = re.findall(r'^\s*RunPython "(.*)"\s*$', vba["SopRibbon"], re.M)
+    assert calls == ["import sop_excel.xl; sop_excel.xl.run('\" & tag & \"')"]
+    seen = []
+    monkeypatch.setattr(xl, "run", seen.append)
+    tags = [b.tag for b in ribbon_buttons() if b.on_action == "SopRibbon"]
+    for tag in tags:
+        command = calls[0].replace('" & tag & "', tag)  # what VBA concatenates
+        exec(compile(command, "<RunPython>", "exec"), {})  # noqa: S102 - our own fixed string
+    assert seen == tags and set(tags) == set(xl.ACTIONS)
+    # ImportPythonUDFs, which the Import functions button calls, is xlwings' own
+    assert "ImportPythonUDFs" in subs(vba["xlwings"])
+
+
+def test_the_xlwings_vba_matches_the_installed_xlwings(vba):
+    assert xlwings_version(vba["xlwings"]) == xlwings.__version__
+    assert xlwings_version(vba_sources()[0][2]) == xlwings.__version__
+    assert f"xlwings64-{xlwings.__version__}.dll" in vba["xlwings"]
+    assert "BSD 3-clause" in vba["xlwings"]
+
+
+def test_the_package_is_macro_enabled_with_the_ribbon(xlsm):
+    with zipfile.ZipFile(xlsm) as z:
+        names = set(z.namelist())
+        ct = z.read("[Content_Types].xml").decode()
+        rels = z.read("_rels/.rels").decode()
+        ui = z.read(RIBBON_PART).decode()
+    assert {"xl/vbaProject.bin", RIBBON_PART} <= names
+    assert "application/vnd.ms-excel.sheet.macroEnabled.main+xml" in ct
+    assert "spreadsheetml.sheet.main+xml" not in ct
+    assert f'Type="{RIBBON_REL_TYPE}" Target="{RIBBON_PART}"' in rels
+    assert 'label="S&amp;OP"' in ui
+
+
+def test_conf_sheet_names_importable_udf_modules_and_the_workbook_is_intact(xlsm):
+    wb = openpyxl.load_workbook(xlsm, keep_vba=True)
+    conf = wb[CONF_SHEET]
+    assert (conf["A1"].value, conf["B1"].value) == ("UDF Modules", UDF_MODULES)
+    for name in conf["B1"].value.split(";"):
+        module = importlib.import_module(name)
+        assert {"SOP_FORECAST", "SOP_SCENARIO"} <= set(dir(module))
+    layout = load_layout()
+    tables = {t for ws in wb.worksheets for t in ws.tables}
+    assert {t.name for t in layout.tables} <= tables
+    names = wb.sheetnames
+    assert names.index(NEW_SCENARIO_SHEET) == names.index("Scenarios") + 1
+    form = wb[NEW_SCENARIO_SHEET]
+    assert form["A4"].value == "Name" and form["B5"].value == "Base" and form["B7"].number_format == "0.00%"
+
+
+def test_restore_ribbon_after_an_openpyxl_save(xlsm, tmp_path):
+    copy = tmp_path / "copy.xlsm"
+    copy.write_bytes(xlsm.read_bytes())
+    assert restore_ribbon(copy) is False  # nothing to do
+    wb = openpyxl.load_workbook(copy, keep_vba=True)
+    wb.save(copy)
+    with zipfile.ZipFile(copy) as z:
+        assert RIBBON_REL_TYPE not in z.read("_rels/.rels").decode()  # the openpyxl behaviour
+        vba_before = z.read("xl/vbaProject.bin")
+    assert restore_ribbon(copy) is True
+    with zipfile.ZipFile(copy) as z:
+        assert RIBBON_REL_TYPE in z.read("_rels/.rels").decode()
+        assert z.read("xl/vbaProject.bin") == vba_before
+        assert RIBBON_PART in z.namelist()
+
+
+def test_refuses_a_non_xlsm_target_and_a_clash(tmp_path, xlsm):
+    with pytest.raises(SopExcelError, match="must end in .xlsm"):
+        build_template(tmp_path / "plan.xlsx", source=xlsm)
+    with pytest.raises(SopExcelError):
+        build_template(tmp_path / "again.xlsm", source=xlsm)  # already an .xlsm with the sheets
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_template(xlsm, tmp_path):
+    out = recalculate(xlsm, tmp_path)  # raises when LibreOffice cannot load it
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert {NEW_SCENARIO_SHEET, CONF_SHEET, "Settings", "Forecast"} <= set(wb.sheetnames)
+    wb.close()
