@@ -48,14 +48,16 @@ class ETS(Model):
     min_obs: ClassVar[int] = 5
 
     def _fit(self, y: FloatArray) -> None:
+        import pandas as pd
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+        series = pd.Series(y)  # get_prediction needs an index to label its rows
         best = None
         for error, trend, seasonal in ets_candidates(y, self.season_length):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    res = ETSModel(y, error=error, trend=trend, damped_trend=trend is not None,
+                    res = ETSModel(series, error=error, trend=trend, damped_trend=trend is not None,
                                    seasonal=seasonal,
                                    seasonal_periods=self.season_length if seasonal else None
                                    ).fit(disp=False)
@@ -83,7 +85,7 @@ class ETS(Model):
                 for lv in levels:
                     sf = pred.summary_frame(alpha=1 - lv / 100)
                     out[lv] = (sf["pi_lower"].to_numpy(float), sf["pi_upper"].to_numpy(float))
-        except (ValueError, np.linalg.LinAlgError):
+        except (ValueError, AttributeError, np.linalg.LinAlgError):
             return None
         if not all(np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) for lo, hi in out.values()):
             return None
