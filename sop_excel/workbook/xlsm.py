@@ -266,7 +266,8 @@ def build_template(out: str | Path, *, source: str | Path | None = None, as_of: 
     Args:
         out: where to write it; must end in ``.xlsm``.
         source: a planning workbook (.xlsx) to start from; default: the demo workbook of the
-            bundled sample company, built now (``sop_excel.demo.build_demo``).
+            bundled sample company, built now (``sop_excel.demo.build_demo``), whose next
+            day's actuals CSV is written beside ``out``.
         as_of: the demo's planning date (only without ``source``).
         step: called with a line per step, for progress output.
 
@@ -281,7 +282,12 @@ def build_template(out: str | Path, *, source: str | Path | None = None, as_of: 
             from sop_excel.demo import build_demo
 
             say("Building the planning workbook from the sample company")
-            source = build_demo(Path(tmp) / "sop_plan.xlsx", as_of, step=say).path
+            demo = build_demo(Path(tmp) / "sop_plan.xlsx", as_of, step=say)
+            source = demo.path
+            if demo.actuals_next_day:  # the next day's actuals, to try Refresh actuals
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(demo.actuals_next_day, target.parent / demo.actuals_next_day.name)
+                say(f"Next day's actuals written: {target.parent / demo.actuals_next_day.name}")
         say("Adding the S&OP ribbon, the xlwings.conf and New scenario sheets")
         staged = Path(tmp) / "staged.xlsm"
         staged.write_bytes(_to_xlsm(Path(source).read_bytes(), ribbon_xml()))
