@@ -25,6 +25,7 @@ an .xlsm.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import io
 import re
 import shutil
@@ -102,8 +103,11 @@ def ribbon_buttons(xml: str | None = None) -> list[RibbonButton]:
 
 
 def _xlwings_file(*parts: str) -> str:
-    path = resources.files("xlwings").joinpath(*parts)
-    return path.read_text(encoding="utf-8", errors="replace")
+    # Found, not imported: only xlwings_io, xl and udfs import xlwings.
+    spec = importlib.util.find_spec("xlwings")
+    if spec is None or spec.origin is None:
+        raise SopExcelError("xlwings is not installed: pip install xlwings")
+    return Path(spec.origin).parent.joinpath(*parts).read_text(encoding="utf-8", errors="replace")
 
 
 def xlwings_version(bas: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 
@@ -28,9 +29,14 @@ def template(tmp_path_factory):
     return build_template(folder / "tiny.xlsm", source=folder / "tiny.xlsx")
 
 
+@pytest.fixture(scope="module")
+def loaded(template):
+    return FakeBook.from_xlsx(template)
+
+
 @pytest.fixture
-def book(template, tmp_path, monkeypatch):
-    fake = FakeBook.from_xlsx(template)
+def book(loaded, tmp_path, monkeypatch):
+    fake = copy.deepcopy(loaded)  # a fresh workbook per test, loaded once
     fake.fullname = str(tmp_path / "tiny.xlsm")
     monkeypatch.setattr(xw.Book, "caller", lambda: fake)
     return fake
