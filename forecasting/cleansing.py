@@ -46,7 +46,7 @@ def _expected(x: FloatArray, season_length: int) -> FloatArray:
     n = x.size
     s = pd.Series(x)
     win = season_length + 1 if season_length >= 2 else 5
-    trend = s.rolling(win, center=True, min_periods=max(3, win // 2)).median()
+    trend = s.rolling(win, center=True, min_periods=win if n >= 2 * win else 3).median()
     trend = trend.bfill().ffill().to_numpy(float)
     if season_length >= 2 and n >= 3 * season_length:
         det = x - trend

@@ -45,14 +45,15 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
 
 def _item_task(uid: str, y: FloatArray, spec: ItemSpec, clean: dict[str, Any]
                ) -> tuple[str, ItemResult]:
+    if np.any(y < 0):
+        spec.notes.append(f"{int(np.sum(y < 0))} negative months (returns) counted as 0")
+        y = np.maximum(y, 0.0)  # NaN stays NaN
     cs = clean_series(y, **clean)
     x = cs.y_clean
     first = np.flatnonzero(~np.isnan(x))
     x = x[first[0]:] if first.size else x[:0]
     x = x[~np.isnan(x)]  # months excluded when fill_missing is False
-    if x.size and np.any(x < 0):
-        spec.notes.append(f"{int(np.sum(x < 0))} negative months (returns) counted as 0")
-        x = np.maximum(x, 0.0)
+    x = np.maximum(x, 0.0)
     if cs.n_outliers:
         spec.notes.append(f"{cs.n_outliers} outlier month{'s' * (cs.n_outliers > 1)} corrected")
     if cs.n_missing:

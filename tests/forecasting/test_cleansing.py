@@ -1,0 +1,66 @@
+"""Outlier detection on injected spikes, robust to seasonality; missing months."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting import cleanse
+from forecasting.cleansing import clean_series
+
+RNG = np.random.default_rng(5)
+T = np.arange(60)
+BASE = 300 + 100 * np.sin(2 * np.pi * T / 12) + RNG.normal(0, 10, 60)
+
+
+def test_injected_spikes_found_and_corrected() -> None:
+    y = BASE.copy()
+    spikes = [7, 25, 44]
+    y[spikes] = y[spikes] * np.array([3.0, 0.3, 2.5])
+    cs = clean_series(y)
+    assert [i for i, f in enumerate(cs.flags) if f == "outlier"] == spikes
+    assert np.all(np.abs(cs.y_clean[spikes] - BASE[spikes]) < 80)  # amplitude 100, sd 10
+
+
+def test_seasonal_peaks_are_not_outliers() -> None:
+    assert clean_series(BASE).n_outliers == 0
+
+
+def test_correction_off_keeps_history() -> None:
+    y = BASE.copy()
+    y[10] *= 4
+    cs = clean_series(y, correct_outliers=False)
+    np.testing.assert_array_equal(cs.y_clean, y)
+
+
+def test_zero_months_and_intermittent_items_untouched() -> None:
+    y = BASE.copy()
+    y[-6:] = 0.0
+    assert clean_series(y).y_clean[-6:].tolist() == [0.0] * 6
+    inter = (RNG.random(48) < 0.4) * 50.0
+    inter[5] = 900.0
+    assert clean_series(inter).n_outliers == 0
+
+
+def test_missing_months_filled_or_left_out() -> None:
+    y = BASE[:24].copy()
+    y[[5, 6]] = np.nan
+    filled = clean_series(y)
+    assert filled.n_missing == 2 and np.isfinite(filled.y_clean).all()
+    assert min(y[4], y[7]) <= filled.y_clean[5] <= max(y[4], y[7])
+    assert np.isnan(clean_series(y, fill_missing=False).y_clean[[5, 6]]).all()
+
+
+def test_cleanse_frame_reports_each_change() -> None:
+    ds = pd.date_range("2022-01-01", periods=60, freq="MS")
+    y = BASE.copy()
+    y[30] *= 4
+    frame = pd.DataFrame({"unique_id": "A", "ds": ds, "y": y}).drop(index=[40])
+    out = cleanse(frame)
+    assert list(out.columns) == ["unique_id", "ds", "y", "y_clean", "flag", "correction"]
+    assert len(out) == 60  # the absent month is added as missing
+    flagged = out[out["flag"] != ""].set_index("flag")
+    assert flagged.loc["outlier", "ds"] == ds[30]
+    assert flagged.loc["missing", "ds"] == ds[40]
+    assert flagged.loc["outlier", "correction"] < 0
+    assert (out.loc[out["flag"] == "", "correction"] == 0).all()
