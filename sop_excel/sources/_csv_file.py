@@ -1,0 +1,66 @@
+"""Actuals from a CSV file: every problem reported at once, by file row and column."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from sop_excel.errors import InputError, SopExcelError
+from sop_excel.sources._validate import ACTUALS_COLUMNS, Locator, missing_columns_error, resolve_columns, validate
+
+__all__ = ["read_actuals_csv"]
+
+
+def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
+                     mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Daily actuals from a CSV with columns date, item, orders, shipments (any order, any case).
+
+    Args:
+        path: the CSV file (UTF-8, with or without a byte-order mark).
+        known_items: item codes on the Items sheet; ``None`` accepts any code.
+        mapping: canonical name -> the file's column name, e.g. ``{"orders": "order_qty"}``.
+
+    Returns:
+        ``date`` (datetime64, day), ``item``, ``orders``, ``shipments`` (float; empty means 0).
+
+    Raises:
+        SopExcelError: there is no file at ``path``.
+        InputError: missing columns, unreadable dates, quantities that are not numbers or are
+            negative, unknown items, repeated date/item pairs; each named by file row and column.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SopExcelError(f"No actuals file at {path}. Check the path.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path.name} is not a UTF-8 text file (byte {exc.start}). "
+                         "Export it from your system as CSV (UTF-8).") from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{path.name} is empty. Expected a header row: "
+                         f"{', '.join(ACTUALS_COLUMNS)}.") from None
+    idx, missing = resolve_columns(header, mapping)
+    if missing:
+        raise missing_columns_error(f"File {path.name}, row 1 (header)", missing, header, mapping)
+    lines: list[int] = []
+    cells: list[list[str]] = []
+    order = [idx[c] for c in ACTUALS_COLUMNS]
+    for line_no, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        lines.append(line_no)
+        cells.append([row[i] if i < len(row) else "" for i in order])
+    if not cells:
+        raise InputError(f"{path.name} has a header but no rows of actuals.")
+    raw = pd.DataFrame(cells, columns=list(ACTUALS_COLUMNS), dtype=str)
+    locate = Locator(
+        cell=lambda pos, col: f"File {path.name}, row {lines[pos]}, column '{header[idx[col]]}'",
+        row=lambda pos: f"File {path.name}, row {lines[pos]}")
+    return validate(raw, locate, known_items=known_items, label=f"Actuals file {path.name}")
