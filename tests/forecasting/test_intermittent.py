@@ -1,6 +1,13 @@
-"""Croston-SBA and TSB equal statsforecast's CrostonSBA and TSB (issue 3, item 9)."""
+"""Croston-SBA and TSB equal statsforecast's CrostonSBA and TSB (issue 3, item 9).
+
+With statsforecast installed the tests call it; without it (CI installs only [dev]) they compare
+with its outputs recorded by bench/record_statsforecast_refs.py in data/statsforecast_refs.json.
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,22 +23,33 @@ def _series(seed: int) -> np.ndarray:
 
 
 SEEDS = range(40)
+ALPHAS = [(0.1, 0.1), (0.2, 0.05), (0.5, 0.3)]
+REFS = json.loads((Path(__file__).parent / "data" / "statsforecast_refs.json").read_text())
+
+
+def _sf():
+    try:
+        import statsforecast.models as sf
+    except ImportError:
+        return None
+    return sf
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sba_equals_statsforecast(seed: int) -> None:
-    sf = pytest.importorskip("statsforecast.models")
+    sf = _sf()
     y = _series(seed)
-    expected = sf.CrostonSBA().forecast(y, 12)["mean"]
+    expected = sf.CrostonSBA().forecast(y, 12)["mean"] if sf else np.array(REFS["sba"][str(seed)])
     np.testing.assert_allclose(CrostonSBA().forecast(y, 12), expected, atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("alphas", [(0.1, 0.1), (0.2, 0.05), (0.5, 0.3)])
+@pytest.mark.parametrize("alphas", ALPHAS)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_tsb_equals_statsforecast(seed: int, alphas: tuple[float, float]) -> None:
-    sf = pytest.importorskip("statsforecast.models")
+    sf = _sf()
     y = _series(seed)
-    expected = sf.TSB(alpha_d=alphas[0], alpha_p=alphas[1]).forecast(y, 12)["mean"]
+    expected = (sf.TSB(alpha_d=alphas[0], alpha_p=alphas[1]).forecast(y, 12)["mean"] if sf
+                else np.array(REFS["tsb"][f"{seed}:{alphas[0]}:{alphas[1]}"]))
     got = TSB(12, alpha_d=alphas[0], alpha_p=alphas[1]).forecast(y, 12)
     np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)
 
