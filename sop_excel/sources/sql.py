@@ -44,6 +44,18 @@ def redact_url(url: str) -> str:
         return re.sub(r"//[^@/]*@", "//***@", url)
 
 
+def _shown(url: str) -> str:
+    """A SQLite file by its name, any other database by its URL without the password."""
+    sa = _sa()
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return redact_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return Path(parsed.database).name
+    return redact_url(url)
+
+
 def _engine(url: str):  # noqa: ANN202
     """An engine that never creates a SQLite file that is not there (read-only open)."""
     sa = _sa()
@@ -106,7 +118,7 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
             "Table actuals, row N (item A, 2026-11-19), column 'orders'".
     """
     sa = _sa()
-    shown = redact_url(url)
+    shown = _shown(url)
     engine = _engine(url)
     try:
         with engine.connect() as conn:

@@ -48,8 +48,8 @@ def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
         with pd.ExcelFile(path, engine="calamine") as book:
             names = list(book.sheet_names)
             chosen = next((n for n in names if n.strip().lower() == sheet.strip().lower()), names[0])
-            grid = book.parse(chosen, header=None, dtype=object)
-    except (ValueError, OSError, IndexError) as exc:
+            grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for bad files
         raise SopExcelError(f"{path.name} is not a workbook sop-excel can read ({exc}). "
                             "Save it from Excel as .xlsx, or export the actuals as CSV.") from None
     filled = grid.notna() & grid.apply(lambda c: c.map(lambda v: not (isinstance(v, str) and not v.strip())))
