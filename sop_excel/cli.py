@@ -178,6 +178,15 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     return _done(args, lock_plan(_open(args), args.scenario, note=args.note or ""))
 
 
+def _cmd_template(args: argparse.Namespace) -> int:
+    from sop_excel.workbook.xlsm import build_template
+
+    path = build_template(args.out, source=args.source, as_of=args.as_of, step=_step(args.quiet))
+    print(f"Workbook written: {path}")
+    print("Open it in Excel, enable macros, and use the S&OP tab (see docs/excel.md).")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from sop_excel.check import check_workbook
 
@@ -211,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
                    help="the planning date all sample dates hang on (default: 2026-11-18)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("template", help="build the macro-enabled workbook (.xlsm) with the S&OP ribbon",
+                       description="Build the macro-enabled planning workbook: the S&OP ribbon tab, "
+                                   "the xlwings VBA and an xlwings.conf sheet, from the text sources "
+                                   "in workbook_templates/ribbon. Default content: the demo.")
+    p.add_argument("--out", type=Path, default=Path("sop_plan.xlsm"), help="the .xlsm to write (default: sop_plan.xlsm)")
+    p.add_argument("--source", type=Path, help="start from this planning workbook (.xlsx) instead of the demo")
+    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="as-of date of the demo content")
+    p.set_defaults(func=_cmd_template)
 
     p = sub.add_parser("refresh-forecast", help="re-forecast every item from the History sheet",
                        description="Re-forecast every item from the History sheet. Overrides, "

@@ -146,7 +146,8 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
     compare = _compare(finance, load, names)
     monthly = finance.pivot_table(index="month", columns="scenario", values="revenue", aggfunc="sum")
     monthly = monthly[names].rename(columns=lambda n: f"{n} revenue")
-    monthly["Budget revenue"] = finance[finance["scenario"] == names[0]].groupby("month")["budget_revenue"].sum()
+    budget_line = finance[finance["scenario"] == names[0]].groupby("month")["budget_revenue"].sum()
+    monthly["Budget revenue"] = budget_line.where(budget_line != 0)  # no budget: a gap in the line
     monthly = monthly.reset_index()
     plan_name = settings.plan_scenario if settings.plan_scenario in names else names[0]
     chosen = plan[plan["scenario"] == plan_name]

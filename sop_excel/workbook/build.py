@@ -210,7 +210,7 @@ def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, tables
     bar.add_series({"name": "Gap to budget", "categories": [ws.name, s0 + 1, sc0, s0 + k, sc0],
                     "values": [ws.name, s0 + 1, gap_col, s0 + k, gap_col],
                     "fill": {"color": "#2E75B6"}, "invert_if_negative": True,
-                    "invert_if_negative_color": "#C00000", "data_labels": {"value": True, "num_format": "#,##0,,\"M\""}})
+                    "invert_if_negative_color": "#C00000"})
     bar.set_title({"name": "Gap to budget over the horizon"})
     bar.set_y_axis({"num_format": "#,##0"})
     bar.set_legend({"none": True})

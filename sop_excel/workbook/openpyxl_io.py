@@ -80,7 +80,9 @@ class OpenpyxlIO:
         with _mapped_errors(self.path):
             if not self.path.is_file():
                 raise FileNotFoundError(self.path)
-            self.wb = openpyxl.load_workbook(self.path)
+            self.macro_enabled = self.path.suffix.lower() == ".xlsm"
+            # keep_vba keeps vbaProject.bin and the customUI part byte for byte (excel.md)
+            self.wb = openpyxl.load_workbook(self.path, keep_vba=self.macro_enabled)
         self._tables: dict[str, tuple[Any, Table]] = {}
         for ws in self.wb.worksheets:
             for tbl in ws.tables.values():
@@ -158,6 +160,10 @@ class OpenpyxlIO:
             raw = io.BytesIO()
             self.wb.save(raw)
             _write_with_cached_values(raw, tmp, self._cached, self._sheet_parts())
+            if self.macro_enabled:
+                from sop_excel.workbook.xlsm import restore_ribbon
+
+                restore_ribbon(tmp)  # openpyxl drops the ribbon's relationship on every save
 
         atomic_write(self.path, write)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shutil
 import warnings
 import zipfile
 
@@ -152,3 +153,20 @@ def test_libreoffice_opens_the_template(xlsm, tmp_path):
     wb = openpyxl.load_workbook(out, read_only=True)
     assert {NEW_SCENARIO_SHEET, CONF_SHEET, "Settings", "Forecast"} <= set(wb.sheetnames)
     wb.close()
+
+
+def test_cli_refresh_of_an_xlsm_keeps_the_vba_and_the_ribbon(xlsm, tmp_path):
+    from sop_excel.check import formula_cells
+    from sop_excel.cli import main
+
+    book = tmp_path / "plan.xlsm"
+    shutil.copyfile(xlsm, book)
+    with zipfile.ZipFile(book) as z:
+        vba_before = z.read("xl/vbaProject.bin")
+    assert main(["-q", "compare-scenarios", str(book)]) == 0
+    with zipfile.ZipFile(book) as z:
+        assert z.read("xl/vbaProject.bin") == vba_before
+        assert b"ui/extensibility" in z.read("_rels/.rels")
+        assert "customUI/customUI14.xml" in z.namelist()
+        assert b"macroEnabled" in z.read("[Content_Types].xml")
+    assert [k for k, v in formula_cells(book).items() if v is None] == []
