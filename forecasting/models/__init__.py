@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from forecasting.models.base import Model, ModelError, SeasonalAdjuster
-from forecasting.models.ensemble import Combination
 from forecasting.models.dynamic_theta import DynamicTheta
+from forecasting.models.ensemble import Combination
 from forecasting.models.ets import ETS, HoltWinters
 from forecasting.models.intermittent import TSB, CrostonSBA
 from forecasting.models.naive import Manual, MovingAverage, Naive, Naive2, SeasonalNaive, Zero

@@ -10,7 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from sop_excel.errors import InputError, SopExcelError
-from sop_excel.sources._validate import ACTUALS_COLUMNS, Locator, missing_columns_error, resolve_columns, validate
+from sop_excel.sources._validate import (
+    ACTUALS_COLUMNS,
+    Locator,
+    missing_columns_error,
+    resolve_columns,
+    validate,
+)
 
 __all__ = ["read_actuals_csv"]
 
