@@ -79,16 +79,13 @@ def _cmd_refresh_forecast(args: argparse.Namespace) -> int:
 
 
 def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
-    from sop_excel.macros import refresh_actuals
-    from sop_excel.sources import file_digest, read_actuals_csv
-    from sop_excel.workbook.tables import read_frame
+    from sop_excel.macros import refresh_actuals_from_source
 
     book = _open(args)
-    known = set(read_frame(book, "tblItems")["item"])
-    _step(args.quiet)(f"Reading {args.actuals}")
-    actuals = read_actuals_csv(args.actuals, known_items=known)
-    source = f"{Path(args.actuals).name} (sha256 {file_digest(args.actuals)})"
-    return _done(args, refresh_actuals(book, actuals, source=source))
+    _step(args.quiet)(f"Reading actuals from {args.source or 'Settings > Actuals source'}")
+    report = refresh_actuals_from_source(book, args.source, folder=Path(args.workbook).resolve().parent,
+                                         table=args.table)
+    return _done(args, report)
 
 
 def _open(args: argparse.Namespace):  # noqa: ANN202 - OpenpyxlIO, imported lazily
@@ -236,12 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workbook", type=Path)
     p.set_defaults(func=_cmd_refresh_forecast)
 
-    p = sub.add_parser("refresh-actuals", help="load a day's actuals and refresh Execution and Exceptions",
-                       description="Load daily actuals (CSV: date, item, orders, shipments) and "
-                                   "refresh Execution and Exceptions. Loading the same file twice "
-                                   "changes nothing; owners and comments are kept.")
+    p = sub.add_parser("refresh-actuals", help="load daily actuals and refresh Execution and Exceptions",
+                       description="Load daily actuals (date, item, orders, shipments) from a CSV or "
+                                   "xlsx file, a SQLite file or a database URL, and refresh Execution "
+                                   "and Exceptions. Loading the same data twice changes nothing; a "
+                                   "late correction replaces the earlier figure; owners, statuses and "
+                                   "comments are kept. Column names can be mapped in Settings.")
     p.add_argument("workbook", type=Path)
-    p.add_argument("--actuals", type=Path, required=True, metavar="FILE", help="CSV of daily actuals")
+    p.add_argument("--source", "--actuals", dest="source", metavar="PATH_OR_URL",
+                   help="CSV/xlsx/SQLite file or SQLAlchemy URL (default: Settings > Actuals source)")
+    p.add_argument("--table", default="actuals", help="database table or xlsx sheet (default: actuals)")
     p.set_defaults(func=_cmd_refresh_actuals)
 
     p = sub.add_parser("flag-drift", help="recompute Execution and Exceptions from the loaded actuals",

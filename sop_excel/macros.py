@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from pydantic import ValidationError
@@ -37,6 +38,7 @@ __all__ = [
     "new_scenario",
     "read_settings",
     "refresh_actuals",
+    "refresh_actuals_from_source",
     "refresh_forecast",
 ]
 
@@ -201,6 +203,38 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> 
     _log(book, "refresh-actuals", source, details)
     book.save()
     return report
+
+
+def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
+                                folder: Path | None = None, table: str = "actuals") -> RunReport:
+    """Read actuals from ``source`` (default: Settings > Actuals source) and refresh.
+
+    ``source`` is a CSV or xlsx file, a SQLite file or a database URL; a relative path is taken
+    from ``folder`` (the workbook's). Settings > Actuals columns maps the source's column names.
+    Databases are read incrementally: only rows from the start of the execution month.
+    """
+    from sop_excel.sources import read_actuals, source_kind, source_label
+
+    settings = read_settings(book)
+    text = (source or settings.actuals_source or "").strip()
+    if not text:
+        raise InputError("No actuals source: give one (a CSV/xlsx file, a SQLite file or a database "
+                         "URL), or fill Settings > Actuals source.")
+    kind = source_kind(text)
+    where: str | Path = text
+    if kind != "url":
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            if folder is None:
+                raise InputError(f"Actuals source '{text}' is a relative path and the workbook has no "
+                                 "folder (save it first, or give a full path).")
+            path = folder / path
+        where = path
+    since = pd.Timestamp(settings.as_of).replace(day=1).date() if kind in ("sqlite", "url") else None
+    known = set(read_frame(book, "tblItems")["item"])
+    actuals = read_actuals(where, mapping=settings.column_mapping or None, known_items=known,
+                           since=since, table=table)
+    return refresh_actuals(book, actuals, source=source_label(where))
 
 
 def flag_drift(book: WorkbookIO) -> RunReport:

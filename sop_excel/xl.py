@@ -9,7 +9,7 @@ shows the report in a message box. A problem is shown as a message, never a trac
 
 Inputs a button needs come from cells, never from the RunPython string:
 
-- Refresh actuals: Settings > Actuals source (a CSV file; a relative path is next to the workbook);
+- Refresh actuals: Settings > Actuals source (CSV, xlsx, SQLite file or database URL; a relative path is next to the workbook);
 - Lock plan: Settings > Plan scenario;
 - New scenario: the form on the "New scenario" sheet (name, parent, description, changes).
 
@@ -73,28 +73,8 @@ def _workbook_folder(book: Any) -> Path | None:
 
 
 def _refresh_actuals(book: Any) -> macros.RunReport:
-    from sop_excel.sources import file_digest, read_actuals_csv
-    from sop_excel.workbook.tables import read_frame
-
-    io = XlwingsIO(book)
-    source = macros.read_settings(io).actuals_source.strip()
-    if not source:
-        raise InputError("Settings > Actuals source is empty. Enter the path of the daily actuals "
-                         "CSV (date, item, orders, shipments), then click Refresh actuals again.")
-    path = Path(source)
-    if not path.is_absolute():
-        folder = _workbook_folder(book)
-        if folder is None:
-            raise InputError(f"Actuals source '{source}' is a relative path, and this workbook has "
-                             "no local folder (save it first, or give a full path).")
-        path = folder / path
-    if path.suffix.lower() != ".csv":
-        raise InputError(f"Actuals source '{source}': the ribbon reads CSV files. Export the actuals as "
-                         "CSV (date, item, orders, shipments) and give its path.")
-    if not path.is_file():
-        raise InputError(f"Actuals source '{path}' does not exist. Check Settings > Actuals source.")
-    actuals = read_actuals_csv(path, known_items=set(read_frame(io, "tblItems")["item"]))
-    return macros.refresh_actuals(io, actuals, source=f"{path.name} (sha256 {file_digest(path)})")
+    # Settings > Actuals source: CSV/xlsx/SQLite file (relative to the workbook) or a database URL
+    return macros.refresh_actuals_from_source(XlwingsIO(book), folder=_workbook_folder(book))
 
 
 def _pct(value: Any, label: str) -> float | None:

@@ -147,11 +147,11 @@ def test_new_scenario_problems_are_messages(book, fill, text):
 
 def test_refresh_actuals_reads_the_settings_source(book, tmp_path):
     xl.run("refresh_actuals")
-    assert "Actuals source is empty" in alert(book)
+    assert "No actuals source" in alert(book)
     book.app.alerts.clear()
     set_setting(book, "Actuals source", "missing.csv")
     xl.run("refresh_actuals")
-    assert "does not exist" in alert(book)
+    assert "No actuals file at" in alert(book)
     book.app.alerts.clear()
     (tmp_path / "day.csv").write_text("date,item,orders,shipments\n2026-11-04,A-1,2,2\n2026-11-04,B-1,5,4\n")
     set_setting(book, "Actuals source", "day.csv")
