@@ -207,3 +207,28 @@ def test_demo_as_of_flag_moves_every_date(tmp_path):
     assert sheet(out, "History")["Month"].max() == pd.Timestamp("2027-02-01")
     act = sheet(out, "Actuals")
     assert act["Date"].max() <= pd.Timestamp("2027-03-09") and act["Date"].min() >= pd.Timestamp("2027-03-01")
+
+
+def test_refresh_actuals_from_a_sqlite_database_is_incremental_and_idempotent(book_copy, tmp_path):
+    from sop_excel.sources import write_actuals_sqlite
+
+    day = pd.read_csv(next(book_copy.parent.glob("*_actuals_*.csv")), parse_dates=["date"])
+    db = tmp_path / "erp.db"
+    old_month = day.assign(date=day["date"] - pd.DateOffset(months=1))  # not pulled: before the month
+    write_actuals_sqlite(db, pd.concat([old_month, day], ignore_index=True))
+    before = sheet(book_copy, "Actuals")
+    assert main(["-q", "refresh-actuals", str(book_copy), "--source", str(db)]) == 0
+    once = sheet(book_copy, "Actuals")
+    assert len(once) == len(before) + len(day)
+    assert once["Date"].min() >= pd.Timestamp("2026-11-01")
+    assert main(["-q", "refresh-actuals", str(book_copy), "--source", f"sqlite:///{db}"]) == 0
+    pd.testing.assert_frame_equal(sheet(book_copy, "Actuals"), once)
+    # a late correction in the source replaces the earlier figure
+    fix = day.iloc[[0]].assign(orders=day.iloc[0]["orders"] + 100)
+    write_actuals_sqlite(db, fix)
+    assert main(["-q", "refresh-actuals", str(book_copy), "--source", str(db)]) == 0
+    after = sheet(book_copy, "Actuals")
+    assert len(after) == len(once)
+    row = after[(after["Date"] == fix.iloc[0]["date"]) & (after["Item"] == fix.iloc[0]["item"])]
+    assert row["Orders"].tolist() == [fix.iloc[0]["orders"]]
+    assert sheet(book_copy, "Log")["Command"].tolist()[-3:] == ["refresh-actuals"] * 3
