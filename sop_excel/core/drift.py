@@ -128,7 +128,7 @@ def _weekday(days: np.ndarray) -> np.ndarray:
 
 
 def dow_profile(daily: pd.DataFrame, *, calendar: WorkCalendar | None = None,
-                prior_orders: float = 100.0, prior_weeks: float = 2.0) -> pd.DataFrame:
+                prior_orders: float = 100.0, prior_weeks: float = 0.5) -> pd.DataFrame:
     """Share of a week's orders that falls on each weekday, per item, learned from daily actuals.
 
     Each weekday's mean orders per occurrence in the history window (so four Mondays and five
