@@ -34,6 +34,10 @@ DEFAULT_SETTINGS = {
     "CorrectOutliers": "yes",
     "DriftWatchPct": 0.10,
     "DriftActPct": 0.20,
+    "DriftZ": 2.5,
+    "TrackingLimit": 4.0,
+    "BiasWindow": 6,
+    "FrozenWeeks": 4,
     "MinValueAtRisk": 2000.0,
     "ServiceLevel": 0.95,
     "PlanScenario": "Base",
@@ -132,7 +136,7 @@ def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
 
 def build_demo(out: str | Path, as_of: dt.date | None = None, *,
                progress: Callable[[int, int], None] | None = None,
-               step: Step | None = None, past_cycles: int = 6) -> DemoResult:
+               step: Step | None = None, past_cycles: int = 9) -> DemoResult:
     """Forecast, plan and execution for the sample company, written as one workbook.
 
     Also writes the next working day's actuals as CSV beside it, to try ``refresh-actuals``.
@@ -185,7 +189,7 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     scen.loc[scen["scenario"] == "Base", "status"] = f"Locked v{version}"
     say("Comparing actuals with the locked plan")
     execution, exceptions, through = pipeline.execution_frames(
-        settings, items, final, company.actuals, locked, f"v{version} locked (Base)")
+        settings, items, final, company.actuals, locked, f"v{version} locked (Base)", snapshots, history)
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     exception_log = pd.DataFrame({"time": pd.Timestamp(now.replace(microsecond=0)), "item": exceptions["item"],
                                   "event": "opened", "flag": exceptions["flag"],

@@ -126,7 +126,9 @@ def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
                      final: pd.DataFrame, actuals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
     locked, label = _latest_lock(book)
-    execution, exceptions, through = pipeline.execution_frames(settings, items, final, actuals, locked, label)
+    execution, exceptions, through = pipeline.execution_frames(
+        settings, items, final, actuals, locked, label, read_frame(book, "tblSnapshots"),
+        read_frame(book, "tblHistory"))
     log = read_frame(book, "tblExceptionLog")
     month = pd.Timestamp(settings.as_of).replace(day=1)
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))

@@ -131,6 +131,10 @@ class Settings(_Frozen):
     drift_watch_pct: float = Field(alias="DriftWatchPct", ge=0, le=10)
     drift_act_pct: float = Field(alias="DriftActPct", ge=0, le=10)
     min_value_at_risk: float = Field(alias="MinValueAtRisk", ge=0)
+    drift_z: float = Field(alias="DriftZ", default=2.5, gt=0, le=10)
+    tracking_limit: float = Field(alias="TrackingLimit", default=4.0, gt=0, le=50)
+    bias_window: int = Field(alias="BiasWindow", default=6, ge=2, le=36)
+    frozen_weeks: int = Field(alias="FrozenWeeks", default=4, ge=0, le=13)
     service_level: float = Field(alias="ServiceLevel", default=0.95, ge=0.5, lt=1)
     plan_scenario: str = Field(alias="PlanScenario", default="Base", min_length=1)
     actuals_source: str = Field(alias="ActualsSource", default="")
@@ -158,7 +162,7 @@ class Settings(_Frozen):
             raise ValueError("must be yes or no")
         return v
 
-    @field_validator("horizon", mode="before")
+    @field_validator("horizon", "bias_window", "frozen_weeks", mode="before")
     @classmethod
     def _whole(cls, v: object) -> object:
         if isinstance(v, float) and v.is_integer():

@@ -24,6 +24,7 @@ __all__ = [
     "check_history",
     "check_scenarios",
     "execution_frames",
+    "forecast_errors",
     "sop_frames",
     "forecast_frames",
     "months_between",
@@ -237,19 +238,49 @@ def trend_frame(history: pd.DataFrame, final: pd.DataFrame, items: pd.DataFrame,
     return out
 
 
+def forecast_errors(snapshots: pd.DataFrame | None, history: pd.DataFrame | None, lag: int = 1) -> pd.DataFrame:
+    """``item, period, actual, forecast``: what locked plans said ``lag`` months ahead vs history."""
+    cols = ["item", "period", "actual", "forecast"]
+    if snapshots is None or history is None or snapshots.empty:
+        return pd.DataFrame(columns=cols)
+    s = snapshots[snapshots["lag"] == lag].sort_values("version").drop_duplicates(["item", "month"], keep="last")
+    h = history.dropna(subset=["qty"])[["item", "month", "qty"]]
+    m = s.merge(h, on=["item", "month"], how="inner")
+    return pd.DataFrame({"item": m["item"], "period": m["month"], "actual": m["qty"].astype(float),
+                         "forecast": m["final"].astype(float)})
+
+
+def _error_spread(errors: pd.DataFrame, window: int = 12, min_periods: int = 4) -> pd.Series:
+    """Each item's monthly forecast error spread (standard deviation about its mean error).
+
+    Not the RMSE: a biased forecast is reported by the tracking signal, and counting the bias as
+    noise would hide real drift against the plan.
+    """
+    e = errors.assign(e=errors["forecast"] - errors["actual"]).sort_values("period")
+    last = e.groupby("item").tail(window).groupby("item")["e"]
+    return last.std(ddof=0).where(last.size() >= min_periods)
+
+
 def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFrame,
                      actuals: pd.DataFrame, locked: pd.DataFrame | None = None,
-                     lock_label: str = "") -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
+                     lock_label: str = "", snapshots: pd.DataFrame | None = None,
+                     history: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
     """(execution per item, exceptions worst first, the last day the actuals cover).
 
     The plan is the locked plan of record for the month when there is one (``locked``:
-    ``item, month, volume``), otherwise the current final forecast.
+    ``item, month, volume``), otherwise the current final forecast. Drift is phased by each
+    item's day-of-week profile learned from the loaded daily actuals, and judged against the
+    item's forecast error: from locked snapshots against history where there are enough,
+    otherwise from the forecast's own 80% interval. The tracking signal uses the same errors.
     """
+    from sop_excel.core.drift import bias_alerts, dow_profile
+
     month = pd.Timestamp(settings.as_of).replace(day=1)
     month_end = month + pd.offsets.MonthEnd(0)
     in_month = actuals[(actuals["date"] >= month) & (actuals["date"] <= month_end)]
     through = (in_month["date"].max() if len(in_month) else month - pd.Timedelta(days=1)).date()
-    plan = final[final["month"] == month][["item", "family", "final"]].rename(columns={"final": "month_plan"})
+    this = final[final["month"] == month]
+    plan = this[["item", "family", "final"]].rename(columns={"final": "month_plan"})
     source = "Final (not locked)"
     if locked is not None and (locked["month"] == month).any():
         lk = locked[locked["month"] == month].groupby("item")["volume"].sum()
@@ -257,8 +288,17 @@ def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFram
         source = lock_label or "Locked plan"
     prices = items.drop_duplicates("item").set_index("item")["price"]
     plan = plan.assign(price=plan["item"].map(prices).astype(float))
-    execution = compute_execution(plan, actuals, month.date(), through,
-                                  watch=settings.drift_watch_pct, act=settings.drift_act_pct)
+    errors = forecast_errors(snapshots, history)
+    sigma = _error_spread(errors) if len(errors) else pd.Series(dtype=float)
+    interval = ((this["hi_80"] - this["lo_80"]) / (2 * 1.2815515655446004)).set_axis(this["item"])
+    sigma = sigma.reindex(interval.index).fillna(interval) if len(interval) else sigma
+    bias = (bias_alerts(errors, window=settings.bias_window, threshold=settings.tracking_limit,
+                        min_periods=settings.bias_window)
+            if len(errors) else None)
+    profile = dow_profile(actuals[actuals["date"] <= pd.Timestamp(through)]) if len(actuals) else None
+    execution = compute_execution(plan, actuals, month.date(), through, watch=settings.drift_watch_pct,
+                                  act=settings.drift_act_pct, z_threshold=settings.drift_z,
+                                  profile=profile, sigma_month=sigma, bias=bias)
     execution.insert(2, "plan_source", source)
     exceptions = compute_exceptions(execution, min_value_at_risk=settings.min_value_at_risk)
     return execution, exceptions, through

@@ -208,13 +208,16 @@ def SOP_DRIFT(month_plan: Range2D, mtd_orders: Range2D,
               through: Annotated[Any, {"doc": "Last day the month-to-date orders cover"}],
               show: Annotated[str, {"doc": "drift (default), projected, status or all"}] = "drift",
               watch: Annotated[float, {"doc": "Drift that is flagged Watch (default 10%)"}] = 0.1,
-              act: Annotated[float, {"doc": "Drift that is flagged Act (default 20%)"}] = 0.2):
+              act: Annotated[float, {"doc": "Drift that is flagged Act (default 20%)"}] = 0.2,
+              forecast_error: Annotated[Any, {"doc": "Each item's monthly forecast error in units (default 20% of plan)"}] = None):
     """Month-to-date drift of orders against the plan's share of the month so far (spills).
 
     month_plan: each item's plan for the month; mtd_orders: its orders so far this month (same
     size; blank = 0); through: the last day the orders cover. The plan's month-to-date share is
     its share of working days (Mon-Fri) elapsed. Drift = (orders - plan to date) / plan to date.
     show: drift, projected (the run-rate month total), status (Act / Watch / On track) or all.
+    Status judges drift against normal noise given forecast_error (one cell, or one per item):
+    Act / Watch need drift beyond noise as well as beyond the watch / act thresholds.
     """
     plan, orders = column(month_plan, "month_plan", blanks=False), column(mtd_orders, "mtd_orders")
     if len(plan) != len(orders):
@@ -227,10 +230,17 @@ def SOP_DRIFT(month_plan: Range2D, mtd_orders: Range2D,
         raise UdfError("show must be drift, projected, status or all")
     w, a = number(watch, "watch", blank=0.1), number(act, "act", blank=0.2)
     items = [f"r{i}" for i in range(len(plan))]
+    sigma = None
+    if forecast_error is not None:
+        errs = (column(forecast_error, "forecast_error") if isinstance(forecast_error, list)
+                else [number(forecast_error, "forecast_error", blank=math.nan)])
+        if len(errs) not in (1, len(plan)):
+            raise UdfError("forecast_error must be one cell or the same size as month_plan")
+        sigma = pd.Series(np.broadcast_to(np.asarray(errs, dtype=float), len(plan)), index=items)
     frame = pd.DataFrame({"item": items, "family": "", "month_plan": plan, "price": 1.0})
     actuals = pd.DataFrame({"date": pd.Timestamp(last), "item": items, "orders": np.nan_to_num(orders),
                             "shipments": 0.0})
-    out = compute_execution(frame, actuals, last.date(), last.date(), watch=w, act=a)
+    out = compute_execution(frame, actuals, last.date(), last.date(), watch=w, act=a, sigma_month=sigma)
     return [[to_excel(v) for v in r] for r in out[cols].itertuples(index=False)]
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 __all__ = ["compute_exceptions", "compute_execution", "exception_workflow", "merge_actuals", "working_days"]
 
-STATUS_ACT, STATUS_WATCH, STATUS_OK = "Act", "Watch", "On track"
+STATUS_ACT, STATUS_WATCH, STATUS_OK, STATUS_BIAS = "Act", "Watch", "On track", "Bias"
 
 
 def working_days(month: dt.date, through: dt.date) -> tuple[int, int]:
@@ -34,49 +34,74 @@ def merge_actuals(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
-                      through: dt.date, *, watch: float, act: float) -> pd.DataFrame:
-    """Month-to-date plan, actuals, drift, run-rate projection, value at risk and status per item.
+                      through: dt.date, *, watch: float, act: float, z_threshold: float = 2.5,
+                      profile: pd.DataFrame | None = None, sigma_month: pd.Series | None = None,
+                      bias: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Month-to-date plan, actuals, drift judged against noise, run-rate and value at risk per item.
 
     Args:
-        plan: ``item, family, month_plan, price`` for the execution month (final forecast).
+        plan: ``item, family, month_plan, price`` for the execution month.
         actuals: daily ``date, item, orders, shipments``.
-        month: any date in the execution month.
-        through: the last day the actuals cover.
+        month: any date in the execution month; through: the last day the actuals cover.
         watch, act: drift thresholds as fractions (0.1 = 10%).
+        z_threshold: how many noise standard deviations make drift real (Settings).
+        profile: day-of-week profile (:func:`sop_excel.core.drift.dow_profile`) for phasing.
+        sigma_month: each item's monthly forecast error in units (noise scale).
+        bias: :func:`sop_excel.core.drift.bias_alerts` output (tracking signal per item).
+
+    Status: **Act** when drift is beyond noise and at least ``act``; **Watch** when beyond noise
+    and at least ``watch``, or at least ``act`` and half-way to the noise threshold (so a big
+    percentage on a few units of an intermittent item is not flagged); otherwise **On track**. A bias
+    alert (tracking signal) is shown beside the status and listed on Exceptions on its own.
     """
-    elapsed, total = working_days(month, through)
-    share = elapsed / total if total else 0.0
+    from sop_excel.core.drift import drift_table
+
     start = pd.Timestamp(month).replace(day=1)
-    in_month = actuals[(actuals["date"] >= start) & (actuals["date"] <= pd.Timestamp(through))]
-    mtd = in_month.groupby("item")[["orders", "shipments"]].sum()
+    month_plan = plan.set_index("item")["month_plan"]
+    d = drift_table(month_plan, actuals, start, through, profile=profile, sigma_month=sigma_month,
+                    z_threshold=z_threshold).set_index("item").reindex(month_plan.index)
+    sh = actuals[(actuals["date"] >= start) & (actuals["date"] <= pd.Timestamp(through))]
+    ships = sh.groupby("item")["shipments"].sum()
     out = plan.copy()
-    out["mtd_plan"] = out["month_plan"] * share
-    out["mtd_orders"] = out["item"].map(mtd["orders"]).fillna(0.0).astype(float)
-    out["mtd_shipments"] = out["item"].map(mtd["shipments"]).fillna(0.0).astype(float)
-    mtd_plan = out["mtd_plan"].to_numpy(dtype=float)
-    orders = out["mtd_orders"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drift = np.where(mtd_plan > 0, (orders - mtd_plan) / mtd_plan, np.nan)
-    out["drift_pct"] = drift
-    out["projected"] = orders / share if share > 0 else np.nan
+    out["mtd_plan"] = d["mtd_plan"].to_numpy()
+    out["mtd_orders"] = d["mtd_actual"].fillna(0.0).to_numpy()
+    out["mtd_shipments"] = out["item"].map(ships).fillna(0.0).astype(float)
+    out["drift_pct"] = d["drift_pct"].to_numpy()
+    out["z"] = d["z"].to_numpy()
+    beyond = d["beyond_noise"].fillna(False).to_numpy(dtype=bool)
+    out["beyond_noise"] = np.where(beyond, "Yes", "No")
+    out["projected"] = d["projection"].to_numpy()
+    out["projected_lo"] = d["lo"].to_numpy()
+    out["projected_hi"] = d["hi"].to_numpy()
     out["value_at_risk"] = (out["projected"] - out["month_plan"]) * out["price"]
-    unplanned = (mtd_plan <= 0) & (orders > 0)
-    size = np.abs(np.nan_to_num(drift))
-    out["status"] = np.select([unplanned | (size >= act), size >= watch], [STATUS_ACT, STATUS_WATCH],
-                              STATUS_OK)
-    out.attrs.update(elapsed=elapsed, total=total, through=through)
-    return out[["item", "family", "month_plan", "mtd_plan", "mtd_orders", "mtd_shipments",
-                "drift_pct", "projected", "value_at_risk", "status"]]
+    ts = bias.set_index("item") if bias is not None and len(bias) else None
+    out["tracking_signal"] = out["item"].map(ts["tracking_signal"]).astype(float) if ts is not None else np.nan
+    out["bias"] = out["item"].map(ts["bias"]).fillna("") if ts is not None else ""
+    size = np.abs(np.nan_to_num(out["drift_pct"].to_numpy(dtype=float), nan=0.0))
+    unplanned = (out["mtd_plan"].fillna(0).to_numpy() <= 0) & (out["mtd_orders"].to_numpy() > 0) & beyond
+    out["status"] = np.select(
+        [unplanned | (beyond & (size >= act)),
+         (beyond & (size >= watch)) | ((size >= act) & (np.abs(out["z"].fillna(0).to_numpy()) >= z_threshold / 2))],
+        [STATUS_ACT, STATUS_WATCH], STATUS_OK)
+    out.attrs.update(through=through)
+    return out[["item", "family", "month_plan", "mtd_plan", "mtd_orders", "mtd_shipments", "drift_pct",
+                "z", "beyond_noise", "projected", "projected_lo", "projected_hi", "value_at_risk",
+                "tracking_signal", "bias", "status"]]
 
 
 def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> pd.DataFrame:
     """One row per item that needs action, worst (largest value at risk) first.
 
+    Items drifting (Act, Watch) or with a bias alert (flag "Bias") whose value at risk reaches
+    ``min_value_at_risk``.
+
     Suggested actions: **Expedite** (running hot, Act), **Reallocate** (running hot, Watch: move
     stock or capacity), **Re-forecast** (running cold), **Raise to S&OP** (demand with no plan, or a
     value at risk of ten times the listing threshold or more).
     """
-    flagged = execution[execution["status"].isin([STATUS_ACT, STATUS_WATCH])].copy()
+    biased = execution["bias"].fillna("") != "" if "bias" in execution else False
+    flagged = execution[execution["status"].isin([STATUS_ACT, STATUS_WATCH]) | biased].copy()
+    flagged.loc[flagged["status"] == STATUS_OK, "status"] = STATUS_BIAS
     flagged = flagged[flagged["value_at_risk"].abs().fillna(0) >= min_value_at_risk]
     flagged["_severity"] = flagged["value_at_risk"].abs()
     flagged = flagged.sort_values(["_severity", "item"], ascending=[False, True], kind="stable")
@@ -88,10 +113,17 @@ def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> 
             actions.append("Raise to S&OP: confirm the demand with sales and add it to the plan")
             continue
         hot = r.mtd_orders > r.mtd_plan
-        reasons.append(f"Orders {abs(r.drift_pct):.0%} {'above' if hot else 'below'} plan month to date "
-                       f"({r.mtd_orders:,.0f} vs {r.mtd_plan:,.0f} units); run-rate "
-                       f"{r.projected:,.0f} vs month plan {r.month_plan:,.0f}")
-        if abs(r.value_at_risk) >= big and r.status == STATUS_ACT:
+        noise = ("beyond normal noise" if getattr(r, "beyond_noise", "Yes") == "Yes" else "within normal noise")
+        text = (f"Orders {abs(r.drift_pct):.0%} {'above' if hot else 'below'} plan month to date "
+                f"({r.mtd_orders:,.0f} vs {r.mtd_plan:,.0f} units, {noise}); run-rate "
+                f"{r.projected:,.0f} vs month plan {r.month_plan:,.0f}")
+        bias = getattr(r, "bias", "")
+        if bias:
+            text += f"; forecast {bias} (tracking signal {r.tracking_signal:+.1f})"
+        reasons.append(text)
+        if bias and r.status in (STATUS_BIAS, STATUS_WATCH):
+            actions.append(f"Re-forecast: the forecast is biased ({bias})")
+        elif abs(r.value_at_risk) >= big and r.status == STATUS_ACT:
             actions.append("Raise to S&OP: the month is off plan by a material amount")
         elif hot and r.status == STATUS_ACT:
             actions.append("Expedite: pull supply forward and check whether the uplift lasts")
@@ -107,7 +139,7 @@ def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> 
                     "action"]].reset_index(drop=True)
 
 
-_WORSE = {STATUS_WATCH: 1, STATUS_ACT: 2}
+_WORSE = {STATUS_BIAS: 1, STATUS_WATCH: 1, STATUS_ACT: 2}
 
 
 def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, now: pd.Timestamp,

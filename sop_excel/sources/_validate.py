@@ -154,7 +154,7 @@ def _shown(value: object) -> object:
 def _is_text(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
         return s.notna().to_numpy()
-    return np.fromiter((isinstance(v, str) for v in s.array), dtype=bool, count=len(s))
+    return np.fromiter((isinstance(v, str) for v in s.to_numpy(dtype=object)), dtype=bool, count=len(s))
 
 
 def _dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -201,7 +201,7 @@ def _items(s: pd.Series) -> pd.Series:
     """Item codes as stripped text; a whole-number cell (1001.0) reads as 1001; empty is ''."""
     if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
         return s.fillna("").str.strip().astype(str)
-    return pd.Series([_item_text(v) for v in s.array], index=s.index, dtype=str)
+    return pd.Series([_item_text(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=str)
 
 
 def _item_text(v: object) -> str:

@@ -147,12 +147,16 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
                             f"{getattr(exc, 'orig', exc)}. Check the URL, the table and your permissions.") from None
     finally:
         engine.dispose()
-    raw = pd.DataFrame.from_records(rows, columns=list(ACTUALS_COLUMNS), coerce_float=False)
-    if raw.empty:
+    if not rows:
         return _empty()
-    key = [f"item {i}, {d}" for i, d in zip(raw["item"].tolist(), [_date_text(v) for v in raw["date"]], strict=True)]
-    locate = Locator(cell=lambda pos, col: f"Table {name}, row {pos + 1} ({key[pos]}), column '{cols[col]}'",
-                     row=lambda pos: f"Table {name}, row {pos + 1} ({key[pos]})")
+    columns = list(zip(*rows, strict=True))  # column-wise from the rows: far faster than from_records
+    raw = pd.DataFrame({c: pd.Series(v) for c, v in zip(ACTUALS_COLUMNS, columns, strict=True)})
+
+    def key(pos: int) -> str:
+        return f"item {_date_text(raw['item'].iat[pos])}, {_date_text(raw['date'].iat[pos])}"
+
+    locate = Locator(cell=lambda pos, col: f"Table {name}, row {pos + 1} ({key(pos)}), column '{cols[col]}'",
+                     row=lambda pos: f"Table {name}, row {pos + 1} ({key(pos)})")
     return validate(raw, locate, known_items=known_items, label=f"Actuals table {name} in {shown}")
 
 

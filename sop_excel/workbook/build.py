@@ -37,6 +37,7 @@ NUMBER_FORMATS = {
 STATUS_COLORS = {  # status text -> (fill, font)
     "Act": ("#FFC7CE", "#9C0006"),
     "Watch": ("#FFEB9C", "#9C5700"),
+    "Bias": ("#FFEB9C", "#9C5700"),
     "On track": ("#C6EFCE", "#006100"),
 }
 

@@ -206,7 +206,12 @@ def test_drift_against_working_days_share():
     assert got[1][2] == "Act" and got[1][0] == pytest.approx((10 - 50 * share) / (50 * share))
     assert got[2] == [None, pytest.approx(5 / share), "Act"]  # orders with no plan
     assert udfs.SOP_DRIFT([[100.0]], [[60.0]], 46344.0, "status") == [["On track"]]  # Excel serial date
-    assert udfs.SOP_DRIFT([[100.0]], [[75.0]], "2026-11-18", "status", 0.1, 0.5) == [["Watch"]]
+    # 21% over plan to date: within the noise of a 20%-error forecast, beyond that of a 2% one
+    assert udfs.SOP_DRIFT([[1000.0]], [[750.0]], "2026-11-18", "status", 0.1, 0.5) == [["On track"]]
+    assert udfs.SOP_DRIFT([[1000.0]], [[750.0]], "2026-11-18", "status", 0.1, 0.5, 20.0) == [["Watch"]]
+    assert udfs.SOP_DRIFT([[1000.0]], [[750.0]], "2026-11-18", "status", 0.1, 0.5, [[20.0]]) == [["Watch"]]
+    assert "forecast_error" in udfs.SOP_DRIFT([[1.0], [2.0]], [[1.0], [2.0]], "2026-11-18", "status", 0.1, 0.5,
+                                              [[1.0], [2.0], [3.0]])[0][0]
 
 
 def test_drift_bad_arguments():

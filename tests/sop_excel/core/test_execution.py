@@ -34,8 +34,16 @@ def test_drift_status_and_value_at_risk_by_hand():
     # through Nov 18: 13/21 working days -> MTD plan 130
     actuals = pd.DataFrame({"date": pd.to_datetime(["2026-11-18"] * 4), "item": ["HOT", "OK", "COLD", "NEW"],
                             "orders": [169.0, 135.0, 85.0, 4.0], "shipments": [0.0] * 4})
-    ex = compute_execution(plan, actuals, dt.date(2026, 11, 1), dt.date(2026, 11, 18), watch=0.1, act=0.2)
+    # a well-forecast item (monthly error 10 units): 39 units off month to date is far beyond noise
+    ex = compute_execution(plan, actuals, dt.date(2026, 11, 1), dt.date(2026, 11, 18), watch=0.1, act=0.2,
+                           sigma_month=pd.Series(10.0, index=plan["item"]))
     ex = ex.set_index("item")
+    assert (ex.loc[["HOT", "COLD"], "beyond_noise"] == "Yes").all()
+    # the same drift on items with the default 20% forecast error is within noise: Watch, not Act
+    noisy = compute_execution(plan, actuals, dt.date(2026, 11, 1), dt.date(2026, 11, 18), watch=0.1, act=0.2)
+    noisy = noisy.set_index("item")
+    assert noisy.loc["HOT", "beyond_noise"] == "No" and abs(noisy.loc["HOT", "z"]) < 2.5
+    assert noisy["status"].to_dict() == {"HOT": "Watch", "OK": "On track", "COLD": "Watch", "NEW": "Act"}
     assert ex.loc["HOT", "mtd_plan"] == pytest.approx(130.0)
     assert ex.loc["HOT", "drift_pct"] == pytest.approx(0.3)
     assert ex.loc["COLD", "drift_pct"] == pytest.approx(85 / 130 - 1)
