@@ -65,7 +65,7 @@ def test_calendar_agrees_with_execution_working_days(through):
 # --- day-of-week profile -------------------------------------------------------------------------
 
 
-def daily_history(per_day: dict[str, list[float]], start=D(2026, 9, 1), end=D(2026, 10, 31)) -> pd.DataFrame:
+def daily_history(per_day: dict[str, list[float]], start=D(2026, 9, 1), end=D(2026, 10, 31)) -> pd.DataFrame:  # noqa: B008
     rows = []
     for d in pd.date_range(start, end):
         for item, week in per_day.items():
@@ -150,7 +150,7 @@ def test_drift_z_matches_normal_for_big_counts_and_is_careful_with_small():
     assert drift_z([0.0], [50.0], [10.0])[0] < -3
 
 
-def month_of(orders: dict[str, float], through=D(2026, 11, 13)) -> pd.DataFrame:
+def month_of(orders: dict[str, float], through=D(2026, 11, 13)) -> pd.DataFrame:  # noqa: B008
     days = [d for d in pd.date_range(NOV, through) if d.day_of_week < 5]
     return pd.DataFrame([(d, i, q / len(days)) for d in days for i, q in orders.items()],
                         columns=["date", "item", "orders"])
