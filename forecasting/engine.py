@@ -11,7 +11,7 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,13 @@ from forecasting._types import FloatArray, Progress
 from forecasting.cleansing import _regular, clean_series
 from forecasting.selection import ItemResult, ItemSpec, forecast_item
 
-__all__ = ["METHODS", "OUTPUT_COLUMNS", "check_method", "forecast"]
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+
+__all__ = ["ENGINES", "METHODS", "OUTPUT_COLUMNS", "check_method", "forecast"]
+
+ENGINES: tuple[str, ...] = ("local", "dask")
+"""Where the per-item work runs: this machine's processes, or a Dask cluster."""
 
 METHODS: tuple[str, ...] = (
     "auto", "naive", "seasonal_naive", "moving_average", "ses", "damped_holt", "holt_winters",
@@ -108,6 +114,8 @@ def forecast(
     like_items: Mapping[str, str] | None = None,
     manual: Mapping[str, Iterable[float]] | None = None,
     backtest_windows: int = 2,
+    engine: str = "local",
+    scheduler: str | Client | None = None,
 ) -> pd.DataFrame:
     """Forecast every item of a long frame ``h`` months ahead.
 
@@ -133,12 +141,19 @@ def forecast(
         like_items: item -> like item whose profile a new item borrows (``auto``, ``like_item``).
         manual: item -> the planner's monthly numbers (method ``manual``).
         backtest_windows: rolling-origin windows per item for selection and backtest errors.
+        engine: ``local`` (this process, or ``n_jobs`` processes) or ``dask`` (the workers
+            of a Dask cluster; same results, see ``forecasting.distributed``).
+        scheduler: for ``engine="dask"``: the scheduler address (``tcp://host:8786``) or a
+            ``distributed.Client``. Required; nothing is started for you.
 
     Returns:
         Frame sorted by unique_id, ds with columns ``OUTPUT_COLUMNS`` (then any extra levels).
 
     Raises:
-        ValueError: unknown method name, h < 1, or missing columns.
+        ValueError: unknown method name or engine, h < 1, missing columns, or
+            ``engine="dask"`` without a scheduler.
+        DistributedError: (``engine="dask"``) the scheduler cannot be reached within
+            ``distributed.CONNECT_TIMEOUT`` seconds, has no workers, or a worker failed.
 
     Example:
         >>> import pandas as pd
@@ -149,6 +164,11 @@ def forecast(
         [Timestamp('2025-01-01 00:00:00'), 12.0, 'naive']
     """
     check_method(method)
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+    if engine == "dask" and (scheduler is None or (isinstance(scheduler, str) and not scheduler.strip())):
+        raise ValueError("engine='dask' needs a scheduler: pass scheduler='tcp://host:8786' (the "
+                         "address `dask scheduler` prints) or a distributed.Client")
     overrides = {str(k): (v or method) for k, v in (methods or {}).items()}
     for v in overrides.values():
         check_method(v)
@@ -183,7 +203,12 @@ def forecast(
         tasks.append((uid, g["y"].to_numpy(float), spec))
     clean = {"season_length": season_length, "correct_outliers": correct_outliers,
              "threshold": outlier_threshold, "fill_missing": fill_missing}
-    results = _run(tasks, clean, n_jobs, progress)
+    if engine == "dask":
+        from forecasting.distributed import run_dask
+
+        results = run_dask(tasks, clean, scheduler, progress)
+    else:
+        results = _run(tasks, clean, n_jobs, progress)
     return _assemble(results, months, levels)
 
 

@@ -75,7 +75,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_refresh_forecast(args: argparse.Namespace) -> int:
     from sop_excel.macros import refresh_forecast
 
-    return _done(args, refresh_forecast(_open(args), progress=_Progress("forecast", args.quiet)))
+    engine = args.engine or ("dask" if args.scheduler else "local")
+    if engine == "dask" and not args.scheduler:
+        print("Error: --engine dask needs --scheduler ADDRESS, the address `dask scheduler` prints "
+              "(e.g. tcp://10.0.0.5:8786).", file=sys.stderr)
+        return 2
+    if engine == "local" and args.scheduler:
+        print("Error: --scheduler is only used with --engine dask.", file=sys.stderr)
+        return 2
+    from forecasting import DistributedError
+
+    try:
+        report = refresh_forecast(_open(args), progress=_Progress("forecast", args.quiet),
+                                  engine=engine, scheduler=args.scheduler)
+    except DistributedError as exc:
+        raise SopExcelError(f"The Dask engine cannot run: {exc} The workbook was not changed.") from None
+    return _done(args, report)
 
 
 def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
@@ -229,8 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("refresh-forecast", help="re-forecast every item from the History sheet",
                        description="Re-forecast every item from the History sheet. Overrides, "
-                                   "comments and scenario drivers are kept.")
+                                   "comments and scenario drivers are kept. With --engine dask the "
+                                   "items are forecast on a Dask cluster, with the same results.")
     p.add_argument("workbook", type=Path)
+    p.add_argument("--engine", choices=("local", "dask"), default=None,
+                   help="where to forecast: local (this machine, default) or dask (a Dask cluster)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786")
     p.set_defaults(func=_cmd_refresh_forecast)
 
     p = sub.add_parser("refresh-actuals", help="load daily actuals and refresh Execution and Exceptions",

@@ -140,13 +140,18 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     return execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])]
 
 
-def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None) -> RunReport:
-    """Re-forecast every item from History; keep overrides and comments; update the S&OP tables."""
+def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engine: str = "local",
+                     scheduler: object = None) -> RunReport:
+    """Re-forecast every item from History; keep overrides and comments; update the S&OP tables.
+
+    ``engine="dask"`` with ``scheduler`` (``tcp://host:8786``) forecasts on a Dask cluster.
+    """
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     history = read_frame(book, "tblHistory")
     old = read_frame(book, "tblForecast")
-    forecast, models = pipeline.forecast_frames(settings, items, history, progress)
+    forecast, models = pipeline.forecast_frames(settings, items, history, progress,
+                                                engine=engine, scheduler=scheduler)
     forecast, lost = keep_planner_columns(forecast, old, "tblForecast")
     frames = _write_sop(book, settings, items, forecast)
     final = frames["tblForecast"]

@@ -57,10 +57,13 @@ def check_history(items: pd.DataFrame, history: pd.DataFrame) -> None:
 
 
 def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
-                    progress: Progress | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    progress: Progress | None = None, *, engine: str = "local",
+                    scheduler: object = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Baseline forecast per item and month, and the model used per item.
 
     History rows from the as-of month on are left out (the as-of month is being planned).
+    ``engine="dask"`` with ``scheduler`` (``tcp://host:8786`` or a ``distributed.Client``)
+    runs the forecasts on a Dask cluster, with the same results as ``local``.
 
     Returns:
         (forecast: item, family, site, month, baseline, lo_80, hi_80, lo_95, hi_95, naive
@@ -97,7 +100,8 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
              if isinstance(lk, str) and lk}
     out = forecasting.forecast(frame, h=settings.horizon + max(gap, 0), method=settings.forecast_method,
                                methods=methods or None, progress=progress,
-                               correct_outliers=settings.correct_outliers, like_items=likes or None)
+                               correct_outliers=settings.correct_outliers, like_items=likes or None,
+                               engine=engine, scheduler=scheduler)
     out = out[out["ds"] >= as_of_month]
     master = items.drop_duplicates("item").set_index("item")
     family = master["family"]
