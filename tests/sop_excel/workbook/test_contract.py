@@ -1,4 +1,4 @@
-"""One contract, both sides of the workbook interface: headless openpyxl and live xlwings (faked)."""
+"""One contract, every side of the workbook interface: headless openpyxl, headless zip, live xlwings (faked)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sop_excel.workbook.io import Formula
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame
 from sop_excel.workbook.xlwings_io import XlwingsIO
+from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.tiny import build_tiny
 from tests.sop_excel.workbook.fake_xlwings import FakeBook
 
@@ -18,15 +19,18 @@ PAYLOADS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "=c
             "'quoted", "plain"]
 
 
-@pytest.fixture(params=["openpyxl", "xlwings"])
+@pytest.fixture(params=["openpyxl", "zip", "xlwings"])
 def side(request, tmp_path):
     path = tmp_path / "tiny.xlsx"
     build_tiny(path)
-    if request.param == "openpyxl":
+    headless = {"openpyxl": OpenpyxlIO, "zip": ZipIO}.get(request.param)
+    if headless is not None:
         def reopen(book):
             book.save()
-            return OpenpyxlIO(path)
-        return OpenpyxlIO(path), reopen
+            again = headless(path)
+            assert getattr(again, "fallback_reason", None) is None  # the zip side did the work itself
+            return again
+        return headless(path), reopen
     book = XlwingsIO(FakeBook.from_xlsx(path))
     return book, lambda b: b
 

@@ -1,0 +1,993 @@
+"""The fast headless side of the workbook interface: the xlsx package edited directly.
+
+An xlsx file is a zip of XML parts. A refresh reads a few tables and rewrites a few others, so
+this side never loads the whole workbook the way openpyxl does:
+
+- **read**: the table's definition (``xl/tables/tableN.xml``) gives its sheet and range; only
+  that sheet's XML is decompressed and only the table's rows are parsed, with the same rules
+  as openpyxl (shared strings, date number formats, shared formulas), so
+  :meth:`ZipIO.read_table` returns exactly what :class:`OpenpyxlIO.read_table` returns.
+- **write**: tables are kept in memory until :meth:`ZipIO.save`. Then only the sheets whose
+  tables changed are regenerated: the old sheet XML is streamed, the rows of each written table
+  are replaced (each column keeps the cell style of the old first body row, or gets the
+  layout's number format), strings go in as inline strings (always text, never a formula),
+  :class:`Formula` cells as ``<f>`` with their cached ``<v>``. The table's ``ref`` and
+  autoFilter, the sheet ``<dimension>``, conditional formats, data validations, chart series
+  and defined names that covered the table body follow the new size, as on the openpyxl side.
+  Every other part of the package (VBA, ribbon, charts, other sheets) is copied byte for byte,
+  without even recompressing it.
+- Anything this side does not understand (a table with a totals row, array formulas in a
+  table, a sheet written with XML prefixes, ...) makes it hand the whole job to
+  :class:`OpenpyxlIO` (the writes made so far are replayed), with the reason in
+  :attr:`ZipIO.fallback_reason` and a logged warning. It never writes what it cannot parse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import posixpath
+import re
+import struct
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from xml.sax.saxutils import escape as _xml_escape
+
+from openpyxl.formula.translate import Translator
+from openpyxl.reader.strings import read_string_table
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+from openpyxl.styles.stylesheet import Stylesheet
+from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils.datetime import (
+    CALENDAR_MAC_1904,
+    CALENDAR_WINDOWS_1900,
+    from_excel,
+    from_ISO8601,
+    to_excel,
+)
+from openpyxl.xml.functions import fromstring
+
+from sop_excel.errors import LayoutError, WorkbookLockedError
+from sop_excel.models import LayoutSpec
+from sop_excel.workbook.build import NUMBER_FORMATS
+from sop_excel.workbook.io import CellValue, Formula, Rows
+from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
+from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
+
+__all__ = ["ZipIO", "ZipUnsupported"]
+
+log = logging.getLogger(__name__)
+
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_WORKSHEET = _REL_NS + "/worksheet"
+_TABLE = _REL_NS + "/table"
+
+
+class ZipUnsupported(Exception):  # noqa: N818 - an internal signal, not a user-facing error
+    """Something this side does not handle: the openpyxl side takes over."""
+
+
+# -- small XML helpers ---------------------------------------------------------------------
+_ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
+_ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);")
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+# Characters XML 1.0 forbids (openpyxl refuses them; Excel cannot store them).
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _attrs(raw: bytes) -> dict[str, str]:
+    return {k.decode(): _unescape(v.decode()) for k, v in _ATTR.findall(raw)}
+
+
+def _unescape_one(m: re.Match[str]) -> str:
+    e = m.group(1)
+    if e[0] == "#":
+        return chr(int(e[2:], 16) if e[1] in "xX" else int(e[1:]))
+    return _ENTITIES[e]
+
+
+def _unescape(text: str) -> str:
+    return _ENTITY.sub(_unescape_one, text) if "&" in text else text
+
+
+def _esc(text: str) -> str:
+    return _xml_escape(_ILLEGAL.sub("", text))
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+_COLS = {get_column_letter(i): i for i in range(1, 1000)}
+_LETTERS = {i: c for c, i in _COLS.items()}
+
+
+def _resolve(base: str, target: str) -> str:
+    """A relationship target, relative to the part ``base``, as a zip member name."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
+
+
+def _rels_of(part: str) -> str:
+    d, f = posixpath.split(part)
+    return posixpath.join(d, "_rels", f + ".rels")
+
+
+# -- the package's structure ----------------------------------------------------------------
+@dataclass
+class _Table:
+    name: str
+    part: str            # xl/tables/tableN.xml
+    sheet: str           # sheet title
+    sheet_part: str      # xl/worksheets/sheetN.xml
+    ref: str
+    columns: list[str]
+    xml: bytes
+
+    @property
+    def bounds(self) -> tuple[int, int, int, int]:
+        return range_boundaries(self.ref)  # min_col, min_row, max_col, max_row
+
+
+@dataclass
+class _Edit:
+    table: _Table
+    header: list[str]
+    body: Rows
+    old: tuple[int, int, int, int]
+    header_changed: bool
+
+    @property
+    def new_last_row(self) -> int:
+        return self.old[1] + len(self.body)
+
+    @property
+    def new_last_col(self) -> int:
+        return self.old[0] + len(self.header) - 1
+
+
+@dataclass
+class _Styles:
+    xml: bytes
+    date_ids: set[int]
+    timedelta_ids: set[int]
+    fmt_of_xf: list[str]                     # number format code per cellXfs index
+    added: list[tuple[str, int]] = field(default_factory=list)  # (format code, xf index) to add
+
+
+# -- cells: read -----------------------------------------------------------------------------
+_ROW_START = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+# A cell with its attributes in the usual order (r, s, t): the fast path. Anything else in
+# the attribute list lands in group 4 and is parsed the slow way.
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_ANY_CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_V = re.compile(rb"<v>(.*?)</v>|<v\s*/>", re.S)
+_F = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+_T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
+_RPH = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+
+
+class _Reader:
+    """Turns cell XML into the values openpyxl gives for the same cell."""
+
+    def __init__(self, strings: list[str], styles: _Styles, epoch: dt.datetime) -> None:
+        self.strings, self.epoch = strings, epoch
+        self.date_ids, self.td_ids = styles.date_ids, styles.timedelta_ids
+        self.shared: dict[str, Translator] = {}
+
+    def value(self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None, inner: bytes | None) -> CellValue:
+        if not inner:
+            return None
+        if b"<f" in inner:
+            return self.formula((letters + row).decode(), inner)
+        tt = t.decode() if t else "n"
+        if tt == "inlineStr":
+            m = inner.find(b"<is")
+            if m < 0:
+                return None
+            body = _RPH.sub(b"", inner)
+            return _unescape("".join(x.decode() for x in _T.findall(body)))
+        mv = _V.search(inner)
+        raw = mv.group(1) if mv else None
+        if not raw:
+            return None
+        if tt == "n":
+            num = float(raw) if (b"." in raw or b"E" in raw or b"e" in raw) else int(raw)
+            if s and int(s) in self.date_ids:
+                sid = int(s)
+                try:
+                    return from_excel(num, self.epoch, timedelta=sid in self.td_ids)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"
+            return num
+        if tt == "s":
+            return self.strings[int(raw)]
+        if tt == "b":
+            return bool(int(raw))
+        if tt == "d":
+            return from_ISO8601(raw.decode())
+        return _unescape(raw.decode())  # "str", "e"
+
+    def formula(self, coord: str, inner: bytes) -> Formula:
+        m = _F.search(inner)
+        if m is None:
+            raise ZipUnsupported(f"cell {coord}: a formula element this side does not read")
+        fa = _attrs(m.group(1)) if m.group(1) else {}
+        text = "=" + _unescape(m.group(2).decode()) if m.group(2) else "="
+        kind = fa.get("t")
+        if kind == "shared":
+            si = fa.get("si", "")
+            if si in self.shared:
+                text = self.shared[si].translate_formula(coord)
+            elif text != "=":
+                self.shared[si] = Translator(text, coord)
+            else:
+                raise ZipUnsupported(f"cell {coord}: a shared formula whose first cell is outside the table")
+        elif kind in ("array", "dataTable"):
+            raise ZipUnsupported(f"cell {coord}: {kind} formulas are left to openpyxl")
+        return Formula(text, None)
+
+
+# -- cells: write ----------------------------------------------------------------------------
+_DAY0 = dt.date(1899, 12, 30).toordinal()
+_SAFE_FROM = dt.date(1900, 3, 1)
+
+
+def _serial(v: dt.date) -> float | int:
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is not None or v.date() < _SAFE_FROM:
+            return to_excel(v)
+        secs = v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
+        return v.toordinal() - _DAY0 + secs / 86400 if secs else v.toordinal() - _DAY0
+    if v < _SAFE_FROM:
+        return to_excel(v)
+    return v.toordinal() - _DAY0
+
+
+def _num(v: float) -> str | None:
+    return repr(v) if math.isfinite(v) else None
+
+
+def _cell_xml(ref: str, s: str, v: CellValue, ds: Callable[[dt.date], str] | None = None) -> str:
+    """One cell. The one choke point for values: only a Formula becomes a formula."""
+    tv = type(v)
+    if tv is float:
+        n = _num(v)  # type: ignore[arg-type]
+        return f'<c r="{ref}"{s}><v>{n}</v></c>' if n is not None else (f'<c r="{ref}"{s}/>' if s else "")
+    if tv is str:
+        if not v:  # as openpyxl: an empty string is an empty cell
+            return f'<c r="{ref}"{s}/>' if s else ""
+        text = _esc(v)  # type: ignore[arg-type]
+        sp = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t{sp}>{text}</t></is></c>'
+    if v is None:
+        return f'<c r="{ref}"{s}/>' if s else ""
+    if tv is bool:
+        return f'<c r="{ref}"{s} t="b"><v>{int(v)}</v></c>'  # type: ignore[arg-type]
+    if tv is int:
+        return f'<c r="{ref}"{s}><v>{v}</v></c>'
+    if isinstance(v, Formula):
+        f = _esc(v.text[1:])
+        c = v.value
+        if c is None or (isinstance(c, float) and not math.isfinite(c)):
+            return f'<c r="{ref}"{s}><f>{f}</f></c>'
+        if isinstance(c, bool):
+            return f'<c r="{ref}"{s} t="b"><f>{f}</f><v>{int(c)}</v></c>'
+        if isinstance(c, int | float):
+            return f'<c r="{ref}"{s}><f>{f}</f><v>{float(c)!r}</v></c>'
+        return f'<c r="{ref}"{s} t="str"><f>{f}</f><v>{_esc(str(c))}</v></c>'
+    if isinstance(v, dt.date):  # a date in a column without a date format gets one (as openpyxl does)
+        return f'<c r="{ref}"{ds(v) if ds else s}><v>{_serial(v)!r}</v></c>'
+    if isinstance(v, int | float):  # numpy scalars and other numbers
+        return _cell_xml(ref, s, float(v))
+    return _cell_xml(ref, s, str(v))
+
+
+# -- the side --------------------------------------------------------------------------------
+class ZipIO:
+    """A workbook file opened for reading tables and rewriting them, part by part.
+
+    Args:
+        path: an .xlsx/.xlsm file built by sop-excel (or with the same tables).
+        layout: the layout (defaults to the bundled template's).
+    """
+
+    def __init__(self, path: str | Path, layout: LayoutSpec | None = None) -> None:
+        self.path = Path(path)
+        self.layout = layout or load_layout()
+        self.fallback_reason: str | None = None
+        self._slow: OpenpyxlIO | None = None
+        if excel_owner_file(self.path).exists():
+            raise WorkbookLockedError(
+                f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
+                "Close it in Excel, then run the command again.")
+        self._open()
+
+    def _open(self) -> None:
+        self._writes: dict[str, Rows] = {}
+        self._order: list[str] = []
+        self._sheet_cache: tuple[str, bytes] | None = None
+        self._strings: list[str] | None = None
+        self._styles: _Styles | None = None
+        with _mapped_errors(self.path):
+            if not self.path.is_file():
+                raise FileNotFoundError(self.path)
+            self._zip = zipfile.ZipFile(self.path)
+            self._members = {i.filename: i for i in self._zip.infolist()}
+            try:
+                self._load_structure()
+            except ZipUnsupported as exc:
+                self._fall_back(str(exc))
+
+    # -- structure --------------------------------------------------------------------------
+    def _read(self, part: str) -> bytes:
+        if part not in self._members:
+            raise ZipUnsupported(f"the package has no part {part}")
+        return self._zip.read(part)
+
+    def _workbook_part(self) -> str:
+        rels = self._read("_rels/.rels")
+        for m in re.finditer(rb"<Relationship\b([^>]*)/?>", rels):
+            a = _attrs(m.group(1))
+            if a.get("Type", "").endswith("/officeDocument"):
+                return _resolve("", a["Target"])
+        raise ZipUnsupported("the package names no workbook part")
+
+    def _load_structure(self) -> None:
+        self._wb_part = self._workbook_part()
+        wb_xml = self._read(self._wb_part)
+        if b"<sheets>" not in wb_xml and b"<sheets " not in wb_xml:
+            raise ZipUnsupported("workbook.xml is written with XML prefixes")
+        self._wb_xml = wb_xml
+        self._date1904 = bool(re.search(rb'<workbookPr\b[^>]*\bdate1904="(1|true)"', wb_xml))
+        rels = self._rel_targets(self._wb_part)
+        self._sheets: dict[str, str] = {}   # title -> part
+        for m in re.finditer(rb"<sheet\b([^>]*)/?>", wb_xml):
+            a = _attrs(m.group(1))
+            rid = a.get("r:id") or next((v for k, v in a.items() if k.endswith(":id")), None)
+            typ, target = rels.get(rid or "", ("", ""))
+            if typ == _WORKSHEET:
+                self._sheets[a["name"]] = target
+        self._tables: dict[str, _Table] = {}
+        for title, part in self._sheets.items():
+            for typ, target in self._rel_targets(part).values():
+                if typ != _TABLE:
+                    continue
+                xml = self._read(target)
+                head = re.search(rb"<table\b([^>]*)>", xml)
+                if head is None:
+                    raise ZipUnsupported(f"{target} is written with XML prefixes")
+                a = _attrs(head.group(1))
+                cols = [_attrs(c)["name"] for c in re.findall(rb"<tableColumn\b([^>]*?)/?>", xml)]
+                self._tables[a["name"]] = _Table(a["name"], target, title, part, a["ref"], cols, xml)
+
+    def _rel_targets(self, part: str) -> dict[str, tuple[str, str]]:
+        rels_part = _rels_of(part)
+        if rels_part not in self._members:
+            return {}
+        out = {}
+        for m in re.finditer(rb"<Relationship\b([^>]*?)/?>", self._zip.read(rels_part)):
+            a = _attrs(m.group(1))
+            if a.get("TargetMode") == "External":
+                continue
+            out[a["Id"]] = (a.get("Type", ""), _resolve(part, a.get("Target", "")))
+        return out
+
+    def _shared_strings(self) -> list[str]:
+        if self._strings is None:
+            part = next((p for p in self._members if p.endswith("sharedStrings.xml")), None)
+            self._strings = read_string_table(self._zip.open(part)) if part else []
+        return self._strings
+
+    def _stylesheet(self) -> _Styles:
+        if self._styles is None:
+            part = posixpath.join(posixpath.dirname(self._wb_part), "styles.xml")
+            xml = self._read(part)
+            sheet = Stylesheet.from_tree(fromstring(xml))
+            custom = {f.numFmtId: f.formatCode for f in sheet.numFmts.numFmt}
+            fmts = [custom.get(xf.numFmtId) or BUILTIN_FORMATS.get(xf.numFmtId, "General")
+                    for xf in sheet.cellXfs.xf]
+            self._styles = _Styles(xml, set(sheet.date_formats), set(sheet.timedelta_formats), fmts)
+        return self._styles
+
+    def _sheet_xml(self, part: str) -> bytes:
+        if self._sheet_cache is None or self._sheet_cache[0] != part:
+            self._sheet_cache = None  # let the previous one go before decompressing the next
+            self._sheet_cache = (part, self._read(part))
+        return self._sheet_cache[1]
+
+    # -- falling back -----------------------------------------------------------------------
+    def _fall_back(self, reason: str) -> None:
+        self.fallback_reason = reason
+        self._zip.close()
+        log.warning("%s: %s; using openpyxl for this workbook (slower, same result).", self.path.name, reason)
+        self._slow = OpenpyxlIO(self.path, self.layout)
+        for name in self._order:
+            self._slow.write_table(name, self._writes[name])
+        self._writes.clear()
+        self._order.clear()
+        self._sheet_cache = None
+
+    # -- WorkbookIO -------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def table_names(self) -> list[str]:
+        if self._slow is not None:
+            return self._slow.table_names()
+        return list(self._tables)
+
+    def _find(self, name: str) -> _Table:
+        try:
+            return self._tables[name]
+        except KeyError:
+            try:
+                where = f"sheet '{self.layout.table(name).sheet}'"
+            except KeyError:
+                where = "the workbook"
+            raise LayoutError(
+                f"{self.name}: table {name} is missing from {where}. Restore it from the "
+                "template (sop-excel demo builds a complete workbook) or rename your table back."
+            ) from None
+
+    def read_table(self, name: str) -> Rows:
+        if self._slow is not None:
+            return self._slow.read_table(name)
+        tbl = self._find(name)
+        if name in self._writes:
+            return _as_written(self._writes[name])
+        try:
+            with _mapped_errors(self.path):
+                return self._read_range(tbl)
+        except ZipUnsupported as exc:
+            self._fall_back(f"table {name}: {exc}")
+            return self.read_table(name)
+
+    def write_table(self, name: str, rows: Rows) -> None:
+        if self._slow is not None:
+            self._slow.write_table(name, rows)
+            return
+        self._find(name)
+        self._writes[name] = [list(r) for r in rows]
+        if name in self._order:
+            self._order.remove(name)
+        self._order.append(name)
+
+    def save(self) -> None:
+        if self._slow is not None:
+            self._slow.save()
+            return
+        try:
+            with _mapped_errors(self.path):
+                plan = self._plan()
+        except ZipUnsupported as exc:
+            self._fall_back(str(exc))
+            self._slow.save()  # type: ignore[union-attr]
+            return
+        self._sheet_cache = None
+        try:
+            atomic_write(self.path, lambda tmp: self._write_package(tmp, plan))
+        except ZipUnsupported as exc:  # found while writing: the file is untouched
+            self._fall_back(str(exc))
+            self._slow.save()  # type: ignore[union-attr]
+            return
+        self._zip.close()
+        self._open()  # see the file as saved
+
+    def close(self) -> None:
+        self._zip.close()
+
+    # -- reading ----------------------------------------------------------------------------
+    def _reader(self) -> _Reader:
+        epoch = CALENDAR_MAC_1904 if self._date1904 else CALENDAR_WINDOWS_1900
+        return _Reader(self._shared_strings(), self._stylesheet(), epoch)
+
+    def _read_range(self, tbl: _Table) -> Rows:
+        min_col, min_row, max_col, max_row = tbl.bounds
+        xml = self._sheet_xml(tbl.sheet_part)
+        lo, hi = _row_span(xml, min_row, max_row)
+        grid: Rows = [[None] * (max_col - min_col + 1) for _ in range(max_row - min_row + 1)]
+        reader = self._reader()
+        cols = _COLS
+        chunk = xml[lo:hi]
+        n_cells = chunk.count(b"<c ") + chunk.count(b"<c>")
+        seen = 0
+        for letters, row, s, t, rest, inner in _CELL.findall(chunk):
+            seen += 1
+            c = cols[letters.decode()]
+            if c < min_col or c > max_col:
+                continue
+            r = int(row)
+            if rest.strip():
+                extra = _attrs(rest)
+                if "s" in extra or "t" in extra:
+                    s = extra.get("s", "").encode() or s
+                    t = extra.get("t", "").encode() or t
+            grid[r - min_row][c - min_col] = reader.value(letters, row, s, t, inner)
+        if seen != n_cells:
+            raise ZipUnsupported(f"sheet '{tbl.sheet}' has cells written in a form this side does not read")
+        return grid
+
+    # -- writing ----------------------------------------------------------------------------
+    def _plan(self) -> dict[str, list[_Edit]]:
+        """Check every pending write and group them by sheet part."""
+        by_sheet: dict[str, list[_Edit]] = {}
+        for name in self._order:
+            tbl = self._tables[name]
+            head = re.search(rb"<table\b[^>]*>", tbl.xml).group(0)  # type: ignore[union-attr]
+            a = _attrs(head)
+            if a.get("headerRowCount", "1") != "1" or a.get("totalsRowCount", "0") not in ("0", ""):
+                raise ZipUnsupported(f"table {name} has a totals row or no header row")
+            rows = self._writes[name]
+            header = [str(h) for h in rows[0]]
+            body = rows[1:] or [[None] * len(header)]
+            by_sheet.setdefault(tbl.sheet_part, []).append(
+                _Edit(tbl, header, body, tbl.bounds, header != tbl.columns))
+        for part, edits in by_sheet.items():
+            for e in edits:
+                c1, r1, c2, r2 = e.old
+                for o in edits:
+                    if o is e:
+                        continue
+                    d1, s1, d2, s2 = o.old
+                    overlap_cols = max(c1, d1) <= max(c2, e.new_last_col, d2, o.new_last_col) and \
+                        min(c2, e.new_last_col) >= d1 and min(d2, o.new_last_col) >= c1
+                    if overlap_cols:
+                        raise ZipUnsupported(f"tables {e.table.name} and {o.table.name} share columns on one sheet")
+            for tbl in self._tables.values():
+                if tbl.sheet_part != part or tbl.name in self._writes:
+                    continue
+                d1, s1, d2, s2 = tbl.bounds
+                for e in edits:
+                    c1, r1, _, _ = e.old
+                    c2 = max(e.old[2], e.new_last_col)
+                    last = max(e.old[3], e.new_last_row)
+                    if d1 <= c2 and d2 >= c1 and s1 <= last and s2 >= r1:
+                        raise ZipUnsupported(f"table {e.table.name} would grow into table {tbl.name}; "
+                                             "move one of them")
+        return by_sheet
+
+    def _date_styles(self, col_styles: list[str]) -> list[Callable[[dt.date], str] | None]:
+        """Per column: None when its style shows dates, else how to pick a date style for a date."""
+        styles = self._stylesheet()
+
+        def pick(v: dt.date) -> str:
+            code = "yyyy-mm-dd h:mm:ss" if isinstance(v, dt.datetime) else "yyyy-mm-dd"
+            return f' s="{self._style_for(code)}"'
+
+        out: list[Callable[[dt.date], str] | None] = []
+        for s in col_styles:
+            sid = int(s[4:-1]) if s else 0
+            out.append(None if sid in styles.date_ids else pick)
+        return out
+
+    def _column_styles(self, xml: bytes, e: _Edit, kinds: list[str]) -> list[str]:
+        """Style attribute per new column: the old first body row's, else the layout kind's."""
+        min_col, min_row, max_col, _ = e.old
+        styles = self._stylesheet()
+        lo, hi = _row_span(xml, min_row + 1, min_row + 1)
+        old: dict[str, str] = {}
+        for letters, _, s, _, rest, _ in _CELL.findall(xml[lo:hi]):
+            c = _COLS[letters.decode()]
+            if min_col <= c <= max_col:
+                sid = (s.decode() if s else "") or _attrs(rest).get("s", "")
+                old[e.table.columns[c - min_col] if c - min_col < len(e.table.columns) else ""] = sid
+        out = []
+        for h, kind in zip(e.header, kinds, strict=True):
+            want = NUMBER_FORMATS.get(kind)
+            sid = old.get(h)
+            if sid is not None and (want is None or styles.fmt_of_xf[int(sid or 0)] == want):
+                out.append(f' s="{sid}"' if sid not in ("", "0") else "")
+                continue
+            if want is None:
+                out.append("")
+                continue
+            out.append(f' s="{self._style_for(want)}"')
+        return out
+
+    def _style_for(self, code: str) -> int:
+        styles = self._stylesheet()
+        for i, f in enumerate(styles.fmt_of_xf):
+            if f == code:
+                return i
+        i = len(styles.fmt_of_xf)
+        styles.added.append((code, i))
+        styles.fmt_of_xf.append(code)
+        if is_date_format(code):
+            styles.date_ids.add(i)
+        return i
+
+    def _kinds(self, e: _Edit) -> list[str]:
+        try:
+            layout = self.layout.table(e.table.name)
+        except KeyError:
+            return ["text"] * len(e.header)
+        by_header = {c.header: c.kind for c in layout.columns}
+        default = "qty" if layout.dynamic_columns else "text"
+        return [by_header.get(h, default) for h in e.header]
+
+    def _write_package(self, tmp: Path, plan: dict[str, list[_Edit]]) -> None:
+        new_parts: dict[str, bytes] = {}
+        stretch_by_sheet: dict[str, list[tuple[int, int, int, int]]] = {}
+        sheet_jobs = {}
+        for part, edits in plan.items():
+            xml = self._read(part)
+            styles = [self._column_styles(xml, e, self._kinds(e)) for e in edits]
+            sheet_jobs[part] = (xml, edits, [(c, self._date_styles(c)) for c in styles])
+            title = edits[0].table.sheet
+            for e in edits:
+                new_parts[e.table.part] = _table_xml(e)
+                c1, r1, c2, _ = e.old
+                stretch_by_sheet.setdefault(title, []).append(
+                    (c1, r1 + 1, max(c2, e.new_last_col), e.new_last_row))
+        wb_xml = _with_full_calc(self._wb_xml)
+        wb_xml = _stretch_refs(wb_xml, rb"(<definedName\b[^>]*>)(.*?)(</definedName>)", stretch_by_sheet, None)
+        new_parts[self._wb_part] = wb_xml
+        for p in self._members:
+            if p.startswith("xl/charts/chart") and p.endswith(".xml"):
+                xml = self._read(p)
+                new = _stretch_refs(xml, rb"(<c:f>)(.*?)(</c:f>)", stretch_by_sheet, None)
+                if new != xml:
+                    new_parts[p] = new
+        styles_part = posixpath.join(posixpath.dirname(self._wb_part), "styles.xml")
+        with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            src = self._zip.fp
+            for info in self._zip.infolist():
+                name = info.filename
+                if name in sheet_jobs:
+                    xml, edits, styles = sheet_jobs.pop(name)
+                    with out.open(_new_info(info, 1), "w", force_zip64=True) as w:
+                        _rewrite_sheet(xml, edits, styles, w)
+                    del xml
+                elif name == styles_part:
+                    continue  # last: writing the sheets may add number formats
+                elif name in new_parts:
+                    out.writestr(_new_info(info, 6), new_parts[name])
+                else:
+                    _copy_raw(src, info, out)  # type: ignore[arg-type]
+            st = self._stylesheet()
+            if st.added:
+                out.writestr(_new_info(self._members[styles_part], 6), _with_styles(st))
+            else:
+                _copy_raw(src, self._members[styles_part], out)  # type: ignore[arg-type]
+
+
+def _as_written(rows: Rows) -> Rows:
+    """What the openpyxl side reads back from a table it has just written (before saving)."""
+    header = [str(h) for h in rows[0]]
+    body = rows[1:] or [[None] * len(header)]
+    out: Rows = [list(header)]
+    for r in body:
+        out.append([Formula(v.text, None) if isinstance(v, Formula) else v for v in r])
+    return out
+
+
+def _row_span(xml: bytes, first: int, last: int) -> tuple[int, int]:
+    """Byte offsets covering the rows ``first``..``last`` of a sheet's XML."""
+    start = xml.find(b"<sheetData")
+    if start < 0:
+        raise ZipUnsupported("the sheet is written with XML prefixes")
+    lo = hi = None
+    pos = start
+    for m in _ROW_START.finditer(xml, start):
+        r = int(m.group(1))
+        if lo is None and r >= first:
+            lo = m.start()
+        if r > last:
+            hi = m.start()
+            break
+        pos = m.end()
+    end = xml.find(b"</sheetData>", pos)
+    end = end if end >= 0 else len(xml)
+    if lo is None:
+        return end, end
+    return lo, hi if hi is not None else end
+
+
+def _copy_raw(src: IO[bytes], info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
+    """Copy one member's compressed bytes as they are (no decompress, no recompress)."""
+    src.seek(info.header_offset)
+    head = src.read(30)
+    if head[:4] != b"PK\x03\x04" or info.flag_bits & 0x1:
+        raise zipfile.BadZipFile(f"member {info.filename}: unexpected local header")
+    n, m = struct.unpack("<HH", head[26:30])
+    src.seek(info.header_offset + 30 + n + m)
+    data = src.read(info.compress_size)
+    new = zipfile.ZipInfo(info.filename, info.date_time)
+    new.compress_type = info.compress_type
+    new.external_attr, new.create_system = info.external_attr, info.create_system
+    new.CRC, new.compress_size, new.file_size = info.CRC, info.compress_size, info.file_size
+    new.flag_bits = info.flag_bits & ~0x08  # sizes go in the local header: no data descriptor
+    new.header_offset = out.fp.tell()  # type: ignore[union-attr]
+    zip64 = info.file_size > 0xFFFFFFFF or info.compress_size > 0xFFFFFFFF
+    out.fp.write(new.FileHeader(zip64))  # type: ignore[union-attr]
+    out.fp.write(data)  # type: ignore[union-attr]
+    out.filelist.append(new)
+    out.NameToInfo[new.filename] = new
+    out.start_dir = out.fp.tell()  # type: ignore[union-attr,attr-defined]
+    out._didModify = True  # type: ignore[attr-defined]
+
+
+def _new_info(info: zipfile.ZipInfo, level: int) -> zipfile.ZipInfo:
+    new = zipfile.ZipInfo(info.filename, info.date_time)
+    new.compress_type = zipfile.ZIP_DEFLATED
+    new._compresslevel = level  # type: ignore[attr-defined]  # (3.13 keeps this name as an alias)
+    new.external_attr, new.create_system = info.external_attr, info.create_system
+    return new
+
+
+def _with_full_calc(wb_xml: bytes) -> bytes:
+    """Excel recomputes every formula on open (as the openpyxl side asks too)."""
+    m = re.search(rb"<calcPr\b([^>]*?)(/?)>", wb_xml)
+    if m:
+        attrs = re.sub(rb'\s*fullCalcOnLoad="[^"]*"', b"", m.group(1))
+        return wb_xml[:m.start()] + b"<calcPr" + attrs + b' fullCalcOnLoad="1"' + m.group(2) + b">" + wb_xml[m.end():]
+    for anchor in (b"</definedNames>", b"</sheets>"):
+        i = wb_xml.find(anchor)
+        if i >= 0:
+            i += len(anchor)
+            return wb_xml[:i] + b'<calcPr fullCalcOnLoad="1"/>' + wb_xml[i:]
+    return wb_xml
+
+
+_REF = re.compile(r"^(?P<sheet>'(?:[^']|'')+'|[^!]+)!(?P<ref>\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?\d+)$")
+
+
+def _stretch_one(ref: str, bodies: list[tuple[int, int, int, int]]) -> str:
+    c1, r1, c2, r2 = range_boundaries(ref.replace("$", ""))
+    for b1, first, b2, new_last in bodies:
+        if r1 == first and b1 <= c1 and c2 <= b2:
+            return f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{new_last}"
+    return ref
+
+
+def _stretch_refs(xml: bytes, pattern: bytes, by_sheet: dict[str, list[tuple[int, int, int, int]]],
+                  _: object) -> bytes:
+    """Refs like 'Sheet'!$A$4:$A$100 that covered a table body follow its new last row."""
+    def fix(m: re.Match[bytes]) -> bytes:
+        text = _unescape(m.group(2).decode())
+        r = _REF.match(text)
+        if not r:
+            return m.group(0)
+        sheet = r.group("sheet")
+        title = sheet[1:-1].replace("''", "'") if sheet.startswith("'") else sheet
+        if title not in by_sheet:
+            return m.group(0)
+        new = _stretch_one(r.group("ref"), by_sheet[title])
+        if new == r.group("ref").replace("$", ""):
+            return m.group(0)
+        c1, r1, c2, r2 = range_boundaries(new)
+        dollar = f"${get_column_letter(c1)}${r1}:${get_column_letter(c2)}${r2}"
+        return m.group(1) + _xml_escape(f"{sheet}!{dollar}").encode() + m.group(3)
+
+    return re.sub(pattern, fix, xml, flags=re.S)
+
+
+def _with_styles(st: _Styles) -> bytes:
+    """styles.xml with a number format and a cell format added for each new format code."""
+    xml = st.xml
+    ids = [int(x) for x in re.findall(rb'numFmtId="(\d+)"', xml)]
+    next_id = max([163, *ids]) + 1
+    fmts, xfs = b"", b""
+    for code, _ in st.added:
+        fmts += b'<numFmt numFmtId="%d" formatCode="%s"/>' % (next_id, _xml_escape(code, {'"': "&quot;"}).encode())
+        xfs += b'<xf numFmtId="%d" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' % next_id
+        next_id += 1
+    n_new = len(st.added)
+
+    def count(m: re.Match[bytes]) -> bytes:
+        return m.group(1) + str(int(m.group(2)) + n_new).encode() + m.group(3)
+
+    if b"<numFmts" in xml:
+        xml = re.sub(rb'(<numFmts\b[^>]*count=")(\d+)(")', count, xml, count=1)
+        xml = xml.replace(b"</numFmts>", fmts + b"</numFmts>", 1)
+    else:
+        i = xml.find(b"<fonts")
+        xml = xml[:i] + b'<numFmts count="%d">' % n_new + fmts + b"</numFmts>" + xml[i:]
+    xml = re.sub(rb'(<cellXfs\b[^>]*count=")(\d+)(")', count, xml, count=1)
+    return xml.replace(b"</cellXfs>", xfs + b"</cellXfs>", 1)
+
+
+def _table_xml(e: _Edit) -> bytes:
+    """The table part with its new ref, autoFilter and (if the header changed) columns."""
+    c1, r1, _, _ = e.old
+    new_ref = f"{get_column_letter(c1)}{r1}:{get_column_letter(e.new_last_col)}{e.new_last_row}".encode()
+    xml = e.table.xml
+    xml = re.sub(rb'(<table\b[^>]*?\sref=")[^"]*(")', rb"\g<1>" + new_ref + rb"\g<2>", xml, count=1)
+    xml = re.sub(rb'(<autoFilter\b[^>]*?\sref=")[^"]*(")', rb"\g<1>" + new_ref + rb"\g<2>", xml, count=1)
+    xml = re.sub(rb'<sortState\b.*?(?:</sortState>|/>)', b"", xml, flags=re.S)
+    if not e.header_changed:
+        return xml
+    old = {}
+    for m in re.finditer(rb"<tableColumn\b([^>]*?)(?:/>|>(.*?)</tableColumn>)", xml, re.S):
+        old[_attrs(m.group(1))["name"]] = m.group(0)
+    cols = []
+    for j, h in enumerate(e.header, start=1):
+        el = old.get(h)
+        if el is None:
+            cols.append(f'<tableColumn id="{j}" name="{_esc(h)}"/>'.encode())
+        else:
+            cols.append(re.sub(rb'(\sid=")\d+(")', rb"\g<1>" + str(j).encode() + rb"\g<2>", el, count=1))
+    block = b'<tableColumns count="%d">' % len(cols) + b"".join(cols) + b"</tableColumns>"
+    return re.sub(rb"<tableColumns\b.*?</tableColumns>", lambda _: block, xml, count=1, flags=re.S)
+
+
+# -- regenerating one sheet --------------------------------------------------------------------
+_ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
+_DIM = re.compile(rb'<dimension ref="([^"]*)"\s*/>')
+
+
+def _rewrite_sheet(xml: bytes, edits: list[_Edit],
+                   styles: list[tuple[list[str], list[Callable[[dt.date], str] | None]]],
+                   out: IO[bytes]) -> None:
+    """Stream the sheet with each edited table's rows replaced."""
+    sd = xml.find(b"<sheetData")
+    if sd < 0:
+        raise ZipUnsupported("the sheet is written with XML prefixes")
+    sd_open_end = xml.find(b">", sd) + 1
+    empty = xml[sd_open_end - 2:sd_open_end] == b"/>"
+    sd_close = sd_open_end if empty else xml.find(b"</sheetData>", sd_open_end)
+    prefix, suffix = xml[:sd], xml[sd_close + (0 if empty else len(b"</sheetData>")):]
+    # Regions cleared in the old sheet: (col lo, col hi, row lo, row hi). A table's header row
+    # is kept as it is unless the header changed.
+    regions = []
+    writers = []
+    max_row = max_col = 0
+    for e, (col_styles, date_styles) in zip(edits, styles, strict=True):
+        c1, r1, c2, r2 = e.old
+        first = r1 if e.header_changed else r1 + 1
+        regions.append((c1, max(c2, e.new_last_col), first, max(r2, e.new_last_row)))
+        max_row, max_col = max(max_row, e.new_last_row), max(max_col, e.new_last_col)
+        writers.append(_TableRows(e, col_styles, date_styles, _header_style(xml, c1, r1)))
+    wanted = sorted({r for w in writers for r in w.row_numbers()})
+
+    def fresh(rnum: int) -> list[tuple[int, str]]:
+        return [cell for w in writers if (cell := w.row(rnum)) is not None]
+
+    m = _DIM.search(prefix)  # the old dimension grown to hold the tables: never too small
+    if m:
+        try:
+            d1, dr1, d2, dr2 = range_boundaries(m.group(1).decode())
+        except (ValueError, TypeError):
+            d1 = dr1 = d2 = dr2 = 1
+        dim = (f"{get_column_letter(d1 or 1)}{dr1 or 1}:"
+               f"{get_column_letter(max(d2 or 1, max_col))}{max(dr2 or 1, max_row)}")
+        prefix = prefix[:m.start()] + f'<dimension ref="{dim}"/>'.encode() + prefix[m.end():]
+    out.write(prefix)
+    out.write(b"<sheetData>")
+    k = 0
+    body = b"" if empty else xml[sd_open_end:sd_close]
+    lo_row = min(r[2] for r in regions)
+    hi_row = max(r[3] for r in regions)
+    buf: list[bytes] = []
+    for rm in _ROW.finditer(body):
+        attrs, inner = rm.group(1), rm.group(2) or b""
+        rnum = _row_number(attrs)
+        while k < len(wanted) and wanted[k] < rnum:
+            buf.append(_new_row(wanted[k], b"", [], fresh(wanted[k])))
+            k += 1
+        if rnum < lo_row or rnum > hi_row:
+            buf.append(rm.group(0))
+        else:
+            kept = _kept_cells(inner, rnum, regions)
+            new = fresh(rnum) if k < len(wanted) and wanted[k] == rnum else []
+            if new:
+                k += 1
+            if kept or new:
+                buf.append(_new_row(rnum, attrs, kept, new))
+        if len(buf) >= 1000:
+            out.write(b"".join(buf))
+            buf.clear()
+    while k < len(wanted):
+        buf.append(_new_row(wanted[k], b"", [], fresh(wanted[k])))
+        k += 1
+        if len(buf) >= 1000:
+            out.write(b"".join(buf))
+            buf.clear()
+    out.write(b"".join(buf))
+    out.write(b"</sheetData>")
+    out.write(_follow_in_sheet(suffix, edits))
+
+
+class _TableRows:
+    """The new cells of one table, row by row, as XML text."""
+
+    def __init__(self, e: _Edit, col_styles: list[str], date_styles: list[Callable[[dt.date], str] | None],
+                 header_style: str) -> None:
+        self.e, self.styles, self.dates, self.hs = e, col_styles, date_styles, header_style
+        self.c1, self.r1 = e.old[0], e.old[1]
+        self.letters = [_LETTERS[self.c1 + j] for j in range(len(e.header))]
+
+    def row_numbers(self) -> range:
+        return range(self.r1 if self.e.header_changed else self.r1 + 1, self.e.new_last_row + 1)
+
+    def row(self, rnum: int) -> tuple[int, str] | None:
+        i = rnum - self.r1
+        if i == 0:
+            if not self.e.header_changed:
+                return None
+            vals: list[CellValue] = list(self.e.header)
+            return self.c1, "".join([_cell_xml(f"{x}{rnum}", self.hs, v) for x, v in zip(self.letters, vals, strict=True)])
+        if i < 0 or i > len(self.e.body):
+            return None
+        rs = str(rnum)
+        letters, styles, dates = self.letters, self.styles, self.dates
+        row = self.e.body[i - 1]
+        return self.c1, "".join([_cell_xml(letters[j] + rs, styles[j], v, dates[j]) for j, v in enumerate(row)])
+
+
+def _stretch_cf(ref: str, bodies: list[tuple[int, int, int, int]]) -> str:
+    new = _stretch_one(ref if ":" in ref else f"{ref}:{ref}", bodies)
+    return ref if new == f"{ref}:{ref}" else new
+
+
+def _row_number(attrs: bytes) -> int:
+    m = re.search(rb'\br="(\d+)"', attrs)
+    if not m:
+        raise ZipUnsupported("a row without its number")
+    return int(m.group(1))
+
+
+def _header_style(xml: bytes, col: int, row: int) -> str:
+    lo, hi = _row_span(xml, row, row)
+    for letters, _, s, _, _, _ in _CELL.findall(xml[lo:hi]):
+        if _COLS[letters.decode()] == col and s:
+            return f' s="{s.decode()}"'
+    return ""
+
+
+def _kept_cells(inner: bytes, rnum: int, regions: list[tuple[int, int, int, int]]) -> list[tuple[int, bytes]]:
+    """The cells of an old row that lie outside every cleared region, with their columns."""
+    cuts = [(c1, c2) for c1, c2, r1, r2 in regions if r1 <= rnum <= r2]
+    if not cuts:
+        return [(0, inner)] if inner else []
+    parts = inner.split(b"<c ")
+    if parts[0].strip():
+        raise ZipUnsupported(f"row {rnum}: cells written in a form this side does not read")
+    kept = []
+    cols = _COLS
+    for part in parts[1:]:
+        if part[:3] != b'r="':
+            raise ZipUnsupported(f"row {rnum}: a cell whose address is not its first attribute")
+        end = 3
+        while 65 <= part[end] <= 90:
+            end += 1
+        c = cols[part[3:end].decode()]
+        for lo, hi in cuts:
+            if lo <= c <= hi:
+                if b'ref="' in part and (b't="shared"' in part or b't="array"' in part):
+                    raise ZipUnsupported(f"row {rnum}: a shared or array formula starts inside a table")
+                break
+        else:
+            kept.append((c, b"<c " + part))
+    return kept
+
+
+def _new_row(rnum: int, attrs: bytes, kept: list[tuple[int, bytes]], fresh: list[tuple[int, str]]) -> bytes:
+    attrs = re.sub(rb'\s+spans="[^"]*"', b"", attrs) if attrs else b' r="%d"' % rnum
+    parts = [(c, x) for c, x in kept] + [(c, x.encode()) for c, x in fresh]
+    if len(parts) > 1:
+        parts.sort(key=lambda p: p[0])
+    return b"<row" + attrs + b">" + b"".join(x for _, x in parts) + b"</row>"
+
+
+def _follow_in_sheet(suffix: bytes, edits: list[_Edit]) -> bytes:
+    """Conditional formats and validations that covered a table body follow its new size."""
+    bodies = [(e.old[0], e.old[1] + 1, max(e.old[2], e.new_last_col), e.new_last_row) for e in edits]
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        refs = m.group(2).decode().split()
+        new = " ".join(_stretch_cf(r, bodies) for r in refs)
+        return m.group(1) + new.encode() + m.group(3)
+
+    return re.sub(rb'(<(?:conditionalFormatting|dataValidation)\b[^>]*?\ssqref=")([^"]*)(")', fix, suffix)
