@@ -38,6 +38,7 @@ DEFAULT_SETTINGS = {
     "TrackingLimit": 4.0,
     "BiasWindow": 6,
     "FrozenWeeks": 4,
+    "Holidays": "",
     "MinValueAtRisk": 2000.0,
     "ServiceLevel": 0.95,
     "PlanScenario": "Base",
@@ -146,7 +147,10 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     say = step or (lambda _msg: None)
     say("Loading the sample company")
     company = load_sample_company(as_of)
-    values = {"AsOfDate": company.as_of, **DEFAULT_SETTINGS}
+    year = company.as_of.year
+    holidays = "; ".join(f"{d:%Y-%m-%d}" for d in (dt.date(year, 12, 24), dt.date(year, 12, 25),
+                                                    dt.date(year, 12, 31), dt.date(year + 1, 1, 1)))
+    values = {"AsOfDate": company.as_of, **DEFAULT_SETTINGS, "Holidays": holidays}  # the year-end shutdown
     settings = Settings.model_validate(values)
     items = company.items.assign(method="", comment="")
     history = company.history
@@ -188,7 +192,7 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     fva, waterfall = accuracy(snapshots, history)
     scen.loc[scen["scenario"] == "Base", "status"] = f"Locked v{version}"
     say("Comparing actuals with the locked plan")
-    execution, exceptions, through = pipeline.execution_frames(
+    execution, exceptions, through, views = pipeline.execution_frames(
         settings, items, final, company.actuals, locked, f"v{version} locked (Base)", snapshots, history)
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     exception_log = pd.DataFrame({"time": pd.Timestamp(now.replace(microsecond=0)), "item": exceptions["item"],
@@ -221,6 +225,7 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         "tblExceptions": rows_for("tblExceptions", exceptions),
         "tblExceptionLog": rows_for("tblExceptionLog", exception_log),
         "tblTrend": rows_for("tblTrend", pipeline.trend_frame(history, final, items)),
+        **{name: rows_for(name, frame) for name, frame in views.items()},
         "tblLog": rows_for("tblLog", log),
         **{name: rows_for(name, frames[name]) for name in
            ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance", "tblCompare", "tblCompareMonthly",

@@ -126,7 +126,7 @@ def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
                      final: pd.DataFrame, actuals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
     locked, label = _latest_lock(book)
-    execution, exceptions, through = pipeline.execution_frames(
+    execution, exceptions, through, views = pipeline.execution_frames(
         settings, items, final, actuals, locked, label, read_frame(book, "tblSnapshots"),
         read_frame(book, "tblHistory"))
     log = read_frame(book, "tblExceptionLog")
@@ -135,6 +135,9 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     exceptions, events = exception_workflow(exceptions, read_frame(book, "tblExceptions"), log, now, month)
     write_frame(book, "tblExecution", execution)
     write_frame(book, "tblExceptions", exceptions)
+    for name, frame in views.items():
+        if name in book.table_names():  # workbooks made before the Sensing and Weekly sheets lack them
+            write_frame(book, name, frame)
     if len(events):
         write_frame(book, "tblExceptionLog", pd.concat([log, events], ignore_index=True) if len(log) else events)
     return execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])]

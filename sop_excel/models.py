@@ -135,6 +135,7 @@ class Settings(_Frozen):
     tracking_limit: float = Field(alias="TrackingLimit", default=4.0, gt=0, le=50)
     bias_window: int = Field(alias="BiasWindow", default=6, ge=2, le=36)
     frozen_weeks: int = Field(alias="FrozenWeeks", default=4, ge=0, le=13)
+    holidays: tuple[dt.date, ...] = Field(alias="Holidays", default=())
     service_level: float = Field(alias="ServiceLevel", default=0.95, ge=0.5, lt=1)
     plan_scenario: str = Field(alias="PlanScenario", default="Base", min_length=1)
     actuals_source: str = Field(alias="ActualsSource", default="")
@@ -160,6 +161,26 @@ class Settings(_Frozen):
             if low in {"no", "n", "false", "0", ""}:
                 return False
             raise ValueError("must be yes or no")
+        return v
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _dates(cls, v: object) -> object:
+        """One date cell, or dates as text separated by ';' or ',' (e.g. 2026-12-24; 2026-12-25)."""
+        if v is None or v == "":
+            return ()
+        if isinstance(v, dt.datetime):
+            return (v.date(),)
+        if isinstance(v, dt.date):
+            return (v,)
+        if isinstance(v, str):
+            out = []
+            for part in filter(None, (p.strip() for p in v.replace(",", ";").split(";"))):
+                try:
+                    out.append(dt.date.fromisoformat(part))
+                except ValueError:
+                    raise ValueError(f"{part!r} is not a date; write dates as YYYY-MM-DD separated by ';'") from None
+            return tuple(sorted(set(out)))
         return v
 
     @field_validator("horizon", "bias_window", "frozen_weeks", mode="before")

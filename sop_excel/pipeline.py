@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.core.consensus import compute_consensus, rollup
+from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.execution import compute_exceptions, compute_execution
 from sop_excel.core.finance import compute_finance, item_values
 from sop_excel.core.scenarios import apply_scenario, capacity_for
@@ -24,6 +25,7 @@ __all__ = [
     "check_history",
     "check_scenarios",
     "execution_frames",
+    "sensing_frames",
     "forecast_errors",
     "sop_frames",
     "forecast_frames",
@@ -268,8 +270,11 @@ def _error_spread(errors: pd.DataFrame, window: int = 12, min_periods: int = 4) 
 def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFrame,
                      actuals: pd.DataFrame, locked: pd.DataFrame | None = None,
                      lock_label: str = "", snapshots: pd.DataFrame | None = None,
-                     history: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
-    """(execution per item, exceptions worst first, the last day the actuals cover).
+                     history: pd.DataFrame | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, dict[str, pd.DataFrame]]:
+    """(execution per item, exceptions worst first, the last day the actuals cover, views).
+
+    ``views`` holds the demand sensing and weekly tables (tblSensing, tblWeeks, tblWeekly).
 
     The plan is the locked plan of record for the month when there is one (``locked``:
     ``item, month, volume``), otherwise the current final forecast. Drift is phased by each
@@ -277,8 +282,9 @@ def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFram
     item's forecast error: from locked snapshots against history where there are enough,
     otherwise from the forecast's own 80% interval. The tracking signal uses the same errors.
     """
-    from sop_excel.core.drift import bias_alerts, dow_profile
+    from sop_excel.core.drift import WorkCalendar, bias_alerts, dow_profile
 
+    calendar = WorkCalendar(holidays=settings.holidays)
     month = pd.Timestamp(settings.as_of).replace(day=1)
     month_end = month + pd.offsets.MonthEnd(0)
     in_month = actuals[(actuals["date"] >= month) & (actuals["date"] <= month_end)]
@@ -299,10 +305,89 @@ def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFram
     bias = (bias_alerts(errors, window=settings.bias_window, threshold=settings.tracking_limit,
                         min_periods=settings.bias_window)
             if len(errors) else None)
-    profile = dow_profile(actuals[actuals["date"] <= pd.Timestamp(through)]) if len(actuals) else None
+    profile = (dow_profile(actuals[actuals["date"] <= pd.Timestamp(through)], calendar=calendar)
+               if len(actuals) else None)
     execution = compute_execution(plan, actuals, month.date(), through, watch=settings.drift_watch_pct,
                                   act=settings.drift_act_pct, z_threshold=settings.drift_z,
-                                  profile=profile, sigma_month=sigma, bias=bias)
+                                  profile=profile, sigma_month=sigma, bias=bias, calendar=calendar)
     execution.insert(2, "plan_source", source)
     exceptions = compute_exceptions(execution, min_value_at_risk=settings.min_value_at_risk)
-    return execution, exceptions, through
+    monthly = final[["item", "month", "final"]].rename(columns={"final": "volume"})
+    if locked is not None and len(locked):
+        covered = monthly["month"].isin(set(locked["month"]))
+        monthly = pd.concat([monthly[~covered], locked[["item", "month", "volume"]]], ignore_index=True)
+    views = sensing_frames(settings, items, monthly, actuals, through, sigma=sigma, profile=profile,
+                           calendar=calendar)
+    return execution, exceptions, through, views
+
+
+def sensing_frames(settings: Settings, items: pd.DataFrame, monthly: pd.DataFrame, actuals: pd.DataFrame,
+                   through: dt.date, *, sigma: pd.Series | None = None,
+                   profile: pd.DataFrame | None = None, calendar: WorkCalendar | None = None
+                   ) -> dict[str, pd.DataFrame]:
+    """Demand sensing of this month and the next, and the 13-week view with the frozen horizon.
+
+    Args:
+        monthly: the plan per ``item, month, volume`` (plan of record where locked, else final).
+        through: the last day the actuals cover; sigma, profile, calendar: as for drift.
+
+    Returns:
+        ``tblSensing`` (per item, largest value change first), ``tblWeeks`` (13 weeks in total)
+        and ``tblWeekly`` (per item, Plan and Sensed rows, one column per week).
+    """
+    from sop_excel.core.sensing import sense_demand
+    from sop_excel.core.weekly import FROZEN, week_label, weekly_view
+
+    calendar = calendar or WorkCalendar(holidays=settings.holidays)
+    month = pd.Timestamp(settings.as_of).replace(day=1)
+    nxt = month + pd.offsets.MonthBegin(1)
+    by_month = monthly.groupby(["month", "item"])["volume"].sum()
+    master = items.drop_duplicates("item").set_index("item")
+    plan_items = pd.Index(sorted(set(monthly["item"])), name="item")
+
+    def plan_of(m: pd.Timestamp) -> pd.Series:
+        return (by_month.xs(m, level="month") if m in by_month.index.get_level_values("month")
+                else pd.Series(dtype=float)).reindex(plan_items, fill_value=0.0)
+
+    if pd.Timestamp(through) >= month:
+        sensed = sense_demand(actuals, plan_of(month), plan_of(nxt), through, calendar=calendar, profile=profile,
+                              sigma_month=sigma if sigma is not None and len(sigma) else None)
+    else:  # no orders this month yet: nothing to sense, the plan stands
+        sensed = pd.DataFrame({"item": plan_items, "month_plan": plan_of(month).to_numpy(), "mtd_actual": 0.0,
+                               "share": 0.0, "weight": 0.0, "sensed_month": plan_of(month).to_numpy(),
+                               "change_pct": 0.0, "next_month_plan": plan_of(nxt).to_numpy(),
+                               "sensed_next_month": plan_of(nxt).to_numpy()})
+    price = sensed["item"].map(master["price"]).astype(float)
+    sensing = sensed.assign(
+        family=sensed["item"].map(master["family"]).fillna(""),
+        value_change=(sensed["sensed_month"] - sensed["month_plan"]) * price.fillna(0.0),
+        next_change_pct=np.where(sensed["next_month_plan"] > 0,
+                                 sensed["sensed_next_month"] / sensed["next_month_plan"].where(
+                                     sensed["next_month_plan"] > 0) - 1, np.nan),
+    ).rename(columns={"mtd_actual": "mtd_orders"})
+    sensing = sensing.iloc[np.lexsort((sensing["item"].to_numpy(), -sensing["value_change"].abs().to_numpy()))]
+    sensing = sensing[["item", "family", "month_plan", "mtd_orders", "share", "weight", "sensed_month",
+                       "change_pct", "value_change", "next_month_plan", "sensed_next_month", "next_change_pct"]]
+
+    weekly = weekly_view(monthly, actuals, settings.as_of, through, sensed=sensed,
+                         frozen_weeks=settings.frozen_weeks, calendar=calendar, profile=profile)
+    weekly = weekly.assign(revenue=weekly["plan"] * weekly["item"].map(master["price"]).astype(float).fillna(0.0))
+    weeks = (weekly.groupby(["week", "week_start", "week_end", "horizon", "working_days"], as_index=False)
+             [["plan", "sensed", "orders", "revenue"]].sum())
+    weeks["change_pct"] = np.where(weeks["plan"] > 0, weeks["sensed"] / weeks["plan"].where(weeks["plan"] > 0) - 1,
+                                   np.nan)
+    weeks = weeks[["week", "week_start", "week_end", "horizon", "working_days", "plan", "sensed", "change_pct",
+                   "orders", "revenue"]]
+    labels = {r.week: week_label(r.week, r.week_start, r.horizon == FROZEN) for r in weeks.itertuples()}
+    order = {i: n for n, i in enumerate(items.drop_duplicates("item")["item"])}
+    wide = []
+    for measure, col in (("Plan", "plan"), ("Sensed", "sensed")):
+        w = weekly.pivot_table(index="item", columns="week", values=col, aggfunc="sum").rename(columns=labels)
+        w.columns = list(w.columns)
+        w.insert(0, "measure", measure)
+        wide.append(w.reset_index())
+    grid = pd.concat(wide, ignore_index=True)
+    grid.insert(1, "family", grid["item"].map(master["family"]).fillna(""))
+    grid = grid.iloc[np.lexsort((grid["measure"].to_numpy(), grid["item"].map(order).fillna(len(order)).to_numpy()))]
+    return {"tblSensing": sensing.reset_index(drop=True), "tblWeeks": weeks,
+            "tblWeekly": grid.reset_index(drop=True)}

@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from sop_excel.core.drift import WorkCalendar, drift_table
+
 __all__ = ["compute_exceptions", "compute_execution", "exception_workflow", "merge_actuals", "working_days"]
 
 STATUS_ACT, STATUS_WATCH, STATUS_OK, STATUS_BIAS = "Act", "Watch", "On track", "Bias"
@@ -36,7 +38,7 @@ def merge_actuals(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
                       through: dt.date, *, watch: float, act: float, z_threshold: float = 2.5,
                       profile: pd.DataFrame | None = None, sigma_month: pd.Series | None = None,
-                      bias: pd.DataFrame | None = None) -> pd.DataFrame:
+                      bias: pd.DataFrame | None = None, calendar: WorkCalendar | None = None) -> pd.DataFrame:
     """Month-to-date plan, actuals, drift judged against noise, run-rate and value at risk per item.
 
     Args:
@@ -48,18 +50,17 @@ def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
         profile: day-of-week profile (:func:`sop_excel.core.drift.dow_profile`) for phasing.
         sigma_month: each item's monthly forecast error in units (noise scale).
         bias: :func:`sop_excel.core.drift.bias_alerts` output (tracking signal per item).
+        calendar: working days and holidays (default Monday-Friday, no holidays).
 
     Status: **Act** when drift is beyond noise and at least ``act``; **Watch** when beyond noise
     and at least ``watch``, or at least ``act`` and half-way to the noise threshold (so a big
     percentage on a few units of an intermittent item is not flagged); otherwise **On track**. A bias
     alert (tracking signal) is shown beside the status and listed on Exceptions on its own.
     """
-    from sop_excel.core.drift import drift_table
-
     start = pd.Timestamp(month).replace(day=1)
     month_plan = plan.set_index("item")["month_plan"]
-    d = drift_table(month_plan, actuals, start, through, profile=profile, sigma_month=sigma_month,
-                    z_threshold=z_threshold).set_index("item").reindex(month_plan.index)
+    d = drift_table(month_plan, actuals, start, through, calendar=calendar, profile=profile,
+                    sigma_month=sigma_month, z_threshold=z_threshold).set_index("item").reindex(month_plan.index)
     sh = actuals[(actuals["date"] >= start) & (actuals["date"] <= pd.Timestamp(through))]
     ships = sh.groupby("item")["shipments"].sum()
     out = plan.copy()

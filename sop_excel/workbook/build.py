@@ -38,6 +38,7 @@ STATUS_COLORS = {  # status text -> (fill, font)
     "Act": ("#FFC7CE", "#9C0006"),
     "Watch": ("#FFEB9C", "#9C5700"),
     "Bias": ("#FFEB9C", "#9C5700"),
+    "Frozen": ("#DDEBF7", "#1F4E78"),
     "On track": ("#C6EFCE", "#006100"),
 }
 
@@ -96,9 +97,9 @@ def _write(ws: Any, r: int, c: int, v: CellValue, fmt: Any) -> None:
 def _column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[ColumnLayout]:
     if not table.dynamic_columns:
         return list(table.columns)
-    first = table.columns[0]
-    return [first] + [ColumnLayout(header=str(h), field=str(h), kind="qty", width=14)
-                      for h in header[1:]]
+    fixed = {c.header: c for c in table.columns}  # declared columns; the rest are quantities
+    return [fixed.get(str(h)) or ColumnLayout(header=str(h), field=str(h), kind="qty", width=14)
+            for h in header]
 
 
 def _add_table(ws: Any, fm: _Formats, table: TableLayout, rows: Rows,
@@ -219,6 +220,27 @@ def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, tables
     ws.insert_chart(r0 + 16, chart_col, bar)
 
 
+def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Rows) -> None:
+    """Plan against sensed demand for the next weeks, below the weeks table."""
+    weeks = layout.table("tblWeeks")
+    r0, c0 = (x - 1 for x in parse_cell(weeks.anchor))
+    n = len(rows) - 1
+    if n < 1:
+        return
+    chart = wb.add_chart({"type": "column"})
+    for field, color in (("plan", "#A6A6A6"), ("sensed", "#7030A0"), ("orders", "#2E75B6")):
+        j = c0 + weeks.fields.index(field)
+        chart.add_series({"name": [ws.name, r0, j], "categories": [ws.name, r0 + 1, c0 + weeks.fields.index("week_start"),
+                                                                 r0 + n, c0 + weeks.fields.index("week_start")],
+                          "values": [ws.name, r0 + 1, j, r0 + n, j], "fill": {"color": color}, "gap": 60})
+    chart.set_title({"name": "Next 13 weeks: plan, sensed demand and orders booked (units)"})
+    chart.set_x_axis({"num_format": "dd mmm", "date_axis": False})
+    chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 720, "height": 300})
+    ws.insert_chart(r0 + n + 3, c0, chart)
+
+
 def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
                    formulas: dict[str, dict[str, str]] | None = None,
                    layout: LayoutSpec | None = None) -> Path:
@@ -255,6 +277,8 @@ def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
                 _settings_extras(wb, ws, fm, layout, tables["tblSettings"])
             if sheet.name == "Compare":
                 _compare_charts(wb, ws, layout, tables)
+            if sheet.name == "Weekly" and "tblWeeks" in tables:
+                _weekly_chart(wb, ws, layout, tables["tblWeeks"])
             if sheet.name == "Dashboard":
                 trend = layout.table("tblTrend")
                 rows = tables["tblTrend"]
