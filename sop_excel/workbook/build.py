@@ -98,7 +98,8 @@ def _column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[Col
     if not table.dynamic_columns:
         return list(table.columns)
     fixed = {c.header: c for c in table.columns}  # declared columns; the rest are quantities
-    return [fixed.get(str(h)) or ColumnLayout(header=str(h), field=str(h), kind="qty", width=14)
+    return [fixed.get(str(h)) or ColumnLayout(header=str(h), field=str(h), kind="qty",
+                                              width=max(14, min(len(str(h)) + 4, 30)))
             for h in header]
 
 
@@ -234,7 +235,7 @@ def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Ro
                                                                  r0 + n, c0 + weeks.fields.index("week_start")],
                           "values": [ws.name, r0 + 1, j, r0 + n, j], "fill": {"color": color}, "gap": 60})
     chart.set_title({"name": "Next 13 weeks: plan, sensed demand and orders booked (units)"})
-    chart.set_x_axis({"num_format": "dd mmm", "date_axis": False})
+    chart.set_x_axis({"num_format": "dd mmm", "text_axis": True})
     chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": 720, "height": 300})
