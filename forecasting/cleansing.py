@@ -64,7 +64,8 @@ def clean_series(y: FloatArray, *, season_length: int = 12, correct_outliers: bo
     Outliers are months whose residual from a robust seasonal fit (rolling median trend
     plus median seasonal profile) exceeds ``threshold`` robust standard deviations (MAD).
     Items with more than 30% zero months (intermittent) are not screened: their spikes are
-    the demand. Missing months are filled by linear interpolation of the cleaned series
+    the demand. The latest month with data is never called an outlier: a spike cannot be
+    told from the start of a new level until the following month is known. Missing months are filled by linear interpolation of the cleaned series
     (the nearest value at the ends), or left NaN for exclusion when ``fill_missing`` is False.
     """
     y = np.asarray(y, dtype=float)
@@ -79,8 +80,13 @@ def clean_series(y: FloatArray, *, season_length: int = 12, correct_outliers: bo
         mad = float(np.nanmedian(np.abs(res[valid] - np.nanmedian(res[valid]))))
         floor = 0.05 * float(np.nanmean(np.abs(x[valid]))) + 1e-9
         scale = max(_MAD_TO_SD * mad, floor)
-        # zeros are never corrected: a month without demand is information (a dying item)
+        # zeros are never corrected: a month without demand is information (a dying item);
+        # nor is the latest month: until the next one arrives, a spike and the start of a
+        # new level look the same (correcting it cost 0.004 OWA on M3 monthly, bench/)
         out = valid & (x != 0) & (np.abs(res) > threshold * scale)
+        last = np.flatnonzero(valid)
+        if last.size:
+            out[last[-1]] = False
         if out.sum() <= max(1, n // 10):
             for i in np.flatnonzero(out):
                 flags[i] = "outlier"

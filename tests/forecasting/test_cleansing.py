@@ -64,3 +64,20 @@ def test_cleanse_frame_reports_each_change() -> None:
     assert flagged.loc["missing", "ds"] == ds[40]
     assert flagged.loc["outlier", "correction"] < 0
     assert (out.loc[out["flag"] == "", "correction"] == 0).all()
+
+
+def test_latest_month_is_never_an_outlier() -> None:
+    # a jump in the latest month may be a new level: only the next month can tell
+    y = BASE.copy()
+    y[-1] *= 4
+    cs = clean_series(y)
+    assert cs.n_outliers == 0 and cs.y_clean[-1] == y[-1]
+    # once a month follows and the demand came back, the spike is corrected
+    y = BASE.copy()
+    y[-2] *= 4
+    cs = clean_series(y)
+    assert [i for i, f in enumerate(cs.flags) if f == "outlier"] == [y.size - 2]
+    # the latest month with data counts as latest, also when a month without data follows
+    z = np.r_[BASE.copy(), np.nan]
+    z[-2] *= 4
+    assert clean_series(z).n_outliers == 0
