@@ -1,12 +1,14 @@
 """The ``sop-excel`` command line: the same functions the ribbon buttons run, headless.
 
 Exit codes: 0 done; 1 input problems (the report says where and what to do); 2 usage error;
-3 the workbook cannot be opened or written (locked, corrupt, missing tables).
+3 the workbook cannot be opened or written (locked, corrupt, missing tables); 4 an unexpected
+failure (a bug: ``--debug`` shows the traceback). No error shows a traceback without ``--debug``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import sys
 import time
@@ -222,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sop-excel {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--backups", type=_count, default=None, metavar="N",
+                        help="previous versions of the workbook to keep in .sop-excel-backups/ "
+                             "beside it (default: SOP_EXCEL_BACKUPS or 3; 0 keeps none)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("demo", help="build a complete planning workbook from the bundled sample company",
@@ -327,11 +332,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of backups: write 0 or more")
+    return n
+
+
+# Commands that write a file, and the file: each holds the writer lock for its whole run.
+_WRITES = {"demo": "out", "template": "out", "refresh-forecast": "workbook",
+           "refresh-actuals": "workbook", "flag-drift": "workbook", "new-scenario": "workbook",
+           "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from sop_excel.workbook.safe_save import set_backup_count, writer_lock
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    target = getattr(args, _WRITES[args.command]) if args.command in _WRITES else None
     try:
-        return int(args.func(args))
+        set_backup_count(args.backups)
+        with writer_lock(target, args.command) if target else contextlib.nullcontext():
+            return int(args.func(args))
     except SopExcelError as err:
         if args.debug:
             traceback.print_exc()
@@ -340,6 +366,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted; the workbook was not changed.", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug: say so plainly; the file is unchanged (saves are atomic)
+        if args.debug:
+            raise
+        print(f"Error: sop-excel failed unexpectedly ({type(err).__name__}: {err}). The workbook "
+              "was not changed. Run the command again with --debug and report the traceback.",
+              file=sys.stderr)
+        return 4
+    finally:
+        set_backup_count(None)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,6 +47,12 @@ def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
         raise InputError(f"{path.name} is not a UTF-8 text file (byte {exc.start}). "
                          "Export it from your system as CSV (UTF-8).") from None
     reader = csv.reader(io.StringIO(text))
+    try:  # a stray carriage return or NUL outside quotes: say where, do not crash
+        reader = iter(list(reader))
+    except csv.Error as exc:
+        raise InputError(f"File {path.name}, line {reader.line_num}: not a valid CSV line ({exc}). "
+                         "Put text holding line breaks in double quotes, or export the file "
+                         "again as CSV (UTF-8).") from None
     try:
         header = next(reader)
     except StopIteration:

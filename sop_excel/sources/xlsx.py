@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sop_excel.errors import InputError, SopExcelError
+from sop_excel.errors import InputError, SopExcelError, WorkbookCorruptError
 from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Locator,
@@ -15,6 +15,7 @@ from sop_excel.sources._validate import (
     resolve_columns,
     validate,
 )
+from sop_excel.workbook.guard import check_xlsx
 
 __all__ = ["column_letter", "read_actuals_xlsx"]
 
@@ -50,6 +51,10 @@ def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
     path = Path(path)
     if not path.is_file():
         raise SopExcelError(f"No actuals file at {path}. Check the path.")
+    try:
+        check_xlsx(path)  # zip, sizes, content types, no DTDs: before calamine parses
+    except WorkbookCorruptError as exc:
+        raise InputError(f"Actuals file {exc}") from None
     try:
         with pd.ExcelFile(path, engine="calamine") as book:
             names = list(book.sheet_names)

@@ -29,6 +29,7 @@ from openpyxl.worksheet.table import Table, TableColumn
 from sop_excel.errors import LayoutError, SopExcelError, WorkbookCorruptError, WorkbookLockedError
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
+from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
@@ -80,6 +81,7 @@ class OpenpyxlIO:
         with _mapped_errors(self.path):
             if not self.path.is_file():
                 raise FileNotFoundError(self.path)
+            check_xlsx(self.path)  # zip, sizes, content types, no DTDs: before openpyxl parses
             self.macro_enabled = self.path.suffix.lower() == ".xlsm"
             # keep_vba keeps vbaProject.bin and the customUI part byte for byte (excel.md)
             self.wb = openpyxl.load_workbook(self.path, keep_vba=self.macro_enabled)

@@ -1,16 +1,41 @@
-"""Never lose the user's file: write beside it, flush to disk, replace atomically."""
+"""Never lose the user's file: one writer at a time, write beside, flush, replace atomically, back up.
+
+- :func:`writer_lock` holds an advisory lock on ``.<name>.sop-lock`` beside the workbook for a
+  whole read-modify-write. The operating system releases it when the process ends, however it
+  ends, so a lock left by a killed process is never in the way (the file may stay; it is reused).
+  A second sop-excel command on the same workbook gets :class:`WorkbookLockedError` naming the
+  process that holds it.
+- :func:`atomic_write` writes a temporary file in the same folder, fsyncs it, keeps the previous
+  version in ``.sop-excel-backups/<stem>.bak1<suffix>`` (``bak1`` newest; :func:`backup_count`
+  of them, default 3, ``SOP_EXCEL_BACKUPS`` or ``sop-excel --backups N``; 0 keeps none) and
+  ``os.replace``s the temporary file over the target. A crash or kill at any point before the
+  rename leaves the old file byte-identical; after it, the new file is complete.
+- A workbook open in Excel (its ``~$`` owner file) is refused with a message.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
+import shutil
+import socket
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sop_excel.errors import WorkbookLockedError
+from sop_excel.errors import SopExcelError, WorkbookLockedError
 
-__all__ = ["atomic_write", "excel_owner_file"]
+__all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "atomic_write", "backup_count", "backup_paths",
+           "excel_owner_file", "lock_path", "set_backup_count", "writer_lock"]
+
+BACKUP_DIR = ".sop-excel-backups"
+DEFAULT_BACKUPS = 3
+_ENV_BACKUPS = "SOP_EXCEL_BACKUPS"
+_backups_override: int | None = None
+_HELD: dict[Path, int] = {}  # workbook -> fd of the lock this process holds
+_IN_FLIGHT: set[Path] = set()  # our own temporary files (a nested save on one is no user file)
 
 
 def excel_owner_file(path: Path) -> Path:
@@ -18,33 +43,238 @@ def excel_owner_file(path: Path) -> Path:
     return path.with_name("~$" + path.name)
 
 
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """sop-excel's writer lock for a workbook: ``.name.xlsx.sop-lock`` beside it."""
+    p = Path(path)
+    return p.with_name(f".{p.name}.sop-lock")
+
+
+# -- backups ------------------------------------------------------------------------------
+def set_backup_count(n: int | None) -> None:
+    """Set how many previous versions a save keeps (``None``: back to env var / default)."""
+    global _backups_override
+    if n is not None and n < 0:
+        raise SopExcelError(f"--backups must be 0 or more, not {n}.")
+    _backups_override = n
+
+
+def backup_count() -> int:
+    """Previous versions kept per workbook: ``--backups``, else ``SOP_EXCEL_BACKUPS``, else 3."""
+    if _backups_override is not None:
+        return _backups_override
+    raw = os.environ.get(_ENV_BACKUPS, "").strip()
+    if not raw:
+        return DEFAULT_BACKUPS
+    try:
+        n = int(raw)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise SopExcelError(f"{_ENV_BACKUPS}={raw!r} is not a number of backups: set it to 0 or "
+                            f"more (0 keeps none), or unset it for the default {DEFAULT_BACKUPS}.")
+    return n
+
+
+def backup_paths(path: str | os.PathLike[str]) -> list[Path]:
+    """The backups of a workbook that exist, newest first."""
+    target = Path(path).resolve()
+    folder = target.parent / BACKUP_DIR
+    out = []
+    k = 1
+    while (p := folder / f"{target.stem}.bak{k}{target.suffix}").exists():
+        out.append(p)
+        k += 1
+    return out
+
+
+def _keep_backup(target: Path, keep: int) -> None:
+    """Shift bak1..bakN-1 up by one and make the current file bak1 (copied)."""
+    folder = target.parent / BACKUP_DIR
+    name = lambda k: folder / f"{target.stem}.bak{k}{target.suffix}"  # noqa: E731
+    if keep <= 0 or not target.exists():
+        return
+    folder.mkdir(exist_ok=True)
+    k = keep
+    while name(k + 1).exists():  # fewer backups wanted than before: drop the extra ones
+        k += 1
+    for j in range(k, keep - 1, -1):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name(j))
+    for j in range(keep - 1, 0, -1):
+        if name(j).exists():
+            os.replace(name(j), name(j + 1))
+    # a copy, not a hard link: a program that saves in place would change a linked backup too
+    fd, part = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        shutil.copy2(target, part)
+        os.replace(part, name(1))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part)
+
+
+# -- the writer lock ----------------------------------------------------------------------
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def _holder(lock: Path) -> str:
+    try:
+        text = lock.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return "another sop-excel command"
+    fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    if not fields.get("pid"):
+        return "another sop-excel command"
+    return (f"another sop-excel command (pid {fields['pid']} on {fields.get('host', '?')}, "
+            f"started {fields.get('started', '?')})")
+
+
+def _locked_error(target: Path, lock: Path) -> WorkbookLockedError:
+    return WorkbookLockedError(
+        f"{_holder(lock)} is updating {target.name}. Wait for it to finish and run the command "
+        f"again. If no sop-excel command is running, the lock is released by itself; delete "
+        f"{lock.name} only if it stays after a restart.")
+
+
+@contextlib.contextmanager
+def writer_lock(path: str | os.PathLike[str], command: str = "") -> Iterator[Path]:
+    """Hold the writer lock of a workbook for a whole read-modify-write (re-entrant per process).
+
+    Raises:
+        WorkbookLockedError: another process holds it, or the folder is not writable.
+    """
+    target = Path(path).resolve()
+    if target in _HELD:
+        yield target
+        return
+    lock = lock_path(target)
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            raise SopExcelError(f"No folder {target.parent} for {target.name}. Check the path.") from None
+        except PermissionError:
+            raise WorkbookLockedError(f"Cannot write in {target.parent}: permission denied. "
+                                      f"sop-excel needs to write beside {target.name}.") from None
+        if not _try_lock(fd):
+            os.close(fd)
+            raise _locked_error(target, lock)
+        try:  # the holder before us may have removed the file after we opened it: start again
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    body = f"pid={os.getpid()}\nhost={socket.gethostname()}\nstarted={stamp}\ncommand={command}\n"
+    os.ftruncate(fd, 0)
+    os.write(fd, body.encode("utf-8"))
+    _HELD[target] = fd
+    try:
+        yield target
+    finally:
+        del _HELD[target]
+        with contextlib.suppress(OSError):
+            os.unlink(lock)  # before releasing, so a waiting process sees a fresh file
+        os.close(fd)
+
+
+def _check_not_locked_by_another(target: Path) -> None:
+    if target in _HELD:
+        return
+    lock = lock_path(target)
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return  # no lock file (or unreadable): nobody holds it
+    try:
+        if not _try_lock(fd):
+            raise _locked_error(target, lock)
+    finally:
+        os.close(fd)  # releases our probe
+
+
+# -- the atomic write ---------------------------------------------------------------------
+def _file_mode(target: Path) -> int:
+    if target.exists():
+        return stat.S_IMODE(target.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def _temp_beside(path: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)
     os.close(fd)
+    _IN_FLIGHT.add(Path(tmp))
     try:
         yield Path(tmp)
     finally:
+        _IN_FLIGHT.discard(Path(tmp))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def _remove_stale_temps(target: Path) -> None:
+    """Temporary files a killed save left behind (only while we hold the writer lock)."""
+    if target not in _HELD:
+        return
+    for p in target.parent.glob(f".{target.stem}.*{target.suffix}.tmp"):
+        if p not in _IN_FLIGHT:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
+                 backups: int | None = None) -> Path:
     """Call ``write(tmp)`` to produce the new file, then move it over ``path`` atomically.
 
-    A crash before the final rename leaves the old file exactly as it was.
+    A crash before the final rename leaves the old file exactly as it was. The previous version
+    is kept as a backup (``backups``, default :func:`backup_count`). The new file keeps the old
+    one's permissions.
+
+    Raises:
+        WorkbookLockedError: open in Excel, locked by another sop-excel command, or not writable.
     """
     target = Path(path).resolve()
-    if excel_owner_file(target).exists():
-        raise WorkbookLockedError(
-            f"{target.name} is open in Excel (found {excel_owner_file(target).name}). "
-            "Close it in Excel, then run the command again.")
+    nested = target in _IN_FLIGHT  # e.g. a fix-up of our own temporary file: no checks, no backup
+    if not nested:
+        if excel_owner_file(target).exists():
+            raise WorkbookLockedError(
+                f"{target.name} is open in Excel (found {excel_owner_file(target).name}). "
+                "Close it in Excel, then run the command again.")
+        _check_not_locked_by_another(target)
+        keep = backup_count() if backups is None else backups
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        if not nested:
+            _remove_stale_temps(target)
+        mode = _file_mode(target)
         with _temp_beside(target) as tmp:
             write(tmp)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+            os.chmod(tmp, mode)
+            if not nested:
+                _keep_backup(target, keep)
             os.replace(tmp, target)
     except PermissionError as exc:
         raise WorkbookLockedError(

@@ -54,6 +54,7 @@ from openpyxl.xml.functions import fromstring
 from sop_excel.errors import LayoutError, WorkbookLockedError
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
+from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
@@ -321,6 +322,7 @@ class ZipIO:
         with _mapped_errors(self.path):
             if not self.path.is_file():
                 raise FileNotFoundError(self.path)
+            check_xlsx(self.path)  # zip, sizes, content types, no DTDs (issue 7): before parsing
             self._zip = zipfile.ZipFile(self.path)
             self._members = {i.filename: i for i in self._zip.infolist()}
             try:

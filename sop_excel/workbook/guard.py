@@ -1,0 +1,163 @@
+"""Look at an untrusted .xlsx/.xlsm before openpyxl or calamine parses it.
+
+A workbook is a zip of XML parts. Before any parser sees one, :func:`check_xlsx` proves, in
+bounded time and memory, that it is what it claims to be:
+
+- it starts with the zip signature (not an old .xls, a CSV renamed .xlsx, an HTML page);
+- its central directory is complete (not truncated by a failed copy or download);
+- it has at most :data:`MAX_MEMBERS` parts, no part inflates beyond :data:`MAX_MEMBER_BYTES`,
+  all parts together not beyond :data:`MAX_TOTAL_BYTES`, and no large part compresses more
+  than :data:`MAX_RATIO` to one (a zip bomb); the limits hold for the bytes actually inflated,
+  in chunks, not only for the sizes the zip declares;
+- ``[Content_Types].xml`` exists, parses, and declares a spreadsheet main part
+  (a Word or PowerPoint file renamed .xlsx is refused with a message saying so);
+- no XML part carries a document type declaration (``<!DOCTYPE``/``<!ENTITY``): Excel never
+  writes one, and they are how "billion laughs" and external-entity attacks begin. The small
+  parts read here are parsed with defusedxml, which refuses them too.
+
+Every refusal is a :class:`~sop_excel.errors.WorkbookCorruptError` that names the file, says
+what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+import zlib
+from pathlib import Path
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from sop_excel.errors import WorkbookCorruptError
+
+__all__ = ["MAX_MEMBERS", "MAX_MEMBER_BYTES", "MAX_RATIO", "MAX_TOTAL_BYTES", "check_xlsx"]
+
+MAX_MEMBERS = 10_000
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+MAX_RATIO = 200  # for parts that inflate beyond RATIO_FLOOR; the demo's largest ratio is 26
+RATIO_FLOOR = 10 * 1024 * 1024
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a file, or an empty archive
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, or an encrypted/password-protected .xlsx
+_SHEET_MAIN_TYPES = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",
+)
+_OTHER_OFFICE = {"wordprocessingml": "a Word document", "presentationml": "a PowerPoint file"}
+_CHUNK = 1 << 20
+_DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+def _corrupt(path: Path, what: str, todo: str) -> WorkbookCorruptError:
+    return WorkbookCorruptError(f"{path.name} {what}. {todo}.")
+
+
+_RESAVE = "Open it in Excel and save it as .xlsx (File > Save As), or restore it from a backup"
+
+
+def check_xlsx(path: str | os.PathLike[str]) -> None:
+    """Refuse ``path`` unless it is a well-formed, reasonably sized xlsx/xlsm zip.
+
+    Raises:
+        WorkbookCorruptError: what is wrong, in words, and what to do.
+        FileNotFoundError / PermissionError: left to the caller, which knows what the file is for.
+    """
+    path = Path(path)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise _corrupt(path, "is empty (0 bytes)", "Restore it from a backup or build it again")
+    if head.startswith(_OLE_MAGIC):
+        raise _corrupt(path, "is an old-format .xls file or a password-protected workbook, "
+                       "not an .xlsx", "Remove the password or save it from Excel as .xlsx")
+    if not head.startswith(_ZIP_MAGIC):
+        raise _corrupt(path, f"is not an Excel workbook: it does not start like an .xlsx file "
+                       f"(first bytes {head[:4]!r})", _RESAVE)
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise _corrupt(path, "is damaged or truncated (the zip directory at its end is missing "
+                       "or unreadable)",
+                       "Copy or download it again, or restore it from a backup") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise _corrupt(path, f"has {len(infos):,} parts (more than {MAX_MEMBERS:,})", _RESAVE)
+        _check_content_types(path, zf)
+        total = 0
+        for info in infos:
+            if info.is_dir():
+                continue
+            if info.flag_bits & 0x1:
+                raise _corrupt(path, f"has an encrypted part ({info.filename})",
+                               "Remove the password in Excel and save it again")
+            total += _inflate_bounded(path, zf, info, MAX_TOTAL_BYTES - total)
+
+
+def _too_big(path: Path, info: zipfile.ZipInfo, what: str) -> WorkbookCorruptError:
+    return _corrupt(path, f"inflates beyond safe limits ({info.filename}: {what}); it may be a "
+                    "zip bomb", "sop-excel will not open it. Use a workbook built by sop-excel, or "
+                    "save a clean copy from Excel")
+
+
+def _inflate_bounded(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
+    """Inflate one part in chunks, never holding more than one chunk; return its real size."""
+    limit = min(MAX_MEMBER_BYTES, budget)
+    if info.file_size > limit:
+        raise _too_big(path, info, f"declares {info.file_size:,} bytes")
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise _too_big(path, info, f"compression ratio {info.file_size // max(info.compress_size, 1):,} to 1")
+    is_xml = info.filename.lower().endswith((".xml", ".rels", ".vml"))
+    size = 0
+    tail = b""
+    try:
+        with zf.open(info) as member:
+            while chunk := member.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_big(path, info, f"more than {limit:,} bytes")
+                if is_xml:
+                    window = tail + chunk
+                    if any(m in window for m in _DTD_MARKERS):
+                        raise _corrupt(path, f"contains an XML document type declaration in "
+                                       f"{info.filename} (a crafted or damaged file: Excel never "
+                                       "writes one)", "sop-excel will not parse it. " + _RESAVE)
+                    tail = chunk[-16:]
+    except zipfile.BadZipFile as exc:
+        raise _corrupt(path, f"is damaged ({info.filename}: {exc})",
+                       "Copy or download it again, or restore it from a backup") from None
+    except (zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
+        raise _corrupt(path, f"is damaged or uses an unsupported compression ({info.filename}: "
+                       f"{type(exc).__name__}: {exc})", _RESAVE) from None
+    return size
+
+
+def _check_content_types(path: Path, zf: zipfile.ZipFile) -> None:
+    names = set(zf.namelist())
+    if "[Content_Types].xml" not in names:
+        raise _corrupt(path, "is a zip file but not an Excel workbook (it has no "
+                       "[Content_Types].xml)", _RESAVE)
+    info = zf.getinfo("[Content_Types].xml")
+    if info.file_size > 4 * 1024 * 1024:
+        raise _corrupt(path, f"has an oversized [Content_Types].xml ({info.file_size:,} bytes)", _RESAVE)
+    try:
+        raw = zf.read(info)
+        root = SafeET.fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise _corrupt(path, f"contains XML that sop-excel refuses to parse in "
+                       f"[Content_Types].xml ({type(exc).__name__})", _RESAVE) from None
+    except (SafeET.ParseError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise _corrupt(path, f"has a damaged [Content_Types].xml ({exc})", _RESAVE) from None
+    types = [el.get("ContentType", "") for el in root.iter() if el.tag.endswith("Override")]
+    if any(t in _SHEET_MAIN_TYPES for t in types):
+        return
+    for key, what in _OTHER_OFFICE.items():
+        if any(key in t and t.endswith(".main+xml") for t in types):
+            raise _corrupt(path, f"is {what} (its content types say so), not an Excel workbook",
+                           "Give the path of the .xlsx workbook")
+    raise _corrupt(path, "declares no workbook part in [Content_Types].xml (wrong content "
+                   "types)", _RESAVE)

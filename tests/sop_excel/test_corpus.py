@@ -1,0 +1,99 @@
+"""Every file in the bad-input corpus (tests/data/corpus): a clear message, no traceback, and the
+user's workbook and input file byte-identical afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+import tomllib
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sop_excel.cli import main
+from sop_excel.workbook.safe_save import BACKUP_DIR
+from sop_excel.workbook.zip_io import open_workbook
+from tests.data.make_corpus import CORPUS, corpus_files
+
+MANIFEST = tomllib.loads((CORPUS / "manifest.toml").read_text(encoding="utf-8"))["case"]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_corpus_is_complete_and_reproducible():
+    on_disk = {p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*")
+               if p.is_file() and p.name != "manifest.toml"}
+    listed = [c["file"] for c in MANIFEST]
+    assert len(listed) == len(set(listed)), "a file is listed twice"
+    assert on_disk == set(listed), "manifest.toml and the corpus folder disagree"
+    assert len(on_disk) >= 30
+    for name, data in corpus_files().items():  # the committed bytes are what the script writes
+        assert (CORPUS / name).read_bytes() == data, f"{name}: run python -m tests.data.make_corpus"
+
+
+def _apply_edits(book: Path, recipe: dict) -> None:
+    """Type the recipe's values into the workbook, as a planner would (text stays text)."""
+    deletes = [e["delete_sheet"] for e in recipe["edit"] if "delete_sheet" in e]
+    if deletes:  # openpyxl (slow) only when a sheet must go
+        wb = openpyxl.load_workbook(book)
+        for name in deletes:
+            del wb[name]
+        wb.save(book)
+    edits = [e for e in recipe["edit"] if "delete_sheet" not in e]
+    if not edits:
+        return
+    io = open_workbook(book)
+    for edit in edits:
+        name = "tblSettings" if "setting" in edit else edit["table"]
+        rows = io.read_table(name)
+        header = [str(h) for h in rows[0]]
+        if "setting" in edit:
+            r = next(i for i, row in enumerate(rows) if edit["setting"] in row)
+            c = header.index("Value")
+        else:
+            r, c = edit["row"], header.index(edit["column"])
+        rows[r][c] = edit["value"]
+        io.write_table(name, rows)
+    io.save()
+    shutil.rmtree(book.parent / BACKUP_DIR, ignore_errors=True)
+
+
+@pytest.mark.parametrize("case", MANIFEST, ids=[c["file"] for c in MANIFEST])
+def test_bad_input_gives_a_clear_message_and_changes_nothing(case, book_copy, tmp_path, capsys):
+    src = CORPUS / case["file"]
+    src_hash = sha(src)
+    if case["file"].startswith("edits/"):
+        recipe = tomllib.loads(src.read_text(encoding="utf-8"))
+        _apply_edits(book_copy, recipe)
+        args = [recipe["command"], str(book_copy)]
+        file = src
+    elif case["file"].startswith("workbooks/"):
+        file = tmp_path / "user" / src.name  # the user's copy, checked byte for byte
+        file.parent.mkdir()
+        shutil.copyfile(src, file)
+        args = [a.format(file=file, book=book_copy) for a in case["args"]]
+    else:
+        file = src
+        args = [a.format(file=file, book=book_copy) for a in case["args"]]
+    watched = [p for p in (book_copy, file) if p.exists()]
+    before = {p: sha(p) for p in watched}
+    capsys.readouterr()
+    t = time.perf_counter()
+    code = main(["-q", *args])
+    elapsed = time.perf_counter() - t
+    err = capsys.readouterr().err
+    assert code == case["exit"], err
+    assert err.startswith("Error: ") and "Traceback" not in err
+    for phrase in [case["expect"], *case.get("also", [])]:
+        assert phrase in err, f"{phrase!r} not in:\n{err}"
+    assert {p: sha(p) for p in watched} == before, "a file changed"
+    assert sha(src) == src_hash
+    assert not any(p.name.endswith(".sop-lock") for p in book_copy.parent.iterdir())
+    assert not (book_copy.parent / ".sop-excel-backups").exists()  # nothing was saved
+    if case["file"].startswith("workbooks/"):
+        assert elapsed < 20, f"took {elapsed:.1f} s"
+
