@@ -14,7 +14,7 @@ import pytest
 
 from sop_excel.cli import main
 from sop_excel.workbook.safe_save import BACKUP_DIR
-from sop_excel.workbook.zip_io import open_workbook
+from sop_excel.workbook.zip_io import ZipIO
 from tests.data.make_corpus import CORPUS, corpus_files
 
 MANIFEST = tomllib.loads((CORPUS / "manifest.toml").read_text(encoding="utf-8"))["case"]
@@ -46,7 +46,7 @@ def _apply_edits(book: Path, recipe: dict) -> None:
     edits = [e for e in recipe["edit"] if "delete_sheet" not in e]
     if not edits:
         return
-    io = open_workbook(book)
+    io = ZipIO(book)
     for edit in edits:
         name = "tblSettings" if "setting" in edit else edit["table"]
         rows = io.read_table(name)
