@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 import posixpath
 import re
 import struct
@@ -60,7 +61,7 @@ from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
 
-__all__ = ["ZipIO", "ZipUnsupported"]
+__all__ = ["ZipIO", "ZipUnsupported", "open_workbook"]
 
 log = logging.getLogger(__name__)
 
@@ -483,7 +484,10 @@ class ZipIO:
             self._fall_back(str(exc))
             self._slow.save()  # type: ignore[union-attr]
             return
-        self._zip.close()
+        except BaseException:
+            if self._zip.fp is None:  # closed before the rename: open the unchanged file again
+                self._zip = zipfile.ZipFile(self.path)
+            raise
         self._open()  # see the file as saved
 
     def close(self) -> None:
@@ -555,8 +559,10 @@ class ZipIO:
                     c2 = max(e.old[2], e.new_last_col)
                     last = max(e.old[3], e.new_last_row)
                     if d1 <= c2 and d2 >= c1 and s1 <= last and s2 >= r1:
-                        raise ZipUnsupported(f"table {e.table.name} would grow into table {tbl.name}; "
-                                             "move one of them")
+                        raise LayoutError(
+                            f"{self.name}: table {e.table.name} on sheet '{e.table.sheet}' would grow "
+                            f"into table {tbl.name} ({tbl.ref}); nothing was written. Move {tbl.name} "
+                            f"away from {e.table.name} (to the right or further down), then run again.")
         return by_sheet
 
     def _date_styles(self, col_styles: list[str]) -> list[Callable[[dt.date], str] | None]:
@@ -662,6 +668,15 @@ class ZipIO:
                 out.writestr(_new_info(self._members[styles_part], 6), _with_styles(st))
             else:
                 _copy_raw(src, self._members[styles_part], out)  # type: ignore[arg-type]
+        self._zip.close()  # before the rename: Windows cannot replace a file that is open
+
+
+def open_workbook(path: str | Path, layout: LayoutSpec | None = None) -> ZipIO | OpenpyxlIO:
+    """The headless side for a workbook file: :class:`ZipIO`, or :class:`OpenpyxlIO` when the
+    environment variable ``SOP_EXCEL_IO`` is ``openpyxl`` (to compare, or to work around a bug)."""
+    if os.environ.get("SOP_EXCEL_IO", "").strip().lower() == "openpyxl":
+        return OpenpyxlIO(path, layout)
+    return ZipIO(path, layout)
 
 
 def _as_written(rows: Rows) -> Rows:
