@@ -30,7 +30,8 @@ ENGINES: tuple[str, ...] = ("local", "dask")
 
 METHODS: tuple[str, ...] = (
     "auto", "naive", "seasonal_naive", "moving_average", "ses", "damped_holt", "holt_winters",
-    "ets", "theta", "dynamic_theta", "holt", "croston_sba", "tsb", "like_item", "manual", "zero")
+    "ets", "theta", "dynamic_theta", "holt", "ces", "croston_sba", "tsb", "like_item", "manual",
+    "zero")
 """Valid method names, ``auto`` first (the workbook's drop-down list)."""
 
 OUTPUT_COLUMNS: tuple[str, ...] = (

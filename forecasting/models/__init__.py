@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from forecasting.models.base import Model, ModelError, SeasonalAdjuster
+from forecasting.models.ces import CES
 from forecasting.models.dynamic_theta import DynamicTheta
 from forecasting.models.ensemble import Combination
 from forecasting.models.ets import ETS, HoltWinters
@@ -12,6 +13,7 @@ from forecasting.models.smoothing import DampedHolt, Holt, SimpleExpSmoothing
 from forecasting.models.theta import Theta
 
 __all__ = [
+    "CES",
     "ETS",
     "MODELS",
     "TSB",
@@ -36,4 +38,4 @@ __all__ = [
 
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (
     Naive, SeasonalNaive, Naive2, MovingAverage, SimpleExpSmoothing, Holt, DampedHolt,
-    HoltWinters, ETS, Theta, DynamicTheta, CrostonSBA, TSB, Zero, Manual)}
+    HoltWinters, ETS, Theta, DynamicTheta, CES, CrostonSBA, TSB, Zero, Manual)}

@@ -42,9 +42,12 @@ def _score(method: str) -> tuple[float, float]:
 
 @pytest.mark.accuracy
 @pytest.mark.parametrize(("method", "smape_pin", "mase_pin"), [
-    # pinned 2026-11-25 with forecasting's first auto (Holt + dynamic optimised Theta)
+    # first auto (Holt + dynamic optimised Theta): 19.041, 0.813 (subset OWA 0.868).
+    # re-pinned with damped Holt + dynamic optimised Theta + CES and the latest month never
+    # cleansed: sMAPE better, MASE worse on these 48 series, OWA 0.851; on all 1,428 both
+    # improve (sMAPE 13.895 -> 13.454, MASE 0.845 -> 0.832; bench/forecast_m3.py)
     ("seasonal_naive", 22.133, 1.118),
-    ("auto", 19.041, 0.813),
+    ("auto", 17.949, 0.836),
 ])
 def test_pinned_accuracy(method: str, smape_pin: float, mase_pin: float) -> None:
     s, m = _score(method)

@@ -1,0 +1,103 @@
+"""Complex exponential smoothing (CES, Svetunkov and Kourentzes), fitted in numpy.
+
+The non-seasonal CES keeps a level ``l`` and an "information potential" ``c`` and is
+smoothed by one complex parameter ``a0 + i a1``:
+
+    e_t = y_t - l_{t-1}
+    l_t = l_{t-1} - (1 - a1) c_{t-1} + (a0 - a1) e_t
+    c_t = l_{t-1} + (1 - a0) c_{t-1} + (a0 + a1) e_t
+
+Depending on ``a0 + i a1`` its forecast is flat, trending or curving between the two,
+so it models long-run direction without choosing a trend form the way ETS does; that is
+what makes it a useful third opinion beside damped Holt and Theta. Seasonality is
+removed by classical decomposition first and put back on the forecast (as for the other
+numpy smoothers). The initial states are those of statsforecast's ``AutoCES``: the mean
+of the first ten months and that mean / 1.1. The complex parameter is chosen on a grid,
+every grid point in one numpy pass over the history, kept to the region where the
+discount matrix is stable, by the sum of squared one-step errors.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from forecasting._types import FloatArray
+from forecasting.models.base import Model, ModelError, SeasonalAdjuster
+
+__all__ = ["CES", "ces_grid", "fit_ces"]
+
+
+def ces_grid(a0: FloatArray, a1: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """All (a0, a1) pairs whose discount matrix has its eigenvalues inside the unit circle."""
+    g0, g1 = (g.ravel() for g in np.meshgrid(a0, a1, indexing="ij"))
+    d = np.empty((g0.size, 2, 2))
+    d[:, 0, 0] = 1 - (g0 - g1)
+    d[:, 0, 1] = -(1 - g1)
+    d[:, 1, 0] = 1 - (g0 + g1)
+    d[:, 1, 1] = 1 - g0
+    ok = np.abs(np.linalg.eigvals(d)).max(axis=1) < 1.0
+    return g0[ok], g1[ok]
+
+
+# a1 near 1 decides between decay, a straight line and growth: search it finely there
+_A1 = 1 + np.array([-0.2, -0.1, -0.06, -0.04, -0.03, -0.02, -0.015, -0.01, -0.006, -0.003, 0.0,
+                    0.003, 0.006, 0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.1, 0.2])
+_GRID = ces_grid(np.linspace(0.8, 1.8, 26), _A1)
+
+
+def _start(x: FloatArray) -> tuple[float, float]:
+    level = float(np.mean(x[:min(10, x.size)]))
+    return level, level / 1.1
+
+
+def fit_ces(x: FloatArray, grid: tuple[FloatArray, FloatArray] = _GRID) -> dict[str, float]:
+    """Least-squares complex smoothing parameter on ``grid``; returns it with the sse and
+    the final states after the history."""
+    a0, a1 = grid
+    l0, c0 = _start(x)
+    lev, pot = np.full(a0.size, l0), np.full(a0.size, c0)
+    sse = np.zeros(a0.size)
+    for v in x:
+        e = v - lev
+        sse += e * e
+        lev, pot = lev - (1 - a1) * pot + (a0 - a1) * e, lev + (1 - a0) * pot + (a0 + a1) * e
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    k = int(np.argmin(sse))
+    if not np.isfinite(sse[k]):
+        raise ModelError("complex exponential smoothing found no stable fit")
+    return {"a0": float(a0[k]), "a1": float(a1[k]), "sse": float(sse[k]),
+            "level": float(lev[k]), "potential": float(pot[k])}
+
+
+def ces_path(p: dict[str, float], h: int) -> FloatArray:
+    """The forecast from the final states: the recursion with zero errors."""
+    a0, a1, lev, pot = p["a0"], p["a1"], p["level"], p["potential"]
+    out = np.empty(h)
+    for k in range(h):
+        out[k] = lev
+        lev, pot = lev - (1 - a1) * pot, lev + (1 - a0) * pot
+    return out
+
+
+class CES(Model):
+    """Complex exponential smoothing on seasonally adjusted data (when seasonal)."""
+
+    name: ClassVar[str] = "ces"
+    label: ClassVar[str] = "complex exponential smoothing"
+    min_obs: ClassVar[int] = 4
+
+    def __init__(self, season_length: int = 12, *, seasonal: bool | None = None) -> None:
+        super().__init__(season_length)
+        self.seasonal = seasonal
+
+    def _fit(self, y: FloatArray) -> None:
+        self.adj_ = SeasonalAdjuster(self.season_length, test=self.seasonal is None)
+        x = self.adj_.adjust(y) if self.seasonal is not False else self.adj_.skip(y)
+        self.params_ = fit_ces(x)
+        if self.adj_.seasonal_:
+            self.description_ = f"{self.label} on seasonally adjusted data"
+
+    def _predict(self, h: int) -> FloatArray:
+        return self.adj_.restore(ces_path(self.params_, h))
