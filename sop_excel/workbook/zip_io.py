@@ -98,7 +98,9 @@ def _unescape(text: str) -> str:
 
 
 def _esc(text: str) -> str:
-    return _xml_escape(_ILLEGAL.sub("", text))
+    # quotes: the text may go into an attribute (a table column named after a scenario);
+    # CR as a reference, or XML parsers turn it into LF (issue 7)
+    return _xml_escape(_ILLEGAL.sub("", text), {'"': "&quot;", "\r": "&#13;"})
 
 
 def _col_index(letters: str) -> int:
