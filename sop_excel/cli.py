@@ -105,11 +105,11 @@ def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
     return _done(args, report)
 
 
-def _open(args: argparse.Namespace):  # noqa: ANN202 - OpenpyxlIO, imported lazily
-    from sop_excel.workbook.openpyxl_io import OpenpyxlIO
+def _open(args: argparse.Namespace):  # noqa: ANN202 - ZipIO (or OpenpyxlIO), imported lazily
+    from sop_excel.workbook.zip_io import open_workbook
 
     _step(args.quiet)(f"Opening {args.workbook}")
-    return OpenpyxlIO(args.workbook)
+    return open_workbook(args.workbook)
 
 
 def _done(args: argparse.Namespace, report: object) -> int:
@@ -348,6 +348,14 @@ _WRITES = {"demo": "out", "template": "out", "refresh-forecast": "workbook",
            "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook"}
 
 
+def _make_folder(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SopExcelError(f"Cannot create the folder {path.parent} for {path.name}: "
+                            f"{exc.strerror or exc}. Choose another --out path.") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from sop_excel.workbook.safe_save import set_backup_count, writer_lock
 
@@ -356,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = getattr(args, _WRITES[args.command]) if args.command in _WRITES else None
     try:
         set_backup_count(args.backups)
+        if target is not None and _WRITES[args.command] == "out":
+            _make_folder(Path(target))  # demo/template write a new file: make its folder
         with writer_lock(target, args.command) if target else contextlib.nullcontext():
             return int(args.func(args))
     except SopExcelError as err:

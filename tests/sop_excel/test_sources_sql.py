@@ -225,7 +225,7 @@ def test_xlsx_missing_column_names_header_row(tmp_path):
 def test_not_a_workbook(tmp_path):
     bad = tmp_path / "x.xlsx"
     bad.write_text("not a zip")
-    with pytest.raises(SopExcelError, match="not a workbook"):
+    with pytest.raises(SopExcelError, match="x.xlsx is not an Excel workbook.*save it as .xlsx"):
         read_actuals(bad)
 
 
