@@ -633,7 +633,8 @@ class ZipIO:
         for part, edits in plan.items():
             xml = self._read(part)
             styles = [self._column_styles(xml, e, self._kinds(e)) for e in edits]
-            sheet_jobs[part] = (xml, edits, [(c, self._date_styles(c)) for c in styles])
+            sheet_jobs[part] = (xml, edits, [(c, self._date_styles(c), _mixed_styles(xml, e))
+                                             for c, e in zip(styles, edits, strict=True)])
             title = edits[0].table.sheet
             for e in edits:
                 new_parts[e.table.part] = _table_xml(e)
@@ -847,7 +848,8 @@ _DIM = re.compile(rb'<dimension ref="([^"]*)"\s*/>')
 
 
 def _rewrite_sheet(xml: bytes, edits: list[_Edit],
-                   styles: list[tuple[list[str], list[Callable[[dt.date], str] | None]]],
+                   styles: list[tuple[list[str], list[Callable[[dt.date], str] | None],
+                                      dict[int, dict[int, str]]]],
                    out: IO[bytes]) -> None:
     """Stream the sheet with each edited table's rows replaced."""
     sd = xml.find(b"<sheetData")
@@ -862,12 +864,12 @@ def _rewrite_sheet(xml: bytes, edits: list[_Edit],
     regions = []
     writers = []
     max_row = max_col = 0
-    for e, (col_styles, date_styles) in zip(edits, styles, strict=True):
+    for e, (col_styles, date_styles, per_row) in zip(edits, styles, strict=True):
         c1, r1, c2, r2 = e.old
         first = r1 if e.header_changed else r1 + 1
         regions.append((c1, max(c2, e.new_last_col), first, max(r2, e.new_last_row)))
         max_row, max_col = max(max_row, e.new_last_row), max(max_col, e.new_last_col)
-        writers.append(_TableRows(e, col_styles, date_styles, _header_style(xml, c1, r1)))
+        writers.append(_TableRows(e, col_styles, date_styles, _header_style(xml, c1, r1), per_row))
     wanted = sorted({r for w in writers for r in w.row_numbers()})
 
     def fresh(rnum: int) -> list[tuple[int, str]]:
@@ -922,8 +924,9 @@ class _TableRows:
     """The new cells of one table, row by row, as XML text."""
 
     def __init__(self, e: _Edit, col_styles: list[str], date_styles: list[Callable[[dt.date], str] | None],
-                 header_style: str) -> None:
+                 header_style: str, per_row: dict[int, dict[int, str]] | None = None) -> None:
         self.e, self.styles, self.dates, self.hs = e, col_styles, date_styles, header_style
+        self.per_row = per_row or {}
         self.c1, self.r1 = e.old[0], e.old[1]
         self.letters = [_LETTERS[self.c1 + j] for j in range(len(e.header))]
 
@@ -942,6 +945,9 @@ class _TableRows:
         rs = str(rnum)
         letters, styles, dates = self.letters, self.styles, self.dates
         row = self.e.body[i - 1]
+        if self.per_row:  # a column whose cells had their own styles keeps each row's
+            styles = [self.per_row[j].get(i, st) if j in self.per_row else st for j, st in enumerate(styles)]
+            dates = [None if j in self.per_row and i in self.per_row[j] else d for j, d in enumerate(dates)]
         return self.c1, "".join([_cell_xml(letters[j] + rs, styles[j], v, dates[j]) for j, v in enumerate(row)])
 
 
@@ -955,6 +961,27 @@ def _row_number(attrs: bytes) -> int:
     if not m:
         raise ZipUnsupported("a row without its number")
     return int(m.group(1))
+
+
+_MIXED_MAX_ROWS = 500
+
+
+def _mixed_styles(xml: bytes, e: _Edit) -> dict[int, dict[int, str]]:
+    """Columns of a small table whose body cells carry different styles (the Settings Value
+    column: a date, a percent, a count), as column -> body row (1-based) -> style attribute, so
+    each row keeps its own number format when the table is rewritten with its columns in the
+    same places. Empty for large tables (data tables have one style per column)."""
+    c1, r1, c2, r2 = e.old
+    if r2 - r1 > _MIXED_MAX_ROWS or e.header_changed:
+        return {}
+    lo, hi = _row_span(xml, r1 + 1, r2)
+    seen: dict[int, dict[int, str]] = {}
+    for letters, rnum, s, _, rest, _ in _CELL.findall(xml[lo:hi]):
+        c = _COLS[letters.decode()]
+        if c1 <= c <= c2:
+            sid = (s.decode() if s else "") or _attrs(rest).get("s", "")
+            seen.setdefault(c - c1, {})[int(rnum) - r1] = f' s="{sid}"' if sid not in ("", "0") else ""
+    return {j: by_row for j, by_row in seen.items() if len(set(by_row.values())) > 1}
 
 
 def _header_style(xml: bytes, col: int, row: int) -> str:

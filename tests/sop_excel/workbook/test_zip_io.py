@@ -92,6 +92,18 @@ def test_refresh_gives_the_same_tables_as_openpyxl_and_keeps_planner_input(book_
     assert mine["Final"].tolist() == [123.0]  # the override's Final, computed by Python
 
 
+def test_settings_rewritten_keep_each_rows_number_format(book_copy):
+    """The Settings Value column mixes a date, percents and counts: each row keeps its format
+    (a rewrite once gave every number the as-of date's format: 0.1 read back as 02:24)."""
+    before = OpenpyxlIO(book_copy).read_table("tblSettings")
+    io = ZipIO(book_copy)
+    io.write_table("tblSettings", io.read_table("tblSettings"))
+    io.save()
+    after = OpenpyxlIO(book_copy).read_table("tblSettings")
+    assert [[None if v == "" else v for v in r] for r in after] == [[None if v == "" else v for v in r] for r in before]
+    assert any(isinstance(r[1], float) for r in after[1:]) and isinstance(after[1][1], dt.datetime)
+
+
 def test_untouched_parts_are_copied_byte_for_byte(tiny):
     with zipfile.ZipFile(tiny, "a") as z:  # parts sop-excel knows nothing about (a VBA-like binary)
         z.writestr("xl/vbaProject.bin", bytes(range(256)) * 40)
