@@ -146,24 +146,35 @@ def run_dask(tasks: list[Task], clean: dict[str, Any], scheduler: str | Client,
     own = isinstance(scheduler, str)
     client = _connect(scheduler, timeout) if own else scheduler
     address = str(scheduler).strip() if own else str(client.scheduler.address)
-    held: list[Any] = []  # futures on the cluster: scattered chunks and their results
+    live: set[Any] = set()  # futures of chunks on the cluster, not yet collected
     try:
         threads = _worker_threads(client, address, timeout)
         size = chunk or chunk_size(total, threads)
-        chunks = [tasks[i:i + size] for i in range(0, total, size)]
+        pending = (tasks[i:i + size] for i in range(0, total, size))
         from distributed import as_completed
 
-        # Ship the histories as data (not inside the task graph); hash=False: no tokenizing.
-        data = client.scatter(chunks, hash=False)
-        held += data
-        futures = [client.submit(_chunk_task, d, clean, pure=False) for d in data]
-        held += futures
+        done = as_completed(loop=client.loop)
+
+        def submit_next() -> None:
+            part = next(pending, None)
+            if part is not None:
+                # the chunk travels with its task; pure=False: a random key, no tokenizing
+                fut = client.submit(_chunk_task, part, clean, pure=False)
+                live.add(fut)
+                done.add(fut)
+
+        # A bounded window: every worker thread busy plus one chunk queued each, so memory
+        # here and on the cluster holds a few chunks, not all 100,000 histories twice.
+        for _ in range(2 * threads):
+            submit_next()
         out: dict[str, ItemResult] = {}
-        for fut in as_completed(futures, loop=client.loop):
+        for fut in done:
+            live.discard(fut)
             try:
                 part = fut.result()
             except Exception as exc:  # noqa: BLE001 - every remote failure gets a plain message
                 raise _failure(exc, address) from exc
+            submit_next()
             for uid, res in part:
                 out[uid] = res
             if progress is not None:
@@ -175,5 +186,5 @@ def run_dask(tasks: list[Task], clean: dict[str, Any], scheduler: str | Client,
                 client.close(timeout=timeout)
             except Exception:  # noqa: BLE001 - closing a half-dead client must not hide the result
                 pass
-        elif held:
-            client.cancel(held)  # a shared client: free our chunks and results on the cluster
+        elif live:
+            client.cancel(list(live))  # a shared client: free our chunks on the cluster

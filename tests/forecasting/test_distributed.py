@@ -5,6 +5,7 @@ One real ``LocalCluster`` (two worker processes, one thread each) serves the mod
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -115,13 +116,26 @@ def test_malformed_address_is_named() -> None:
         dist.run_dask([("A", np.ones(3), ItemSpec(h=1))], {}, "  ", timeout=1)
 
 
-def test_scheduler_without_workers_fails_clearly() -> None:
-    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as empty:
+def test_scheduler_without_workers_fails_clearly(tmp_path) -> None:
+    # A real `dask scheduler` process with no worker, as a user starts one (an in-process
+    # LocalCluster here was flaky on a loaded 2-core machine: its IO loop could miss 10 s).
+    info = tmp_path / "scheduler.json"
+    proc = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                             "--port", "0", "--dashboard-address", ":0", "--scheduler-file", str(info)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() or not info.read_text().strip():
+            assert proc.poll() is None and time.monotonic() < deadline, "dask scheduler did not start"
+            time.sleep(0.2)
+        address = json.loads(info.read_text())["address"]
         t0 = time.perf_counter()
         with pytest.raises(DistributedError, match="has no workers.*dask worker"):
-            dist.run_dask([("A", np.ones(3), ItemSpec(h=1))], {}, empty.scheduler_address,
-                          timeout=1)
+            dist.run_dask([("A", np.ones(3), ItemSpec(h=1))], {}, address, timeout=1)
         assert time.perf_counter() - t0 < 8
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def test_a_failing_item_on_a_worker_becomes_a_distributed_error(cluster) -> None:
