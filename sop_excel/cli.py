@@ -91,7 +91,9 @@ def _cmd_refresh_forecast(args: argparse.Namespace) -> int:
         report = refresh_forecast(_open(args), progress=_Progress("forecast", args.quiet),
                                   engine=engine, scheduler=args.scheduler)
     except DistributedError as exc:
-        raise SopExcelError(f"The Dask engine cannot run: {exc} The workbook was not changed.") from None
+        why = str(exc).rstrip()
+        raise SopExcelError(f"The Dask engine cannot run: {why}{'' if why.endswith('.') else '.'} "
+                            "The workbook was not changed.") from None
     return _done(args, report)
 
 
@@ -168,7 +170,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     text = export_scenarios(_open(args))
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SopExcelError(f"Cannot write {args.out}: {exc.strerror or exc}. Check that the "
+                                "folder exists and that you may write there.") from None
         print(f"Scenarios written: {Path(args.out).resolve()}")
     else:
         sys.stdout.write(text)

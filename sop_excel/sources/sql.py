@@ -68,7 +68,7 @@ def _engine(url: str):  # noqa: ANN202
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
-        raise SopExcelError(f"{url!r} is not a database URL. Write e.g. sqlite:///C:/data/actuals.db "
+        raise SopExcelError(f"{redact_url(url)!r} is not a database URL. Write e.g. sqlite:///C:/data/actuals.db "
                             "or postgresql://user@host/db in ActualsSource.") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)

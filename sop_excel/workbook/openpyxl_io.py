@@ -26,7 +26,13 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.table import Table, TableColumn
 
-from sop_excel.errors import LayoutError, SopExcelError, WorkbookCorruptError, WorkbookLockedError
+from sop_excel.errors import (
+    LayoutError,
+    SopExcelError,
+    WorkbookCorruptError,
+    WorkbookError,
+    WorkbookLockedError,
+)
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.guard import check_xlsx
@@ -45,7 +51,7 @@ def _mapped_errors(path: Path) -> Iterator[None]:
     except SopExcelError:
         raise
     except FileNotFoundError as exc:
-        raise SopExcelError(f"No workbook at {path}. Check the path, or create one with "
+        raise WorkbookError(f"No workbook at {path}. Check the path, or create one with "
                             f"`sop-excel demo --out {path.name}`.") from exc
     except PermissionError as exc:
         raise WorkbookLockedError(f"Cannot read {path}: permission denied. Close it in any "

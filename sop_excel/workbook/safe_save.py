@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sop_excel.errors import SopExcelError, WorkbookLockedError
+from sop_excel.errors import SopExcelError, WorkbookError, WorkbookLockedError
 
 __all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "atomic_write", "backup_count", "backup_paths",
            "excel_owner_file", "lock_path", "set_backup_count", "writer_lock"]
@@ -168,7 +168,7 @@ def writer_lock(path: str | os.PathLike[str], command: str = "") -> Iterator[Pat
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:
-            raise SopExcelError(f"No folder {target.parent} for {target.name}. Check the path.") from None
+            raise WorkbookError(f"No folder {target.parent} for {target.name}. Check the path.") from None
         except PermissionError:
             raise WorkbookLockedError(f"Cannot write in {target.parent}: permission denied. "
                                       f"sop-excel needs to write beside {target.name}.") from None

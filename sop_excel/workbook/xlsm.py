@@ -37,7 +37,7 @@ from importlib import resources
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from sop_excel.errors import SopExcelError
+from sop_excel.errors import SopExcelError, WorkbookError
 from sop_excel.workbook.safe_save import atomic_write
 
 __all__ = ["CONF_SHEET", "FORM_CELLS", "NEW_SCENARIO_SHEET", "UDF_MODULES", "RibbonButton",
@@ -292,6 +292,13 @@ def build_template(out: str | Path, *, source: str | Path | None = None, as_of: 
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(demo.actuals_next_day, target.parent / demo.actuals_next_day.name)
                 say(f"Next day's actuals written: {target.parent / demo.actuals_next_day.name}")
+        else:
+            from sop_excel.workbook.guard import check_xlsx
+
+            if not Path(source).is_file():
+                raise WorkbookError(f"No workbook at {source}. Check the --source path, or leave "
+                                    "it out to start from the demo.")
+            check_xlsx(source)  # refuses a non-zip, a truncated file or a zip bomb, in words
         say("Adding the S&OP ribbon, the xlwings.conf and New scenario sheets")
         staged = Path(tmp) / "staged.xlsm"
         staged.write_bytes(_to_xlsm(Path(source).read_bytes(), ribbon_xml()))
