@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.utility import xl_range
+from xlsxwriter.worksheet import Worksheet
 
 from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
 from sop_excel.workbook.io import CellValue, Formula, Rows
-from sop_excel.workbook.layout import load_layout, parse_cell, table_range
+from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.safe_save import atomic_write
 
 __all__ = ["NUMBER_FORMATS", "build_workbook", "choices_for", "trend_charts"]
@@ -56,6 +58,58 @@ def choices_for(choices: list[str] | str | None) -> list[str] | None:
     if isinstance(choices, str):
         return [choices]
     return choices
+
+
+class _Worksheet(Worksheet):
+    """An XlsxWriter worksheet for large workbooks written row by row (``constant_memory``).
+
+    Two additions, both for scale (issue 8; ``bench/scale_build.py``):
+
+    * each distinct formula text is prepared once: XlsxWriter rewrites every formula through
+      about 30 regular expressions (future-function prefixes) before storing it, which was 85% of
+      the build time. Our per-row formulas use structured references
+      (``tblForecast[[#This Row],[Final]]``), so a whole column shares one text.
+    * :meth:`add_table_rows` adds an Excel Table in ``constant_memory`` mode, which XlsxWriter's
+      ``add_table`` refuses because it writes the header and column formulas itself, out of row
+      order, and keeps one dict entry per table cell (GBs at 10,000 items). The table is
+      registered over its header and first row with those cell writes switched off, then given
+      its full range; the caller writes header and rows in row order. The tests check the table
+      parts (ref, autoFilter, calculatedColumnFormula) against the full range.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prepared: dict[tuple[str, bool], str] = {}
+        self._quiet = False
+
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        key = (formula, expand_future_functions)
+        out = self._prepared.get(key)
+        if out is None:
+            out = self._prepared[key] = super()._prepare_formula(formula, expand_future_functions)
+        return out
+
+    def _write_string(self, *args: Any, **kwargs: Any) -> Any:
+        return 0 if self._quiet else super()._write_string(*args, **kwargs)
+
+    def _write_formula(self, *args: Any, **kwargs: Any) -> Any:
+        return 0 if self._quiet else super()._write_formula(*args, **kwargs)
+
+    def add_table_rows(self, first_row: int, first_col: int, last_row: int, last_col: int,
+                       options: dict[str, Any]) -> None:
+        """Register an Excel Table over the range without writing any of its cells."""
+        memory, self.constant_memory, self._quiet = self.constant_memory, 0, True
+        try:
+            err = self.add_table(first_row, first_col, min(last_row, first_row + 1), last_col, options)
+        finally:
+            self.constant_memory, self._quiet = memory, False
+        if err:
+            raise ValueError(f"XlsxWriter refused table {options.get('name')} (code {err})")
+        table = self.tables[-1]
+        full = xl_range(first_row, first_col, last_row, last_col)
+        table["range"] = table["a_range"] = full
+        if table.get("autofilter"):
+            table["autofilter"] = full
 
 
 class _Formats:
@@ -103,8 +157,19 @@ def _column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[Col
             for h in header]
 
 
-def _add_table(ws: Any, fm: _Formats, table: TableLayout, rows: Rows,
-               formulas: dict[str, str]) -> None:
+class _Placed:
+    """A table registered on its sheet, with the rows still to write (header first)."""
+
+    __slots__ = ("c0", "fmts", "r0", "rows")
+
+    def __init__(self, r0: int, c0: int, rows: Rows, fmts: list[Any]) -> None:
+        self.r0, self.c0, self.rows, self.fmts = r0, c0, rows, fmts
+
+
+def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
+               formulas: dict[str, str]) -> _Placed:
+    """Register the table with its widths, drop-downs and conditional formats (one per column
+    range, never per row); its cells are written later, in row order, by :func:`_write_rows`."""
     header, body = rows[0], rows[1:]
     cols = _column_layouts(table, header)
     r0, c0 = parse_cell(table.anchor)
@@ -115,15 +180,12 @@ def _add_table(ws: Any, fm: _Formats, table: TableLayout, rows: Rows,
         if col.field in formulas:
             spec["formula"] = formulas[col.field]
         columns.append(spec)
-    ws.add_table(table_range(table, len(body), len(cols)), {
+    last = r0 + max(len(body), 1)
+    ws.add_table_rows(r0, c0, last, c0 + len(cols) - 1, {
         "name": table.name, "columns": columns, "style": "Table Style Medium 2",
         "autofilter": True})
     for j, col in enumerate(cols):
         ws.set_column(c0 + j, c0 + j, col.width)
-    for i, row in enumerate(body):
-        for j, v in enumerate(row):
-            _write(ws, r0 + 1 + i, c0 + j, v, fm.kind(cols[j].kind))
-    last = r0 + max(len(body), 1)
     for j, col in enumerate(cols):
         opts = choices_for(col.choices)
         if opts:
@@ -142,6 +204,43 @@ def _add_table(ws: Any, fm: _Formats, table: TableLayout, rows: Rows,
         elif col.style == "signed":
             ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
                 "type": "cell", "criteria": "<", "value": 0, "format": fm.fill("#FFFFFF", "#C00000")})
+    return _Placed(r0, c0, rows, [fm.kind(c.kind) for c in cols])
+
+
+def _write_rows(ws: _Worksheet, placed: list[_Placed],
+                overrides: dict[int, dict[int, Any]] | None = None) -> None:
+    """Every table's header and rows, in sheet row order (``constant_memory`` flushes each row
+    as the next one starts; a cell written to an earlier row would be lost).
+
+    ``overrides``: sheet row -> column -> format, for single cells (the Settings values).
+    """
+    overrides = overrides or {}
+    spans = sorted(((p.r0, p.r0 + len(p.rows) - 1, p) for p in placed), key=lambda t: (t[0], t[2].c0))
+    first = min((a for a, _, _ in spans), default=0)
+    last = max((b for _, b, _ in spans), default=-1)
+    write_string, write_number, write_formula = ws.write_string, ws.write_number, ws.write_formula
+    for r in range(first, last + 1):
+        for a, b, p in spans:
+            if not a <= r <= b:
+                continue
+            row, c0 = p.rows[r - a], p.c0
+            if r == a:  # the header
+                for j, v in enumerate(row):
+                    write_string(r, c0 + j, str(v))
+                continue
+            fmts = p.fmts
+            special = overrides.get(r)
+            for j, v in enumerate(row):
+                fmt = fmts[j] if special is None else special.get(c0 + j, fmts[j])
+                t = v.__class__
+                if t is float or t is int:
+                    write_number(r, c0 + j, v, fmt)
+                elif t is str:
+                    write_string(r, c0 + j, v, fmt)
+                elif t is Formula:
+                    write_formula(r, c0 + j, v.text, fmt, "" if v.value is None else v.value)  # type: ignore[union-attr]
+                else:
+                    _write(ws, r, c0 + j, v, fmt)
 
 
 def trend_charts(trend_header: Sequence[CellValue], n_rows: int, sheet: str,
@@ -258,24 +357,28 @@ def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
         raise ValueError(f"no rows given for tables {missing}")
 
     def write(tmp: Path) -> None:
+        # constant_memory: each row goes to a temporary file as soon as the next one starts, so
+        # memory stays flat at any size (strings are written inline, not shared).
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "default_date_format": "yyyy-mm-dd"})
+                                            "default_date_format": "yyyy-mm-dd",
+                                            "constant_memory": True, "use_zip64": True})
         fm = _Formats(wb)
         for sheet in layout.sheets:
-            ws = wb.add_worksheet(sheet.name)
+            ws = wb.add_worksheet(sheet.name, worksheet_class=_Worksheet)
             ws.set_tab_color(sheet.tab_color)
             ws.write_string(0, 0, sheet.name, fm.title)
             ws.write_string(1, 0, sheet.note, fm.note)
-            for table in sheet.tables:
-                _add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}))
+            placed = [_add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}))
+                      for table in sheet.tables]
+            overrides = (_settings_extras(wb, ws, fm, layout, tables["tblSettings"])
+                         if sheet.name == "Settings" else None)
+            _write_rows(ws, placed, overrides)
             header_row = parse_cell(sheet.tables[0].anchor)[0]
             ws.freeze_panes(header_row, 0)
             if sheet.protect:
                 # The plan of record: protected against accidental edits (no password: a
                 # deliberate Review > Unprotect still works, and is visible).
                 ws.protect("", {"autofilter": True, "sort": True})
-            if sheet.name == "Settings":
-                _settings_extras(wb, ws, fm, layout, tables["tblSettings"])
             if sheet.name == "Compare":
                 _compare_charts(wb, ws, layout, tables)
             if sheet.name == "Weekly" and "tblWeeks" in tables:
@@ -293,19 +396,22 @@ def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
 
 
 def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: LayoutSpec,
-                     rows: Rows) -> None:
-    """Named Value cells, per-row number formats and drop-downs on the Settings sheet."""
+                     rows: Rows) -> dict[int, dict[int, Any]]:
+    """Named Value cells and drop-downs on the Settings sheet; returns each Value cell's number
+    format (sheet row -> column -> format) for :func:`_write_rows`."""
     table = layout.table("tblSettings")
     r0, c0 = parse_cell(table.anchor)
     by_label = {str(r[0]): i for i, r in enumerate(rows[1:])}
+    formats: dict[int, dict[int, Any]] = {}
     for spec in layout.settings.rows:
         i = by_label.get(spec.setting)
         if i is None:
             continue
         r, c = r0 + i, c0  # 0-based row of the value cell = header row + 1 + i - 1
-        _write(ws, r, c, rows[1 + i][1], fm.kind(spec.kind))
+        formats[r] = {c: fm.kind(spec.kind)}
         wb.define_name(spec.name, f"='{table.sheet}'!${chr(65 + c)}${r + 1}")
         opts = choices_for(spec.choices)
         if opts:
             ws.data_validation(r, c, r, c, {"validate": "list", "source": opts,
                                             "error_message": "Pick a value from the list."})
+    return formats

@@ -41,8 +41,12 @@ def _all() -> dict[str, dict[str, str]]:
 
     fc = functools.partial(this, "tblForecast")
     item_month = (("item", fc("item")), ("month", fc("month")))
-    fam_month = (("family", fc("family")), ("month", fc("month")))
-    fam_baseline = sumifs("tblForecast", "baseline", *fam_month)
+    # The family's baseline for the month comes from the Rollup's family rows (families x months
+    # rows, each one SUMIFS over Forecast) rather than a SUMIFS over the whole Forecast in every
+    # Forecast row: the same number, but linear instead of quadratic in the number of items (at
+    # 10,000 items, 180,000 rows x 180,000 rows per recalculation, twice per row).
+    fam_baseline = sumifs("tblRollup", "baseline", ("level", '"Family"'), ("name", fc("family")),
+                          ("month", fc("month")))
     fam_count = f"COUNTIFS({col('tblForecast', 'family')},{fc('family')},{col('tblForecast', 'month')},{fc('month')})"
     tgt_crit = (("family", fc("family")), ("month", fc("month")))
     tgt_count = (f"COUNTIFS({col('tblFamilyTargets', 'family')},{fc('family')},"

@@ -1,0 +1,212 @@
+"""End-to-end ``refresh-actuals`` from SQLite into an N-item workbook, zip side against openpyxl;
+with ``--command forecast``, ``refresh-forecast`` (every item re-forecast) at the same size.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/refresh_actuals_scale.py WORKBOOK [--baseline]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/refresh_actuals_scale.py --items 1000 [--baseline]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/refresh_actuals_scale.py --command forecast [--no-trace]
+
+refresh-forecast uses the workbook's Settings (the scaled workbook's default method, ``auto``)
+on the engine's process pool over the machine's cores; its time is mostly forecasting
+(``forecast_s``), the rest is reading, the S&OP recomputation and the save.
+
+What is timed is what ``sop-excel refresh-actuals WB --source actuals.db`` does, in process:
+``macros.refresh_actuals_from_source(open_workbook(copy), "actuals.db")`` (open, read
+Settings/Items/Forecast/History/..., read 31 days x N items from SQLite, merge, drift,
+rewrite the S&OP and execution tables, save atomically). The SQLite file holds the workbook's
+own month of actuals with every order +1 (so every row is a correction and the Actuals table
+is rewritten in full).
+
+Each side runs in a fresh process on a fresh copy, twice: once timed (ru_maxrss: the process's
+peak resident memory), once under tracemalloc (peak of Python allocations; tracing slows it, so
+that run's time is not used). The time is split into workbook reading, writing (queueing the
+tables), saving (the file itself), and the rest (SQLite, pipeline, frames <-> rows).
+Target (issue 5): <= 5 s at 10,000 items.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+
+class Timed:
+    """A WorkbookIO that adds up the seconds spent in each of its methods."""
+
+    def __init__(self, book: object) -> None:
+        self.book = book
+        self.secs = {"read": 0.0, "write": 0.0, "save": 0.0}
+        self.cells = {"read": 0, "write": 0}
+
+    @property
+    def name(self) -> str:
+        return self.book.name  # type: ignore[attr-defined]
+
+    def table_names(self) -> list[str]:
+        return self.book.table_names()  # type: ignore[attr-defined]
+
+    def read_table(self, name: str) -> list:
+        t = time.perf_counter()
+        rows = self.book.read_table(name)  # type: ignore[attr-defined]
+        self.secs["read"] += time.perf_counter() - t
+        self.cells["read"] += sum(len(r) for r in rows)
+        return rows
+
+    def write_table(self, name: str, rows: list) -> None:
+        t = time.perf_counter()
+        self.book.write_table(name, rows)  # type: ignore[attr-defined]
+        self.secs["write"] += time.perf_counter() - t
+        self.cells["write"] += sum(len(r) for r in rows)
+
+    def save(self) -> None:
+        t = time.perf_counter()
+        self.book.save()  # type: ignore[attr-defined]
+        self.secs["save"] += time.perf_counter() - t
+
+
+def make_source(workbook: Path, db: Path) -> int:
+    """A SQLite file with the workbook's month of actuals, every order corrected by +1."""
+    from sop_excel.sources import write_actuals_sqlite
+    from sop_excel.workbook.tables import read_frame
+    from sop_excel.workbook.zip_io import ZipIO
+
+    actuals = read_frame(ZipIO(workbook), "tblActuals")
+    actuals = actuals.assign(orders=actuals["orders"] + 1)
+    if db.exists():
+        db.unlink()
+    return write_actuals_sqlite(db, actuals)
+
+
+def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actuals") -> dict:
+    """One refresh in this process (a fresh one): the figures as a dict."""
+    os.environ["SOP_EXCEL_IO"] = side
+    from sop_excel import macros
+    from sop_excel.workbook.zip_io import open_workbook
+
+    if trace:
+        tracemalloc.start()
+    t0 = time.perf_counter()
+    raw = open_workbook(workbook)
+    t_open = time.perf_counter() - t0
+    book = Timed(raw)
+    fsecs = 0.0
+    if command == "forecast":
+        from sop_excel import pipeline
+
+        inner = pipeline.forecast_frames
+
+        def timed_forecast(*a, **k):  # noqa: ANN002, ANN003, ANN202 - a pass-through timer
+            nonlocal fsecs
+            t = time.perf_counter()
+            try:
+                return inner(*a, **k)
+            finally:
+                fsecs += time.perf_counter() - t
+
+        pipeline.forecast_frames = timed_forecast
+        report = macros.refresh_forecast(book)
+    else:
+        report = macros.refresh_actuals_from_source(book, str(db))
+    total = time.perf_counter() - t0
+    out = {"side": side, "total_s": total, "open_s": t_open, **{f"{k}_s": v for k, v in book.secs.items()},
+           "cells_read": book.cells["read"], "cells_written": book.cells["write"],
+           "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "fallback": getattr(raw, "fallback_reason", None), "report": str(report).splitlines()[:2]}
+    out["forecast_s"] = fsecs
+    out["other_s"] = total - t_open - out["read_s"] - out["write_s"] - out["save_s"] - fsecs
+    if trace:
+        out["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+    return out
+
+
+def run_side(side: str, workbook: Path, db: Path, *, trace: bool = True, timeout: float = 3600,
+             command: str = "actuals") -> dict:
+    """Time ``side`` in fresh processes on fresh copies; add the traced peak if asked."""
+    figures: dict = {}
+    for traced in ([False, True] if trace else [False]):
+        with tempfile.TemporaryDirectory(prefix="sop-bench-", dir=workbook.parent) as d:
+            copy = Path(d) / workbook.name
+            shutil.copyfile(workbook, copy)
+            cmd = [sys.executable, __file__, "--child", side, str(copy), "--db", str(db), "--command", command]
+            if traced:
+                cmd.append("--trace")
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{side} run failed:\n{proc.stderr[-3000:]}")
+            got = json.loads(proc.stdout.strip().splitlines()[-1])
+        if traced:
+            figures["tracemalloc_peak_mib"] = got["tracemalloc_peak_mib"]
+            figures["traced_total_s"] = got["total_s"]
+        else:
+            figures.update(got)
+    return figures
+
+
+def show(f: dict) -> str:
+    tm = f"{f['tracemalloc_peak_mib']:,.0f} MiB" if "tracemalloc_peak_mib" in f else "not traced"
+    return (f"{f['side']:>8}: {f['total_s']:7.1f} s  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
+            f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
+            f"SQLite+pipeline+frames {f['other_s']:.1f})  "
+            f"ru_maxrss {f['maxrss_mib']:,.0f} MiB, tracemalloc peak {tm}; "
+            f"cells read {f['cells_read']:,}, written {f['cells_written']:,}"
+            + (f"; FELL BACK: {f['fallback']}" if f.get("fallback") else ""))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("workbook", nargs="?", type=Path, help="an N-item workbook (default: build one)")
+    ap.add_argument("--items", type=int, default=10_000, help="items when building the workbook")
+    ap.add_argument("--db", type=Path, help="the SQLite actuals (default: made beside the workbook)")
+    ap.add_argument("--baseline", action="store_true", help="also time the openpyxl side on the same file")
+    ap.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs")
+    ap.add_argument("--command", choices=("actuals", "forecast"), default="actuals",
+                    help="what to time: refresh-actuals (default) or refresh-forecast")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.workbook, args.db, args.trace, args.command), default=str))
+        return
+    wb = args.workbook
+    if wb is None:
+        from scale_data import build_scaled_workbook
+
+        wb = Path(tempfile.gettempdir()) / f"sop_scale_{args.items}.xlsx"
+        if not wb.exists():
+            print(f"building {wb} ({args.items:,} items) ...", flush=True)
+            build_scaled_workbook(wb, args.items)
+    db = args.db or wb.with_suffix(".actuals.db")
+    t = time.perf_counter()
+    n = make_source(wb, db)
+    print(f"{wb.name}: {wb.stat().st_size / 1e6:.1f} MB; SQLite source {db.name}: {n:,} rows "
+          f"(made in {time.perf_counter() - t:.1f} s)", flush=True)
+    fast = run_side("zip", wb, db, trace=not args.no_trace, command=args.command)
+    print(show(fast), flush=True)
+    if args.baseline:
+        slow = run_side("openpyxl", wb, db, trace=not args.no_trace, command=args.command)
+        print(show(slow))
+        print(f"openpyxl / zip: {slow['total_s'] / fast['total_s']:.1f}x the time, "
+              f"{slow['maxrss_mib'] / fast['maxrss_mib']:.1f}x the peak resident memory; "
+              f"workbook I/O alone {(slow['total_s'] - slow['other_s']) / (fast['total_s'] - fast['other_s']):.1f}x")
+    if args.command == "actuals":
+        print(f"target <= 5 s: {'met' if fast['total_s'] <= 5 else 'NOT met'} ({fast['total_s']:.1f} s)")
+    else:
+        n_items = args.items if args.workbook is None else None
+        print(f"refresh-forecast: {fast['total_s']:.1f} s, of which forecasting {fast['forecast_s']:.1f} s"
+              + (f" ({fast['forecast_s'] / n_items * 1000:.1f} ms per item over the pool)" if n_items else ""))
+
+
+if __name__ == "__main__":
+    main()
