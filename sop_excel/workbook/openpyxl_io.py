@@ -87,7 +87,7 @@ class OpenpyxlIO:
         with _mapped_errors(self.path):
             if not self.path.is_file():
                 raise FileNotFoundError(self.path)
-            check_xlsx(self.path)  # zip, sizes, content types, no DTDs: before openpyxl parses
+            check_xlsx(self.path, deep=False)  # zipfile-based: declared sizes bound what it reads
             self.macro_enabled = self.path.suffix.lower() == ".xlsm"
             # keep_vba keeps vbaProject.bin and the customUI part byte for byte (excel.md)
             self.wb = openpyxl.load_workbook(self.path, keep_vba=self.macro_enabled)

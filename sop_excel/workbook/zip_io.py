@@ -325,7 +325,7 @@ class ZipIO:
         with _mapped_errors(self.path):
             if not self.path.is_file():
                 raise FileNotFoundError(self.path)
-            check_xlsx(self.path)  # zip, sizes, content types, no DTDs (issue 7): before parsing
+            check_xlsx(self.path, deep=False)  # zip, sizes, content types, no DTDs: before parsing
             self._zip = zipfile.ZipFile(self.path)
             self._members = {i.filename: i for i in self._zip.infolist()}
             try:

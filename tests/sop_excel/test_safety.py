@@ -326,3 +326,44 @@ def test_corrupt_xlsm_member_crc(tmp_path):
     p.write_bytes(bytes(damaged))
     with pytest.raises(WorkbookCorruptError, match="damaged"):
         check_xlsx(p)
+
+
+def test_shallow_check_finds_a_dtd_before_the_root_of_a_large_part(tmp_path, monkeypatch):
+    """ZipIO and openpyxl check large parts without inflating them (deep=False): a DTD can only
+    come before the root element, so scanning up to it is enough."""
+    monkeypatch.setattr(guard, "FULL_SCAN_BYTES", 16)  # every part counts as large here
+    p = tmp_path / "laughs.xlsx"
+    p.write_bytes(billion_laughs_xlsx())
+    with pytest.raises(WorkbookCorruptError, match="document type declaration in xl/sharedStrings.xml"):
+        check_xlsx(p, deep=False)
+    with pytest.raises(WorkbookCorruptError, match="document type declaration"):
+        OpenpyxlIO(p)
+    ok = tmp_path / "ok.xlsx"
+    ok.write_bytes(minimal_xlsx([["date", "item"], ["2026-11-02", "A"]]))
+    check_xlsx(ok, deep=False)  # no false alarm on a sound file
+
+
+def test_shallow_check_still_bounds_declared_sizes_and_ratios(tmp_path, monkeypatch):
+    monkeypatch.setattr(guard, "FULL_SCAN_BYTES", 16)
+    p = tmp_path / "bomb.xlsx"
+    p.write_bytes(zip_bomb_xlsx(inflated_mb=64))
+    with pytest.raises(WorkbookCorruptError, match="compression ratio"):
+        check_xlsx(p, deep=False)
+    monkeypatch.setattr(guard, "MAX_MEMBER_BYTES", 1024)
+    ok = tmp_path / "ok.xlsx"
+    ok.write_bytes(minimal_xlsx([["date", "item"]] + [["2026-11-02", f"ITEM-{i}"] for i in range(100)]))
+    with pytest.raises(WorkbookCorruptError, match="declares"):
+        check_xlsx(ok, deep=False)
+
+
+def test_a_large_part_lying_about_its_size_is_cut_at_the_declared_size(tmp_path, monkeypatch):
+    """Why deep=False is safe for zipfile readers: Python's zipfile never returns more than the
+    declared size (and then reports the bad CRC), whatever the deflate stream holds."""
+    p = tmp_path / "liar.xlsx"
+    p.write_bytes(zip_bomb_xlsx(inflated_mb=8, declared_size=1000))
+    with zipfile.ZipFile(p) as z, z.open("xl/worksheets/sheet1.xml") as f:
+        got = b""
+        with pytest.raises(zipfile.BadZipFile, match="CRC"):
+            while chunk := f.read(1 << 16):
+                got += chunk
+    assert len(got) <= 1000
