@@ -71,14 +71,12 @@ def inventory_projection(demand: pd.DataFrame, items: pd.DataFrame, load: pd.Dat
     fit = pd.Series([1.0 / u if u > 1 else 1.0 for u in util.to_numpy()], index=util.index)
     keys = pd.MultiIndex.from_arrays([d["resource"], d["month"]])
     d["supply"] = d["volume"].to_numpy() * fit.reindex(keys).fillna(1.0).to_numpy()
-    d["opening"] = 0.0
-    d["closing"] = 0.0
-    for item, idx in d.groupby("item").groups.items():
-        stock = float(master["opening_stock"].get(item, 0.0) or 0.0)
-        for i in idx:
-            d.at[i, "opening"] = stock
-            stock = stock + d.at[i, "supply"] - d.at[i, "volume"]
-            d.at[i, "closing"] = stock
+    # Per item, in month order: closing = opening stock + running sum of (supply - demand).
+    start = pd.to_numeric(d["item"].map(master["opening_stock"]), errors="coerce").fillna(0.0).to_numpy(float)
+    net = d["supply"].to_numpy(float) - d["volume"].to_numpy(float)
+    closing = start + pd.Series(net).groupby(d["item"].to_numpy(), sort=False).cumsum().to_numpy()
+    d["opening"] = closing - net
+    d["closing"] = closing
     weekly = d["volume"] / (DAYS_PER_MONTH / 7)
     d["weeks_of_cover"] = np.divide(d["closing"].to_numpy(), weekly.to_numpy(),
                                     out=np.full(len(d), np.nan), where=weekly.to_numpy() > 0)

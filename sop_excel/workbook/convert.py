@@ -105,8 +105,25 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
                 message=f"repeats an earlier row ({key})", fix=_FIX["duplicate"]))
     if problems:
         raise InputError(f"Sheet '{table.sheet}' has values sop-excel cannot use", problems)
-    frame.attrs["excel_rows"] = excel_rows.tolist()
+    frame.attrs["excel_rows"] = ExcelRows(excel_rows.tolist())
     return frame
+
+
+class ExcelRows(tuple):  # noqa: SLOT001 - a tuple with one behaviour changed
+    """The sheet row of each frame row, kept in ``frame.attrs``.
+
+    pandas deep-copies ``attrs`` into every frame derived from this one (each ``.at``, each
+    column, each slice); a plain list of 180,000 row numbers made that the whole cost of a
+    10,000-item refresh. The rows never change, so a copy is the same object.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict) -> ExcelRows:
+        return self
+
+    def __copy__(self) -> ExcelRows:
+        return self
 
 
 def _show(v: object) -> str:

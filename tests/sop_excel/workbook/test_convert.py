@@ -25,7 +25,7 @@ def test_rows_become_typed_frame_with_field_names():
     assert f["qty"].tolist() == [12.0, 1200.0]
     assert f["month"].tolist() == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01")]
     assert f["flag"].tolist() == ["", "stockout"]
-    assert f.attrs["excel_rows"] == [4, 5]  # anchor A3: header on row 3
+    assert list(f.attrs["excel_rows"]) == [4, 5]  # anchor A3: header on row 3
 
 
 def test_text_in_number_cell_names_sheet_and_cell():
