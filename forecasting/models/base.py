@@ -15,7 +15,7 @@ import numpy as np
 from forecasting._types import FloatArray, Intervals
 from forecasting.seasonality import deseasonalize, seasonality_test
 
-__all__ = ["Model", "ModelError", "SeasonalAdjuster"]
+__all__ = ["AdjustedModel", "Model", "ModelError", "SeasonalAdjuster"]
 
 
 class ModelError(RuntimeError):
@@ -119,3 +119,19 @@ class SeasonalAdjuster:
             return f
         s = self.indices_[(self.n_ + np.arange(f.size)) % self.m]
         return f * s if self.multiplicative_ else f + s
+
+
+class AdjustedModel(Model):
+    """A model fitted on seasonally adjusted data when the history is seasonal.
+
+    ``seasonal``: None tests for seasonality, True always adjusts, False never does.
+    """
+
+    def __init__(self, season_length: int = 12, *, seasonal: bool | None = None) -> None:
+        super().__init__(season_length)
+        self.seasonal = seasonal
+
+    def _adjusted(self, y: FloatArray) -> FloatArray:
+        """Set ``adj_`` and return the history it adjusted (or left as it was)."""
+        self.adj_ = SeasonalAdjuster(self.season_length, test=self.seasonal is None)
+        return self.adj_.adjust(y) if self.seasonal is not False else self.adj_.skip(y)

@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from forecasting._types import FloatArray
-from forecasting.models.base import Model, ModelError, SeasonalAdjuster
+from forecasting.models.base import AdjustedModel, ModelError
 
 __all__ = ["CES", "ces_grid", "fit_ces"]
 
@@ -81,20 +81,15 @@ def ces_path(p: dict[str, float], h: int) -> FloatArray:
     return out
 
 
-class CES(Model):
+class CES(AdjustedModel):
     """Complex exponential smoothing on seasonally adjusted data (when seasonal)."""
 
     name: ClassVar[str] = "ces"
     label: ClassVar[str] = "complex exponential smoothing"
     min_obs: ClassVar[int] = 4
 
-    def __init__(self, season_length: int = 12, *, seasonal: bool | None = None) -> None:
-        super().__init__(season_length)
-        self.seasonal = seasonal
-
     def _fit(self, y: FloatArray) -> None:
-        self.adj_ = SeasonalAdjuster(self.season_length, test=self.seasonal is None)
-        x = self.adj_.adjust(y) if self.seasonal is not False else self.adj_.skip(y)
+        x = self._adjusted(y)
         self.params_ = fit_ces(x)
         if self.adj_.seasonal_:
             self.description_ = f"{self.label} on seasonally adjusted data"

@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from forecasting._types import FloatArray
-from forecasting.models.base import Model, SeasonalAdjuster
+from forecasting.models.base import AdjustedModel
 
 __all__ = ["DynamicTheta", "fit_dynamic_theta"]
 
@@ -89,20 +89,15 @@ def _path(y: FloatArray, p: dict[str, float], h: int) -> FloatArray:
     return out
 
 
-class DynamicTheta(Model):
+class DynamicTheta(AdjustedModel):
     """Dynamic optimised Theta on seasonally adjusted data (when seasonal)."""
 
     name: ClassVar[str] = "dynamic_theta"
     label: ClassVar[str] = "dynamic optimised Theta"
     min_obs: ClassVar[int] = 4
 
-    def __init__(self, season_length: int = 12, *, seasonal: bool | None = None) -> None:
-        super().__init__(season_length)
-        self.seasonal = seasonal
-
     def _fit(self, y: FloatArray) -> None:
-        self.adj_ = SeasonalAdjuster(self.season_length, test=self.seasonal is None)
-        self.x_ = self.adj_.adjust(y) if self.seasonal is not False else self.adj_.skip(y)
+        self.x_ = self._adjusted(y)
         self.params_ = fit_dynamic_theta(self.x_)
         if self.adj_.seasonal_:
             self.description_ = f"{self.label} on seasonally adjusted data"

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from forecasting._types import FloatArray
-from forecasting.models.base import Model, SeasonalAdjuster
+from forecasting.models.base import AdjustedModel
 
 __all__ = ["DampedHolt", "Holt", "SimpleExpSmoothing", "fit_smoothing"]
 
@@ -100,18 +100,13 @@ def fit_smoothing(x: FloatArray, *, trend: bool, damped: bool) -> dict[str, floa
             "level": lev, "trend": tr}
 
 
-class _Smoothing(Model):
+class _Smoothing(AdjustedModel):
     trend: ClassVar[bool] = False
     damped: ClassVar[bool] = False
     min_obs: ClassVar[int] = 3
 
-    def __init__(self, season_length: int = 12, *, seasonal: bool | None = None) -> None:
-        super().__init__(season_length)
-        self.seasonal = seasonal
-
     def _fit(self, y: FloatArray) -> None:
-        self.adj_ = SeasonalAdjuster(self.season_length, test=self.seasonal is None)
-        x = self.adj_.adjust(y) if self.seasonal is not False else self.adj_.skip(y)
+        x = self._adjusted(y)
         self.params_ = fit_smoothing(x, trend=self.trend, damped=self.damped)
         self.sigma_ = float(np.sqrt(self.params_["sse"] / x.size))
         if self.adj_.seasonal_:
