@@ -21,11 +21,14 @@ what is wrong and what to do.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
@@ -130,31 +133,32 @@ _ROOT = re.compile(rb"<[A-Za-z_:]")
 def _check_large(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
     """A large part: declared size and ratio, then no DTD before its root element."""
     _check_declared(path, info, budget)
-    if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+    if not _is_xml(info):
         return info.file_size
     seen = b""
-    try:
-        with zf.open(info) as member:
-            while len(seen) < PROLOG_MAX_BYTES and (chunk := member.read(_CHUNK)):
-                seen += chunk
-                root = _ROOT.search(seen)
-                if root is not None:
-                    seen = seen[:root.start()]
-                    break
-            else:
-                if len(seen) >= PROLOG_MAX_BYTES:
-                    raise _corrupt(path, f"has no XML element in the first {PROLOG_MAX_BYTES:,} bytes of "
-                                   f"{info.filename} (a crafted or damaged file)", _RESAVE)
-    except zipfile.BadZipFile as exc:
-        raise _corrupt(path, f"is damaged ({info.filename}: {exc})",
-                       "Copy or download it again, or restore it from a backup") from None
-    except (zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
-        raise _corrupt(path, f"is damaged or uses an unsupported compression ({info.filename}: "
-                       f"{type(exc).__name__}: {exc})", _RESAVE) from None
+    with _member(path, zf, info) as member:
+        while len(seen) < PROLOG_MAX_BYTES and (chunk := member.read(_CHUNK)):
+            seen += chunk
+            root = _ROOT.search(seen)
+            if root is not None:
+                seen = seen[:root.start()]
+                break
+        else:
+            if len(seen) >= PROLOG_MAX_BYTES:
+                raise _corrupt(path, f"has no XML element in the first {PROLOG_MAX_BYTES:,} bytes of "
+                               f"{info.filename} (a crafted or damaged file)", _RESAVE)
     if any(m in seen for m in _DTD_MARKERS):
-        raise _corrupt(path, f"contains an XML document type declaration in {info.filename} (a "
-                       "crafted or damaged file: Excel never writes one)", "sop-excel will not parse it. " + _RESAVE)
+        raise _dtd_found(path, info)
     return info.file_size
+
+
+def _is_xml(info: zipfile.ZipInfo) -> bool:
+    return info.filename.lower().endswith((".xml", ".rels", ".vml"))
+
+
+def _dtd_found(path: Path, info: zipfile.ZipInfo) -> WorkbookCorruptError:
+    return _corrupt(path, f"contains an XML document type declaration in {info.filename} (a crafted "
+                    "or damaged file: Excel never writes one)", "sop-excel will not parse it. " + _RESAVE)
 
 
 def _too_big(path: Path, info: zipfile.ZipInfo, what: str) -> WorkbookCorruptError:
@@ -163,31 +167,36 @@ def _too_big(path: Path, info: zipfile.ZipInfo, what: str) -> WorkbookCorruptErr
                     "save a clean copy from Excel")
 
 
-def _inflate_bounded(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
-    """Inflate one part in chunks, never holding more than one chunk; return its real size."""
-    limit = _check_declared(path, info, budget)
-    is_xml = info.filename.lower().endswith((".xml", ".rels", ".vml"))
-    size = 0
-    tail = b""
+@contextlib.contextmanager
+def _member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[IO[bytes]]:
+    """One part opened for reading; a damaged or unreadable part becomes a clear error."""
     try:
         with zf.open(info) as member:
-            while chunk := member.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise _too_big(path, info, f"more than {limit:,} bytes")
-                if is_xml:
-                    window = tail + chunk
-                    if any(m in window for m in _DTD_MARKERS):
-                        raise _corrupt(path, f"contains an XML document type declaration in "
-                                       f"{info.filename} (a crafted or damaged file: Excel never "
-                                       "writes one)", "sop-excel will not parse it. " + _RESAVE)
-                    tail = chunk[-16:]
+            yield member
     except zipfile.BadZipFile as exc:
         raise _corrupt(path, f"is damaged ({info.filename}: {exc})",
                        "Copy or download it again, or restore it from a backup") from None
     except (zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
         raise _corrupt(path, f"is damaged or uses an unsupported compression ({info.filename}: "
                        f"{type(exc).__name__}: {exc})", _RESAVE) from None
+
+
+def _inflate_bounded(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
+    """Inflate one part in chunks, never holding more than one chunk; return its real size."""
+    limit = _check_declared(path, info, budget)
+    is_xml = _is_xml(info)
+    size = 0
+    tail = b""
+    with _member(path, zf, info) as member:
+        while chunk := member.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise _too_big(path, info, f"more than {limit:,} bytes")
+            if is_xml:
+                window = tail + chunk
+                if any(m in window for m in _DTD_MARKERS):
+                    raise _dtd_found(path, info)
+                tail = chunk[-16:]
     return size
 
 

@@ -7,9 +7,10 @@ import re
 import tomllib
 from importlib.resources import files
 
+from sop_excel.errors import LayoutError
 from sop_excel.models import LayoutSpec, TableLayout
 
-__all__ = ["cell_address", "column_letter", "load_layout", "parse_cell", "table_range"]
+__all__ = ["cell_address", "column_letter", "load_layout", "missing_table", "parse_cell", "table_range"]
 
 
 @functools.cache
@@ -51,3 +52,14 @@ def table_range(table: TableLayout, n_rows: int, n_cols: int | None = None) -> s
     r0, c0 = parse_cell(table.anchor)
     n_cols = n_cols if n_cols is not None else len(table.columns)
     return f"{cell_address(r0, c0)}:{cell_address(r0 + max(n_rows, 1), c0 + n_cols - 1)}"
+
+
+def missing_table(book: str, layout: LayoutSpec, name: str) -> LayoutError:
+    """The error for a table the workbook lacks, naming the sheet the layout puts it on."""
+    try:
+        where = f"sheet '{layout.table(name).sheet}'"
+    except KeyError:
+        where = "the workbook"
+    return LayoutError(
+        f"{book}: table {name} is missing from {where}. Restore it from the template "
+        "(sop-excel demo builds a complete workbook) or rename your table back.")

@@ -27,7 +27,6 @@ from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.table import Table, TableColumn
 
 from sop_excel.errors import (
-    LayoutError,
     SopExcelError,
     WorkbookCorruptError,
     WorkbookError,
@@ -37,7 +36,7 @@ from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
-from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.layout import load_layout, missing_table
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
 
 __all__ = ["OpenpyxlIO"]
@@ -109,14 +108,7 @@ class OpenpyxlIO:
         try:
             return self._tables[name]
         except KeyError:
-            try:
-                where = f"sheet '{self.layout.table(name).sheet}'"
-            except KeyError:
-                where = "the workbook"
-            raise LayoutError(
-                f"{self.name}: table {name} is missing from {where}. Restore it from the "
-                "template (sop-excel demo builds a complete workbook) or rename your table back."
-            ) from None
+            raise missing_table(self.name, self.layout, name) from None
 
     def read_table(self, name: str) -> Rows:
         ws, tbl = self._find(name)

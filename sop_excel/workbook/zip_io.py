@@ -57,7 +57,7 @@ from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
-from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.layout import load_layout, missing_table
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
 
@@ -436,14 +436,7 @@ class ZipIO:
         try:
             return self._tables[name]
         except KeyError:
-            try:
-                where = f"sheet '{self.layout.table(name).sheet}'"
-            except KeyError:
-                where = "the workbook"
-            raise LayoutError(
-                f"{self.name}: table {name} is missing from {where}. Restore it from the "
-                "template (sop-excel demo builds a complete workbook) or rename your table back."
-            ) from None
+            raise missing_table(self.name, self.layout, name) from None
 
     def read_table(self, name: str) -> Rows:
         if self._slow is not None:
