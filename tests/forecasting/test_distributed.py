@@ -1,6 +1,6 @@
 """The dask engine: same frame as a local run, progress, clear errors, lazy import.
 
-One real ``LocalCluster`` (two worker processes, one thread each) serves the module.
+One real ``LocalCluster`` (two worker processes, one thread each; ``cluster`` in tests/conftest.py) serves the module.
 """
 
 from __future__ import annotations
@@ -25,13 +25,6 @@ from forecasting.selection import ItemSpec
 from .conftest import make_history
 
 distributed = pytest.importorskip("distributed")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,7 @@ from sop_excel.cli import main
 
 from .conftest import sheet
 
-distributed = pytest.importorskip("distributed")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as c:
-        yield c
+pytest.importorskip("distributed")  # the dask extra
 
 
 def test_refresh_forecast_on_dask_equals_a_local_refresh(book_copy, tmp_path, cluster, capsys):
