@@ -123,6 +123,16 @@ def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     return frames
 
 
+def _final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
+    """The consensus forecast from the planner's current inputs, for S&OE to plan against.
+
+    The S&OE commands (refresh-actuals, flag-drift) leave the S&OP tables as they are: those
+    change with refresh-forecast, compare-scenarios and new-scenario, never with actuals.
+    """
+    return pipeline.final_forecast(items, read_frame(book, "tblForecast"), read_frame(book, "tblInputs"),
+                                   read_frame(book, "tblFamilyTargets"))
+
+
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
                      final: pd.DataFrame, actuals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
     locked, label = _latest_lock(book)
@@ -189,9 +199,8 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> 
     items = read_frame(book, "tblItems")
     existing = read_frame(book, "tblActuals")
     merged = merge_actuals(existing, actuals)
-    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
     write_frame(book, "tblActuals", merged)
-    execution, exceptions, through, resolved = _write_execution(book, settings, items, frames["tblForecast"], merged)
+    execution, exceptions, through, resolved = _write_execution(book, settings, items, _final(book, items), merged)
     counts = execution["status"].value_counts()
     replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
     report = RunReport("refresh-actuals")
@@ -251,9 +260,8 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     """Recompute Execution and Exceptions from the actuals already in the workbook."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
-    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
     execution, exceptions, through, resolved = _write_execution(
-        book, settings, items, frames["tblForecast"], read_frame(book, "tblActuals"))
+        book, settings, items, _final(book, items), read_frame(book, "tblActuals"))
     counts = execution["status"].value_counts()
     report = RunReport("flag-drift", [
         f"Actuals through {through:%Y-%m-%d}: "

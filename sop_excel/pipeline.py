@@ -127,6 +127,12 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
     return fc, models
 
 
+def final_forecast(items: pd.DataFrame, forecast: pd.DataFrame, inputs: pd.DataFrame,
+                   targets: pd.DataFrame) -> pd.DataFrame:
+    """The consensus forecast per item and month (statistical, overrides, inputs, family targets)."""
+    return item_values(compute_consensus(forecast, inputs, targets), items)
+
+
 def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
                inputs: pd.DataFrame, targets: pd.DataFrame, scenario_list: pd.DataFrame,
                drivers: pd.DataFrame, budget: pd.DataFrame, capacity: pd.DataFrame
@@ -136,7 +142,7 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
     Returns frames keyed by table name (tblForecast, tblRollup, tblScenarioPlan, tblFinance,
     tblCompare, tblCompareMonthly, tblLoad, tblInventory).
     """
-    final = item_values(compute_consensus(forecast, inputs, targets), items)
+    final = final_forecast(items, forecast, inputs, targets)
     names = list(dict.fromkeys(scenario_list["scenario"].tolist()))
     parents = dict(zip(scenario_list["scenario"], scenario_list["parent"].fillna(""), strict=True))
     check_scenarios(names, parents, drivers, items, settings)

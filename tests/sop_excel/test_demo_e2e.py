@@ -123,6 +123,7 @@ def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, ca
     first_exc = wb["Exceptions"][cell("tblExceptions", "item", 0)].value
     wb.save(book_copy)
     before = sheet(book_copy, "Execution")
+    sop_before = {name: sheet(book_copy, name) for name in ("Finance", "Scenarios", "Forecast")}
     csv = next(book_copy.parent.glob("*_actuals_*.csv"))
     assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
     assert "Workbook updated" in capsys.readouterr().out
@@ -138,14 +139,18 @@ def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, ca
     exc = sheet(book_copy, "Exceptions")
     if first_exc in set(exc["Item"]):
         assert exc.set_index("Item").loc[first_exc, "Owner"] == "Dana"
-    # Finance follows the edited driver and the override, with fresh cached values
+    # S&OE leaves the S&OP sheets as they are (they change with the S&OP commands) ...
+    for name, frame in sop_before.items():
+        pd.testing.assert_frame_equal(sheet(book_copy, name), frame, check_dtype=False)
+    # ... where Finance follows the edited driver and the override, with fresh cached values
+    assert main(["-q", "compare-scenarios", str(book_copy)]) == 0
     assert [k for k, v in formula_cells(book_copy).items() if v is None] == []
     # loading the same file twice changes nothing
     snap = sheet(book_copy, "Actuals")
     assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
     pd.testing.assert_frame_equal(sheet(book_copy, "Actuals"), snap)
     log = sheet(book_copy, "Log")
-    assert list(log["Command"]) == ["demo", "refresh-actuals", "refresh-actuals"]
+    assert list(log["Command"]) == ["demo", "refresh-actuals", "compare-scenarios", "refresh-actuals"]
 
 
 @pytest.mark.libreoffice
