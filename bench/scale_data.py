@@ -35,7 +35,7 @@ from sop_excel.workbook.build import build_workbook
 from sop_excel.workbook.formulas import table_formulas
 from sop_excel.workbook.io import Rows
 from sop_excel.workbook.layout import load_layout
-from sop_excel.workbook.tables import rows_for
+from sop_excel.workbook.tables import frame_rows
 
 __all__ = ["AS_OF", "build_scaled_workbook", "make_company", "plan_tables", "scaled_scenarios"]
 
@@ -249,7 +249,7 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
         if t.name in tables:
             continue
         if t.name in frames_by_table:
-            tables[t.name] = rows_for(t.name, frames_by_table[t.name])
+            tables[t.name] = frame_rows(t.name, frames_by_table[t.name])
         else:  # a table this benchmark does not know yet: header only
             tables[t.name] = [[c.header for c in t.columns]]
     return tables

@@ -24,7 +24,7 @@ from sop_excel.workbook.build import build_workbook
 from sop_excel.workbook.formulas import table_formulas
 from sop_excel.workbook.io import Rows
 from sop_excel.workbook.layout import load_layout
-from sop_excel.workbook.tables import rows_for
+from sop_excel.workbook.tables import frame_rows
 
 __all__ = ["DEFAULT_SETTINGS", "DemoResult", "build_demo", "demo_scenarios", "settings_rows"]
 
@@ -206,28 +206,28 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     }])
     tables: dict[str, Rows] = {
         "tblSettings": settings_rows(values),
-        "tblItems": rows_for("tblItems", items),
-        "tblHistory": rows_for("tblHistory", history),
-        "tblModels": rows_for("tblModels", models),
-        "tblInputs": rows_for("tblInputs", inputs),
-        "tblFamilyTargets": rows_for("tblFamilyTargets", targets),
-        "tblScenarioList": rows_for("tblScenarioList", scen),
-        "tblDrivers": rows_for("tblDrivers", drivers),
-        "tblBudget": rows_for("tblBudget", company.budget),
-        "tblCapacity": rows_for("tblCapacity", company.capacity),
-        "tblLocks": rows_for("tblLocks", pd.concat(locks, ignore_index=True)),
-        "tblLockedPlan": rows_for("tblLockedPlan", locked),
-        "tblSnapshots": rows_for("tblSnapshots", snapshots),
-        "tblFVA": rows_for("tblFVA", fva),
-        "tblWaterfall": rows_for("tblWaterfall", waterfall),
-        "tblActuals": rows_for("tblActuals", company.actuals),
-        "tblExecution": rows_for("tblExecution", execution),
-        "tblExceptions": rows_for("tblExceptions", exceptions),
-        "tblExceptionLog": rows_for("tblExceptionLog", exception_log),
-        "tblTrend": rows_for("tblTrend", pipeline.trend_frame(history, final, items)),
-        **{name: rows_for(name, frame) for name, frame in views.items()},
-        "tblLog": rows_for("tblLog", log),
-        **{name: rows_for(name, frames[name]) for name in
+        "tblItems": frame_rows("tblItems", items),
+        "tblHistory": frame_rows("tblHistory", history),
+        "tblModels": frame_rows("tblModels", models),
+        "tblInputs": frame_rows("tblInputs", inputs),
+        "tblFamilyTargets": frame_rows("tblFamilyTargets", targets),
+        "tblScenarioList": frame_rows("tblScenarioList", scen),
+        "tblDrivers": frame_rows("tblDrivers", drivers),
+        "tblBudget": frame_rows("tblBudget", company.budget),
+        "tblCapacity": frame_rows("tblCapacity", company.capacity),
+        "tblLocks": frame_rows("tblLocks", pd.concat(locks, ignore_index=True)),
+        "tblLockedPlan": frame_rows("tblLockedPlan", locked),
+        "tblSnapshots": frame_rows("tblSnapshots", snapshots),
+        "tblFVA": frame_rows("tblFVA", fva),
+        "tblWaterfall": frame_rows("tblWaterfall", waterfall),
+        "tblActuals": frame_rows("tblActuals", company.actuals),
+        "tblExecution": frame_rows("tblExecution", execution),
+        "tblExceptions": frame_rows("tblExceptions", exceptions),
+        "tblExceptionLog": frame_rows("tblExceptionLog", exception_log),
+        "tblTrend": frame_rows("tblTrend", pipeline.trend_frame(history, final, items)),
+        **{name: frame_rows(name, frame) for name, frame in views.items()},
+        "tblLog": frame_rows("tblLog", log),
+        **{name: frame_rows(name, frames[name]) for name in
            ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance", "tblCompare", "tblCompareMonthly",
             "tblLoad", "tblInventory")},
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -341,13 +341,16 @@ def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Ro
     ws.insert_chart(r0 + n + 3, c0, chart)
 
 
-def build_workbook(path: str | os.PathLike[str], tables: dict[str, Rows], *,
+def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[list[CellValue]]], *,
                    formulas: dict[str, dict[str, str]] | None = None,
                    layout: LayoutSpec | None = None) -> Path:
     """Write a complete planning workbook to ``path`` (atomically).
 
     Args:
-        tables: rows (header first) for every table of the layout.
+        tables: rows (header first) for every table of the layout: lists, or
+            :class:`~sop_excel.workbook.convert.FrameRows` made from frames a chunk at a time
+            (each table's rows are read once, in order; a big workbook need never hold all
+            its cells as Python rows).
         formulas: per table, the formula text per field for calculated columns.
     """
     layout = layout or load_layout()

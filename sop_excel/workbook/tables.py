@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sop_excel.workbook.convert import frame_from_rows, rows_from_frame
+from sop_excel.workbook.convert import FrameRows, frame_from_rows, rows_from_frame
 from sop_excel.workbook.formulas import table_formulas
 from sop_excel.workbook.io import Rows, WorkbookIO
 from sop_excel.workbook.layout import load_layout
 
-__all__ = ["keep_planner_columns", "read_frame", "rows_for", "write_frame"]
+__all__ = ["frame_rows", "keep_planner_columns", "read_frame", "rows_for", "write_frame"]
 
 
 def read_frame(book: WorkbookIO, name: str) -> pd.DataFrame:
@@ -45,6 +45,12 @@ def keep_planner_columns(new: pd.DataFrame, old: pd.DataFrame, name: str) -> tup
 def rows_for(name: str, frame: pd.DataFrame, headers: list[str] | None = None) -> Rows:
     """Rows (header first) for a table, formula columns carrying their Python values."""
     return rows_from_frame(frame, load_layout().table(name), table_formulas(name), headers=headers)
+
+
+def frame_rows(name: str, frame: pd.DataFrame, headers: list[str] | None = None) -> FrameRows:
+    """:func:`rows_for`, made a chunk at a time as the builder reads them (a big workbook's
+    cells as Python rows would take several GB; see :class:`FrameRows`)."""
+    return FrameRows(frame, load_layout().table(name), table_formulas(name), headers=headers)
 
 
 def write_frame(book: WorkbookIO, name: str, frame: pd.DataFrame) -> None:

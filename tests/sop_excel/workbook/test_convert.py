@@ -85,3 +85,29 @@ def test_rows_frame_rows_round_trip(records):
     rows = rows_from_frame(frame, HISTORY)
     back = frame_from_rows(rows, HISTORY)
     pd.testing.assert_frame_equal(back.reset_index(drop=True), frame, check_dtype=False)
+
+
+def test_frame_rows_made_in_chunks_equal_the_rows_made_at_once(monkeypatch):
+    from sop_excel.workbook.convert import FrameRows
+    from sop_excel.workbook.formulas import table_formulas
+    from sop_excel.workbook.tables import rows_for
+
+    monkeypatch.setattr(FrameRows, "CHUNK", 4)
+    n = 11  # three chunks, the last one short
+    frame = pd.DataFrame({
+        "item": [f"I{i:03d}" for i in range(n)], "family": "F1",
+        "month": pd.date_range("2026-01-01", periods=n, freq="MS"),
+        "baseline": [float(i) if i != 5 else math.nan for i in range(n)],
+        "lo_80": 0.0, "hi_80": 2.0, "override": None, "final": [i * 1.5 for i in range(n)],
+    })
+    table = FORECAST
+    whole = rows_for("tblForecast", frame)
+    lazy = FrameRows(frame, table, table_formulas("tblForecast"))
+    assert len(lazy) == len(whole) == n + 1
+    assert list(lazy) == whole
+    assert [lazy[i] for i in range(len(lazy))] == whole  # in order, as the builder reads
+    assert lazy[-1] == whole[-1] and lazy[9] == whole[9] and lazy[2] == whole[2]  # back and forth
+    assert lazy[1:6] == whole[1:6]
+    assert any(isinstance(v, Formula) for v in lazy[3])  # formula columns carry their values
+    with pytest.raises(IndexError):
+        lazy[n + 1]
