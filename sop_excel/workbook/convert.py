@@ -68,22 +68,26 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
             f"column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}; "
             f"found {found}. Rename the header back or restore the column."
         )
-    body = [[_unwrap(v) for v in r] for r in rows[1:]]
+    width = len(rows[0])
+    body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in rows[1:]]
+    columns = [_unwrapped(list(c)) for c in zip(*body, strict=True)] if body else [[] for _ in range(width)]
     excel_rows = np.arange(len(body)) + header_row + 1
-    keep = [i for i, r in enumerate(body) if not all(_is_blank(v) for v in r)]
-    body = [body[i] for i in keep]
-    excel_rows = excel_rows[keep]
+    keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], len(body))
+    if keep is not None:
+        columns = [[c[j] for j in keep] for c in columns]
+        excel_rows = excel_rows[keep]
+    n = len(excel_rows)
     data: dict[str, object] = {}
     problems: list[CellProblem] = []
     for col in table.columns:
         if col.field not in index:
-            data[col.field] = [None] * len(body)
+            data[col.field] = [None] * n
             continue
         i = index[col.field]
-        raw = [r[i] if i < len(r) else None for r in body]
+        raw = columns[i]
         letter_col = c0 + i
         values, bad = _convert(raw, col.kind)
-        for j in bad:
+        for j in sorted(bad):
             problems.append(CellProblem(
                 where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
                 value=raw[j],
@@ -91,8 +95,8 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
                 fix=_FIX["date"] if col.kind in {"date", "month", "datetime"} else _FIX["number"],
             ))
         if col.field in table.key:
-            for j, v in enumerate(values):
-                if j not in bad and _is_blank(v if v is not pd.NaT else None):
+            for j in np.flatnonzero(_blank_mask(values)):
+                if j not in bad:
                     problems.append(CellProblem(
                         where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
                         value=None, message=f"{col.header} is empty", fix=_FIX["key"]))
@@ -134,8 +138,70 @@ def _show(v: object) -> str:
     return str(v)
 
 
-def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series, set[int]]:
+def _unwrapped(col: list[CellValue]) -> list[CellValue]:
+    return [_unwrap(v) for v in col] if Formula in set(map(type, col)) else col
+
+
+def _non_blank_rows(columns: list[list[CellValue]], keys: list[int], n: int) -> list[int] | None:
+    """The rows with any value (``None``: all of them), checking every cell only of the rows
+    whose first key cell is blank (a row with a key is never blank: the usual case, fast)."""
+    if not n:
+        return None
+    first = columns[keys[0]] if keys else None
+    suspects = range(n) if first is None else [j for j, v in enumerate(first) if _is_blank(v)]
+    blank = {j for j in suspects if all(_is_blank(c[j]) for c in columns)}
+    return [j for j in range(n) if j not in blank] if blank else None
+
+
+def _blank_mask(values: list | pd.Series | np.ndarray) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        return values.isna().to_numpy()
+    if isinstance(values, np.ndarray):
+        return np.isnan(values)
+    return np.fromiter((_is_blank(v) for v in values), dtype=bool, count=len(values))
+
+
+_NONE = type(None)
+_NUMBERS = {float, int, _NONE}
+_DATES = {dt.datetime, dt.date, pd.Timestamp, _NONE}
+
+
+def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | None:
+    """The column converted in bulk when its cells are all of the expected types (else None)."""
+    types = set(map(type, raw))
+    if str in types:  # only blank text may ride along (calamine's empty cells are "")
+        if kind != "text" and any(v.__class__ is str and v.strip() for v in raw):
+            return None
+        if kind != "text":
+            raw = [None if v.__class__ is str else v for v in raw]
+            types.discard(str)
+            types.add(_NONE)
+    if kind == "text":
+        if types <= {str, _NONE}:
+            return ["" if v is None else v.strip() for v in raw]
+        return None
+    if kind in {"date", "month", "datetime"}:
+        if not types <= _DATES:
+            return None
+        try:
+            out = pd.Series(pd.to_datetime(pd.Series(raw, dtype=object)), dtype="datetime64[ns]")
+        except (ValueError, TypeError, OverflowError):  # out of range and the like: cell by cell
+            return None
+        if kind == "month":
+            out = out.dt.normalize() - pd.to_timedelta(out.dt.day.fillna(1) - 1, unit="D")
+        elif kind == "date":
+            out = out.dt.normalize()
+        return out.reset_index(drop=True)
+    if types <= _NUMBERS:
+        return np.array(raw, dtype=float)
+    return None
+
+
+def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.ndarray, set[int]]:
     bad: set[int] = set()
+    fast = _fast(raw, kind)
+    if fast is not None:
+        return fast, bad
     if kind == "text":
         out = []
         for v in raw:

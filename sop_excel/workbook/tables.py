@@ -18,7 +18,8 @@ __all__ = ["frame_rows", "keep_planner_columns", "read_frame", "rows_for", "writ
 
 def read_frame(book: WorkbookIO, name: str) -> pd.DataFrame:
     """A table as a checked frame with the layout's field names."""
-    return frame_from_rows(book.read_table(name), load_layout().table(name))
+    values = getattr(book, "read_values", None)  # a side with a faster value-only reader (ZipIO)
+    return frame_from_rows(values(name) if values else book.read_table(name), load_layout().table(name))
 
 
 def keep_planner_columns(new: pd.DataFrame, old: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:

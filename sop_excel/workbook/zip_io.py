@@ -35,7 +35,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from xml.sax.saxutils import escape as _xml_escape
 
 from openpyxl.formula.translate import Translator
@@ -317,9 +317,13 @@ class ZipIO:
         self._open()
 
     def _open(self) -> None:
+        if getattr(self, "_calamine", None) is not None:
+            self._calamine.close()
         self._writes: dict[str, Rows] = {}
         self._order: list[str] = []
         self._sheet_cache: tuple[str, bytes] | None = None
+        self._values_cache: tuple[str, list[list[object]]] | None = None
+        self._calamine: Any = None
         self._strings: list[str] | None = None
         self._styles: _Styles | None = None
         with _mapped_errors(self.path):
@@ -486,7 +490,53 @@ class ZipIO:
         self._open()  # see the file as saved
 
     def close(self) -> None:
+        self._close_calamine()
         self._zip.close()
+
+    def read_values(self, name: str) -> Rows:
+        """A table's rows as values for :func:`~sop_excel.workbook.convert.frame_from_rows`:
+        each formula cell its cached value, an empty cell ``""`` or ``None``, a date cell a
+        ``date`` or ``datetime``.
+
+        Read by python-calamine (Rust), several times faster than parsing the XML here
+        (``bench/scale_read.py``); tables written since the last save, and anything calamine
+        cannot read, come from :meth:`read_table` (same frames: ``tests/.../test_zip_io.py``).
+        """
+        if self._slow is not None or name in self._writes:
+            return self.read_table(name)
+        tbl = self._find(name)
+        grid = self._values_grid(tbl.sheet)
+        min_col, min_row, max_col, max_row = tbl.bounds
+        width = max_col - min_col + 1
+        if grid is None or len(grid) < min_row or [
+                str(v).strip() for v in grid[min_row - 1][min_col - 1:max_col]] != tbl.columns:
+            return self.read_table(name)
+        rows = [r[min_col - 1:max_col] for r in grid[min_row - 1:max_row]]
+        rows += [[""] * width for _ in range(max_row - min_row + 1 - len(rows))]  # calamine ends at the last value
+        return [r if len(r) == width else r + [""] * (width - len(r)) for r in rows]
+
+    def _values_grid(self, sheet: str) -> list[list[object]] | None:
+        """The sheet's cached values from A1 (the last sheet read is kept: tables share sheets)."""
+        if self._values_cache is not None and self._values_cache[0] == sheet:
+            return self._values_cache[1]
+        self._values_cache = None
+        try:
+            if self._calamine is None:
+                from python_calamine import CalamineWorkbook
+
+                self._calamine = CalamineWorkbook.from_path(str(self.path))
+            grid = self._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)  # from A1
+        except Exception as exc:  # noqa: BLE001 - any calamine failure: the XML reader decides
+            log.debug("%s: calamine could not read sheet %r (%s); reading the XML", self.name, sheet, exc)
+            return None
+        self._values_cache = (sheet, grid)
+        return grid
+
+    def _close_calamine(self) -> None:
+        self._values_cache = None
+        if self._calamine is not None:
+            self._calamine.close()
+            self._calamine = None
 
     # -- reading ----------------------------------------------------------------------------
     def _reader(self) -> _Reader:
