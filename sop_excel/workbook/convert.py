@@ -293,16 +293,35 @@ def rows_from_frame(frame: pd.DataFrame, table: TableLayout,
     header: list[CellValue] = list(headers) if headers else (
         [table.column(f).header if f in table.fields else f for f in fields])
     out: Rows = [header]
-    cols = [frame[f].tolist() if f in frame.columns else [None] * len(frame) for f in fields]
-    for values in zip(*cols, strict=True) if cols else []:
-        row: list[CellValue] = []
-        for f, v in zip(fields, values, strict=True):
-            cell = _cell(v)
-            if f in formulas and not isinstance(cell, Formula):
-                cell = Formula(formulas[f], cell)  # type: ignore[arg-type]
-            row.append(cell)
-        out.append(row)
+    cols = []
+    for f in fields:
+        cells = _cells(frame[f]) if f in frame.columns else [None] * len(frame)
+        if f in formulas:
+            text = Formula(formulas[f]).text  # checked once for the column
+            cells = [v if v.__class__ is Formula else _formula(text, v) for v in cells]
+        cols.append(cells)
+    out.extend(map(list, zip(*cols, strict=True)))
     return out
+
+
+def _formula(text: str, value: CellValue) -> Formula:
+    """A Formula whose text is already checked (one per cell of a formula column: millions)."""
+    f = object.__new__(Formula)
+    object.__setattr__(f, "text", text)
+    object.__setattr__(f, "value", value)
+    return f
+
+
+def _cells(col: pd.Series) -> list[CellValue]:
+    """A column's cells as :func:`_cell` makes them, in bulk where the dtype allows."""
+    kind = col.dtype.kind
+    if kind == "f":
+        return [None if v != v else v for v in col.tolist()]  # NaN -> None
+    if kind in "iub":
+        return col.tolist()
+    if kind == "M" and getattr(col.dtype, "tz", None) is None:
+        return col.to_numpy(dtype="datetime64[us]").astype(object).tolist()  # NaT -> None
+    return [_cell(v) for v in col.tolist()]
 
 
 class FrameRows(Sequence[list[CellValue]]):
