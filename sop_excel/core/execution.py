@@ -169,8 +169,9 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
         events.append({"time": now, "item": item, "event": kind, "flag": getattr(r, "flag", ""),
                        "value_at_risk": getattr(r, "value_at_risk", np.nan), "owner": owner, "comment": comment})
 
+    typed = dict(zip(prev.index, prev.itertuples(index=False, name=None), strict=True))  # one lookup per row
     for r in new.itertuples(index=False):
-        owner, status, comment = (prev.loc[r.item, keep].tolist() if r.item in prev.index else ["", "", ""])
+        owner, status, comment = typed.get(r.item, ("", "", ""))
         owner, status, comment = (str(x) if isinstance(x, str) else "" for x in (owner, status, comment))
         if status == "Resolved":
             event(r.item, "resolved", r, owner, comment)
@@ -183,7 +184,7 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
                 continue
             event(r.item, "reopened", r, owner, comment)
             status = "Open"
-        elif r.item not in prev.index:
+        elif r.item not in typed:
             event(r.item, "opened", r)
         rows.append({**r._asdict(), "owner": owner, "status": status or "Open", "comment": comment})
     for item in prev.index.difference(new["item"]):

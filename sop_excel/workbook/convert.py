@@ -158,6 +158,8 @@ def _blank_mask(values: list | pd.Series | np.ndarray) -> np.ndarray:
         return values.isna().to_numpy()
     if isinstance(values, np.ndarray):
         return np.isnan(values)
+    if values and all(v.__class__ is str for v in values):  # text, already stripped
+        return np.array(values, dtype=object) == ""
     return np.fromiter((_is_blank(v) for v in values), dtype=bool, count=len(values))
 
 

@@ -100,7 +100,12 @@ def _unescape(text: str) -> str:
 def _esc(text: str) -> str:
     # quotes: the text may go into an attribute (a table column named after a scenario);
     # CR as a reference, or XML parsers turn it into LF (issue 7)
+    if _PLAIN.fullmatch(text):  # most cells (item codes, names): nothing to escape or drop
+        return text
     return _xml_escape(_ILLEGAL.sub("", text), {'"': "&quot;", "\r": "&#13;"})
+
+
+_PLAIN = re.compile(r"[ !#-%'-;=?-~]*")  # printable ASCII without " & < >
 
 
 def _col_index(letters: str) -> int:
@@ -1035,11 +1040,24 @@ def _header_style(xml: bytes, col: int, row: int) -> str:
     return ""
 
 
+def _col_at(xml: bytes, i: int) -> int:
+    """The column number of the cell reference starting at ``xml[i]`` (``AB12`` -> 28)."""
+    end = i
+    while 65 <= xml[end] <= 90:
+        end += 1
+    return _COLS[xml[i:end].decode()]
+
+
 def _kept_cells(inner: bytes, rnum: int, regions: list[tuple[int, int, int, int]]) -> list[tuple[int, bytes]]:
     """The cells of an old row that lie outside every cleared region, with their columns."""
     cuts = [(c1, c2) for c1, c2, r1, r2 in regions if r1 <= rnum <= r2]
     if not cuts:
         return [(0, inner)] if inner else []
+    if len(cuts) == 1 and inner[:6] == b'<c r="' and b'ref="' not in inner:
+        # cells are in column order: the first and the last inside the cut means all of them
+        lo, hi = cuts[0]
+        if lo <= _col_at(inner, 6) and _col_at(inner, inner.rfind(b'<c r="') + 6) <= hi:
+            return []
     parts = inner.split(b"<c ")
     if parts[0].strip():
         raise ZipUnsupported(f"row {rnum}: cells written in a form this side does not read")
