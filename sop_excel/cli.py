@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import re
 import sys
 import time
 import traceback
@@ -131,11 +132,18 @@ def _pct(text: str) -> float:
 def _months(text: str) -> tuple[object, object]:
     import pandas as pd
 
-    start, _, end = text.partition(":")
-    try:
-        return (pd.Timestamp(start + "-01") if start else pd.NaT, pd.Timestamp(end + "-01") if end else pd.NaT)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month range: write 2027-01:2027-06") from None
+    start, sep, end = (t.strip() for t in text.partition(":"))
+    if not sep:  # one month
+        sep, end = ":", start
+    bad = argparse.ArgumentTypeError(f"{text!r} is not a month range: write FROM:TO as year-month, "
+                                     "e.g. 2027-01:2027-06 (either side may be left out: 2027-01:)")
+    if not (start or end) or any(t and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", t) for t in (start, end)):
+        raise bad
+    first = pd.Timestamp(start + "-01") if start else pd.NaT
+    last = pd.Timestamp(end + "-01") if end else pd.NaT
+    if start and end and first > last:
+        raise argparse.ArgumentTypeError(f"{text!r}: the range starts after it ends; write the earlier month first")
+    return first, last
 
 
 def _cmd_new_scenario(args: argparse.Namespace) -> int:

@@ -367,3 +367,23 @@ def test_a_large_part_lying_about_its_size_is_cut_at_the_declared_size(tmp_path,
             while chunk := f.read(1 << 16):
                 got += chunk
     assert len(got) <= 1000
+
+
+@pytest.mark.parametrize("text", ["Jan:Feb", "2027-1:2027-3", "2027-13:", ":", "2027-06:2027-01", "next year"])
+def test_a_month_range_without_a_year_or_backwards_is_a_usage_error(text, capsys):
+    """--months used to take 'Jan:Feb' (pandas guessed a year): now year-month only, in order."""
+    with pytest.raises(SystemExit) as exc:
+        main(["new-scenario", "no-such.xlsx", "--name", "X", "--volume", "5%", "--months", text])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --months" in err and "Traceback" not in err
+
+
+def test_a_month_range_may_be_one_month_or_open_ended():
+    import pandas as pd
+
+    from sop_excel.cli import _months
+
+    assert _months("2027-03") == (pd.Timestamp("2027-03-01"), pd.Timestamp("2027-03-01"))
+    start, end = _months("2027-01:")
+    assert start == pd.Timestamp("2027-01-01") and end is pd.NaT
