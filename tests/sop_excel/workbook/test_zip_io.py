@@ -227,9 +227,8 @@ def test_calamine_values_give_the_same_frames_as_the_xml_reader(book_copy):
     """read_values (calamine) feeds read_frame: every table's frame equals the one made from
     read_table; a table written and not saved yet is read as written, and as saved after."""
     from sop_excel.workbook.convert import frame_from_rows
-    from sop_excel.workbook.layout import load_layout
-
     from sop_excel.workbook.formulas import table_formulas
+    from sop_excel.workbook.layout import load_layout
 
     book = ZipIO(book_copy)
     for t in load_layout().tables:
