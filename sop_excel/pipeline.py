@@ -206,9 +206,9 @@ def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataF
             problems.append(CellProblem(f"Sheet 'Scenarios', scenario {n}", parents.get(n), str(exc),
                                         "Name an existing scenario as Parent, or leave it empty."))
     rows = drivers.attrs.get("excel_rows", list(range(len(drivers))))
+    places = drivers.attrs.get("where") or [f"Sheet 'Scenarios', row {r}" for r in rows]  # a file, or the sheet
     known = set(items["item"])
-    for r, d in zip(rows, drivers.itertuples(index=False), strict=True):
-        where = f"Sheet 'Scenarios', driver row {r}"
+    for where, d in zip(places, drivers.itertuples(index=False), strict=True):
         if d.scenario not in parents:
             problems.append(CellProblem(where, d.scenario, "is not a scenario in the list",
                                         "Add it to the scenario list or correct the name."))

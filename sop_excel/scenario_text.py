@@ -135,9 +135,10 @@ def frames_from_toml(text: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame
         raise InputError(f"{source} defines scenario {', '.join(dupes)} more than once. Keep one of each.")
     scen = pd.DataFrame([{"scenario": s.name, "parent": s.parent, "description": s.description, "status": ""}
                          for s in spec.scenario], columns=["scenario", "parent", "description", "status"])
-    rows = []
+    rows, places = [], []
     for s in spec.scenario:
-        for d in s.driver:
+        for k, d in enumerate(s.driver, start=1):
+            places.append(f"{source}, scenario '{s.name}', driver #{k}")
             rows.append({"scenario": s.name, "kind": d.kind, "family": d.family, "item": d.item,
                          "resource": d.resource,
                          "from_month": pd.Timestamp(d.from_ + "-01") if len(d.from_) == 7 else (pd.Timestamp(d.from_) if d.from_ else pd.NaT),
@@ -145,4 +146,6 @@ def frames_from_toml(text: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame
                          "value": d.value, "price": d.price, "unit_cost": d.unit_cost, "comment": d.comment})
     cols = ["scenario", "kind", "family", "item", "resource", "from_month", "to_month", "value",
             "price", "unit_cost", "comment"]
-    return scen, pd.DataFrame(rows, columns=cols)
+    drivers = pd.DataFrame(rows, columns=cols)
+    drivers.attrs["where"] = tuple(places)  # for problems found later (pipeline.check_scenarios)
+    return scen, drivers

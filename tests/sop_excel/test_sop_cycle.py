@@ -88,6 +88,15 @@ def test_import_bad_toml_names_the_place_and_leaves_the_book(book_copy, tmp_path
     assert main(["import-scenarios", str(book_copy), str(bad)]) == 1
     assert "loop" in capsys.readouterr().err
     assert book_copy.read_bytes() == before
+    # a driver that parses but cannot apply is named by its scenario and place in the file
+    bad.write_text('[[scenario]]\nname = "Base"\n[[scenario]]\nname = "Up"\nparent = "Base"\n'
+                   '[[scenario.driver]]\nkind = "volume"\nvalue = 0.05\n'
+                   '[[scenario.driver]]\nkind = "capacity"\nvalue = 0.1\n')
+    assert main(["import-scenarios", str(book_copy), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.toml, scenario 'Up', driver #2: a capacity driver needs a Resource" in err
+    assert "row" not in err.split("driver #2")[0]
+    assert book_copy.read_bytes() == before
 
 
 def test_lock_plan_records_a_verifiable_version(book_copy):
