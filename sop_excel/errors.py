@@ -14,6 +14,7 @@ Every message says what is wrong, where (sheet and cell, or file and row), and w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "WorkbookCorruptError",
     "WorkbookError",
     "WorkbookLockedError",
+    "plain_reason",
 ]
 
 MAX_LISTED = 20
@@ -91,3 +93,27 @@ class LayoutError(WorkbookError):
 
 class ForecastError(SopExcelError):
     """Forecasting failed even with its fallback."""
+
+
+_PLAIN_REASONS = [  # pydantic's wording -> a planner's
+    (re.compile(r"^Value error, "), ""),
+    (re.compile(r"^Input should be less than or equal to (.+)$"), r"must be at most \1"),
+    (re.compile(r"^Input should be greater than or equal to (.+)$"), r"must be at least \1"),
+    (re.compile(r"^Input should be less than (.+)$"), r"must be less than \1"),
+    (re.compile(r"^Input should be greater than (.+)$"), r"must be more than \1"),
+    (re.compile(r"^String should have at least 1 characters?$"), "is empty"),
+    (re.compile(r"^Input should be a valid (number|integer).*$"), "is not a number"),
+    (re.compile(r"^Input should be a valid (date|datetime).*$"), "is not a date (write YYYY-MM-DD)"),
+    (re.compile(r"^Input should be a finite number$"), "is not a number"),
+    (re.compile(r"^Field required$"), "is missing"),
+    (re.compile(r"^Input should be ('.+)$"), r"must be \1"),
+    (re.compile(r"^Extra inputs are not permitted$"), "is not a known key"),
+]
+
+
+def plain_reason(msg: str) -> str:
+    """A pydantic validation message in plain words, without its trailing full stop."""
+    msg = msg.rstrip(".")
+    for pattern, repl in _PLAIN_REASONS:
+        msg = pattern.sub(repl, msg)
+    return msg

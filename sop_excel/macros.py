@@ -21,7 +21,7 @@ from sop_excel import pipeline
 from sop_excel.core.execution import exception_workflow, merge_actuals
 from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
-from sop_excel.errors import CellProblem, InputError
+from sop_excel.errors import CellProblem, InputError, plain_reason
 from sop_excel.models import Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
@@ -88,7 +88,8 @@ def read_settings(book: WorkbookIO) -> Settings:
                 spec = by_name.get(str(e["loc"][0]) if e["loc"] else "")
                 where = (f"Sheet 'Settings', cell {chr(64 + c0 + 1)}{rows[spec.setting]} ({spec.setting})"
                          if spec else "Sheet 'Settings'")
-                problems.append(CellProblem(where, e.get("input"), e["msg"].rstrip("."),
+                value = e.get("input") if spec else None  # a rule across settings: no one value to show
+                problems.append(CellProblem(where, value, plain_reason(e["msg"]),
                                             "Correct the value (its Description says what fits)."))
     raise InputError("Sheet 'Settings' has values sop-excel cannot use", problems)
 

@@ -25,7 +25,7 @@ import pandas as pd
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sop_excel.errors import CellProblem, InputError
+from sop_excel.errors import CellProblem, InputError, plain_reason
 
 __all__ = ["ScenarioFile", "frames_from_toml", "toml_from_frames"]
 
@@ -127,7 +127,7 @@ def frames_from_toml(text: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame
                 if loc[-1] not in (loc[1], loc[3] if len(loc) >= 4 else None):
                     where += f", '{loc[-1]}'"
             problems.append(CellProblem(where, e.get("input") if not isinstance(e.get("input"), dict) else None,
-                                        e["msg"].rstrip("."), "Correct it in the file and import again."))
+                                        plain_reason(e["msg"]), "Correct it in the file and import again."))
         raise InputError(f"{source} has scenarios sop-excel cannot import", problems) from None
     names = [s.name for s in spec.scenario]
     dupes = sorted({n for n in names if names.count(n) > 1})

@@ -202,6 +202,32 @@ def test_bad_settings_value_names_the_cell(book_copy, capsys):
     assert main(["refresh-forecast", str(book_copy)]) == 1
     err = capsys.readouterr().err
     assert "Sheet 'Settings', cell B5 (Horizon (months))" in err and "'eighteen'" in err
+    assert "'eighteen' is not a number" in err and "Input should" not in err
+
+
+def test_settings_problems_are_in_plain_words(book_copy, capsys):
+    """pydantic's wording ("Input should be less than or equal to 36", "Value error, ...") and a
+    dict of every setting as the value of a rule across settings are not shown to planners."""
+    wb = openpyxl.load_workbook(book_copy)
+    rows = {c.value: c.row for c in wb["Settings"]["A"] if c.value}
+    wb["Settings"][f"B{rows['Horizon (months)']}"] = 99
+    wb["Settings"][f"B{rows['Correct outliers']}"] = "maybe"
+    wb["Settings"][f"B{rows['Drift watch %']}"] = 0.5
+    wb["Settings"][f"B{rows['Drift act %']}"] = 0.2
+    wb.save(book_copy)
+    assert main(["refresh-forecast", str(book_copy)]) == 1
+    err = capsys.readouterr().err
+    assert "99 must be at most 36." in err
+    assert "'maybe' must be yes or no." in err
+    assert "Input should" not in err and "Value error" not in err and "{" not in err
+    wb = openpyxl.load_workbook(book_copy)
+    wb["Settings"][f"B{rows['Horizon (months)']}"] = 18
+    wb["Settings"][f"B{rows['Correct outliers']}"] = "yes"
+    wb.save(book_copy)
+    capsys.readouterr()
+    assert main(["refresh-forecast", str(book_copy)]) == 1
+    err = capsys.readouterr().err
+    assert "Sheet 'Settings': Drift watch % must not be above Drift act %." in err and "{" not in err
 
 
 def test_demo_as_of_flag_moves_every_date(tmp_path):
