@@ -133,8 +133,7 @@ def _months(text: str) -> tuple[object, object]:
     import pandas as pd
 
     start, sep, end = (t.strip() for t in text.partition(":"))
-    if not sep:  # one month
-        sep, end = ":", start
+    # one month alone means from that month on (as before: "2027-03" is "2027-03:")
     bad = argparse.ArgumentTypeError(f"{text!r} is not a month range: write FROM:TO as year-month, "
                                      "e.g. 2027-01:2027-06 (either side may be left out: 2027-01:)")
     if not (start or end) or any(t and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", t) for t in (start, end)):
@@ -304,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit-cost", type=_pct, metavar="PCT", help="unit cost change")
     p.add_argument("--family", help="limit the changes to one family")
     p.add_argument("--item", help="limit the changes to one item")
-    p.add_argument("--months", type=_months, metavar="FROM:TO", help="limit to a month range, e.g. 2027-01:2027-06")
+    p.add_argument("--months", type=_months, metavar="FROM:TO", help="limit to a month range, e.g. 2027-01:2027-06; 2027-03 or 2027-03: from that month on, :2027-06 up to it")
     p.set_defaults(func=_cmd_new_scenario)
 
     p = sub.add_parser("compare-scenarios", help="recompute every scenario: plan, finance, capacity, inventory",

@@ -170,7 +170,7 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
                formulas: dict[str, str]) -> _Placed:
     """Register the table with its widths, drop-downs and conditional formats (one per column
     range, never per row); its cells are written later, in row order, by :func:`_write_rows`."""
-    header, body = rows[0], rows[1:]
+    header, n_body = rows[0], len(rows) - 1  # never rows[1:]: FrameRows would make every row at once
     cols = _column_layouts(table, header)
     r0, c0 = parse_cell(table.anchor)
     r0, c0 = r0 - 1, c0 - 1
@@ -180,7 +180,7 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
         if col.field in formulas:
             spec["formula"] = formulas[col.field]
         columns.append(spec)
-    last = r0 + max(len(body), 1)
+    last = r0 + max(n_body, 1)
     ws.add_table_rows(r0, c0, last, c0 + len(cols) - 1, {
         "name": table.name, "columns": columns, "style": "Table Style Medium 2",
         "autofilter": True})

@@ -328,6 +328,7 @@ class ZipIO:
         self._order: list[str] = []
         self._sheet_cache: tuple[str, bytes] | None = None
         self._values_cache: tuple[str, list[list[object]]] | None = None
+        self._errors_seen: dict[str, bool] = {}
         self._calamine: Any = None
         self._strings: list[str] | None = None
         self._styles: _Styles | None = None
@@ -513,7 +514,7 @@ class ZipIO:
         grid = self._values_grid(tbl.sheet)
         min_col, min_row, max_col, max_row = tbl.bounds
         width = max_col - min_col + 1
-        if grid is None or len(grid) < min_row or [
+        if grid is None or self._has_errors(tbl.sheet_part) or len(grid) < min_row or [
                 str(v).strip() for v in grid[min_row - 1][min_col - 1:max_col]] != tbl.columns:
             return self.read_table(name)
         rows = [r[min_col - 1:max_col] for r in grid[min_row - 1:max_row]]
@@ -536,6 +537,20 @@ class ZipIO:
             return None
         self._values_cache = (sheet, grid)
         return grid
+
+    def _has_errors(self, part: str) -> bool:
+        """Whether the sheet holds an error cell (``t="e"``: #N/A, #DIV/0!, ...). calamine reads
+        those as empty; the XML reader names one typed into an input cell as a bad value."""
+        if part not in self._errors_seen:
+            found, tail = False, b""
+            with self._zip.open(part) as fh:  # streamed: a sheet may inflate to hundreds of MB
+                while chunk := fh.read(1 << 24):
+                    if b't="e"' in tail + chunk[:8] or b't="e"' in chunk:
+                        found = True
+                        break
+                    tail = chunk[-8:]
+            self._errors_seen[part] = found
+        return self._errors_seen[part]
 
     def _close_calamine(self) -> None:
         self._values_cache = None
@@ -719,7 +734,8 @@ class ZipIO:
                 out.writestr(_new_info(self._members[styles_part], 6), _with_styles(st))
             else:
                 _copy_raw(src, self._members[styles_part], out)  # type: ignore[arg-type]
-        self._zip.close()  # before the rename: Windows cannot replace a file that is open
+        self._close_calamine()  # both before the rename: Windows cannot replace a file that is open
+        self._zip.close()
 
 
 def open_workbook(path: str | Path, layout: LayoutSpec | None = None) -> ZipIO | OpenpyxlIO:
@@ -1053,7 +1069,8 @@ def _kept_cells(inner: bytes, rnum: int, regions: list[tuple[int, int, int, int]
     cuts = [(c1, c2) for c1, c2, r1, r2 in regions if r1 <= rnum <= r2]
     if not cuts:
         return [(0, inner)] if inner else []
-    if len(cuts) == 1 and inner[:6] == b'<c r="' and b'ref="' not in inner:
+    if (len(cuts) == 1 and inner[:6] == b'<c r="' and b'ref="' not in inner
+            and inner.count(b"<c ") == inner.count(b'<c r="')):  # every cell names its address first
         # cells are in column order: the first and the last inside the cut means all of them
         lo, hi = cuts[0]
         if lo <= _col_at(inner, 6) and _col_at(inner, inner.rfind(b'<c r="') + 6) <= hi:

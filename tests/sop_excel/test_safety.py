@@ -384,6 +384,7 @@ def test_a_month_range_may_be_one_month_or_open_ended():
 
     from sop_excel.cli import _months
 
-    assert _months("2027-03") == (pd.Timestamp("2027-03-01"), pd.Timestamp("2027-03-01"))
+    start, end = _months("2027-03")  # from that month on, as before
+    assert start == pd.Timestamp("2027-03-01") and end is pd.NaT
     start, end = _months("2027-01:")
     assert start == pd.Timestamp("2027-01-01") and end is pd.NaT

@@ -111,3 +111,22 @@ def test_frame_rows_made_in_chunks_equal_the_rows_made_at_once(monkeypatch):
     assert any(isinstance(v, Formula) for v in lazy[3])  # formula columns carry their values
     with pytest.raises(IndexError):
         lazy[n + 1]
+
+
+def test_the_builder_makes_each_chunk_of_frame_rows_once(tmp_path, monkeypatch):
+    """build_workbook reads FrameRows in order, each chunk made once (a slice like rows[1:]
+    would make the whole table as Python rows: the memory FrameRows exists to save)."""
+    from sop_excel.workbook.convert import FrameRows
+    from sop_excel.workbook.openpyxl_io import OpenpyxlIO
+    from sop_excel.workbook.tables import frame_rows, read_frame
+    from tests.sop_excel import tiny
+
+    monkeypatch.setattr(FrameRows, "CHUNK", 4)
+    made = []
+    inner = FrameRows._rows
+    monkeypatch.setattr(FrameRows, "_rows", lambda self, a, b: made.append((id(self), a)) or inner(self, a, b))
+    monkeypatch.setattr(tiny, "rows_for", frame_rows)  # every table as FrameRows
+    frames = tiny.build_tiny(tmp_path / "b.xlsx")
+    assert len(made) > 10 and len(made) == len(set(made))  # many chunks, none made twice
+    back = read_frame(OpenpyxlIO(tmp_path / "b.xlsx"), "tblHistory")
+    assert back["qty"].tolist() == frames["history"]["qty"].tolist()

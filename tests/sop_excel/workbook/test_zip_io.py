@@ -249,3 +249,46 @@ def test_calamine_values_give_the_same_frames_as_the_xml_reader(book_copy):
     again = ZipIO(book_copy)
     assert read_frame(again, "tblForecast").loc[0, "override"] == 77.0
     assert read_frame(book, "tblForecast").loc[0, "override"] == 77.0  # the saving book sees the new file
+
+
+def test_an_error_typed_into_an_input_cell_is_named_not_read_as_empty(book_copy):
+    """calamine reads #N/A as an empty cell: a sheet with error cells is read by the XML reader,
+    which names the cell (an override silently dropped would change the plan)."""
+    from sop_excel.errors import InputError
+    from sop_excel.workbook.layout import cell_address, load_layout, parse_cell
+
+    t = load_layout().table("tblForecast")
+    r0, c0 = parse_cell(t.anchor)
+    where = cell_address(r0 + 1, c0 + t.fields.index("baseline"))
+    wb = openpyxl.load_workbook(book_copy)
+    wb["Forecast"][where] = "#N/A"
+    assert wb["Forecast"][where].data_type == "e"
+    wb.save(book_copy)
+    book = ZipIO(book_copy)
+    with pytest.raises(InputError) as exc:
+        read_frame(book, "tblForecast")
+    assert f"cell {where}: '#N/A' is not a number" in str(exc.value)
+    assert read_frame(book, "tblItems") is not None  # other sheets still read by calamine
+    assert book._values_cache is not None and book._values_cache[0] == "Items"
+
+
+def test_a_cell_beside_a_rewritten_table_is_kept_whatever_its_attribute_order(book_copy):
+    """A cell outside the table, in a row the rewrite replaces, written as <c s=".." r="..">:
+    kept (the quick path for rows wholly inside the table must not drop it)."""
+    import re
+
+    part = ZipIO(book_copy)._find("tblActuals").sheet_part
+    with zipfile.ZipFile(book_copy) as z:
+        members = [(i, z.read(i.filename)) for i in z.infolist()]
+    out = book_copy.with_name("edited.xlsx")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            if info.filename == part:
+                data = re.sub(rb'(<row r="5"[^>]*>.*?)(</row>)', rb'\1<c s="0" r="Z5"><v>9</v></c>\2', data,
+                              count=1, flags=re.S)
+                assert b'r="Z5"' in data
+            z.writestr(info, data)
+    book = ZipIO(out)
+    write_frame(book, "tblActuals", read_frame(book, "tblActuals"))
+    book.save()
+    assert openpyxl.load_workbook(out)["Actuals"]["Z5"].value == 9
