@@ -127,7 +127,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     t0 = time.perf_counter()
     _regular(frame)
-    print(f"driver preparation alone (_regular: one frame per item), part of every run below: "
+    print(f"driver preparation alone (_regular: every item on a monthly calendar), part of every run below: "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
     del frame
 

@@ -121,11 +121,11 @@ def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: b
         [[90.0, 10.0, 'outlier']]
     """
     parts = []
-    for uid, g in _regular(frame):
-        cs = clean_series(g["y"].to_numpy(float), season_length=season_length,
+    for uid, ds, y in _regular(frame):
+        cs = clean_series(y, season_length=season_length,
                           correct_outliers=correct_outliers, threshold=threshold,
                           fill_missing=fill_missing)
-        parts.append(pd.DataFrame({"unique_id": uid, "ds": g["ds"].to_numpy(), "y": cs.y,
+        parts.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": cs.y,
                                    "y_clean": cs.y_clean, "flag": cs.flags,
                                    "correction": cs.y_clean - cs.y}))
     if not parts:
@@ -137,17 +137,29 @@ def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: b
     return out
 
 
-def _regular(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """Each item's rows on a complete monthly calendar (absent months as NaN)."""
+def _regular(frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Each item's ``(id, months, values)`` on a complete monthly calendar (absent months NaN);
+    months are ``datetime64[ns]`` month starts, in order.
+
+    Built for all items at once (month numbers, one scatter) and cut per item as array views:
+    at 100,000 items a frame per item (``date_range``/``reindex``, about 1 ms each) was 114 s.
+    """
     df = frame[["unique_id", "ds", "y"]].copy()
     df["unique_id"] = df["unique_id"].astype(str)
     df["ds"] = pd.to_datetime(df["ds"]).dt.to_period("M").dt.to_timestamp()
     df["y"] = pd.to_numeric(df["y"], errors="coerce").astype(float)
     df = df.groupby(["unique_id", "ds"], as_index=False, sort=True)["y"].sum(min_count=1)
-    out = []
-    for uid, g in df.groupby("unique_id", sort=True):
-        months = pd.date_range(g["ds"].min(), g["ds"].max(), freq="MS")
-        g = g.set_index("ds").reindex(months).rename_axis("ds").reset_index()
-        g["unique_id"] = uid
-        out.append((str(uid), g))
-    return out
+    if df.empty:
+        return []
+    uids = df["unique_id"].to_numpy()
+    month = (df["ds"].dt.year * 12 + df["ds"].dt.month - 1).to_numpy(np.int64)  # sorted within each item
+    starts = np.flatnonzero(np.r_[True, uids[1:] != uids[:-1]])
+    ends = np.r_[starts[1:], len(uids)]
+    first, lengths = month[starts], month[ends - 1] - month[starts] + 1
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+    group = np.repeat(np.arange(len(starts)), ends - starts)
+    y = np.full(int(lengths.sum()), np.nan)
+    y[offsets[group] + month - first[group]] = df["y"].to_numpy(float)
+    months = np.repeat(first - offsets, lengths) + np.arange(y.size)
+    ds = (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
+    return [(str(uids[a]), ds[o:o + n], y[o:o + n]) for a, o, n in zip(starts, offsets, lengths, strict=True)]

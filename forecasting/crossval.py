@@ -53,9 +53,7 @@ def cross_validate(frame: pd.DataFrame, h: int, n_windows: int = 3, step: int = 
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for uid, g in _regular(frame):
-            y = g["y"].to_numpy(float)
-            ds = g["ds"].to_numpy()
+        for uid, ds, y in _regular(frame):
             n = y.size
             cutoffs = sorted(n - h - i * step for i in range(n_windows))
             for w, cut in enumerate(c for c in cutoffs if c >= 2):

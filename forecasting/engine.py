@@ -184,24 +184,25 @@ def forecast(
     items = _regular(frame)
     if not items:
         return _empty(levels)
-    last = max(g["ds"].max() for _, g in items)
+    last = pd.Timestamp(max(ds[-1] for _, ds, _ in items))
     months = pd.date_range(last + pd.offsets.MonthBegin(1), periods=h, freq="MS")
-    series = {uid: g for uid, g in items}
+    series = {uid: (ds, y) for uid, ds, y in items}
     tasks = []
-    for uid, g in items:
-        gap = _months_between(g["ds"].max(), last)
+    for uid, ds, y in items:
+        end = pd.Timestamp(ds[-1])
+        gap = _months_between(end, last)
         like_uid = (like_items or {}).get(uid)
         like = None
         if like_uid is not None and str(like_uid) in series:
-            lg = series[str(like_uid)]
-            like = lg[lg["ds"] <= g["ds"].max()]["y"].to_numpy(float)
+            lds, ly = series[str(like_uid)]
+            like = ly[lds <= ds[-1]]
         man = (manual or {}).get(uid)
         spec = ItemSpec(h=h + gap, method=overrides.get(uid, method), season_length=season_length,
                         levels=levels, dead_months=dead_months, new_months=new_months,
                         backtest_windows=backtest_windows, like=like,
                         like_name=str(like_uid or ""),
                         manual=None if man is None else np.asarray(list(man), dtype=float))
-        tasks.append((uid, g["y"].to_numpy(float), spec))
+        tasks.append((uid, y, spec))
     clean = {"season_length": season_length, "correct_outliers": correct_outliers,
              "threshold": outlier_threshold, "fill_missing": fill_missing}
     if engine == "dask":
