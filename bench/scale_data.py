@@ -28,7 +28,7 @@ import pandas as pd
 
 from sop_excel import pipeline
 from sop_excel.core.lock import accuracy, lock_plan
-from sop_excel.demo import DEFAULT_SETTINGS, settings_rows
+from sop_excel.demo import DEFAULT_SETTINGS, settings_rows, table_frames
 from sop_excel.models import Settings
 from sop_excel.sample import SampleCompany
 from sop_excel.workbook.build import build_workbook
@@ -233,17 +233,11 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
                                   "owner": "", "comment": ""})
     log = pd.DataFrame([{"time": pd.Timestamp(now), "command": "bench", "user": "bench", "data": company.name,
                          "details": f"{len(items)} items, {scenarios} scenarios, method {method}"}])
-    frames_by_table = {
-        "tblItems": items, "tblHistory": history, "tblModels": models, "tblInputs": inputs,
-        "tblFamilyTargets": targets, "tblScenarioList": scen, "tblDrivers": drivers,
-        "tblBudget": company.budget, "tblCapacity": company.capacity,
-        "tblLocks": pd.concat(locks, ignore_index=True), "tblLockedPlan": locked, "tblSnapshots": snapshots,
-        "tblFVA": fva, "tblWaterfall": waterfall, "tblActuals": company.actuals, "tblExecution": execution,
-        "tblExceptions": exceptions, "tblExceptionLog": exception_log,
-        "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": log,
-        **{name: frames[name] for name in ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance",
-                                           "tblCompare", "tblCompareMonthly", "tblLoad", "tblInventory")},
-    }
+    frames_by_table = table_frames(
+        company, items=items, history=history, models=models, inputs=inputs, targets=targets, scen=scen,
+        drivers=drivers, locks=pd.concat(locks, ignore_index=True), locked=locked, snapshots=snapshots,
+        fva=fva, waterfall=waterfall, execution=execution, exceptions=exceptions,
+        exception_log=exception_log, final=final, views=views, log=log, sop=frames)
     tables: dict[str, Rows] = {"tblSettings": settings_rows(values)}
     for t in load_layout().tables:
         if t.name in tables:

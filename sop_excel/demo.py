@@ -13,6 +13,7 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from sop_excel.workbook.formulas import table_formulas
 from sop_excel.workbook.io import Rows
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.tables import frame_rows
+
+if TYPE_CHECKING:
+    from sop_excel.sample import SampleCompany
 
 __all__ = ["DEFAULT_SETTINGS", "DemoResult", "build_demo", "demo_scenarios", "settings_rows"]
 
@@ -135,6 +139,27 @@ def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
     return pd.concat(snaps, ignore_index=True)
 
 
+def table_frames(company: SampleCompany, *, items: pd.DataFrame, history: pd.DataFrame, models: pd.DataFrame,
+                 inputs: pd.DataFrame, targets: pd.DataFrame, scen: pd.DataFrame, drivers: pd.DataFrame,
+                 locks: pd.DataFrame, locked: pd.DataFrame, snapshots: pd.DataFrame, fva: pd.DataFrame,
+                 waterfall: pd.DataFrame, execution: pd.DataFrame, exceptions: pd.DataFrame,
+                 exception_log: pd.DataFrame, final: pd.DataFrame, views: dict[str, pd.DataFrame],
+                 log: pd.DataFrame, sop: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every table of a planning workbook but Settings, by name, from a planned company (its
+    budget, capacity and actuals) and the planning frames (``sop``: ``pipeline.sop_frames``)."""
+    return {
+        "tblItems": items, "tblHistory": history, "tblModels": models, "tblInputs": inputs,
+        "tblFamilyTargets": targets, "tblScenarioList": scen, "tblDrivers": drivers,
+        "tblBudget": company.budget, "tblCapacity": company.capacity,
+        "tblLocks": locks, "tblLockedPlan": locked, "tblSnapshots": snapshots, "tblFVA": fva,
+        "tblWaterfall": waterfall, "tblActuals": company.actuals,
+        "tblExecution": execution, "tblExceptions": exceptions, "tblExceptionLog": exception_log,
+        "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": log,
+        **{name: sop[name] for name in ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance",
+                                        "tblCompare", "tblCompareMonthly", "tblLoad", "tblInventory")},
+    }
+
+
 def build_demo(out: str | Path, as_of: dt.date | None = None, *,
                progress: Callable[[int, int], None] | None = None,
                step: Step | None = None, past_cycles: int = 9) -> DemoResult:
@@ -204,33 +229,13 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         "details": (f"Forecast {len(models)} items; {past_cycles} past cycles simulated (locks v1-v{past_cycles}); "
                     f"Base locked as v{version}; actuals through {through:%Y-%m-%d}; {len(exceptions)} exceptions."),
     }])
-    tables: dict[str, Rows] = {
-        "tblSettings": settings_rows(values),
-        "tblItems": frame_rows("tblItems", items),
-        "tblHistory": frame_rows("tblHistory", history),
-        "tblModels": frame_rows("tblModels", models),
-        "tblInputs": frame_rows("tblInputs", inputs),
-        "tblFamilyTargets": frame_rows("tblFamilyTargets", targets),
-        "tblScenarioList": frame_rows("tblScenarioList", scen),
-        "tblDrivers": frame_rows("tblDrivers", drivers),
-        "tblBudget": frame_rows("tblBudget", company.budget),
-        "tblCapacity": frame_rows("tblCapacity", company.capacity),
-        "tblLocks": frame_rows("tblLocks", pd.concat(locks, ignore_index=True)),
-        "tblLockedPlan": frame_rows("tblLockedPlan", locked),
-        "tblSnapshots": frame_rows("tblSnapshots", snapshots),
-        "tblFVA": frame_rows("tblFVA", fva),
-        "tblWaterfall": frame_rows("tblWaterfall", waterfall),
-        "tblActuals": frame_rows("tblActuals", company.actuals),
-        "tblExecution": frame_rows("tblExecution", execution),
-        "tblExceptions": frame_rows("tblExceptions", exceptions),
-        "tblExceptionLog": frame_rows("tblExceptionLog", exception_log),
-        "tblTrend": frame_rows("tblTrend", pipeline.trend_frame(history, final, items)),
-        **{name: frame_rows(name, frame) for name, frame in views.items()},
-        "tblLog": frame_rows("tblLog", log),
-        **{name: frame_rows(name, frames[name]) for name in
-           ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance", "tblCompare", "tblCompareMonthly",
-            "tblLoad", "tblInventory")},
-    }
+    frames_by_table = table_frames(
+        company, items=items, history=history, models=models, inputs=inputs, targets=targets, scen=scen,
+        drivers=drivers, locks=pd.concat(locks, ignore_index=True), locked=locked, snapshots=snapshots,
+        fva=fva, waterfall=waterfall, execution=execution, exceptions=exceptions,
+        exception_log=exception_log, final=final, views=views, log=log, sop=frames)
+    tables: dict[str, Rows] = {"tblSettings": settings_rows(values),
+                               **{name: frame_rows(name, frame) for name, frame in frames_by_table.items()}}
     say("Writing the workbook")
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     path = build_workbook(out, tables, formulas=formulas)

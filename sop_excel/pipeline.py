@@ -205,8 +205,8 @@ def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataF
         except ValueError as exc:
             problems.append(CellProblem(f"Sheet 'Scenarios', scenario {n}", parents.get(n), str(exc),
                                         "Name an existing scenario as Parent, or leave it empty."))
-    rows = drivers.attrs.get("excel_rows", list(range(len(drivers))))
-    places = drivers.attrs.get("where") or [f"Sheet 'Scenarios', row {r}" for r in rows]  # a file, or the sheet
+    places = drivers.attrs.get("where") or [  # a file's places, or the sheet's rows
+        f"Sheet 'Scenarios', row {r}" for r in drivers.attrs.get("excel_rows", range(len(drivers)))]
     known = set(items["item"])
     for where, d in zip(places, drivers.itertuples(index=False), strict=True):
         if d.scenario not in parents:

@@ -26,7 +26,7 @@ from sop_excel.errors import LayoutError, WorkbookCorruptError
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Rows
 
-__all__ = ["calamine_values", "read_tables", "table_refs"]
+__all__ = ["read_tables", "table_refs"]
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -44,8 +44,7 @@ def _cell(v: object) -> CellValue:
     return v  # type: ignore[return-value]
 
 
-def calamine_values(rows: list[list[object]]) -> list[list[CellValue]]:
-    """calamine's cells as the other readers give them (empty ``None``, dates ``datetime``)."""
+def _convert(rows: list[list[object]]) -> list[list[CellValue]]:
     out = []
     for row in rows:
         # Most cells are numbers or text: convert only the rows that need it.
@@ -87,7 +86,7 @@ def read_tables(path: str | os.PathLike[str], names: Iterable[str] | None = None
         for name in wanted:
             table = wb.get_table_by_name(name)
             header: list[CellValue] = [str(c) for c in table.columns]
-            out[name] = [header, *calamine_values(table.to_python())]
+            out[name] = [header, *_convert(table.to_python())]
         return out
     finally:
         wb.close()

@@ -315,6 +315,8 @@ class ZipIO:
         self.layout = layout or load_layout()
         self.fallback_reason: str | None = None
         self._slow: OpenpyxlIO | None = None
+        self._calamine: Any = None  # python-calamine's reader of the file, opened on first use
+        self._values_cache: tuple[str, list[list[object]]] | None = None
         if excel_owner_file(self.path).exists():
             raise WorkbookLockedError(
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
@@ -322,14 +324,11 @@ class ZipIO:
         self._open()
 
     def _open(self) -> None:
-        if getattr(self, "_calamine", None) is not None:
-            self._calamine.close()
+        self._close_calamine()  # a reader of the file before this save
         self._writes: dict[str, Rows] = {}
         self._order: list[str] = []
         self._sheet_cache: tuple[str, bytes] | None = None
-        self._values_cache: tuple[str, list[list[object]]] | None = None
         self._errors_seen: dict[str, bool] = {}
-        self._calamine: Any = None
         self._strings: list[str] | None = None
         self._styles: _Styles | None = None
         with _mapped_errors(self.path):
@@ -1079,14 +1078,10 @@ def _kept_cells(inner: bytes, rnum: int, regions: list[tuple[int, int, int, int]
     if parts[0].strip():
         raise ZipUnsupported(f"row {rnum}: cells written in a form this side does not read")
     kept = []
-    cols = _COLS
     for part in parts[1:]:
         if part[:3] != b'r="':
             raise ZipUnsupported(f"row {rnum}: a cell whose address is not its first attribute")
-        end = 3
-        while 65 <= part[end] <= 90:
-            end += 1
-        c = cols[part[3:end].decode()]
+        c = _col_at(part, 3)
         for lo, hi in cuts:
             if lo <= c <= hi:
                 if b'ref="' in part and (b't="shared"' in part or b't="array"' in part):
