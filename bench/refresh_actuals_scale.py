@@ -63,6 +63,8 @@ class Timed:
     def __getattr__(self, attr: str) -> object:
         if attr == "read_values" and hasattr(self.book, "read_values"):  # the side's value-only reader
             return lambda name: self._timed_read(self.book.read_values, name)  # type: ignore[attr-defined]
+        if attr == "content_stamp" and hasattr(self.book, "content_stamp"):  # the Basis sheet's fingerprint
+            return self.book.content_stamp  # type: ignore[attr-defined]
         raise AttributeError(attr)
 
     def _timed_read(self, read: object, name: str) -> list:

@@ -1,15 +1,18 @@
 """One function per ribbon button. Each sees the workbook only through ``WorkbookIO``.
 
-The CLI calls these with the headless side (``OpenpyxlIO``); the ribbon calls them with the live
-xlwings side. They read tables, call the pure pipeline, write tables, log, and save. Every macro
-rewrites the derived S&OP tables (so formula values are always fresh), and none writes a table
-a planner owns except to add what the planner asked for (a new scenario, an imported file).
+The CLI calls these with the headless side (``ZipIO``, or ``OpenpyxlIO``); the ribbon calls them
+with the live xlwings side. They read tables, call the pure pipeline, write tables, log, and save.
+The S&OP macros rewrite the derived S&OP tables (so formula values are always fresh); the S&OE
+ones (refresh-actuals, flag-drift) rewrite only the execution tables and the hidden Basis sheet.
+None writes a table a planner owns except to add what the planner asked for (a new scenario,
+an imported file).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,8 @@ from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, write_frame
+
+_logger = logging.getLogger(__name__)
 
 __all__ = [
     "RunReport",
@@ -134,12 +139,62 @@ def _final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
                                    read_frame(book, "tblFamilyTargets"))
 
 
-def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     final: pd.DataFrame, actuals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
+# What the execution basis is computed from; its fingerprint says whether the Basis sheet still holds.
+BASIS_SOURCES = ["tblForecast", "tblInputs", "tblFamilyTargets", "tblLocks", "tblLockedPlan",
+                 "tblSnapshots", "tblHistory"]
+BASIS_VERSION = "1"
+
+
+def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
+    """What the Basis sheet must say to be used: the S&OP sheets' fingerprint (the zip side reads
+    it from the file's directory) and the settings the basis depends on. None where the side
+    cannot fingerprint (live Excel, openpyxl) or the workbook has no Basis sheet."""
+    stamp = getattr(book, "content_stamp", None)
+    if stamp is None or "tblBasisKey" not in book.table_names():
+        return None
+    sheets = stamp(BASIS_SOURCES)
+    if sheets is None:
+        return None
+    return {"version": BASIS_VERSION, "month": f"{settings.as_of:%Y-%m}",
+            "bias window": str(settings.bias_window), "tracking limit": repr(float(settings.tracking_limit)),
+            "sheets": sheets}
+
+
+def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
+                     final: pd.DataFrame | None = None) -> pipeline.ExecutionBasis:
+    """The execution basis: from the Basis sheet when its fingerprint matches the S&OP sheets
+    as saved, else computed from them (Forecast, Inputs, Plan of record, Snapshots, History)
+    and kept on the Basis sheet for the next refresh.
+
+    At 10,000 items the S&OP sheets hold about 11 million cells; the Basis sheet a few rows per
+    item. A planner's edit to any of them (in Excel or here) changes the fingerprint.
+    """
+    key = _basis_key(book, settings) if final is None else None
+    if key is not None:
+        kept = read_frame(book, "tblBasisKey")
+        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
+        if all(said.get(k) == v for k, v in key.items()) and "plan source" in said:
+            _logger.debug("%s: execution basis from the Basis sheet", book.name)
+            return pipeline.ExecutionBasis(read_frame(book, "tblBasisItems"), read_frame(book, "tblBasisMonths"),
+                                           said["plan source"])
     locked, label = _latest_lock(book)
-    execution, exceptions, through, views = pipeline.execution_frames(
-        settings, items, final, actuals, locked, label, read_frame(book, "tblSnapshots"),
-        read_frame(book, "tblHistory"))
+    basis = pipeline.execution_basis(settings, final if final is not None else _final(book, items), locked,
+                                     label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"))
+    if key is not None:
+        for name, frame in basis.frames().items():
+            write_frame(book, name, frame)
+        write_frame(book, "tblBasisKey", pd.DataFrame(
+            {"key": [*key, "plan source"], "value": [*key.values(), basis.source]}))
+    return basis
+
+
+def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
+                     actuals: pd.DataFrame, final: pd.DataFrame | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
+    """Recompute and write the S&OE tables; ``final``: a consensus just computed (lock-plan),
+    else the execution basis is read or computed from the workbook."""
+    basis = _execution_basis(book, settings, items, final)
+    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals)
     log = read_frame(book, "tblExceptionLog")
     month = pd.Timestamp(settings.as_of).replace(day=1)
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
@@ -201,7 +256,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> 
     existing = read_frame(book, "tblActuals")
     merged = merge_actuals(existing, actuals)
     write_frame(book, "tblActuals", merged)
-    execution, exceptions, through, resolved = _write_execution(book, settings, items, _final(book, items), merged)
+    execution, exceptions, through, resolved = _write_execution(book, settings, items, merged)
     counts = execution["status"].value_counts()
     replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
     report = RunReport("refresh-actuals")
@@ -261,8 +316,8 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     """Recompute Execution and Exceptions from the actuals already in the workbook."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
-    execution, exceptions, through, resolved = _write_execution(
-        book, settings, items, _final(book, items), read_frame(book, "tblActuals"))
+    actuals = read_frame(book, "tblActuals")
+    execution, exceptions, through, resolved = _write_execution(book, settings, items, actuals)
     counts = execution["status"].value_counts()
     report = RunReport("flag-drift", [
         f"Actuals through {through:%Y-%m-%d}: "
@@ -273,7 +328,7 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     if len(resolved):
         details += " Left the list: " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
-    _log(book, "flag-drift", f"Actuals sheet: {len(read_frame(book, 'tblActuals'))} rows", details)
+    _log(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
     book.save()
     return report
 
@@ -363,7 +418,7 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     scen = read_frame(book, "tblScenarioList")
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
     write_frame(book, "tblScenarioList", scen)
-    _write_execution(book, settings, items, frames["tblForecast"], read_frame(book, "tblActuals"))
+    _write_execution(book, settings, items, read_frame(book, "tblActuals"), frames["tblForecast"])
     r = record.iloc[0]
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",

@@ -91,6 +91,7 @@ class SheetLayout(_Frozen):
     tab_color: str = "#1F4E78"
     note: str = ""
     protect: bool = False
+    hidden: bool = False  # kept by sop-excel, not for reading (the Basis sheet)
     tables: list[TableLayout]
 
     @model_validator(mode="after")

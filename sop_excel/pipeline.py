@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,10 @@ from sop_excel.models import Settings
 __all__ = [
     "check_history",
     "check_scenarios",
+    "ExecutionBasis",
+    "execution_basis",
     "execution_frames",
+    "execution_from_basis",
     "sensing_frames",
     "forecast_errors",
     "sop_frames",
@@ -273,28 +277,44 @@ def _error_spread(errors: pd.DataFrame, window: int = 12, min_periods: int = 4) 
     return last.std(ddof=0).where(last.size() >= min_periods)
 
 
-def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFrame,
-                     actuals: pd.DataFrame, locked: pd.DataFrame | None = None,
-                     lock_label: str = "", snapshots: pd.DataFrame | None = None,
-                     history: pd.DataFrame | None = None
-                     ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, dict[str, pd.DataFrame]]:
-    """(execution per item, exceptions worst first, the last day the actuals cover, views).
+@dataclass(frozen=True)
+class ExecutionBasis:
+    """What execution needs from the S&OP sheets, a few rows per item.
 
-    ``views`` holds the demand sensing and weekly tables (tblSensing, tblWeeks, tblWeekly).
+    ``items``: ``item, family, month_plan, sigma, tracking_signal, bias`` for every item the
+    execution month plans (month plan: the plan of record where locked, else the final
+    forecast; sigma: the monthly error spread that judges noise; the tracking signal and bias
+    alert from locked snapshots against history). ``monthly``: ``item, month, volume``, the
+    plan the sensing and the 13 weeks phase (the months around the execution month). ``source``:
+    which plan (``v3 locked (Base)`` or ``Final (not locked)``).
+    """
+
+    items: pd.DataFrame
+    monthly: pd.DataFrame
+    source: str
+
+    # months kept around the execution month: the weeks may start in the month before it, and
+    # 13 weeks from any day of it end within four months after it
+    MONTHS_BEFORE, MONTHS_AFTER = 1, 4
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """As the Basis sheet's item and month tables."""
+        return {"tblBasisItems": self.items, "tblBasisMonths": self.monthly}
+
+
+def execution_basis(settings: Settings, final: pd.DataFrame, locked: pd.DataFrame | None = None,
+                    lock_label: str = "", snapshots: pd.DataFrame | None = None,
+                    history: pd.DataFrame | None = None) -> ExecutionBasis:
+    """The S&OP side of execution: plan of record, error spread and tracking signal per item.
 
     The plan is the locked plan of record for the month when there is one (``locked``:
-    ``item, month, volume``), otherwise the current final forecast. Drift is phased by each
-    item's day-of-week profile learned from the loaded daily actuals, and judged against the
-    item's forecast error: from locked snapshots against history where there are enough,
-    otherwise from the forecast's own 80% interval. The tracking signal uses the same errors.
+    ``item, month, volume``), otherwise the current final forecast. The error spread comes from
+    locked snapshots against history where there are enough, otherwise from the forecast's own
+    80% interval; the tracking signal uses the same errors.
     """
-    from sop_excel.core.drift import WorkCalendar, bias_alerts, dow_profile
+    from sop_excel.core.drift import bias_alerts
 
-    calendar = WorkCalendar(holidays=settings.holidays)
     month = pd.Timestamp(settings.as_of).replace(day=1)
-    month_end = month + pd.offsets.MonthEnd(0)
-    in_month = actuals[(actuals["date"] >= month) & (actuals["date"] <= month_end)]
-    through = (in_month["date"].max() if len(in_month) else month - pd.Timedelta(days=1)).date()
     this = final[final["month"] == month]
     plan = this[["item", "family", "final"]].rename(columns={"final": "month_plan"})
     source = "Final (not locked)"
@@ -302,27 +322,74 @@ def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFram
         lk = locked[locked["month"] == month].groupby("item")["volume"].sum()
         plan = plan.assign(month_plan=plan["item"].map(lk).fillna(0.0).astype(float))
         source = lock_label or "Locked plan"
-    prices = items.drop_duplicates("item").set_index("item")["price"]
-    plan = plan.assign(price=plan["item"].map(prices).astype(float))
     errors = forecast_errors(snapshots, history)
     sigma = _error_spread(errors) if len(errors) else pd.Series(dtype=float)
     interval = ((this["hi_80"] - this["lo_80"]) / (2 * 1.2815515655446004)).set_axis(this["item"])
     sigma = sigma.reindex(interval.index).fillna(interval) if len(interval) else sigma
     bias = (bias_alerts(errors, window=settings.bias_window, threshold=settings.tracking_limit,
-                        min_periods=settings.bias_window)
-            if len(errors) else None)
+                        min_periods=settings.bias_window).set_index("item")
+            if len(errors) else pd.DataFrame({"tracking_signal": pd.Series(dtype=float),
+                                             "bias": pd.Series(dtype=object)}))
+    items = plan.reset_index(drop=True).assign(
+        month_plan=plan["month_plan"].astype(float).to_numpy(),
+        sigma=plan["item"].map(sigma).astype(float).to_numpy(),
+        tracking_signal=plan["item"].map(bias["tracking_signal"]).astype(float).to_numpy(),
+        bias=plan["item"].map(bias["bias"]).astype(object).fillna("").to_numpy())
+    monthly = final[["item", "month", "final"]].rename(columns={"final": "volume"})
+    if locked is not None and len(locked):
+        covered = monthly["month"].isin(set(locked["month"]))
+        monthly = pd.concat([monthly[~covered], locked[["item", "month", "volume"]]], ignore_index=True)
+    window = ((monthly["month"] >= month - pd.DateOffset(months=ExecutionBasis.MONTHS_BEFORE))
+              & (monthly["month"] <= month + pd.DateOffset(months=ExecutionBasis.MONTHS_AFTER)))
+    # an item with no plan in the window still counts (with zero) in sensing and the weeks:
+    # keep one row of it, from a month the views never read
+    others = monthly[~window & ~monthly["item"].isin(set(monthly.loc[window, "item"]))]
+    monthly = pd.concat([monthly[window], others.drop_duplicates("item")], ignore_index=True)
+    monthly = monthly.assign(volume=monthly["volume"].astype(float)).sort_values(
+        ["item", "month"], kind="stable").reset_index(drop=True)
+    return ExecutionBasis(items, monthly, source)
+
+
+def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFrame,
+                     actuals: pd.DataFrame, locked: pd.DataFrame | None = None,
+                     lock_label: str = "", snapshots: pd.DataFrame | None = None,
+                     history: pd.DataFrame | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, dict[str, pd.DataFrame]]:
+    """(execution per item, exceptions worst first, the last day the actuals cover, views):
+    :func:`execution_basis` then :func:`execution_from_basis`."""
+    basis = execution_basis(settings, final, locked, lock_label, snapshots, history)
+    return execution_from_basis(settings, items, basis, actuals)
+
+
+def execution_from_basis(settings: Settings, items: pd.DataFrame, basis: ExecutionBasis,
+                         actuals: pd.DataFrame
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, dict[str, pd.DataFrame]]:
+    """(execution per item, exceptions worst first, the last day the actuals cover, views).
+
+    ``views`` holds the demand sensing and weekly tables (tblSensing, tblWeeks, tblWeekly).
+    Drift is phased by each item's day-of-week profile learned from the loaded daily actuals,
+    and judged against the item's error spread (``basis``); prices come from ``items``.
+    """
+    from sop_excel.core.drift import WorkCalendar, dow_profile
+
+    calendar = WorkCalendar(holidays=settings.holidays)
+    month = pd.Timestamp(settings.as_of).replace(day=1)
+    month_end = month + pd.offsets.MonthEnd(0)
+    in_month = actuals[(actuals["date"] >= month) & (actuals["date"] <= month_end)]
+    through = (in_month["date"].max() if len(in_month) else month - pd.Timedelta(days=1)).date()
+    b = basis.items
+    prices = items.drop_duplicates("item").set_index("item")["price"]
+    plan = b[["item", "family", "month_plan"]].assign(price=b["item"].map(prices).astype(float))
+    sigma = b.set_index("item")["sigma"]
+    bias = b[["item", "tracking_signal", "bias"]]
     profile = (dow_profile(actuals[actuals["date"] <= pd.Timestamp(through)], calendar=calendar)
                if len(actuals) else None)
     execution = compute_execution(plan, actuals, month.date(), through, watch=settings.drift_watch_pct,
                                   act=settings.drift_act_pct, z_threshold=settings.drift_z,
                                   profile=profile, sigma_month=sigma, bias=bias, calendar=calendar)
-    execution.insert(2, "plan_source", source)
+    execution.insert(2, "plan_source", basis.source)
     exceptions = compute_exceptions(execution, min_value_at_risk=settings.min_value_at_risk)
-    monthly = final[["item", "month", "final"]].rename(columns={"final": "volume"})
-    if locked is not None and len(locked):
-        covered = monthly["month"].isin(set(locked["month"]))
-        monthly = pd.concat([monthly[~covered], locked[["item", "month", "volume"]]], ignore_index=True)
-    views = sensing_frames(settings, items, monthly, actuals, through, sigma=sigma, profile=profile,
+    views = sensing_frames(settings, items, basis.monthly, actuals, through, sigma=sigma, profile=profile,
                            calendar=calendar)
     return execution, exceptions, through, views
 

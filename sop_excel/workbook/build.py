@@ -382,6 +382,8 @@ def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[l
                 # The plan of record: protected against accidental edits (no password: a
                 # deliberate Review > Unprotect still works, and is visible).
                 ws.protect("", {"autofilter": True, "sort": True})
+            if sheet.hidden:
+                ws.hide()
             if sheet.name == "Compare":
                 _compare_charts(wb, ws, layout, tables)
             if sheet.name == "Weekly" and "tblWeeks" in tables:

@@ -1,0 +1,192 @@
+"""The execution basis: kept on the hidden Basis sheet, used only while the S&OP sheets are as saved."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from sop_excel import macros, pipeline
+from sop_excel.cli import main
+from sop_excel.workbook import tables
+from sop_excel.workbook.openpyxl_io import OpenpyxlIO
+from sop_excel.workbook.tables import read_frame
+from sop_excel.workbook.zip_io import ZipIO
+from tests.sop_excel.conftest import cell
+
+OUT = ["tblExecution", "tblExceptions", "tblSensing", "tblWeeks", "tblWeekly"]
+
+
+def _refresh(path, csv, side="zip", monkeypatch=None):
+    if side == "openpyxl":
+        monkeypatch.setenv("SOP_EXCEL_IO", "openpyxl")
+    else:
+        monkeypatch.delenv("SOP_EXCEL_IO", raising=False)
+    assert main(["-q", "refresh-actuals", str(path), "--source", str(csv)]) == 0
+
+
+def _outputs(path):
+    book = ZipIO(path)
+    return {t: read_frame(book, t) for t in OUT}
+
+
+def _same_outputs(a, b):
+    fa, fb = _outputs(a), _outputs(b)
+    for t in OUT:
+        pd.testing.assert_frame_equal(fa[t], fb[t], obj=t)
+
+
+@pytest.fixture
+def pair(book_copy):
+    """Two copies of the demo workbook and the next day's actuals."""
+    other = book_copy.with_name("other.xlsx")
+    shutil.copyfile(book_copy, other)
+    return book_copy, other, next(book_copy.parent.glob("*_actuals_*.csv"))
+
+
+def _reads(monkeypatch):
+    """The tables each later read_frame call reads."""
+    seen: list[str] = []
+    inner = tables.read_frame
+
+    def spy(book, name, *a, **k):
+        seen.append(name)
+        return inner(book, name, *a, **k)
+
+    monkeypatch.setattr(macros, "read_frame", spy)
+    return seen
+
+
+def test_first_refresh_keeps_the_basis_the_next_uses_it_with_the_same_results(pair, monkeypatch):
+    ours, theirs, csv = pair
+    key0 = read_frame(ZipIO(ours), "tblBasisKey")
+    assert key0.empty  # the demo builds the sheet empty
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    key = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
+    assert key["plan source"].startswith("v10 locked")
+    assert "tblSnapshots=" in key["sheets"] and "tblForecast=" in key["sheets"]
+    basis = read_frame(ZipIO(ours), "tblBasisItems")
+    assert len(basis) == 64 and basis["sigma"].gt(0).all()
+
+    # the openpyxl side cannot fingerprint the file: it always computes, and keeps no basis
+    _refresh(theirs, csv, "openpyxl", monkeypatch)
+    assert read_frame(ZipIO(theirs), "tblBasisKey").empty
+    _same_outputs(ours, theirs)
+
+    seen = _reads(monkeypatch)
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "tblBasisItems" in seen
+    assert not set(seen) & {"tblForecast", "tblSnapshots", "tblHistory", "tblLockedPlan"}
+    _refresh(theirs, csv, "openpyxl", monkeypatch)
+    _same_outputs(ours, theirs)
+
+
+def test_an_override_typed_in_excel_is_seen_by_the_next_refresh(pair, monkeypatch):
+    ours, theirs, csv = pair
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    # the planner unlocks nothing and types an override for the execution month on the Forecast
+    # sheet: with no lock for the month the plan is the final forecast, so take the lock away
+    settings = macros.read_settings(ZipIO(ours))
+    month = pd.Timestamp(settings.as_of).replace(day=1)
+    fc = read_frame(ZipIO(ours), "tblForecast")
+    i = int(fc.index[(fc["item"] == "CTL-3001") & (fc["month"] == month)][0])
+    for path in (ours, theirs):
+        wb = openpyxl.load_workbook(path)
+        wb["Forecast"][cell("tblForecast", "override", i)] = 12345
+        wb.save(path)
+    seen = _reads(monkeypatch)
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "tblForecast" in seen  # the fingerprint changed: computed again
+    _refresh(theirs, csv, monkeypatch=monkeypatch)
+    _same_outputs(ours, theirs)
+    # and kept again, with the new fingerprint: the run after reads the basis only
+    seen.clear()
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "tblForecast" not in seen and "tblBasisItems" in seen
+
+
+def test_a_settings_change_the_basis_depends_on_computes_it_again(pair, monkeypatch):
+    ours, _, csv = pair
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    wb = openpyxl.load_workbook(ours)
+    ws = wb["Settings"]
+    row = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "Bias window (months)")
+    row[1].value = 3
+    wb.save(ours)
+    # Settings is not one of the S&OP sheets fingerprinted; the key names the setting itself
+    book = ZipIO(ours)
+    key = macros._basis_key(book, macros.read_settings(book))
+    assert key is not None and key["bias window"] == "3"
+    seen = _reads(monkeypatch)
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "tblSnapshots" in seen
+    kept = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
+    assert kept["bias window"] == "3"
+
+
+def test_a_new_lock_replaces_the_basis(pair, monkeypatch):
+    ours, _, csv = pair
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert main(["-q", "lock-plan", str(ours), "--note", "re-agreed"]) == 0
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    kept = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
+    assert kept["plan source"].startswith("v11 locked")
+    assert read_frame(ZipIO(ours), "tblExecution")["plan_source"].str.startswith("v11").all()
+
+
+def test_a_workbook_without_the_basis_sheet_still_refreshes(pair, monkeypatch):
+    ours, theirs, csv = pair
+    wb = openpyxl.load_workbook(ours)
+    del wb["Basis"]
+    wb.save(ours)
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "tblBasisKey" not in ZipIO(ours).table_names()
+    _refresh(theirs, csv, monkeypatch=monkeypatch)
+    _same_outputs(ours, theirs)
+
+
+def test_the_basis_sheet_is_hidden(demo_book):
+    wb = openpyxl.load_workbook(demo_book, read_only=False)
+    assert wb["Basis"].sheet_state == "hidden"
+    assert wb["Actuals"].sheet_state == "visible"
+
+
+def test_content_stamp_follows_the_saved_file(book_copy):
+    book = ZipIO(book_copy)
+    a = book.content_stamp(["tblForecast", "tblHistory"])
+    assert a is not None and a == ZipIO(book_copy).content_stamp(["tblForecast", "tblHistory"])
+    assert book.content_stamp(["tblNoSuchTable"]) is None
+    book.write_table("tblHistory", book.read_table("tblHistory"))
+    assert book.content_stamp(["tblForecast", "tblHistory"]) is None  # unsaved writes: cannot vouch
+    assert book.content_stamp(["tblForecast"]) is not None
+    assert OpenpyxlIO(book_copy) is not None and not hasattr(OpenpyxlIO(book_copy), "content_stamp")
+
+
+@pytest.mark.parametrize("day", [1, 2, 16, 28, 30])
+def test_the_basis_window_gives_the_views_of_the_whole_plan(book_copy, day):
+    """The Basis keeps the months around the execution month only; every view is the same as
+    from the whole plan, whatever the day (the first week may start in the month before)."""
+    book = ZipIO(book_copy)
+    settings = macros.read_settings(book)
+    month = pd.Timestamp(settings.as_of).replace(day=1)
+    settings = settings.model_copy(update={"as_of": dt.date(month.year, month.month, day)})
+    items = read_frame(book, "tblItems")
+    final = macros._final(book, items)
+    locked, label = macros._latest_lock(book)
+    actuals = read_frame(book, "tblActuals")
+    actuals = actuals[actuals["date"] <= pd.Timestamp(settings.as_of)]
+    basis = pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"),
+                                     read_frame(book, "tblHistory"))
+    assert basis.monthly["month"].nunique() < final["month"].nunique()
+    whole = pipeline.ExecutionBasis(basis.items, pd.concat([
+        final[["item", "month", "final"]].rename(columns={"final": "volume"}).pipe(
+            lambda m: m[~m["month"].isin(set(locked["month"]))]),
+        locked[["item", "month", "volume"]]], ignore_index=True), basis.source)
+    got = pipeline.execution_from_basis(settings, items, basis, actuals)
+    want = pipeline.execution_from_basis(settings, items, whole, actuals)
+    pd.testing.assert_frame_equal(got[0], want[0])
+    for name in ("tblSensing", "tblWeeks", "tblWeekly"):
+        pd.testing.assert_frame_equal(got[3][name], want[3][name], obj=name)
