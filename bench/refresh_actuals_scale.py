@@ -128,7 +128,7 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
         pipeline.forecast_frames = timed_forecast
         report = macros.refresh_forecast(book)
     else:
-        report = macros.refresh_actuals_from_source(book, str(db))
+        report = macros.refresh_actuals_from_source(book, str(db), aside=True)  # as the CLI
     total = time.perf_counter() - t0
     out = {"side": side, "total_s": total, "open_s": t_open, **{f"{k}_s": v for k, v in book.secs.items()},
            "cells_read": book.cells["read"], "cells_written": book.cells["write"],

@@ -104,7 +104,7 @@ def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
     book = _open(args)
     _step(args.quiet)(f"Reading actuals from {args.source or 'Settings > Actuals source'}")
     report = refresh_actuals_from_source(book, args.source, folder=Path(args.workbook).resolve().parent,
-                                         table=args.table)
+                                         table=args.table, aside=True)
     return _done(args, report)
 
 

@@ -10,12 +10,16 @@ an imported file).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import logging
-from collections.abc import Callable
+import os
+import pickle
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
@@ -24,7 +28,7 @@ from sop_excel import pipeline
 from sop_excel.core.execution import exception_workflow, merge_actuals
 from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
-from sop_excel.errors import CellProblem, InputError, plain_reason
+from sop_excel.errors import CellProblem, InputError, SopExcelError, plain_reason
 from sop_excel.models import Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
@@ -189,11 +193,12 @@ def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
 
 
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     actuals: pd.DataFrame, final: pd.DataFrame | None = None
+                     actuals: pd.DataFrame, final: pd.DataFrame | None = None,
+                     basis: pipeline.ExecutionBasis | None = None
                      ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
     """Recompute and write the S&OE tables; ``final``: a consensus just computed (lock-plan),
-    else the execution basis is read or computed from the workbook."""
-    basis = _execution_basis(book, settings, items, final)
+    else the execution basis (``basis``, or read or computed from the workbook)."""
+    basis = basis or _execution_basis(book, settings, items, final)
     execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals)
     log = read_frame(book, "tblExceptionLog")
     month = pd.Timestamp(settings.as_of).replace(day=1)
@@ -249,14 +254,22 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     return report
 
 
-def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> RunReport:
-    """Merge daily actuals, recompute Execution and Exceptions; keep owners and comments."""
+def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame], *,
+                    source: str) -> RunReport:
+    """Merge daily actuals, recompute Execution and Exceptions; keep owners and comments.
+
+    ``actuals``: the rows, or a call that gives them (a source being read meanwhile: the
+    workbook is read first, and the call made only then).
+    """
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     existing = read_frame(book, "tblActuals")
+    basis = _execution_basis(book, settings, items)
+    if callable(actuals):
+        actuals = actuals()
     merged = merge_actuals(existing, actuals)
     write_frame(book, "tblActuals", merged)
-    execution, exceptions, through, resolved = _write_execution(book, settings, items, merged)
+    execution, exceptions, through, resolved = _write_execution(book, settings, items, merged, basis=basis)
     counts = execution["status"].value_counts()
     replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
     report = RunReport("refresh-actuals")
@@ -281,12 +294,14 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame, *, source: str) -> 
 
 
 def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
-                                folder: Path | None = None, table: str = "actuals") -> RunReport:
+                                folder: Path | None = None, table: str = "actuals",
+                                aside: bool = False) -> RunReport:
     """Read actuals from ``source`` (default: Settings > Actuals source) and refresh.
 
     ``source`` is a CSV or xlsx file, a SQLite file or a database URL; a relative path is taken
     from ``folder`` (the workbook's). Settings > Actuals columns maps the source's column names.
     Databases are read incrementally: only rows from the start of the execution month.
+    ``aside``: read the source in a second process meanwhile (the CLI; not inside Excel).
     """
     from sop_excel.sources import read_actuals, source_kind, source_label
 
@@ -307,9 +322,74 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
         where = path
     since = pd.Timestamp(settings.as_of).replace(day=1).date() if kind in ("sqlite", "url") else None
     known = set(read_frame(book, "tblItems")["item"])
-    actuals = read_actuals(where, mapping=settings.column_mapping or None, known_items=known,
-                           since=since, table=table)
-    return refresh_actuals(book, actuals, source=source_label(where))
+    with _reading_aside(read_actuals, where, aside=aside, mapping=settings.column_mapping or None,
+                        known_items=known, since=since, table=table) as actuals:
+        return refresh_actuals(book, actuals, source=source_label(where))
+
+
+@contextlib.contextmanager
+def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool = True, **kwargs: object
+                   ) -> Iterator[Callable[[], pd.DataFrame]]:
+    """``read(*args, **kwargs)`` in a second process while this one reads the workbook, on a
+    machine with more than one core (a database of 310,000 rows takes about a second, as long
+    as the Actuals sheet); gives the call that waits for its result.
+
+    Its errors are raised here as they were raised there (they name the file, row and column);
+    a process that cannot start, or dies, means reading here. The process does this one read
+    and ends; it is a daemon, so it ends with this one.
+    """
+    if not aside or (os.cpu_count() or 1) < 2 or os.environ.get("SOP_EXCEL_SERIAL"):
+        yield lambda: read(*args, **kwargs)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_read_and_send, args=(send, read, args, kwargs), daemon=True,
+                       name="sop-excel source reader")
+    try:
+        proc.start()
+    except (OSError, RuntimeError) as exc:  # no processes here (a sandbox, a frozen app)
+        _logger.debug("reading the source in this process: %s", exc)
+        receive.close()
+        send.close()
+        yield lambda: read(*args, **kwargs)
+        return
+    send.close()  # ours: the pipe ends when the reader's end closes
+
+    def result() -> pd.DataFrame:
+        try:
+            ok, value = receive.recv()
+        except (EOFError, OSError):  # the reader died without a word: read here
+            return read(*args, **kwargs)
+        if ok:
+            return value
+        raise value
+
+    try:
+        yield result
+    finally:
+        receive.close()
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+
+
+def _read_and_send(send: Any, read: Callable[..., pd.DataFrame], args: tuple, kwargs: dict) -> None:
+    """In the reader process: ``(True, frame)`` or ``(False, the error)`` down the pipe."""
+    try:
+        try:
+            reply: tuple[bool, object] = (True, read(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - every error goes back to be raised there
+            reply = (False, exc)
+        try:
+            send.send(reply)
+        except (TypeError, AttributeError, pickle.PicklingError):  # an error that does not pickle
+            send.send((False, SopExcelError(f"{reply[1].__class__.__name__}: {reply[1]}")))
+    except (BrokenPipeError, OSError):  # the command ended first: nobody to tell
+        pass
+    finally:
+        send.close()
 
 
 def flag_drift(book: WorkbookIO) -> RunReport:

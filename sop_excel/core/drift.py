@@ -199,7 +199,8 @@ def mtd_share(items: Iterable[str], month: DateLike, through: DateLike,
     its month behind it after the first Monday.
     """
     calendar = calendar or WorkCalendar()
-    items = pd.Index(list(items), name="item")
+    # an Index as it is: list() of a pyarrow-backed index makes a Python string per item, each call
+    items = items.rename("item") if isinstance(items, pd.Index) else pd.Index(list(items), name="item")
     m = _profile_matrix(items, calendar, profile)
     done = m @ calendar.weekday_counts(month, through)
     total = m @ calendar.weekday_counts(month)
