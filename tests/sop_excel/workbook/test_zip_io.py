@@ -81,6 +81,8 @@ def test_refresh_gives_the_same_tables_as_openpyxl_and_keeps_planner_input(book_
     macros.compare_scenarios(ZipIO(book_copy))
     a, b = OpenpyxlIO(other), OpenpyxlIO(book_copy)  # both files read by the same reader
     for name in a.table_names():
+        if name.startswith("tblBasis"):  # kept by the zip side only (it can fingerprint the file)
+            continue
         ra, rb = a.read_table(name), b.read_table(name)
         if name in ("tblLog", "tblExceptionLog"):  # times of day differ between the two runs
             ra, rb = [r[1:] for r in ra], [r[1:] for r in rb]
