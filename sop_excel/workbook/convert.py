@@ -148,9 +148,14 @@ def _non_blank_rows(columns: list[list[CellValue]], keys: list[int], n: int) -> 
     if not n:
         return None
     first = columns[keys[0]] if keys else None
+    if first is not None and not set(map(type, first)) & _MAY_BE_BLANK:  # dates, numbers: never blank
+        return None
     suspects = range(n) if first is None else [j for j, v in enumerate(first) if _is_blank(v)]
     blank = {j for j in suspects if all(_is_blank(c[j]) for c in columns)}
     return [j for j in range(n) if j not in blank] if blank else None
+
+
+_MAY_BE_BLANK = {type(None), str, float, np.float64, np.float32}
 
 
 def _blank_mask(values: list | pd.Series | np.ndarray) -> np.ndarray:
@@ -290,11 +295,19 @@ def rows_from_frame(frame: pd.DataFrame, table: TableLayout,
     :class:`Formula` whose cached value is the frame's value. ``headers`` overrides the layout's
     headers (tables with dynamic columns).
     """
+    header, cols = _frame_columns(frame, table, formulas, headers)
+    out: Rows = [header]
+    out.extend(map(list, zip(*cols, strict=True)))
+    return out
+
+
+def _frame_columns(frame: pd.DataFrame, table: TableLayout, formulas: dict[str, str] | None = None,
+                   headers: list[str] | None = None) -> tuple[list[CellValue], list[list[CellValue]]]:
+    """The header and the body's cells a column at a time, as :func:`rows_from_frame` puts them in rows."""
     formulas = formulas or {}
     fields = list(frame.columns) if table.dynamic_columns else table.fields
     header: list[CellValue] = list(headers) if headers else (
         [table.column(f).header if f in table.fields else f for f in fields])
-    out: Rows = [header]
     cols = []
     for f in fields:
         cells = _cells(frame[f]) if f in frame.columns else [None] * len(frame)
@@ -302,8 +315,7 @@ def rows_from_frame(frame: pd.DataFrame, table: TableLayout,
             text = Formula(formulas[f]).text  # checked once for the column
             cells = [v if v.__class__ is Formula else _formula(text, v) for v in cells]
         cols.append(cells)
-    out.extend(map(list, zip(*cols, strict=True)))
-    return out
+    return header, cols
 
 
 def _formula(text: str, value: CellValue) -> Formula:
@@ -323,7 +335,13 @@ def _cells(col: pd.Series) -> list[CellValue]:
         return col.tolist()
     if kind == "M" and getattr(col.dtype, "tz", None) is None:
         return col.to_numpy(dtype="datetime64[us]").astype(object).tolist()  # NaT -> None
-    return [_cell(v) for v in col.tolist()]
+    values = col.tolist()
+    if set(map(type, values)) <= _STR_ONLY:  # text columns: each value is its own cell
+        return values
+    return [_cell(v) for v in values]
+
+
+_STR_ONLY = {str}
 
 
 class FrameRows(Sequence[list[CellValue]]):
@@ -349,6 +367,15 @@ class FrameRows(Sequence[list[CellValue]]):
     def _rows(self, a: int, b: int) -> Rows:
         return rows_from_frame(self.frame.iloc[a:b], self.table, self.formulas, self.headers)[1:]
 
+    def columns(self, a: int, b: int) -> list[list[CellValue]]:
+        """The cells of body rows ``a``..``b - 1`` (0-based) a column at a time: what the rows hold,
+        for a writer that works by column (no rows made)."""
+        return _frame_columns(self.frame.iloc[a:b], self.table, self.formulas, self.headers)[1]
+
+    def body(self) -> FrameBody:
+        """The rows after the header, as a sequence that can also give columns."""
+        return FrameBody(self)
+
     @overload
     def __getitem__(self, i: int) -> list[CellValue]: ...
     @overload
@@ -372,3 +399,30 @@ class FrameRows(Sequence[list[CellValue]]):
         yield self.header
         for a in range(0, len(self.frame), self.CHUNK):
             yield from self._rows(a, a + self.CHUNK)
+
+
+class FrameBody(Sequence[list[CellValue]]):
+    """``rows[1:]`` of a :class:`FrameRows` without making the rows: indexing gives a row,
+    :meth:`columns` a stretch of the body a column at a time."""
+
+    def __init__(self, rows: FrameRows) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> list[CellValue]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Rows: ...
+    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.rows[i + 1]
+
+    def columns(self, a: int, b: int) -> list[list[CellValue]]:
+        return self.rows.columns(a, b)

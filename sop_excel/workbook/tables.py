@@ -56,4 +56,4 @@ def frame_rows(name: str, frame: pd.DataFrame, headers: list[str] | None = None)
 
 def write_frame(book: WorkbookIO, name: str, frame: pd.DataFrame) -> None:
     """Replace a table's contents with ``frame`` (in layout order)."""
-    book.write_table(name, rows_for(name, frame))
+    book.write_table(name, frame_rows(name, frame))  # rows made as the side writes them

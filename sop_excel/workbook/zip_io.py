@@ -28,6 +28,7 @@ this side never loads the whole workbook the way openpyxl does:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import math
 import os
@@ -36,7 +37,7 @@ import re
 import struct
 import zipfile
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -59,6 +60,7 @@ from openpyxl.xml.functions import fromstring
 from sop_excel.errors import LayoutError, WorkbookLockedError
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
+from sop_excel.workbook.convert import FrameBody, FrameRows
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, missing_table
@@ -330,7 +332,9 @@ class ZipIO:
                 "Close it in Excel, then run the command again.")
         self._open()
 
-    def _open(self) -> None:
+    def _open(self, *, checked: bool = False) -> None:
+        """Open the file; ``checked``: it is the file this side has just written from parts of
+        a file already checked (the guard is for files from elsewhere)."""
         self._close_calamine()  # a reader of the file before this save
         self._writes: dict[str, Rows] = {}
         self._order: list[str] = []
@@ -341,7 +345,8 @@ class ZipIO:
         with _mapped_errors(self.path):
             if not self.path.is_file():
                 raise FileNotFoundError(self.path)
-            check_xlsx(self.path, deep=False)  # zip, sizes, content types, no DTDs: before parsing
+            if not checked:
+                check_xlsx(self.path, deep=False)  # zip, sizes, content types, no DTDs: before parsing
             self._zip = zipfile.ZipFile(self.path)
             self._members = {i.filename: i for i in self._zip.infolist()}
             try:
@@ -472,7 +477,8 @@ class ZipIO:
             self._slow.write_table(name, rows)
             return
         self._find(name)
-        self._writes[name] = [list(r) for r in rows]
+        # a frame's rows stay a frame until written (made a column at a time then); others are copied
+        self._writes[name] = rows if isinstance(rows, FrameRows) else [list(r) for r in rows]
         if name in self._order:
             self._order.remove(name)
         self._order.append(name)
@@ -499,7 +505,7 @@ class ZipIO:
             if self._zip.fp is None:  # closed before the rename: open the unchanged file again
                 self._zip = zipfile.ZipFile(self.path)
             raise
-        self._open()  # see the file as saved
+        self._open(checked=True)  # see the file as saved
 
     def close(self) -> None:
         self._close_calamine()
@@ -523,9 +529,12 @@ class ZipIO:
         if grid is None or self._has_errors(tbl.sheet_part) or len(grid) < min_row or [
                 str(v).strip() for v in grid[min_row - 1][min_col - 1:max_col]] != tbl.columns:
             return self.read_table(name)
-        rows = [r[min_col - 1:max_col] for r in grid[min_row - 1:max_row]]
-        rows += [[""] * width for _ in range(max_row - min_row + 1 - len(rows))]  # calamine ends at the last value
-        return [r if len(r) == width else r + [""] * (width - len(r)) for r in rows]
+        rows = grid[min_row - 1:max_row]
+        if min_col != 1 or set(map(len, rows)) != {width}:  # other cells beside: the table's columns
+            rows = [r[min_col - 1:max_col] for r in rows]
+            rows = [r if len(r) == width else r + [None] * (width - len(r)) for r in rows]
+        rows += [[None] * width for _ in range(max_row - min_row + 1 - len(rows))]  # calamine ends at the last value
+        return rows
 
     def content_stamp(self, names: list[str]) -> str | None:
         """A fingerprint of what the saved file holds in these tables, read from the zip's
@@ -632,7 +641,7 @@ class ZipIO:
                 raise ZipUnsupported(f"table {name} has a totals row or no header row")
             rows = self._writes[name]
             header = [str(h) for h in rows[0]]
-            body = rows[1:] or [[None] * len(header)]
+            body = (rows.body() if isinstance(rows, FrameRows) else rows[1:]) or [[None] * len(header)]
             by_sheet.setdefault(tbl.sheet_part, []).append(
                 _Edit(tbl, header, body, tbl.bounds, header != tbl.columns))
         for part, edits in by_sheet.items():
@@ -1048,6 +1057,7 @@ class _TableRows:
         self.c1, self.r1 = e.old[0], e.old[1]
         self.letters = [_LETTERS[self.c1 + j] for j in range(len(e.header))]
         self.first, self.last = self.r1 if e.header_changed else self.r1 + 1, e.new_last_row
+        self._chunk: tuple[int, list[str]] = (-1, [])  # (chunk number, its rows' XML) for row()
 
     def row_numbers(self) -> range:
         return range(self.first, self.last + 1)
@@ -1058,12 +1068,34 @@ class _TableRows:
         body made a column at a time."""
         if self.per_row or first == self.r1:  # small tables whose cells keep their own styles
             return ["", ""], [[self.row(r)[1] for r in range(first, last + 1)]]  # type: ignore[index]
-        rows = self.e.body[first - self.r1 - 1:last - self.r1]
+        a, b = first - self.r1 - 1, last - self.r1
+        body = self.e.body
+        if isinstance(body, FrameBody):  # straight from the frame's columns
+            cols = body.columns(a, b)
+            if len(cols) == len(self.letters):
+                return _seq_join(*[_column_xml(c, letter, self.styles[j], self.dates[j], rnums)
+                                   for j, (c, letter) in enumerate(zip(cols, self.letters, strict=True))])
+        rows = body[a:b]
         if set(map(len, rows)) != {len(self.letters)}:  # not one value per column: as row() does
-            return ["", ""], [[self.row(r)[1] for r in range(first, last + 1)]]  # type: ignore[index]
+            return ["", ""], [[self._row(r)[1] for r in range(first, last + 1)]]  # type: ignore[index]
         return _cells_bulk(rows, rnums, self.letters, self.styles, self.dates)
 
     def row(self, rnum: int) -> tuple[int, str] | None:
+        """One row's cells (None: none here). A big table's body rows are made a chunk at a time
+        by :meth:`cells` (a sheet whose other cells keep it on the row-by-row path: a table
+        beside another)."""
+        i = rnum - self.r1
+        if self.per_row or i <= 0 or i > len(self.e.body) or len(self.e.body) <= _ROW_CHUNK // 64:
+            return self._row(rnum)
+        k = (i - 1) // _ROW_CHUNK
+        if self._chunk[0] != k:
+            first = self.r1 + 1 + k * _ROW_CHUNK
+            last = min(first + _ROW_CHUNK - 1, self.last)
+            rnums = [str(r) for r in range(first, last + 1)]
+            self._chunk = (k, _seq_rows(self.cells(first, last, rnums), len(rnums)))
+        return self.c1, self._chunk[1][i - 1 - k * _ROW_CHUNK]
+
+    def _row(self, rnum: int) -> tuple[int, str] | None:
         i = rnum - self.r1
         if i == 0:
             if not self.e.header_changed:
@@ -1085,6 +1117,20 @@ _Seq = tuple[list[str], list[list[str]]]
 """Rows of XML text in pieces, ``(consts, lists)`` with one more constant than lists: row ``i``
 is ``consts[0] + lists[0][i] + consts[1] + ... + lists[-1][i] + consts[-1]``. Put together
 for many rows at once by :func:`_seq_text` (no per-row formatting)."""
+
+
+_ROW_CHUNK = 4096
+
+
+def _seq_rows(seq: _Seq, n: int) -> list[str]:
+    """The ``n`` rows of ``seq``, each its own text."""
+    consts, lists = seq
+    parts: list[Iterable[str]] = []
+    for c, xs in zip(consts, [*lists, None], strict=True):
+        parts.append(itertools.repeat(c, n))
+        if xs is not None:
+            parts.append(xs)
+    return list(map("".join, zip(*parts, strict=True)))
 
 
 def _seq_join(*seqs: _Seq) -> _Seq:
