@@ -10,11 +10,16 @@ on the engine's process pool over the machine's cores; its time is mostly foreca
 (``forecast_s``), the rest is reading, the S&OP recomputation and the save.
 
 What is timed is what ``sop-excel refresh-actuals WB --source actuals.db`` does, in process:
-``macros.refresh_actuals_from_source(open_workbook(copy), "actuals.db")`` (open, read
-Settings/Items/Forecast/History/..., read 31 days x N items from SQLite, merge, drift,
-rewrite the S&OP and execution tables, save atomically). The SQLite file holds the workbook's
-own month of actuals with every order +1 (so every row is a correction and the Actuals table
-is rewritten in full).
+``macros.refresh_actuals_from_source(open_workbook(copy), "actuals.db", aside=True)`` (open,
+read Settings, Items, Actuals and the execution basis while a second process reads 31 days x N
+items from SQLite, merge, drift, rewrite the execution tables, save atomically). The SQLite
+file holds the workbook's own month of actuals with every order +1 (so every row is a
+correction and the Actuals table is rewritten in full).
+
+Runs one after the other on one copy (``--runs``, default 3): the first refresh after the
+workbook was built (or after any S&OP change) finds no valid execution basis, computes it from
+Forecast, Inputs, Plan of record, Snapshots and History and keeps it on the hidden Basis sheet;
+the next ones (the daily case) read it.
 
 Each side runs in a fresh process on a fresh copy, twice: once timed (ru_maxrss: the process's
 peak resident memory), once under tracemalloc (peak of Python allocations; tracing slows it, so
@@ -63,8 +68,8 @@ class Timed:
     def __getattr__(self, attr: str) -> object:
         if attr == "read_values" and hasattr(self.book, "read_values"):  # the side's value-only reader
             return lambda name: self._timed_read(self.book.read_values, name)  # type: ignore[attr-defined]
-        if attr == "content_stamp" and hasattr(self.book, "content_stamp"):  # the Basis sheet's fingerprint
-            return self.book.content_stamp  # type: ignore[attr-defined]
+        if attr in ("content_stamp", "frame_reader") and hasattr(self.book, attr):
+            return getattr(self.book, attr)  # the Basis sheet's fingerprint; a table read in another process
         raise AttributeError(attr)
 
     def _timed_read(self, read: object, name: str) -> list:
@@ -78,7 +83,7 @@ class Timed:
         t = time.perf_counter()
         self.book.write_table(name, rows)  # type: ignore[attr-defined]
         self.secs["write"] += time.perf_counter() - t
-        self.cells["write"] += sum(len(r) for r in rows)
+        self.cells["write"] += len(rows) * len(rows[0])  # rectangular; a FrameRows is not made into rows here
 
     def save(self) -> None:
         t = time.perf_counter()
@@ -133,6 +138,8 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
     out = {"side": side, "total_s": total, "open_s": t_open, **{f"{k}_s": v for k, v in book.secs.items()},
            "cells_read": book.cells["read"], "cells_written": book.cells["write"],
            "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           # the largest of its helper processes (the source and Actuals readers, the sheet writer)
+           "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
            "fallback": getattr(raw, "fallback_reason", None), "report": str(report).splitlines()[:2]}
     out["forecast_s"] = fsecs
     out["other_s"] = total - t_open - out["read_s"] - out["write_s"] - out["save_s"] - fsecs
@@ -142,26 +149,29 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
 
 
 def run_side(side: str, workbook: Path, db: Path, *, trace: bool = True, timeout: float = 3600,
-             command: str = "actuals") -> dict:
-    """Time ``side`` in fresh processes on fresh copies; add the traced peak if asked."""
-    figures: dict = {}
+             command: str = "actuals", runs: int = 1) -> list[dict]:
+    """Time ``side`` in fresh processes on a fresh copy, ``runs`` times one after the other on
+    that copy (the first refresh after an S&OP change computes the execution basis and keeps it;
+    the next ones, the daily case, read it); add the traced peak of the first if asked."""
+    out: list[dict] = []
     for traced in ([False, True] if trace else [False]):
         with tempfile.TemporaryDirectory(prefix="sop-bench-", dir=workbook.parent) as d:
             copy = Path(d) / workbook.name
             shutil.copyfile(workbook, copy)
-            cmd = [sys.executable, __file__, "--child", side, str(copy), "--db", str(db), "--command", command]
-            if traced:
-                cmd.append("--trace")
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-            if proc.returncode != 0:
-                raise RuntimeError(f"{side} run failed:\n{proc.stderr[-3000:]}")
-            got = json.loads(proc.stdout.strip().splitlines()[-1])
-        if traced:
-            figures["tracemalloc_peak_mib"] = got["tracemalloc_peak_mib"]
-            figures["traced_total_s"] = got["total_s"]
-        else:
-            figures.update(got)
-    return figures
+            for k in range(1 if traced else runs):
+                cmd = [sys.executable, __file__, "--child", side, str(copy), "--db", str(db), "--command", command]
+                if traced:
+                    cmd.append("--trace")
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"{side} run failed:\n{proc.stderr[-3000:]}")
+                got = json.loads(proc.stdout.strip().splitlines()[-1])
+                if traced:
+                    out[0]["tracemalloc_peak_mib"] = got["tracemalloc_peak_mib"]
+                    out[0]["traced_total_s"] = got["total_s"]
+                else:
+                    out.append({**got, "run": k + 1})
+    return out
 
 
 def show(f: dict) -> str:
@@ -169,7 +179,8 @@ def show(f: dict) -> str:
     return (f"{f['side']:>8}: {f['total_s']:7.1f} s  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
             f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
             f"SQLite+pipeline+frames {f['other_s']:.1f})  "
-            f"ru_maxrss {f['maxrss_mib']:,.0f} MiB, tracemalloc peak {tm}; "
+            f"ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper process {f.get('children_maxrss_mib', 0):,.0f} MiB), "
+            f"tracemalloc peak {tm}; "
             f"cells read {f['cells_read']:,}, written {f['cells_written']:,}"
             + (f"; FELL BACK: {f['fallback']}" if f.get("fallback") else ""))
 
@@ -183,6 +194,9 @@ def main() -> None:
     ap.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs")
     ap.add_argument("--command", choices=("actuals", "forecast"), default="actuals",
                     help="what to time: refresh-actuals (default) or refresh-forecast")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="refresh-actuals runs one after the other on one copy (default 3: the first "
+                         "keeps the execution basis, the others read it)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -202,16 +216,25 @@ def main() -> None:
     n = make_source(wb, db)
     print(f"{wb.name}: {wb.stat().st_size / 1e6:.1f} MB; SQLite source {db.name}: {n:,} rows "
           f"(made in {time.perf_counter() - t:.1f} s)", flush=True)
-    fast = run_side("zip", wb, db, trace=not args.no_trace, command=args.command)
-    print(show(fast), flush=True)
+    runs = args.runs if args.command == "actuals" else 1
+    fasts = run_side("zip", wb, db, trace=not args.no_trace, command=args.command, runs=runs)
+    for f in fasts:
+        print(f"run {f['run']}" + (" (computes and keeps the execution basis)" if f["run"] == 1 and runs > 1
+                                   else " (reads the kept basis)" if f["run"] > 1 else "") + ":", flush=True)
+        print(show(f), flush=True)
+    fast = fasts[-1]
     if args.baseline:
-        slow = run_side("openpyxl", wb, db, trace=not args.no_trace, command=args.command)
+        slow = run_side("openpyxl", wb, db, trace=not args.no_trace, command=args.command)[0]
         print(show(slow))
-        print(f"openpyxl / zip: {slow['total_s'] / fast['total_s']:.1f}x the time, "
-              f"{slow['maxrss_mib'] / fast['maxrss_mib']:.1f}x the peak resident memory; "
-              f"workbook I/O alone {(slow['total_s'] - slow['other_s']) / (fast['total_s'] - fast['other_s']):.1f}x")
+        cold = fasts[0]  # the openpyxl side cannot keep the basis: it computes everything, as the first run
+        print(f"openpyxl / zip (first run): {slow['total_s'] / cold['total_s']:.1f}x the time, "
+              f"{slow['maxrss_mib'] / cold['maxrss_mib']:.1f}x the peak resident memory; "
+              f"workbook I/O alone {(slow['total_s'] - slow['other_s']) / (cold['total_s'] - cold['other_s']):.1f}x")
     if args.command == "actuals":
-        print(f"target <= 5 s: {'met' if fast['total_s'] <= 5 else 'NOT met'} ({fast['total_s']:.1f} s)")
+        first = fasts[0]
+        print(f"target <= 5 s: the daily refresh (last run) {'met' if fast['total_s'] <= 5 else 'NOT met'} "
+              f"({fast['total_s']:.1f} s); the first refresh after an S&OP change "
+              f"{'met' if first['total_s'] <= 5 else 'NOT met'} ({first['total_s']:.1f} s)")
     else:
         n_items = args.items if args.workbook is None else None
         print(f"refresh-forecast: {fast['total_s']:.1f} s, of which forecasting {fast['forecast_s']:.1f} s"

@@ -209,8 +209,10 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     for name, frame in views.items():
         if name in book.table_names():  # workbooks made before the Sensing and Weekly sheets lack them
             write_frame(book, name, frame)
-    if len(events):
-        write_frame(book, "tblExceptionLog", pd.concat([log, events], ignore_index=True) if len(log) else events)
+    # the log is written even when nothing happened: it sits beside Exceptions, and a sheet whose
+    # tables are all rewritten is written in bulk (not row by row around the other table)
+    write_frame(book, "tblExceptionLog",
+                pd.concat([log, events], ignore_index=True) if len(log) and len(events) else events if len(events) else log)
     return execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])]
 
 
@@ -255,16 +257,17 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
 
 
 def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame], *,
-                    source: str) -> RunReport:
+                    source: str, existing: Callable[[], pd.DataFrame] | None = None) -> RunReport:
     """Merge daily actuals, recompute Execution and Exceptions; keep owners and comments.
 
     ``actuals``: the rows, or a call that gives them (a source being read meanwhile: the
-    workbook is read first, and the call made only then).
+    workbook is read first, and the call made only then). ``existing``: a call that gives the
+    Actuals table as :func:`read_frame` would (being read meanwhile), else it is read here.
     """
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
-    existing = read_frame(book, "tblActuals")
     basis = _execution_basis(book, settings, items)
+    existing = existing() if existing is not None else read_frame(book, "tblActuals")
     if callable(actuals):
         actuals = actuals()
     merged = merge_actuals(existing, actuals)
@@ -321,10 +324,17 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
             path = folder / path
         where = path
     since = pd.Timestamp(settings.as_of).replace(day=1).date() if kind in ("sqlite", "url") else None
-    known = set(read_frame(book, "tblItems")["item"])
-    with _reading_aside(read_actuals, where, aside=aside, mapping=settings.column_mapping or None,
-                        known_items=known, since=since, table=table) as actuals:
-        return refresh_actuals(book, actuals, source=source_label(where))
+    with contextlib.ExitStack() as stack:
+        # the Actuals sheet (the largest read) and the source in processes of their own, while
+        # this one reads the rest of the workbook
+        sheet = getattr(book, "frame_reader", None)
+        sheet = sheet("tblActuals") if aside and sheet is not None else None
+        existing = stack.enter_context(_reading_aside(sheet)) if sheet is not None else None
+        known = set(read_frame(book, "tblItems")["item"])
+        actuals = stack.enter_context(_reading_aside(
+            read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
+            since=since, table=table))
+        return refresh_actuals(book, actuals, source=source_label(where), existing=existing)
 
 
 @contextlib.contextmanager

@@ -69,7 +69,9 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
             f"found {found}. Rename the header back or restore the column."
         )
     width = len(rows[0])
-    body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in rows[1:]]
+    body = rows[1:]
+    if set(map(len, body)) - {width}:
+        body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in body]
     columns = [_unwrapped(list(c)) for c in zip(*body, strict=True)] if body else [[] for _ in range(width)]
     excel_rows = np.arange(len(body)) + header_row + 1
     keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], len(body))

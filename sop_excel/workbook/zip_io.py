@@ -27,7 +27,9 @@ this side never loads the whole workbook the way openpyxl does:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import itertools
 import logging
 import math
@@ -35,12 +37,14 @@ import os
 import posixpath
 import re
 import struct
+import sys
+import tempfile
 import zipfile
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as _xml_escape
 
 from openpyxl.formula.translate import Translator
@@ -66,6 +70,9 @@ from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, missing_table
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ZipIO", "ZipUnsupported", "open_workbook"]
 
@@ -319,7 +326,7 @@ class ZipIO:
         layout: the layout (defaults to the bundled template's).
     """
 
-    def __init__(self, path: str | Path, layout: LayoutSpec | None = None) -> None:
+    def __init__(self, path: str | Path, layout: LayoutSpec | None = None, *, checked: bool = False) -> None:
         self.path = Path(path)
         self.layout = layout or load_layout()
         self.fallback_reason: str | None = None
@@ -330,11 +337,12 @@ class ZipIO:
             raise WorkbookLockedError(
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
                 "Close it in Excel, then run the command again.")
-        self._open()
+        self._open(checked=checked)
 
     def _open(self, *, checked: bool = False) -> None:
-        """Open the file; ``checked``: it is the file this side has just written from parts of
-        a file already checked (the guard is for files from elsewhere)."""
+        """Open the file; ``checked``: the guard has passed it in this command already (the
+        file this side has just written from parts of a checked file, or the file another
+        process of this command opened)."""
         self._close_calamine()  # a reader of the file before this save
         self._writes: dict[str, Rows] = {}
         self._order: list[str] = []
@@ -535,6 +543,14 @@ class ZipIO:
             rows = [r if len(r) == width else r + [None] * (width - len(r)) for r in rows]
         rows += [[None] * width for _ in range(max_row - min_row + 1 - len(rows))]  # calamine ends at the last value
         return rows
+
+    def frame_reader(self, name: str) -> Callable[[], pd.DataFrame] | None:
+        """A call that reads the table's frame from the saved file, for another process to make
+        while this one reads other tables (the same frame :func:`read_frame` gives here). None
+        when the table has unsaved writes, or on the openpyxl fallback."""
+        if self._slow is not None or name not in self._tables or name in self._writes:
+            return None
+        return functools.partial(_frame_from_file, self.path, name, self.layout)
 
     def content_stamp(self, names: list[str]) -> str | None:
         """A fingerprint of what the saved file holds in these tables, read from the zip's
@@ -754,10 +770,23 @@ class ZipIO:
                 if new != xml:
                     new_parts[p] = new
         styles_part = posixpath.join(posixpath.dirname(self._wb_part), "styles.xml")
+        aside = _SheetAside.start(self, sheet_jobs)  # the biggest sheet made meanwhile, where it can be
+        try:
+            self._write_members(tmp, sheet_jobs, new_parts, styles_part, aside)
+        finally:
+            if aside is not None:
+                aside.discard()
+        self._close_calamine()  # both before the rename: Windows cannot replace a file that is open
+        self._zip.close()
+
+    def _write_members(self, tmp: Path, sheet_jobs: dict, new_parts: dict[str, bytes], styles_part: str,
+                       aside: _SheetAside | None) -> None:
         with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             src = self._zip.fp
             for info in self._zip.infolist():
                 name = info.filename
+                if aside is not None and name == aside.part:
+                    continue  # after the others: it is being made meanwhile
                 if name in sheet_jobs:
                     xml, edits, styles = sheet_jobs.pop(name)
                     with out.open(_new_info(info, 1), "w", force_zip64=True) as w:
@@ -769,13 +798,93 @@ class ZipIO:
                     out.writestr(_new_info(info, 6), new_parts[name])
                 else:
                     _copy_raw(src, info, out)  # type: ignore[arg-type]
+            if aside is not None and not aside.copy_into(out):
+                xml, edits, styles = sheet_jobs.pop(aside.part)
+                with out.open(_new_info(self._members[aside.part], 1), "w", force_zip64=True) as w:
+                    _rewrite_sheet(xml, edits, styles, w)
             st = self._stylesheet()
             if st.added:
                 out.writestr(_new_info(self._members[styles_part], 6), _with_styles(st))
             else:
                 _copy_raw(src, self._members[styles_part], out)  # type: ignore[arg-type]
-        self._close_calamine()  # both before the rename: Windows cannot replace a file that is open
-        self._zip.close()
+
+
+class _SheetAside:
+    """The biggest rewritten sheet, made in a forked process (Linux, more than one core) into a
+    zip of its own while this process writes the other parts; its compressed bytes are then
+    copied in as they are. Whatever goes wrong there (an error, a number format it would have
+    to add to the shared stylesheet) means making the sheet here, as without it."""
+
+    MIN_ROWS = 50_000  # below this, forking costs more than it saves
+
+    def __init__(self, part: str, pid: int, path: str) -> None:
+        self.part, self.pid, self.path = part, pid, path
+        self.done = False
+
+    @classmethod
+    def start(cls, book: ZipIO, sheet_jobs: dict) -> _SheetAside | None:
+        if (not sys.platform.startswith("linux") or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
+                or os.environ.get("SOP_EXCEL_SERIAL") or len(sheet_jobs) < 2):
+            return None
+        rows = {part: sum(len(e.body) for e in job[1]) for part, job in sheet_jobs.items()}
+        part = max(rows, key=rows.__getitem__)
+        if rows[part] < cls.MIN_ROWS:
+            return None
+        xml, edits, styles = sheet_jobs[part]
+        info = book._members[part]
+        added = len(book._stylesheet().added)
+        fd, path = tempfile.mkstemp(prefix="sop-excel-sheet-", suffix=".zip")
+        os.close(fd)
+        try:
+            pid = os.fork()
+        except OSError:
+            os.unlink(path)
+            return None
+        if pid == 0:  # the forked process: write, exit without running this process's cleanup
+            code = 2
+            try:
+                with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, \
+                        z.open(_new_info(info, 1), "w", force_zip64=True) as w:
+                    _rewrite_sheet(xml, edits, styles, w)
+                code = 0 if len(book._stylesheet().added) == added else 3
+            finally:
+                os._exit(code)
+        return cls(part, pid, path)
+
+    def copy_into(self, out: zipfile.ZipFile) -> bool:
+        """Wait for the sheet; copy it into ``out``. False: it was not made, make it here."""
+        self.done = True
+        ok = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1]) == 0
+        try:
+            if ok:
+                with open(self.path, "rb") as fh, zipfile.ZipFile(fh) as z:
+                    _copy_raw(fh, z.getinfo(self.part), out)
+        finally:
+            os.unlink(self.path)
+        return ok
+
+    def discard(self) -> None:
+        """After the package is written, or when writing it failed: nothing left behind."""
+        if self.done:
+            return
+        self.done = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, 9)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+def _frame_from_file(path: Path, name: str, layout: LayoutSpec) -> pd.DataFrame:
+    """:meth:`ZipIO.frame_reader`'s call: the table's frame, read by a ZipIO of its own."""
+    from sop_excel.workbook.tables import read_frame
+
+    book = ZipIO(path, layout, checked=True)
+    try:
+        return read_frame(book, name)
+    finally:
+        book.close()
 
 
 def open_workbook(path: str | Path, layout: LayoutSpec | None = None) -> ZipIO | OpenpyxlIO:

@@ -1,0 +1,137 @@
+"""ZipIO's work in other processes: the biggest rewritten sheet made by a forked process while
+the other parts are written, and a table read by a process of its own. Same results as serial."""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+
+import pandas as pd
+import pytest
+
+from sop_excel.workbook import zip_io
+from sop_excel.workbook.tables import read_frame, rows_for, write_frame
+from sop_excel.workbook.zip_io import ZipIO
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
+                                reason="the forked writer runs on Linux with more than one core")
+
+
+def _members(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {i.filename: z.read(i.filename) for i in z.infolist()}
+
+
+def _leftovers() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "sop-excel-sheet-*")))
+
+
+def _save_both_ways(demo_book, tmp_path, monkeypatch, edit) -> tuple[dict, dict, list[str]]:
+    monkeypatch.setattr(zip_io._SheetAside, "MIN_ROWS", 10)
+    out = []
+    for serial in (True, False):
+        if serial:
+            monkeypatch.setenv("SOP_EXCEL_SERIAL", "1")
+        else:
+            monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
+        path = tmp_path / f"{'serial' if serial else 'aside'}.xlsx"
+        shutil.copyfile(demo_book, path)
+        book = ZipIO(path)
+        edit(book)
+        book.save()
+        assert book.fallback_reason is None
+        out.append(path)
+    with zipfile.ZipFile(out[1]) as z:
+        order = [i.filename for i in z.infolist()]
+    return _members(out[0]), _members(out[1]), order
+
+
+def _actuals_and_weekly(book):
+    a = read_frame(book, "tblActuals")
+    write_frame(book, "tblActuals", a.assign(orders=a["orders"] + 1))
+    write_frame(book, "tblSensing", read_frame(book, "tblSensing"))
+
+
+def test_the_biggest_sheet_made_aside_gives_the_same_parts(demo_book, tmp_path, monkeypatch):
+    before = _leftovers()
+    serial, aside, order = _save_both_ways(demo_book, tmp_path, monkeypatch, _actuals_and_weekly)
+    assert serial == aside  # every part the same bytes; only their order in the file differs
+    part = ZipIO(demo_book)._find("tblActuals").sheet_part
+    assert order[-2:] == [part, "xl/styles.xml"]  # made meanwhile, copied in after the others
+    assert _leftovers() == before
+
+
+def test_a_sheet_needing_a_new_number_format_is_made_here(demo_book, tmp_path, monkeypatch):
+    """A date in a column not formatted for dates adds a format to the stylesheet, which the
+    forked process cannot share: this process makes the sheet itself."""
+    def edit(book):
+        rows = rows_for("tblActuals", read_frame(book, "tblActuals"))
+        rows[1][2] = dt.datetime(2026, 11, 3, 12, 30)  # Orders is a quantity column
+        book.write_table("tblActuals", rows)
+        write_frame(book, "tblSensing", read_frame(book, "tblSensing"))
+
+    serial, aside, order = _save_both_ways(demo_book, tmp_path, monkeypatch, edit)
+    assert serial == aside
+    assert b"yyyy-mm-dd h:mm:ss" in aside["xl/styles.xml"]
+
+
+def test_a_failure_in_the_forked_process_means_making_the_sheet_here(demo_book, tmp_path, monkeypatch):
+    parent = os.getpid()
+    inner = zip_io._rewrite_sheet
+
+    def flaky(*a, **k):
+        if os.getpid() != parent:
+            raise RuntimeError("the forked writer fails")
+        return inner(*a, **k)
+
+    monkeypatch.setattr(zip_io, "_rewrite_sheet", flaky)
+    before = _leftovers()
+    serial, aside, _ = _save_both_ways(demo_book, tmp_path, monkeypatch, _actuals_and_weekly)
+    assert serial == aside
+    assert _leftovers() == before
+
+
+def test_a_failure_here_leaves_no_process_nor_file(demo_book, tmp_path, monkeypatch):
+    monkeypatch.setattr(zip_io._SheetAside, "MIN_ROWS", 10)
+    monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
+    path = tmp_path / "plan.xlsx"
+    shutil.copyfile(demo_book, path)
+    original = path.read_bytes()
+    book = ZipIO(path)
+    _actuals_and_weekly(book)
+    started = []
+    real_start = zip_io._SheetAside.start.__func__
+
+    def start(cls, *a):
+        aside = real_start(cls, *a)
+        started.append(aside)
+        return aside
+
+    def broken(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zip_io._SheetAside, "start", classmethod(start))
+    monkeypatch.setattr(zip_io, "_copy_raw", broken)
+    before = _leftovers()
+    with pytest.raises(OSError):
+        book.save()
+    assert started and started[0] is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0].pid, os.WNOHANG)  # reaped
+    assert _leftovers() == before
+    assert path.read_bytes() == original
+
+
+def test_a_table_read_by_a_process_of_its_own_is_the_same_frame(book_copy):
+    book = ZipIO(book_copy)
+    reader = book.frame_reader("tblActuals")
+    assert reader is not None
+    pd.testing.assert_frame_equal(reader(), read_frame(book, "tblActuals"))
+    write_frame(book, "tblActuals", read_frame(book, "tblActuals"))
+    assert book.frame_reader("tblActuals") is None  # unsaved writes: only this process knows them
+    assert book.frame_reader("tblNoSuchTable") is None
