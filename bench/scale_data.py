@@ -28,7 +28,7 @@ import pandas as pd
 
 from sop_excel import pipeline
 from sop_excel.core.lock import accuracy, lock_plan
-from sop_excel.demo import DEFAULT_SETTINGS, settings_rows, table_frames
+from sop_excel.demo import DEFAULT_SETTINGS, keep_new_basis, settings_rows, table_frames
 from sop_excel.models import Settings
 from sop_excel.sample import SampleCompany
 from sop_excel.workbook.build import build_workbook
@@ -175,7 +175,7 @@ def scaled_scenarios(families: list[str], n: int, as_of: dt.date) -> tuple[pd.Da
 
 
 def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int = 3,
-                method: str = "seasonal_naive", horizon: int = 18) -> dict[str, Rows]:
+                method: str = "seasonal_naive", horizon: int = 18, keep: dict | None = None) -> dict[str, Rows]:
     """Every table of the layout as rows, planned like ``sop_excel.demo.build_demo`` does.
 
     Tables the layout has but this function does not fill (a sheet added later) are written
@@ -225,8 +225,10 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
     snapshots = pd.concat(snaps, ignore_index=True)
     fva, waterfall = accuracy(snapshots, history)
     scen.loc[scen["scenario"] == "Base", "status"] = f"Locked v{version}"
-    execution, exceptions, through, views = pipeline.execution_frames(
-        settings, items, final, company.actuals, locked, f"v{version} locked (Base)", snapshots, history)
+    basis = pipeline.execution_basis(settings, final, locked, f"v{version} locked (Base)", snapshots, history)
+    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, company.actuals)
+    if keep is not None:  # for the caller to keep the basis on the built workbook
+        keep.update(settings=settings, basis=basis)
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     exception_log = pd.DataFrame({"time": pd.Timestamp(now), "item": exceptions["item"], "event": "opened",
                                   "flag": exceptions["flag"], "value_at_risk": exceptions["value_at_risk"],
@@ -255,20 +257,23 @@ def build_scaled_workbook(path: str | Path, n_items: int = 10_000, seed: int = 1
 
     Returns:
         ``{"path", "n_items", "scenarios", "data_s" (synthetic company), "frames_s" (pipeline,
-        forecast and rows), "write_s" (build_workbook), "total_s", "cells" (table cells written),
+        forecast and rows), "write_s" (build_workbook), "basis_s" (the execution basis kept), "total_s", "cells" (table cells written),
         "formulas" (formula cells), "rows" (per table: data rows), "bytes"}``.
     """
     t0 = time.perf_counter()
     company = make_company(n_items, seed)
     t1 = time.perf_counter()
-    tables = plan_tables(company, scenarios=scenarios, past_cycles=past_cycles)
+    keep: dict = {}
+    tables = plan_tables(company, scenarios=scenarios, past_cycles=past_cycles, keep=keep)
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     t2 = time.perf_counter()
     out = build_workbook(path, tables, formulas=formulas)
     t3 = time.perf_counter()
+    keep_new_basis(out, keep["settings"], keep["basis"])  # as the demo does: the first refresh reads it
+    t4 = time.perf_counter()
     return {
         "path": out, "n_items": n_items, "scenarios": scenarios,
-        "data_s": t1 - t0, "frames_s": t2 - t1, "write_s": t3 - t2, "total_s": t3 - t0,
+        "data_s": t1 - t0, "frames_s": t2 - t1, "write_s": t3 - t2, "basis_s": t4 - t3, "total_s": t4 - t0,
         "cells": sum(len(r) for rows in tables.values() for r in rows),
         "formulas": _count_formulas(tables),
         "rows": {name: len(rows) - 1 for name, rows in tables.items()},

@@ -220,8 +220,8 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     fva, waterfall = accuracy(snapshots, history)
     scen.loc[scen["scenario"] == "Base", "status"] = f"Locked v{version}"
     say("Comparing actuals with the locked plan")
-    execution, exceptions, through, views = pipeline.execution_frames(
-        settings, items, final, company.actuals, locked, f"v{version} locked (Base)", snapshots, history)
+    basis = pipeline.execution_basis(settings, final, locked, f"v{version} locked (Base)", snapshots, history)
+    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, company.actuals)
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     exception_log = pd.DataFrame({"time": pd.Timestamp(now.replace(microsecond=0)), "item": exceptions["item"],
                                   "event": "opened", "flag": exceptions["flag"],
@@ -242,6 +242,7 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     say("Writing the workbook")
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     path = build_workbook(out, tables, formulas=formulas)
+    keep_new_basis(path, settings, basis)
     csv_path = _next_day_csv(company, through, path)
     cmp_ = frames["tblCompare"].set_index("scenario")
     load = frames["tblLoad"]
@@ -263,6 +264,19 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         + f"; {len(exceptions)} exceptions",
     ]
     return DemoResult(path=path, actuals_next_day=csv_path, lines=lines)
+
+
+def keep_new_basis(path: Path, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:
+    """A new workbook's execution basis on its Basis sheet, with the file's fingerprint, so its
+    first refresh-actuals reads it instead of the S&OP sheets (see ``macros.keep_basis``)."""
+    from sop_excel.macros import keep_basis
+    from sop_excel.workbook.zip_io import ZipIO
+
+    book = ZipIO(path)
+    try:
+        return keep_basis(book, settings, basis)
+    finally:
+        book.close()
 
 
 def _next_day_csv(company: object, through: dt.date, path: Path) -> Path | None:

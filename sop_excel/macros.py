@@ -33,6 +33,7 @@ from sop_excel.models import Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.workbook.safe_save import no_backup
 from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, write_frame
 
 _logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ __all__ = [
     "export_scenarios",
     "flag_drift",
     "import_scenarios",
+    "keep_basis",
     "lock_plan",
     "new_scenario",
     "read_settings",
@@ -175,9 +177,8 @@ def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     """
     key = _basis_key(book, settings) if final is None else None
     if key is not None:
-        kept = read_frame(book, "tblBasisKey")
-        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
-        if all(said.get(k) == v for k, v in key.items()) and "plan source" in said:
+        said = _kept_key(book, key)
+        if said is not None:
             _logger.debug("%s: execution basis from the Basis sheet", book.name)
             return pipeline.ExecutionBasis(read_frame(book, "tblBasisItems"), read_frame(book, "tblBasisMonths"),
                                            said["plan source"])
@@ -185,11 +186,65 @@ def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     basis = pipeline.execution_basis(settings, final if final is not None else _final(book, items), locked,
                                      label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"))
     if key is not None:
-        for name, frame in basis.frames().items():
-            write_frame(book, name, frame)
-        write_frame(book, "tblBasisKey", pd.DataFrame(
-            {"key": [*key, "plan source"], "value": [*key.values(), basis.source]}))
+        _write_basis(book, basis, key)
     return basis
+
+
+def _kept_key(book: WorkbookIO, key: dict[str, str]) -> dict[str, str] | None:
+    """What the Basis sheet says, if it holds for ``key`` (the file and settings as they are)."""
+    kept = read_frame(book, "tblBasisKey")
+    said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
+    return said if all(said.get(k) == v for k, v in key.items()) and "plan source" in said else None
+
+
+def _basis_holds(book: WorkbookIO, settings: Settings) -> bool:
+    key = _basis_key(book, settings)
+    return key is not None and _kept_key(book, key) is not None
+
+
+def _carry_basis(book: WorkbookIO, settings: Settings) -> None:
+    """After a save that rewrote the S&OP sheets with what they held (compare-scenarios: the
+    same forecast, plan of record and history, written anew): the kept basis still holds; give
+    it the new fingerprint (a second, small save) instead of having the next refresh compute it."""
+    try:
+        key = _basis_key(book, settings)
+        if key is None:
+            return
+        kept = read_frame(book, "tblBasisKey")
+        source = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True)).get("plan source", "")
+        write_frame(book, "tblBasisKey", pd.DataFrame({"key": [*key, "plan source"], "value": [*key.values(), source]}))
+        with no_backup():
+            book.save()
+    except Exception as exc:  # noqa: BLE001 - a cache: the command's own work is saved already
+        _logger.warning("%s: the execution basis was not carried over (%s)", book.name, exc)
+
+
+def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str, str]) -> None:
+    for name, frame in basis.frames().items():
+        write_frame(book, name, frame)
+    write_frame(book, "tblBasisKey", pd.DataFrame(
+        {"key": [*key, "plan source"], "value": [*key.values(), basis.source]}))
+
+
+def keep_basis(book: WorkbookIO, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:
+    """After a save that changed what the execution basis comes from (refresh-forecast,
+    lock-plan, a new workbook): keep ``basis`` on the Basis sheet with the fingerprint of the
+    file as saved (a second, small save), so the next refresh-actuals reads it instead of the
+    S&OP sheets. Only a cache: where it cannot be kept (live Excel, openpyxl, no Basis sheet)
+    or keeping it fails, nothing changes but the next refresh's time. True if kept.
+    """
+    try:
+        key = _basis_key(book, settings)
+        if key is None:
+            return False
+        _write_basis(book, basis, key)
+        with no_backup():  # the command's own save kept the version from before it
+            book.save()
+    except Exception as exc:  # noqa: BLE001 - a cache: the command's own work is saved already
+        _logger.warning("%s: the execution basis was not kept (%s); the next refresh-actuals computes it",
+                        book.name, exc)
+        return False
+    return True
 
 
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
@@ -253,6 +308,10 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
             for r in lost.itertuples(index=False))
     _log(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
     book.save()
+    if getattr(book, "content_stamp", None) is not None and "tblBasisKey" in book.table_names():
+        locked, label = _latest_lock(book)  # the new forecast is what the next daily refresh plans against
+        keep_basis(book, settings, pipeline.execution_basis(settings, final, locked, label,
+                                                            read_frame(book, "tblSnapshots"), history))
     return report
 
 
@@ -427,6 +486,7 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
     """Recompute every scenario from its drivers: plan, finance, capacity, inventory, compare."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
+    holds = _basis_holds(book, settings)  # scenarios change nothing the daily refresh plans against
     frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
     report = RunReport("compare-scenarios")
     for r in frames["tblCompare"].itertuples(index=False):
@@ -435,6 +495,8 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
                             f"{r.overloads} overloaded resource-months")
     _log(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
     book.save()
+    if holds:
+        _carry_basis(book, settings)
     return report
 
 
@@ -508,7 +570,8 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     scen = read_frame(book, "tblScenarioList")
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
     write_frame(book, "tblScenarioList", scen)
-    _write_execution(book, settings, items, read_frame(book, "tblActuals"), frames["tblForecast"])
+    basis = _execution_basis(book, settings, items, frames["tblForecast"])
+    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
     r = record.iloc[0]
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
@@ -517,4 +580,5 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     ])
     _log(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
     book.save()
+    keep_basis(book, settings, basis)  # the new plan of record, for the next daily refresh
     return report

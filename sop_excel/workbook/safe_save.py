@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sop_excel.errors import SopExcelError, WorkbookError, WorkbookLockedError
 
-__all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "atomic_write", "backup_count", "backup_paths",
+__all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "atomic_write", "backup_count", "backup_paths", "no_backup",
            "excel_owner_file", "lock_path", "set_backup_count", "writer_lock"]
 
 BACKUP_DIR = ".sop-excel-backups"
@@ -56,6 +56,19 @@ def set_backup_count(n: int | None) -> None:
     if n is not None and n < 0:
         raise SopExcelError(f"--backups must be 0 or more, not {n}.")
     _backups_override = n
+
+
+@contextlib.contextmanager
+def no_backup() -> Iterator[None]:
+    """Saves inside keep no backup: a second save of one command (the execution basis after
+    refresh-forecast) would otherwise push the version from before the command down the list."""
+    global _backups_override
+    before = _backups_override
+    _backups_override = 0
+    try:
+        yield
+    finally:
+        _backups_override = before
 
 
 def backup_count() -> int:

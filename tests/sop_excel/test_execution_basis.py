@@ -13,7 +13,7 @@ from sop_excel import macros, pipeline
 from sop_excel.cli import main
 from sop_excel.workbook import tables
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
-from sop_excel.workbook.tables import read_frame
+from sop_excel.workbook.tables import read_frame, write_frame
 from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.conftest import cell
 
@@ -60,27 +60,79 @@ def _reads(monkeypatch):
     return seen
 
 
-def test_first_refresh_keeps_the_basis_the_next_uses_it_with_the_same_results(pair, monkeypatch):
+def _empty_basis(path):
+    book = ZipIO(path)
+    for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths"):
+        write_frame(book, name, read_frame(book, name).iloc[:0])
+    book.save()
+
+
+SOP_SHEETS = {"tblForecast", "tblSnapshots", "tblHistory", "tblLockedPlan"}
+
+
+def test_the_demo_keeps_its_basis_and_the_first_refresh_reads_it(pair, monkeypatch):
     ours, theirs, csv = pair
-    key0 = read_frame(ZipIO(ours), "tblBasisKey")
-    assert key0.empty  # the demo builds the sheet empty
-    _refresh(ours, csv, monkeypatch=monkeypatch)
     key = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
-    assert key["plan source"].startswith("v10 locked")
+    assert key["plan source"] == "v10 locked (Base)"
     assert "tblSnapshots=" in key["sheets"] and "tblForecast=" in key["sheets"]
     basis = read_frame(ZipIO(ours), "tblBasisItems")
     assert len(basis) == 64 and basis["sigma"].gt(0).all()
-
-    # the openpyxl side cannot fingerprint the file: it always computes, and keeps no basis
-    _refresh(theirs, csv, "openpyxl", monkeypatch)
-    assert read_frame(ZipIO(theirs), "tblBasisKey").empty
-    _same_outputs(ours, theirs)
-
     seen = _reads(monkeypatch)
     _refresh(ours, csv, monkeypatch=monkeypatch)
-    assert "tblBasisItems" in seen
-    assert not set(seen) & {"tblForecast", "tblSnapshots", "tblHistory", "tblLockedPlan"}
+    assert "tblBasisItems" in seen and not set(seen) & SOP_SHEETS
+    # the openpyxl side cannot fingerprint the file: it always computes, and keeps no basis
     _refresh(theirs, csv, "openpyxl", monkeypatch)
+    _same_outputs(ours, theirs)
+
+
+def test_without_a_basis_the_refresh_computes_it_and_keeps_it(pair, monkeypatch):
+    ours, theirs, csv = pair
+    _empty_basis(ours)
+    seen = _reads(monkeypatch)
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert SOP_SHEETS <= set(seen)
+    key = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
+    assert key["plan source"] == "v10 locked (Base)"
+    _refresh(theirs, csv, "openpyxl", monkeypatch)
+    _same_outputs(ours, theirs)
+    seen.clear()
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "tblBasisItems" in seen and not set(seen) & SOP_SHEETS
+    _refresh(theirs, csv, "openpyxl", monkeypatch)
+    _same_outputs(ours, theirs)
+
+
+def test_refresh_forecast_keeps_the_new_basis_in_a_second_save_without_a_backup(pair, monkeypatch):
+    ours, theirs, csv = pair
+    from sop_excel.workbook.safe_save import backup_paths
+
+    monkeypatch.delenv("SOP_EXCEL_IO", raising=False)
+    assert main(["-q", "--backups", "2", "refresh-forecast", str(ours)]) == 0
+    assert len(backup_paths(ours)) == 1  # the version from before the command, once
+    shutil.copyfile(ours, theirs)
+    seen = _reads(monkeypatch)
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "tblBasisItems" in seen and not set(seen) & SOP_SHEETS
+    _empty_basis(theirs)  # computed from the sheets: the same as kept
+    _refresh(theirs, csv, monkeypatch=monkeypatch)
+    _same_outputs(ours, theirs)
+
+
+def test_compare_scenarios_carries_the_basis_over(pair, monkeypatch):
+    """Scenarios change nothing the daily refresh plans against; the S&OP sheets are written anew
+    (new bytes), so the kept basis gets their new fingerprint."""
+    ours, theirs, csv = pair
+    before = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
+    assert main(["-q", "compare-scenarios", str(ours)]) == 0
+    book = ZipIO(ours)
+    key = macros._basis_key(book, macros.read_settings(book))
+    assert key["sheets"] != before["sheets"] and macros._kept_key(book, key) is not None
+    shutil.copyfile(ours, theirs)
+    seen = _reads(monkeypatch)
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert not set(seen) & SOP_SHEETS
+    _empty_basis(theirs)
+    _refresh(theirs, csv, monkeypatch=monkeypatch)
     _same_outputs(ours, theirs)
 
 
@@ -131,7 +183,11 @@ def test_a_new_lock_replaces_the_basis(pair, monkeypatch):
     ours, _, csv = pair
     _refresh(ours, csv, monkeypatch=monkeypatch)
     assert main(["-q", "lock-plan", str(ours), "--note", "re-agreed"]) == 0
+    kept = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
+    assert kept["plan source"].startswith("v11 locked")  # kept by lock-plan itself
+    seen = _reads(monkeypatch)
     _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert not set(seen) & SOP_SHEETS
     kept = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
     assert kept["plan source"].startswith("v11 locked")
     assert read_frame(ZipIO(ours), "tblExecution")["plan_source"].str.startswith("v11").all()
