@@ -16,10 +16,11 @@ items from SQLite, merge, drift, rewrite the execution tables, save atomically).
 file holds the workbook's own month of actuals with every order +1 (so every row is a
 correction and the Actuals table is rewritten in full).
 
-Runs one after the other on one copy (``--runs``, default 3): the first refresh after the
-workbook was built (or after any S&OP change) finds no valid execution basis, computes it from
-Forecast, Inputs, Plan of record, Snapshots and History and keeps it on the hidden Basis sheet;
-the next ones (the daily case) read it.
+Runs one after the other on one copy (``--runs``, default 3). A workbook built by
+``scale_data.build_scaled_workbook`` has its execution basis kept (as the demo, refresh-forecast
+and lock-plan keep it), so every run reads it; a workbook whose Basis sheet is empty or stale
+(an S&OP sheet edited and saved in Excel) makes the first run compute it from Forecast, Inputs,
+Plan of record, Snapshots and History and keep it. Each run says which it did.
 
 Each side runs in a fresh process on a fresh copy, twice: once timed (ru_maxrss: the process's
 peak resident memory), once under tracemalloc (peak of Python allocations; tracing slows it, so
@@ -117,6 +118,16 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
     t_open = time.perf_counter() - t0
     book = Timed(raw)
     fsecs = 0.0
+    computed = []  # whether this refresh computed the execution basis from the S&OP sheets
+    from sop_excel import pipeline as _pipeline
+
+    inner_basis = _pipeline.execution_basis
+
+    def counted_basis(*a, **k):  # noqa: ANN002, ANN003, ANN202 - a pass-through counter
+        computed.append(True)
+        return inner_basis(*a, **k)
+
+    _pipeline.execution_basis = counted_basis
     if command == "forecast":
         from sop_excel import pipeline
 
@@ -142,6 +153,7 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
            "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
            "fallback": getattr(raw, "fallback_reason", None), "report": str(report).splitlines()[:2]}
     out["forecast_s"] = fsecs
+    out["basis_computed"] = bool(computed)
     out["other_s"] = total - t_open - out["read_s"] - out["write_s"] - out["save_s"] - fsecs
     if trace:
         out["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
@@ -219,8 +231,9 @@ def main() -> None:
     runs = args.runs if args.command == "actuals" else 1
     fasts = run_side("zip", wb, db, trace=not args.no_trace, command=args.command, runs=runs)
     for f in fasts:
-        print(f"run {f['run']}" + (" (computes and keeps the execution basis)" if f["run"] == 1 and runs > 1
-                                   else " (reads the kept basis)" if f["run"] > 1 else "") + ":", flush=True)
+        how = ("computed the execution basis from the S&OP sheets and kept it" if f.get("basis_computed")
+               else "read the kept execution basis")
+        print(f"run {f['run']} ({how}):" if args.command == "actuals" else f"run {f['run']}:", flush=True)
         print(show(f), flush=True)
     fast = fasts[-1]
     if args.baseline:
@@ -231,10 +244,9 @@ def main() -> None:
               f"{slow['maxrss_mib'] / cold['maxrss_mib']:.1f}x the peak resident memory; "
               f"workbook I/O alone {(slow['total_s'] - slow['other_s']) / (cold['total_s'] - cold['other_s']):.1f}x")
     if args.command == "actuals":
-        first = fasts[0]
-        print(f"target <= 5 s: the daily refresh (last run) {'met' if fast['total_s'] <= 5 else 'NOT met'} "
-              f"({fast['total_s']:.1f} s); the first refresh after an S&OP change "
-              f"{'met' if first['total_s'] <= 5 else 'NOT met'} ({first['total_s']:.1f} s)")
+        worst = max(f["total_s"] for f in fasts)
+        print(f"target <= 5 s: {'met' if worst <= 5 else 'NOT met'} (slowest of {len(fasts)} runs {worst:.2f} s; "
+              + ", ".join(f"{f['total_s']:.2f}" for f in fasts) + ")")
     else:
         n_items = args.items if args.workbook is None else None
         print(f"refresh-forecast: {fast['total_s']:.1f} s, of which forecasting {fast['forecast_s']:.1f} s"

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import sqlite3
 from collections.abc import Mapping
+from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
@@ -149,7 +150,8 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
         engine.dispose()
     if not rows:
         return _empty()
-    columns = list(zip(*rows, strict=True))  # column-wise from the rows: far faster than from_records
+    # column-wise from the rows: far faster than from_records, and itemgetter than zip(*rows)
+    columns = [list(map(itemgetter(j), rows)) for j in range(len(ACTUALS_COLUMNS))]
     raw = pd.DataFrame({c: pd.Series(v) for c, v in zip(ACTUALS_COLUMNS, columns, strict=True)})
 
     def key(pos: int) -> str:
