@@ -16,6 +16,7 @@ import getpass
 import logging
 import os
 import pickle
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from sop_excel.models import Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
-from sop_excel.workbook.safe_save import no_backup
+from sop_excel.workbook.safe_save import in_forked_child, no_backup
 from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, write_frame
 
 _logger = logging.getLogger(__name__)
@@ -226,18 +227,20 @@ def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str
         {"key": [*key, "plan source"], "value": [*key.values(), basis.source]}))
 
 
-def keep_basis(book: WorkbookIO, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:
+def keep_basis(book: WorkbookIO, settings: Settings,
+               basis: pipeline.ExecutionBasis | Callable[[], pipeline.ExecutionBasis]) -> bool:
     """After a save that changed what the execution basis comes from (refresh-forecast,
     lock-plan, a new workbook): keep ``basis`` on the Basis sheet with the fingerprint of the
     file as saved (a second, small save), so the next refresh-actuals reads it instead of the
     S&OP sheets. Only a cache: where it cannot be kept (live Excel, openpyxl, no Basis sheet)
     or keeping it fails, nothing changes but the next refresh's time. True if kept.
+    ``basis`` may be the call that computes it (its errors, too, only cost the cache).
     """
     try:
         key = _basis_key(book, settings)
         if key is None:
             return False
-        _write_basis(book, basis, key)
+        _write_basis(book, basis() if callable(basis) else basis, key)
         with no_backup():  # the command's own save kept the version from before it
             book.save()
     except Exception as exc:  # noqa: BLE001 - a cache: the command's own work is saved already
@@ -264,10 +267,11 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     for name, frame in views.items():
         if name in book.table_names():  # workbooks made before the Sensing and Weekly sheets lack them
             write_frame(book, name, frame)
-    # the log is written even when nothing happened: it sits beside Exceptions, and a sheet whose
-    # tables are all rewritten is written in bulk (not row by row around the other table)
-    write_frame(book, "tblExceptionLog",
-                pd.concat([log, events], ignore_index=True) if len(log) and len(events) else events if len(events) else log)
+    # on the zip side the log is written even when nothing happened: it sits beside Exceptions,
+    # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
+    if len(events) or getattr(book, "writes_sheets_in_bulk", False):
+        write_frame(book, "tblExceptionLog", pd.concat([log, events], ignore_index=True)
+                    if len(log) and len(events) else events if len(events) else log)
     return execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])]
 
 
@@ -308,10 +312,11 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
             for r in lost.itertuples(index=False))
     _log(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
     book.save()
-    if getattr(book, "content_stamp", None) is not None and "tblBasisKey" in book.table_names():
-        locked, label = _latest_lock(book)  # the new forecast is what the next daily refresh plans against
-        keep_basis(book, settings, pipeline.execution_basis(settings, final, locked, label,
-                                                            read_frame(book, "tblSnapshots"), history))
+    def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
+        locked, label = _latest_lock(book)
+        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history)
+
+    keep_basis(book, settings, basis)
     return report
 
 
@@ -405,14 +410,16 @@ def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool
 
     Its errors are raised here as they were raised there (they name the file, row and column);
     a process that cannot start, or dies, means reading here. The process does this one read
-    and ends; it is a daemon, so it ends with this one.
+    and ends; it holds none of this one's writer locks, and on Linux it is killed if this one
+    dies first. Linux only (fork): elsewhere a new process would import pandas again.
     """
-    if not aside or (os.cpu_count() or 1) < 2 or os.environ.get("SOP_EXCEL_SERIAL"):
+    if (not aside or (os.cpu_count() or 1) < 2 or os.environ.get("SOP_EXCEL_SERIAL")
+            or not sys.platform.startswith("linux")):  # elsewhere a new process imports pandas again: no gain
         yield lambda: read(*args, **kwargs)
         return
     import multiprocessing
 
-    ctx = multiprocessing.get_context()
+    ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_read_and_send, args=(send, read, args, kwargs), daemon=True,
                        name="sop-excel source reader")
@@ -429,7 +436,7 @@ def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool
     def result() -> pd.DataFrame:
         try:
             ok, value = receive.recv()
-        except (EOFError, OSError):  # the reader died without a word: read here
+        except Exception:  # noqa: BLE001 - the reader died without a word, or its word cannot be read: read here
             return read(*args, **kwargs)
         if ok:
             return value
@@ -446,15 +453,17 @@ def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool
 
 def _read_and_send(send: Any, read: Callable[..., pd.DataFrame], args: tuple, kwargs: dict) -> None:
     """In the reader process: ``(True, frame)`` or ``(False, the error)`` down the pipe."""
+    in_forked_child()
     try:
         try:
             reply: tuple[bool, object] = (True, read(*args, **kwargs))
         except BaseException as exc:  # noqa: BLE001 - every error goes back to be raised there
             reply = (False, exc)
-        try:
-            send.send(reply)
-        except (TypeError, AttributeError, pickle.PicklingError):  # an error that does not pickle
-            send.send((False, SopExcelError(f"{reply[1].__class__.__name__}: {reply[1]}")))
+            try:  # an error class that pickles but cannot be made again (a driver's): its text
+                pickle.loads(pickle.dumps(exc))
+            except Exception:  # noqa: BLE001
+                reply = (False, SopExcelError(f"{exc.__class__.__name__}: {exc}"))
+        send.send(reply)
     except (BrokenPipeError, OSError):  # the command ended first: nobody to tell
         pass
     finally:

@@ -19,8 +19,10 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import signal
 import socket
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +30,7 @@ from pathlib import Path
 from sop_excel.errors import SopExcelError, WorkbookError, WorkbookLockedError
 
 __all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "atomic_write", "backup_count", "backup_paths", "no_backup",
-           "excel_owner_file", "lock_path", "set_backup_count", "writer_lock"]
+           "excel_owner_file", "in_forked_child", "lock_path", "set_backup_count", "writer_lock"]
 
 BACKUP_DIR = ".sop-excel-backups"
 DEFAULT_BACKUPS = 3
@@ -207,6 +209,22 @@ def writer_lock(path: str | os.PathLike[str], command: str = "") -> Iterator[Pat
         with contextlib.suppress(OSError):
             os.unlink(lock)  # before releasing, so a waiting process sees a fresh file
         os.close(fd)
+
+
+def in_forked_child() -> None:
+    """Call first thing in a process forked from one holding writer locks: its copies of the
+    lock descriptors are closed, so that if the parent dies the lock goes with it instead of
+    staying with the helper (the parent's own descriptors keep the lock while it lives). On
+    Linux the helper is also killed when its parent dies (it has nothing to report to)."""
+    for fd in list(_HELD.values()):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # best effort: prctl(PR_SET_PDEATHSIG, SIGKILL)
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def _check_not_locked_by_another(target: Path) -> None:

@@ -36,9 +36,11 @@ import math
 import os
 import posixpath
 import re
+import signal
 import struct
 import sys
 import tempfile
+import time
 import zipfile
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
@@ -69,7 +71,7 @@ from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, missing_table
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
-from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
+from sop_excel.workbook.safe_save import atomic_write, excel_owner_file, in_forked_child
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -326,6 +328,8 @@ class ZipIO:
         layout: the layout (defaults to the bundled template's).
     """
 
+    writes_sheets_in_bulk = True  # a sheet whose tables are all rewritten is written fastest
+
     def __init__(self, path: str | Path, layout: LayoutSpec | None = None, *, checked: bool = False) -> None:
         self.path = Path(path)
         self.layout = layout or load_layout()
@@ -554,9 +558,10 @@ class ZipIO:
 
     def content_stamp(self, names: list[str]) -> str | None:
         """A fingerprint of what the saved file holds in these tables, read from the zip's
-        directory alone (no decompressing): each table's name, table part and sheet part with the
-        sheet's CRC-32 and size, and the same for the shared strings. Any edit that reaches
-        the file (here, by openpyxl, or by Excel, which writes every sheet anew) changes it.
+        directory alone (no decompressing): each table's name, its table part (range, columns)
+        and its sheet part, each with its CRC-32 and size, the same for the shared strings, and
+        the workbook's date system. An edit of a cell, a table's size or a shared string that
+        reaches the file (here, by openpyxl, or by Excel, which writes every sheet anew) changes it.
 
         None when it cannot vouch for the file's contents: on the openpyxl fallback, when a
         table is missing, or when one of the sheets has writes not saved yet.
@@ -569,12 +574,14 @@ class ZipIO:
             tbl = self._tables.get(name)
             if tbl is None or tbl.sheet_part in pending:
                 return None
-            info = self._zip.getinfo(tbl.sheet_part)
-            parts.append(f"{name}={tbl.part}|{tbl.sheet_part}|{info.CRC:08x}|{info.file_size}")
+            info, table = self._zip.getinfo(tbl.sheet_part), self._zip.getinfo(tbl.part)
+            parts.append(f"{name}={tbl.part}|{table.CRC:08x}|{table.file_size}|"  # its range and columns
+                         f"{tbl.sheet_part}|{info.CRC:08x}|{info.file_size}")
         shared = next((p for p in self._members if p.endswith("sharedStrings.xml")), None)
         if shared:
             info = self._zip.getinfo(shared)
             parts.append(f"strings={info.CRC:08x}|{info.file_size}")
+        parts.append(f"date1904={int(self._date1904)}")  # how every date cell reads
         return ";".join(parts)
 
     def _values_grid(self, sheet: str) -> list[list[object]] | None:
@@ -813,13 +820,15 @@ class _SheetAside:
     """The biggest rewritten sheet, made in a forked process (Linux, more than one core) into a
     zip of its own while this process writes the other parts; its compressed bytes are then
     copied in as they are. Whatever goes wrong there (an error, a number format it would have
-    to add to the shared stylesheet) means making the sheet here, as without it."""
+    to add to the shared stylesheet, no answer within :attr:`WAIT_S`) means making the sheet
+    here, as without it. Its file is unlinked as soon as made: nothing is left behind."""
 
     MIN_ROWS = 50_000  # below this, forking costs more than it saves
+    WAIT_S = 300.0  # 310,000 rows take about a second
 
-    def __init__(self, part: str, pid: int, path: str) -> None:
-        self.part, self.pid, self.path = part, pid, path
-        self.done = False
+    def __init__(self, part: str, pid: int, fd: int) -> None:
+        self.part, self.pid, self.fd = part, pid, fd
+        self.reaped = False
 
     @classmethod
     def start(cls, book: ZipIO, sheet_jobs: dict) -> _SheetAside | None:
@@ -834,46 +843,56 @@ class _SheetAside:
         info = book._members[part]
         added = len(book._stylesheet().added)
         fd, path = tempfile.mkstemp(prefix="sop-excel-sheet-", suffix=".zip")
-        os.close(fd)
+        os.unlink(path)  # open in both processes, named in none
         try:
             pid = os.fork()
         except OSError:
-            os.unlink(path)
+            os.close(fd)
             return None
         if pid == 0:  # the forked process: write, exit without running this process's cleanup
             code = 2
             try:
-                with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, \
+                in_forked_child()
+                with os.fdopen(os.dup(fd), "w+b") as fh, \
+                        zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, \
                         z.open(_new_info(info, 1), "w", force_zip64=True) as w:
                     _rewrite_sheet(xml, edits, styles, w)
                 code = 0 if len(book._stylesheet().added) == added else 3
             finally:
                 os._exit(code)
-        return cls(part, pid, path)
+        return cls(part, pid, fd)
+
+    def _wait(self) -> bool:
+        deadline = time.monotonic() + self.WAIT_S
+        while True:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.reaped = True
+                return os.waitstatus_to_exitcode(status) == 0
+            if time.monotonic() > deadline:
+                log.warning("the sheet made aside did not come in %.0f s; making it here", self.WAIT_S)
+                return False
+            time.sleep(0.005)
 
     def copy_into(self, out: zipfile.ZipFile) -> bool:
         """Wait for the sheet; copy it into ``out``. False: it was not made, make it here."""
-        self.done = True
-        ok = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1]) == 0
-        try:
-            if ok:
-                with open(self.path, "rb") as fh, zipfile.ZipFile(fh) as z:
-                    _copy_raw(fh, z.getinfo(self.part), out)
-        finally:
-            os.unlink(self.path)
+        ok = self._wait()
+        if ok:
+            with os.fdopen(os.dup(self.fd), "rb") as fh, zipfile.ZipFile(fh) as z:
+                _copy_raw(fh, z.getinfo(self.part), out)
         return ok
 
     def discard(self) -> None:
-        """After the package is written, or when writing it failed: nothing left behind."""
-        if self.done:
-            return
-        self.done = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, 9)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        """After the package is written, or when writing it failed: no process, no file."""
+        if not self.reaped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.reaped = True
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        self.fd = -1
 
 
 def _frame_from_file(path: Path, name: str, layout: LayoutSpec) -> pd.DataFrame:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import zipfile
 
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils import get_column_letter, range_boundaries
 
 from sop_excel import macros, pipeline
 from sop_excel.cli import main
@@ -246,3 +248,45 @@ def test_the_basis_window_gives_the_views_of_the_whole_plan(book_copy, day):
     pd.testing.assert_frame_equal(got[0], want[0])
     for name in ("tblSensing", "tblWeeks", "tblWeekly"):
         pd.testing.assert_frame_equal(got[3][name], want[3][name], obj=name)
+
+
+def _rezip(path, edit_part):
+    """Rewrite one zip member (name -> new bytes) and leave every other as it is."""
+    tmp = path.with_suffix(".tmp.xlsx")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            out.writestr(info, edit_part(info.filename, data))
+    tmp.replace(path)
+
+
+def test_a_table_resized_without_its_sheet_changing_is_seen(pair, monkeypatch):
+    """Excel's Resize Table changes the table part only; the fingerprint covers it."""
+    ours, _, csv = pair
+    book = ZipIO(ours)
+    part = book._find("tblLockedPlan").part
+    key = macros._basis_key(book, macros.read_settings(book))
+    ref = book._find("tblLockedPlan").ref
+    c1, r1, c2, r2 = range_boundaries(ref)
+    smaller = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{r2 - 40}"
+    _rezip(ours, lambda name, data: data.replace(f'ref="{ref}"'.encode(), f'ref="{smaller}"'.encode())
+           if name == part else data)
+    book = ZipIO(ours)
+    assert book._find("tblLockedPlan").ref == smaller
+    assert macros._basis_key(book, macros.read_settings(book))["sheets"] != key["sheets"]
+    seen = _reads(monkeypatch)
+    _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "tblLockedPlan" in seen  # computed again from the sheets
+
+
+def test_refresh_forecast_succeeds_when_the_basis_cannot_be_computed(pair, monkeypatch, caplog):
+    """The basis is a cache: a bad Snapshots cell fails the next refresh-actuals (which names the
+    cell), not the forecast already saved."""
+    ours, _, _ = pair
+    wb = openpyxl.load_workbook(ours)
+    wb["Snapshots"]["A9"] = "n/a"
+    wb.save(ours)
+    monkeypatch.delenv("SOP_EXCEL_IO", raising=False)
+    with caplog.at_level("WARNING"):
+        assert main(["-q", "refresh-forecast", str(ours)]) == 0
+    assert "the execution basis was not kept" in caplog.text and "cell A9" in caplog.text

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from sop_excel import macros
-from sop_excel.errors import CellProblem, InputError, SopExcelError
+from sop_excel.errors import CellProblem, InputError, SopExcelError, WorkbookLockedError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pid_frame(n: int) -> pd.DataFrame:
@@ -61,3 +68,64 @@ def test_a_failure_before_the_result_is_wanted_leaves_no_process(monkeypatch):
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
     with pytest.raises(RuntimeError), macros._reading_aside(_pid_frame, 1):
         raise RuntimeError("the workbook could not be read")
+
+
+class DriverError(Exception):
+    """As database drivers define them: two arguments, one message (pickles, cannot be made again)."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"[{code}] {text}")
+
+
+def _driver_fails(_: int) -> pd.DataFrame:
+    raise DriverError(1045, "Access denied for user 'planner'")
+
+
+def test_an_error_that_cannot_be_made_again_comes_back_as_its_text(monkeypatch):
+    monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
+    with macros._reading_aside(_driver_fails, 1) as result, pytest.raises(SopExcelError) as got:
+        result()
+    assert "DriverError: [1045] Access denied for user 'planner'" in str(got.value)
+
+
+_KILLED = r"""
+import os, signal, sys, time
+import pandas as pd
+from sop_excel import macros
+from sop_excel.workbook.safe_save import writer_lock
+
+def slow_read(n):  # a database that takes a while to answer
+    time.sleep(n)
+    return pd.DataFrame({"x": [1]})
+
+with writer_lock(sys.argv[1], "refresh-actuals"):
+    with macros._reading_aside(slow_read, 30) as result:
+        print("reading", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # killed (a scheduler's timeout) while the reader reads
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the reader process is Linux only")
+def test_a_killed_command_leaves_neither_its_lock_nor_its_reader(tmp_path, monkeypatch):
+    from sop_excel.workbook.safe_save import writer_lock
+
+    monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
+    book = tmp_path / "plan.xlsx"
+    book.write_bytes(b"")
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED, str(book)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout.readline().strip() == "reading"
+    assert proc.wait(timeout=60) == -signal.SIGKILL  # the command, not its reader
+    proc.stdout.close()
+    deadline = time.monotonic() + 5
+    while True:  # the lock is free at once (the reader holds no copy of it) ...
+        try:
+            with writer_lock(book, "next"):
+                break
+        except WorkbookLockedError:
+            assert time.monotonic() < deadline, "the lock stayed with the reader"
+            time.sleep(0.1)
+    time.sleep(0.5)  # ... and the reader went with its parent
+    left = subprocess.run(["pgrep", "-f", "sop_excel.workbook.safe_save import writer_lock"],
+                          capture_output=True, text=True).stdout.split()
+    assert left == []

@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import zipfile
 
 import pandas as pd
@@ -135,3 +136,20 @@ def test_a_table_read_by_a_process_of_its_own_is_the_same_frame(book_copy):
     write_frame(book, "tblActuals", read_frame(book, "tblActuals"))
     assert book.frame_reader("tblActuals") is None  # unsaved writes: only this process knows them
     assert book.frame_reader("tblNoSuchTable") is None
+
+
+def test_a_sheet_that_does_not_come_in_time_is_made_here(demo_book, tmp_path, monkeypatch):
+    parent = os.getpid()
+    inner = zip_io._rewrite_sheet
+
+    def slow(*a, **k):
+        if os.getpid() != parent:
+            time.sleep(30)
+        return inner(*a, **k)
+
+    monkeypatch.setattr(zip_io, "_rewrite_sheet", slow)
+    monkeypatch.setattr(zip_io._SheetAside, "WAIT_S", 0.5)
+    started = time.monotonic()
+    serial, aside, _ = _save_both_ways(demo_book, tmp_path, monkeypatch, _actuals_and_weekly)
+    assert serial == aside
+    assert time.monotonic() - started < 20  # the slow one was not waited for
