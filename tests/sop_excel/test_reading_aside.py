@@ -88,7 +88,9 @@ def test_an_error_that_cannot_be_made_again_comes_back_as_its_text(monkeypatch):
     assert "DriverError: [1045] Access denied for user 'planner'" in str(got.value)
 
 
+_MARK = "sop-excel-test-killed-with-its-reader"
 _KILLED = r"""
+# sop-excel-test-killed-with-its-reader
 import os, signal, sys, time
 import pandas as pd
 from sop_excel import macros
@@ -126,6 +128,5 @@ def test_a_killed_command_leaves_neither_its_lock_nor_its_reader(tmp_path, monke
             assert time.monotonic() < deadline, "the lock stayed with the reader"
             time.sleep(0.1)
     time.sleep(0.5)  # ... and the reader went with its parent
-    left = subprocess.run(["pgrep", "-f", "sop_excel.workbook.safe_save import writer_lock"],
-                          capture_output=True, text=True).stdout.split()
+    left = subprocess.run(["pgrep", "-f", _MARK], capture_output=True, text=True).stdout.split()
     assert left == []
