@@ -69,8 +69,8 @@ class Timed:
     def __getattr__(self, attr: str) -> object:
         if attr == "read_values" and hasattr(self.book, "read_values"):  # the side's value-only reader
             return lambda name: self._timed_read(self.book.read_values, name)  # type: ignore[attr-defined]
-        if attr in ("content_stamp", "frame_reader") and hasattr(self.book, attr):
-            return getattr(self.book, attr)  # the Basis sheet's fingerprint; a table read in another process
+        if attr in ("content_stamp", "frame_reader", "writes_sheets_in_bulk") and hasattr(self.book, attr):
+            return getattr(self.book, attr)  # what else the side offers, untimed
         raise AttributeError(attr)
 
     def _timed_read(self, read: object, name: str) -> list:

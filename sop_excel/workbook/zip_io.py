@@ -357,8 +357,8 @@ class ZipIO:
         with _mapped_errors(self.path):
             if not self.path.is_file():
                 raise FileNotFoundError(self.path)
-            if not checked:
-                check_xlsx(self.path, deep=False)  # zip, sizes, content types, no DTDs: before parsing
+            if not checked:  # zip, sizes, content types, no DTDs: before parsing (and which sheets hold error cells)
+                check_xlsx(self.path, deep=False, seen=self._errors_seen)
             self._zip = zipfile.ZipFile(self.path)
             self._members = {i.filename: i for i in self._zip.infolist()}
             try:
@@ -554,7 +554,9 @@ class ZipIO:
         when the table has unsaved writes, or on the openpyxl fallback."""
         if self._slow is not None or name not in self._tables or name in self._writes:
             return None
-        return functools.partial(_frame_from_file, self.path, name, self.layout)
+        part = self._tables[name].sheet_part
+        known = {part: self._errors_seen[part]} if part in self._errors_seen else {}
+        return functools.partial(_frame_from_file, self.path, name, self.layout, known)
 
     def content_stamp(self, names: list[str]) -> str | None:
         """A fingerprint of what the saved file holds in these tables, read from the zip's
@@ -895,11 +897,13 @@ class _SheetAside:
         self.fd = -1
 
 
-def _frame_from_file(path: Path, name: str, layout: LayoutSpec) -> pd.DataFrame:
-    """:meth:`ZipIO.frame_reader`'s call: the table's frame, read by a ZipIO of its own."""
+def _frame_from_file(path: Path, name: str, layout: LayoutSpec, errors_seen: dict[str, bool]) -> pd.DataFrame:
+    """:meth:`ZipIO.frame_reader`'s call: the table's frame, read by a ZipIO of its own (told
+    what the guard found of error cells in its sheet)."""
     from sop_excel.workbook.tables import read_frame
 
     book = ZipIO(path, layout, checked=True)
+    book._errors_seen.update(errors_seen)
     try:
         return read_frame(book, name)
     finally:

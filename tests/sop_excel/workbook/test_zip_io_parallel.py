@@ -153,3 +153,26 @@ def test_a_sheet_that_does_not_come_in_time_is_made_here(demo_book, tmp_path, mo
     serial, aside, _ = _save_both_ways(demo_book, tmp_path, monkeypatch, _actuals_and_weekly)
     assert serial == aside
     assert time.monotonic() - started < 20  # the slow one was not waited for
+
+
+def test_the_guard_tells_which_sheets_hold_error_cells_and_the_reader_names_them(book_copy):
+    """The guard inflates the sheets anyway: it notes the error cells (calamine reads #N/A as
+    empty), so neither this process nor a table's reader process inflates them again to know."""
+    import openpyxl
+
+    from sop_excel.errors import InputError
+    from sop_excel.workbook.layout import cell_address, load_layout, parse_cell
+
+    t = load_layout().table("tblActuals")
+    r0, c0 = parse_cell(t.anchor)
+    where = cell_address(r0 + 2, c0 + t.fields.index("orders"))
+    wb = openpyxl.load_workbook(book_copy)
+    wb["Actuals"][where] = "#N/A"
+    wb.save(book_copy)
+    book = ZipIO(book_copy)
+    part = book._find("tblActuals").sheet_part
+    assert book._errors_seen[part] is True
+    assert book._errors_seen[book._find("tblItems").sheet_part] is False
+    with pytest.raises(InputError) as exc:
+        book.frame_reader("tblActuals")()
+    assert f"cell {where}: '#N/A' is not a number" in str(exc.value)
