@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import overload
 
@@ -385,12 +385,9 @@ class FrameRows(Sequence[list[CellValue]]):
     @overload
     def __getitem__(self, i: slice) -> Rows: ...
     def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
+        return _pick(i, len(self), self._row)
+
+    def _row(self, i: int) -> list[CellValue]:
         if i == 0:
             return self.header
         k = i - 1
@@ -403,6 +400,17 @@ class FrameRows(Sequence[list[CellValue]]):
         yield self.header
         for a in range(0, len(self.frame), self.CHUNK):
             yield from self._rows(a, a + self.CHUNK)
+
+
+def _pick(i: int | slice, n: int, row: Callable[[int], list[CellValue]]) -> list[CellValue] | Rows:
+    """Sequence indexing over ``n`` rows made by ``row(j)``: negative indexes, slices, IndexError."""
+    if isinstance(i, slice):
+        return [row(j) for j in range(*i.indices(n))]
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise IndexError(i)
+    return row(i)
 
 
 class FrameBody(Sequence[list[CellValue]]):
@@ -420,13 +428,7 @@ class FrameBody(Sequence[list[CellValue]]):
     @overload
     def __getitem__(self, i: slice) -> Rows: ...
     def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        return self.rows[i + 1]
+        return _pick(i, len(self), lambda j: self.rows[j + 1])
 
     def columns(self, a: int, b: int) -> list[list[CellValue]]:
         return self.rows.columns(a, b)
