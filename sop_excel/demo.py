@@ -155,7 +155,7 @@ def table_frames(company: SampleCompany, *, items: pd.DataFrame, history: pd.Dat
         "tblWaterfall": waterfall, "tblActuals": company.actuals,
         "tblExecution": execution, "tblExceptions": exceptions, "tblExceptionLog": exception_log,
         "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": log,
-        # the hidden Basis sheet starts empty: the first refresh-actuals or flag-drift fills it
+        # the hidden Basis sheet is built empty; build_demo keeps the basis on it once the file exists
         **{name: pd.DataFrame(columns=load_layout().table(name).fields)
            for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths")},
         **{name: sop[name] for name in ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance",

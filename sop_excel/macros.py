@@ -14,9 +14,7 @@ import contextlib
 import datetime as dt
 import getpass
 import logging
-import os
 import pickle
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +27,12 @@ from sop_excel import pipeline
 from sop_excel.core.execution import exception_workflow, merge_actuals
 from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
-from sop_excel.errors import CellProblem, InputError, SopExcelError, plain_reason
+from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError, plain_reason
 from sop_excel.models import Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
-from sop_excel.workbook.safe_save import in_forked_child, no_backup
+from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
 from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, write_frame
 
 _logger = logging.getLogger(__name__)
@@ -171,18 +169,16 @@ def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
                      final: pd.DataFrame | None = None) -> pipeline.ExecutionBasis:
     """The execution basis: from the Basis sheet when its fingerprint matches the S&OP sheets
     as saved, else computed from them (Forecast, Inputs, Plan of record, Snapshots, History)
-    and kept on the Basis sheet for the next refresh.
+    and kept on the Basis sheet for the next refresh. ``final``: a consensus just computed
+    (lock-plan), which the basis is computed from.
 
     At 10,000 items the S&OP sheets hold about 11 million cells; the Basis sheet a few rows per
     item. A planner's edit to any of them (in Excel or here) changes the fingerprint.
     """
     key = _basis_key(book, settings) if final is None else None
-    if key is not None:
-        said = _kept_key(book, key)
-        if said is not None:
-            _logger.debug("%s: execution basis from the Basis sheet", book.name)
-            return pipeline.ExecutionBasis(read_frame(book, "tblBasisItems"), read_frame(book, "tblBasisMonths"),
-                                           said["plan source"])
+    kept = _kept_basis(book, key) if key is not None else None
+    if kept is not None:
+        return kept
     locked, label = _latest_lock(book)
     basis = pipeline.execution_basis(settings, final if final is not None else _final(book, items), locked,
                                      label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"))
@@ -191,33 +187,23 @@ def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     return basis
 
 
-def _kept_key(book: WorkbookIO, key: dict[str, str]) -> dict[str, str] | None:
-    """What the Basis sheet says, if it holds for ``key`` (the file and settings as they are)."""
-    kept = read_frame(book, "tblBasisKey")
-    said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
-    return said if all(said.get(k) == v for k, v in key.items()) and "plan source" in said else None
-
-
-def _basis_holds(book: WorkbookIO, settings: Settings) -> bool:
-    key = _basis_key(book, settings)
-    return key is not None and _kept_key(book, key) is not None
-
-
-def _carry_basis(book: WorkbookIO, settings: Settings) -> None:
-    """After a save that rewrote the S&OP sheets with what they held (compare-scenarios: the
-    same forecast, plan of record and history, written anew): the kept basis still holds; give
-    it the new fingerprint (a second, small save) instead of having the next refresh compute it."""
+def _kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasis | None:
+    """The basis on the Basis sheet, if its key holds for ``key`` (the file and settings as they
+    are). A Basis sheet that cannot be read (edited by some tool) is no basis: it is computed
+    again and written over, never an error (the planner did not type it)."""
     try:
-        key = _basis_key(book, settings)
-        if key is None:
-            return
         kept = read_frame(book, "tblBasisKey")
-        source = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True)).get("plan source", "")
-        write_frame(book, "tblBasisKey", pd.DataFrame({"key": [*key, "plan source"], "value": [*key.values(), source]}))
-        with no_backup():
-            book.save()
-    except Exception as exc:  # noqa: BLE001 - a cache: the command's own work is saved already
-        _logger.warning("%s: the execution basis was not carried over (%s)", book.name, exc)
+        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
+        if "plan source" not in said or any(said.get(k) != v for k, v in key.items()):
+            return None
+        basis = pipeline.ExecutionBasis(read_frame(book, "tblBasisItems"), read_frame(book, "tblBasisMonths"),
+                                        said["plan source"])
+    except (InputError, LayoutError) as exc:
+        _logger.warning("%s: the Basis sheet cannot be read (%s); computing the execution basis again",
+                        book.name, exc)
+        return None
+    _logger.debug("%s: execution basis from the Basis sheet", book.name)
+    return basis
 
 
 def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str, str]) -> None:
@@ -230,9 +216,9 @@ def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str
 def keep_basis(book: WorkbookIO, settings: Settings,
                basis: pipeline.ExecutionBasis | Callable[[], pipeline.ExecutionBasis]) -> bool:
     """After a save that changed what the execution basis comes from (refresh-forecast,
-    lock-plan, a new workbook): keep ``basis`` on the Basis sheet with the fingerprint of the
-    file as saved (a second, small save), so the next refresh-actuals reads it instead of the
-    S&OP sheets. Only a cache: where it cannot be kept (live Excel, openpyxl, no Basis sheet)
+    lock-plan, a new workbook), or rewrote those sheets with what they held (compare-scenarios):
+    keep ``basis`` on the Basis sheet with the fingerprint of the file as saved (a second, small
+    save), so the next refresh-actuals reads it instead of the S&OP sheets. Only a cache: where it cannot be kept (live Excel, openpyxl, no Basis sheet)
     or keeping it fails, nothing changes but the next refresh's time. True if kept.
     ``basis`` may be the call that computes it (its errors, too, only cost the cache).
     """
@@ -251,12 +237,10 @@ def keep_basis(book: WorkbookIO, settings: Settings,
 
 
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     actuals: pd.DataFrame, final: pd.DataFrame | None = None,
-                     basis: pipeline.ExecutionBasis | None = None
+                     actuals: pd.DataFrame, basis: pipeline.ExecutionBasis | None = None
                      ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
-    """Recompute and write the S&OE tables; ``final``: a consensus just computed (lock-plan),
-    else the execution basis (``basis``, or read or computed from the workbook)."""
-    basis = basis or _execution_basis(book, settings, items, final)
+    """Recompute and write the S&OE tables against ``basis`` (else read or computed from the workbook)."""
+    basis = basis or _execution_basis(book, settings, items)
     execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals)
     log = read_frame(book, "tblExceptionLog")
     month = pd.Timestamp(settings.as_of).replace(day=1)
@@ -267,11 +251,12 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     for name, frame in views.items():
         if name in book.table_names():  # workbooks made before the Sensing and Weekly sheets lack them
             write_frame(book, name, frame)
+    if len(events):
+        log = pd.concat([log, events], ignore_index=True) if len(log) else events
     # on the zip side the log is written even when nothing happened: it sits beside Exceptions,
     # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
     if len(events) or getattr(book, "writes_sheets_in_bulk", False):
-        write_frame(book, "tblExceptionLog", pd.concat([log, events], ignore_index=True)
-                    if len(log) and len(events) else events if len(events) else log)
+        write_frame(book, "tblExceptionLog", log)
     return execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])]
 
 
@@ -312,6 +297,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
             for r in lost.itertuples(index=False))
     _log(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
     book.save()
+
     def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
         locked, label = _latest_lock(book)
         return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history)
@@ -391,9 +377,9 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
-        sheet = getattr(book, "frame_reader", None)
-        sheet = sheet("tblActuals") if aside and sheet is not None else None
-        existing = stack.enter_context(_reading_aside(sheet)) if sheet is not None else None
+        frame_reader = getattr(book, "frame_reader", None)
+        read_sheet = frame_reader("tblActuals") if aside and can_fork_helpers() and frame_reader else None
+        existing = stack.enter_context(_reading_aside(read_sheet)) if read_sheet is not None else None
         known = set(read_frame(book, "tblItems")["item"])
         actuals = stack.enter_context(_reading_aside(
             read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
@@ -413,8 +399,7 @@ def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool
     and ends; it holds none of this one's writer locks, and on Linux it is killed if this one
     dies first. Linux only (fork): elsewhere a new process would import pandas again.
     """
-    if (not aside or (os.cpu_count() or 1) < 2 or os.environ.get("SOP_EXCEL_SERIAL")
-            or not sys.platform.startswith("linux")):  # elsewhere a new process imports pandas again: no gain
+    if not (aside and can_fork_helpers()):
         yield lambda: read(*args, **kwargs)
         return
     import multiprocessing
@@ -495,7 +480,8 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
     """Recompute every scenario from its drivers: plan, finance, capacity, inventory, compare."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
-    holds = _basis_holds(book, settings)  # scenarios change nothing the daily refresh plans against
+    key = _basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
+    kept = _kept_basis(book, key) if key is not None else None
     frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
     report = RunReport("compare-scenarios")
     for r in frames["tblCompare"].itertuples(index=False):
@@ -504,8 +490,8 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
                             f"{r.overloads} overloaded resource-months")
     _log(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
     book.save()
-    if holds:
-        _carry_basis(book, settings)
+    if kept is not None:  # the S&OP sheets were written anew: the basis still holds, under their new fingerprint
+        keep_basis(book, settings, kept)
     return report
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from sop_excel.errors import SopExcelError, WorkbookError, WorkbookLockedError
 
 __all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "atomic_write", "backup_count", "backup_paths", "no_backup",
-           "excel_owner_file", "in_forked_child", "lock_path", "set_backup_count", "writer_lock"]
+           "can_fork_helpers", "excel_owner_file", "in_forked_child", "lock_path", "set_backup_count", "writer_lock"]
 
 BACKUP_DIR = ".sop-excel-backups"
 DEFAULT_BACKUPS = 3
@@ -209,6 +209,14 @@ def writer_lock(path: str | os.PathLike[str], command: str = "") -> Iterator[Pat
         with contextlib.suppress(OSError):
             os.unlink(lock)  # before releasing, so a waiting process sees a fresh file
         os.close(fd)
+
+
+def can_fork_helpers() -> bool:
+    """Whether a command may fork helper processes: Linux with more than one core, unless
+    ``SOP_EXCEL_SERIAL`` is set. Elsewhere there is no safe fork, and a new process would import
+    pandas again; one core gains nothing."""
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+            and not os.environ.get("SOP_EXCEL_SERIAL"))
 
 
 def in_forked_child() -> None:

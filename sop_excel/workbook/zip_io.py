@@ -38,7 +38,6 @@ import posixpath
 import re
 import signal
 import struct
-import sys
 import tempfile
 import time
 import zipfile
@@ -71,7 +70,12 @@ from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, missing_table
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
-from sop_excel.workbook.safe_save import atomic_write, excel_owner_file, in_forked_child
+from sop_excel.workbook.safe_save import (
+    atomic_write,
+    can_fork_helpers,
+    excel_owner_file,
+    in_forked_child,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -797,10 +801,7 @@ class ZipIO:
                 if aside is not None and name == aside.part:
                     continue  # after the others: it is being made meanwhile
                 if name in sheet_jobs:
-                    xml, edits, styles = sheet_jobs.pop(name)
-                    with out.open(_new_info(info, 1), "w", force_zip64=True) as w:
-                        _rewrite_sheet(xml, edits, styles, w)
-                    del xml
+                    _write_sheet(out, info, sheet_jobs.pop(name))
                 elif name == styles_part:
                     continue  # last: writing the sheets may add number formats
                 elif name in new_parts:
@@ -808,14 +809,19 @@ class ZipIO:
                 else:
                     _copy_raw(src, info, out)  # type: ignore[arg-type]
             if aside is not None and not aside.copy_into(out):
-                xml, edits, styles = sheet_jobs.pop(aside.part)
-                with out.open(_new_info(self._members[aside.part], 1), "w", force_zip64=True) as w:
-                    _rewrite_sheet(xml, edits, styles, w)
+                _write_sheet(out, self._members[aside.part], sheet_jobs.pop(aside.part))
             st = self._stylesheet()
             if st.added:
                 out.writestr(_new_info(self._members[styles_part], 6), _with_styles(st))
             else:
                 _copy_raw(src, self._members[styles_part], out)  # type: ignore[arg-type]
+
+
+def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, job: tuple) -> None:
+    """One rewritten sheet into ``out``: ``job`` is its old XML, its edits and their styles."""
+    xml, edits, styles = job
+    with out.open(_new_info(info, 1), "w", force_zip64=True) as w:
+        _rewrite_sheet(xml, edits, styles, w)
 
 
 class _SheetAside:
@@ -834,14 +840,12 @@ class _SheetAside:
 
     @classmethod
     def start(cls, book: ZipIO, sheet_jobs: dict) -> _SheetAside | None:
-        if (not sys.platform.startswith("linux") or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2
-                or os.environ.get("SOP_EXCEL_SERIAL") or len(sheet_jobs) < 2):
+        if not can_fork_helpers() or len(sheet_jobs) < 2:
             return None
         rows = {part: sum(len(e.body) for e in job[1]) for part, job in sheet_jobs.items()}
         part = max(rows, key=rows.__getitem__)
         if rows[part] < cls.MIN_ROWS:
             return None
-        xml, edits, styles = sheet_jobs[part]
         info = book._members[part]
         added = len(book._stylesheet().added)
         fd, path = tempfile.mkstemp(prefix="sop-excel-sheet-", suffix=".zip")
@@ -856,9 +860,8 @@ class _SheetAside:
             try:
                 in_forked_child()
                 with os.fdopen(os.dup(fd), "w+b") as fh, \
-                        zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z, \
-                        z.open(_new_info(info, 1), "w", force_zip64=True) as w:
-                    _rewrite_sheet(xml, edits, styles, w)
+                        zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+                    _write_sheet(z, info, sheet_jobs[part])
                 code = 0 if len(book._stylesheet().added) == added else 3
             finally:
                 os._exit(code)

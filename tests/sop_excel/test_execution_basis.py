@@ -15,7 +15,7 @@ from sop_excel import macros, pipeline
 from sop_excel.cli import main
 from sop_excel.workbook import tables
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
-from sop_excel.workbook.tables import read_frame, write_frame
+from sop_excel.workbook.tables import read_frame, rows_for, write_frame
 from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.conftest import cell
 
@@ -130,7 +130,7 @@ def test_compare_scenarios_carries_the_basis_over(pair, monkeypatch):
     assert main(["-q", "compare-scenarios", str(ours)]) == 0
     book = ZipIO(ours)
     key = macros._basis_key(book, macros.read_settings(book))
-    assert key["sheets"] != before["sheets"] and macros._kept_key(book, key) is not None
+    assert key["sheets"] != before["sheets"] and macros._kept_basis(book, key) is not None
     shutil.copyfile(ours, theirs)
     seen = _reads(monkeypatch)
     _refresh(ours, csv, monkeypatch=monkeypatch)
@@ -292,3 +292,28 @@ def test_refresh_forecast_succeeds_when_the_basis_cannot_be_computed(pair, monke
     with caplog.at_level("WARNING"):
         assert main(["-q", "refresh-forecast", str(ours)]) == 0
     assert "the execution basis was not kept" in caplog.text and "cell A9" in caplog.text
+
+
+def test_a_basis_sheet_that_cannot_be_read_is_computed_again(pair, monkeypatch, caplog):
+    """The Basis sheet is sop-excel's, not the planner's: a bad value there (some tool wrote it,
+    keeping the fingerprint) is no reason to refuse the refresh."""
+    ours, theirs, csv = pair
+    book = ZipIO(ours)
+    items = read_frame(book, "tblBasisItems")
+    rows = rows_for("tblBasisItems", items)
+    rows[1][2] = "lots"  # Month plan: text in a number cell
+    book.write_table("tblBasisItems", rows)
+    book.save()
+    book = ZipIO(ours)
+    key = macros._basis_key(book, macros.read_settings(book))
+    book.write_table("tblBasisKey", rows_for("tblBasisKey", pd.DataFrame(  # a key that holds for the file
+        {"key": [*key, "plan source"], "value": [*key.values(), "v10 locked (Base)"]})))
+    book.save()
+    seen = _reads(monkeypatch)
+    with caplog.at_level("WARNING"):
+        _refresh(ours, csv, monkeypatch=monkeypatch)
+    assert "the Basis sheet cannot be read" in caplog.text
+    assert SOP_SHEETS <= set(seen)  # computed from the sheets
+    assert read_frame(ZipIO(ours), "tblBasisItems")["month_plan"].notna().all()  # and written over
+    _refresh(theirs, csv, "openpyxl", monkeypatch)
+    _same_outputs(ours, theirs)
