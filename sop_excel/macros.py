@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from sop_excel import pipeline
 from sop_excel.core.execution import exception_workflow, merge_actuals
+from sop_excel.core.frames import append_rows
 from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
 from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError, plain_reason
@@ -109,7 +110,7 @@ def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
     row = pd.DataFrame([{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)),
                          "command": command, "user": getpass.getuser(), "data": data,
                          "details": details}])
-    write_frame(book, "tblLog", pd.concat([log, row], ignore_index=True) if len(log) else row)
+    write_frame(book, "tblLog", append_rows(log, row))
 
 
 def _latest_lock(book: WorkbookIO) -> tuple[pd.DataFrame | None, str]:
@@ -252,7 +253,7 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
         if name in book.table_names():  # workbooks made before the Sensing and Weekly sheets lack them
             write_frame(book, name, frame)
     if len(events):
-        log = pd.concat([log, events], ignore_index=True) if len(log) else events
+        log = append_rows(log, events)
     # on the zip side the log is written even when nothing happened: it sits beside Exceptions,
     # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
     if len(events) or getattr(book, "writes_sheets_in_bulk", False):
@@ -506,11 +507,11 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
         raise InputError(f"Parent scenario '{parent}' does not exist. Existing: "
                          f"{', '.join(scen['scenario'])}.")
     row = pd.DataFrame([{"scenario": name, "parent": parent, "description": description, "status": "Draft"}])
-    write_frame(book, "tblScenarioList", pd.concat([scen, row], ignore_index=True))
+    write_frame(book, "tblScenarioList", append_rows(scen, row))
     if drivers:
         old = read_frame(book, "tblDrivers")
         new = pd.DataFrame([{"scenario": name, **d} for d in drivers])
-        write_frame(book, "tblDrivers", pd.concat([old, new], ignore_index=True) if len(old) else new)
+        write_frame(book, "tblDrivers", append_rows(old, new))
     report = compare_scenarios(book)
     report.command = "new-scenario"
     report.lines.insert(0, f"Scenario '{name}' created from '{parent}' with {len(drivers or [])} driver(s).")
@@ -554,10 +555,10 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     cycle = pd.Timestamp(settings.as_of).replace(day=1)
     record, locked, snap = lock_snapshot(version, name, plan[plan["scenario"] == name], frames["tblForecast"],
                                          cycle, user or getpass.getuser(), now or dt.datetime.now(), note)
-    write_frame(book, "tblLocks", pd.concat([locks, record], ignore_index=True) if len(locks) else record)
+    write_frame(book, "tblLocks", append_rows(locks, record))
     write_frame(book, "tblLockedPlan", locked)
     snaps = read_frame(book, "tblSnapshots")
-    snaps = pd.concat([snaps, snap], ignore_index=True) if len(snaps) else snap
+    snaps = append_rows(snaps, snap)
     write_frame(book, "tblSnapshots", snaps)
     fva, waterfall = accuracy(snaps, read_frame(book, "tblHistory"))
     write_frame(book, "tblFVA", fva)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sop_excel.core.frames import append_rows
+
 __all__ = ["DRIVER_KINDS", "apply_scenario", "capacity_for", "scenario_chain"]
 
 DRIVER_KINDS = ("volume", "price", "unit_cost", "launch", "capacity")
@@ -87,7 +89,7 @@ def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers:
                 rows = rows.assign(base=0.0, launch_qty=value, launch_price=float(d["price"]),
                                    launch_cost=float(d["unit_cost"]), m_volume=1.0, m_price=1.0,
                                    m_unit_cost=1.0)
-                out = pd.concat([out, rows], ignore_index=True)
+                out = append_rows(out, rows)
             elif kind in ("volume", "price", "unit_cost"):
                 m = _mask(out, d)
                 out.loc[m, f"m_{kind}"] = out.loc[m, f"m_{kind}"] * (1.0 + value)
