@@ -205,6 +205,15 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     return _done(args, lock_plan(_open(args), args.scenario, note=args.note or ""))
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sop_excel.macros import meeting_pack
+
+    report = meeting_pack(_open(args), args.out, beside=Path(args.workbook).resolve(), scenarios=args.scenario,
+                          fmt=args.format, step=_step(args.quiet))
+    print(report)
+    return 0
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     from sop_excel.workbook.xlsm import build_template
 
@@ -334,6 +343,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", help="scenario to lock (default: Settings > Plan scenario)")
     p.add_argument("--note")
     p.set_defaults(func=_cmd_lock)
+
+    p = sub.add_parser("report", help="make the S&OP meeting pack (PDF, HTML or PNG) from the workbook",
+                       description="Make the S&OP meeting pack from the workbook's tables: a cover with "
+                                   "the cycle, the plan of record and revenue, margin and gap to budget "
+                                   "per scenario; demand review; scenarios side by side; supply "
+                                   "(capacity and inventory); performance (accuracy, value added, value "
+                                   "at risk); S&OE escalations. The workbook is only read.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--out", type=Path, help="file to write (default: beside the workbook, "
+                                            "<name>_pack_<YYYY-MM>.pdf); PNG: one file per page, "
+                                            "<out>-01.png, <out>-02.png, ...")
+    p.add_argument("--scenario", action="extend", nargs="+", metavar="NAME",
+                   help="the scenarios to show, in this order (default: all)")
+    p.add_argument("--format", choices=("pdf", "html", "png"),
+                   help="pdf, html (one self-contained file) or png (default: --out's extension, else pdf)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("check", help="check a workbook: tables, formulas, cached values",
                        description="Check that a workbook has every sheet, table and named range, "

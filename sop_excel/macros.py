@@ -46,6 +46,7 @@ __all__ = [
     "import_scenarios",
     "keep_basis",
     "lock_plan",
+    "meeting_pack",
     "new_scenario",
     "read_settings",
     "refresh_actuals",
@@ -578,3 +579,36 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     book.save()
     keep_basis(book, settings, basis)  # the new plan of record, for the next daily refresh
     return report
+
+
+def meeting_pack(book: WorkbookIO, out: Path | None = None, *, beside: Path | None = None,
+                 scenarios: list[str] | None = None, fmt: str | None = None,
+                 step: Callable[[str], None] | None = None, user: str | None = None,
+                 now: dt.datetime | None = None) -> RunReport:
+    """The S&OP meeting pack from the workbook's tables: a PDF (default), PNG pages or one HTML file.
+
+    ``out``: the file to write; default beside ``beside`` (the workbook's path), named
+    ``<workbook>_pack_<YYYY-MM>.pdf``. ``scenarios``: the scenarios to show (default: all).
+    Reads only: the workbook is not changed, and nothing is logged in it.
+    """
+    from sop_excel import report
+
+    fmt = report.format_for(out, fmt)
+    settings = read_settings(book)
+    if out is None and beside is None:
+        raise InputError("The workbook has no folder to write the meeting pack beside: give the file to write.")
+    target = out if out is not None else report.default_path(beside, settings.as_of, fmt)
+    if step:
+        step(f"Reading {book.name}")
+    present = set(book.table_names())
+    tables = {name: read_frame(book, name) for name in report.TABLES}
+    tables.update({name: read_frame(book, name) for name in report.OPTIONAL_TABLES if name in present})
+    pack = report.build_pack(report.PackInput(settings, tables, book.name, user or getpass.getuser(),
+                                              now or dt.datetime.now().replace(microsecond=0), scenarios))
+    paths = report.write_pack(pack, Path(target), fmt, step)
+    sections = list(dict.fromkeys(p.section for p in pack.pages))
+    where = str(paths[0]) if len(paths) == 1 else f"{paths[0]} ... {paths[-1].name} ({len(paths)} files)"
+    result = RunReport("report", [f"Meeting pack written: {where}",
+                                  f"{len(pack.pages)} pages: " + ", ".join(report.SECTION_NAMES[k] for k in sections) + "."])
+    result.lines += [f"Note: {n}" for n in pack.notes]
+    return result
