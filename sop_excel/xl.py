@@ -11,7 +11,8 @@ Inputs a button needs come from cells, never from the RunPython string:
 
 - Refresh actuals: Settings > Actuals source (CSV, xlsx, SQLite file or database URL; a relative path is next to the workbook);
 - Lock plan: Settings > Plan scenario;
-- New scenario: the form on the "New scenario" sheet (name, parent, description, changes).
+- New scenario: the form on the "New scenario" sheet (name, parent, description, changes);
+- Meeting pack: none; the PDF is written beside the workbook (``<workbook>_pack_<YYYY-MM>.pdf``).
 
 A developer on Windows or macOS can run the live path from Python::
 
@@ -144,6 +145,15 @@ def _new_scenario(book: Any) -> macros.RunReport:
     return report
 
 
+def _meeting_pack(book: Any) -> macros.RunReport:
+    # the PDF beside the workbook, as `sop-excel report BOOK` writes it; the message says where
+    folder = _workbook_folder(book)
+    if folder is None:
+        raise InputError("Save the workbook to a folder on this computer first: the meeting pack is "
+                         "written beside it.")
+    return macros.meeting_pack(XlwingsIO(book), beside=folder / Path(str(book.fullname)).name)  # the file beside it
+
+
 ACTIONS: dict[str, Callable[[Any], macros.RunReport]] = {
     "refresh_forecast": _refresh_forecast,
     "new_scenario": _new_scenario,
@@ -151,6 +161,7 @@ ACTIONS: dict[str, Callable[[Any], macros.RunReport]] = {
     "lock_plan": _lock_plan,
     "refresh_actuals": _refresh_actuals,
     "flag_drift": _flag_drift,
+    "meeting_pack": _meeting_pack,
 }
 """Ribbon tag -> action. Each action calls the function its CLI command calls."""
 

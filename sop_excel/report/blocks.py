@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Box", "Chart", "Page", "Pack", "Table", "Text", "fmt", "month_range", "scenario_colours", "signed",
+__all__ = ["Box", "Chart", "Page", "Pack", "Table", "Text", "fmt", "month_range", "plural", "scenario_colours", "signed",
            "BUDGET_COLOUR", "OVERLOAD_COLOUR"]
 
 # Okabe-Ito (colour-blind safe), then Paul Tol's muted: a scenario keeps its colour on every page
@@ -84,6 +84,11 @@ def signed(value: Any, kind: str) -> str:
     """:func:`fmt` with a + on figures above zero (a change, a gap)."""
     text = fmt(value, kind)
     return f"+{text}" if text and text[0].isdigit() and text.strip("0.,%") else text
+
+
+def plural(n: int, word: str, many: str = "") -> str:
+    """'1 item', '3 items', '1,200 items'."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def month_range(months: list[pd.Timestamp] | pd.Series) -> str:

@@ -58,7 +58,10 @@ def _scaled(ax: Any, peak: float, unit: str) -> None:
 
 
 def _months_axis(ax: Any) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    lo, hi = ax.dataLim.intervalx
+    span = (hi - lo) / 30.4  # months the data covers
+    locator = (mdates.MonthLocator(interval=1 if span <= 8 else 2) if span <= 14
+               else mdates.AutoDateLocator(minticks=4, maxticks=9))
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
 

@@ -7,12 +7,11 @@ import functools
 import numpy as np
 import pandas as pd
 
-from sop_excel.core.lock import accuracy
 from sop_excel.report import charts
-from sop_excel.report.blocks import Block, Box, Chart, Page, Table, Text, fmt, signed
+from sop_excel.report.blocks import Block, Box, Chart, Page, Table, Text, fmt, plural, signed
 from sop_excel.report.content import Context, numbers, page, says
 
-__all__ = ["escalations", "performance", "stockout_weeks", "supply"]
+__all__ = ["accuracy_by_lag", "escalations", "performance", "stockout_weeks", "supply"]
 
 HEATMAP_ROWS = 36  # resources on one heatmap page
 MAX_LAG = 6
@@ -95,7 +94,7 @@ def _capacity_pages(ctx: Context, load: pd.DataFrame, plan: str) -> list[Page]:
     ctx.facts["supply_over"] = (n_over, plan, peak, sorted(set(mine.loc[mine["over"], "resource"])))
     if n_over:
         res = ", ".join(ctx.facts["supply_over"][3][:4])
-        ctx.facts["decide_capacity"] = (f"Capacity: {n_over} overloaded resource-months in {plan} ({res}): add "
+        ctx.facts["decide_capacity"] = (f"Capacity: {plural(n_over, 'overloaded resource-month')} in {plan} ({res}): add "
                                         "capacity, move volume or accept the shortfall. (p. {p:supply})")
     resources = list(grid.index)
     left_out = ""
@@ -151,7 +150,7 @@ def _inventory_page(ctx: Context) -> Page:
     g = g.assign(_out=g["runs_out"].isna(), _value=-(g["short"] * g.index.map(items["unit_cost"]).astype(float)))
     g = g.sort_values(["_out", "runs_out", "first", "_value"], kind="stable")
     n_items = inv["item"].nunique()
-    lines = [f"{len(g)} of {n_items} items fall below safety stock within the horizon in the projection of "
+    lines = [f"{len(g)} of {plural(n_items, 'item')} fall below safety stock within the horizon in the projection of "
              f"{plan} (plan scenario; Inventory sheet: opening stock + supply - demand, supply capped where a "
              f"resource is overloaded); {int(g['runs_out'].notna().sum())} run out (closing stock below zero)."]
     if plan not in ctx.selected:
@@ -159,8 +158,9 @@ def _inventory_page(ctx: Context) -> Page:
     n_over = ctx.facts.get("supply_over")
     summary = f"Supply ({plan}): "
     if n_over:
-        summary += f"{n_over[0]} overloaded resource-months (peak load {fmt(n_over[2], 'pct')}); "
-    ctx.facts["supply"] = summary + f"{len(g)} items below safety stock, {int(g['runs_out'].notna().sum())} run out. (p. {{p:supply}})"
+        summary += f"{plural(n_over[0], 'overloaded resource-month')} (peak load {fmt(n_over[2], 'pct')}); "
+    ctx.facts["supply"] = (summary + f"{plural(len(g), 'item')} below safety stock, "
+                           f"{int(g['runs_out'].notna().sum())} run out. (p. {{p:supply}})")
     blocks: list[Block] = [Text(lines, Box(0, 0, 1, 0.12), size=10.5)]
     if len(g):
         shown = g.iloc[:16]
@@ -223,15 +223,26 @@ def performance(ctx: Context) -> list[Page]:
     return [page("performance", "Performance: forecast accuracy and value at risk", blocks)]
 
 
+def accuracy_by_lag(snapshots: pd.DataFrame, history: pd.DataFrame, max_lag: int = MAX_LAG) -> pd.DataFrame:
+    """Per lag (0 to ``max_lag``): months, WMAPE of naive, baseline and final over every item and
+    month with actuals: the Accuracy sheet's Total row (``core.lock.accuracy``) at each lag, in
+    one pass (the latest lock wins where several forecast a month at the same lag)."""
+    hist = history.dropna(subset=["qty"])[["item", "month", "qty"]].rename(columns={"qty": "actual"})
+    snap = (snapshots[(snapshots["lag"] >= 0) & (snapshots["lag"] <= max_lag)].sort_values("version", kind="stable")
+            .drop_duplicates(["item", "month", "lag"], keep="last").merge(hist, on=["item", "month"], how="inner"))
+    a = snap["actual"].astype(float)
+    err = snap.assign(lag=snap["lag"].astype(int), a=a.abs(), **{f"e_{c}": (a - snap[c].astype(float)).abs()
+                                                                for c in ("naive", "baseline", "final")})
+    g = err.groupby("lag").agg(months=("month", "nunique"), a=("a", "sum"), e_naive=("e_naive", "sum"),
+                               e_baseline=("e_baseline", "sum"), e_final=("e_final", "sum"))
+    g = g[g["a"] > 0]
+    return pd.DataFrame({"lag": g.index, "months": g["months"].to_numpy(),
+                         **{f"{c}_wmape": (g[f"e_{c}"] / g["a"]).to_numpy() for c in ("naive", "baseline", "final")}})
+
+
 def _accuracy_blocks(ctx: Context, snaps: pd.DataFrame, fva: pd.DataFrame, locks: pd.DataFrame) -> list[Block]:
-    history = ctx.t["tblHistory"]
-    lags, rows = [], []
-    for lag in sorted(int(v) for v in pd.unique(snaps["lag"].dropna()) if 0 <= v <= MAX_LAG):
-        total = accuracy(snaps, history, lag=lag)[0]
-        total = total[total["level"] == "Total"]
-        if len(total):
-            lags.append(lag)
-            rows.append(total.iloc[0])
+    by_lag = accuracy_by_lag(snaps, ctx.t["tblHistory"])
+    lags, rows = [int(v) for v in by_lag["lag"]], [r for _, r in by_lag.iterrows()]
     versions = f"v{int(locks['version'].min())} to v{int(locks['version'].max())}" if len(locks) > 1 else \
         f"v{int(locks['version'].iloc[0])}"
     out: list[Block] = []
@@ -280,8 +291,7 @@ def _value_at_risk(ctx: Context) -> list[Block]:
     ex = ctx.t["tblExecution"]
     box = Box(0, 0.55, 1, 0.45)
     if ex.empty:
-        return [says(ctx, box, f"No execution figures yet for {ctx.cycle:%B %Y}: load the month's actuals "
-                     "(Refresh actuals).", title="Value at risk this month")]
+        return [says(ctx, box, _no_execution(ctx), title="Value at risk this month")]
     worst = ex.iloc[np.argsort(-ex["value_at_risk"].abs().fillna(0).to_numpy(), kind="stable")]
     worst = worst[worst["value_at_risk"].abs() > 0]
     if worst.empty:
@@ -305,6 +315,15 @@ def _value_at_risk(ctx: Context) -> list[Block]:
                        f"{ex['plan_source'].iloc[0]}.")]
 
 
+def _no_execution(ctx: Context) -> str:
+    actuals = ctx.t["tblActuals"]
+    loaded = len(actuals) and ((actuals["date"] >= ctx.cycle) & (actuals["date"] < ctx.cycle + pd.offsets.MonthBegin(1))).any()
+    if loaded:
+        return (f"The Execution sheet has no figures although actuals for {ctx.cycle:%B %Y} are loaded: run Flag "
+                "drift (sop-excel flag-drift) to compare them with the plan.")
+    return f"No actuals loaded for {ctx.cycle:%B %Y} yet, so no execution figures: load them (Refresh actuals)."
+
+
 # -- S&OE escalations ----------------------------------------------------------------------------
 def escalations(ctx: Context) -> list[Page]:
     """Open exceptions raised to S&OP (owner, status), then the other open ones."""
@@ -317,17 +336,17 @@ def escalations(ctx: Context) -> list[Page]:
     unowned = int((owner == "").sum())
     exposure = open_["value_at_risk"].abs().sum()
     if ctx.t["tblExecution"].empty and exc.empty:
-        return [page("escalations", "S&OE escalations", [says(ctx, Box(0, 0, 1, 0.2),
-                     f"No execution figures yet for {ctx.cycle:%B %Y}, so no exceptions: load the month's "
-                     "actuals (Refresh actuals).", note=False)])]
-    ctx.facts["escalations"] = (f"S&OE: {len(open_)} open exceptions ({ctx.money(exposure)} {ctx.cur} value at "
-                                f"risk), {len(raised)} raised to S&OP, {unowned} without an owner. "
+        return [page("escalations", "S&OE escalations", [says(ctx, Box(0, 0, 1, 0.2), _no_execution(ctx),
+                                                               title="No exceptions", note=False)])]
+    cur = f" {ctx.cur}" if ctx.cur else ""
+    ctx.facts["escalations"] = (f"S&OE: {plural(len(open_), 'open exception')} ({ctx.money(exposure)}{cur} value "
+                                f"at risk), {len(raised)} raised to S&OP, {unowned} without an owner. "
                                 "(p. {p:escalations})")
     if len(raised):
-        ctx.facts["decide_escalations"] = (f"{len(raised)} exception(s) raised to S&OP from execution: agree "
-                                           "the action and an owner for each. (p. {p:escalations})")
-    lines = [f"{len(open_)} open exceptions on the Exceptions sheet, {ctx.money(exposure)} {ctx.cur} of value "
-             f"at risk in total (absolute); {len(raised)} raised to S&OP; {unowned} without an owner."]
+        ctx.facts["decide_escalations"] = (f"{plural(len(raised), 'exception')} raised to S&OP from execution: "
+                                           "agree the action and an owner for each. (p. {p:escalations})")
+    lines = [f"{plural(len(open_), 'open exception')} on the Exceptions sheet, {ctx.money(exposure)}{cur} of "
+             f"value at risk in total (absolute); {len(raised)} raised to S&OP; {unowned} without an owner."]
     blocks: list[Block] = [Text(lines, Box(0, 0, 1, 0.08), size=10.5)]
     top = 0.1
     if len(raised):

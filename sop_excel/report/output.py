@@ -75,7 +75,6 @@ def write_pack(pack: Pack, out: Path, fmt: str, step: Callable[[str], None] | No
                     atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=150,
                                                                          facecolor="white"), backups=0)
     except OSError as exc:
-        where = exc.filename or out
-        raise SopExcelError(f"Cannot write the meeting pack to {where}: {exc.strerror or exc}. Check that "
+        raise SopExcelError(f"Cannot write the meeting pack to {out.resolve()}: {exc.strerror or exc}. Check that "
                             "you may write to that folder, or choose another file.") from None
     return [p.resolve() for p in paths]

@@ -23,7 +23,6 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.textpath import TextToPath
 
 from sop_excel.report.blocks import SECTIONS, Box, Chart, Pack, Page, Table, Text
 
@@ -64,11 +63,12 @@ class _Canvas:
         return 1 - (TOP + y_in) / self.h_in
 
     def width(self, text: str, size: float, bold: bool = False) -> float:
-        """The printed width of ``text`` in inches (the font's own metrics, at any resolution)."""
+        """The printed width of ``text`` in inches: the font's advance widths (no kerning, which
+        only narrows text; so the estimate is never short)."""
         key = (text, size, bold)
         if key not in self._widths:
-            w, _h, _d = _TEXT_PATH.get_text_width_height_descent(text, _font(size, bold), ismath=False)
-            self._widths[key] = w / 72
+            adv = _advances(bold)
+            self._widths[key] = sum(adv.get(ch) or _advance(adv, ch, bold) for ch in text) * size / 72
         return self._widths[key]
 
     def text(self, x: float, y: float, s: str, size: float, *, bold: bool = False, color: str = INK,
@@ -115,12 +115,29 @@ class _Canvas:
         return base[:lo].rstrip() + "…"
 
 
-_TEXT_PATH = TextToPath()
+@functools.cache
+def _advances(bold: bool) -> dict[str, float]:
+    """Character -> advance width in points at 1 pt, for DejaVu Sans (bold), filled as used."""
+    return {}
 
 
 @functools.cache
-def _font(size: float, bold: bool) -> FontProperties:
-    return FontProperties(family="DejaVu Sans", size=size, weight="bold" if bold else "normal")
+def _ft_font(bold: bool) -> Any:
+    from matplotlib import font_manager
+
+    font = font_manager.get_font(font_manager.findfont(
+        FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal")))
+    font.set_size(100, 72)
+    return font
+
+
+def _advance(adv: dict[str, float], ch: str, bold: bool) -> float:
+    from matplotlib import ft2font
+
+    flags = getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or ft2font.LOAD_NO_HINTING
+    glyph = _ft_font(bold).load_char(ord(ch), flags=flags)
+    adv[ch] = glyph.linearHoriAdvance / 65536 / 100
+    return adv[ch]
 
 
 def _refs(text: str, refs: dict[str, int]) -> str:

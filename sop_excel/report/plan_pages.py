@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.report import charts
-from sop_excel.report.blocks import Box, Chart, Page, Table, Text, fmt, month_range, signed
+from sop_excel.report.blocks import Box, Chart, Page, Table, Text, fmt, month_range, plural, signed
 from sop_excel.report.content import (
     SOE_COMMANDS,
     SOP_COMMANDS,
@@ -113,7 +113,7 @@ def cover(ctx: Context) -> Page:
                         rows, list("llrrrrr"), Box(0, 0.31, 0.5, 0.33), marks=marks,
                         swatches=[ctx.colours[n] for n in ctx.selected], note=budget_cover_text(ctx)))
     revenue = _monthly(ctx, "revenue")
-    blocks.append(Chart(ctx.unit("Revenue per month against budget"), functools.partial(
+    blocks.append(Chart(ctx.unit("Revenue per month" + (" against budget" if ctx.has_budget else "")), functools.partial(
         charts.revenue_by_month, months=ctx.months, unit=ctx.cur,
         series=[(n, numbers(revenue.loc[n]), ctx.colours[n]) for n in ctx.selected],
         budget=_budget_by_month(ctx)), Box(0.53, 0, 0.47, 0.64),
@@ -244,7 +244,9 @@ def _family_table(ctx: Context, totals: list) -> Table:
         bud = bf[bf["month"].isin(window)]
         cover = ff[ff["month"].isin(bud["month"])]["final"].sum()
         vs_bud = cover / bud["budget"].sum() - 1 if len(bud) and bud["budget"].sum() > 0 else np.nan
-        rows.append([fam, fmt(last, "qty"), fmt(nxt, "qty"), fmt(chg, "pct"), fmt(stat, "qty"),
+        short = f" ({n} mo.)" if 0 < n < COMPARE_MONTHS else ""  # less history or horizon than a year
+        rows.append([fam, fmt(last, "qty") + short, fmt(nxt, "qty") + short,
+                     fmt(chg, "pct") if n else "no history", fmt(stat, "qty") + short,
                      fmt(vs_stat, "pct"), fmt(vs_bud, "pct") + (f" ({len(bud)} mo.)" if 0 < len(bud) < n else "")])
         for j, v in ((3, chg), (5, vs_stat), (6, vs_bud)):
             if pd.notna(v) and v < 0:
@@ -253,7 +255,8 @@ def _family_table(ctx: Context, totals: list) -> Table:
                  ["Family", "Last 12 months (actual)", "Next 12 months (final)", "Change", "Statistical (next 12)",
                   "Final vs statistical", "Final vs budget volume"],
                  rows, list("lrrrrrr"), Box(0, 0, 1, 0.3), marks=marks,
-                 note="Final vs budget volume: over the months of the next 12 that have a budget volume.")
+                 note="Final vs budget volume: over the months of the next 12 that have a budget volume. "
+                      "(n mo.): over n months, where history or the horizon is shorter than 12.")
 
 
 def consensus_changes(ctx: Context) -> pd.DataFrame:
@@ -284,7 +287,7 @@ def consensus_changes(ctx: Context) -> pd.DataFrame:
             said = inputs[(inputs["item"] == key) & inputs["month"].isin(g["month"])]["comment"]
             comment = "; ".join(dict.fromkeys(c for c in said.fillna("") if c))
         elif kind == "Family target":
-            where = f"{key} ({g['item'].nunique()} items)"
+            where = f"{key} ({plural(g['item'].nunique(), 'item')})"
             said = tg[(tg["family"] == key) & tg["month"].isin(g["month"])]["comment"]
             comment = "; ".join(dict.fromkeys(c for c in said.fillna("") if c))
         rows.append({"where": where, "by": by, "months": month_range(g["month"]), "baseline": g["baseline"].sum(),
@@ -306,10 +309,11 @@ def _changes_page(ctx: Context, totals: list) -> Page:
         ctx.facts["consensus"] = (
             f"Consensus against the statistical baseline over the horizon: {signed(total, 'qty')} units "
             f"({signed(total / base if base else np.nan, 'pct')}), {signed(changes['value'].sum(), 'money')}"
-            f"{' ' + ctx.cur if ctx.cur else ''}; {len(changes)} changes, {n_over} of them overrides. (p. {{p:demand}})")
+            f"{' ' + ctx.cur if ctx.cur else ''}; {plural(len(changes), 'change')}, {n_over} of them overrides. "
+            "(p. {p:demand})")
     if len(silent):
-        ctx.facts["decide_reasons"] = (f"{len(silent)} override(s) have no reason code (Forecast sheet, "
-                                       "Reason code): confirm or drop them. (p. {p:demand})")
+        ctx.facts["decide_reasons"] = (f"{plural(len(silent), 'override has', 'overrides have')} no reason code "
+                                       "(Forecast sheet, Reason code): confirm or drop them. (p. {p:demand})")
     shown = changes.iloc[:12]
     rows, marks = [], {}
     for i, r in enumerate(shown.itertuples(index=False)):

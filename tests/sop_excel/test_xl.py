@@ -19,7 +19,8 @@ from tests.sop_excel.workbook.fake_xlwings import FakeBook
 
 CLI_FUNCTIONS = {"refresh_forecast": "refresh_forecast", "new_scenario": "new_scenario",
                  "compare_scenarios": "compare_scenarios", "lock_plan": "lock_plan",
-                 "refresh_actuals": "refresh_actuals", "flag_drift": "flag_drift"}
+                 "refresh_actuals": "refresh_actuals", "flag_drift": "flag_drift",
+                 "meeting_pack": "meeting_pack"}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_every_ribbon_tag_has_an_action_and_every_action_a_button():
     assert tags == set(xl.ACTIONS) == set(CLI_FUNCTIONS)
     labels = {b.label for b in ribbon_buttons() if b.on_action == "SopRibbon"}
     assert labels == {"Refresh forecast", "New scenario", "Compare scenarios", "Lock plan",
-                      "Refresh actuals", "Flag drift"}
+                      "Refresh actuals", "Flag drift", "Meeting pack"}
     assert all(re.fullmatch(r"[a-z_]+", t) for t in tags)  # what SopRibbon.bas accepts
 
 
@@ -178,6 +179,18 @@ def test_unknown_tag_and_unexpected_errors_are_messages(book, monkeypatch):
     monkeypatch.setattr(macros, "compare_scenarios", refuse)
     xl.run("compare_scenarios")
     assert alert(book).startswith("Error: Sheet 'Settings'")
+
+
+def test_meeting_pack_writes_the_pdf_beside_the_workbook_and_says_where(book, tmp_path):
+    xl.run("meeting_pack")
+    text = alert(book)
+    pdf = tmp_path / "tiny_pack_2026-11.pdf"
+    assert text.startswith(f"Meeting pack written: {pdf}") and pdf.read_bytes()[:5] == b"%PDF-"
+    assert "No plan has been locked yet" in text  # the tiny workbook has no lock: the pack says so
+    book.app.alerts.clear()
+    book.fullname = "Book1"  # never saved: no folder to write beside
+    xl.run("meeting_pack")
+    assert alert(book).startswith("Error: Save the workbook to a folder on this computer first")
 
 
 def test_show_falls_back_to_the_status_bar(book):
