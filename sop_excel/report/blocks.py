@@ -144,6 +144,7 @@ class Table:
     column_colours: list[str | None] | None = None  # a colour bar under a column's header
     note: str = ""
     total_rows: int = 0  # rows of the whole list, when ``rows`` are its first ones
+    size: float = 10.0  # the font size it starts at (shrunk to fit its box)
     where: str = ""  # where the whole list is ("the Exceptions sheet"), said under the table
 
     def more_text(self, shown: int) -> str:

@@ -250,7 +250,7 @@ def _draw_table(c: _Canvas, t: Table, refs: dict[str, int]) -> None:
         c.text(x, y + 0.2, c.fit(_refs(t.title, refs), w, 11.5, True), 11.5, bold=True, color=ACCENT)
         y, h = y + 0.32, h - 0.32
     notes = [s for s in (t.more_text(len(t.rows)), t.note) if s]
-    size = 10.0
+    size = t.size
     while True:
         laid = _layout_table(c, t, w, size)
         foot = sum(len(c.wrap(s, w, max(size - 1.5, 7))) for s in notes) * (max(size - 1.5, 7) * LINE / 72)

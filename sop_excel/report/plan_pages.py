@@ -96,30 +96,34 @@ def cover(ctx: Context) -> Page:
     lines = [f"## Cycle {ctx.cycle:%B %Y}",
              f"As of {ctx.settings.as_of:%Y-%m-%d}; horizon {horizon_text(ctx)}.",
              *_lock_lines(ctx), *_figures_lines(ctx)]
-    blocks: list = [Text(lines, Box(0, 0, 0.5, 0.3), size=10.5)]
+    blocks: list = [Text(lines, Box(0, 0, 0.52, 0.31), size=10.5)]
+    budgets = {ctx.money(v) for v in ctx.compare["budget_revenue"]}
+    one_budget = ctx.has_budget and len(budgets) == 1  # the budget is per family and month: the same for all
+    columns = ["Scenario", "Status", "Revenue", *([] if one_budget else ["Budget revenue"]), "Gap to budget",
+               "Margin", "Margin %"]
     rows, marks = [], {}
     for i, name in enumerate(ctx.selected):
         r = ctx.compare.loc[name]
-        rows.append([name, status.get(name, ""), ctx.money(r["revenue"]),
-                     ctx.money(r["budget_revenue"]) if ctx.has_budget else "no budget",
-                     ctx.money(r["gap"]) if ctx.has_budget else "-",
-                     ctx.money(r["margin"]), fmt(r["margin_pct"], "pct")])
+        budget = [] if one_budget else [ctx.money(r["budget_revenue"]) if ctx.has_budget else "no budget"]
+        rows.append([name, status.get(name, ""), ctx.money(r["revenue"]), *budget,
+                     ctx.money(r["gap"]) if ctx.has_budget else "-", ctx.money(r["margin"]),
+                     fmt(r["margin_pct"], "pct")])
         if ctx.has_budget and r["gap"] < 0:
-            marks[(i, 4)] = "neg"
+            marks[(i, columns.index("Gap to budget"))] = "neg"
     if not ctx.has_budget:
         ctx.notes.append(budget_cover_text(ctx))
-    blocks.append(Table(ctx.unit("Over the horizon"), ["Scenario", "Status", "Revenue", "Budget revenue",
-                                                        "Gap to budget", "Margin", "Margin %"],
-                        rows, list("llrrrrr"), Box(0, 0.31, 0.5, 0.33), marks=marks,
-                        swatches=[ctx.colours[n] for n in ctx.selected], note=budget_cover_text(ctx)))
+    title = ctx.unit("Over the horizon") + (f": budget revenue {budgets.pop()}" if one_budget else "")
+    blocks.append(Table(title, columns, rows, ["l", "l"] + ["r"] * (len(columns) - 2), Box(0, 0.33, 0.52, 0.3),
+                        marks=marks, size=11, swatches=[ctx.colours[n] for n in ctx.selected],
+                        note=budget_cover_text(ctx)))
     revenue = _monthly(ctx, "revenue")
     blocks.append(Chart(ctx.unit("Revenue per month" + (" against budget" if ctx.has_budget else "")), functools.partial(
         charts.revenue_by_month, months=ctx.months, unit=ctx.cur,
         series=[(n, numbers(revenue.loc[n]), ctx.colours[n]) for n in ctx.selected],
-        budget=_budget_by_month(ctx)), Box(0.53, 0, 0.47, 0.64),
+        budget=_budget_by_month(ctx)), Box(0.55, 0, 0.45, 0.63),
         alt="Revenue per month of each scenario shown, and the budget revenue per month."))
-    blocks.append(Text(_messages(ctx), Box(0, 0.68, 0.6, 0.32), title="Key messages", size=10.5))
-    blocks.append(Text(_decisions(ctx, status), Box(0.62, 0.68, 0.38, 0.32), title="For decision", size=10.5))
+    blocks.append(Text(_messages(ctx), Box(0, 0.66, 0.6, 0.34), title="Key messages", size=10.5))
+    blocks.append(Text(_decisions(ctx, status), Box(0.62, 0.66, 0.38, 0.34), title="For decision", size=10.5))
     return page("cover", f"S&OP meeting pack, {ctx.cycle:%B %Y}", blocks,
                 subtitle=f"{ctx.inp.workbook}: the workbook's figures, as of {ctx.settings.as_of:%Y-%m-%d}")
 

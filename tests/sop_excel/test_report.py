@@ -48,16 +48,22 @@ def money(v: float) -> str:  # the workbook's #,##0, written independently of th
 
 
 def headline_rows(path) -> dict[str, str]:
-    """Per scenario, the cover's row as the workbook's Compare sheet has it: revenue, budget
-    revenue, gap, margin, margin %; checked against the Finance sheet's sums first."""
+    """Per scenario, the cover's row as the workbook's Compare sheet has it: revenue, gap,
+    margin, margin % (the budget revenue, the same for every scenario, is in the table's title);
+    checked against the Finance sheet's sums first."""
     t = frames(path)
     compare = t["tblCompare"].set_index("scenario")
     finance = t["tblFinance"].groupby("scenario")[["revenue", "margin", "gap"]].sum()
     for col in ("revenue", "margin", "gap"):  # Compare's totals are Finance's, month by month
         assert (finance[col].reindex(compare.index) - compare[col]).abs().max() < 0.5
-    return {s: r"\s+".join(re.escape(x) for x in (money(r.revenue), money(r.budget_revenue), money(r.gap),
-                                                   money(r.margin), f"{r.margin_pct:.1%}"))
+    assert compare["budget_revenue"].round().nunique() == 1
+    return {s: r"\s+".join(re.escape(x) for x in (money(r.revenue), money(r.gap), money(r.margin),
+                                                   f"{r.margin_pct:.1%}"))
             for s, r in compare.iterrows()}
+
+
+def budget_title(path) -> str:
+    return f"Over the horizon (EUR): budget revenue {money(frames(path)['tblCompare']['budget_revenue'].iloc[0])}"
 
 
 def pdf_pages(path) -> list[str]:
@@ -117,6 +123,7 @@ def test_demo_pack_pdf_has_every_section_and_the_workbooks_headline_figures(demo
     cover = pages[0]
     for scenario, figures in rows.items():  # the cover's table: the workbook's numbers, in order
         assert re.search(figures, cover), (scenario, figures)
+    assert budget_title(demo_book) in cover
     scen_page = next(p for p in pages if "Scenarios side by side" in p)
     compare = frames(demo_book)["tblCompare"]
     for r in compare.itertuples(index=False):
@@ -141,6 +148,7 @@ def test_pack_after_new_scenario_and_lock_plan_html(cycled, tmp_path, capsys):
     assert "Stretch" in rows
     for scenario, figures in rows.items():
         assert re.search(re.escape(scenario) + r"\s+\S.*?" + figures, text), scenario
+    assert budget_title(cycled) in text
     t = frames(cycled)
     lock = t["tblLocks"].sort_values("version").iloc[-1]
     assert lock.scenario == "Stretch"
