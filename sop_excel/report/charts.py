@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sop_excel.report.blocks import BUDGET_COLOUR, OVERLOAD_COLOUR
 
-__all__ = ["accuracy_by_lag", "cumulative_gap", "family_panels", "resource_panels", "revenue_by_month",
+__all__ = ["accuracy_by_lag", "below_safety_by_month", "cumulative_gap", "family_panels", "resource_panels", "revenue_by_month",
            "utilisation_heatmap"]
 
 Rect = tuple[float, float, float, float]
@@ -261,3 +261,16 @@ def accuracy_by_lag(fig: Figure, rect: Rect, *, lags: list[int], naive: list, st
     ax.set_ylim(0, top * (1.3 if len(lags) > 3 else 1.12))
     ax.set_ylabel("WMAPE (lower is better)", fontsize=LABEL)
     _legend(ax, ncol=3)
+
+
+def below_safety_by_month(fig: Figure, rect: Rect, *, months: list, below: list, out: list) -> None:
+    """How many items are below safety stock, and how many out of stock, each month (bars)."""
+    ax = _axes(fig, rect, left=0.55, bottom=0.4, top=_legend_top(2, 2))
+    x = _x(months)
+    width = np.timedelta64(20, "D")  # a bar of 20 days in each month
+    ax.bar(x, below, width=width, color="#F4B183", label="Below safety stock")
+    ax.bar(x, out, width=width, color=OVERLOAD_COLOUR, label="Out of stock")
+    _months_axis(ax)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, max(max(below, default=0), 1) * 1.1)
+    _legend(ax, ncol=2)

@@ -69,6 +69,7 @@ class Context:
     budget_months: list[pd.Timestamp]  # horizon months with a budget
     facts: dict[str, object] = field(default_factory=dict)  # what the sections found, for the cover
     notes: list[str] = field(default_factory=list)  # what the pack says instead of a figure
+    cache: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def t(self) -> dict[str, pd.DataFrame]:
@@ -96,7 +97,10 @@ class Context:
         return bool(self.budget_months)
 
     def items(self) -> pd.DataFrame:
-        return self.t["tblItems"].drop_duplicates("item").set_index("item")
+        """The Items sheet indexed by item."""
+        if "items" not in self.cache:
+            self.cache["items"] = self.t["tblItems"].drop_duplicates("item").set_index("item")
+        return self.cache["items"]
 
     def money(self, value: float) -> str:
         return fmt(value, "money")

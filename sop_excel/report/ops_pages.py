@@ -183,26 +183,12 @@ def _inventory_page(ctx: Context) -> Page:
         by_month = below.groupby("month")["item"].nunique().reindex(ctx.months, fill_value=0)
         short = inv[inv["closing"] < -1e-9].groupby("month")["item"].nunique().reindex(ctx.months, fill_value=0)
         blocks.append(Chart("Items below safety stock per month", functools.partial(
-            _below_chart, months=ctx.months, below=numbers(by_month), out=numbers(short)), Box(0, 0.68, 0.6, 0.32),
+            charts.below_safety_by_month, months=ctx.months, below=numbers(by_month), out=numbers(short)), Box(0, 0.68, 0.6, 0.32),
             alt="Number of items below safety stock, and out of stock, per month."))
     else:
         blocks.append(Text(["No item falls below its safety stock in the projection."], Box(0, 0.14, 1, 0.1)))
     blocks += stockout_weeks(ctx, Box(0.62, 0.68, 0.38, 0.32))
     return page("supply", "Supply: inventory against safety stock", blocks)
-
-
-def _below_chart(fig: object, rect: tuple, *, months: list, below: list, out: list) -> None:
-    from sop_excel.report.blocks import OVERLOAD_COLOUR
-
-    ax = charts._axes(fig, rect, left=0.55, bottom=0.4, top=charts._legend_top(2, 2))
-    x = charts._x(months)
-    width = np.timedelta64(20, "D")  # a bar of 20 days in a month
-    ax.bar(x, below, width=width, color="#F4B183", label="Below safety stock")
-    ax.bar(x, out, width=width, color=OVERLOAD_COLOUR, label="Out of stock")
-    charts._months_axis(ax)
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylim(0, max(max(below, default=0), 1) * 1.1)
-    charts._legend(ax, ncol=2)
 
 
 # -- performance ---------------------------------------------------------------------------------

@@ -346,10 +346,19 @@ def _pct_words(v: float) -> str:
     return f"{v:+.0%}" if abs(round(v * 100) - v * 100) < 1e-9 else f"{v:+.1%}"
 
 
+_CHANGES = {"volume": "Volume", "price": "Price", "unit_cost": "Unit cost"}
+
+
 def driver_words(d: pd.Series | object, currency: str = "") -> str:
     """A driver of the Scenarios sheet in words: 'Volume +10% on Pumps from Jan 2027 (Acme deal)'."""
-    get = (lambda k: d[k]) if isinstance(d, pd.Series) else (lambda k: getattr(d, k))  # noqa: E731
-    text = lambda k: str(get(k)).strip() if isinstance(get(k), str) else ""  # noqa: E731
+
+    def get(key: str) -> object:
+        return d[key] if isinstance(d, pd.Series) else getattr(d, key)
+
+    def text(key: str) -> str:
+        v = get(key)
+        return v.strip() if isinstance(v, str) else ""
+
     start, end = get("from_month"), get("to_month")
     when = (f" {pd.Timestamp(start):%b %Y} to {pd.Timestamp(end):%b %Y}" if pd.notna(start) and pd.notna(end)
             else f" from {pd.Timestamp(start):%b %Y}" if pd.notna(start)
@@ -357,8 +366,8 @@ def driver_words(d: pd.Series | object, currency: str = "") -> str:
     kind, value = text("kind"), float(get("value"))
     scope = text("item") or (f"the {text('family')} family" if text("family") else "all items")
     cur = f" {currency}" if currency else ""
-    if kind in ("volume", "price", "unit_cost"):
-        words = f"{ {'volume': 'Volume', 'price': 'Price', 'unit_cost': 'Unit cost'}[kind]} {_pct_words(value)} on {scope}{when}"
+    if kind in _CHANGES:
+        words = f"{_CHANGES[kind]} {_pct_words(value)} on {scope}{when}"
     elif kind == "launch":
         words = (f"Launch of {text('item')} ({text('family')}): {fmt(value, 'qty')} units a month{when}, "
                  f"price {fmt(get('price'), 'price')}{cur}, unit cost {fmt(get('unit_cost'), 'price')}{cur}")
@@ -366,7 +375,7 @@ def driver_words(d: pd.Series | object, currency: str = "") -> str:
         words = f"Capacity {_pct_words(value)} on resource {text('resource')}{when}"
     else:
         words = f"{kind} {value}"
-    return words.strip() + (f" ({text('comment')})" if text("comment") else "")
+    return words + (f" ({text('comment')})" if text("comment") else "")
 
 
 def _scenario_words(ctx: Context, names: list[str], status: dict[str, str]) -> list[str]:
