@@ -600,7 +600,7 @@ def meeting_pack(book: WorkbookIO, out: Path | None = None, *, beside: Path | No
     target = out if out is not None else report.default_path(beside, settings.as_of, fmt)
     if step:
         step(f"Reading {book.name}")
-    present = set(book.table_names())
+    present = set(book.table_names()) & {t.name for t in load_layout().tables}
     tables = {name: read_frame(book, name) for name in report.TABLES}
     tables.update({name: read_frame(book, name) for name in report.OPTIONAL_TABLES if name in present})
     pack = report.build_pack(report.PackInput(settings, tables, book.name, user or getpass.getuser(),

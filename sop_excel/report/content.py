@@ -35,10 +35,10 @@ TABLES = ("tblItems", "tblHistory", "tblForecast", "tblInputs", "tblFamilyTarget
           "tblSnapshots", "tblFVA", "tblExecution", "tblExceptions", "tblActuals", "tblLog")
 """The tables the pack reads (every one of them is in every sop-excel workbook)."""
 
-OPTIONAL_TABLES: tuple[str, ...] = ()
-"""Tables the pack shows when the workbook has them (read only where present). The hook for
-the S&OE supply view of issue 21 (production, events, stockout weeks): add its table here and
-its part of the supply page in ``ops_pages.stockout_weeks``."""
+OPTIONAL_TABLES: tuple[str, ...] = ("tblSupplyItems",)
+"""Tables the pack shows when the workbook (and the layout) has them, read only where present:
+the 13-week S&OE supply view of issue 21 (per item: stock now, the first week below safety stock
+and out of stock, revenue at risk), shown on the supply page by ``ops_pages.stockout_weeks``."""
 
 SOP_COMMANDS = ("demo", "new", "refresh-forecast", "compare-scenarios", "new-scenario", "import-scenarios",
                 "lock-plan")

@@ -128,9 +128,27 @@ def _panel_chart(ctx: Context, load: pd.DataFrame, n: int, box: Box) -> list[Blo
 
 
 def stockout_weeks(ctx: Context, box: Box) -> list[Block]:
-    """The S&OE supply view's stockout weeks (issue 21: production, events, a 13-week supply view),
-    when the workbook has its table (``content.OPTIONAL_TABLES``); nothing until then."""
-    return []
+    """The items the 13-week S&OE supply view (issue 21, ``tblSupplyItems`` on the Supply weeks
+    sheet) sees running out or below safety stock, first stockout first; nothing when the
+    workbook has no such view."""
+    weeks = ctx.t.get("tblSupplyItems")
+    if weeks is None or not {"item", "stockout_week", "below_safety_week"} <= set(weeks.columns):
+        return []
+    title = "Next 13 weeks (Supply weeks sheet)"
+    risk = weeks[weeks["stockout_week"].notna() | weeks["below_safety_week"].notna()]
+    n_out = int(weeks["stockout_week"].notna().sum())
+    ctx.facts["supply_weeks"] = f"{plural(n_out, 'item')} out of stock within 13 weeks"
+    if risk.empty:
+        return [Text(["No item runs out or falls below safety stock in the next 13 weeks."], box, title=title)]
+    value = risk["revenue_at_risk"] if "revenue_at_risk" in risk else pd.Series(0.0, index=risk.index)
+    risk = risk.assign(at_risk=value.fillna(0).astype(float), order=-value.fillna(0).astype(float)).sort_values(
+        ["stockout_week", "below_safety_week", "order"], na_position="last", kind="stable")
+    shown = risk.iloc[:8]
+    rows = [[r.item, fmt(r.stockout_week, "date"), fmt(r.below_safety_week, "date"), ctx.money(r.at_risk)]
+            for r in shown.itertuples(index=False)]
+    marks = {(i, 1): "bad" for i, r in enumerate(shown.itertuples(index=False)) if pd.notna(r.stockout_week)}
+    return [Table(title, ["Item", "Out of stock from", "Below safety from", ctx.unit("Revenue at risk")],
+                  rows, list("lllr"), box, marks=marks, total_rows=len(risk), where="the Supply weeks sheet")]
 
 
 def _inventory_page(ctx: Context) -> Page:
@@ -188,6 +206,8 @@ def _inventory_page(ctx: Context) -> Page:
     else:
         blocks.append(Text(["No item falls below its safety stock in the projection."], Box(0, 0.14, 1, 0.1)))
     blocks += stockout_weeks(ctx, Box(0.62, 0.68, 0.38, 0.32))
+    if ctx.facts.get("supply_weeks"):
+        ctx.facts["supply"] = str(ctx.facts["supply"]).replace(" (p. ", f"; {ctx.facts['supply_weeks']} (p. ", 1)
     return page("supply", "Supply: inventory against safety stock", blocks)
 
 
@@ -336,7 +356,7 @@ def escalations(ctx: Context) -> list[Page]:
     blocks: list[Block] = [Text(lines, Box(0, 0, 1, 0.08), size=10.5)]
     top = 0.1
     if len(raised):
-        h = min(0.12 + 0.09 * min(len(raised), 8), 0.5 if len(others) else 0.9)  # a reason wraps to 3 lines
+        h = min(0.16 + 0.1 * min(len(raised), 8), 0.5 if len(others) else 0.9)  # a reason wraps to 3 lines
         blocks.append(_exception_table(ctx, raised, "Raised to S&OP", Box(0, top, 1, h), full=True))
         top += h + 0.04
     else:
@@ -350,24 +370,26 @@ def escalations(ctx: Context) -> list[Page]:
 
 
 def _exception_table(ctx: Context, frame: pd.DataFrame, title: str, box: Box, *, full: bool) -> Table:
+    """Exceptions as a table; ``full``: with reason and comment. An Area column (demand, supply,
+    capacity) where the Exceptions sheet has one."""
     shown = frame.iloc[:(8 if full else 12)]
+    area = "area" in frame.columns
+    cols = ["Rank", "Item", "Family", *(["Area"] if area else []), "Flag", ctx.unit("Value at risk"),
+            *(["Reason"] if full else []), "Suggested action", "Owner", "Status", *(["Comment"] if full else [])]
     rows, marks = [], {}
-    for i, r in enumerate(shown.itertuples(index=False)):
-        owner = str(r.owner).strip() if isinstance(r.owner, str) else ""
-        row = [fmt(r.rank, "int"), r.item, r.family, r.flag, ctx.money(r.value_at_risk)]
-        row += [r.reason, r.action] if full else [r.action]
-        row += [owner or "(none)", (r.status if isinstance(r.status, str) and r.status else "Open")]
-        if full:
-            row.append(r.comment if isinstance(r.comment, str) else "")
-        rows.append(row)
-        if r.flag == "Act":
-            marks[(i, 3)] = "bad"
-        if pd.notna(r.value_at_risk) and r.value_at_risk < 0:
-            marks[(i, 4)] = "neg"
+    for i, r in enumerate(shown.to_dict("records")):
+        owner = r["owner"].strip() if isinstance(r["owner"], str) else ""
+        cells = {"Rank": fmt(r["rank"], "int"), "Item": r["item"], "Family": r["family"], "Area": r.get("area", ""),
+                 "Flag": r["flag"], cols[5 if area else 4]: ctx.money(r["value_at_risk"]), "Reason": r["reason"],
+                 "Suggested action": r["action"], "Owner": owner or "(none)",
+                 "Status": r["status"] if isinstance(r["status"], str) and r["status"] else "Open",
+                 "Comment": r["comment"] if isinstance(r["comment"], str) else ""}
+        rows.append([fmt(cells[c], "text") for c in cols])
+        if r["flag"] == "Act":
+            marks[(i, cols.index("Flag"))] = "bad"
+        if pd.notna(r["value_at_risk"]) and r["value_at_risk"] < 0:
+            marks[(i, cols.index(ctx.unit("Value at risk")))] = "neg"
         if not owner:
-            marks[(i, 7 if full else 6)] = "bad"
-    cols = ["Rank", "Item", "Family", "Flag", ctx.unit("Value at risk")]
-    cols += ["Reason", "Suggested action"] if full else ["Suggested action"]
-    cols += ["Owner", "Status"] + (["Comment"] if full else [])
-    return Table(title, cols, rows, list("rlllr") + (["l", "l"] if full else ["l"]) + ["l", "l"] + (["l"] if full else []),
-                 box, marks=marks, total_rows=len(frame), where="the Exceptions sheet")
+            marks[(i, cols.index("Owner"))] = "bad"
+    align = ["r" if c in ("Rank", ctx.unit("Value at risk")) else "l" for c in cols]
+    return Table(title, cols, rows, align, box, marks=marks, total_rows=len(frame), where="the Exceptions sheet")

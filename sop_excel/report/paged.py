@@ -122,21 +122,19 @@ def _advances(bold: bool) -> dict[str, float]:
 
 
 @functools.cache
-def _ft_font(bold: bool) -> Any:
+def _font_file(bold: bool) -> str:
     from matplotlib import font_manager
 
-    font = font_manager.get_font(font_manager.findfont(
-        FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal")))
-    font.set_size(100, 72)
-    return font
+    return font_manager.findfont(FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal"))
 
 
 def _advance(adv: dict[str, float], ch: str, bold: bool) -> float:
-    from matplotlib import ft2font
+    from matplotlib import font_manager, ft2font
 
+    font = font_manager.get_font(_font_file(bold))  # matplotlib's shared copy: it sets its own size to draw,
+    font.set_size(100, 72)  # so the size is set here for every character measured
     flags = getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or ft2font.LOAD_NO_HINTING
-    glyph = _ft_font(bold).load_char(ord(ch), flags=flags)
-    adv[ch] = glyph.linearHoriAdvance / 65536 / 100
+    adv[ch] = font.load_char(ord(ch), flags=flags).linearHoriAdvance / 65536 / 100
     return adv[ch]
 
 
@@ -229,8 +227,9 @@ def _layout_table(c: _Canvas, t: Table, width: float, size: float) -> list[float
         body = max((c.width(r[j], size, _bold(t, i, j)) for i, r in enumerate(t.rows)), default=0.0)
         word = max((c.width(s, size, True) for s in head.split()), default=0.0)
         extra = 2 * pad + (swatch if j == 0 else 0.0)
-        full.append(max(body, c.width(head, size, True)) + extra)
-        nat.append(max(body, word) + extra)
+        head_w = c.width(head, size, True)
+        full.append(max(body, head_w) + extra)
+        nat.append(max(body, word, head_w / 2 if t.align[j] == "r" else 0.0) + extra)  # a figure's header: 2 lines
         least.append((max(body, word) if t.align[j] == "r" else max(word, min(body, 12 * size * 0.6 / 72))) + extra)
     if sum(full) <= width:  # every header on one line: widen all in proportion
         return [f * width / sum(full) for f in full]

@@ -239,6 +239,25 @@ def test_accuracy_by_lag_is_the_accuracy_sheets_total_at_each_lag(demo_book):
     assert by_lag.loc[1, "final_wmape"] == pytest.approx(fva["final_wmape"])
 
 
+def test_the_13_week_supply_view_shows_on_the_supply_page_when_the_workbook_has_it(demo_book):
+    # issue 21's Supply weeks sheet (tblSupplyItems) is not in this layout yet: its frame is given
+    inp = pack_input(demo_book)
+    inp.tables["tblSupplyItems"] = pd.DataFrame({
+        "item": ["PMP-1002", "VLV-2004", "CTL-3001"],
+        "stockout_week": [pd.NaT, pd.Timestamp("2026-12-07"), pd.NaT],
+        "below_safety_week": [pd.Timestamp("2026-11-30"), pd.Timestamp("2026-11-23"), pd.NaT],
+        "revenue_at_risk": [0.0, 12345.4, 0.0]})
+    pack = build_pack(inp)
+    page = next(p for p in pack.pages if p.title == "Supply: inventory against safety stock")
+    weeks = next(b for b in page.blocks if isinstance(b, Table) and b.title.startswith("Next 13 weeks"))
+    assert weeks.rows == [["VLV-2004", "2026-12-07", "2026-11-23", "12,345"], ["PMP-1002", "", "2026-11-30", "0"]]
+    assert weeks.marks == {(0, 1): "bad"}
+    cover_text = " ".join(line for b in pack.pages[0].blocks if hasattr(b, "lines") for line in b.lines)
+    assert "1 item out of stock within 13 weeks" in cover_text
+    assert not any(isinstance(b, Table) and b.title.startswith("Next 13 weeks")
+                   for p in pack_of(demo_book).pages for b in p.blocks)  # a workbook without the view
+
+
 def test_drivers_in_words():
     nat = pd.NaT
     d = pd.Series({"kind": "volume", "family": "Pumps", "item": "", "resource": "", "value": 0.1,
@@ -256,6 +275,29 @@ def test_drivers_in_words():
                        "from_month": nat, "comment": ""}.items():
         cap[key] = value
     assert driver_words(cap) == "Capacity -12.5% on resource BRN-VL1"
+
+
+def test_text_is_measured_as_matplotlib_draws_it_before_and_after_drawing():
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    from sop_excel.report import paged
+
+    def exact(s, bold):
+        prop = FontProperties(family="DejaVu Sans", size=9, weight="bold" if bold else "normal")
+        return TextToPath().get_text_width_height_descent(s, prop, ismath=False)[0] / 72
+
+    first, later = ["WMAPE naive", "119,009"], ["Close the gap", "Überlauf ½ Ωß ©"]  # later: new characters
+    fig = Figure(figsize=paged.PAGE_SIZE, dpi=72)
+    canvas = paged._Canvas(fig)
+    measured = {(s, bold): canvas.width(s, 9, bold) for s in first for bold in (False, True)}
+    fig.text(0.5, 0.5, "drawn at 23 pt: " + "".join(first + later), fontsize=23)
+    fig.text(0.5, 0.3, "drawn at 23 pt: " + "".join(first + later), fontsize=23, fontweight="bold")
+    fig.savefig(__import__("io").BytesIO(), format="pdf")  # matplotlib sizes its shared font objects to draw
+    measured.update({(s, bold): canvas.width(s, 9, bold) for s in later for bold in (False, True)})
+    for (s, bold), width in measured.items():  # kerning only narrows text: never shorter than drawn
+        assert exact(s, bold) - 1e-4 <= width <= exact(s, bold) * 1.03 + 1e-4, (s, bold)
 
 
 def test_numbers_are_formatted_as_the_workbook_formats_them():
