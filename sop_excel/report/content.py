@@ -113,7 +113,7 @@ class Context:
 def _need_values(frame: pd.DataFrame, columns: list[str], sheet: str, workbook: str) -> None:
     """Formula columns read without values (a file saved by a program that does not calculate):
     refuse rather than show blanks or zeros as the plan."""
-    empty = [c for c in columns if len(frame) and frame[c].isna().all()]
+    empty = [c for c in columns if frame[c].isna().any()]
     if empty:
         raise InputError(f"{workbook}: the {sheet} sheet has formulas without saved values (column "
                          f"{', '.join(empty)}), so the pack cannot show its figures. Run sop-excel "
@@ -128,6 +128,10 @@ def _context(inp: PackInput) -> Context:
     _need_values(compare, ["volume", "revenue", "margin", "gap"], "Compare", inp.workbook)
     _need_values(t["tblFinance"], ["revenue", "margin", "gap"], "Finance", inp.workbook)
     computed = list(compare["scenario"])
+    if not computed:
+        raise InputError(f"{inp.workbook}: the Compare sheet has no scenarios, so the pack has no figures to "
+                         f"show. Run sop-excel compare-scenarios {inp.workbook} (the Compare scenarios "
+                         "button), then make the pack again.")
     names = [n for n in listed if n in computed] + [n for n in computed if n not in listed]
     notes = []
     stale = [n for n in listed if n not in computed]

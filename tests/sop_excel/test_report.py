@@ -334,12 +334,19 @@ def test_formulas_without_values_are_refused(bare, tmp_path, capsys):
     shutil.copyfile(bare, path)
     book = open_workbook(path)
     compare = read_frame(book, "tblCompare")
-    write_frame(book, "tblCompare", compare.assign(revenue=float("nan"), margin=float("nan")))
+    compare.loc[1, "revenue"] = float("nan")  # one cell without its value is enough
+    write_frame(book, "tblCompare", compare.assign(margin=float("nan")))
     book.save()
     book.close()
     assert main(["-q", "report", str(path), "--format", "html"]) == 1
     assert ("the Compare sheet has formulas without saved values (column revenue, margin)"
             in capsys.readouterr().err)
+    book = open_workbook(path)
+    write_frame(book, "tblCompare", compare.iloc[0:0])
+    book.save()
+    book.close()
+    assert main(["-q", "report", str(path), "--format", "html"]) == 1
+    assert "the Compare sheet has no scenarios, so the pack has no figures" in capsys.readouterr().err
 
 
 def test_the_command_line_starts_without_matplotlib():
