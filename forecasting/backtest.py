@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from statistics import NormalDist
 
 import numpy as np
 
@@ -73,38 +72,70 @@ def run_backtest(make: Callable[[], Model], y: FloatArray, horizon: int, origins
     """Fit a fresh model at every origin and forecast ``horizon`` steps; None if any fails."""
     if not origins:
         return None
-    fc, act, ins = [], [], []
-    for o in origins:
-        try:
-            f = make().forecast(y[:o], horizon)
-        except ModelError:
-            return None
-        fc.append(np.maximum(f, 0.0))
-        act.append(y[o:o + horizon])
-        ins.append(y[:o])
+    try:
+        fc = [np.maximum(f, 0.0) for f in make().backtest_forecasts(y, list(origins), horizon)]
+    except ModelError:
+        return None
+    act = [y[o:o + horizon] for o in origins]
+    ins = [y[:o] for o in origins]
     return Backtest(list(origins), horizon, np.array(fc), np.array(act), ins)
 
 
-def interval_bounds(mean: FloatArray, levels: tuple[int, ...], *, errors: FloatArray | None,
-                    history: FloatArray) -> Intervals:
-    """Normal intervals whose width grows with sqrt(step), from backtest errors.
+def _satterthwaite(psi: FloatArray, steps: int, windows: int) -> float:
+    """Degrees of freedom of the one-step variance estimated from backtest errors.
 
-    The one-step scale is estimated from the backtest errors as sqrt(mean(e_k^2 / k)) over
-    windows and steps k; without a backtest, from the month-to-month changes of the history.
+    The k-step errors of one window are e_k = eps_k + psi_1 eps_{k-1} + ... (the model's
+    error weights), so they are correlated; the estimate mean(e_k^2 / g_k) then carries as
+    much information as ``steps^2 / sum_jk rho_jk^2`` independent squared errors per
+    window (Satterthwaite), rho being the errors' correlations. Windows count as independent.
+    """
+    w = np.r_[1.0, psi[:steps - 1]]
+    lower = np.zeros((steps, steps))
+    for k in range(steps):
+        lower[k, :k + 1] = w[:k + 1][::-1]
+    cov = lower @ lower.T
+    d = np.sqrt(np.diag(cov))
+    rho = cov / np.outer(d, d)
+    return windows * steps ** 2 / float(np.sum(rho ** 2))
+
+
+def interval_bounds(mean: FloatArray, levels: tuple[int, ...], *, errors: FloatArray | None,
+                    history: FloatArray, psi: FloatArray | None = None,
+                    sd1: tuple[float, float] | None = None) -> Intervals:
+    """Prediction intervals from backtest errors, widening with the horizon as the model says.
+
+    ``psi`` are the model's error weights (the k-step error is eps_k + psi_1 eps_{k-1} + ...;
+    exponential smoothing knows them, see ``SeasonalETS.error_weights``): the k-step variance
+    is the one-step variance times g_k = 1 + psi_1^2 + ... + psi_{k-1}^2. Without them the
+    errors add up like a random walk's (all weights 1, g_k = k). The one-step variance is
+    estimated from the backtest errors as mean(e_k^2 / g_k) over windows and steps; without a
+    backtest, from ``sd1`` (the model's in-sample one-step spread and its degrees of freedom)
+    or else the month-to-month changes of the history. The quantiles are Student t's with the
+    estimate's degrees of freedom (:func:`_satterthwaite` for backtest errors): few or
+    strongly correlated errors give wider intervals, as they should.
     """
     h = mean.size
+    need = max(h, errors.shape[1] if errors is not None and errors.size else 1)
+    weights = np.ones(need - 1) if psi is None else np.r_[psi, np.ones(max(0, need - 1 - psi.size))][:need - 1]
+    g = np.r_[1.0, 1.0 + np.cumsum(weights ** 2)]
     if errors is not None and errors.size:
-        k = np.arange(1, errors.shape[1] + 1)
-        sigma1 = float(np.sqrt(np.mean(errors ** 2 / k)))
+        steps = errors.shape[1]
+        sigma1 = float(np.sqrt(np.mean(errors ** 2 / g[:steps])))
+        df = _satterthwaite(weights, steps, errors.shape[0])
+    elif sd1 is not None and np.isfinite(sd1[0]):
+        sigma1, df = float(sd1[0]), float(sd1[1])
     elif history.size >= 3:
-        sigma1 = float(np.std(np.diff(history), ddof=1))
+        sigma1, df = float(np.std(np.diff(history), ddof=1)), float(history.size - 2)
     else:
         sigma1 = 0.5 * float(np.mean(np.abs(history))) if history.size else 0.0
+        df = 1.0
     if not np.isfinite(sigma1):
         sigma1 = 0.0
-    sd = sigma1 * np.sqrt(np.arange(1, h + 1))
+    sd = sigma1 * np.sqrt(g[:h])
+    from scipy.special import stdtrit  # Student t quantiles; imported here, not with forecasting
+
     out: Intervals = {}
     for lv in levels:
-        z = NormalDist().inv_cdf(0.5 + lv / 200)
-        out[lv] = (mean - z * sd, mean + z * sd)
+        q = float(stdtrit(max(df, 1.0), 0.5 + lv / 200))
+        out[lv] = (mean - q * sd, mean + q * sd)
     return out

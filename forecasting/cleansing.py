@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting._types import FloatArray
+from forecasting.seasonality import seasonal_profile
 
 __all__ = ["CleanSeries", "clean_series", "cleanse"]
 
@@ -22,13 +23,17 @@ class CleanSeries:
     Attributes:
         y: the history as given (NaN where no data).
         y_clean: the history used for fitting (NaN only where months were excluded).
-        flags: per month "", "outlier" or "missing".
+        flags: per month "", "outlier" (corrected), "unusual" (far from the fit but kept: more
+            than :func:`outlier_cap`) or "missing".
+        note: why the history was not screened for outliers although correction was on
+            ("" when it was, or when correction was off).
     """
 
-    def __init__(self, y: FloatArray, y_clean: FloatArray, flags: list[str]) -> None:
+    def __init__(self, y: FloatArray, y_clean: FloatArray, flags: list[str], note: str = "") -> None:
         self.y = y
         self.y_clean = y_clean
         self.flags = flags
+        self.note = note
 
     @property
     def n_outliers(self) -> int:
@@ -41,32 +46,125 @@ class CleanSeries:
         return self.flags.count("missing")
 
 
-def _expected(x: FloatArray, season_length: int) -> FloatArray:
-    """A robust expected value per month: rolling median trend plus median seasonal profile."""
+def _extend(trend: FloatArray, span: int) -> None:
+    """Fill the trend's empty ends (in place) along the slope of its nearest ``span`` values."""
+    have = np.flatnonzero(~np.isnan(trend))
+    if have.size == 0:
+        return
+    if have.size < 2:
+        trend[np.isnan(trend)] = trend[have[0]]
+        return
+    for part, ends in ((have[:span], np.arange(have[0])), (have[-span:], np.arange(have[-1] + 1, trend.size))):
+        if ends.size:
+            t0 = part - part.mean()
+            v = trend[part]
+            slope = float(t0 @ (v - v.mean())) / float(t0 @ t0)
+            trend[ends] = v.mean() + slope * (ends - part.mean())
+    gaps = np.isnan(trend)
+    if gaps.any():
+        idx = np.arange(trend.size)
+        trend[gaps] = np.interp(idx[gaps], idx[~gaps], trend[~gaps])
+
+
+def _expected(x: FloatArray, season_length: int, multiplicative: bool) -> FloatArray:
+    """A robust expected value per month: rolling median trend times (or plus) the median
+    seasonal ratio (or difference) of each calendar position. NaN months are skipped."""
     n = x.size
-    s = pd.Series(x)
-    win = season_length + 1 if season_length >= 2 else 5
-    trend = s.rolling(win, center=True, min_periods=win if n >= 2 * win else 3).median()
-    trend = trend.bfill().ffill().to_numpy(float)
-    if season_length >= 2 and n >= 3 * season_length:
-        det = x - trend
-        pos = np.arange(n) % season_length
-        prof = np.array([np.nanmedian(det[pos == i]) if np.any(~np.isnan(det[pos == i])) else 0.0
-                         for i in range(season_length)])
-        return trend + (prof - np.mean(prof))[pos]
-    return trend
+    m = season_length
+    win = m + 1 if m >= 2 else 5
+    # three quarters of a window at least (a half window over a season's swing is biased, and
+    # months without data must not leave the trend empty); the ends carried on along the
+    # trend's slope over the nearest season, so a growing history is not called high there
+    need = -(-3 * win // 4) if n >= 2 * win else 3
+    trend = pd.Series(x).rolling(win, center=True, min_periods=need).median().to_numpy(float)
+    _extend(trend, win)
+    valid = ~np.isnan(x)
+    if m < 2 or valid.sum() < 3 * m:  # a median of two years' months is their mean: not robust
+        return trend
+    det = x / trend if multiplicative else x - trend
+    pos = np.arange(n) % m
+    neutral = 1.0 if multiplicative else 0.0
+    prof = np.full(m, neutral)
+    for i in range(m):
+        vals = det[(pos == i) & valid]
+        if vals.size:
+            prof[i] = float(np.median(vals))
+    if multiplicative:
+        prof = prof / prof.mean() if prof.mean() > 0 else np.ones(m)
+        return trend * prof[pos]
+    return trend + (prof - prof.mean())[pos]
+
+
+def _residuals(x: FloatArray, valid: np.ndarray, m: int) -> tuple[FloatArray, FloatArray, bool]:
+    """The expected values, residuals and kind of the seasonal fit that matches the data.
+
+    A positive history is fitted both ways, a season of ratios (its swings grow with the
+    level) and one of differences (they do not), and the fit with the smaller robust
+    relative spread of residuals is used (log ratios against differences over the level);
+    a history with zeros is fitted by differences.
+    """
+    add = _expected(x, m, False)
+    res_add = x - add
+    if not np.all(x[valid] > 0):
+        return add, res_add, False
+    mul = _expected(x, m, True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res_mul = np.log(x / mul)
+    ok = valid & np.isfinite(res_mul) & np.isfinite(res_add)
+
+    def spread(r: FloatArray) -> float:
+        r = r[ok]
+        return float(np.median(np.abs(r - np.median(r))))
+
+    level = float(np.median(x[valid]))
+    if level > 0 and spread(res_mul) < spread(res_add) / level:
+        return mul, res_mul, True
+    return add, res_add, False
+
+
+def _repeats(res: FloatArray, i: int, m: int, limit: float) -> bool:
+    """Whether another year's month at ``i``'s calendar position deviates the same way by at
+    least half as much (and by ``limit`` at least): a pattern (Easter, a yearly campaign),
+    not a one-off."""
+    if m < 2:
+        return False
+    same = res[i % m::m]  # every year's month at this position, ``i`` itself included
+    same = same[~np.isnan(same)]
+    bar = max(limit, 0.5 * abs(float(res[i])))
+    return int(np.sum((np.sign(same) == np.sign(res[i])) & (np.abs(same) >= bar))) >= 2
+
+
+def outlier_cap(n: int) -> int:
+    """The most months of one history that may be corrected: one a year, at least one.
+
+    A one-off (a promotion, a booking error) a year is plausible; more months far from a
+    fit that matches the data are more likely a pattern the fit misses than outliers.
+    """
+    return max(1, n // 12)
 
 
 def clean_series(y: FloatArray, *, season_length: int = 12, correct_outliers: bool = True,
-                 threshold: float = 4.0, fill_missing: bool = True) -> CleanSeries:
+                 threshold: float = 4.0, fill_missing: bool = True,
+                 keep: FloatArray | None = None) -> CleanSeries:
     """Find outliers and missing months in one history; correct and fill as asked.
 
-    Outliers are months whose residual from a robust seasonal fit (rolling median trend
-    plus median seasonal profile) exceeds ``threshold`` robust standard deviations (MAD).
-    Items with more than 30% zero months (intermittent) are not screened: their spikes are
-    the demand. The latest month with data is never called an outlier: a spike cannot be
-    told from the start of a new level until the following month is known. Missing months are filled by linear interpolation of the cleaned series
-    (the nearest value at the ends), or left NaN for exclusion when ``fill_missing`` is False.
+    Outliers are months far from a robust seasonal fit: a rolling median trend times the
+    median seasonal ratio of the month's calendar position for a positive history (so a
+    season that grows with the level is fitted as it is), plus the median seasonal
+    difference otherwise. A month is an outlier when its residual (log ratio, or
+    difference) exceeds ``threshold`` robust standard deviations (MAD), unless:
+
+    - it is zero (a month without demand is information), or the latest month with data (a
+      spike cannot be told from a new level until the next month is known);
+    - the same calendar month of another year deviates the same way by at least half as
+      much (a repeating pattern such as Easter or a yearly campaign, not a one-off);
+    - ``keep`` marks it (a planner said the month is real).
+
+    At most :func:`outlier_cap` months are corrected, the largest first; the rest are
+    listed as ``unusual`` (kept as they are). Items with more than 30% zero months are not
+    screened: their spikes are the demand. Missing months are filled by linear interpolation
+    of the cleaned series (the nearest value at the ends), or left NaN for exclusion when
+    ``fill_missing`` is False.
     """
     y = np.asarray(y, dtype=float)
     n = y.size
@@ -74,27 +172,111 @@ def clean_series(y: FloatArray, *, season_length: int = 12, correct_outliers: bo
     x = y.copy()
     valid = ~np.isnan(x)
     nv = int(valid.sum())
-    if correct_outliers and nv >= 12 and np.mean(x[valid] == 0) <= 0.3:
-        exp = _expected(x, season_length)
-        res = x - exp
-        mad = float(np.nanmedian(np.abs(res[valid] - np.nanmedian(res[valid]))))
-        floor = 0.05 * float(np.nanmean(np.abs(x[valid]))) + 1e-9
-        scale = max(_MAD_TO_SD * mad, floor)
-        # zeros are never corrected: a month without demand is information (a dying item);
-        # nor is the latest month: until the next one arrives, a spike and the start of a
-        # new level look the same (correcting it cost 0.004 OWA on M3 monthly, bench/)
-        out = valid & (x != 0) & (np.abs(res) > threshold * scale)
-        last = np.flatnonzero(valid)
-        if last.size:
-            out[last[-1]] = False
-        if out.sum() <= max(1, n // 10):
-            for i in np.flatnonzero(out):
-                flags[i] = "outlier"
-                x[i] = max(float(exp[i]), 0.0)
+    note = ""
+    screen = correct_outliers and nv >= 12 and np.mean(x[valid] == 0) <= 0.3
+    if screen and season_length >= 2 and nv < 3 * season_length:
+        # under three seasons a robust seasonal fit cannot be made: the trend alone would call
+        # a real season's peaks outliers, so a history with a clear season is not screened
+        filled = x.copy()
+        if not valid.all():
+            idx = np.arange(n)
+            filled[~valid] = np.interp(idx[~valid], idx[valid], x[valid])
+        prof = seasonal_profile(filled, season_length)
+        if prof is not None and prof.weight >= 0.5:
+            screen = False
+            note = (f"not screened for outliers: a seasonal history needs {3 * season_length} "
+                    f"months for that, it has {nv}")
+    if screen:
+        exp, res, mult = _residuals(x, valid, season_length)
+        ok = valid & np.isfinite(res)
+        if ok.sum() >= 12:
+            center = float(np.median(res[ok]))
+            mad = float(np.median(np.abs(res[ok] - center)))
+            floor = 0.05 if mult else 0.05 * float(np.mean(np.abs(x[valid]))) + 1e-9
+            scale = max(_MAD_TO_SD * mad, floor)
+            cand = ok & (x != 0) & (np.abs(res) > threshold * scale)
+            last = np.flatnonzero(valid)
+            cand[last[-1]] = False
+            if keep is not None:
+                cand &= ~np.asarray(keep, dtype=bool)
+            found = [i for i in np.flatnonzero(cand)
+                     if not _repeats(np.where(ok, res, np.nan), int(i), season_length,
+                                     0.5 * threshold * scale)]
+            found.sort(key=lambda i: -abs(res[i]))
+            cap = outlier_cap(nv)
+            for rank, i in enumerate(found):
+                if rank < cap:
+                    flags[i] = "outlier"
+                    x[i] = max(float(exp[i]), 0.0)
+                else:
+                    flags[i] = "unusual"
     if fill_missing and nv and not valid.all():
         idx = np.arange(n)
         x[~valid] = np.interp(idx[~valid], idx[valid], x[valid])
-    return CleanSeries(y, x, flags)
+    return CleanSeries(y, x, flags, note)
+
+
+def _examples(frame: pd.DataFrame, bad: pd.Series, column: str, most: int = 3) -> str:
+    rows = frame.loc[bad]
+    shown = [f"row {idx} (item {uid!r}): {val!r}" for idx, uid, val in
+             zip(rows.index[:most], rows["unique_id"][:most], rows[column][:most], strict=True)]
+    more = f" and {int(bad.sum()) - most} more" if bad.sum() > most else ""
+    return "; ".join(shown) + more
+
+
+def _checked(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The frame with numeric ``y`` and dated ``ds``, and what reading it did, per item.
+
+    Refuses text in ``y`` and ``ds`` that is not a date (ValueError naming the rows); says
+    when rows of one month were summed: daily or weekly rows into months, or repeated rows.
+    """
+    cols = ["unique_id", "ds", "y"] + (["keep"] if "keep" in frame.columns else [])
+    df = frame[cols].copy()
+    y = pd.to_numeric(df["y"], errors="coerce")
+    bad = df["y"].notna() & y.isna()
+    if bad.any():
+        raise ValueError(f"y is not a number in {int(bad.sum())} row(s): {_examples(df, bad, 'y')}. "
+                         "Give numbers (NaN or an empty value for a month without data).")
+    ds = pd.to_datetime(df["ds"], errors="coerce")
+    bad = df["ds"].notna() & ds.isna() | df["ds"].isna()
+    if bad.any():
+        raise ValueError(f"ds is not a date in {int(bad.sum())} row(s): {_examples(df, bad, 'ds')}. "
+                         "Give one date per row (the month's first day, or any day of it).")
+    df["y"], df["ds"] = y.astype(float), ds
+    df["unique_id"] = df["unique_id"].astype(str)
+    notes: dict[str, list[str]] = {}
+    month = ds.dt.to_period("M")
+    per_month = df.groupby([df["unique_id"], month]).size()
+    if (per_month > 1).any():
+        not_first = (ds.dt.day != 1) | (ds != ds.dt.normalize())
+        daily = set(df.loc[not_first, "unique_id"])
+        for uid, counts in per_month[per_month > 1].groupby(level=0):
+            months = [str(p) for p in counts.index.get_level_values(1)]
+            if uid in daily:
+                notes.setdefault(uid, []).append(
+                    f"{int(counts.sum())} dated rows summed into {len(months)} month(s)")
+            else:
+                listed = ", ".join(months[:3]) + (f" and {len(months) - 3} more" if len(months) > 3 else "")
+                notes.setdefault(uid, []).append(
+                    f"repeated rows for the same month summed ({listed})")
+    return df, notes
+
+
+def _kept(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per item, the months of its calendar (as :func:`_regular` lays it out) marked ``keep``."""
+    if "keep" not in frame.columns:
+        return {}
+    flags = frame.assign(y=frame["keep"].fillna(False).astype(float))
+    return {uid: k > 0 for uid, _, k in _regular(flags)}
+
+
+def clean_item(y: FloatArray, keep: np.ndarray | None, clean: dict[str, object]) -> CleanSeries:
+    """One item's history as the engine cleans it: negative months (returns) counted as 0,
+    then :func:`clean_series` with the engine's settings (``clean``)."""
+    y = np.asarray(y, dtype=float)
+    if np.any(y < 0):
+        y = np.maximum(y, 0.0)  # NaN stays NaN
+    return clean_series(y, keep=keep, **clean)  # type: ignore[arg-type]
 
 
 def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: bool = True,
@@ -102,14 +284,15 @@ def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: b
     """Cleanse every item of a long frame and report the changes row by row.
 
     Args:
-        frame: long frame with unique_id, ds (month start) and y (NaN = no data / stockout).
+        frame: long frame with unique_id, ds (month start) and y (NaN = no data / stockout);
+            an optional boolean ``keep`` marks months never to correct.
         season_length: months per season for the outlier screen's seasonal profile.
         correct_outliers: replace outliers by their expected value (False: keep them).
         threshold: robust standard deviations beyond which a month is an outlier.
         fill_missing: fill months without data (False: leave NaN, excluded from fitting).
 
     Returns:
-        unique_id, ds, y, y_clean, flag ("", "outlier" or "missing") and correction
+        unique_id, ds, y, y_clean, flag ("", "outlier", "unusual" or "missing") and correction
         (y_clean - y; 0 where nothing changed, NaN where y is missing), sorted by item and month.
         Months absent from the frame between an item's first and last month are added as
         missing.
@@ -120,11 +303,13 @@ def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: b
         >>> cleanse(f).query("flag != ''")[["y", "y_clean", "flag"]].values.tolist()
         [[90.0, 10.0, 'outlier']]
     """
+    frame, _ = _checked(frame)
+    clean = {"season_length": season_length, "correct_outliers": correct_outliers,
+             "threshold": threshold, "fill_missing": fill_missing}
+    kept = _kept(frame)
     parts = []
     for uid, ds, y in _regular(frame):
-        cs = clean_series(y, season_length=season_length,
-                          correct_outliers=correct_outliers, threshold=threshold,
-                          fill_missing=fill_missing)
+        cs = clean_item(y, kept.get(uid), clean)
         parts.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": cs.y,
                                    "y_clean": cs.y_clean, "flag": cs.flags,
                                    "correction": cs.y_clean - cs.y}))

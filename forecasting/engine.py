@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from forecasting._types import FloatArray, Progress
-from forecasting.cleansing import _regular, clean_series
+from forecasting.cleansing import _checked, _kept, _regular, clean_item, outlier_cap
+from forecasting.groups import group_profiles
 from forecasting.selection import ItemResult, ItemSpec, forecast_item
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,13 +31,13 @@ ENGINES: tuple[str, ...] = ("local", "dask")
 
 METHODS: tuple[str, ...] = (
     "auto", "naive", "seasonal_naive", "moving_average", "ses", "damped_holt", "holt_winters",
-    "ets", "theta", "dynamic_theta", "holt", "ces", "croston_sba", "tsb", "like_item", "manual",
-    "zero")
+    "ets", "theta", "dynamic_theta", "holt", "ces", "seasonal_ets", "croston_sba", "tsb",
+    "like_item", "manual", "zero")
 """Valid method names, ``auto`` first (the workbook's drop-down list)."""
 
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "unique_id", "ds", "forecast", "lo-80", "hi-80", "lo-95", "hi-95", "method", "reason",
-    "fallback", "backtest_mase", "backtest_bias")
+    "fallback", "backtest_mase", "backtest_bias", "snaive_mase", "flag")
 
 
 def check_method(name: str) -> str:
@@ -50,24 +51,55 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
 
+def month_name(index: int) -> str:
+    """``YYYY-MM`` of a month counted from year 0 (``year * 12 + month - 1``)."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _months_list(positions: np.ndarray, start: int | None, most: int = 6) -> str:
+    """The months at ``positions`` of a history starting at month ``start``, by name."""
+    if start is None:
+        names = [f"month {int(i) + 1}" for i in positions[:most]]
+    else:
+        names = [month_name(start + int(i)) for i in positions[:most]]
+    more = f" and {positions.size - most} more" if positions.size > most else ""
+    return ", ".join(names) + more
+
+
 def _item_task(uid: str, y: FloatArray, spec: ItemSpec, clean: dict[str, Any]
                ) -> tuple[str, ItemResult]:
+    """One item from its raw monthly history to its forecast (see ``ItemSpec`` for the
+    months kept as they are, the first month's name and the group's seasonal profile)."""
+    keep, start, calendar_prior = spec.keep, spec.start, spec.calendar_prior
     if np.any(y < 0):
         spec.notes.append(f"{int(np.sum(y < 0))} negative months (returns) counted as 0")
-        y = np.maximum(y, 0.0)  # NaN stays NaN
-    cs = clean_series(y, **clean)
+    cs = clean_item(y, keep, clean)
     x = cs.y_clean
     first = np.flatnonzero(~np.isnan(x))
     x = x[first[0]:] if first.size else x[:0]
     x = x[~np.isnan(x)]  # months excluded when fill_missing is False
     x = np.maximum(x, 0.0)
-    if cs.n_outliers:
-        spec.notes.append(f"{cs.n_outliers} outlier month{'s' * (cs.n_outliers > 1)} corrected")
-    if cs.n_missing:
+    flags = np.array(cs.flags, dtype=object)
+    fixed = np.flatnonzero(flags == "outlier")
+    if fixed.size:
+        spec.notes.append(f"{fixed.size} outlier month{'s' * (fixed.size > 1)} corrected "
+                          f"({_months_list(fixed, start)})")
+    odd = np.flatnonzero(flags == "unusual")
+    if odd.size:
+        spec.notes.append(f"{odd.size} more unusual month{'s' * (odd.size > 1)} kept as "
+                          f"{'they are' if odd.size > 1 else 'it is'} ({_months_list(odd, start)}; "
+                          f"at most {outlier_cap(int(np.sum(~np.isnan(y))))} corrected)")
+    if cs.note:
+        spec.notes.append(cs.note)
+    if cs.n_missing and first.size:
         verb = "filled" if clean.get("fill_missing", True) else "excluded"
         spec.notes.append(f"{cs.n_missing} month{'s' * (cs.n_missing > 1)} without data {verb}")
+    m = spec.season_length
+    if calendar_prior is not None and first.size and start is not None and m >= 2:
+        begin = start + int(first[0])
+        spec.prior = np.asarray(calendar_prior, dtype=float)[(begin + np.arange(m)) % m]
     if spec.like is not None:
-        lc = clean_series(spec.like, **clean).y_clean
+        lc = clean_item(spec.like, None, clean).y_clean
         spec.like = np.maximum(lc[~np.isnan(lc)], 0.0)
     with warnings.catch_warnings():
         # numerical warnings from scipy/statsmodels on flat or short series: failures are
@@ -117,6 +149,8 @@ def forecast(
     backtest_windows: int = 2,
     engine: str = "local",
     scheduler: str | Client | None = None,
+    groups: Mapping[str, str] | None = None,
+    group_name: str = "group",
 ) -> pd.DataFrame:
     """Forecast every item of a long frame ``h`` months ahead.
 
@@ -146,13 +180,22 @@ def forecast(
             of a Dask cluster; same results, see ``forecasting.distributed``).
         scheduler: for ``engine="dask"``: the scheduler address (``tcp://host:8786``) or a
             ``distributed.Client``. Required; nothing is started for you.
+        groups: item -> group (a family, a site): items shrink their seasonal pattern
+            toward their group's, and items too short for their own take the group's
+            (``forecasting.groups``). None: each item on its own.
+        group_name: what a group is, for reasons ("family" gives "seasonal profile of
+            family Pumps (7 items, 36 months)").
+
+    An optional boolean column ``keep`` marks months a planner confirmed: never corrected as
+    outliers. Text in ``y`` or a ``ds`` that is not a date raises ValueError naming the rows;
+    rows of the same month (daily rows, repeated rows) are summed and the reason says so.
 
     Returns:
         Frame sorted by unique_id, ds with columns ``OUTPUT_COLUMNS`` (then any extra levels).
 
     Raises:
-        ValueError: unknown method name or engine, h < 1, missing columns, or
-            ``engine="dask"`` without a scheduler.
+        ValueError: unknown method name or engine, h < 1, missing columns, text in ``y``,
+            a ``ds`` that is not a date, or ``engine="dask"`` without a scheduler.
         DistributedError: (``engine="dask"``) the scheduler cannot be reached within
             ``distributed.CONNECT_TIMEOUT`` seconds, has no workers, or a worker failed.
 
@@ -181,12 +224,17 @@ def forecast(
         raise ValueError(f"frame lacks column(s) {', '.join(sorted(missing))}; "
                          "it needs unique_id, ds and y")
     levels = tuple(sorted({int(lv) for lv in level} | {80, 95}))
+    frame, notes = _checked(frame)
     items = _regular(frame)
     if not items:
         return _empty(levels)
+    kept = _kept(frame)
     last = pd.Timestamp(max(ds[-1] for _, ds, _ in items))
     months = pd.date_range(last + pd.offsets.MonthBegin(1), periods=h, freq="MS")
     series = {uid: (ds, y) for uid, ds, y in items}
+    starts = {uid: int(ds[0].astype("datetime64[M]").astype(np.int64)) + 1970 * 12 for uid, ds, _ in items}
+    profiles = group_profiles([(uid, starts[uid], y) for uid, _, y in items],
+                              {str(k): str(v) for k, v in groups.items()}, season_length) if groups else {}
     tasks = []
     for uid, ds, y in items:
         end = pd.Timestamp(ds[-1])
@@ -197,11 +245,19 @@ def forecast(
             lds, ly = series[str(like_uid)]
             like = ly[lds <= ds[-1]]
         man = (manual or {}).get(uid)
+        group = str(groups.get(uid, "")) if groups else ""
+        prof = profiles.get(group)
         spec = ItemSpec(h=h + gap, method=overrides.get(uid, method), season_length=season_length,
                         levels=levels, dead_months=dead_months, new_months=new_months,
                         backtest_windows=backtest_windows, like=like,
                         like_name=str(like_uid or ""),
-                        manual=None if man is None else np.asarray(list(man), dtype=float))
+                        manual=None if man is None else np.asarray(list(man), dtype=float),
+                        keep=kept.get(uid), start=starts[uid],
+                        calendar_prior=None if prof is None else prof.for_item(uid),
+                        prior_name="" if prof is None else
+                        f"{group_name} {group} ({prof.items} item{'s' * (prof.items > 1)}, "
+                        f"{prof.months} months)",
+                        notes=list(notes.get(uid, [])))
         tasks.append((uid, y, spec))
     clean = {"season_length": season_length, "correct_outliers": correct_outliers,
              "threshold": outlier_threshold, "fill_missing": fill_missing}
@@ -225,14 +281,15 @@ def _assemble(results: dict[str, ItemResult], months: pd.DatetimeIndex, levels: 
             cols[f"lo-{lv}"] = r.intervals[lv][0][-h:]
             cols[f"hi-{lv}"] = r.intervals[lv][1][-h:]
         cols.update(method=r.method, reason=r.reason, fallback=r.fallback,
-                    backtest_mase=r.backtest_mase, backtest_bias=r.backtest_bias)
+                    backtest_mase=r.backtest_mase, backtest_bias=r.backtest_bias,
+                    snaive_mase=r.snaive_mase, flag=r.flag)
         for lv in levels:
             if lv not in (80, 95):
                 cols[f"lo-{lv}"] = r.intervals[lv][0][-h:]
                 cols[f"hi-{lv}"] = r.intervals[lv][1][-h:]
         parts.append(pd.DataFrame(cols))
     out = pd.concat(parts, ignore_index=True)
-    for c in ("method", "reason", "fallback"):
+    for c in ("method", "reason", "fallback", "flag"):
         out[c] = out[c].astype(object)
     return out
 
@@ -243,6 +300,6 @@ def _empty(levels: tuple[int, ...]) -> pd.DataFrame:
     out = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
     out["unique_id"] = out["unique_id"].astype(object)
     out["ds"] = out["ds"].astype("datetime64[ns]")
-    for c in ("method", "reason", "fallback"):
+    for c in ("method", "reason", "fallback", "flag"):
         out[c] = out[c].astype(object)
     return out

@@ -11,7 +11,7 @@ import numpy as np
 
 from forecasting._types import FloatArray
 
-__all__ = ["acf", "deseasonalize", "seasonal_indices", "seasonality_test"]
+__all__ = ["Profile", "acf", "deseasonalize", "seasonal_indices", "seasonal_profile", "seasonality_test"]
 
 
 def acf(x: FloatArray, nlags: int) -> FloatArray:
@@ -84,3 +84,96 @@ def deseasonalize(x: FloatArray, season_length: int = 12, *, multiplicative: boo
     idx = seasonal_indices(x, season_length, multiplicative=multiplicative)
     s = idx[np.arange(len(x)) % season_length]
     return (x / s if multiplicative else x - s), idx
+
+
+def _trend_line(x: FloatArray, m: int) -> FloatArray:
+    """Centred 2 x m moving average, carried to both ends along a straight line.
+
+    The classical decomposition's trend has no value for the first and last half season;
+    there the line through the nearest season of moving-average values is used, so a history
+    of two seasons still gives every month a detrended value.
+    """
+    n = x.size
+    w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    half = w.size // 2
+    trend = np.full(n, np.nan)
+    trend[half:n - half] = np.convolve(x, w, mode="valid")
+    inner = np.arange(half, n - half)
+    if inner.size >= 2:
+        for part, ends in ((inner[:m], np.arange(half)), (inner[-m:], np.arange(n - half, n))):
+            t0, v = part - part.mean(), trend[part]
+            slope = float(t0 @ (v - v.mean())) / float(t0 @ t0)
+            trend[ends] = v.mean() + slope * (ends - part.mean())
+    return trend
+
+
+class Profile:
+    """An item's seasonal profile: indices per position ``t % m`` and how far to trust them.
+
+    Attributes:
+        indices: the indices applied (mean 1 when multiplicative, 0 when additive): the item's
+            own shrunk toward the prior (flat, or a group's profile) by ``weight``.
+        own: the item's own indices before shrinking.
+        multiplicative: ratios to trend (positive history) or differences.
+        f_stat: the stable-seasonality F statistic (one-way analysis of variance of the
+            detrended months by position against the prior), NaN when it cannot be formed.
+        weight: the credibility of the item's own pattern, max(0, 1 - 1/F): 1 = its own
+            indices, 0 = the prior's.
+        years: detrended values per position (mean).
+    """
+
+    def __init__(self, indices: FloatArray, own: FloatArray, multiplicative: bool, f_stat: float,
+                 weight: float, years: float) -> None:
+        self.indices = indices
+        self.own = own
+        self.multiplicative = multiplicative
+        self.f_stat = f_stat
+        self.weight = weight
+        self.years = years
+
+
+def seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArray | None = None,
+                     multiplicative: bool | None = None) -> Profile | None:
+    """Estimate a history's seasonal pattern and shrink it toward ``prior`` by its credibility.
+
+    Detrended values (ratios to the trend of :func:`_trend_line` for a positive history,
+    differences otherwise) are grouped by position ``t % m``. The one-way analysis of
+    variance of those groups is the stable-seasonality F test of X-11; the same two mean
+    squares give the empirical-Bayes (Buhlmann credibility, James-Stein) weight of the
+    item's own pattern against the prior, ``max(0, 1 - 1/F)``: the weight that minimises the
+    expected squared error of the indices. A pattern that repeats year after year gets a
+    weight near 1; noise gets 0. The prior is no season unless a group's profile is given
+    (ratios by the same positions; it applies to a multiplicative pattern only, an additive
+    one is shrunk toward none).
+
+    Returns None when the history is shorter than two seasons (no own estimate).
+    """
+    m = season_length
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    if m < 2 or n < 2 * m:
+        return None
+    mult = bool(x.min() > 0) if multiplicative is None else multiplicative
+    trend = _trend_line(x, m)
+    if mult and np.any(trend <= 0):
+        mult = False
+    det = x / trend if mult else x - trend
+    pos = np.arange(n) % m
+    counts = np.bincount(pos, minlength=m).astype(float)
+    means = np.bincount(pos, weights=det, minlength=m) / counts
+    own = means / means.mean() if mult else means - means.mean()
+    neutral = 1.0 if mult else 0.0
+    base = np.asarray(prior, dtype=float) if prior is not None and mult else np.full(m, neutral)
+    within = float(np.sum((det - means[pos]) ** 2))
+    msw = within / (n - m)
+    dev = own - base
+    msb = float(np.sum(counts * dev ** 2)) / (m - 1)
+    if msw > 0:
+        f_stat = msb / msw
+        weight = max(0.0, 1.0 - 1.0 / f_stat) if f_stat > 0 else 0.0
+    else:  # a pattern repeated exactly: nothing to doubt
+        f_stat, weight = float("inf"), 1.0
+    idx = base + weight * dev
+    if mult and idx.min() <= 0:  # a pattern with months near zero: as differences instead
+        return seasonal_profile(x, m, multiplicative=False)
+    return Profile(idx, own, mult, float(f_stat), float(weight), float(counts.mean()))

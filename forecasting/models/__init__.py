@@ -9,6 +9,7 @@ from forecasting.models.ensemble import Combination
 from forecasting.models.ets import ETS, HoltWinters
 from forecasting.models.intermittent import TSB, CrostonSBA
 from forecasting.models.naive import Manual, MovingAverage, Naive, Naive2, SeasonalNaive, Zero
+from forecasting.models.seasonal_ets import SeasonalETS
 from forecasting.models.smoothing import DampedHolt, Holt, SimpleExpSmoothing
 from forecasting.models.theta import Theta
 
@@ -30,6 +31,7 @@ __all__ = [
     "Naive",
     "Naive2",
     "SeasonalAdjuster",
+    "SeasonalETS",
     "SeasonalNaive",
     "SimpleExpSmoothing",
     "Theta",
@@ -38,4 +40,4 @@ __all__ = [
 
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (
     Naive, SeasonalNaive, Naive2, MovingAverage, SimpleExpSmoothing, Holt, DampedHolt,
-    HoltWinters, ETS, Theta, DynamicTheta, CES, CrostonSBA, TSB, Zero, Manual)}
+    HoltWinters, ETS, Theta, DynamicTheta, CES, SeasonalETS, CrostonSBA, TSB, Zero, Manual)}

@@ -13,7 +13,7 @@ from typing import ClassVar, Self
 import numpy as np
 
 from forecasting._types import FloatArray, Intervals
-from forecasting.seasonality import deseasonalize, seasonality_test
+from forecasting.seasonality import deseasonalize, seasonal_profile, seasonality_test
 
 __all__ = ["AdjustedModel", "Model", "ModelError", "SeasonalAdjuster"]
 
@@ -67,6 +67,24 @@ class Model:
         """Model-based prediction intervals, or None to use backtest errors."""
         return None
 
+    def error_weights(self, h: int) -> FloatArray | None:
+        """The model's error weights psi_1..psi_{h-1}: the k-step forecast error is
+        eps_k + psi_1 eps_{k-1} + ... + psi_{k-1} eps_1. A state-space model knows them;
+        None: the engine assumes a random walk's (all 1)."""
+        return None
+
+    def one_step_sd(self) -> tuple[float, float] | None:
+        """The in-sample one-step error spread and its degrees of freedom, if the model has them."""
+        return None
+
+    def backtest_forecasts(self, y: FloatArray, origins: list[int], h: int) -> list[FloatArray]:
+        """Forecasts of ``h`` months from every origin, the model refitted to ``y[:o]`` each time.
+
+        A model whose fits share work across origins overrides this (``SeasonalETS`` refits
+        at every origin in one pass). Raises ModelError when a fit fails.
+        """
+        return [self.forecast(y[:o], h) for o in origins]
+
     def _fit(self, y: FloatArray) -> None:
         raise NotImplementedError
 
@@ -75,28 +93,35 @@ class Model:
 
 
 class SeasonalAdjuster:
-    """Test for seasonality, remove it by classical decomposition, put it back on forecasts.
+    """Remove seasonality from a history and put it back on forecasts.
 
-    Multiplicative when the history is positive, additive otherwise (as statsmodels'
-    ThetaModel does).
+    Two ways to find the indices:
+
+    - ``test=True`` (M4's Naive2): the 90% lag-m autocorrelation test on three seasons or
+      more decides; the indices are classical decomposition's. Multiplicative when the
+      history is positive, additive otherwise (as statsmodels' ThetaModel does).
+    - ``test=False`` (``auto``, which decided beforehand): the indices of
+      :func:`~forecasting.seasonality.seasonal_profile`, the item's own pattern shrunk toward
+      ``prior`` (a group's indices by position ``t % m`` of the history, or no season) by its
+      credibility. A history of fewer than two seasons takes the prior's indices as they are.
     """
 
-    def __init__(self, season_length: int, *, test: bool = True) -> None:
+    def __init__(self, season_length: int, *, test: bool = True,
+                 prior: FloatArray | None = None) -> None:
         self.m = season_length
         self.test = test
+        self.prior = prior
         self.seasonal_ = False
         self.multiplicative_ = True
         self.indices_: FloatArray = np.ones(max(season_length, 1))
 
     def adjust(self, y: FloatArray) -> FloatArray:
-        """The seasonally adjusted history (``y`` itself when no seasonality is found).
-
-        Without the test (``test=False``) any history of two seasons and a month is adjusted.
-        """
+        """The seasonally adjusted history (``y`` itself when no seasonality is used)."""
         self.n_ = y.size
         m = self.m
-        self.seasonal_ = m >= 2 and y.size >= 2 * m + 1 and (
-            seasonality_test(y, m) if self.test else True)
+        if not self.test:
+            return self._adjust_profile(y)
+        self.seasonal_ = m >= 2 and y.size >= 2 * m + 1 and seasonality_test(y, m)
         if not self.seasonal_:
             return y
         self.multiplicative_ = bool(y.min() > 0)
@@ -106,6 +131,21 @@ class SeasonalAdjuster:
             adj, idx = deseasonalize(y, m, multiplicative=False)
         self.indices_ = idx
         return adj
+
+    def _adjust_profile(self, y: FloatArray) -> FloatArray:
+        m = self.m
+        prof = seasonal_profile(y, m, prior=self.prior) if m >= 2 else None
+        if prof is not None:
+            self.multiplicative_ = prof.multiplicative
+            self.indices_ = prof.indices
+        elif self.prior is not None and y.size:
+            self.multiplicative_ = True  # a group's profile is always made of ratios
+            self.indices_ = np.asarray(self.prior, dtype=float)
+        else:
+            return self.skip(y)
+        self.seasonal_ = True
+        s = self.indices_[np.arange(y.size) % m]
+        return y / s if self.multiplicative_ else y - s
 
     def skip(self, y: FloatArray) -> FloatArray:
         """Leave the history as it is (no seasonality)."""
@@ -124,14 +164,19 @@ class SeasonalAdjuster:
 class AdjustedModel(Model):
     """A model fitted on seasonally adjusted data when the history is seasonal.
 
-    ``seasonal``: None tests for seasonality, True always adjusts, False never does.
+    ``seasonal``: None tests for seasonality (M4's rule, classical indices); True adjusts by
+    the item's seasonal profile (shrunk toward ``prior``, see :class:`SeasonalAdjuster`);
+    False never adjusts.
     """
 
-    def __init__(self, season_length: int = 12, *, seasonal: bool | None = None) -> None:
+    def __init__(self, season_length: int = 12, *, seasonal: bool | None = None,
+                 prior: FloatArray | None = None) -> None:
         super().__init__(season_length)
         self.seasonal = seasonal
+        self.prior = prior
 
     def _adjusted(self, y: FloatArray) -> FloatArray:
         """Set ``adj_`` and return the history it adjusted (or left as it was)."""
-        self.adj_ = SeasonalAdjuster(self.season_length, test=self.seasonal is None)
+        self.adj_ = SeasonalAdjuster(self.season_length, test=self.seasonal is None,
+                                     prior=self.prior)
         return self.adj_.adjust(y) if self.seasonal is not False else self.adj_.skip(y)

@@ -35,3 +35,11 @@ class Combination(Model):
 
     def _predict(self, h: int) -> FloatArray:
         return np.mean([m.predict(h) for m in self.members], axis=0)
+
+    def error_weights(self, h: int) -> FloatArray | None:
+        """The weights of the first member that knows its own (the seasonal state-space one)."""
+        return next((w for w in (m.error_weights(h) for m in self.members) if w is not None), None)
+
+    def one_step_sd(self) -> tuple[float, float] | None:
+        """The in-sample one-step spread of the first member that knows its own."""
+        return next((s for s in (m.one_step_sd() for m in self.members) if s is not None), None)

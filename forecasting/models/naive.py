@@ -57,21 +57,30 @@ class Naive2(Model):
 
 
 class MovingAverage(Model):
-    """Mean of the last ``window`` months (all of them when fewer)."""
+    """Mean of the last ``window`` months (all of them when fewer).
+
+    With ``prior`` (a group's seasonal indices by position ``t % m`` of the history) the mean
+    is taken of the history divided by its season and the forecast carries the season again:
+    a new item with a few months of history follows its family's season.
+    """
 
     name: ClassVar[str] = "moving_average"
     label: ClassVar[str] = "moving average"
 
-    def __init__(self, season_length: int = 12, window: int = 6) -> None:
+    def __init__(self, season_length: int = 12, window: int = 6, *,
+                 prior: FloatArray | None = None) -> None:
         super().__init__(season_length)
         self.window = window
+        self.prior = prior
 
     def _fit(self, y: FloatArray) -> None:
-        self.mean_ = float(y[-self.window:].mean())
+        self.adj_ = SeasonalAdjuster(self.season_length, test=False, prior=self.prior)
+        x = self.adj_.adjust(y) if self.prior is not None else self.adj_.skip(y)
+        self.mean_ = float(x[-self.window:].mean())
         self.description_ = f"moving average of {min(self.window, y.size)} months"
 
     def _predict(self, h: int) -> FloatArray:
-        return np.full(h, self.mean_)
+        return self.adj_.restore(np.full(h, self.mean_))
 
 
 class Zero(Model):

@@ -76,12 +76,14 @@ def test_close_to_statsforecast_ces() -> None:
     np.testing.assert_allclose(CES(12, seasonal=False).forecast(x, 12), expected, rtol=0.02)
 
 
-def test_auto_combines_three_families_and_says_so() -> None:
-    assert AUTO_MEMBERS == ("damped_holt", "dynamic_theta", "ces")
+def test_auto_combines_four_families_and_says_so() -> None:
+    assert AUTO_MEMBERS == ("damped_holt", "dynamic_theta", "ces", "seasonal_ets")
     res = forecast_item(SEASONAL, ItemSpec(h=12))
-    assert res.method == "damped_holt+dynamic_theta+ces"
-    assert res.reason == ("seasonal: lag-12 test passed, mean of damped Holt, dynamic optimised "
-                          "Theta and complex exponential smoothing")
+    assert res.method == "damped_holt+dynamic_theta+ces+seasonal_ets"
+    assert res.reason.startswith("seasonal: own pattern, weight ")
+    assert res.reason.endswith("mean of damped Holt, dynamic optimised Theta, complex exponential "
+                               "smoothing and seasonal exponential smoothing")
     assert np.isfinite(res.backtest_mase)
     flat = forecast_item(100 + RNG.normal(0, 5, 48), ItemSpec(h=6))
-    assert flat.reason.startswith("no seasonality (lag-12 test not passed), mean of damped Holt, ")
+    assert flat.reason.startswith(("no seasonality found; mean of damped Holt, ",
+                                   "weakly seasonal: own pattern at weight 0."))

@@ -61,5 +61,5 @@ def test_short_history_fallback_is_recorded() -> None:
 
 def test_thirty_years_seasonal() -> None:
     out = forecasting.forecast(CASES["thirty_years"], h=12)
-    assert out["reason"].iloc[0].startswith("seasonal: lag-12 test passed")
+    assert out["reason"].iloc[0].startswith("seasonal: own pattern, weight 1.00")
     assert out["forecast"].max() - out["forecast"].min() > 250
