@@ -36,6 +36,7 @@ DEFAULT_SETTINGS = {
     "Horizon": 18,
     "ForecastMethod": "auto",
     "CorrectOutliers": "yes",
+    "SeasonalGroup": "family",
     "DriftWatchPct": 0.10,
     "DriftActPct": 0.20,
     "DriftZ": 2.5,
@@ -144,11 +145,14 @@ def table_frames(company: SampleCompany, *, items: pd.DataFrame, history: pd.Dat
                  locks: pd.DataFrame, locked: pd.DataFrame, snapshots: pd.DataFrame, fva: pd.DataFrame,
                  waterfall: pd.DataFrame, execution: pd.DataFrame, exceptions: pd.DataFrame,
                  exception_log: pd.DataFrame, final: pd.DataFrame, views: dict[str, pd.DataFrame],
-                 log: pd.DataFrame, sop: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+                 log: pd.DataFrame, sop: dict[str, pd.DataFrame],
+                 cleansing: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Every table of a planning workbook but Settings, by name, from a planned company (its
     budget, capacity and actuals) and the planning frames (``sop``: ``pipeline.sop_frames``)."""
     return {
         "tblItems": items, "tblHistory": history, "tblModels": models, "tblInputs": inputs,
+        "tblCleansing": (pd.DataFrame(columns=load_layout().table("tblCleansing").fields)
+                         if cleansing is None else cleansing),
         "tblFamilyTargets": targets, "tblScenarioList": scen, "tblDrivers": drivers,
         "tblBudget": company.budget, "tblCapacity": company.capacity,
         "tblLocks": locks, "tblLockedPlan": locked, "tblSnapshots": snapshots, "tblFVA": fva,
@@ -236,7 +240,8 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         company, items=items, history=history, models=models, inputs=inputs, targets=targets, scen=scen,
         drivers=drivers, locks=pd.concat(locks, ignore_index=True), locked=locked, snapshots=snapshots,
         fva=fva, waterfall=waterfall, execution=execution, exceptions=exceptions,
-        exception_log=exception_log, final=final, views=views, log=log, sop=frames)
+        exception_log=exception_log, final=final, views=views, log=log, sop=frames,
+        cleansing=pipeline.cleansing_frame(settings, history))
     tables: dict[str, Rows] = {"tblSettings": settings_rows(values),
                                **{name: frame_rows(name, frame) for name, frame in frames_by_table.items()}}
     say("Writing the workbook")

@@ -278,6 +278,9 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     frames = _write_sop(book, settings, items, forecast)
     final = frames["tblForecast"]
     write_frame(book, "tblModels", models)
+    cleansing = pipeline.cleansing_frame(settings, history)
+    if "tblCleansing" in book.table_names():  # workbooks made before the Cleansing table lack it
+        write_frame(book, "tblCleansing", cleansing)
     book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
     report = RunReport("refresh-forecast")
     n_over = int(final["override"].notna().sum())
@@ -288,8 +291,19 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
         "Methods: " + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
         f"Overrides kept: {n_over}.",
     ]
+    corrected = int((cleansing["why"].str.startswith("outlier")).sum())
+    if corrected:
+        report.lines.append(f"Outlier months corrected: {corrected} in {cleansing['item'].nunique()} "
+                            "items (History > Cleansing; Flag a month keep to use it as it is).")
     if fallbacks:
         report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
+    hard = models[models["forecastability"] != ""]
+    if len(hard):
+        worst = hard.sort_values("backtest_mase", ascending=False).head(5)
+        report.warnings.append(
+            f"{len(hard)} items are flagged hard to forecast (Forecast > Forecastability), worst: "
+            + ", ".join(f"{r.item} (backtest MASE {r.backtest_mase:.2f})" for r in worst.itertuples())
+            + ". Check their history, use a family profile or a manual forecast.")
     details = report.lines[0] + f" Overrides kept {n_over}; fallbacks {fallbacks}."
     if len(lost):
         report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "

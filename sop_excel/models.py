@@ -129,6 +129,8 @@ class Settings(_Frozen):
     horizon: int = Field(alias="Horizon", ge=1, le=36)
     forecast_method: str = Field(alias="ForecastMethod")
     correct_outliers: bool = Field(alias="CorrectOutliers")
+    seasonal_group: Literal["family", "site", "resource", "none"] = Field(
+        alias="SeasonalGroup", default="family")
     drift_watch_pct: float = Field(alias="DriftWatchPct", ge=0, le=10)
     drift_act_pct: float = Field(alias="DriftActPct", ge=0, le=10)
     min_value_at_risk: float = Field(alias="MinValueAtRisk", ge=0)

@@ -32,6 +32,7 @@ __all__ = [
     "sensing_frames",
     "forecast_errors",
     "sop_frames",
+    "cleansing_frame",
     "forecast_frames",
     "months_between",
     "trend_frame",
@@ -45,6 +46,34 @@ def months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
 
+HISTORY_FLAGS = ("", "stockout", "keep")
+"""History's Flag: stockout = demand not seen (left out of the fit); keep = a real month that
+cleansing must not correct."""
+
+GROUP_COLUMNS = {"family": "family", "site": "site", "resource": "resource"}
+"""Settings > Seasonal profile group -> the Items column whose values group items."""
+
+
+def _forecast_input(settings: Settings, history: pd.DataFrame) -> pd.DataFrame:
+    """History before the as-of month as the engine's long frame (stockouts as NaN)."""
+    as_of_month = pd.Timestamp(settings.as_of).replace(day=1)
+    hist = history[history["month"] < as_of_month]
+    return pd.DataFrame({
+        "unique_id": hist["item"].astype(str),
+        "ds": hist["month"],
+        "y": np.where(hist["flag"] == "stockout", np.nan, hist["qty"].astype(float)),
+        "keep": (hist["flag"] == "keep").to_numpy(),
+    })
+
+
+def _groups(settings: Settings, items: pd.DataFrame) -> dict[str, str] | None:
+    column = GROUP_COLUMNS.get(settings.seasonal_group)
+    if column is None or column not in items.columns:
+        return None
+    values = items[column].fillna("").astype(str).str.strip()
+    return {str(i): g for i, g in zip(items["item"], values, strict=True) if g}
+
+
 def check_history(items: pd.DataFrame, history: pd.DataFrame) -> None:
     """Items known, flags from the list; all problems at once, by History row."""
     known = set(items["item"])
@@ -55,9 +84,10 @@ def check_history(items: pd.DataFrame, history: pd.DataFrame) -> None:
             problems.append(CellProblem(f"Sheet 'History', row {r}", item,
                                         "is not an item on the Items sheet",
                                         "Add the item to Items or correct the code."))
-        if flag not in ("", "stockout"):
+        if flag not in HISTORY_FLAGS:
             problems.append(CellProblem(f"Sheet 'History', row {r}", flag, "is not a known flag",
-                                        "Leave Flag empty or write stockout."))
+                                        "Leave Flag empty, or write stockout (demand not seen) "
+                                        "or keep (a real month, never corrected)."))
     if problems:
         raise InputError("Sheet 'History' has rows sop-excel cannot use", problems)
 
@@ -80,12 +110,7 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
 
     check_history(items, history)
     as_of_month = pd.Timestamp(settings.as_of).replace(day=1)
-    hist = history[history["month"] < as_of_month]
-    frame = pd.DataFrame({
-        "unique_id": hist["item"].astype(str),
-        "ds": hist["month"],
-        "y": np.where(hist["flag"] == "stockout", np.nan, hist["qty"].astype(float)),
-    })
+    frame = _forecast_input(settings, history)
     active = items[items["item"].isin(frame["unique_id"])]
     methods = {i: m for i, m in zip(active["item"], active["method"], strict=True) if m}
     bad = [(i, m) for i, m in methods.items() if m not in forecasting.METHODS]
@@ -107,7 +132,8 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
     out = forecasting.forecast(frame, h=settings.horizon + max(gap, 0), method=settings.forecast_method,
                                methods=methods or None, progress=progress,
                                correct_outliers=settings.correct_outliers, like_items=likes or None,
-                               engine=engine, scheduler=scheduler)
+                               engine=engine, scheduler=scheduler, groups=_groups(settings, items),
+                               group_name=settings.seasonal_group)
     out = out[out["ds"] >= as_of_month]
     master = items.drop_duplicates("item").set_index("item")
     family = master["family"]
@@ -126,9 +152,34 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
         "item": first["unique_id"], "family": first["unique_id"].map(family),
         "method": first["method"], "reason": first["reason"], "fallback": first["fallback"].fillna(""),
         "backtest_mase": first["backtest_mase"], "backtest_bias": first["backtest_bias"],
+        "snaive_mase": first["snaive_mase"], "forecastability": first["flag"].fillna(""),
         "history_months": first["unique_id"].map(n_obs).fillna(0).astype(int),
     }).reset_index(drop=True)
     return fc, models
+
+
+def cleansing_frame(settings: Settings, history: pd.DataFrame) -> pd.DataFrame:
+    """The months cleansing corrected, or found unusual and kept, as the forecast saw them.
+
+    Returns:
+        item, month, actual, used (the value fitted), why; empty when outlier correction is
+        off in Settings.
+    """
+    import forecasting
+
+    cols = ["item", "month", "actual", "used", "why"]
+    frame = _forecast_input(settings, history)
+    if not settings.correct_outliers or frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("item", "why") else float) for c in cols})
+    out = forecasting.cleanse(frame)
+    out = out[out["flag"].isin(["outlier", "unusual"])]
+    why = np.where(out["flag"] == "outlier",
+                   "outlier: replaced by the value expected from trend and season; Flag it keep on "
+                   "History to use the actual",
+                   "unusual, kept as it is: more months looked like outliers than may be corrected")
+    return pd.DataFrame({"item": out["unique_id"].to_numpy(), "month": out["ds"].to_numpy(),
+                         "actual": out["y"].to_numpy(float), "used": out["y_clean"].to_numpy(float),
+                         "why": why}).reset_index(drop=True)
 
 
 def final_forecast(items: pd.DataFrame, forecast: pd.DataFrame, inputs: pd.DataFrame,
