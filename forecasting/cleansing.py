@@ -66,18 +66,25 @@ def _extend(trend: FloatArray, span: int) -> None:
         trend[gaps] = np.interp(idx[gaps], idx[~gaps], trend[~gaps])
 
 
-def _expected(x: FloatArray, season_length: int, multiplicative: bool) -> FloatArray:
-    """A robust expected value per month: rolling median trend times (or plus) the median
-    seasonal ratio (or difference) of each calendar position. NaN months are skipped."""
+def _trend(x: FloatArray, season_length: int) -> FloatArray:
+    """A robust trend: the rolling median over a season and a month."""
     n = x.size
-    m = season_length
-    win = m + 1 if m >= 2 else 5
+    win = season_length + 1 if season_length >= 2 else 5
     # three quarters of a window at least (a half window over a season's swing is biased, and
     # months without data must not leave the trend empty); the ends carried on along the
     # trend's slope over the nearest season, so a growing history is not called high there
     need = -(-3 * win // 4) if n >= 2 * win else 3
     trend = pd.Series(x).rolling(win, center=True, min_periods=need).median().to_numpy(float)
     _extend(trend, win)
+    return trend
+
+
+def _expected(x: FloatArray, trend: FloatArray, season_length: int, multiplicative: bool
+              ) -> FloatArray:
+    """A robust expected value per month: the trend times (or plus) the median seasonal ratio
+    (or difference) of each calendar position. NaN months are skipped."""
+    n = x.size
+    m = season_length
     valid = ~np.isnan(x)
     if m < 2 or valid.sum() < 3 * m:  # a median of two years' months is their mean: not robust
         return trend
@@ -103,11 +110,12 @@ def _residuals(x: FloatArray, valid: np.ndarray, m: int) -> tuple[FloatArray, Fl
     relative spread of residuals is used (log ratios against differences over the level);
     a history with zeros is fitted by differences.
     """
-    add = _expected(x, m, False)
+    trend = _trend(x, m)
+    add = _expected(x, trend, m, False)
     res_add = x - add
     if not np.all(x[valid] > 0):
         return add, res_add, False
-    mul = _expected(x, m, True)
+    mul = _expected(x, trend, m, True)
     with np.errstate(divide="ignore", invalid="ignore"):
         res_mul = np.log(x / mul)
     ok = valid & np.isfinite(res_mul) & np.isfinite(res_add)

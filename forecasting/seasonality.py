@@ -134,6 +134,25 @@ class Profile:
 
 def seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArray | None = None,
                      multiplicative: bool | None = None) -> Profile | None:
+    """See :func:`_seasonal_profile`; the latest few answers are kept, because every member of
+    ``auto`` and every backtest refit asks it of the same histories."""
+    x = np.asarray(x, dtype=float)
+    key = (x.tobytes(), season_length, None if prior is None else np.asarray(prior, float).tobytes(),
+           multiplicative)
+    hit = _RECENT.get(key)
+    if hit is None:
+        hit = _seasonal_profile(x, season_length, prior=prior, multiplicative=multiplicative)
+        if len(_RECENT) >= 16:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT[key] = hit
+    return hit
+
+
+_RECENT: dict[tuple[object, ...], Profile | None] = {}
+
+
+def _seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArray | None = None,
+                      multiplicative: bool | None = None) -> Profile | None:
     """Estimate a history's seasonal pattern and shrink it toward ``prior`` by its credibility.
 
     Detrended values (ratios to the trend of :func:`_trend_line` for a positive history,
@@ -175,5 +194,5 @@ def seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArra
         f_stat, weight = float("inf"), 1.0
     idx = base + weight * dev
     if mult and idx.min() <= 0:  # a pattern with months near zero: as differences instead
-        return seasonal_profile(x, m, multiplicative=False)
+        return _seasonal_profile(x, m, multiplicative=False)
     return Profile(idx, own, mult, float(f_stat), float(weight), float(counts.mean()))
