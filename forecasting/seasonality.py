@@ -190,8 +190,10 @@ def _seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArr
     if msw > 0:
         f_stat = msb / msw
         weight = max(0.0, 1.0 - 1.0 / f_stat) if f_stat > 0 else 0.0
-    else:  # a pattern repeated exactly: nothing to doubt
+    elif msb > 0:  # a pattern repeated exactly: nothing to doubt
         f_stat, weight = float("inf"), 1.0
+    else:  # no variation at all: no season
+        f_stat, weight = float("nan"), 0.0
     idx = base + weight * dev
     if mult and idx.min() <= 0:  # a pattern with months near zero: as differences instead
         return _seasonal_profile(x, m, multiplicative=False)
