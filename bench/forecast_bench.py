@@ -45,7 +45,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -72,14 +71,10 @@ class Scores:
 
 
 def load(folder: Path, name: str, every: int) -> list[Series]:
-    """(id, history, test) per series, in file order."""
-    df = pd.read_csv(folder / SETS[name])
-    out = []
-    for uid, g in df.groupby("unique_id", sort=False):
-        g = g.sort_values("t")
-        out.append((str(uid), g.loc[g["split"] == "train", "y"].to_numpy(float),
-                    g.loc[g["split"] == "test", "y"].to_numpy(float)))
-    return out[::every]
+    """(id, history, test) per series of a set, in file order."""
+    from forecast_m3 import load as load_file  # the M3 bench's reader of the same columns
+
+    return load_file(folder / SETS[name], every)
 
 
 def cut(data: list[Series], months: int | None) -> tuple[list[Series], int]:
