@@ -175,6 +175,8 @@ def SOP_ACCURACY(actuals: Range2D, forecast: Range2D,
         raise UdfError(f"unknown metric '{name[:20]}'; use one of {', '.join(_METRICS)}")
     season = whole(season_length, "season_length", 1, 52, 12)
     if name == "wmape":
+        if not np.abs(y).sum() > 0:  # a WMAPE divides by the actuals: none means no figure, not a blank cell
+            raise UdfError("wmape needs actuals that are not all 0; use smape or mase")
         return forecasting.wmape(y, f)
     if name == "smape":
         return forecasting.smape(y, f)
@@ -185,7 +187,10 @@ def SOP_ACCURACY(actuals: Range2D, forecast: Range2D,
     insample = column(history, "history")
     insample = insample[~np.isnan(insample)]
     fn = {"mase": forecasting.mase, "rmsse": forecasting.rmsse, "bias": forecasting.scaled_bias}[name]
-    return to_excel(fn(y, f, insample, season))
+    value = fn(y, f, insample, season)
+    if not np.isfinite(value):  # the history's naive error is 0 (flat or too short): nothing to scale by
+        raise UdfError(f"{name} needs a history that varies (its naive error is 0 or it is too short)")
+    return to_excel(value)
 
 
 @udf
@@ -296,6 +301,8 @@ def SOP_SCENARIO(values: Annotated[list, {"ndim": 2, "doc": "Volumes (or prices,
     vals = np.array([[number(v, "values", blank=math.nan) for v in r] for r in matrix(values, "values")])
     first = None if from_month is None or from_month == "" else month(from_month, "from_month")
     last = None if to_month is None or to_month == "" else month(to_month, "to_month")
+    if first is not None and last is not None and first > last:
+        raise UdfError("from_month is after to_month; give the earlier month first")
     if months is None or months == "":
         if first or last:
             raise UdfError("give months (the month of each value) to use from_month or to_month")

@@ -189,6 +189,17 @@ def test_accuracy_metrics():
     assert "differ in size" in udfs.SOP_ACCURACY([[1.0]], [[1.0], [2.0]])[0][0]
 
 
+def test_accuracy_without_a_figure_is_a_message_not_a_blank_cell():
+    """All-zero actuals have no WMAPE (it divides by them) and a flat history no naive error to
+    scale by: a short message in the cell, not an empty one that reads as "no error"."""
+    zeros, f = [[0.0], [0.0], [0.0]], [[1.0], [2.0], [0.0]]
+    got = udfs.SOP_ACCURACY(zeros, f)
+    assert is_message(got) and "not all 0" in got[0][0]
+    assert udfs.SOP_ACCURACY(zeros, f, "smape") == pytest.approx(forecasting.smape([0, 0, 0], [1, 2, 0]))
+    flat = udfs.SOP_ACCURACY([[3.0]], [[4.0]], "mase", [[5.0], [5.0], [5.0]])
+    assert is_message(flat) and "history that varies" in flat[0][0]
+
+
 def test_tracking_signal():
     assert udfs.SOP_TRACKING_SIGNAL([[10.0, 10.0, 10.0]], [[12.0, 11.0, 13.0]]) == 3.0
     assert udfs.SOP_TRACKING_SIGNAL([[10.0], [10.0]], [[9.0], [8.0]]) == -2.0
@@ -255,6 +266,9 @@ def test_scenario_bad_arguments():
     assert "give months" in udfs.SOP_SCENARIO([[1.0]], "volume", 0.1, None, dt.datetime(2027, 1, 1))[0][0]
     assert "months must be a row" in udfs.SOP_SCENARIO(
         [[1.0, 2.0]], "volume", 0.1, [[dt.datetime(2027, 1, 1)], [dt.datetime(2027, 2, 1)], [dt.datetime(2027, 3, 1)]])[0][0]
+    months = [[dt.datetime(2027, 1, 1), dt.datetime(2027, 2, 1)]]
+    backwards = udfs.SOP_SCENARIO([[1.0, 2.0]], "volume", 0.1, months, dt.datetime(2027, 3, 1), dt.datetime(2027, 1, 1))
+    assert is_message(backwards) and "from_month is after to_month" in backwards[0][0]
 
 
 def test_no_nan_reaches_a_cell():
