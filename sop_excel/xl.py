@@ -1,6 +1,6 @@
 """The ribbon's entry points: what the S&OP tab's buttons run in live Excel, through xlwings.
 
-Every button calls the VBA callback ``SopRibbon``, which runs
+Every button calls the VBA callback ``SopButton`` (module ``SopRibbon``), which runs
 ``RunPython "import sop_excel.xl; sop_excel.xl.run('<tag>')"``. The tag is a fixed identifier
 from the ribbon's customUI (``workbook_templates/ribbon/customUI14.xml``), never user data.
 ``run`` hands the calling workbook to :class:`~sop_excel.workbook.xlwings_io.XlwingsIO` and

@@ -40,7 +40,8 @@ from xml.sax.saxutils import escape
 from sop_excel.errors import SopExcelError, WorkbookError
 from sop_excel.workbook.safe_save import atomic_write
 
-__all__ = ["CONF_SHEET", "FORM_CELLS", "NEW_SCENARIO_SHEET", "UDF_MODULES", "RibbonButton",
+__all__ = ["CONF_SHEET", "FORM_CELLS", "NEW_SCENARIO_SHEET", "PROTECTION_MACRO", "RIBBON_CALLBACK",
+           "UDF_MODULES", "VBA_MODULE", "RibbonButton",
            "build_template", "ribbon_buttons", "ribbon_xml", "restore_ribbon", "vba_sources",
            "xlwings_version"]
 
@@ -49,6 +50,13 @@ UDF_MODULES = "udfs"
 NEW_SCENARIO_SHEET = "New scenario"
 RIBBON_REL_TYPE = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 RIBBON_PART = "customUI/customUI14.xml"
+VBA_MODULE = "SopRibbon"
+"""Our VBA module (``workbook_templates/ribbon/SopRibbon.bas``)."""
+RIBBON_CALLBACK = "SopButton"
+"""The one VBA callback of every planning button: it dispatches on the button's tag. Named unlike
+any module (a macro named like its module is a known cause of "Cannot run the macro")."""
+PROTECTION_MACRO = "SopProtection"
+"""The VBA function the live side calls (``Book.macro``) to unprotect and protect a sheet."""
 _RIBBON_REL_ID = "rIdSopRibbon"
 _MAIN_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 _MAIN_XLSM = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
@@ -121,7 +129,7 @@ def vba_sources() -> list[tuple[str, str, str]]:
     return [
         ("xlwings", "standard", _xlwings_file("xlwings.bas")),
         ("Dictionary", "class", _xlwings_file("addin", "Dictionary.cls")),
-        ("SopRibbon", "standard", _template_text("SopRibbon.bas")),
+        (VBA_MODULE, "standard", _template_text(f"{VBA_MODULE}.bas")),
     ]
 
 

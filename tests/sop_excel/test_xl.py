@@ -12,7 +12,7 @@ import xlwings as xw
 from sop_excel import macros, xl
 from sop_excel.errors import InputError
 from sop_excel.workbook.tables import read_frame
-from sop_excel.workbook.xlsm import FORM_CELLS, build_template, ribbon_buttons
+from sop_excel.workbook.xlsm import FORM_CELLS, RIBBON_CALLBACK, build_template, ribbon_buttons
 from sop_excel.workbook.xlwings_io import XlwingsIO
 from tests.sop_excel.tiny import build_tiny
 from tests.sop_excel.workbook.fake_xlwings import FakeBook
@@ -60,12 +60,12 @@ def set_setting(book, label, value):
 
 
 def test_every_ribbon_tag_has_an_action_and_every_action_a_button():
-    tags = {b.tag for b in ribbon_buttons() if b.on_action == "SopRibbon"}
+    tags = {b.tag for b in ribbon_buttons() if b.on_action == RIBBON_CALLBACK}
     assert tags == set(xl.ACTIONS) == set(CLI_FUNCTIONS)
-    labels = {b.label for b in ribbon_buttons() if b.on_action == "SopRibbon"}
+    labels = {b.label for b in ribbon_buttons() if b.on_action == RIBBON_CALLBACK}
     assert labels == {"Refresh forecast", "New scenario", "Compare scenarios", "Lock plan",
                       "Refresh actuals", "Flag drift", "Meeting pack"}
-    assert all(re.fullmatch(r"[a-z_]+", t) for t in tags)  # what SopRibbon.bas accepts
+    assert all(re.fullmatch(r"[a-z_]+", t) for t in tags)  # what SopRibbon.bas's SopButton accepts
 
 
 @pytest.mark.parametrize("tag", sorted(CLI_FUNCTIONS))

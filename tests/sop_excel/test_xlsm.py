@@ -19,9 +19,12 @@ from sop_excel.workbook.libreoffice import find_soffice, recalculate
 from sop_excel.workbook.xlsm import (
     CONF_SHEET,
     NEW_SCENARIO_SHEET,
+    PROTECTION_MACRO,
+    RIBBON_CALLBACK,
     RIBBON_PART,
     RIBBON_REL_TYPE,
     UDF_MODULES,
+    VBA_MODULE,
     build_template,
     restore_ribbon,
     ribbon_buttons,
@@ -57,11 +60,26 @@ def subs(code: str) -> dict[str, str]:
     return dict(re.findall(r"^\s*(?:Public |Private )?Sub (\w+)\(([^)]*)\)", code, re.M))
 
 
+def procedures(code: str) -> set[str]:
+    return set(re.findall(r"^\s*(?:Public |Private |Friend )?(?:Static )?(?:Sub|Function|Property \w+) (\w+)",
+                          code, re.M | re.I))
+
+
 def test_olevba_finds_each_callback(vba):
-    assert {"xlwings", "Dictionary", "SopRibbon", "ThisWorkbook"} <= set(vba)
-    callbacks = subs(vba["SopRibbon"])
-    assert callbacks == {"SopRibbon": "control As IRibbonControl",
+    assert {"xlwings", "Dictionary", VBA_MODULE, "ThisWorkbook"} <= set(vba)
+    callbacks = subs(vba[VBA_MODULE])
+    assert callbacks == {RIBBON_CALLBACK: "control As IRibbonControl",
                          "SopImportFunctions": "control As IRibbonControl"}
+    assert PROTECTION_MACRO in procedures(vba[VBA_MODULE])
+
+
+def test_no_macro_is_named_like_a_module(vba):
+    """A callback (or any procedure) that shares a module's name is a known cause of Excel's
+    "Cannot run the macro": the ribbon would call the module, not the Sub."""
+    modules = {name.casefold() for name in vba}
+    clashes = {(module, p) for module, code in vba.items() for p in procedures(code) if p.casefold() in modules}
+    assert clashes == set()
+    assert {b.on_action.casefold() for b in ribbon_buttons()}.isdisjoint(modules)
 
 
 def test_every_on_action_exists_in_the_vba(vba):
@@ -70,15 +88,15 @@ def test_every_on_action_exists_in_the_vba(vba):
     defined = {name for code in vba.values() for name in subs(code)}
     for b in buttons:
         assert b.on_action in defined, b
-        assert subs(vba["SopRibbon"]).get(b.on_action) == "control As IRibbonControl"
+        assert subs(vba[VBA_MODULE]).get(b.on_action) == "control As IRibbonControl"
 
 
 def test_every_run_python_string_imports_and_calls_an_existing_function(vba, monkeypatch):
-    calls = re.findall(r'^\s*RunPython "(.*)"\s*$', vba["SopRibbon"], re.M)
+    calls = re.findall(r'^\s*RunPython "(.*)"\s*$', vba[VBA_MODULE], re.M)
     assert calls == ["import sop_excel.xl; sop_excel.xl.run('\" & tag & \"')"]
     seen = []
     monkeypatch.setattr(xl, "run", seen.append)
-    tags = [b.tag for b in ribbon_buttons() if b.on_action == "SopRibbon"]
+    tags = [b.tag for b in ribbon_buttons() if b.on_action == RIBBON_CALLBACK]
     for tag in tags:
         command = calls[0].replace('" & tag & "', tag)  # what VBA concatenates
         exec(compile(command, "<RunPython>", "exec"), {})  # noqa: S102 - our own fixed string
