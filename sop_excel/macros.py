@@ -345,7 +345,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     report.lines += [
         f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
         f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
-        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
+        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
         f"Exceptions: {len(exceptions)}.",
     ]
     month = pd.Timestamp(settings.as_of).replace(day=1)
@@ -480,7 +480,7 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     counts = execution["status"].value_counts()
     report = RunReport("flag-drift", [
         f"Actuals through {through:%Y-%m-%d}: "
-        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
+        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
         f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
     ])
     details = " ".join(report.lines)

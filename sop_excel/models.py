@@ -33,7 +33,8 @@ class ColumnLayout(_Frozen):
     choices: list[str] | str | None = None
     formula: bool = False
     required: bool = True
-    style: Literal["status", "signed", "flag"] | None = None
+    style: Literal["status", "signed", "flag", "tracking"] | None = None
+    wrap: bool = False  # long text wraps in the cell (the row grows) rather than being cut
 
     @property
     def numeric(self) -> bool:

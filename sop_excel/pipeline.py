@@ -214,8 +214,9 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
     compare = _compare(finance, load, names)
     monthly = finance.pivot_table(index="month", columns="scenario", values="revenue", aggfunc="sum")
     monthly = monthly[names].rename(columns=lambda n: f"{n} revenue")
-    budget_line = finance[finance["scenario"] == names[0]].groupby("month")["budget_revenue"].sum()
-    monthly["Budget revenue"] = budget_line.where(budget_line != 0)  # no budget: a gap in the line
+    budget_line = finance[finance["scenario"] == names[0]].groupby("month")["budget_revenue"].sum(min_count=1)
+    # the budget first: a new scenario's column comes last, so a chart series on a column keeps it
+    monthly.insert(0, "Budget revenue", budget_line.reindex(monthly.index))  # no budget: a gap in the line
     monthly = monthly.reset_index()
     plan_name = settings.plan_scenario if settings.plan_scenario in names else names[0]
     chosen = plan[plan["scenario"] == plan_name]
@@ -236,13 +237,14 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
 def _compare(finance: pd.DataFrame, load: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Horizon totals per scenario (mirrors the Compare sheet's formulas)."""
     tot = finance.groupby("scenario")[["volume", "revenue", "cost", "budget_revenue", "gap"]].sum().reindex(names)
+    tot["budgeted_revenue"] = tot["budget_revenue"] + tot["gap"]  # revenue of the months with a budget
     tot["margin"] = tot["revenue"] - tot["cost"]
     rev = tot["revenue"].to_numpy()
     tot["margin_pct"] = np.divide(tot["margin"].to_numpy(), rev, out=np.zeros(len(tot)), where=rev != 0)
     tot["peak_load"] = load.groupby("scenario")["utilisation"].max().reindex(names).fillna(0.0)
     tot["overloads"] = load.groupby("scenario")["overload"].sum().reindex(names).fillna(0).astype(int)
     return tot.reset_index()[["scenario", "volume", "revenue", "cost", "margin", "margin_pct",
-                              "budget_revenue", "gap", "peak_load", "overloads"]]
+                              "budgeted_revenue", "budget_revenue", "gap", "peak_load", "overloads"]]
 
 
 def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataFrame,

@@ -54,8 +54,10 @@ def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
 
     Status: **Act** when drift is beyond noise and at least ``act``; **Watch** when beyond noise
     and at least ``watch``, or at least ``act`` and half-way to the noise threshold (so a big
-    percentage on a few units of an intermittent item is not flagged); otherwise **On track**. A bias
-    alert (tracking signal) is shown beside the status and listed on Exceptions on its own.
+    percentage on a few units of an intermittent item is not flagged); **Bias** when the drift is
+    within those bounds but the tracking signal reaches its limit (a bias alert: the forecast has
+    been running one way); otherwise **On track**. So no item whose |tracking signal| is at the
+    limit shows On track: status, colour and the Tracking signal column agree.
     """
     start = pd.Timestamp(month).replace(day=1)
     month_plan = plan.set_index("item")["month_plan"]
@@ -80,10 +82,12 @@ def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
     out["bias"] = out["item"].map(ts["bias"]).fillna("") if ts is not None else ""
     size = np.abs(np.nan_to_num(out["drift_pct"].to_numpy(dtype=float), nan=0.0))
     unplanned = (out["mtd_plan"].fillna(0).to_numpy() <= 0) & (out["mtd_orders"].to_numpy() > 0) & beyond
+    biased = (out["bias"].fillna("") != "").to_numpy()
     out["status"] = np.select(
         [unplanned | (beyond & (size >= act)),
-         (beyond & (size >= watch)) | ((size >= act) & (np.abs(out["z"].fillna(0).to_numpy()) >= z_threshold / 2))],
-        [STATUS_ACT, STATUS_WATCH], STATUS_OK)
+         (beyond & (size >= watch)) | ((size >= act) & (np.abs(out["z"].fillna(0).to_numpy()) >= z_threshold / 2)),
+         biased],
+        [STATUS_ACT, STATUS_WATCH, STATUS_BIAS], STATUS_OK)
     out.attrs.update(through=through)
     return out[["item", "family", "month_plan", "mtd_plan", "mtd_orders", "mtd_shipments", "drift_pct",
                 "z", "beyond_noise", "projected", "projected_lo", "projected_hi", "value_at_risk",

@@ -30,6 +30,8 @@ def compute_finance(plan: pd.DataFrame, budget: pd.DataFrame, scenarios: list[st
         plan: the scenario plan ``scenario, family, month, volume, revenue, cost`` (item rows).
         budget: ``family, month, revenue``.
         scenarios, families: the rows to show, in order.
+
+    ``budget_revenue`` and ``gap`` are NaN for a family and month without a budget row.
     """
     months = sorted(plan["month"].unique())
     grid = pd.MultiIndex.from_product([scenarios, families, months],
@@ -39,11 +41,12 @@ def compute_finance(plan: pd.DataFrame, budget: pd.DataFrame, scenarios: list[st
            .rename(columns={"revenue": "budget_revenue"}))
     out = grid.merge(sums, on=["scenario", "family", "month"], how="left").merge(
         bud, on=["family", "month"], how="left")
-    out = out.fillna({"volume": 0.0, "revenue": 0.0, "cost": 0.0, "budget_revenue": 0.0})
+    out = out.fillna({"volume": 0.0, "revenue": 0.0, "cost": 0.0})
     out["margin"] = out["revenue"] - out["cost"]
     rev = out["revenue"].to_numpy()
     out["margin_pct"] = np.divide(out["margin"].to_numpy(), rev, out=np.zeros(len(out)), where=rev != 0)
-    # Months with no budget show no gap (rather than their whole revenue as a surplus).
-    out["gap"] = np.where(out["budget_revenue"] == 0, 0.0, out["revenue"] - out["budget_revenue"])
+    # A month with no budget row has no budget and no gap (blank on the sheet, NaN here), never a
+    # budget of 0 and a gap of 0, which would read as "on budget"; a budget typed as 0 is a budget.
+    out["gap"] = out["revenue"] - out["budget_revenue"]
     return out[["scenario", "family", "month", "volume", "revenue", "cost", "margin",
                 "margin_pct", "budget_revenue", "gap"]]

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_range
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.safe_save import atomic_write
+from sop_excel.workbook.widths import header_width, value_width
 
 __all__ = ["NUMBER_FORMATS", "build_workbook", "choices_for", "trend_charts"]
 
@@ -119,11 +120,13 @@ class _Formats:
         self.title = wb.add_format({"bold": True, "font_size": 14, "font_color": "#1F4E78"})
         self.note = wb.add_format({"italic": True, "font_color": "#595959"})
 
-    def kind(self, kind: str) -> Any:
-        if kind not in self._cache:
+    def kind(self, kind: str, wrap: bool = False) -> Any:
+        key = f"{kind}|wrap" if wrap else kind
+        if key not in self._cache:
             fmt = NUMBER_FORMATS.get(kind)
-            self._cache[kind] = self.wb.add_format({"num_format": fmt} if fmt else {})
-        return self._cache[kind]
+            self._cache[key] = self.wb.add_format({**({"num_format": fmt} if fmt else {}),
+                                                   **({"text_wrap": True, "valign": "top"} if wrap else {})})
+        return self._cache[key]
 
     def fill(self, fill: str, font: str) -> Any:
         key = f"cf{fill}{font}"
@@ -152,8 +155,7 @@ def _column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[Col
     if not table.dynamic_columns:
         return list(table.columns)
     fixed = {c.header: c for c in table.columns}  # declared columns; the rest are quantities
-    return [fixed.get(str(h)) or ColumnLayout(header=str(h), field=str(h), kind="qty",
-                                              width=max(14, min(len(str(h)) + 4, 30)))
+    return [fixed.get(str(h)) or ColumnLayout(header=str(h), field=str(h), kind="qty", width=10)
             for h in header]
 
 
@@ -176,7 +178,7 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
     r0, c0 = r0 - 1, c0 - 1
     columns = []
     for col in cols:
-        spec: dict[str, Any] = {"header": col.header, "format": fm.kind(col.kind)}
+        spec: dict[str, Any] = {"header": col.header, "format": fm.kind(col.kind, col.wrap)}
         if col.field in formulas:
             spec["formula"] = formulas[col.field]
         columns.append(spec)
@@ -184,8 +186,8 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
     ws.add_table_rows(r0, c0, last, c0 + len(cols) - 1, {
         "name": table.name, "columns": columns, "style": "Table Style Medium 2",
         "autofilter": True})
-    for j, col in enumerate(cols):
-        ws.set_column(c0 + j, c0 + j, col.width)
+    for j, width in enumerate(fitted_widths(cols, rows)):
+        ws.set_column(c0 + j, c0 + j, width)
     for j, col in enumerate(cols):
         opts = choices_for(col.choices)
         if opts:
@@ -201,10 +203,49 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
             ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
                 "type": "cell", "criteria": "==", "value": '"Yes"',
                 "format": fm.fill(*STATUS_COLORS["Act"])})
+        elif col.style == "tracking":  # amber from the limit on, as the Bias status
+            first = xl_rowcol_to_cell(r0 + 1, c0 + j)
+            ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
+                "type": "formula", "criteria": f"=ABS({first})>=TrackingLimit",
+                "format": fm.fill(*STATUS_COLORS["Bias"])})
         elif col.style == "signed":
             ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
                 "type": "cell", "criteria": "<", "value": 0, "format": fm.fill("#FFFFFF", "#C00000")})
-    return _Placed(r0, c0, rows, [fm.kind(c.kind) for c in cols])
+    return _Placed(r0, c0, rows, [fm.kind(c.kind, c.wrap) for c in cols])
+
+
+def fitted_widths(cols: list[ColumnLayout], rows: Sequence[list[CellValue]]) -> list[float]:
+    """Per column: the layout's width, widened to show its header (with the filter button) and
+    its numbers and dates whole (Excel draws ``#####`` for a number that does not fit)."""
+    from sop_excel.workbook.convert import FrameRows
+
+    out = []
+    frame = rows.frame if isinstance(rows, FrameRows) else None
+    listed = None if frame is not None else list(rows)[1:]
+    for j, col in enumerate(cols):
+        need = max(col.width, header_width(col.header))
+        if col.kind != "text":
+            if frame is not None:
+                key = col.field if col.field in frame.columns else col.header
+                values = _extremes(frame[key]) if key in frame.columns else []
+            else:
+                values = [(v.value if isinstance(v, Formula) else v) for r in listed for v in r[j:j + 1]]  # type: ignore[union-attr]
+            need = max([need, *(value_width(v, col.kind) for v in values)])
+        out.append(need)
+    return out
+
+
+def _extremes(values: Any) -> list[object]:
+    """The values of a frame column that are widest once formatted: its largest and smallest."""
+    import pandas as pd
+
+    s = pd.Series(values)
+    if s.dtype.kind in "fiu":
+        s = s[s.notna()]
+        return [float(s.max()), float(s.min())] if len(s) else []
+    if s.dtype.kind == "M":
+        return [s.dropna().iloc[0]] if s.notna().any() else []
+    return [v for v in s.dropna().unique()[:1000] if isinstance(v, int | float | dt.date)]
 
 
 def _write_rows(ws: _Worksheet, placed: list[_Placed],
@@ -269,7 +310,7 @@ def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]]) 
         for s in spec["series"]:
             forecast = s["name"].endswith("forecast")
             chart.add_series({
-                "name": s["name"],
+                "name": [spec["sheet"], r1 - 1, s["col"]],  # the header cell (see _compare_charts)
                 "categories": [spec["sheet"], r1, spec["cat_col"], r2, spec["cat_col"]],
                 "values": [spec["sheet"], r1, s["col"], r2, s["col"]],
                 "line": {"color": "#ED7D31" if forecast else "#2E75B6", "width": 2,
@@ -293,7 +334,8 @@ def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, tables
     line = wb.add_chart({"type": "line"})
     for j, name in enumerate(rows[0][1:], start=1):
         budget = str(name).startswith("Budget")
-        line.add_series({"name": str(name),
+        # the name is the header cell: a series follows its column by name when the table changes
+        line.add_series({"name": [ws.name, r0, c0 + j],
                          "categories": [ws.name, r0 + 1, c0, r0 + n, c0],
                          "values": [ws.name, r0 + 1, c0 + j, r0 + n, c0 + j],
                          "line": {"width": 2.25 if budget else 1.75, "dash_type": "dash" if budget else "solid",
@@ -395,9 +437,24 @@ def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[l
                 _add_charts(wb, ws, charts)
         wb.set_properties({"title": layout.title, "comments": "Built by sop-excel"})
         wb.set_calc_mode("auto")
+        # every formula is written with the value Python computed for it: Excel need not
+        # recalculate the whole workbook at each open (issue 17)
+        wb.calc_on_load = not _complete(tables, formulas)
         wb.close()
 
     return atomic_write(path, write)
+
+
+def _complete(tables: Mapping[str, Sequence[list[CellValue]]], formulas: dict[str, dict[str, str]]) -> bool:
+    """Whether every formula cell the builder writes has a cached value."""
+    from sop_excel.workbook.convert import FrameRows
+
+    for name, rows in tables.items():
+        if not formulas.get(name) or isinstance(rows, FrameRows):  # a frame's NaN: a blank result
+            continue
+        if any(isinstance(v, Formula) and v.value is None for r in list(rows)[1:] for v in r):
+            return False
+    return True
 
 
 def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: LayoutSpec,

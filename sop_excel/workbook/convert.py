@@ -317,7 +317,9 @@ def _frame_columns(frame: pd.DataFrame, table: TableLayout, formulas: dict[str, 
         cells = _cells(frame[f]) if f in frame.columns else [None] * len(frame)
         if f in formulas:
             text = Formula(formulas[f]).text  # checked once for the column
-            cells = [v if v.__class__ is Formula else _formula(text, v) for v in cells]
+            # no Python value (NaN): the formula shows a blank, written as an empty text result
+            # (as Excel writes a formula's ""): a cached value, never a cell pandas reads as missing
+            cells = [v if v.__class__ is Formula else _formula(text, "" if v is None else v) for v in cells]
         cols.append(cells)
     return header, cols
 

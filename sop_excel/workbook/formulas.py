@@ -2,9 +2,10 @@
 
 Each formula uses structured references to Excel Tables (``tblForecast[[#This Row],[Final]]``),
 so finance can audit it and it keeps working as tables grow. Functions are limited to those
-LibreOffice 7.4 also calculates (no XLOOKUP or dynamic arrays); functions newer than Excel 2007
-(MAXIFS) carry the `_xlfn.` prefix the file format requires. No text from data ever enters
-a formula: formulas only reference cells.
+Excel 2007 has (:data:`EXCEL_2007_FUNCTIONS`; the oldest Excel sop-excel supports is 2010, see
+docs/excel.md) and LibreOffice 7.4 also calculates: no MAXIFS, IFS, XLOOKUP or dynamic arrays,
+nothing that needs the file format's ``_xlfn.`` prefix. No text from data ever enters a
+formula: formulas only reference cells.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import functools
 
 from sop_excel.workbook.layout import load_layout
 
-__all__ = ["table_formulas"]
+__all__ = ["EXCEL_2007_FUNCTIONS", "table_formulas"]
+
+EXCEL_2007_FUNCTIONS = frozenset({
+    "IF", "ISNUMBER", "IFERROR", "INDEX", "MATCH", "MAX", "MIN", "N", "SUM", "SUMIFS", "COUNTIFS",
+    "SUMPRODUCT", "ABS", "AND", "OR", "NOT",
+})
+"""Every function a formula written by sop-excel may use: each is in Excel 2007 (and 2010), and
+LibreOffice 7.4 computes each (tests check every formula of the demo against this list)."""
 
 
 def _esc(header: str) -> str:
@@ -94,15 +102,23 @@ def _all() -> dict[str, dict[str, str]]:
             "cost": "=" + sumifs("tblScenarioPlan", "cost", *fin_crit),
             "margin": f"={fin('revenue')}-{fin('cost')}",
             "margin_pct": f"=IF({fin('revenue')}=0,0,{fin('margin')}/{fin('revenue')})",
-            "budget_revenue": "=" + sumifs("tblBudget", "revenue", ("family", fin("family")), ("month", fin("month"))),
-            "gap": f"=IF({fin('budget_revenue')}=0,0,{fin('revenue')}-{fin('budget_revenue')})",
+            # a month without a budget row shows no budget and no gap (blank), not 0 and 0
+            "budget_revenue": (f"=IF(COUNTIFS({col('tblBudget', 'family')},{fin('family')},{col('tblBudget', 'month')},"
+                               f"{fin('month')})=0,\"\"," + sumifs("tblBudget", "revenue", ("family", fin("family")),
+                                                                  ("month", fin("month"))) + ")"),
+            "gap": f"=IF(ISNUMBER({fin('budget_revenue')}),{fin('revenue')}-{fin('budget_revenue')},\"\")",
         },
         "tblCompare": {
             **{f: "=" + sumifs("tblFinance", f, ("scenario", cmp_("scenario")))
                for f in ("volume", "revenue", "cost", "budget_revenue", "gap")},
+            # like for like with the budget: revenue of the months that have one (gap = this - budget)
+            "budgeted_revenue": f"={cmp_('budget_revenue')}+{cmp_('gap')}",
             "margin": f"={cmp_('revenue')}-{cmp_('cost')}",
             "margin_pct": f"=IF({cmp_('revenue')}=0,0,{cmp_('margin')}/{cmp_('revenue')})",
-            "peak_load": f"=_xlfn.MAXIFS({col('tblLoad', 'utilisation')},{col('tblLoad', 'scenario')},{cmp_('scenario')})",
+            # the largest utilisation of the scenario's rows (MAXIFS is Excel 2019): SUMPRODUCT
+            # evaluates the product as an array without Ctrl+Shift+Enter, in every Excel version
+            "peak_load": (f"=SUMPRODUCT(MAX(({col('tblLoad', 'scenario')}={cmp_('scenario')})"
+                          f"*{col('tblLoad', 'utilisation')}))"),
             "overloads": (f"=COUNTIFS({col('tblLoad', 'scenario')},{cmp_('scenario')},"
                           f"{col('tblLoad', 'overload')},\"Yes\")"),
         },

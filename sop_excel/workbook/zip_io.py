@@ -64,6 +64,7 @@ from openpyxl.xml.functions import fromstring
 
 from sop_excel.errors import LayoutError, WorkbookLockedError
 from sop_excel.models import LayoutSpec
+from sop_excel.workbook import package
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.convert import FrameBody, FrameRows
 from sop_excel.workbook.guard import check_xlsx
@@ -749,6 +750,25 @@ class ZipIO:
             styles.date_ids.add(i)
         return i
 
+    def _widths(self, edits: list[_Edit]) -> dict[int, float]:
+        """Column -> the width its header (with the filter button) and its numbers need; a new
+        column at least the layout's width. Only ever widens (package.with_widths)."""
+        from sop_excel.workbook.build import _column_layouts, fitted_widths
+
+        out: dict[int, float] = {}
+        for e in edits:
+            try:
+                layout = self.layout.table(e.table.name)
+            except KeyError:
+                continue
+            cols = _column_layouts(layout, e.header)
+            rows = e.body.rows if isinstance(e.body, FrameBody) else [e.header, *e.body]
+            fitted = fitted_widths([c.model_copy(update={"width": 0}) for c in cols], rows)
+            for j, (col, need) in enumerate(zip(cols, fitted, strict=True)):
+                c = e.old[0] + j
+                out[c] = max(out.get(c, 0.0), need if c <= e.old[2] else max(need, col.width))
+        return out
+
     def _kinds(self, e: _Edit) -> list[str]:
         try:
             layout = self.layout.table(e.table.name)
@@ -758,6 +778,76 @@ class ZipIO:
         default = "qty" if layout.dynamic_columns else "text"
         return [by_header.get(h, default) for h in e.header]
 
+    CENSUS_MAX_BYTES = 8 * 1024 * 1024
+    """Sheets not rewritten are looked at for formulas up to this size (uncompressed); a bigger
+    one leaves the decision to recalculate at open as the file had it."""
+
+    def _calc_on_load(self, plan: dict[str, list[_Edit]], old_xml: dict[str, bytes]) -> bool:
+        """Whether Excel must recalculate every formula when it opens the saved file: only when
+        a cached value may be missing or stale after this save. That is: a formula this save
+        writes without a value; a formula cell left without one (openpyxl's ``<v></v>``); or a
+        formula sop-excel did not write (a planner's own, anywhere: what it refers to may have
+        changed). sop-excel's own formula columns carry the values Python computed for them.
+        """
+        if any(_missing_values(e) for edits in plan.values() for e in edits):
+            return True
+        by_part: dict[str, list[_Table]] = {}
+        for tbl in self._tables.values():
+            by_part.setdefault(tbl.sheet_part, []).append(tbl)
+        was = bool(re.search(rb'<calcPr\b[^>]*\bfullCalcOnLoad="(1|true)"', self._wb_xml))
+        for part in self._sheets.values():
+            if part in old_xml:
+                xml = old_xml[part]
+            elif part in self._members and self._members[part].file_size <= self.CENSUS_MAX_BYTES:
+                xml = self._read(part)
+            else:
+                if was:  # too big to look at: as the file had it
+                    return True
+                continue
+            n = xml.count(b"<f>") + xml.count(b"<f ") + xml.count(b"<f/>")
+            if not n:
+                continue
+            if n > sum(self._own_formulas(t) for t in by_part.get(part, [])):
+                return True  # a formula sop-excel did not write
+            if any(x in xml for x in (b"</f></c>", b"<v/>", b"<v></v>", b"/></c>")):
+                cleared = [(e.old[0], e.old[1] + 1, max(e.old[2], e.new_last_col), max(e.old[3], e.new_last_row))
+                           for e in plan.get(part, [])]
+                for ref in package.scan_formulas(xml).missing:
+                    c1, r1, _, _ = range_boundaries(ref)
+                    if not any(a <= c1 <= c and b <= r1 <= d for a, b, c, d in cleared):
+                        return True  # a formula without a value that this save does not rewrite
+        return False
+
+    def _own_formulas(self, tbl: _Table) -> int:
+        """Formula cells sop-excel writes in this table as it is in the file (formula columns x rows)."""
+        try:
+            layout = self.layout.table(tbl.name)
+        except KeyError:
+            return 0
+        fields = {c.header for c in layout.columns if c.formula}
+        c1, r1, c2, r2 = tbl.bounds
+        return sum(1 for h in tbl.columns if h in fields) * max(r2 - r1, 0)
+
+    def _drawings_beside_tables(self, plan: dict[str, list[_Edit]]) -> dict[str, bytes]:
+        """The drawing parts of rewritten sheets with every chart a table now runs under moved
+        to the right of it (a new Compare column under the chart beside it)."""
+        out: dict[str, bytes] = {}
+        for part, edits in plan.items():
+            extents = []
+            for tbl in self._tables.values():
+                if tbl.sheet_part != part:
+                    continue
+                e = next((e for e in edits if e.table is tbl), None)
+                c1, r1, c2, r2 = tbl.bounds
+                extents.append((c1, r1, e.new_last_col, e.new_last_row) if e else (c1, r1, c2, r2))
+            for typ, target in self._rel_targets(part).values():
+                if typ.endswith("/drawing") and target in self._members:
+                    xml = self._read(target)
+                    new = package.shift_anchors(xml, extents)
+                    if new != xml:
+                        out[target] = new
+        return out
+
     def _write_package(self, tmp: Path, plan: dict[str, list[_Edit]]) -> None:
         new_parts: dict[str, bytes] = {}
         stretch_by_sheet: dict[str, list[tuple[int, int, int, int]]] = {}
@@ -766,26 +856,41 @@ class ZipIO:
             xml = self._read(part)
             styles = [self._column_styles(xml, e, self._kinds(e)) for e in edits]
             sheet_jobs[part] = (xml, edits, [(c, self._date_styles(c), _mixed_styles(xml, e))
-                                             for c, e in zip(styles, edits, strict=True)])
+                                             for c, e in zip(styles, edits, strict=True)], self._widths(edits))
             title = edits[0].table.sheet
             for e in edits:
                 new_parts[e.table.part] = _table_xml(e)
                 c1, r1, c2, _ = e.old
                 stretch_by_sheet.setdefault(title, []).append(
                     (c1, r1 + 1, max(c2, e.new_last_col), e.new_last_row))
-        wb_xml = _with_full_calc(self._wb_xml)
+        calc = self._calc_on_load(plan, {part: job[0] for part, job in sheet_jobs.items()})
+        wb_xml = package.with_full_calc(self._wb_xml, calc)
         wb_xml = _stretch_refs(wb_xml, rb"(<definedName\b[^>]*>)(.*?)(</definedName>)", stretch_by_sheet, None)
         new_parts[self._wb_part] = wb_xml
+        moves = [package.TableMove(e.table.sheet, e.old, list(e.table.columns), e.header, e.new_last_row)
+                 for edits in plan.values() for e in edits]
         for p in self._members:
-            if p.startswith("xl/charts/chart") and p.endswith(".xml"):
+            if p.startswith("xl/charts/") and p.endswith(".xml") and "/_rels/" not in p:
                 xml = self._read(p)
-                new = _stretch_refs(xml, rb"(<c:f>)(.*?)(</c:f>)", stretch_by_sheet, None)
+                new = package.follow_charts(xml, moves)  # series follow their table's columns by name
+                new = _stretch_refs(new, rb"(<(?:\w+:)?f>)(.*?)(</(?:\w+:)?f>)", stretch_by_sheet, None)
                 if new != xml:
                     new_parts[p] = new
+        new_parts.update(self._drawings_beside_tables(plan))
+        skip = set()
+        if plan:  # formulas move: Excel's calculation chain would name cells that hold none (a repair prompt)
+            chain = next((p for p in self._members if p.lower().endswith("calcchain.xml")), None)
+            if chain is not None:
+                skip.add(chain)
+                wb_rels = _rels_of(self._wb_part)
+                ct, rels = package.drop_calc_chain(self._read("[Content_Types].xml"), self._read(wb_rels))
+                new_parts["[Content_Types].xml"], new_parts[wb_rels] = ct, rels
+        if package.ribbon_rel_missing(self._members, self._read("_rels/.rels")):
+            new_parts["_rels/.rels"] = package.with_ribbon_rel(self._read("_rels/.rels"))  # dropped by openpyxl
         styles_part = posixpath.join(posixpath.dirname(self._wb_part), "styles.xml")
         aside = _SheetAside.start(self, sheet_jobs)  # the biggest sheet made meanwhile, where it can be
         try:
-            self._write_members(tmp, sheet_jobs, new_parts, styles_part, aside)
+            self._write_members(tmp, sheet_jobs, new_parts, styles_part, aside, skip)
         finally:
             if aside is not None:
                 aside.discard()
@@ -793,11 +898,13 @@ class ZipIO:
         self._zip.close()
 
     def _write_members(self, tmp: Path, sheet_jobs: dict, new_parts: dict[str, bytes], styles_part: str,
-                       aside: _SheetAside | None) -> None:
+                       aside: _SheetAside | None, skip: set[str] | None = None) -> None:
         with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             src = self._zip.fp
             for info in self._zip.infolist():
                 name = info.filename
+                if skip and name in skip:
+                    continue
                 if aside is not None and name == aside.part:
                     continue  # after the others: it is being made meanwhile
                 if name in sheet_jobs:
@@ -819,9 +926,9 @@ class ZipIO:
 
 def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, job: tuple) -> None:
     """One rewritten sheet into ``out``: ``job`` is its old XML, its edits and their styles."""
-    xml, edits, styles = job
+    xml, edits, styles, widths = job
     with out.open(_new_info(info, 1), "w", force_zip64=True) as w:
-        _rewrite_sheet(xml, edits, styles, w)
+        _rewrite_sheet(xml, edits, styles, w, widths)
 
 
 class _SheetAside:
@@ -987,18 +1094,14 @@ def _new_info(info: zipfile.ZipInfo, level: int) -> zipfile.ZipInfo:
     return new
 
 
-def _with_full_calc(wb_xml: bytes) -> bytes:
-    """Excel recomputes every formula on open (as the openpyxl side asks too)."""
-    m = re.search(rb"<calcPr\b([^>]*?)(/?)>", wb_xml)
-    if m:
-        attrs = re.sub(rb'\s*fullCalcOnLoad="[^"]*"', b"", m.group(1))
-        return wb_xml[:m.start()] + b"<calcPr" + attrs + b' fullCalcOnLoad="1"' + m.group(2) + b">" + wb_xml[m.end():]
-    for anchor in (b"</definedNames>", b"</sheets>"):
-        i = wb_xml.find(anchor)
-        if i >= 0:
-            i += len(anchor)
-            return wb_xml[:i] + b'<calcPr fullCalcOnLoad="1"/>' + wb_xml[i:]
-    return wb_xml
+def _missing_values(e: _Edit) -> bool:
+    """Whether this write leaves a formula cell without a cached value (rows, not a frame's, that
+    hold a Formula with no value: read from a workbook and written back)."""
+    body = e.body
+    if isinstance(body, FrameBody):  # a frame's NaN in a formula column is written as a blank result
+        return False
+    return any(isinstance(v, Formula) and (v.value is None or (isinstance(v.value, float) and not math.isfinite(v.value)))
+               for r in body for v in r)
 
 
 _REF = re.compile(r"^(?P<sheet>'(?:[^']|'')+'|[^!]+)!(?P<ref>\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?\d+)$")
@@ -1091,8 +1194,9 @@ _DIM = re.compile(rb'<dimension ref="([^"]*)"\s*/>')
 def _rewrite_sheet(xml: bytes, edits: list[_Edit],
                    styles: list[tuple[list[str], list[Callable[[dt.date], str] | None],
                                       dict[int, dict[int, str]]]],
-                   out: IO[bytes]) -> None:
-    """Stream the sheet with each edited table's rows replaced."""
+                   out: IO[bytes], widths: dict[int, float] | None = None) -> None:
+    """Stream the sheet with each edited table's rows replaced (and its columns at least
+    ``widths`` wide)."""
     sd = xml.find(b"<sheetData")
     if sd < 0:
         raise ZipUnsupported("the sheet is written with XML prefixes")
@@ -1124,7 +1228,7 @@ def _rewrite_sheet(xml: bytes, edits: list[_Edit],
         dim = (f"{get_column_letter(d1 or 1)}{dr1 or 1}:"
                f"{get_column_letter(max(d2 or 1, max_col))}{max(dr2 or 1, max_row)}")
         prefix = prefix[:m.start()] + f'<dimension ref="{dim}"/>'.encode() + prefix[m.end():]
-    out.write(prefix)
+    out.write(package.with_widths(prefix, widths or {}))
     out.write(b"<sheetData>")
     start, end = sd_open_end, sd_close  # the old rows: xml[start:end] (not copied: it may be 100s of MB)
     lo_row = min(r[2] for r in regions)

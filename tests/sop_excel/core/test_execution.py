@@ -63,6 +63,22 @@ def test_drift_status_and_value_at_risk_by_hand():
     assert exc.loc[1, "action"].startswith("Raise to S&OP")
 
 
+def test_an_item_at_the_tracking_signal_limit_is_never_on_track():
+    """Status and colour agree with the tracking-signal limit: a bias alert with drift in bounds is
+    Bias (amber), not On track (green); drift still decides Act and Watch."""
+    plan = pd.DataFrame({"item": ["BIASED", "FINE", "HOT"], "family": ["F"] * 3,
+                         "month_plan": [210.0] * 3, "price": [10.0] * 3})
+    actuals = pd.DataFrame({"date": pd.to_datetime(["2026-11-18"] * 3), "item": ["BIASED", "FINE", "HOT"],
+                            "orders": [131.0, 129.0, 169.0], "shipments": [0.0] * 3})
+    bias = pd.DataFrame({"item": ["BIASED", "FINE", "HOT"], "tracking_signal": [-5.2, 1.0, 6.0],
+                         "bias": ["under-forecast", "", "over-forecast"]})
+    ex = compute_execution(plan, actuals, dt.date(2026, 11, 1), dt.date(2026, 11, 18), watch=0.1, act=0.2,
+                           sigma_month=pd.Series(10.0, index=plan["item"]), bias=bias).set_index("item")
+    assert ex["status"].to_dict() == {"BIASED": "Bias", "FINE": "On track", "HOT": "Act"}
+    exc = compute_exceptions(ex.reset_index(), min_value_at_risk=0).set_index("item")
+    assert exc.loc["BIASED", "flag"] == "Bias" and exc.loc["BIASED", "action"].startswith("Re-forecast")
+
+
 def _exc(items, flags, vars_):
     from sop_excel.core.execution import compute_exceptions  # noqa: F401 - shape reference
 

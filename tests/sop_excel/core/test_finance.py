@@ -30,12 +30,15 @@ def test_finance_by_hand():
     assert fin.loc["Up", "margin_pct"] == pytest.approx(1 - 640 * 1.1 / (1160 * 1.1 * 1.05))
 
 
-def test_months_without_budget_show_no_gap():
-    plan = pd.DataFrame({"scenario": ["Base"] * 2, "family": ["F"] * 2, "month": [M, M2],
-                         "volume": [1.0, 1.0], "revenue": [100.0, 100.0], "cost": [50.0, 50.0]})
-    budget = pd.DataFrame({"family": ["F"], "month": [M], "revenue": [90.0]})
+def test_months_without_budget_have_no_budget_and_no_gap():
+    """Not a budget of 0 and a gap of 0 ("on budget"): no budget, no gap. A budget of 0 is one."""
+    M3 = pd.Timestamp("2027-03-01")
+    plan = pd.DataFrame({"scenario": ["Base"] * 3, "family": ["F"] * 3, "month": [M, M2, M3],
+                         "volume": [1.0] * 3, "revenue": [100.0] * 3, "cost": [50.0] * 3})
+    budget = pd.DataFrame({"family": ["F", "F"], "month": [M, M3], "revenue": [90.0, 0.0]})
     fin = compute_finance(plan, budget, ["Base"], ["F"])
-    assert fin["gap"].tolist() == [10.0, 0.0]
+    assert fin["budget_revenue"].tolist()[0::2] == [90.0, 0.0] and pd.isna(fin["budget_revenue"].iloc[1])
+    assert fin["gap"].tolist()[0::2] == [10.0, 100.0] and pd.isna(fin["gap"].iloc[1])
 
 
 def test_consensus_rule_by_hand():
