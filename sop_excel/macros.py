@@ -558,6 +558,9 @@ def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
 def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
               user: str | None = None, now: dt.datetime | None = None) -> RunReport:
     """Lock a scenario as the plan of record: version, time, user, content hash, snapshots."""
+    check = getattr(book, "check_writable", None)  # live Excel: protected sheets, before any write
+    if check is not None:
+        check(["tblLocks", "tblLockedPlan", "tblSnapshots"])
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))

@@ -8,18 +8,28 @@ talks to xlwings objects; the ribbon entry points hand the caller's book to ``Xl
 Writing through Excel is like typing: a string that starts with ``=``, ``+``, ``-`` or ``@``
 would be parsed as a formula. Such text is written with a leading apostrophe, Excel's marker
 for "this is text" (the apostrophe is not part of the value).
+
+Protected sheets (the layout's ``protect``: Plan of record, Snapshots) refuse every write in
+Excel. xlwings' API has no sheet protection, so this side calls the template's VBA function
+``SopProtection`` (``Book.macro``, the same on Windows and the Mac) to unprotect such a sheet
+just for a write and protect it again after, as the template protects it. A command that writes
+there first calls :meth:`XlwingsIO.check_writable`, so a sheet that cannot be unprotected (a
+password, or a workbook without sop-excel's VBA) is refused before anything was written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sop_excel.errors import LayoutError
+from sop_excel.errors import LayoutError, WorkbookError
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import cell_address, load_layout
+from sop_excel.workbook.xlsm import PROTECTION_MACRO
 
 __all__ = ["XlwingsIO", "escape_text"]
 
@@ -66,7 +76,51 @@ class XlwingsIO:
             out.append([_cell(v, f) for v, f in zip(vrow, frow, strict=True)])
         return out
 
+    def _protected_sheet(self, name: str) -> str | None:
+        """The sheet of table ``name`` when the layout protects it (else None)."""
+        try:
+            sheet = self.layout.table(name).sheet
+        except KeyError:
+            return None
+        return sheet if any(s.name == sheet and s.protect for s in self.layout.sheets) else None
+
+    def _protection(self, sheet: str, action: str) -> str:
+        """Ask the workbook's VBA to ``unprotect`` or ``protect`` a sheet; its answer."""
+        try:
+            answer = str(self.book.macro(PROTECTION_MACRO)(sheet, action))
+        except Exception as exc:  # noqa: BLE001 - no such macro (an .xlsx, xlwings Server), or Excel refused
+            answer = f"error: {type(exc).__name__}: {exc}"
+        if answer.startswith("error"):
+            raise WorkbookError(
+                f"{self.name}: sheet '{sheet}' is protected and sop-excel could not unprotect it "
+                f"({answer[6:].strip() or 'no answer'}). Nothing was written. Unprotect it (Review > "
+                "Unprotect Sheet; a password-protected sheet needs its password), run the command "
+                "again, and protect the sheet again after it, or run it headless with the sop-excel command.")
+        return answer
+
+    @contextlib.contextmanager
+    def _writable(self, name: str) -> Iterator[None]:
+        """Writes to table ``name`` allowed: a protected sheet unprotected meanwhile, then protected again."""
+        sheet = self._protected_sheet(name)
+        was = self._protection(sheet, "unprotect") if sheet else "unprotected"
+        try:
+            yield
+        finally:
+            if sheet and was == "protected":
+                self._protection(sheet, "protect")
+
+    def check_writable(self, names: Iterable[str]) -> None:
+        """Refuse, before anything is written, a command that would write a protected sheet this
+        side cannot unprotect (each such sheet is unprotected and protected again once)."""
+        for sheet in dict.fromkeys(s for n in names if (s := self._protected_sheet(n))):
+            if self._protection(sheet, "unprotect") == "protected":
+                self._protection(sheet, "protect")
+
     def write_table(self, name: str, rows: Rows) -> None:
+        with self._writable(name):
+            self._write_table(name, rows)
+
+    def _write_table(self, name: str, rows: Rows) -> None:
         tbl = self._find(name)
         sheet = tbl.range.sheet
         top, left = tbl.range.row, tbl.range.column

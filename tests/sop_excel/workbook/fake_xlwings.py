@@ -2,13 +2,30 @@
 
 It behaves like Excel where it matters to us: a value written as text that starts with '=', '+',
 '-' or '@' is parsed as a formula (typing semantics), a leading apostrophe marks text and is not
-stored, `range.formula` gives the formula text or the constant, and tables resize.
+stored, `range.formula` gives the formula text or the constant, and tables resize. A protected
+sheet (as the file says) refuses every change, as Excel does ("The cell or chart you're trying to
+change is on a protected sheet"); `book.macro(name)` runs the workbook's VBA, modelled for the
+procedures the sop-excel template's VBA module defines (an .xlsx has none: "Cannot run the macro").
 """
 
 from __future__ import annotations
 
+import re
+import zipfile
+from importlib import resources
+
 import openpyxl
 from openpyxl.utils import get_column_letter, range_boundaries
+
+
+class FakeComError(Exception):
+    """What pywin32 raises when Excel refuses a call (``pywintypes.com_error``)."""
+
+
+def _check_writable(sheet):
+    if sheet.protected:
+        raise FakeComError("The cell or chart you're trying to change is on a protected sheet. To make a "
+                           "change, unprotect the sheet. You might be requested to enter a password.")
 
 
 class FakeRange:
@@ -37,6 +54,7 @@ class FakeRange:
 
     @value.setter
     def value(self, rows):
+        _check_writable(self.sheet)
         if not isinstance(rows, list) and self.shape == (1, 1):  # xlwings takes a scalar for one cell
             rows = [[rows]]
         for cells, vals in zip(self._cells(), rows, strict=True):
@@ -54,11 +72,13 @@ class FakeRange:
 
     @number_format.setter
     def number_format(self, fmt):
+        _check_writable(self.sheet)
         for row in self._cells():
             for rc in row:
                 self.sheet.formats[rc] = fmt
 
     def clear_contents(self):
+        _check_writable(self.sheet)
         for row in self._cells():
             for rc in row:
                 self.sheet.values.pop(rc, None)
@@ -72,6 +92,7 @@ class FakeTable:
         self.range = FakeRange(sheet, r1, c1, r2, c2)
 
     def resize(self, rng):
+        _check_writable(rng.sheet)
         self.range = rng
 
 
@@ -80,6 +101,8 @@ class FakeSheet:
         self.name = name
         self.values, self.formulas, self.formats = {}, {}, {}
         self.tables = _Named()
+        self.protected, self.password = False, None
+        self.protections = []  # ("protect" | "unprotect") in order, to check what a command did
 
     def range(self, address):
         c1, r1, c2, r2 = range_boundaries(address.replace("$", ""))
@@ -131,12 +154,47 @@ class FakeApp:
         self.status_history.append(value)
 
 
+def template_procedures():
+    """The VBA procedures the sop-excel template's module defines (its source in the repository)."""
+    text = (resources.files("workbook_templates") / "ribbon" / "SopRibbon.bas").read_text(encoding="utf-8")
+    return set(re.findall(r"^\s*Public (?:Sub|Function) (\w+)", text, re.M))
+
+
 class FakeBook:
     def __init__(self, name, fullname=None):
         self.name = name
         self.fullname = fullname or name
         self.sheets = _Named()
         self.app = FakeApp()
+        self.procedures = set()  # VBA procedures in the workbook
+
+    def macro(self, name):
+        """xlwings' ``Book.macro``: a callable running a VBA procedure of the workbook."""
+        def run(*args):
+            if name not in self.procedures:
+                raise FakeComError(f"Cannot run the macro '{name}'. The macro may not be available in "
+                                   "this workbook or all macros may be disabled.")
+            return getattr(self, "_vba_" + name)(*args)
+        return run
+
+    def _vba_SopProtection(self, sheet_name, action):  # noqa: N802 - the VBA name
+        """SopRibbon.bas's SopProtection, as Excel would run it."""
+        try:
+            ws = self.sheets[sheet_name]
+        except KeyError:
+            return "error: Subscript out of range"
+        ws.protections.append(action)
+        if action == "unprotect":
+            if not ws.protected:
+                return "unprotected"
+            if ws.password is not None:
+                return "error: The password you supplied is not correct."
+            ws.protected = False
+            return "protected"
+        if action == "protect":
+            ws.protected = True
+            return "protected"
+        return "error: unknown action " + action
 
     @classmethod
     def from_xlsx(cls, path):
@@ -155,5 +213,10 @@ class FakeBook:
                     sheet.values[(c.row, c.column)] = values[ws.title][c.coordinate].value
             for name, ref in ws.tables.items():
                 sheet.tables.append(FakeTable(sheet, name, ref))
+            sheet.protected = bool(ws.protection.sheet)
+            sheet.password = ws.protection.password or None
             book.sheets.append(sheet)
+        with zipfile.ZipFile(path) as z:
+            if "xl/vbaProject.bin" in z.namelist():  # built by sop-excel template: its VBA module
+                book.procedures = template_procedures()
         return book
