@@ -1,21 +1,33 @@
-"""Check a workbook the way CI would: structure, cached values, and a real recalculation."""
+"""Check a workbook the way CI would: structure, cached values, file fidelity, and a real recalculation.
+
+File fidelity (issue 17) is what Excel would repair, refuse or show wrong, whoever saved the file
+last: a formula without a cached value (openpyxl saves none), a calculation chain naming cells
+that hold no formula (a repair prompt), a chart series on the wrong column or on fewer rows than
+its table, a chart lying over a table, an ``.xlsm`` whose ribbon lost its relationship, scenario
+names Excel cannot keep apart. Input validation of the sheets' values is the commands' (they
+refuse bad values with the cell); this module only reads.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 import openpyxl
 from openpyxl.utils import get_column_letter
 
+from sop_excel.workbook import package
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.libreoffice import recalculate
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 
-__all__ = ["check_workbook", "compare_recalculated", "formula_cells"]
+__all__ = ["check_workbook", "compare_recalculated", "fidelity_problems", "formula_cells", "formula_text_cells"]
 
 ERROR_VALUES = ("#REF!", "#NAME?", "#VALUE!", "#DIV/0!", "#N/A", "#NUM!", "#NULL!", "Err:")
+SHOWN = 20  # problems of one kind listed before "... and N more"
 
 
 def formula_cells(path: str | Path) -> dict[tuple[str, str], object]:
@@ -37,6 +49,18 @@ def formula_cells(path: str | Path) -> dict[tuple[str, str], object]:
         formulas.close()
         values.close()
     return out
+
+
+def formula_text_cells(path: str | Path) -> dict[tuple[str, str], str]:
+    """The formula text of every formula cell, keyed by (sheet, cell)."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return {(ws.title, f"{get_column_letter(c)}{r}"): str(cell.value)
+                for ws in wb.worksheets
+                for r, row in enumerate(ws.iter_rows(), start=1)
+                for c, cell in enumerate(row, start=1) if cell.data_type == "f"}
+    finally:
+        wb.close()
 
 
 def _values(path: str | Path) -> dict[tuple[str, str], object]:
@@ -70,6 +94,152 @@ def compare_recalculated(path: str | Path, recalculated: str | Path) -> list[str
     return problems
 
 
+def _sheet_parts(z: zipfile.ZipFile) -> dict[str, tuple[str, int]]:
+    """Sheet title -> (part, sheetId), from the workbook and its relationships."""
+    names = set(z.namelist())
+    wb_part = "xl/workbook.xml"
+    rels = package.rels_targets(z.read(package.rels_part(wb_part)), wb_part) \
+        if package.rels_part(wb_part) in names else {}
+    out = {}
+    for m in re.finditer(rb"<sheet\b([^>]*)/?>", z.read(wb_part)):
+        a = dict(re.findall(rb'([\w:]+)="([^"]*)"', m.group(1)))
+        rid = next((v for k, v in a.items() if k.endswith(b":id")), b"").decode()
+        part = rels.get(rid, ("", ""))[1]
+        if part in names:
+            title = package._unescape(a.get(b"name", b"").decode())
+            out[title] = (part, int(a.get(b"sheetId", b"0")))
+    return out
+
+
+def fidelity_problems(path: str | Path, book: OpenpyxlIO | None = None) -> list[str]:
+    """What Excel would repair, refuse or show wrong in this file (see the module docstring)."""
+    path = Path(path)
+    book = book or OpenpyxlIO(path)
+    layout = load_layout()
+    problems: list[str] = []
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        sheets = _sheet_parts(z)
+        xml = {title: z.read(part) for title, (part, _) in sheets.items()}
+        # formulas without a cached value
+        missing: list[tuple[str, str]] = []
+        formulas_by_id: dict[int, set[str]] = {}
+        for title, (_part, sheet_id) in sheets.items():
+            scan = package.scan_formulas(xml[title])
+            missing += [(title, c) for c in scan.missing]
+            if scan.formulas:
+                formulas_by_id[sheet_id] = {m.group(1).decode() for m in
+                                            re.finditer(rb'<c r="([A-Z]+\d+)"[^>]*><f\b', xml[title])}
+        for sheet, coord in missing[:SHOWN]:
+            problems.append(f"Sheet '{sheet}', cell {coord}: formula has no cached value")
+        if len(missing) > SHOWN:
+            problems.append(f"... and {len(missing) - SHOWN} more formula cells without a cached value")
+        # the calculation chain
+        chain = next((n for n in names if n.lower() == "xl/calcchain.xml"), None)
+        if chain is not None:
+            stale = package.stale_calc_chain(z.read(chain), formulas_by_id)
+            if stale:
+                by_id = {i: t for t, (_, i) in sheets.items()}
+                first = ", ".join(f"'{by_id.get(i, i)}'!{r}" for i, r in stale[:5])
+                problems.append(f"The calculation chain (xl/calcChain.xml) names {len(stale)} cells that hold no "
+                                f"formula ({first}): Excel offers to repair the file")
+        # the ribbon and the VBA
+        rels = z.read("_rels/.rels") if "_rels/.rels" in names else b""
+        ct = z.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        if package.ribbon_rel_missing(names, rels):
+            problems.append(f"The ribbon part ({package.RIBBON_PART}) has lost its relationship in _rels/.rels "
+                            "(openpyxl drops it on save): Excel shows no S&OP tab")
+        macro_ct = b"macroEnabled.main+xml" in ct
+        if path.suffix.lower() == ".xlsm" and not macro_ct:
+            problems.append(f"{path.name} is named .xlsm but its main part is not macro-enabled: Excel refuses to open it")
+        if path.suffix.lower() == ".xlsx" and macro_ct:
+            problems.append(f"{path.name} holds a macro-enabled workbook but is named .xlsx: Excel refuses to open it")
+        if path.suffix.lower() == ".xlsm" and "xl/vbaProject.bin" not in names:
+            problems.append(f"{path.name} has no VBA project (xl/vbaProject.bin): the ribbon buttons cannot run")
+        # charts on their tables' columns, and beside their tables
+        problems += _chart_problems(z, names, sheets, book, layout)
+    problems += _scenario_name_problems(book)
+    return problems
+
+
+def _tables_by_sheet(book: OpenpyxlIO) -> dict[str, list[tuple[str, tuple[int, int, int, int], list[str]]]]:
+    from openpyxl.utils import range_boundaries
+
+    out: dict[str, list] = {}
+    for name, (ws, tbl) in book._tables.items():
+        out.setdefault(ws.title, []).append((name, range_boundaries(tbl.ref), [c.name for c in tbl.tableColumns]))
+    return out
+
+
+def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple[str, int]],
+                    book: OpenpyxlIO, layout: object) -> list[str]:
+    tables = _tables_by_sheet(book)
+    dynamic = {t.name for t in layout.tables if t.dynamic_columns}  # type: ignore[attr-defined]
+
+    def cell_text(sheet: str, row: int, col: int) -> str | None:
+        try:
+            v = book.wb[sheet].cell(row, col).value
+        except KeyError:
+            return None
+        return None if v is None else str(v)
+
+    problems: list[str] = []
+    plotted: dict[str, set[int]] = {}
+    for part in sorted(n for n in names if n.startswith("xl/charts/") and n.endswith(".xml") and "/_rels/" not in n):
+        chart = z.read(part)
+        title = re.search(rb"<a:t>([^<]*)</a:t>", chart)
+        label = f"Chart '{package._unescape(title.group(1).decode())}'" if title else f"Chart {part}"
+        for s in package.series_of(chart, cell_text):
+            if s.val is None:
+                continue
+            sheet, (c1, r1, c2, r2) = s.val
+            for tname, (t1, s1, t2, s2), header in tables.get(sheet, []):
+                if not (c1 == c2 and t1 <= c1 <= t2 and s1 <= r1 <= s2):
+                    continue
+                column = header[c1 - t1]
+                plotted.setdefault(tname, set()).add(c1)
+                if (r1, r2) != (s1 + 1, s2):
+                    problems.append(f"{label}: series '{s.name or column}' plots rows {r1}-{r2} of '{sheet}' column "
+                                    f"'{column}', but table {tname} holds rows {s1 + 1}-{s2}: the chart does not "
+                                    "follow the table")
+                if s.name is not None and s.name.strip().casefold() != column.strip().casefold() and \
+                        s.name.strip().casefold() in {h.strip().casefold() for h in header}:
+                    problems.append(f"{label}: series '{s.name}' plots column '{column}' of table {tname}: "
+                                    "the chart is on the wrong column")
+                break
+    for sheet, entries in tables.items():
+        for tname, (t1, _s1, _t2, _s2), header in entries:
+            if tname in dynamic and tname in plotted:
+                for j, h in enumerate(header[1:], start=1):
+                    if t1 + j not in plotted[tname]:
+                        problems.append(f"Column '{h}' of table {tname} (sheet '{sheet}') is on no chart series")
+    # charts lying over a table
+    for sheet, (part, _) in sheets.items():
+        rels_name = package.rels_part(part)
+        if rels_name not in names:
+            continue
+        for typ, target in package.rels_targets(z.read(rels_name), part).values():
+            if not typ.endswith("/drawing") or target not in names:
+                continue
+            drawing = z.read(target)
+            for tname, (t1, s1, t2, s2), _ in tables.get(sheet, []):
+                if package.shift_anchors(drawing, [(t1, s1, t2, s2)]) != drawing:
+                    problems.append(f"A chart on sheet '{sheet}' lies over table {tname} "
+                                    f"({get_column_letter(t1)}{s1}:{get_column_letter(t2)}{s2}): some of its "
+                                    "cells are hidden under the chart")
+    return problems
+
+
+def _scenario_name_problems(book: OpenpyxlIO) -> list[str]:
+    from sop_excel.pipeline import scenario_name_problems
+
+    if "tblScenarioList" not in book.table_names():
+        return []
+    rows = book.read_table("tblScenarioList")
+    names = [str(r[0]) for r in rows[1:] if r and r[0] not in (None, "")]
+    return [f"Scenario '{name}' {what}. {fix}" for name, what, fix in scenario_name_problems(names)]
+
+
 def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str], list[str]]:
     """(problems, info lines) for a workbook built by sop-excel."""
     layout = load_layout()
@@ -92,14 +262,11 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
     for spec in layout.settings.rows:
         if spec.name not in names:
             problems.append(f"Named range {spec.name} (Settings '{spec.setting}') is missing")
-    cells = formula_cells(path)
-    empty = [k for k, v in cells.items() if v is None]
-    for sheet, coord in empty[:20]:
-        problems.append(f"Sheet '{sheet}', cell {coord}: formula has no cached value")
-    if len(empty) > 20:
-        problems.append(f"... and {len(empty) - 20} more formula cells without a cached value")
+    problems += fidelity_problems(path, book)
+    cells = formula_cells(path) if recalc else None
+    n_formulas = len(cells) if cells is not None else _count_formulas(path)
     lines = [f"{Path(path).name}: {len(sheets)} sheets, {len(tables)} tables, "
-             f"{len(names)} named ranges, {len(cells)} formulas"]
+             f"{len(names)} named ranges, {n_formulas} formulas"]
     if recalc:
         with tempfile.TemporaryDirectory(prefix="sop-check-") as out:
             recalculated = recalculate(path, out)
@@ -107,5 +274,10 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
         problems += diffs[:20]
         if len(diffs) > 20:
             problems.append(f"... and {len(diffs) - 20} more differences")
-        lines.append(f"LibreOffice recalculated {len(cells)} formulas: {len(diffs)} differ from the cached values")
+        lines.append(f"LibreOffice recalculated {n_formulas} formulas: {len(diffs)} differ from the cached values")
     return problems, lines
+
+
+def _count_formulas(path: str | Path) -> int:
+    with zipfile.ZipFile(path) as z:
+        return sum(package.scan_formulas(z.read(part)).formulas for part, _ in _sheet_parts(z).values())

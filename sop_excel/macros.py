@@ -168,7 +168,8 @@ def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
 
 
 def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     final: pd.DataFrame | None = None) -> pipeline.ExecutionBasis:
+                     final: pd.DataFrame | None = None, state: dict[str, bool] | None = None
+                     ) -> pipeline.ExecutionBasis:
     """The execution basis: from the Basis sheet when its fingerprint matches the S&OP sheets
     as saved, else computed from them (Forecast, Inputs, Plan of record, Snapshots, History)
     and kept on the Basis sheet for the next refresh. ``final``: a consensus just computed
@@ -179,6 +180,8 @@ def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     """
     key = _basis_key(book, settings) if final is None else None
     kept = _kept_basis(book, key) if key is not None else None
+    if state is not None:
+        state["kept"] = kept is not None  # the S&OP sheets are as sop-excel last kept them
     if kept is not None:
         return kept
     locked, label = _latest_lock(book)
@@ -236,6 +239,24 @@ def keep_basis(book: WorkbookIO, settings: Settings,
                         book.name, exc)
         return False
     return True
+
+
+def _sop_values(book: WorkbookIO, settings: Settings, items: pd.DataFrame, kept: bool) -> list[str]:
+    """Formulas of the S&OP sheets left without a cached value (the file was last saved by a
+    program that does not calculate: openpyxl) are computed again, as compare-scenarios does,
+    so no command leaves an empty formula cell behind. Not looked for where the S&OP sheets are
+    as sop-excel last kept them (the execution basis held), nor in live Excel (it calculates).
+    Returns the warning to report, if any."""
+    find = getattr(book, "missing_values", None)
+    if kept or find is None:
+        return []
+    n, cells = find(list(SOP_TABLES))
+    if not n:
+        return []
+    _write_sop(book, settings, items, read_frame(book, "tblForecast"))
+    return [f"{n:,} formula cells of the S&OP sheets had no saved value ({cells[0]} first): the file was "
+            "last saved by a program that does not calculate (such as openpyxl). They were computed "
+            "again from the sheets' inputs, as compare-scenarios does."]
 
 
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
@@ -332,7 +353,9 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     """
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
-    basis = _execution_basis(book, settings, items)
+    state: dict[str, bool] = {}
+    basis = _execution_basis(book, settings, items, state=state)
+    recomputed = _sop_values(book, settings, items, state.get("kept", False))
     existing = existing() if existing is not None else read_frame(book, "tblActuals")
     if callable(actuals):
         actuals = actuals()
@@ -341,7 +364,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     execution, exceptions, through, resolved = _write_execution(book, settings, items, merged, basis=basis)
     counts = execution["status"].value_counts()
     replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
-    report = RunReport("refresh-actuals")
+    report = RunReport("refresh-actuals", warnings=recomputed)
     report.lines += [
         f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
         f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
@@ -476,9 +499,12 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     actuals = read_frame(book, "tblActuals")
-    execution, exceptions, through, resolved = _write_execution(book, settings, items, actuals)
+    state: dict[str, bool] = {}
+    basis = _execution_basis(book, settings, items, state=state)
+    recomputed = _sop_values(book, settings, items, state.get("kept", False))
+    execution, exceptions, through, resolved = _write_execution(book, settings, items, actuals, basis=basis)
     counts = execution["status"].value_counts()
-    report = RunReport("flag-drift", [
+    report = RunReport("flag-drift", warnings=recomputed, lines=[
         f"Actuals through {through:%Y-%m-%d}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
         f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
@@ -518,6 +544,10 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
     if name in set(scen["scenario"]):
         raise InputError(f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
                          "or edit its drivers there.")
+    clash = pipeline.scenario_name_problems([*scen["scenario"], name])
+    mine = [(what, fix) for n, what, fix in clash if n == name]
+    if mine:  # before anything is written: Excel would not keep it apart from the others
+        raise InputError(f"Scenario name '{name}' {mine[0][0]}. {mine[0][1]}")
     if parent and parent not in set(scen["scenario"]):
         raise InputError(f"Parent scenario '{parent}' does not exist. Existing: "
                          f"{', '.join(scen['scenario'])}.")

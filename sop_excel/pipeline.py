@@ -25,6 +25,7 @@ from sop_excel.models import Settings
 __all__ = [
     "check_history",
     "check_scenarios",
+    "scenario_name_problems",
     "ExecutionBasis",
     "execution_basis",
     "execution_frames",
@@ -247,12 +248,45 @@ def _compare(finance: pd.DataFrame, load: pd.DataFrame, names: list[str]) -> pd.
                               "budgeted_revenue", "budget_revenue", "gap", "peak_load", "overloads"]]
 
 
+GENERATED_COLUMNS = ("Month", "Budget revenue")
+"""Compare's monthly table: its month and budget columns beside one ``<scenario> revenue`` column each."""
+
+
+def scenario_name_problems(names: list[str]) -> list[tuple[str, str, str]]:
+    """(name, what is wrong, what to do) for each scenario name Excel would not keep apart.
+
+    Excel's SUMIFS compares text ignoring case and reads ``*``, ``?`` and ``~`` as wildcards and
+    a leading ``=``, ``<`` or ``>`` as a comparison, so Finance would add up the wrong scenarios
+    (cached values and recalculated ones then differ); a table's column names must differ
+    ignoring case; and a scenario named like a generated column would lose its monthly column.
+    """
+    out = []
+    seen: dict[str, str] = {}
+    generated = {c.casefold() for c in GENERATED_COLUMNS}
+    for name in names:
+        text = str(name)
+        folded = text.strip().casefold()
+        if folded in seen and seen[folded] != text:
+            out.append((text, f"differs from scenario '{seen[folded]}' only in upper and lower case",
+                        "Give it a name that differs in letters, not only in case (Excel ignores case)."))
+        seen.setdefault(folded, text)
+        if f"{text} revenue".strip().casefold() in generated or folded in generated:
+            out.append((text, "is the name of a column of the Compare sheet's monthly table",
+                        "Rename the scenario (for example 'Budget case')."))
+        if any(ch in text for ch in "*?~") or text.lstrip()[:1] in ("=", "<", ">"):
+            out.append((text, "has a character Excel reads as a pattern (*, ?, ~) or a comparison (=, <, > first)",
+                        "Rename the scenario with letters, digits, spaces and - _ ( ) only."))
+    return out
+
+
 def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataFrame,
                     items: pd.DataFrame, settings: Settings) -> None:
-    """Parents exist and form no loop; drivers name known scenarios, kinds, items and launches."""
+    """Parents exist and form no loop; drivers name known scenarios, kinds, items and launches;
+    names Excel keeps apart (:func:`scenario_name_problems`)."""
     from sop_excel.core.scenarios import DRIVER_KINDS, scenario_chain
 
-    problems = []
+    problems = [CellProblem(f"Sheet 'Scenarios', scenario {name}", name, what, fix)
+                for name, what, fix in scenario_name_problems(names)]
     if not names:
         problems.append(CellProblem("Sheet 'Scenarios', table tblScenarioList", None, "has no scenario",
                                     "Add at least one scenario (Base, with no parent)."))

@@ -33,6 +33,7 @@ from sop_excel.errors import (
     WorkbookLockedError,
 )
 from sop_excel.models import LayoutSpec
+from sop_excel.workbook import package
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
@@ -95,6 +96,7 @@ class OpenpyxlIO:
             for tbl in ws.tables.values():
                 self._tables[tbl.name] = (ws, tbl)
         self._cached: dict[tuple[str, str], float | str | None] = {}
+        self._moves: dict[str, package.TableMove] = {}  # table -> where it was and what it holds now
 
     # -- WorkbookIO -----------------------------------------------------------------------
     @property
@@ -122,6 +124,15 @@ class OpenpyxlIO:
         layout = self.layout.table(name)
         min_col, min_row, max_col, max_row = range_boundaries(tbl.ref)
         header = [str(h) for h in rows[0]]
+        before = self._moves.get(name)
+        self._moves[name] = package.TableMove(
+            ws.title, before.old if before else (min_col, min_row, max_col, max_row),
+            before.old_header if before else [c.name for c in tbl.tableColumns], header, min_row + max(len(rows) - 1, 1))
+        for j, width in enumerate(_widths(layout, rows)):  # header, numbers and dates shown whole
+            letter = get_column_letter(min_col + j)
+            dim = ws.column_dimensions[letter]
+            if (dim.width or 0) < width:
+                dim.width = width
         body = rows[1:] or [[None] * len(header)]  # an Excel Table keeps at least one data row
         new_max_row = min_row + len(body)
         new_max_col = min_col + len(header) - 1
@@ -154,21 +165,79 @@ class OpenpyxlIO:
         _follow_table(self.wb, ws, (min_col, min_row + 1, max(max_col, new_max_col), max_row), new_max_row)
 
     def save(self) -> None:
-        self.wb.calculation.fullCalcOnLoad = True  # Excel recomputes on open in any case
+        self.wb.calculation.fullCalcOnLoad = False  # set again below where a value may be missing or stale
 
         def write(tmp: Path) -> None:
             raw = io.BytesIO()
             self.wb.save(raw)
-            _write_with_cached_values(raw, tmp, self._cached, self._sheet_parts())
-            if self.macro_enabled:
-                from sop_excel.workbook.xlsm import restore_ribbon
-
-                restore_ribbon(tmp)  # openpyxl drops the ribbon's relationship on every save
+            _write_with_cached_values(raw, tmp, self._cached, self._sheet_parts(), self._kept_values(),
+                                      list(self._moves.values()), self._own_formulas())
 
         atomic_write(self.path, write)
+        self._moves.clear()
+
+    def missing_values(self, names: list[str]) -> tuple[int, list[str]]:
+        """Formula cells without a cached value on the sheets of these tables, in the file as
+        opened: how many, and the first few by sheet and cell."""
+        titles = {self._tables[n][0].title for n in names if n in self._tables}
+        with zipfile.ZipFile(self.path) as z:
+            names_in = set(z.namelist())
+            rels = package.rels_targets(z.read("xl/_rels/workbook.xml.rels"), "xl/workbook.xml") \
+                if "xl/_rels/workbook.xml.rels" in names_in else {}
+            parts = {}
+            for m in re.finditer(rb"<sheet\b([^>]*)/?>", z.read("xl/workbook.xml")):
+                a = dict(re.findall(rb'([\w:]+)="([^"]*)"', m.group(1)))
+                title = _xml_unescape(a.get(b"name", b"").decode())
+                rid = next((v for k, v in a.items() if k.endswith(b":id")), b"").decode()
+                if title in titles and rels.get(rid, ("", ""))[1] in names_in:
+                    parts[title] = rels[rid][1]
+            return package.missing_values(z.read, parts)
+
+    def _kept_values(self) -> dict[str, dict[str, tuple[bytes, bytes, bytes]]]:
+        """Sheet title -> cell -> (formula, type, cached value) of every formula cell of the file
+        as it was opened: openpyxl drops those values on save; a formula this side did not write
+        gets its value back (the same formula on the same cell, so the same value)."""
+        out: dict[str, dict[str, tuple[bytes, bytes, bytes]]] = {}
+        with zipfile.ZipFile(self.path) as z:
+            names = set(z.namelist())
+            if "xl/workbook.xml" not in names:
+                return out
+            rels = package.rels_targets(z.read("xl/_rels/workbook.xml.rels"), "xl/workbook.xml") \
+                if "xl/_rels/workbook.xml.rels" in names else {}
+            for m in re.finditer(rb"<sheet\b([^>]*)/?>", z.read("xl/workbook.xml")):
+                a = dict(re.findall(rb'([\w:]+)="([^"]*)"', m.group(1)))
+                rid = next((v for k, v in a.items() if k.endswith(b":id")), b"").decode()
+                part = rels.get(rid, ("", ""))[1]
+                if part not in names or b"<f" not in (xml := z.read(part)):
+                    continue
+                title = _xml_unescape(a.get(b"name", b"").decode())
+                out[title] = {c.group(1).decode(): (c.group(3), c.group(2), c.group(4))
+                              for c in _KEPT_CELL.finditer(xml)}
+        return out
+
+    def _own_formulas(self) -> dict[str, int]:
+        """Sheet title -> formula cells sop-excel writes there (its formula columns x rows)."""
+        out: dict[str, int] = {}
+        for name, (ws, tbl) in self._tables.items():
+            try:
+                fields = {c.header for c in self.layout.table(name).columns if c.formula}
+            except KeyError:
+                continue
+            c1, r1, c2, r2 = range_boundaries(tbl.ref)
+            n = sum(1 for c in tbl.tableColumns if c.name in fields) * max(r2 - r1, 0)
+            out[ws.title] = out.get(ws.title, 0) + n
+        return out
 
     def _sheet_parts(self) -> dict[str, str]:
         return {ws.title: ws.path.lstrip("/") for ws in self.wb.worksheets}
+
+
+def _widths(layout: Any, rows: Rows) -> list[float]:
+    """What each column needs to show its header and numbers (never below what it has: the caller keeps the larger)."""
+    from sop_excel.workbook.build import _column_layouts, fitted_widths
+
+    cols = _column_layouts(layout, rows[0])
+    return fitted_widths([c.model_copy(update={"width": 0}) for c in cols], rows)
 
 
 def _bounds(ref: str) -> tuple[int, int, int, int]:
@@ -219,52 +288,76 @@ def _follow_table(wb: Any, ws: Any, old_body: tuple[int, int, int, int], new_las
             ws.conditional_formatting.add(new, rule)
     for dv in ws.data_validations.dataValidation:
         dv.sqref = MultiCellRange(" ".join(stretch(str(r)) for r in dv.sqref.ranges))
-    for sheet in wb.worksheets:
-        for chart in getattr(sheet, "_charts", []):
-            for ser in chart.series:
-                for ref in (ser.val and ser.val.numRef, ser.cat and (ser.cat.numRef or ser.cat.strRef)):
-                    if ref is None or not ref.f:
-                        continue
-                    ref.f = _stretch_formula_ref(ref.f, ws.title, stretch)
+    # chart series follow their table by name after the save (package.follow_charts)
 
 
-_SHEET_REF = re.compile(r"^(?P<sheet>'[^']+'|[^!]+)!(?P<ref>\$?[A-Z]+\$?\d+:\$?[A-Z]+\$?\d+)$")
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>([^<]*)</f>(?:<v\s*/>|<v></v>)?</c>')
+# a formula cell of the file as opened, with its cached value: (cell, type, formula, value)
+_KEPT_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"(?:[^>]*?\bt="(\w+)")?[^>]*><f>([^<]*)</f><v>([^<]*)</v></c>')
 
 
-def _stretch_formula_ref(f: str, title: str, stretch: Any) -> str:
-    m = _SHEET_REF.match(f)
-    if not m or m.group("sheet").strip("'") != title:
-        return f
-    new = stretch(m.group("ref").replace("$", ""))
-    c1, r1, c2, r2 = range_boundaries(new)
-    return (f"{m.group('sheet')}!${get_column_letter(c1)}${r1}:"
-            f"${get_column_letter(c2)}${r2}")
+def _xml_unescape(text: str) -> str:
+    from xml.sax.saxutils import unescape
 
-
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)</c>', re.S)
+    return unescape(text, {"&quot;": '"', "&apos;": "'"})
 
 
 def _write_with_cached_values(raw: io.BytesIO, dest: Path,
                               cached: dict[tuple[str, str], float | str | None],
-                              parts: dict[str, str]) -> None:
-    """Copy the saved xlsx into ``dest``, filling each formula cell's cached ``<v>``."""
+                              parts: dict[str, str],
+                              kept: dict[str, dict[str, tuple[bytes, bytes, bytes]]] | None = None,
+                              moves: list[package.TableMove] | None = None,
+                              own: dict[str, int] | None = None) -> None:
+    """Copy the saved xlsx into ``dest``, filling each formula cell's cached ``<v>``: the value
+    Python computed for a formula this side wrote, else the value the file had for the same
+    formula. Charts follow their tables by name, drawings move beside grown tables, the ribbon
+    keeps its relationship, and Excel is asked to recalculate at open only where a value may be
+    missing or stale (a formula left without one, or one sop-excel did not write)."""
     by_part: dict[str, dict[str, float | str | None]] = {}
     for (sheet, coord), value in cached.items():
         by_part.setdefault(parts[sheet], {})[coord] = value
+    kept_by_part = {parts[t]: cells for t, cells in (kept or {}).items() if t in parts}
+    title_of = {p: t for t, p in parts.items()}
     raw.seek(0)
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            values = by_part.get(info.filename)
-            if values:
-                data = _FORMULA_CELL.sub(functools.partial(_with_value, values=values), data)
-            out.writestr(info, data)
+    with zipfile.ZipFile(raw) as src:
+        data = {info.filename: src.read(info.filename) for info in src.infolist()}
+        infos = src.infolist()
+    calc = False
+    for part in list(data):
+        values, old = by_part.get(part, {}), kept_by_part.get(part, {})
+        if values or old:
+            data[part] = _FORMULA_CELL.sub(functools.partial(_with_value, values=values, kept=old), data[part])
+        if part in title_of:
+            scan = package.scan_formulas(data[part])
+            calc |= bool(scan.missing) or scan.formulas > (own or {}).get(title_of[part], 0)
+        if moves and part.startswith("xl/charts/") and part.endswith(".xml"):
+            data[part] = package.follow_charts(data[part], moves)
+    for part, title in title_of.items():  # drawings: charts a grown table would run under move right
+        rels = package.rels_part(part)
+        if rels not in data or not moves:
+            continue
+        extents = [(m.old[0], m.old[1], m.old[0] + len(m.header) - 1, m.last_row) for m in moves if m.sheet == title]
+        for typ, target in package.rels_targets(data[rels], part).values():
+            if typ.endswith("/drawing") and target in data and extents:
+                data[target] = package.shift_anchors(data[target], extents)
+    if "xl/workbook.xml" in data:
+        data["xl/workbook.xml"] = package.with_full_calc(data["xl/workbook.xml"], calc)
+    if "_rels/.rels" in data and package.ribbon_rel_missing(data, data["_rels/.rels"]):
+        data["_rels/.rels"] = package.with_ribbon_rel(data["_rels/.rels"])  # openpyxl drops it on every save
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in infos:
+            out.writestr(info, data[info.filename])
 
 
-def _with_value(m: re.Match[bytes], values: dict[str, float | str | None]) -> bytes:
+def _with_value(m: re.Match[bytes], values: dict[str, float | str | None],
+                kept: dict[str, tuple[bytes, bytes, bytes]] | None = None) -> bytes:
     coord = m.group(1).decode()
     if coord not in values or values[coord] is None:
-        return m.group(0)
+        old = (kept or {}).get(coord)
+        if coord in values or old is None or old[0] != m.group(3):  # written here, or another formula
+            return m.group(0)
+        attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2)) + (b' t="%s"' % old[1] if old[1] else b"")
+        return b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (m.group(1), attrs, m.group(3), old[2])
     v = values[coord]
     attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2))
     if isinstance(v, bool):

@@ -531,3 +531,18 @@ def with_widths(prefix: bytes, widths: Mapping[int, float]) -> bytes:
 
 def _num(w: float) -> bytes:
     return (f"{w:.2f}".rstrip("0").rstrip(".")).encode()
+
+
+def missing_values(read: Callable[[str], bytes], parts: Mapping[str, str], limit: int = 20
+                   ) -> tuple[int, list[str]]:
+    """How many formula cells of these sheets (title -> part) have no cached value, and the
+    first ``limit`` of them as "Sheet 'X', cell A1"."""
+    n, shown = 0, []
+    for title, part in parts.items():
+        xml = read(part)
+        if not any(x in xml for x in (b"</f></c>", b"<v/>", b"<v></v>", b"/></c>", b"<v />")):
+            continue
+        missing = scan_formulas(xml).missing
+        n += len(missing)
+        shown += [f"Sheet '{title}', cell {c}" for c in missing[:max(limit - len(shown), 0)]]
+    return n, shown

@@ -591,6 +591,14 @@ class ZipIO:
         parts.append(f"date1904={int(self._date1904)}")  # how every date cell reads
         return ";".join(parts)
 
+    def missing_values(self, names: list[str]) -> tuple[int, list[str]]:
+        """Formula cells without a cached value on the sheets of these tables, as saved (a file
+        last saved by openpyxl has none): how many, and the first few by sheet and cell."""
+        if self._slow is not None:
+            return self._slow.missing_values(names)
+        parts = {t.sheet: t.sheet_part for n in names if (t := self._tables.get(n)) is not None}
+        return package.missing_values(self._read, parts)
+
     def _values_grid(self, sheet: str) -> list[list[object]] | None:
         """The sheet's cached values from A1 (the last sheet read is kept: tables share sheets)."""
         if self._values_cache is not None and self._values_cache[0] == sheet:
