@@ -300,6 +300,7 @@ def build_template(out: str | Path, *, source: str | Path | None = None, as_of: 
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(demo.actuals_next_day, target.parent / demo.actuals_next_day.name)
                 say(f"Next day's actuals written: {target.parent / demo.actuals_next_day.name}")
+                _set_actuals_source(demo.path, demo.actuals_next_day.name)  # the first click works
         else:
             from sop_excel.workbook.guard import check_xlsx
 
@@ -313,6 +314,23 @@ def build_template(out: str | Path, *, source: str | Path | None = None, as_of: 
         say("Adding the VBA: xlwings " + xlwings_version(vba_sources()[0][2]) + " and the ribbon callbacks")
         _add_vba(staged)
         return atomic_write(target, lambda p: shutil.copyfile(staged, p))
+
+
+def _set_actuals_source(path: Path, source: str) -> None:
+    """Settings > Actuals source of the workbook at ``path`` set to ``source`` (a file name, read
+    next to the workbook), so Refresh actuals works at the first click."""
+    from sop_excel.workbook.safe_save import no_backup
+    from sop_excel.workbook.zip_io import ZipIO
+
+    book = ZipIO(path)
+    rows = book.read_table("tblSettings")
+    for row in rows[1:]:
+        if row and row[0] == "Actuals source":
+            row[1] = source
+    book.write_table("tblSettings", rows)
+    with no_backup():
+        book.save()
+    book.close()
 
 
 def restore_ribbon(path: str | Path) -> bool:
