@@ -342,6 +342,8 @@ def _write_with_cached_values(raw: io.BytesIO, dest: Path,
                 data[target] = package.shift_anchors(data[target], extents)
     if "xl/workbook.xml" in data:
         data["xl/workbook.xml"] = package.with_full_calc(data["xl/workbook.xml"], calc)
+    if "xl/styles.xml" in data:
+        data["xl/styles.xml"] = package.canonical_fonts(data["xl/styles.xml"])
     if "_rels/.rels" in data and package.ribbon_rel_missing(data, data["_rels/.rels"]):
         data["_rels/.rels"] = package.with_ribbon_rel(data["_rels/.rels"])  # openpyxl drops it on every save
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:

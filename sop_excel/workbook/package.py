@@ -546,3 +546,22 @@ def missing_values(read: Callable[[str], bytes], parts: Mapping[str, str], limit
         n += len(missing)
         shown += [f"Sheet '{title}', cell {c}" for c in missing[:max(limit - len(shown), 0)]]
     return n, shown
+
+
+_FONT_ORDER = {name: i for i, name in enumerate(
+    (b"b", b"i", b"strike", b"condense", b"extend", b"outline", b"shadow", b"u", b"vertAlign", b"sz",
+     b"color", b"name", b"family", b"charset", b"scheme"))}
+
+
+def canonical_fonts(styles: bytes) -> bytes:
+    """styles.xml with each font's properties in the schema's order (openpyxl writes name and
+    family first, which Excel reads but the Open XML SDK's validator calls invalid)."""
+    def fix(m: re.Match[bytes]) -> bytes:
+        children = re.findall(rb"<(\w+)\b[^>]*/>", m.group(2))
+        parts = re.findall(rb"<\w+\b[^>]*/>", m.group(2))
+        if len(parts) != len(children) or b"".join(parts) != re.sub(rb"\s+(?=<)", b"", m.group(2)).strip():
+            return m.group(0)  # not only empty elements: leave it
+        ordered = sorted(zip(children, parts, strict=True), key=lambda cp: _FONT_ORDER.get(cp[0], 99))
+        return m.group(1) + b"".join(p for _, p in ordered) + m.group(3)
+
+    return re.sub(rb"(<font\b[^>]*>)(.*?)(</font>)", fix, styles, flags=re.S)

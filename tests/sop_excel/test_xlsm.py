@@ -141,6 +141,50 @@ def test_conf_sheet_names_importable_udf_modules_and_the_workbook_is_intact(xlsm
     assert form["A4"].value == "Name" and form["B5"].value == "Base" and form["B7"].number_format == "0.00%"
 
 
+def test_the_template_is_valid_ooxml(xlsm):
+    from tests.sop_excel.ooxml import ooxml_errors
+
+    assert ooxml_errors(xlsm) == []
+
+
+def test_the_demo_template_names_its_sample_actuals_so_the_first_click_works(demo_book, tmp_path, monkeypatch):
+    """Settings > Actuals source is filled with the actuals file the template writes beside it
+    (the demo is the session's, copied in, instead of being built again)."""
+    import sop_excel.demo
+    from sop_excel.demo import DemoResult
+    from tests.sop_excel.workbook.fake_xlwings import FakeBook
+
+    def demo(out, as_of=None, **_):
+        shutil.copyfile(demo_book, out)
+        csv = next(demo_book.parent.glob("*_actuals_*.csv"))
+        shutil.copyfile(csv, out.parent / csv.name)
+        return DemoResult(out, out.parent / csv.name, [])
+
+    monkeypatch.setattr(sop_excel.demo, "build_demo", demo)
+    out = build_template(tmp_path / "plan.xlsm")
+    csv = next(tmp_path.glob("*_actuals_*.csv"))
+    wb = openpyxl.load_workbook(out, keep_vba=True)
+    value = {r[0].value: r[1].value for r in wb["Settings"].iter_rows(min_row=4, max_col=2)}
+    assert value["Actuals source"] == csv.name
+    book = FakeBook.from_xlsx(out)
+    book.fullname = str(out)
+    monkeypatch.setattr(xlwings.Book, "caller", lambda: book)
+    xl.run("refresh_actuals")
+    assert book.app.alerts[-1][1].startswith(f"Loaded {len(csv.read_text().splitlines()) - 1} rows from {csv.name}")
+
+
+def test_xlwings_lower_bound_covers_the_features_used():
+    """The UDFs' options in type hints (Annotated[..., {"ndim": 2, "doc": ...}]) need xlwings 0.32."""
+    import tomllib
+    from pathlib import Path
+
+    deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["dependencies"]
+    spec = next(d for d in deps if d.startswith("xlwings"))
+    low = tuple(int(x) for x in re.search(r">=\s*([\d.]+)", spec).group(1).split("."))
+    assert low >= (0, 32)
+    assert "Annotated[" in (Path(__file__).parents[2] / "udfs" / "planning.py").read_text()
+
+
 def test_restore_ribbon_after_an_openpyxl_save(xlsm, tmp_path):
     copy = tmp_path / "copy.xlsm"
     copy.write_bytes(xlsm.read_bytes())

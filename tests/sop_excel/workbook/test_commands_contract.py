@@ -129,6 +129,15 @@ def test_every_side_leaves_the_tables_the_zip_side_leaves(results, side, command
             assert not bad, f"{command}: {name}[{col}] differs on the {side} side (row, zip, {side}): {bad[:3]}"
 
 
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_the_file_each_command_leaves_is_valid_ooxml(results, command):
+    from tests.sop_excel.ooxml import ooxml_errors
+
+    for side in ("zip", "openpyxl"):
+        _, _, book = results[side][command]
+        assert ooxml_errors(book.path) == [], (side, command)
+
+
 def test_lock_plan_from_the_ribbon_unprotects_and_protects_again(results):
     """Plan of record and Snapshots are protected; live Excel refuses writes there. The live side
     unprotects each for its writes and protects it again: the lock is written, the sheets end
