@@ -134,6 +134,8 @@ class XlwingsIO:
             sheet.range(f"{cell_address(top + n_rows, left)}:"
                         f"{cell_address(top + old_rows - 1, left + max(old_cols, n_cols) - 1)}").clear_contents()
         new.value = [[_to_excel(v) for v in row] for row in [header, *body]]
+        if n_cols > old_cols:
+            _charts_beside(sheet, new)
         kinds = _kinds(self.layout, name, header)
         for j, kind in enumerate(kinds):
             fmt = NUMBER_FORMATS.get(kind)
@@ -142,6 +144,23 @@ class XlwingsIO:
 
     def save(self) -> None:
         """Nothing to do: the planner's Excel holds the workbook; they save it."""
+
+
+def _charts_beside(sheet: Any, table: Any) -> None:
+    """Move a chart that the grown table now runs under to the right of it, one column apart
+    (``chart.left``/``top``/``width``/``height`` and a range's, xlwings' public API). The
+    series of a chart stay as they are: xlwings cannot set a series' range (docs/excel.md)."""
+    try:
+        charts = list(sheet.charts)
+        right = table.left + table.width
+        gap = sheet.range(cell_address(table.row, table.column + table.shape[1])).width
+    except Exception:  # noqa: BLE001 - no charts API here (xlwings Lite, Server): nothing to move
+        return
+    top, bottom = table.top, table.top + table.height
+    for chart in charts:
+        if chart.left < right and chart.left + chart.width > table.left and chart.top < bottom \
+                and chart.top + chart.height > top:
+            chart.left = right + gap
 
 
 def _cell(value: Any, formula: Any) -> CellValue:

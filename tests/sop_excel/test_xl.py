@@ -131,6 +131,23 @@ def test_new_scenario_from_the_form(book):
     assert form["name"] is None and form["volume"] is None and form["parent"] == "Base"
 
 
+def test_new_scenarios_from_the_ribbon_move_the_compare_chart_out_of_the_table(book):
+    """The Compare monthly table grows a column per scenario: the chart beside it moves right
+    instead of covering the new columns."""
+    compare = book.sheets["Compare"]
+    line = compare.charts[0]
+    for name in ("Promo", "Stretch", "Lean"):
+        book.sheets["New scenario"].range(FORM_CELLS["name"]).value = name
+        xl.run("new_scenario")
+        assert "created from 'Base'" in book.app.alerts[-1][1]
+    table = compare.tables["tblCompareMonthly"].range
+    assert table.shape[1] == 9  # month, budget, 4 + 3 scenarios
+    for chart in compare.charts:
+        below = chart.top >= table.top + table.height
+        assert below or chart.left >= table.left + table.width, (chart.left, table.left + table.width)
+    assert line.left >= table.left + table.width
+
+
 @pytest.mark.parametrize(("fill", "text"), [
     ({}, "Enter the new scenario's name"),
     ({"name": "Base"}, "Scenario 'Base' already exists"),

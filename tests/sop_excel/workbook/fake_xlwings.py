@@ -37,6 +37,23 @@ class FakeRange:
     def shape(self):
         return (self._r2 - self.row + 1, self._c2 - self.column + 1)
 
+    # positions in points, as Excel gives them: every column 48 points wide, every row 15 high
+    @property
+    def left(self):
+        return (self.column - 1) * COL_PT
+
+    @property
+    def top(self):
+        return (self.row - 1) * ROW_PT
+
+    @property
+    def width(self):
+        return self.shape[1] * COL_PT
+
+    @property
+    def height(self):
+        return self.shape[0] * ROW_PT
+
     @property
     def address(self):
         return f"${get_column_letter(self.column)}${self.row}:${get_column_letter(self._c2)}${self._r2}"
@@ -85,6 +102,16 @@ class FakeRange:
                 self.sheet.formulas.pop(rc, None)
 
 
+COL_PT, ROW_PT = 48.0, 15.0
+
+
+class FakeChart:
+    """A chart's place on its sheet (xlwings' ``Chart.left/top/width/height``, in points)."""
+
+    def __init__(self, name, left, top, width, height):
+        self.name, self.left, self.top, self.width, self.height = name, left, top, width, height
+
+
 class FakeTable:
     def __init__(self, sheet, name, ref):
         self.name = name
@@ -102,6 +129,7 @@ class FakeSheet:
         self.values, self.formulas, self.formats = {}, {}, {}
         self.tables = _Named()
         self.protected, self.password = False, None
+        self.charts = _Named()
         self.protections = []  # ("protect" | "unprotect") in order, to check what a command did
 
     def range(self, address):
@@ -213,6 +241,10 @@ class FakeBook:
                     sheet.values[(c.row, c.column)] = values[ws.title][c.coordinate].value
             for name, ref in ws.tables.items():
                 sheet.tables.append(FakeTable(sheet, name, ref))
+            for k, chart in enumerate(ws._charts):  # openpyxl reads a chart's two-cell anchor
+                a, b = chart.anchor._from, chart.anchor.to
+                sheet.charts.append(FakeChart(f"Chart {k + 1}", a.col * COL_PT, a.row * ROW_PT,
+                                              (b.col - a.col) * COL_PT, (b.row - a.row) * ROW_PT))
             sheet.protected = bool(ws.protection.sheet)
             sheet.password = ws.protection.password or None
             book.sheets.append(sheet)
