@@ -31,7 +31,11 @@ SHOWN = 20  # problems of one kind listed before "... and N more"
 
 
 def formula_cells(path: str | Path) -> dict[tuple[str, str], object]:
-    """Cached value of every formula cell, keyed by (sheet, cell)."""
+    """Cached value of every formula cell, keyed by (sheet, cell): ``None`` where there is none,
+    ``""`` for an empty text result (a blank: openpyxl reads both as None)."""
+    with zipfile.ZipFile(path) as z:
+        blank = {(title, c) for title, (part, _) in _sheet_parts(z).items()
+                 for c in package.empty_text_results(z.read(part))}
     formulas = openpyxl.load_workbook(path, read_only=True)
     values = openpyxl.load_workbook(path, read_only=True, data_only=True)
     out = {}
@@ -44,7 +48,8 @@ def formula_cells(path: str | Path) -> dict[tuple[str, str], object]:
             grid = [[c.value for c in row] for row in values[ws.title].iter_rows()]
             for r, c in where:
                 v = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else None
-                out[(ws.title, f"{get_column_letter(c)}{r}")] = v
+                key = (ws.title, f"{get_column_letter(c)}{r}")
+                out[key] = "" if v is None and key in blank else v
     finally:
         formulas.close()
         values.close()

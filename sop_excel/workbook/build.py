@@ -93,6 +93,14 @@ class _Worksheet(Worksheet):
     def _write_string(self, *args: Any, **kwargs: Any) -> Any:
         return 0 if self._quiet else super()._write_string(*args, **kwargs)
 
+    def _xml_formula_element(self, formula: str, result: Any, attributes: list) -> None:
+        # XlsxWriter writes an empty text result without t="str", which reads as "no value"
+        # (to make other programs recalculate); ours is the formula's value: a blank ("" result)
+        if isinstance(result, str) and result == "" and not isinstance(result, _NoValue) \
+                and not any(k == "t" for k, _ in attributes):
+            attributes = [*attributes, ("t", "str")]
+        super()._xml_formula_element(formula, result, attributes)
+
     def _write_formula(self, *args: Any, **kwargs: Any) -> Any:
         return 0 if self._quiet else super()._write_formula(*args, **kwargs)
 
@@ -111,6 +119,13 @@ class _Worksheet(Worksheet):
         table["range"] = table["a_range"] = full
         if table.get("autofilter"):
             table["autofilter"] = full
+
+
+class _NoValue(str):
+    """The cached value of a formula whose value Python did not compute: written as no value."""
+
+
+_NO_VALUE = _NoValue("")
 
 
 class _Formats:
@@ -138,7 +153,7 @@ class _Formats:
 def _write(ws: Any, r: int, c: int, v: CellValue, fmt: Any) -> None:
     """The one choke point for cell values: text is always written as text, never a formula."""
     if isinstance(v, Formula):
-        ws.write_formula(r, c, v.text, fmt, "" if v.value is None else v.value)
+        ws.write_formula(r, c, v.text, fmt, _NO_VALUE if v.value is None else v.value)
     elif v is None:
         ws.write_blank(r, c, None, fmt)
     elif isinstance(v, str):
@@ -279,7 +294,7 @@ def _write_rows(ws: _Worksheet, placed: list[_Placed],
                 elif t is str:
                     write_string(r, c0 + j, v, fmt)
                 elif t is Formula:
-                    write_formula(r, c0 + j, v.text, fmt, "" if v.value is None else v.value)  # type: ignore[union-attr]
+                    write_formula(r, c0 + j, v.text, fmt, _NO_VALUE if v.value is None else v.value)  # type: ignore[union-attr]
                 else:
                     _write(ws, r, c0 + j, v, fmt)
 

@@ -565,3 +565,18 @@ def canonical_fonts(styles: bytes) -> bytes:
         return m.group(1) + b"".join(p for _, p in ordered) + m.group(3)
 
     return re.sub(rb"(<font\b[^>]*>)(.*?)(</font>)", fix, styles, flags=re.S)
+
+
+def empty_text_results(xml: bytes) -> set[str]:
+    """The formula cells whose cached value is an empty text (``t="str"``, ``<v></v>``): a blank
+    result, which openpyxl and calamine read as no value at all."""
+    if b"<v></v>" not in xml and b"<v/>" not in xml:
+        return set()
+    out = set()
+    for m in _FORMULA_CELL.finditer(xml):
+        v = m.group(3)
+        if v is not None and v in (b"<v></v>", b"<v/>") and (t := _T_ATTR.search(m.group(1))) and t.group(1) == b"str":
+            r = _REF_ATTR.search(m.group(1))
+            if r:
+                out.add(r.group(1).decode())
+    return out
