@@ -189,11 +189,12 @@ def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple
         return None if v is None else str(v)
 
     problems: list[str] = []
-    plotted: dict[str, set[int]] = {}
+    plotted: dict[str, set[int]] = {}  # table -> columns plotted by a chart that plots it whole
     for part in sorted(n for n in names if n.startswith("xl/charts/") and n.endswith(".xml") and "/_rels/" not in n):
         chart = z.read(part)
         title = re.search(rb"<a:t>([^<]*)</a:t>", chart)
         label = f"Chart '{package._unescape(title.group(1).decode())}'" if title else f"Chart {part}"
+        mine: dict[str, set[int]] = {}
         for s in package.series_of(chart, cell_text):
             if s.val is None:
                 continue
@@ -202,7 +203,7 @@ def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple
                 if not (c1 == c2 and t1 <= c1 <= t2 and s1 <= r1 <= s2):
                     continue
                 column = header[c1 - t1]
-                plotted.setdefault(tname, set()).add(c1)
+                mine.setdefault(tname, set()).add(c1)
                 if (r1, r2) != (s1 + 1, s2):
                     problems.append(f"{label}: series '{s.name or column}' plots rows {r1}-{r2} of '{sheet}' column "
                                     f"'{column}', but table {tname} holds rows {s1 + 1}-{s2}: the chart does not "
@@ -212,6 +213,10 @@ def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple
                     problems.append(f"{label}: series '{s.name}' plots column '{column}' of table {tname}: "
                                     "the chart is on the wrong column")
                 break
+        for tname, cols in mine.items():  # a chart of most of a table's columns should have all
+            width = next(len(h) for entries in tables.values() for n, _, h in entries if n == tname) - 1
+            if width and len(cols) * 2 > width:
+                plotted.setdefault(tname, set()).update(cols)
     for sheet, entries in tables.items():
         for tname, (t1, _s1, _t2, _s2), header in entries:
             if tname in dynamic and tname in plotted:

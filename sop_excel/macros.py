@@ -382,6 +382,8 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
     _log(book, "refresh-actuals", source, details)
     book.save()
+    if recomputed:  # the S&OP sheets were written anew: the basis holds, under their new fingerprint
+        keep_basis(book, settings, basis)
     return report
 
 
@@ -515,6 +517,8 @@ def flag_drift(book: WorkbookIO) -> RunReport:
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
     _log(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
     book.save()
+    if recomputed:  # as refresh-actuals
+        keep_basis(book, settings, basis)
     return report
 
 

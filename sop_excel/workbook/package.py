@@ -330,13 +330,18 @@ def follow_charts(xml: bytes, moves: Iterable[TableMove]) -> bytes:
             last_of[id(mv)] = s  # the model of a new series: the last one with automatic colours
     new_xml.append(xml[pos:])
     out = b"".join(new_xml)
-    # a column no series plots, of a table this chart plots: a new series (a new scenario)
+    # a column no series plots, of a table this chart plots whole (every other column it had):
+    # a new series (a new scenario). A chart of a few columns (one family's) gets none.
     adds: list[bytes] = []
     next_idx = max(s.idx for s in series) + 1
     for mv in moves:
         if id(mv) not in last_of:
             continue
         seen = plotted.get(id(mv), set())
+        old_values = {h.casefold() for h in mv.old_header[1:]}
+        still = old_values & {h.casefold() for h in mv.header}
+        if not old_values or not still <= seen:  # the chart did not plot the table whole
+            continue
         cat_col = mv.old[0]  # the table's first column is the categories (months)
         for j, h in enumerate(mv.header):
             col = mv.old[0] + j
