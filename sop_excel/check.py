@@ -99,21 +99,7 @@ def compare_recalculated(path: str | Path, recalculated: str | Path) -> list[str
     return problems
 
 
-def _sheet_parts(z: zipfile.ZipFile) -> dict[str, tuple[str, int]]:
-    """Sheet title -> (part, sheetId), from the workbook and its relationships."""
-    names = set(z.namelist())
-    wb_part = "xl/workbook.xml"
-    rels = package.rels_targets(z.read(package.rels_part(wb_part)), wb_part) \
-        if package.rels_part(wb_part) in names else {}
-    out = {}
-    for m in re.finditer(rb"<sheet\b([^>]*)/?>", z.read(wb_part)):
-        a = dict(re.findall(rb'([\w:]+)="([^"]*)"', m.group(1)))
-        rid = next((v for k, v in a.items() if k.endswith(b":id")), b"").decode()
-        part = rels.get(rid, ("", ""))[1]
-        if part in names:
-            title = package._unescape(a.get(b"name", b"").decode())
-            out[title] = (part, int(a.get(b"sheetId", b"0")))
-    return out
+_sheet_parts = package.sheet_parts
 
 
 def fidelity_problems(path: str | Path, book: OpenpyxlIO | None = None) -> list[str]:

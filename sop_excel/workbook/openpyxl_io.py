@@ -181,16 +181,7 @@ class OpenpyxlIO:
         opened: how many, and the first few by sheet and cell."""
         titles = {self._tables[n][0].title for n in names if n in self._tables}
         with zipfile.ZipFile(self.path) as z:
-            names_in = set(z.namelist())
-            rels = package.rels_targets(z.read("xl/_rels/workbook.xml.rels"), "xl/workbook.xml") \
-                if "xl/_rels/workbook.xml.rels" in names_in else {}
-            parts = {}
-            for m in re.finditer(rb"<sheet\b([^>]*)/?>", z.read("xl/workbook.xml")):
-                a = dict(re.findall(rb'([\w:]+)="([^"]*)"', m.group(1)))
-                title = _xml_unescape(a.get(b"name", b"").decode())
-                rid = next((v for k, v in a.items() if k.endswith(b":id")), b"").decode()
-                if title in titles and rels.get(rid, ("", ""))[1] in names_in:
-                    parts[title] = rels[rid][1]
+            parts = {t: part for t, (part, _) in package.sheet_parts(z).items() if t in titles}
             return package.missing_values(z.read, parts)
 
     def _kept_values(self) -> dict[str, dict[str, tuple[bytes, bytes, bytes]]]:
@@ -199,20 +190,12 @@ class OpenpyxlIO:
         gets its value back (the same formula on the same cell, so the same value)."""
         out: dict[str, dict[str, tuple[bytes, bytes, bytes]]] = {}
         with zipfile.ZipFile(self.path) as z:
-            names = set(z.namelist())
-            if "xl/workbook.xml" not in names:
+            if "xl/workbook.xml" not in z.namelist():
                 return out
-            rels = package.rels_targets(z.read("xl/_rels/workbook.xml.rels"), "xl/workbook.xml") \
-                if "xl/_rels/workbook.xml.rels" in names else {}
-            for m in re.finditer(rb"<sheet\b([^>]*)/?>", z.read("xl/workbook.xml")):
-                a = dict(re.findall(rb'([\w:]+)="([^"]*)"', m.group(1)))
-                rid = next((v for k, v in a.items() if k.endswith(b":id")), b"").decode()
-                part = rels.get(rid, ("", ""))[1]
-                if part not in names or b"<f" not in (xml := z.read(part)):
-                    continue
-                title = _xml_unescape(a.get(b"name", b"").decode())
-                out[title] = {c.group(1).decode(): (c.group(3), c.group(2), c.group(4))
-                              for c in _KEPT_CELL.finditer(xml)}
+            for title, (part, _) in package.sheet_parts(z).items():
+                if b"<f" in (xml := z.read(part)):
+                    out[title] = {c.group(1).decode(): (c.group(3), c.group(2), c.group(4))
+                                  for c in _KEPT_CELL.finditer(xml)}
         return out
 
     def _own_formulas(self) -> dict[str, int]:
@@ -294,12 +277,6 @@ def _follow_table(wb: Any, ws: Any, old_body: tuple[int, int, int, int], new_las
 _FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>([^<]*)</f>(?:<v\s*/>|<v></v>)?</c>')
 # a formula cell of the file as opened, with its cached value: (cell, type, formula, value)
 _KEPT_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"(?:[^>]*?\bt="(\w+)")?[^>]*><f>([^<]*)</f><v>([^<]*)</v></c>')
-
-
-def _xml_unescape(text: str) -> str:
-    from xml.sax.saxutils import unescape
-
-    return unescape(text, {"&quot;": '"', "&apos;": "'"})
 
 
 def _write_with_cached_values(raw: io.BytesIO, dest: Path,

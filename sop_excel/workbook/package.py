@@ -31,6 +31,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
 
 from openpyxl.utils import get_column_letter, range_boundaries
@@ -584,4 +585,19 @@ def empty_text_results(xml: bytes) -> set[str]:
             r = _REF_ATTR.search(m.group(1))
             if r:
                 out.add(r.group(1).decode())
+    return out
+
+
+def sheet_parts(z: Any) -> dict[str, tuple[str, int]]:
+    """Sheet title -> (its part, its sheetId) in an open ``zipfile.ZipFile`` of a workbook."""
+    names = set(z.namelist())
+    wb_part = "xl/workbook.xml"
+    rels = rels_targets(z.read(rels_part(wb_part)), wb_part) if rels_part(wb_part) in names else {}
+    out = {}
+    for m in re.finditer(rb"<sheet\b([^>]*)/?>", z.read(wb_part)):
+        a = dict(re.findall(rb'([\w:]+)="([^"]*)"', m.group(1)))
+        rid = next((v for k, v in a.items() if k.endswith(b":id")), b"").decode()
+        part = rels.get(rid, ("", ""))[1]
+        if part in names:
+            out[_unescape(a.get(b"name", b"").decode())] = (part, int(a.get(b"sheetId", b"0")))
     return out

@@ -28,6 +28,18 @@ def demo_book(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_template(tmp_path_factory):
+    """The tiny workbook made macro-enabled by ``sop-excel template``, built once per session;
+    tests copy it (or load it) before changing anything."""
+    from sop_excel.workbook.xlsm import build_template
+    from tests.sop_excel.tiny import build_tiny
+
+    folder = tmp_path_factory.mktemp("tiny-template")
+    build_tiny(folder / "tiny.xlsx")
+    return build_template(folder / "tiny.xlsm", source=folder / "tiny.xlsx")
+
+
 @pytest.fixture
 def book_copy(demo_book, tmp_path):
     dst = tmp_path / "plan.xlsx"

@@ -12,9 +12,8 @@ import xlwings as xw
 from sop_excel import macros, xl
 from sop_excel.errors import InputError
 from sop_excel.workbook.tables import read_frame
-from sop_excel.workbook.xlsm import FORM_CELLS, RIBBON_CALLBACK, build_template, ribbon_buttons
+from sop_excel.workbook.xlsm import FORM_CELLS, RIBBON_CALLBACK, ribbon_buttons
 from sop_excel.workbook.xlwings_io import XlwingsIO
-from tests.sop_excel.tiny import build_tiny
 from tests.sop_excel.workbook.fake_xlwings import FakeBook
 
 CLI_FUNCTIONS = {"refresh_forecast": "refresh_forecast", "new_scenario": "new_scenario",
@@ -24,10 +23,8 @@ CLI_FUNCTIONS = {"refresh_forecast": "refresh_forecast", "new_scenario": "new_sc
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("xl")
-    build_tiny(folder / "tiny.xlsx")
-    return build_template(folder / "tiny.xlsm", source=folder / "tiny.xlsx")
+def template(tiny_template):
+    return tiny_template
 
 
 @pytest.fixture(scope="module")

@@ -31,14 +31,11 @@ from sop_excel.workbook.xlsm import (
     vba_sources,
     xlwings_version,
 )
-from tests.sop_excel.tiny import build_tiny
 
 
 @pytest.fixture(scope="module")
-def xlsm(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("xlsm")
-    build_tiny(folder / "tiny.xlsx")
-    return build_template(folder / "plan.xlsm", source=folder / "tiny.xlsx")
+def xlsm(tiny_template):
+    return tiny_template
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ from sop_excel.errors import WorkbookError
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame
-from sop_excel.workbook.xlsm import build_template
 from sop_excel.workbook.xlwings_io import XlwingsIO
 from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.tiny import build_tiny
@@ -62,10 +61,8 @@ SKIP_FIELDS = {"tblExceptionLog": {"time"}}
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("contract")
-    build_tiny(folder / "tiny.xlsx")
-    return build_template(folder / "tiny.xlsm", source=folder / "tiny.xlsx")
+def template(tiny_template):
+    return tiny_template
 
 
 @pytest.fixture(scope="module")
