@@ -126,7 +126,9 @@ def _context(inp: PackInput) -> Context:
     listed = list(dict.fromkeys(t["tblScenarioList"]["scenario"].astype(str)))
     compare = t["tblCompare"].assign(scenario=t["tblCompare"]["scenario"].astype(str)).drop_duplicates("scenario")
     _need_values(compare, ["volume", "revenue", "margin", "gap"], "Compare", inp.workbook)
-    _need_values(t["tblFinance"], ["revenue", "margin", "gap"], "Finance", inp.workbook)
+    fin = t["tblFinance"]
+    _need_values(fin, ["revenue", "margin"], "Finance", inp.workbook)
+    _need_values(fin[fin["budget_revenue"].notna()], ["gap"], "Finance", inp.workbook)  # no budget: no gap (blank)
     computed = list(compare["scenario"])
     if not computed:
         raise InputError(f"{inp.workbook}: the Compare sheet has no scenarios, so the pack has no figures to "
