@@ -34,7 +34,7 @@ from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
-from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, write_frame
+from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, typed_formulas, write_frame
 
 _logger = logging.getLogger(__name__)
 
@@ -103,6 +103,19 @@ def read_settings(book: WorkbookIO) -> Settings:
                 problems.append(CellProblem(where, value, plain_reason(e["msg"]),
                                             "Correct the value (its Description says what fits)."))
     raise InputError("Sheet 'Settings' has values sop-excel cannot use", problems)
+
+
+def _formula_warnings(book: WorkbookIO, report: RunReport) -> None:
+    """Say which formulas typed into input cells depend on other cells: their values are the
+    ones the file holds (Excel's last calculation), which this command used as they are."""
+    refer = [t for t in typed_formulas(book) if t.refers]
+    if refer:
+        shown = "; ".join(f"{t.where} {t.formula.text} = {t.value}" for t in refer[:5])
+        more = f"; and {len(refer) - 5} more" if len(refer) > 5 else ""
+        report.warnings.append(
+            f"{len(refer)} formula(s) typed into input cells refer to other cells; they were kept as "
+            f"formulas, with the values Excel last computed for them ({shown}{more}). Open the workbook "
+            "in Excel to recompute them, then run the command again if their values changed.")
 
 
 def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
@@ -280,13 +293,15 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
     report = RunReport("refresh-forecast")
     n_over = int(final["override"].notna().sum())
+    n_formulas = sum(t.table == "tblForecast" and t.field == "override" for t in typed_formulas(book))
     fallbacks = int((models["fallback"] != "").sum())
     report.lines += [
         f"Forecast {len(models)} items for {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
         f"({settings.horizon} months).",
         "Methods: " + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
-        f"Overrides kept: {n_over}.",
+        f"Overrides kept: {n_over}" + (f" ({n_formulas} of them formulas, kept as formulas)." if n_formulas else "."),
     ]
+    _formula_warnings(book, report)
     if fallbacks:
         report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
     details = report.lines[0] + f" Overrides kept {n_over}; fallbacks {fallbacks}."
@@ -333,6 +348,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
         f"Exceptions: {len(exceptions)}.",
     ]
+    _formula_warnings(book, report)
     month = pd.Timestamp(settings.as_of).replace(day=1)
     outside = actuals[(actuals["date"] < month) | (actuals["date"] > month + pd.offsets.MonthEnd(0))]
     if len(outside):
@@ -468,6 +484,7 @@ def flag_drift(book: WorkbookIO) -> RunReport:
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
         f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
     ])
+    _formula_warnings(book, report)
     details = " ".join(report.lines)
     if len(resolved):
         details += " Left the list: " + "; ".join(
@@ -489,6 +506,7 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
         report.lines.append(f"{r.scenario}: revenue {r.revenue:,.0f}, margin {r.margin_pct:.1%}, "
                             f"gap to budget {r.gap:+,.0f}, peak load {r.peak_load:.0%}, "
                             f"{r.overloads} overloaded resource-months")
+    _formula_warnings(book, report)
     _log(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
     book.save()
     if kept is not None:  # the S&OP sheets were written anew: the basis still holds, under their new fingerprint
@@ -574,6 +592,7 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
         f"Volume {r['volume']:,.0f}, revenue {r['revenue']:,.0f}; content hash {r['content_hash']}.",
         f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())}).",
     ])
+    _formula_warnings(book, report)
     _log(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
     book.save()
     keep_basis(book, settings, basis)  # the new plan of record, for the next daily refresh

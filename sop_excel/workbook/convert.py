@@ -20,13 +20,21 @@ from sop_excel.models import TableLayout
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import cell_address, parse_cell
 
-__all__ = ["FrameRows", "frame_from_rows", "rows_from_frame"]
+__all__ = ["EXCEL_ERRORS", "FrameRows", "TypedFormulas", "frame_from_rows", "rows_from_frame"]
+
+# Excel's error values, as a formula's cached value reads (Excel, LibreOffice, openpyxl, xlwings)
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!",
+                          "#CONNECT!", "#BUSY!", "#PYTHON!"})
 
 _FIX = {
     "number": "Type a number or leave the cell empty.",
     "date": "Type a date (for example 2026-11-18).",
     "key": "Fill in this cell: every row needs it.",
     "duplicate": "Remove or merge the duplicate row.",
+    "no value": "Open the workbook in Excel (or LibreOffice) and save it, so the formula gets its "
+                "value, or type the value instead.",
+    "error": "Correct the formula (or type a value) so the cell shows a value.",
 }
 
 
@@ -74,15 +82,37 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     if set(map(len, body)) - {width}:
         body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in body]
     # a column at a time (zip(*body) over 310,000 rows takes ten times as long)
-    columns = [_unwrapped(list(map(itemgetter(j), body))) for j in range(width)]
+    columns = [list(map(itemgetter(j), body)) for j in range(width)]
+    # formulas a planner typed (in columns whose cells are values): kept by position, read by value
+    typed_cols = {index[c.field]: c.field for c in table.columns if not c.formula and c.field in index}
+    typed = {j: {p: v for p, v in enumerate(columns[j]) if v.__class__ is Formula}
+             for j in typed_cols if Formula in set(map(type, columns[j]))}
+    columns = [_unwrapped(c) for c in columns]
     excel_rows = np.arange(len(body)) + header_row + 1
     keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], len(body))
     if keep is not None:
         columns = [[c[j] for j in keep] for c in columns]
         excel_rows = excel_rows[keep]
+        if typed:
+            at = {j: p for p, j in enumerate(keep)}
+            typed = {j: {at[p]: f for p, f in cells.items() if p in at} for j, cells in typed.items()}
     n = len(excel_rows)
     data: dict[str, object] = {}
     problems: list[CellProblem] = []
+    unread: dict[int, set[int]] = {}  # formulas without a usable value: reported once, as formulas
+    for j, cells in typed.items():
+        for p, f in cells.items():
+            where = f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[p]), c0 + j)}"
+            if f.value is None or (isinstance(f.value, float) and math.isnan(f.value)):
+                problems.append(CellProblem(where, f.text, "is a formula without a computed value",
+                                            _FIX["no value"]))
+            elif isinstance(f.value, str) and f.value.strip() in EXCEL_ERRORS:
+                problems.append(CellProblem(where, f.text, f"is a formula whose value is the error {f.value.strip()}",
+                                            _FIX["error"]))
+            else:
+                continue
+            unread.setdefault(j, set()).add(p)
+            columns[j][p] = None
     for col in table.columns:
         if col.field not in index:
             data[col.field] = [None] * n
@@ -100,7 +130,7 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
             ))
         if col.field in table.key:
             for j in np.flatnonzero(_blank_mask(values)):
-                if j not in bad:
+                if j not in bad and j not in unread.get(i, ()):
                     problems.append(CellProblem(
                         where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
                         value=None, message=f"{col.header} is empty", fix=_FIX["key"]))
@@ -116,7 +146,24 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     if problems:
         raise InputError(f"Sheet '{table.sheet}' has values sop-excel cannot use", problems)
     frame.attrs["excel_rows"] = ExcelRows(excel_rows.tolist())
+    if typed:
+        frame.attrs["formulas"] = TypedFormulas(
+            (typed_cols[j], p, f, int(excel_rows[p]), c0 + j) for j, cells in typed.items() for p, f in cells.items())
     return frame
+
+
+class TypedFormulas(tuple):  # noqa: SLOT001 - a tuple that pandas need not copy
+    """Formulas a planner typed into a table's value columns, kept in ``frame.attrs["formulas"]``
+    as ``(field, frame row, Formula, sheet row, sheet column)``: the frame holds their values,
+    and :func:`~sop_excel.workbook.tables.write_frame` writes them back as formulas."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict) -> TypedFormulas:
+        return self
+
+    def __copy__(self) -> TypedFormulas:
+        return self
 
 
 class ExcelRows(tuple):  # noqa: SLOT001 - a tuple with one behaviour changed

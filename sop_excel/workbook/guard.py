@@ -69,7 +69,8 @@ _RESAVE = "Open it in Excel and save it as .xlsx (File > Save As), or restore it
 
 
 def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
-               seen: dict[str, bool] | None = None, look_for: bytes = b't="e"') -> None:
+               seen: dict[str, bool] | None = None, look_for: bytes = b't="e"',
+               formulas: dict[str, bool] | None = None) -> None:
     """Refuse ``path`` unless it is a well-formed, reasonably sized xlsx/xlsm zip.
 
     ``deep=True`` inflates every part, so the size limits hold for the bytes actually inflated
@@ -82,6 +83,7 @@ def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
 
     ``seen``: filled with, for each XML part inflated in full, whether it holds ``look_for``
     (by default an error cell, ``t="e"``: ZipIO then need not inflate the sheet again to know).
+    ``formulas``: the same for whether it holds a formula (``<f>``).
 
     Raises:
         WorkbookCorruptError: what is wrong, in words, and what to do.
@@ -117,7 +119,7 @@ def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
                 raise _corrupt(path, f"has an encrypted part ({info.filename})",
                                "Remove the password in Excel and save it again")
             if deep or info.file_size <= FULL_SCAN_BYTES:
-                total += _inflate_bounded(path, zf, info, MAX_TOTAL_BYTES - total, seen, look_for)
+                total += _inflate_bounded(path, zf, info, MAX_TOTAL_BYTES - total, seen, look_for, formulas)
             else:
                 total += _check_large(path, zf, info, MAX_TOTAL_BYTES - total)
 
@@ -186,13 +188,14 @@ def _member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[
 
 
 def _inflate_bounded(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int,
-                     seen: dict[str, bool] | None = None, look_for: bytes = b"") -> int:
+                     seen: dict[str, bool] | None = None, look_for: bytes = b"",
+                     formulas: dict[str, bool] | None = None) -> int:
     """Inflate one part in chunks, never holding more than one chunk; return its real size."""
     limit = _check_declared(path, info, budget)
     is_xml = _is_xml(info)
     size = 0
     tail = b""
-    found = False
+    found = has_f = False
     with _member(path, zf, info) as member:
         while chunk := member.read(_CHUNK):
             size += len(chunk)
@@ -203,9 +206,12 @@ def _inflate_bounded(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, bud
                 if any(m in window for m in _DTD_MARKERS):
                     raise _dtd_found(path, info)
                 found = found or (look_for in window if look_for else False)
+                has_f = has_f or (formulas is not None and (b"<f>" in window or b"<f " in window))
                 tail = chunk[-16:]
     if seen is not None and is_xml:
         seen[info.filename] = found
+    if formulas is not None and is_xml:
+        formulas[info.filename] = has_f
     return size
 
 

@@ -9,6 +9,7 @@ workbook readable by pandas and other non-calculating readers.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import io
 import math
@@ -22,6 +23,7 @@ from xml.sax.saxutils import escape
 import openpyxl
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.table import Table, TableColumn
@@ -55,7 +57,7 @@ def _mapped_errors(path: Path) -> Iterator[None]:
     except PermissionError as exc:
         raise WorkbookLockedError(f"Cannot read {path}: permission denied. Close it in any "
                                   "program that has it open and check the file's permissions.") from exc
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError,
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, TypeError,
             EOFError, OSError) as exc:
         raise WorkbookCorruptError(
             f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc}). "
@@ -95,6 +97,8 @@ class OpenpyxlIO:
             for tbl in ws.tables.values():
                 self._tables[tbl.name] = (ws, tbl)
         self._cached: dict[tuple[str, str], float | str | None] = {}
+        self._dirty: set[str] = set()  # tables written since the last save
+        self._file_values: dict[str, list[tuple[object, ...]]] = {}  # sheet -> cached values as saved
 
     # -- WorkbookIO -----------------------------------------------------------------------
     @property
@@ -115,6 +119,37 @@ class OpenpyxlIO:
         out: Rows = []
         for row in ws.iter_rows(*_bounds(tbl.ref)):
             out.append([_read(c) for c in row])
+        if any(v.__class__ is Formula for r in out for v in r):
+            out = self._with_cached_values(ws, tbl, out, written=name in self._dirty)
+        return out
+
+    def _with_cached_values(self, ws: Any, tbl: Table, rows: Rows, *, written: bool) -> Rows:
+        """Each formula with its value: as written (a table written since the last save), else
+        as the file holds it (openpyxl keeps formulas or values, not both: the values are read
+        from the file once per sheet, in read-only mode)."""
+        min_col, min_row, _, _ = range_boundaries(tbl.ref)
+        if not written and ws.title not in self._file_values:
+            with _mapped_errors(self.path):
+                values = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+                try:
+                    self._file_values[ws.title] = list(values[ws.title].iter_rows(values_only=True))
+                finally:
+                    values.close()
+        grid = self._file_values.get(ws.title, [])
+        out: Rows = []
+        for i, row in enumerate(rows):
+            r = min_row + i
+            new = list(row)
+            for j, v in enumerate(row):
+                if v.__class__ is not Formula:
+                    continue
+                c = min_col + j
+                if written:
+                    value = self._cached.get((ws.title, f"{get_column_letter(c)}{r}"))
+                else:
+                    value = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else None
+                new[j] = Formula(v.text, value)  # type: ignore[union-attr]
+            out.append(new)
         return out
 
     def write_table(self, name: str, rows: Rows) -> None:
@@ -148,6 +183,7 @@ class OpenpyxlIO:
             tbl.tableColumns = [old.get(h) or TableColumn(id=j + 1, name=h) for j, h in enumerate(header)]
             for j, col in enumerate(tbl.tableColumns):
                 col.id = j + 1
+        self._dirty.add(name)
         tbl.ref = new_ref
         if tbl.autoFilter is not None:
             tbl.autoFilter.ref = new_ref
@@ -159,13 +195,15 @@ class OpenpyxlIO:
         def write(tmp: Path) -> None:
             raw = io.BytesIO()
             self.wb.save(raw)
-            _write_with_cached_values(raw, tmp, self._cached, self._sheet_parts())
+            _write_with_cached_values(raw, tmp, self._cached, self._sheet_parts(), _kept_values(self.path))
             if self.macro_enabled:
                 from sop_excel.workbook.xlsm import restore_ribbon
 
                 restore_ribbon(tmp)  # openpyxl drops the ribbon's relationship on every save
 
         atomic_write(self.path, write)
+        self._dirty.clear()
+        self._file_values.clear()  # what the file holds now
 
     def _sheet_parts(self) -> dict[str, str]:
         return {ws.title: ws.path.lstrip("/") for ws in self.wb.worksheets}
@@ -246,26 +284,66 @@ _FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/
 
 def _write_with_cached_values(raw: io.BytesIO, dest: Path,
                               cached: dict[tuple[str, str], float | str | None],
-                              parts: dict[str, str]) -> None:
-    """Copy the saved xlsx into ``dest``, filling each formula cell's cached ``<v>``."""
+                              parts: dict[str, str],
+                              kept: dict[str, dict[str, tuple[bytes, bytes]]] | None = None) -> None:
+    """Copy the saved xlsx into ``dest``, filling each formula cell's cached ``<v>``: the value
+    written for it, else (a formula this side did not write) the one the file held before.
+    ``kept``: sheet title -> cell -> (type attribute, cached value) as the file held them."""
     by_part: dict[str, dict[str, float | str | None]] = {}
     for (sheet, coord), value in cached.items():
         by_part.setdefault(parts[sheet], {})[coord] = value
+    old_by_part = {parts[title]: cells for title, cells in (kept or {}).items() if title in parts}
     raw.seek(0)
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
         for info in src.infolist():
             data = src.read(info.filename)
             values = by_part.get(info.filename)
-            if values:
-                data = _FORMULA_CELL.sub(functools.partial(_with_value, values=values), data)
+            old = old_by_part.get(info.filename)
+            if values or old:
+                data = _FORMULA_CELL.sub(functools.partial(_with_value, values=values or {}, old=old or {}), data)
             out.writestr(info, data)
 
 
-def _with_value(m: re.Match[bytes], values: dict[str, float | str | None]) -> bytes:
+def _kept_values(path: Path) -> dict[str, dict[str, tuple[bytes, bytes]]]:
+    """Per sheet title, the cached value (and its type) of every formula cell of the file."""
+    from sop_excel.workbook.fast_read import _MAIN, _RID, _rels, _xml
+
+    out: dict[str, dict[str, tuple[bytes, bytes]]] = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            book = "xl/workbook.xml"
+            sheet_parts = _rels(z, book)
+            for sh in _xml(z, book).iter(f"{_MAIN}sheet"):
+                part = sheet_parts.get(sh.get(_RID))
+                if not part or part not in names:
+                    continue
+                cells = {}
+                for m in _OLD_FORMULA_CELL.finditer(z.read(part)):
+                    t = re.search(rb'\st="([^"]*)"', m.group(2))
+                    cells[m.group(1).decode()] = (t.group(1) if t else b"", m.group(3))
+                out[sh.get("name")] = cells
+    except (OSError, KeyError, zipfile.BadZipFile, SyntaxError):  # only values lost, as before
+        return {}
+    return out
+
+
+# a formula cell of the file with its cached value (any formula element: shared ones too)
+_OLD_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f\b[^>]*?(?:/>|>.*?</f>)<v>([^<]+)</v></c>', re.S)
+
+
+def _with_value(m: re.Match[bytes], values: dict[str, float | str | None],
+                old: dict[str, tuple[bytes, bytes]] | None = None) -> bytes:
     coord = m.group(1).decode()
+    if coord not in values and old and coord in old:  # not written here: the value it had
+        t, v = old[coord]
+        attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2)) + (b' t="%s"' % t if t and t != b"n" else b"")
+        return b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (m.group(1), attrs, m.group(3), v)
     if coord not in values or values[coord] is None:
         return m.group(0)
     v = values[coord]
+    if isinstance(v, dt.date):  # a date formula's value is its serial number
+        v = to_excel(v)
     attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2))
     if isinstance(v, bool):
         return b'<c r="%s"%s t="b"><f>%s</f><v>%d</v></c>' % (m.group(1), attrs, m.group(3), int(v))

@@ -59,7 +59,7 @@ class XlwingsIO:
     def read_table(self, name: str) -> Rows:
         tbl = self._find(name)
         rng = tbl.range
-        values = rng.options(ndim=2).value
+        values = rng.options(ndim=2, err_to_str=True).value  # #DIV/0! as its text, not as empty
         formulas = rng.formula
         out: Rows = []
         for vrow, frow in zip(values, formulas, strict=True):

@@ -306,6 +306,49 @@ EDITS = {
 }
 
 
+def type_formula(book: Path, table: str, column: str, row: int, formula: str, cached: str | None = None,
+                 kind: str | None = None) -> str:
+    """Put a formula into a table's cell the way Excel saves one a planner typed: ``<f>`` and,
+    if ``cached``, its cached ``<v>`` (``kind`` its type: ``"e"`` an error, ``"str"`` text).
+    ``row`` counts the table's body rows from 1. Returns the cell's address."""
+    import re
+
+    from sop_excel.workbook.zip_io import ZipIO
+
+    io_ = ZipIO(book)
+    tbl = io_._tables[table]
+    c1, r1, _, _ = tbl.bounds
+    ref = f"{_letters(c1 + tbl.columns.index(column))}{r1 + row}"
+    part = tbl.sheet_part
+    io_.close()
+    from xml.sax.saxutils import escape
+
+    with zipfile.ZipFile(book) as z:
+        parts = [(i, z.read(i.filename)) for i in z.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in parts:
+            if info.filename == part:
+                m = re.search(rb'<c r="%s"(?:\s[^>]*?)?(?:/>|>.*?</c>)' % ref.encode(), data, re.S)
+                assert m is not None, f"no cell {ref} in {part}"
+                s = re.search(rb'\ss="(\d+)"', m.group(0)[:m.group(0).find(b">")])
+                cell = (f'<c r="{ref}"' + (f' s="{s.group(1).decode()}"' if s else "")
+                        + (f' t="{kind}"' if kind else "") + f"><f>{escape(formula.lstrip('='))}</f>"
+                        + (f"<v>{escape(cached)}</v>" if cached is not None else "") + "</c>").encode()
+                data = data[:m.start()] + cell + data[m.end():]
+            z.writestr(info, data)
+    book.write_bytes(out.getvalue())
+    return ref
+
+
+def _letters(col: int) -> str:
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
 def write_corpus(root: Path = CORPUS) -> list[Path]:
     written = []
     for name, data in corpus_files().items():

@@ -24,8 +24,8 @@ class FakeRange:
     def address(self):
         return f"${get_column_letter(self.column)}${self.row}:${get_column_letter(self._c2)}${self._r2}"
 
-    def options(self, ndim=None):
-        assert ndim == 2
+    def options(self, ndim=None, err_to_str=False):
+        assert ndim == 2 and err_to_str  # Excel's error values read as their text (#DIV/0!)
         return self
 
     def _cells(self):
