@@ -1,4 +1,5 @@
-"""Check a workbook the way CI would: structure, cached values, and a real recalculation."""
+"""Check a workbook the way CI would: structure, cached values, the planner's inputs (every
+check the commands make, nothing written), and a real recalculation."""
 
 from __future__ import annotations
 
@@ -70,6 +71,21 @@ def compare_recalculated(path: str | Path, recalculated: str | Path) -> list[str
     return problems
 
 
+def _input_problems(path: str | Path) -> tuple[list[str], list[str]]:
+    """What the commands would refuse (and warn about) in the planner's inputs: the same checks,
+    read by the same side as the commands, without changing the file."""
+    from sop_excel.macros import check_inputs
+    from sop_excel.workbook.zip_io import open_workbook
+
+    book = open_workbook(path)
+    try:
+        return check_inputs(book)
+    finally:
+        close = getattr(book, "close", None)
+        if close is not None:
+            close()
+
+
 def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str], list[str]]:
     """(problems, info lines) for a workbook built by sop-excel."""
     layout = load_layout()
@@ -100,6 +116,11 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
         problems.append(f"... and {len(empty) - 20} more formula cells without a cached value")
     lines = [f"{Path(path).name}: {len(sheets)} sheets, {len(tables)} tables, "
              f"{len(names)} named ranges, {len(cells)} formulas"]
+    inputs, warnings = _input_problems(path)
+    typed = {p.split(":", 1)[0] for p in inputs if "is a formula without a computed value" in p}
+    problems = [p for p in problems if not any(p.startswith(t + ":") for t in typed)]  # said once, as the input
+    problems += inputs
+    lines += [f"Warning: {w}" for w in warnings]
     if recalc:
         with tempfile.TemporaryDirectory(prefix="sop-check-") as out:
             recalculated = recalculate(path, out)

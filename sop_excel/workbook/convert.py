@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.errors import CellProblem, InputError, LayoutError
-from sop_excel.models import TableLayout
+from sop_excel.models import FIRST_DATE, LAST_DATE, TableLayout
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import cell_address, parse_cell
 
@@ -30,6 +30,7 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 _FIX = {
     "number": "Type a number or leave the cell empty.",
     "date": "Type a date (for example 2026-11-18).",
+    "date range": f"Type a date from {FIRST_DATE.year} to {LAST_DATE.year} (for example 2026-11-18).",
     "key": "Fill in this cell: every row needs it.",
     "duplicate": "Remove or merge the duplicate row.",
     "no value": "Open the workbook in Excel (or LibreOffice) and save it, so the formula gets its "
@@ -122,11 +123,13 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
         letter_col = c0 + i
         values, bad = _convert(raw, col.kind)
         for j in sorted(bad):
+            dated = col.kind in {"date", "month", "datetime"}
+            far = dated and bad[j] == "range"
             problems.append(CellProblem(
                 where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
                 value=raw[j],
-                message="is not a date" if col.kind in {"date", "month", "datetime"} else "is not a number",
-                fix=_FIX["date"] if col.kind in {"date", "month", "datetime"} else _FIX["number"],
+                message=("is not a date sop-excel plans with" if far else "is not a date") if dated else "is not a number",
+                fix=(_FIX["date range"] if far else _FIX["date"]) if dated else _FIX["number"],
             ))
         if col.field in table.key:
             for j in np.flatnonzero(_blank_mask(values)):
@@ -245,6 +248,8 @@ def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | No
             out = pd.Series(pd.to_datetime(pd.Series(raw, dtype=object)), dtype="datetime64[ns]")
         except (ValueError, TypeError, OverflowError):  # out of range and the like: cell by cell
             return None
+        if len(out) and not (out.isna() | ((out >= _FIRST) & (out < _AFTER_LAST))).all():
+            return None  # a date outside the years sop-excel plans with: named cell by cell
         if kind == "month":
             out = out.dt.normalize() - pd.to_timedelta(out.dt.day.fillna(1) - 1, unit="D")
         elif kind == "date":
@@ -255,8 +260,13 @@ def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | No
     return None
 
 
-def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.ndarray, set[int]]:
-    bad: set[int] = set()
+_FIRST, _AFTER_LAST = pd.Timestamp(FIRST_DATE), pd.Timestamp(LAST_DATE) + pd.Timedelta(days=1)
+
+
+def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.ndarray, dict[int, str]]:
+    """The column's values and its bad cells (position -> why: "value", or "range" for a date
+    outside the years sop-excel plans with)."""
+    bad: dict[int, str] = {}
     fast = _fast(raw, kind)
     if fast is not None:
         return fast, bad
@@ -282,10 +292,14 @@ def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.nda
                 if isinstance(v, bool) or isinstance(v, int | float):
                     raise ValueError
                 ts = pd.Timestamp(v)
-                if ts is pd.NaT:
+                if ts is pd.NaT or ts.tzinfo is not None:  # a time zone: not a day on the plan's calendar
                     raise ValueError
-            except (ValueError, TypeError):
-                bad.add(j)
+            except (ValueError, TypeError, OverflowError):
+                bad[j] = "value"
+                out_d.append(pd.NaT)
+                continue
+            if not _FIRST <= ts < _AFTER_LAST:
+                bad[j] = "range"
                 out_d.append(pd.NaT)
                 continue
             if kind == "month":
@@ -299,7 +313,7 @@ def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.nda
         if _is_blank(v):
             out_n.append(math.nan)
         elif isinstance(v, bool):
-            bad.add(j)
+            bad[j] = "value"
             out_n.append(math.nan)
         elif isinstance(v, int | float | np.integer | np.floating):
             out_n.append(float(v))
@@ -309,7 +323,7 @@ def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.nda
             try:
                 num = float(text[:-1] if pct else text)
             except ValueError:
-                bad.add(j)
+                bad[j] = "value"
                 out_n.append(math.nan)
                 continue
             out_n.append(num / 100 if pct else num)

@@ -34,11 +34,13 @@ from sop_excel.errors import (
     WorkbookError,
     WorkbookLockedError,
 )
+from sop_excel.files import check_regular
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, missing_table
+from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
 
 __all__ = ["OpenpyxlIO"]
@@ -86,8 +88,7 @@ class OpenpyxlIO:
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
                 "Close it in Excel, then run the command again.")
         with _mapped_errors(self.path):
-            if not self.path.is_file():
-                raise FileNotFoundError(self.path)
+            check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             check_xlsx(self.path, deep=False)  # zipfile-based: declared sizes bound what it reads
             self.macro_enabled = self.path.suffix.lower() == ".xlsm"
             # keep_vba keeps vbaProject.bin and the customUI part byte for byte (excel.md)
@@ -156,6 +157,7 @@ class OpenpyxlIO:
         ws, tbl = self._find(name)
         layout = self.layout.table(name)
         min_col, min_row, max_col, max_row = range_boundaries(tbl.ref)
+        check_table_write(self.name, ws.title, name, min_col, min_row, rows)
         header = [str(h) for h in rows[0]]
         body = rows[1:] or [[None] * len(header)]  # an Excel Table keeps at least one data row
         new_max_row = min_row + len(body)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
 import shutil
 import signal
@@ -282,6 +283,21 @@ def _remove_stale_temps(target: Path) -> None:
                 p.unlink()
 
 
+# Why a save can fail that is no bug: errno -> (what happened, what to do)
+_WRITE_FAILURES = {
+    errno.ENOSPC: ("the disk is full", "Free some space on that disk (the save needs about the "
+                   "workbook's size again, for a moment), then run the command again."),
+    errno.EDQUOT: ("your disk quota is used up", "Delete files you do not need or ask for a larger "
+                   "quota, then run the command again."),
+    errno.EFBIG: ("the file would be larger than this system allows", "Check the file-size limit "
+                  "(ulimit -f) and the disk's file system (FAT32 holds at most 4 GB per file)."),
+    errno.EROFS: ("its folder is on a read-only disk", "Copy the workbook to a folder you may write "
+                  "to and run the command there."),
+    errno.EIO: ("the disk reported an input/output error", "Check the disk (or the network share), "
+                "then run the command again."),
+}
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
                  backups: int | None = None) -> Path:
     """Call ``write(tmp)`` to produce the new file, then move it over ``path`` atomically.
@@ -319,6 +335,12 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
         raise WorkbookLockedError(
             f"Cannot write {target}: permission denied. Close the file in any program that "
             "has it open and check you may write to its folder.") from exc
+    except OSError as exc:
+        why = _WRITE_FAILURES.get(exc.errno or 0)
+        if why is None:
+            raise
+        raise WorkbookError(f"Cannot save {target.name}: {why[0]} ({exc.strerror or exc}). {why[1]} "
+                            "The workbook was not changed.") from exc
     with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:

@@ -62,13 +62,15 @@ from openpyxl.utils.datetime import (
 )
 from openpyxl.xml.functions import fromstring
 
-from sop_excel.errors import LayoutError, WorkbookCorruptError, WorkbookLockedError
+from sop_excel.errors import LayoutError, WorkbookCorruptError, WorkbookError, WorkbookLockedError
+from sop_excel.files import check_regular
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.convert import FrameBody, FrameRows
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, missing_table
+from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
 from sop_excel.workbook.safe_save import (
     atomic_write,
@@ -375,8 +377,7 @@ class ZipIO:
         self._strings: list[str] | None = None
         self._styles: _Styles | None = None
         with _mapped_errors(self.path):
-            if not self.path.is_file():
-                raise FileNotFoundError(self.path)
+            check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             if not checked:  # zip, sizes, content types, no DTDs: before parsing (and which sheets hold error cells)
                 check_xlsx(self.path, deep=False, seen=self._errors_seen, formulas=self._formulas_seen)
             self._zip = zipfile.ZipFile(self.path)
@@ -512,7 +513,9 @@ class ZipIO:
         if self._slow is not None:
             self._slow.write_table(name, rows)
             return
-        self._find(name)
+        tbl = self._find(name)
+        c1, r1, _, _ = tbl.bounds
+        check_table_write(self.name, tbl.sheet, name, c1, r1, rows)
         # a frame's rows stay a frame until written (made a column at a time then); others are copied
         self._writes[name] = rows if isinstance(rows, FrameRows) else [list(r) for r in rows]
         if name in self._order:

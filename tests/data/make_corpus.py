@@ -186,6 +186,43 @@ def _append_raw_member(archive: bytes, name: str, deflated: bytes, crc: int, siz
     return new_body + new_central + end
 
 
+def many_parts_bomb(n: int = 830, size: int = 10_000_000) -> bytes:
+    """A workbook with ``n`` extra parts of ``size`` zero bytes each (every part under the per-part
+    limits, 8.3 GB in all by default), about 10 KB each on disk. Built without inflating anything:
+    the one deflated part is copied ``n`` times."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = comp.compress(bytes(size)) + comp.flush()
+    crc = zlib.crc32(bytes(size))
+    archive = _zip(_parts())
+    eocd = archive.rfind(b"PK\x05\x06")
+    count = struct.unpack("<H", archive[eocd + 10:eocd + 12])[0]
+    cd_offset = struct.unpack("<I", archive[eocd + 16:eocd + 20])[0]
+    body, central = bytearray(archive[:cd_offset]), bytearray(archive[cd_offset:eocd])
+    dos_date = (2026 - 1980) << 9 | 1 << 5 | 1
+    for k in range(n):
+        fname = f"docProps/zeros{k:04d}.bin".encode()
+        offset = len(body)
+        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, dos_date, crc, len(deflated), size,
+                            len(fname), 0) + fname + deflated
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, dos_date, crc, len(deflated),
+                               size, len(fname), 0, 0, 0, 0, 0, offset) + fname
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count + n, count + n, len(central), len(body), 0)
+    return bytes(body + central + end)
+
+
+def utf16_xlsx(part: str = "xl/worksheets/sheet1.xml", *, dtd: bool = False) -> bytes:
+    """A small workbook whose ``part`` is written in UTF-16 (with a byte-order mark), optionally
+    with the billion-laughs declaration in it."""
+    parts: dict[str, bytes | str] = dict(_parts())
+    text = parts[part]
+    assert isinstance(text, str)
+    body = text.split("?>", 1)[1]
+    if dtd:
+        body = _LAUGHS.split("?>", 1)[1] + body.replace("<t>", "<t>&lol9;", 1)
+    parts[part] = ('<?xml version="1.0" encoding="UTF-16" standalone="yes"?>' + body).encode("utf-16")
+    return _zip(parts)
+
+
 def _sqlite(path: Path, rows: list[tuple[object, ...]] | None, table: str = "actuals") -> None:
     path.unlink(missing_ok=True)
     con = sqlite3.connect(path)
