@@ -20,7 +20,7 @@ from sop_excel.core.finance import compute_finance, item_values
 from sop_excel.core.scenarios import apply_scenario, capacity_for
 from sop_excel.core.supply import capacity_load, inventory_projection, safety_stock
 from sop_excel.errors import CellProblem, InputError
-from sop_excel.models import MAX_CELL_TEXT, Settings
+from sop_excel.models import MAX_CELL_TEXT, MAX_ROWS, Settings
 
 __all__ = [
     "check_history",
@@ -161,6 +161,11 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
     names = list(dict.fromkeys(scenario_list["scenario"].tolist()))
     parents = dict(zip(scenario_list["scenario"], scenario_list["parent"].fillna(""), strict=True))
     check_scenarios(names, parents, drivers, items, settings, set(capacity["resource"]))
+    if len(names) * len(final) >= MAX_ROWS:  # before computing them all: the plan has a row per scenario and item-month
+        raise InputError(f"{len(names):,} scenarios of {len(final):,} item-months would take "
+                         f"{len(names) * len(final):,} rows on the Scenario plan sheet, more than Excel's "
+                         f"{MAX_ROWS:,}. Use fewer scenarios (at most {(MAX_ROWS - 4) // max(len(final), 1):,} "
+                         "for this plan).")
     families = sorted(items["family"].unique())
     plans = [apply_scenario(n, final, items, drivers, parents) for n in names]
     plan = pd.concat(plans, ignore_index=True)

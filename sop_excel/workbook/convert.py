@@ -30,13 +30,13 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 _FIX = {
     "number": "Type a number or leave the cell empty.",
     "date": "Type a date (for example 2026-11-18).",
-    "date range": f"Type a date from {FIRST_DATE.year} to {LAST_DATE.year} (for example 2026-11-18).",
     "key": "Fill in this cell: every row needs it.",
     "duplicate": "Remove or merge the duplicate row.",
     "no value": "Open the workbook in Excel (or LibreOffice) and save it, so the formula gets its "
                 "value, or type the value instead.",
     "error": "Correct the formula (or type a value) so the cell shows a value.",
 }
+_DATE_RANGE_FIX = f"Type a date from {FIRST_DATE.year} to {LAST_DATE.year} (for example 2026-11-18)."
 
 
 def _is_blank(v: CellValue) -> bool:
@@ -129,7 +129,7 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
                 where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
                 value=raw[j],
                 message=("is not a date sop-excel plans with" if far else "is not a date") if dated else "is not a number",
-                fix=(_FIX["date range"] if far else _FIX["date"]) if dated else _FIX["number"],
+                fix=(_DATE_RANGE_FIX if far else _FIX["date"]) if dated else _FIX["number"],
             ))
         if col.field in table.key:
             for j in np.flatnonzero(_blank_mask(values)):

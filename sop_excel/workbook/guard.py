@@ -140,6 +140,8 @@ def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
 def _check_declared_total(path: Path, infos: list[zipfile.ZipInfo]) -> None:
     """Before inflating anything: what the parts declare, all together, within the limits (many
     parts each just under the per-part limits add up to a zip bomb too)."""
+    for info in infos:  # one part beyond the limits: named
+        _check_declared(path, info, MAX_TOTAL_BYTES)
     size = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
     if size > MAX_TOTAL_BYTES:
