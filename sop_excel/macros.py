@@ -453,7 +453,7 @@ def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool
 
     def result() -> pd.DataFrame:
         limit = read_timeout()
-        if not receive.poll(limit):  # a source that never answers (a database server, a network share)
+        if not receive.poll(limit + 10):  # a source that never answers (a database server, a network share)
             raise SopExcelError(f"Reading {_what(args)} took more than {limit:,.0f} s and was stopped; the "
                                 "workbook was not changed. Check the source (SOP_EXCEL_READ_TIMEOUT raises "
                                 "the limit).")
