@@ -200,9 +200,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from sop_excel.errors import SopExcelError
-    from sop_excel.macros import import_scenarios
-
     from sop_excel.files import MAX_TEXT_BYTES, read_limited
+    from sop_excel.macros import import_scenarios
 
     try:
         text = read_limited(args.file, "Scenario file", MAX_TEXT_BYTES,
