@@ -348,10 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note")
     p.set_defaults(func=_cmd_lock)
 
-    p = sub.add_parser("check", help="check a workbook: tables, formulas, cached values",
+    p = sub.add_parser("check", help="check a workbook: tables, formulas, cached values, inputs",
                        description="Check that a workbook has every sheet, table and named range, "
-                                   "that no formula cell lacks a value, and (--recalc) that "
-                                   "LibreOffice computes the same numbers.")
+                                   "that no formula cell lacks a value, that the planner's inputs "
+                                   "pass every check the commands make (nothing is changed), and "
+                                   "(--recalc) that LibreOffice computes the same numbers.")
     p.add_argument("workbook", type=Path)
     p.add_argument("--recalc", action="store_true", help="recalculate in LibreOffice and compare")
     p.set_defaults(func=_cmd_check)
