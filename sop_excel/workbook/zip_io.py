@@ -562,7 +562,7 @@ class ZipIO:
         if self._slow is not None or name in self._writes:
             return self.read_table(name)
         tbl = self._find(name)
-        if self._has_errors(tbl.sheet_part) or self._has_typed_formulas(tbl):
+        if self._needs_xml(tbl):
             return self.read_table(name)  # calamine reads errors as empty, and formulas as values
         grid = self._values_grid(tbl.sheet)
         min_col, min_row, max_col, max_row = tbl.bounds
@@ -633,50 +633,67 @@ class ZipIO:
         self._values_cache = (sheet, grid)
         return grid
 
-    def _has_errors(self, part: str) -> bool:
-        """Whether the sheet holds an error cell (``t="e"``: #N/A, #DIV/0!, ...). calamine reads
-        those as empty; the XML reader names one typed into an input cell as a bad value."""
-        if part not in self._errors_seen:
-            found, tail = False, b""
-            with self._zip.open(part) as fh:  # streamed: a sheet may inflate to hundreds of MB
-                while chunk := fh.read(1 << 24):
-                    if b't="e"' in tail + chunk[:8] or b't="e"' in chunk:
-                        found = True
-                        break
-                    tail = chunk[-8:]
-            self._errors_seen[part] = found
-        return self._errors_seen[part]
-
     def _has_typed_formulas(self, tbl: _Table) -> bool:
         """Whether a value cell of the table (a column whose layout holds no formula: an
         Override, a comment, an input) holds a formula a planner typed. calamine would give its
         value and lose the formula (and give a formula without a value as empty); the XML
         reader gives both, so the formula is kept and one without a value is named."""
         if tbl.name not in self._typed_seen:
-            self._typed_seen[tbl.name] = self._scan_typed_formulas(tbl)
+            self._scan(tbl)
         return self._typed_seen[tbl.name]
 
-    def _scan_typed_formulas(self, tbl: _Table) -> bool:
+    def _needs_xml(self, tbl: _Table) -> bool:
+        """Whether the table must be read by the XML reader: its sheet holds an error cell
+        (``t="e"``: #N/A, #DIV/0!, ...; calamine reads those as empty, the XML reader names one
+        typed into an input cell as a bad value) or a typed formula
+        (:meth:`_has_typed_formulas`), both found in one pass over the sheet when the guard's
+        pass did not tell."""
+        if self._errors_seen.get(tbl.sheet_part) or self._typed_seen.get(tbl.name):
+            return True
+        if tbl.sheet_part not in self._errors_seen or tbl.name not in self._typed_seen:
+            self._scan(tbl)
+        return self._errors_seen[tbl.sheet_part] or self._typed_seen[tbl.name]
+
+    def _scan(self, tbl: _Table) -> None:
+        """One pass over the table's sheet for what is not known yet: whether it holds an error
+        cell, and a formula in one of the table's value columns (within its rows)."""
+        part = tbl.sheet_part
+        cell = self._typed_pattern(tbl) if self._formulas_seen.get(part) is not False else None
+        look_errors = part not in self._errors_seen
+        look_typed = tbl.name not in self._typed_seen and cell is not None
+        if tbl.name not in self._typed_seen and cell is None:
+            self._typed_seen[tbl.name] = False
+        errors = typed = False
+        if look_errors or look_typed:
+            _, min_row, _, max_row = tbl.bounds
+            if self._sheet_cache is not None and self._sheet_cache[0] == part:
+                chunks: Iterable[bytes] = [self._sheet_cache[1]]
+            else:
+                chunks = _cell_chunks(self._zip, part)  # streamed: a sheet may inflate to hundreds of MB
+            for chunk in chunks:
+                errors = errors or (look_errors and b't="e"' in chunk)
+                typed = typed or (look_typed and cell is not None
+                                  and any(min_row < int(r) <= max_row for r in cell.findall(chunk)))
+                if (errors or not look_errors) and (typed or not look_typed):
+                    break
+        if look_errors:
+            self._errors_seen[part] = errors
+        if look_typed:
+            self._typed_seen[tbl.name] = typed
+
+    def _typed_pattern(self, tbl: _Table) -> re.Pattern[bytes] | None:
+        """A formula cell in one of the table's value columns (None: the table has none)."""
         try:
             formula_headers = {c.header.casefold() for c in self.layout.table(tbl.name).columns if c.formula}
         except KeyError:
-            return False
-        min_col, min_row, max_col, max_row = tbl.bounds
+            return None
+        min_col = tbl.bounds[0]
         cols = [min_col + j for j, h in enumerate(tbl.columns)
                 if h.casefold() not in formula_headers and min_col + j in _LETTERS]
-        part = tbl.sheet_part
-        if not cols or self._formulas_seen.get(part) is False:  # the guard saw no formula in the sheet
-            return False
+        if not cols:
+            return None
         letters = b"|".join(_LETTERS[c].encode() for c in cols)
-        cell = re.compile(rb'<c r="(?:' + letters + rb')(\d+)"[^>]*(?<!/)>\s*<f\b')
-        if self._sheet_cache is not None and self._sheet_cache[0] == part:
-            chunks: Iterable[bytes] = [self._sheet_cache[1]]
-        else:
-            chunks = _cell_chunks(self._zip, part)
-        for chunk in chunks:
-            if any(min_row < int(r) <= max_row for r in cell.findall(chunk)):
-                return True
-        return False
+        return re.compile(rb'<c r="(?:' + letters + rb')(\d+)"[^>]*(?<!/)>\s*<f\b')
 
     def _close_calamine(self) -> None:
         self._values_cache = None

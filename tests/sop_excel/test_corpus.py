@@ -92,11 +92,12 @@ def test_bad_input_gives_a_clear_message_and_changes_nothing(case, book_copy, tm
     code = main(["-q", *args])
     elapsed = time.perf_counter() - t
     out, err = capsys.readouterr()
-    if args[0] == "check":  # check reports on stdout, one "Problem:" line each
-        assert "Problem: " in out and not err, out + err
+    checked = args[0] == "check" and not err  # check reports on stdout, one "Problem:" line each
+    if checked:
+        assert "Problem: " in out, out
         err = out
     assert code == case["exit"], err
-    assert (err.startswith("Error: ") or args[0] == "check") and "Traceback" not in err
+    assert (err.startswith("Error: ") or checked) and "Traceback" not in err
     for phrase in [case["expect"], *case.get("also", [])]:
         assert phrase in err, f"{phrase!r} not in:\n{err}"
     assert {p: sha(p) for p in watched} == before, "a file changed"
