@@ -123,9 +123,9 @@ def _formula_warnings(book: WorkbookIO, report: RunReport) -> None:
         shown = "; ".join(f"{t.where} {t.formula.text} = {t.value}" for t in refer[:5])
         more = f"; and {len(refer) - 5} more" if len(refer) > 5 else ""
         report.warnings.append(
-            f"{len(refer)} formula(s) typed into input cells refer to other cells; they were kept as "
-            f"formulas, with the values Excel last computed for them ({shown}{more}). Open the workbook "
-            "in Excel to recompute them, then run the command again if their values changed.")
+            f"{len(refer)} formula(s) typed into input cells depend on other cells (or on the date); they "
+            f"were kept as formulas, with the values Excel last computed for them ({shown}{more}). Open the "
+            "workbook in Excel to recompute them, then run the command again if their values changed.")
 
 
 def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:

@@ -114,7 +114,10 @@ def _attrs(raw: bytes) -> dict[str, str]:
 def _unescape_one(m: re.Match[str]) -> str:
     e = m.group(1)
     if e[0] == "#":
-        return chr(int(e[2:], 16) if e[1] in "xX" else int(e[1:]))
+        n = int(e[2:], 16) if e[1] in "xX" else int(e[1:])
+        if 0xD800 <= n <= 0xDFFF or n > 0x10FFFF or (n < 0x20 and n not in (9, 10, 13)):
+            raise ValueError(f"a character reference &{e}; to a character XML does not allow")
+        return chr(n)
     return _ENTITIES[e]
 
 

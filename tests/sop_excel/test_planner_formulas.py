@@ -103,8 +103,7 @@ def test_the_openpyxl_side_reads_formula_values_and_keeps_them(book_copy, monkey
     monkeypatch.setenv("SOP_EXCEL_IO", "openpyxl")
     assert main(["-q", "flag-drift", str(book_copy)]) == 0  # saves the whole file, Forecast not written
     assert _formulas(book_copy, "Forecast")[o5] == "=2*60"
-    values = _values(book_copy, "Forecast")
-    assert values[o5] == 120 and values["Q5"] == 120  # cached values kept (all were lost on save)
+    assert _values(book_copy, "Forecast")[o5] == 120  # its cached value kept (all were lost on save)
     capsys.readouterr()
     type_formula(book_copy, "tblForecast", "Override", 3, "=1/0", "#DIV/0!", "e")
     assert main(["-q", "compare-scenarios", str(book_copy)]) == 1
