@@ -154,3 +154,15 @@ def test_exception_owner_formula_survives_refresh_actuals(book_copy):
     report = macros.refresh_actuals_from_source(ZipIO(book_copy), str(csv))
     assert "Exceptions:" in str(report)
     assert _formulas(book_copy, "Exceptions").get(ref) == '="Ann"'
+
+
+def test_scenario_list_and_driver_formulas_survive_new_scenario(book_copy, capsys):
+    """Tables a command appends to (the scenario list and drivers) keep their formulas too."""
+    d = type_formula(book_copy, "tblDrivers", "Value", 1, "=0.05*2", "0.1")
+    s = type_formula(book_copy, "tblScenarioList", "Description", 2, '="Key "&"account"', "Key account", "str")
+    value = read_frame(ZipIO(book_copy), "tblDrivers").loc[0, "value"]
+    assert value == pytest.approx(0.1)
+    assert main(["-q", "new-scenario", str(book_copy), "Plus", "--volume", "2%"]) == 0
+    formulas = _formulas(book_copy, "Scenarios")
+    assert formulas[d] == "=0.05*2" and formulas[s] == '="Key "&"account"'
+    assert read_frame(ZipIO(book_copy), "tblScenarioList").loc[1, "description"] == "Key account"
