@@ -1,11 +1,12 @@
-"""Check a workbook the way CI would: structure, cached values, file fidelity, and a real recalculation.
+"""Check a workbook the way CI would: structure, cached values, file fidelity, the planner's
+inputs (every check the commands make, nothing written), and a real recalculation.
 
 File fidelity (issue 17) is what Excel would repair, refuse or show wrong, whoever saved the file
 last: a formula without a cached value (openpyxl saves none), a calculation chain naming cells
 that hold no formula (a repair prompt), a chart series on the wrong column or on fewer rows than
 its table, a chart lying over a table, an ``.xlsm`` whose ribbon lost its relationship, scenario
-names Excel cannot keep apart. Input validation of the sheets' values is the commands' (they
-refuse bad values with the cell); this module only reads.
+names Excel cannot keep apart. The inputs are checked by the commands' own checks
+(:func:`sop_excel.macros.check_inputs`); this module only reads.
 """
 
 from __future__ import annotations
@@ -234,6 +235,19 @@ def _scenario_name_problems(book: OpenpyxlIO) -> list[str]:
     rows = book.read_table("tblScenarioList")
     names = [str(r[0]) for r in rows[1:] if r and r[0] not in (None, "")]
     return [f"Scenario '{name}' {what}. {fix}" for name, what, fix in scenario_name_problems(names)]
+def _input_problems(path: str | Path) -> tuple[list[str], list[str]]:
+    """What the commands would refuse (and warn about) in the planner's inputs: the same checks,
+    read by the same side as the commands, without changing the file."""
+    from sop_excel.macros import check_inputs
+    from sop_excel.workbook.zip_io import open_workbook
+
+    book = open_workbook(path)
+    try:
+        return check_inputs(book)
+    finally:
+        close = getattr(book, "close", None)
+        if close is not None:
+            close()
 
 
 def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str], list[str]]:
@@ -263,6 +277,11 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
     n_formulas = len(cells) if cells is not None else _count_formulas(path)
     lines = [f"{Path(path).name}: {len(sheets)} sheets, {len(tables)} tables, "
              f"{len(names)} named ranges, {n_formulas} formulas"]
+    inputs, warnings = _input_problems(path)
+    typed = {p.split(":", 1)[0] for p in inputs if "is a formula without a computed value" in p}
+    problems = [p for p in problems if not any(p.startswith(t + ":") for t in typed)]  # said once, as the input
+    problems += inputs
+    lines += [f"Warning: {w}" for w in warnings]
     if recalc:
         with tempfile.TemporaryDirectory(prefix="sop-check-") as out:
             recalculated = recalculate(path, out)

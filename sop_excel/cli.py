@@ -55,10 +55,16 @@ def _step(quiet: bool) -> Callable[[str], None]:
 
 
 def _date(text: str) -> dt.date:
+    from sop_excel.models import FIRST_DATE, LAST_DATE
+
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date sop-excel plans with: write a date from "
+                                         f"{FIRST_DATE.year} to {LAST_DATE.year}")
+    return day
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -138,6 +144,10 @@ def _months(text: str) -> tuple[object, object]:
                                      "e.g. 2027-01:2027-06 (either side may be left out: 2027-01:)")
     if not (start or end) or any(t and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", t) for t in (start, end)):
         raise bad
+    from sop_excel.models import FIRST_DATE, LAST_DATE
+
+    if any(t and not FIRST_DATE.year <= int(t[:4]) <= LAST_DATE.year for t in (start, end)):
+        raise argparse.ArgumentTypeError(f"{text!r}: months from {FIRST_DATE.year} to {LAST_DATE.year} only")
     first = pd.Timestamp(start + "-01") if start else pd.NaT
     last = pd.Timestamp(end + "-01") if end else pd.NaT
     if start and end and first > last:
@@ -190,10 +200,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from sop_excel.errors import SopExcelError
+    from sop_excel.files import MAX_TEXT_BYTES, read_limited
     from sop_excel.macros import import_scenarios
 
     try:
-        text = Path(args.file).read_text(encoding="utf-8")
+        text = read_limited(args.file, "Scenario file", MAX_TEXT_BYTES,
+                            "A scenario file holds scenarios and drivers as text (export-scenarios writes "
+                            "one); check that this is the file you meant.").decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SopExcelError(f"Cannot read {args.file}: {exc}. Check the path; the file must be UTF-8 TOML.") from None
     return _done(args, import_scenarios(_open(args), text, source=Path(args.file).name))
@@ -360,10 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pdf, html (one self-contained file) or png (default: --out's extension, else pdf)")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("check", help="check a workbook: tables, formulas, cached values",
+    p = sub.add_parser("check", help="check a workbook: tables, formulas, cached values, inputs",
                        description="Check that a workbook has every sheet, table and named range, "
-                                   "that no formula cell lacks a value, and (--recalc) that "
-                                   "LibreOffice computes the same numbers.")
+                                   "that no formula cell lacks a value, that the planner's inputs "
+                                   "pass every check the commands make (nothing is changed), and "
+                                   "(--recalc) that LibreOffice computes the same numbers.")
     p.add_argument("workbook", type=Path)
     p.add_argument("--recalc", action="store_true", help="recalculate in LibreOffice and compare")
     p.set_defaults(func=_cmd_check)
@@ -386,6 +400,12 @@ _WRITES = {"demo": "out", "template": "out", "refresh-forecast": "workbook",
            "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook"}
 
 
+# Text arguments that end up in the workbook or select from it (paths are the system's business)
+_TEXT_ARGS = {"name": "scenario name", "parent": "parent scenario (--from)", "description": "--description",
+              "family": "--family", "item": "--item", "note": "--note", "scenario": "scenario",
+              "table": "--table"}
+
+
 def _make_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -399,6 +419,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    for dest in _TEXT_ARGS:  # bytes that are not UTF-8 arrive as lone surrogates: refuse them here
+        text = getattr(args, dest, None)
+        if isinstance(text, str) and any("\ud800" <= ch <= "\udfff" for ch in text):
+            shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            print(f"Error: the {_TEXT_ARGS[dest]} {shown!r} is not valid UTF-8 text (the bytes shown as "
+                  "\ufffd are not). Type it again, or set your terminal to UTF-8.", file=sys.stderr)
+            return 2
     target = getattr(args, _WRITES[args.command]) if args.command in _WRITES else None
     try:
         set_backup_count(args.backups)
@@ -414,6 +441,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted; the workbook was not changed.", file=sys.stderr)
         return 130
+    except MemoryError:  # not a bug: more data than this machine holds in memory
+        if args.debug:
+            traceback.print_exc()
+        print("Error: sop-excel ran out of memory; the workbook was not changed. The workbook or the "
+              "input file is larger than this machine can hold: use a smaller input (fewer months of "
+              "actuals, fewer items or scenarios) or a machine with more memory.", file=sys.stderr)
+        return 1
     except Exception as err:  # a bug: say so plainly; the file is unchanged (saves are atomic)
         if args.debug:
             raise

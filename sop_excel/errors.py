@@ -102,6 +102,7 @@ _PLAIN_REASONS = [  # pydantic's wording -> a planner's
     (re.compile(r"^Input should be less than (.+)$"), r"must be less than \1"),
     (re.compile(r"^Input should be greater than (.+)$"), r"must be more than \1"),
     (re.compile(r"^String should have at least 1 characters?$"), "is empty"),
+    (re.compile(r"^String should have at most (\d+) characters?$"), r"is longer than the \1 characters that fit"),
     (re.compile(r"^Input should be a valid (number|integer).*$"), "is not a number"),
     (re.compile(r"^Input should be a valid (date|datetime).*$"), "is not a date (write YYYY-MM-DD)"),
     (re.compile(r"^Input should be a finite number$"), "is not a number"),

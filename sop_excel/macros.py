@@ -29,17 +29,27 @@ from sop_excel.core.frames import append_rows
 from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
 from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError, plain_reason
-from sop_excel.models import Settings
+from sop_excel.files import read_timeout
+from sop_excel.models import MAX_CELL_TEXT, Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.workbook.limits import trim_text
 from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
-from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, write_frame
+from sop_excel.workbook.tables import (
+    keep_planner_columns,
+    read_frame,
+    rows_for,
+    typed_formulas,
+    write_frame,
+)
 
 _logger = logging.getLogger(__name__)
 
 __all__ = [
+    "INPUT_TABLES",
     "RunReport",
+    "check_inputs",
     "compare_scenarios",
     "export_scenarios",
     "flag_drift",
@@ -106,11 +116,24 @@ def read_settings(book: WorkbookIO) -> Settings:
     raise InputError("Sheet 'Settings' has values sop-excel cannot use", problems)
 
 
+def _formula_warnings(book: WorkbookIO, report: RunReport) -> None:
+    """Say which formulas typed into input cells depend on other cells: their values are the
+    ones the file holds (Excel's last calculation), which this command used as they are."""
+    refer = [t for t in typed_formulas(book) if t.refers]
+    if refer:
+        shown = "; ".join(f"{t.where} {t.formula.text} = {t.value}" for t in refer[:5])
+        more = f"; and {len(refer) - 5} more" if len(refer) > 5 else ""
+        report.warnings.append(
+            f"{len(refer)} formula(s) typed into input cells depend on other cells (or on the date); they "
+            f"were kept as formulas, with the values Excel last computed for them ({shown}{more}). Open the "
+            "workbook in Excel to recompute them, then run the command again if their values changed.")
+
+
 def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
     log = read_frame(book, "tblLog")
     row = pd.DataFrame([{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)),
-                         "command": command, "user": getpass.getuser(), "data": data,
-                         "details": details}])
+                         "command": command, "user": getpass.getuser(), "data": trim_text(data),
+                         "details": trim_text(details)}])  # the Log's text is ours: cut to fit a cell
     write_frame(book, "tblLog", append_rows(log, row))
 
 
@@ -124,15 +147,21 @@ def _latest_lock(book: WorkbookIO) -> tuple[pd.DataFrame | None, str]:
 
 
 def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-               forecast: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Recompute and write every derived S&OP table from the planner's current inputs."""
+               forecast: pd.DataFrame, warnings: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Recompute and write every derived S&OP table from the planner's current inputs;
+    ``warnings`` gets a line for drivers that change nothing in the horizon."""
+    drivers, capacity = read_frame(book, "tblDrivers"), read_frame(book, "tblCapacity")
     frames = pipeline.sop_frames(
         settings, items, forecast, read_frame(book, "tblInputs"), read_frame(book, "tblFamilyTargets"),
-        read_frame(book, "tblScenarioList"), read_frame(book, "tblDrivers"),
-        read_frame(book, "tblBudget"), read_frame(book, "tblCapacity"))
+        read_frame(book, "tblScenarioList"), drivers, read_frame(book, "tblBudget"), capacity)
     for name in SOP_TABLES:
         write_frame(book, name, frames[name])
     book.write_table("tblCompareMonthly", rows_for("tblCompareMonthly", frames["tblCompareMonthly"]))
+    idle = pipeline.idle_drivers(frames["tblForecast"], drivers, capacity)
+    if idle and warnings is not None:
+        warnings.append(f"{len(idle)} scenario driver(s) change nothing: their family, item, resource or "
+                        f"months match nothing in the horizon ({'; '.join(idle[:10])}"
+                        f"{'; ...' if len(idle) > 10 else ''}). Correct them or delete them on the Scenarios sheet.")
     return frames
 
 
@@ -296,26 +325,28 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     forecast, models = pipeline.forecast_frames(settings, items, history, progress,
                                                 engine=engine, scheduler=scheduler)
     forecast, lost = keep_planner_columns(forecast, old, "tblForecast")
-    frames = _write_sop(book, settings, items, forecast)
+    report = RunReport("refresh-forecast")
+    frames = _write_sop(book, settings, items, forecast, report.warnings)
     final = frames["tblForecast"]
     write_frame(book, "tblModels", models)
     cleansing = pipeline.cleansing_frame(settings, history)
     if "tblCleansing" in book.table_names():  # workbooks made before the Cleansing table lack it
         write_frame(book, "tblCleansing", cleansing)
     book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
-    report = RunReport("refresh-forecast")
     n_over = int(final["override"].notna().sum())
+    n_formulas = sum(t.table == "tblForecast" and t.field == "override" for t in typed_formulas(book))
     fallbacks = int((models["fallback"] != "").sum())
     report.lines += [
         f"Forecast {len(models)} items for {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
         f"({settings.horizon} months).",
         "Methods: " + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
-        f"Overrides kept: {n_over}.",
+        f"Overrides kept: {n_over}" + (f" ({n_formulas} of them formulas, kept as formulas)." if n_formulas else "."),
     ]
     corrected = int((cleansing["why"].str.startswith("outlier")).sum())
     if corrected:
         report.lines.append(f"Outlier months corrected: {corrected} in {cleansing['item'].nunique()} "
                             "items (History > Cleansing; Flag a month keep to use it as it is).")
+    _formula_warnings(book, report)
     if fallbacks:
         report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
     hard = models[models["forecastability"] != ""]
@@ -371,6 +402,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
         f"Exceptions: {len(exceptions)}.",
     ]
+    _formula_warnings(book, report)
     month = pd.Timestamp(settings.as_of).replace(day=1)
     outside = actuals[(actuals["date"] < month) | (actuals["date"] > month + pd.offsets.MonthEnd(0))]
     if len(outside):
@@ -460,6 +492,11 @@ def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool
     send.close()  # ours: the pipe ends when the reader's end closes
 
     def result() -> pd.DataFrame:
+        limit = read_timeout()
+        if not receive.poll(limit + 10):  # a source that never answers (a database server, a network share)
+            raise SopExcelError(f"Reading {_what(args)} took more than {limit:,.0f} s and was stopped; the "
+                                "workbook was not changed. Check the source (SOP_EXCEL_READ_TIMEOUT raises "
+                                "the limit).")
         try:
             ok, value = receive.recv()
         except Exception:  # noqa: BLE001 - the reader died without a word, or its word cannot be read: read here
@@ -475,6 +512,19 @@ def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool
         if proc.is_alive():
             proc.terminate()
         proc.join()
+
+
+def _what(args: tuple) -> str:
+    """What a reader aside reads, for a message: the source it was given."""
+    from sop_excel.sources import source_kind
+    from sop_excel.sources.sql import redact_url
+
+    if not args or not isinstance(args[0], str | Path):
+        return "the actuals"
+    try:
+        return f"actuals from {redact_url(str(args[0])) if source_kind(args[0]) == 'url' else Path(args[0]).name}"
+    except SopExcelError:
+        return "the actuals"
 
 
 def _read_and_send(send: Any, read: Callable[..., pd.DataFrame], args: tuple, kwargs: dict) -> None:
@@ -511,6 +561,7 @@ def flag_drift(book: WorkbookIO) -> RunReport:
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
         f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
     ])
+    _formula_warnings(book, report)
     details = " ".join(report.lines)
     if len(resolved):
         details += " Left the list: " + "; ".join(
@@ -528,12 +579,13 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
     items = read_frame(book, "tblItems")
     key = _basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
     kept = _kept_basis(book, key) if key is not None else None
-    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
     report = RunReport("compare-scenarios")
+    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"), report.warnings)
     for r in frames["tblCompare"].itertuples(index=False):
         report.lines.append(f"{r.scenario}: revenue {r.revenue:,.0f}, margin {r.margin_pct:.1%}, "
                             f"gap to budget {r.gap:+,.0f}, peak load {r.peak_load:.0%}, "
                             f"{r.overloads} overloaded resource-months")
+    _formula_warnings(book, report)
     _log(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
     book.save()
     if kept is not None:  # the S&OP sheets were written anew: the basis still holds, under their new fingerprint
@@ -544,6 +596,7 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
 def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", description: str = "",
                  drivers: list[dict[str, object]] | None = None) -> RunReport:
     """Add scenario ``name`` as deltas over ``parent`` (optionally with drivers), then compare."""
+    _check_new_text(name, description)
     scen = read_frame(book, "tblScenarioList")
     if name in set(scen["scenario"]):
         raise InputError(f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
@@ -555,16 +608,97 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
     if parent and parent not in set(scen["scenario"]):
         raise InputError(f"Parent scenario '{parent}' does not exist. Existing: "
                          f"{', '.join(scen['scenario'])}.")
-    row = pd.DataFrame([{"scenario": name, "parent": parent, "description": description, "status": "Draft"}])
-    write_frame(book, "tblScenarioList", append_rows(scen, row))
     if drivers:
         old = read_frame(book, "tblDrivers")
         new = pd.DataFrame([{"scenario": name, **d} for d in drivers])
+        new.attrs["where"] = tuple(f"New scenario '{name}', {d['kind'].replace('_', ' ')} driver" for d in drivers)
+        names = [*scen["scenario"], name]
+        parents = {**dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True)), name: parent}
+        capacity = read_frame(book, "tblCapacity")
+        pipeline.check_scenarios(names, parents, new, read_frame(book, "tblItems"), read_settings(book),
+                                 set(capacity["resource"]))
+        idle = pipeline.idle_drivers(read_frame(book, "tblForecast"), new, capacity)
+        if idle:
+            raise InputError(f"Scenario '{name}' was not created: its drivers change nothing in the plan's "
+                             f"horizon ({'; '.join(idle)}). Check --family, --item and --months.")
+    row = pd.DataFrame([{"scenario": name, "parent": parent, "description": description, "status": "Draft"}])
+    write_frame(book, "tblScenarioList", append_rows(scen, row))
+    if drivers:
         write_frame(book, "tblDrivers", append_rows(old, new))
     report = compare_scenarios(book)
     report.command = "new-scenario"
     report.lines.insert(0, f"Scenario '{name}' created from '{parent}' with {len(drivers or [])} driver(s).")
     return report
+
+
+def _check_new_text(name: str, description: str) -> None:
+    """A new scenario's name and description: text Excel can hold (the name also as a column name)."""
+    from sop_excel.core.scenarios import MAX_NAME
+
+    for label, text in (("name", name), ("description", description)):
+        if any("\ud800" <= ch <= "\udfff" for ch in text):
+            raise InputError(f"The scenario {label} {text.encode('utf-8', 'replace').decode()!r} is not valid "
+                             "text (it holds bytes that are not UTF-8). Type it again.")
+    if not name.strip():
+        raise InputError("The scenario name is empty. Give the new scenario a name.")
+    if len(name) > MAX_NAME:
+        raise InputError(f"The scenario name is {len(name):,} characters long; at most {MAX_NAME} fit (it "
+                         "becomes a column name on the Compare sheet, and Excel allows 255 characters in "
+                         "one). Use a shorter name.")
+    if len(description) > MAX_CELL_TEXT:
+        raise InputError(f"The scenario description is {len(description):,} characters long; an Excel cell "
+                         f"holds at most {MAX_CELL_TEXT:,}. Shorten it.")
+
+
+# The tables the commands read as input (the Basis sheet is a cache: never an error)
+INPUT_TABLES = ("tblSettings", "tblItems", "tblHistory", "tblForecast", "tblInputs", "tblFamilyTargets",
+                "tblScenarioList", "tblDrivers", "tblBudget", "tblCapacity", "tblLocks", "tblLockedPlan",
+                "tblSnapshots", "tblActuals", "tblExceptions", "tblExceptionLog", "tblLog")
+
+
+def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
+    """Every check the commands make of what planners type, without computing or writing
+    anything (``sop-excel check``): the problems that make a command refuse, and the warnings
+    a command would print, one line each. Missing tables and columns are left to the caller's
+    structure checks."""
+    problems: list[str] = []
+    report = RunReport("check")
+
+    def collect(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except InputError as exc:
+            problems.extend([str(p) for p in exc.problems] or [exc.summary])
+        except LayoutError:
+            pass
+        return None
+
+    settings = collect(lambda: read_settings(book))
+    present = set(book.table_names())
+    frames = {name: collect(lambda name=name: read_frame(book, name)) for name in INPUT_TABLES
+              if name in present and name != "tblSettings"}
+    items, history = frames.get("tblItems"), frames.get("tblHistory")
+    if items is not None and history is not None:
+        collect(lambda: pipeline.check_history(items, history))
+        if settings is not None:
+            as_of = pd.Timestamp(settings.as_of).replace(day=1)
+            collect(lambda: pipeline.check_methods(settings, items, set(history.loc[history["month"] < as_of, "item"])))
+    scen, drivers, capacity = (frames.get(n) for n in ("tblScenarioList", "tblDrivers", "tblCapacity"))
+    if settings is not None and items is not None and scen is not None and drivers is not None:
+        parents = dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True))
+        resources = set(capacity["resource"]) if capacity is not None else None
+        collect(lambda: pipeline.check_scenarios(list(dict.fromkeys(scen["scenario"])), parents, drivers, items,
+                                                 settings, resources))
+        if settings.plan_scenario not in parents:
+            problems.append(str(CellProblem("Sheet 'Settings', Plan scenario", settings.plan_scenario,
+                                            "is not a scenario on the Scenarios sheet",
+                                            "Name one of " + ", ".join(parents) + ".")))
+        forecast = frames.get("tblForecast")
+        if forecast is not None:
+            report.warnings += [f"{w}: the driver changes nothing in the horizon. Correct it or delete it."
+                                for w in pipeline.idle_drivers(forecast, drivers, capacity)]
+    _formula_warnings(book, report)
+    return problems, report.warnings
 
 
 def export_scenarios(book: WorkbookIO) -> str:
@@ -580,7 +714,8 @@ def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     parents = dict(zip(scen["scenario"], scen["parent"], strict=True))
-    pipeline.check_scenarios(list(scen["scenario"]), parents, drivers, items, settings)
+    pipeline.check_scenarios(list(scen["scenario"]), parents, drivers, items, settings,
+                             set(read_frame(book, "tblCapacity")["resource"]))
     write_frame(book, "tblScenarioList", scen)
     write_frame(book, "tblDrivers", drivers)
     report = compare_scenarios(book)
@@ -597,7 +732,8 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
         check(["tblLocks", "tblLockedPlan", "tblSnapshots"])
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
-    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
+    warnings: list[str] = []
+    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"), warnings)
     name = scenario or settings.plan_scenario
     plan = frames["tblScenarioPlan"]
     if name not in set(plan["scenario"]):
@@ -626,6 +762,8 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
         f"Volume {r['volume']:,.0f}, revenue {r['revenue']:,.0f}; content hash {r['content_hash']}.",
         f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())}).",
     ])
+    report.warnings += warnings
+    _formula_warnings(book, report)
     _log(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
     book.save()
     keep_basis(book, settings, basis)  # the new plan of record, for the next daily refresh

@@ -8,6 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
+    "FIRST_DATE",
+    "LAST_DATE",
+    "MAX_CELL_TEXT",
+    "MAX_COLS",
+    "MAX_COLUMN_NAME",
+    "MAX_NAME",
+    "MAX_ROWS",
+    "MAX_SHEET_NAME",
     "ColumnLayout",
     "LayoutSpec",
     "SettingRow",
@@ -17,6 +25,15 @@ __all__ = [
 ]
 
 Kind = Literal["text", "int", "qty", "money", "price", "pct", "ratio", "date", "month", "datetime"]
+# The dates sop-excel plans with: any day a planner or a source may mean (pandas' datetimes end in
+# 2262; Excel's calendar starts in 1900).
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+# Excel's grid ("Excel specifications and limits"); sop_excel.workbook.limits checks every write
+MAX_ROWS, MAX_COLS = 1_048_576, 16_384
+MAX_CELL_TEXT = 32_767  # characters in one cell
+MAX_COLUMN_NAME = 255  # characters in a table's column name
+MAX_SHEET_NAME = 31
+MAX_NAME = 255  # characters in a defined name or a table's name
 NUMERIC_KINDS = frozenset({"int", "qty", "money", "price", "pct", "ratio"})
 
 
@@ -126,7 +143,7 @@ class LayoutSpec(_Frozen):
 class Settings(_Frozen):
     """The run settings, as read from the Settings sheet."""
 
-    as_of: dt.date = Field(alias="AsOfDate")
+    as_of: dt.date = Field(alias="AsOfDate", ge=FIRST_DATE, le=LAST_DATE)
     horizon: int = Field(alias="Horizon", ge=1, le=36)
     forecast_method: str = Field(alias="ForecastMethod")
     correct_outliers: bool = Field(alias="CorrectOutliers")
@@ -165,6 +182,15 @@ class Settings(_Frozen):
             if low in {"no", "n", "false", "0", ""}:
                 return False
             raise ValueError("must be yes or no")
+        return v
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays_in_range(cls, v: tuple[dt.date, ...]) -> tuple[dt.date, ...]:
+        for d in v:
+            if not FIRST_DATE <= d <= LAST_DATE:
+                raise ValueError(f"{d.isoformat()} is not a date sop-excel plans with (years {FIRST_DATE.year} "
+                                 f"to {LAST_DATE.year})")
         return v
 
     @field_validator("holidays", mode="before")

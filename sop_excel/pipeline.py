@@ -20,12 +20,14 @@ from sop_excel.core.finance import compute_finance, item_values
 from sop_excel.core.scenarios import apply_scenario, capacity_for
 from sop_excel.core.supply import capacity_load, inventory_projection, safety_stock
 from sop_excel.errors import CellProblem, InputError
-from sop_excel.models import Settings
+from sop_excel.models import MAX_CELL_TEXT, MAX_ROWS, Settings
 
 __all__ = [
     "check_history",
+    "check_methods",
     "check_scenarios",
     "scenario_name_problems",
+    "idle_drivers",
     "ExecutionBasis",
     "execution_basis",
     "execution_frames",
@@ -93,6 +95,28 @@ def check_history(items: pd.DataFrame, history: pd.DataFrame) -> None:
         raise InputError("Sheet 'History' has rows sop-excel cannot use", problems)
 
 
+def check_methods(settings: Settings, items: pd.DataFrame, active: set[str]) -> dict[str, str]:
+    """The forecasting method chosen per item with history (``active``), each one that exists,
+    and Settings' method too; returns item -> method for the items that name one."""
+    import forecasting
+
+    chosen = items[items["item"].isin(active)]
+    methods = {i: m for i, m in zip(chosen["item"], chosen["method"], strict=True) if m}
+    bad = [(i, m) for i, m in methods.items() if m not in forecasting.METHODS]
+    if bad:
+        rows = dict(zip(items["item"], items.attrs.get("excel_rows", range(len(items))), strict=False))
+        raise InputError("Sheet 'Items' names forecasting methods that do not exist", [
+            CellProblem(f"Sheet 'Items', row {rows.get(i, '?')} (item {i}), column Method", m,
+                        "is not a forecasting method",
+                        f"Pick one of {', '.join(forecasting.METHODS)} or leave it empty.")
+            for i, m in bad])
+    if settings.forecast_method not in forecasting.METHODS:
+        raise InputError("Sheet 'Settings' has a value sop-excel cannot use", [CellProblem(
+            "Sheet 'Settings', Forecast method", settings.forecast_method,
+            "is not a forecasting method", f"Pick one of {', '.join(forecasting.METHODS)}.")])
+    return methods
+
+
 def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
                     progress: Progress | None = None, *, engine: str = "local",
                     scheduler: object = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -112,20 +136,7 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
     check_history(items, history)
     as_of_month = pd.Timestamp(settings.as_of).replace(day=1)
     frame = _forecast_input(settings, history)
-    active = items[items["item"].isin(frame["unique_id"])]
-    methods = {i: m for i, m in zip(active["item"], active["method"], strict=True) if m}
-    bad = [(i, m) for i, m in methods.items() if m not in forecasting.METHODS]
-    if bad:
-        rows = dict(zip(items["item"], items.attrs.get("excel_rows", range(len(items))), strict=False))
-        raise InputError("Sheet 'Items' names forecasting methods that do not exist", [
-            CellProblem(f"Sheet 'Items', row {rows.get(i, '?')} (item {i}), column Method", m,
-                        "is not a forecasting method",
-                        f"Pick one of {', '.join(forecasting.METHODS)} or leave it empty.")
-            for i, m in bad])
-    if settings.forecast_method not in forecasting.METHODS:
-        raise InputError("Sheet 'Settings' has a value sop-excel cannot use", [CellProblem(
-            "Sheet 'Settings', Forecast method", settings.forecast_method,
-            "is not a forecasting method", f"Pick one of {', '.join(forecasting.METHODS)}.")])
+    methods = check_methods(settings, items, set(frame["unique_id"]))
     last = frame["ds"].max()
     gap = months_between(last, as_of_month) - 1 if pd.notna(last) else 0
     likes = {i: lk for i, lk in zip(items["item"], items["like_item"], strict=True)
@@ -201,7 +212,12 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
     final = final_forecast(items, forecast, inputs, targets)
     names = list(dict.fromkeys(scenario_list["scenario"].tolist()))
     parents = dict(zip(scenario_list["scenario"], scenario_list["parent"].fillna(""), strict=True))
-    check_scenarios(names, parents, drivers, items, settings)
+    check_scenarios(names, parents, drivers, items, settings, set(capacity["resource"]))
+    if len(names) * len(final) >= MAX_ROWS:  # before computing them all: the plan has a row per scenario and item-month
+        raise InputError(f"{len(names):,} scenarios of {len(final):,} item-months would take "
+                         f"{len(names) * len(final):,} rows on the Scenario plan sheet, more than Excel's "
+                         f"{MAX_ROWS:,}. Use fewer scenarios (at most {(MAX_ROWS - 4) // max(len(final), 1):,} "
+                         "for this plan).")
     families = sorted(items["family"].unique())
     plans = [apply_scenario(n, final, items, drivers, parents) for n in names]
     plan = pd.concat(plans, ignore_index=True)
@@ -280,9 +296,10 @@ def scenario_name_problems(names: list[str]) -> list[tuple[str, str, str]]:
 
 
 def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataFrame,
-                    items: pd.DataFrame, settings: Settings) -> None:
-    """Parents exist and form no loop; drivers name known scenarios, kinds, items and launches;
-    names Excel keeps apart (:func:`scenario_name_problems`)."""
+                    items: pd.DataFrame, settings: Settings, resources: set[str] | None = None) -> None:
+    """Parents exist and form no loop; names fit Excel; drivers name known scenarios, kinds,
+    families, items, resources (``resources``: the Capacity sheet's, when known) and launches,
+    with values within bounds and month ranges that run forward."""
     from sop_excel.core.scenarios import DRIVER_KINDS, scenario_chain
 
     problems = [CellProblem(f"Sheet 'Scenarios', scenario {name}", name, what, fix)
@@ -290,6 +307,7 @@ def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataF
     if not names:
         problems.append(CellProblem("Sheet 'Scenarios', table tblScenarioList", None, "has no scenario",
                                     "Add at least one scenario (Base, with no parent)."))
+    problems += _name_problems(names, drivers)
     for n in names:
         try:
             scenario_chain(n, parents)
@@ -299,6 +317,9 @@ def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataF
     places = drivers.attrs.get("where") or [  # a file's places, or the sheet's rows
         f"Sheet 'Scenarios', row {r}" for r in drivers.attrs.get("excel_rows", range(len(drivers)))]
     known = set(items["item"])
+    launch = drivers[drivers["kind"] == "launch"]
+    launches = set(launch["item"].dropna())
+    families = set(items["family"]) | set(launch["family"].dropna())
     for where, d in zip(places, drivers.itertuples(index=False), strict=True):
         if d.scenario not in parents:
             problems.append(CellProblem(where, d.scenario, "is not a scenario in the list",
@@ -313,8 +334,98 @@ def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataF
             problems.append(CellProblem(where, None, "a capacity driver needs a Resource", "Fill in the Resource."))
         if pd.isna(d.value):
             problems.append(CellProblem(where, None, "Value is empty", "Type the % change (0.05 = 5%) or units."))
+        problems += _driver_problems(where, d, families, known, launches, resources)
     if problems:
         raise InputError("Sheet 'Scenarios' has drivers sop-excel cannot apply", problems)
+
+
+def _name_problems(names: list[str], drivers: pd.DataFrame) -> list[CellProblem]:
+    """Scenario names become column names on the Compare sheet (``<name> revenue``), which Excel
+    keeps to 255 characters and tells apart without regard to case; texts fit a cell."""
+    from sop_excel.core.scenarios import MAX_NAME
+
+    problems = []
+    for n in names:  # names that differ only in case: scenario_name_problems
+        if len(n) > MAX_NAME:
+            problems.append(CellProblem(f"Sheet 'Scenarios', scenario {n[:40]}...", None,
+                                        f"the name is {len(n):,} characters long; at most {MAX_NAME} fit",
+                                        "Use a shorter name (it becomes a column name on the Compare sheet, "
+                                        "and Excel allows 255 characters in one)."))
+    for col in ("comment",):
+        if col in drivers.columns:
+            for where, text in zip(drivers.attrs.get("where") or [f"Sheet 'Scenarios', row {r}" for r in
+                                   drivers.attrs.get("excel_rows", range(len(drivers)))], drivers[col], strict=True):
+                if isinstance(text, str) and len(text) > MAX_CELL_TEXT:
+                    problems.append(CellProblem(where, None, f"the comment is {len(text):,} characters long",
+                                                f"Excel holds at most {MAX_CELL_TEXT:,} in a cell: shorten it."))
+    return problems
+
+
+def _driver_problems(where: str, d: object, families: set[str], known: set[str], launches: set[str],
+                     resources: set[str] | None) -> list[CellProblem]:
+    """Bounds and names of one driver (``d``, a row of the Drivers table)."""
+    from sop_excel.core.scenarios import CHANGE_MAX, CHANGE_MIN, LAUNCH_MAX
+
+    problems = []
+    kind, value = d.kind, d.value  # type: ignore[attr-defined]
+    if pd.notna(value) and kind in ("volume", "price", "unit_cost", "capacity"):
+        if not (np.isfinite(value) and CHANGE_MIN <= value <= CHANGE_MAX):
+            problems.append(CellProblem(where, value, f"is not a {kind.replace('_', ' ')} change sop-excel applies "
+                                        f"(from {CHANGE_MIN:.0%} to +{CHANGE_MAX:,.0%})",
+                                        "Type the change as a fraction (0.05 = +5%) or a percentage (5%)."))
+    if kind == "launch":
+        for label, v in (("units a month", value), ("launch price", d.price), ("launch cost", d.unit_cost)):  # type: ignore[attr-defined]
+            if pd.notna(v) and not (np.isfinite(v) and 0 <= v <= LAUNCH_MAX):
+                problems.append(CellProblem(where, v, f"is not a {label} sop-excel uses (0 to {LAUNCH_MAX:,.0f})",
+                                            "Type the launch's figures (units a month, price and cost per unit)."))
+    start, end = d.from_month, d.to_month  # type: ignore[attr-defined]
+    if pd.notna(start) and pd.notna(end) and pd.Timestamp(start) > pd.Timestamp(end):
+        problems.append(CellProblem(where, None, f"From ({pd.Timestamp(start):%Y-%m}) is after To ({pd.Timestamp(end):%Y-%m}): "
+                                    "the driver would change no month", "Write the earlier month in From."))
+    if kind in ("volume", "price", "unit_cost"):
+        fam, item = d.family, d.item  # type: ignore[attr-defined]
+        if isinstance(fam, str) and fam and fam not in families:
+            problems.append(CellProblem(where, fam, "is not a family on the Items sheet (nor of a launch)",
+                                        f"Use one of {', '.join(sorted(families))}, or leave Family empty."))
+        if isinstance(item, str) and item and item not in known and item not in launches:
+            problems.append(CellProblem(where, item, "is not an item on the Items sheet (nor a launch)",
+                                        "Correct the item code, or leave Item empty."))
+    if kind == "capacity" and resources is not None and d.resource and d.resource not in resources:  # type: ignore[attr-defined]
+        problems.append(CellProblem(where, d.resource, "is not a resource on the Capacity sheet",  # type: ignore[attr-defined]
+                                    f"Use one of {', '.join(sorted(resources))}."))
+    return problems
+
+
+def idle_drivers(final: pd.DataFrame, drivers: pd.DataFrame, capacity: pd.DataFrame | None = None) -> list[str]:
+    """Drivers that change nothing in the plan's horizon (their family, item and months match no
+    item-month of ``final``; a capacity driver no resource-month of ``capacity``), each as
+    "<where> (scenario <name>, <kind>)" for a warning."""
+    from sop_excel.core.scenarios import driver_mask
+
+    places = drivers.attrs.get("where") or [
+        f"Sheet 'Scenarios', row {r}" for r in drivers.attrs.get("excel_rows", range(len(drivers)))]
+    months = sorted(final["month"].unique()) if len(final) else []
+    out = []
+    for where, (_, d) in zip(places, drivers.iterrows(), strict=True):
+        if d["kind"] in ("volume", "price", "unit_cost"):
+            idle = not driver_mask(final, d).any()
+        elif d["kind"] == "capacity" and capacity is not None:
+            cap = capacity[capacity["month"].isin(months)]
+            hit = cap["resource"] == d["resource"]
+            if pd.notna(d["from_month"]):
+                hit &= cap["month"] >= pd.Timestamp(d["from_month"])
+            if pd.notna(d["to_month"]):
+                hit &= cap["month"] <= pd.Timestamp(d["to_month"])
+            idle = not hit.any()
+        elif d["kind"] == "launch":
+            start = pd.Timestamp(d["from_month"]) if pd.notna(d["from_month"]) else None
+            stop = pd.Timestamp(d["to_month"]) if pd.notna(d["to_month"]) else None
+            idle = not any((start is None or m >= start) and (stop is None or m <= stop) for m in months)
+        else:
+            continue
+        if idle:
+            out.append(f"{where} (scenario {d['scenario']}, {d['kind']})")
+    return out
 
 
 def trend_frame(history: pd.DataFrame, final: pd.DataFrame, items: pd.DataFrame,

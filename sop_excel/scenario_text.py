@@ -18,6 +18,8 @@ Export and import round-trip: ``import(export(book))`` leaves the book's scenari
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import tomllib
 from typing import Literal
 
@@ -25,9 +27,14 @@ import pandas as pd
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sop_excel.core.scenarios import MAX_NAME
 from sop_excel.errors import CellProblem, InputError, plain_reason
+from sop_excel.models import FIRST_DATE, LAST_DATE, MAX_CELL_TEXT
 
 __all__ = ["ScenarioFile", "frames_from_toml", "toml_from_frames"]
+
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?")
 
 
 class DriverSpec(BaseModel):
@@ -42,25 +49,35 @@ class DriverSpec(BaseModel):
     to: str = ""
     price: float | None = None
     unit_cost: float | None = None
-    comment: str = ""
+    comment: str = Field("", max_length=MAX_CELL_TEXT)
 
-    @field_validator("from_", "to")
+    @field_validator("from_", "to", mode="before")
     @classmethod
-    def _month(cls, v: str) -> str:
-        if v:
-            try:
-                pd.Timestamp(v + "-01" if len(v) == 7 else v)
-            except ValueError:
-                raise ValueError(f"{v!r} is not a month; write YYYY-MM") from None
-        return v
+    def _month(cls, v: object) -> object:
+        """A month as YYYY-MM (a day, YYYY-MM-DD or a TOML date, is taken as its month); a time
+        of day or a time zone is refused: a driver's months are calendar months."""
+        if isinstance(v, dt.datetime):
+            raise ValueError(f"is a date and time{' with a time zone' if v.tzinfo else ''}, not a month; "
+                             "write YYYY-MM")
+        if isinstance(v, dt.date):
+            v = f"{v:%Y-%m}"
+        if not isinstance(v, str):
+            return v  # pydantic says what it is
+        v = v.strip()
+        if v and not _MONTH.fullmatch(v):
+            raise ValueError("is not a month; write YYYY-MM")
+        if v and not FIRST_DATE.year <= int(v[:4]) <= LAST_DATE.year:
+            raise ValueError(f"is not a month sop-excel plans with (years {FIRST_DATE.year} to "
+                             f"{LAST_DATE.year})")
+        return v[:7]
 
 
 class ScenarioSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)  # it becomes a column name "<name> revenue"
     parent: str = ""
-    description: str = ""
+    description: str = Field("", max_length=MAX_CELL_TEXT)
     driver: list[DriverSpec] = []
 
 
@@ -113,8 +130,14 @@ def frames_from_toml(text: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source} is not valid TOML ({exc}). Fix the file and import again.") from None
+    except RecursionError:
+        raise InputError(f"{source} nests arrays or tables too deeply to be a scenario file (thousands of "
+                         "levels). Export the scenarios again with export-scenarios and edit that file.") from None
     try:
         spec = ScenarioFile.model_validate(raw)
+    except RecursionError:
+        raise InputError(f"{source} nests values too deeply to be a scenario file. Export the scenarios "
+                         "again with export-scenarios and edit that file.") from None
     except ValidationError as err:
         problems = []
         for e in err.errors(include_url=False):
@@ -141,8 +164,8 @@ def frames_from_toml(text: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame
             places.append(f"{source}, scenario '{s.name}', driver #{k}")
             rows.append({"scenario": s.name, "kind": d.kind, "family": d.family, "item": d.item,
                          "resource": d.resource,
-                         "from_month": pd.Timestamp(d.from_ + "-01") if len(d.from_) == 7 else (pd.Timestamp(d.from_) if d.from_ else pd.NaT),
-                         "to_month": pd.Timestamp(d.to + "-01") if len(d.to) == 7 else (pd.Timestamp(d.to) if d.to else pd.NaT),
+                         "from_month": pd.Timestamp(d.from_ + "-01") if d.from_ else pd.NaT,
+                         "to_month": pd.Timestamp(d.to + "-01") if d.to else pd.NaT,
                          "value": d.value, "price": d.price, "unit_cost": d.unit_cost, "comment": d.comment})
     cols = ["scenario", "kind", "family", "item", "resource", "from_month", "to_month", "value",
             "price", "unit_cost", "comment"]

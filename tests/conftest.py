@@ -17,8 +17,19 @@ def _pinned_env(monkeypatch):
     np.random.seed(12345)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (minutes each: kill points, ...)")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip LibreOffice tests where soffice is absent, except on CI, where that is a failure."""
+    """Skip slow tests unless --run-slow (or SOP_EXCEL_SLOW=1); skip LibreOffice tests where
+    soffice is absent, except on CI, where that is a failure."""
+    if not (config.getoption("--run-slow") or os.environ.get("SOP_EXCEL_SLOW")):
+        slow = pytest.mark.skip(reason="slow: run with --run-slow (or SOP_EXCEL_SLOW=1)")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(slow)
     if find_soffice() is not None:
         return
     if os.environ.get("CI") and any("libreoffice" in item.keywords for item in items):

@@ -20,9 +20,16 @@ import pandas as pd
 
 from sop_excel.core.frames import append_rows
 
-__all__ = ["DRIVER_KINDS", "apply_scenario", "capacity_for", "scenario_chain"]
+__all__ = ["CHANGE_MAX", "CHANGE_MIN", "DRIVER_KINDS", "LAUNCH_MAX", "MAX_NAME", "apply_scenario", "capacity_for",
+           "driver_mask", "scenario_chain"]
 
 DRIVER_KINDS = ("volume", "price", "unit_cost", "launch", "capacity")
+# Bounds of a driver's value: a change from -100% (nothing left) to +1,000% (eleven times as
+# much; beyond that it is a typo, 10 meant as 10%), and a launch's units, price and cost.
+CHANGE_MIN, CHANGE_MAX = -1.0, 10.0
+LAUNCH_MAX = 1e9
+# A scenario's name becomes the column name "<name> revenue" on the Compare sheet: Excel allows 255.
+MAX_NAME = 255 - len(" revenue")
 
 
 def scenario_chain(name: str, parents: dict[str, str]) -> list[str]:
@@ -40,7 +47,8 @@ def scenario_chain(name: str, parents: dict[str, str]) -> list[str]:
     return chain[::-1]
 
 
-def _mask(frame: pd.DataFrame, d: pd.Series) -> pd.Series:
+def driver_mask(frame: pd.DataFrame, d: pd.Series) -> pd.Series:
+    """The rows of ``frame`` (``item, family, month``) a driver applies to."""
     m = pd.Series(True, index=frame.index)
     if isinstance(d.get("family"), str) and d["family"]:
         m &= frame["family"] == d["family"]
@@ -91,7 +99,7 @@ def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers:
                                    m_unit_cost=1.0)
                 out = append_rows(out, rows)
             elif kind in ("volume", "price", "unit_cost"):
-                m = _mask(out, d)
+                m = driver_mask(out, d)
                 out.loc[m, f"m_{kind}"] = out.loc[m, f"m_{kind}"] * (1.0 + value)
     out["volume_pct"] = out["m_volume"] - 1.0
     out["price_pct"] = out["m_price"] - 1.0

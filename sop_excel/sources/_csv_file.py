@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from sop_excel.errors import InputError, SopExcelError
+from sop_excel.files import max_source_bytes, read_limited
 from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Locator,
@@ -19,6 +20,10 @@ from sop_excel.sources._validate import (
 )
 
 __all__ = ["read_actuals_csv"]
+
+_TOO_BIG = ("Export only the months the plan needs (the Actuals sheet holds at most 1,048,573 rows), "
+            "or read from a database (SQLite file or URL), which reads only the current month; "
+            "SOP_EXCEL_MAX_SOURCE_MB raises the limit.")
 
 
 def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
@@ -40,7 +45,7 @@ def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
     """
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_limited(path, "Actuals file", max_source_bytes(), _TOO_BIG).decode("utf-8-sig")
     except FileNotFoundError:
         raise SopExcelError(f"No actuals file at {path}. Check the path.") from None
     except UnicodeDecodeError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
 from collections.abc import Mapping
 from operator import itemgetter
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from sop_excel.errors import InputError, SopExcelError
+from sop_excel.files import check_regular, read_timeout
+from sop_excel.models import MAX_ROWS
 from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Locator,
@@ -73,16 +76,38 @@ def _engine(url: str):  # noqa: ANN202
                             "or postgresql://user@host/db in ActualsSource.") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
-        if not path.is_file():
-            raise SopExcelError(f"No SQLite database at {path}. Check ActualsSource in Settings.")
+        try:
+            check_regular(path, "SQLite database")  # a pipe would never answer
+        except FileNotFoundError:
+            raise SopExcelError(f"No SQLite database at {path}. Check ActualsSource in Settings.") from None
         uri = path.resolve().as_uri() + "?mode=ro"
-        return sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True),
-                                poolclass=sa.pool.NullPool)
+        return sa.create_engine("sqlite://", creator=lambda: _timed_connect(uri), poolclass=sa.pool.NullPool)
     try:
         return sa.create_engine(parsed, poolclass=sa.pool.NullPool)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
         raise SopExcelError(f"Cannot use {redact_url(url)}: {exc}. Install the database driver "
                             "(e.g. psycopg for PostgreSQL, pyodbc for SQL Server).") from None
+
+
+def _timed_connect(uri: str) -> sqlite3.Connection:
+    """A read-only SQLite connection whose statements stop after :func:`read_timeout` seconds
+    (a view with an endless recursive query would run until killed)."""
+    con = sqlite3.connect(uri, uri=True)
+    deadline = time.monotonic() + read_timeout()
+    con.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    return con
+
+
+def _fetch(result, name: str, shown: str) -> list:  # noqa: ANN001 - a SQLAlchemy result
+    """The rows, refused beyond what the Actuals sheet could ever hold (a view without end)."""
+    rows: list = []
+    while batch := result.fetchmany(50_000):
+        rows.extend(batch)
+        if len(rows) > MAX_ROWS:
+            raise SopExcelError(f"Table {name} in {shown} gives more than {MAX_ROWS:,} rows of actuals for the "
+                                "current month, more than the Actuals sheet holds; reading was stopped. Check "
+                                "the table or view (a view that never ends, or rows repeated).")
+    return rows
 
 
 def _find_table(inspector, table: str, shown: str) -> tuple[str | None, str]:  # noqa: ANN001
@@ -142,8 +167,13 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
             if since is not None:
                 stmt = stmt.where(src.c[cols["date"]] >= sa.bindparam("since", _day(since), type_=sa.Date()))
             stmt = stmt.order_by(src.c[cols["item"]], src.c[cols["date"]])
-            rows = conn.execute(stmt).all()
+            rows = _fetch(conn.execute(stmt), name, shown)
     except sa.exc.SQLAlchemyError as exc:
+        if "interrupted" in str(getattr(exc, "orig", "")):  # our time limit, on SQLite
+            raise SopExcelError(f"Reading actuals from {shown}, table {table}, took more than {read_timeout():,.0f} "
+                                "s and was stopped. A view whose query never ends (a recursive one) or a table "
+                                "far larger than daily actuals would; check the table or view "
+                                "(SOP_EXCEL_READ_TIMEOUT raises the limit).") from None
         raise SopExcelError(f"Cannot read actuals from {shown}, table {table}: {exc.__class__.__name__}: "
                             f"{getattr(exc, 'orig', exc)}. Check the URL, the table and your permissions.") from None
     finally:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from sop_excel.errors import InputError, SopExcelError, WorkbookCorruptError
+from sop_excel.files import check_regular, max_source_bytes, size_text
+from sop_excel.sources._csv_file import _TOO_BIG
 from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Locator,
@@ -49,8 +51,13 @@ def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
         InputError: as :func:`read_actuals_csv`, each problem named "File f.xlsx, sheet 'S', cell C7".
     """
     path = Path(path)
-    if not path.is_file():
-        raise SopExcelError(f"No actuals file at {path}. Check the path.")
+    try:
+        size = check_regular(path, "Actuals file").st_size  # a pipe or a device would never end
+    except FileNotFoundError:
+        raise SopExcelError(f"No actuals file at {path}. Check the path.") from None
+    if size > max_source_bytes():
+        raise SopExcelError(f"Actuals file {path.name} is {size_text(size)}; sop-excel reads such files up to "
+                            f"{size_text(max_source_bytes())}. {_TOO_BIG}")
     try:
         check_xlsx(path)  # zip, sizes, content types, no DTDs: before calamine parses
     except WorkbookCorruptError as exc:

@@ -20,6 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write
 from sop_excel.workbook.widths import header_width, value_width
 
@@ -190,6 +191,7 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
     header, n_body = rows[0], len(rows) - 1  # never rows[1:]: FrameRows would make every row at once
     cols = _column_layouts(table, header)
     r0, c0 = parse_cell(table.anchor)
+    check_table_write("The new workbook", table.sheet, table.name, c0, r0, rows)  # XlsxWriter drops cells past the grid
     r0, c0 = r0 - 1, c0 - 1
     columns = []
     for col in cols:

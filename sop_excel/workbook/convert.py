@@ -16,18 +16,27 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.errors import CellProblem, InputError, LayoutError
-from sop_excel.models import TableLayout
+from sop_excel.models import FIRST_DATE, LAST_DATE, TableLayout
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import cell_address, parse_cell
 
-__all__ = ["FrameRows", "frame_from_rows", "rows_from_frame"]
+__all__ = ["EXCEL_ERRORS", "FrameRows", "TypedFormulas", "frame_from_rows", "rows_from_frame"]
+
+# Excel's error values, as a formula's cached value reads (Excel, LibreOffice, openpyxl, xlwings)
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!",
+                          "#CONNECT!", "#BUSY!", "#PYTHON!"})
 
 _FIX = {
     "number": "Type a number or leave the cell empty.",
     "date": "Type a date (for example 2026-11-18).",
     "key": "Fill in this cell: every row needs it.",
     "duplicate": "Remove or merge the duplicate row.",
+    "no value": "Open the workbook in Excel (or LibreOffice) and save it, so the formula gets its "
+                "value, or type the value instead.",
+    "error": "Correct the formula (or type a value) so the cell shows a value.",
 }
+_DATE_RANGE_FIX = f"Type a date from {FIRST_DATE.year} to {LAST_DATE.year} (for example 2026-11-18)."
 
 
 def _is_blank(v: CellValue) -> bool:
@@ -74,15 +83,37 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     if set(map(len, body)) - {width}:
         body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in body]
     # a column at a time (zip(*body) over 310,000 rows takes ten times as long)
-    columns = [_unwrapped(list(map(itemgetter(j), body))) for j in range(width)]
+    columns = [list(map(itemgetter(j), body)) for j in range(width)]
+    # formulas a planner typed (in columns whose cells are values): kept by position, read by value
+    typed_cols = {index[c.field]: c.field for c in table.columns if not c.formula and c.field in index}
+    typed = {j: {p: v for p, v in enumerate(columns[j]) if v.__class__ is Formula}
+             for j in typed_cols if Formula in set(map(type, columns[j]))}
+    columns = [_unwrapped(c) for c in columns]
     excel_rows = np.arange(len(body)) + header_row + 1
     keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], len(body))
     if keep is not None:
         columns = [[c[j] for j in keep] for c in columns]
         excel_rows = excel_rows[keep]
+        if typed:
+            at = {j: p for p, j in enumerate(keep)}
+            typed = {j: {at[p]: f for p, f in cells.items() if p in at} for j, cells in typed.items()}
     n = len(excel_rows)
     data: dict[str, object] = {}
     problems: list[CellProblem] = []
+    unread: dict[int, set[int]] = {}  # formulas without a usable value: reported once, as formulas
+    for j, cells in typed.items():
+        for p, f in cells.items():
+            where = f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[p]), c0 + j)}"
+            if f.value is None or (isinstance(f.value, float) and math.isnan(f.value)):
+                problems.append(CellProblem(where, f.text, "is a formula without a computed value",
+                                            _FIX["no value"]))
+            elif isinstance(f.value, str) and f.value.strip() in EXCEL_ERRORS:
+                problems.append(CellProblem(where, f.text, f"is a formula whose value is the error {f.value.strip()}",
+                                            _FIX["error"]))
+            else:
+                continue
+            unread.setdefault(j, set()).add(p)
+            columns[j][p] = None
     for col in table.columns:
         if col.field not in index:
             data[col.field] = [None] * n
@@ -92,15 +123,17 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
         letter_col = c0 + i
         values, bad = _convert(raw, col.kind)
         for j in sorted(bad):
+            dated = col.kind in {"date", "month", "datetime"}
+            far = dated and bad[j] == "range"
             problems.append(CellProblem(
                 where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
                 value=raw[j],
-                message="is not a date" if col.kind in {"date", "month", "datetime"} else "is not a number",
-                fix=_FIX["date"] if col.kind in {"date", "month", "datetime"} else _FIX["number"],
+                message=("is not a date sop-excel plans with" if far else "is not a date") if dated else "is not a number",
+                fix=(_DATE_RANGE_FIX if far else _FIX["date"]) if dated else _FIX["number"],
             ))
         if col.field in table.key:
             for j in np.flatnonzero(_blank_mask(values)):
-                if j not in bad:
+                if j not in bad and j not in unread.get(i, ()):
                     problems.append(CellProblem(
                         where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
                         value=None, message=f"{col.header} is empty", fix=_FIX["key"]))
@@ -116,7 +149,24 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     if problems:
         raise InputError(f"Sheet '{table.sheet}' has values sop-excel cannot use", problems)
     frame.attrs["excel_rows"] = ExcelRows(excel_rows.tolist())
+    if typed:
+        frame.attrs["formulas"] = TypedFormulas(
+            (typed_cols[j], p, f, int(excel_rows[p]), c0 + j) for j, cells in typed.items() for p, f in cells.items())
     return frame
+
+
+class TypedFormulas(tuple):  # noqa: SLOT001 - a tuple that pandas need not copy
+    """Formulas a planner typed into a table's value columns, kept in ``frame.attrs["formulas"]``
+    as ``(field, frame row, Formula, sheet row, sheet column)``: the frame holds their values,
+    and :func:`~sop_excel.workbook.tables.write_frame` writes them back as formulas."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict) -> TypedFormulas:
+        return self
+
+    def __copy__(self) -> TypedFormulas:
+        return self
 
 
 class ExcelRows(tuple):  # noqa: SLOT001 - a tuple with one behaviour changed
@@ -198,6 +248,8 @@ def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | No
             out = pd.Series(pd.to_datetime(pd.Series(raw, dtype=object)), dtype="datetime64[ns]")
         except (ValueError, TypeError, OverflowError):  # out of range and the like: cell by cell
             return None
+        if len(out) and not (out.isna() | ((out >= _FIRST) & (out < _AFTER_LAST))).all():
+            return None  # a date outside the years sop-excel plans with: named cell by cell
         if kind == "month":
             out = out.dt.normalize() - pd.to_timedelta(out.dt.day.fillna(1) - 1, unit="D")
         elif kind == "date":
@@ -208,8 +260,13 @@ def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | No
     return None
 
 
-def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.ndarray, set[int]]:
-    bad: set[int] = set()
+_FIRST, _AFTER_LAST = pd.Timestamp(FIRST_DATE), pd.Timestamp(LAST_DATE) + pd.Timedelta(days=1)
+
+
+def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.ndarray, dict[int, str]]:
+    """The column's values and its bad cells (position -> why: "value", or "range" for a date
+    outside the years sop-excel plans with)."""
+    bad: dict[int, str] = {}
     fast = _fast(raw, kind)
     if fast is not None:
         return fast, bad
@@ -235,10 +292,14 @@ def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.nda
                 if isinstance(v, bool) or isinstance(v, int | float):
                     raise ValueError
                 ts = pd.Timestamp(v)
-                if ts is pd.NaT:
+                if ts is pd.NaT or ts.tzinfo is not None:  # a time zone: not a day on the plan's calendar
                     raise ValueError
-            except (ValueError, TypeError):
-                bad.add(j)
+            except (ValueError, TypeError, OverflowError):
+                bad[j] = "value"
+                out_d.append(pd.NaT)
+                continue
+            if not _FIRST <= ts < _AFTER_LAST:
+                bad[j] = "range"
                 out_d.append(pd.NaT)
                 continue
             if kind == "month":
@@ -252,7 +313,7 @@ def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.nda
         if _is_blank(v):
             out_n.append(math.nan)
         elif isinstance(v, bool):
-            bad.add(j)
+            bad[j] = "value"
             out_n.append(math.nan)
         elif isinstance(v, int | float | np.integer | np.floating):
             out_n.append(float(v))
@@ -262,7 +323,7 @@ def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.nda
             try:
                 num = float(text[:-1] if pct else text)
             except ValueError:
-                bad.add(j)
+                bad[j] = "value"
                 out_n.append(math.nan)
                 continue
             out_n.append(num / 100 if pct else num)

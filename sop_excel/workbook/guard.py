@@ -11,9 +11,14 @@ bounded time and memory, that it is what it claims to be:
   in chunks, not only for the sizes the zip declares;
 - ``[Content_Types].xml`` exists, parses, and declares a spreadsheet main part
   (a Word or PowerPoint file renamed .xlsx is refused with a message saying so);
+- every XML part is written in UTF-8 (or ASCII), as Excel, LibreOffice and openpyxl write them:
+  a part in UTF-16, UTF-32 or another declared encoding is refused with its name, after a look
+  for a document type declaration in that encoding;
 - no XML part carries a document type declaration (``<!DOCTYPE``/``<!ENTITY``): Excel never
   writes one, and they are how "billion laughs" and external-entity attacks begin. The small
-  parts read here are parsed with defusedxml, which refuses them too.
+  parts read here are parsed with defusedxml, which refuses them too;
+- what the parts declare, all together, stays within the limits before any is inflated, and the
+  check itself stops after :data:`MAX_CHECK_SECONDS`.
 
 Every refusal is a :class:`~sop_excel.errors.WorkbookCorruptError` that names the file, says
 what is wrong and what to do.
@@ -21,9 +26,11 @@ what is wrong and what to do.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import re
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -47,6 +54,7 @@ FULL_SCAN_BYTES = 64 * 1024 * 1024
 PROLOG_MAX_BYTES = 4 * 1024 * 1024
 MAX_RATIO = 200  # for parts that inflate beyond RATIO_FLOOR; the demo's largest ratio is 26
 RATIO_FLOOR = 10 * 1024 * 1024
+MAX_CHECK_SECONDS = 120.0  # the guard's own time limit (a 10,000-item workbook takes a few seconds)
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a file, or an empty archive
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, or an encrypted/password-protected .xlsx
@@ -69,7 +77,8 @@ _RESAVE = "Open it in Excel and save it as .xlsx (File > Save As), or restore it
 
 
 def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
-               seen: dict[str, bool] | None = None, look_for: bytes = b't="e"') -> None:
+               seen: dict[str, bool] | None = None, look_for: bytes = b't="e"',
+               formulas: dict[str, bool] | None = None) -> None:
     """Refuse ``path`` unless it is a well-formed, reasonably sized xlsx/xlsm zip.
 
     ``deep=True`` inflates every part, so the size limits hold for the bytes actually inflated
@@ -82,6 +91,7 @@ def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
 
     ``seen``: filled with, for each XML part inflated in full, whether it holds ``look_for``
     (by default an error cell, ``t="e"``: ZipIO then need not inflate the sheet again to know).
+    ``formulas``: the same for whether it holds a formula (``<f>``).
 
     Raises:
         WorkbookCorruptError: what is wrong, in words, and what to do.
@@ -108,8 +118,10 @@ def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
             raise _corrupt(path, f"has {len(infos):,} parts (more than {MAX_MEMBERS:,})", _RESAVE)
+        _check_declared_total(path, infos)
         _check_content_types(path, zf)
         total = 0
+        deadline = time.monotonic() + MAX_CHECK_SECONDS
         for info in infos:
             if info.is_dir():
                 continue
@@ -117,9 +129,36 @@ def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
                 raise _corrupt(path, f"has an encrypted part ({info.filename})",
                                "Remove the password in Excel and save it again")
             if deep or info.file_size <= FULL_SCAN_BYTES:
-                total += _inflate_bounded(path, zf, info, MAX_TOTAL_BYTES - total, seen, look_for)
+                total += _inflate_bounded(path, zf, info, MAX_TOTAL_BYTES - total, seen, look_for, formulas,
+                                          deadline)
             else:
                 total += _check_large(path, zf, info, MAX_TOTAL_BYTES - total)
+            if time.monotonic() > deadline:
+                raise _too_slow(path, info)
+
+
+def _check_declared_total(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Before inflating anything: what the parts declare, all together, within the limits (many
+    parts each just under the per-part limits add up to a zip bomb too)."""
+    for info in infos:  # one part beyond the limits: named
+        _check_declared(path, info, MAX_TOTAL_BYTES)
+    size = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if size > MAX_TOTAL_BYTES:
+        raise _corrupt(path, f"inflates beyond safe limits ({len(infos):,} parts declare {size:,} bytes in all, "
+                       f"more than {MAX_TOTAL_BYTES:,}); it may be a zip bomb",
+                       "sop-excel will not open it. Use a workbook built by sop-excel, or save a clean copy "
+                       "from Excel")
+    if size > RATIO_FLOOR and size > MAX_RATIO * max(packed, 1):
+        raise _corrupt(path, f"inflates beyond safe limits ({len(infos):,} parts would inflate from {packed:,} "
+                       f"to {size:,} bytes, {size // max(packed, 1):,} to 1); it may be a zip bomb",
+                       "sop-excel will not open it. Use a workbook built by sop-excel, or save a clean copy "
+                       "from Excel")
+
+
+def _too_slow(path: Path, info: zipfile.ZipInfo) -> WorkbookCorruptError:
+    return _corrupt(path, f"took more than {MAX_CHECK_SECONDS:.0f} s to check (stopped at {info.filename}); it "
+                    "is far larger than a planning workbook or crafted", "sop-excel will not open it. " + _RESAVE)
 
 
 def _check_declared(path: Path, info: zipfile.ZipInfo, budget: int) -> int:
@@ -142,6 +181,8 @@ def _check_large(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget:
     seen = b""
     with _member(path, zf, info) as member:
         while len(seen) < PROLOG_MAX_BYTES and (chunk := member.read(_CHUNK)):
+            if not seen:
+                _check_encoding(path, info, chunk)
             seen += chunk
             root = _ROOT.search(seen)
             if root is not None:
@@ -154,6 +195,44 @@ def _check_large(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget:
     if any(m in seen for m in _DTD_MARKERS):
         raise _dtd_found(path, info)
     return info.file_size
+
+
+# How an XML part may announce an encoding other than UTF-8 in its first bytes (XML 1.0, appendix F)
+_BOMS = ((b"\x00\x00\xfe\xff", "UTF-32", "utf-32-be"), (b"\xff\xfe\x00\x00", "UTF-32", "utf-32-le"),
+         (b"\xfe\xff", "UTF-16", "utf-16-be"), (b"\xff\xfe", "UTF-16", "utf-16-le"),
+         (b"\x00\x00\x00<", "UTF-32", "utf-32-be"), (b"<\x00\x00\x00", "UTF-32", "utf-32-le"),
+         (b"\x00<\x00?", "UTF-16", "utf-16-be"), (b"<\x00?\x00", "UTF-16", "utf-16-le"),
+         (b"\x4c\x6f\xa7\x94", "EBCDIC", "cp500"))
+_DECLARED = re.compile(rb'^(?:\xef\xbb\xbf)?\s*<\?xml\b[^>]*?\bencoding\s*=\s*["\']([A-Za-z0-9._-]+)["\']')
+_UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
+
+
+def _check_encoding(path: Path, info: zipfile.ZipInfo, first: bytes) -> None:
+    """Refuse an XML part not written in UTF-8 (or ASCII), after looking for a document type
+    declaration in whatever it is written in: a DTD in UTF-16 hides from a search for bytes, and
+    parsers that read UTF-8 alone (calamine, this package's own) would read such a part as empty.
+    Excel, LibreOffice and openpyxl write UTF-8."""
+    name = codec = None
+    for mark, label, how in _BOMS:
+        if first.startswith(mark):
+            name, codec = label, how
+            break
+    if name is None:
+        m = _DECLARED.match(first[:1024])
+        if m is None or m.group(1).decode("ascii").lower() in _UTF8_NAMES:
+            return
+        name = m.group(1).decode("ascii")
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            codec = None
+    if codec is not None:
+        text = codecs.getincrementaldecoder(codec)(errors="replace").decode(first)
+        if any(m.decode() in text for m in _DTD_MARKERS):
+            raise _corrupt(path, f"contains an XML document type declaration in {info.filename} (written in {name}; "
+                           "a crafted or damaged file: Excel never writes one)", "sop-excel will not parse it. " + _RESAVE)
+    raise _corrupt(path, f"has a part written in {name}, not UTF-8 ({info.filename}); sop-excel reads workbooks "
+                   "as Excel, LibreOffice and openpyxl write them", _RESAVE)
 
 
 def _is_xml(info: zipfile.ZipInfo) -> bool:
@@ -186,26 +265,34 @@ def _member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[
 
 
 def _inflate_bounded(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int,
-                     seen: dict[str, bool] | None = None, look_for: bytes = b"") -> int:
+                     seen: dict[str, bool] | None = None, look_for: bytes = b"",
+                     formulas: dict[str, bool] | None = None, deadline: float | None = None) -> int:
     """Inflate one part in chunks, never holding more than one chunk; return its real size."""
     limit = _check_declared(path, info, budget)
     is_xml = _is_xml(info)
     size = 0
     tail = b""
-    found = False
+    found = has_f = False
     with _member(path, zf, info) as member:
         while chunk := member.read(_CHUNK):
+            if is_xml and not size:
+                _check_encoding(path, info, chunk)
             size += len(chunk)
             if size > limit:
                 raise _too_big(path, info, f"more than {limit:,} bytes")
+            if deadline is not None and time.monotonic() > deadline:
+                raise _too_slow(path, info)
             if is_xml:
                 window = tail + chunk
                 if any(m in window for m in _DTD_MARKERS):
                     raise _dtd_found(path, info)
                 found = found or (look_for in window if look_for else False)
+                has_f = has_f or (formulas is not None and (b"<f>" in window or b"<f " in window))
                 tail = chunk[-16:]
     if seen is not None and is_xml:
         seen[info.filename] = found
+    if formulas is not None and is_xml:
+        formulas[info.filename] = has_f
     return size
 
 

@@ -16,10 +16,12 @@ __all__ = ["CellValue", "Formula", "Rows", "WorkbookIO"]
 
 @dataclass(frozen=True)
 class Formula:
-    """A live Excel formula and the value Python computed for it (written as its cached value)."""
+    """A live Excel formula and its value: the one Python computed for it (written as its cached
+    value), or, read from a workbook, the value the file holds for it (``None`` when the file holds
+    none; an Excel error as its text, ``"#DIV/0!"``)."""
 
     text: str
-    value: float | str | None = None
+    value: float | str | bool | dt.date | None = None
 
     def __post_init__(self) -> None:
         if not self.text.startswith("="):
@@ -43,7 +45,9 @@ class WorkbookIO(Protocol):
         ...
 
     def read_table(self, name: str) -> Rows:
-        """The table's cells, header row first. Formula cells give their (cached) value."""
+        """The table's cells, header row first. A formula cell is a :class:`Formula` with its
+        cached value (``None`` if the file holds none); a table written since the last save
+        gives the values it was written with."""
         ...
 
     def write_table(self, name: str, rows: Rows) -> None:

@@ -9,6 +9,7 @@ workbook readable by pandas and other non-calculating readers.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import io
 import math
@@ -22,6 +23,7 @@ from xml.sax.saxutils import escape
 import openpyxl
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.cell_range import MultiCellRange
 from openpyxl.worksheet.table import Table, TableColumn
@@ -32,12 +34,14 @@ from sop_excel.errors import (
     WorkbookError,
     WorkbookLockedError,
 )
+from sop_excel.files import check_regular
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook import package
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, missing_table
+from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
 
 __all__ = ["OpenpyxlIO"]
@@ -56,7 +60,7 @@ def _mapped_errors(path: Path) -> Iterator[None]:
     except PermissionError as exc:
         raise WorkbookLockedError(f"Cannot read {path}: permission denied. Close it in any "
                                   "program that has it open and check the file's permissions.") from exc
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError,
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, TypeError,
             EOFError, OSError) as exc:
         raise WorkbookCorruptError(
             f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc}). "
@@ -85,8 +89,7 @@ class OpenpyxlIO:
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
                 "Close it in Excel, then run the command again.")
         with _mapped_errors(self.path):
-            if not self.path.is_file():
-                raise FileNotFoundError(self.path)
+            check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             check_xlsx(self.path, deep=False)  # zipfile-based: declared sizes bound what it reads
             self.macro_enabled = self.path.suffix.lower() == ".xlsm"
             # keep_vba keeps vbaProject.bin and the customUI part byte for byte (excel.md)
@@ -97,6 +100,8 @@ class OpenpyxlIO:
                 self._tables[tbl.name] = (ws, tbl)
         self._cached: dict[tuple[str, str], float | str | None] = {}
         self._moves: dict[str, package.TableMove] = {}  # table -> where it was and what it holds now
+        self._dirty: set[str] = set()  # tables written since the last save
+        self._file_values: dict[str, list[tuple[object, ...]]] = {}  # sheet -> cached values as saved
 
     # -- WorkbookIO -----------------------------------------------------------------------
     @property
@@ -117,12 +122,44 @@ class OpenpyxlIO:
         out: Rows = []
         for row in ws.iter_rows(*_bounds(tbl.ref)):
             out.append([_read(c) for c in row])
+        if any(v.__class__ is Formula for r in out for v in r):
+            out = self._with_cached_values(ws, tbl, out, written=name in self._dirty)
+        return out
+
+    def _with_cached_values(self, ws: Any, tbl: Table, rows: Rows, *, written: bool) -> Rows:
+        """Each formula with its value: as written (a table written since the last save), else
+        as the file holds it (openpyxl keeps formulas or values, not both: the values are read
+        from the file once per sheet, in read-only mode)."""
+        min_col, min_row, _, _ = range_boundaries(tbl.ref)
+        if not written and ws.title not in self._file_values:
+            with _mapped_errors(self.path):
+                values = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+                try:
+                    self._file_values[ws.title] = list(values[ws.title].iter_rows(values_only=True))
+                finally:
+                    values.close()
+        grid = self._file_values.get(ws.title, [])
+        out: Rows = []
+        for i, row in enumerate(rows):
+            r = min_row + i
+            new = list(row)
+            for j, v in enumerate(row):
+                if v.__class__ is not Formula:
+                    continue
+                c = min_col + j
+                if written:
+                    value = self._cached.get((ws.title, f"{get_column_letter(c)}{r}"))
+                else:
+                    value = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else None
+                new[j] = Formula(v.text, value)  # type: ignore[union-attr]
+            out.append(new)
         return out
 
     def write_table(self, name: str, rows: Rows) -> None:
         ws, tbl = self._find(name)
         layout = self.layout.table(name)
         min_col, min_row, max_col, max_row = range_boundaries(tbl.ref)
+        check_table_write(self.name, ws.title, name, min_col, min_row, rows)
         header = [str(h) for h in rows[0]]
         before = self._moves.get(name)
         self._moves[name] = package.TableMove(
@@ -159,6 +196,7 @@ class OpenpyxlIO:
             tbl.tableColumns = [old.get(h) or TableColumn(id=j + 1, name=h) for j, h in enumerate(header)]
             for j, col in enumerate(tbl.tableColumns):
                 col.id = j + 1
+        self._dirty.add(name)
         tbl.ref = new_ref
         if tbl.autoFilter is not None:
             tbl.autoFilter.ref = new_ref
@@ -175,6 +213,8 @@ class OpenpyxlIO:
 
         atomic_write(self.path, write)
         self._moves.clear()
+        self._dirty.clear()
+        self._file_values.clear()  # what the file holds now
 
     def missing_values(self, names: list[str]) -> tuple[int, list[str]]:
         """Formula cells without a cached value on the sheets of these tables, in the file as
@@ -338,6 +378,8 @@ def _with_value(m: re.Match[bytes], values: dict[str, float | str | None],
         attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2)) + (b' t="%s"' % old[1] if old[1] else b"")
         return b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (m.group(1), attrs, m.group(3), old[2])
     v = values[coord]
+    if isinstance(v, dt.date):  # a date formula's value is its serial number
+        v = to_excel(v)
     attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2))
     if isinstance(v, bool):
         return b'<c r="%s"%s t="b"><f>%s</f><v>%d</v></c>' % (m.group(1), attrs, m.group(3), int(v))

@@ -5,11 +5,14 @@
   ends, so a lock left by a killed process is never in the way (the file may stay; it is reused).
   A second sop-excel command on the same workbook gets :class:`WorkbookLockedError` naming the
   process that holds it.
-- :func:`atomic_write` writes a temporary file in the same folder, fsyncs it, keeps the previous
-  version in ``.sop-excel-backups/<stem>.bak1<suffix>`` (``bak1`` newest; :func:`backup_count`
-  of them, default 3, ``SOP_EXCEL_BACKUPS`` or ``sop-excel --backups N``; 0 keeps none) and
+- :func:`atomic_write` writes a temporary file in the same folder
+  (``.<name>.sop-excel-unfinished-save-<random>.tmp``), fsyncs it, keeps the previous version
+  in ``.sop-excel-backups/<stem>.bak1<suffix>`` (``bak1`` newest; :func:`backup_count` of them,
+  default 3, ``SOP_EXCEL_BACKUPS`` or ``sop-excel --backups N``; 0 keeps none) and
   ``os.replace``s the temporary file over the target. A crash or kill at any point before the
-  rename leaves the old file byte-identical; after it, the new file is complete.
+  rename leaves the old file byte-identical; after it, the new file is complete. A temporary
+  file a killed command left is removed by the next command that takes the writer lock
+  (:func:`unfinished_saves`).
 - A workbook open in Excel (its ``~$`` owner file) is refused with a message.
 """
 
@@ -17,6 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import glob
+import logging
 import os
 import shutil
 import signal
@@ -29,9 +35,10 @@ from pathlib import Path
 
 from sop_excel.errors import SopExcelError, WorkbookError, WorkbookLockedError
 
-__all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "atomic_write", "backup_count", "backup_paths", "no_backup",
+__all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "UNFINISHED", "atomic_write", "unfinished_saves", "backup_count", "backup_paths", "no_backup",
            "can_fork_helpers", "excel_owner_file", "in_forked_child", "lock_path", "set_backup_count", "writer_lock"]
 
+_logger = logging.getLogger(__name__)
 BACKUP_DIR = ".sop-excel-backups"
 DEFAULT_BACKUPS = 3
 _ENV_BACKUPS = "SOP_EXCEL_BACKUPS"
@@ -119,14 +126,9 @@ def _keep_backup(target: Path, keep: int) -> None:
         if name(j).exists():
             os.replace(name(j), name(j + 1))
     # a copy, not a hard link: a program that saves in place would change a linked backup too
-    fd, part = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
+    with _temp_beside(target, folder) as part:
         shutil.copy2(target, part)
         os.replace(part, name(1))
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(part)
 
 
 # -- the writer lock ----------------------------------------------------------------------
@@ -203,6 +205,7 @@ def writer_lock(path: str | os.PathLike[str], command: str = "") -> Iterator[Pat
     os.write(fd, body.encode("utf-8"))
     _HELD[target] = fd
     try:
+        _remove_stale_temps(target)  # no other command is saving this workbook now: what is left is stale
         yield target
     finally:
         del _HELD[target]
@@ -259,9 +262,26 @@ def _file_mode(target: Path) -> int:
     return 0o666 & ~umask
 
 
+UNFINISHED = "sop-excel-unfinished-save"  # in the name of a save being written (left if it was killed)
+
+
+def unfinished_saves(path: str | os.PathLike[str]) -> list[Path]:
+    """Files a save of this workbook was writing when its command was stopped (killed, power
+    cut): ``.<name>.sop-excel-unfinished-save-<random>.tmp`` beside it, and the same for a
+    backup being copied in ``.sop-excel-backups/``. Never a workbook: the workbook is replaced
+    only by a complete file. Also the names earlier versions used (``.<stem>.<random><suffix>.tmp``)."""
+    target = Path(path).resolve()
+    folder = target.parent
+    found = [*folder.glob(f".{glob.escape(target.name)}.{UNFINISHED}-*.tmp"),
+             *folder.glob(f".{glob.escape(target.stem)}.*{glob.escape(target.suffix)}.tmp"),
+             *(folder / BACKUP_DIR).glob(f".{glob.escape(target.name)}.{UNFINISHED}-*.tmp"),
+             *(folder / BACKUP_DIR).glob(f".{glob.escape(target.stem)}.*.part")]
+    return sorted({p for p in found if p not in _IN_FLIGHT})
+
+
 @contextlib.contextmanager
-def _temp_beside(path: Path) -> Iterator[Path]:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)
+def _temp_beside(path: Path, folder: Path | None = None) -> Iterator[Path]:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{UNFINISHED}-", suffix=".tmp", dir=folder or path.parent)
     os.close(fd)
     _IN_FLIGHT.add(Path(tmp))
     try:
@@ -272,14 +292,37 @@ def _temp_beside(path: Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def _remove_stale_temps(target: Path) -> None:
-    """Temporary files a killed save left behind (only while we hold the writer lock)."""
+def _remove_stale_temps(target: Path) -> list[Path]:
+    """Remove the unfinished saves a stopped command left (only while we hold the writer lock,
+    so none is another command's save in progress); returns those removed."""
     if target not in _HELD:
-        return
-    for p in target.parent.glob(f".{target.stem}.*{target.suffix}.tmp"):
-        if p not in _IN_FLIGHT:
-            with contextlib.suppress(OSError):
-                p.unlink()
+        return []
+    removed = []
+    for p in unfinished_saves(target):
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        removed.append(p)
+    if removed:
+        _logger.warning("%s: removed %d unfinished save(s) left by a command that was stopped: %s",
+                        target.name, len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
+# Why a save can fail that is no bug: errno -> (what happened, what to do)
+_WRITE_FAILURES = {
+    errno.ENOSPC: ("the disk is full", "Free some space on that disk (the save needs about the "
+                   "workbook's size again, for a moment), then run the command again."),
+    errno.EDQUOT: ("your disk quota is used up", "Delete files you do not need or ask for a larger "
+                   "quota, then run the command again."),
+    errno.EFBIG: ("the file would be larger than this system allows", "Check the file-size limit "
+                  "(ulimit -f) and the disk's file system (FAT32 holds at most 4 GB per file)."),
+    errno.EROFS: ("its folder is on a read-only disk", "Copy the workbook to a folder you may write "
+                  "to and run the command there."),
+    errno.EIO: ("the disk reported an input/output error", "Check the disk (or the network share), "
+                "then run the command again."),
+}
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
@@ -319,6 +362,12 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
         raise WorkbookLockedError(
             f"Cannot write {target}: permission denied. Close the file in any program that "
             "has it open and check you may write to its folder.") from exc
+    except OSError as exc:
+        why = _WRITE_FAILURES.get(exc.errno or 0)
+        if why is None:
+            raise
+        raise WorkbookError(f"Cannot save {target.name}: {why[0]} ({exc.strerror or exc}). {why[1]} "
+                            "The workbook was not changed.") from exc
     with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:

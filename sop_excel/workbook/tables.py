@@ -2,24 +2,164 @@
 
 Planner-owned columns (overrides, owners, comments) are carried over by key on every write,
 so a refresh never loses what people typed.
+
+A formula a planner typed into a value cell (an Override of ``=2*60``, a comment built with
+``&``) is the planner's: :func:`read_frame` gives its value to the frame and remembers the
+formula by the row's key; :func:`write_frame` writes it back as a formula wherever that key's
+row still holds that value, moved with its row the way Excel moves a formula when it sorts
+(relative references follow the row; absolute ones and structured references stay).
 """
 
 from __future__ import annotations
 
+import math
+import weakref
+from dataclasses import dataclass
+
 import pandas as pd
+from openpyxl.formula.tokenizer import Tokenizer
+from openpyxl.formula.translate import Translator
+from openpyxl.utils import get_column_letter
 
 from sop_excel.workbook.convert import FrameRows, frame_from_rows, rows_from_frame
 from sop_excel.workbook.formulas import table_formulas
-from sop_excel.workbook.io import Rows, WorkbookIO
-from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.io import Formula, Rows, WorkbookIO
+from sop_excel.workbook.layout import load_layout, parse_cell
 
-__all__ = ["frame_rows", "keep_planner_columns", "read_frame", "rows_for", "write_frame"]
+__all__ = ["TypedFormula", "frame_rows", "keep_planner_columns", "read_frame", "rows_for", "typed_formulas",
+           "write_frame"]
+
+
+@dataclass(frozen=True)
+class TypedFormula:
+    """A formula a planner typed into a value cell of a table, as read."""
+
+    table: str
+    field: str
+    key: tuple  # the row's key values (and, in a table whose key may repeat, the repeat's number)
+    formula: Formula
+    value: object  # the value the frame holds for it (as converted: a month is its first day)
+    where: str  # "Sheet 'Forecast', cell O5"
+    row: int
+    col: int
+
+    @property
+    def refers(self) -> bool:
+        """Whether its value depends on other cells (a reference, a name, a volatile function):
+        then the value used is the one Excel last computed."""
+        return refers_to_cells(self.formula.text)
+
+
+# book -> table -> the formulas typed into it when it was last read
+_TYPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_VOLATILE = {"TODAY", "NOW", "RAND", "RANDBETWEEN", "RANDARRAY", "OFFSET", "INDIRECT", "INFO", "CELL"}
+
+
+def refers_to_cells(text: str) -> bool:
+    """Whether a formula's value depends on anything but its own text."""
+    try:
+        tokens = Tokenizer(text).items
+    except Exception:  # noqa: BLE001 - a formula the tokenizer cannot split: assume it does
+        return True
+    for t in tokens:
+        if t.type == "OPERAND" and t.subtype == "RANGE":
+            return True
+        if t.type == "FUNC" and t.subtype == "OPEN" and t.value[:-1].upper().removeprefix("_XLFN.") in _VOLATILE:
+            return True
+    return False
 
 
 def read_frame(book: WorkbookIO, name: str) -> pd.DataFrame:
     """A table as a checked frame with the layout's field names."""
     values = getattr(book, "read_values", None)  # a side with a faster value-only reader (ZipIO)
-    return frame_from_rows(values(name) if values else book.read_table(name), load_layout().table(name))
+    table = load_layout().table(name)
+    frame = frame_from_rows(values(name) if values else book.read_table(name), table)
+    found = frame.attrs.get("formulas")
+    try:
+        kept = _TYPED.setdefault(book, {})
+    except TypeError:  # a side that cannot be weakly referenced: nothing to keep
+        return frame
+    if found:
+        keys = _row_keys(frame, table.key, table.unique)
+        kept[name] = [TypedFormula(name, field, keys[p], f, frame.at[p, field],
+                                   f"Sheet '{table.sheet}', cell {get_column_letter(col)}{row}", row, col)
+                      for field, p, f, row, col in found]
+    else:
+        kept.pop(name, None)
+    return frame
+
+
+def typed_formulas(book: WorkbookIO) -> list[TypedFormula]:
+    """The formulas typed into value cells of the tables read from ``book`` so far."""
+    return [t for found in _TYPED.get(book, {}).values() for t in found]
+
+
+def _row_keys(frame: pd.DataFrame, key: list[str], unique: bool) -> list[tuple]:
+    """Each row's key; where keys may repeat, with the number of the repeat (0, 1, ...)."""
+    rows = list(zip(*(frame[k].tolist() for k in key), strict=True)) if len(frame) else []
+    rows = [tuple(_plain(v) for v in r) for r in rows]
+    if unique:
+        return rows
+    seen: dict[tuple, int] = {}
+    out = []
+    for r in rows:
+        n = seen.get(r, 0)
+        seen[r] = n + 1
+        out.append((*r, n))
+    return out
+
+
+def _plain(v: object) -> object:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0) or (a != a and b != b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip() == b.strip()
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _with_typed_formulas(frame: pd.DataFrame, name: str, found: list[TypedFormula]) -> pd.DataFrame:
+    """``frame`` with each kept formula put back, as a :class:`Formula` cell, where its row's
+    key is and that row still holds the formula's value."""
+    table = load_layout().table(name)
+    if table.dynamic_columns or frame.empty:
+        return frame
+    frame = frame.reset_index(drop=True)
+    at = {k: p for p, k in enumerate(_row_keys(frame, table.key, table.unique))}
+    r0, c0 = parse_cell(table.anchor)
+    out = None
+    for t in found:
+        p = at.get(t.key)
+        if p is None or t.field not in frame.columns or not _same(frame.at[p, t.field], t.value):
+            continue
+        if out is None:
+            out = frame.copy()
+        if out[t.field].dtype != object:
+            out[t.field] = out[t.field].astype(object)
+        dest = f"{get_column_letter(c0 + table.fields.index(t.field))}{r0 + 1 + p}"
+        out.at[p, t.field] = Formula(_moved(t.formula.text, f"{get_column_letter(t.col)}{t.row}", dest),
+                                     t.formula.value)
+    return frame if out is None else out
+
+
+def _moved(text: str, origin: str, dest: str) -> str:
+    """The formula as Excel would hold it after its cell moved from ``origin`` to ``dest`` with
+    its row (a sort): relative references shift with it. Unchanged if it cannot be moved
+    (it would point above row 1, or the tokenizer cannot split it)."""
+    if origin == dest:
+        return text
+    try:
+        return Translator(text, origin).translate_formula(dest)
+    except Exception:  # noqa: BLE001 - openpyxl's TranslatorError and tokenizer errors
+        return text
 
 
 def keep_planner_columns(new: pd.DataFrame, old: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -55,5 +195,17 @@ def frame_rows(name: str, frame: pd.DataFrame, headers: list[str] | None = None)
 
 
 def write_frame(book: WorkbookIO, name: str, frame: pd.DataFrame) -> None:
-    """Replace a table's contents with ``frame`` (in layout order)."""
+    """Replace a table's contents with ``frame`` (in layout order); the formulas a planner
+    typed into it (as read by :func:`read_frame`) are written back as formulas."""
+    found = _TYPED.get(book, {}).get(name) if _weak(book) else None
+    if found:
+        frame = _with_typed_formulas(frame, name, found)
     book.write_table(name, frame_rows(name, frame))  # rows made as the side writes them
+
+
+def _weak(book: object) -> bool:
+    try:
+        weakref.ref(book)
+    except TypeError:
+        return False
+    return True

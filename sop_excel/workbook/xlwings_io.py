@@ -30,6 +30,7 @@ from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import cell_address, load_layout
 from sop_excel.workbook.xlsm import PROTECTION_MACRO
+from sop_excel.workbook.limits import check_table_write
 
 __all__ = ["XlwingsIO", "escape_text"]
 
@@ -69,7 +70,7 @@ class XlwingsIO:
     def read_table(self, name: str) -> Rows:
         tbl = self._find(name)
         rng = tbl.range
-        values = rng.options(ndim=2).value
+        values = rng.options(ndim=2, err_to_str=True).value  # #DIV/0! as its text, not as empty
         formulas = rng.formula
         out: Rows = []
         for vrow, frow in zip(values, formulas, strict=True):
@@ -125,6 +126,7 @@ class XlwingsIO:
         sheet = tbl.range.sheet
         top, left = tbl.range.row, tbl.range.column
         old_rows, old_cols = tbl.range.shape
+        check_table_write(self.name, str(sheet.name), name, left, top, rows)
         header = [str(h) for h in rows[0]]
         body = rows[1:] or [[None] * len(header)]
         n_rows, n_cols = len(body) + 1, len(header)

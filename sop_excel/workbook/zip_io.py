@@ -62,7 +62,8 @@ from openpyxl.utils.datetime import (
 )
 from openpyxl.xml.functions import fromstring
 
-from sop_excel.errors import LayoutError, WorkbookLockedError
+from sop_excel.errors import LayoutError, WorkbookCorruptError, WorkbookError, WorkbookLockedError
+from sop_excel.files import check_regular
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook import package
 from sop_excel.workbook.build import NUMBER_FORMATS
@@ -70,6 +71,7 @@ from sop_excel.workbook.convert import FrameBody, FrameRows
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import load_layout, missing_table
+from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO, _mapped_errors
 from sop_excel.workbook.safe_save import (
     atomic_write,
@@ -94,6 +96,10 @@ class ZipUnsupported(Exception):  # noqa: N818 - an internal signal, not a user-
     """Something this side does not handle: the openpyxl side takes over."""
 
 
+class _BadCell(Exception):  # noqa: N818 - becomes a WorkbookCorruptError naming the sheet
+    """A cell whose XML cannot mean anything (a shared string that does not exist)."""
+
+
 # -- small XML helpers ---------------------------------------------------------------------
 _ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
 _ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);")
@@ -109,7 +115,10 @@ def _attrs(raw: bytes) -> dict[str, str]:
 def _unescape_one(m: re.Match[str]) -> str:
     e = m.group(1)
     if e[0] == "#":
-        return chr(int(e[2:], 16) if e[1] in "xX" else int(e[1:]))
+        n = int(e[2:], 16) if e[1] in "xX" else int(e[1:])
+        if 0xD800 <= n <= 0xDFFF or n > 0x10FFFF or (n < 0x20 and n not in (9, 10, 13)):
+            raise ValueError(f"a character reference &{e}; to a character XML does not allow")
+        return chr(n)
     return _ENTITIES[e]
 
 
@@ -135,7 +144,7 @@ def _col_index(letters: str) -> int:
     return n
 
 
-_COLS = {get_column_letter(i): i for i in range(1, 1000)}
+_COLS = {get_column_letter(i): i for i in range(1, 16_385)}  # every column Excel has (A..XFD)
 _LETTERS = {i: c for c, i in _COLS.items()}
 
 
@@ -217,7 +226,7 @@ class _Reader:
         if not inner:
             return None
         if b"<f" in inner:
-            return self.formula((letters + row).decode(), inner)
+            return self.formula(letters, row, s, t, inner)
         tt = t.decode() if t else "n"
         if tt == "inlineStr":
             m = inner.find(b"<is")
@@ -239,17 +248,25 @@ class _Reader:
                     return "#VALUE!"
             return num
         if tt == "s":
-            return self.strings[int(raw)]
+            try:
+                return self.strings[int(raw)]
+            except (IndexError, ValueError):
+                raise _BadCell(f"cell {(letters + row).decode()} refers to shared string {raw.decode(errors='replace')!r}, "
+                               f"but the file has {len(self.strings):,} shared strings") from None
         if tt == "b":
             return bool(int(raw))
         if tt == "d":
             return from_ISO8601(raw.decode())
         return _unescape(raw.decode())  # "str", "e"
 
-    def formula(self, coord: str, inner: bytes) -> Formula:
+    def formula(self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None, inner: bytes) -> Formula:
+        """The cell's formula (shared ones translated to this cell) and its cached value, read
+        as the same cell without its formula would be (``None`` when the file holds none)."""
+        coord = (letters + row).decode()
         m = _F.search(inner)
         if m is None:
             raise ZipUnsupported(f"cell {coord}: a formula element this side does not read")
+        cached = self.value(letters, row, s, t, inner[:m.start()] + inner[m.end():])
         fa = _attrs(m.group(1)) if m.group(1) else {}
         text = "=" + _unescape(m.group(2).decode()) if m.group(2) else "="
         kind = fa.get("t")
@@ -263,7 +280,7 @@ class _Reader:
                 raise ZipUnsupported(f"cell {coord}: a shared formula whose first cell is outside the table")
         elif kind in ("array", "dataTable"):
             raise ZipUnsupported(f"cell {coord}: {kind} formulas are left to openpyxl")
-        return Formula(text, None)
+        return Formula(text, cached)
 
 
 # -- cells: write ----------------------------------------------------------------------------
@@ -321,6 +338,8 @@ def _formula_xml(ref: str, s: str, f: str, c: object) -> str:
         return f'<c r="{ref}"{s} t="b"><f>{f}</f><v>{int(c)}</v></c>'
     if isinstance(c, int | float):
         return f'<c r="{ref}"{s}><f>{f}</f><v>{float(c)!r}</v></c>'
+    if isinstance(c, dt.date):  # a planner's date formula, kept: its serial number
+        return f'<c r="{ref}"{s}><f>{f}</f><v>{float(_serial(c))!r}</v></c>'
     return f'<c r="{ref}"{s} t="str"><f>{f}</f><v>{_esc(str(c))}</v></c>'
 
 
@@ -357,13 +376,14 @@ class ZipIO:
         self._order: list[str] = []
         self._sheet_cache: tuple[str, bytes] | None = None
         self._errors_seen: dict[str, bool] = {}
+        self._formulas_seen: dict[str, bool] = {}  # part -> whether it holds any formula
+        self._typed_seen: dict[str, bool] = {}  # table -> whether a value cell holds a formula
         self._strings: list[str] | None = None
         self._styles: _Styles | None = None
         with _mapped_errors(self.path):
-            if not self.path.is_file():
-                raise FileNotFoundError(self.path)
+            check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             if not checked:  # zip, sizes, content types, no DTDs: before parsing (and which sheets hold error cells)
-                check_xlsx(self.path, deep=False, seen=self._errors_seen)
+                check_xlsx(self.path, deep=False, seen=self._errors_seen, formulas=self._formulas_seen)
             self._zip = zipfile.ZipFile(self.path)
             self._members = {i.filename: i for i in self._zip.infolist()}
             try:
@@ -485,6 +505,10 @@ class ZipIO:
         try:
             with _mapped_errors(self.path):
                 return self._read_range(tbl)
+        except _BadCell as exc:
+            raise WorkbookCorruptError(
+                f"{self.name} is damaged: sheet '{tbl.sheet}', {exc}. Open it in Excel and save it "
+                "again, or restore it from a backup.") from None
         except ZipUnsupported as exc:
             self._fall_back(f"table {name}: {exc}")
             return self.read_table(name)
@@ -493,7 +517,9 @@ class ZipIO:
         if self._slow is not None:
             self._slow.write_table(name, rows)
             return
-        self._find(name)
+        tbl = self._find(name)
+        c1, r1, _, _ = tbl.bounds
+        check_table_write(self.name, tbl.sheet, name, c1, r1, rows)
         # a frame's rows stay a frame until written (made a column at a time then); others are copied
         self._writes[name] = rows if isinstance(rows, FrameRows) else [list(r) for r in rows]
         if name in self._order:
@@ -540,10 +566,12 @@ class ZipIO:
         if self._slow is not None or name in self._writes:
             return self.read_table(name)
         tbl = self._find(name)
+        if self._needs_xml(tbl):
+            return self.read_table(name)  # calamine reads errors as empty, and formulas as values
         grid = self._values_grid(tbl.sheet)
         min_col, min_row, max_col, max_row = tbl.bounds
         width = max_col - min_col + 1
-        if grid is None or self._has_errors(tbl.sheet_part) or len(grid) < min_row or [
+        if grid is None or len(grid) < min_row or [
                 str(v).strip() for v in grid[min_row - 1][min_col - 1:max_col]] != tbl.columns:
             return self.read_table(name)
         rows = grid[min_row - 1:max_row]
@@ -561,7 +589,8 @@ class ZipIO:
             return None
         part = self._tables[name].sheet_part
         known = {part: self._errors_seen[part]} if part in self._errors_seen else {}
-        return functools.partial(_frame_from_file, self.path, name, self.layout, known)
+        formulas = {part: self._formulas_seen[part]} if part in self._formulas_seen else {}
+        return functools.partial(_frame_from_file, self.path, name, self.layout, known, formulas)
 
     def content_stamp(self, names: list[str]) -> str | None:
         """A fingerprint of what the saved file holds in these tables, read from the zip's
@@ -616,19 +645,67 @@ class ZipIO:
         self._values_cache = (sheet, grid)
         return grid
 
-    def _has_errors(self, part: str) -> bool:
-        """Whether the sheet holds an error cell (``t="e"``: #N/A, #DIV/0!, ...). calamine reads
-        those as empty; the XML reader names one typed into an input cell as a bad value."""
-        if part not in self._errors_seen:
-            found, tail = False, b""
-            with self._zip.open(part) as fh:  # streamed: a sheet may inflate to hundreds of MB
-                while chunk := fh.read(1 << 24):
-                    if b't="e"' in tail + chunk[:8] or b't="e"' in chunk:
-                        found = True
-                        break
-                    tail = chunk[-8:]
-            self._errors_seen[part] = found
-        return self._errors_seen[part]
+    def _has_typed_formulas(self, tbl: _Table) -> bool:
+        """Whether a value cell of the table (a column whose layout holds no formula: an
+        Override, a comment, an input) holds a formula a planner typed. calamine would give its
+        value and lose the formula (and give a formula without a value as empty); the XML
+        reader gives both, so the formula is kept and one without a value is named."""
+        if tbl.name not in self._typed_seen:
+            self._scan(tbl)
+        return self._typed_seen[tbl.name]
+
+    def _needs_xml(self, tbl: _Table) -> bool:
+        """Whether the table must be read by the XML reader: its sheet holds an error cell
+        (``t="e"``: #N/A, #DIV/0!, ...; calamine reads those as empty, the XML reader names one
+        typed into an input cell as a bad value) or a typed formula
+        (:meth:`_has_typed_formulas`), both found in one pass over the sheet when the guard's
+        pass did not tell."""
+        if self._errors_seen.get(tbl.sheet_part) or self._typed_seen.get(tbl.name):
+            return True
+        if tbl.sheet_part not in self._errors_seen or tbl.name not in self._typed_seen:
+            self._scan(tbl)
+        return self._errors_seen[tbl.sheet_part] or self._typed_seen[tbl.name]
+
+    def _scan(self, tbl: _Table) -> None:
+        """One pass over the table's sheet for what is not known yet: whether it holds an error
+        cell, and a formula in one of the table's value columns (within its rows)."""
+        part = tbl.sheet_part
+        cell = self._typed_pattern(tbl) if self._formulas_seen.get(part) is not False else None
+        look_errors = part not in self._errors_seen
+        look_typed = tbl.name not in self._typed_seen and cell is not None
+        if tbl.name not in self._typed_seen and cell is None:
+            self._typed_seen[tbl.name] = False
+        errors = typed = False
+        if look_errors or look_typed:
+            _, min_row, _, max_row = tbl.bounds
+            if self._sheet_cache is not None and self._sheet_cache[0] == part:
+                chunks: Iterable[bytes] = [self._sheet_cache[1]]
+            else:
+                chunks = _cell_chunks(self._zip, part)  # streamed: a sheet may inflate to hundreds of MB
+            for chunk in chunks:
+                errors = errors or (look_errors and b't="e"' in chunk)
+                typed = typed or (look_typed and cell is not None
+                                  and any(min_row < int(r) <= max_row for r in cell.findall(chunk)))
+                if (errors or not look_errors) and (typed or not look_typed):
+                    break
+        if look_errors:
+            self._errors_seen[part] = errors
+        if look_typed:
+            self._typed_seen[tbl.name] = typed
+
+    def _typed_pattern(self, tbl: _Table) -> re.Pattern[bytes] | None:
+        """A formula cell in one of the table's value columns (None: the table has none)."""
+        try:
+            formula_headers = {c.header.casefold() for c in self.layout.table(tbl.name).columns if c.formula}
+        except KeyError:
+            return None
+        min_col = tbl.bounds[0]
+        cols = [min_col + j for j, h in enumerate(tbl.columns)
+                if h.casefold() not in formula_headers and min_col + j in _LETTERS]
+        if not cols:
+            return None
+        letters = b"|".join(_LETTERS[c].encode() for c in cols)
+        return re.compile(rb'<c r="(?:' + letters + rb')(\d+)"[^>]*(?<!/)>\s*<f\b')
 
     def _close_calamine(self) -> None:
         self._values_cache = None
@@ -1015,17 +1092,36 @@ class _SheetAside:
         self.fd = -1
 
 
-def _frame_from_file(path: Path, name: str, layout: LayoutSpec, errors_seen: dict[str, bool]) -> pd.DataFrame:
+def _frame_from_file(path: Path, name: str, layout: LayoutSpec, errors_seen: dict[str, bool],
+                     formulas_seen: dict[str, bool] | None = None) -> pd.DataFrame:
     """:meth:`ZipIO.frame_reader`'s call: the table's frame, read by a ZipIO of its own (told
-    what the guard found of error cells in its sheet)."""
+    what the guard found of error cells and formulas in its sheet)."""
     from sop_excel.workbook.tables import read_frame
 
     book = ZipIO(path, layout, checked=True)
     book._errors_seen.update(errors_seen)
+    book._formulas_seen.update(formulas_seen or {})
     try:
         return read_frame(book, name)
     finally:
         book.close()
+
+
+def _cell_chunks(zf: zipfile.ZipFile, part: str, size: int = 1 << 24) -> Iterable[bytes]:
+    """A part inflated a chunk at a time, each chunk ending before a cell's start (``<c ``), so
+    a cell is never cut in two (a sheet may inflate to hundreds of MB)."""
+    carry = b""
+    with zf.open(part) as fh:
+        while chunk := fh.read(size):
+            data = carry + chunk
+            cut = data.rfind(b"<c ")
+            if cut <= 0:
+                carry = data
+                continue
+            carry = data[cut:]
+            yield data[:cut]
+    if carry:
+        yield carry
 
 
 def open_workbook(path: str | Path, layout: LayoutSpec | None = None) -> ZipIO | OpenpyxlIO:
@@ -1037,12 +1133,12 @@ def open_workbook(path: str | Path, layout: LayoutSpec | None = None) -> ZipIO |
 
 
 def _as_written(rows: Rows) -> Rows:
-    """What the openpyxl side reads back from a table it has just written (before saving)."""
+    """What a table just written reads back as (before saving): its cells as written, each
+    formula with the value it was written with (the value its save caches)."""
     header = [str(h) for h in rows[0]]
     body = rows[1:] or [[None] * len(header)]
     out: Rows = [list(header)]
-    for r in body:
-        out.append([Formula(v.text, None) if isinstance(v, Formula) else v for v in r])
+    out.extend(list(r) for r in body)
     return out
 
 

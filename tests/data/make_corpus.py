@@ -186,6 +186,43 @@ def _append_raw_member(archive: bytes, name: str, deflated: bytes, crc: int, siz
     return new_body + new_central + end
 
 
+def many_parts_bomb(n: int = 830, size: int = 10_000_000) -> bytes:
+    """A workbook with ``n`` extra parts of ``size`` zero bytes each (every part under the per-part
+    limits, 8.3 GB in all by default), about 10 KB each on disk. Built without inflating anything:
+    the one deflated part is copied ``n`` times."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = comp.compress(bytes(size)) + comp.flush()
+    crc = zlib.crc32(bytes(size))
+    archive = _zip(_parts())
+    eocd = archive.rfind(b"PK\x05\x06")
+    count = struct.unpack("<H", archive[eocd + 10:eocd + 12])[0]
+    cd_offset = struct.unpack("<I", archive[eocd + 16:eocd + 20])[0]
+    body, central = bytearray(archive[:cd_offset]), bytearray(archive[cd_offset:eocd])
+    dos_date = (2026 - 1980) << 9 | 1 << 5 | 1
+    for k in range(n):
+        fname = f"docProps/zeros{k:04d}.bin".encode()
+        offset = len(body)
+        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, dos_date, crc, len(deflated), size,
+                            len(fname), 0) + fname + deflated
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, dos_date, crc, len(deflated),
+                               size, len(fname), 0, 0, 0, 0, 0, offset) + fname
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count + n, count + n, len(central), len(body), 0)
+    return bytes(body + central + end)
+
+
+def utf16_xlsx(part: str = "xl/worksheets/sheet1.xml", *, dtd: bool = False) -> bytes:
+    """A small workbook whose ``part`` is written in UTF-16 (with a byte-order mark), optionally
+    with the billion-laughs declaration in it."""
+    parts: dict[str, bytes | str] = dict(_parts())
+    text = parts[part]
+    assert isinstance(text, str)
+    body = text.split("?>", 1)[1]
+    if dtd:
+        body = _LAUGHS.split("?>", 1)[1] + body.replace("<t>", "<t>&lol9;", 1)
+    parts[part] = ('<?xml version="1.0" encoding="UTF-16" standalone="yes"?>' + body).encode("utf-16")
+    return _zip(parts)
+
+
 def _sqlite(path: Path, rows: list[tuple[object, ...]] | None, table: str = "actuals") -> None:
     path.unlink(missing_ok=True)
     con = sqlite3.connect(path)
@@ -273,7 +310,28 @@ def corpus_files() -> dict[str, bytes]:
             b'[[scenario]]\nname = "Base"\n\n[[scenario]]\nname = "Promo"\nparent = "Base"\n'
             b'driver = [{ kind = "volume", value = "ten percent" }]\n'),
         "scenarios/not_utf8.toml": b'[[scenario]]\nname = "B\xffase"\n',
+        # issue 18: Excel's limits, values that make no sense, months and nesting
+        "scenarios/name_40000_characters.toml": _scenarios(name="N" * 40_000),
+        "scenarios/thousand_scenarios.toml": _csv(['[[scenario]]', 'name = "Base"'] + [
+            f'[[scenario]]\nname = "S{k:04d}"\nparent = "Base"' for k in range(1, 1000)]),
+        "scenarios/driver_infinite.toml": _scenarios(driver='{ kind = "volume", value = inf }'),
+        "scenarios/driver_ten_million.toml": _scenarios(driver='{ kind = "price", value = 1e7 }'),
+        "scenarios/driver_months_reversed.toml": _scenarios(
+            driver='{ kind = "volume", value = 0.1, from = "2027-06", to = "2027-01" }'),
+        "scenarios/driver_unknown_family.toml": _scenarios(driver='{ kind = "volume", value = 0.1, family = "Nope" }'),
+        "scenarios/month_with_time_zone.toml": _scenarios(
+            driver='{ kind = "volume", value = 0.1, from = 2027-01-01T00:00:00+02:00 }'),
+        "scenarios/nested_too_deeply.toml": ("a = " + "[" * 5000 + "]" * 5000 + "\n").encode(),
+        # issue 18: XML in UTF-16
+        "workbooks/utf16_billion_laughs.xlsx": utf16_xlsx("xl/sharedStrings.xml", dtd=True),
+        "actuals/xlsx_in_utf16.xlsx": utf16_xlsx(),
     }
+
+
+def _scenarios(name: str = "Promo", driver: str | None = None) -> bytes:
+    """A scenario file: Base, and one scenario ``name`` over it (with one ``driver``)."""
+    text = f'[[scenario]]\nname = "Base"\n\n[[scenario]]\nname = "{name}"\nparent = "Base"\n'
+    return (text + (f"driver = [{driver}]\n" if driver else "")).encode("utf-8")
 
 
 SQLITE = {
@@ -303,7 +361,91 @@ EDITS = {
         '# An override typed as words on the Forecast sheet.\n'
         'command = "compare-scenarios"\n'
         '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 3\nvalue = "about 40"\n'),
+    # issue 18
+    "edits/override_text_found_by_check.toml": (
+        '# check runs the commands\' input checks: words in an Override fail it.\n'
+        'command = "check"\n'
+        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 3\nvalue = "about 40"\n'),
+    "edits/override_formula_error.toml": (
+        '# An override formula whose value is an error (Excel saved #DIV/0! as its value).\n'
+        'command = "refresh-forecast"\n'
+        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 3\nformula = "=1/0"\n'
+        'cached = "#DIV/0!"\ntype = "e"\n'),
+    "edits/override_formula_without_value.toml": (
+        '# An override formula saved without a value (by a program that does not calculate).\n'
+        'command = "compare-scenarios"\n'
+        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 4\nformula = "=A1+1"\n'),
+    "edits/formula_without_value_found_by_check.toml": (
+        '# A consensus input formula saved without a value: check says so, by cell.\n'
+        'command = "check"\n'
+        '[[edit]]\ntable = "tblInputs"\ncolumn = "Qty"\nrow = 1\nformula = "=A1*2"\n'),
+    "edits/scenario_name_too_long.toml": (
+        '# A scenario renamed with 10,000 characters (its "<name> revenue" column would pass 255).\n'
+        'command = "compare-scenarios"\n'
+        '[[edit]]\ntable = "tblScenarioList"\ncolumn = "Scenario"\nrow = 4\nvalue = "' + "Z" * 10_000 + '"\n'),
+    "edits/driver_months_reversed.toml": (
+        '# A driver whose From is after its To (it would change nothing).\n'
+        'command = "compare-scenarios"\n'
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "From"\nrow = 1\nvalue = "2027-09"\n'
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "To"\nrow = 1\nvalue = "2027-03"\n'),
+    "edits/driver_year_one.toml": (
+        '# A driver starting in the year 1 (pandas and Excel cannot hold it).\n'
+        'command = "compare-scenarios"\n'
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "From"\nrow = 1\nvalue = "0001-01"\n'),
+    "edits/shared_string_out_of_range.toml": (
+        '# A cell pointing at shared string 99999 of a few hundred (a damaged file).\n'
+        'command = "compare-scenarios"\n'
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "Comment"\nrow = 1\nxml = "<v>99999</v>"\ntype = "s"\n'),
 }
+
+
+def type_formula(book: Path, table: str, column: str, row: int, formula: str, cached: str | None = None,
+                 kind: str | None = None) -> str:
+    """Put a formula into a table's cell the way Excel saves one a planner typed: ``<f>`` and,
+    if ``cached``, its cached ``<v>`` (``kind`` its type: ``"e"`` an error, ``"str"`` text).
+    ``row`` counts the table's body rows from 1. Returns the cell's address."""
+    from xml.sax.saxutils import escape
+
+    inner = f"<f>{escape(formula.lstrip('='))}</f>" + (f"<v>{escape(cached)}</v>" if cached is not None else "")
+    return put_cell(book, table, column, row, inner, kind)
+
+
+def put_cell(book: Path, table: str, column: str, row: int, inner: str, kind: str | None = None) -> str:
+    """Replace a table's cell with ``<c r=.. s=.. t="kind">inner</c>`` in the sheet's XML (its
+    style kept), as some program saved it. Returns the cell's address."""
+    import re
+
+    from sop_excel.workbook.zip_io import ZipIO
+
+    io_ = ZipIO(book)
+    tbl = io_._tables[table]
+    c1, r1, _, _ = tbl.bounds
+    ref = f"{_letters(c1 + tbl.columns.index(column))}{r1 + row}"
+    part = tbl.sheet_part
+    io_.close()
+    with zipfile.ZipFile(book) as z:
+        parts = [(i, z.read(i.filename)) for i in z.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in parts:
+            if info.filename == part:
+                m = re.search(rb'<c r="%s"(?:\s[^>]*?)?(?:/>|>.*?</c>)' % ref.encode(), data, re.S)
+                assert m is not None, f"no cell {ref} in {part}"
+                s = re.search(rb'\ss="(\d+)"', m.group(0)[:m.group(0).find(b">")])
+                cell = (f'<c r="{ref}"' + (f' s="{s.group(1).decode()}"' if s else "")
+                        + (f' t="{kind}"' if kind else "") + f">{inner}</c>").encode()
+                data = data[:m.start()] + cell + data[m.end():]
+            z.writestr(info, data)
+    book.write_bytes(out.getvalue())
+    return ref
+
+
+def _letters(col: int) -> str:
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 def write_corpus(root: Path = CORPUS) -> list[Path]:

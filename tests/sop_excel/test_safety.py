@@ -132,7 +132,7 @@ def test_a_process_killed_mid_save_leaves_the_old_file_intact(book_copy, how):
         cmd = [PY, "-m", "sop_excel", "-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]
     proc = subprocess.Popen(cmd, env=_env(), cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    pattern = f".{book_copy.stem}.*{book_copy.suffix}.tmp"
+    pattern = f".{book_copy.name}.sop-excel-unfinished-save-*.tmp"
     deadline = time.monotonic() + 120
     seen = None
     try:

@@ -58,8 +58,8 @@ class FakeRange:
     def address(self):
         return f"${get_column_letter(self.column)}${self.row}:${get_column_letter(self._c2)}${self._r2}"
 
-    def options(self, ndim=None):
-        assert ndim == 2
+    def options(self, ndim=None, err_to_str=False):
+        assert ndim == 2  # (error values are kept as their text here, as err_to_str=True gives them)
         return self
 
     def _cells(self):

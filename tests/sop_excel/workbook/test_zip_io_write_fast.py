@@ -380,7 +380,8 @@ def test_odd_values_in_bulk_read_back_as_openpyxl_reads_them(demo_book, tmp_path
     assert fast[1][1] == texts[0] and fast[2 + len(PLAIN_TEXT)][1] == ODD_TEXT[1]  # " lead" kept as typed
     assert fast[1][2] == 3 and fast[2][2] == 2.5 and fast[3][2] is True and fast[4][2] is None
     assert fast[5][2] is None and fast[6][2] == 1.25  # nan: an empty cell
-    assert [r[3] for r in fast[1:len(FORMULAS) + 1]] == [Formula(f.text, None) for f in FORMULAS]
+    cached = [None, 2.5, None, None, True, 3.0, "text & <b>", -0.0, "x", 1.0, 1.0]  # no value for nan, inf
+    assert [r[3] for r in fast[1:len(FORMULAS) + 1]] == [Formula(f.text, v) for f, v in zip(FORMULAS, cached, strict=True)]
     assert isinstance(fast[1][4], dt.datetime) and math.copysign(1, fast[4][4]) == -1.0
 
 
