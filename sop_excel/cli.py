@@ -104,7 +104,8 @@ def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
     book = _open(args)
     _step(args.quiet)(f"Reading actuals from {args.source or 'Settings > Actuals source'}")
     report = refresh_actuals_from_source(book, args.source, folder=Path(args.workbook).resolve().parent,
-                                         table=args.table, aside=True)
+                                         table=args.table, aside=True, decimal=args.decimal,
+                                         date_format=args.date_format)
     return _done(args, report)
 
 
@@ -290,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", "--actuals", dest="source", metavar="PATH_OR_URL",
                    help="CSV/xlsx/SQLite file or SQLAlchemy URL (default: Settings > Actuals source)")
     p.add_argument("--table", default="actuals", help="database table or xlsx sheet (default: actuals)")
+    _conventions_options(p)
     p.set_defaults(func=_cmd_refresh_actuals)
 
     p = sub.add_parser("flag-drift", help="recompute Execution and Exceptions from the loaded actuals",
@@ -368,6 +370,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recalc", action="store_true", help="recalculate in LibreOffice and compare")
     p.set_defaults(func=_cmd_check)
     return parser
+
+
+def _decimal(text: str) -> str:
+    from sop_excel.sources.conventions import parse_decimal_option
+
+    try:
+        return parse_decimal_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date_order(text: str) -> str:
+    from sop_excel.sources.conventions import parse_date_option
+
+    try:
+        return parse_date_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _conventions_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--decimal", type=_decimal, metavar="point|comma",
+                   help="the decimal separator of the file's numbers, when the file cannot tell "
+                        "(1.254, 1,254); default: detected from the file")
+    p.add_argument("--date-format", type=_date_order, metavar="DMY|MDY",
+                   help="day/month/year or month/day/year, when the file's dates cannot tell "
+                        "(03/04/2026); default: detected from the file")
 
 
 def _count(text: str) -> int:

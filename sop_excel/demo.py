@@ -49,6 +49,7 @@ DEFAULT_SETTINGS = {
     "PlanScenario": "Base",
     "ActualsSource": "",
     "ActualsColumns": "",
+    "ActualsFormat": "",
     "Currency": "EUR",
 }
 

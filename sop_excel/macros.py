@@ -336,6 +336,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     existing = existing() if existing is not None else read_frame(book, "tblActuals")
     if callable(actuals):
         actuals = actuals()
+    notes, older = list(actuals.attrs.get("notes", [])), int(actuals.attrs.get("older_rows", 0) or 0)
     merged = merge_actuals(existing, actuals)
     write_frame(book, "tblActuals", merged)
     execution, exceptions, through, resolved = _write_execution(book, settings, items, merged, basis=basis)
@@ -348,7 +349,12 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
         f"Exceptions: {len(exceptions)}.",
     ]
+    if notes:  # how the source was read, where it changed what a value means
+        report.lines.insert(1, "Read: " + "; ".join(notes) + ".")
     month = pd.Timestamp(settings.as_of).replace(day=1)
+    if not len(actuals) and older:  # a filter that matches nothing says so
+        report.warnings.append(f"{source} holds {older:,} rows, none from {month:%d %B %Y} on: nothing was "
+                               "loaded. Check the source's dates and Settings > As-of date.")
     outside = actuals[(actuals["date"] < month) | (actuals["date"] > month + pd.offsets.MonthEnd(0))]
     if len(outside):
         report.warnings.append(f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
@@ -364,15 +370,20 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
 
 def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
                                 folder: Path | None = None, table: str = "actuals",
-                                aside: bool = False) -> RunReport:
+                                aside: bool = False, decimal: str | None = None,
+                                date_format: str | None = None) -> RunReport:
     """Read actuals from ``source`` (default: Settings > Actuals source) and refresh.
 
     ``source`` is a CSV or xlsx file, a SQLite file or a database URL; a relative path is taken
     from ``folder`` (the workbook's). Settings > Actuals columns maps the source's column names.
     Databases are read incrementally: only rows from the start of the execution month.
     ``aside``: read the source in a second process meanwhile (the CLI; not inside Excel).
+    ``decimal`` (point/comma) and ``date_format`` (DMY/MDY) say how the source writes numbers
+    and dates when it cannot tell; default Settings > Actuals format, else detected.
     """
     from sop_excel.sources import read_actuals, source_kind, source_label
+    from sop_excel.sources._validate import ACTUALS_HINTS
+    from sop_excel.sources.conventions import Conventions
 
     settings = read_settings(book)
     text = (source or settings.actuals_source or "").strip()
@@ -390,6 +401,9 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
             path = folder / path
         where = path
     since = pd.Timestamp(settings.as_of).replace(day=1).date() if kind in ("sqlite", "url") else None
+    told = settings.actuals_conventions
+    conventions = Conventions(decimal=decimal or told.get("decimal"), date_order=date_format or told.get("date_order"),
+                              **ACTUALS_HINTS)
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
@@ -399,7 +413,7 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
         known = set(read_frame(book, "tblItems")["item"])
         actuals = stack.enter_context(_reading_aside(
             read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
-            since=since, table=table))
+            since=since, table=table, conventions=conventions))
         return refresh_actuals(book, actuals, source=source_label(where), existing=existing)
 
 
@@ -514,6 +528,8 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
 def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", description: str = "",
                  drivers: list[dict[str, object]] | None = None) -> RunReport:
     """Add scenario ``name`` as deltas over ``parent`` (optionally with drivers), then compare."""
+    _no_control_characters({"name": name, "parent": parent, "description": description,
+                            **{f"driver {k}": v for d in drivers or [] for k, v in d.items() if isinstance(v, str)}})
     scen = read_frame(book, "tblScenarioList")
     if name in set(scen["scenario"]):
         raise InputError(f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
@@ -533,6 +549,18 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
     return report
 
 
+def _no_control_characters(texts: dict[str, str]) -> None:
+    """Refuse text holding a control character: the workbook cannot store it (it would be dropped)."""
+    from sop_excel.sources.tabular import control_characters
+
+    bad = [(k, v) for k, v in texts.items() if isinstance(v, str) and control_characters(pd.Series([v]))[0]]
+    if bad:
+        raise InputError("Text with control characters cannot be stored in the workbook", [
+            CellProblem(k if "," in k else f"The {k}", v, "holds a control character",
+                        "Remove it (Excel cannot store it).")
+            for k, v in bad])
+
+
 def export_scenarios(book: WorkbookIO) -> str:
     """The scenarios and their drivers as TOML text."""
     return toml_from_frames(read_frame(book, "tblScenarioList"), read_frame(book, "tblDrivers"))
@@ -541,6 +569,11 @@ def export_scenarios(book: WorkbookIO) -> str:
 def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
     """Replace the scenarios and drivers with those of a TOML file, then compare."""
     scen, drivers = frames_from_toml(text, source)
+    texts = {f"{source}, scenario {r.scenario!r}, {k}": v for r in scen.itertuples(index=False)
+             for k, v in (("name", r.scenario), ("parent", r.parent), ("description", r.description))}
+    texts.update({f"{source}, driver #{i + 1} of {d.scenario!r}, {k}": getattr(d, k)
+                  for i, d in enumerate(drivers.itertuples(index=False)) for k in ("family", "item", "resource", "comment")})
+    _no_control_characters(texts)
     old = read_frame(book, "tblScenarioList")
     scen["status"] = scen["scenario"].map(dict(zip(old["scenario"], old["status"], strict=True))).fillna("Draft")
     settings = read_settings(book)
