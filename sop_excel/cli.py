@@ -72,6 +72,31 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if result.actuals_next_day:
         print("Next: load the next day's actuals with")
         print(f"  sop-excel refresh-actuals {result.path} --actuals {result.actuals_next_day}")
+    if result.exports:
+        print(f"Built from the sample company's export files in {result.exports}/; your own company's the same "
+              "way:")
+        print("  sop-excel new plan.xlsx --items items.csv --history history.csv [--budget ...] (see README)")
+    return 0
+
+
+def _read_mapping(args: argparse.Namespace):  # noqa: ANN202 - a ReadMapping
+    from sop_excel.sources.columns import load_mapping
+
+    return load_mapping(args.mapping).with_options(columns=args.column, sheets=args.sheet, decimal=args.decimal,
+                                                   date_format=args.date_format)
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from sop_excel.macros import new_workbook
+
+    files = {"items": args.items, "history": args.history, "budget": args.budget, "capacity": args.capacity,
+             "open_orders": args.open_orders}
+    report = new_workbook(args.out, files, mapping=_read_mapping(args), as_of=args.as_of,
+                          progress=_Progress("forecast", args.quiet), step=_step(args.quiet), force=args.force)
+    print(f"Workbook written: {Path(args.out).resolve()}")
+    print(report)
+    print("Next: review Items and the Scenarios sheet, then refresh-actuals with your daily orders, e.g.")
+    print(f"  sop-excel refresh-actuals {args.out} --actuals orders.csv")
     return 0
 
 
@@ -261,6 +286,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the planning date all sample dates hang on (default: 2026-11-18)")
     p.set_defaults(func=_cmd_demo)
 
+    p = sub.add_parser("new", help="build a planning workbook for your company from its own exports",
+                       description="Build a complete planning workbook for your company from its own "
+                                   "exports (CSV or xlsx, any column names, decimal commas, local date "
+                                   "formats): the item master and demand history (long, wide or order "
+                                   "lines), optionally budget, capacity and this month's orders. Nothing "
+                                   "of the sample company: Base, Upside and Downside over your families, "
+                                   "the first forecast, every sheet and formula. Prints what it read.")
+    p.add_argument("out", type=Path, metavar="OUT.xlsx", help="the workbook to write")
+    p.add_argument("--items", required=True, metavar="FILE", help="the item master (CSV or xlsx)")
+    p.add_argument("--history", required=True, metavar="FILE",
+                   help="demand history: item, month, quantity; one column per month; or order lines")
+    p.add_argument("--budget", metavar="FILE", help="budget per family (or item) and month, long or wide")
+    p.add_argument("--capacity", metavar="FILE", help="hours per resource and month, long or wide")
+    p.add_argument("--open-orders", metavar="FILE",
+                   help="this month's orders so far (date, item, quantity, shipped): the Actuals sheet")
+    p.add_argument("--mapping", type=Path, metavar="FILE.toml",
+                   help="column names, sheets, number and date formats and Settings values (docs/sources.md)")
+    p.add_argument("--column", action="append", metavar="KIND.ROLE=HEADER",
+                   help="which column is which, e.g. history.qty=Menge (repeatable)")
+    p.add_argument("--sheet", action="append", metavar="KIND=SHEET",
+                   help="the xlsx sheet to read, e.g. items=Materials (repeatable)")
+    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="the planning date: history ends the month before it (default: today)")
+    _conventions_options(p)
+    p.add_argument("--force", action="store_true", help="replace OUT.xlsx if it exists")
+    p.set_defaults(func=_cmd_new)
+
     p = sub.add_parser("template", help="build the macro-enabled workbook (.xlsm) with the S&OP ribbon",
                        description="Build the macro-enabled planning workbook: the S&OP ribbon tab, "
                                    "the xlwings VBA and an xlwings.conf sheet, from the text sources "
@@ -410,7 +462,7 @@ def _count(text: str) -> int:
 
 
 # Commands that write a file, and the file: each holds the writer lock for its whole run.
-_WRITES = {"demo": "out", "template": "out", "refresh-forecast": "workbook",
+_WRITES = {"demo": "out", "new": "out", "template": "out", "refresh-forecast": "workbook",
            "refresh-actuals": "workbook", "flag-drift": "workbook", "new-scenario": "workbook",
            "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook"}
 

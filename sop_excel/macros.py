@@ -48,6 +48,7 @@ __all__ = [
     "lock_plan",
     "meeting_pack",
     "new_scenario",
+    "new_workbook",
     "read_settings",
     "refresh_actuals",
     "refresh_actuals_from_source",
@@ -659,3 +660,73 @@ def meeting_pack(book: WorkbookIO, out: Path | None = None, *, beside: Path | No
                                   f"{len(pack.pages)} pages: " + ", ".join(report.SECTION_NAMES[k] for k in sections) + "."])
     result.lines += [f"Note: {n}" for n in pack.notes]
     return result
+def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mapping: object = None,
+                 as_of: dt.date | None = None, progress: Progress | None = None,
+                 step: Callable[[str], None] | None = None, force: bool = False) -> RunReport:
+    """``sop-excel new``: a planning workbook for a company from its own exports, and nothing else.
+
+    ``files``: ``items``, ``history`` (required), ``budget``, ``capacity``, ``open_orders``;
+    ``mapping``: a :class:`sop_excel.sources.columns.ReadMapping` (columns, sheets, conventions,
+    Settings values). Reads and checks every file first (nothing is written when one is wrong),
+    then plans with empty planner state (Base, Upside, Downside over the company's families; no
+    inputs, locks or log lines but its own) and writes the workbook.
+    """
+    from sop_excel.planbook import plan_tables, write_plan
+    from sop_excel.sources.columns import ReadMapping
+    from sop_excel.sources.exports import read_company
+    from sop_excel.sources.read import file_digest
+
+    say = step or (lambda _msg: None)
+    target = Path(out)
+    if target.suffix.lower() != ".xlsx":
+        raise SopExcelError(f"{target.name}: a new planning workbook must end in .xlsx (the macro-enabled "
+                            "one is made from it by sop-excel template --source).")
+    if target.exists() and not force:
+        raise SopExcelError(f"{target} exists: sop-excel new writes a new workbook and does not replace one. "
+                            "Choose another name, or add --force (the old file is kept in .sop-excel-backups/).")
+    mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
+    as_of = as_of or dt.date.today()
+    settings, values = _new_settings(as_of, mapping)
+    say("Reading " + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v))
+    company = read_company(files, mapping, as_of)
+    say(f"Forecasting {len(company.items):,} items")
+    plan = plan_tables(settings, company.items, company.history, company.budget, company.capacity,
+                       company.actuals, progress=progress)
+    report = RunReport("new", ["Read:", *[f"  {line}" for line in company.summary], "Planned:",
+                               *[f"  {line}" for line in plan.lines()]], list(company.warnings))
+    fallbacks = int((plan.models["fallback"] != "").sum())
+    if fallbacks:
+        report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
+    data = "; ".join(f"{Path(p).name} (sha256 {file_digest(p)})" for p in company.files.values())
+    details = " | ".join(line.strip() for line in report.lines if line.strip() not in ("Read:", "Planned:"))
+    say(f"Writing {target.name}")
+    write_plan(target, values, plan, [{"command": "new", "data": data[:2000], "details": details[:30000]}])
+    return report
+
+
+def _new_settings(as_of: dt.date, mapping: Any) -> tuple[Settings, dict[str, object]]:
+    """The Settings of a new workbook: the defaults, the as-of date, and the mapping's [settings]
+    (by name, ``Currency``, or by label, ``Horizon (months)``)."""
+    from sop_excel.planbook import DEFAULT_SETTINGS
+
+    by_label = {spec.setting.lower(): spec.name for spec in load_layout().settings.rows}
+    names = {spec.name.lower(): spec.name for spec in load_layout().settings.rows}
+    values: dict[str, object] = {"AsOfDate": as_of, **DEFAULT_SETTINGS}
+    problems = []
+    for key, value in mapping.settings.items():
+        name = names.get(str(key).lower()) or by_label.get(str(key).lower())
+        if name is None or name == "AsOfDate":
+            problems.append(CellProblem(f"{mapping.source}, [settings]", key, "is not a setting a mapping file sets",
+                                        "Use the names on the Settings sheet, e.g. Currency = \"USD\" or "
+                                        "Horizon = 24 (the as-of date comes from --as-of)."))
+            continue
+        values[name] = value
+    if problems:
+        raise InputError("The mapping file's settings cannot be used", problems)
+    try:
+        return Settings.model_validate(values), values
+    except ValidationError as err:
+        raise InputError("The mapping file's settings cannot be used", [
+            CellProblem(f"{mapping.source}, [settings] {e['loc'][0] if e['loc'] else ''}", e.get("input"),
+                        plain_reason(e["msg"]), "Correct it in the mapping file.")
+            for e in err.errors(include_url=False)]) from None

@@ -20,12 +20,14 @@ or cell (xlsx) it came from, for messages.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
 import zipfile
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -234,33 +236,49 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
     except csv.Error as exc:
         raise _csv_error(p, reader.line_num, exc) from None
     header = [h.strip() for h in header]
-    # the body, a pass to find its rows (and their numbers); columns are cut out on demand
-    row_numbers = array("l")
-    body: list[list[str]] = []
-    try:
-        for n, row in enumerate(reader, start=head_no + 1):
-            if not "".join(row).strip():
-                continue
-            row_numbers.append(n)
-            body.append(row)
+    try:  # is there a row under the header? (the columns are cut out later, in one pass)
+        has_rows = any("".join(row).strip() for row in reader)
     except csv.Error as exc:
         raise _csv_error(p, reader.line_num, exc) from None
-    if not body:
+    if not has_rows:
         raise InputError(f"{label} has a header but no {what}.")
+    table = Table(p.name, None, header, head_no, np.zeros(0, dtype=np.int64), notes, False)
 
     def columns(indices: Sequence[int]) -> list[pd.Series]:
-        out = []
-        for i in indices:
-            try:
-                vals = [row[i] for row in body]
-            except IndexError:
-                vals = [row[i] if i < len(row) else "" for row in body]
-            out.append(pd.Series(vals, dtype=object))
-        return out
+        """One pass over the text: only these columns are kept (two million rows of a
+        transactional export fit in memory as three columns, not as rows)."""
+        reader = csv.reader(io.StringIO(text), delimiter=sep)
+        numbers = array("q")
+        picked: list[tuple[str, ...]] = []
+        pick = picked.append
+        get = itemgetter(*indices) if len(indices) > 1 else (lambda row, i=indices[0]: (row[i],))
+        first = indices[0] if indices else 0
+        widest = max(indices, default=-1)
+        keep = numbers.append
+        n = head_no
+        gc_was = gc.isenabled()
+        gc.disable()  # millions of small tuples kept: the collector would rescan them again and again
+        try:
+            for _ in range(head_no):
+                next(reader)
+            for row in reader:
+                n += 1
+                if not (len(row) > first and row[first]) and not "".join(row).strip():
+                    continue  # a blank row
+                keep(n)
+                pick(get(row) if len(row) > widest else get(row + [""] * (widest + 1 - len(row))))
+        except csv.Error as exc:
+            raise _csv_error(p, reader.line_num, exc) from None
+        finally:
+            if gc_was:
+                gc.enable()
+        cols = [list(map(itemgetter(k), picked)) for k in range(len(indices))]
+        del picked
+        table.rows = np.frombuffer(numbers, dtype=np.int64) if len(numbers) else np.zeros(0, dtype=np.int64)
+        return [pd.Series(c, dtype=object) for c in cols]
 
-    return Table(p.name, None, header, head_no, np.frombuffer(row_numbers, dtype=np.int64)
-                 if row_numbers.itemsize == 8 else np.asarray(row_numbers, dtype=np.int64),
-                 notes, False, columns)
+    table._columns = columns
+    return table
 
 
 def _csv_error(p: Path, line: int, exc: csv.Error) -> InputError:
