@@ -100,6 +100,16 @@ def _cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_update_items(args: argparse.Namespace) -> int:
+    from sop_excel.macros import update_items
+
+    mapping = _read_mapping(args)
+    book = _open(args)
+    report = update_items(book, args.file, mapping=mapping, effective=args.effective,
+                          discontinue_missing=args.discontinue_missing)
+    return _done(args, report)
+
+
 def _cmd_refresh_forecast(args: argparse.Namespace) -> int:
     from sop_excel.macros import refresh_forecast
 
@@ -322,6 +332,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="as-of date of the demo content")
     p.set_defaults(func=_cmd_template)
 
+    p = sub.add_parser("update-items", help="bring the Items sheet up to date from a new item master",
+                       description="Bring the Items sheet up to date from a new export of the item master: "
+                                   "new items are added (forecast as new items, from their like item), items "
+                                   "the export marks discontinued get forecast 0 from --from, prices and "
+                                   "costs change from --from, other attributes follow the export. Overrides, "
+                                   "comments, consensus inputs and scenarios are kept; any that refers to an "
+                                   "item or family that no longer holds is reported by name.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("file", type=Path, metavar="FILE", help="the new item master (CSV or xlsx)")
+    p.add_argument("--from", dest="effective", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="the month the changes take effect (default: the as-of month); a later month "
+                        "keeps today's prices until then")
+    p.add_argument("--discontinue-missing", action="store_true",
+                   help="discontinue the workbook's items the export does not have (default: keep them, listed)")
+    p.add_argument("--mapping", type=Path, metavar="FILE.toml", help="column names, sheet, formats (as for new)")
+    p.add_argument("--column", action="append", metavar="items.ROLE=HEADER", help="which column is which")
+    p.add_argument("--sheet", action="append", metavar="items=SHEET", help="the xlsx sheet to read")
+    _conventions_options(p)
+    p.set_defaults(func=_cmd_update_items)
+
     p = sub.add_parser("refresh-forecast", help="re-forecast every item from the History sheet",
                        description="Re-forecast every item from the History sheet. Overrides, "
                                    "comments and scenario drivers are kept. With --engine dask the "
@@ -462,7 +492,7 @@ def _count(text: str) -> int:
 
 
 # Commands that write a file, and the file: each holds the writer lock for its whole run.
-_WRITES = {"demo": "out", "new": "out", "template": "out", "refresh-forecast": "workbook",
+_WRITES = {"demo": "out", "new": "out", "template": "out", "update-items": "workbook", "refresh-forecast": "workbook",
            "refresh-actuals": "workbook", "flag-drift": "workbook", "new-scenario": "workbook",
            "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook"}
 

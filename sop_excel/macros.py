@@ -53,6 +53,7 @@ __all__ = [
     "refresh_actuals",
     "refresh_actuals_from_source",
     "refresh_forecast",
+    "update_items",
 ]
 
 Progress = Callable[[int, int], None]
@@ -730,3 +731,86 @@ def _new_settings(as_of: dt.date, mapping: Any) -> tuple[Settings, dict[str, obj
             CellProblem(f"{mapping.source}, [settings] {e['loc'][0] if e['loc'] else ''}", e.get("input"),
                         plain_reason(e["msg"]), "Correct it in the mapping file.")
             for e in err.errors(include_url=False)]) from None
+
+
+def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, effective: dt.date | None = None,
+                 discontinue_missing: bool = False) -> RunReport:
+    """``sop-excel update-items``: the workbook's item master brought up to date from a new export.
+
+    Adds new items (forecast as new items: from their like item when the master names one),
+    discontinues the ones it marks so (and with ``discontinue_missing`` the ones it lacks) from
+    ``effective`` (default: the as-of month), changes prices and unit costs from ``effective``,
+    and takes the other attributes it has. Overrides, comments, consensus inputs and scenarios
+    are kept; any of them that refers to an item or family that no longer holds is reported by
+    name. The S&OP tables are recomputed; existing items keep their statistical forecast.
+    """
+    from sop_excel.core.master import dangling_references, item_changes
+    from sop_excel.sources.columns import ReadMapping
+    from sop_excel.sources.exports import read_items
+
+    settings = read_settings(book)
+    mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
+    new, read_lines = read_items(Path(source), mapping)
+    old = read_frame(book, "tblItems")
+    month0 = pd.Timestamp(settings.as_of).replace(day=1)
+    when = pd.Timestamp(effective).replace(day=1) if effective is not None else month0
+    ch = item_changes(old, new, given=set(new.attrs.get("given", set())), as_of_month=month0, effective=when,
+                      discontinue_missing=discontinue_missing)
+    items = ch.items
+    history = read_frame(book, "tblHistory")
+    forecast = read_frame(book, "tblForecast")
+    models = read_frame(book, "tblModels")
+    keep = [c for c in forecast.columns if c in ("item", "family", "site", "month", "baseline", "lo_80", "hi_80",
+                                                 "lo_95", "hi_95", "naive", "override", "reason_code", "comment")]
+    forecast = forecast[keep]
+    master = items.drop_duplicates("item").set_index("item")
+    forecast = forecast.assign(family=forecast["item"].map(master["family"]).fillna(forecast["family"]),
+                               site=forecast["item"].map(master["site"]).fillna(forecast["site"]))
+    if ch.added:  # no history yet: the like item's forecast as the Forecast sheet has it, else 0
+        forecast, models = pipeline.without_history(settings, items, forecast, models)
+    forecast, models = pipeline.discontinued(items, forecast, models)
+    models = models.assign(family=models["item"].map(master["family"]).fillna(models["family"]))
+    write_frame(book, "tblItems", items)
+    frames = _write_sop(book, settings, items, forecast)
+    final = frames["tblForecast"]
+    write_frame(book, "tblModels", models)
+    book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
+    basis = _execution_basis(book, settings, items, final)
+    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    report = RunReport("update-items", ["Read:", *[f"  {line}" for line in read_lines]])
+
+    def some(names: list[str]) -> str:
+        return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+    def money(rows: list[tuple[str, str, float, float]]) -> str:
+        return "; ".join(f"{i} {f.replace('_', ' ')} {a:g} -> {b:g}" for i, f, a, b in rows[:10]) + (
+            f"; and {len(rows) - 10} more" if len(rows) > 10 else "")
+
+    lines = [f"Items: {len(items):,} on the Items sheet ({len(new):,} in {Path(source).name})."]
+    if ch.added:
+        lines.append(f"Added {len(ch.added)} (forecast as new items): {some(ch.added)}.")
+    if ch.discontinued:
+        lines.append(f"Discontinued from {when:%b %Y} (forecast 0 from then, history kept): {some(ch.discontinued)}.")
+    if ch.prices_now:
+        lines.append(f"Prices and costs changed now: {money(ch.prices_now)}.")
+    if ch.prices_later:
+        lines.append(f"Prices and costs changing from {when:%b %Y} (Items > New price, Price from): "
+                     f"{money(ch.prices_later)}.")
+    if ch.pending_applied:
+        lines.append(f"Price changes whose month has come, now the price: {some(ch.pending_applied)}.")
+    if ch.changed:
+        lines.append("Other changes: " + "; ".join(f"{i} {f.replace('_', ' ')} {a!r} -> {b!r}"
+                                                 for i, f, a, b in ch.changed[:10])
+                     + (f"; and {len(ch.changed) - 10} more" if len(ch.changed) > 10 else "") + ".")
+    if ch.missing and not discontinue_missing:
+        report.warnings.append(f"{len(ch.missing)} items of the workbook are not in {Path(source).name} and were kept "
+                               f"as they are (add --discontinue-missing to discontinue them): {some(ch.missing)}.")
+    if not ch.anything:
+        lines.append("Nothing changed: the Items sheet already says what the file says.")
+    report.lines += lines
+    report.warnings += dangling_references(items, read_frame(book, "tblDrivers"), read_frame(book, "tblInputs"),
+                                           read_frame(book, "tblFamilyTargets"))
+    _log(book, "update-items", f"{Path(source).name}", " ".join(lines)[:30000])
+    book.save()
+    keep_basis(book, settings, basis)
+    return report

@@ -25,6 +25,8 @@ from sop_excel.models import Settings
 __all__ = [
     "check_history",
     "check_scenarios",
+    "discontinued",
+    "without_history",
     "ExecutionBasis",
     "execution_basis",
     "execution_frames",
@@ -162,11 +164,11 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
         "snaive_mase": first["snaive_mase"], "forecastability": first["flag"].fillna(""),
         "history_months": first["unique_id"].map(n_obs).fillna(0).astype(int),
     }).reset_index(drop=True)
-    fc, models = _without_history(settings, items, fc, models)
-    return _discontinued(items, fc, models)
+    fc, models = without_history(settings, items, fc, models)
+    return discontinued(items, fc, models)
 
 
-def _without_history(settings: Settings, items: pd.DataFrame, fc: pd.DataFrame,
+def without_history(settings: Settings, items: pd.DataFrame, fc: pd.DataFrame,
                      models: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Items with no history at all (a launch, a new item): the like item's forecast as it is
     when one is named and forecast, else 0; both said in the item's reason. Without this they
@@ -203,7 +205,7 @@ def _without_history(settings: Settings, items: pd.DataFrame, fc: pd.DataFrame,
     return fc.reset_index(drop=True), append_rows(models, pd.DataFrame(model_rows)).reset_index(drop=True)
 
 
-def _discontinued(items: pd.DataFrame, fc: pd.DataFrame, models: pd.DataFrame
+def discontinued(items: pd.DataFrame, fc: pd.DataFrame, models: pd.DataFrame
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Items > Discontinued from: the forecast (and its interval) is 0 from that month."""
     if "discontinued_from" not in items.columns or fc.empty:
@@ -219,7 +221,8 @@ def _discontinued(items: pd.DataFrame, fc: pd.DataFrame, models: pd.DataFrame
         fc.loc[gone, ["baseline", "lo_80", "hi_80", "lo_95", "hi_95"]] = 0.0
         models = models.copy()
         hit = models["item"].isin(stop.index)
-        models.loc[hit, "reason"] = [f"{reason}; discontinued from {stop[i]:%Y-%m}: forecast 0 from then"
+        note = "; discontinued from"
+        models.loc[hit, "reason"] = [f"{str(reason).split(note)[0]}{note} {stop[i]:%Y-%m}: forecast 0 from then"
                                      for i, reason in zip(models.loc[hit, "item"], models.loc[hit, "reason"], strict=True)]
     return fc, models
 

@@ -75,7 +75,7 @@ def inventory_projection(demand: pd.DataFrame, items: pd.DataFrame, load: pd.Dat
     d = demand.sort_values(["item", "month"]).reset_index(drop=True)
     d["resource"] = d["item"].map(master["resource"])
     util = load.set_index(["resource", "month"])["utilisation"]
-    fit = pd.Series([1.0 / u if u > 1 else 1.0 for u in util.to_numpy()], index=util.index)
+    fit = pd.Series([1.0 / u if u > 1 else 1.0 for u in util.to_numpy()], index=util.index, dtype=float)
     keys = pd.MultiIndex.from_arrays([d["resource"], d["month"]])
     d["supply"] = d["volume"].to_numpy() * fit.reindex(keys).fillna(1.0).to_numpy()
     # Per item, in month order: closing = opening stock + running sum of (supply - demand).

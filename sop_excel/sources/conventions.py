@@ -236,9 +236,9 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
             raise InputError(f"{label} has numbers that read two ways", [
                 CellProblem(col.where(pos), value,
                             f"could be {_as_thousands(value)} (thousands separator) or "
-                            f"{_as_decimal(value)} (decimal separator)",
+                            f"{_as_decimal(value)} (decimal separator){_alike(n)}",
                             f"Say which with {conventions.decimal_hint}.")
-                for col, pos, value in ambiguous])
+                for (col, pos, value), n in _distinct(ambiguous)])
         else:
             decimal = "point"  # nothing in the file tells them apart: no value changes meaning
         if evidence["comma"]:
@@ -274,6 +274,21 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
         values.append(out)
         bad.append(flag)
     return values, bad, notes
+
+
+def _distinct(found: list[tuple[Column, int, str]]) -> list[tuple[tuple[Column, int, str], int]]:
+    """Each value once (its first place), with how many places hold it."""
+    first: dict[tuple[str, str], tuple[Column, int, str]] = {}
+    count: dict[tuple[str, str], int] = {}
+    for col, pos, value in found:
+        key = (col.name, value)
+        first.setdefault(key, (col, pos, value))
+        count[key] = count.get(key, 0) + 1
+    return [(first[k], count[k]) for k in first]
+
+
+def _alike(n: int) -> str:
+    return f" (and {n - 1:,} more row{'s' if n > 2 else ''} with this value)" if n > 1 else ""
 
 
 def _one(text: str) -> tuple[pd.Series, pd.Series]:
@@ -447,9 +462,9 @@ def read_dates(columns: Sequence[Column], conventions: Conventions, *, label: st
                          f"each is the first of a month that way (e.g. {ambiguous[0][2]!r})")
         elif ambiguous:
             raise InputError(f"{label} has dates that read two ways", [
-                CellProblem(col.where(pos), value, "could be day/month/year or month/day/year",
+                CellProblem(col.where(pos), value, f"could be day/month/year or month/day/year{_alike(n)}",
                             f"Say which with {conventions.date_hint}, or export dates as YYYY-MM-DD.")
-                for col, pos, value in ambiguous])
+                for (col, pos, value), n in _distinct(ambiguous)])
     else:
         notes.append("dates read as " + ("day/month/year" if order == "DMY" else "month/day/year") + " (as told)")
     if two_digit:

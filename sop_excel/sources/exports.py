@@ -165,9 +165,12 @@ def _label(table: Table) -> str:
     return f"File {table.name}" + (f", sheet '{table.sheet}'" if table.sheet else "")
 
 
-def _read_line(kind: str, table: Table, taken: list[str], notes: list[str]) -> str:
+def _read_line(kind: str, table: Table, taken: list[str], notes: list[str], unused: list[str] | None = None) -> str:
     where = table.name + (f" (sheet '{table.sheet}')" if table.sheet else "")
     extra = [n for n in table.notes + notes if n]
+    if unused:
+        extra.append("columns not used: " + ", ".join(repr(u) for u in unused[:12])
+                     + (f" and {len(unused) - 12} more" if len(unused) > 12 else ""))
     return (f"{kind}: {where}; columns {', '.join(taken)}" + (f"; {'; '.join(extra)}" if extra else ""))
 
 
@@ -271,17 +274,15 @@ def read_items(path: str | Path, mapping: ReadMapping, *, defaults: ItemDefaults
     for f in ("new_price", "new_unit_cost"):
         out[f] = np.nan
     items = out[ITEM_FIELDS].reset_index(drop=True)
+    items.attrs["given"] = set(res.index)  # the columns the file has (the others are defaults)
     families = items["family"].nunique()
-    lines = [_read_line("Items", table, res.taken, notes),
+    lines = [_read_line("Items", table, res.taken, notes, res.unused),
              f"  {len(items):,} items in {families:,} famil{'y' if families == 1 else 'ies'}"
              + (f"; {int((items['status'] != 'active').sum()):,} not active "
                 f"({', '.join(f'{s} {n}' for s, n in items['status'].value_counts().items() if s != 'active')})"
                 if (items["status"] != "active").any() else "")]
     if lines_defaults:
         lines.append("  not in the file, so: " + "; ".join(lines_defaults))
-    if res.unused:
-        lines.append("  columns not used: " + ", ".join(repr(u) for u in res.unused[:12])
-                     + (f" and {len(res.unused) - 12} more" if len(res.unused) > 12 else ""))
     return items, lines
 
 
@@ -356,6 +357,7 @@ def read_history(path: str | Path, mapping: ReadMapping, items: pd.DataFrame, as
         shape = (f"wide: one column per month ({month_list[0]:%b %Y} to {month_list[-1]:%b %Y}); empty cells "
                  "after an item's first value read as 0")
         taken = [*res.taken, f"months = {len(month_list)} columns"]
+        unused = res.unused
         lines_in = len(item)
     else:
         res = resolve("history", table.header, table.header_where, mapping)
@@ -401,6 +403,7 @@ def read_history(path: str | Path, mapping: ReadMapping, items: pd.DataFrame, as
         else:
             shape = "transactional: lines with a day's date, summed into months"
         taken = res.taken
+        unused = res.unused
         lines_in = len(frame)
     warnings: list[str] = []
     dropped: list[str] = []
@@ -456,7 +459,7 @@ def read_history(path: str | Path, mapping: ReadMapping, items: pd.DataFrame, as
         hist.loc[negative, "qty"] = 0.0
     hist = hist[["item", "month", "qty", "flag"]].sort_values(["item", "month"]).reset_index(drop=True)
     hist["month"] = hist["month"].astype(_DT)
-    lines = [_read_line("History", table, taken, notes), f"  {shape}; {lines_in:,} rows read"]
+    lines = [_read_line("History", table, taken, notes, unused), f"  {shape}; {lines_in:,} rows read"]
     if dropped:
         lines.append("  left out: " + "; ".join(dropped))
     if filled:
@@ -526,8 +529,10 @@ def _per_month(path: Path, kind: str, mapping: ReadMapping, key: str, value_role
             long = long.drop(columns="measure")
         else:
             long[value] = matrix[rr, cc]
-        shape = f"wide: one column per month ({month_list[0]:%b %Y} to {month_list[-1]:%b %Y})"
+        shape = (f"wide: one column per month ({pd.Timestamp(month_list[0]):%b %Y} to "
+                 f"{pd.Timestamp(month_list[-1]):%b %Y})")
         taken = [*res.taken, f"months = {len(month_list)} columns"]
+        notes += [f"columns not used: {', '.join(repr(u) for u in res.unused)}"] if res.unused else []
     else:
         required = ("date", *[r for r in value_roles if ROLES[kind][r][0]])
         res = resolve(kind, table.header, table.header_where, mapping, required=required)
@@ -565,6 +570,7 @@ def _per_month(path: Path, kind: str, mapping: ReadMapping, key: str, value_role
             long[r] = v
         shape = "long: one row per " + ("family" if key == "family" else key) + " and month"
         taken = res.taken
+        notes += [f"columns not used: {', '.join(repr(u) for u in res.unused)}"] if res.unused else []
     for r in value_roles:
         if r not in long:
             long[r] = np.nan
