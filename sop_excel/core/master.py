@@ -153,27 +153,27 @@ def dangling_references(items: pd.DataFrame, drivers: pd.DataFrame, inputs: pd.D
     stop = pd.to_datetime(items.drop_duplicates("item").set_index("item")["discontinued_from"], errors="coerce") \
         if "discontinued_from" in items else pd.Series(dtype="datetime64[us]")
     rows = drivers.attrs.get("excel_rows", [None] * len(drivers))
-    out = []
+    warnings: list[str] = []
     for r, d in zip(rows, drivers.itertuples(index=False), strict=True):
         at = f" (Scenarios row {r})" if r is not None else ""
         if d.kind == "launch":
             continue
         if isinstance(d.family, str) and d.family and d.family not in families:
-            out.append(f"Scenario '{d.scenario}': the {d.kind} driver{at} is on family '{d.family}', which has no "
+            warnings.append(f"Scenario '{d.scenario}': the {d.kind} driver{at} is on family '{d.family}', which has no "
                        "items; it changes nothing. Correct its Family or delete it.")
         if isinstance(d.item, str) and d.item and d.item not in known:
-            out.append(f"Scenario '{d.scenario}': the {d.kind} driver{at} is on item '{d.item}', which is not on the "
+            warnings.append(f"Scenario '{d.scenario}': the {d.kind} driver{at} is on item '{d.item}', which is not on the "
                        "Items sheet; it changes nothing. Correct its Item or delete it.")
     for r in inputs.itertuples(index=False):
         if r.item not in known:
-            out.append(f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: '{r.item}' is not on the "
+            warnings.append(f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: '{r.item}' is not on the "
                        "Items sheet; it adds nothing. Correct the item or delete the input.")
         elif r.item in stop.index and pd.notna(stop[r.item]) and pd.Timestamp(r.month) >= stop[r.item]:
-            out.append(f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: the item is discontinued "
+            warnings.append(f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: the item is discontinued "
                        f"from {stop[r.item]:%Y-%m}; the input still adds {r.qty:g} to the plan. Delete it if it "
                        "should not.")
     for r in targets.itertuples(index=False):
         if r.family not in families:
-            out.append(f"Family target {r.family} {pd.Timestamp(r.month):%Y-%m}: family '{r.family}' has no items; "
+            warnings.append(f"Family target {r.family} {pd.Timestamp(r.month):%Y-%m}: family '{r.family}' has no items; "
                        "it is spread over nothing. Correct the family or delete the target.")
-    return out
+    return warnings

@@ -280,7 +280,10 @@ def _distinct(found: list[tuple[Column, int, str]]) -> list[tuple[tuple[Column, 
     """Each value once (its first place), with how many places hold it."""
     first: dict[tuple[str, str], tuple[Column, int, str]] = {}
     count: dict[tuple[str, str], int] = {}
-    for col, pos, value in found:
+    order: dict[int, int] = {}
+    for col, _, _ in found:
+        order.setdefault(id(col), len(order))
+    for col, pos, value in sorted(found, key=lambda f: (f[1], order[id(f[0])])):
         key = (col.name, value)
         first.setdefault(key, (col, pos, value))
         count[key] = count.get(key, 0) + 1

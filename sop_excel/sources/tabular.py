@@ -213,7 +213,7 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
         text = text[1:]
     notes = []
     if codec not in ("utf-8", "utf-8-sig"):
-        notes.append(f"read as {_ENCODINGS.get(codec, codec)}" + (" (not UTF-8)" if codec == "cp1252" else ""))
+        notes.append(f"read as {_ENCODINGS.get(codec, codec)}" + (", not UTF-8" if codec == "cp1252" else ""))
     # the header: the first line with anything on it
     lines = io.StringIO(text)
     head_no = 0

@@ -85,6 +85,5 @@ def _open(path: Path, sheet: str | None):  # noqa: ANN202 - a tabular.Table
                 if "visible sheets" not in str(exc):
                     raise
                 return table
-            visible.notes.append(f"sheet '{table.sheet}' is hidden and was not read")
             return visible
     return read_table(path, **kwargs)

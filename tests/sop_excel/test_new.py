@@ -87,7 +87,7 @@ def test_the_summary_says_what_was_read(built):
     assert "transactional: lines with a day's date, summed into months" in tx
     assert "read as UTF-16" in tx and "columns separated by tabs" in tx
     assert "rows dated March 2027 or later" in tx  # this month's lines are not history
-    assert "read as Windows-1252 (not UTF-8)" in eu and "columns separated by semicolons" in eu
+    assert "read as Windows-1252, not UTF-8" in eu and "columns separated by semicolons" in eu
     assert "numbers read with decimal comma" in eu
     assert "dates read as day/month/year: each is the first of a month that way" in eu
     assert "item = 'Artikel'" in eu and "family = 'Warengruppe'" in eu and "price = 'Preis'" in eu
