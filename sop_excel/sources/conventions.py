@@ -160,6 +160,29 @@ def _to_float(core: pd.Series, cls: pd.Series, decimal: str) -> np.ndarray:
     return out
 
 
+def distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """The text values of a column as codes into its distinct stripped texts.
+
+    Returns (mask of text values, code of each value (-1 where not text), the distinct texts,
+    stripped). Work is per distinct value, not per row (two million order lines hold a few
+    thousand distinct dates and quantities).
+    """
+    arr = values.to_numpy(dtype=object)
+    raw_codes, raw_uniq = pd.factorize(arr, use_na_sentinel=True)
+    is_str = np.fromiter((isinstance(u, str) for u in raw_uniq), dtype=bool, count=len(raw_uniq))
+    safe = np.where(raw_codes >= 0, raw_codes, 0)
+    text = (raw_codes >= 0) & (is_str[safe] if len(is_str) else np.zeros(len(arr), dtype=bool))
+    stripped = [u.strip() if isinstance(u, str) else "" for u in raw_uniq]
+    new_codes, uniq = pd.factorize(pd.Series(stripped, dtype=object)) if stripped else (np.zeros(0, dtype=np.intp), [])
+    codes = np.full(len(arr), -1, dtype=np.intp)
+    if len(new_codes):
+        codes[text] = new_codes[raw_codes[text]]
+    return text, codes, pd.Series(list(uniq), dtype=object)
+
+
+__all__ += ["distinct_text"]
+
+
 def _is_text(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
         return values.notna().to_numpy()
@@ -195,14 +218,7 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
     grouping = False
     for col in columns:
         s = col.values
-        text = _is_text(s)
-        codes = np.full(len(s), -1)
-        uniq = pd.Series([], dtype=object)
-        if text.any():
-            stripped = pd.Series(s[text].astype(str).str.strip().to_numpy(), dtype=object)
-            c, u = pd.factorize(stripped)
-            codes[text] = c
-            uniq = pd.Series(u, dtype=object)
+        text, codes, uniq = distinct_text(s)
         cls, core, neg = _number_parts(uniq.astype(str)) if len(uniq) else (uniq, uniq, uniq)
         parsed.append((col, s, text, codes, uniq, cls, core, neg))
         for kind in ("point", "comma"):
@@ -414,13 +430,7 @@ def read_dates(columns: Sequence[Column], conventions: Conventions, *, label: st
     month_rule = {"DMY": True, "MDY": True}
     for col in columns:
         s = col.values
-        text = _is_text(s)
-        codes = np.full(len(s), -1)
-        uniq = pd.Series([], dtype=object)
-        if text.any():
-            c, u = pd.factorize(pd.Series(s[text].astype(str).str.strip().to_numpy(), dtype=object))
-            codes[text] = c
-            uniq = pd.Series(u, dtype=object)
+        text, codes, uniq = distinct_text(s)
         dtext = _date_parts(uniq.astype(str)) if len(uniq) else _DateText(uniq, {})
         staged.append((col, s, text, codes, uniq, dtext))
         if not len(uniq):

@@ -150,7 +150,9 @@ def _text(values: pd.Series) -> pd.Series:
         if isinstance(v, (dt.datetime, pd.Timestamp)):
             return f"{v:%Y-%m-%d}"
         return str(v).strip()
-    return pd.Series([one(v) for v in values.to_numpy(dtype=object)], index=values.index, dtype=object)
+    codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    texts = np.array([one(v) for v in uniq] + [""], dtype=object)  # [-1]: empty
+    return pd.Series(texts[codes], index=values.index, dtype=object)
 
 
 def _open(path: Path, kind: str, mapping: ReadMapping, what: str) -> Table:
@@ -441,9 +443,14 @@ def read_history(path: str | Path, mapping: ReadMapping, items: pd.DataFrame, as
     filled = 0
     if len(hist):
         first_month = hist.groupby("item")["month"].min()
-        spans = [(i, pd.date_range(m, last, freq="MS")) for i, m in first_month.items()]
-        full = pd.DataFrame({"item": np.repeat([i for i, _ in spans], [len(r) for _, r in spans]),
-                             "month": np.concatenate([r.to_numpy() for _, r in spans]).astype(_DT)})
+        start = first_month.dt.year.to_numpy() * 12 + first_month.dt.month.to_numpy() - 1
+        stop = last.year * 12 + last.month - 1
+        n = np.maximum(stop - start + 1, 0)
+        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        m = np.repeat(start, n) + offset
+        full = pd.DataFrame({"item": np.repeat(first_month.index.to_numpy(), n),
+                             "month": pd.to_datetime(pd.DataFrame({"year": m // 12, "month": m % 12 + 1, "day": 1}))
+                             .astype(_DT).to_numpy()})
         hist = full.merge(hist, on=["item", "month"], how="left")
         gap = hist["qty"].isna() & hist["flag"].isna()
         filled = int(gap.sum())

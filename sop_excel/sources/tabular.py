@@ -246,7 +246,16 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
 
     def columns(indices: Sequence[int]) -> list[pd.Series]:
         """One pass over the text: only these columns are kept (two million rows of a
-        transactional export fit in memory as three columns, not as rows)."""
+        transactional export fit in memory as three columns, not as rows). pandas' C parser
+        where it reads the text as Python's csv module does (no NUL, no carriage return but in
+        CR LF line ends, no row wider than the header), else the csv module. Rows with nothing
+        in these columns are skipped (and counted in the notes)."""
+        fast = _fast_columns(text, sep, head_no, len(header), indices)
+        if fast is not None:
+            cols, blank = fast
+            table.rows = np.flatnonzero(~blank) + head_no + 1
+            _count_skipped(table, int(blank.sum()))
+            return [pd.Series(c[~blank], dtype=object) for c in cols]
         reader = csv.reader(io.StringIO(text), delimiter=sep)
         numbers = array("q")
         picked: list[tuple[str, ...]] = []
@@ -261,10 +270,14 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
         try:
             for _ in range(head_no):
                 next(reader)
+            skipped = 0
             for row in reader:
                 n += 1
-                if not (len(row) > first and row[first]) and not "".join(row).strip():
-                    continue  # a blank row
+                if not (len(row) > first and row[first].strip()):
+                    vals = get(row) if len(row) > widest else get(row + [""] * (widest + 1 - len(row)))
+                    if not "".join(vals).strip():  # nothing in the columns read
+                        skipped += 1
+                        continue
                 keep(n)
                 pick(get(row) if len(row) > widest else get(row + [""] * (widest + 1 - len(row))))
         except csv.Error as exc:
@@ -275,10 +288,41 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
         cols = [list(map(itemgetter(k), picked)) for k in range(len(indices))]
         del picked
         table.rows = np.frombuffer(numbers, dtype=np.int64) if len(numbers) else np.zeros(0, dtype=np.int64)
+        _count_skipped(table, skipped)
         return [pd.Series(c, dtype=object) for c in cols]
 
     table._columns = columns
     return table
+
+
+def _count_skipped(table: Table, n: int) -> None:
+    note = next((x for x in table.notes if x.endswith("with nothing in the columns read were skipped")), None)
+    if note:
+        table.notes.remove(note)
+    if n:
+        table.notes.append(f"{n:,} row{'s' if n > 1 else ''} with nothing in the columns read were skipped")
+
+
+def _fast_columns(text: str, sep: str, head_no: int, width: int, indices: Sequence[int]
+                  ) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """(the columns, a mask of rows with nothing in them) by pandas' C parser; None where it would
+    not read the text as the csv module does."""
+    if not indices or "\x00" in text or text.count("\r") != text.count("\r\n"):
+        return None
+    width = max(width, max(indices) + 1)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, skiprows=head_no, names=list(range(width)),
+                            usecols=list(indices), dtype=str, keep_default_na=False, na_filter=False,
+                            skip_blank_lines=False, engine="c", quotechar='"', doublequote=True)
+    except (pd.errors.ParserError, ValueError, csv.Error, UnicodeError):
+        return None
+    cols = [frame[i].to_numpy(dtype=object) for i in indices]
+    blank = np.ones(len(frame), dtype=bool)
+    for c in cols:
+        codes, uniq = pd.factorize(c)
+        empty = np.array([not str(u).strip() for u in uniq] + [True], dtype=bool)
+        blank &= empty[codes]
+    return cols, blank
 
 
 def _csv_error(p: Path, line: int, exc: csv.Error) -> InputError:
@@ -423,8 +467,9 @@ def _col_index(letters: str) -> int:
 
 def control_characters(values: pd.Series) -> np.ndarray:
     """Text values holding a control character (tab, line break and the like count too)."""
-    text = values.map(lambda v: isinstance(v, str) and _CONTROL.search(v) is not None)
-    return text.to_numpy(dtype=bool)
+    codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    hit = np.array([isinstance(v, str) and _CONTROL.search(v) is not None for v in uniq] + [False], dtype=bool)
+    return hit[codes]
 
 
 __all__ += ["control_characters"]
