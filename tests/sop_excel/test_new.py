@@ -225,3 +225,29 @@ def test_the_template_starts_from_a_new_workbook(built, tmp_path):
         names = z.namelist()
         assert "xl/vbaProject.bin" in names and "customUI/customUI14.xml" in names
     assert read_frame(ZipIO(out), "tblItems")["item"].iloc[0].startswith("HG-")
+
+
+def test_the_demo_is_the_new_path_fed_with_the_sample_exports(demo_book):
+    """The demo writes the sample company as export files and reads them with new's readers:
+    what it reads is the sample company, value for value."""
+    from sop_excel.sample import EXPORT_FILES
+    from sop_excel.sources.columns import ReadMapping
+    from sop_excel.sources.exports import read_company
+
+    folder = demo_book.parent / f"{demo_book.stem}_exports"
+    files = {kind: folder / name for kind, name in EXPORT_FILES.items()}
+    assert all(p.is_file() for p in files.values())
+    sample = load_sample_company()
+    got = read_company(files, ReadMapping(), sample.as_of)
+    cols = list(sample.items.columns)
+    pd.testing.assert_frame_equal(got.items[cols], sample.items, check_dtype=False)
+    pd.testing.assert_frame_equal(got.history, sample.history, check_dtype=False)
+    pd.testing.assert_frame_equal(got.budget, sample.budget, check_dtype=False)
+    pd.testing.assert_frame_equal(got.capacity, sample.capacity, check_dtype=False)
+    want = sample.actuals.sort_values(["date", "item"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.actuals, want, check_dtype=False)
+    book = ZipIO(demo_book)
+    pd.testing.assert_frame_equal(read_frame(book, "tblHistory")[["item", "month", "qty"]].reset_index(drop=True),
+                                  sample.history[["item", "month", "qty"]], check_dtype=False)
+    log = read_frame(book, "tblLog")
+    assert log["command"].iloc[0] == "demo" and "export files" in log["details"].iloc[0]
