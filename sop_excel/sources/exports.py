@@ -743,6 +743,12 @@ def read_company(files: dict[str, str | Path | None], mapping: ReadMapping, as_o
             raise SopExcelError(f"--{kind} is required: the {kind} export to build the workbook from.")
     paths = {k: Path(v) for k, v in files.items() if v}
     items, summary = read_items(paths["items"], mapping, defaults=defaults)
+    month0 = pd.Timestamp(as_of).replace(day=1)
+    gone = (items["status"] == "discontinued") & items["discontinued_from"].isna()
+    if gone.any():  # the export says discontinued: nothing is planned for it from now on
+        items.loc[gone, "discontinued_from"] = month0
+        summary.append(f"  {int(gone.sum()):,} discontinued items: forecast 0 from {month0:%b %Y} "
+                       f"(Items > Discontinued from): {_some(items.loc[gone, 'item'])}")
     warnings: list[str] = []
     history, lines, warn = read_history(paths["history"], mapping, items, as_of)
     summary += lines
