@@ -214,7 +214,7 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
     """
     parsed = []
     evidence: dict[str, tuple[Column, int, str] | None] = {"point": None, "comma": None}
-    ambiguous: list[tuple[Column, int, str]] = []
+    ambiguous: list[tuple[Column, int, str, int]] = []
     grouping = False
     for col in columns:
         s = col.values
@@ -231,8 +231,7 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
         if len(cls):
             amb = np.flatnonzero(cls.isin(["amb_dot", "amb_comma"]).to_numpy(bool))
             if len(amb):
-                for pos in np.flatnonzero(np.isin(codes, amb)):
-                    ambiguous.append((col, int(pos), str(uniq.iloc[codes[pos]])))
+                ambiguous += _per_value(col, codes, uniq, amb)
             grouping = grouping or bool(cls.isin(["grp_dot", "grp_comma", "eu_full", "us_full"]).any())
     decimal = conventions.decimal
     notes: list[str] = []
@@ -292,18 +291,20 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
     return values, bad, notes
 
 
-def _distinct(found: list[tuple[Column, int, str]]) -> list[tuple[tuple[Column, int, str], int]]:
-    """Each value once (its first place), with how many places hold it."""
-    first: dict[tuple[str, str], tuple[Column, int, str]] = {}
-    count: dict[tuple[str, str], int] = {}
+def _per_value(col: Column, codes: np.ndarray, uniq: pd.Series, which: np.ndarray
+               ) -> list[tuple[Column, int, str, int]]:
+    """(column, first row position, value, how many rows hold it) for these distinct values."""
+    pos = np.flatnonzero(np.isin(codes, which))
+    found, first, count = np.unique(codes[pos], return_index=True, return_counts=True)
+    return [(col, int(pos[i]), str(uniq.iloc[u]), int(n)) for u, i, n in zip(found, first, count, strict=True)]
+
+
+def _distinct(found: list[tuple[Column, int, str, int]]) -> list[tuple[tuple[Column, int, str], int]]:
+    """Each value once (its first place) with how many places hold it, in row order."""
     order: dict[int, int] = {}
-    for col, _, _ in found:
+    for col, *_ in found:
         order.setdefault(id(col), len(order))
-    for col, pos, value in sorted(found, key=lambda f: (f[1], order[id(f[0])])):
-        key = (col.name, value)
-        first.setdefault(key, (col, pos, value))
-        count[key] = count.get(key, 0) + 1
-    return [(first[k], count[k]) for k in first]
+    return [((col, pos, value), n) for col, pos, value, n in sorted(found, key=lambda f: (f[1], order[id(f[0])]))]
 
 
 def _alike(n: int) -> str:
@@ -422,7 +423,7 @@ def read_dates(columns: Sequence[Column], conventions: Conventions, *, label: st
     notes: list[str] = []
     staged = []
     evidence: dict[str, tuple[Column, int, str] | None] = {"DMY": None, "MDY": None}
-    ambiguous: list[tuple[Column, int, str]] = []
+    ambiguous: list[tuple[Column, int, str, int]] = []
     serials = False
     numeric_dates = False
     two_digit = False
@@ -448,8 +449,7 @@ def read_dates(columns: Sequence[Column], conventions: Conventions, *, label: st
             amb = (a <= 12) & (b <= 12) & (a != b)
             if amb.any():
                 amb_u = ab[ab].index[np.flatnonzero(amb)].to_numpy()
-                for pos in np.flatnonzero(np.isin(codes, amb_u)):
-                    ambiguous.append((col, int(pos), str(uniq.iloc[codes[pos]])))
+                ambiguous += _per_value(col, codes, uniq, amb_u)
                 month_rule["DMY"] &= bool(col.month and (a[amb] == 1).all())
                 month_rule["MDY"] &= bool(col.month and (b[amb] == 1).all())
         serials = serials or bool((dtext.cls == "serial").any())
