@@ -136,8 +136,9 @@ def main() -> None:
             print("  " + line.strip())
     print(f"sop-excel new: {seconds:.1f} s wall ({cpu:.1f} CPU s), peak RSS {peak / 2**30:.2f} GB (process tree), "
           f"{'one core' if args.cores == 'one' else 'all cores'}; workbook {out.stat().st_size / 1e6:.1f} MB")
-    ok = seconds <= 60 and peak <= 2 * 2**30
-    print(f"target <= 60 s and <= 2 GB: {'met' if ok else 'NOT met'}")
+    mem = peak <= 2 * 2**30
+    print(f"target <= 60 s and <= 2 GB: wall time {'met' if seconds <= 60 and mem else 'NOT met'}; CPU time "
+          f"(what a quiet core takes) {'met' if cpu <= 60 and mem else 'NOT met'}")
 
 
 if __name__ == "__main__":
