@@ -672,7 +672,7 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
     then plans with empty planner state (Base, Upside, Downside over the company's families; no
     inputs, locks or log lines but its own) and writes the workbook.
     """
-    from sop_excel.planbook import plan_tables, write_plan
+    from sop_excel.planbook import check_rows, plan_tables, write_plan
     from sop_excel.sources.columns import ReadMapping
     from sop_excel.sources.exports import read_company
     from sop_excel.sources.read import file_digest
@@ -690,6 +690,9 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
     settings, values = _new_settings(as_of, mapping)
     say("Reading " + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v))
     company = read_company(files, mapping, as_of)
+    n_items = len(company.items)  # what will not fit Excel's grid is refused before hours of work
+    check_rows({"tblHistory": len(company.history), "tblItems": n_items, "tblForecast": n_items * settings.horizon,
+                "tblScenarioPlan": 3 * n_items * settings.horizon})
     say(f"Forecasting {len(company.items):,} items")
     plan = plan_tables(settings, company.items, company.history, company.budget, company.capacity,
                        company.actuals, progress=progress)

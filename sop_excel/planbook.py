@@ -53,6 +53,7 @@ DEFAULT_SETTINGS = {
     "Currency": "EUR",
 }
 _DT = "datetime64[us]"
+EXCEL_ROWS = 1_048_576
 
 
 def _empty(name: str) -> pd.DataFrame:
@@ -242,6 +243,7 @@ def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list
     from sop_excel.workbook.formulas import table_formulas
     from sop_excel.workbook.tables import frame_rows
 
+    check_rows({name: len(frame) for name, frame in plan.tables.items()})
     rows = [{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)), "user": getpass.getuser(), **r}
             for r in log]
     tables = {**plan.tables, "tblLog": pd.DataFrame(rows, columns=load_layout().table("tblLog").fields)}
@@ -254,6 +256,24 @@ def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list
     path = build_workbook(out, built, formulas=formulas)
     keep_new_basis(path, plan.settings, plan.basis)
     return path
+
+
+def check_rows(rows: dict[str, int]) -> None:
+    """Refuse tables that would run past Excel's last row (1,048,576), before anything is written.
+
+    Args:
+        rows: table name -> how many data rows it will hold.
+    """
+    from sop_excel.errors import SopExcelError
+    from sop_excel.workbook.layout import parse_cell
+
+    for name, n in rows.items():
+        table = load_layout().table(name)
+        last = parse_cell(table.anchor)[0] + n
+        if last > EXCEL_ROWS:
+            raise SopExcelError(f"The {table.sheet} sheet would need {last:,} rows ({n:,} rows of {name}); an Excel "
+                                f"sheet holds {EXCEL_ROWS:,}. Plan fewer items (or fewer months of history, a shorter "
+                                "horizon, fewer scenarios) in one workbook; nothing was written.")
 
 
 def keep_new_basis(path: Path, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:
@@ -269,4 +289,4 @@ def keep_new_basis(path: Path, settings: Settings, basis: pipeline.ExecutionBasi
         book.close()
 
 
-__all__ += ["keep_new_basis"]
+__all__ += ["check_rows", "keep_new_basis"]

@@ -65,6 +65,7 @@ _STATUS = {
     "phase-out": "discontinued", "phaseout": "discontinued", "eol": "discontinued", "end of life": "discontinued",
     "d": "discontinued", "auslauf": "discontinued", "delisted": "discontinued",
 }
+EXCEL_CELL_CHARS = 32_767
 MIN_HISTORY_MONTHS = 12
 """Items with fewer months of history are listed in the summary: they are forecast as new items
 (from their like item when one is named)."""
@@ -213,6 +214,9 @@ def read_items(path: str | Path, mapping: ReadMapping, *, defaults: ItemDefaults
         control = control_characters(text)
         problems.add(control, where(role), text, "holds a control character",
                      "Remove it from the file: Excel cannot show it, and codes are compared exactly.")
+        problems.add((text.str.len() > EXCEL_CELL_CHARS).to_numpy(), where(role), None,
+                     f"is longer than the {EXCEL_CELL_CHARS:,} characters an Excel cell holds",
+                     "Shorten it in the file.")
         out[role] = text
     for role in ("item", "family"):
         problems.add((out[role] == "").to_numpy(), where(role), None, f"{role} is empty",
