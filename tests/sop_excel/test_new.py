@@ -251,3 +251,20 @@ def test_the_demo_is_the_new_path_fed_with_the_sample_exports(demo_book):
                                   sample.history[["item", "month", "qty"]], check_dtype=False)
     log = read_frame(book, "tblLog")
     assert log["command"].iloc[0] == "demo" and "export files" in log["details"].iloc[0]
+
+
+def test_what_excel_cannot_hold_is_refused_before_writing(tmp_path, capsys):
+    from sop_excel.errors import SopExcelError
+    from sop_excel.planbook import check_rows
+
+    check_rows({"tblHistory": 1_048_573})  # the last row of the grid
+    with pytest.raises(SopExcelError, match=r"The History sheet would need 1,048,577 rows \(1,048,574 rows of "
+                                            r"tblHistory\); an Excel sheet holds 1,048,576"):
+        check_rows({"tblHistory": 1_048_574})
+    items = tmp_path / "i.csv"
+    items.write_text("item,family,price,unit cost,description\nA,F,1.5,1," + "x" * 32_768 + "\n", encoding="utf-8")
+    hist = tmp_path / "h.csv"
+    hist.write_text("item,month,qty\nA,2026-01,1\n", encoding="utf-8")
+    assert main(["-q", "new", str(tmp_path / "p.xlsx"), "--items", str(items), "--history", str(hist)]) == 1
+    assert "is longer than the 32,767 characters an Excel cell holds" in capsys.readouterr().err
+    assert not (tmp_path / "p.xlsx").exists()
