@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 
 import openpyxl
 import pandas as pd
@@ -18,10 +19,17 @@ from tests.sop_excel.conftest import cell
 JAN = pd.Timestamp("2027-01-01")
 
 
-@pytest.fixture
-def updated(book_copy, demo_book, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def updated(demo_book, tmp_path_factory):
     """The demo with a planner's override and comment, then a new item master: a new item with a
     like item, one obsolete, a price rise from January, Spares renamed, one item left out."""
+    import contextlib
+    import io
+    import shutil
+
+    tmp_path = tmp_path_factory.mktemp("update")
+    book_copy = tmp_path / "plan.xlsx"
+    shutil.copyfile(demo_book, book_copy)
     wb = openpyxl.load_workbook(book_copy)
     ws = wb["Forecast"]
     item, month = ws[cell("tblForecast", "item", 5)].value, ws[cell("tblForecast", "month", 5)].value
@@ -37,10 +45,10 @@ def updated(book_copy, demo_book, tmp_path, capsys):
     items = pd.concat([items[items["item"] != "CTL-3014"], new], ignore_index=True)
     src = tmp_path / "master.csv"
     items.to_csv(src, index=False, sep=";", decimal=",")  # as a German ERP exports it
-    capsys.readouterr()
-    assert main(["-q", "update-items", str(book_copy), str(src), "--from", "2027-01-15"]) == 0
-    out = capsys.readouterr().out
-    return book_copy, src, out, before, (item, pd.Timestamp(month))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["-q", "update-items", str(book_copy), str(src), "--from", "2027-01-15"]) == 0
+    return book_copy, src, buf.getvalue(), before, (item, pd.Timestamp(month))
 
 
 def test_new_discontinued_and_repriced_items_keeping_the_planners_work(updated):
@@ -80,8 +88,9 @@ def test_libreoffice_agrees_after_an_update(updated, tmp_path):
     assert compare_recalculated(book, recalculate(book, tmp_path)) == []
 
 
-def test_the_price_from_the_as_of_month_and_missing_items_discontinued(updated, capsys):
+def test_the_price_from_the_as_of_month_and_missing_items_discontinued(updated, tmp_path, capsys):
     book, src, _, _, _ = updated
+    book = shutil.copyfile(book, tmp_path / "plan.xlsx")  # the others read the module's copy
     assert main(["-q", "update-items", str(book), str(src), "--from", "2026-11-01", "--discontinue-missing"]) == 0
     out = capsys.readouterr().out
     items = read_frame(ZipIO(book), "tblItems").set_index("item")
