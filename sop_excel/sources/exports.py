@@ -387,9 +387,12 @@ def read_history(path: str | Path, mapping: ReadMapping, items: pd.DataFrame, as
         problems.add(too_large(qty), where("qty"), raw["qty"], f"is too large (at least {MAX_NUMBER:,.0f})",
                      "Check the value and its decimal separator.", order=2)
         if "flag" in raw:
+            from sop_excel.pipeline import HISTORY_FLAGS
+
             flags = _text(raw["flag"]).str.lower()
-            problems.add((~flags.isin(["", "stockout"])).to_numpy(), where("flag"), raw["flag"],
-                         "is not a known flag", "Leave Flag empty or write stockout.", order=3)
+            problems.add((~flags.isin(HISTORY_FLAGS)).to_numpy(), where("flag"), raw["flag"],
+                         "is not a known flag", "Leave Flag empty, or write stockout (demand not seen) "
+                         "or keep (a real month, never corrected).", order=3)
         problems.raise_any()
         notes += d_notes + q_notes
         day = pd.DatetimeIndex(dates)
@@ -438,7 +441,8 @@ def read_history(path: str | Path, mapping: ReadMapping, items: pd.DataFrame, as
     grouped = frame.groupby(["item", "month"], sort=True)
     hist = grouped["qty"].sum(min_count=1).rename("qty").to_frame()
     if "flag" in frame:
-        hist["flag"] = grouped["flag"].agg(lambda s: "stockout" if (s == "stockout").any() else "")
+        hist["flag"] = grouped["flag"].agg(
+            lambda s: "stockout" if (s == "stockout").any() else "keep" if (s == "keep").any() else "")
     else:
         hist["flag"] = ""
     hist = hist.reset_index()
