@@ -106,8 +106,9 @@ def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
         cycle = as_of_month - pd.DateOffset(months=k)
         s = settings.model_copy(update={"as_of": cycle.date(), "horizon": 6})
         before = history[history["month"] < cycle]
-        # items launched after the cycle were not planned then
-        fc, _ = pipeline.forecast_frames(s, items[items["item"].isin(set(before["item"]))], before, None)
+        # items launched after the cycle were not planned then, and a discontinuation decided since was not known
+        then = items[items["item"].isin(set(before["item"]))].assign(discontinued_from=pd.NaT)
+        fc, _ = pipeline.forecast_frames(s, then, before, None)
         act = actual.reindex(pd.MultiIndex.from_frame(fc[["item", "month"]])).to_numpy()
         final = fc["baseline"].to_numpy().copy()
         pumps = (fc["family"] == "Pumps").to_numpy() & ~np.isnan(act)
