@@ -6,8 +6,9 @@ costs; 48 months of monthly history per item (level, trend, yearly seasonality, 
 items, a few stockout months and young items); budgets per family, capacity per resource,
 opening stock; 31 days of daily actuals (the as-of month, a 31-day month).
 
-``build_scaled_workbook(path, n_items)`` plans it with the same pipeline functions and writes it
-with the same builder as ``sop-excel demo`` (``sop_excel.demo``): forecast, consensus, scenarios,
+``build_scaled_workbook(path, n_items)`` plans it with the one function ``sop-excel new`` and
+the demo use (``sop_excel.planbook.plan_tables``) and writes it with the same builder: forecast,
+consensus, scenarios,
 finance, capacity, inventory, locked plan with snapshots, accuracy, execution, sensing and the
 weekly view. Two deliberate differences from the demo, so building is not dominated by
 forecasting: the forecast method is ``seasonal_naive`` for every item (the demo uses ``auto``),
@@ -26,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sop_excel import pipeline
-from sop_excel.core.lock import accuracy, lock_plan
-from sop_excel.demo import DEFAULT_SETTINGS, keep_new_basis, settings_rows, table_frames
+from sop_excel import pipeline, planbook
+from sop_excel.core.lock import lock_plan
 from sop_excel.models import Settings
+from sop_excel.planbook import DEFAULT_SETTINGS, PlanState, keep_new_basis, settings_rows
 from sop_excel.sample import SampleCompany
 from sop_excel.workbook.build import build_workbook
 from sop_excel.workbook.formulas import table_formulas
@@ -176,10 +177,13 @@ def scaled_scenarios(families: list[str], n: int, as_of: dt.date) -> tuple[pd.Da
 
 def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int = 3,
                 method: str = "seasonal_naive", horizon: int = 18, keep: dict | None = None) -> dict[str, Rows]:
-    """Every table of the layout as rows, planned like ``sop_excel.demo.build_demo`` does.
+    """Every table of the layout as rows, planned by the one function ``sop-excel new`` and the
+    demo use (``sop_excel.planbook.plan_tables``) with this company's state on top: consensus
+    inputs on 1% of items, a family target, ``scenarios`` scenarios, ``past_cycles`` simulated
+    locks and Base locked now.
 
-    Tables the layout has but this function does not fill (a sheet added later) are written
-    empty (header only), so the workbook still builds.
+    Tables the layout has but the plan does not fill (a sheet added later) are written empty
+    (header only), so the workbook still builds.
     """
     values = {**DEFAULT_SETTINGS, "AsOfDate": company.as_of, "Horizon": horizon, "ForecastMethod": method}
     settings = Settings.model_validate(values)
@@ -199,9 +203,6 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
                            columns=["family", "month", "target", "comment"])
     targets["month"] = targets["month"].astype(_DT)
     scen, drivers = scaled_scenarios(families, scenarios, company.as_of)
-    frames = pipeline.sop_frames(settings, items, forecast, inputs, targets, scen, drivers,
-                                 company.budget, company.capacity)
-    final = frames["tblForecast"]
 
     as_of_month = pd.Timestamp(company.as_of).replace(day=1)
     now = dt.datetime(2026, 10, 31, 17, 0)
@@ -210,36 +211,23 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
     for v, k in enumerate(range(past_cycles, 0, -1), start=1):
         cycle = as_of_month - pd.DateOffset(months=k)
         s = settings.model_copy(update={"as_of": cycle.date(), "horizon": 6})
-        fc, _ = pipeline.forecast_frames(s, items, history[history["month"] < cycle])
+        before = history[history["month"] < cycle]
+        fc, _ = pipeline.forecast_frames(s, items[items["item"].isin(set(before["item"]))], before)
         fc["final"] = fc["baseline"]
         plan = fc.rename(columns={"final": "volume"}).assign(revenue=lambda d: d["volume"] * d["item"].map(prices))
         rec, _, snap = lock_plan(v, "Base", plan, fc, cycle, "bench (simulated cycle)", now)
         locks.append(rec.assign(note="Simulated past cycle"))
         snaps.append(snap)
-    version = len(locks) + 1
-    plan = frames["tblScenarioPlan"]
-    rec, locked, snap = lock_plan(version, "Base", plan[plan["scenario"] == "Base"], final,
-                                  as_of_month, "bench", now, "Scale benchmark lock")
-    locks.append(rec)
-    snaps.append(snap)
-    snapshots = pd.concat(snaps, ignore_index=True)
-    fva, waterfall = accuracy(snapshots, history)
-    scen.loc[scen["scenario"] == "Base", "status"] = f"Locked v{version}"
-    basis = pipeline.execution_basis(settings, final, locked, f"v{version} locked (Base)", snapshots, history)
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, company.actuals)
+    state = PlanState(inputs=inputs, targets=targets, scenarios=scen, drivers=drivers,
+                      locks=pd.concat(locks, ignore_index=True) if locks else None,
+                      snapshots=pd.concat(snaps, ignore_index=True) if snaps else None,
+                      lock=("Base", "Scale benchmark lock"), user="bench", now=now, forecast=(forecast, models))
+    plan = planbook.plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state)
     if keep is not None:  # for the caller to keep the basis on the built workbook
-        keep.update(settings=settings, basis=basis)
-    exceptions = exceptions.assign(owner="", status="Open", comment="")
-    exception_log = pd.DataFrame({"time": pd.Timestamp(now), "item": exceptions["item"], "event": "opened",
-                                  "flag": exceptions["flag"], "value_at_risk": exceptions["value_at_risk"],
-                                  "owner": "", "comment": ""})
+        keep.update(settings=settings, basis=plan.basis)
     log = pd.DataFrame([{"time": pd.Timestamp(now), "command": "bench", "user": "bench", "data": company.name,
                          "details": f"{len(items)} items, {scenarios} scenarios, method {method}"}])
-    frames_by_table = table_frames(
-        company, items=items, history=history, models=models, inputs=inputs, targets=targets, scen=scen,
-        drivers=drivers, locks=pd.concat(locks, ignore_index=True), locked=locked, snapshots=snapshots,
-        fva=fva, waterfall=waterfall, execution=execution, exceptions=exceptions,
-        exception_log=exception_log, final=final, views=views, log=log, sop=frames)
+    frames_by_table = {**plan.tables, "tblLog": log}
     tables: dict[str, Rows] = {"tblSettings": settings_rows(values)}
     for t in load_layout().tables:
         if t.name in tables:

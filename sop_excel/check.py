@@ -269,8 +269,14 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
             if missing:
                 problems.append(f"Table {table.name}: missing columns {missing}")
     names = set(book.wb.defined_names.keys())
+    from sop_excel.models import Settings
+
+    # a setting newer than the workbook has no row and no name: its default applies (read_settings)
+    optional = {f.alias for f in Settings.model_fields.values() if not f.is_required()}
+    settings_rows = {str(r[0]).strip() for r in book.read_table("tblSettings")[1:] if r and r[0] is not None} \
+        if "tblSettings" in book.table_names() else set()
     for spec in layout.settings.rows:
-        if spec.name not in names:
+        if spec.name not in names and not (spec.name in optional and spec.setting not in settings_rows):
             problems.append(f"Named range {spec.name} (Settings '{spec.setting}') is missing")
     problems += fidelity_problems(path, book)
     cells = formula_cells(path) if recalc else None

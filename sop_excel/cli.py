@@ -78,7 +78,42 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if result.actuals_next_day:
         print("Next: load the next day's actuals with")
         print(f"  sop-excel refresh-actuals {result.path} --actuals {result.actuals_next_day}")
+    if result.exports:
+        print(f"Built from the sample company's export files in {result.exports}/; your own company's the same "
+              "way:")
+        print("  sop-excel new plan.xlsx --items items.csv --history history.csv [--budget ...] (see README)")
     return 0
+
+
+def _read_mapping(args: argparse.Namespace):  # noqa: ANN202 - a ReadMapping
+    from sop_excel.sources.columns import load_mapping
+
+    return load_mapping(args.mapping).with_options(columns=args.column, sheets=args.sheet, decimal=args.decimal,
+                                                   date_format=args.date_format)
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from sop_excel.macros import new_workbook
+
+    files = {"items": args.items, "history": args.history, "budget": args.budget, "capacity": args.capacity,
+             "open_orders": args.open_orders}
+    report = new_workbook(args.out, files, mapping=_read_mapping(args), as_of=args.as_of,
+                          progress=_Progress("forecast", args.quiet), step=_step(args.quiet), force=args.force)
+    print(f"Workbook written: {Path(args.out).resolve()}")
+    print(report)
+    print("Next: review Items and the Scenarios sheet, then refresh-actuals with your daily orders, e.g.")
+    print(f"  sop-excel refresh-actuals {args.out} --actuals orders.csv")
+    return 0
+
+
+def _cmd_update_items(args: argparse.Namespace) -> int:
+    from sop_excel.macros import update_items
+
+    mapping = _read_mapping(args)
+    book = _open(args)
+    report = update_items(book, args.file, mapping=mapping, effective=args.effective,
+                          discontinue_missing=args.discontinue_missing)
+    return _done(args, report)
 
 
 def _cmd_refresh_forecast(args: argparse.Namespace) -> int:
@@ -110,7 +145,8 @@ def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
     book = _open(args)
     _step(args.quiet)(f"Reading actuals from {args.source or 'Settings > Actuals source'}")
     report = refresh_actuals_from_source(book, args.source, folder=Path(args.workbook).resolve().parent,
-                                         table=args.table, aside=True)
+                                         table=args.table, aside=True, decimal=args.decimal,
+                                         date_format=args.date_format)
     return _done(args, report)
 
 
@@ -273,6 +309,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the planning date all sample dates hang on (default: 2026-11-18)")
     p.set_defaults(func=_cmd_demo)
 
+    p = sub.add_parser("new", help="build a planning workbook for your company from its own exports",
+                       description="Build a complete planning workbook for your company from its own "
+                                   "exports (CSV or xlsx, any column names, decimal commas, local date "
+                                   "formats): the item master and demand history (long, wide or order "
+                                   "lines), optionally budget, capacity and this month's orders. Nothing "
+                                   "of the sample company: Base, Upside and Downside over your families, "
+                                   "the first forecast, every sheet and formula. Prints what it read.")
+    p.add_argument("out", type=Path, metavar="OUT.xlsx", help="the workbook to write")
+    p.add_argument("--items", required=True, metavar="FILE", help="the item master (CSV or xlsx)")
+    p.add_argument("--history", required=True, metavar="FILE",
+                   help="demand history: item, month, quantity; one column per month; or order lines")
+    p.add_argument("--budget", metavar="FILE", help="budget per family (or item) and month, long or wide")
+    p.add_argument("--capacity", metavar="FILE", help="hours per resource and month, long or wide")
+    p.add_argument("--open-orders", metavar="FILE",
+                   help="this month's orders so far (date, item, quantity, shipped): the Actuals sheet")
+    p.add_argument("--mapping", type=Path, metavar="FILE.toml",
+                   help="column names, sheets, number and date formats and Settings values (docs/sources.md)")
+    p.add_argument("--column", action="append", metavar="KIND.ROLE=HEADER",
+                   help="which column is which, e.g. history.qty=Menge (repeatable)")
+    p.add_argument("--sheet", action="append", metavar="KIND=SHEET",
+                   help="the xlsx sheet to read, e.g. items=Materials (repeatable)")
+    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="the planning date: history ends the month before it (default: today)")
+    _conventions_options(p)
+    p.add_argument("--force", action="store_true", help="replace OUT.xlsx if it exists")
+    p.set_defaults(func=_cmd_new)
+
     p = sub.add_parser("template", help="build the macro-enabled workbook (.xlsm) with the S&OP ribbon",
                        description="Build the macro-enabled planning workbook: the S&OP ribbon tab, "
                                    "the xlwings VBA and an xlwings.conf sheet, from the text sources "
@@ -281,6 +344,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", type=Path, help="start from this planning workbook (.xlsx) instead of the demo")
     p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="as-of date of the demo content")
     p.set_defaults(func=_cmd_template)
+
+    p = sub.add_parser("update-items", help="bring the Items sheet up to date from a new item master",
+                       description="Bring the Items sheet up to date from a new export of the item master: "
+                                   "new items are added (forecast as new items, from their like item), items "
+                                   "the export marks discontinued get forecast 0 from --from, prices and "
+                                   "costs change from --from, other attributes follow the export. Overrides, "
+                                   "comments, consensus inputs and scenarios are kept; any that refers to an "
+                                   "item or family that no longer holds is reported by name.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("file", type=Path, metavar="FILE", help="the new item master (CSV or xlsx)")
+    p.add_argument("--from", dest="effective", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="the month the changes take effect (default: the as-of month); a later month "
+                        "keeps today's prices until then")
+    p.add_argument("--discontinue-missing", action="store_true",
+                   help="discontinue the workbook's items the export does not have (default: keep them, listed)")
+    p.add_argument("--mapping", type=Path, metavar="FILE.toml", help="column names, sheet, formats (as for new)")
+    p.add_argument("--column", action="append", metavar="items.ROLE=HEADER", help="which column is which")
+    p.add_argument("--sheet", action="append", metavar="items=SHEET", help="the xlsx sheet to read")
+    _conventions_options(p)
+    p.set_defaults(func=_cmd_update_items)
 
     p = sub.add_parser("refresh-forecast", help="re-forecast every item from the History sheet",
                        description="Re-forecast every item from the History sheet. Overrides, "
@@ -303,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", "--actuals", dest="source", metavar="PATH_OR_URL",
                    help="CSV/xlsx/SQLite file or SQLAlchemy URL (default: Settings > Actuals source)")
     p.add_argument("--table", default="actuals", help="database table or xlsx sheet (default: actuals)")
+    _conventions_options(p)
     p.set_defaults(func=_cmd_refresh_actuals)
 
     p = sub.add_parser("flag-drift", help="recompute Execution and Exceptions from the loaded actuals",
@@ -384,6 +468,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _decimal(text: str) -> str:
+    from sop_excel.sources.conventions import parse_decimal_option
+
+    try:
+        return parse_decimal_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date_order(text: str) -> str:
+    from sop_excel.sources.conventions import parse_date_option
+
+    try:
+        return parse_date_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _conventions_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--decimal", type=_decimal, metavar="point|comma",
+                   help="the decimal separator of the file's numbers, when the file cannot tell "
+                        "(1.254, 1,254); default: detected from the file")
+    p.add_argument("--date-format", type=_date_order, metavar="DMY|MDY",
+                   help="day/month/year or month/day/year, when the file's dates cannot tell "
+                        "(03/04/2026); default: detected from the file")
+
+
 def _count(text: str) -> int:
     try:
         n = int(text)
@@ -395,7 +506,7 @@ def _count(text: str) -> int:
 
 
 # Commands that write a file, and the file: each holds the writer lock for its whole run.
-_WRITES = {"demo": "out", "template": "out", "refresh-forecast": "workbook",
+_WRITES = {"demo": "out", "new": "out", "template": "out", "update-items": "workbook", "refresh-forecast": "workbook",
            "refresh-actuals": "workbook", "flag-drift": "workbook", "new-scenario": "workbook",
            "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook"}
 

@@ -1,9 +1,15 @@
-"""Build the demo planning workbook from the bundled sample company, in one go.
+"""The demo: the bundled sample company's export files, through the path of ``sop-excel new``,
+plus the sample's S&OP story.
 
-The demo shows every feature with numbers that make it visible: consensus inputs and an
-override, a family target spread to items, four scenarios (one closes the budget gap), an
-overloaded resource, items below safety stock, six past locked cycles feeding forecast value
-added, and the current month's execution against the locked plan.
+The sample company (Northwind Pumps Ltd., ``sop_excel/sample_data``) is written out as the
+export files a planner has (items, history, budget, capacity and the month's orders as CSV,
+beside the workbook in ``<name>_exports/``); they are read by the same readers as ``sop-excel
+new`` (:func:`sop_excel.sources.exports.read_company`) and planned by the same function
+(:func:`sop_excel.planbook.plan_tables`). What the demo adds on top is planners' work, given to
+that function as :class:`~sop_excel.planbook.PlanState`: consensus inputs and an override, a
+family target spread to items, four scenarios (one closes the budget gap), nine simulated past
+locked cycles feeding forecast value added, and Base locked as the plan of record, so the
+month's execution is judged against it.
 """
 
 from __future__ import annotations
@@ -13,44 +19,23 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sop_excel import pipeline
-from sop_excel.core.lock import accuracy, lock_plan
+from sop_excel.core.lock import lock_plan
 from sop_excel.models import Settings
-from sop_excel.workbook.build import build_workbook
-from sop_excel.workbook.formulas import table_formulas
-from sop_excel.workbook.io import Rows
-from sop_excel.workbook.layout import load_layout
-from sop_excel.workbook.tables import frame_rows
+from sop_excel.planbook import (
+    DEFAULT_SETTINGS,
+    PlanState,
+    keep_new_basis,
+    plan_tables,
+    settings_rows,
+    write_plan,
+)
 
-if TYPE_CHECKING:
-    from sop_excel.sample import SampleCompany
-
-__all__ = ["DEFAULT_SETTINGS", "DemoResult", "build_demo", "demo_scenarios", "settings_rows"]
-
-DEFAULT_SETTINGS = {
-    "Horizon": 18,
-    "ForecastMethod": "auto",
-    "CorrectOutliers": "yes",
-    "SeasonalGroup": "family",
-    "DriftWatchPct": 0.10,
-    "DriftActPct": 0.20,
-    "DriftZ": 2.5,
-    "TrackingLimit": 4.0,
-    "BiasWindow": 6,
-    "FrozenWeeks": 4,
-    "Holidays": "",
-    "MinValueAtRisk": 2000.0,
-    "ServiceLevel": 0.95,
-    "PlanScenario": "Base",
-    "ActualsSource": "",
-    "ActualsColumns": "",
-    "Currency": "EUR",
-}
+__all__ = ["DEFAULT_SETTINGS", "DemoResult", "build_demo", "demo_scenarios", "keep_new_basis", "settings_rows"]
 
 Step = Callable[[str], None]
 
@@ -60,14 +45,7 @@ class DemoResult:
     path: Path
     actuals_next_day: Path | None
     lines: list[str]
-
-
-def settings_rows(values: dict[str, object]) -> Rows:
-    """The Settings table: one row per setting of the layout, with its description."""
-    rows: Rows = [["Setting", "Value", "Description"]]
-    for spec in load_layout().settings.rows:
-        rows.append([spec.setting, values[spec.name], spec.description])  # type: ignore[list-item]
-    return rows
+    exports: Path | None = None
 
 
 def demo_scenarios(families: list[str], as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -127,7 +105,10 @@ def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
     for k in range(n, 0, -1):
         cycle = as_of_month - pd.DateOffset(months=k)
         s = settings.model_copy(update={"as_of": cycle.date(), "horizon": 6})
-        fc, _ = pipeline.forecast_frames(s, items, history[history["month"] < cycle], None)
+        before = history[history["month"] < cycle]
+        # items launched after the cycle were not planned then, and a discontinuation decided since was not known
+        then = items[items["item"].isin(set(before["item"]))].assign(discontinued_from=pd.NaT)
+        fc, _ = pipeline.forecast_frames(s, then, before, None)
         act = actual.reindex(pd.MultiIndex.from_frame(fc[["item", "month"]])).to_numpy()
         final = fc["baseline"].to_numpy().copy()
         pumps = (fc["family"] == "Pumps").to_numpy() & ~np.isnan(act)
@@ -140,148 +121,94 @@ def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
     return pd.concat(snaps, ignore_index=True)
 
 
-def table_frames(company: SampleCompany, *, items: pd.DataFrame, history: pd.DataFrame, models: pd.DataFrame,
-                 inputs: pd.DataFrame, targets: pd.DataFrame, scen: pd.DataFrame, drivers: pd.DataFrame,
-                 locks: pd.DataFrame, locked: pd.DataFrame, snapshots: pd.DataFrame, fva: pd.DataFrame,
-                 waterfall: pd.DataFrame, execution: pd.DataFrame, exceptions: pd.DataFrame,
-                 exception_log: pd.DataFrame, final: pd.DataFrame, views: dict[str, pd.DataFrame],
-                 log: pd.DataFrame, sop: dict[str, pd.DataFrame],
-                 cleansing: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """Every table of a planning workbook but Settings, by name, from a planned company (its
-    budget, capacity and actuals) and the planning frames (``sop``: ``pipeline.sop_frames``)."""
-    return {
-        "tblItems": items, "tblHistory": history, "tblModels": models, "tblInputs": inputs,
-        "tblCleansing": (pd.DataFrame(columns=load_layout().table("tblCleansing").fields)
-                         if cleansing is None else cleansing),
-        "tblFamilyTargets": targets, "tblScenarioList": scen, "tblDrivers": drivers,
-        "tblBudget": company.budget, "tblCapacity": company.capacity,
-        "tblLocks": locks, "tblLockedPlan": locked, "tblSnapshots": snapshots, "tblFVA": fva,
-        "tblWaterfall": waterfall, "tblActuals": company.actuals,
-        "tblExecution": execution, "tblExceptions": exceptions, "tblExceptionLog": exception_log,
-        "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": log,
-        # the hidden Basis sheet is built empty; build_demo keeps the basis on it once the file exists
-        **{name: pd.DataFrame(columns=load_layout().table(name).fields)
-           for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths")},
-        **{name: sop[name] for name in ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance",
-                                        "tblCompare", "tblCompareMonthly", "tblLoad", "tblInventory")},
-    }
-
-
 def build_demo(out: str | Path, as_of: dt.date | None = None, *,
                progress: Callable[[int, int], None] | None = None,
                step: Step | None = None, past_cycles: int = 9) -> DemoResult:
-    """Forecast, plan and execution for the sample company, written as one workbook.
+    """The sample company's exports, read and planned as ``sop-excel new`` does, with the sample's
+    S&OP story on top, written as one workbook.
 
-    Also writes the next working day's actuals as CSV beside it, to try ``refresh-actuals``.
+    Also writes the export files (``<name>_exports/``) and the next working day's actuals as CSV
+    beside it, to try ``new`` and ``refresh-actuals``.
     """
-    from sop_excel.sample import load_sample_company
+    from sop_excel.sample import load_sample_company, write_exports
+    from sop_excel.sources.columns import ReadMapping
+    from sop_excel.sources.exports import read_company
 
     say = step or (lambda _msg: None)
-    say("Loading the sample company")
-    company = load_sample_company(as_of)
-    year = company.as_of.year
+    path = Path(out)
+    sample = load_sample_company(as_of)
+    folder = path.with_name(f"{path.stem}_exports")
+    say(f"Writing the sample company's export files to {folder.name}/")
+    files = write_exports(folder, sample.as_of)
+    say("Reading them as sop-excel new does")
+    company = read_company(files, ReadMapping(), sample.as_of)
+    year = sample.as_of.year
     holidays = "; ".join(f"{d:%Y-%m-%d}" for d in (dt.date(year, 12, 24), dt.date(year, 12, 25),
                                                     dt.date(year, 12, 31), dt.date(year + 1, 1, 1)))
-    values = {"AsOfDate": company.as_of, **DEFAULT_SETTINGS, "Holidays": holidays}  # the year-end shutdown
+    values = {"AsOfDate": sample.as_of, **DEFAULT_SETTINGS, "Holidays": holidays}  # the year-end shutdown
     settings = Settings.model_validate(values)
-    items = company.items.assign(method="", comment="")
-    history = company.history
+    items, history = company.items, company.history
     families = sorted(items["family"].unique())
 
     say(f"Forecasting {items['item'].nunique()} items")
     forecast, models = pipeline.forecast_frames(settings, items, history, progress)
-    inputs, targets = _consensus_inputs(forecast, company.as_of)
+    inputs, targets = _consensus_inputs(forecast, sample.as_of)
     first = forecast["month"].min()
-    override = (forecast["item"] == "VLV-2004") & (forecast["month"] == first + pd.DateOffset(months=1))
-    forecast.loc[override, "override"] = (forecast.loc[override, "baseline"] * 0.7).round()
-    forecast.loc[override, "reason_code"] = "Lost customer"
-    forecast.loc[override, "comment"] = "Nordic distributor switched supplier"
-    scen, drivers = demo_scenarios(families, company.as_of)
-
-    say("Planning consensus, scenarios, finance and supply")
-    frames = pipeline.sop_frames(settings, items, forecast, inputs, targets, scen, drivers,
-                                 company.budget, company.capacity)
-    final = frames["tblForecast"]
+    override = pd.DataFrame([{"item": "VLV-2004", "month": first + pd.DateOffset(months=1), "reason_code": "Lost customer",
+                              "comment": "Nordic distributor switched supplier"}])
+    at = (forecast["item"] == "VLV-2004") & (forecast["month"] == first + pd.DateOffset(months=1))
+    override["override"] = (forecast.loc[at, "baseline"].to_numpy() * 0.7).round()
+    scen, drivers = demo_scenarios(families, sample.as_of)
     say(f"Simulating {past_cycles} past S&OP cycles for forecast value added")
     past = _past_cycles(settings, items, history, past_cycles, progress)
-    now = dt.datetime.now()
-    user = getpass.getuser()
+    now = dt.datetime.now().replace(microsecond=0)
     locks, snaps = [], []
+    prices = items.set_index("item")["price"]
     for v, (cycle, fc) in enumerate(past.groupby("cycle"), start=1):
         plan = fc.rename(columns={"final": "volume"}).assign(revenue=np.nan)
-        prices = items.set_index("item")["price"]
         plan["revenue"] = plan["volume"] * plan["item"].map(prices)
         rec, _, snap = lock_plan(v, "Base", plan, fc, cycle, "demo (simulated cycle)", now)
         locks.append(rec.assign(note="Simulated past cycle"))
         snaps.append(snap)
-    version = len(locks) + 1
-    plan = frames["tblScenarioPlan"]
-    rec, locked, snap = lock_plan(version, "Base", plan[plan["scenario"] == "Base"], final,
-                                  first, user, now, "Agreed at the demo S&OP meeting")
-    locks.append(rec)
-    snaps.append(snap)
-    snapshots = pd.concat(snaps, ignore_index=True)
-    fva, waterfall = accuracy(snapshots, history)
-    scen.loc[scen["scenario"] == "Base", "status"] = f"Locked v{version}"
-    say("Comparing actuals with the locked plan")
-    basis = pipeline.execution_basis(settings, final, locked, f"v{version} locked (Base)", snapshots, history)
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, company.actuals)
-    exceptions = exceptions.assign(owner="", status="Open", comment="")
-    exception_log = pd.DataFrame({"time": pd.Timestamp(now.replace(microsecond=0)), "item": exceptions["item"],
-                                  "event": "opened", "flag": exceptions["flag"],
-                                  "value_at_risk": exceptions["value_at_risk"], "owner": "", "comment": ""})
-    log = pd.DataFrame([{
-        "time": pd.Timestamp(now.replace(microsecond=0)), "command": "demo", "user": user,
-        "data": f"Sample company '{company.name}', as of {company.as_of}",
-        "details": (f"Forecast {len(models)} items; {past_cycles} past cycles simulated (locks v1-v{past_cycles}); "
-                    f"Base locked as v{version}; actuals through {through:%Y-%m-%d}; {len(exceptions)} exceptions."),
-    }])
-    frames_by_table = table_frames(
-        company, items=items, history=history, models=models, inputs=inputs, targets=targets, scen=scen,
-        drivers=drivers, locks=pd.concat(locks, ignore_index=True), locked=locked, snapshots=snapshots,
-        fva=fva, waterfall=waterfall, execution=execution, exceptions=exceptions,
-        exception_log=exception_log, final=final, views=views, log=log, sop=frames,
-        cleansing=pipeline.cleansing_frame(settings, history))
-    tables: dict[str, Rows] = {"tblSettings": settings_rows(values),
-                               **{name: frame_rows(name, frame) for name, frame in frames_by_table.items()}}
+    state = PlanState(inputs=inputs, targets=targets, scenarios=scen, drivers=drivers, overrides=override,
+                      locks=pd.concat(locks, ignore_index=True) if locks else None,
+                      snapshots=pd.concat(snaps, ignore_index=True) if snaps else None,
+                      lock=("Base", "Agreed at the demo S&OP meeting"), user=getpass.getuser(), now=now,
+                      forecast=(forecast, models))
+    say("Planning consensus, scenarios, finance and supply; locking Base; comparing actuals with it")
+    plan = plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state)
+    version = int(plan.lock_record.iloc[0]["version"])
+    exceptions = plan.tables["tblExceptions"]
+    log = [{"command": "demo", "data": f"Sample company '{sample.name}', as of {sample.as_of}",
+            "details": (f"Forecast {len(models)} items; {past_cycles} past cycles simulated (locks v1-v{past_cycles}); "
+                        f"Base locked as v{version}; actuals through {plan.through:%Y-%m-%d}; "
+                        f"{len(exceptions)} exceptions. Built from the export files in {folder.name}/ as sop-excel "
+                        "new reads them.")}]
     say("Writing the workbook")
-    formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
-    path = build_workbook(out, tables, formulas=formulas)
-    keep_new_basis(path, settings, basis)
-    csv_path = _next_day_csv(company, through, path)
-    cmp_ = frames["tblCompare"].set_index("scenario")
-    load = frames["tblLoad"]
-    inv = frames["tblInventory"]
+    path = write_plan(path, values, plan, log)
+    csv_path = _next_day_csv(sample, plan.through, path)
+    t = plan.tables
+    cmp_ = t["tblCompare"].set_index("scenario")
+    load, inv, fva, execution = t["tblLoad"], t["tblInventory"], t["tblFVA"], t["tblExecution"]
+    final = t["tblForecast"]
     total = fva[fva["level"] == "Total"]
+    rec = plan.lock_record.iloc[0]
     lines = [
-        f"Company: {company.name}, as of {company.as_of:%Y-%m-%d}",
+        f"Company: {sample.name}, as of {sample.as_of:%Y-%m-%d}",
         f"Items: {len(items)} in {len(families)} families; forecast {settings.horizon} months "
         f"({first:%b %Y} to {final['month'].max():%b %Y})",
         "Methods: " + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
         "Gap to budget over the horizon: " + ", ".join(f"{s} {g:+,.0f}" for s, g in cmp_["gap"].items()),
         f"Supply: {int((load['overload'] == 'Yes').sum())} overloaded resource-months; "
         f"{inv.loc[inv['below_safety'] == 'Yes', 'item'].nunique()} items fall below safety stock (Base)",
-        f"Plan of record: Base locked as v{version} (hash {rec.iloc[0]['content_hash']})"
+        f"Plan of record: Base locked as v{version} (hash {rec['content_hash']})"
         + (f"; forecast value added of consensus vs statistical: {total.iloc[0]['fva_final']:+.1%}"
            if len(total) else ""),
-        f"Execution through {through:%Y-%m-%d}: "
+        f"Execution through {plan.through:%Y-%m-%d}: "
         + ", ".join(f"{s} {int(n)}" for s, n in execution["status"].value_counts().items())
         + f"; {len(exceptions)} exceptions",
     ]
-    return DemoResult(path=path, actuals_next_day=csv_path, lines=lines)
-
-
-def keep_new_basis(path: Path, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:
-    """A new workbook's execution basis on its Basis sheet, with the file's fingerprint, so its
-    first refresh-actuals reads it instead of the S&OP sheets (see ``macros.keep_basis``)."""
-    from sop_excel.macros import keep_basis
-    from sop_excel.workbook.zip_io import ZipIO
-
-    book = ZipIO(path)
-    try:
-        return keep_basis(book, settings, basis)
-    finally:
-        book.close()
+    return DemoResult(path=path, actuals_next_day=csv_path, lines=lines, exports=folder)
 
 
 def _next_day_csv(company: object, through: dt.date, path: Path) -> Path | None:

@@ -58,10 +58,12 @@ __all__ = [
     "lock_plan",
     "meeting_pack",
     "new_scenario",
+    "new_workbook",
     "read_settings",
     "refresh_actuals",
     "refresh_actuals_from_source",
     "refresh_forecast",
+    "update_items",
 ]
 
 Progress = Callable[[int, int], None]
@@ -390,6 +392,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     existing = existing() if existing is not None else read_frame(book, "tblActuals")
     if callable(actuals):
         actuals = actuals()
+    notes, older = list(actuals.attrs.get("notes", [])), int(actuals.attrs.get("older_rows", 0) or 0)
     merged = merge_actuals(existing, actuals)
     write_frame(book, "tblActuals", merged)
     execution, exceptions, through, resolved = _write_execution(book, settings, items, merged, basis=basis)
@@ -403,7 +406,12 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         f"Exceptions: {len(exceptions)}.",
     ]
     _formula_warnings(book, report)
+    if notes:  # how the source was read, where it changed what a value means
+        report.lines.insert(1, "Read: " + "; ".join(notes) + ".")
     month = pd.Timestamp(settings.as_of).replace(day=1)
+    if not len(actuals) and older:  # a filter that matches nothing says so
+        report.warnings.append(f"{source} holds {older:,} rows, none from {month:%d %B %Y} on: nothing was "
+                               "loaded. Check the source's dates and Settings > As-of date.")
     outside = actuals[(actuals["date"] < month) | (actuals["date"] > month + pd.offsets.MonthEnd(0))]
     if len(outside):
         report.warnings.append(f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
@@ -421,15 +429,20 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
 
 def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
                                 folder: Path | None = None, table: str = "actuals",
-                                aside: bool = False) -> RunReport:
+                                aside: bool = False, decimal: str | None = None,
+                                date_format: str | None = None) -> RunReport:
     """Read actuals from ``source`` (default: Settings > Actuals source) and refresh.
 
     ``source`` is a CSV or xlsx file, a SQLite file or a database URL; a relative path is taken
     from ``folder`` (the workbook's). Settings > Actuals columns maps the source's column names.
     Databases are read incrementally: only rows from the start of the execution month.
     ``aside``: read the source in a second process meanwhile (the CLI; not inside Excel).
+    ``decimal`` (point/comma) and ``date_format`` (DMY/MDY) say how the source writes numbers
+    and dates when it cannot tell; default Settings > Actuals format, else detected.
     """
     from sop_excel.sources import read_actuals, source_kind, source_label
+    from sop_excel.sources._validate import ACTUALS_HINTS
+    from sop_excel.sources.conventions import Conventions
 
     settings = read_settings(book)
     text = (source or settings.actuals_source or "").strip()
@@ -447,6 +460,9 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
             path = folder / path
         where = path
     since = pd.Timestamp(settings.as_of).replace(day=1).date() if kind in ("sqlite", "url") else None
+    told = settings.actuals_conventions
+    conventions = Conventions(decimal=decimal or told.get("decimal"), date_order=date_format or told.get("date_order"),
+                              **ACTUALS_HINTS)
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
@@ -456,7 +472,7 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
         known = set(read_frame(book, "tblItems")["item"])
         actuals = stack.enter_context(_reading_aside(
             read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
-            since=since, table=table))
+            since=since, table=table, conventions=conventions))
         return refresh_actuals(book, actuals, source=source_label(where), existing=existing)
 
 
@@ -597,6 +613,8 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
                  drivers: list[dict[str, object]] | None = None) -> RunReport:
     """Add scenario ``name`` as deltas over ``parent`` (optionally with drivers), then compare."""
     _check_new_text(name, description)
+    _no_control_characters({"name": name, "parent": parent, "description": description,
+                            **{f"driver {k}": v for d in drivers or [] for k, v in d.items() if isinstance(v, str)}})
     scen = read_frame(book, "tblScenarioList")
     if name in set(scen["scenario"]):
         raise InputError(f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
@@ -699,6 +717,16 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
                                 for w in pipeline.idle_drivers(forecast, drivers, capacity)]
     _formula_warnings(book, report)
     return problems, report.warnings
+def _no_control_characters(texts: dict[str, str]) -> None:
+    """Refuse text holding a control character: the workbook cannot store it (it would be dropped)."""
+    from sop_excel.sources.tabular import control_characters
+
+    bad = [(k, v) for k, v in texts.items() if isinstance(v, str) and control_characters(pd.Series([v]))[0]]
+    if bad:
+        raise InputError("Text with control characters cannot be stored in the workbook", [
+            CellProblem(k if "," in k else f"The {k}", v, "holds a control character",
+                        "Remove it (Excel cannot store it).")
+            for k, v in bad])
 
 
 def export_scenarios(book: WorkbookIO) -> str:
@@ -709,6 +737,11 @@ def export_scenarios(book: WorkbookIO) -> str:
 def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
     """Replace the scenarios and drivers with those of a TOML file, then compare."""
     scen, drivers = frames_from_toml(text, source)
+    texts = {f"{source}, scenario {r.scenario!r}, {k}": v for r in scen.itertuples(index=False)
+             for k, v in (("name", r.scenario), ("parent", r.parent), ("description", r.description))}
+    texts.update({f"{source}, driver #{i + 1} of {d.scenario!r}, {k}": getattr(d, k)
+                  for i, d in enumerate(drivers.itertuples(index=False)) for k in ("family", "item", "resource", "comment")})
+    _no_control_characters(texts)
     old = read_frame(book, "tblScenarioList")
     scen["status"] = scen["scenario"].map(dict(zip(old["scenario"], old["status"], strict=True))).fillna("Draft")
     settings = read_settings(book)
@@ -801,3 +834,159 @@ def meeting_pack(book: WorkbookIO, out: Path | None = None, *, beside: Path | No
                                   f"{len(pack.pages)} pages: " + ", ".join(report.SECTION_NAMES[k] for k in sections) + "."])
     result.lines += [f"Note: {n}" for n in pack.notes]
     return result
+def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mapping: object = None,
+                 as_of: dt.date | None = None, progress: Progress | None = None,
+                 step: Callable[[str], None] | None = None, force: bool = False) -> RunReport:
+    """``sop-excel new``: a planning workbook for a company from its own exports, and nothing else.
+
+    ``files``: ``items``, ``history`` (required), ``budget``, ``capacity``, ``open_orders``;
+    ``mapping``: a :class:`sop_excel.sources.columns.ReadMapping` (columns, sheets, conventions,
+    Settings values). Reads and checks every file first (nothing is written when one is wrong),
+    then plans with empty planner state (Base, Upside, Downside over the company's families; no
+    inputs, locks or log lines but its own) and writes the workbook.
+    """
+    from sop_excel.planbook import check_rows, plan_tables, write_plan
+    from sop_excel.sources.columns import ReadMapping
+    from sop_excel.sources.exports import read_company
+    from sop_excel.sources.read import file_digest
+
+    say = step or (lambda _msg: None)
+    target = Path(out)
+    if target.suffix.lower() != ".xlsx":
+        raise SopExcelError(f"{target.name}: a new planning workbook must end in .xlsx (the macro-enabled "
+                            "one is made from it by sop-excel template --source).")
+    if target.exists() and not force:
+        raise SopExcelError(f"{target} exists: sop-excel new writes a new workbook and does not replace one. "
+                            "Choose another name, or add --force (the old file is kept in .sop-excel-backups/).")
+    mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
+    as_of = as_of or dt.date.today()
+    settings, values = _new_settings(as_of, mapping)
+    say("Reading " + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v))
+    company = read_company(files, mapping, as_of)
+    n_items = len(company.items)  # what will not fit Excel's grid is refused before hours of work
+    check_rows({"tblHistory": len(company.history), "tblItems": n_items, "tblForecast": n_items * settings.horizon,
+                "tblScenarioPlan": 3 * n_items * settings.horizon})
+    say(f"Forecasting {len(company.items):,} items")
+    plan = plan_tables(settings, company.items, company.history, company.budget, company.capacity,
+                       company.actuals, progress=progress)
+    report = RunReport("new", ["Read:", *[f"  {line}" for line in company.summary], "Planned:",
+                               *[f"  {line}" for line in plan.lines()]], list(company.warnings))
+    fallbacks = int((plan.models["fallback"] != "").sum())
+    if fallbacks:
+        report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
+    data = "; ".join(f"{Path(p).name} (sha256 {file_digest(p)})" for p in company.files.values())
+    details = " | ".join(line.strip() for line in report.lines if line.strip() not in ("Read:", "Planned:"))
+    say(f"Writing {target.name}")
+    write_plan(target, values, plan, [{"command": "new", "data": data[:2000], "details": details[:30000]}])
+    return report
+
+
+def _new_settings(as_of: dt.date, mapping: Any) -> tuple[Settings, dict[str, object]]:
+    """The Settings of a new workbook: the defaults, the as-of date, and the mapping's [settings]
+    (by name, ``Currency``, or by label, ``Horizon (months)``)."""
+    from sop_excel.planbook import DEFAULT_SETTINGS
+
+    by_label = {spec.setting.lower(): spec.name for spec in load_layout().settings.rows}
+    names = {spec.name.lower(): spec.name for spec in load_layout().settings.rows}
+    values: dict[str, object] = {"AsOfDate": as_of, **DEFAULT_SETTINGS}
+    problems = []
+    for key, value in mapping.settings.items():
+        name = names.get(str(key).lower()) or by_label.get(str(key).lower())
+        if name is None or name == "AsOfDate":
+            problems.append(CellProblem(f"{mapping.source}, [settings]", key, "is not a setting a mapping file sets",
+                                        "Use the names on the Settings sheet, e.g. Currency = \"USD\" or "
+                                        "Horizon = 24 (the as-of date comes from --as-of)."))
+            continue
+        values[name] = value
+    if problems:
+        raise InputError("The mapping file's settings cannot be used", problems)
+    try:
+        return Settings.model_validate(values), values
+    except ValidationError as err:
+        raise InputError("The mapping file's settings cannot be used", [
+            CellProblem(f"{mapping.source}, [settings] {e['loc'][0] if e['loc'] else ''}", e.get("input"),
+                        plain_reason(e["msg"]), "Correct it in the mapping file.")
+            for e in err.errors(include_url=False)]) from None
+
+
+def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, effective: dt.date | None = None,
+                 discontinue_missing: bool = False) -> RunReport:
+    """``sop-excel update-items``: the workbook's item master brought up to date from a new export.
+
+    Adds new items (forecast as new items: from their like item when the master names one),
+    discontinues the ones it marks so (and with ``discontinue_missing`` the ones it lacks) from
+    ``effective`` (default: the as-of month), changes prices and unit costs from ``effective``,
+    and takes the other attributes it has. Overrides, comments, consensus inputs and scenarios
+    are kept; any of them that refers to an item or family that no longer holds is reported by
+    name. The S&OP tables are recomputed; existing items keep their statistical forecast.
+    """
+    from sop_excel.core.master import dangling_references, item_changes
+    from sop_excel.sources.columns import ReadMapping
+    from sop_excel.sources.exports import read_items
+
+    settings = read_settings(book)
+    mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
+    new, read_lines = read_items(Path(source), mapping)
+    old = read_frame(book, "tblItems")
+    month0 = pd.Timestamp(settings.as_of).replace(day=1)
+    when = pd.Timestamp(effective).replace(day=1) if effective is not None else month0
+    ch = item_changes(old, new, given=set(new.attrs.get("given", set())), as_of_month=month0, effective=when,
+                      discontinue_missing=discontinue_missing)
+    items = ch.items
+    history = read_frame(book, "tblHistory")
+    forecast = read_frame(book, "tblForecast")
+    models = read_frame(book, "tblModels")
+    keep = [c for c in forecast.columns if c in ("item", "family", "site", "month", "baseline", "lo_80", "hi_80",
+                                                 "lo_95", "hi_95", "naive", "override", "reason_code", "comment")]
+    forecast = forecast[keep]
+    master = items.drop_duplicates("item").set_index("item")
+    forecast = forecast.assign(family=forecast["item"].map(master["family"]).fillna(forecast["family"]),
+                               site=forecast["item"].map(master["site"]).fillna(forecast["site"]))
+    if ch.added:  # no history yet: the like item's forecast as the Forecast sheet has it, else 0
+        forecast, models = pipeline.without_history(settings, items, forecast, models)
+    forecast, models = pipeline.discontinued(items, forecast, models)
+    models = models.assign(family=models["item"].map(master["family"]).fillna(models["family"]))
+    write_frame(book, "tblItems", items)
+    frames = _write_sop(book, settings, items, forecast)
+    final = frames["tblForecast"]
+    write_frame(book, "tblModels", models)
+    book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
+    basis = _execution_basis(book, settings, items, final)
+    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    report = RunReport("update-items", ["Read:", *[f"  {line}" for line in read_lines]])
+
+    def some(names: list[str]) -> str:
+        return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+    def money(rows: list[tuple[str, str, float, float]]) -> str:
+        return "; ".join(f"{i} {f.replace('_', ' ')} {a:g} -> {b:g}" for i, f, a, b in rows[:10]) + (
+            f"; and {len(rows) - 10} more" if len(rows) > 10 else "")
+
+    lines = [f"Items: {len(items):,} on the Items sheet ({len(new):,} in {Path(source).name})."]
+    if ch.added:
+        lines.append(f"Added {len(ch.added)} (forecast as new items): {some(ch.added)}.")
+    if ch.discontinued:
+        lines.append(f"Discontinued from {when:%b %Y} (forecast 0 from then, history kept): {some(ch.discontinued)}.")
+    if ch.prices_now:
+        lines.append(f"Prices and costs changed now: {money(ch.prices_now)}.")
+    if ch.prices_later:
+        lines.append(f"Prices and costs changing from {when:%b %Y} (Items > New price, Price from): "
+                     f"{money(ch.prices_later)}.")
+    if ch.pending_applied:
+        lines.append(f"Price changes whose month has come, now the price: {some(ch.pending_applied)}.")
+    if ch.changed:
+        lines.append("Other changes: " + "; ".join(f"{i} {f.replace('_', ' ')} {a!r} -> {b!r}"
+                                                 for i, f, a, b in ch.changed[:10])
+                     + (f"; and {len(ch.changed) - 10} more" if len(ch.changed) > 10 else "") + ".")
+    if ch.missing and not discontinue_missing:
+        report.warnings.append(f"{len(ch.missing)} items of the workbook are not in {Path(source).name} and were kept "
+                               f"as they are (add --discontinue-missing to discontinue them): {some(ch.missing)}.")
+    if not ch.anything:
+        lines.append("Nothing changed: the Items sheet already says what the file says.")
+    report.lines += lines
+    report.warnings += dangling_references(items, read_frame(book, "tblDrivers"), read_frame(book, "tblInputs"),
+                                           read_frame(book, "tblFamilyTargets"))
+    _log(book, "update-items", f"{Path(source).name}", " ".join(lines)[:30000])
+    book.save()
+    keep_basis(book, settings, basis)
+    return report

@@ -161,6 +161,7 @@ class Settings(_Frozen):
     plan_scenario: str = Field(alias="PlanScenario", default="Base", min_length=1)
     actuals_source: str = Field(alias="ActualsSource", default="")
     actuals_columns: str = Field(alias="ActualsColumns", default="")
+    actuals_format: str = Field(alias="ActualsFormat", default="")
     currency: str = Field(alias="Currency", default="EUR")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -222,7 +223,7 @@ class Settings(_Frozen):
             return int(v.strip())
         return v
 
-    @field_validator("actuals_source", "actuals_columns", "plan_scenario", mode="before")
+    @field_validator("actuals_source", "actuals_columns", "actuals_format", "plan_scenario", mode="before")
     @classmethod
     def _text(cls, v: object) -> object:
         return "" if v is None else v
@@ -235,6 +236,17 @@ class Settings(_Frozen):
             if not eq or name.strip() not in {"date", "item", "orders", "shipments"} or not col.strip():
                 raise ValueError(f"{part!r} is not a mapping; write e.g. date=order_date; orders=qty")
         return v
+
+    @field_validator("actuals_format")
+    @classmethod
+    def _format_syntax(cls, v: str) -> str:
+        _actuals_format(v)
+        return v
+
+    @property
+    def actuals_conventions(self) -> dict[str, str]:
+        """ActualsFormat as ``{"decimal": "comma", "date_order": "DMY"}`` (what it says)."""
+        return _actuals_format(self.actuals_format)
 
     @property
     def column_mapping(self) -> dict[str, str]:
@@ -254,6 +266,25 @@ class Settings(_Frozen):
     def to_names(self) -> dict[str, object]:
         """Values keyed by the Settings sheet's cell names (AsOfDate, Horizon, ...)."""
         return self.model_dump(by_alias=True)
+
+
+def _actuals_format(text: str) -> dict[str, str]:
+    from sop_excel.sources.conventions import parse_date_option, parse_decimal_option
+
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, eq, value = (t.strip() for t in part.partition("="))
+        try:
+            if eq and name.lower() == "decimal":
+                out["decimal"] = parse_decimal_option(value)
+                continue
+            if eq and name.lower() in ("dates", "date", "date format", "date_format"):
+                out["date_order"] = parse_date_option(value)
+                continue
+        except ValueError:
+            pass
+        raise ValueError(f"{part!r} is not a format; write e.g. decimal=comma; dates=DMY")
+    return out
 
 
 def validation_messages(err: ValidationError) -> list[tuple[str, object, str]]:

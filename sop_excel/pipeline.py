@@ -28,6 +28,8 @@ __all__ = [
     "check_scenarios",
     "scenario_name_problems",
     "idle_drivers",
+    "discontinued",
+    "without_history",
     "ExecutionBasis",
     "execution_basis",
     "execution_frames",
@@ -141,11 +143,18 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
     gap = months_between(last, as_of_month) - 1 if pd.notna(last) else 0
     likes = {i: lk for i, lk in zip(items["item"], items["like_item"], strict=True)
              if isinstance(lk, str) and lk}
-    out = forecasting.forecast(frame, h=settings.horizon + max(gap, 0), method=settings.forecast_method,
-                               methods=methods or None, progress=progress,
-                               correct_outliers=settings.correct_outliers, like_items=likes or None,
-                               engine=engine, scheduler=scheduler, groups=_groups(settings, items),
-                               group_name=settings.seasonal_group)
+    if frame.empty:  # no history at all: every item is forecast as an item without history
+        out = pd.DataFrame({c: pd.Series(dtype=float) for c in (
+            "unique_id", "ds", "forecast", "lo-80", "hi-80", "lo-95", "hi-95", "method", "reason", "fallback",
+            "backtest_mase", "backtest_bias", "snaive_mase", "flag")}).astype(
+            {"unique_id": object, "ds": "datetime64[us]", "method": object, "reason": object, "fallback": object,
+             "flag": object})
+    else:
+        out = forecasting.forecast(frame, h=settings.horizon + max(gap, 0), method=settings.forecast_method,
+                                   methods=methods or None, progress=progress,
+                                   correct_outliers=settings.correct_outliers, like_items=likes or None,
+                                   engine=engine, scheduler=scheduler, groups=_groups(settings, items),
+                                   group_name=settings.seasonal_group)
     out = out[out["ds"] >= as_of_month]
     master = items.drop_duplicates("item").set_index("item")
     family = master["family"]
@@ -167,6 +176,66 @@ def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFra
         "snaive_mase": first["snaive_mase"], "forecastability": first["flag"].fillna(""),
         "history_months": first["unique_id"].map(n_obs).fillna(0).astype(int),
     }).reset_index(drop=True)
+    fc, models = without_history(settings, items, fc, models)
+    return discontinued(items, fc, models)
+
+
+def without_history(settings: Settings, items: pd.DataFrame, fc: pd.DataFrame,
+                     models: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Items with no history at all (a launch, a new item): the like item's forecast as it is
+    when one is named and forecast, else 0; both said in the item's reason. Without this they
+    would be missing from the Forecast sheet."""
+    new = items.drop_duplicates("item")
+    new = new[~new["item"].isin(set(models["item"]))]
+    if new.empty:
+        return fc, models
+    month0 = pd.Timestamp(settings.as_of).replace(day=1)
+    months = (sorted(fc["month"].unique()) if len(fc)
+              else list(pd.date_range(month0, periods=settings.horizon, freq="MS").astype("datetime64[us]")))
+    by_item = fc.set_index(["item", "month"])
+    cols = ["baseline", "lo_80", "hi_80", "lo_95", "hi_95"]
+    rows, model_rows = [], []
+    forecast_items = set(models["item"])
+    for r in new.itertuples(index=False):
+        like = str(getattr(r, "like_item", "") or "")
+        grid = pd.DataFrame({"item": r.item, "family": r.family, "site": r.site, "month": months})
+        if like in forecast_items:
+            got = by_item.loc[like].reindex(months)[cols].fillna(0.0).to_numpy()
+            grid[cols] = got
+            method, reason = "like_item", f"no history: the forecast of like item {like}, as it is"
+        else:
+            grid[cols] = 0.0
+            method, reason = "zero", ("no history and no like item: forecast 0 (type overrides, or set a Like "
+                                      "item and refresh the forecast)")
+        rows.append(grid.assign(naive=0.0, override=np.nan, reason_code="", comment=""))
+        model_rows.append({"item": r.item, "family": r.family, "method": method, "reason": reason,
+                           "fallback": "", "backtest_mase": np.nan, "backtest_bias": np.nan,
+                           "snaive_mase": np.nan, "forecastability": "", "history_months": 0})
+    from sop_excel.core.frames import append_rows
+
+    fc = append_rows(fc, pd.concat(rows, ignore_index=True)[list(fc.columns)] if len(fc) else pd.concat(rows, ignore_index=True))
+    return fc.reset_index(drop=True), append_rows(models, pd.DataFrame(model_rows)).reset_index(drop=True)
+
+
+def discontinued(items: pd.DataFrame, fc: pd.DataFrame, models: pd.DataFrame
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Items > Discontinued from: the forecast (and its interval) is 0 from that month."""
+    if "discontinued_from" not in items.columns or fc.empty:
+        return fc, models
+    stop = pd.to_datetime(items.drop_duplicates("item").set_index("item")["discontinued_from"], errors="coerce")
+    stop = stop.dropna()
+    if stop.empty:
+        return fc, models
+    when = pd.to_datetime(fc["item"].map(stop), errors="coerce")
+    gone = (when.notna() & (fc["month"] >= when)).to_numpy()
+    if gone.any():
+        fc = fc.copy()
+        fc.loc[gone, ["baseline", "lo_80", "hi_80", "lo_95", "hi_95"]] = 0.0
+        models = models.copy()
+        hit = models["item"].isin(stop.index)
+        note = "; discontinued from"
+        models.loc[hit, "reason"] = [f"{str(reason).split(note)[0]}{note} {stop[i]:%Y-%m}: forecast 0 from then"
+                                     for i, reason in zip(models.loc[hit, "item"], models.loc[hit, "reason"], strict=True)]
     return fc, models
 
 

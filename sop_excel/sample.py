@@ -16,13 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import os
 from dataclasses import dataclass, field
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_AS_OF", "SampleCompany", "load_sample_company"]
+__all__ = ["DEFAULT_AS_OF", "EXPORT_FILES", "SampleCompany", "load_sample_company", "write_exports"]
 
 DEFAULT_AS_OF = dt.date(2026, 11, 18)
 
@@ -197,3 +199,35 @@ def load_sample_company(as_of: dt.date | None = None) -> SampleCompany:
         actuals=actuals,
         month_actuals=month_actuals,
     )
+
+
+EXPORT_FILES = {"items": "items.csv", "history": "history.csv", "budget": "budget.csv",
+                "capacity": "capacity.csv", "open_orders": "orders.csv"}
+"""The sample company's export files, by the ``sop-excel new`` option each is given to."""
+
+
+def write_exports(folder: str | os.PathLike[str], as_of: dt.date | None = None) -> dict[str, Path]:
+    """The sample company as the export files a planner gets from an ERP (CSV, one per
+    ``sop-excel new`` option), its dates hung on ``as_of``. ``sop-excel demo`` builds its workbook
+    from these files with the ``new`` path; they are also an example of what ``new`` reads.
+
+    Returns:
+        option -> path (items, history, budget, capacity, open_orders).
+    """
+    company = load_sample_company(as_of)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    day = "%Y-%m-%d"
+    frames = {
+        "items": company.items,
+        "history": company.history.assign(month=company.history["month"].dt.strftime(day),
+                                          qty=company.history["qty"].map(lambda q: "" if q != q else f"{q:g}")),
+        "budget": company.budget.assign(month=company.budget["month"].dt.strftime(day)),
+        "capacity": company.capacity.assign(month=company.capacity["month"].dt.strftime(day)),
+        "open_orders": company.actuals.assign(date=company.actuals["date"].dt.strftime(day)),
+    }
+    paths = {}
+    for kind, frame in frames.items():
+        paths[kind] = out / EXPORT_FILES[kind]
+        frame.to_csv(paths[kind], index=False, lineterminator="\n")
+    return paths

@@ -101,6 +101,7 @@ def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers:
             elif kind in ("volume", "price", "unit_cost"):
                 m = driver_mask(out, d)
                 out.loc[m, f"m_{kind}"] = out.loc[m, f"m_{kind}"] * (1.0 + value)
+    _price_changes(out, master)
     out["volume_pct"] = out["m_volume"] - 1.0
     out["price_pct"] = out["m_price"] - 1.0
     out["cost_pct"] = out["m_unit_cost"] - 1.0
@@ -115,6 +116,25 @@ def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers:
     return out[["scenario", "item", "family", "month", "volume_pct", "price_pct", "cost_pct",
                 "launch_qty", "launch_price", "launch_cost", "volume", "price", "unit_cost",
                 "revenue", "cost"]].reset_index(drop=True)
+
+
+def _price_changes(out: pd.DataFrame, master: pd.DataFrame) -> None:
+    """An item's New price / New unit cost from its Price from month, as a factor on the price
+    the Scenario plan's formula takes from Items (so every scenario plans with the new price
+    list from its month). Items without them, or with a price of 0, are left as they are."""
+    if "price_from" not in master.columns:
+        return
+    start = pd.to_datetime(out["item"].map(master["price_from"]), errors="coerce")
+    after = (start.notna() & (out["month"] >= start)).to_numpy()
+    if not after.any():
+        return
+    for new, old, factor in (("new_price", "price", "m_price"), ("new_unit_cost", "unit_cost", "m_unit_cost")):
+        if new not in master.columns:
+            continue
+        ratio = (pd.to_numeric(out["item"].map(master[new]), errors="coerce")
+                 / pd.to_numeric(out["item"].map(master[old]), errors="coerce")).to_numpy(dtype=float)
+        use = after & np.isfinite(ratio)
+        out.loc[use, factor] = out.loc[use, factor].to_numpy() * ratio[use]
 
 
 def capacity_for(name: str, capacity: pd.DataFrame, drivers: pd.DataFrame,

@@ -26,18 +26,25 @@ def capacity_load(plan: pd.DataFrame, items: pd.DataFrame, capacity: pd.DataFram
 
     Returns:
         ``resource, month, load_hours, capacity_hours, utilisation, overload`` (overload: load
-        above capacity); resources with load but no capacity row get capacity 0 and overload.
+        above capacity). A resource with capacity rows but none for a month gets capacity 0
+        there (and an overload); a resource with no capacity rows at all is not constrained
+        (capacity and utilisation empty, never an overload: nothing says what it can make), and
+        items without a resource load nothing.
     """
     master = items.drop_duplicates("item").set_index("item")
     p = plan.assign(resource=plan["item"].map(master["resource"]),
                     load_hours=plan["volume"] * plan["item"].map(master["hours_per_unit"]).astype(float))
+    p = p[p["resource"].notna() & (p["resource"].astype(str).str.strip() != "")]
     load = p.groupby(["resource", "month"], as_index=False)["load_hours"].sum()
     cap = capacity.groupby(["resource", "month"], as_index=False)["hours"].sum().rename(
         columns={"hours": "capacity_hours"})
     out = load.merge(cap, on=["resource", "month"], how="left").fillna({"capacity_hours": 0.0})
+    known = out["resource"].isin(set(capacity["resource"])).to_numpy()
+    out.loc[~known, "capacity_hours"] = np.nan
     c = out["capacity_hours"].to_numpy()
     out["utilisation"] = np.divide(out["load_hours"].to_numpy(), c, out=np.full(len(out), np.inf), where=c > 0)
-    out["overload"] = out["load_hours"] > out["capacity_hours"] + 1e-9
+    out.loc[~known, "utilisation"] = np.nan
+    out["overload"] = known & (out["load_hours"] > out["capacity_hours"].fillna(0.0) + 1e-9)
     return out.sort_values(["resource", "month"]).reset_index(drop=True)
 
 
@@ -68,7 +75,7 @@ def inventory_projection(demand: pd.DataFrame, items: pd.DataFrame, load: pd.Dat
     d = demand.sort_values(["item", "month"]).reset_index(drop=True)
     d["resource"] = d["item"].map(master["resource"])
     util = load.set_index(["resource", "month"])["utilisation"]
-    fit = pd.Series([1.0 / u if u > 1 else 1.0 for u in util.to_numpy()], index=util.index)
+    fit = pd.Series([1.0 / u if u > 1 else 1.0 for u in util.to_numpy()], index=util.index, dtype=float)
     keys = pd.MultiIndex.from_arrays([d["resource"], d["month"]])
     d["supply"] = d["volume"].to_numpy() * fit.reindex(keys).fillna(1.0).to_numpy()
     # Per item, in month order: closing = opening stock + running sum of (supply - demand).

@@ -2,82 +2,71 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from sop_excel.errors import InputError, SopExcelError
-from sop_excel.files import max_source_bytes, read_limited
+from sop_excel.errors import InputError
 from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Locator,
+    _Twice,
+    duplicate_columns_error,
     missing_columns_error,
     resolve_columns,
     validate,
 )
+from sop_excel.sources.conventions import Conventions
+from sop_excel.sources.tabular import read_table
 
-__all__ = ["read_actuals_csv"]
+__all__ = ["TOO_BIG", "read_actuals_csv"]
 
-_TOO_BIG = ("Export only the months the plan needs (the Actuals sheet holds at most 1,048,573 rows), "
+TOO_BIG = ("Export only the months the plan needs (the Actuals sheet holds at most 1,048,573 rows), "
             "or read from a database (SQLite file or URL), which reads only the current month; "
             "SOP_EXCEL_MAX_SOURCE_MB raises the limit.")
 
 
 def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
-                     mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
+                     mapping: Mapping[str, str] | None = None,
+                     conventions: Conventions | None = None) -> pd.DataFrame:
     """Daily actuals from a CSV with columns date, item, orders, shipments (any order, any case).
 
     Args:
-        path: the CSV file (UTF-8, with or without a byte-order mark).
+        path: the CSV file: UTF-8 (with or without a byte-order mark), UTF-16 or Windows-1252;
+            separated by commas, semicolons, tabs or bars (see :mod:`sop_excel.sources.tabular`).
         known_items: item codes on the Items sheet; ``None`` accepts any code.
         mapping: canonical name -> the file's column name, e.g. ``{"orders": "order_qty"}``.
+        conventions: decimal separator and date order when the file cannot say (None: detect).
 
     Returns:
-        ``date`` (datetime64, day), ``item``, ``orders``, ``shipments`` (float; empty means 0).
+        ``date`` (datetime64, day), ``item``, ``orders``, ``shipments`` (float; empty means 0);
+        ``attrs["notes"]``: how the file was read, where it mattered.
 
     Raises:
         SopExcelError: there is no file at ``path``.
-        InputError: missing columns, unreadable dates, quantities that are not numbers or are
-            negative, unknown items, repeated date/item pairs; each named by file row and column.
+        InputError: missing or repeated columns, unreadable dates, quantities that are not
+            numbers or are negative, unknown items, repeated date/item pairs; each named by
+            file row and column.
     """
     path = Path(path)
+    table = read_table(path, expected=", ".join(ACTUALS_COLUMNS), what="rows of actuals",
+                       missing=f"No actuals file at {path}. Check the path.", guard_prefix="Actuals file ",
+                       too_big=TOO_BIG)
+    header = table.header
     try:
-        text = read_limited(path, "Actuals file", max_source_bytes(), _TOO_BIG).decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SopExcelError(f"No actuals file at {path}. Check the path.") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name} is not a UTF-8 text file (byte {exc.start}). "
-                         "Export it from your system as CSV (UTF-8).") from None
-    reader = csv.reader(io.StringIO(text))
-    try:  # a stray carriage return or NUL outside quotes: say where, do not crash
-        reader = iter(list(reader))
-    except csv.Error as exc:
-        raise InputError(f"File {path.name}, line {reader.line_num}: not a valid CSV line ({exc}). "
-                         "Put text holding line breaks in double quotes, or export the file "
-                         "again as CSV (UTF-8).") from None
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(f"{path.name} is empty. Expected a header row: "
-                         f"{', '.join(ACTUALS_COLUMNS)}.") from None
-    idx, missing = resolve_columns(header, mapping)
+        idx, missing = resolve_columns(header, mapping)
+    except _Twice as twice:
+        raise duplicate_columns_error(table.header_where, header, twice.positions) from None
     if missing:
-        raise missing_columns_error(f"File {path.name}, row 1 (header)", missing, header, mapping)
-    lines: list[int] = []
-    cells: list[list[str]] = []
-    order = [idx[c] for c in ACTUALS_COLUMNS]
-    for line_no, row in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        lines.append(line_no)
-        cells.append([row[i] if i < len(row) else "" for i in order])
-    if not cells:
-        raise InputError(f"{path.name} has a header but no rows of actuals.")
-    raw = pd.DataFrame(cells, columns=list(ACTUALS_COLUMNS), dtype=str)
-    locate = Locator(
-        cell=lambda pos, col: f"File {path.name}, row {lines[pos]}, column '{header[idx[col]]}'",
-        row=lambda pos: f"File {path.name}, row {lines[pos]}")
-    return validate(raw, locate, known_items=known_items, label=f"Actuals file {path.name}")
+        raise missing_columns_error(table.header_where, missing, header, mapping)
+    cols = table.columns([idx[c] for c in ACTUALS_COLUMNS])
+    raw = pd.DataFrame({c: s.to_numpy() for c, s in zip(ACTUALS_COLUMNS, cols, strict=True)}, dtype=object)
+    locate = Locator(cell=lambda pos, col: table.where(idx[col], pos), row=table.row_where)
+    label = f"Actuals file {path.name}" + (f" ({'; '.join(table.notes)})" if table.notes else "")
+    frame = validate(raw, locate, known_items=known_items, label=label, conventions=conventions)
+    frame.attrs["notes"] = [*table.notes, *frame.attrs.get("notes", [])]
+    return frame
+
+
+_ = InputError  # raised by read_table and validate

@@ -8,8 +8,6 @@ row or cell came from. :func:`validate` checks every value at once and raises on
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -17,12 +15,24 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.errors import CellProblem, InputError, SopExcelError
+from sop_excel.sources.conventions import (
+    MAX_NUMBER,
+    Column,
+    Conventions,
+    read_dates,
+    read_numbers,
+    too_large,
+)
+from sop_excel.sources.tabular import column_letter, control_characters
 
-__all__ = ["ACTUALS_COLUMNS", "Locator", "missing_columns_error", "resolve_columns", "validate"]
+__all__ = ["ACTUALS_COLUMNS", "Locator", "duplicate_columns_error", "missing_columns_error", "resolve_columns",
+           "validate"]
 
 ACTUALS_COLUMNS = ("date", "item", "orders", "shipments")
 QUANTITIES = ("orders", "shipments")
-_DIGIT = re.compile(r"\d")
+ACTUALS_HINTS = {"decimal_hint": "--decimal point or --decimal comma (in Excel: Settings > Actuals format, "
+                                 "e.g. decimal=comma)",
+                 "date_hint": "--date-format DMY or MDY (in Excel: Settings > Actuals format, e.g. dates=DMY)"}
 
 
 @dataclass(frozen=True)
@@ -60,14 +70,38 @@ def resolve_columns(found: list[str], mapping: Mapping[str, str] | None) -> tupl
             f"Map only {', '.join(ACTUALS_COLUMNS)}, e.g. orders=order_qty.")
     norm = [str(f).strip().lower() for f in found]
     idx: dict[str, int] = {}
+    twice = []
     missing: list[str] = []
     for col in ACTUALS_COLUMNS:
         want = str(mapping.get(col, col)).strip().lower()
         if want in norm:
             idx[col] = norm.index(want)
+            if norm.count(want) > 1:
+                twice.append([i for i, n in enumerate(norm) if n == want])
         else:
             missing.append(mapping.get(col, col))
+    if twice and not missing:
+        raise _Twice(twice)
     return idx, missing
+
+
+class _Twice(Exception):
+    """A column the actuals need is named twice (positions); the reader says where."""
+
+    def __init__(self, positions: list[list[int]]) -> None:
+        super().__init__(positions)
+        self.positions = positions
+
+
+def duplicate_columns_error(where: str, found: list[str], positions: list[list[int]], *,
+                            letters: bool = True) -> InputError:
+    """The one message for a column header written twice: sop-excel will not guess which to load."""
+    named = "; ".join(
+        f"{' and '.join(column_letter(i) if letters else str(i + 1) for i in pos)} are all named {found[pos[0]]!r}"
+        .replace(" are all named", " are both named" if len(pos) == 2 else " are all named")
+        for pos in positions)
+    return InputError(f"{where}: columns {named}. Rename or delete the extra column: sop-excel will not guess "
+                      "which one to load.")
 
 
 def missing_columns_error(where: str, missing: list[str], found: list[str],
@@ -88,8 +122,12 @@ def missing_columns_error(where: str, missing: list[str], found: list[str],
 
 
 def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None,
-             label: str) -> pd.DataFrame:
+             label: str, conventions: Conventions | None = None, date1904: bool = False) -> pd.DataFrame:
     """Check and convert raw actuals; every problem reported at once.
+
+    Numbers and dates follow the one set of rules of :mod:`sop_excel.sources.conventions`
+    (decimal comma or point, day/month order, Excel serial dates): detected where the source
+    says, refused where it does not, and what was decided is kept in ``attrs["notes"]``.
 
     Args:
         raw: canonical columns ``date, item, orders, shipments`` holding the source's values,
@@ -97,14 +135,18 @@ def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None
         locate: names the source row and cell of a position in ``raw``.
         known_items: item codes on the Items sheet; ``None`` accepts any code.
         label: the source in the summary line, e.g. "Actuals file a.csv".
+        conventions: the decimal separator and date order as the user said them (None: detect).
+        date1904: serial dates count from 1904 (an xlsx setting).
 
     Returns:
-        ``date`` (datetime64, day), ``item`` (str), ``orders``, ``shipments`` (float, empty = 0).
+        ``date`` (datetime64, day), ``item`` (str), ``orders``, ``shipments`` (float, empty = 0);
+        ``attrs["notes"]``: how numbers and dates were read, when it mattered.
 
     Raises:
-        InputError: unreadable dates, empty items, unknown items, quantities that are not numbers
-            or are negative, repeated item/day pairs.
+        InputError: unreadable or ambiguous dates and numbers, empty items, unknown items,
+            quantities that are not numbers, negative or too large, repeated item/day pairs.
     """
+    conventions = conventions or Conventions(**ACTUALS_HINTS)
     problems: list[tuple[int, int, CellProblem]] = []
 
     def add(mask: np.ndarray, order: int, col: str, values: pd.Series | None, message: str, fix: str) -> None:
@@ -112,22 +154,38 @@ def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None
             value = None if values is None else _shown(values.iloc[pos])
             problems.append((int(pos), order, CellProblem(locate.cell(int(pos), col), value, message, fix)))
 
-    dates, bad_date = _dates(raw["date"])
-    add(bad_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD.")
+    def where(col: str) -> Callable[[int], str]:
+        return lambda pos: locate.cell(pos, col)
+
+    (dates,), (bad_date,), date_notes = read_dates([Column("date", raw["date"], where("date"))], conventions,
+                                                  label=label, date1904=date1904)
+    empty_date = dates.isna().to_numpy() & ~bad_date
+    add(bad_date | empty_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD.")
     items = _items(raw["item"])
     empty = (items == "").to_numpy()
     add(empty, 1, "item", None, "item is empty", "Fill in the item code.")
+    # a control character inside a code (Python's strip() would drop \x1c-\x1f at its ends, the
+    # workbook's XML cannot hold most of them): refused, never dropped
+    soft = raw["item"].map(lambda v: v.strip(" \t\r\n") if isinstance(v, str) else v)
+    control = control_characters(soft)
+    add(control, 1, "item", soft.map(lambda v: _Exact(v) if isinstance(v, str) else v), "holds a control character",
+        "Remove it from the file: item codes are compared exactly, and Excel cannot show it.")
     if known_items is not None:
-        unknown = ~empty & ~items.isin(known_items).to_numpy()
+        unknown = ~empty & ~control & ~items.isin(known_items).to_numpy()
         add(unknown, 1, "item", items, "is not an item on the Items sheet",
             "Check the code, or add the item to Items first.")
-    out = pd.DataFrame({"date": dates, "item": items})
-    for order, col in enumerate(QUANTITIES, start=2):
-        values, bad = _quantities(raw[col])
+    out = pd.DataFrame({"date": dates.to_numpy(), "item": items})
+    qty_cols = [Column(c, raw[c], where(c)) for c in QUANTITIES]
+    values, bads, number_notes = read_numbers(qty_cols, conventions, label=label)
+    for order, (col, vals, bad) in enumerate(zip(QUANTITIES, values, bads, strict=True), start=2):
         add(bad, order, col, raw[col], "is not a number", "Write a quantity such as 12 or 12.5 (empty means 0).")
-        add(np.nan_to_num(values, nan=0.0) < 0, order, col, raw[col], "is negative",
+        add(np.nan_to_num(vals, nan=0.0) < 0, order, col, raw[col], "is negative",
             "Quantities must be 0 or more; book returns separately.")
-        out[col] = values
+        big = too_large(vals) & (vals > 0)
+        add(big, order, col, raw[col], f"is too large (at least {MAX_NUMBER:,.0f})",
+            "Check the value and its decimal separator.")
+        out[col] = np.where(np.isnan(vals) & ~bad, 0.0, vals)
+        out.loc[bad | big, col] = np.nan
     problems.sort(key=lambda p: (p[0], p[1]))
     listed = [p[2] for p in problems]
     dup = (out.duplicated(["date", "item"], keep="first") & out["date"].notna()).to_numpy()
@@ -137,11 +195,20 @@ def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None
                                   "Keep one row per item and day."))
     if listed:
         raise InputError(f"{label} has values sop-excel cannot load", listed)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out["date"] = out["date"].astype("datetime64[us]")
+    out.attrs["notes"] = date_notes + number_notes
+    return out
+
+
+class _Exact(str):
+    """Text shown in a message exactly as it is (not stripped)."""
 
 
 def _shown(value: object) -> object:
     """A raw value as a message shows it: text as typed, empty as nothing."""
+    if isinstance(value, _Exact):
+        return str(value)
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, str):
@@ -149,52 +216,6 @@ def _shown(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _is_text(s: pd.Series) -> np.ndarray:
-    if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
-        return s.notna().to_numpy()
-    return np.fromiter((isinstance(v, str) for v in s.to_numpy(dtype=object)), dtype=bool, count=len(s))
-
-
-def _dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Day timestamps and a mask of values that are not dates (empty counts as not a date)."""
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = pd.Series(s.to_numpy(), index=s.index)
-        return _day(out), out.isna().to_numpy()
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
-    text = _is_text(s)
-    if text.any():
-        t = s[text].astype(str).str.strip()
-        parsed = pd.to_datetime(t, format="ISO8601", errors="coerce")
-        retry = parsed.isna() & (t != "")
-        if retry.any():
-            parsed = parsed.astype(object)
-            parsed[retry] = [_lenient_date(v) for v in t[retry]]
-            parsed = pd.to_datetime(parsed, errors="coerce")
-        out[text] = _day(parsed)
-    other = ~text & s.notna().to_numpy()
-    if other.any():
-        out[other] = [pd.Timestamp(v) if isinstance(v, (dt.date, np.datetime64)) else pd.NaT
-                      for v in s[other]]
-    return _day(out), out.isna().to_numpy()
-
-
-def _day(s: pd.Series) -> pd.Series:
-    s = pd.to_datetime(s)
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_localize(None)
-    return s.dt.normalize().astype("datetime64[us]")
-
-
-def _lenient_date(text: str) -> pd.Timestamp:
-    """Dates pandas reads in other layouts (2026/11/19, 19 Nov 2026); never words like 'today'."""
-    if not _DIGIT.search(text):
-        return pd.NaT
-    try:
-        return pd.Timestamp(text)
-    except (ValueError, OverflowError):
-        return pd.NaT
 
 
 def _items(s: pd.Series) -> pd.Series:
@@ -212,29 +233,3 @@ def _item_text(v: object) -> str:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return str(v).strip()
-
-
-def _quantities(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Floats (empty = 0) and a mask of values that are not finite numbers."""
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        vals = s.to_numpy(dtype=float, na_value=np.nan)
-        vals = np.where(np.isnan(vals), 0.0, vals)
-        bad = ~np.isfinite(vals)
-        return np.where(bad, np.nan, vals), bad
-    vals = np.zeros(len(s))
-    bad = np.zeros(len(s), dtype=bool)
-    text = _is_text(s)
-    if text.any():
-        t = s[text].astype(str).str.strip().str.replace(",", "", regex=False)
-        num = pd.to_numeric(t, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        num = np.where(t.to_numpy() == "", 0.0, num)
-        vals[text] = num
-        bad[text] = ~np.isfinite(num)
-    other = ~text & s.notna().to_numpy()
-    if other.any():
-        nums = [float(v) if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                else np.nan for v in s[other]]
-        vals[other] = nums
-        bad[other] = ~np.isfinite(nums)
-    vals[bad] = np.nan
-    return vals, bad

@@ -12,6 +12,7 @@ import pandas as pd
 
 from sop_excel.errors import SopExcelError
 from sop_excel.sources._csv_file import read_actuals_csv
+from sop_excel.sources.conventions import Conventions
 from sop_excel.sources.sql import read_actuals_sql, redact_url, sqlite_url
 from sop_excel.sources.xlsx import read_actuals_xlsx
 
@@ -58,7 +59,7 @@ def source_label(source: str | Path) -> str:
 
 def read_actuals(source: str | Path, *, mapping: Mapping[str, str] | None = None,
                  known_items: set[str] | None = None, since: dt.date | None = None,
-                 table: str = "actuals") -> pd.DataFrame:
+                 table: str = "actuals", conventions: Conventions | None = None) -> pd.DataFrame:
     """Daily actuals from a CSV, an xlsx, a SQLite file or any SQLAlchemy URL.
 
     Every source gets the same checks (dates, quantities, unknown and repeated items) and every
@@ -72,20 +73,32 @@ def read_actuals(source: str | Path, *, mapping: Mapping[str, str] | None = None
         since: only rows dated on or after this day. Databases filter in SQL (a bound
             parameter); files are checked whole, then filtered.
         table: the database table (or xlsx sheet) holding the actuals.
+        conventions: the decimal separator and date order when the source cannot say; numbers
+            and dates follow :mod:`sop_excel.sources.conventions` for every source.
 
     Returns:
-        ``date`` (datetime64, day), ``item`` (str), ``orders``, ``shipments`` (float).
+        ``date`` (datetime64, day), ``item`` (str), ``orders``, ``shipments`` (float);
+        ``attrs["notes"]``: how the source was read where it mattered (encoding, separator,
+        sheet, decimal comma, date order, serial dates); ``attrs["older_rows"]``: rows before
+        ``since`` left out.
     """
     kind = source_kind(source)
     if kind in ("sqlite", "url"):
         url = str(source).strip() if kind == "url" else sqlite_url(source)
         if kind == "sqlite" and not Path(source).is_file():
             raise SopExcelError(f"No SQLite database at {source}. Check ActualsSource in Settings.")
-        return read_actuals_sql(url, known_items, mapping=mapping, since=since, table=table)
+        return read_actuals_sql(url, known_items, mapping=mapping, since=since, table=table,
+                                conventions=conventions)
     if kind == "csv":
-        frame = read_actuals_csv(source, known_items, mapping=mapping)
+        frame = read_actuals_csv(source, known_items, mapping=mapping, conventions=conventions)
     else:
-        frame = read_actuals_xlsx(source, known_items, mapping=mapping, sheet=table)
+        frame = read_actuals_xlsx(source, known_items, mapping=mapping, sheet=table, conventions=conventions)
+    older = 0
     if since is not None:
-        frame = frame[frame["date"] >= pd.Timestamp(since)].reset_index(drop=True)
+        keep = frame["date"] >= pd.Timestamp(since)
+        older = int((~keep).sum())
+        notes = frame.attrs.get("notes", [])
+        frame = frame[keep].reset_index(drop=True)
+        frame.attrs["notes"] = notes
+    frame.attrs["older_rows"] = older
     return frame

@@ -23,10 +23,13 @@ from sop_excel.models import MAX_ROWS
 from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Locator,
+    _Twice,
+    duplicate_columns_error,
     missing_columns_error,
     resolve_columns,
     validate,
 )
+from sop_excel.sources.conventions import Conventions
 
 __all__ = ["read_actuals_sql", "redact_url", "sqlite_url", "write_actuals_sqlite"]
 
@@ -129,7 +132,7 @@ def _find_table(inspector, table: str, shown: str) -> tuple[str | None, str]:  #
 
 def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
                      mapping: Mapping[str, str] | None = None, since: dt.date | None = None,
-                     table: str = "actuals") -> pd.DataFrame:
+                     table: str = "actuals", conventions: Conventions | None = None) -> pd.DataFrame:
     """Daily actuals from a table of any SQLAlchemy database.
 
     Args:
@@ -137,12 +140,17 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
             ``mssql+pyodbc://...``).
         known_items: item codes on the Items sheet; ``None`` accepts any code.
         mapping: canonical name -> the table's column name.
-        since: only rows dated on or after this day (``WHERE date >= :since``; incremental
-            refresh). Dates must be stored as DATE/TIMESTAMP or ISO text (YYYY-MM-DD...).
+        since: only rows dated on or after this day (incremental refresh). Filtered in SQL
+            (``WHERE date >= :since``) where that compares dates: a DATE/TIMESTAMP column, or
+            SQLite text that is all ISO (YYYY-MM-DD...). Dates stored otherwise (Excel serial
+            numbers, other text) are read whole and filtered here, and the notes say so.
         table: the table or view, optionally ``schema.table``.
+        conventions: decimal separator and date order when the table cannot say (None: detect).
 
     Returns:
-        ``date`` (datetime64, day), ``item``, ``orders``, ``shipments`` (float; NULL means 0).
+        ``date`` (datetime64, day), ``item``, ``orders``, ``shipments`` (float; NULL means 0);
+        ``attrs["notes"]`` how dates were read and filtered; ``attrs["older_rows"]`` rows
+        before ``since`` that were not loaded (counted when nothing was).
 
     Raises:
         SopExcelError: the URL, driver or database cannot be used.
@@ -157,17 +165,27 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
             inspector = sa.inspect(conn)
             schema, name = _find_table(inspector, table, shown)
             found = [c["name"] for c in inspector.get_columns(name, schema=schema)]
-            idx, missing = resolve_columns(found, mapping)
+            try:
+                idx, missing = resolve_columns(found, mapping)
+            except _Twice as twice:
+                raise duplicate_columns_error(f"Database {shown}, table {name}", found, twice.positions,
+                                              letters=False) from None
             if missing:
                 raise missing_columns_error(f"Database {shown}, table {name}", missing, found, mapping,
                                             what="table")
             cols = {c: found[idx[c]] for c in ACTUALS_COLUMNS}
             src = sa.table(name, *(sa.column(n) for n in dict.fromkeys(cols.values())), schema=schema)
             stmt = sa.select(*(src.c[cols[c]].label(c) for c in ACTUALS_COLUMNS))
-            if since is not None:
-                stmt = stmt.where(src.c[cols["date"]] >= sa.bindparam("since", _day(since), type_=sa.Date()))
-            stmt = stmt.order_by(src.c[cols["item"]], src.c[cols["date"]])
+            date_col = src.c[cols["date"]]
+            in_sql = since is not None and _compares_as_dates(conn, inspector, src, date_col, name, schema,
+                                                              cols["date"])
+            if in_sql:
+                stmt = stmt.where(date_col >= sa.bindparam("since", _day(since), type_=sa.Date()))
+            stmt = stmt.order_by(src.c[cols["item"]], date_col)
             rows = _fetch(conn.execute(stmt), name, shown)
+            older = 0
+            if in_sql and not rows:  # a filter that matches nothing says so
+                older = int(conn.execute(sa.select(sa.func.count()).select_from(src)).scalar() or 0)
     except sa.exc.SQLAlchemyError as exc:
         if "interrupted" in str(getattr(exc, "orig", "")):  # our time limit, on SQLite
             raise SopExcelError(f"Reading actuals from {shown}, table {table}, took more than {read_timeout():,.0f} "
@@ -179,7 +197,9 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
     finally:
         engine.dispose()
     if not rows:
-        return _empty()
+        out = _empty()
+        out.attrs["notes"], out.attrs["older_rows"] = [], older
+        return out
     # column-wise from the rows: far faster than from_records, and itemgetter than zip(*rows)
     columns = [list(map(itemgetter(j), rows)) for j in range(len(ACTUALS_COLUMNS))]
     raw = pd.DataFrame({c: pd.Series(v) for c, v in zip(ACTUALS_COLUMNS, columns, strict=True)})
@@ -189,7 +209,35 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
 
     locate = Locator(cell=lambda pos, col: f"Table {name}, row {pos + 1} ({key(pos)}), column '{cols[col]}'",
                      row=lambda pos: f"Table {name}, row {pos + 1} ({key(pos)})")
-    return validate(raw, locate, known_items=known_items, label=f"Actuals table {name} in {shown}")
+    frame = validate(raw, locate, known_items=known_items, label=f"Actuals table {name} in {shown}",
+                     conventions=conventions)
+    if since is not None and not in_sql:
+        keep = frame["date"] >= pd.Timestamp(since)
+        out = frame[keep].reset_index(drop=True)
+        out.attrs["notes"] = [*frame.attrs.get("notes", []),
+                              f"dates in column '{cols['date']}' are not stored as dates: all {len(frame):,} rows "
+                              f"read, {int((~keep).sum()):,} dated before {_day(since):%Y-%m-%d} left out"]
+        out.attrs["older_rows"] = int((~keep).sum())
+        return out
+    frame.attrs["older_rows"] = 0
+    return frame
+
+
+def _compares_as_dates(conn, inspector, src, col, name: str, schema: str | None, col_name: str) -> bool:  # noqa: ANN001
+    """Whether ``col >= :since`` in SQL compares dates: a DATE/TIMESTAMP column (any database),
+    or SQLite values that are all ISO text (SQLite compares a number below any text, so Excel
+    serial dates would all be left out, and '19/11/2026' text compares as text)."""
+    sa = _sa()
+    if conn.dialect.name != "sqlite":
+        declared = next((c["type"] for c in inspector.get_columns(name, schema=schema) if c["name"] == col_name), None)
+        return isinstance(declared, (sa.Date, sa.DateTime))
+    kinds = {k for (k,) in conn.execute(sa.select(sa.func.typeof(col)).distinct()).all()}
+    if not kinds <= {"text", "null"}:
+        return False
+    iso = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
+    odd = conn.execute(sa.select(sa.func.count()).select_from(src).where(
+        sa.and_(col.isnot(None), sa.not_(col.op("GLOB")(iso))))).scalar()
+    return not odd
 
 
 def _day(value: dt.date | dt.datetime | pd.Timestamp) -> dt.date:

@@ -1,4 +1,4 @@
-"""Actuals from an xlsx workbook (read with pandas' calamine engine), named by sheet and cell."""
+"""Actuals from an xlsx workbook (read with calamine), named by sheet and cell."""
 
 from __future__ import annotations
 
@@ -7,86 +7,84 @@ from pathlib import Path
 
 import pandas as pd
 
-from sop_excel.errors import InputError, SopExcelError, WorkbookCorruptError
-from sop_excel.files import check_regular, max_source_bytes, size_text
-from sop_excel.sources._csv_file import _TOO_BIG
+from sop_excel.sources._csv_file import TOO_BIG
 from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Locator,
+    _Twice,
+    duplicate_columns_error,
     missing_columns_error,
     resolve_columns,
     validate,
 )
-from sop_excel.workbook.guard import check_xlsx
+from sop_excel.sources.conventions import Conventions
+from sop_excel.sources.tabular import column_letter, read_table
 
 __all__ = ["column_letter", "read_actuals_xlsx"]
 
 
-def column_letter(index: int) -> str:
-    """Excel column letters of a 0-based column index: 0 -> A, 27 -> AB."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
-                      mapping: Mapping[str, str] | None = None, sheet: str = "actuals") -> pd.DataFrame:
+                      mapping: Mapping[str, str] | None = None, sheet: str | None = "actuals",
+                      conventions: Conventions | None = None) -> pd.DataFrame:
     """Daily actuals from an xlsx sheet whose first non-empty row is the header.
 
     Args:
         path: the .xlsx / .xlsm file.
         known_items: item codes on the Items sheet; ``None`` accepts any code.
         mapping: canonical name -> the sheet's column name.
-        sheet: the sheet to read (case-insensitive); when the workbook has no such sheet, its
-            first sheet is read.
+        sheet: the sheet to read (case-insensitive). When no *visible* sheet has this name, the
+            only visible sheet is read (a hidden sheet is never read unless it is the one named
+            and no visible one is); with several visible sheets and none named so, the file is
+            refused with their names.
+        conventions: decimal separator and date order when the file cannot say (None: detect).
 
     Returns:
-        ``date`` (datetime64, day), ``item``, ``orders``, ``shipments`` (float; empty means 0).
+        ``date`` (datetime64, day), ``item``, ``orders``, ``shipments`` (float; empty means 0);
+        ``attrs["notes"]``: which sheet was read and how, where it mattered.
 
     Raises:
         SopExcelError: no file, or not a readable workbook.
-        InputError: as :func:`read_actuals_csv`, each problem named "File f.xlsx, sheet 'S', cell C7".
+        InputError: as :func:`read_actuals_csv`, each problem named "File f.xlsx, sheet 'S', cell C7";
+            cells holding an error value or a formula without a value are refused by cell.
     """
     path = Path(path)
+    table = _open(path, sheet)
+    header = table.header
     try:
-        size = check_regular(path, "Actuals file").st_size  # a pipe or a device would never end
-    except FileNotFoundError:
-        raise SopExcelError(f"No actuals file at {path}. Check the path.") from None
-    if size > max_source_bytes():
-        raise SopExcelError(f"Actuals file {path.name} is {size_text(size)}; sop-excel reads such files up to "
-                            f"{size_text(max_source_bytes())}. {_TOO_BIG}")
-    try:
-        check_xlsx(path)  # zip, sizes, content types, no DTDs: before calamine parses
-    except WorkbookCorruptError as exc:
-        raise InputError(f"Actuals file {exc}") from None
-    try:
-        with pd.ExcelFile(path, engine="calamine") as book:
-            names = list(book.sheet_names)
-            chosen = next((n for n in names if n.strip().lower() == sheet.strip().lower()), names[0])
-            grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object)
-    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for bad files
-        raise SopExcelError(f"{path.name} is not a workbook sop-excel can read ({exc}). "
-                            "Save it from Excel as .xlsx, or export the actuals as CSV.") from None
-    filled = grid.notna() & grid.apply(lambda c: c.map(lambda v: not (isinstance(v, str) and not v.strip())))
-    used = filled.any(axis=1).to_numpy()
-    if not used.any():
-        raise InputError(f"File {path.name}, sheet '{chosen}' is empty. Expected a header row: "
-                         f"{', '.join(ACTUALS_COLUMNS)}.")
-    head = int(used.argmax())
-    header = ["" if pd.isna(v) else str(v) for v in grid.iloc[head]]
-    idx, missing = resolve_columns(header, mapping)
+        idx, missing = resolve_columns(header, mapping)
+    except _Twice as twice:
+        raise duplicate_columns_error(table.header_where, header, twice.positions) from None
     if missing:
-        where = f"File {path.name}, sheet '{chosen}', row {head + 1} (header)"
-        raise missing_columns_error(where, missing, [h for h in header if h.strip()], mapping)
-    body = grid.iloc[head + 1:][used[head + 1:]]
-    if body.empty:
-        raise InputError(f"File {path.name}, sheet '{chosen}' has a header but no rows of actuals.")
-    rows = (body.index.to_numpy() + 1).tolist()
-    raw = pd.DataFrame({c: body.iloc[:, idx[c]].to_numpy() for c in ACTUALS_COLUMNS})
-    locate = Locator(
-        cell=lambda pos, col: f"File {path.name}, sheet '{chosen}', cell {column_letter(idx[col])}{rows[pos]}",
-        row=lambda pos: f"File {path.name}, sheet '{chosen}', row {rows[pos]}")
-    return validate(raw, locate, known_items=known_items, label=f"Actuals file {path.name}")
+        raise missing_columns_error(table.header_where, missing, [h for h in header if h.strip()], mapping)
+    cols = table.columns([idx[c] for c in ACTUALS_COLUMNS])
+    raw = pd.DataFrame({c: s.to_numpy() for c, s in zip(ACTUALS_COLUMNS, cols, strict=True)}, dtype=object)
+    locate = Locator(cell=lambda pos, col: table.where(idx[col], pos), row=table.row_where)
+    frame = validate(raw, locate, known_items=known_items, label=f"Actuals file {path.name}",
+                     conventions=conventions, date1904=table.date1904)
+    frame.attrs["notes"] = [*table.notes, *frame.attrs.get("notes", [])]
+    return frame
+
+
+def _open(path: Path, sheet: str | None):  # noqa: ANN202 - a tabular.Table
+    """The sheet named ``sheet`` among the visible ones, else the only visible sheet."""
+    from sop_excel.errors import InputError
+
+    kwargs = {"expected": ", ".join(ACTUALS_COLUMNS), "what": "rows of actuals", "guard_prefix": "Actuals file ",
+              "missing": f"No actuals file at {path}. Check the path.", "too_big": TOO_BIG}
+    if sheet:
+        try:
+            table = read_table(path, sheet=sheet, **kwargs)
+        except InputError as exc:
+            if f"has no sheet {sheet!r}" not in str(exc):
+                raise
+        else:
+            if not any("hidden, read because it was named" in n for n in table.notes):
+                return table
+            try:  # the named sheet is hidden: the one visible sheet, if there is one, is what was meant
+                visible = read_table(path, **kwargs)
+            except InputError as exc:
+                if "visible sheets" not in str(exc):
+                    raise
+                return table
+            return visible
+    return read_table(path, **kwargs)

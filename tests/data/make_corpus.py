@@ -223,12 +223,13 @@ def utf16_xlsx(part: str = "xl/worksheets/sheet1.xml", *, dtd: bool = False) -> 
     return _zip(parts)
 
 
-def _sqlite(path: Path, rows: list[tuple[object, ...]] | None, table: str = "actuals") -> None:
+def _sqlite(path: Path, rows: list[tuple[object, ...]] | None, table: str = "actuals",
+            date_type: str = "TEXT") -> None:
     path.unlink(missing_ok=True)
     con = sqlite3.connect(path)
     try:
         if rows is not None:
-            con.execute(f"CREATE TABLE {table} (date TEXT, item TEXT, orders, shipments)")
+            con.execute(f"CREATE TABLE {table} (date {date_type}, item TEXT, orders, shipments)")
             con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", rows)
         else:
             con.execute("CREATE TABLE something_else (x INTEGER)")
@@ -244,6 +245,40 @@ def _csv(lines: list[str]) -> bytes:
 _OK = "2026-11-19,PMP-1001,3,2"
 PAYLOADS = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("http://evil","x")',
             "=cmd|' /C calc'!A0"]
+
+
+def _raw_cells_xlsx(cells: str) -> bytes:
+    """An xlsx whose sheet 'actuals' has a header row and row 2 made of ``cells`` (raw XML)."""
+    parts = _parts([_HEADER])
+    head = parts["xl/worksheets/sheet1.xml"].split("</sheetData>")[0]
+    parts["xl/worksheets/sheet1.xml"] = head + f'<row r="2">{cells}</row></sheetData></worksheet>'
+    return _zip(parts)
+
+
+def _row2(orders_cell: str) -> str:
+    return (f'<c r="A2" t="inlineStr"><is><t>2026-11-19</t></is></c><c r="B2" t="inlineStr"><is><t>PMP-1001</t>'
+            f'</is></c>{orders_cell}<c r="D2"><v>1</v></c>')
+
+
+def hidden_sheet_xlsx() -> bytes:
+    """A visible sheet 'Report' (orders 7) and a hidden sheet 'actuals' (orders 99, stale)."""
+    parts = _parts([_HEADER, ["2026-11-19", "PMP-1001", 7, 1]])
+    strings: list[str] = []
+    hidden = _sheet([_HEADER, ["2026-11-19", "PMP-1001", 99, 1]], strings)
+    visible = _sheet([_HEADER, ["2026-11-19", "PMP-1001", 7, 1]], strings)
+    parts["xl/worksheets/sheet1.xml"] = visible
+    parts["xl/worksheets/sheet2.xml"] = hidden
+    parts["xl/sharedStrings.xml"] = _strings(strings)
+    parts["xl/workbook.xml"] = _WORKBOOK.replace(
+        '<sheet name="actuals" sheetId="1" r:id="rId1"/>',
+        '<sheet name="Report" sheetId="1" r:id="rId1"/><sheet name="actuals" sheetId="2" state="hidden" r:id="rId3"/>')
+    parts["xl/_rels/workbook.xml.rels"] = _WB_RELS.replace(
+        "</Relationships>", '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>')
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        "</Types>", '<Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.worksheet+xml"/></Types>')
+    return _zip(parts)
 
 
 def corpus_files() -> dict[str, bytes]:
@@ -303,6 +338,18 @@ def corpus_files() -> dict[str, bytes]:
         "actuals/xlsx_text_in_orders.xlsx": minimal_xlsx([_HEADER, ["2026-11-19", "PMP-1001", "lots", 1]]),
         "actuals/xlsx_empty_sheet.xlsx": minimal_xlsx([]),
         "actuals/unsupported_suffix.json": b'{"date": "2026-11-19"}\n',
+        # silent misreads (issue 18): each read right, or refused with its place
+        "actuals/decimal_comma_in_quoted_field.csv": _csv(["date,item,orders,shipments",
+                                                           '2026-11-19,PMP-1001,"6,5","2"']),
+        "actuals/thousands_or_decimal.csv": _csv(["date,item,orders,shipments", '2026-11-19,PMP-1001,"1,254",2']),
+        "actuals/two_orders_columns.csv": _csv(["date,item,orders,shipments,orders",
+                                                "2026-11-19,PMP-1001,3,2,5"]),
+        "actuals/huge_quantity.csv": _csv(["date,item,orders,shipments", "2026-11-19,PMP-1001,1e308,1"]),
+        "actuals/control_character_in_item.csv": _csv(["date,item,orders,shipments",
+                                                       "2026-11-19,PMP-1001\x1f,3,2"]),
+        "actuals/xlsx_division_by_zero.xlsx": _raw_cells_xlsx(_row2('<c r="C2" t="e"><f>1/0</f><v>#DIV/0!</v></c>')),
+        "actuals/xlsx_formula_without_value.xlsx": _raw_cells_xlsx(_row2('<c r="C2"><f>A1+1</f></c>')),
+        "actuals/xlsx_hidden_actuals_sheet.xlsx": hidden_sheet_xlsx(),
         # scenarios given to import-scenarios
         "scenarios/not_toml.toml": b"[[scenario]\nname = Base\n",
         "scenarios/unknown_parent.toml": b'[[scenario]]\nname = "Base"\n\n[[scenario]]\nname = "Promo"\nparent = "Nope"\n',
@@ -325,6 +372,8 @@ def corpus_files() -> dict[str, bytes]:
         # issue 18: XML in UTF-16
         "workbooks/utf16_billion_laughs.xlsx": utf16_xlsx("xl/sharedStrings.xml", dtd=True),
         "actuals/xlsx_in_utf16.xlsx": utf16_xlsx(),
+        "scenarios/control_character_in_name.toml": (b'[[scenario]]\nname = "Base"\n\n[[scenario]]\n'
+                                                     b'name = "Pro\\u0007mo"\nparent = "Base"\n'),
     }
 
 
@@ -338,6 +387,8 @@ SQLITE = {
     "actuals/sqlite_without_actuals_table.sqlite": None,
     "actuals/sqlite_text_in_orders.sqlite": [("2026-11-19", "PMP-1001", "lots", 1), ("2026-11-19", "VLV-2001", 2, -1)],
 }
+# dates stored as Excel serial numbers (46345 = 2026-11-19) in a REAL column
+SQLITE_REAL_DATES = {"actuals/sqlite_serial_dates.sqlite": [(46345.0, "PMP-1001", 11, 4), (46344.0, "VLV-2001", 2, 2)]}
 
 # cell edits applied to a copy of the demo workbook: sheet, cell (or the table column), value
 EDITS = {
@@ -459,6 +510,10 @@ def write_corpus(root: Path = CORPUS) -> list[Path]:
         p = root / name
         p.parent.mkdir(parents=True, exist_ok=True)
         _sqlite(p, rows)
+        written.append(p)
+    for name, rows in SQLITE_REAL_DATES.items():
+        p = root / name
+        _sqlite(p, rows, date_type="REAL")
         written.append(p)
     for name, text in EDITS.items():
         p = root / name

@@ -20,6 +20,7 @@ from sop_excel.sources import (
     source_label,
     write_actuals_sqlite,
 )
+from sop_excel.sources.conventions import Conventions
 
 
 def frame(rows):
@@ -195,7 +196,9 @@ def test_xlsx_typed_cells_and_offsets(tmp_path):
                            [dt.datetime(2026, 11, 2), "A", 3, None],
                            [None, None, None, None],
                            ["2026-11-03", 1001, "1,200", 2.5]], extra_sheet=True)
-    got = read_actuals(path, since=dt.date(2026, 11, 1))
+    with pytest.raises(InputError, match=r"cell D6: '1,200' could be 1200 \(thousands separator\) or 1.200"):
+        read_actuals(path)  # nothing in the file says which separator ',' is
+    got = read_actuals(path, since=dt.date(2026, 11, 1), conventions=Conventions(decimal="point"))
     assert got["item"].tolist() == ["A", "1001"]
     assert got["orders"].tolist() == [3.0, 1200.0] and got["shipments"].tolist() == [0.0, 2.5]
     assert got["date"].tolist() == [pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-03")]
@@ -204,13 +207,13 @@ def test_xlsx_typed_cells_and_offsets(tmp_path):
 def test_xlsx_problems_named_by_sheet_and_cell(tmp_path):
     path = xlsx(tmp_path, [["Date", "Item", "Orders", "Shipments"],
                            [dt.datetime(2026, 11, 2), "A", "twelve", 1],
-                           [46330, "A", -1, 1],
+                           [7, "A", -1, 1],
                            [dt.datetime(2026, 11, 2), "A", 1, 1]])
     with pytest.raises(InputError) as exc:
         read_actuals(path)
     text = str(exc.value)
     assert "File actuals.xlsx, sheet 'Actuals', cell D4: 'twelve' is not a number" in text
-    assert "cell B5: 46330 is not a date" in text
+    assert "cell B5: 7 is not a date" in text
     assert "cell D5: -1 is negative" in text
     assert "File actuals.xlsx, sheet 'Actuals', row 6: repeats item A on 2026-11-02" in text
 

@@ -20,7 +20,16 @@ def test_capacity_load_flags_overload_by_hand():
     assert load.loc[("R1", M2), "load_hours"] == 130.0
     assert load.loc[("R1", M2), "overload"]
     assert load.loc[("R1", M2), "utilisation"] == pytest.approx(1.3)
-    assert load.loc[("R2", M1), "overload"]  # load with no capacity row
+    # a resource with no capacity rows at all is not constrained (nothing says what it can make) ...
+    assert not load.loc[("R2", M1), "overload"] and np.isnan(load.loc[("R2", M1), "utilisation"])
+    assert np.isnan(load.loc[("R2", M1), "capacity_hours"])
+    # ... but one with capacity rows and none for a month has none that month
+    load = capacity_load(plan, ITEMS, cap[cap["month"] == M1]).set_index(["resource", "month"])
+    assert load.loc[("R1", M2), "overload"] and load.loc[("R1", M2), "capacity_hours"] == 0.0
+    # items without a resource load nothing
+    no_res = ITEMS.assign(resource=["R1", "", "R2"])
+    load = capacity_load(plan, no_res, cap).set_index(["resource", "month"])
+    assert load.loc[("R1", M1), "load_hours"] == 50.0 and "" not in load.index.get_level_values(0)
 
 
 def test_safety_stock_formula():

@@ -1,0 +1,292 @@
+"""Every table of a planning workbook, from the planning state: the one function ``new`` and
+``demo`` both write.
+
+The *planning state* is a company's own data (items, history, budget, capacity, the month's
+actuals: :class:`sop_excel.sources.exports.CompanyData`) and what planners put on top of it
+(:class:`PlanState`: consensus inputs, family targets, overrides, scenarios and drivers, past
+locks and snapshots, a lock to take now). :func:`plan_tables` forecasts, plans, locks and
+judges execution with the same pipeline functions the commands use, and returns a frame for
+every table of the layout by name; :func:`write_plan` writes them with the XlsxWriter builder.
+
+``sop-excel new`` calls it with an empty state (Base, Upside and Downside over the company's
+own families, no inputs, no locks); ``sop-excel demo`` reads the bundled sample company's
+export files the same way and adds the sample's S&OP story as state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sop_excel import pipeline
+from sop_excel.core.lock import accuracy, lock_plan
+from sop_excel.models import Settings
+from sop_excel.workbook.layout import load_layout
+
+__all__ = ["DEFAULT_SETTINGS", "Plan", "PlanState", "default_scenarios", "plan_tables", "settings_rows",
+           "write_plan"]
+
+DEFAULT_SETTINGS = {
+    "Horizon": 18,
+    "ForecastMethod": "auto",
+    "CorrectOutliers": "yes",
+    "SeasonalGroup": "family",
+    "DriftWatchPct": 0.10,
+    "DriftActPct": 0.20,
+    "DriftZ": 2.5,
+    "TrackingLimit": 4.0,
+    "BiasWindow": 6,
+    "FrozenWeeks": 4,
+    "Holidays": "",
+    "MinValueAtRisk": 2000.0,
+    "ServiceLevel": 0.95,
+    "PlanScenario": "Base",
+    "ActualsSource": "",
+    "ActualsColumns": "",
+    "ActualsFormat": "",
+    "Currency": "EUR",
+}
+_DT = "datetime64[us]"
+EXCEL_ROWS = 1_048_576
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=load_layout().table(name).fields)
+
+
+def default_scenarios(families: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Base, Upside and Downside; Upside and Downside carry a volume driver per family with
+    value 0 (no change yet) for the planner to fill in."""
+    scen = pd.DataFrame([("Base", "", "Consensus forecast", "Draft"),
+                         ("Upside", "Base", "Type each family's volume change (0.05 = +5%)", "Draft"),
+                         ("Downside", "Base", "Type each family's volume change (-0.05 = -5%)", "Draft")],
+                        columns=["scenario", "parent", "description", "status"])
+    rows = [(s, "volume", fam, "", "", pd.NaT, pd.NaT, 0.0, np.nan, np.nan, "")
+            for s in ("Upside", "Downside") for fam in families]
+    drivers = pd.DataFrame(rows, columns=["scenario", "kind", "family", "item", "resource", "from_month",
+                                          "to_month", "value", "price", "unit_cost", "comment"])
+    for c in ("from_month", "to_month"):
+        drivers[c] = pd.to_datetime(drivers[c]).astype(_DT)
+    return scen, drivers
+
+
+@dataclass
+class PlanState:
+    """What planners put on top of a company's data. Every part may be left out (a new workbook).
+
+    Attributes:
+        inputs, targets: consensus inputs and family targets (the Consensus sheet's tables).
+        scenarios, drivers: the Scenarios sheet (default: :func:`default_scenarios`).
+        overrides: ``item, month, override, reason_code, comment`` typed on the Forecast sheet.
+        locks, snapshots: earlier locks (the Plan of record's table) and their snapshots.
+        lock: lock this scenario now, after planning: ``(scenario, note)``.
+        user, now: who and when, for locks and the exception log.
+        forecast: a forecast already made (``pipeline.forecast_frames``), to plan on instead of
+            forecasting again.
+    """
+
+    inputs: pd.DataFrame | None = None
+    targets: pd.DataFrame | None = None
+    scenarios: pd.DataFrame | None = None
+    drivers: pd.DataFrame | None = None
+    overrides: pd.DataFrame | None = None
+    locks: pd.DataFrame | None = None
+    snapshots: pd.DataFrame | None = None
+    lock: tuple[str, str] | None = None
+    user: str = field(default_factory=getpass.getuser)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
+    forecast: tuple[pd.DataFrame, pd.DataFrame] | None = None
+
+
+@dataclass
+class Plan:
+    """Every table's frame by name (all but Settings), and what a summary says about them."""
+
+    settings: Settings
+    tables: dict[str, pd.DataFrame]
+    basis: pipeline.ExecutionBasis
+    through: dt.date
+    lock_record: pd.DataFrame | None = None
+
+    @property
+    def models(self) -> pd.DataFrame:
+        return self.tables["tblModels"]
+
+    def lines(self) -> list[str]:
+        """What was planned, in lines a planner reads."""
+        final = self.tables["tblForecast"]
+        models = self.models
+        cmp_ = self.tables["tblCompare"].set_index("scenario")
+        load = self.tables["tblLoad"]
+        inv = self.tables["tblInventory"]
+        execution = self.tables["tblExecution"]
+        out = [f"Forecast {len(models):,} items, {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
+               f"({self.settings.horizon} months); methods: "
+               + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
+               "Scenarios: " + ", ".join(f"{s} revenue {r:,.0f}" for s, r in cmp_["revenue"].items())
+               + ("; gap to budget " + ", ".join(f"{s} {g:+,.0f}" for s, g in cmp_["gap"].items())
+                  if (cmp_["budget_revenue"] != 0).any() else ""),
+               f"Supply: {int((load['overload'] == 'Yes').sum())} overloaded resource-months; "
+               f"{inv.loc[inv['below_safety'] == 'Yes', 'item'].nunique()} items below safety stock "
+               f"({self.settings.plan_scenario})"]
+        if len(execution):
+            counts = execution["status"].value_counts()
+            out.append(f"Execution through {self.through:%Y-%m-%d} against {execution['plan_source'].iloc[0]}: "
+                       + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
+                       + f"; {len(self.tables['tblExceptions'])} exceptions")
+        return out
+
+
+def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, budget: pd.DataFrame,
+                capacity: pd.DataFrame, actuals: pd.DataFrame, state: PlanState | None = None, *,
+                progress: Callable[[int, int], None] | None = None) -> Plan:
+    """Forecast, plan, lock (if asked) and judge execution; every table's frame by name.
+
+    Args:
+        settings: the Settings sheet's values.
+        items, history, budget, capacity, actuals: the company's data, in the tables' fields.
+        state: what planners put on top (default: nothing; Base, Upside, Downside).
+        progress: forecasting progress (done, total).
+    """
+    state = state or PlanState()
+    items = _complete_items(items)
+    families = sorted(items["family"].unique())
+    scen, drivers = (state.scenarios, state.drivers) if state.scenarios is not None else default_scenarios(families)
+    scen = scen.copy()
+    drivers = drivers if drivers is not None else _empty("tblDrivers")
+    inputs = state.inputs if state.inputs is not None else _empty("tblInputs")
+    targets = state.targets if state.targets is not None else _empty("tblFamilyTargets")
+    forecast, models = state.forecast or pipeline.forecast_frames(settings, items, history, progress)
+    if state.overrides is not None and len(state.overrides):
+        keyed = state.overrides.set_index(["item", "month"])
+        idx = pd.MultiIndex.from_frame(forecast[["item", "month"]])
+        for c in ("override", "reason_code", "comment"):
+            got = keyed[c].reindex(idx)
+            have = got.notna().to_numpy()
+            forecast.loc[have, c] = got.to_numpy()[have]
+    frames = pipeline.sop_frames(settings, items, forecast, inputs, targets, scen, drivers, budget, capacity)
+    final = frames["tblForecast"]
+    locks = [state.locks] if state.locks is not None and len(state.locks) else []
+    snaps = [state.snapshots] if state.snapshots is not None and len(state.snapshots) else []
+    locked = None
+    label = ""
+    record = None
+    if state.lock is not None:
+        name, note = state.lock
+        version = int(pd.concat(locks)["version"].max()) + 1 if locks else 1
+        plan = frames["tblScenarioPlan"]
+        month0 = pd.Timestamp(settings.as_of).replace(day=1)
+        record, locked, snap = lock_plan(version, name, plan[plan["scenario"] == name], final, month0,
+                                         state.user, state.now, note)
+        locks.append(record)
+        snaps.append(snap)
+        scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
+        label = f"v{version} locked ({name})"
+    locks_frame = pd.concat(locks, ignore_index=True) if locks else _empty("tblLocks")
+    snapshots = pd.concat(snaps, ignore_index=True) if snaps else _empty("tblSnapshots")
+    fva, waterfall = accuracy(snapshots, history) if len(snapshots) else (_empty("tblFVA"), _empty("tblWaterfall"))
+    basis = pipeline.execution_basis(settings, final, locked, label, snapshots if len(snapshots) else None, history)
+    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals)
+    exceptions = exceptions.assign(owner="", status="Open", comment="")
+    now = pd.Timestamp(state.now)
+    exception_log = pd.DataFrame({"time": now, "item": exceptions["item"], "event": "opened",
+                                  "flag": exceptions["flag"], "value_at_risk": exceptions["value_at_risk"],
+                                  "owner": "", "comment": ""})
+    tables = {
+        "tblItems": items, "tblHistory": history, "tblModels": models, "tblInputs": inputs,
+        "tblCleansing": pipeline.cleansing_frame(settings, history),
+        "tblFamilyTargets": targets, "tblScenarioList": scen, "tblDrivers": drivers,
+        "tblBudget": budget, "tblCapacity": capacity,
+        "tblLocks": locks_frame, "tblLockedPlan": locked if locked is not None else _empty("tblLockedPlan"),
+        "tblSnapshots": snapshots, "tblFVA": fva, "tblWaterfall": waterfall, "tblActuals": actuals,
+        "tblExecution": execution, "tblExceptions": exceptions, "tblExceptionLog": exception_log,
+        "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": _empty("tblLog"),
+        # the hidden Basis sheet is built empty; write_plan keeps the basis on it once the file exists
+        **{name: _empty(name) for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths")},
+        **{name: frames[name] for name in ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance",
+                                           "tblCompare", "tblCompareMonthly", "tblLoad", "tblInventory")},
+    }
+    return Plan(settings, tables, basis, through, record)
+
+
+def _complete_items(items: pd.DataFrame) -> pd.DataFrame:
+    """Items with every column of the layout (a frame from an older source lacks the newer ones)."""
+    table = load_layout().table("tblItems")
+    out = items.copy()
+    for col in table.columns:
+        if col.field not in out:
+            out[col.field] = ("" if col.kind == "text" else
+                              pd.Series(pd.NaT, index=out.index, dtype=_DT) if col.kind in ("month", "date")
+                              else np.nan)
+    return out
+
+
+def settings_rows(values: dict[str, object]) -> list[list[object]]:
+    """The Settings table: one row per setting of the layout, with its description."""
+    rows: list[list[object]] = [["Setting", "Value", "Description"]]
+    for spec in load_layout().settings.rows:
+        rows.append([spec.setting, values.get(spec.name, DEFAULT_SETTINGS.get(spec.name, "")), spec.description])
+    return rows
+
+
+def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list[dict[str, object]]) -> Path:
+    """Write every table with the XlsxWriter builder (atomically), then keep the execution basis
+    on the Basis sheet so the first refresh-actuals reads it. ``values``: the Settings values;
+    ``log``: the Log's first rows (command, data, details; time and user filled in)."""
+    from sop_excel.workbook.build import build_workbook
+    from sop_excel.workbook.formulas import table_formulas
+    from sop_excel.workbook.tables import frame_rows
+
+    check_rows({name: len(frame) for name, frame in plan.tables.items()})
+    rows = [{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)), "user": getpass.getuser(), **r}
+            for r in log]
+    tables = {**plan.tables, "tblLog": pd.DataFrame(rows, columns=load_layout().table("tblLog").fields)}
+    built = {"tblSettings": settings_rows(values)}
+    for t in load_layout().tables:
+        if t.name == "tblSettings":
+            continue
+        built[t.name] = frame_rows(t.name, tables[t.name]) if t.name in tables else [[c.header for c in t.columns]]
+    formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
+    path = build_workbook(out, built, formulas=formulas)
+    keep_new_basis(path, plan.settings, plan.basis)
+    return path
+
+
+def check_rows(rows: dict[str, int]) -> None:
+    """Refuse tables that would run past Excel's last row (1,048,576), before anything is written.
+
+    Args:
+        rows: table name -> how many data rows it will hold.
+    """
+    from sop_excel.errors import SopExcelError
+    from sop_excel.workbook.layout import parse_cell
+
+    for name, n in rows.items():
+        table = load_layout().table(name)
+        last = parse_cell(table.anchor)[0] + n
+        if last > EXCEL_ROWS:
+            raise SopExcelError(f"The {table.sheet} sheet would need {last:,} rows ({n:,} rows of {name}); an Excel "
+                                f"sheet holds {EXCEL_ROWS:,}. Plan fewer items (or fewer months of history, a shorter "
+                                "horizon, fewer scenarios) in one workbook; nothing was written.")
+
+
+def keep_new_basis(path: Path, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:
+    """A new workbook's execution basis on its Basis sheet, with the file's fingerprint, so its
+    first refresh-actuals reads it instead of the S&OP sheets (see ``macros.keep_basis``)."""
+    from sop_excel.macros import keep_basis
+    from sop_excel.workbook.zip_io import ZipIO
+
+    book = ZipIO(path)
+    try:
+        return keep_basis(book, settings, basis)
+    finally:
+        book.close()
+
+
+__all__ += ["check_rows", "keep_new_basis"]
