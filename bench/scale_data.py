@@ -232,7 +232,7 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     exception_log = pd.DataFrame({"time": pd.Timestamp(now), "item": exceptions["item"], "event": "opened",
                                   "flag": exceptions["flag"], "value_at_risk": exceptions["value_at_risk"],
-                                  "owner": "", "comment": ""})
+                                  "owner": "", "comment": "", "status": "Open"})
     log = pd.DataFrame([{"time": pd.Timestamp(now), "command": "bench", "user": "bench", "data": company.name,
                          "details": f"{len(items)} items, {scenarios} scenarios, method {method}"}])
     frames_by_table = table_frames(

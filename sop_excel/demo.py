@@ -49,6 +49,8 @@ DEFAULT_SETTINGS = {
     "ActualsSource": "",
     "ActualsColumns": "",
     "Currency": "EUR",
+    "HistoryMeasure": "orders",
+    "SnapshotLags": 6,
 }
 
 Step = Callable[[str], None]
@@ -158,6 +160,9 @@ def table_frames(company: SampleCompany, *, items: pd.DataFrame, history: pd.Dat
         # the hidden Basis sheet is built empty; build_demo keeps the basis on it once the file exists
         **{name: pd.DataFrame(columns=load_layout().table(name).fields)
            for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths")},
+        # filled by close-month: the closed months, what left the plan, accuracy by closed month
+        **{name: pd.DataFrame(columns=load_layout().table(name).fields)
+           for name in ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")},
         **{name: sop[name] for name in ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance",
                                         "tblCompare", "tblCompareMonthly", "tblLoad", "tblInventory")},
     }
@@ -225,7 +230,8 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     exception_log = pd.DataFrame({"time": pd.Timestamp(now.replace(microsecond=0)), "item": exceptions["item"],
                                   "event": "opened", "flag": exceptions["flag"],
-                                  "value_at_risk": exceptions["value_at_risk"], "owner": "", "comment": ""})
+                                  "value_at_risk": exceptions["value_at_risk"], "owner": "", "comment": "",
+                                  "status": "Open"})
     log = pd.DataFrame([{
         "time": pd.Timestamp(now.replace(microsecond=0)), "command": "demo", "user": user,
         "data": f"Sample company '{company.name}', as of {company.as_of}",

@@ -37,7 +37,7 @@ def content_hash(plan: pd.DataFrame) -> str:
 
 
 def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.DataFrame,
-              cycle: pd.Timestamp, user: str, when: dt.datetime, note: str = ""
+              cycle: pd.Timestamp, user: str, when: dt.datetime, note: str = "", max_lag: int | None = None
               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The lock record, the locked plan rows and the forecast snapshot rows of one lock.
 
@@ -45,6 +45,7 @@ def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.Data
         plan: the scenario plan rows of ``scenario`` (``item, family, month, volume, revenue``).
         forecast: ``item, family, month, naive, baseline, final`` at lock time.
         cycle: the planning month (the as-of month) the lock belongs to.
+        max_lag: snapshot the months up to this many after the cycle (None: the whole forecast).
     """
     locked = plan.groupby(["item", "family", "month"], as_index=False)[["volume", "revenue"]].sum()
     locked["volume"] = locked["volume"].round(4)
@@ -59,6 +60,8 @@ def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.Data
     snap.insert(0, "cycle", cycle)
     snap.insert(0, "version", version)
     snap.insert(5, "lag", months_apart(cycle, snap["month"]).astype(int))
+    if max_lag is not None:
+        snap = snap[snap["lag"] <= max_lag].reset_index(drop=True)
     return record, locked, snap
 
 

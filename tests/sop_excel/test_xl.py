@@ -20,7 +20,7 @@ from tests.sop_excel.workbook.fake_xlwings import FakeBook
 CLI_FUNCTIONS = {"refresh_forecast": "refresh_forecast", "new_scenario": "new_scenario",
                  "compare_scenarios": "compare_scenarios", "lock_plan": "lock_plan",
                  "refresh_actuals": "refresh_actuals", "flag_drift": "flag_drift",
-                 "meeting_pack": "meeting_pack"}
+                 "meeting_pack": "meeting_pack", "close_month": "close_month"}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_every_ribbon_tag_has_an_action_and_every_action_a_button():
     assert tags == set(xl.ACTIONS) == set(CLI_FUNCTIONS)
     labels = {b.label for b in ribbon_buttons() if b.on_action == "SopRibbon"}
     assert labels == {"Refresh forecast", "New scenario", "Compare scenarios", "Lock plan",
-                      "Refresh actuals", "Flag drift", "Meeting pack"}
+                      "Refresh actuals", "Flag drift", "Meeting pack", "Close month"}
     assert all(re.fullmatch(r"[a-z_]+", t) for t in tags)  # what SopRibbon.bas accepts
 
 
