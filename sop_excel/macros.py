@@ -694,8 +694,9 @@ def _append_archive(book: WorkbookIO, rows: pd.DataFrame) -> bool:
     return True
 
 
-def _write_as_of(book: WorkbookIO, day: dt.date) -> None:
-    """Settings > As-of date becomes ``day``; every other cell of the table stays as it is."""
+def _as_of_rows(book: WorkbookIO) -> tuple[list, list]:
+    """The Settings table's rows and its As-of date row, which close-month may change (a
+    planner's formula there it does not overwrite)."""
     label = next(r.setting for r in load_layout().settings.rows if r.name == "AsOfDate")
     rows = book.read_table("tblSettings")
     hits = [r for r in rows[1:] if r and str(r[0]).strip() == label]
@@ -705,7 +706,13 @@ def _write_as_of(book: WorkbookIO, day: dt.date) -> None:
         raise InputError(f"Sheet 'Settings', {label} holds a formula ({hits[0][1].text}). close-month moves "
                          "the as-of date to the first working day of the next month: type a date instead "
                          "of the formula, then run close-month again.")
-    hits[0][1] = day
+    return rows, hits[0]
+
+
+def _write_as_of(book: WorkbookIO, day: dt.date) -> None:
+    """Settings > As-of date becomes ``day``; every other cell of the table stays as it is."""
+    rows, row = _as_of_rows(book)
+    row[1] = day
     book.write_table("tblSettings", rows)
 
 
@@ -786,6 +793,8 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     closed = sorted(pd.Timestamp(m) for m in closes["month"])
     target = _month_to_close(as_of_month, closed, month, today)
     rolling = target == as_of_month
+    if rolling:
+        _as_of_rows(book)  # a formula there is refused before any work
     end = monthly.month_end(target)
     not_over = today <= end.date()
     if not_over and not force:
@@ -836,9 +845,11 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     journal = read_frame(book, "tblMonthAccuracy")
     old_rows = journal[journal["month"] == target]
     # lags whose item forecasts are no longer kept keep the scores of the month's first close
-    stale = old_rows.merge(scored[["version", "lag"]].drop_duplicates(), on=["version", "lag"], how="left",
-                           indicator=True)
-    stale = old_rows[(stale["_merge"] == "left_only").to_numpy()]
+    stale = old_rows
+    if len(old_rows) and len(scored):
+        done = set(zip(scored["version"].astype(int), scored["lag"].astype(int), strict=True))
+        stale = old_rows[[(int(v), int(g)) not in done for v, g in zip(old_rows["version"], old_rows["lag"],
+                                                                        strict=True)]]
     journal = append_rows(journal[journal["month"] != target], pd.concat([scored, stale], ignore_index=True)
                           if len(stale) else scored)
     backfilled: list[pd.Timestamp] = []
@@ -930,8 +941,8 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
                             f"{total_units} from the daily actuals{f' and {source}' if source else ''}.")
     else:
         report.lines.append(f"Closed {target:%B %Y} again (a late correction): History replaced for "
-                            f"{len(changes)} items" + (f" ({change_text})" if len(changes) else "")
-                            + f"; the month now holds {total_units}.")
+                            f"{len(changes)} item{'s' if len(changes) != 1 else ''}"
+                            + (f" ({change_text})" if len(changes) else "") + f"; the month now holds {total_units}.")
     if demand.without_actuals:
         report.lines.append(f"{len(demand.without_actuals)} items had no actuals and got 0: "
                             f"{_items_text(demand.without_actuals)}.")

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import re
 
+import pandas as pd
 import pytest
 import xlwings as xw
 
@@ -199,3 +200,24 @@ def test_show_falls_back_to_the_status_bar(book):
     book.app.alert = no_alert
     xl.show(book, "Done.\nMore lines")
     assert book.app.status_bar == "Done."
+
+
+def test_close_month_button_refuses_a_month_with_days_missing(book):
+    before = read_frame(XlwingsIO(book), "tblHistory")
+    xl.run("close_month")
+    text = alert(book)
+    assert text.startswith("Error: November 2026 has no actuals for") and "--force" in text
+    pd.testing.assert_frame_equal(read_frame(XlwingsIO(book), "tblHistory"), before)
+    assert read_frame(XlwingsIO(book), "tblLog")["command"].tolist()[-1:] != ["close-month"]
+
+
+def test_close_month_leaves_a_formula_in_the_as_of_date(book):
+    sheet = book.sheets["Settings"]
+    io = XlwingsIO(book)
+    row = next(i for i, r in enumerate(io.read_table("tblSettings")) if r[0] == "As-of date")
+    cell = (sheet.tables["tblSettings"].range.row + row, sheet.tables["tblSettings"].range.column + 1)
+    sheet.formulas[cell] = "=DATE(2026,11,18)"  # as a planner types it; Excel keeps its value
+    sheet.values[cell] = dt.datetime(2026, 11, 18)
+    with pytest.raises(InputError, match=r"As-of date holds a formula \(=DATE\(2026,11,18\)\)"):
+        macros.close_month(io, force=True, today=dt.date(2026, 12, 2))
+    assert sheet.formulas[cell] == "=DATE(2026,11,18)"
