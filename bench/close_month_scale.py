@@ -15,7 +15,8 @@ into the temporary folder once. Each figure is one fresh process on a fresh copy
 2. ``refresh-forecast`` on that closed copy: the forecast refresh on its own.
 3. ``close-month`` (the default: with the refresh) on a fresh copy, with the time spent
    forecasting.
-4. ``close-month`` again on the copy of 3 (nothing to do) and a ``refresh-actuals`` of the
+4. ``close-month --month`` of the month closed, again on the copy of 3 (nothing to do: the
+   file is not written) and a ``refresh-actuals`` of the
    next month's first day after it (which reads the execution basis close-month kept).
 
 Times are split into workbook open, reading tables, queueing writes, saving, forecasting and the
@@ -40,6 +41,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
+
+
+def closed_month(book: object) -> object:
+    """The month close-month closed last (the one before the as-of month)."""
+    import pandas as pd
+
+    from sop_excel import macros
+
+    return pd.Timestamp(macros.read_settings(book).as_of).replace(day=1) - pd.DateOffset(months=1)
 
 
 def child(step: str, workbook: Path, trace: bool) -> dict:
@@ -73,9 +83,11 @@ def child(step: str, workbook: Path, trace: bool) -> dict:
     t_open = time.perf_counter() - t0
     book = Timed(raw)
     if step == "close":
-        report = macros.close_month(book, refresh=False)
+        report = macros.close_month(book, refresh=False, aside=True)  # as the CLI
     elif step == "close-refresh":
-        report = macros.close_month(book)
+        report = macros.close_month(book, aside=True)
+    elif step == "again":
+        report = macros.close_month(book, month=closed_month(book), aside=True)
     elif step == "forecast":
         report = macros.refresh_forecast(book)
     elif step == "actuals":
@@ -155,7 +167,7 @@ def main() -> None:
         print(show("2. refresh-forecast after it", refresh), flush=True)
         full = run("close-refresh", two)
         print(show("3. close-month (with the refresh)", full), flush=True)
-        again = run("close-refresh", two)
+        again = run("again", two)
         print(show("4. close-month again (no-op)", again) + ("" if not again["changed"] else "  CHANGED THE FILE"),
               flush=True)
         daily = run("actuals", two)

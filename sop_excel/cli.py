@@ -122,7 +122,8 @@ def _cmd_close_month(args: argparse.Namespace) -> int:
         _step(args.quiet)(f"Reading actuals from {args.source}")
     report = close_month_from_source(book, args.source, folder=Path(args.workbook).resolve().parent,
                                      table=args.table, month=args.month, force=args.force,
-                                     refresh=not args.no_refresh, progress=_Progress("forecast", args.quiet))
+                                     refresh=not args.no_refresh, progress=_Progress("forecast", args.quiet),
+                                     aside=True)
     return _done(args, report)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import getpass
 import logging
 import pickle
@@ -120,12 +121,14 @@ def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
     write_frame(book, "tblLog", append_rows(log, row))
 
 
-def _latest_lock(book: WorkbookIO) -> tuple[pd.DataFrame | None, str]:
+def _latest_lock(book: WorkbookIO, locked_plan: Callable[[], pd.DataFrame] | None = None
+                 ) -> tuple[pd.DataFrame | None, str]:
+    """The plan of record (tblLockedPlan, or what ``locked_plan`` gives) and its label."""
     locks = read_frame(book, "tblLocks")
     if locks.empty:
         return None, ""
     last = locks.sort_values("version").iloc[-1]
-    locked = read_frame(book, "tblLockedPlan")
+    locked = locked_plan() if locked_plan is not None else read_frame(book, "tblLockedPlan")
     return locked, f"v{int(last['version'])} locked ({last['scenario']})"
 
 
@@ -737,6 +740,22 @@ def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
                                 rtol=0, atol=1e-9, equal_nan=True))
 
 
+@contextlib.contextmanager
+def _tables_aside(book: WorkbookIO, names: tuple[str, ...], aside: bool
+                  ) -> Iterator[dict[str, Callable[[], pd.DataFrame]]]:
+    """A call per table that gives its frame: on the zip side with ``aside`` (the CLI on a
+    machine with more than one core) each table is read by a process of its own from the saved
+    file meanwhile (see :func:`_reading_aside`), else here when called."""
+    reader = getattr(book, "frame_reader", None) if aside and can_fork_helpers() else None
+    with contextlib.ExitStack() as stack:
+        calls: dict[str, Callable[[], pd.DataFrame]] = {}
+        for name in names:
+            read = reader(name) if reader is not None else None
+            calls[name] = (stack.enter_context(_reading_aside(read)) if read is not None
+                           else functools.partial(read_frame, book, name))
+        yield calls
+
+
 def _month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month: object,
                     today: dt.date) -> pd.Timestamp:
     """The month ``close-month`` closes: ``month`` if given (the as-of month or an earlier one);
@@ -758,7 +777,7 @@ def _month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month
 def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None = None, *,
                 source: str = "", month: dt.date | pd.Timestamp | None = None, force: bool = False,
                 today: dt.date | None = None, refresh: bool = True, progress: Progress | None = None,
-                engine: str = "local", scheduler: object = None) -> RunReport:
+                engine: str = "local", scheduler: object = None, aside: bool = False) -> RunReport:
     """Close a month: its daily actuals become its History row per item, the plan rolls forward.
 
     The month is ``month``, else the as-of month (see :func:`_month_to_close`). Closing the
@@ -777,7 +796,9 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
 
     Refused when the month is not over (``today``, default the real date, is not after its last
     day) or a working day has no actuals, unless ``force``. ``actuals``: rows from a source, or
-    the call that reads them. One save: the workbook is untouched when anything fails.
+    the call that reads them. ``aside``: the largest tables (Forecast, Snapshots, the plan of
+    record) are read by processes of their own meanwhile (the CLI; not inside Excel). One
+    save: the workbook is untouched when anything fails.
     """
     settings = read_settings(book)
     missing_tables = [t for t in CLOSE_TABLES if t not in book.table_names()]
@@ -786,7 +807,6 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
                           "sop-excel, before close-month. Build a new workbook (sop-excel demo, sop-excel "
                           "template) and copy your sheets' data into it.")
     today = today or dt.date.today()
-    now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
     calendar = WorkCalendar(holidays=settings.holidays)
     as_of_month = monthly.month_start(settings.as_of)
     closes = read_frame(book, "tblClosedMonths")
@@ -801,6 +821,20 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
         raise InputError(f"{target:%B %Y} is not over: it ends on {end:%Y-%m-%d} and today is {today:%Y-%m-%d}. "
                          f"Close it from {end + pd.Timedelta(days=1):%Y-%m-%d} on, or now with sop-excel "
                          "close-month --force (days with no actuals count as missing).")
+    with _tables_aside(book, ("tblForecast", "tblSnapshots", "tblLockedPlan"), aside) as big:
+        return _close_month(book, settings, closes, closed, target, rolling, end, not_over, today, calendar,
+                            big, actuals, source=source, force=force, refresh=refresh, progress=progress,
+                            engine=engine, scheduler=scheduler)
+
+
+def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, closed: list[pd.Timestamp],
+                 target: pd.Timestamp, rolling: bool, end: pd.Timestamp, not_over: bool, today: dt.date,
+                 calendar: WorkCalendar, big: dict[str, Callable[[], pd.DataFrame]],
+                 actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None, *, source: str, force: bool,
+                 refresh: bool, progress: Progress | None, engine: str, scheduler: object) -> RunReport:
+    """:func:`close_month` once the month is chosen; ``big``: the calls that give the largest tables."""
+    now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
+    as_of_month = monthly.month_start(settings.as_of)
     items = read_frame(book, "tblItems")
     existing = read_frame(book, "tblActuals")
     loaded = actuals() if callable(actuals) else actuals
@@ -840,7 +874,7 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
                          "with sop-excel close-month --force (History then holds what is loaded).")
 
     # -- what happened against what was planned
-    snapshots = read_frame(book, "tblSnapshots")
+    snapshots = big["tblSnapshots"]()
     scored = monthly.score_month(snapshots, demand.rows, target)
     journal = read_frame(book, "tblMonthAccuracy")
     old_rows = journal[journal["month"] == target]
@@ -884,7 +918,7 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
                     archived.append(gone)
         forecast, models = pipeline.forecast_frames(new_settings, items, new_history, progress,
                                                     engine=engine, scheduler=scheduler)
-        forecast, lost = keep_planner_columns(forecast, read_frame(book, "tblForecast"), "tblForecast")
+        forecast, lost = keep_planner_columns(forecast, big["tblForecast"](), "tblForecast")
         if len(lost):
             archived.append(monthly.archive_forecast_inputs(lost, now, "close-month"))
         frames = _write_sop(book, new_settings, items, forecast)
@@ -892,7 +926,8 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
         write_frame(book, "tblModels", models)
         book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(new_history, final, items)))
     else:
-        final = _final(book, items)
+        final = pipeline.final_forecast(items, big["tblForecast"](), read_frame(book, "tblInputs"),
+                                        read_frame(book, "tblFamilyTargets"))
     archive = [a for a in archived if len(a)]
     if archive:
         _append_archive(book, pd.concat(archive, ignore_index=True))
@@ -924,7 +959,7 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     write_frame(book, "tblClosedMonths", closes.reset_index(drop=True))
 
     # -- S&OE: the new month starts clean (or, closing an earlier month again, carries on)
-    locked, label = _latest_lock(book)
+    locked, label = _latest_lock(book, big["tblLockedPlan"])
     basis = pipeline.execution_basis(new_settings, final, locked, label, kept_snapshots, new_history)
     if rolling:
         ending = read_frame(book, "tblExceptions")

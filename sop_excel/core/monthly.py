@@ -194,7 +194,7 @@ def score_month(snapshots: pd.DataFrame, actual: pd.DataFrame, month: pd.Timesta
     parts = []
     for level, by in (("Total", ["version", "lag", "cycle"]), ("Family", ["version", "lag", "cycle", "family"])):
         g = s.groupby(by, as_index=False, sort=True).agg(
-            items=("item", "nunique"), actual=("actual", "sum"), naive=("naive", "sum"),
+            items=("item", "size"), actual=("actual", "sum"), naive=("naive", "sum"),
             baseline=("baseline", "sum"), final=("final", "sum"), e_naive=("e_naive", "sum"),
             e_baseline=("e_baseline", "sum"), e_final=("e_final", "sum"))
         g.insert(0, "level", level)
@@ -318,9 +318,9 @@ def unscored_months(snapshots: pd.DataFrame, history: pd.DataFrame, journal: pd.
     closed-months accuracy has no row for (months closed before close-month existed, or the
     simulated past of a demo): scored before their forecasts are thinned out."""
     snap = snapshots[(snapshots["lag"] >= 1) & (snapshots["month"] < before)]
-    have = set(history.dropna(subset=["qty"])["month"])
-    done = set(journal["month"]) if len(journal) else set()
-    return sorted(m for m in set(snap["month"]) if m in have and m not in done)
+    have = set(pd.DatetimeIndex(history.dropna(subset=["qty"])["month"].unique()))
+    done = set(pd.DatetimeIndex(journal["month"].unique())) if len(journal) else set()
+    return sorted(m for m in pd.DatetimeIndex(snap["month"].unique()) if m in have and m not in done)
 
 
 def keep_snapshots(snapshots: pd.DataFrame, before: pd.Timestamp, keep_months: int = 12,
