@@ -20,7 +20,9 @@ into the temporary folder once. Each figure is one fresh process on a fresh copy
    next month's first day after it (which reads the execution basis close-month kept).
 
 Times are split into workbook open, reading tables, queueing writes, saving, forecasting and the
-rest; ``ru_maxrss`` is the process's peak resident memory (and the largest helper process's).
+rest; CPU seconds of the process and of its helper processes (the tables read aside) are given
+too (on a shared machine they say more than the wall clock); ``ru_maxrss`` is the process's
+peak resident memory (and the largest helper process's).
 With tracing (default), 1. runs once more under tracemalloc for the peak of Python allocations.
 """
 
@@ -107,6 +109,8 @@ def child(step: str, workbook: Path, trace: bool) -> dict:
            "forecast_s": forecast_s, "cells_read": book.cells["read"], "cells_written": book.cells["write"],
            "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
            "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+           "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
+           "children_cpu_s": sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]),
            "basis_computed": bool(computed), "changed": getattr(report, "changed", True),
            "fallback": getattr(raw, "fallback_reason", None), "report": str(report).splitlines()}
     out["other_s"] = total - t_open - out["read_s"] - out["write_s"] - out["save_s"] - forecast_s
@@ -128,7 +132,8 @@ def show(label: str, f: dict) -> str:
     tm = f" tracemalloc peak {f['tracemalloc_peak_mib']:,.0f} MiB;" if "tracemalloc_peak_mib" in f else ""
     return (f"{label:<34} {f['total_s']:7.1f} s  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
             f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
-            f"rest {f['other_s']:.1f})  ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper "
+            f"rest {f['other_s']:.1f}; CPU {f['cpu_s']:.1f} s here + {f['children_cpu_s']:.1f} s in helper "
+            f"processes)  ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper "
             f"{f['children_maxrss_mib']:,.0f} MiB);{tm} cells read {f['cells_read']:,}, written "
             f"{f['cells_written']:,}" + (f"; FELL BACK: {f['fallback']}" if f.get("fallback") else ""))
 
