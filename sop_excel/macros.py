@@ -855,7 +855,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     if not rolling and was_closed and changes.empty and actuals_same:
         report.lines.append(f"{target:%B %Y} is closed already and its {measure} have not changed since: "
                             "nothing to do (the workbook was not changed).")
-        if not rolling and today <= monthly.month_end(as_of_month).date():
+        if today <= monthly.month_end(as_of_month).date():
             report.lines.append(f"{as_of_month:%B %Y} can be closed from "
                                 f"{monthly.month_end(as_of_month) + pd.Timedelta(days=1):%Y-%m-%d} on.")
         report.changed = False
@@ -875,27 +875,11 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
 
     # -- what happened against what was planned
     snapshots = big["tblSnapshots"]()
-    scored = monthly.score_month(snapshots, demand.rows, target)
-    journal = read_frame(book, "tblMonthAccuracy")
-    old_rows = journal[journal["month"] == target]
-    # lags whose item forecasts are no longer kept keep the scores of the month's first close
-    stale = old_rows
-    if len(old_rows) and len(scored):
-        done = set(zip(scored["version"].astype(int), scored["lag"].astype(int), strict=True))
-        stale = old_rows[[(int(v), int(g)) not in done for v, g in zip(old_rows["version"], old_rows["lag"],
-                                                                        strict=True)]]
-    journal = append_rows(journal[journal["month"] != target], pd.concat([scored, stale], ignore_index=True)
-                          if len(stale) else scored)
-    backfilled: list[pd.Timestamp] = []
-    kept_snapshots = snapshots
-    if rolling:  # months before the one closed leave the Actuals sheet: their forecasts are thinned out
-        backfilled = monthly.unscored_months(snapshots, new_history, journal, target)
-        extra = [monthly.score_month(snapshots, new_history[new_history["month"] == m], m) for m in backfilled]
-        if extra:
-            journal = append_rows(journal, pd.concat(extra, ignore_index=True))
-        kept_snapshots = monthly.keep_snapshots(snapshots, target, max(12, settings.bias_window),
-                                                settings.snapshot_lags)
-    journal = journal.sort_values(["month", "lag", "version"], kind="stable").reset_index(drop=True)
+    journal, scored, backfilled = monthly.score_into(read_frame(book, "tblMonthAccuracy"), snapshots, new_history,
+                                                     target, backfill_before=target if rolling else None)
+    # months before the one closed leave the Actuals sheet: their forecasts are thinned out
+    kept_snapshots = (monthly.keep_snapshots(snapshots, target, max(12, settings.bias_window), settings.snapshot_lags)
+                      if rolling else snapshots)
     fva, waterfall = _accuracy_frames(book, kept_snapshots, new_history, journal)
 
     # -- what leaves the plan: scenario drivers now past (and, with the refresh, forecast inputs)
@@ -945,18 +929,9 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     write_frame(book, "tblFVA", fva)
     write_frame(book, "tblWaterfall", waterfall)
     forced = force and (bool(missing) or not_over)
-    times = int(closes.loc[closes["month"] == target, "times_closed"].fillna(1).max()) + 1 if was_closed else 1
-    change_text = "; ".join(f"{r.item} {0 if pd.isna(r.old) else r.old:,.0f} -> {0 if pd.isna(r.new) else r.new:,.0f}"
-                            for r in changes.head(10).itertuples(index=False))
-    note = ("closed" if not was_closed else
-            f"closed again: {len(changes)} items changed" + (f" ({change_text})" if len(changes) else ""))
-    record = pd.DataFrame([{
-        "month": target, "closed_at": now, "user": getpass.getuser(), "measure": measure,
-        "items": len(demand.rows), "total": demand.total, "no_actuals": len(demand.without_actuals),
-        "days_missing": len(missing), "forced": "Yes" if forced else "No", "times_closed": times,
-        "note": note[:250]}])
-    closes = append_rows(closes[closes["month"] != target], record).sort_values("month", kind="stable")
-    write_frame(book, "tblClosedMonths", closes.reset_index(drop=True))
+    closes, change_text = monthly.close_record(closes, target, now, getpass.getuser(), measure, demand, len(missing),
+                                               forced, changes)
+    write_frame(book, "tblClosedMonths", closes)
 
     # -- S&OE: the new month starts clean (or, closing an earlier month again, carries on)
     locked, label = _latest_lock(book, big["tblLockedPlan"])

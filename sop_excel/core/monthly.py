@@ -26,6 +26,7 @@ __all__ = [
     "archive_targets",
     "archive_inputs",
     "changed_closed_days",
+    "close_record",
     "first_working_day",
     "keep_from",
     "keep_snapshots",
@@ -34,6 +35,7 @@ __all__ = [
     "month_end",
     "month_start",
     "replace_month",
+    "score_into",
     "score_month",
     "unscored_months",
     "waterfall",
@@ -355,3 +357,48 @@ def waterfall(by_snapshots: pd.DataFrame, journal: pd.DataFrame) -> pd.DataFrame
     out = pd.concat([rest, j[by_snapshots.columns]], ignore_index=True) if len(rest) else j[by_snapshots.columns]
     out["lag"] = out["lag"].astype(int)
     return out.sort_values(key).reset_index(drop=True)
+
+
+def score_into(journal: pd.DataFrame, snapshots: pd.DataFrame, history: pd.DataFrame, month: pd.Timestamp,
+               backfill_before: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Timestamp]]:
+    """The closed-months accuracy with ``month`` scored (again) from ``snapshots`` against
+    ``history``: its rows are replaced, but for the locks and lags whose item forecasts are no
+    longer kept (a month closed again after its snapshots were thinned), which keep the scores
+    of the month's first close. With ``backfill_before``, months before it that were never
+    scored (:func:`unscored_months`) are scored too.
+
+    Returns (the journal sorted by month, lag and lock; the month's new rows; the months backfilled).
+    """
+    start = month_start(month)
+    scored = score_month(snapshots, history[history["month"] == start], start)
+    old = journal[journal["month"] == start]
+    if len(old) and len(scored):
+        done = set(zip(scored["version"].astype(int), scored["lag"].astype(int), strict=True))
+        old = old[[(int(v), int(g)) not in done for v, g in zip(old["version"], old["lag"], strict=True)]]
+    parts = [p for p in (journal[journal["month"] != start], scored, old) if len(p)]
+    backfilled = unscored_months(snapshots, history, pd.concat(parts) if parts else journal, backfill_before) \
+        if backfill_before is not None else []
+    parts += [score_month(snapshots, history[history["month"] == m], m) for m in backfilled]
+    parts = [p for p in parts if len(p)]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=JOURNAL_COLUMNS)
+    out = out.sort_values(["month", "lag", "version"], kind="stable").reset_index(drop=True)
+    return out[JOURNAL_COLUMNS], scored, backfilled
+
+
+def close_record(closes: pd.DataFrame, month: pd.Timestamp, now: pd.Timestamp, user: str, measure: str,
+                 demand: MonthDemand, days_missing: int, forced: bool, changes: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, str]:
+    """The closed-months table with ``month``'s record (added, or replaced when closed again),
+    and the record's note (which items changed, for a second close)."""
+    again = bool((closes["month"] == month).any())
+    times = int(closes.loc[closes["month"] == month, "times_closed"].fillna(1).max()) + 1 if again else 1
+    text = "; ".join(f"{r.item} {0 if pd.isna(r.old) else r.old:,.0f} -> {0 if pd.isna(r.new) else r.new:,.0f}"
+                     for r in changes.head(10).itertuples(index=False))
+    note = "closed" if not again else f"closed again: {len(changes)} items changed" + (f" ({text})" if text else "")
+    record = pd.DataFrame([{
+        "month": month, "closed_at": now, "user": user, "measure": measure, "items": len(demand.rows),
+        "total": demand.total, "no_actuals": len(demand.without_actuals), "days_missing": days_missing,
+        "forced": "Yes" if forced else "No", "times_closed": times, "note": note[:250]}])
+    rest = closes[closes["month"] != month]
+    out = pd.concat([rest, record], ignore_index=True) if len(rest) else record
+    return out.sort_values("month", kind="stable").reset_index(drop=True), text
