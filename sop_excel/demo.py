@@ -159,7 +159,8 @@ def table_frames(company: SampleCompany, *, items: pd.DataFrame, history: pd.Dat
         "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": log,
         # the hidden Basis sheet is built empty; build_demo keeps the basis on it once the file exists
         **{name: pd.DataFrame(columns=load_layout().table(name).fields)
-           for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths")},
+           for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths", "tblBasisNextItems",
+                        "tblBasisNextMonths")},
         # filled by close-month: the closed months, what left the plan, accuracy by closed month
         **{name: pd.DataFrame(columns=load_layout().table(name).fields)
            for name in ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")},

@@ -11,6 +11,7 @@ an imported file).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import getpass
@@ -158,7 +159,7 @@ def _final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
 # What the execution basis is computed from; its fingerprint says whether the Basis sheet still holds.
 BASIS_SOURCES = ["tblForecast", "tblInputs", "tblFamilyTargets", "tblLocks", "tblLockedPlan",
                  "tblSnapshots", "tblHistory"]
-BASIS_VERSION = "1"
+BASIS_VERSION = "2"
 
 
 def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
@@ -218,10 +219,31 @@ def _kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasi
 
 
 def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str, str]) -> None:
+    tables = set(book.table_names())
     for name, frame in basis.frames().items():
-        write_frame(book, name, frame)
-    write_frame(book, "tblBasisKey", pd.DataFrame(
-        {"key": [*key, "plan source"], "value": [*key.values(), basis.source]}))
+        if name in tables:  # a workbook made before the following month's tables lacks them
+            write_frame(book, name, frame)
+    f = basis.following if "tblBasisNextItems" in tables else None
+    extra = {"plan source": basis.source,
+             **({"next month": f"{f.month:%Y-%m}", "next plan source": f.source} if f is not None else {})}
+    write_frame(book, "tblBasisKey", pd.DataFrame({"key": [*key, *extra], "value": [*key.values(), *extra.values()]}))
+
+
+def _kept_following(book: WorkbookIO, key: dict[str, str] | None, month: pd.Timestamp) -> pipeline.BasisPlan | None:
+    """The plan side of ``month`` kept with the basis (:attr:`ExecutionBasis.following`), if
+    the basis's key holds for ``key`` (the file and settings as they are) and it is that month's."""
+    if key is None or "tblBasisNextItems" not in book.table_names():
+        return None
+    try:
+        kept = read_frame(book, "tblBasisKey")
+        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
+        if said.get("next month") != f"{month:%Y-%m}" or any(said.get(k) != v for k, v in key.items()):
+            return None
+        return pipeline.BasisPlan(read_frame(book, "tblBasisNextItems"), read_frame(book, "tblBasisNextMonths"),
+                                  said.get("next plan source", ""), month)
+    except (InputError, LayoutError) as exc:
+        _logger.warning("%s: the Basis sheet cannot be read (%s); close-month reads the S&OP sheets", book.name, exc)
+        return None
 
 
 def keep_basis(book: WorkbookIO, settings: Settings,
@@ -545,6 +567,9 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
     items = read_frame(book, "tblItems")
     key = _basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
     kept = _kept_basis(book, key) if key is not None else None
+    if kept is not None:  # nor what closing the month plans against
+        kept = dataclasses.replace(kept, following=_kept_following(
+            book, key, pd.Timestamp(settings.as_of).replace(day=1) + pd.DateOffset(months=1)))
     frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"))
     report = RunReport("compare-scenarios")
     for r in frames["tblCompare"].itertuples(index=False):
@@ -620,10 +645,14 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
                                          max_lag=settings.snapshot_lags)
     write_frame(book, "tblLocks", append_rows(locks, record))
     write_frame(book, "tblLockedPlan", locked)
-    snaps = read_frame(book, "tblSnapshots")
-    snaps = append_rows(snaps, snap)
+    snaps = append_rows(read_frame(book, "tblSnapshots"), snap)
+    journal = read_frame(book, "tblMonthAccuracy") if "tblMonthAccuracy" in book.table_names() else None
+    before = len(snaps)
+    if journal is not None:  # forecasts of closed months, scored there, thinned to what is still read
+        snaps = monthly.keep_snapshots(snaps, monthly.keep_from(settings.as_of), max(12, settings.bias_window),
+                                       settings.snapshot_lags, scored=set(journal["month"]))
     write_frame(book, "tblSnapshots", snaps)
-    fva, waterfall = _accuracy_frames(book, snaps, read_frame(book, "tblHistory"))
+    fva, waterfall = _accuracy_frames(book, snaps, read_frame(book, "tblHistory"), journal)
     write_frame(book, "tblFVA", fva)
     write_frame(book, "tblWaterfall", waterfall)
     scen = read_frame(book, "tblScenarioList")
@@ -635,7 +664,10 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
         f"Volume {r['volume']:,.0f}, revenue {r['revenue']:,.0f}; content hash {r['content_hash']}.",
-        f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())}).",
+        f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())})."
+        + (f" {before - len(snaps):,} rows of closed months no longer read were removed (their scores are on "
+           f"the Accuracy sheet; lag 1 of the last {max(12, settings.bias_window)} months kept for the tracking "
+           "signal)." if before != len(snaps) else ""),
     ])
     _log(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
     book.save()
@@ -681,7 +713,7 @@ CLOSE_TABLES = ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")
 def _accuracy_frames(book: WorkbookIO, snapshots: pd.DataFrame, history: pd.DataFrame,
                      journal: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """tblFVA and tblWaterfall: from the snapshots kept, the waterfall completed by the
-    closed-months accuracy (whose item forecasts close-month no longer keeps)."""
+    closed-months accuracy (whose item forecasts lock-plan thins out)."""
     fva, by_snapshots = accuracy(snapshots, history)
     if journal is None:
         journal = read_frame(book, "tblMonthAccuracy") if "tblMonthAccuracy" in book.table_names() else None
@@ -821,25 +853,31 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
         raise InputError(f"{target:%B %Y} is not over: it ends on {end:%Y-%m-%d} and today is {today:%Y-%m-%d}. "
                          f"Close it from {end + pd.Timedelta(days=1):%Y-%m-%d} on, or now with sop-excel "
                          "close-month --force (days with no actuals count as missing).")
-    with _tables_aside(book, ("tblForecast", "tblSnapshots", "tblLockedPlan"), aside) as big:
+    # without the refresh, the new month's plan comes from the Basis sheet when it still holds
+    following = (_kept_following(book, _basis_key(book, settings), target + pd.DateOffset(months=1))
+                 if rolling and not refresh else None)
+    names = ("tblHistory", "tblSnapshots") + (("tblForecast", "tblLockedPlan") if following is None else ())
+    with _tables_aside(book, names, aside) as big:
         return _close_month(book, settings, closes, closed, target, rolling, end, not_over, today, calendar,
-                            big, actuals, source=source, force=force, refresh=refresh, progress=progress,
-                            engine=engine, scheduler=scheduler)
+                            big, following, actuals, source=source, force=force, refresh=refresh,
+                            progress=progress, engine=engine, scheduler=scheduler)
 
 
 def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, closed: list[pd.Timestamp],
                  target: pd.Timestamp, rolling: bool, end: pd.Timestamp, not_over: bool, today: dt.date,
                  calendar: WorkCalendar, big: dict[str, Callable[[], pd.DataFrame]],
-                 actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None, *, source: str, force: bool,
-                 refresh: bool, progress: Progress | None, engine: str, scheduler: object) -> RunReport:
-    """:func:`close_month` once the month is chosen; ``big``: the calls that give the largest tables."""
+                 following: pipeline.BasisPlan | None, actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None, *,
+                 source: str, force: bool, refresh: bool, progress: Progress | None, engine: str,
+                 scheduler: object) -> RunReport:
+    """:func:`close_month` once the month is chosen; ``big``: the calls that give the largest
+    tables; ``following``: the new month's plan side kept on the Basis sheet (or None)."""
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
     as_of_month = monthly.month_start(settings.as_of)
     items = read_frame(book, "tblItems")
     existing = read_frame(book, "tblActuals")
     loaded = actuals() if callable(actuals) else actuals
     merged = merge_actuals(existing, loaded) if loaded is not None and len(loaded) else existing
-    history = read_frame(book, "tblHistory")
+    history = big["tblHistory"]()
     measure = settings.history_measure
     demand = monthly.month_demand(merged, target, items, history, measure)
     new_history, changes = monthly.replace_month(history, demand.rows, target)
@@ -877,10 +915,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     snapshots = big["tblSnapshots"]()
     journal, scored, backfilled = monthly.score_into(read_frame(book, "tblMonthAccuracy"), snapshots, new_history,
                                                      target, backfill_before=target if rolling else None)
-    # months before the one closed leave the Actuals sheet: their forecasts are thinned out
-    kept_snapshots = (monthly.keep_snapshots(snapshots, target, max(12, settings.bias_window), settings.snapshot_lags)
-                      if rolling else snapshots)
-    fva, waterfall = _accuracy_frames(book, kept_snapshots, new_history, journal)
+    fva, waterfall = _accuracy_frames(book, snapshots, new_history, journal)
 
     # -- what leaves the plan: scenario drivers now past (and, with the refresh, forecast inputs)
     archived: list[pd.DataFrame] = []
@@ -909,7 +944,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         final = frames["tblForecast"]
         write_frame(book, "tblModels", models)
         book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(new_history, final, items)))
-    else:
+    elif following is None:
         final = pipeline.final_forecast(items, big["tblForecast"](), read_frame(book, "tblInputs"),
                                         read_frame(book, "tblFamilyTargets"))
     archive = [a for a in archived if len(a)]
@@ -924,8 +959,6 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     if not actuals_same:
         write_frame(book, "tblActuals", kept)
     write_frame(book, "tblMonthAccuracy", journal)
-    if len(kept_snapshots) != len(snapshots):
-        write_frame(book, "tblSnapshots", kept_snapshots)
     write_frame(book, "tblFVA", fva)
     write_frame(book, "tblWaterfall", waterfall)
     forced = force and (bool(missing) or not_over)
@@ -934,8 +967,11 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     write_frame(book, "tblClosedMonths", closes)
 
     # -- S&OE: the new month starts clean (or, closing an earlier month again, carries on)
-    locked, label = _latest_lock(book, big["tblLockedPlan"])
-    basis = pipeline.execution_basis(new_settings, final, locked, label, kept_snapshots, new_history)
+    if following is not None:  # the new month's plan as kept on the Basis sheet: no S&OP sheet read
+        basis = pipeline.basis_from_plan(following, new_settings, snapshots, new_history)
+    else:
+        locked, label = _latest_lock(book, big["tblLockedPlan"])
+        basis = pipeline.execution_basis(new_settings, final, locked, label, snapshots, new_history)
     if rolling:
         ending = read_frame(book, "tblExceptions")
         closing = month_closed_events(ending, now)
@@ -970,7 +1006,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     if rolling:
         report.lines.append(f"As-of date {settings.as_of:%Y-%m-%d} -> {new_settings.as_of:%Y-%m-%d}"
                             + (f"; plan {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
-                               f"({new_settings.horizon} months)." if refresh and len(final) else "."))
+                               f"({new_settings.horizon} months)." if frames is not None and len(final) else "."))
     lags = sorted(scored["lag"].unique()) if len(scored) else []
     if len(scored):
         tot = scored[scored["level"] == "Total"].sort_values(["lag", "version"])
@@ -986,11 +1022,6 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     if backfilled:
         report.lines.append(f"Accuracy also scored {len(backfilled)} earlier months from the locks' snapshots "
                             f"({_months_text(backfilled)}).")
-    if len(kept_snapshots) != len(snapshots):
-        report.lines.append(f"Snapshots: {len(snapshots) - len(kept_snapshots):,} rows no longer needed removed "
-                            f"(months before {target:%B %Y}, summed up on the Accuracy sheet, but for lag 1 of "
-                            f"the last {max(12, settings.bias_window)} months, which the tracking signal reads; "
-                            f"lags beyond Settings > Snapshot lags ({settings.snapshot_lags})).")
     if archive:
         kinds = pd.concat(archive)["what"].value_counts()
         report.lines.append("Moved to the Archive sheet (their months are past): "

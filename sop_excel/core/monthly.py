@@ -326,14 +326,16 @@ def unscored_months(snapshots: pd.DataFrame, history: pd.DataFrame, journal: pd.
 
 
 def keep_snapshots(snapshots: pd.DataFrame, before: pd.Timestamp, keep_months: int = 12,
-                   max_lag: int | None = None) -> pd.DataFrame:
-    """The lock snapshots still needed once the months before ``before`` are closed and scored:
-    every row of a month from ``before`` on (still to be scored, or to be closed again from the
-    Actuals sheet) up to lag ``max_lag``, and for earlier months the lag-1 rows of the last
-    ``keep_months`` months (each item's forecast error spread and tracking signal read them).
-    The rest is summed up in the closed-months accuracy (total and per family, by lock and lag)."""
+                   max_lag: int | None = None, scored: set[pd.Timestamp] | None = None) -> pd.DataFrame:
+    """The lock snapshots still needed: every row of a month from ``before`` on (still to be
+    scored, or to be closed again from the Actuals sheet) up to lag ``max_lag``; of an earlier
+    month that the closed-months accuracy has scored (``scored``; all earlier months when None),
+    the lag-1 rows of the last ``keep_months`` months (each item's forecast error spread and
+    tracking signal read them), the rest being summed up there (total and per family, by lock
+    and lag); of an earlier month not scored, every row."""
     month = snapshots["month"]
-    keep = (month >= before) | ((snapshots["lag"] == 1) & (month >= before - pd.DateOffset(months=keep_months)))
+    done = (month < before) if scored is None else ((month < before) & month.isin(list(scored)))
+    keep = ~done | ((snapshots["lag"] == 1) & (month >= before - pd.DateOffset(months=keep_months)))
     if max_lag is not None:
         keep &= snapshots["lag"] <= max_lag
     return snapshots if keep.all() else snapshots[keep.to_numpy()].reset_index(drop=True)

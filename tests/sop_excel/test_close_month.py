@@ -127,10 +127,27 @@ def test_every_lock_is_scored_against_the_month(closed):
     # the demo's earlier months, never closed by close-month, are scored too before their
     # snapshots are thinned out; the waterfall keeps every lag of them
     assert {pd.Timestamp("2026-08-01"), pd.Timestamp("2026-10-01")} <= set(journal["month"])
-    kept = frame(after, "tblSnapshots")
-    assert kept.loc[kept["month"] < NOV, "lag"].unique().tolist() == [1] and kept["lag"].max() <= 6
-    wf = frame(after, "tblWaterfall")
+    pd.testing.assert_frame_equal(frame(after, "tblSnapshots"), snaps)  # the close reads them only
+
+
+def test_the_next_lock_thins_out_the_snapshots_of_closed_months(closed, tmp_path):
+    _, after, _ = closed
+    book = tmp_path / "plan.xlsx"
+    shutil.copyfile(after, book)
+    before = frame(book, "tblSnapshots")
+    assert main(["-q", "lock-plan", str(book)]) == 0
+    kept = frame(book, "tblSnapshots")
+    scored = set(frame(book, "tblMonthAccuracy")["month"])
+    old = kept[(kept["month"] < NOV) & kept["month"].isin(scored)]
+    assert old["lag"].unique().tolist() == [1] and kept["lag"].max() <= 6  # Settings > Snapshot lags
+    assert len(old) == len(before[(before["month"] < NOV) & before["month"].isin(scored) & (before["lag"] == 1)])
+    unscored = kept[(kept["month"] < NOV) & ~kept["month"].isin(scored)]  # the demo's months with lag 0 only
+    assert (unscored["lag"] == 0).all()
+    assert (kept["month"] == NOV).sum() == (before["month"] == NOV).sum()  # the month closed last: all kept
+    wf = frame(book, "tblWaterfall")  # the thinned lags come from the closed-months scores
     assert {1, 2, 3} <= set(wf.loc[wf["month"] == pd.Timestamp("2026-10-01"), "lag"])
+    journal = frame(book, "tblMonthAccuracy")
+    assert len(journal) == len(frame(after, "tblMonthAccuracy"))
 
 
 def test_past_inputs_go_to_the_archive_and_future_ones_stay(closed):
@@ -309,3 +326,21 @@ def test_refresh_actuals_keeps_only_the_months_the_views_use(book_copy, tmp_path
     assert "638 rows dated before October 2026 are not kept on the Actuals sheet: it keeps October 2026 onward" in out
     assert "History holds monthly totals (January 2025, " in out and "the daily rows stay in your source" in out
     assert (acts["date"] < pd.Timestamp("2026-10-01")).sum() == 0
+
+
+def test_without_the_refresh_the_new_month_plans_from_the_kept_basis(book_copy, tmp_path, monkeypatch):
+    """--no-refresh: the new month's plan side comes from the Basis sheet (kept with the month
+    after), not from the Forecast and Plan of record sheets; the same S&OE as computing it."""
+    source = rest_of_november(tmp_path)
+    other = tmp_path / "other.xlsx"
+    shutil.copyfile(book_copy, other)
+    seen = []
+    inner = tables.read_frame
+    monkeypatch.setattr(macros, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
+    assert main(["-q", "close-month", str(book_copy), "--actuals", str(source), "--no-refresh"]) == 0
+    assert not {"tblForecast", "tblLockedPlan"} & set(seen) and "tblBasisNextItems" in seen
+    monkeypatch.setattr(macros, "_kept_following", lambda *a, **k: None)  # computed from the sheets instead
+    assert main(["-q", "close-month", str(other), "--actuals", str(source), "--no-refresh"]) == 0
+    for name in ("tblExecution", "tblExceptions", "tblSensing", "tblWeeks", "tblWeekly", "tblBasisItems"):
+        pd.testing.assert_frame_equal(frame(book_copy, name), frame(other, name), obj=name)
+    assert frame(book_copy, "tblForecast")["month"].min() == NOV  # the forecast waits for refresh-forecast
