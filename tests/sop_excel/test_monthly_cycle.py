@@ -119,10 +119,12 @@ def test_the_workbook_and_the_commands_do_not_grow_beyond_the_data(sim, final):
     rows = pd.DataFrame(sim.rows)
     # the Actuals sheet holds the month closed last and the one under way, never more
     assert rows["tblActuals"].max() <= 2 * 31 * n_items
-    # Snapshots: the locks' forecasts still to be scored (lags 0 to Settings > Snapshot lags, 6:
-    # 28 per item once a lock a month has run 7 months, and one more lock in a month) and lag 1
-    # of the last 12 closed months; once the locks fill that, one row per item and cycle more
-    assert rows["tblSnapshots"].max() <= n_items * (28 + 7 + 12)
+    # Snapshots: per item, the locks' forecasts of months still to be scored (lags 0 to Settings >
+    # Snapshot lags, 6: 28 once a lock a month has run 7 months), of the month closed last and
+    # the one before (7 each, until the next lock thins the older), a second lock in one month
+    # (7), and lag 1 of the last 12 closed months; once the locks fill that, one row per item
+    # and cycle more (the lag-1 months), until there are 12 of them
+    assert rows["tblSnapshots"].max() <= n_items * (28 + 7 + 7 + 7 + 12)
     assert (rows["tblSnapshots"].diff().iloc[CYCLES // 2:] <= n_items).all()
     # what grows is records of the closed months (History, accuracy, logs, archive): by about
     # the same each cycle, not more and more
