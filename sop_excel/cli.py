@@ -150,6 +150,25 @@ def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
     return _done(args, report)
 
 
+def _month(text: str) -> dt.date:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: write YYYY-MM, e.g. 2026-11")
+    return dt.date(int(text[:4]), int(text[5:7]), 1)
+
+
+def _cmd_close_month(args: argparse.Namespace) -> int:
+    from sop_excel.macros import close_month_from_source
+
+    book = _open(args)
+    if args.source:
+        _step(args.quiet)(f"Reading actuals from {args.source}")
+    report = close_month_from_source(book, args.source, folder=Path(args.workbook).resolve().parent,
+                                     table=args.table, month=args.month, force=args.force,
+                                     refresh=not args.no_refresh, progress=_Progress("forecast", args.quiet),
+                                     aside=True)
+    return _done(args, report)
+
+
 def _open(args: argparse.Namespace):  # noqa: ANN202 - ZipIO (or OpenpyxlIO), imported lazily
     from sop_excel.workbook.zip_io import open_workbook
 
@@ -158,7 +177,8 @@ def _open(args: argparse.Namespace):  # noqa: ANN202 - ZipIO (or OpenpyxlIO), im
 
 
 def _done(args: argparse.Namespace, report: object) -> int:
-    print(f"Workbook updated: {Path(args.workbook).resolve()}")
+    changed = getattr(report, "changed", True)
+    print(f"Workbook {'updated' if changed else 'unchanged'}: {Path(args.workbook).resolve()}")
     print(report)
     return 0
 
@@ -457,6 +477,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pdf, html (one self-contained file) or png (default: --out's extension, else pdf)")
     p.set_defaults(func=_cmd_report)
 
+    p = sub.add_parser("close-month", help="close the month: actuals become History, the plan rolls forward",
+                       description="Close a month at month end: its daily actuals (orders, or shipments "
+                                   "when Settings > History measure says so) become its History row per "
+                                   "item; the as-of date moves to the first working day of the next month; "
+                                   "every lock's forecast of the month is scored by lag on the Accuracy "
+                                   "sheet; the month's exceptions are logged with their final status and "
+                                   "the S&OE sheets start the new month; overrides, inputs and drivers of "
+                                   "past months move to the Archive sheet; the forecast is refreshed. "
+                                   "Refused while the month is not over or a working day has no actuals, "
+                                   "unless --force. Running it again for a closed month changes nothing, "
+                                   "unless its actuals changed (a late correction): then its History is "
+                                   "replaced and the Log says so.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--actuals", "--source", dest="source", metavar="PATH_OR_URL",
+                   help="also load these actuals first (CSV/xlsx/SQLite file or SQLAlchemy URL)")
+    p.add_argument("--table", default="actuals", help="database table or xlsx sheet (default: actuals)")
+    p.add_argument("--month", type=_month, metavar="YYYY-MM",
+                   help="the month to close (default: the as-of month once it is over); an earlier "
+                        "month closes it again from its daily actuals")
+    p.add_argument("--force", action="store_true",
+                   help="close even if the month is not over or working days have no actuals")
+    p.add_argument("--no-refresh", action="store_true",
+                   help="leave the forecast as it is (run refresh-forecast next, e.g. on a Dask cluster)")
+    p.set_defaults(func=_cmd_close_month)
+
     p = sub.add_parser("check", help="check a workbook: tables, formulas, cached values, inputs",
                        description="Check that a workbook has every sheet, table and named range, "
                                    "that no formula cell lacks a value, that the planner's inputs "
@@ -508,7 +553,8 @@ def _count(text: str) -> int:
 # Commands that write a file, and the file: each holds the writer lock for its whole run.
 _WRITES = {"demo": "out", "new": "out", "template": "out", "update-items": "workbook", "refresh-forecast": "workbook",
            "refresh-actuals": "workbook", "flag-drift": "workbook", "new-scenario": "workbook",
-           "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook"}
+           "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook",
+           "close-month": "workbook"}
 
 
 # Text arguments that end up in the workbook or select from it (paths are the system's business)

@@ -11,7 +11,9 @@ an imported file).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import functools
 import getpass
 import logging
 import pickle
@@ -20,11 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from sop_excel import pipeline
-from sop_excel.core.execution import exception_workflow, merge_actuals
+from sop_excel.core import monthly
+from sop_excel.core.drift import WorkCalendar
+from sop_excel.core.execution import exception_workflow, merge_actuals, month_closed_events
 from sop_excel.core.frames import append_rows
 from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
@@ -32,7 +37,7 @@ from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError
 from sop_excel.files import read_timeout
 from sop_excel.models import MAX_CELL_TEXT, Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
-from sop_excel.workbook.io import WorkbookIO
+from sop_excel.workbook.io import Formula, WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.limits import trim_text
 from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
@@ -50,6 +55,8 @@ __all__ = [
     "INPUT_TABLES",
     "RunReport",
     "check_inputs",
+    "close_month",
+    "close_month_from_source",
     "compare_scenarios",
     "export_scenarios",
     "flag_drift",
@@ -78,6 +85,7 @@ class RunReport:
     command: str
     lines: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    changed: bool = True  # False: the command found nothing to do and did not save
 
     def __str__(self) -> str:
         return "\n".join(self.lines + [f"Warning: {w}" for w in self.warnings])
@@ -139,12 +147,14 @@ def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
     write_frame(book, "tblLog", append_rows(log, row))
 
 
-def _latest_lock(book: WorkbookIO) -> tuple[pd.DataFrame | None, str]:
+def _latest_lock(book: WorkbookIO, locked_plan: Callable[[], pd.DataFrame] | None = None
+                 ) -> tuple[pd.DataFrame | None, str]:
+    """The plan of record (tblLockedPlan, or what ``locked_plan`` gives) and its label."""
     locks = read_frame(book, "tblLocks")
     if locks.empty:
         return None, ""
     last = locks.sort_values("version").iloc[-1]
-    locked = read_frame(book, "tblLockedPlan")
+    locked = locked_plan() if locked_plan is not None else read_frame(book, "tblLockedPlan")
     return locked, f"v{int(last['version'])} locked ({last['scenario']})"
 
 
@@ -180,7 +190,7 @@ def _final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
 # What the execution basis is computed from; its fingerprint says whether the Basis sheet still holds.
 BASIS_SOURCES = ["tblForecast", "tblInputs", "tblFamilyTargets", "tblLocks", "tblLockedPlan",
                  "tblSnapshots", "tblHistory"]
-BASIS_VERSION = "1"
+BASIS_VERSION = "2"
 
 
 def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
@@ -243,10 +253,31 @@ def _kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasi
 
 
 def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str, str]) -> None:
+    tables = set(book.table_names())
     for name, frame in basis.frames().items():
-        write_frame(book, name, frame)
-    write_frame(book, "tblBasisKey", pd.DataFrame(
-        {"key": [*key, "plan source"], "value": [*key.values(), basis.source]}))
+        if name in tables:  # a workbook made before the following month's tables lacks them
+            write_frame(book, name, frame)
+    f = basis.following if "tblBasisNextItems" in tables else None
+    extra = {"plan source": basis.source,
+             **({"next month": f"{f.month:%Y-%m}", "next plan source": f.source} if f is not None else {})}
+    write_frame(book, "tblBasisKey", pd.DataFrame({"key": [*key, *extra], "value": [*key.values(), *extra.values()]}))
+
+
+def _kept_following(book: WorkbookIO, key: dict[str, str] | None, month: pd.Timestamp) -> pipeline.BasisPlan | None:
+    """The plan side of ``month`` kept with the basis (:attr:`ExecutionBasis.following`), if
+    the basis's key holds for ``key`` (the file and settings as they are) and it is that month's."""
+    if key is None or "tblBasisNextItems" not in book.table_names():
+        return None
+    try:
+        kept = read_frame(book, "tblBasisKey")
+        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
+        if said.get("next month") != f"{month:%Y-%m}" or any(said.get(k) != v for k, v in key.items()):
+            return None
+        return pipeline.BasisPlan(read_frame(book, "tblBasisNextItems"), read_frame(book, "tblBasisNextMonths"),
+                                  said.get("next plan source", ""), month)
+    except (InputError, LayoutError) as exc:
+        _logger.warning("%s: the Basis sheet cannot be read (%s); close-month reads the S&OP sheets", book.name, exc)
+        return None
 
 
 def keep_basis(book: WorkbookIO, settings: Settings,
@@ -360,8 +391,13 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
             + ". Check their history, use a family profile or a manual forecast.")
     details = report.lines[0] + f" Overrides kept {n_over}; fallbacks {fallbacks}."
     if len(lost):
-        report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "
-                               "horizon and were dropped (listed in the Log).")
+        now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
+        if _append_archive(book, monthly.archive_forecast_inputs(lost, now, "refresh-forecast")):
+            report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "
+                                   "horizon: moved to the Archive sheet (and listed in the Log).")
+        else:  # a workbook made before the Archive sheet
+            report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "
+                                   "horizon and were dropped (listed in the Log).")
         details += " Dropped: " + "; ".join(
             f"{r.item} {r.month:%Y-%m} override={r.override} reason={r.reason_code!r} comment={r.comment!r}"
             for r in lost.itertuples(index=False))
@@ -394,10 +430,12 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         actuals = actuals()
     notes, older = list(actuals.attrs.get("notes", [])), int(actuals.attrs.get("older_rows", 0) or 0)
     merged = merge_actuals(existing, actuals)
+    replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
+    first = monthly.keep_from(settings.as_of)  # older days are History's, not the sheet's
+    merged, early = monthly.actuals_window(merged, first)
     write_frame(book, "tblActuals", merged)
     execution, exceptions, through, resolved = _write_execution(book, settings, items, merged, basis=basis)
     counts = execution["status"].value_counts()
-    replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
     report = RunReport("refresh-actuals", warnings=recomputed)
     report.lines += [
         f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
@@ -412,10 +450,12 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     if not len(actuals) and older:  # a filter that matches nothing says so
         report.warnings.append(f"{source} holds {older:,} rows, none from {month:%d %B %Y} on: nothing was "
                                "loaded. Check the source's dates and Settings > As-of date.")
-    outside = actuals[(actuals["date"] < month) | (actuals["date"] > month + pd.offsets.MonthEnd(0))]
+    outside = actuals[((actuals["date"] >= first) & (actuals["date"] < month))
+                      | (actuals["date"] > month + pd.offsets.MonthEnd(0))]
     if len(outside):
         report.warnings.append(f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
                                "Execution (they are kept on the Actuals sheet).")
+    report.warnings += _window_notes(book, settings, existing, actuals, early, first)
     details = " ".join(report.lines[1:])
     if len(resolved):
         details += " Left the list (see the exception log): " + "; ".join(
@@ -425,6 +465,57 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     if recomputed:  # the S&OP sheets were written anew: the basis holds, under their new fingerprint
         keep_basis(book, settings, basis)
     return report
+
+
+def _closed_months(book: WorkbookIO) -> list[pd.Timestamp]:
+    """The months close-month has closed (none in a workbook made before close-month)."""
+    if "tblClosedMonths" not in book.table_names():
+        return []
+    return sorted(pd.Timestamp(m) for m in read_frame(book, "tblClosedMonths")["month"])
+
+
+def _months_text(months: list[pd.Timestamp]) -> str:
+    return ", ".join(f"{m:%B %Y}" for m in months)
+
+
+def _window_notes(book: WorkbookIO, settings: Settings, existing: pd.DataFrame, loaded: pd.DataFrame,
+                  early: pd.DataFrame, first: pd.Timestamp) -> list[str]:
+    """What refresh-actuals says about rows the Actuals sheet no longer keeps (dated before
+    ``first``) and about loaded rows that change a closed month."""
+    warnings: list[str] = []
+    closed = _closed_months(book)
+    if len(early):
+        months = sorted(early["date"].dt.to_period("M").dt.start_time.unique())
+        shut = [m for m in months if m in closed]
+        warnings.append(
+            f"{len(early)} rows dated before {first:%B %Y} are not kept on the Actuals sheet: it keeps "
+            f"{first:%B %Y} onward, the days Execution, Sensing and Weekly use. History holds monthly totals "
+            f"({_months_text(months)}" + (f"; closed by close-month: {_months_text(shut)}" if shut else "")
+            + "); the daily rows stay in your source. To make a past month's History from them, run "
+            "close-month --month YYYY-MM --actuals SOURCE.")
+    still = [m for m in closed if m >= first]
+    changed = monthly.changed_closed_days(existing, loaded, still, settings.history_measure)
+    for m, g in changed.groupby("month"):
+        warnings.append(
+            f"{m:%B %Y} is closed, but this load changed {len(g)} of its daily {settings.history_measure} "
+            f"figures ({g['new'].sum() - g['old'].fillna(0).sum():+,.0f} units): its History row is out of "
+            f"date. Run close-month --month {m:%Y-%m} to replace it.")
+    return warnings
+
+
+def _source_path(text: str, folder: Path | None) -> str | Path:
+    """A source as given: a URL as it is, a file path made absolute from the workbook's folder."""
+    from sop_excel.sources import source_kind
+
+    if source_kind(text) == "url":
+        return text
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        if folder is None:
+            raise InputError(f"Actuals source '{text}' is a relative path and the workbook has no "
+                             "folder (save it first, or give a full path).")
+        path = folder / path
+    return path
 
 
 def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
@@ -450,15 +541,7 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
         raise InputError("No actuals source: give one (a CSV/xlsx file, a SQLite file or a database "
                          "URL), or fill Settings > Actuals source.")
     kind = source_kind(text)
-    where: str | Path = text
-    if kind != "url":
-        path = Path(text).expanduser()
-        if not path.is_absolute():
-            if folder is None:
-                raise InputError(f"Actuals source '{text}' is a relative path and the workbook has no "
-                                 "folder (save it first, or give a full path).")
-            path = folder / path
-        where = path
+    where = _source_path(text, folder)
     since = pd.Timestamp(settings.as_of).replace(day=1).date() if kind in ("sqlite", "url") else None
     told = settings.actuals_conventions
     conventions = Conventions(decimal=decimal or told.get("decimal"), date_order=date_format or told.get("date_order"),
@@ -595,6 +678,9 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
     items = read_frame(book, "tblItems")
     key = _basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
     kept = _kept_basis(book, key) if key is not None else None
+    if kept is not None:  # nor what closing the month plans against
+        kept = dataclasses.replace(kept, following=_kept_following(
+            book, key, pd.Timestamp(settings.as_of).replace(day=1) + pd.DateOffset(months=1)))
     report = RunReport("compare-scenarios")
     frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"), report.warnings)
     for r in frames["tblCompare"].itertuples(index=False):
@@ -775,13 +861,18 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     version = int(locks["version"].max()) + 1 if len(locks) else 1
     cycle = pd.Timestamp(settings.as_of).replace(day=1)
     record, locked, snap = lock_snapshot(version, name, plan[plan["scenario"] == name], frames["tblForecast"],
-                                         cycle, user or getpass.getuser(), now or dt.datetime.now(), note)
+                                         cycle, user or getpass.getuser(), now or dt.datetime.now(), note,
+                                         max_lag=settings.snapshot_lags)
     write_frame(book, "tblLocks", append_rows(locks, record))
     write_frame(book, "tblLockedPlan", locked)
-    snaps = read_frame(book, "tblSnapshots")
-    snaps = append_rows(snaps, snap)
+    snaps = append_rows(read_frame(book, "tblSnapshots"), snap)
+    journal = read_frame(book, "tblMonthAccuracy") if "tblMonthAccuracy" in book.table_names() else None
+    before = len(snaps)
+    if journal is not None:  # forecasts of closed months, scored there, thinned to what is still read
+        snaps = monthly.keep_snapshots(snaps, monthly.keep_from(settings.as_of), max(12, settings.bias_window),
+                                       settings.snapshot_lags, scored=set(journal["month"]))
     write_frame(book, "tblSnapshots", snaps)
-    fva, waterfall = accuracy(snaps, read_frame(book, "tblHistory"))
+    fva, waterfall = _accuracy_frames(book, snaps, read_frame(book, "tblHistory"), journal)
     write_frame(book, "tblFVA", fva)
     write_frame(book, "tblWaterfall", waterfall)
     scen = read_frame(book, "tblScenarioList")
@@ -793,7 +884,10 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
         f"Volume {r['volume']:,.0f}, revenue {r['revenue']:,.0f}; content hash {r['content_hash']}.",
-        f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())}).",
+        f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())})."
+        + (f" {before - len(snaps):,} rows of closed months no longer read were removed (their scores are on "
+           f"the Accuracy sheet; lag 1 of the last {max(12, settings.bias_window)} months kept for the tracking "
+           "signal)." if before != len(snaps) else ""),
     ])
     report.warnings += warnings
     _formula_warnings(book, report)
@@ -990,3 +1084,373 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     book.save()
     keep_basis(book, settings, basis)
     return report
+# -- the monthly close -------------------------------------------------------------------------
+CLOSE_TABLES = ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")
+
+
+def _accuracy_frames(book: WorkbookIO, snapshots: pd.DataFrame, history: pd.DataFrame,
+                     journal: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """tblFVA and tblWaterfall: from the snapshots kept, the waterfall completed by the
+    closed-months accuracy (whose item forecasts lock-plan thins out)."""
+    fva, by_snapshots = accuracy(snapshots, history)
+    if journal is None:
+        journal = read_frame(book, "tblMonthAccuracy") if "tblMonthAccuracy" in book.table_names() else None
+    return fva, monthly.waterfall(by_snapshots, journal) if journal is not None else by_snapshots
+
+
+def _append_archive(book: WorkbookIO, rows: pd.DataFrame) -> bool:
+    """Add rows to the Archive sheet's table; False in a workbook made before it (nothing written)."""
+    if "tblArchive" not in book.table_names():
+        return False
+    if len(rows):
+        write_frame(book, "tblArchive", append_rows(read_frame(book, "tblArchive"), rows))
+    return True
+
+
+def _as_of_rows(book: WorkbookIO) -> tuple[list, list]:
+    """The Settings table's rows and its As-of date row, which close-month may change (a
+    planner's formula there it does not overwrite)."""
+    label = next(r.setting for r in load_layout().settings.rows if r.name == "AsOfDate")
+    rows = book.read_table("tblSettings")
+    hits = [r for r in rows[1:] if r and str(r[0]).strip() == label]
+    if not hits:
+        raise InputError(f"Sheet 'Settings' has no '{label}' row. Add it (see the template) with the planning date.")
+    if isinstance(hits[0][1], Formula):
+        raise InputError(f"Sheet 'Settings', {label} holds a formula ({hits[0][1].text}). close-month moves "
+                         "the as-of date to the first working day of the next month: type a date instead "
+                         "of the formula, then run close-month again.")
+    return rows, hits[0]
+
+
+def _write_as_of(book: WorkbookIO, day: dt.date) -> None:
+    """Settings > As-of date becomes ``day``; every other cell of the table stays as it is."""
+    rows, row = _as_of_rows(book)
+    row[1] = day
+    book.write_table("tblSettings", rows)
+
+
+def _days_text(days: list[dt.date], shown: int = 10) -> str:
+    text = ", ".join(f"{d:%Y-%m-%d}" for d in days[:shown])
+    return text + (f" and {len(days) - shown} more" if len(days) > shown else "")
+
+
+def _items_text(items: list[str], shown: int = 10) -> str:
+    text = ", ".join(items[:shown])
+    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two Actuals frames hold the same days, items and figures."""
+    if len(a) != len(b):
+        return False
+    cols = ["date", "item", "orders", "shipments"]
+    x, y = (f[cols].sort_values(["date", "item"], kind="stable").reset_index(drop=True) for f in (a, b))
+    return bool((x["date"].to_numpy() == y["date"].to_numpy()).all() and (x["item"].to_numpy() == y["item"].to_numpy()).all()
+                and np.allclose(x[cols[2:]].to_numpy(dtype=float), y[cols[2:]].to_numpy(dtype=float),
+                                rtol=0, atol=1e-9, equal_nan=True))
+
+
+@contextlib.contextmanager
+def _tables_aside(book: WorkbookIO, names: tuple[str, ...], aside: bool
+                  ) -> Iterator[dict[str, Callable[[], pd.DataFrame]]]:
+    """A call per table that gives its frame: on the zip side with ``aside`` (the CLI on a
+    machine with more than one core) each table is read by a process of its own from the saved
+    file meanwhile (see :func:`_reading_aside`), else here when called."""
+    reader = getattr(book, "frame_reader", None) if aside and can_fork_helpers() else None
+    with contextlib.ExitStack() as stack:
+        calls: dict[str, Callable[[], pd.DataFrame]] = {}
+        for name in names:
+            read = reader(name) if reader is not None else None
+            calls[name] = (stack.enter_context(_reading_aside(read)) if read is not None
+                           else functools.partial(read_frame, book, name))
+        yield calls
+
+
+def _month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month: object,
+                    today: dt.date) -> pd.Timestamp:
+    """The month ``close-month`` closes: ``month`` if given (the as-of month or an earlier one);
+    else the as-of month once it is over, or, before that, the month before it when it was
+    closed already (so a second run changes nothing unless its actuals changed)."""
+    if month is not None:
+        target = monthly.month_start(month)  # type: ignore[arg-type]
+        if target > as_of_month:
+            raise InputError(f"{target:%B %Y} comes after the as-of month ({as_of_month:%B %Y}): months "
+                             f"close in order. Close {as_of_month:%B %Y} first; it moves Settings > "
+                             "As-of date into the next month.")
+        return target
+    if today > monthly.month_end(as_of_month).date():
+        return as_of_month
+    previous = as_of_month - pd.DateOffset(months=1)
+    return previous if previous in closed else as_of_month
+
+
+def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None = None, *,
+                source: str = "", month: dt.date | pd.Timestamp | None = None, force: bool = False,
+                today: dt.date | None = None, refresh: bool = True, progress: Progress | None = None,
+                engine: str = "local", scheduler: object = None, aside: bool = False) -> RunReport:
+    """Close a month: its daily actuals become its History row per item, the plan rolls forward.
+
+    The month is ``month``, else the as-of month (see :func:`_month_to_close`). Closing the
+    as-of month: History gets the month's orders (Settings > History measure: or shipments) per
+    item from the Actuals sheet plus ``actuals`` (items with History and no actuals get 0; items
+    with neither get no row); the as-of date moves to the first working day of the next month;
+    every lock's forecast of the month is scored by lag (Accuracy > closed months) and the FVA
+    tables recomputed; the month's exceptions go to the exception log with their final status
+    and the S&OE sheets start the new month (owner, status and comment of items still open
+    come back if flagged again); overrides, consensus inputs, family targets and scenario
+    drivers of past months move to the Archive sheet; the Actuals sheet keeps the closed month
+    onward; the forecast is refreshed (``refresh``; overrides for future months kept) and
+    S&OE computed against it. Closing an earlier month again (a late correction) replaces its
+    History rows and scores and refreshes; the as-of date stays. A month closed already whose
+    figures did not change: nothing is written.
+
+    Refused when the month is not over (``today``, default the real date, is not after its last
+    day) or a working day has no actuals, unless ``force``. ``actuals``: rows from a source, or
+    the call that reads them. ``aside``: the largest tables (Forecast, Snapshots, the plan of
+    record) are read by processes of their own meanwhile (the CLI; not inside Excel). One
+    save: the workbook is untouched when anything fails.
+    """
+    settings = read_settings(book)
+    missing_tables = [t for t in CLOSE_TABLES if t not in book.table_names()]
+    if missing_tables:
+        raise LayoutError(f"{book.name} has no table {', '.join(missing_tables)}: it was made by an earlier "
+                          "sop-excel, before close-month. Build a new workbook (sop-excel demo, sop-excel "
+                          "template) and copy your sheets' data into it.")
+    today = today or dt.date.today()
+    calendar = WorkCalendar(holidays=settings.holidays)
+    as_of_month = monthly.month_start(settings.as_of)
+    closes = read_frame(book, "tblClosedMonths")
+    closed = sorted(pd.Timestamp(m) for m in closes["month"])
+    target = _month_to_close(as_of_month, closed, month, today)
+    rolling = target == as_of_month
+    if rolling:
+        _as_of_rows(book)  # a formula there is refused before any work
+    end = monthly.month_end(target)
+    not_over = today <= end.date()
+    if not_over and not force:
+        raise InputError(f"{target:%B %Y} is not over: it ends on {end:%Y-%m-%d} and today is {today:%Y-%m-%d}. "
+                         f"Close it from {end + pd.Timedelta(days=1):%Y-%m-%d} on, or now with sop-excel "
+                         "close-month --force (days with no actuals count as missing).")
+    # without the refresh, the new month's plan comes from the Basis sheet when it still holds
+    following = (_kept_following(book, _basis_key(book, settings), target + pd.DateOffset(months=1))
+                 if rolling and not refresh else None)
+    names = ("tblHistory", "tblSnapshots") + (("tblForecast", "tblLockedPlan") if following is None else ())
+    with _tables_aside(book, names, aside) as big:
+        return _close_month(book, settings, closes, closed, target, rolling, end, not_over, today, calendar,
+                            big, following, actuals, source=source, force=force, refresh=refresh,
+                            progress=progress, engine=engine, scheduler=scheduler)
+
+
+def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, closed: list[pd.Timestamp],
+                 target: pd.Timestamp, rolling: bool, end: pd.Timestamp, not_over: bool, today: dt.date,
+                 calendar: WorkCalendar, big: dict[str, Callable[[], pd.DataFrame]],
+                 following: pipeline.BasisPlan | None, actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None, *,
+                 source: str, force: bool, refresh: bool, progress: Progress | None, engine: str,
+                 scheduler: object) -> RunReport:
+    """:func:`close_month` once the month is chosen; ``big``: the calls that give the largest
+    tables; ``following``: the new month's plan side kept on the Basis sheet (or None)."""
+    now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
+    as_of_month = monthly.month_start(settings.as_of)
+    items = read_frame(book, "tblItems")
+    existing = read_frame(book, "tblActuals")
+    loaded = actuals() if callable(actuals) else actuals
+    merged = merge_actuals(existing, loaded) if loaded is not None and len(loaded) else existing
+    history = big["tblHistory"]()
+    measure = settings.history_measure
+    demand = monthly.month_demand(merged, target, items, history, measure)
+    new_history, changes = monthly.replace_month(history, demand.rows, target)
+    new_settings = settings
+    if rolling:
+        new_settings = settings.model_copy(update={"as_of": monthly.first_working_day(
+            target + pd.DateOffset(months=1), calendar)})
+    window = monthly.keep_from(new_settings.as_of)
+    kept, early = monthly.actuals_window(merged, window)
+    actuals_same = _same_rows(kept, existing)
+    was_closed = target in closed
+    report = RunReport("close-month")
+    if not rolling and was_closed and changes.empty and actuals_same:
+        report.lines.append(f"{target:%B %Y} is closed already and its {measure} have not changed since: "
+                            "nothing to do (the workbook was not changed).")
+        if today <= monthly.month_end(as_of_month).date():
+            report.lines.append(f"{as_of_month:%B %Y} can be closed from "
+                                f"{monthly.month_end(as_of_month) + pd.Timedelta(days=1):%Y-%m-%d} on.")
+        report.changed = False
+        return report
+    missing = monthly.missing_days(merged, target, calendar)
+    first = monthly.keep_from(settings.as_of)
+    in_month = (merged["date"] >= target) & (merged["date"] <= end)
+    if missing and not force:
+        if not in_month.any() and target < first:
+            raise InputError(f"The Actuals sheet no longer holds {target:%B %Y}'s daily rows (it keeps "
+                             f"{first:%B %Y} onward; History holds the month's total). To close it from "
+                             f"its daily actuals, give them: sop-excel close-month --month {target:%Y-%m} --actuals SOURCE.")
+        raise InputError(f"{target:%B %Y} has no actuals for {len(missing)} working day"
+                         f"{'s' if len(missing) != 1 else ''} ({_days_text(missing)}). Load them first "
+                         "(refresh-actuals, or close-month --actuals SOURCE), or close the month without them "
+                         "with sop-excel close-month --force (History then holds what is loaded).")
+
+    # -- what happened against what was planned
+    snapshots = big["tblSnapshots"]()
+    journal, scored, backfilled = monthly.score_into(read_frame(book, "tblMonthAccuracy"), snapshots, new_history,
+                                                     target, backfill_before=target if rolling else None)
+    fva, waterfall = _accuracy_frames(book, snapshots, new_history, journal)
+
+    # -- what leaves the plan: scenario drivers now past (and, with the refresh, forecast inputs)
+    archived: list[pd.DataFrame] = []
+    next_month = monthly.month_start(new_settings.as_of)
+    if rolling:
+        drivers, gone = monthly.archive_drivers(read_frame(book, "tblDrivers"), next_month, now, "close-month")
+        if len(gone):
+            write_frame(book, "tblDrivers", drivers)
+            archived.append(gone)
+    frames: dict[str, pd.DataFrame] | None = None
+    if refresh:
+        if rolling:
+            inputs, gone_inputs = monthly.archive_inputs(read_frame(book, "tblInputs"), next_month, now, "close-month")
+            targets, gone_targets = monthly.archive_targets(read_frame(book, "tblFamilyTargets"), next_month, now,
+                                                            "close-month")
+            for name, frame, gone in (("tblInputs", inputs, gone_inputs), ("tblFamilyTargets", targets, gone_targets)):
+                if len(gone):
+                    write_frame(book, name, frame)
+                    archived.append(gone)
+        forecast, models = pipeline.forecast_frames(new_settings, items, new_history, progress,
+                                                    engine=engine, scheduler=scheduler)
+        forecast, lost = keep_planner_columns(forecast, big["tblForecast"](), "tblForecast")
+        if len(lost):
+            archived.append(monthly.archive_forecast_inputs(lost, now, "close-month"))
+        frames = _write_sop(book, new_settings, items, forecast)
+        final = frames["tblForecast"]
+        write_frame(book, "tblModels", models)
+        book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(new_history, final, items)))
+    elif following is None:
+        final = pipeline.final_forecast(items, big["tblForecast"](), read_frame(book, "tblInputs"),
+                                        read_frame(book, "tblFamilyTargets"))
+    archive = [a for a in archived if len(a)]
+    if archive:
+        _append_archive(book, pd.concat(archive, ignore_index=True))
+
+    # -- the month's record
+    if rolling:
+        _write_as_of(book, new_settings.as_of)
+    if not changes.empty:
+        write_frame(book, "tblHistory", new_history)
+    if not actuals_same:
+        write_frame(book, "tblActuals", kept)
+    write_frame(book, "tblMonthAccuracy", journal)
+    write_frame(book, "tblFVA", fva)
+    write_frame(book, "tblWaterfall", waterfall)
+    forced = force and (bool(missing) or not_over)
+    closes, change_text = monthly.close_record(closes, target, now, getpass.getuser(), measure, demand, len(missing),
+                                               forced, changes)
+    write_frame(book, "tblClosedMonths", closes)
+
+    # -- S&OE: the new month starts clean (or, closing an earlier month again, carries on)
+    if following is not None:  # the new month's plan as kept on the Basis sheet: no S&OP sheet read
+        basis = pipeline.basis_from_plan(following, new_settings, snapshots, new_history)
+    else:
+        locked, label = _latest_lock(book, big["tblLockedPlan"])
+        basis = pipeline.execution_basis(new_settings, final, locked, label, snapshots, new_history)
+    if rolling:
+        ending = read_frame(book, "tblExceptions")
+        closing = month_closed_events(ending, now)
+        if len(closing):
+            write_frame(book, "tblExceptionLog", append_rows(read_frame(book, "tblExceptionLog"), closing))
+        write_frame(book, "tblExceptions", ending.iloc[0:0])
+    execution, exceptions, through, _ = _write_execution(book, new_settings, items, kept, basis=basis)
+
+    # -- what it did, in words
+    total_units = f"{demand.total:,.0f} units of {measure}"
+    if not was_closed:
+        report.lines.append(f"Closed {target:%B %Y}: History has {len(demand.rows)} items for it, "
+                            f"{total_units} from the daily actuals{f' and {source}' if source else ''}.")
+    else:
+        report.lines.append(f"Closed {target:%B %Y} again (a late correction): History replaced for "
+                            f"{len(changes)} item{'s' if len(changes) != 1 else ''}"
+                            + (f" ({change_text})" if len(changes) else "") + f"; the month now holds {total_units}.")
+    if demand.without_actuals:
+        report.lines.append(f"{len(demand.without_actuals)} items had no actuals and got 0: "
+                            f"{_items_text(demand.without_actuals)}.")
+    if demand.not_launched:
+        report.lines.append(f"{len(demand.not_launched)} items have no History and no actuals yet and got "
+                            f"no row (not launched): {_items_text(demand.not_launched)}.")
+    if demand.unknown:
+        report.warnings.append(f"{len(demand.unknown)} items in the actuals are not on the Items sheet and "
+                               f"were left out of History: {_items_text(demand.unknown)}.")
+    if forced and missing:
+        report.warnings.append(f"Closed with --force: {len(missing)} working days of {target:%B %Y} had no "
+                               f"actuals ({_days_text(missing)}); History holds what was loaded.")
+    elif forced:
+        report.warnings.append(f"Closed with --force before {target:%B %Y} was over.")
+    if rolling:
+        report.lines.append(f"As-of date {settings.as_of:%Y-%m-%d} -> {new_settings.as_of:%Y-%m-%d}"
+                            + (f"; plan {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
+                               f"({new_settings.horizon} months)." if frames is not None and len(final) else "."))
+    lags = sorted(scored["lag"].unique()) if len(scored) else []
+    if len(scored):
+        tot = scored[scored["level"] == "Total"].sort_values(["lag", "version"])
+        best = tot.iloc[0]
+        report.lines.append(
+            f"Accuracy: {tot['version'].nunique()} locks scored {target:%B %Y} (lags "
+            f"{', '.join(str(x) for x in lags)}); lag {int(best['lag'])} (v{int(best['version'])}): final WMAPE "
+            f"{best['final_wmape']:.1%}, statistical {best['baseline_wmape']:.1%}, naive {best['naive_wmape']:.1%}, "
+            f"bias {best['bias_pct']:+.1%}.")
+    else:
+        report.lines.append(f"Accuracy: no lock forecast {target:%B %Y} at lag 1 or more: nothing to score "
+                            "(lock the plan every month with lock-plan).")
+    if backfilled:
+        report.lines.append(f"Accuracy also scored {len(backfilled)} earlier months from the locks' snapshots "
+                            f"({_months_text(backfilled)}).")
+    if archive:
+        kinds = pd.concat(archive)["what"].value_counts()
+        report.lines.append("Moved to the Archive sheet (their months are past): "
+                            + ", ".join(f"{n} {w.lower()}{'s' if n != 1 else ''}" for w, n in kinds.items()) + ".")
+    if rolling:
+        n_open = int((closing["status"] != "Resolved").sum()) if len(closing) else 0
+        report.lines.append(f"Exceptions: {len(closing)} of {target:%B %Y} kept in the exception log with their "
+                            f"final status ({len(closing) - n_open} resolved, {n_open} still open: their owner, "
+                            f"status and comment come back if the item is flagged again).")
+    if len(early):
+        gone_months = sorted(early["date"].dt.to_period("M").dt.start_time.unique())
+        report.lines.append(f"Actuals sheet: keeps {window:%B %Y} onward; {len(early)} rows of "
+                            f"{_months_text(gone_months)} removed (History holds their monthly totals).")
+    if frames is not None:
+        report.lines.append("Forecast refreshed: " + ", ".join(
+            f"{m} {n}" for m, n in frames["tblForecast"].drop_duplicates("item")["item"].map(
+                dict(zip(models["item"], models["method"], strict=True))).value_counts().items()) + ".")
+        if len(lost):
+            report.lines.append(f"{len(lost)} overrides or comments of months now past were moved to the Archive "
+                                "sheet; those of months still planned were kept.")
+    else:
+        report.lines.append("Forecast not refreshed (--no-refresh): run refresh-forecast next.")
+    counts = execution["status"].value_counts()
+    exec_month = monthly.month_start(new_settings.as_of)
+    report.lines.append(
+        f"Execution {exec_month:%B %Y} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}, "
+        + (f"actuals through {through:%Y-%m-%d}: " if pd.Timestamp(through) >= exec_month else "no actuals yet: ")
+        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
+        + f"; exceptions {len(exceptions)}.")
+    data = f"{target:%B %Y} ({measure})" + (f"; {source}" if source else "")
+    _log(book, "close-month", data, " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]))
+    book.save()
+    keep_basis(book, new_settings, basis)  # what the next daily refresh plans against
+    return report
+
+
+def close_month_from_source(book: WorkbookIO, source: str | None = None, *, folder: Path | None = None,
+                            table: str = "actuals", month: dt.date | pd.Timestamp | None = None,
+                            **kwargs: Any) -> RunReport:
+    """:func:`close_month` with the rows of ``source`` (a CSV or xlsx file, a SQLite file or a
+    database URL; a relative path is taken from ``folder``) merged into the Actuals first, as
+    refresh-actuals would. Without ``source``: the Actuals sheet as it is."""
+    if not source:
+        return close_month(book, month=month, **kwargs)
+    from sop_excel.sources import read_actuals, source_kind, source_label
+
+    settings = read_settings(book)
+    where = _source_path(source.strip(), folder)
+    first = monthly.month_start(month) if month is not None else monthly.keep_from(settings.as_of)
+    since = first.date() if source_kind(source.strip()) in ("sqlite", "url") else None
+    known = set(read_frame(book, "tblItems")["item"])
+    rows = read_actuals(where, mapping=settings.column_mapping or None, known_items=known, since=since,
+                        table=table)
+    return close_month(book, rows, source=source_label(where), month=month, **kwargs)

@@ -163,6 +163,8 @@ class Settings(_Frozen):
     actuals_columns: str = Field(alias="ActualsColumns", default="")
     actuals_format: str = Field(alias="ActualsFormat", default="")
     currency: str = Field(alias="Currency", default="EUR")
+    history_measure: Literal["orders", "shipments"] = Field(alias="HistoryMeasure", default="orders")
+    snapshot_lags: int = Field(alias="SnapshotLags", default=6, ge=1, le=36)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -214,7 +216,7 @@ class Settings(_Frozen):
             return tuple(sorted(set(out)))
         return v
 
-    @field_validator("horizon", "bias_window", "frozen_weeks", mode="before")
+    @field_validator("horizon", "bias_window", "frozen_weeks", "snapshot_lags", mode="before")
     @classmethod
     def _whole(cls, v: object) -> object:
         if isinstance(v, float) and v.is_integer():
@@ -227,6 +229,16 @@ class Settings(_Frozen):
     @classmethod
     def _text(cls, v: object) -> object:
         return "" if v is None else v
+
+    @field_validator("history_measure", mode="before")
+    @classmethod
+    def _measure(cls, v: object) -> object:
+        """orders or shipments, in any case; empty means orders."""
+        if v is None:
+            return "orders"
+        if isinstance(v, str):
+            return v.strip().lower() or "orders"
+        return v
 
     @field_validator("actuals_columns")
     @classmethod

@@ -23,6 +23,9 @@ from sop_excel.errors import CellProblem, InputError
 from sop_excel.models import MAX_CELL_TEXT, MAX_ROWS, Settings
 
 __all__ = [
+    "BasisPlan",
+    "basis_from_plan",
+    "basis_plan",
     "check_history",
     "check_methods",
     "check_scenarios",
@@ -545,6 +548,21 @@ def _error_spread(errors: pd.DataFrame, window: int = 12, min_periods: int = 4) 
 
 
 @dataclass(frozen=True)
+class BasisPlan:
+    """The plan side of an execution basis, for one month: what the S&OP sheets alone decide.
+
+    ``items``: ``item, family, month_plan, sigma`` (sigma: the month's 80% interval as a
+    standard deviation, used where an item has too few past errors); ``monthly``: ``item,
+    month, volume`` around the month; ``source``: which plan; ``month``: the execution month.
+    """
+
+    items: pd.DataFrame
+    monthly: pd.DataFrame
+    source: str
+    month: pd.Timestamp
+
+
+@dataclass(frozen=True)
 class ExecutionBasis:
     """What execution needs from the S&OP sheets, a few rows per item.
 
@@ -553,35 +571,32 @@ class ExecutionBasis:
     forecast; sigma: the monthly error spread that judges noise; the tracking signal and bias
     alert from locked snapshots against history). ``monthly``: ``item, month, volume``, the
     plan the sensing and the 13 weeks phase (the months around the execution month). ``source``:
-    which plan (``v3 locked (Base)`` or ``Final (not locked)``).
+    which plan (``v3 locked (Base)`` or ``Final (not locked)``). ``following``: the plan side
+    of the month after (:class:`BasisPlan`), so closing the month needs no S&OP sheet
+    (``None`` when not known).
     """
 
     items: pd.DataFrame
     monthly: pd.DataFrame
     source: str
+    following: BasisPlan | None = None
 
     # months kept around the execution month: the weeks may start in the month before it, and
     # 13 weeks from any day of it end within four months after it
     MONTHS_BEFORE, MONTHS_AFTER = 1, 4
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """As the Basis sheet's item and month tables."""
-        return {"tblBasisItems": self.items, "tblBasisMonths": self.monthly}
+        """As the Basis sheet's item and month tables (and the following month's)."""
+        out = {"tblBasisItems": self.items, "tblBasisMonths": self.monthly}
+        f = self.following
+        out["tblBasisNextItems"] = f.items if f is not None else pd.DataFrame(columns=list(self.items.columns[:4]))
+        out["tblBasisNextMonths"] = f.monthly if f is not None else self.monthly.iloc[0:0]
+        return out
 
 
-def execution_basis(settings: Settings, final: pd.DataFrame, locked: pd.DataFrame | None = None,
-                    lock_label: str = "", snapshots: pd.DataFrame | None = None,
-                    history: pd.DataFrame | None = None) -> ExecutionBasis:
-    """The S&OP side of execution: plan of record, error spread and tracking signal per item.
-
-    The plan is the locked plan of record for the month when there is one (``locked``:
-    ``item, month, volume``), otherwise the current final forecast. The error spread comes from
-    locked snapshots against history where there are enough, otherwise from the forecast's own
-    80% interval; the tracking signal uses the same errors.
-    """
-    from sop_excel.core.drift import bias_alerts
-
-    month = pd.Timestamp(settings.as_of).replace(day=1)
+def basis_plan(month: pd.Timestamp, final: pd.DataFrame, locked: pd.DataFrame | None = None,
+               lock_label: str = "") -> BasisPlan:
+    """The plan side of the execution basis of ``month`` (see :func:`execution_basis`)."""
     this = final[final["month"] == month]
     plan = this[["item", "family", "final"]].rename(columns={"final": "month_plan"})
     source = "Final (not locked)"
@@ -589,19 +604,9 @@ def execution_basis(settings: Settings, final: pd.DataFrame, locked: pd.DataFram
         lk = locked[locked["month"] == month].groupby("item")["volume"].sum()
         plan = plan.assign(month_plan=plan["item"].map(lk).fillna(0.0).astype(float))
         source = lock_label or "Locked plan"
-    errors = forecast_errors(snapshots, history)
-    sigma = _error_spread(errors) if len(errors) else pd.Series(dtype=float)
-    interval = ((this["hi_80"] - this["lo_80"]) / (2 * 1.2815515655446004)).set_axis(this["item"])
-    sigma = sigma.reindex(interval.index).fillna(interval) if len(interval) else sigma
-    bias = (bias_alerts(errors, window=settings.bias_window, threshold=settings.tracking_limit,
-                        min_periods=settings.bias_window).set_index("item")
-            if len(errors) else pd.DataFrame({"tracking_signal": pd.Series(dtype=float),
-                                             "bias": pd.Series(dtype=object)}))
-    items = plan.reset_index(drop=True).assign(
-        month_plan=plan["month_plan"].astype(float).to_numpy(),
-        sigma=plan["item"].map(sigma).astype(float).to_numpy(),
-        tracking_signal=plan["item"].map(bias["tracking_signal"]).astype(float).to_numpy(),
-        bias=plan["item"].map(bias["bias"]).astype(object).fillna("").to_numpy())
+    interval = ((this["hi_80"] - this["lo_80"]) / (2 * 1.2815515655446004)).to_numpy(dtype=float)
+    items = plan.reset_index(drop=True).assign(month_plan=plan["month_plan"].astype(float).to_numpy(),
+                                               sigma=interval)
     monthly = final[["item", "month", "final"]].rename(columns={"final": "volume"})
     if locked is not None and len(locked):
         covered = monthly["month"].isin(set(locked["month"]))
@@ -614,7 +619,46 @@ def execution_basis(settings: Settings, final: pd.DataFrame, locked: pd.DataFram
     monthly = pd.concat([monthly[window], others.drop_duplicates("item")], ignore_index=True)
     monthly = monthly.assign(volume=monthly["volume"].astype(float)).sort_values(
         ["item", "month"], kind="stable").reset_index(drop=True)
-    return ExecutionBasis(items, monthly, source)
+    return BasisPlan(items, monthly, source, month)
+
+
+def execution_basis(settings: Settings, final: pd.DataFrame, locked: pd.DataFrame | None = None,
+                    lock_label: str = "", snapshots: pd.DataFrame | None = None,
+                    history: pd.DataFrame | None = None) -> ExecutionBasis:
+    """The S&OP side of execution: plan of record, error spread and tracking signal per item.
+
+    The plan is the locked plan of record for the month when there is one (``locked``:
+    ``item, month, volume``), otherwise the current final forecast. The error spread comes from
+    locked snapshots against history where there are enough, otherwise from the forecast's own
+    80% interval; the tracking signal uses the same errors. The next month's plan side comes
+    with it (``following``).
+    """
+    month = pd.Timestamp(settings.as_of).replace(day=1)
+    basis = basis_from_plan(basis_plan(month, final, locked, lock_label), settings, snapshots, history)
+    following = basis_plan(month + pd.DateOffset(months=1), final, locked, lock_label)
+    return ExecutionBasis(basis.items, basis.monthly, basis.source, following)
+
+
+def basis_from_plan(plan: BasisPlan, settings: Settings, snapshots: pd.DataFrame | None = None,
+                    history: pd.DataFrame | None = None) -> ExecutionBasis:
+    """The execution basis of ``plan``'s month: its plan side with the error spread, tracking
+    signal and bias from locked snapshots against history (``following`` not known)."""
+    from sop_excel.core.drift import bias_alerts
+
+    errors = forecast_errors(snapshots, history)
+    sigma = _error_spread(errors) if len(errors) else pd.Series(dtype=float)
+    interval = plan.items.set_index("item")["sigma"]
+    sigma = sigma.reindex(interval.index).fillna(interval) if len(interval) else sigma
+    bias = (bias_alerts(errors, window=settings.bias_window, threshold=settings.tracking_limit,
+                        min_periods=settings.bias_window).set_index("item")
+            if len(errors) else pd.DataFrame({"tracking_signal": pd.Series(dtype=float),
+                                             "bias": pd.Series(dtype=object)}))
+    p = plan.items
+    items = p[["item", "family", "month_plan"]].assign(
+        sigma=p["item"].map(sigma).astype(float).to_numpy(),
+        tracking_signal=p["item"].map(bias["tracking_signal"]).astype(float).to_numpy(),
+        bias=p["item"].map(bias["bias"]).astype(object).fillna("").to_numpy())
+    return ExecutionBasis(items, plan.monthly, plan.source)
 
 
 def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFrame,

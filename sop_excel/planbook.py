@@ -51,6 +51,8 @@ DEFAULT_SETTINGS = {
     "ActualsColumns": "",
     "ActualsFormat": "",
     "Currency": "EUR",
+    "HistoryMeasure": "orders",
+    "SnapshotLags": 6,
 }
 _DT = "datetime64[us]"
 EXCEL_ROWS = 1_048_576
@@ -197,7 +199,7 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
     now = pd.Timestamp(state.now)
     exception_log = pd.DataFrame({"time": now, "item": exceptions["item"], "event": "opened",
                                   "flag": exceptions["flag"], "value_at_risk": exceptions["value_at_risk"],
-                                  "owner": "", "comment": ""})
+                                  "owner": "", "comment": "", "status": "Open"})
     tables = {
         "tblItems": items, "tblHistory": history, "tblModels": models, "tblInputs": inputs,
         "tblCleansing": pipeline.cleansing_frame(settings, history),
@@ -208,7 +210,10 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
         "tblExecution": execution, "tblExceptions": exceptions, "tblExceptionLog": exception_log,
         "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": _empty("tblLog"),
         # the hidden Basis sheet is built empty; write_plan keeps the basis on it once the file exists
-        **{name: _empty(name) for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths")},
+        **{name: _empty(name) for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths", "tblBasisNextItems",
+                                           "tblBasisNextMonths")},
+        # filled by close-month: the closed months, what left the plan, accuracy by closed month
+        **{name: _empty(name) for name in ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")},
         **{name: frames[name] for name in ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance",
                                            "tblCompare", "tblCompareMonthly", "tblLoad", "tblInventory")},
     }

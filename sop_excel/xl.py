@@ -11,6 +11,7 @@ Inputs a button needs come from cells, never from the RunPython string:
 
 - Refresh actuals: Settings > Actuals source (CSV, xlsx, SQLite file or database URL; a relative path is next to the workbook);
 - Lock plan: Settings > Plan scenario;
+- Close month: the as-of month (Settings > As-of date) once it is over, from the actuals already loaded;
 - New scenario: the form on the "New scenario" sheet (name, parent, description, changes);
 - Meeting pack: none; the PDF is written beside the workbook (``<workbook>_pack_<YYYY-MM>.pdf``).
 
@@ -76,6 +77,11 @@ def _workbook_folder(book: Any) -> Path | None:
 def _refresh_actuals(book: Any) -> macros.RunReport:
     # Settings > Actuals source: CSV/xlsx/SQLite file (relative to the workbook) or a database URL
     return macros.refresh_actuals_from_source(XlwingsIO(book), folder=_workbook_folder(book))
+
+
+def _close_month(book: Any) -> macros.RunReport:
+    # The month is the as-of month once it is over; the actuals are those already loaded.
+    return macros.close_month(XlwingsIO(book), progress=_status(book))
 
 
 def _pct(value: Any, label: str) -> float | None:
@@ -162,6 +168,7 @@ ACTIONS: dict[str, Callable[[Any], macros.RunReport]] = {
     "refresh_actuals": _refresh_actuals,
     "flag_drift": _flag_drift,
     "meeting_pack": _meeting_pack,
+    "close_month": _close_month,
 }
 """Ribbon tag -> action. Each action calls the function its CLI command calls."""
 

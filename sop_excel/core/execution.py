@@ -9,7 +9,8 @@ import pandas as pd
 
 from sop_excel.core.drift import WorkCalendar, drift_table
 
-__all__ = ["compute_exceptions", "compute_execution", "exception_workflow", "merge_actuals", "working_days"]
+__all__ = ["carried_exceptions", "compute_exceptions", "compute_execution", "exception_workflow", "merge_actuals",
+           "month_closed_events", "working_days"]
 
 STATUS_ACT, STATUS_WATCH, STATUS_OK, STATUS_BIAS = "Act", "Watch", "On track", "Bias"
 
@@ -145,6 +146,37 @@ def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> 
 
 
 _WORSE = {STATUS_BIAS: 1, STATUS_WATCH: 1, STATUS_ACT: 2}
+LOG_COLUMNS = ["time", "item", "event", "flag", "value_at_risk", "owner", "comment", "status"]
+MONTH_CLOSED, CARRIED = "month closed", "carried"
+
+
+def carried_exceptions(log: pd.DataFrame) -> pd.DataFrame:
+    """``item, owner, status, comment`` of the exceptions still open when the last month was
+    closed (the log's latest "month closed" entries whose status is not Resolved), for those
+    items not seen in the log since (once back on the list, the list holds them)."""
+    cols = ["item", "owner", "status", "comment"]
+    if log is None or log.empty or "status" not in log.columns:
+        return pd.DataFrame(columns=cols)
+    closed = log[log["event"] == MONTH_CLOSED]
+    if closed.empty:
+        return pd.DataFrame(columns=cols)
+    at = closed["time"].max()
+    last = closed[(closed["time"] == at) & (closed["status"].fillna("").astype(str) != "Resolved")]
+    seen = log[(log["time"] >= at) & (log["event"] != MONTH_CLOSED)]["item"]
+    last = last[~last["item"].isin(set(seen))].drop_duplicates("item", keep="last")
+    return last[cols].reset_index(drop=True)
+
+
+def month_closed_events(exceptions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """Log rows for the exceptions on the list when their month is closed, with their final
+    status (what the planner set, Open when empty)."""
+    if exceptions.empty:
+        return pd.DataFrame(columns=LOG_COLUMNS)
+    text = {c: exceptions[c].fillna("").astype(str) if c in exceptions else "" for c in ("owner", "status", "comment")}
+    return pd.DataFrame({"time": now, "item": exceptions["item"].to_numpy(), "event": MONTH_CLOSED,
+                         "flag": exceptions["flag"].to_numpy(), "value_at_risk": exceptions["value_at_risk"].to_numpy(),
+                         "owner": text["owner"], "comment": text["comment"],
+                         "status": text["status"].replace("", "Open")}, columns=LOG_COLUMNS).reset_index(drop=True)
 
 
 def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, now: pd.Timestamp,
@@ -154,31 +186,38 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
     Args:
         new: this refresh's exceptions (from :func:`compute_exceptions`).
         old: the Exceptions table as the planners left it (``owner, status, comment``).
-        log: the exception log so far (``time, item, event, flag, value_at_risk, owner, comment``).
+        log: the exception log so far (``time, item, event, flag, value_at_risk, owner, comment, status``).
         now, month: the time of this refresh and the execution month.
 
     Returns:
         (the exceptions to show, log rows to append). An item a planner marked Resolved leaves the
         list and stays out for the month unless its flag worsens (Watch to Act) or its value at
-        risk grows by half; items whose drift went away leave with a "cleared" entry.
+        risk grows by half; items whose drift went away leave with a "cleared" entry. An item
+        still open when the last month was closed (:func:`carried_exceptions`) that is flagged
+        again comes back with its owner, status and comment ("carried").
     """
     keep = ["owner", "status", "comment"]
     prev = old.set_index("item")[keep] if len(old) else pd.DataFrame(columns=keep)
     this_month = log[(log["time"] >= month)] if len(log) else log
+    if len(log) and (log["event"] == MONTH_CLOSED).any():  # nothing from before the month was closed
+        this_month = this_month[this_month["time"] >= log.loc[log["event"] == MONTH_CLOSED, "time"].max()]
     resolved_at = (this_month[this_month["event"] == "resolved"].sort_values("time").groupby("item").last()
                    if len(this_month) else pd.DataFrame(columns=["flag", "value_at_risk"]))
+    carried = carried_exceptions(log)
+    carried = dict(zip(carried["item"], carried[keep].itertuples(index=False, name=None), strict=True))
     rows, events = [], []
 
-    def event(item: str, kind: str, r: object, owner: str = "", comment: str = "") -> None:
+    def event(item: str, kind: str, r: object, owner: str = "", comment: str = "", status: str = "") -> None:
         events.append({"time": now, "item": item, "event": kind, "flag": getattr(r, "flag", ""),
-                       "value_at_risk": getattr(r, "value_at_risk", np.nan), "owner": owner, "comment": comment})
+                       "value_at_risk": getattr(r, "value_at_risk", np.nan), "owner": owner, "comment": comment,
+                       "status": status})
 
     typed = dict(zip(prev.index, prev.itertuples(index=False, name=None), strict=True))  # one lookup per row
     for r in new.itertuples(index=False):
-        owner, status, comment = typed.get(r.item, ("", "", ""))
+        owner, status, comment = typed.get(r.item) or carried.get(r.item) or ("", "", "")
         owner, status, comment = (str(x) if isinstance(x, str) else "" for x in (owner, status, comment))
         if status == "Resolved":
-            event(r.item, "resolved", r, owner, comment)
+            event(r.item, "resolved", r, owner, comment, status)
             continue
         if r.item in resolved_at.index:
             was = resolved_at.loc[r.item]
@@ -186,20 +225,17 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
                      or abs(r.value_at_risk) > 1.5 * abs(float(was["value_at_risk"] or 0)))
             if not worse:
                 continue
-            event(r.item, "reopened", r, owner, comment)
+            event(r.item, "reopened", r, owner, comment, "Open")
             status = "Open"
         elif r.item not in typed:
-            event(r.item, "opened", r)
+            event(r.item, CARRIED if r.item in carried else "opened", r, owner, comment, status or "Open")
         rows.append({**r._asdict(), "owner": owner, "status": status or "Open", "comment": comment})
     for item in prev.index.difference(new["item"]):
-        o = prev.loc[item]
-        if str(o["status"]) != "Resolved":
-            events.append({"time": now, "item": item, "event": "cleared", "flag": "", "value_at_risk": np.nan,
-                           "owner": o["owner"] or "", "comment": o["comment"] or ""})
-        else:
-            events.append({"time": now, "item": item, "event": "resolved", "flag": "", "value_at_risk": np.nan,
-                           "owner": o["owner"] or "", "comment": o["comment"] or ""})
+        owner, status, comment = (x if isinstance(x, str) else "" for x in typed[item])
+        events.append({"time": now, "item": item, "event": "cleared" if status != "Resolved" else "resolved",
+                       "flag": "", "value_at_risk": np.nan, "owner": owner, "comment": comment,
+                       "status": status or "Open"})
     cols = [*new.columns, *keep]
     shown = pd.DataFrame(rows, columns=cols)
     shown["rank"] = np.arange(1, len(shown) + 1)
-    return shown, pd.DataFrame(events, columns=["time", "item", "event", "flag", "value_at_risk", "owner", "comment"])
+    return shown, pd.DataFrame(events, columns=LOG_COLUMNS)

@@ -37,7 +37,7 @@ def content_hash(plan: pd.DataFrame) -> str:
 
 
 def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.DataFrame,
-              cycle: pd.Timestamp, user: str, when: dt.datetime, note: str = ""
+              cycle: pd.Timestamp, user: str, when: dt.datetime, note: str = "", max_lag: int | None = None
               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The lock record, the locked plan rows and the forecast snapshot rows of one lock.
 
@@ -45,6 +45,7 @@ def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.Data
         plan: the scenario plan rows of ``scenario`` (``item, family, month, volume, revenue``).
         forecast: ``item, family, month, naive, baseline, final`` at lock time.
         cycle: the planning month (the as-of month) the lock belongs to.
+        max_lag: snapshot the months up to this many after the cycle (None: the whole forecast).
     """
     locked = plan.groupby(["item", "family", "month"], as_index=False)[["volume", "revenue"]].sum()
     locked["volume"] = locked["volume"].round(4)
@@ -59,6 +60,8 @@ def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.Data
     snap.insert(0, "cycle", cycle)
     snap.insert(0, "version", version)
     snap.insert(5, "lag", months_apart(cycle, snap["month"]).astype(int))
+    if max_lag is not None:
+        snap = snap[snap["lag"] <= max_lag].reset_index(drop=True)
     return record, locked, snap
 
 
@@ -78,19 +81,29 @@ def accuracy(snapshots: pd.DataFrame, history: pd.DataFrame, lag: int = 1
     snap = (snapshots.sort_values("version").drop_duplicates(["item", "month", "lag"], keep="last")
             .merge(hist, on=["item", "month"], how="inner"))
     at = snap[snap["lag"] == lag]
-    rows = []
-    for level, key in (("Item", "item"), ("Family", "family"), ("Total", None)):
-        groups = at.groupby(key) if key else [("Total", at)]
-        for name, g in groups:
-            if g.empty:
-                continue
-            a = g["actual"].to_numpy(dtype=float)
-            n, b, f = (_wmape(a, g[c].to_numpy(dtype=float)) for c in ("naive", "baseline", "final"))
-            rows.append({"level": level, "name": name, "months": int(g["month"].nunique()),
-                         "actual": float(a.sum()), "naive_wmape": n, "baseline_wmape": b,
-                         "final_wmape": f, "fva_baseline": n - b, "fva_final": b - f})
-    fva = pd.DataFrame(rows, columns=["level", "name", "months", "actual", "naive_wmape",
-                                      "baseline_wmape", "final_wmape", "fva_baseline", "fva_final"])
+    a = at["actual"].to_numpy(dtype=float)
+    at = at.assign(abs_actual=np.abs(a), **{f"e_{c}": np.abs(a - at[c].to_numpy(dtype=float))
+                                             for c in ("naive", "baseline", "final")})
+    sums = ["actual", "abs_actual", "e_naive", "e_baseline", "e_final"]
+    parts = []
+    for level, key in (("Item", "item"), ("Family", "family"), ("Total", None)):  # one vectorised pass each
+        if at.empty:
+            continue
+        g = (at.groupby(key, sort=True).agg(months=("month", "nunique"), **{c: (c, "sum") for c in sums})
+             if key else pd.DataFrame({"months": [at["month"].nunique()], **{c: [at[c].sum()] for c in sums}},
+                                      index=["Total"]))
+        parts.append(g.rename_axis("name").reset_index().assign(level=level))
+    fva = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["level", "name", "months", *sums])
+    total = fva["abs_actual"].to_numpy(dtype=float)
+    for c in ("naive", "baseline", "final"):  # as _wmape: sum |actual - forecast| / sum |actual|
+        fva[f"{c}_wmape"] = np.divide(fva[f"e_{c}"].to_numpy(dtype=float), total, out=np.full(len(fva), np.nan),
+                                      where=total > 0)
+    fva["fva_baseline"] = fva["naive_wmape"] - fva["baseline_wmape"]
+    fva["fva_final"] = fva["baseline_wmape"] - fva["final_wmape"]
+    fva["months"] = fva["months"].astype(int)
+    fva["actual"] = fva["actual"].astype(float)
+    fva = fva[["level", "name", "months", "actual", "naive_wmape", "baseline_wmape", "final_wmape",
+               "fva_baseline", "fva_final"]]
     wf = snap.groupby(["family", "month", "lag"], as_index=False)[["final", "actual"]].sum()
     wf["error"] = wf["final"] - wf["actual"]
     wf["ape"] = np.divide(wf["error"].abs().to_numpy(), wf["actual"].to_numpy(),

@@ -41,7 +41,7 @@ the 13-week S&OE supply view of issue 21 (per item: stock now, the first week be
 and out of stock, revenue at risk), shown on the supply page by ``ops_pages.stockout_weeks``."""
 
 SOP_COMMANDS = ("demo", "new", "refresh-forecast", "compare-scenarios", "new-scenario", "import-scenarios",
-                "lock-plan")
+                "lock-plan", "close-month")
 SOE_COMMANDS = ("refresh-actuals", "flag-drift")
 
 

@@ -112,7 +112,10 @@ def test_lock_plan_records_a_verifiable_version(book_copy):
     assert content_hash(locked) == last["Content hash"]
     plan = sheet(book_copy, None, "tblScenarioPlan")
     assert locked["volume"].sum() == pytest.approx(plan[plan["Scenario"] == "Close the gap"]["Volume"].sum())
-    assert len(sheet(book_copy, None, "tblSnapshots")) > snaps_before
+    snaps = sheet(book_copy, None, "tblSnapshots")
+    new = snaps[snaps["Version"] == last["Version"]]  # the lock's forecast, Settings > Snapshot lags (6) ahead
+    assert sorted(new["Lag"].unique()) == list(range(7)) and len(new) == 7 * new["Item"].nunique()
+    assert snaps_before > 0
     ex = sheet(book_copy, "Execution")
     assert ex["Plan"].iloc[0] == f"v{int(last['Version'])} locked (Close the gap)"
     status = sheet(book_copy, None, "tblScenarioList").set_index("Scenario")["Status"]

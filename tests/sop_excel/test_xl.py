@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import re
 
+import pandas as pd
 import pytest
 import xlwings as xw
 
@@ -19,7 +20,7 @@ from tests.sop_excel.workbook.fake_xlwings import FakeBook
 CLI_FUNCTIONS = {"refresh_forecast": "refresh_forecast", "new_scenario": "new_scenario",
                  "compare_scenarios": "compare_scenarios", "lock_plan": "lock_plan",
                  "refresh_actuals": "refresh_actuals", "flag_drift": "flag_drift",
-                 "meeting_pack": "meeting_pack"}
+                 "meeting_pack": "meeting_pack", "close_month": "close_month"}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_every_ribbon_tag_has_an_action_and_every_action_a_button():
     assert tags == set(xl.ACTIONS) == set(CLI_FUNCTIONS)
     labels = {b.label for b in ribbon_buttons() if b.on_action == RIBBON_CALLBACK}
     assert labels == {"Refresh forecast", "New scenario", "Compare scenarios", "Lock plan",
-                      "Refresh actuals", "Flag drift", "Meeting pack"}
+                      "Refresh actuals", "Flag drift", "Meeting pack", "Close month"}
     assert all(re.fullmatch(r"[a-z_]+", t) for t in tags)  # what SopRibbon.bas's SopButton accepts
 
 
@@ -213,3 +214,24 @@ def test_show_falls_back_to_the_status_bar(book):
     book.app.alert = no_alert
     xl.show(book, "Done.\nMore lines")
     assert book.app.status_bar == "Done."
+
+
+def test_close_month_button_refuses_a_month_with_days_missing(book):
+    before = read_frame(XlwingsIO(book), "tblHistory")
+    xl.run("close_month")
+    text = alert(book)
+    assert text.startswith("Error: November 2026 has no actuals for") and "--force" in text
+    pd.testing.assert_frame_equal(read_frame(XlwingsIO(book), "tblHistory"), before)
+    assert read_frame(XlwingsIO(book), "tblLog")["command"].tolist()[-1:] != ["close-month"]
+
+
+def test_close_month_leaves_a_formula_in_the_as_of_date(book):
+    sheet = book.sheets["Settings"]
+    io = XlwingsIO(book)
+    row = next(i for i, r in enumerate(io.read_table("tblSettings")) if r[0] == "As-of date")
+    cell = (sheet.tables["tblSettings"].range.row + row, sheet.tables["tblSettings"].range.column + 1)
+    sheet.formulas[cell] = "=DATE(2026,11,18)"  # as a planner types it; Excel keeps its value
+    sheet.values[cell] = dt.datetime(2026, 11, 18)
+    with pytest.raises(InputError, match=r"As-of date holds a formula \(=DATE\(2026,11,18\)\)"):
+        macros.close_month(io, force=True, today=dt.date(2026, 12, 2))
+    assert sheet.formulas[cell] == "=DATE(2026,11,18)"

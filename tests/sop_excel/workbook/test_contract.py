@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from sop_excel.errors import LayoutError
@@ -91,3 +92,27 @@ def test_missing_table(side):
     book, _ = side
     with pytest.raises(LayoutError, match="tblNope"):
         book.read_table("tblNope")
+
+
+def test_close_month_does_the_same_on_every_side(side):
+    """close-month through each side (live Excel faked): History, the roll, the record, the log."""
+    from sop_excel import macros
+
+    book, reopen = side
+    nov, dec = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-12-01")
+    report = macros.close_month(book, force=True, today=dt.date(2026, 12, 2))
+    assert report.lines[0].startswith("Closed November 2026: History has 2 items for it, 12 units of orders")
+    book = reopen(book)
+    hist = read_frame(book, "tblHistory")
+    assert hist[hist["month"] == nov].set_index("item")["qty"].to_dict() == {"A-1": 3.0, "B-1": 9.0}
+    assert len(hist) == 4  # A-1's two months kept; A-2 has neither History nor actuals: no row
+    assert macros.read_settings(book).as_of == dt.date(2026, 12, 1)
+    fc = read_frame(book, "tblForecast")
+    assert fc["month"].min() == dec and set(fc["item"]) == {"A-1", "B-1"}
+    record = read_frame(book, "tblClosedMonths")
+    assert record["month"].tolist() == [nov] and record["forced"].tolist() == ["Yes"]
+    assert read_frame(book, "tblLog")["command"].tolist()[-1] == "close-month"
+    assert read_frame(book, "tblExecution")["mtd_orders"].sum() == 0  # December has no orders yet
+    # a second time: nothing to do, nothing written
+    again = macros.close_month(book, force=True, today=dt.date(2026, 12, 2))
+    assert not again.changed and "closed already" in again.lines[0]
