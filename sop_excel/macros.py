@@ -159,13 +159,16 @@ def _latest_lock(book: WorkbookIO, locked_plan: Callable[[], pd.DataFrame] | Non
 
 
 def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-               forecast: pd.DataFrame, warnings: list[str] | None = None) -> dict[str, pd.DataFrame]:
+               forecast: pd.DataFrame, warnings: list[str] | None = None, *,
+               references: bool = True) -> dict[str, pd.DataFrame]:
     """Recompute and write every derived S&OP table from the planner's current inputs;
-    ``warnings`` gets a line for drivers that change nothing in the horizon."""
+    ``warnings`` gets a line for drivers that change nothing in the horizon; ``references``:
+    see :func:`pipeline.sop_frames`."""
     drivers, capacity = read_frame(book, "tblDrivers"), read_frame(book, "tblCapacity")
     frames = pipeline.sop_frames(
         settings, items, forecast, read_frame(book, "tblInputs"), read_frame(book, "tblFamilyTargets"),
-        read_frame(book, "tblScenarioList"), drivers, read_frame(book, "tblBudget"), capacity)
+        read_frame(book, "tblScenarioList"), drivers, read_frame(book, "tblBudget"), capacity,
+        references=references)
     for name in SOP_TABLES:
         write_frame(book, name, frames[name])
     book.write_table("tblCompareMonthly", rows_for("tblCompareMonthly", frames["tblCompareMonthly"]))
@@ -1041,7 +1044,9 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     forecast, models = pipeline.discontinued(items, forecast, models)
     models = models.assign(family=models["item"].map(master["family"]).fillna(models["family"]))
     write_frame(book, "tblItems", items)
-    frames = _write_sop(book, settings, items, forecast)
+    # drivers on a family or item this master no longer has are named below, not refused: the
+    # planner corrects them next (every other command refuses them until then)
+    frames = _write_sop(book, settings, items, forecast, references=False)
     final = frames["tblForecast"]
     write_frame(book, "tblModels", models)
     book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))

@@ -274,9 +274,12 @@ def final_forecast(items: pd.DataFrame, forecast: pd.DataFrame, inputs: pd.DataF
 
 def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
                inputs: pd.DataFrame, targets: pd.DataFrame, scenario_list: pd.DataFrame,
-               drivers: pd.DataFrame, budget: pd.DataFrame, capacity: pd.DataFrame
-               ) -> dict[str, pd.DataFrame]:
+               drivers: pd.DataFrame, budget: pd.DataFrame, capacity: pd.DataFrame, *,
+               references: bool = True) -> dict[str, pd.DataFrame]:
     """Consensus, roll-ups, scenarios, finance, capacity and inventory: the monthly S&OP tables.
+
+    ``references=False``: drivers on a family or item the Items sheet no longer has are not
+    refused (update-items, which changed the Items sheet, names them instead; they change nothing).
 
     Returns frames keyed by table name (tblForecast, tblRollup, tblScenarioPlan, tblFinance,
     tblCompare, tblCompareMonthly, tblLoad, tblInventory).
@@ -284,7 +287,7 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
     final = final_forecast(items, forecast, inputs, targets)
     names = list(dict.fromkeys(scenario_list["scenario"].tolist()))
     parents = dict(zip(scenario_list["scenario"], scenario_list["parent"].fillna(""), strict=True))
-    check_scenarios(names, parents, drivers, items, settings, set(capacity["resource"]))
+    check_scenarios(names, parents, drivers, items, settings, set(capacity["resource"]), references=references)
     if len(names) * len(final) >= MAX_ROWS:  # before computing them all: the plan has a row per scenario and item-month
         raise InputError(f"{len(names):,} scenarios of {len(final):,} item-months would take "
                          f"{len(names) * len(final):,} rows on the Scenario plan sheet, more than Excel's "
@@ -368,10 +371,12 @@ def scenario_name_problems(names: list[str]) -> list[tuple[str, str, str]]:
 
 
 def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataFrame,
-                    items: pd.DataFrame, settings: Settings, resources: set[str] | None = None) -> None:
+                    items: pd.DataFrame, settings: Settings, resources: set[str] | None = None, *,
+                    references: bool = True) -> None:
     """Parents exist and form no loop; names fit Excel; drivers name known scenarios, kinds,
     families, items, resources (``resources``: the Capacity sheet's, when known) and launches,
-    with values within bounds and month ranges that run forward."""
+    with values within bounds and month ranges that run forward (``references=False``: families
+    and items are not checked, see :func:`sop_frames`)."""
     from sop_excel.core.scenarios import DRIVER_KINDS, scenario_chain
 
     problems = [CellProblem(f"Sheet 'Scenarios', scenario {name}", name, what, fix)
@@ -406,7 +411,7 @@ def check_scenarios(names: list[str], parents: dict[str, str], drivers: pd.DataF
             problems.append(CellProblem(where, None, "a capacity driver needs a Resource", "Fill in the Resource."))
         if pd.isna(d.value):
             problems.append(CellProblem(where, None, "Value is empty", "Type the % change (0.05 = 5%) or units."))
-        problems += _driver_problems(where, d, families, known, launches, resources)
+        problems += _driver_problems(where, d, families, known, launches, resources, references)
     if problems:
         raise InputError("Sheet 'Scenarios' has drivers sop-excel cannot apply", problems)
 
@@ -434,7 +439,7 @@ def _name_problems(names: list[str], drivers: pd.DataFrame) -> list[CellProblem]
 
 
 def _driver_problems(where: str, d: object, families: set[str], known: set[str], launches: set[str],
-                     resources: set[str] | None) -> list[CellProblem]:
+                     resources: set[str] | None, references: bool = True) -> list[CellProblem]:
     """Bounds and names of one driver (``d``, a row of the Drivers table)."""
     from sop_excel.core.scenarios import CHANGE_MAX, CHANGE_MIN, LAUNCH_MAX
 
@@ -454,7 +459,7 @@ def _driver_problems(where: str, d: object, families: set[str], known: set[str],
     if pd.notna(start) and pd.notna(end) and pd.Timestamp(start) > pd.Timestamp(end):
         problems.append(CellProblem(where, None, f"From ({pd.Timestamp(start):%Y-%m}) is after To ({pd.Timestamp(end):%Y-%m}): "
                                     "the driver would change no month", "Write the earlier month in From."))
-    if kind in ("volume", "price", "unit_cost"):
+    if kind in ("volume", "price", "unit_cost") and references:
         fam, item = d.family, d.item  # type: ignore[attr-defined]
         if isinstance(fam, str) and fam and fam not in families:
             problems.append(CellProblem(where, fam, "is not a family on the Items sheet (nor of a launch)",

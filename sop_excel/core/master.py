@@ -160,10 +160,12 @@ def dangling_references(items: pd.DataFrame, drivers: pd.DataFrame, inputs: pd.D
             continue
         if isinstance(d.family, str) and d.family and d.family not in families:
             warnings.append(f"Scenario '{d.scenario}': the {d.kind} driver{at} is on family '{d.family}', which has no "
-                       "items; it changes nothing. Correct its Family or delete it.")
+                       "items; it changes nothing. Correct its Family or delete it (until then the commands that "
+                       "recompute scenarios refuse it).")
         if isinstance(d.item, str) and d.item and d.item not in known:
             warnings.append(f"Scenario '{d.scenario}': the {d.kind} driver{at} is on item '{d.item}', which is not on the "
-                       "Items sheet; it changes nothing. Correct its Item or delete it.")
+                       "Items sheet; it changes nothing. Correct its Item or delete it (until then the commands that "
+                       "recompute scenarios refuse it).")
     for r in inputs.itertuples(index=False):
         if r.item not in known:
             warnings.append(f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: '{r.item}' is not on the "

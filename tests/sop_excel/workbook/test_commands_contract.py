@@ -56,7 +56,7 @@ COMMANDS = {
     "flag_drift": lambda b: macros.flag_drift(b),
 }
 # what differs by side for good reasons: when and by whom (the Log), the cache only the zip side keeps
-SKIP_TABLES = {"tblLog", "tblBasisKey", "tblBasisItems", "tblBasisMonths"}
+SKIP_TABLES = {"tblLog", "tblBasisKey", "tblBasisItems", "tblBasisMonths", "tblBasisNextItems", "tblBasisNextMonths"}
 SKIP_FIELDS = {"tblExceptionLog": {"time"}}
 
 

@@ -108,7 +108,8 @@ def test_close_month_does_the_same_on_every_side(side):
     assert len(hist) == 4  # A-1's two months kept; A-2 has neither History nor actuals: no row
     assert macros.read_settings(book).as_of == dt.date(2026, 12, 1)
     fc = read_frame(book, "tblForecast")
-    assert fc["month"].min() == dec and set(fc["item"]) == {"A-1", "B-1"}
+    # A-2, without history, is forecast as a new item (from its like item, else 0)
+    assert fc["month"].min() == dec and set(fc["item"]) == {"A-1", "A-2", "B-1"}
     record = read_frame(book, "tblClosedMonths")
     assert record["month"].tolist() == [nov] and record["forced"].tolist() == ["Yes"]
     assert read_frame(book, "tblLog")["command"].tolist()[-1] == "close-month"
