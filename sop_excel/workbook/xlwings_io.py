@@ -29,8 +29,8 @@ from sop_excel.models import LayoutSpec
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import cell_address, load_layout
-from sop_excel.workbook.xlsm import PROTECTION_MACRO
 from sop_excel.workbook.limits import check_table_write
+from sop_excel.workbook.xlsm import PROTECTION_MACRO
 
 __all__ = ["XlwingsIO", "escape_text"]
 
