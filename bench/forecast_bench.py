@@ -86,13 +86,13 @@ def cut(data: list[Series], months: int | None) -> tuple[list[Series], int]:
 
 def _default_one(args: tuple[np.ndarray, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """The engine's per-item path with the defaults of ``forecasting.forecast``."""
-    from forecasting.engine import _item_task
     from forecasting.selection import ItemSpec
+    from forecasting.tasks import item_task
 
     y, h = args
     clean = {"season_length": M, "correct_outliers": True, "threshold": 4.0, "fill_missing": True}
     t0, c0 = time.perf_counter(), time.process_time()
-    res = _item_task("x", y, ItemSpec(h=h, season_length=M), clean)[1]
+    res = item_task("x", y, ItemSpec(h=h, season_length=M), clean)[1]
     ms, cpu = 1000 * (time.perf_counter() - t0), 1000 * (time.process_time() - c0)
     return res.forecast, np.vstack(res.intervals[80]), np.vstack(res.intervals[95]), ms, cpu
 

@@ -38,7 +38,7 @@ import pandas as pd  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forecasting import forecast  # noqa: E402
-from forecasting.cleansing import _regular  # noqa: E402
+from forecasting.cleansing import regular_series  # noqa: E402
 
 DATA = Path("/work/shared/data/m3_monthly.csv.gz")
 H = 18
@@ -126,8 +126,8 @@ def main() -> None:
           f"(seed {args.seed}); h = {H}; cores: {os.cpu_count()}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     t0 = time.perf_counter()
-    _regular(frame)
-    print(f"driver preparation alone (_regular: every item on a monthly calendar), part of every run below: "
+    regular_series(frame)
+    print(f"driver preparation alone (regular_series: every item on a monthly calendar), part of every run below: "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
     del frame
 

@@ -56,12 +56,12 @@ def load(path: Path, every: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 def auto_forecaster() -> Forecaster:
     """The engine's per-item path (cleansing, auto rules, backtest, intervals)."""
-    from forecasting.engine import _item_task
+    from forecasting.tasks import item_task
 
     clean = {"season_length": M, "correct_outliers": True, "threshold": 4.0, "fill_missing": True}
 
     def run(y: np.ndarray) -> np.ndarray:
-        return _item_task("x", y, ItemSpec(h=H, season_length=M), clean)[1].forecast
+        return item_task("x", y, ItemSpec(h=H, season_length=M), clean)[1].forecast
 
     return run
 

@@ -6,6 +6,8 @@ history and undo it (issue 3, item 3).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -232,7 +234,7 @@ def _examples(frame: pd.DataFrame, bad: pd.Series, column: str, most: int = 3) -
     return "; ".join(shown) + more
 
 
-def _checked(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+def checked_history(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """The frame with numeric ``y`` and dated ``ds``, and what reading it did, per item.
 
     Refuses text in ``y`` and ``ds`` that is not a date (ValueError naming the rows); says
@@ -270,15 +272,15 @@ def _checked(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     return df, notes
 
 
-def _kept(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per item, the months of its calendar (as :func:`_regular` lays it out) marked ``keep``."""
+def kept_months(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per item, the months of its calendar (as :func:`regular_series` lays it out) marked ``keep``."""
     if "keep" not in frame.columns:
         return {}
     flags = frame.assign(y=frame["keep"].fillna(False).astype(float))
-    return {uid: k > 0 for uid, _, k in _regular(flags)}
+    return {uid: k > 0 for uid, _, k in regular_series(flags)}
 
 
-def clean_item(y: FloatArray, keep: np.ndarray | None, clean: dict[str, object]) -> CleanSeries:
+def clean_item(y: FloatArray, keep: np.ndarray | None, clean: Mapping[str, object]) -> CleanSeries:
     """One item's history as the engine cleans it: negative months (returns) counted as 0,
     then :func:`clean_series` with the engine's settings (``clean``)."""
     y = np.asarray(y, dtype=float)
@@ -311,12 +313,12 @@ def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: b
         >>> cleanse(f).query("flag != ''")[["y", "y_clean", "flag"]].values.tolist()
         [[90.0, 10.0, 'outlier']]
     """
-    frame, _ = _checked(frame)
+    frame, _ = checked_history(frame)
     clean = {"season_length": season_length, "correct_outliers": correct_outliers,
              "threshold": threshold, "fill_missing": fill_missing}
-    kept = _kept(frame)
+    kept = kept_months(frame)
     parts = []
-    for uid, ds, y in _regular(frame):
+    for uid, ds, y in regular_series(frame):
         cs = clean_item(y, kept.get(uid), clean)
         parts.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": cs.y,
                                    "y_clean": cs.y_clean, "flag": cs.flags,
@@ -330,7 +332,7 @@ def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: b
     return out
 
 
-def _regular(frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def regular_series(frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Each item's ``(id, months, values)`` on a complete monthly calendar (absent months NaN);
     months are ``datetime64[ns]`` month starts, in order.
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.cleansing import _regular, clean_series
+from forecasting.cleansing import clean_series, regular_series
 from forecasting.engine import check_method
 from forecasting.metrics import mase, rmsse, scaled_bias, smape, tracking_signal, wmape
 from forecasting.selection import ItemSpec, forecast_item
@@ -53,7 +53,7 @@ def cross_validate(frame: pd.DataFrame, h: int, n_windows: int = 3, step: int = 
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for uid, ds, y in _regular(frame):
+        for uid, ds, y in regular_series(frame):
             n = y.size
             cutoffs = sorted(n - h - i * step for i in range(n_windows))
             for w, cut in enumerate(c for c in cutoffs if c >= 2):

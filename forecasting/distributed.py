@@ -1,7 +1,7 @@
 """Run the engine's per-item work over a Dask cluster (``dask.distributed``).
 
 ``forecasting.forecast(frame, engine="dask", scheduler="tcp://host:8786")`` sends the same
-per-item tasks the local engine runs (``engine._item_task``) to the cluster's workers, in
+per-item tasks the local engine runs (``tasks.item_task``) to the cluster's workers, in
 chunks of items so that 100,000 series are a few hundred tasks rather than 100,000 tiny ones.
 Each item is cleansed and forecast by exactly the same code on a worker as in this process,
 so the result frame is identical to a local run.
@@ -59,12 +59,12 @@ def chunk_size(n_items: int, n_threads: int) -> int:
 
 def _chunk_task(chunk: list[Task], clean: dict[str, Any]) -> list[tuple[str, ItemResult]]:
     """Runs on a worker: the local engine's per-item function over a chunk of items."""
-    from forecasting.engine import _item_task
+    from forecasting.tasks import item_task
 
     out = []
     for uid, y, spec in chunk:
         try:
-            out.append(_item_task(uid, y, spec, clean))
+            out.append(item_task(uid, y, spec, clean))
         except Exception as exc:  # name the item: the worker's traceback is far away
             raise ItemFailed(f"on item {uid!r}: {type(exc).__name__}: {exc}") from exc
     return out
@@ -144,8 +144,11 @@ def run_dask(tasks: list[Task], clean: dict[str, Any], scheduler: str | Client,
     if total == 0:
         return {}
     own = isinstance(scheduler, str)
-    client = _connect(scheduler, timeout) if own else scheduler
-    address = str(scheduler).strip() if own else str(client.scheduler.address)
+    if isinstance(scheduler, str):
+        client = _connect(scheduler, timeout)
+        address = scheduler.strip()
+    else:
+        client, address = scheduler, str(scheduler.scheduler.address)
     live: set[Any] = set()  # futures of chunks on the cluster, not yet collected
     try:
         threads = _worker_threads(client, address, timeout)

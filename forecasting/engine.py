@@ -8,7 +8,6 @@ reason and any fallback, plus the item's backtest MASE and bias.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
@@ -17,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from forecasting._types import FloatArray, Progress
-from forecasting.cleansing import _checked, _kept, _regular, clean_item, outlier_cap
+from forecasting.cleansing import checked_history, kept_months, regular_series
 from forecasting.groups import group_profiles
-from forecasting.selection import ItemResult, ItemSpec, forecast_item
+from forecasting.models import MODELS
+from forecasting.selection import ItemResult, ItemSpec
+from forecasting.tasks import item_task
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -29,11 +30,10 @@ __all__ = ["ENGINES", "METHODS", "OUTPUT_COLUMNS", "check_method", "forecast"]
 ENGINES: tuple[str, ...] = ("local", "dask")
 """Where the per-item work runs: this machine's processes, or a Dask cluster."""
 
-METHODS: tuple[str, ...] = (
-    "auto", "naive", "seasonal_naive", "moving_average", "ses", "damped_holt", "holt_winters",
-    "ets", "theta", "dynamic_theta", "holt", "ces", "seasonal_ets", "croston_sba", "tsb",
-    "like_item", "manual", "zero")
-"""Valid method names, ``auto`` first (the workbook's drop-down list)."""
+METHODS: tuple[str, ...] = ("auto", *MODELS, "like_item")
+"""Valid method names, ``auto`` first (the workbook's drop-down list): ``auto`` (chosen per
+item), every model of :data:`forecasting.models.MODELS`, and ``like_item`` (a new item's
+forecast from its like item's profile)."""
 
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "unique_id", "ds", "forecast", "lo-80", "hi-80", "lo-95", "hi-95", "method", "reason",
@@ -51,76 +51,19 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
 
-def month_name(index: int) -> str:
-    """``YYYY-MM`` of a month counted from year 0 (``year * 12 + month - 1``)."""
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def _months_list(positions: np.ndarray, start: int | None, most: int = 6) -> str:
-    """The months at ``positions`` of a history starting at month ``start``, by name."""
-    if start is None:
-        names = [f"month {int(i) + 1}" for i in positions[:most]]
-    else:
-        names = [month_name(start + int(i)) for i in positions[:most]]
-    more = f" and {positions.size - most} more" if positions.size > most else ""
-    return ", ".join(names) + more
-
-
-def _item_task(uid: str, y: FloatArray, spec: ItemSpec, clean: dict[str, Any]
-               ) -> tuple[str, ItemResult]:
-    """One item from its raw monthly history to its forecast (see ``ItemSpec`` for the
-    months kept as they are, the first month's name and the group's seasonal profile)."""
-    keep, start, calendar_prior = spec.keep, spec.start, spec.calendar_prior
-    if np.any(y < 0):
-        spec.notes.append(f"{int(np.sum(y < 0))} negative months (returns) counted as 0")
-    cs = clean_item(y, keep, clean)
-    x = cs.y_clean
-    first = np.flatnonzero(~np.isnan(x))
-    x = x[first[0]:] if first.size else x[:0]
-    x = x[~np.isnan(x)]  # months excluded when fill_missing is False
-    x = np.maximum(x, 0.0)
-    flags = np.array(cs.flags, dtype=object)
-    fixed = np.flatnonzero(flags == "outlier")
-    if fixed.size:
-        spec.notes.append(f"{fixed.size} outlier month{'s' * (fixed.size > 1)} corrected "
-                          f"({_months_list(fixed, start)})")
-    odd = np.flatnonzero(flags == "unusual")
-    if odd.size:
-        spec.notes.append(f"{odd.size} more unusual month{'s' * (odd.size > 1)} kept as "
-                          f"{'they are' if odd.size > 1 else 'it is'} ({_months_list(odd, start)}; "
-                          f"at most {outlier_cap(int(np.sum(~np.isnan(y))))} corrected)")
-    if cs.note:
-        spec.notes.append(cs.note)
-    if cs.n_missing and first.size:
-        verb = "filled" if clean.get("fill_missing", True) else "excluded"
-        spec.notes.append(f"{cs.n_missing} month{'s' * (cs.n_missing > 1)} without data {verb}")
-    m = spec.season_length
-    if calendar_prior is not None and first.size and start is not None and m >= 2:
-        begin = start + int(first[0])
-        spec.prior = np.asarray(calendar_prior, dtype=float)[(begin + np.arange(m)) % m]
-    if spec.like is not None:
-        lc = clean_item(spec.like, None, clean).y_clean
-        spec.like = np.maximum(lc[~np.isnan(lc)], 0.0)
-    with warnings.catch_warnings():
-        # numerical warnings from scipy/statsmodels on flat or short series: failures are
-        # recorded per item as fallbacks instead (issue 3)
-        warnings.simplefilter("ignore")
-        return uid, forecast_item(x, spec)
-
-
 def _run(tasks: list[tuple[str, FloatArray, ItemSpec]], clean: dict[str, Any], n_jobs: int,
          progress: Progress | None) -> dict[str, ItemResult]:
     total = len(tasks)
     out: dict[str, ItemResult] = {}
     if n_jobs == 1 or total < 2:
         for i, (uid, y, spec) in enumerate(tasks, 1):
-            out[uid] = _item_task(uid, y, spec, clean)[1]
+            out[uid] = item_task(uid, y, spec, clean)[1]
             if progress is not None:
                 progress(i, total)
         return out
     workers = min(n_jobs if n_jobs > 0 else (os.cpu_count() or 1), total)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_item_task, uid, y, spec, clean) for uid, y, spec in tasks]
+        futures = [pool.submit(item_task, uid, y, spec, clean) for uid, y, spec in tasks]
         for i, fut in enumerate(as_completed(futures), 1):
             uid, res = fut.result()
             out[uid] = res
@@ -224,11 +167,11 @@ def forecast(
         raise ValueError(f"frame lacks column(s) {', '.join(sorted(missing))}; "
                          "it needs unique_id, ds and y")
     levels = tuple(sorted({int(lv) for lv in level} | {80, 95}))
-    frame, notes = _checked(frame)
-    items = _regular(frame)
+    frame, notes = checked_history(frame)
+    items = regular_series(frame)
     if not items:
         return _empty(levels)
-    kept = _kept(frame)
+    kept = kept_months(frame)
     last = pd.Timestamp(max(ds[-1] for _, ds, _ in items))
     months = pd.date_range(last + pd.offsets.MonthBegin(1), periods=h, freq="MS")
     series = {uid: (ds, y) for uid, ds, y in items}
@@ -264,6 +207,7 @@ def forecast(
     if engine == "dask":
         from forecasting.distributed import run_dask
 
+        assert scheduler is not None  # refused above
         results = run_dask(tasks, clean, scheduler, progress)
     else:
         results = _run(tasks, clean, n_jobs, progress)

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -336,7 +337,7 @@ def _auto(y: FloatArray, spec: ItemSpec) -> ItemResult:
         best: tuple[float, str, Model, Backtest | None] | None = None
         for cls in (MODELS["tsb"], MODELS["croston_sba"]):
             model = cls(spec.season_length).fit(y)
-            bt = _backtest(lambda c=cls: c(spec.season_length), y, spec, 1)
+            bt = _backtest(functools.partial(cls, spec.season_length), y, spec, 1)
             score = bt.rmsse(spec.season_length) if bt is not None else 0.0
             score = score if np.isfinite(score) else 0.0
             if best is None or score < best[0]:

@@ -39,5 +39,7 @@ __all__ = [
 ]
 
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (
-    Naive, SeasonalNaive, Naive2, MovingAverage, SimpleExpSmoothing, Holt, DampedHolt,
-    HoltWinters, ETS, Theta, DynamicTheta, CES, SeasonalETS, CrostonSBA, TSB, Zero, Manual)}
+    Naive, SeasonalNaive, Naive2, MovingAverage, SimpleExpSmoothing, DampedHolt, HoltWinters,
+    ETS, Theta, DynamicTheta, Holt, CES, SeasonalETS, CrostonSBA, TSB, Manual, Zero)}
+"""Every model by method name, in the order the workbook's drop-down lists them
+(``forecasting.METHODS`` is ``auto``, these, and ``like_item``)."""

@@ -28,6 +28,7 @@ Because the error paths of a fit to ``y[:o]`` are the first ``o`` steps of the p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -117,6 +118,23 @@ def _basis(err: FloatArray, m: int) -> FloatArray:
     return out
 
 
+@dataclass(frozen=True)
+class _Fit:
+    """One origin's fitted parameters and final states."""
+
+    alpha: float
+    beta: float
+    phi: float
+    gamma: float
+    level: float
+    trend: float
+    season: FloatArray
+    n: int
+    sigma2: float
+    trend_used: bool
+    init: FloatArray
+
+
 class SeasonalETS(Model):
     """Damped Holt-Winters with an evolving seasonal state, multiplicative on positive data.
 
@@ -127,6 +145,7 @@ class SeasonalETS(Model):
     name: ClassVar[str] = "seasonal_ets"
     label: ClassVar[str] = "seasonal exponential smoothing"
     min_obs: ClassVar[int] = 4
+    params_: _Fit
 
     def __init__(self, season_length: int = 12, *, prior: FloatArray | None = None) -> None:
         super().__init__(season_length)
@@ -152,7 +171,7 @@ class SeasonalETS(Model):
             prior = np.log(self.prior) if self.log_ else np.asarray(self.prior, float)
         prior = prior - prior.mean()
         err, keep = _paths(z[:max(origins)], m, _GRID, origins)
-        self.fits_: dict[int, dict[str, object]] = {}
+        self.fits_: dict[int, _Fit] = {}
         for o in origins:
             prof = seasonal_profile(y[:o], m, prior=self.prior)
             # ridge weight on the initial seasonal states: noise over seasonal variance per
@@ -164,7 +183,7 @@ class SeasonalETS(Model):
             self.fits_[o] = self._solve(err[:, :, :o], keep[o], z[:o], prior, share)
 
     def _solve(self, err: FloatArray, states: list[tuple[FloatArray, FloatArray, FloatArray]],
-               z: FloatArray, prior: FloatArray, share: float) -> dict[str, object]:
+               z: FloatArray, prior: FloatArray, share: float) -> _Fit:
         m = self.season_length
         n = z.size
         a, b, p, g = _GRID
@@ -214,41 +233,41 @@ class SeasonalETS(Model):
         for j in range(m):
             if s_coef[j] == 0.0:
                 continue
-            lj, tj, sj = states[-1 - j] if j < len(states) else (None, None, None)
-            if lj is None:
+            if j >= len(states):
                 continue
+            lj, tj, sj = states[-1 - j]
             level += s_coef[j] * lj[3, i]
             trend += s_coef[j] * tj[3, i]
             season = season + s_coef[j] * np.roll(sj[3, i], j)
-        return {"alpha": a[i], "beta": b[i], "phi": p[i], "gamma": g[i], "level": float(level),
-                "trend": float(trend), "season": season, "n": n, "sigma2": float(sse[i] / n),
-                "trend_used": bool(b[i] > 0), "init": th}
+        return _Fit(alpha=float(a[i]), beta=float(b[i]), phi=float(p[i]), gamma=float(g[i]), level=float(level),
+                    trend=float(trend), season=np.asarray(season, float), n=int(n), sigma2=float(sse[i] / n),
+                    trend_used=bool(b[i] > 0), init=th)
 
     def _use(self, origin: int) -> None:
         fit = self.fits_[origin]
         self.params_ = fit
         kind = "multiplicative" if self.log_ else "additive"
-        trend = "damped trend" if fit["trend_used"] else "no trend"
+        trend = "damped trend" if fit.trend_used else "no trend"
         self.description_ = f"{self.label} ({kind} season, {trend})"
 
     # -- forecasting ---------------------------------------------------------------------
-    def _weights(self, fit: dict[str, object], h: int) -> FloatArray:
-        phi = float(fit["phi"])
-        a, b, g = float(fit["alpha"]), float(fit["beta"]), float(fit["gamma"])
+    def _weights(self, fit: _Fit, h: int) -> FloatArray:
+        phi = fit.phi
+        a, b, g = fit.alpha, fit.beta, fit.gamma
         j = np.arange(1, h)
-        if fit["trend_used"]:
+        if fit.trend_used:
             cj = a + b * phi * (1 - phi ** j) / (1 - phi) if phi != 1 else a + b * j
         else:
             cj = np.full(j.size, a)
         return cj + g * (j % self.season_length == 0)
 
-    def _path(self, fit: dict[str, object], h: int) -> FloatArray:
+    def _path(self, fit: _Fit, h: int) -> FloatArray:
         m = self.season_length
-        phi, level, trend = float(fit["phi"]), float(fit["level"]), float(fit["trend"])
-        season = np.asarray(fit["season"], float)
-        n = int(fit["n"])
+        phi, level, trend = fit.phi, fit.level, fit.trend
+        season = fit.season
+        n = fit.n
         steps = np.arange(1, h + 1)
-        damp = np.cumsum(phi ** steps) if fit["trend_used"] else np.zeros(h)
+        damp = np.cumsum(phi ** steps) if fit.trend_used else np.zeros(h)
         return level + damp * trend + season[(n + steps - 1) % m]
 
     def _predict(self, h: int) -> FloatArray:
@@ -265,11 +284,11 @@ class SeasonalETS(Model):
         as its degrees of freedom. On the log scale the error is relative: it is carried to
         the data's scale at the level of the latest season."""
         fit = self.params_
-        n = int(fit["n"])
-        k = 2 + self.season_length + (3 if fit["trend_used"] else 0)
+        n = fit.n
+        k = 2 + self.season_length + (3 if fit.trend_used else 0)
         if n - k <= 0:
             return None
-        sd = float(np.sqrt(float(fit["sigma2"]) * n / (n - k)))
+        sd = float(np.sqrt(fit.sigma2 * n / (n - k)))
         return (sd * float(np.mean(self.last_)) if self.log_ else sd), float(n - k)
 
     def backtest_forecasts(self, y: FloatArray, origins: list[int], h: int) -> list[FloatArray]:

@@ -84,16 +84,16 @@ def test_latest_month_is_never_an_outlier() -> None:
 
 
 def test_every_item_on_a_complete_monthly_calendar():
-    """_regular (the engine's preparation, built for all items at once): months normalised to
+    """regular_series (the engine's preparation, built for all items at once): months normalised to
     their first day, duplicates summed, absent months NaN, text in y NaN, items in order."""
-    from forecasting.cleansing import _regular
+    from forecasting.cleansing import regular_series
 
     f = pd.DataFrame({
         "unique_id": ["B", "A", "A", "A", "B", "B", 7],
         "ds": ["2026-03-15", "2025-11-30", "2026-02-01", "2026-02-20", "2026-01-01", None, "1999-12-31"],
         "y": [3.0, 1.0, 2.0, 0.5, "x", 9.0, 4.0],
     })
-    out = _regular(f)
+    out = regular_series(f)
     assert [uid for uid, _, _ in out] == ["7", "A", "B"]
     by = {uid: (ds, y) for uid, ds, y in out}
     ds, y = by["A"]
@@ -104,4 +104,4 @@ def test_every_item_on_a_complete_monthly_calendar():
     np.testing.assert_array_equal(y, [np.nan, np.nan, 3.0])
     ds, y = by["7"]
     assert ds.dtype == np.dtype("datetime64[ns]") and list(y) == [4.0]
-    assert _regular(f.iloc[:0]) == []
+    assert regular_series(f.iloc[:0]) == []
