@@ -82,20 +82,20 @@ def test_seasonal_ets_fit_equals_the_recursion_and_refits_in_one_pass() -> None:
     y = seasonal(60, 9)
     mdl = SeasonalETS(12).fit(y)
     p = mdl.params_
-    th = p["init"]
-    level, trend = th[0], th[1] if p["trend_used"] else 0.0
+    th = p.init
+    level, trend = th[0], th[1] if p.trend_used else 0.0
     season = np.r_[th[2:], -th[2:].sum()]
     sse = 0.0
     for t, z in enumerate(np.log(y)):
         pos = t % 12
-        e = z - (level + p["phi"] * trend + season[pos])
+        e = z - (level + p.phi * trend + season[pos])
         sse += e * e
-        level = level + p["phi"] * trend + p["alpha"] * e
-        trend = p["phi"] * trend + p["beta"] * e
-        season[pos] += p["gamma"] * e
-    assert level == pytest.approx(p["level"]) and trend == pytest.approx(p["trend"])
-    np.testing.assert_allclose(season, p["season"])
-    assert sse / 60 == pytest.approx(p["sigma2"])
+        level = level + p.phi * trend + p.alpha * e
+        trend = p.phi * trend + p.beta * e
+        season[pos] += p.gamma * e
+    assert level == pytest.approx(p.level) and trend == pytest.approx(p.trend)
+    np.testing.assert_allclose(season, p.season)
+    assert sse / 60 == pytest.approx(p.sigma2)
     origins = [42, 48]
     one_pass = SeasonalETS(12).backtest_forecasts(y, origins, 12)
     for o, f in zip(origins, one_pass, strict=True):
