@@ -104,7 +104,17 @@ def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
     book = _open(args)
     _step(args.quiet)(f"Reading actuals from {args.source or 'Settings > Actuals source'}")
     report = refresh_actuals_from_source(book, args.source, folder=Path(args.workbook).resolve().parent,
-                                         table=args.table, aside=True)
+                                         table=args.table, aside=True, supply=args.supply,
+                                         supply_table=args.supply_table)
+    return _done(args, report)
+
+
+def _cmd_add_event(args: argparse.Namespace) -> int:
+    from sop_excel.macros import add_event
+
+    report = add_event(_open(args), args.kind, start=args.start, resource=args.resource or "", item=args.item or "",
+                       end=args.end, working_days=args.days, rate=args.rate, delay_days=args.delay,
+                       owner=args.owner or "", status=args.status, comment=args.comment or "")
     return _done(args, report)
 
 
@@ -290,7 +300,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", "--actuals", dest="source", metavar="PATH_OR_URL",
                    help="CSV/xlsx/SQLite file or SQLAlchemy URL (default: Settings > Actuals source)")
     p.add_argument("--table", default="actuals", help="database table or xlsx sheet (default: actuals)")
+    p.add_argument("--supply", metavar="PATH_OR_URL",
+                   help="daily production and supplier receipts (date, item, resource, produced, receipts) "
+                        "from this CSV/xlsx/SQLite file or URL (default: Settings > Supply source, else the "
+                        "actuals source's own supply columns when it has them)")
+    p.add_argument("--supply-table", default="production",
+                   help="database table or xlsx sheet of --supply (default: production)")
     p.set_defaults(func=_cmd_refresh_actuals)
+
+    p = sub.add_parser("add-event", help="add a disruption (resource down, reduced rate, receipt delayed, item blocked)",
+                       description="Add a disruption to the Events sheet, then recompute Execution, the "
+                                   "supply view and Exceptions as flag-drift does. Example: sop-excel "
+                                   "add-event plan.xlsx --kind 'Resource down' --resource LDS-PA1 "
+                                   "--from 2026-11-20 --days 3 --owner 'Leeds plant'.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--kind", required=True,
+                   help="Resource down, Reduced rate, Receipt delayed or Item blocked (any case; - or _ for spaces)")
+    p.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="the first day (for Receipt delayed: the day the receipts were due)")
+    p.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD", help="the last day (default: --from)")
+    p.add_argument("--days", type=_whole, metavar="N", help="or: for N working days from --from")
+    p.add_argument("--resource", help="the resource (Resource down, Reduced rate)")
+    p.add_argument("--item", help="the item (Receipt delayed, Item blocked)")
+    p.add_argument("--rate", type=_pct, metavar="PCT", help="Reduced rate: the share of its hours the resource still works, e.g. 50%%")
+    p.add_argument("--delay", type=_whole, metavar="DAYS", help="Receipt delayed: by how many calendar days")
+    p.add_argument("--owner", help="who deals with it")
+    p.add_argument("--status", default="Open", help="Open (default), In progress, Closed or Cancelled")
+    p.add_argument("--comment")
+    p.set_defaults(func=_cmd_add_event)
 
     p = sub.add_parser("flag-drift", help="recompute Execution and Exceptions from the loaded actuals",
                        description="Recompute drift, Execution and Exceptions from the actuals already "
@@ -370,6 +407,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number: write e.g. 3") from None
+
+
 def _count(text: str) -> int:
     try:
         n = int(text)
@@ -382,7 +426,8 @@ def _count(text: str) -> int:
 
 # Commands that write a file, and the file: each holds the writer lock for its whole run.
 _WRITES = {"demo": "out", "template": "out", "refresh-forecast": "workbook",
-           "refresh-actuals": "workbook", "flag-drift": "workbook", "new-scenario": "workbook",
+           "refresh-actuals": "workbook", "flag-drift": "workbook", "add-event": "workbook",
+           "new-scenario": "workbook",
            "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook"}
 
 

@@ -30,7 +30,7 @@ from sop_excel.workbook.tables import frame_rows
 if TYPE_CHECKING:
     from sop_excel.sample import SampleCompany
 
-__all__ = ["DEFAULT_SETTINGS", "DemoResult", "build_demo", "demo_scenarios", "settings_rows"]
+__all__ = ["DEFAULT_SETTINGS", "DemoResult", "build_demo", "company_supply", "demo_scenarios", "settings_rows"]
 
 DEFAULT_SETTINGS = {
     "Horizon": 18,
@@ -49,6 +49,8 @@ DEFAULT_SETTINGS = {
     "PlanScenario": "Base",
     "ActualsSource": "",
     "ActualsColumns": "",
+    "SupplySource": "",
+    "SupplyColumns": "",
     "Currency": "EUR",
 }
 
@@ -157,6 +159,8 @@ def table_frames(company: SampleCompany, *, items: pd.DataFrame, history: pd.Dat
         "tblBudget": company.budget, "tblCapacity": company.capacity,
         "tblLocks": locks, "tblLockedPlan": locked, "tblSnapshots": snapshots, "tblFVA": fva,
         "tblWaterfall": waterfall, "tblActuals": company.actuals,
+        "tblProduction": company.production, "tblEvents": company.events,
+        "tblNewEvent": pd.DataFrame(columns=load_layout().table("tblNewEvent").fields),
         "tblExecution": execution, "tblExceptions": exceptions, "tblExceptionLog": exception_log,
         "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": log,
         # the hidden Basis sheet is built empty; build_demo keeps the basis on it once the file exists
@@ -224,8 +228,11 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     fva, waterfall = accuracy(snapshots, history)
     scen.loc[scen["scenario"] == "Base", "status"] = f"Locked v{version}"
     say("Comparing actuals with the locked plan")
-    basis = pipeline.execution_basis(settings, final, locked, f"v{version} locked (Base)", snapshots, history)
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, company.actuals)
+    basis = pipeline.execution_basis(settings, final, locked, f"v{version} locked (Base)", snapshots, history,
+                                     lock_scenario="Base")
+    supply = company_supply(settings, company, items, basis, scen, drivers)
+    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, company.actuals,
+                                                                         supply)
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     exception_log = pd.DataFrame({"time": pd.Timestamp(now.replace(microsecond=0)), "item": exceptions["item"],
                                   "event": "opened", "flag": exceptions["flag"],
@@ -268,7 +275,22 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         + ", ".join(f"{s} {int(n)}" for s, n in execution["status"].value_counts().items())
         + f"; {len(exceptions)} exceptions",
     ]
+    stock = views["tblSupplyItems"]
+    if len(stock):
+        out = stock[stock["stockout_week"].notna()]
+        lines.append(f"Supply: {len(company.events)} events; {len(out)} items projected out of stock in the next 13 "
+                     f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
+                     f"{int((exceptions['area'] != 'Demand').sum())} supply and capacity exceptions")
     return DemoResult(path=path, actuals_next_day=csv_path, lines=lines)
+
+
+def company_supply(settings: Settings, company: SampleCompany, items: pd.DataFrame, basis: pipeline.ExecutionBasis,
+                   scen: pd.DataFrame, drivers: pd.DataFrame) -> pipeline.SupplyInputs:
+    """A company's production, receipts and events as the supply side of execution plans with them."""
+    events = pipeline.check_events(company.events, items, company.capacity, settings,
+                                   lambda pos, field: f"Sample events, row {pos + 2}, column {field}")
+    capacity = pipeline.plan_capacity(settings, basis, company.capacity, scen, drivers)
+    return pipeline.SupplyInputs(company.production, events, capacity)
 
 
 def keep_new_basis(path: Path, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:

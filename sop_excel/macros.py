@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from sop_excel import pipeline
+from sop_excel.core.events import next_event_id
 from sop_excel.core.execution import exception_workflow, merge_actuals
 from sop_excel.core.frames import append_rows
 from sop_excel.core.lock import accuracy
@@ -34,12 +36,19 @@ from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
-from sop_excel.workbook.tables import keep_planner_columns, read_frame, rows_for, write_frame
+from sop_excel.workbook.tables import (
+    cell_locator,
+    keep_planner_columns,
+    read_frame,
+    rows_for,
+    write_frame,
+)
 
 _logger = logging.getLogger(__name__)
 
 __all__ = [
     "RunReport",
+    "add_event",
     "compare_scenarios",
     "export_scenarios",
     "flag_drift",
@@ -114,13 +123,14 @@ def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
     write_frame(book, "tblLog", append_rows(log, row))
 
 
-def _latest_lock(book: WorkbookIO) -> tuple[pd.DataFrame | None, str]:
+def _latest_lock(book: WorkbookIO) -> tuple[pd.DataFrame | None, str, str]:
+    """(the plan of record, its label "v3 locked (Base)", its scenario), or (None, "", "")."""
     locks = read_frame(book, "tblLocks")
     if locks.empty:
-        return None, ""
+        return None, "", ""
     last = locks.sort_values("version").iloc[-1]
     locked = read_frame(book, "tblLockedPlan")
-    return locked, f"v{int(last['version'])} locked ({last['scenario']})"
+    return locked, f"v{int(last['version'])} locked ({last['scenario']})", str(last["scenario"])
 
 
 def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
@@ -149,7 +159,7 @@ def _final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
 # What the execution basis is computed from; its fingerprint says whether the Basis sheet still holds.
 BASIS_SOURCES = ["tblForecast", "tblInputs", "tblFamilyTargets", "tblLocks", "tblLockedPlan",
                  "tblSnapshots", "tblHistory"]
-BASIS_VERSION = "1"
+BASIS_VERSION = "2"  # 2: the interval spread (safety stock) and the locked scenario (supply, issue 21)
 
 
 def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
@@ -181,9 +191,10 @@ def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     kept = _kept_basis(book, key) if key is not None else None
     if kept is not None:
         return kept
-    locked, label = _latest_lock(book)
+    locked, label, scenario = _latest_lock(book)
     basis = pipeline.execution_basis(settings, final if final is not None else _final(book, items), locked,
-                                     label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"))
+                                     label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"),
+                                     lock_scenario=scenario)
     if key is not None:
         _write_basis(book, basis, key)
     return basis
@@ -199,7 +210,7 @@ def _kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasi
         if "plan source" not in said or any(said.get(k) != v for k, v in key.items()):
             return None
         basis = pipeline.ExecutionBasis(read_frame(book, "tblBasisItems"), read_frame(book, "tblBasisMonths"),
-                                        said["plan source"])
+                                        said["plan source"], said.get("plan scenario", ""))
     except (InputError, LayoutError) as exc:
         _logger.warning("%s: the Basis sheet cannot be read (%s); computing the execution basis again",
                         book.name, exc)
@@ -212,7 +223,7 @@ def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str
     for name, frame in basis.frames().items():
         write_frame(book, name, frame)
     write_frame(book, "tblBasisKey", pd.DataFrame(
-        {"key": [*key, "plan source"], "value": [*key.values(), basis.source]}))
+        {"key": [*key, "plan source", "plan scenario"], "value": [*key.values(), basis.source, basis.scenario]}))
 
 
 def keep_basis(book: WorkbookIO, settings: Settings,
@@ -238,12 +249,62 @@ def keep_basis(book: WorkbookIO, settings: Settings,
     return True
 
 
+SUPPLY_SHEETS = ("tblProduction", "tblEvents", "tblSupplyItems")  # a workbook made before issue 21 has none
+
+
+def _supply_inputs(book: WorkbookIO, settings: Settings, items: pd.DataFrame, basis: pipeline.ExecutionBasis,
+                   production: pd.DataFrame | None = None) -> pipeline.SupplyInputs | None:
+    """Production (as given, else the Production table), the Events checked, and the plan's
+    capacity; None for a workbook without the supply sheets. Capacity and scenarios are read
+    only when there is production or an event (else the supply side is idle, and cheap)."""
+    names = book.table_names()
+    if not all(n in names for n in SUPPLY_SHEETS):
+        return None
+    production = read_frame(book, "tblProduction") if production is None else production
+    events = read_frame(book, "tblEvents")
+    if production.empty and events.empty:
+        return pipeline.SupplyInputs(production, events, pd.DataFrame(columns=["resource", "month", "hours"]))
+    _check_production(production)
+    capacity = read_frame(book, "tblCapacity")
+    checked = pipeline.check_events(events, items, capacity, settings, cell_locator(events, "tblEvents"))
+    plan_cap = pipeline.plan_capacity(settings, basis, capacity, read_frame(book, "tblScenarioList"),
+                                      read_frame(book, "tblDrivers"))
+    return pipeline.SupplyInputs(production, checked, plan_cap)
+
+
+def _check_production(production: pd.DataFrame) -> None:
+    """Rows typed or pasted on the Production sheet: one per date, item and resource."""
+    dup = production.duplicated(["date", "item", "resource"]).to_numpy()
+    if not dup.any():
+        return
+    rows = production.attrs.get("excel_rows")
+    problems = [CellProblem(f"Sheet 'Production', row {rows[j] if rows else j + 4}", None,
+                            f"repeats item {production['item'].iat[j]} on {production['date'].iat[j]:%Y-%m-%d}"
+                            + (f" on {production['resource'].iat[j]}" if production["resource"].iat[j] else ""),
+                            "Keep one row per date, item and resource (delete the repeat, or add the figures up).")
+                for j in dup.nonzero()[0]]
+    raise InputError("Sheet 'Production' has rows sop-excel cannot use", problems)
+
+
+@dataclass
+class _Executed:
+    """What :func:`_write_execution` wrote."""
+
+    execution: pd.DataFrame
+    exceptions: pd.DataFrame
+    through: dt.date
+    resolved: pd.DataFrame  # exception log rows of exceptions that left the list
+    supply: pd.DataFrame | None  # tblSupplyItems (None: the workbook has no supply sheets)
+
+
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     actuals: pd.DataFrame, basis: pipeline.ExecutionBasis | None = None
-                     ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
-    """Recompute and write the S&OE tables against ``basis`` (else read or computed from the workbook)."""
+                     actuals: pd.DataFrame, basis: pipeline.ExecutionBasis | None = None,
+                     production: pd.DataFrame | None = None) -> _Executed:
+    """Recompute and write the S&OE tables against ``basis`` (else read or computed from the
+    workbook), demand and supply; ``production``: the Production table just merged (else read)."""
     basis = basis or _execution_basis(book, settings, items)
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals)
+    supply = _supply_inputs(book, settings, items, basis, production)
+    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals, supply)
     log = read_frame(book, "tblExceptionLog")
     month = pd.Timestamp(settings.as_of).replace(day=1)
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
@@ -259,7 +320,22 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
     if len(events) or getattr(book, "writes_sheets_in_bulk", False):
         write_frame(book, "tblExceptionLog", log)
-    return execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])]
+    return _Executed(execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])],
+                     views["tblSupplyItems"] if supply is not None and supply.active else None)
+
+
+def _supply_line(done: _Executed) -> str | None:
+    """The supply side in one line for the report, or None when there is none."""
+    if done.supply is None:
+        return None
+    items = done.supply
+    out = items[items["stockout_week"].notna()]
+    below = int(items["below_safety_week"].notna().sum())
+    areas = done.exceptions["area"].value_counts() if "area" in done.exceptions else pd.Series(dtype=int)
+    first = f" (the first from {out['stockout_week'].min():%Y-%m-%d})" if len(out) else ""
+    return (f"Supply: {len(out)} items projected out of stock in the next 13 weeks{first}, {below} below safety "
+            f"stock; revenue at risk {items['revenue_at_risk'].sum():,.0f}. Exceptions: "
+            f"{int(areas.get('Supply', 0))} supply, {int(areas.get('Capacity', 0))} capacity.")
 
 
 def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engine: str = "local",
@@ -315,20 +391,28 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     book.save()
 
     def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
-        locked, label = _latest_lock(book)
-        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history)
+        locked, label, scenario = _latest_lock(book)
+        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history,
+                                        lock_scenario=scenario)
 
     keep_basis(book, settings, basis)
     return report
 
 
 def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame], *,
-                    source: str, existing: Callable[[], pd.DataFrame] | None = None) -> RunReport:
-    """Merge daily actuals, recompute Execution and Exceptions; keep owners and comments.
+                    source: str, existing: Callable[[], pd.DataFrame] | None = None,
+                    supply: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
+                    supply_source: str = "", existing_supply: Callable[[], pd.DataFrame] | None = None
+                    ) -> RunReport:
+    """Merge daily actuals (and production and receipts), recompute Execution, the supply view and
+    Exceptions; keep owners and comments.
 
     ``actuals``: the rows, or a call that gives them (a source being read meanwhile: the
     workbook is read first, and the call made only then). ``existing``: a call that gives the
     Actuals table as :func:`read_frame` would (being read meanwhile), else it is read here.
+    ``supply``: production and receipts rows (``date, item, resource, produced, receipts``), a
+    call that gives them or None (none: the source had no supply columns), from
+    ``supply_source``; ``existing_supply``: as ``existing``, for the Production table.
     """
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
@@ -338,14 +422,31 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         actuals = actuals()
     merged = merge_actuals(existing, actuals)
     write_frame(book, "tblActuals", merged)
-    execution, exceptions, through, resolved = _write_execution(book, settings, items, merged, basis=basis)
+    if callable(supply):
+        supply = supply()
+    production, supply_line = None, None
+    if supply is not None:
+        if "tblProduction" not in book.table_names():
+            raise LayoutError(f"{book.name} has no Production sheet (it was made before sop-excel loaded "
+                              "production), so the production and receipts cannot be kept. Build the workbook "
+                              "again (sop-excel new or demo), or load the actuals without supply columns.")
+        before = existing_supply() if existing_supply is not None else read_frame(book, "tblProduction")
+        production = merge_actuals(before, supply)
+        write_frame(book, "tblProduction", production)
+        supply_line = (f"Loaded {len(supply)} rows of production and receipts from "
+                       f"{supply_source or 'its supply columns'} "
+                       f"({len(before) + len(supply) - len(production)} replaced earlier figures).")
+    done = _write_execution(book, settings, items, merged, basis=basis, production=production)
+    execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()
     replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
     report = RunReport("refresh-actuals")
     report.lines += [
         f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
+        *([supply_line] if supply_line else []),
         f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
+        *([line] if (line := _supply_line(done)) else []),
         f"Exceptions: {len(exceptions)}.",
     ]
     month = pd.Timestamp(settings.as_of).replace(day=1)
@@ -353,54 +454,85 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     if len(outside):
         report.warnings.append(f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
                                "Execution (they are kept on the Actuals sheet).")
-    details = " ".join(report.lines[1:])
+    details = " ".join(line for line in report.lines[1:] if line != supply_line)
     if len(resolved):
         details += " Left the list (see the exception log): " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
-    _log(book, "refresh-actuals", source, details)
+    _log(book, "refresh-actuals", source + (f"; supply: {supply_source or source}" if supply is not None else ""),
+         details + (f" {supply_line}" if supply_line else ""))
     book.save()
     return report
 
 
+def _source_path(text: str, folder: Path | None, what: str) -> str | Path:
+    """A source as a reader takes it: a URL as it is, a path made absolute from ``folder``."""
+    from sop_excel.sources import source_kind
+
+    if source_kind(text) == "url":
+        return text
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        if folder is None:
+            raise InputError(f"{what} '{text}' is a relative path and the workbook has no "
+                             "folder (save it first, or give a full path).")
+        path = folder / path
+    return path
+
+
 def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
                                 folder: Path | None = None, table: str = "actuals",
-                                aside: bool = False) -> RunReport:
+                                aside: bool = False, supply: str | None = None,
+                                supply_table: str = "production") -> RunReport:
     """Read actuals from ``source`` (default: Settings > Actuals source) and refresh.
 
     ``source`` is a CSV or xlsx file, a SQLite file or a database URL; a relative path is taken
     from ``folder`` (the workbook's). Settings > Actuals columns maps the source's column names.
     Databases are read incrementally: only rows from the start of the execution month.
-    ``aside``: read the source in a second process meanwhile (the CLI; not inside Excel).
+    Production and receipts come from ``supply`` (default: Settings > Supply source; its table
+    or sheet ``supply_table``), else from the actuals source's own supply columns when it has
+    them (Settings > Supply columns maps both).
+    ``aside``: read the sources in other processes meanwhile (the CLI; not inside Excel).
     """
-    from sop_excel.sources import read_actuals, source_kind, source_label
+    from sop_excel.sources import read_actuals, read_supply, source_kind, source_label
 
     settings = read_settings(book)
     text = (source or settings.actuals_source or "").strip()
     if not text:
         raise InputError("No actuals source: give one (a CSV/xlsx file, a SQLite file or a database "
                          "URL), or fill Settings > Actuals source.")
-    kind = source_kind(text)
-    where: str | Path = text
-    if kind != "url":
-        path = Path(text).expanduser()
-        if not path.is_absolute():
-            if folder is None:
-                raise InputError(f"Actuals source '{text}' is a relative path and the workbook has no "
-                                 "folder (save it first, or give a full path).")
-            path = folder / path
-        where = path
-    since = pd.Timestamp(settings.as_of).replace(day=1).date() if kind in ("sqlite", "url") else None
+    where = _source_path(text, folder, "Actuals source")
+    since = pd.Timestamp(settings.as_of).replace(day=1).date() if source_kind(text) in ("sqlite", "url") else None
+    supply_text = (supply or settings.supply_source or "").strip()
+    has_sheet = "tblProduction" in book.table_names()
+    supply_where = _source_path(supply_text, folder, "Supply source") if supply_text else where
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
         frame_reader = getattr(book, "frame_reader", None)
         read_sheet = frame_reader("tblActuals") if aside and can_fork_helpers() and frame_reader else None
         existing = stack.enter_context(_reading_aside(read_sheet)) if read_sheet is not None else None
-        known = set(read_frame(book, "tblItems")["item"])
+        items = read_frame(book, "tblItems")
+        known = set(items["item"])
         actuals = stack.enter_context(_reading_aside(
             read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
             since=since, table=table))
-        return refresh_actuals(book, actuals, source=source_label(where), existing=existing)
+        supply_rows = existing_supply = None
+        if supply_text or has_sheet:  # the actuals source's supply columns: only where they can be kept
+            mapping = {**({k: v for k, v in settings.column_mapping.items() if k in ("date", "item")}
+                          if not supply_text else {}), **settings.supply_mapping}
+            resources = set(items["resource"].fillna("").astype(str)) | set(read_frame(book, "tblCapacity")["resource"])
+            supply_since = (pd.Timestamp(settings.as_of).replace(day=1).date()
+                            if source_kind(str(supply_where)) in ("sqlite", "url") else None)
+            read_prod = frame_reader("tblProduction") if read_sheet is not None and has_sheet else None
+            existing_supply = stack.enter_context(_reading_aside(read_prod)) if read_prod is not None else None
+            supply_rows = stack.enter_context(_reading_aside(
+                read_supply, supply_where, aside=aside, mapping=mapping or None, known_items=known,
+                item_resources=dict(zip(items["item"], items["resource"].fillna("").astype(str), strict=False)),
+                known_resources=resources - {""}, since=supply_since,
+                table=supply_table if supply_text else table, optional=not supply_text))
+        return refresh_actuals(book, actuals, source=source_label(where), existing=existing, supply=supply_rows,
+                               supply_source=source_label(supply_where) if supply_text else "",
+                               existing_supply=existing_supply)
 
 
 @contextlib.contextmanager
@@ -472,15 +604,18 @@ def _read_and_send(send: Any, read: Callable[..., pd.DataFrame], args: tuple, kw
 
 
 def flag_drift(book: WorkbookIO) -> RunReport:
-    """Recompute Execution and Exceptions from the actuals already in the workbook."""
+    """Recompute Execution, the supply view and Exceptions (demand and supply) from the actuals,
+    production and events already in the workbook."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     actuals = read_frame(book, "tblActuals")
-    execution, exceptions, through, resolved = _write_execution(book, settings, items, actuals)
+    done = _write_execution(book, settings, items, actuals)
+    execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()
     report = RunReport("flag-drift", [
         f"Actuals through {through:%Y-%m-%d}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track")) + ".",
+        *([line] if (line := _supply_line(done)) else []),
         f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
     ])
     details = " ".join(report.lines)
@@ -488,6 +623,52 @@ def flag_drift(book: WorkbookIO) -> RunReport:
         details += " Left the list: " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
     _log(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
+    book.save()
+    return report
+
+
+EVENT_OPTIONS = {"kind": "--kind", "resource": "--resource", "item": "--item", "start": "--from", "end": "--to",
+                 "working_days": "--days", "rate": "--rate", "delay_days": "--delay", "owner": "--owner",
+                 "status": "--status", "comment": "--comment"}
+
+
+def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | None, resource: str = "",
+              item: str = "", end: dt.date | pd.Timestamp | None = None, working_days: int | None = None,
+              rate: float | None = None, delay_days: int | None = None, owner: str = "", status: str = "Open",
+              comment: str = "", where: Callable[[str], str] | None = None) -> RunReport:
+    """Add a disruption to the Events table (its ID: the next ``E<n>``), then recompute the S&OE
+    tables, demand and supply, as Flag drift does.
+
+    ``where``: names the place each field came from in messages (default: the command's options,
+    ``--resource``; the ribbon names the New event row's cells). The event is checked against
+    Items and Capacity first; the workbook is not changed when it is refused.
+    """
+    settings = read_settings(book)
+    items = read_frame(book, "tblItems")
+    events = read_frame(book, "tblEvents")
+    capacity = read_frame(book, "tblCapacity")
+    row = {"id": next_event_id(events["id"]), "kind": kind, "resource": resource or "", "item": item or "",
+           "start": pd.Timestamp(start) if start is not None else pd.NaT,
+           "end": pd.Timestamp(end) if end is not None else pd.NaT,
+           "working_days": np.nan if working_days is None else float(working_days),
+           "rate": np.nan if rate is None else float(rate),
+           "delay_days": np.nan if delay_days is None else float(delay_days),
+           "owner": owner or "", "status": status or "Open", "comment": comment or ""}
+    new = pd.DataFrame([row])
+    name = where or (lambda field: f"Option {EVENT_OPTIONS[field]}")
+    checked = pipeline.check_events(new, items, capacity, settings, lambda _pos, field: name(field),
+                                    summary=f"The event cannot be added to {book.name}")
+    added = new.assign(kind=checked["kind"].iloc[0] if len(checked) else new["kind"],
+                       status=checked["status"].iloc[0] if len(checked) else new["status"])
+    write_frame(book, "tblEvents", append_rows(events, added))
+    done = _write_execution(book, settings, items, read_frame(book, "tblActuals"))
+    label = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
+    report = RunReport("add-event", [
+        f"Event {row['id']} added: {label}" + (f"; owner {owner}" if owner else "") + ".",
+        *([line] if (line := _supply_line(done)) else []),
+        f"Exceptions: {len(done.exceptions)}.",
+    ])
+    _log(book, "add-event", f"Event {row['id']}", " ".join(report.lines))
     book.save()
     return report
 
@@ -582,7 +763,7 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
     write_frame(book, "tblScenarioList", scen)
     basis = _execution_basis(book, settings, items, frames["tblForecast"])
-    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)  # demand and supply
     r = record.iloc[0]
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",

@@ -143,6 +143,8 @@ class Settings(_Frozen):
     plan_scenario: str = Field(alias="PlanScenario", default="Base", min_length=1)
     actuals_source: str = Field(alias="ActualsSource", default="")
     actuals_columns: str = Field(alias="ActualsColumns", default="")
+    supply_source: str = Field(alias="SupplySource", default="")
+    supply_columns: str = Field(alias="SupplyColumns", default="")
     currency: str = Field(alias="Currency", default="EUR")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -195,7 +197,8 @@ class Settings(_Frozen):
             return int(v.strip())
         return v
 
-    @field_validator("actuals_source", "actuals_columns", "plan_scenario", mode="before")
+    @field_validator("actuals_source", "actuals_columns", "supply_source", "supply_columns", "plan_scenario",
+                     mode="before")
     @classmethod
     def _text(cls, v: object) -> object:
         return "" if v is None else v
@@ -209,14 +212,24 @@ class Settings(_Frozen):
                 raise ValueError(f"{part!r} is not a mapping; write e.g. date=order_date; orders=qty")
         return v
 
+    @field_validator("supply_columns")
+    @classmethod
+    def _supply_mapping_syntax(cls, v: str) -> str:
+        for part in filter(None, (p.strip() for p in v.split(";"))):
+            name, eq, col = part.partition("=")
+            if not eq or name.strip() not in {"date", "item", "resource", "produced", "receipts"} or not col.strip():
+                raise ValueError(f"{part!r} is not a mapping; write e.g. produced=qty_made; resource=line")
+        return v
+
     @property
     def column_mapping(self) -> dict[str, str]:
         """ActualsColumns as {canonical: source column}."""
-        out = {}
-        for part in filter(None, (p.strip() for p in self.actuals_columns.split(";"))):
-            name, _, col = part.partition("=")
-            out[name.strip()] = col.strip()
-        return out
+        return _mapping(self.actuals_columns)
+
+    @property
+    def supply_mapping(self) -> dict[str, str]:
+        """SupplyColumns as {canonical: source column}."""
+        return _mapping(self.supply_columns)
 
     @model_validator(mode="after")
     def _watch_below_act(self) -> Settings:
@@ -227,6 +240,14 @@ class Settings(_Frozen):
     def to_names(self) -> dict[str, object]:
         """Values keyed by the Settings sheet's cell names (AsOfDate, Horizon, ...)."""
         return self.model_dump(by_alias=True)
+
+
+def _mapping(text: str) -> dict[str, str]:
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, _, col = part.partition("=")
+        out[name.strip()] = col.strip()
+    return out
 
 
 def validation_messages(err: ValidationError) -> list[tuple[str, object, str]]:

@@ -9,6 +9,9 @@ them to real dates:
 * budget: the 24 months from January of the as-of year;
 * actuals: days 1..as_of.day of the as-of month. Every calendar day has a row per item;
   Saturdays and Sundays (by the real calendar of that month) have zero orders and shipments.
+* production: what was made on days 1..as_of.day (zero at weekends), and every supplier
+  receipt of the month (those after the as-of day are due); events: the disruptions of the
+  Events sheet, starting on a day of the as-of month.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import functools
 import io
 from dataclasses import dataclass, field
 from importlib.resources import files
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,9 +60,16 @@ class SampleCompany:
     actuals: pd.DataFrame
     month_actuals: pd.DataFrame = field(repr=False)
     """Daily actuals for every day of the as-of month (also after the as-of day)."""
+    production: pd.DataFrame = field(repr=False, default_factory=lambda: _no_production())
+    """``date, item, resource, produced, receipts``: production through the as-of day, receipts of the month."""
+    events: pd.DataFrame = field(repr=False, default_factory=lambda: _no_events())
+    """The Events sheet's rows: the disruptions the supply view plans with."""
+    month_production: pd.DataFrame = field(repr=False, default_factory=lambda: _no_production())
+    """Production and receipts for every day of the as-of month."""
 
     def actuals_for_day(self, day: dt.date) -> pd.DataFrame:
-        """``date, item, orders, shipments`` for one day of the as-of month, one row per item.
+        """``date, item, orders, shipments`` for one day of the as-of month, one row per item, and
+        ``produced`` when the company has production data (the supply columns of an actuals file).
 
         Any day of the as-of month works, also after the as-of day (e.g. the next working
         day, to try ``refresh-actuals``). Weekend days have zero orders and shipments.
@@ -69,8 +80,26 @@ class SampleCompany:
                 f"day must be in the as-of month {self.as_of:%Y-%m} "
                 f"(the sample has daily actuals for that month only), got {day}"
             )
-        rows = self.month_actuals[self.month_actuals["date"] == pd.Timestamp(day)]
-        return rows.reset_index(drop=True)
+        rows = self.month_actuals[self.month_actuals["date"] == pd.Timestamp(day)].reset_index(drop=True)
+        made = self.month_production[self.month_production["date"] == pd.Timestamp(day)]
+        if len(made):
+            rows["produced"] = rows["item"].map(made.groupby("item")["produced"].sum()).fillna(0.0)
+        return rows
+
+
+def _no_production() -> pd.DataFrame:
+    return pd.DataFrame({"date": pd.Series(dtype=_DATETIME), "item": pd.Series(dtype=str),
+                         "resource": pd.Series(dtype=str), "produced": pd.Series(dtype=float),
+                         "receipts": pd.Series(dtype=float)})
+
+
+def _no_events() -> pd.DataFrame:
+    columns: dict[str, Any] = {c: pd.Series(dtype=str) for c in ("id", "kind", "resource", "item")}
+    columns.update({"start": pd.Series(dtype=_DATETIME), "end": pd.Series(dtype=_DATETIME),
+                    "working_days": pd.Series(dtype=float), "rate": pd.Series(dtype=float),
+                    "delay_days": pd.Series(dtype=float)})
+    columns.update({c: pd.Series(dtype=str) for c in ("owner", "status", "comment")})
+    return pd.DataFrame(columns)
 
 
 def _as_date(value: object, what: str) -> dt.date:
@@ -187,6 +216,37 @@ def load_sample_company(as_of: dt.date | None = None) -> SampleCompany:
     )
     actuals = month_actuals[month_actuals["date"] <= pd.Timestamp(as_of)].reset_index(drop=True)
 
+    p = _read("production", dtype={"item": str, "day": int, "produced": float, "receipts": float})
+    later, day_of = (p["day"] - 1) // 31, (p["day"] - 1) % 31 + 1  # day 36: the 5th of the next month
+    p = p[(day_of <= days_in_month) | (later > 0)]
+    first = _months(as_of, later[p.index])
+    p_dates = (first + pd.to_timedelta(day_of[p.index] - 1, unit="D")).astype(_DATETIME)
+    p_weekend = p_dates.dt.day_of_week.to_numpy() >= 5
+    resource_of = items.set_index("item")["resource"]
+    month_production = pd.DataFrame({
+        "date": p_dates, "item": p["item"].astype(str), "resource": p["item"].map(resource_of).astype(str),
+        "produced": np.where(p_weekend, 0.0, p["produced"].to_numpy(dtype=float)),
+        "receipts": p["receipts"].to_numpy(dtype=float),
+    }).sort_values(["date", "item"], kind="stable").reset_index(drop=True)
+    done = month_production["date"] <= pd.Timestamp(as_of)
+    keep = done | (month_production["receipts"] > 0)  # what was made, and every receipt (later ones due)
+    production = month_production[keep].copy()
+    production.loc[~done[keep], "produced"] = 0.0
+    production = production.reset_index(drop=True)
+
+    e = _read("events", dtype=str)
+    events = _no_events()
+    if len(e):
+        day = pd.to_numeric(e["day"]).clip(upper=days_in_month)
+        number = {c: pd.to_numeric(e[c].replace("", np.nan)) for c in ("working_days", "delay_days")}
+        events = pd.DataFrame({
+            "id": e["id"], "kind": e["kind"], "resource": e["resource"], "item": e["item"],
+            "start": (month_start + pd.to_timedelta(day - 1, unit="D")).astype(_DATETIME),
+            "end": pd.Series(pd.NaT, index=e.index, dtype=_DATETIME),
+            "working_days": number["working_days"].astype(float), "rate": np.nan,
+            "delay_days": number["delay_days"].astype(float), "owner": e["owner"], "status": e["status"],
+            "comment": e["comment"]})
+
     return SampleCompany(
         as_of=as_of,
         name=meta["name"],
@@ -196,4 +256,7 @@ def load_sample_company(as_of: dt.date | None = None) -> SampleCompany:
         budget=budget,
         actuals=actuals,
         month_actuals=month_actuals,
+        production=production,
+        events=events,
+        month_production=month_production,
     )

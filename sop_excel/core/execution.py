@@ -28,8 +28,10 @@ def merge_actuals(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """New daily actuals replace existing rows of the same date and item; others are kept.
 
     Loading the same file twice gives the same table; a late correction replaces the old figure.
+    Production (issue 21) merges the same way: a load replaces every row of its days and items
+    (an item made on two resources on a day is two rows, both replaced).
     """
-    keep = existing.merge(new[["date", "item"]], on=["date", "item"], how="left", indicator=True)
+    keep = existing.merge(new[["date", "item"]].drop_duplicates(), on=["date", "item"], how="left", indicator=True)
     kept = existing[(keep["_merge"] == "left_only").to_numpy()]
     out = pd.concat([kept, new[existing.columns]], ignore_index=True) if len(kept) else new[existing.columns].copy()
     return out.sort_values(["date", "item"], kind="stable").reset_index(drop=True)
@@ -156,46 +158,65 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
     Returns:
         (the exceptions to show, log rows to append). An item a planner marked Resolved leaves the
         list and stays out for the month unless its flag worsens (Watch to Act) or its value at
-        risk grows by half; items whose drift went away leave with a "cleared" entry.
+        risk grows by half; items whose drift went away leave with a "cleared" entry. When ``new``
+        has an ``area`` column (Demand, Supply, Capacity), an exception is an item in an area: an
+        item's demand and supply exceptions have owners, statuses and log entries of their own.
     """
     keep = ["owner", "status", "comment"]
-    prev = old.set_index("item")[keep] if len(old) else pd.DataFrame(columns=keep)
+    # an exception is an item (or a resource) in an area: Demand, Supply or Capacity (issue 21);
+    # tables and logs from before areas are all Demand
+    by_area = "area" in new.columns
+
+    def keyed(f: pd.DataFrame) -> pd.DataFrame:
+        if not by_area:
+            return f.set_index("item")
+        area = f["area"].fillna("").replace("", "Demand") if "area" in f.columns else "Demand"
+        return f.assign(area=area).set_index(["item", "area"])
+
+    def key_of(r: object) -> object:
+        return (r.item, r.area) if by_area else r.item  # type: ignore[attr-defined]
+
+    prev = keyed(old)[keep] if len(old) else pd.DataFrame(columns=keep)
     this_month = log[(log["time"] >= month)] if len(log) else log
-    resolved_at = (this_month[this_month["event"] == "resolved"].sort_values("time").groupby("item").last()
+    resolved_at = (keyed(this_month[this_month["event"] == "resolved"].sort_values("time"))
+                   .groupby(level=list(range(2 if by_area else 1))).last()
                    if len(this_month) else pd.DataFrame(columns=["flag", "value_at_risk"]))
     rows, events = [], []
 
-    def event(item: str, kind: str, r: object, owner: str = "", comment: str = "") -> None:
-        events.append({"time": now, "item": item, "event": kind, "flag": getattr(r, "flag", ""),
-                       "value_at_risk": getattr(r, "value_at_risk", np.nan), "owner": owner, "comment": comment})
+    def event(key: object, kind: str, r: object, owner: str = "", comment: str = "") -> None:
+        item, area = key if isinstance(key, tuple) else (key, None)
+        events.append({"time": now, "item": item, **({"area": area} if area is not None else {}), "event": kind,
+                       "flag": getattr(r, "flag", ""), "value_at_risk": getattr(r, "value_at_risk", np.nan),
+                       "owner": owner, "comment": comment})
 
     typed = dict(zip(prev.index, prev.itertuples(index=False, name=None), strict=True))  # one lookup per row
     for r in new.itertuples(index=False):
-        owner, status, comment = typed.get(r.item, ("", "", ""))
+        key = key_of(r)
+        owner, status, comment = typed.get(key, ("", "", ""))
         owner, status, comment = (str(x) if isinstance(x, str) else "" for x in (owner, status, comment))
         if status == "Resolved":
-            event(r.item, "resolved", r, owner, comment)
+            event(key, "resolved", r, owner, comment)
             continue
-        if r.item in resolved_at.index:
-            was = resolved_at.loc[r.item]
+        if key in resolved_at.index:
+            was = resolved_at.loc[key]
             worse = (_WORSE.get(r.flag, 0) > _WORSE.get(str(was["flag"]), 0)
                      or abs(r.value_at_risk) > 1.5 * abs(float(was["value_at_risk"] or 0)))
             if not worse:
                 continue
-            event(r.item, "reopened", r, owner, comment)
+            event(key, "reopened", r, owner, comment)
             status = "Open"
-        elif r.item not in typed:
-            event(r.item, "opened", r)
+        elif key not in typed:
+            event(key, "opened", r)
         rows.append({**r._asdict(), "owner": owner, "status": status or "Open", "comment": comment})
-    for item in prev.index.difference(new["item"]):
-        o = prev.loc[item]
-        if str(o["status"]) != "Resolved":
-            events.append({"time": now, "item": item, "event": "cleared", "flag": "", "value_at_risk": np.nan,
-                           "owner": o["owner"] or "", "comment": o["comment"] or ""})
-        else:
-            events.append({"time": now, "item": item, "event": "resolved", "flag": "", "value_at_risk": np.nan,
-                           "owner": o["owner"] or "", "comment": o["comment"] or ""})
+    gone = prev.index.difference(pd.MultiIndex.from_frame(new[["item", "area"]]) if by_area
+                                 else pd.Index(new["item"]))
+    for key in gone:
+        o = prev.loc[key]
+        event(key, "cleared" if str(o["status"]) != "Resolved" else "resolved", None, o["owner"] or "",
+              o["comment"] or "")
     cols = [*new.columns, *keep]
     shown = pd.DataFrame(rows, columns=cols)
     shown["rank"] = np.arange(1, len(shown) + 1)
-    return shown, pd.DataFrame(events, columns=["time", "item", "event", "flag", "value_at_risk", "owner", "comment"])
+    log_cols = ["time", "item", *(["area"] if by_area else []), "event", "flag", "value_at_risk",
+                "owner", "comment"]
+    return shown, pd.DataFrame(events, columns=log_cols)

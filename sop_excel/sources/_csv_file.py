@@ -11,14 +11,15 @@ import pandas as pd
 
 from sop_excel.errors import InputError, SopExcelError
 from sop_excel.sources._validate import (
-    ACTUALS_COLUMNS,
+    ACTUALS,
+    Columns,
     Locator,
     missing_columns_error,
     resolve_columns,
     validate,
 )
 
-__all__ = ["read_actuals_csv"]
+__all__ = ["read_actuals_csv", "read_csv_columns"]
 
 
 def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
@@ -38,11 +39,23 @@ def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
         InputError: missing columns, unreadable dates, quantities that are not numbers or are
             negative, unknown items, repeated date/item pairs; each named by file row and column.
     """
+    raw, locate = read_csv_columns(path, mapping, ACTUALS)  # type: ignore[misc]
+    return validate(raw, locate, known_items=known_items, label=f"Actuals file {Path(path).name}")
+
+
+def read_csv_columns(path: str | Path, mapping: Mapping[str, str] | None, spec: Columns, *,
+                     optional: bool = False) -> tuple[pd.DataFrame, Locator] | None:
+    """The canonical columns of ``spec`` found in a CSV, as text, with where each cell came from.
+
+    ``optional``: a file without any of ``spec.any_of`` gives None instead of an error (the
+    supply columns of an actuals file, read when it has them).
+    """
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise SopExcelError(f"No actuals file at {path}. Check the path.") from None
+        raise SopExcelError(f"No actuals file at {path}. Check the path." if spec is ACTUALS else
+                            f"No production file at {path}. Check the path (Settings > Supply source).") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path.name} is not a UTF-8 text file (byte {exc.start}). "
                          "Export it from your system as CSV (UTF-8).") from None
@@ -57,22 +70,25 @@ def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
         header = next(reader)
     except StopIteration:
         raise InputError(f"{path.name} is empty. Expected a header row: "
-                         f"{', '.join(ACTUALS_COLUMNS)}.") from None
-    idx, missing = resolve_columns(header, mapping)
+                         f"{', '.join(spec.canonical)}.") from None
+    idx, missing = resolve_columns(header, mapping, spec)
+    if optional and spec.any_of and not any(c in idx for c in spec.any_of):
+        return None
     if missing:
-        raise missing_columns_error(f"File {path.name}, row 1 (header)", missing, header, mapping)
+        raise missing_columns_error(f"File {path.name}, row 1 (header)", missing, header, mapping, spec=spec)
     lines: list[int] = []
     cells: list[list[str]] = []
-    order = [idx[c] for c in ACTUALS_COLUMNS]
+    names = [c for c in spec.canonical if c in idx]
+    order = [idx[c] for c in names]
     for line_no, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
         lines.append(line_no)
         cells.append([row[i] if i < len(row) else "" for i in order])
     if not cells:
-        raise InputError(f"{path.name} has a header but no rows of actuals.")
-    raw = pd.DataFrame(cells, columns=list(ACTUALS_COLUMNS), dtype=str)
+        raise InputError(f"{path.name} has a header but no rows of {spec.what}.")
+    raw = pd.DataFrame(cells, columns=names, dtype=str)
     locate = Locator(
         cell=lambda pos, col: f"File {path.name}, row {lines[pos]}, column '{header[idx[col]]}'",
         row=lambda pos: f"File {path.name}, row {lines[pos]}")
-    return validate(raw, locate, known_items=known_items, label=f"Actuals file {path.name}")
+    return raw, locate

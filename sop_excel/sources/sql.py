@@ -18,14 +18,16 @@ import pandas as pd
 
 from sop_excel.errors import InputError, SopExcelError
 from sop_excel.sources._validate import (
+    ACTUALS,
     ACTUALS_COLUMNS,
+    Columns,
     Locator,
     missing_columns_error,
     resolve_columns,
     validate,
 )
 
-__all__ = ["read_actuals_sql", "redact_url", "sqlite_url", "write_actuals_sqlite"]
+__all__ = ["read_actuals_sql", "read_sql_columns", "redact_url", "sqlite_url", "write_actuals_sqlite"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -124,6 +126,20 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
         InputError: a missing table or column, or bad values, each named
             "Table actuals, row N (item A, 2026-11-19), column 'orders'".
     """
+    got = read_sql_columns(url, mapping, ACTUALS, since=since, table=table)
+    if got is None or got[0].empty:
+        return _empty()
+    raw, locate, where = got
+    return validate(raw, locate, known_items=known_items, label=f"Actuals {where}")
+
+
+def read_sql_columns(url: str, mapping: Mapping[str, str] | None, spec: Columns, *, since: dt.date | None = None,
+                     table: str = "actuals", optional: bool = False) -> tuple[pd.DataFrame, Locator, str] | None:
+    """The canonical columns of ``spec`` found in a database table, as the driver gives them,
+    with where each value came from (row and key), and the table in words ("table a in b.db").
+
+    ``optional``: a table without any of ``spec.any_of`` gives None instead of an error.
+    """
     sa = _sa()
     shown = _shown(url)
     engine = _engine(url)
@@ -132,34 +148,35 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
             inspector = sa.inspect(conn)
             schema, name = _find_table(inspector, table, shown)
             found = [c["name"] for c in inspector.get_columns(name, schema=schema)]
-            idx, missing = resolve_columns(found, mapping)
+            idx, missing = resolve_columns(found, mapping, spec)
+            if optional and spec.any_of and not any(c in idx for c in spec.any_of):
+                return None
             if missing:
                 raise missing_columns_error(f"Database {shown}, table {name}", missing, found, mapping,
-                                            what="table")
-            cols = {c: found[idx[c]] for c in ACTUALS_COLUMNS}
+                                            what="table", spec=spec)
+            names = [c for c in spec.canonical if c in idx]
+            cols = {c: found[idx[c]] for c in names}
             src = sa.table(name, *(sa.column(n) for n in dict.fromkeys(cols.values())), schema=schema)
-            stmt = sa.select(*(src.c[cols[c]].label(c) for c in ACTUALS_COLUMNS))
+            stmt = sa.select(*(src.c[cols[c]].label(c) for c in names))
             if since is not None:
                 stmt = stmt.where(src.c[cols["date"]] >= sa.bindparam("since", _day(since), type_=sa.Date()))
             stmt = stmt.order_by(src.c[cols["item"]], src.c[cols["date"]])
             rows = conn.execute(stmt).all()
     except sa.exc.SQLAlchemyError as exc:
-        raise SopExcelError(f"Cannot read actuals from {shown}, table {table}: {exc.__class__.__name__}: "
+        raise SopExcelError(f"Cannot read {spec.what} from {shown}, table {table}: {exc.__class__.__name__}: "
                             f"{getattr(exc, 'orig', exc)}. Check the URL, the table and your permissions.") from None
     finally:
         engine.dispose()
-    if not rows:
-        return _empty()
     # column-wise from the rows: far faster than from_records, and itemgetter than zip(*rows)
-    columns = [list(map(itemgetter(j), rows)) for j in range(len(ACTUALS_COLUMNS))]
-    raw = pd.DataFrame({c: pd.Series(v) for c, v in zip(ACTUALS_COLUMNS, columns, strict=True)})
+    columns = [list(map(itemgetter(j), rows)) for j in range(len(names))]
+    raw = pd.DataFrame({c: pd.Series(v, dtype=object if not rows else None) for c, v in zip(names, columns, strict=True)})
 
     def key(pos: int) -> str:
         return f"item {_date_text(raw['item'].iat[pos])}, {_date_text(raw['date'].iat[pos])}"
 
     locate = Locator(cell=lambda pos, col: f"Table {name}, row {pos + 1} ({key(pos)}), column '{cols[col]}'",
                      row=lambda pos: f"Table {name}, row {pos + 1} ({key(pos)})")
-    return validate(raw, locate, known_items=known_items, label=f"Actuals table {name} in {shown}")
+    return raw, locate, f"table {name} in {shown}"
 
 
 def _day(value: dt.date | dt.datetime | pd.Timestamp) -> dt.date:

@@ -9,7 +9,8 @@ import pandas as pd
 
 from sop_excel.errors import InputError, SopExcelError, WorkbookCorruptError
 from sop_excel.sources._validate import (
-    ACTUALS_COLUMNS,
+    ACTUALS,
+    Columns,
     Locator,
     missing_columns_error,
     resolve_columns,
@@ -17,7 +18,7 @@ from sop_excel.sources._validate import (
 )
 from sop_excel.workbook.guard import check_xlsx
 
-__all__ = ["column_letter", "read_actuals_xlsx"]
+__all__ = ["column_letter", "read_actuals_xlsx", "read_xlsx_columns"]
 
 
 def column_letter(index: int) -> str:
@@ -48,9 +49,21 @@ def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
         SopExcelError: no file, or not a readable workbook.
         InputError: as :func:`read_actuals_csv`, each problem named "File f.xlsx, sheet 'S', cell C7".
     """
+    raw, locate, chosen = read_xlsx_columns(path, mapping, ACTUALS, sheet=sheet)  # type: ignore[misc]
+    return validate(raw, locate, known_items=known_items, label=f"Actuals file {Path(path).name}")
+
+
+def read_xlsx_columns(path: str | Path, mapping: Mapping[str, str] | None, spec: Columns, *,
+                      sheet: str = "actuals", optional: bool = False) -> tuple[pd.DataFrame, Locator, str] | None:
+    """The canonical columns of ``spec`` found on an xlsx sheet (the one named ``sheet``, else
+    the first), as the cells hold them, with where each came from, and the sheet's name.
+
+    ``optional``: a sheet without any of ``spec.any_of`` gives None instead of an error.
+    """
     path = Path(path)
     if not path.is_file():
-        raise SopExcelError(f"No actuals file at {path}. Check the path.")
+        raise SopExcelError(f"No actuals file at {path}. Check the path." if spec is ACTUALS else
+                            f"No production file at {path}. Check the path (Settings > Supply source).")
     try:
         check_xlsx(path)  # zip, sizes, content types, no DTDs: before calamine parses
     except WorkbookCorruptError as exc:
@@ -67,19 +80,21 @@ def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
     used = filled.any(axis=1).to_numpy()
     if not used.any():
         raise InputError(f"File {path.name}, sheet '{chosen}' is empty. Expected a header row: "
-                         f"{', '.join(ACTUALS_COLUMNS)}.")
+                         f"{', '.join(spec.canonical)}.")
     head = int(used.argmax())
     header = ["" if pd.isna(v) else str(v) for v in grid.iloc[head]]
-    idx, missing = resolve_columns(header, mapping)
+    idx, missing = resolve_columns(header, mapping, spec)
+    if optional and spec.any_of and not any(c in idx for c in spec.any_of):
+        return None
     if missing:
         where = f"File {path.name}, sheet '{chosen}', row {head + 1} (header)"
-        raise missing_columns_error(where, missing, [h for h in header if h.strip()], mapping)
+        raise missing_columns_error(where, missing, [h for h in header if h.strip()], mapping, spec=spec)
     body = grid.iloc[head + 1:][used[head + 1:]]
     if body.empty:
-        raise InputError(f"File {path.name}, sheet '{chosen}' has a header but no rows of actuals.")
+        raise InputError(f"File {path.name}, sheet '{chosen}' has a header but no rows of {spec.what}.")
     rows = (body.index.to_numpy() + 1).tolist()
-    raw = pd.DataFrame({c: body.iloc[:, idx[c]].to_numpy() for c in ACTUALS_COLUMNS})
+    raw = pd.DataFrame({c: body.iloc[:, idx[c]].to_numpy() for c in spec.canonical if c in idx})
     locate = Locator(
         cell=lambda pos, col: f"File {path.name}, sheet '{chosen}', cell {column_letter(idx[col])}{rows[pos]}",
         row=lambda pos: f"File {path.name}, sheet '{chosen}', row {rows[pos]}")
-    return validate(raw, locate, known_items=known_items, label=f"Actuals file {path.name}")
+    return raw, locate, chosen

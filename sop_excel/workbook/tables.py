@@ -6,14 +6,16 @@ so a refresh never loses what people typed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from sop_excel.workbook.convert import FrameRows, frame_from_rows, rows_from_frame
 from sop_excel.workbook.formulas import table_formulas
 from sop_excel.workbook.io import Rows, WorkbookIO
-from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.layout import cell_address, load_layout, parse_cell
 
-__all__ = ["frame_rows", "keep_planner_columns", "read_frame", "rows_for", "write_frame"]
+__all__ = ["cell_locator", "frame_rows", "keep_planner_columns", "read_frame", "rows_for", "write_frame"]
 
 
 def read_frame(book: WorkbookIO, name: str) -> pd.DataFrame:
@@ -57,3 +59,17 @@ def frame_rows(name: str, frame: pd.DataFrame, headers: list[str] | None = None)
 def write_frame(book: WorkbookIO, name: str, frame: pd.DataFrame) -> None:
     """Replace a table's contents with ``frame`` (in layout order)."""
     book.write_table(name, frame_rows(name, frame))  # rows made as the side writes them
+
+
+def cell_locator(frame: pd.DataFrame, name: str) -> Callable[[int, str], str]:
+    """``(row position in frame, field) -> "Sheet 'Events', cell E5"`` for a frame :func:`read_frame`
+    gave: the cell each value came from, for messages of checks made on the frame."""
+    table = load_layout().table(name)
+    r0, c0 = parse_cell(table.anchor)
+    rows = frame.attrs.get("excel_rows") or range(r0 + 1, r0 + 1 + len(frame))
+    cols = frame.attrs.get("excel_columns") or range(c0, c0 + len(table.fields))
+
+    def where(pos: int, field: str) -> str:
+        return f"Sheet '{table.sheet}', cell {cell_address(int(rows[pos]), int(cols[table.fields.index(field)]))}"
+
+    return where
