@@ -313,6 +313,9 @@ def _next_day_csv(company: object, through: dt.date, path: Path) -> Path | None:
     if next_day.month != pd.Timestamp(company.as_of).month:  # type: ignore[attr-defined]
         return None
     day = company.actuals_for_day(next_day.date())  # type: ignore[attr-defined]
+    made = company.production_for_day(next_day.date())  # type: ignore[attr-defined]
+    if len(made):  # the day's production rides along as the file's supply column
+        day = day.assign(produced=day["item"].map(made.groupby("item")["produced"].sum()).fillna(0.0))
     csv_path = path.with_name(f"{path.stem}_actuals_{next_day:%Y-%m-%d}.csv")
     day.assign(date=day["date"].dt.strftime("%Y-%m-%d")).to_csv(csv_path, index=False)
     return csv_path

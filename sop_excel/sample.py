@@ -68,8 +68,7 @@ class SampleCompany:
     """Production and receipts for every day of the as-of month."""
 
     def actuals_for_day(self, day: dt.date) -> pd.DataFrame:
-        """``date, item, orders, shipments`` for one day of the as-of month, one row per item, and
-        ``produced`` when the company has production data (the supply columns of an actuals file).
+        """``date, item, orders, shipments`` for one day of the as-of month, one row per item.
 
         Any day of the as-of month works, also after the as-of day (e.g. the next working
         day, to try ``refresh-actuals``). Weekend days have zero orders and shipments.
@@ -80,11 +79,15 @@ class SampleCompany:
                 f"day must be in the as-of month {self.as_of:%Y-%m} "
                 f"(the sample has daily actuals for that month only), got {day}"
             )
-        rows = self.month_actuals[self.month_actuals["date"] == pd.Timestamp(day)].reset_index(drop=True)
-        made = self.month_production[self.month_production["date"] == pd.Timestamp(day)]
-        if len(made):
-            rows["produced"] = rows["item"].map(made.groupby("item")["produced"].sum()).fillna(0.0)
-        return rows
+        rows = self.month_actuals[self.month_actuals["date"] == pd.Timestamp(day)]
+        return rows.reset_index(drop=True)
+
+    def production_for_day(self, day: dt.date) -> pd.DataFrame:
+        """``date, item, resource, produced, receipts`` of one day of the as-of month (empty when
+        the company has no production data)."""
+        self.actuals_for_day(day)  # the same checks of the day
+        rows = self.month_production[self.month_production["date"] == pd.Timestamp(_as_date(day, "day"))]
+        return rows.reset_index(drop=True)
 
 
 def _no_production() -> pd.DataFrame:

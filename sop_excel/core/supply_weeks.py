@@ -130,16 +130,21 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     ind = sparse.csr_matrix((np.ones(int(has_res.sum())), (res_idx[has_res], np.flatnonzero(has_res))),
                             shape=(n_res, n_items))
 
-    prod = production.copy()
-    prod["date"] = pd.to_datetime(prod["date"]).dt.normalize()
-    prod["item"] = prod["item"].astype(str)
-    prod = prod[prod["item"].isin(item_index) & (prod["date"] >= month)]
+    prod = production[production["date"] >= month]  # dates are days (a reader's or the sheet's)
+    prod = prod[prod["item"].isin(item_index)]
 
     # what to make per item and day: the plan less the month's receipts; capacity per resource and day
+    firsts = np.array(month_list, dtype="datetime64[M]")
+
     def by_month(frame: pd.DataFrame, when: str, value: str, index: pd.Index, key: str = "item") -> np.ndarray:
-        return (frame.assign(month=pd.to_datetime(frame[when]).dt.to_period("M").dt.start_time)
-                .pivot_table(index=key, columns="month", values=value, aggfunc="sum", fill_value=0.0)
-                .reindex(index=index, columns=month_list, fill_value=0.0).to_numpy(float))
+        """``value`` summed per ``key`` (rows: ``index``) and month (columns: the months of ``days``)."""
+        out = np.zeros((len(index), len(month_list)))
+        row = index.get_indexer(frame[key].astype(str))
+        col = np.searchsorted(firsts, frame[when].to_numpy().astype("datetime64[M]"))
+        col_ok = np.minimum(col, len(firsts) - 1)
+        ok = (row >= 0) & (col < len(firsts)) & (firsts[col_ok] == frame[when].to_numpy().astype("datetime64[M]"))
+        np.add.at(out, (row[ok], col[ok]), frame[value].to_numpy(float)[ok])
+        return out
 
     vol = by_month(plan, "month", "volume", item_index)
     make = np.maximum(vol - by_month(prod[prod["receipts"] > 0], "date", "receipts", item_index), 0.0)
@@ -269,6 +274,10 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     return SupplyWeeks(frame, stock, res_frame, exceptions, week_frame, supply_through.date())
 
 
+def _days_from(dates: pd.Series, first: pd.Timestamp) -> np.ndarray:
+    return (dates.to_numpy().astype("datetime64[D]") - np.datetime64(first.date(), "D")).astype(np.int64)
+
+
 def _due_receipts(rows: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     """Receipts still due (``item, date, qty, was, why``), moved by delay and block events."""
     due = pd.DataFrame({"item": rows["item"].to_numpy(), "date": rows["date"].to_numpy(),
@@ -291,7 +300,7 @@ def _by_week(due: pd.DataFrame, item_index: pd.Index, first: pd.Timestamp, weeks
     out = np.zeros((len(item_index), weeks))
     d = due[due["date"] <= horizon_end]
     if len(d):
-        k = np.clip((pd.to_datetime(d["date"]) - first).dt.days.to_numpy() // 7, 0, weeks - 1)
+        k = np.clip(_days_from(d["date"], first) // 7, 0, weeks - 1)
         np.add.at(out, (item_index.get_indexer(d["item"]), k), d["qty"].to_numpy(float))
     return out
 
@@ -335,9 +344,9 @@ def _done_hours(rows: pd.DataFrame, master: pd.DataFrame, resources: pd.Index, r
     if rows.empty:
         return out
     i = item_index.get_indexer(rows["item"])
-    own = resources.get_indexer(rows["resource"].fillna("").astype(str).str.strip().to_numpy())
+    own = resources.get_indexer(rows["resource"].to_numpy())  # "" or None: the item's own resource
     r = np.where(own >= 0, own, res_idx[i])
-    k = (pd.to_datetime(rows["date"]) - first).dt.days.to_numpy() // 7
+    k = _days_from(rows["date"], first) // 7
     hpu = pd.to_numeric(master["hours_per_unit"], errors="coerce").fillna(0.0).to_numpy(float)
     ok = (r >= 0) & (k >= 0) & (k < weeks)
     np.add.at(out, (r[ok], k[ok]), rows["produced"].to_numpy(float)[ok] * hpu[i[ok]])
@@ -364,45 +373,45 @@ def _resource_weeks(resources: pd.Index, site: pd.Series, weeks: pd.DataFrame, o
     })
 
 
-@dataclass(frozen=True)
 class _Context:
-    item_index: pd.Index
-    master: pd.DataFrame
-    resources: pd.Index
-    res_idx: np.ndarray
-    hpu: np.ndarray
-    price: np.ndarray
-    cost: np.ndarray
-    site: pd.Series
-    starts: pd.DatetimeIndex
-    weeks: int
-    ahead: np.ndarray
-    onehot: np.ndarray
-    spare: np.ndarray
-    events: pd.DataFrame
+    """What the exception rules look up, worked out once (there may be thousands of exceptions)."""
+
+    def __init__(self, *, item_index: pd.Index, master: pd.DataFrame, resources: pd.Index, res_idx: np.ndarray,
+                 hpu: np.ndarray, price: np.ndarray, cost: np.ndarray, site: pd.Series, starts: pd.DatetimeIndex,
+                 weeks: int, ahead: np.ndarray, onehot: np.ndarray, spare: np.ndarray, events: pd.DataFrame) -> None:
+        self.item_index, self.master, self.resources, self.res_idx = item_index, master, resources, res_idx
+        self.hpu, self.price, self.cost, self.site, self.starts, self.weeks = hpu, price, cost, site, starts, weeks
+        self.ahead, self.onehot = ahead, onehot
+        self.family = master["family"].fillna("").astype(str).to_numpy()
+        self.spare_w = spare[:, ahead] @ onehot[ahead]  # spare hours per resource and week, days ahead only
+        made_by = pd.DataFrame({"family": self.family, "r": res_idx})
+        made_by = made_by[made_by["r"] >= 0].drop_duplicates()
+        self.resources_of = made_by.groupby("family")["r"].agg(lambda r: sorted(set(r))).to_dict()
+        self.due: dict[str, pd.DataFrame] = {}  # each item's due receipts, by date (set by _exceptions)
+        self.by_resource: dict[str, list[str]] = {}
+        self.by_item: dict[str, list[str]] = {}
+        for e in events.itertuples(index=False):
+            if str(e.resource or ""):
+                self.by_resource.setdefault(str(e.resource), []).append(e.label)
+            if str(e.item or ""):
+                self.by_item.setdefault(str(e.item), []).append(e.label)
 
     def spare_by(self, r: int, last_week: int, first_week: int = 1) -> float:
         """Spare hours of resource ``r`` on the days ahead of weeks first..last."""
-        cols = self.onehot[self.ahead][:, first_week - 1:last_week].any(axis=1)
-        return float(self.spare[r, self.ahead][cols].sum())
+        return float(self.spare_w[r, first_week - 1:last_week].sum())
 
     def alternative(self, r: int, families: set[str], last_week: int, first_week: int = 1) -> tuple[str, float]:
         """The other resource making these families with the most spare hours in those weeks."""
-        fam = self.master["family"].astype(str).to_numpy()
-        others = set(self.res_idx[np.isin(fam, list(families)) & (self.res_idx >= 0)]) - {r}
+        others = sorted({o for f in families for o in self.resources_of.get(f, [])} - {r})
         best, most = "", 0.0
-        for o in sorted(others):
+        for o in others:
             s = self.spare_by(int(o), last_week, first_week)
             if s > most + _EPS:
                 best, most = str(self.resources[int(o)]), s
         return best, most
 
     def events_on(self, resource: str = "", item: str = "") -> list[str]:
-        e = self.events
-        if e.empty:
-            return []
-        hit = ((e["resource"].astype(str) == resource) & (resource != "")) | ((e["item"].astype(str) == item) & (item != ""))
-        return e.loc[hit, "label"].tolist()
+        return self.by_resource.get(resource, []) + self.by_item.get(item, []) if resource or item else []
 
     def week(self, k: int) -> str:
         return f"W{k} ({self.starts[k - 1]:%d %b})"
@@ -415,6 +424,7 @@ def _exceptions(ctx: _Context, *, as_of: pd.Timestamp, lead: np.ndarray, closing
                 load_full: np.ndarray, load_b: np.ndarray, c: np.ndarray, p_b: np.ndarray, made: np.ndarray,
                 frozen_weeks: int, min_value_at_risk: float) -> pd.DataFrame:
     rows = []
+    ctx.due = {str(k): g for k, g in due.sort_values("date", kind="stable").groupby("item", sort=False)}
     month_week = int(np.clip((month_end - ctx.starts[0]).days // 7 + 1, 1, ctx.weeks))
     priority = (pd.to_numeric(ctx.master["priority"], errors="coerce").to_numpy(float)
                 if "priority" in ctx.master.columns else np.full(len(ctx.item_index), np.nan))
@@ -445,7 +455,7 @@ def _exceptions(ctx: _Context, *, as_of: pd.Timestamp, lead: np.ndarray, closing
         reason = "; ".join(parts) + (f"; events: {', '.join(said)}" if said else "")
         need_by = k if k else month_week
         short = shortage[i] if k else max(mtd_plan[i] - produced[i], 0.0)
-        rows.append({"item": item, "family": str(ctx.master["family"].iloc[i]), "area": AREA_SUPPLY, "flag": flag,
+        rows.append({"item": item, "family": ctx.family[i], "area": AREA_SUPPLY, "flag": flag,
                      "drift_pct": drift[i], "value_at_risk": value, "reason": reason,
                      "action": _item_action(ctx, i, res, r, need_by, short, inside, due, stock_now[i],
                                             prod_w[i], rec_w[i], dem_w[i], priority)})
@@ -474,8 +484,9 @@ def _item_action(ctx: _Context, i: int, res: str, r: int, need_by: int, short: f
     item = str(ctx.item_index[i])
     parts: list[str] = []
     left = short
-    late = due[(due["item"] == item) & (due["date"] >= ctx.starts[need_by - 1])].sort_values("date", kind="stable")
-    if len(late) and left > _EPS:
+    mine = ctx.due.get(item)
+    late = mine[mine["date"] >= ctx.starts[need_by - 1]] if mine is not None else None
+    if late is not None and len(late) and left > _EPS:
         enough = int(np.searchsorted(late["qty"].cumsum().to_numpy(), left - _EPS)) + 1  # the first receipts that cover it
         used = late.iloc[:enough]
         pull = min(left, float(used["qty"].sum()))
@@ -495,7 +506,7 @@ def _item_action(ctx: _Context, i: int, res: str, r: int, need_by: int, short: f
             besides = f" besides its {own:,.0f} spare hours" if own >= 0.5 else ""
             parts.append(f"Overtime: {hours - own:,.1f} h on {res} by {ctx.week(need_by)}{besides} "
                          f"({left:,.0f} units at {hpu:g} h each)")
-            alt, spare = ctx.alternative(r, {str(ctx.master['family'].iloc[i])}, need_by)
+            alt, spare = ctx.alternative(r, {ctx.family[i]}, need_by)
             if alt:
                 where = ctx.site.get(alt, "")
                 parts.append(f"or move {min(left, spare / hpu):,.0f} units to {alt}{f' ({where})' if where else ''}: "
@@ -547,7 +558,7 @@ def _capacity_rows(ctx: _Context, load_full: np.ndarray, load_b: np.ndarray, c: 
                   f"({frozen_span}, days ahead) load {load:,.0f} h against {avail:,.0f} h available"
                   + (f"; events: {', '.join(said)}" if said else ""))
         own = ctx.spare_by(int(r), last, a)  # its own spare hours from the first short week to the frozen horizon
-        families = set(ctx.master["family"].astype(str).to_numpy()[members])
+        families = set(ctx.family[members])
         key, ranked = _ranking(ctx, members, priority)
         if own >= hours - _EPS:
             action = (f"Re-plan: make the {units:,.0f} units on {res}'s spare hours in W{a}-W{last} "

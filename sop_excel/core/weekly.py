@@ -96,17 +96,18 @@ def weekly_view(plan: pd.DataFrame, daily: pd.DataFrame, as_of: DateLike, throug
             vol = (monthly[month].to_numpy(dtype=float) if month in monthly.columns else np.zeros(len(items)))
             share = _share_between(items, month, start - pd.Timedelta(days=1), end, calendar, profile)
             plan_w += vol * share
-            plan_ahead += vol * (share if month > this_month else _share_between(
-                items, month, max(start - pd.Timedelta(days=1), cut), end, calendar, profile))
             if month < this_month:
                 continue
             if month == this_month:
                 ahead = _share_between(items, month, max(start - pd.Timedelta(days=1), cut), end, calendar, profile)
+                plan_ahead += vol * ahead
                 rate = rest_rate.fillna(pd.Series(vol, index=items)).to_numpy(dtype=float)
                 sensed_w += rate * ahead
             elif month == next_month:
+                plan_ahead += vol * share
                 sensed_w += vol * next_ratio.to_numpy(dtype=float) * share
             else:
+                plan_ahead += vol * share
                 sensed_w += vol * share
         sensed_w += week_orders  # what is already booked in the week
         workdays = int(np.busday_count(start.date(), (end + pd.Timedelta(days=1)).date(),
