@@ -60,6 +60,15 @@ def next_event_id(ids: pd.Series) -> str:
     return f"E{max(nums, default=0) + 1}"
 
 
+def _shown(v: object) -> object:
+    """A value as a message shows it: a date as 2026-11-20, a whole number without its .0."""
+    if isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "strftime"):
+        return f"{pd.Timestamp(v):%Y-%m-%d}"
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
 def _blank(v: object) -> bool:
     return v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
 
@@ -90,7 +99,7 @@ def check_events(events: pd.DataFrame, *, items: set[str], resources: set[str], 
     out = []
     for pos, r in enumerate(events.itertuples(index=False)):
         def bad(field: str, value: object, message: str, fix: str) -> None:
-            problems.append(CellProblem(locate(pos, field), value, message, fix))  # noqa: B023 - used at once
+            problems.append(CellProblem(locate(pos, field), _shown(value), message, fix))  # noqa: B023 - used at once
 
         kind = event_kind(r.kind)
         if kind is None:
@@ -106,7 +115,7 @@ def check_events(events: pd.DataFrame, *, items: set[str], resources: set[str], 
         if not _blank(days) and (float(days) < 1 or not float(days).is_integer()):
             bad("working_days", days, "is not a whole number of days of at least 1", "Type e.g. 3, or clear it.")
         elif not _blank(start) and not _blank(end) and pd.Timestamp(end) < pd.Timestamp(start):
-            bad("end", pd.Timestamp(end).date(), f"is before From ({pd.Timestamp(start):%Y-%m-%d})",
+            bad("end", end, f"is before From ({pd.Timestamp(start):%Y-%m-%d})",
                 "Correct the dates: an event ends on or after the day it starts.")
         if kind is not None:
             for field in ("resource", "item", "rate", "delay_days"):

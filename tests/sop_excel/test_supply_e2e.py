@@ -153,7 +153,7 @@ def test_add_event_then_a_bad_one_named_by_its_option(book_copy, capsys):
     assert main(["-q", "add-event", str(book_copy), "--kind", "Resource down", "--resource", "LDS-XX1",
                  "--from", "2026-11-20", "--to", "2026-11-19"]) == 1
     err = capsys.readouterr().err
-    assert "Option --to: datetime.date(2026, 11, 19) is before From (2026-11-20)" in err
+    assert "Option --to: '2026-11-19' is before From (2026-11-20)" in err
     assert "Option --resource: 'LDS-XX1' is not a resource on the Items or Capacity sheet" in err
     assert book_copy.read_bytes() == before
 
@@ -170,7 +170,7 @@ def test_an_event_typed_on_the_sheet_is_refused_by_its_cell(book_copy, capsys):
     err = capsys.readouterr().err
     assert "Sheet 'Events' has events sop-excel cannot use (2 problems)" in err
     assert "Sheet 'Events', cell C6: 'NOPE' is not a resource on the Items or Capacity sheet" in err
-    assert "Sheet 'Events', cell F6: datetime.date(2026, 11, 24) is before From (2026-11-25)" in err
+    assert "Sheet 'Events', cell F6: '2026-11-24' is before From (2026-11-25)" in err
     assert book_copy.read_bytes() == before
 
 
@@ -233,3 +233,28 @@ def test_libreoffice_recalculates_what_supply_writes(book_copy, capsys):
                  "--from", "2026-11-25", "--days", "2"]) == 0
     capsys.readouterr()
     assert main(["check", str(book_copy), "--recalc"]) == 0, capsys.readouterr().out
+
+
+def test_owners_and_statuses_belong_to_the_item_and_its_area(book_copy):
+    book = ZipIO(book_copy)
+    ex = read_frame(book, "tblExceptions")
+    cap = (ex["area"] == "Capacity") & (ex["item"] == "LDS-PA1")
+    late = (ex["area"] == "Supply") & (ex["item"] == "CTL-3011")
+    assert cap.sum() == 1 and late.sum() == 1
+    ex.loc[cap, ["owner", "comment"]] = ["Leeds plant", "Saturday shift booked"]
+    ex.loc[late, ["owner", "status"]] = ["Buyer", "Resolved"]
+    write_frame(book, "tblExceptions", ex)
+    book.save()
+    book.close()
+    assert main(["-q", "flag-drift", str(book_copy)]) == 0
+    book = ZipIO(book_copy)
+    ex = read_frame(book, "tblExceptions")
+    kept = ex[(ex["area"] == "Capacity") & (ex["item"] == "LDS-PA1")].iloc[0]
+    assert (kept["owner"], kept["comment"], kept["status"]) == ("Leeds plant", "Saturday shift booked", "Open")
+    assert not ((ex["area"] == "Supply") & (ex["item"] == "CTL-3011")).any()  # resolved: off the list
+    log = read_frame(book, "tblExceptionLog")
+    gone = log[(log["item"] == "CTL-3011") & (log["event"] == "resolved")]
+    assert gone["area"].tolist() == ["Supply"] and gone["owner"].tolist() == ["Buyer"]
+    assert main(["-q", "flag-drift", str(ZipIO(book_copy).path)]) == 0  # and it stays off
+    assert not ((read_frame(ZipIO(book_copy), "tblExceptions")["item"] == "CTL-3011")
+                & (read_frame(ZipIO(book_copy), "tblExceptions")["area"] == "Supply")).any()

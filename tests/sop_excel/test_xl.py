@@ -233,7 +233,7 @@ def test_add_event_from_the_new_event_row(book):
     ({"kind": "Resource down", "resource": "NOPE", "start": dt.datetime(2026, 11, 20)},
      "Sheet 'Events', cell O4: 'NOPE' is not a resource on the Items or Capacity sheet"),
     ({"kind": "Resource down", "resource": "L1", "start": dt.datetime(2026, 11, 20), "end": dt.datetime(2026, 11, 19)},
-     "Sheet 'Events', cell R4: datetime.date(2026, 11, 19) is before From (2026-11-20)"),
+     "Sheet 'Events', cell R4: '2026-11-19' is before From (2026-11-20)"),
     ({"kind": "Holiday", "start": dt.datetime(2026, 11, 20)}, "Sheet 'Events', cell N4: 'Holiday' is not an event kind"),
 ])
 def test_add_event_problems_name_the_new_event_cells(book, fill, text):

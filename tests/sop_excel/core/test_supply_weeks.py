@@ -208,8 +208,8 @@ def test_an_event_refused_by_its_place():
         checked(bad)
     text = str(err.value)
     for want in ("row 2, kind: 'Resource gone' is not an event kind", "row 2, status: 'maybe' is not an event status",
-                 "row 2, start: From is empty", "row 2, working_days: 2.0 is given with a To date",
-                 "row 3, end: datetime.date(2026, 11, 19) is before From (2026-11-20)",
+                 "row 2, start: From is empty", "row 2, working_days: 2 is given with a To date",
+                 "row 3, end: '2026-11-19' is before From (2026-11-20)",
                  "row 3, item: 'A' does not apply to Resource down",
                  "row 3, resource: 'R9' is not a resource on the Items or Capacity sheet",
                  "row 3, rate: 0.5 is given for a resource that is down"):
