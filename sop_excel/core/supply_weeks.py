@@ -130,29 +130,34 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     ind = sparse.csr_matrix((np.ones(int(has_res.sum())), (res_idx[has_res], np.flatnonzero(has_res))),
                             shape=(n_res, n_items))
 
+    # the month's production rows as arrays, their items found once (310,000 rows at 10,000 items)
     prod = production[production["date"] >= month]  # dates are days (a reader's or the sheet's)
-    prod = prod[prod["item"].isin(item_index)]
+    p_item = item_index.get_indexer(prod["item"].to_numpy(dtype=object))
+    prod, p_item = prod[p_item >= 0], p_item[p_item >= 0]
+    rows = _Rows(p_item, prod["date"].to_numpy().astype("datetime64[D]"), prod["produced"].to_numpy(float),
+                 prod["receipts"].to_numpy(float))
 
     # what to make per item and day: the plan less the month's receipts; capacity per resource and day
     firsts = np.array(month_list, dtype="datetime64[M]")
 
-    def by_month(frame: pd.DataFrame, when: str, value: str, index: pd.Index, key: str = "item") -> np.ndarray:
-        """``value`` summed per ``key`` (rows: ``index``) and month (columns: the months of ``days``)."""
-        out = np.zeros((len(index), len(month_list)))
-        row = index.get_indexer(frame[key].astype(str))
-        col = np.searchsorted(firsts, frame[when].to_numpy().astype("datetime64[M]"))
-        col_ok = np.minimum(col, len(firsts) - 1)
-        ok = (row >= 0) & (col < len(firsts)) & (firsts[col_ok] == frame[when].to_numpy().astype("datetime64[M]"))
-        np.add.at(out, (row[ok], col[ok]), frame[value].to_numpy(float)[ok])
+    def by_month(row: np.ndarray, when: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+        """``value`` summed per row (0..n-1; -1 left out) and month (columns: the months of ``days``)."""
+        out = np.zeros((n, len(month_list)))
+        m = when.astype("datetime64[M]")
+        col = np.searchsorted(firsts, m)
+        ok = (row >= 0) & (col < len(firsts))
+        ok[ok] = firsts[col[ok]] == m[ok]
+        np.add.at(out, (row[ok], col[ok]), value[ok])
         return out
 
-    vol = by_month(plan, "month", "volume", item_index)
-    make = np.maximum(vol - by_month(prod[prod["receipts"] > 0], "date", "receipts", item_index), 0.0)
+    vol = by_month(item_index.get_indexer(plan["item"].astype(str)), plan["month"].to_numpy(),
+                   plan["volume"].to_numpy(float), n_items)
+    make = np.maximum(vol - by_month(rows.item, rows.date, rows.receipts, n_items), 0.0)
     make[~has_res] = 0.0
     per_day = np.divide(make, wd[None, :], out=np.zeros_like(make), where=wd[None, :] > 0)
     p_full = per_day[:, month_idx] * working[None, :]
-    cap = by_month(capacity.assign(resource=capacity["resource"].astype(str)), "month", "hours", resources,
-                   key="resource")
+    cap = by_month(resources.get_indexer(capacity["resource"].astype(str)), capacity["month"].to_numpy(),
+                   capacity["hours"].to_numpy(float), n_res)
     c0 = np.divide(cap, wd[None, :], out=np.zeros_like(cap), where=wd[None, :] > 0)[:, month_idx] * working[None, :]
 
     rate = np.ones((n_res, n_days))
@@ -183,27 +188,30 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     spare = np.maximum(c - load_b, 0.0)
 
     # actuals: production, receipts, shipments
-    made_days = prod.loc[(prod["produced"] > 0) & (prod["date"] <= month_end), "date"]
-    supply_through = max(pd.Timestamp(through), made_days.max() if len(made_days) else month - pd.Timedelta(days=1))
-    done_rows = prod[prod["date"] <= supply_through]
-    produced = done_rows.groupby("item")["produced"].sum().reindex(item_index, fill_value=0.0).to_numpy(float)
-    received = done_rows.groupby("item")["receipts"].sum().reindex(item_index, fill_value=0.0).to_numpy(float)
+    made_days = rows.date[(rows.produced > 0) & (rows.date <= np.datetime64(month_end.date(), "D"))]
+    supply_through = max(pd.Timestamp(through), pd.Timestamp(made_days.max()) if len(made_days)
+                         else month - pd.Timedelta(days=1))
+    st64 = np.datetime64(supply_through.date(), "D")
+    done_row = rows.date <= st64
+    produced = np.bincount(rows.item[done_row], weights=rows.produced[done_row], minlength=n_items)
+    received = np.bincount(rows.item[done_row], weights=rows.receipts[done_row], minlength=n_items)
     act_rows = actuals[(actuals["date"] >= month) & (actuals["date"] <= pd.Timestamp(through))]
-    shipped = act_rows.groupby("item")["shipments"].sum().reindex(item_index, fill_value=0.0).to_numpy(float)
-    ordered = act_rows.groupby("item")["orders"].sum().reindex(item_index, fill_value=0.0).to_numpy(float)
+    a_item = item_index.get_indexer(act_rows["item"].to_numpy(dtype=object))
+    known = a_item >= 0
+    shipped = np.bincount(a_item[known], weights=act_rows["shipments"].to_numpy(float)[known], minlength=n_items)
+    ordered = np.bincount(a_item[known], weights=act_rows["orders"].to_numpy(float)[known], minlength=n_items)
     stock_now = opening + produced + received - shipped
     backlog = np.maximum(ordered - shipped, 0.0)
-    due = _due_receipts(prod[(prod["date"] > supply_through) & (prod["receipts"] > 0)], events)
+    due = _due_receipts(prod[~done_row & (rows.receipts > 0)], events)
 
     # production month to date against plan, judged against the line's own day-to-day noise
-    st64 = np.datetime64(supply_through.date(), "D")
     in_month = days <= np.datetime64(month_end.date(), "D")
     done = days <= st64
     month_plan = p_plan[:, in_month].sum(axis=1)
     mtd_plan = p_plan[:, in_month & done].sum(axis=1)
     share = np.divide(mtd_plan, month_plan, out=np.full(n_items, calendar.share(month, supply_through)),
                       where=month_plan > _EPS)
-    dispersion = _dispersion(done_rows, item_index, res_idx, days, working & done, rate, blocked, n_res)
+    dispersion = _dispersion(rows, done_row, res_idx, days, working & done, rate, blocked, n_res)
     sigma = noise_sigma(month_plan, share, np.zeros(n_items), dispersion=dispersion)
     z = drift_z(produced, mtd_plan, sigma)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -221,9 +229,11 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     onehot[np.arange(n_days), wk - 1] = 1.0
     prod_w = made[:, ahead] @ onehot[ahead]
     rec_w = _by_week(due, item_index, starts[0], weeks, horizon_end)
-    dem = demand.assign(d=np.maximum(demand["plan_ahead"].to_numpy(float), demand["sensed_ahead"].to_numpy(float)))
-    dem_w = (dem.pivot_table(index="item", columns="week", values="d", aggfunc="sum", fill_value=0.0)
-             .reindex(index=item_index, columns=range(1, weeks + 1), fill_value=0.0).to_numpy(float))
+    dem_w = np.zeros((n_items, weeks))
+    d_item, d_week = item_index.get_indexer(demand["item"].astype(str)), demand["week"].to_numpy(int)
+    d_ok = (d_item >= 0) & (d_week >= 1) & (d_week <= weeks)
+    np.add.at(dem_w, (d_item[d_ok], d_week[d_ok] - 1),
+              np.maximum(demand["plan_ahead"].to_numpy(float), demand["sensed_ahead"].to_numpy(float))[d_ok])
     first_ahead = int(np.clip((pd.Timestamp(through) + pd.Timedelta(days=1) - starts[0]).days // 7 + 1, 1, weeks))
     dem_w[:, first_ahead - 1] += backlog
     closing = stock_now[:, None] + np.cumsum(prod_w + rec_w - dem_w, axis=1)
@@ -257,9 +267,9 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
 
     week_frame = pd.DataFrame({"week": range(1, weeks + 1), "week_start": starts,
                                "horizon": [FROZEN if k <= frozen_weeks else OPEN for k in range(1, weeks + 1)]})
-    site = master["site"].fillna("").astype(str).groupby(resource_of.to_numpy()).agg(
-        lambda s: s.mode().iloc[0] if len(s.mode()) else "")
-    hours_done = _done_hours(done_rows, master, resources, res_idx, item_index, starts[0], weeks)
+    sites = pd.DataFrame({"resource": resource_of.to_numpy(), "site": master["site"].fillna("").astype(str).to_numpy()})
+    site = sites.value_counts().reset_index().drop_duplicates("resource").set_index("resource")["site"]  # most items
+    hours_done = _done_hours(rows, done_row, prod["resource"], resources, res_idx, hpu, starts[0], weeks)
     in_weeks = onehot * (week_of >= 1)[:, None]  # the resource table counts the weeks' own days only
     res_frame = _resource_weeks(resources, site, week_frame, in_weeks, c0, c, load_full, spare, hours_done)
 
@@ -305,7 +315,17 @@ def _by_week(due: pd.DataFrame, item_index: pd.Index, first: pd.Timestamp, weeks
     return out
 
 
-def _dispersion(rows: pd.DataFrame, item_index: pd.Index, res_idx: np.ndarray, days: np.ndarray,
+@dataclass(frozen=True)
+class _Rows:
+    """The month's Production rows as arrays: item position, day, produced, receipts."""
+
+    item: np.ndarray
+    date: np.ndarray
+    produced: np.ndarray
+    receipts: np.ndarray
+
+
+def _dispersion(rows: _Rows, done: np.ndarray, res_idx: np.ndarray, days: np.ndarray,
                 counted: np.ndarray, rate: np.ndarray, blocked: np.ndarray, n_res: int) -> np.ndarray:
     """Per item, the day-to-day dispersion (variance / mean) of its resource's daily output.
 
@@ -313,19 +333,18 @@ def _dispersion(rows: pd.DataFrame, item_index: pd.Index, res_idx: np.ndarray, d
     event touched (a missing day counts as zero); the resource's is the median over its items
     with 5 such days or more and some output; at least 1 (Poisson), 1 where there is no data.
     """
-    out = np.ones(len(item_index))
-    if rows.empty or not counted.any():
+    out = np.ones(len(res_idx))
+    if not done.any() or not counted.any():
         return out
-    i = item_index.get_indexer(rows["item"])
-    d = np.searchsorted(days, rows["date"].to_numpy().astype("datetime64[D]"))
-    ok = (i >= 0) & (d < len(days))
-    i, d, q = i[ok], d[ok], rows["produced"].to_numpy(float)[ok]
+    i, d = rows.item[done], np.searchsorted(days, rows.date[done])
+    ok = d < len(days)
+    i, d, q = i[ok], d[ok], rows.produced[done][ok]
     clean_day = counted[None, :] & ~blocked
     clean_day[res_idx >= 0] &= rate[res_idx[res_idx >= 0]] >= 1.0
     keep = clean_day[i, d]
     n = clean_day.sum(axis=1).astype(float)
-    s1 = np.bincount(i[keep], weights=q[keep], minlength=len(item_index))
-    s2 = np.bincount(i[keep], weights=q[keep] ** 2, minlength=len(item_index))
+    s1 = np.bincount(i[keep], weights=q[keep], minlength=len(res_idx))
+    s2 = np.bincount(i[keep], weights=q[keep] ** 2, minlength=len(res_idx))
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(n > 0, s1 / n, 0.0)
         disp = np.where((n >= 5) & (mean > 0), (s2 / np.maximum(n, 1) - mean**2) / mean, np.nan)
@@ -337,19 +356,18 @@ def _dispersion(rows: pd.DataFrame, item_index: pd.Index, res_idx: np.ndarray, d
     return out
 
 
-def _done_hours(rows: pd.DataFrame, master: pd.DataFrame, resources: pd.Index, res_idx: np.ndarray,
-                item_index: pd.Index, first: pd.Timestamp, weeks: int) -> np.ndarray:
+def _done_hours(rows: _Rows, done: np.ndarray, resource: pd.Series, resources: pd.Index, res_idx: np.ndarray,
+                hpu: np.ndarray, first: pd.Timestamp, weeks: int) -> np.ndarray:
     """Hours of production done per resource and week (a row's resource, else the item's)."""
     out = np.zeros((len(resources), weeks))
-    if rows.empty:
+    k = (rows.date[done] - np.datetime64(first.date(), "D")).astype(np.int64) // 7
+    if not len(k):
         return out
-    i = item_index.get_indexer(rows["item"])
-    own = resources.get_indexer(rows["resource"].to_numpy())  # "" or None: the item's own resource
+    i = rows.item[done]
+    own = resources.get_indexer(resource.to_numpy(dtype=object)[done])  # "" or None: the item's own resource
     r = np.where(own >= 0, own, res_idx[i])
-    k = _days_from(rows["date"], first) // 7
-    hpu = pd.to_numeric(master["hours_per_unit"], errors="coerce").fillna(0.0).to_numpy(float)
     ok = (r >= 0) & (k >= 0) & (k < weeks)
-    np.add.at(out, (r[ok], k[ok]), rows["produced"].to_numpy(float)[ok] * hpu[i[ok]])
+    np.add.at(out, (r[ok], k[ok]), rows.produced[done][ok] * hpu[i[ok]])
     return out
 
 
