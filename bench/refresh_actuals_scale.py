@@ -29,7 +29,8 @@ tables), saving (the file itself), and the rest (SQLite, pipeline, frames <-> ro
 Target (issue 5): <= 5 s at 10,000 items.
 
 With ``--supply`` (issue 21) the refresh also loads production and receipts (the workbook's own
-Production table, every figure +1, so every row is a correction: 310,000 rows at 10,000 items)
+Production table, every figure made +1, so every row is a correction: about 230,000 rows at
+10,000 items, a row per item and working day, and the receipts)
 from table ``production`` of the same SQLite file, and plans the supply side (the events the
 scaled workbook carries); the figure to set against it is a run without ``--supply`` on a
 workbook built without supply data (``--no-supply-data``), where nothing of the supply side runs.
@@ -116,7 +117,7 @@ def make_source(workbook: Path, db: Path, supply: bool = False) -> int:
     if supply:
         prod = read_frame(book, "tblProduction")
         month = actuals["date"].max()
-        prod = prod.assign(produced=prod["produced"] + (prod["date"] <= month),
+        prod = prod.assign(produced=prod["produced"] + ((prod["date"] <= month) & (prod["produced"] > 0)),
                            date=prod["date"].dt.strftime("%Y-%m-%d"))
         with sqlite3.connect(db) as conn:
             prod.to_sql("production", conn, index=False)
@@ -170,6 +171,10 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
     out = {"side": side, "total_s": total, "open_s": t_open, **{f"{k}_s": v for k, v in book.secs.items()},
            "cells_read": book.cells["read"], "cells_written": book.cells["write"],
            "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           # CPU seconds, this process and its helpers: on a shared machine a steadier figure than the time
+           "cpu_s": sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime")),
+           "children_cpu_s": sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f)
+                                 for f in ("ru_utime", "ru_stime")),
            # the largest of its helper processes (the source and Actuals readers, the sheet writer)
            "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
            "fallback": getattr(raw, "fallback_reason", None), "report": str(report).splitlines()[:2]}
@@ -210,7 +215,8 @@ def run_side(side: str, workbook: Path, db: Path, *, trace: bool = True, timeout
 
 def show(f: dict) -> str:
     tm = f"{f['tracemalloc_peak_mib']:,.0f} MiB" if "tracemalloc_peak_mib" in f else "not traced"
-    return (f"{f['side']:>8}: {f['total_s']:7.1f} s  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
+    return (f"{f['side']:>8}: {f['total_s']:7.1f} s, CPU {f.get('cpu_s', 0):.1f} s here + "
+            f"{f.get('children_cpu_s', 0):.1f} s in helpers  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
             f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
             f"SQLite+pipeline+frames {f['other_s']:.1f})  "
             f"ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper process {f.get('children_maxrss_mib', 0):,.0f} MiB), "

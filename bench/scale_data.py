@@ -187,6 +187,7 @@ def _supply(items: pd.DataFrame, per_day: np.ndarray, days: pd.DatetimeIndex, wo
                                      "resource": items["resource"].to_numpy()[bought], "produced": 0.0,
                                      "receipts": receipts[bought, d]}))
     production = pd.concat([production, *due], ignore_index=True)
+    production = production[(production["produced"] > 0) | (production["receipts"] > 0)]  # as refresh-actuals keeps it
     production["date"] = production["date"].astype(_DT)
     resources = np.unique(items["resource"])
     start = pd.Timestamp(as_of) + pd.Timedelta(days=1)

@@ -432,10 +432,13 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
                               "again (sop-excel new or demo), or load the actuals without supply columns.")
         before = existing_supply() if existing_supply is not None else read_frame(book, "tblProduction")
         production = merge_actuals(before, supply)
+        replaced = len(before) + len(supply) - len(production)
+        # a day with nothing made or received is no row: a zero from the source still replaces
+        # what was there (a correction to nothing), and the sheet stays a quarter smaller
+        production = production[(production["produced"] != 0) | (production["receipts"] != 0)]
         write_frame(book, "tblProduction", production)
         supply_line = (f"Loaded {len(supply)} rows of production and receipts from "
-                       f"{supply_source or 'its supply columns'} "
-                       f"({len(before) + len(supply) - len(production)} replaced earlier figures).")
+                       f"{supply_source or 'its supply columns'} ({replaced} replaced earlier figures).")
     done = _write_execution(book, settings, items, merged, basis=basis, production=production)
     execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()

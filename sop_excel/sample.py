@@ -232,6 +232,9 @@ def load_sample_company(as_of: dt.date | None = None) -> SampleCompany:
         "receipts": p["receipts"].to_numpy(dtype=float),
     }).sort_values(["date", "item"], kind="stable").reset_index(drop=True)
     done = month_production["date"] <= pd.Timestamp(as_of)
+    made = (month_production["produced"] > 0) | (month_production["receipts"] > 0)
+    month_production = month_production[made].reset_index(drop=True)  # no row for a day without any
+    done = done[made].reset_index(drop=True)
     keep = done | (month_production["receipts"] > 0)  # what was made, and every receipt (later ones due)
     production = month_production[keep].copy()
     production.loc[~done[keep], "produced"] = 0.0
