@@ -259,3 +259,21 @@ def test_owners_and_statuses_belong_to_the_item_and_its_area(book_copy):
     assert main(["-q", "flag-drift", str(ZipIO(book_copy).path)]) == 0  # and it stays off
     assert not ((read_frame(ZipIO(book_copy), "tblExceptions")["item"] == "CTL-3011")
                 & (read_frame(ZipIO(book_copy), "tblExceptions")["area"] == "Supply")).any()
+
+
+def test_the_meeting_pack_shows_the_demos_stockout_weeks(demo_book):
+    """Issue 19's pack reads the Supply weeks sheet where the workbook has it."""
+    import datetime as dt
+
+    from sop_excel import report
+    from sop_excel.macros import read_settings
+    from sop_excel.report.blocks import Table
+
+    book = ZipIO(demo_book)
+    tables = {n: read_frame(book, n) for n in (*report.TABLES, *report.OPTIONAL_TABLES, "tblScenarioList")}
+    pack = report.build_pack(report.PackInput(read_settings(book), tables, book.name, "tester",
+                                              dt.datetime(2026, 11, 20, 9, 0), None))
+    weeks = next(b for p in pack.pages for b in p.blocks if isinstance(b, Table) and b.title.startswith("Next 13 weeks"))
+    items = tables["tblSupplyItems"]
+    out = items[items["stockout_week"].notna()].sort_values("stockout_week")
+    assert weeks.rows[0][0] == out["item"].iloc[0] and weeks.rows[0][1] == f"{out['stockout_week'].iloc[0]:%Y-%m-%d}"
