@@ -608,7 +608,7 @@ def _window_notes(book: WorkbookIO, settings: Settings, existing: pd.DataFrame, 
     return warnings
 
 
-def _source_path(text: str, folder: Path | None, what: str) -> str | Path:
+def _source_path(text: str, folder: Path | None, what: str = "Actuals source") -> str | Path:
     """A source as a reader takes it: a URL as it is, a path made absolute from ``folder``."""
     from sop_excel.sources import source_kind
 
