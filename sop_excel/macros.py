@@ -1490,6 +1490,16 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
                          "(refresh-actuals, or close-month --actuals SOURCE), or close the month without them "
                          "with sop-excel close-month --force (History then holds what is loaded).")
 
+    # -- supply (issue 21): the Production sheet follows the Actuals sheet's window (older days
+    # leave it); moving into the next month, Items > Opening stock rolls by the month's production,
+    # receipts and shipments, as the supply view counts stock
+    made, early_made, rolled = None, None, 0
+    if "tblProduction" in book.table_names():
+        production = read_frame(book, "tblProduction")
+        if rolling:
+            items, rolled = monthly.roll_opening_stock(items, merged, production, target)
+        made, early_made = monthly.actuals_window(production, window)
+
     # -- what happened against what was planned
     snapshots = big["tblSnapshots"]()
     journal, scored, backfilled = monthly.score_into(read_frame(book, "tblMonthAccuracy"), snapshots, new_history,
@@ -1537,12 +1547,10 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         write_frame(book, "tblHistory", new_history)
     if not actuals_same:
         write_frame(book, "tblActuals", kept)
-    # production and receipts follow the Actuals sheet's window (issue 21): older days leave the sheet
-    made, early_made = None, None
-    if "tblProduction" in book.table_names():
-        made, early_made = monthly.actuals_window(read_frame(book, "tblProduction"), window)
-        if len(early_made):
-            write_frame(book, "tblProduction", made)
+    if early_made is not None and len(early_made):
+        write_frame(book, "tblProduction", made)
+    if rolled:
+        write_frame(book, "tblItems", items)
     write_frame(book, "tblMonthAccuracy", journal)
     write_frame(book, "tblFVA", fva)
     write_frame(book, "tblWaterfall", waterfall)
@@ -1625,6 +1633,9 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     if early_made is not None and len(early_made):
         report.lines.append(f"Production sheet: keeps {window:%B %Y} onward, as the Actuals sheet; {len(early_made)} "
                             "rows of production and receipts of earlier days removed.")
+    if rolled:
+        report.lines.append(f"Items > Opening stock: the stock at the start of {next_month:%B %Y} ({rolled} items "
+                            f"changed: + produced + received - shipped in {target:%B %Y}).")
     if frames is not None:
         report.lines.append("Forecast refreshed: " + ", ".join(
             f"{m} {n}" for m, n in frames["tblForecast"].drop_duplicates("item")["item"].map(
