@@ -821,12 +821,19 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
     Items and Capacity first; the workbook is not changed when it is refused.
     """
     name = where or (lambda field: f"Option {EVENT_OPTIONS[field]}")
+
+    def label(field: str) -> str:  # the ribbon's New event row has no Status cell
+        try:
+            return name(field)
+        except (KeyError, ValueError):
+            return f"Option {EVENT_OPTIONS[field]}"
+
     texts = (("kind", kind), ("resource", resource), ("item", item), ("owner", owner), ("status", status),
              ("comment", comment))
-    _no_control_characters({f"{name(k)}, {k}": v for k, v in texts})  # the workbook cannot store them
+    _no_control_characters({f"{label(k)}, {k}": v for k, v in texts})  # the workbook cannot store them
     long = [k for k, v in texts if isinstance(v, str) and len(v) > MAX_CELL_TEXT]
     if long:
-        raise InputError(f"{name(long[0])}: the event's {long[0]} is {len(dict(texts)[long[0]]):,} characters "
+        raise InputError(f"{label(long[0])}: the event's {long[0]} is {len(dict(texts)[long[0]]):,} characters "
                          f"long; an Excel cell holds at most {MAX_CELL_TEXT:,}. Shorten it.")
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
