@@ -27,6 +27,13 @@ peak resident memory), once under tracemalloc (peak of Python allocations; traci
 that run's time is not used). The time is split into workbook reading, writing (queueing the
 tables), saving (the file itself), and the rest (SQLite, pipeline, frames <-> rows).
 Target (issue 5): <= 5 s at 10,000 items.
+
+With ``--supply`` (issue 21) the refresh also loads production and receipts (the workbook's own
+Production table, every figure made +1, so every row is a correction: about 230,000 rows at
+10,000 items, a row per item and working day, and the receipts)
+from table ``production`` of the same SQLite file, and plans the supply side (the events the
+scaled workbook carries); the figure to set against it is a run without ``--supply`` on a
+workbook built without supply data (``--no-supply-data``), where nothing of the supply side runs.
 """
 
 from __future__ import annotations
@@ -92,20 +99,34 @@ class Timed:
         self.secs["save"] += time.perf_counter() - t
 
 
-def make_source(workbook: Path, db: Path) -> int:
-    """A SQLite file with the workbook's month of actuals, every order corrected by +1."""
+def make_source(workbook: Path, db: Path, supply: bool = False) -> int:
+    """A SQLite file with the workbook's month of actuals, every order corrected by +1; with
+    ``supply``, also its Production table as table ``production``, every production +1."""
+    import sqlite3
+
     from sop_excel.sources import write_actuals_sqlite
     from sop_excel.workbook.tables import read_frame
     from sop_excel.workbook.zip_io import ZipIO
 
-    actuals = read_frame(ZipIO(workbook), "tblActuals")
+    book = ZipIO(workbook)
+    actuals = read_frame(book, "tblActuals")
     actuals = actuals.assign(orders=actuals["orders"] + 1)
     if db.exists():
         db.unlink()
-    return write_actuals_sqlite(db, actuals)
+    n = write_actuals_sqlite(db, actuals)
+    if supply:
+        prod = read_frame(book, "tblProduction")
+        month = actuals["date"].max()
+        prod = prod.assign(produced=prod["produced"] + ((prod["date"] <= month) & (prod["produced"] > 0)),
+                           date=prod["date"].dt.strftime("%Y-%m-%d"))
+        with sqlite3.connect(db) as conn:
+            prod.to_sql("production", conn, index=False)
+        conn.close()
+        n += len(prod)
+    return n
 
 
-def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actuals") -> dict:
+def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actuals", supply: bool = False) -> dict:
     """One refresh in this process (a fresh one): the figures as a dict."""
     os.environ["SOP_EXCEL_IO"] = side
     from sop_excel import macros
@@ -144,11 +165,16 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
         pipeline.forecast_frames = timed_forecast
         report = macros.refresh_forecast(book)
     else:
-        report = macros.refresh_actuals_from_source(book, str(db), aside=True)  # as the CLI
+        report = macros.refresh_actuals_from_source(book, str(db), aside=True,  # as the CLI
+                                                    supply=str(db) if supply else None)
     total = time.perf_counter() - t0
     out = {"side": side, "total_s": total, "open_s": t_open, **{f"{k}_s": v for k, v in book.secs.items()},
            "cells_read": book.cells["read"], "cells_written": book.cells["write"],
            "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           # CPU seconds, this process and its helpers: on a shared machine a steadier figure than the time
+           "cpu_s": sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime")),
+           "children_cpu_s": sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f)
+                                 for f in ("ru_utime", "ru_stime")),
            # the largest of its helper processes (the source and Actuals readers, the sheet writer)
            "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
            "fallback": getattr(raw, "fallback_reason", None), "report": str(report).splitlines()[:2]}
@@ -161,7 +187,7 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
 
 
 def run_side(side: str, workbook: Path, db: Path, *, trace: bool = True, timeout: float = 3600,
-             command: str = "actuals", runs: int = 1) -> list[dict]:
+             command: str = "actuals", runs: int = 1, supply: bool = False) -> list[dict]:
     """Time ``side`` in fresh processes on a fresh copy, ``runs`` times one after the other on
     that copy (the first refresh after an S&OP change computes the execution basis and keeps it;
     the next ones, the daily case, read it); add the traced peak of the first if asked."""
@@ -171,7 +197,8 @@ def run_side(side: str, workbook: Path, db: Path, *, trace: bool = True, timeout
             copy = Path(d) / workbook.name
             shutil.copyfile(workbook, copy)
             for k in range(1 if traced else runs):
-                cmd = [sys.executable, __file__, "--child", side, str(copy), "--db", str(db), "--command", command]
+                cmd = [sys.executable, __file__, "--child", side, str(copy), "--db", str(db), "--command", command,
+                       *(["--supply"] if supply else [])]
                 if traced:
                     cmd.append("--trace")
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -188,7 +215,8 @@ def run_side(side: str, workbook: Path, db: Path, *, trace: bool = True, timeout
 
 def show(f: dict) -> str:
     tm = f"{f['tracemalloc_peak_mib']:,.0f} MiB" if "tracemalloc_peak_mib" in f else "not traced"
-    return (f"{f['side']:>8}: {f['total_s']:7.1f} s  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
+    return (f"{f['side']:>8}: {f['total_s']:7.1f} s, CPU {f.get('cpu_s', 0):.1f} s here + "
+            f"{f.get('children_cpu_s', 0):.1f} s in helpers  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
             f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
             f"SQLite+pipeline+frames {f['other_s']:.1f})  "
             f"ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper process {f.get('children_maxrss_mib', 0):,.0f} MiB), "
@@ -209,27 +237,33 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3,
                     help="refresh-actuals runs one after the other on one copy (default 3: the first "
                          "keeps the execution basis, the others read it)")
+    ap.add_argument("--supply", action="store_true",
+                    help="also load production and receipts (the workbook's Production table, every figure "
+                         "corrected by +1) from table 'production' of the same SQLite file")
+    ap.add_argument("--no-supply-data", action="store_true",
+                    help="when building the workbook: without production, receipts and events")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.workbook, args.db, args.trace, args.command), default=str))
+        print(json.dumps(child(args.child, args.workbook, args.db, args.trace, args.command, args.supply),
+                         default=str))
         return
     wb = args.workbook
     if wb is None:
         from scale_data import build_scaled_workbook
 
-        wb = Path(tempfile.gettempdir()) / f"sop_scale_{args.items}.xlsx"
+        wb = Path(tempfile.gettempdir()) / f"sop_scale_{args.items}{'_nosupply' if args.no_supply_data else ''}.xlsx"
         if not wb.exists():
             print(f"building {wb} ({args.items:,} items) ...", flush=True)
-            build_scaled_workbook(wb, args.items)
+            build_scaled_workbook(wb, args.items, supply=not args.no_supply_data)
     db = args.db or wb.with_suffix(".actuals.db")
     t = time.perf_counter()
-    n = make_source(wb, db)
+    n = make_source(wb, db, args.supply)
     print(f"{wb.name}: {wb.stat().st_size / 1e6:.1f} MB; SQLite source {db.name}: {n:,} rows "
           f"(made in {time.perf_counter() - t:.1f} s)", flush=True)
     runs = args.runs if args.command == "actuals" else 1
-    fasts = run_side("zip", wb, db, trace=not args.no_trace, command=args.command, runs=runs)
+    fasts = run_side("zip", wb, db, trace=not args.no_trace, command=args.command, runs=runs, supply=args.supply)
     for f in fasts:
         how = ("computed the execution basis from the S&OP sheets and kept it" if f.get("basis_computed")
                else "read the kept execution basis")
@@ -237,7 +271,7 @@ def main() -> None:
         print(show(f), flush=True)
     fast = fasts[-1]
     if args.baseline:
-        slow = run_side("openpyxl", wb, db, trace=not args.no_trace, command=args.command)[0]
+        slow = run_side("openpyxl", wb, db, trace=not args.no_trace, command=args.command, supply=args.supply)[0]
         print(show(slow))
         cold = fasts[0]  # the openpyxl side cannot keep the basis: it computes everything, as the first run
         print(f"openpyxl / zip (first run): {slow['total_s'] / cold['total_s']:.1f}x the time, "

@@ -4,7 +4,8 @@
 (:class:`sop_excel.sample.SampleCompany`): items with families, sites, resources, prices and
 costs; 48 months of monthly history per item (level, trend, yearly seasonality, intermittent
 items, a few stockout months and young items); budgets per family, capacity per resource,
-opening stock; 31 days of daily actuals (the as-of month, a 31-day month).
+opening stock; 31 days of daily actuals (the as-of month, a 31-day month); daily production of
+every item, receipts and 30 events (issue 21's supply side; ``--no-supply`` leaves them out).
 
 ``build_scaled_workbook(path, n_items)`` plans it with the one function ``sop-excel new`` and
 the demo use (``sop_excel.planbook.plan_tables``) and writes it with the same builder: forecast,
@@ -147,9 +148,61 @@ def make_company(n_items: int = 10_000, seed: int = 1, as_of: dt.date = AS_OF) -
         "orders": orders.T.ravel(), "shipments": shipments.T.ravel(),
     })
     actuals = month_actuals[month_actuals["date"] <= pd.Timestamp(as_of)].reset_index(drop=True)
+    production, events = _supply(items, per_day, days, working, as_of, np.random.default_rng(seed + 21))
     return SampleCompany(as_of=as_of, name=f"Synthetic {n:,}-item company (seed {seed})", items=items,
                          history=history, capacity=capacity, budget=budget, actuals=actuals,
-                         month_actuals=month_actuals)
+                         month_actuals=month_actuals, production=production, events=events)
+
+
+def _supply(items: pd.DataFrame, per_day: np.ndarray, days: pd.DatetimeIndex, working: np.ndarray,
+            as_of: dt.date, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Production of every item on every day of the month (the plan's rate, 10% noise, one
+    resource in eight running at 75%), receipts for one item in twenty (a third of its month on
+    days 5 and 20, due ones included), and 30 events in the weeks ahead (from its own seed, so the
+    rest of the company is the same with or without it)."""
+    n = len(items)
+    slow = rng.random(n) < 0.125
+    rate = per_day * np.where(slow, 0.75, 1.0)
+    made = rng.poisson(np.outer(rate, working.astype(float)) * rng.lognormal(0, 0.1, (n, len(days)))).astype(float)
+    bought = rng.random(n) < 0.05
+    receipts = np.zeros((n, len(days)))
+    for d in (4, 19):
+        receipts[bought, d] = np.round(per_day[bought] * working.sum() / 3)
+    production = pd.DataFrame({
+        "date": np.repeat(days.to_numpy().astype(_DT)[None, :], n, axis=0).T.ravel(),
+        "item": np.tile(items["item"].to_numpy(), len(days)), "resource": np.tile(items["resource"].to_numpy(), len(days)),
+        "produced": made.T.ravel(), "receipts": receipts.T.ravel()})
+    production.loc[production["date"] > pd.Timestamp(as_of), "produced"] = 0.0
+    production = production[(production["date"] <= pd.Timestamp(as_of)) | (production["receipts"] > 0)]
+    due = []  # the next three months' receipts are on order
+    for k in (1, 2, 3):
+        first = days[0] + pd.DateOffset(months=k)
+        for d in (4, 19):
+            due.append(pd.DataFrame({"date": first + pd.Timedelta(days=d), "item": items["item"].to_numpy()[bought],
+                                     "resource": items["resource"].to_numpy()[bought], "produced": 0.0,
+                                     "receipts": receipts[bought, d]}))
+    production = pd.concat([production, *due], ignore_index=True)
+    production = production[(production["produced"] > 0) | (production["receipts"] > 0)]  # as refresh-actuals keeps it
+    production["date"] = production["date"].astype(_DT)
+    resources = np.unique(items["resource"])
+    start = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    rows = []
+    for k in range(30):
+        first = start + pd.Timedelta(days=int(rng.integers(0, 21)))
+        if k < 20:
+            rows.append({"id": f"E{k + 1}", "kind": "Resource down" if k < 12 else "Reduced rate",
+                         "resource": str(rng.choice(resources)), "item": "", "start": first,
+                         "working_days": float(rng.integers(1, 4)), "rate": np.nan if k < 12 else 0.5})
+        else:
+            rows.append({"id": f"E{k + 1}", "kind": "Receipt delayed", "resource": "",
+                         "item": str(rng.choice(items["item"].to_numpy()[bought])), "start": start,
+                         "end": start + pd.Timedelta(days=30), "delay_days": float(rng.integers(5, 20))})
+    events = pd.DataFrame(rows).reindex(columns=["id", "kind", "resource", "item", "start", "end", "working_days",
+                                                 "rate", "delay_days", "owner", "status", "comment"])
+    events = events.fillna({"resource": "", "item": "", "owner": "bench", "status": "Open", "comment": ""})
+    for c in ("start", "end"):
+        events[c] = pd.to_datetime(events[c]).astype(_DT)
+    return production.reset_index(drop=True), events
 
 
 def scaled_scenarios(families: list[str], n: int, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -176,15 +229,22 @@ def scaled_scenarios(families: list[str], n: int, as_of: dt.date) -> tuple[pd.Da
 
 
 def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int = 3,
-                method: str = "seasonal_naive", horizon: int = 18, keep: dict | None = None) -> dict[str, Rows]:
+                method: str = "seasonal_naive", horizon: int = 18, keep: dict | None = None,
+                supply: bool = True) -> dict[str, Rows]:
     """Every table of the layout as rows, planned by the one function ``sop-excel new`` and the
     demo use (``sop_excel.planbook.plan_tables``) with this company's state on top: consensus
     inputs on 1% of items, a family target, ``scenarios`` scenarios, ``past_cycles`` simulated
-    locks and Base locked now.
+    locks, the company's events and Base locked now.
 
     Tables the layout has but the plan does not fill (a sheet added later) are written empty
-    (header only), so the workbook still builds.
+    (header only), so the workbook still builds. ``supply=False``: without the company's
+    production, receipts and events (the S&OE of a workbook with no supply data).
     """
+    if not supply:
+        empty = SampleCompany(as_of=company.as_of, name=company.name, items=company.items, history=company.history,
+                              capacity=company.capacity, budget=company.budget, actuals=company.actuals,
+                              month_actuals=company.month_actuals)
+        company = empty
     values = {**DEFAULT_SETTINGS, "AsOfDate": company.as_of, "Horizon": horizon, "ForecastMethod": method}
     settings = Settings.model_validate(values)
     items = company.items.assign(method="", comment="")
@@ -221,8 +281,10 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
     state = PlanState(inputs=inputs, targets=targets, scenarios=scen, drivers=drivers,
                       locks=pd.concat(locks, ignore_index=True) if locks else None,
                       snapshots=pd.concat(snaps, ignore_index=True) if snaps else None,
+                      events=company.events,
                       lock=("Base", "Scale benchmark lock"), user="bench", now=now, forecast=(forecast, models))
-    plan = planbook.plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state)
+    plan = planbook.plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state,
+                                production=company.production)
     if keep is not None:  # for the caller to keep the basis on the built workbook
         keep.update(settings=settings, basis=plan.basis)
     log = pd.DataFrame([{"time": pd.Timestamp(now), "command": "bench", "user": "bench", "data": company.name,
@@ -240,7 +302,7 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
 
 
 def build_scaled_workbook(path: str | Path, n_items: int = 10_000, seed: int = 1, scenarios: int = 3, *,
-                          past_cycles: int = 3) -> dict:
+                          past_cycles: int = 3, supply: bool = True) -> dict:
     """Build the planning workbook of a synthetic ``n_items`` company at ``path``.
 
     Returns:
@@ -252,7 +314,7 @@ def build_scaled_workbook(path: str | Path, n_items: int = 10_000, seed: int = 1
     company = make_company(n_items, seed)
     t1 = time.perf_counter()
     keep: dict = {}
-    tables = plan_tables(company, scenarios=scenarios, past_cycles=past_cycles, keep=keep)
+    tables = plan_tables(company, scenarios=scenarios, past_cycles=past_cycles, keep=keep, supply=supply)
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     t2 = time.perf_counter()
     out = build_workbook(path, tables, formulas=formulas)
@@ -281,8 +343,9 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--scenarios", type=int, default=3)
+    ap.add_argument("--no-supply", action="store_true", help="without production, receipts and events")
     args = ap.parse_args()
-    r = build_scaled_workbook(args.out, args.items, args.seed, args.scenarios)
+    r = build_scaled_workbook(args.out, args.items, args.seed, args.scenarios, supply=not args.no_supply)
     print(f"{r['path']}: {r['bytes'] / 1e6:.1f} MB, {r['cells']:,} cells ({r['formulas']:,} formulas)")
     print(f"data {r['data_s']:.1f} s, frames {r['frames_s']:.1f} s, write {r['write_s']:.1f} s")
     for name, n in sorted(r["rows"].items(), key=lambda kv: -kv[1])[:8]:

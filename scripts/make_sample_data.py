@@ -11,6 +11,8 @@ in Leeds and Brno. Every date is stored *relative* to the planning (as-of) date,
   the as-of year, which lie in that window whatever the as-of month)
 * ``actuals.csv``  ``day`` 1..31 of the as-of month (the loader drops days the month lacks and
   zeroes weekends)
+* ``production.csv``, ``events.csv``  ``day`` 1..31 of the as-of month: production and receipts,
+  and the disruptions (issue 21)
 
 Seasonal peaks are laid out for the default as-of month (November): offset -1 is "October".
 With another as-of date the whole calendar, seasons included, moves with it.
@@ -159,6 +161,23 @@ DRIFT = {  # item: factor on the normal daily order rate in the as-of month
 }
 # Fixed levels for the drift items, so their drift is clear above the noise.
 FIXED_LEVEL = {"PMP-1002": 220.0, "CTL-3003": 300.0, "VLV-2004": 600.0, "SPR-4002": 500.0}
+
+# Supply (issue 21): daily production, supplier receipts and two disruptions, from a seed of their
+# own so the files above do not change. Production runs at the month's normal rate with noise;
+# BRN-PA2 runs behind from day SLOW_FROM (a staffing gap); SUBCONTRACTED gets a share of each
+# month from a subcontractor on RECEIPT_DAYS; the events take LDS-PA1 down for 3 working days
+# and delay the subcontractor's second delivery.
+SUPPLY_SEED = SEED + 21
+PRODUCTION_NOISE = 0.08
+SLOW_RESOURCE, SLOW_FROM, SLOW_FACTOR = "BRN-PA2", 9, 0.70
+SUBCONTRACTED, RECEIPT_SHARE, RECEIPT_DAYS = "CTL-3011", 0.5, (5, 24)
+RECEIPT_MONTHS = 4  # receipts are due in the as-of month and the next three (day 5 and 24 of each)
+EVENTS = [  # id, kind, resource, item, day of the as-of month, working days, delay days, owner, status, comment
+    ("E1", "Resource down", "LDS-PA1", "", 20, 3, "", "Leeds plant", "In progress",
+     "Gearbox failure on line 1; the spare part is on its way"),
+    ("E2", "Receipt delayed", "", SUBCONTRACTED, RECEIPT_DAYS[1], 10, 21, "Purchasing", "Open",
+     "Subcontractor short of boards: the next two deliveries come three weeks late"),
+]
 
 
 def _site_resource(fam: Family, k: int) -> str:
@@ -359,6 +378,30 @@ def build(seed: int = SEED) -> dict[str, list[list[object]]]:
         for day in range(1, DAYS + 1):
             act_rows.append([code, day, int(orders[day + 1]), int(ships[day + 1])])
 
+    # Daily production and supplier receipts for the as-of month -------------------------------------
+    srng = np.random.default_rng(SUPPLY_SEED)
+    prod_rows: list[list[object]] = [["item", "day", "produced", "receipts"]]
+    for it in items:
+        code = it["item"]
+        month = float(expected(it, np.array([0]))[0])
+        bought = RECEIPT_SHARE * month if code == SUBCONTRACTED else 0.0
+        rate = (month - len(RECEIPT_DAYS) * bought) / WORKING_DAYS_PER_MONTH
+        if code == DISCONTINUED:
+            rate = 0.0
+        slow = np.where(np.arange(1, DAYS + 1) >= SLOW_FROM, SLOW_FACTOR, 1.0) if it["resource"] == SLOW_RESOURCE else 1.0
+        daily = rate * slow * srng.lognormal(-0.5 * PRODUCTION_NOISE**2, PRODUCTION_NOISE, DAYS)
+        made = np.floor(daily + srng.random(DAYS)).astype(np.int64)
+        for day in range(1, DAYS + 1):
+            received = int(round(bought)) if day in RECEIPT_DAYS else 0
+            prod_rows.append([code, day, int(made[day - 1]), received])
+        if bought:  # due in the next months: day counts on from the as-of month's first (32 = the 1st of the next)
+            for k in range(1, RECEIPT_MONTHS):
+                for day in RECEIPT_DAYS:
+                    prod_rows.append([code, 31 * k + day, 0, int(round(bought))])
+    event_rows: list[list[object]] = [["id", "kind", "resource", "item", "day", "working_days", "delay_days",
+                                       "owner", "status", "comment"]]
+    event_rows += [list(e) for e in EVENTS]
+
     company_rows: list[list[object]] = [
         ["key", "value"],
         ["name", NAME],
@@ -372,6 +415,8 @@ def build(seed: int = SEED) -> dict[str, list[list[object]]]:
         "capacity": cap_rows,
         "budget": bud_rows,
         "actuals": act_rows,
+        "production": prod_rows,
+        "events": event_rows,
     }
 
 
@@ -421,6 +466,8 @@ Every date is stored relative to the as-of (planning) date, default 2026-11-18:
 | `capacity.csv` | `month_offset` 0..24 | the as-of month and the next 24 months |
 | `budget.csv` | `month_offset` -11..23 | the 24 months from January of the as-of year are kept |
 | `actuals.csv` | `day` 1..31 | day of the as-of month; the loader keeps days 1..as-of day |
+| `production.csv` | `day` 1..31, receipts up to 117 | day of the as-of month; the loader keeps production of days 1..as-of day and every receipt (later ones are due; a day above 31 is in a later month: 31 x months + day) |
+| `events.csv` | `day` 1..31 | the day of the as-of month the event starts |
 
 Days the as-of month does not have (e.g. 31 in November) are dropped. **Weekends**: the loader
 keeps a row for every calendar day but sets orders and shipments to zero on Saturdays and
@@ -477,6 +524,21 @@ items run at their normal rate for the as-of month, with noise. Four items drift
 | item | drift | vs normal |
 |---|---|---|
 {drift}
+
+## Production, receipts and events
+
+`production.csv`: units produced per item and day (on the item's resource) at the month's normal
+rate with {PRODUCTION_NOISE:.0%} noise, and supplier receipts. Weekends are zeroed like the
+actuals. {SLOW_RESOURCE} runs at {SLOW_FACTOR:.0%} of its rate from day {SLOW_FROM} (a staffing
+gap: its pumps fall behind plan). {SUBCONTRACTED} is made by a subcontractor: {RECEIPT_SHARE:.0%} of a
+month's demand arrives on days {" and ".join(str(d) for d in RECEIPT_DAYS)} of this month and of
+the next {RECEIPT_MONTHS - 1} (due receipts: open purchase orders); its line makes nothing.
+
+`events.csv`: the disruptions on the Events sheet:
+
+| id | kind | resource | item | day | working days | delay (days) | owner | status | comment |
+|---|---|---|---|---|---|---|---|---|---|
+{chr(10).join("| " + " | ".join(str(v) for v in e) + " |" for e in EVENTS)}
 """
     return text.encode("utf-8")
 

@@ -96,7 +96,7 @@ def _cmd_new(args: argparse.Namespace) -> int:
     from sop_excel.macros import new_workbook
 
     files = {"items": args.items, "history": args.history, "budget": args.budget, "capacity": args.capacity,
-             "open_orders": args.open_orders}
+             "open_orders": args.open_orders, "production": args.production}
     report = new_workbook(args.out, files, mapping=_read_mapping(args), as_of=args.as_of,
                           progress=_Progress("forecast", args.quiet), step=_step(args.quiet), force=args.force)
     print(f"Workbook written: {Path(args.out).resolve()}")
@@ -146,7 +146,17 @@ def _cmd_refresh_actuals(args: argparse.Namespace) -> int:
     _step(args.quiet)(f"Reading actuals from {args.source or 'Settings > Actuals source'}")
     report = refresh_actuals_from_source(book, args.source, folder=Path(args.workbook).resolve().parent,
                                          table=args.table, aside=True, decimal=args.decimal,
-                                         date_format=args.date_format)
+                                         date_format=args.date_format, supply=args.supply,
+                                         supply_table=args.supply_table)
+    return _done(args, report)
+
+
+def _cmd_add_event(args: argparse.Namespace) -> int:
+    from sop_excel.macros import add_event
+
+    report = add_event(_open(args), args.kind, start=args.start, resource=args.resource or "", item=args.item or "",
+                       end=args.end, working_days=args.days, rate=args.rate, delay_days=args.delay,
+                       owner=args.owner or "", status=args.status, comment=args.comment or "")
     return _done(args, report)
 
 
@@ -333,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Build a complete planning workbook for your company from its own "
                                    "exports (CSV or xlsx, any column names, decimal commas, local date "
                                    "formats): the item master and demand history (long, wide or order "
-                                   "lines), optionally budget, capacity and this month's orders. Nothing "
+                                   "lines), optionally budget, capacity, this month's orders and production. Nothing "
                                    "of the sample company: Base, Upside and Downside over your families, "
                                    "the first forecast, every sheet and formula. Prints what it read.")
     p.add_argument("out", type=Path, metavar="OUT.xlsx", help="the workbook to write")
@@ -344,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity", metavar="FILE", help="hours per resource and month, long or wide")
     p.add_argument("--open-orders", metavar="FILE",
                    help="this month's orders so far (date, item, quantity, shipped): the Actuals sheet")
+    p.add_argument("--production", metavar="FILE",
+                   help="daily production and supplier receipts (date, item, resource, produced, receipts): "
+                        "the Production sheet and the 13-week supply view")
     p.add_argument("--mapping", type=Path, metavar="FILE.toml",
                    help="column names, sheets, number and date formats and Settings values (docs/sources.md)")
     p.add_argument("--column", action="append", metavar="KIND.ROLE=HEADER",
@@ -407,7 +420,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CSV/xlsx/SQLite file or SQLAlchemy URL (default: Settings > Actuals source)")
     p.add_argument("--table", default="actuals", help="database table or xlsx sheet (default: actuals)")
     _conventions_options(p)
+    p.add_argument("--supply", metavar="PATH_OR_URL",
+                   help="daily production and supplier receipts (date, item, resource, produced, receipts) "
+                        "from this CSV/xlsx/SQLite file or URL (default: Settings > Supply source, else the "
+                        "actuals source's own supply columns when it has them)")
+    p.add_argument("--supply-table", default="production",
+                   help="database table or xlsx sheet of --supply (default: production)")
     p.set_defaults(func=_cmd_refresh_actuals)
+
+    p = sub.add_parser("add-event", help="add a disruption (resource down, reduced rate, receipt delayed, item blocked)",
+                       description="Add a disruption to the Events sheet, then recompute Execution, the "
+                                   "supply view and Exceptions as flag-drift does. Example: sop-excel "
+                                   "add-event plan.xlsx --kind 'Resource down' --resource LDS-PA1 "
+                                   "--from 2026-11-20 --days 3 --owner 'Leeds plant'.")
+    p.add_argument("workbook", type=Path)
+    p.add_argument("--kind", required=True,
+                   help="Resource down, Reduced rate, Receipt delayed or Item blocked (any case; - or _ for spaces)")
+    p.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD",
+                   help="the first day (for Receipt delayed: the day the receipts were due)")
+    p.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD", help="the last day (default: --from)")
+    p.add_argument("--days", type=_whole, metavar="N", help="or: for N working days from --from")
+    p.add_argument("--resource", help="the resource (Resource down, Reduced rate)")
+    p.add_argument("--item", help="the item (Receipt delayed, Item blocked)")
+    p.add_argument("--rate", type=_pct, metavar="PCT", help="Reduced rate: the share of its hours the resource still works, e.g. 50%%")
+    p.add_argument("--delay", type=_whole, metavar="DAYS", help="Receipt delayed: by how many calendar days")
+    p.add_argument("--owner", help="who deals with it")
+    p.add_argument("--status", default="Open", help="Open (default), In progress, Closed or Cancelled")
+    p.add_argument("--comment")
+    p.set_defaults(func=_cmd_add_event)
 
     p = sub.add_parser("flag-drift", help="recompute Execution and Exceptions from the loaded actuals",
                        description="Recompute drift, Execution and Exceptions from the actuals already "
@@ -538,6 +578,11 @@ def _conventions_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date-format", type=_date_order, metavar="DMY|MDY",
                    help="day/month/year or month/day/year, when the file's dates cannot tell "
                         "(03/04/2026); default: detected from the file")
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number: write e.g. 3") from None
 
 
 def _count(text: str) -> int:
@@ -552,7 +597,7 @@ def _count(text: str) -> int:
 
 # Commands that write a file, and the file: each holds the writer lock for its whole run.
 _WRITES = {"demo": "out", "new": "out", "template": "out", "update-items": "workbook", "refresh-forecast": "workbook",
-           "refresh-actuals": "workbook", "flag-drift": "workbook", "new-scenario": "workbook",
+           "refresh-actuals": "workbook", "flag-drift": "workbook", "add-event": "workbook", "new-scenario": "workbook",
            "compare-scenarios": "workbook", "import-scenarios": "workbook", "lock-plan": "workbook",
            "close-month": "workbook"}
 
@@ -560,7 +605,8 @@ _WRITES = {"demo": "out", "new": "out", "template": "out", "update-items": "work
 # Text arguments that end up in the workbook or select from it (paths are the system's business)
 _TEXT_ARGS = {"name": "scenario name", "parent": "parent scenario (--from)", "description": "--description",
               "family": "--family", "item": "--item", "note": "--note", "scenario": "scenario",
-              "table": "--table"}
+              "table": "--table", "kind": "--kind", "resource": "--resource", "owner": "--owner",
+              "status": "--status", "comment": "--comment", "supply_table": "--supply-table"}
 
 
 def _make_folder(path: Path) -> None:

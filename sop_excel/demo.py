@@ -2,14 +2,15 @@
 plus the sample's S&OP story.
 
 The sample company (Northwind Pumps Ltd., ``sop_excel/sample_data``) is written out as the
-export files a planner has (items, history, budget, capacity and the month's orders as CSV,
-beside the workbook in ``<name>_exports/``); they are read by the same readers as ``sop-excel
-new`` (:func:`sop_excel.sources.exports.read_company`) and planned by the same function
-(:func:`sop_excel.planbook.plan_tables`). What the demo adds on top is planners' work, given to
-that function as :class:`~sop_excel.planbook.PlanState`: consensus inputs and an override, a
-family target spread to items, four scenarios (one closes the budget gap), nine simulated past
-locked cycles feeding forecast value added, and Base locked as the plan of record, so the
-month's execution is judged against it.
+export files a planner has (items, history, budget, capacity, the month's orders and its
+production and supplier receipts as CSV, beside the workbook in ``<name>_exports/``); they are
+read by the same readers as ``sop-excel new`` (:func:`sop_excel.sources.exports.read_company`)
+and planned by the same function (:func:`sop_excel.planbook.plan_tables`). What the demo adds on
+top is planners' work, given to that function as :class:`~sop_excel.planbook.PlanState`:
+consensus inputs and an override, a family target spread to items, four scenarios (one closes
+the budget gap), nine simulated past locked cycles feeding forecast value added, the sample's
+disruptions on the Events sheet (a line down, a late supplier receipt), and Base locked as the
+plan of record, so the month's execution, demand and supply, is judged against it.
 """
 
 from __future__ import annotations
@@ -174,9 +175,11 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
                       locks=pd.concat(locks, ignore_index=True) if locks else None,
                       snapshots=pd.concat(snaps, ignore_index=True) if snaps else None,
                       lock=("Base", "Agreed at the demo S&OP meeting"), user=getpass.getuser(), now=now,
-                      forecast=(forecast, models))
+                      forecast=(forecast, models), events=sample.events,
+                      events_where=lambda pos, field: f"Sample events, row {pos + 2}, column {field}")
     say("Planning consensus, scenarios, finance and supply; locking Base; comparing actuals with it")
-    plan = plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state)
+    plan = plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state,
+                       production=company.production)
     version = int(plan.lock_record.iloc[0]["version"])
     exceptions = plan.tables["tblExceptions"]
     log = [{"command": "demo", "data": f"Sample company '{sample.name}', as of {sample.as_of}",
@@ -208,6 +211,12 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         + ", ".join(f"{s} {int(n)}" for s, n in execution["status"].value_counts().items())
         + f"; {len(exceptions)} exceptions",
     ]
+    stock = t["tblSupplyItems"]
+    if len(stock):
+        out = stock[stock["stockout_week"].notna()]
+        lines.append(f"Supply: {len(t['tblEvents'])} events; {len(out)} items projected out of stock in the next 13 "
+                     f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
+                     f"{int((exceptions['area'] != 'Demand').sum())} supply and capacity exceptions")
     return DemoResult(path=path, actuals_next_day=csv_path, lines=lines, exports=folder)
 
 
@@ -218,6 +227,9 @@ def _next_day_csv(company: object, through: dt.date, path: Path) -> Path | None:
     if next_day.month != pd.Timestamp(company.as_of).month:  # type: ignore[attr-defined]
         return None
     day = company.actuals_for_day(next_day.date())  # type: ignore[attr-defined]
+    made = company.production_for_day(next_day.date())  # type: ignore[attr-defined]
+    if len(made):  # the day's production rides along as the file's supply column
+        day = day.assign(produced=day["item"].map(made.groupby("item")["produced"].sum()).fillna(0.0))
     csv_path = path.with_name(f"{path.stem}_actuals_{next_day:%Y-%m-%d}.csv")
     day.assign(date=day["date"].dt.strftime("%Y-%m-%d")).to_csv(csv_path, index=False)
     return csv_path

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from sop_excel import pipeline
 from sop_excel.core import monthly
 from sop_excel.core.drift import WorkCalendar
+from sop_excel.core.events import next_event_id
 from sop_excel.core.execution import exception_workflow, merge_actuals, month_closed_events
 from sop_excel.core.frames import append_rows
 from sop_excel.core.lock import accuracy
@@ -42,6 +43,7 @@ from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.limits import trim_text
 from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
 from sop_excel.workbook.tables import (
+    cell_locator,
     keep_planner_columns,
     read_frame,
     rows_for,
@@ -54,6 +56,7 @@ _logger = logging.getLogger(__name__)
 __all__ = [
     "INPUT_TABLES",
     "RunReport",
+    "add_event",
     "check_inputs",
     "close_month",
     "close_month_from_source",
@@ -148,14 +151,15 @@ def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
 
 
 def _latest_lock(book: WorkbookIO, locked_plan: Callable[[], pd.DataFrame] | None = None
-                 ) -> tuple[pd.DataFrame | None, str]:
-    """The plan of record (tblLockedPlan, or what ``locked_plan`` gives) and its label."""
+                 ) -> tuple[pd.DataFrame | None, str, str]:
+    """(the plan of record (tblLockedPlan, or what ``locked_plan`` gives), its label "v3 locked
+    (Base)", its scenario), or (None, "", "")."""
     locks = read_frame(book, "tblLocks")
     if locks.empty:
-        return None, ""
+        return None, "", ""
     last = locks.sort_values("version").iloc[-1]
     locked = locked_plan() if locked_plan is not None else read_frame(book, "tblLockedPlan")
-    return locked, f"v{int(last['version'])} locked ({last['scenario']})"
+    return locked, f"v{int(last['version'])} locked ({last['scenario']})", str(last["scenario"])
 
 
 def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
@@ -193,7 +197,7 @@ def _final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
 # What the execution basis is computed from; its fingerprint says whether the Basis sheet still holds.
 BASIS_SOURCES = ["tblForecast", "tblInputs", "tblFamilyTargets", "tblLocks", "tblLockedPlan",
                  "tblSnapshots", "tblHistory"]
-BASIS_VERSION = "2"
+BASIS_VERSION = "3"  # 2: the next month's plan (close-month); 3: the interval spread and the locked scenario (supply)
 
 
 def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
@@ -228,9 +232,10 @@ def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
         state["kept"] = kept is not None  # the S&OP sheets are as sop-excel last kept them
     if kept is not None:
         return kept
-    locked, label = _latest_lock(book)
+    locked, label, scenario = _latest_lock(book)
     basis = pipeline.execution_basis(settings, final if final is not None else _final(book, items), locked,
-                                     label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"))
+                                     label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"),
+                                     lock_scenario=scenario)
     if key is not None:
         _write_basis(book, basis, key)
     return basis
@@ -246,7 +251,7 @@ def _kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasi
         if "plan source" not in said or any(said.get(k) != v for k, v in key.items()):
             return None
         basis = pipeline.ExecutionBasis(read_frame(book, "tblBasisItems"), read_frame(book, "tblBasisMonths"),
-                                        said["plan source"])
+                                        said["plan source"], said.get("plan scenario", ""))
     except (InputError, LayoutError) as exc:
         _logger.warning("%s: the Basis sheet cannot be read (%s); computing the execution basis again",
                         book.name, exc)
@@ -261,8 +266,9 @@ def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str
         if name in tables:  # a workbook made before the following month's tables lacks them
             write_frame(book, name, frame)
     f = basis.following if "tblBasisNextItems" in tables else None
-    extra = {"plan source": basis.source,
-             **({"next month": f"{f.month:%Y-%m}", "next plan source": f.source} if f is not None else {})}
+    extra = {"plan source": basis.source, "plan scenario": basis.scenario,
+             **({"next month": f"{f.month:%Y-%m}", "next plan source": f.source, "next plan scenario": f.scenario}
+                if f is not None else {})}
     write_frame(book, "tblBasisKey", pd.DataFrame({"key": [*key, *extra], "value": [*key.values(), *extra.values()]}))
 
 
@@ -277,7 +283,7 @@ def _kept_following(book: WorkbookIO, key: dict[str, str] | None, month: pd.Time
         if said.get("next month") != f"{month:%Y-%m}" or any(said.get(k) != v for k, v in key.items()):
             return None
         return pipeline.BasisPlan(read_frame(book, "tblBasisNextItems"), read_frame(book, "tblBasisNextMonths"),
-                                  said.get("next plan source", ""), month)
+                                  said.get("next plan source", ""), month, said.get("next plan scenario", ""))
     except (InputError, LayoutError) as exc:
         _logger.warning("%s: the Basis sheet cannot be read (%s); close-month reads the S&OP sheets", book.name, exc)
         return None
@@ -322,14 +328,62 @@ def _sop_values(book: WorkbookIO, settings: Settings, items: pd.DataFrame, kept:
     return [f"{n:,} formula cells of the S&OP sheets had no saved value ({cells[0]} first): the file was "
             "last saved by a program that does not calculate (such as openpyxl). They were computed "
             "again from the sheets' inputs, as compare-scenarios does."]
+SUPPLY_SHEETS = ("tblProduction", "tblEvents", "tblSupplyItems")  # a workbook made before issue 21 has none
+
+
+def _supply_inputs(book: WorkbookIO, settings: Settings, items: pd.DataFrame, basis: pipeline.ExecutionBasis,
+                   production: pd.DataFrame | None = None) -> pipeline.SupplyInputs | None:
+    """Production (as given, else the Production table), the Events checked, and the plan's
+    capacity; None for a workbook without the supply sheets. Capacity and scenarios are read
+    only when there is production or an event (else the supply side is idle, and cheap)."""
+    names = book.table_names()
+    if not all(n in names for n in SUPPLY_SHEETS):
+        return None
+    production = read_frame(book, "tblProduction") if production is None else production
+    events = read_frame(book, "tblEvents")
+    if production.empty and events.empty:
+        return pipeline.SupplyInputs(production, events, pd.DataFrame(columns=["resource", "month", "hours"]))
+    _check_production(production)
+    capacity = read_frame(book, "tblCapacity")
+    checked = pipeline.check_events(events, items, capacity, settings, cell_locator(events, "tblEvents"))
+    plan_cap = pipeline.plan_capacity(settings, basis, capacity, read_frame(book, "tblScenarioList"),
+                                      read_frame(book, "tblDrivers"))
+    return pipeline.SupplyInputs(production, checked, plan_cap)
+
+
+def _check_production(production: pd.DataFrame) -> None:
+    """Rows typed or pasted on the Production sheet: one per date, item and resource."""
+    dup = production.duplicated(["date", "item", "resource"]).to_numpy()
+    if not dup.any():
+        return
+    rows = production.attrs.get("excel_rows")
+    problems = [CellProblem(f"Sheet 'Production', row {rows[j] if rows else j + 4}", None,
+                            f"repeats item {production['item'].iat[j]} on {production['date'].iat[j]:%Y-%m-%d}"
+                            + (f" on {production['resource'].iat[j]}" if production["resource"].iat[j] else ""),
+                            "Keep one row per date, item and resource (delete the repeat, or add the figures up).")
+                for j in dup.nonzero()[0]]
+    raise InputError("Sheet 'Production' has rows sop-excel cannot use", problems)
+
+
+@dataclass
+class _Executed:
+    """What :func:`_write_execution` wrote."""
+
+    execution: pd.DataFrame
+    exceptions: pd.DataFrame
+    through: dt.date
+    resolved: pd.DataFrame  # exception log rows of exceptions that left the list
+    supply: pd.DataFrame | None  # tblSupplyItems (None: the workbook has no supply sheets)
 
 
 def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     actuals: pd.DataFrame, basis: pipeline.ExecutionBasis | None = None
-                     ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, pd.DataFrame]:
-    """Recompute and write the S&OE tables against ``basis`` (else read or computed from the workbook)."""
+                     actuals: pd.DataFrame, basis: pipeline.ExecutionBasis | None = None,
+                     production: pd.DataFrame | None = None) -> _Executed:
+    """Recompute and write the S&OE tables against ``basis`` (else read or computed from the
+    workbook), demand and supply; ``production``: the Production table just merged (else read)."""
     basis = basis or _execution_basis(book, settings, items)
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals)
+    supply = _supply_inputs(book, settings, items, basis, production)
+    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals, supply)
     log = read_frame(book, "tblExceptionLog")
     month = pd.Timestamp(settings.as_of).replace(day=1)
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
@@ -345,7 +399,22 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
     # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
     if len(events) or getattr(book, "writes_sheets_in_bulk", False):
         write_frame(book, "tblExceptionLog", log)
-    return execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])]
+    return _Executed(execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])],
+                     views["tblSupplyItems"] if supply is not None and supply.active else None)
+
+
+def _supply_line(done: _Executed) -> str | None:
+    """The supply side in one line for the report, or None when there is none."""
+    if done.supply is None:
+        return None
+    items = done.supply
+    out = items[items["stockout_week"].notna()]
+    below = int(items["below_safety_week"].notna().sum())
+    areas = done.exceptions["area"].value_counts() if "area" in done.exceptions else pd.Series(dtype=int)
+    first = f" (the first from {out['stockout_week'].min():%Y-%m-%d})" if len(out) else ""
+    return (f"Supply: {len(out)} items projected out of stock in the next 13 weeks{first}, {below} below safety "
+            f"stock; revenue at risk {items['revenue_at_risk'].sum():,.0f}. Exceptions: "
+            f"{int(areas.get('Supply', 0))} supply, {int(areas.get('Capacity', 0))} capacity.")
 
 
 def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engine: str = "local",
@@ -408,20 +477,28 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     book.save()
 
     def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
-        locked, label = _latest_lock(book)
-        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history)
+        locked, label, scenario = _latest_lock(book)
+        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history,
+                                        lock_scenario=scenario)
 
     keep_basis(book, settings, basis)
     return report
 
 
 def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame], *,
-                    source: str, existing: Callable[[], pd.DataFrame] | None = None) -> RunReport:
-    """Merge daily actuals, recompute Execution and Exceptions; keep owners and comments.
+                    source: str, existing: Callable[[], pd.DataFrame] | None = None,
+                    supply: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
+                    supply_source: str = "", existing_supply: Callable[[], pd.DataFrame] | None = None
+                    ) -> RunReport:
+    """Merge daily actuals (and production and receipts), recompute Execution, the supply view and
+    Exceptions; keep owners and comments.
 
     ``actuals``: the rows, or a call that gives them (a source being read meanwhile: the
     workbook is read first, and the call made only then). ``existing``: a call that gives the
     Actuals table as :func:`read_frame` would (being read meanwhile), else it is read here.
+    ``supply``: production and receipts rows (``date, item, resource, produced, receipts``), a
+    call that gives them or None (none: the source had no supply columns), from
+    ``supply_source``; ``existing_supply``: as ``existing``, for the Production table.
     """
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
@@ -437,13 +514,36 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     first = monthly.keep_from(settings.as_of)  # older days are History's, not the sheet's
     merged, early = monthly.actuals_window(merged, first)
     write_frame(book, "tblActuals", merged)
-    execution, exceptions, through, resolved = _write_execution(book, settings, items, merged, basis=basis)
+    if callable(supply):
+        supply = supply()
+    production, supply_line, early_made = None, None, None
+    if supply is not None:
+        if "tblProduction" not in book.table_names():
+            raise LayoutError(f"{book.name} has no Production sheet (it was made before sop-excel loaded "
+                              "production), so the production and receipts cannot be kept. Build the workbook "
+                              "again (sop-excel new or demo), or load the actuals without supply columns.")
+        before = existing_supply() if existing_supply is not None else read_frame(book, "tblProduction")
+        production = merge_actuals(before, supply)
+        replaced_supply = len(before) + len(supply) - len(production)
+        # a day with nothing made or received is no row: a zero from the source still replaces
+        # what was there (a correction to nothing), and the sheet stays a quarter smaller
+        production = production[(production["produced"] != 0) | (production["receipts"] != 0)]
+        # the Production sheet keeps the days the Actuals sheet keeps (the month before the as-of month on)
+        production, early_made = monthly.actuals_window(production.reset_index(drop=True), first)
+        write_frame(book, "tblProduction", production)
+        supply_line = (f"Loaded {len(supply)} rows of production and receipts from "
+                       f"{supply_source or 'its supply columns'} ({replaced_supply} replaced earlier figures).")
+        notes += [n for n in supply.attrs.get("notes", []) if n not in notes]
+    done = _write_execution(book, settings, items, merged, basis=basis, production=production)
+    execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()
     report = RunReport("refresh-actuals", warnings=recomputed)
     report.lines += [
         f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
+        *([supply_line] if supply_line else []),
         f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
+        *([line] if (line := _supply_line(done)) else []),
         f"Exceptions: {len(exceptions)}.",
     ]
     _formula_warnings(book, report)
@@ -459,11 +559,16 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         report.warnings.append(f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
                                "Execution (they are kept on the Actuals sheet).")
     report.warnings += _window_notes(book, settings, existing, actuals, early, first)
-    details = " ".join(report.lines[1:])
+    if early_made is not None and len(early_made):
+        report.warnings.append(f"{len(early_made)} rows of production and receipts dated before {first:%B %Y} are not "
+                               f"kept on the Production sheet: it keeps {first:%B %Y} onward, as the Actuals sheet "
+                               "does; they stay in your source.")
+    details = " ".join(line for line in report.lines[1:] if line != supply_line)
     if len(resolved):
         details += " Left the list (see the exception log): " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
-    _log(book, "refresh-actuals", source, details)
+    _log(book, "refresh-actuals", source + (f"; supply: {supply_source or source}" if supply is not None else ""),
+         details + (f" {supply_line}" if supply_line else ""))
     book.save()
     if recomputed:  # the S&OP sheets were written anew: the basis holds, under their new fingerprint
         keep_basis(book, settings, basis)
@@ -506,8 +611,8 @@ def _window_notes(book: WorkbookIO, settings: Settings, existing: pd.DataFrame, 
     return warnings
 
 
-def _source_path(text: str, folder: Path | None) -> str | Path:
-    """A source as given: a URL as it is, a file path made absolute from the workbook's folder."""
+def _source_path(text: str, folder: Path | None, what: str = "Actuals source") -> str | Path:
+    """A source as a reader takes it: a URL as it is, a path made absolute from ``folder``."""
     from sop_excel.sources import source_kind
 
     if source_kind(text) == "url":
@@ -515,7 +620,7 @@ def _source_path(text: str, folder: Path | None) -> str | Path:
     path = Path(text).expanduser()
     if not path.is_absolute():
         if folder is None:
-            raise InputError(f"Actuals source '{text}' is a relative path and the workbook has no "
+            raise InputError(f"{what} '{text}' is a relative path and the workbook has no "
                              "folder (save it first, or give a full path).")
         path = folder / path
     return path
@@ -524,17 +629,21 @@ def _source_path(text: str, folder: Path | None) -> str | Path:
 def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
                                 folder: Path | None = None, table: str = "actuals",
                                 aside: bool = False, decimal: str | None = None,
-                                date_format: str | None = None) -> RunReport:
+                                date_format: str | None = None, supply: str | None = None,
+                                supply_table: str = "production") -> RunReport:
     """Read actuals from ``source`` (default: Settings > Actuals source) and refresh.
 
     ``source`` is a CSV or xlsx file, a SQLite file or a database URL; a relative path is taken
     from ``folder`` (the workbook's). Settings > Actuals columns maps the source's column names.
     Databases are read incrementally: only rows from the start of the execution month.
-    ``aside``: read the source in a second process meanwhile (the CLI; not inside Excel).
-    ``decimal`` (point/comma) and ``date_format`` (DMY/MDY) say how the source writes numbers
-    and dates when it cannot tell; default Settings > Actuals format, else detected.
+    Production and receipts come from ``supply`` (default: Settings > Supply source; its table
+    or sheet ``supply_table``), else from the actuals source's own supply columns when it has
+    them (Settings > Supply columns maps both).
+    ``aside``: read the sources in other processes meanwhile (the CLI; not inside Excel).
+    ``decimal`` (point/comma) and ``date_format`` (DMY/MDY) say how the sources write numbers
+    and dates when they cannot tell; default Settings > Actuals format, else detected.
     """
-    from sop_excel.sources import read_actuals, source_kind, source_label
+    from sop_excel.sources import read_actuals, read_supply, source_kind, source_label
     from sop_excel.sources._validate import ACTUALS_HINTS
     from sop_excel.sources.conventions import Conventions
 
@@ -543,23 +652,43 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
     if not text:
         raise InputError("No actuals source: give one (a CSV/xlsx file, a SQLite file or a database "
                          "URL), or fill Settings > Actuals source.")
-    kind = source_kind(text)
-    where = _source_path(text, folder)
-    since = pd.Timestamp(settings.as_of).replace(day=1).date() if kind in ("sqlite", "url") else None
+    where = _source_path(text, folder, "Actuals source")
+    since = pd.Timestamp(settings.as_of).replace(day=1).date() if source_kind(text) in ("sqlite", "url") else None
     told = settings.actuals_conventions
     conventions = Conventions(decimal=decimal or told.get("decimal"), date_order=date_format or told.get("date_order"),
                               **ACTUALS_HINTS)
+    supply_text = (supply or settings.supply_source or "").strip()
+    has_sheet = "tblProduction" in book.table_names()
+    supply_where = _source_path(supply_text, folder, "Supply source") if supply_text else where
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
         frame_reader = getattr(book, "frame_reader", None)
         read_sheet = frame_reader("tblActuals") if aside and can_fork_helpers() and frame_reader else None
         existing = stack.enter_context(_reading_aside(read_sheet)) if read_sheet is not None else None
-        known = set(read_frame(book, "tblItems")["item"])
+        items = read_frame(book, "tblItems")
+        known = set(items["item"])
         actuals = stack.enter_context(_reading_aside(
             read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
             since=since, table=table, conventions=conventions))
-        return refresh_actuals(book, actuals, source=source_label(where), existing=existing)
+        supply_rows = existing_supply = None
+        if supply_text or has_sheet:  # the actuals source's supply columns: only where they can be kept
+            mapping = {**({k: v for k, v in settings.column_mapping.items() if k in ("date", "item")}
+                          if not supply_text else {}), **settings.supply_mapping}
+            resources = set(items["resource"].fillna("").astype(str)) | set(read_frame(book, "tblCapacity")["resource"])
+            supply_since = (pd.Timestamp(settings.as_of).replace(day=1).date()
+                            if source_kind(str(supply_where)) in ("sqlite", "url") else None)
+            read_prod = frame_reader("tblProduction") if read_sheet is not None and has_sheet else None
+            existing_supply = stack.enter_context(_reading_aside(read_prod)) if read_prod is not None else None
+            supply_rows = stack.enter_context(_reading_aside(
+                read_supply, supply_where, aside=aside, mapping=mapping or None, known_items=known,
+                item_resources=dict(zip(items["item"], items["resource"].fillna("").astype(str), strict=False)),
+                known_resources=resources - {""}, since=supply_since,
+                table=supply_table if supply_text else table, optional=not supply_text,
+                conventions=conventions))
+        return refresh_actuals(book, actuals, source=source_label(where), existing=existing, supply=supply_rows,
+                               supply_source=source_label(supply_where) if supply_text else "",
+                               existing_supply=existing_supply)
 
 
 @contextlib.contextmanager
@@ -649,18 +778,21 @@ def _read_and_send(send: Any, read: Callable[..., pd.DataFrame], args: tuple, kw
 
 
 def flag_drift(book: WorkbookIO) -> RunReport:
-    """Recompute Execution and Exceptions from the actuals already in the workbook."""
+    """Recompute Execution, the supply view and Exceptions (demand and supply) from the actuals,
+    production and events already in the workbook."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     actuals = read_frame(book, "tblActuals")
     state: dict[str, bool] = {}
     basis = _execution_basis(book, settings, items, state=state)
     recomputed = _sop_values(book, settings, items, state.get("kept", False))
-    execution, exceptions, through, resolved = _write_execution(book, settings, items, actuals, basis=basis)
+    done = _write_execution(book, settings, items, actuals, basis=basis)
+    execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()
     report = RunReport("flag-drift", warnings=recomputed, lines=[
         f"Actuals through {through:%Y-%m-%d}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
+        *([line] if (line := _supply_line(done)) else []),
         f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
     ])
     _formula_warnings(book, report)
@@ -669,6 +801,75 @@ def flag_drift(book: WorkbookIO) -> RunReport:
         details += " Left the list: " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
     _log(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
+    book.save()
+    if recomputed:  # as refresh-actuals
+        keep_basis(book, settings, basis)
+    return report
+
+
+EVENT_OPTIONS = {"kind": "--kind", "resource": "--resource", "item": "--item", "start": "--from", "end": "--to",
+                 "working_days": "--days", "rate": "--rate", "delay_days": "--delay", "owner": "--owner",
+                 "status": "--status", "comment": "--comment"}
+
+
+def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | None, resource: str = "",
+              item: str = "", end: dt.date | pd.Timestamp | None = None, working_days: int | None = None,
+              rate: float | None = None, delay_days: int | None = None, owner: str = "", status: str = "Open",
+              comment: str = "", where: Callable[[str], str] | None = None) -> RunReport:
+    """Add a disruption to the Events table (its ID: the next ``E<n>``), then recompute the S&OE
+    tables, demand and supply, as Flag drift does.
+
+    ``where``: names the place each field came from in messages (default: the command's options,
+    ``--resource``; the ribbon names the New event row's cells). The event is checked against
+    Items and Capacity first; the workbook is not changed when it is refused.
+    """
+    name = where or (lambda field: f"Option {EVENT_OPTIONS[field]}")
+
+    def label(field: str) -> str:  # the ribbon's New event row has no Status cell
+        try:
+            return name(field)
+        except (KeyError, ValueError):
+            return f"Option {EVENT_OPTIONS[field]}"
+
+    texts = (("kind", kind), ("resource", resource), ("item", item), ("owner", owner), ("status", status),
+             ("comment", comment))
+    _no_control_characters({f"{label(k)}, {k}": v for k, v in texts})  # the workbook cannot store them
+    long = [k for k, v in texts if isinstance(v, str) and len(v) > MAX_CELL_TEXT]
+    if long:
+        raise InputError(f"{label(long[0])}: the event's {long[0]} is {len(dict(texts)[long[0]]):,} characters "
+                         f"long; an Excel cell holds at most {MAX_CELL_TEXT:,}. Shorten it.")
+    settings = read_settings(book)
+    items = read_frame(book, "tblItems")
+    if "tblEvents" not in book.table_names():
+        raise LayoutError(f"{book.name} has no Events sheet (it was made before sop-excel planned supply). Build "
+                          "the workbook again (sop-excel new or demo) to add events.")
+    events = read_frame(book, "tblEvents")
+    capacity = read_frame(book, "tblCapacity")
+    row = {"id": next_event_id(events["id"]), "kind": kind, "resource": resource or "", "item": item or "",
+           "start": pd.Timestamp(start) if start is not None else pd.NaT,
+           "end": pd.Timestamp(end) if end is not None else pd.NaT,
+           "working_days": np.nan if working_days is None else float(working_days),
+           "rate": np.nan if rate is None else float(rate),
+           "delay_days": np.nan if delay_days is None else float(delay_days),
+           "owner": owner or "", "status": status or "Open", "comment": comment or ""}
+    new = pd.DataFrame([row])
+    checked = pipeline.check_events(new, items, capacity, settings, lambda _pos, field: name(field),
+                                    summary=f"The event cannot be added to {book.name}")
+    added = new.assign(kind=checked["kind"].iloc[0] if len(checked) else new["kind"],
+                       status=checked["status"].iloc[0] if len(checked) else new["status"])
+    state: dict[str, bool] = {}
+    basis = _execution_basis(book, settings, items, state=state)
+    recomputed = _sop_values(book, settings, items, state.get("kept", False))
+    write_frame(book, "tblEvents", append_rows(events, added))
+    done = _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    label = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
+    report = RunReport("add-event", warnings=recomputed, lines=[
+        f"Event {row['id']} added: {label}" + (f"; owner {owner}" if owner else "") + ".",
+        *([line] if (line := _supply_line(done)) else []),
+        f"Exceptions: {len(done.exceptions)}.",
+    ])
+    _formula_warnings(book, report)
+    _log(book, "add-event", f"Event {row['id']}", " ".join(report.lines))
     book.save()
     if recomputed:  # as refresh-actuals
         keep_basis(book, settings, basis)
@@ -760,7 +961,8 @@ def _check_new_text(name: str, description: str) -> None:
 # The tables the commands read as input (the Basis sheet is a cache: never an error)
 INPUT_TABLES = ("tblSettings", "tblItems", "tblHistory", "tblForecast", "tblInputs", "tblFamilyTargets",
                 "tblScenarioList", "tblDrivers", "tblBudget", "tblCapacity", "tblLocks", "tblLockedPlan",
-                "tblSnapshots", "tblActuals", "tblExceptions", "tblExceptionLog", "tblLog")
+                "tblSnapshots", "tblActuals", "tblExceptions", "tblExceptionLog", "tblLog", "tblProduction",
+                "tblEvents")
 
 
 def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
@@ -804,6 +1006,11 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
         if forecast is not None:
             report.warnings += [f"{w}: the driver changes nothing in the horizon. Correct it or delete it."
                                 for w in pipeline.idle_drivers(forecast, drivers, capacity)]
+    production, events = frames.get("tblProduction"), frames.get("tblEvents")
+    if production is not None:
+        collect(lambda: _check_production(production))
+    if settings is not None and items is not None and capacity is not None and events is not None and len(events):
+        collect(lambda: pipeline.check_events(events, items, capacity, settings, cell_locator(events, "tblEvents")))
     _formula_warnings(book, report)
     return problems, report.warnings
 def _no_control_characters(texts: dict[str, str]) -> None:
@@ -882,7 +1089,7 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
     write_frame(book, "tblScenarioList", scen)
     basis = _execution_basis(book, settings, items, frames["tblForecast"])
-    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)  # demand and supply
     r = record.iloc[0]
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
@@ -936,7 +1143,8 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
                  step: Callable[[str], None] | None = None, force: bool = False) -> RunReport:
     """``sop-excel new``: a planning workbook for a company from its own exports, and nothing else.
 
-    ``files``: ``items``, ``history`` (required), ``budget``, ``capacity``, ``open_orders``;
+    ``files``: ``items``, ``history`` (required), ``budget``, ``capacity``, ``open_orders``,
+    ``production`` (daily production and supplier receipts: the Production sheet);
     ``mapping``: a :class:`sop_excel.sources.columns.ReadMapping` (columns, sheets, conventions,
     Settings values). Reads and checks every file first (nothing is written when one is wrong),
     then plans with empty planner state (Base, Upside, Downside over the company's families; no
@@ -965,7 +1173,7 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
                 "tblScenarioPlan": 3 * n_items * settings.horizon})
     say(f"Forecasting {len(company.items):,} items")
     plan = plan_tables(settings, company.items, company.history, company.budget, company.capacity,
-                       company.actuals, progress=progress)
+                       company.actuals, production=company.production, progress=progress)
     report = RunReport("new", ["Read:", *[f"  {line}" for line in company.summary], "Planned:",
                                *[f"  {line}" for line in plan.lines()]], list(company.warnings))
     fallbacks = int((plan.models["fallback"] != "").sum())
@@ -1294,6 +1502,16 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
                          "(refresh-actuals, or close-month --actuals SOURCE), or close the month without them "
                          "with sop-excel close-month --force (History then holds what is loaded).")
 
+    # -- supply (issue 21): the Production sheet follows the Actuals sheet's window (older days
+    # leave it); moving into the next month, Items > Opening stock rolls by the month's production,
+    # receipts and shipments, as the supply view counts stock
+    made, early_made, rolled = None, None, 0
+    if "tblProduction" in book.table_names():
+        production = read_frame(book, "tblProduction")
+        if rolling:
+            items, rolled = monthly.roll_opening_stock(items, merged, production, target)
+        made, early_made = monthly.actuals_window(production, window)
+
     # -- what happened against what was planned
     snapshots = big["tblSnapshots"]()
     journal, scored, backfilled = monthly.score_into(read_frame(book, "tblMonthAccuracy"), snapshots, new_history,
@@ -1341,6 +1559,10 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         write_frame(book, "tblHistory", new_history)
     if not actuals_same:
         write_frame(book, "tblActuals", kept)
+    if early_made is not None and len(early_made):
+        write_frame(book, "tblProduction", made)
+    if rolled:
+        write_frame(book, "tblItems", items)
     write_frame(book, "tblMonthAccuracy", journal)
     write_frame(book, "tblFVA", fva)
     write_frame(book, "tblWaterfall", waterfall)
@@ -1353,15 +1575,17 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     if following is not None:  # the new month's plan as kept on the Basis sheet: no S&OP sheet read
         basis = pipeline.basis_from_plan(following, new_settings, snapshots, new_history)
     else:
-        locked, label = _latest_lock(book, big["tblLockedPlan"])
-        basis = pipeline.execution_basis(new_settings, final, locked, label, snapshots, new_history)
+        locked, label, scenario = _latest_lock(book, big["tblLockedPlan"])
+        basis = pipeline.execution_basis(new_settings, final, locked, label, snapshots, new_history,
+                                         lock_scenario=scenario)
     if rolling:
         ending = read_frame(book, "tblExceptions")
         closing = month_closed_events(ending, now)
         if len(closing):
             write_frame(book, "tblExceptionLog", append_rows(read_frame(book, "tblExceptionLog"), closing))
         write_frame(book, "tblExceptions", ending.iloc[0:0])
-    execution, exceptions, through, _ = _write_execution(book, new_settings, items, kept, basis=basis)
+    done = _write_execution(book, new_settings, items, kept, basis=basis, production=made)
+    execution, exceptions, through = done.execution, done.exceptions, done.through
 
     # -- what it did, in words
     total_units = f"{demand.total:,.0f} units of {measure}"
@@ -1418,6 +1642,12 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         gone_months = sorted(early["date"].dt.to_period("M").dt.start_time.unique())
         report.lines.append(f"Actuals sheet: keeps {window:%B %Y} onward; {len(early)} rows of "
                             f"{_months_text(gone_months)} removed (History holds their monthly totals).")
+    if early_made is not None and len(early_made):
+        report.lines.append(f"Production sheet: keeps {window:%B %Y} onward, as the Actuals sheet; {len(early_made)} "
+                            "rows of production and receipts of earlier days removed.")
+    if rolled:
+        report.lines.append(f"Items > Opening stock: the stock at the start of {next_month:%B %Y} ({rolled} items "
+                            f"changed: + produced + received - shipped in {target:%B %Y}).")
     if frames is not None:
         report.lines.append("Forecast refreshed: " + ", ".join(
             f"{m} {n}" for m, n in frames["tblForecast"].drop_duplicates("item")["item"].map(
@@ -1434,11 +1664,32 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         + (f"actuals through {through:%Y-%m-%d}: " if pd.Timestamp(through) >= exec_month else "no actuals yet: ")
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
         + f"; exceptions {len(exceptions)}.")
+    if (line := _supply_line(done)) is not None:
+        report.lines.append(line)
+    report.warnings += _past_events(book, new_settings, items, exec_month)
     data = f"{target:%B %Y} ({measure})" + (f"; {source}" if source else "")
     _log(book, "close-month", data, " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]))
     book.save()
     keep_basis(book, new_settings, basis)  # what the next daily refresh plans against
     return report
+
+
+def _past_events(book: WorkbookIO, settings: Settings, items: pd.DataFrame, month: pd.Timestamp) -> list[str]:
+    """A warning for events that ended before ``month`` and are still Open or In progress:
+    close-month keeps every event (the planner's), and says which ones want a final status."""
+    if "tblEvents" not in book.table_names():
+        return []
+    events = read_frame(book, "tblEvents")
+    if events.empty:
+        return []
+    checked = pipeline.check_events(events, items, read_frame(book, "tblCapacity"), settings,
+                                    cell_locator(events, "tblEvents"))
+    over = checked[(checked["end"] < month) & checked["status"].isin(["Open", "In progress"])]
+    if over.empty:
+        return []
+    return [f"{len(over)} event(s) on the Events sheet ended before {month:%B %Y} and are still Open or In progress "
+            f"({'; '.join(over['label'].head(10))}{'; ...' if len(over) > 10 else ''}): set their Status to Closed "
+            "(or Cancelled) once dealt with. Events are kept: no command deletes them."]
 
 
 def close_month_from_source(book: WorkbookIO, source: str | None = None, *, folder: Path | None = None,

@@ -162,6 +162,8 @@ class Settings(_Frozen):
     actuals_source: str = Field(alias="ActualsSource", default="")
     actuals_columns: str = Field(alias="ActualsColumns", default="")
     actuals_format: str = Field(alias="ActualsFormat", default="")
+    supply_source: str = Field(alias="SupplySource", default="")
+    supply_columns: str = Field(alias="SupplyColumns", default="")
     currency: str = Field(alias="Currency", default="EUR")
     history_measure: Literal["orders", "shipments"] = Field(alias="HistoryMeasure", default="orders")
     snapshot_lags: int = Field(alias="SnapshotLags", default=6, ge=1, le=36)
@@ -225,7 +227,8 @@ class Settings(_Frozen):
             return int(v.strip())
         return v
 
-    @field_validator("actuals_source", "actuals_columns", "actuals_format", "plan_scenario", mode="before")
+    @field_validator("actuals_source", "actuals_columns", "actuals_format", "supply_source", "supply_columns",
+                     "plan_scenario", mode="before")
     @classmethod
     def _text(cls, v: object) -> object:
         return "" if v is None else v
@@ -260,14 +263,24 @@ class Settings(_Frozen):
         """ActualsFormat as ``{"decimal": "comma", "date_order": "DMY"}`` (what it says)."""
         return _actuals_format(self.actuals_format)
 
+    @field_validator("supply_columns")
+    @classmethod
+    def _supply_mapping_syntax(cls, v: str) -> str:
+        for part in filter(None, (p.strip() for p in v.split(";"))):
+            name, eq, col = part.partition("=")
+            if not eq or name.strip() not in {"date", "item", "resource", "produced", "receipts"} or not col.strip():
+                raise ValueError(f"{part!r} is not a mapping; write e.g. produced=qty_made; resource=line")
+        return v
+
     @property
     def column_mapping(self) -> dict[str, str]:
         """ActualsColumns as {canonical: source column}."""
-        out = {}
-        for part in filter(None, (p.strip() for p in self.actuals_columns.split(";"))):
-            name, _, col = part.partition("=")
-            out[name.strip()] = col.strip()
-        return out
+        return _mapping(self.actuals_columns)
+
+    @property
+    def supply_mapping(self) -> dict[str, str]:
+        """SupplyColumns as {canonical: source column}."""
+        return _mapping(self.supply_columns)
 
     @model_validator(mode="after")
     def _watch_below_act(self) -> Settings:
@@ -296,6 +309,14 @@ def _actuals_format(text: str) -> dict[str, str]:
         except ValueError:
             pass
         raise ValueError(f"{part!r} is not a format; write e.g. decimal=comma; dates=DMY")
+    return out
+
+
+def _mapping(text: str) -> dict[str, str]:
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, _, col = part.partition("=")
+        out[name.strip()] = col.strip()
     return out
 
 

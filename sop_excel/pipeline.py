@@ -6,6 +6,7 @@ button, its CLI command and the demo compute the same numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sop_excel.core.execution import compute_exceptions, compute_execution
 from sop_excel.core.finance import compute_finance, item_values
 from sop_excel.core.scenarios import apply_scenario, capacity_for
 from sop_excel.core.supply import capacity_load, inventory_projection, safety_stock
+from sop_excel.core.supply_weeks import AREA_DEMAND
 from sop_excel.errors import CellProblem, InputError
 from sop_excel.models import MAX_CELL_TEXT, MAX_ROWS, Settings
 
@@ -26,6 +28,7 @@ __all__ = [
     "BasisPlan",
     "basis_from_plan",
     "basis_plan",
+    "check_events",
     "check_history",
     "check_methods",
     "check_scenarios",
@@ -33,7 +36,11 @@ __all__ = [
     "idle_drivers",
     "discontinued",
     "without_history",
+    "empty_supply_views",
     "ExecutionBasis",
+    "plan_capacity",
+    "SupplyInputs",
+    "supply_frames",
     "execution_basis",
     "execution_frames",
     "execution_from_basis",
@@ -558,23 +565,26 @@ class BasisPlan:
 
     ``items``: ``item, family, month_plan, sigma`` (sigma: the month's 80% interval as a
     standard deviation, used where an item has too few past errors); ``monthly``: ``item,
-    month, volume`` around the month; ``source``: which plan; ``month``: the execution month.
+    month, volume`` around the month; ``source``: which plan; ``month``: the execution month;
+    ``scenario``: the locked scenario ("" when the plan is not locked).
     """
 
     items: pd.DataFrame
     monthly: pd.DataFrame
     source: str
     month: pd.Timestamp
+    scenario: str = ""
 
 
 @dataclass(frozen=True)
 class ExecutionBasis:
     """What execution needs from the S&OP sheets, a few rows per item.
 
-    ``items``: ``item, family, month_plan, sigma, tracking_signal, bias`` for every item the
-    execution month plans (month plan: the plan of record where locked, else the final
-    forecast; sigma: the monthly error spread that judges noise; the tracking signal and bias
-    alert from locked snapshots against history). ``monthly``: ``item, month, volume``, the
+    ``items``: ``item, family, month_plan, sigma, tracking_signal, bias, interval_sigma`` for
+    every item the execution month plans (month plan: the plan of record where locked, else the
+    final forecast; sigma: the monthly error spread that judges noise; the tracking signal and
+    bias alert from locked snapshots against history; interval_sigma: the spread the forecast's
+    80% interval gives, which sizes safety stock as on the Inventory sheet). ``monthly``: ``item, month, volume``, the
     plan the sensing and the 13 weeks phase (the months around the execution month). ``source``:
     which plan (``v3 locked (Base)`` or ``Final (not locked)``). ``following``: the plan side
     of the month after (:class:`BasisPlan`), so closing the month needs no S&OP sheet
@@ -585,6 +595,7 @@ class ExecutionBasis:
     monthly: pd.DataFrame
     source: str
     following: BasisPlan | None = None
+    scenario: str = ""  # the locked scenario ("" when the plan is not locked): its capacity plans supply
 
     # months kept around the execution month: the weeks may start in the month before it, and
     # 13 weeks from any day of it end within four months after it
@@ -600,15 +611,15 @@ class ExecutionBasis:
 
 
 def basis_plan(month: pd.Timestamp, final: pd.DataFrame, locked: pd.DataFrame | None = None,
-               lock_label: str = "") -> BasisPlan:
+               lock_label: str = "", lock_scenario: str = "") -> BasisPlan:
     """The plan side of the execution basis of ``month`` (see :func:`execution_basis`)."""
     this = final[final["month"] == month]
     plan = this[["item", "family", "final"]].rename(columns={"final": "month_plan"})
-    source = "Final (not locked)"
+    source, scenario = "Final (not locked)", ""
     if locked is not None and (locked["month"] == month).any():
         lk = locked[locked["month"] == month].groupby("item")["volume"].sum()
         plan = plan.assign(month_plan=plan["item"].map(lk).fillna(0.0).astype(float))
-        source = lock_label or "Locked plan"
+        source, scenario = lock_label or "Locked plan", lock_scenario
     interval = ((this["hi_80"] - this["lo_80"]) / (2 * 1.2815515655446004)).to_numpy(dtype=float)
     items = plan.reset_index(drop=True).assign(month_plan=plan["month_plan"].astype(float).to_numpy(),
                                                sigma=interval)
@@ -624,30 +635,33 @@ def basis_plan(month: pd.Timestamp, final: pd.DataFrame, locked: pd.DataFrame | 
     monthly = pd.concat([monthly[window], others.drop_duplicates("item")], ignore_index=True)
     monthly = monthly.assign(volume=monthly["volume"].astype(float)).sort_values(
         ["item", "month"], kind="stable").reset_index(drop=True)
-    return BasisPlan(items, monthly, source, month)
+    return BasisPlan(items, monthly, source, month, scenario)
 
 
 def execution_basis(settings: Settings, final: pd.DataFrame, locked: pd.DataFrame | None = None,
                     lock_label: str = "", snapshots: pd.DataFrame | None = None,
-                    history: pd.DataFrame | None = None) -> ExecutionBasis:
+                    history: pd.DataFrame | None = None, lock_scenario: str = "") -> ExecutionBasis:
     """The S&OP side of execution: plan of record, error spread and tracking signal per item.
 
     The plan is the locked plan of record for the month when there is one (``locked``:
-    ``item, month, volume``), otherwise the current final forecast. The error spread comes from
-    locked snapshots against history where there are enough, otherwise from the forecast's own
-    80% interval; the tracking signal uses the same errors. The next month's plan side comes
-    with it (``following``).
+    ``item, month, volume``; ``lock_scenario``: its scenario, whose capacity the supply view
+    plans with), otherwise the current final forecast. The error spread comes from locked
+    snapshots against history where there are enough, otherwise from the forecast's own 80%
+    interval; the tracking signal uses the same errors. The next month's plan side comes with
+    it (``following``).
     """
     month = pd.Timestamp(settings.as_of).replace(day=1)
-    basis = basis_from_plan(basis_plan(month, final, locked, lock_label), settings, snapshots, history)
-    following = basis_plan(month + pd.DateOffset(months=1), final, locked, lock_label)
-    return ExecutionBasis(basis.items, basis.monthly, basis.source, following)
+    basis = basis_from_plan(basis_plan(month, final, locked, lock_label, lock_scenario), settings, snapshots,
+                            history)
+    following = basis_plan(month + pd.DateOffset(months=1), final, locked, lock_label, lock_scenario)
+    return dataclasses.replace(basis, following=following)
 
 
 def basis_from_plan(plan: BasisPlan, settings: Settings, snapshots: pd.DataFrame | None = None,
                     history: pd.DataFrame | None = None) -> ExecutionBasis:
     """The execution basis of ``plan``'s month: its plan side with the error spread, tracking
-    signal and bias from locked snapshots against history (``following`` not known)."""
+    signal and bias from locked snapshots against history (``following`` not known), and the
+    forecast interval's spread (``interval_sigma``: safety stock in the supply view)."""
     from sop_excel.core.drift import bias_alerts
 
     errors = forecast_errors(snapshots, history)
@@ -662,8 +676,9 @@ def basis_from_plan(plan: BasisPlan, settings: Settings, snapshots: pd.DataFrame
     items = p[["item", "family", "month_plan"]].assign(
         sigma=p["item"].map(sigma).astype(float).to_numpy(),
         tracking_signal=p["item"].map(bias["tracking_signal"]).astype(float).to_numpy(),
-        bias=p["item"].map(bias["bias"]).astype(object).fillna("").to_numpy())
-    return ExecutionBasis(items, plan.monthly, plan.source)
+        bias=p["item"].map(bias["bias"]).astype(object).fillna("").to_numpy(),
+        interval_sigma=p["item"].map(interval).astype(float).to_numpy())
+    return ExecutionBasis(items, plan.monthly, plan.source, scenario=plan.scenario)
 
 
 def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFrame,
@@ -677,14 +692,64 @@ def execution_frames(settings: Settings, items: pd.DataFrame, final: pd.DataFram
     return execution_from_basis(settings, items, basis, actuals)
 
 
+@dataclass(frozen=True)
+class SupplyInputs:
+    """What the supply side of execution reads besides the basis (issue 21).
+
+    ``production``: the Production table (``date, item, resource, produced, receipts``);
+    ``events``: the Events table as :func:`check_events` gives it (Cancelled left out);
+    ``capacity``: ``resource, month, hours`` of the plan's scenario (:func:`plan_capacity`).
+    """
+
+    production: pd.DataFrame
+    events: pd.DataFrame
+    capacity: pd.DataFrame
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to plan supply with: without production, receipts or
+        events the execution is today's, demand only (and the supply tables stay empty)."""
+        return bool(len(self.production) or len(self.events))
+
+
+def check_events(events: pd.DataFrame, items: pd.DataFrame, capacity: pd.DataFrame, settings: Settings,
+                 locate: Callable[[int, str], str], summary: str | None = None) -> pd.DataFrame:
+    """The Events table checked against the Items and Capacity sheets (:func:`core.events.check_events`)."""
+    from sop_excel.core.events import check_events as check
+
+    resources = (set(items["resource"].fillna("").astype(str)) | set(capacity["resource"].astype(str))) - {""}
+    return check(events, items=set(items["item"].astype(str)), resources=resources,
+                 calendar=WorkCalendar(holidays=settings.holidays), locate=locate,
+                 **({"summary": summary} if summary else {}))
+
+
+def plan_capacity(settings: Settings, basis: ExecutionBasis, capacity: pd.DataFrame,
+                  scenario_list: pd.DataFrame, drivers: pd.DataFrame) -> pd.DataFrame:
+    """The hours the plan of record's scenario has (Settings > Plan scenario when nothing is
+    locked), its capacity drivers applied, as on the Supply and Inventory sheets."""
+    from sop_excel.core.scenarios import capacity_for
+
+    names = list(scenario_list["scenario"])
+    parents = dict(zip(scenario_list["scenario"], scenario_list["parent"].fillna(""), strict=True))
+    name = basis.scenario or settings.plan_scenario
+    if name not in parents:
+        return capacity
+    try:
+        return capacity_for(name, capacity, drivers[drivers["scenario"].isin(names)], parents)
+    except ValueError:  # a broken parent chain is reported by the S&OP commands; plain hours here
+        return capacity
+
+
 def execution_from_basis(settings: Settings, items: pd.DataFrame, basis: ExecutionBasis,
-                         actuals: pd.DataFrame
+                         actuals: pd.DataFrame, supply: SupplyInputs | None = None
                          ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date, dict[str, pd.DataFrame]]:
     """(execution per item, exceptions worst first, the last day the actuals cover, views).
 
-    ``views`` holds the demand sensing and weekly tables (tblSensing, tblWeeks, tblWeekly).
-    Drift is phased by each item's day-of-week profile learned from the loaded daily actuals,
-    and judged against the item's error spread (``basis``); prices come from ``items``.
+    ``views`` holds the demand sensing and weekly tables (tblSensing, tblWeeks, tblWeekly) and
+    the supply view (tblSupplyWeeks, tblSupplyItems: empty unless ``supply`` has production,
+    receipts or events). Drift is phased by each item's day-of-week profile learned from the
+    loaded daily actuals, and judged against the item's error spread (``basis``); prices come
+    from ``items``. Demand and supply exceptions are one list (``area``), worst value first.
     """
     from sop_excel.core.drift import WorkCalendar, dow_profile
 
@@ -705,9 +770,75 @@ def execution_from_basis(settings: Settings, items: pd.DataFrame, basis: Executi
                                   profile=profile, sigma_month=sigma, bias=bias, calendar=calendar)
     execution.insert(2, "plan_source", basis.source)
     exceptions = compute_exceptions(execution, min_value_at_risk=settings.min_value_at_risk)
-    views = sensing_frames(settings, items, basis.monthly, actuals, through, sigma=sigma, profile=profile,
-                           calendar=calendar)
+    exceptions.insert(3, "area", AREA_DEMAND)
+    views, weekly = _sensing_views(settings, items, basis.monthly, actuals, through, sigma=sigma, profile=profile,
+                                   calendar=calendar)
+    if supply is not None and supply.active:
+        found = supply_frames(settings, items, basis, actuals, through, weekly, supply, calendar)
+        views.update(found.views)
+        exceptions = _one_list(exceptions, found.exceptions)
+    else:
+        views.update(empty_supply_views())
     return execution, exceptions, through, views
+
+
+def _one_list(demand: pd.DataFrame, supply: pd.DataFrame) -> pd.DataFrame:
+    """Demand and supply exceptions in one list, worst value at risk first, ranked again."""
+    both = pd.concat([demand.drop(columns="rank"), supply], ignore_index=True) if len(supply) else demand
+    severity = -both["value_at_risk"].abs().fillna(0.0).to_numpy()
+    both = both.iloc[np.lexsort((both["area"].to_numpy(), both["item"].to_numpy(), severity))]
+    both = both.assign(rank=np.arange(1, len(both) + 1))
+    return both[["rank", "item", "family", "area", "flag", "drift_pct", "value_at_risk", "reason",
+                 "action"]].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class SupplyFrames:
+    """:func:`supply_frames`: the supply tables by name, the supply exceptions, the whole result."""
+
+    views: dict[str, pd.DataFrame]
+    exceptions: pd.DataFrame
+    result: object
+
+
+SUPPLY_ITEM_COLUMNS = ["item", "family", "resource", "mtd_plan", "mtd_produced", "drift_pct", "z", "beyond_noise",
+                       "stock_now", "safety_stock", "weeks_of_cover", "below_safety_week", "stockout_week",
+                       "revenue_at_risk"]
+
+
+def empty_supply_views() -> dict[str, pd.DataFrame]:
+    """The supply tables with no rows (a workbook without production, receipts or events)."""
+    weeks = ["resource", "site", "week", "week_start", "horizon", "capacity_hours", "event_hours", "available_hours",
+             "load_hours", "utilisation", "overload", "spare_hours", "done_hours"]
+    return {"tblSupplyWeeks": pd.DataFrame(columns=weeks), "tblSupplyItems": pd.DataFrame(columns=SUPPLY_ITEM_COLUMNS)}
+
+
+def supply_frames(settings: Settings, items: pd.DataFrame, basis: ExecutionBasis, actuals: pd.DataFrame,
+                  through: dt.date, weekly: pd.DataFrame, supply: SupplyInputs,
+                  calendar: WorkCalendar | None = None) -> SupplyFrames:
+    """The supply view of the next 13 weeks and its exceptions (:mod:`sop_excel.core.supply_weeks`).
+
+    Safety stock is the Inventory sheet's: z(service level) x the forecast's interval spread x
+    sqrt(lead time); the demand is the Weekly sheet's plan and sensed demand of the days ahead.
+    """
+    from sop_excel.core.supply_weeks import supply_weeks
+    from sop_excel.core.weekly import week_label
+
+    calendar = calendar or WorkCalendar(holidays=settings.holidays)
+    master = items.drop_duplicates("item").set_index("item")
+    b = basis.items.set_index("item")
+    spread = b["interval_sigma"] if "interval_sigma" in b.columns else pd.Series(np.nan, index=b.index)
+    safety = safety_stock(spread.astype(float).fillna(0.0), master["lead_time_days"], settings.service_level)
+    found = supply_weeks(as_of=settings.as_of, through=through, plan=basis.monthly, items=items,
+                         capacity=supply.capacity, production=supply.production, actuals=actuals,
+                         demand=weekly, events=supply.events, safety=safety, calendar=calendar,
+                         frozen_weeks=settings.frozen_weeks, z_threshold=settings.drift_z,
+                         watch=settings.drift_watch_pct, act=settings.drift_act_pct,
+                         min_value_at_risk=settings.min_value_at_risk)
+    labels = {r.week: week_label(r.week, r.week_start, r.horizon == "Frozen") for r in found.weeks.itertuples()}
+    grid = pd.concat([found.items[SUPPLY_ITEM_COLUMNS], found.stock.rename(columns=labels)], axis=1)
+    views = {"tblSupplyWeeks": found.resources, "tblSupplyItems": grid}
+    return SupplyFrames(views, found.exceptions, found)
 
 
 def sensing_frames(settings: Settings, items: pd.DataFrame, monthly: pd.DataFrame, actuals: pd.DataFrame,
@@ -724,6 +855,15 @@ def sensing_frames(settings: Settings, items: pd.DataFrame, monthly: pd.DataFram
         ``tblSensing`` (per item, largest value change first), ``tblWeeks`` (13 weeks in total)
         and ``tblWeekly`` (per item, Plan and Sensed rows, one column per week).
     """
+    return _sensing_views(settings, items, monthly, actuals, through, sigma=sigma, profile=profile,
+                          calendar=calendar)[0]
+
+
+def _sensing_views(settings: Settings, items: pd.DataFrame, monthly: pd.DataFrame, actuals: pd.DataFrame,
+                   through: dt.date, *, sigma: pd.Series | None = None,
+                   profile: pd.DataFrame | None = None, calendar: WorkCalendar | None = None
+                   ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """:func:`sensing_frames`, and the weekly view's long frame (item and week) it was made from."""
     from sop_excel.core.sensing import sense_demand
     from sop_excel.core.weekly import FROZEN, week_label, weekly_view
 
@@ -779,4 +919,4 @@ def sensing_frames(settings: Settings, items: pd.DataFrame, monthly: pd.DataFram
     grid.insert(1, "family", grid["item"].map(master["family"]).fillna(""))
     grid = grid.iloc[np.lexsort((grid["measure"].to_numpy(), grid["item"].map(order).fillna(len(order)).to_numpy()))]
     return {"tblSensing": sensing.reset_index(drop=True), "tblWeeks": weeks,
-            "tblWeekly": grid.reset_index(drop=True)}
+            "tblWeekly": grid.reset_index(drop=True)}, weekly

@@ -2,9 +2,10 @@
 ``demo`` both write.
 
 The *planning state* is a company's own data (items, history, budget, capacity, the month's
-actuals: :class:`sop_excel.sources.exports.CompanyData`) and what planners put on top of it
-(:class:`PlanState`: consensus inputs, family targets, overrides, scenarios and drivers, past
-locks and snapshots, a lock to take now). :func:`plan_tables` forecasts, plans, locks and
+actuals, production and receipts: :class:`sop_excel.sources.exports.CompanyData`) and what
+planners put on top of it (:class:`PlanState`: consensus inputs, family targets, overrides,
+scenarios and drivers, past locks and snapshots, disruptions on the Events sheet, a lock to
+take now). :func:`plan_tables` forecasts, plans, locks and
 judges execution with the same pipeline functions the commands use, and returns a frame for
 every table of the layout by name; :func:`write_plan` writes them with the XlsxWriter builder.
 
@@ -50,6 +51,8 @@ DEFAULT_SETTINGS = {
     "ActualsSource": "",
     "ActualsColumns": "",
     "ActualsFormat": "",
+    "SupplySource": "",
+    "SupplyColumns": "",
     "Currency": "EUR",
     "HistoryMeasure": "orders",
     "SnapshotLags": 6,
@@ -87,6 +90,9 @@ class PlanState:
         scenarios, drivers: the Scenarios sheet (default: :func:`default_scenarios`).
         overrides: ``item, month, override, reason_code, comment`` typed on the Forecast sheet.
         locks, snapshots: earlier locks (the Plan of record's table) and their snapshots.
+        events: the Events sheet's disruptions (``id, kind, resource, item, start, end,
+            working_days, rate, delay_days, owner, status, comment``), checked against the items
+            and capacity; ``events_where``: names an event's row and field in messages.
         lock: lock this scenario now, after planning: ``(scenario, note)``.
         user, now: who and when, for locks and the exception log.
         forecast: a forecast already made (``pipeline.forecast_frames``), to plan on instead of
@@ -100,6 +106,8 @@ class PlanState:
     overrides: pd.DataFrame | None = None
     locks: pd.DataFrame | None = None
     snapshots: pd.DataFrame | None = None
+    events: pd.DataFrame | None = None
+    events_where: Callable[[int, str], str] | None = None
     lock: tuple[str, str] | None = None
     user: str = field(default_factory=getpass.getuser)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
@@ -128,6 +136,7 @@ class Plan:
         load = self.tables["tblLoad"]
         inv = self.tables["tblInventory"]
         execution = self.tables["tblExecution"]
+        stock = self.tables["tblSupplyItems"]
         out = [f"Forecast {len(models):,} items, {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
                f"({self.settings.horizon} months); methods: "
                + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
@@ -142,18 +151,29 @@ class Plan:
             out.append(f"Execution through {self.through:%Y-%m-%d} against {execution['plan_source'].iloc[0]}: "
                        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
                        + f"; {len(self.tables['tblExceptions'])} exceptions")
+        if len(stock):
+            exc = self.tables["tblExceptions"]
+            out.append(f"Supply weeks: {len(self.tables['tblEvents'])} events; "
+                       f"{int(stock['stockout_week'].notna().sum())} items projected out of stock in the next 13 "
+                       f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
+                       f"{int((exc['area'] != 'Demand').sum())} supply and capacity exceptions")
         return out
 
 
 def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, budget: pd.DataFrame,
                 capacity: pd.DataFrame, actuals: pd.DataFrame, state: PlanState | None = None, *,
+                production: pd.DataFrame | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Plan:
-    """Forecast, plan, lock (if asked) and judge execution; every table's frame by name.
+    """Forecast, plan, lock (if asked) and judge execution, demand and supply; every table's
+    frame by name.
 
     Args:
         settings: the Settings sheet's values.
         items, history, budget, capacity, actuals: the company's data, in the tables' fields.
         state: what planners put on top (default: nothing; Base, Upside, Downside).
+        production: daily production and supplier receipts (the Production sheet); with it or
+            with events the supply view of the next 13 weeks is planned (Supply weeks), and its
+            exceptions join the demand ones.
         progress: forecasting progress (done, total).
     """
     state = state or PlanState()
@@ -177,7 +197,7 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
     locks = [state.locks] if state.locks is not None and len(state.locks) else []
     snaps = [state.snapshots] if state.snapshots is not None and len(state.snapshots) else []
     locked = None
-    label = ""
+    label = lock_scenario = ""
     record = None
     if state.lock is not None:
         name, note = state.lock
@@ -189,16 +209,26 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
         locks.append(record)
         snaps.append(snap)
         scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
-        label = f"v{version} locked ({name})"
+        label, lock_scenario = f"v{version} locked ({name})", name
     locks_frame = pd.concat(locks, ignore_index=True) if locks else _empty("tblLocks")
     snapshots = pd.concat(snaps, ignore_index=True) if snaps else _empty("tblSnapshots")
     fva, waterfall = accuracy(snapshots, history) if len(snapshots) else (_empty("tblFVA"), _empty("tblWaterfall"))
-    basis = pipeline.execution_basis(settings, final, locked, label, snapshots if len(snapshots) else None, history)
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals)
+    basis = pipeline.execution_basis(settings, final, locked, label, snapshots if len(snapshots) else None, history,
+                                     lock_scenario=lock_scenario)
+    production = production if production is not None else _empty("tblProduction")
+    events = state.events if state.events is not None else _empty("tblEvents")
+    supply = None
+    if len(production) or len(events):  # as the S&OE commands plan supply: checked events, the plan's hours
+        where = state.events_where or (lambda pos, field: f"Events, row {pos + 1}, column {field}")
+        checked = pipeline.check_events(events, items, capacity, settings, where)
+        supply = pipeline.SupplyInputs(production, checked,
+                                       pipeline.plan_capacity(settings, basis, capacity, scen, drivers))
+    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals, supply)
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     now = pd.Timestamp(state.now)
-    exception_log = pd.DataFrame({"time": now, "item": exceptions["item"], "event": "opened",
-                                  "flag": exceptions["flag"], "value_at_risk": exceptions["value_at_risk"],
+    exception_log = pd.DataFrame({"time": now, "item": exceptions["item"], "area": exceptions["area"],
+                                  "event": "opened", "flag": exceptions["flag"],
+                                  "value_at_risk": exceptions["value_at_risk"],
                                   "owner": "", "comment": "", "status": "Open"})
     tables = {
         "tblItems": items, "tblHistory": history, "tblModels": models, "tblInputs": inputs,
@@ -207,6 +237,7 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
         "tblBudget": budget, "tblCapacity": capacity,
         "tblLocks": locks_frame, "tblLockedPlan": locked if locked is not None else _empty("tblLockedPlan"),
         "tblSnapshots": snapshots, "tblFVA": fva, "tblWaterfall": waterfall, "tblActuals": actuals,
+        "tblProduction": production, "tblEvents": events, "tblNewEvent": _empty("tblNewEvent"),
         "tblExecution": execution, "tblExceptions": exceptions, "tblExceptionLog": exception_log,
         "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": _empty("tblLog"),
         # the hidden Basis sheet is built empty; write_plan keeps the basis on it once the file exists

@@ -9,7 +9,9 @@ shows the report in a message box. A problem is shown as a message, never a trac
 
 Inputs a button needs come from cells, never from the RunPython string:
 
-- Refresh actuals: Settings > Actuals source (CSV, xlsx, SQLite file or database URL; a relative path is next to the workbook);
+- Refresh actuals: Settings > Actuals source (CSV, xlsx, SQLite file or database URL; a relative path is next to the workbook),
+  and Settings > Supply source for production and receipts (else the actuals source's supply columns);
+- Add event: the New event row on the Events sheet (kind, resource or item, dates, rate or delay, owner);
 - Lock plan: Settings > Plan scenario;
 - Close month: the as-of month (Settings > As-of date) once it is over, from the actuals already loaded;
 - New scenario: the form on the "New scenario" sheet (name, parent, description, changes);
@@ -34,6 +36,7 @@ import xlwings as xw
 
 from sop_excel import macros
 from sop_excel.errors import InputError, SopExcelError
+from sop_excel.workbook.tables import cell_locator, read_frame, rows_for
 from sop_excel.workbook.xlsm import FORM_CELLS, FORM_DEFAULTS, FORM_RANGE, NEW_SCENARIO_SHEET
 from sop_excel.workbook.xlwings_io import XlwingsIO
 
@@ -82,6 +85,31 @@ def _refresh_actuals(book: Any) -> macros.RunReport:
 def _close_month(book: Any) -> macros.RunReport:
     # The month is the as-of month once it is over; the actuals are those already loaded.
     return macros.close_month(XlwingsIO(book), progress=_status(book))
+def _add_event(book: Any) -> macros.RunReport:
+    # The New event row (tblNewEvent) on the Events sheet: a planner fills it, the button adds it.
+    io = XlwingsIO(book)
+    form = read_frame(io, "tblNewEvent")
+    if form.empty:
+        raise InputError("Fill in the New event row on the Events sheet (Kind, then the resource or item, "
+                         "From and what happens), then click Add event again.")
+    row = form.iloc[0]
+    where = cell_locator(form, "tblNewEvent")
+
+    def value(field: str) -> Any:
+        v = row[field]
+        return None if v is None or (isinstance(v, float) and v != v) or v is pd.NaT or v == "" else v
+
+    def whole(field: str) -> int | None:
+        v = value(field)
+        return None if v is None else int(v) if float(v).is_integer() else v  # a fraction: the check names it
+
+    report = macros.add_event(io, str(row["kind"]), start=value("start"), end=value("end"),
+                              resource=value("resource") or "", item=value("item") or "",
+                              working_days=whole("working_days"), rate=value("rate"),
+                              delay_days=whole("delay_days"), owner=value("owner") or "",
+                              comment=value("comment") or "", where=lambda field: where(0, field))
+    io.write_table("tblNewEvent", rows_for("tblNewEvent", form.iloc[0:0]))  # cleared for the next one
+    return report
 
 
 def _pct(value: Any, label: str) -> float | None:
@@ -169,6 +197,7 @@ ACTIONS: dict[str, Callable[[Any], macros.RunReport]] = {
     "flag_drift": _flag_drift,
     "meeting_pack": _meeting_pack,
     "close_month": _close_month,
+    "add_event": _add_event,
 }
 """Ribbon tag -> action. Each action calls the function its CLI command calls."""
 

@@ -50,6 +50,7 @@ MESSAGE_ARGS: dict[str, tuple[int | str, ...]] = {
 LOCAL_ARGS: dict[tuple[str, str], tuple[int | str, ...]] = {
     ("sop_excel/sources/_validate.py", "add"): (4, 5),  # add(mask, order, col, values, message, fix)
     ("sop_excel/sources/exports.py", "add"): (3, 4),  # problems.add(mask, where, values, message, fix)
+    ("sop_excel/core/events.py", "bad"): (2, 3),  # bad(field, value, message, fix)
 }
 # ValueError reaches the user (through pydantic or a CellProblem) only in these places
 VALUE_ERROR_SCOPES = {

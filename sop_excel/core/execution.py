@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.core.drift import WorkCalendar, drift_table
+from sop_excel.core.supply_weeks import AREA_DEMAND  # a table or log from before areas: all Demand
 
 __all__ = ["carried_exceptions", "compute_exceptions", "compute_execution", "exception_workflow", "merge_actuals",
            "month_closed_events", "working_days"]
@@ -29,9 +30,17 @@ def merge_actuals(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """New daily actuals replace existing rows of the same date and item; others are kept.
 
     Loading the same file twice gives the same table; a late correction replaces the old figure.
+    Production (issue 21) merges the same way: a load replaces every row of its days and items
+    (an item made on two resources on a day is two rows, both replaced).
     """
-    keep = existing.merge(new[["date", "item"]], on=["date", "item"], how="left", indicator=True)
-    kept = existing[(keep["_merge"] == "left_only").to_numpy()]
+    # one int64 key per (day, item) and a sorted membership test: a merge of 310,000 rows on a
+    # text column factorizes both sides and was most of the merge's time
+    codes = pd.Index(pd.unique(new["item"].to_numpy(dtype=object)))
+    old_code, new_code = codes.get_indexer(existing["item"].to_numpy(dtype=object)), codes.get_indexer(new["item"])
+    day = existing["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    new_day = new["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    replaced = (old_code >= 0) & np.isin(day * len(codes) + old_code, new_day * len(codes) + new_code)
+    kept = existing[~replaced]
     out = pd.concat([kept, new[existing.columns]], ignore_index=True) if len(kept) else new[existing.columns].copy()
     return out.sort_values(["date", "item"], kind="stable").reset_index(drop=True)
 
@@ -146,34 +155,45 @@ def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> 
 
 
 _WORSE = {STATUS_BIAS: 1, STATUS_WATCH: 1, STATUS_ACT: 2}
-LOG_COLUMNS = ["time", "item", "event", "flag", "value_at_risk", "owner", "comment", "status"]
+LOG_COLUMNS = ["time", "item", "area", "event", "flag", "value_at_risk", "owner", "comment", "status"]
 MONTH_CLOSED, CARRIED = "month closed", "carried"
 
 
+def _areas(frame: pd.DataFrame) -> pd.Series:
+    """Each row's area (Demand, Supply, Capacity); Demand where the frame has none."""
+    if "area" not in frame.columns:
+        return pd.Series(AREA_DEMAND, index=frame.index, dtype=object)
+    return frame["area"].fillna("").astype(str).replace("", AREA_DEMAND)
+
+
 def carried_exceptions(log: pd.DataFrame) -> pd.DataFrame:
-    """``item, owner, status, comment`` of the exceptions still open when the last month was
-    closed (the log's latest "month closed" entries whose status is not Resolved), for those
-    items not seen in the log since (once back on the list, the list holds them)."""
-    cols = ["item", "owner", "status", "comment"]
+    """``item, area, owner, status, comment`` of the exceptions still open when the last month
+    was closed (the log's latest "month closed" entries whose status is not Resolved), for those
+    items (in that area) not seen in the log since (once back on the list, the list holds them)."""
+    cols = ["item", "area", "owner", "status", "comment"]
     if log is None or log.empty or "status" not in log.columns:
         return pd.DataFrame(columns=cols)
+    log = log.assign(area=_areas(log))
     closed = log[log["event"] == MONTH_CLOSED]
     if closed.empty:
         return pd.DataFrame(columns=cols)
     at = closed["time"].max()
     last = closed[(closed["time"] == at) & (closed["status"].fillna("").astype(str) != "Resolved")]
-    seen = log[(log["time"] >= at) & (log["event"] != MONTH_CLOSED)]["item"]
-    last = last[~last["item"].isin(set(seen))].drop_duplicates("item", keep="last")
+    since = log[(log["time"] >= at) & (log["event"] != MONTH_CLOSED)]
+    seen = set(zip(since["item"], since["area"], strict=True))
+    last = last[[k not in seen for k in zip(last["item"], last["area"], strict=True)]]
+    last = last.drop_duplicates(["item", "area"], keep="last")
     return last[cols].reset_index(drop=True)
 
 
 def month_closed_events(exceptions: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     """Log rows for the exceptions on the list when their month is closed, with their final
-    status (what the planner set, Open when empty)."""
+    status (what the planner set, Open when empty) and their area."""
     if exceptions.empty:
         return pd.DataFrame(columns=LOG_COLUMNS)
     text = {c: exceptions[c].fillna("").astype(str) if c in exceptions else "" for c in ("owner", "status", "comment")}
-    return pd.DataFrame({"time": now, "item": exceptions["item"].to_numpy(), "event": MONTH_CLOSED,
+    return pd.DataFrame({"time": now, "item": exceptions["item"].to_numpy(), "area": _areas(exceptions).to_numpy(),
+                         "event": MONTH_CLOSED,
                          "flag": exceptions["flag"].to_numpy(), "value_at_risk": exceptions["value_at_risk"].to_numpy(),
                          "owner": text["owner"], "comment": text["comment"],
                          "status": text["status"].replace("", "Open")}, columns=LOG_COLUMNS).reset_index(drop=True)
@@ -184,9 +204,10 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
     """Carry owners, statuses and comments over; retire resolved and cleared exceptions.
 
     Args:
-        new: this refresh's exceptions (from :func:`compute_exceptions`).
+        new: this refresh's exceptions (from :func:`compute_exceptions`, with their ``area``).
         old: the Exceptions table as the planners left it (``owner, status, comment``).
-        log: the exception log so far (``time, item, event, flag, value_at_risk, owner, comment, status``).
+        log: the exception log so far (``time, item, area, event, flag, value_at_risk, owner,
+            comment, status``).
         now, month: the time of this refresh and the execution month.
 
     Returns:
@@ -194,45 +215,61 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
         list and stays out for the month unless its flag worsens (Watch to Act) or its value at
         risk grows by half; items whose drift went away leave with a "cleared" entry. An item
         still open when the last month was closed (:func:`carried_exceptions`) that is flagged
-        again comes back with its owner, status and comment ("carried").
+        again comes back with its owner, status and comment ("carried"). An exception is an item
+        in an area (Demand, Supply, Capacity; issue 21): an item's demand and supply exceptions
+        have owners, statuses and log entries of their own; tables and logs from before areas
+        are all Demand.
     """
     keep = ["owner", "status", "comment"]
-    prev = old.set_index("item")[keep] if len(old) else pd.DataFrame(columns=keep)
+    if "area" not in new.columns:  # a caller from before areas: demand exceptions
+        new = new.assign(area=AREA_DEMAND)
+
+    def keyed(f: pd.DataFrame) -> pd.DataFrame:
+        return f.assign(area=_areas(f)).set_index(["item", "area"])
+
+    prev = keyed(old)[keep] if len(old) else pd.DataFrame(columns=keep)
     this_month = log[(log["time"] >= month)] if len(log) else log
     if len(log) and (log["event"] == MONTH_CLOSED).any():  # nothing from before the month was closed
         this_month = this_month[this_month["time"] >= log.loc[log["event"] == MONTH_CLOSED, "time"].max()]
-    resolved_at = (this_month[this_month["event"] == "resolved"].sort_values("time").groupby("item").last()
+    resolved_at = (keyed(this_month[this_month["event"] == "resolved"].sort_values("time"))
+                   .groupby(level=[0, 1]).last()
                    if len(this_month) else pd.DataFrame(columns=["flag", "value_at_risk"]))
     carried = carried_exceptions(log)
-    carried = dict(zip(carried["item"], carried[keep].itertuples(index=False, name=None), strict=True))
+    carried = dict(zip(zip(carried["item"], carried["area"], strict=True),
+                       carried[keep].itertuples(index=False, name=None), strict=True))
     rows, events = [], []
 
-    def event(item: str, kind: str, r: object, owner: str = "", comment: str = "", status: str = "") -> None:
-        events.append({"time": now, "item": item, "event": kind, "flag": getattr(r, "flag", ""),
+    def event(key: tuple[str, str], kind: str, r: object, owner: str = "", comment: str = "",
+              status: str = "") -> None:
+        events.append({"time": now, "item": key[0], "area": key[1], "event": kind, "flag": getattr(r, "flag", ""),
                        "value_at_risk": getattr(r, "value_at_risk", np.nan), "owner": owner, "comment": comment,
                        "status": status})
 
     typed = dict(zip(prev.index, prev.itertuples(index=False, name=None), strict=True))  # one lookup per row
     for r in new.itertuples(index=False):
-        owner, status, comment = typed.get(r.item) or carried.get(r.item) or ("", "", "")
+        key = (r.item, r.area if isinstance(r.area, str) and r.area else AREA_DEMAND)
+        owner, status, comment = typed.get(key) or carried.get(key) or ("", "", "")
         owner, status, comment = (str(x) if isinstance(x, str) else "" for x in (owner, status, comment))
         if status == "Resolved":
-            event(r.item, "resolved", r, owner, comment, status)
+            event(key, "resolved", r, owner, comment, status)
             continue
-        if r.item in resolved_at.index:
-            was = resolved_at.loc[r.item]
+        if key in resolved_at.index:
+            was = resolved_at.loc[key]
             worse = (_WORSE.get(r.flag, 0) > _WORSE.get(str(was["flag"]), 0)
                      or abs(r.value_at_risk) > 1.5 * abs(float(was["value_at_risk"] or 0)))
             if not worse:
                 continue
-            event(r.item, "reopened", r, owner, comment, "Open")
+            event(key, "reopened", r, owner, comment, "Open")
             status = "Open"
-        elif r.item not in typed:
-            event(r.item, CARRIED if r.item in carried else "opened", r, owner, comment, status or "Open")
+        elif key not in typed:
+            event(key, CARRIED if key in carried else "opened", r, owner, comment, status or "Open")
         rows.append({**r._asdict(), "owner": owner, "status": status or "Open", "comment": comment})
-    for item in prev.index.difference(new["item"]):
-        owner, status, comment = (x if isinstance(x, str) else "" for x in typed[item])
-        events.append({"time": now, "item": item, "event": "cleared" if status != "Resolved" else "resolved",
+    shown_keys = pd.MultiIndex.from_arrays([new["item"], _areas(new)]) if len(new) else pd.MultiIndex.from_tuples(
+        [], names=["item", "area"])
+    for key in prev.index.difference(shown_keys):
+        owner, status, comment = (x if isinstance(x, str) else "" for x in typed[key])
+        events.append({"time": now, "item": key[0], "area": key[1],
+                       "event": "cleared" if status != "Resolved" else "resolved",
                        "flag": "", "value_at_risk": np.nan, "owner": owner, "comment": comment,
                        "status": status or "Open"})
     cols = [*new.columns, *keep]

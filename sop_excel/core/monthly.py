@@ -286,6 +286,26 @@ def archive_drivers(drivers: pd.DataFrame, before: pd.Timestamp, now: pd.Timesta
     return drivers[~past], rows
 
 
+def roll_opening_stock(items: pd.DataFrame, actuals: pd.DataFrame, production: pd.DataFrame,
+                       month: pd.Timestamp) -> tuple[pd.DataFrame, int]:
+    """Items > Opening stock carried from the start of ``month`` to the start of the next:
+    + produced + received - shipped in the month (the supply view's stock arithmetic, issue 21).
+
+    Only where the workbook has supply data for the month (Production rows dated in it): without
+    them the month's flow is not known and the stock is left as it is. Returns (items, how many
+    items' stock changed)."""
+    start, end = month_start(month), month_end(month)
+    made = production[(production["date"] >= start) & (production["date"] <= end)]
+    if made.empty:
+        return items, 0
+    days = actuals[(actuals["date"] >= start) & (actuals["date"] <= end)]
+    flow = (made.groupby("item")["produced"].sum().add(made.groupby("item")["receipts"].sum(), fill_value=0.0)
+            .sub(days.groupby("item")["shipments"].sum(), fill_value=0.0))
+    delta = items["item"].map(flow).fillna(0.0).astype(float)
+    out = items.assign(opening_stock=items["opening_stock"].fillna(0.0).astype(float) + delta.to_numpy())
+    return out, int((delta != 0).sum())
+
+
 def actuals_window(actuals: pd.DataFrame, first: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows dated ``first`` or later, the earlier rows)."""
     early = (actuals["date"] < first).to_numpy()

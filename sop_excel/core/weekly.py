@@ -57,8 +57,10 @@ def weekly_view(plan: pd.DataFrame, daily: pd.DataFrame, as_of: DateLike, throug
         frozen_weeks: weeks 1..frozen_weeks are marked Frozen.
 
     Returns:
-        Long frame ``item, week, week_start, week_end, horizon, working_days, plan, sensed, orders``
-        (one row per item and week; ``orders`` are the week's orders booked through ``through``).
+        Long frame ``item, week, week_start, week_end, horizon, working_days, plan, sensed, orders,
+        plan_ahead, sensed_ahead`` (one row per item and week; ``orders`` are the week's orders
+        booked through ``through``; ``plan_ahead`` and ``sensed_ahead`` the plan and sensed
+        demand of the week's days after ``through``, what the supply view projects against).
     """
     calendar = calendar or WorkCalendar()
     starts = week_starts(as_of, weeks)
@@ -88,6 +90,7 @@ def weekly_view(plan: pd.DataFrame, daily: pd.DataFrame, as_of: DateLike, throug
         week_orders = (d[(d["date"] >= start) & (d["date"] <= end)].groupby("item")["orders"].sum()
                        .reindex(items, fill_value=0.0).to_numpy(dtype=float))
         plan_w = np.zeros(len(items))
+        plan_ahead = np.zeros(len(items))  # the part of the week's plan after ``through``
         sensed_w = np.zeros(len(items))
         for month in pd.date_range(start.to_period("M").start_time, end.to_period("M").start_time, freq="MS"):
             vol = (monthly[month].to_numpy(dtype=float) if month in monthly.columns else np.zeros(len(items)))
@@ -97,11 +100,14 @@ def weekly_view(plan: pd.DataFrame, daily: pd.DataFrame, as_of: DateLike, throug
                 continue
             if month == this_month:
                 ahead = _share_between(items, month, max(start - pd.Timedelta(days=1), cut), end, calendar, profile)
+                plan_ahead += vol * ahead
                 rate = rest_rate.fillna(pd.Series(vol, index=items)).to_numpy(dtype=float)
                 sensed_w += rate * ahead
             elif month == next_month:
+                plan_ahead += vol * share
                 sensed_w += vol * next_ratio.to_numpy(dtype=float) * share
             else:
+                plan_ahead += vol * share
                 sensed_w += vol * share
         sensed_w += week_orders  # what is already booked in the week
         workdays = int(np.busday_count(start.date(), (end + pd.Timedelta(days=1)).date(),
@@ -110,9 +116,11 @@ def weekly_view(plan: pd.DataFrame, daily: pd.DataFrame, as_of: DateLike, throug
         rows.append(pd.DataFrame({
             "item": items, "week": k, "week_start": start, "week_end": end,
             "horizon": FROZEN if k <= frozen_weeks else OPEN, "working_days": workdays,
-            "plan": plan_w, "sensed": sensed_w, "orders": week_orders}))
+            "plan": plan_w, "sensed": sensed_w, "orders": week_orders,
+            "plan_ahead": plan_ahead, "sensed_ahead": sensed_w - week_orders}))
     out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["item", "week", "week_start", "week_end", "horizon", "working_days", "plan", "sensed", "orders"])
+        columns=["item", "week", "week_start", "week_end", "horizon", "working_days", "plan", "sensed", "orders",
+                 "plan_ahead", "sensed_ahead"])
     out.attrs.update(as_of=pd.Timestamp(as_of).date(), through=cut.date(), frozen_weeks=frozen_weeks)
     return out
 

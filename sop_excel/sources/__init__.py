@@ -8,8 +8,8 @@ applies the same validation (``_validate.py``) and returns the canonical columns
 from __future__ import annotations
 
 from sop_excel.sources._csv_file import read_actuals_csv
-from sop_excel.sources._validate import ACTUALS_COLUMNS
-from sop_excel.sources.read import file_digest, read_actuals, source_kind, source_label
+from sop_excel.sources._validate import ACTUALS_COLUMNS, SUPPLY_COLUMNS
+from sop_excel.sources.read import file_digest, read_actuals, read_supply, source_kind, source_label
 from sop_excel.sources.sql import read_actuals_sql, write_actuals_sqlite
 from sop_excel.sources.xlsx import read_actuals_xlsx
 
@@ -20,7 +20,9 @@ __all__ = [
     "read_actuals_csv",
     "read_actuals_sql",
     "read_actuals_xlsx",
+    "read_supply",
     "source_kind",
     "source_label",
+    "SUPPLY_COLUMNS",
     "write_actuals_sqlite",
 ]

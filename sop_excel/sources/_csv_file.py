@@ -9,7 +9,8 @@ import pandas as pd
 
 from sop_excel.errors import InputError
 from sop_excel.sources._validate import (
-    ACTUALS_COLUMNS,
+    ACTUALS,
+    Columns,
     Locator,
     _Twice,
     duplicate_columns_error,
@@ -18,13 +19,59 @@ from sop_excel.sources._validate import (
     validate,
 )
 from sop_excel.sources.conventions import Conventions
-from sop_excel.sources.tabular import read_table
+from sop_excel.sources.tabular import Table, read_table
 
-__all__ = ["TOO_BIG", "read_actuals_csv"]
+__all__ = ["TOO_BIG", "Found", "read_actuals_csv", "read_csv_columns", "read_kwargs"]
 
 TOO_BIG = ("Export only the months the plan needs (the Actuals sheet holds at most 1,048,573 rows), "
             "or read from a database (SQLite file or URL), which reads only the current month; "
             "SOP_EXCEL_MAX_SOURCE_MB raises the limit.")
+
+
+def read_kwargs(path: Path, spec: Columns) -> dict[str, str]:
+    """What :func:`sop_excel.sources.tabular.read_table` says of a file of actuals or of
+    production (its messages name which)."""
+    if spec is ACTUALS:
+        return {"expected": ", ".join(spec.canonical), "what": "rows of actuals", "guard_prefix": "Actuals file ",
+                "missing": f"No actuals file at {path}. Check the path.", "too_big": TOO_BIG}
+    return {"expected": ", ".join(spec.canonical), "what": f"rows of {spec.what}", "guard_prefix": "Production file ",
+            "missing": f"No production file at {path}. Check the path (Settings > Supply source).",
+            "too_big": TOO_BIG.replace("the Actuals sheet", "the Production sheet")}
+
+
+Found = tuple[pd.DataFrame, Locator, Table]
+"""A source's canonical columns (raw values), where each came from, and the table read."""
+
+
+def found_columns(table: Table, mapping: Mapping[str, str] | None, spec: Columns, *,
+                  optional: bool = False) -> Found | None:
+    """The canonical columns of ``spec`` in a table read by :func:`read_table` (CSV or xlsx).
+
+    ``optional``: a table without any of ``spec.any_of`` gives None instead of an error (the
+    supply columns of an actuals file, read when it has them).
+    """
+    header = table.header
+    try:
+        idx, missing = resolve_columns(header, mapping, spec)
+    except _Twice as twice:
+        raise duplicate_columns_error(table.header_where, header, twice.positions) from None
+    if optional and spec.any_of and not any(c in idx for c in spec.any_of):
+        return None
+    if missing:
+        shown = header if table.sheet is None else [h for h in header if h.strip()]
+        raise missing_columns_error(table.header_where, missing, shown, mapping, spec=spec)
+    names = [c for c in spec.canonical if c in idx]
+    cols = table.columns([idx[c] for c in names])
+    raw = pd.DataFrame({c: s.to_numpy() for c, s in zip(names, cols, strict=True)}, dtype=object)
+    locate = Locator(cell=lambda pos, col: table.where(idx[col], pos), row=table.row_where)
+    return raw, locate, table
+
+
+def read_csv_columns(path: str | Path, mapping: Mapping[str, str] | None, spec: Columns, *,
+                     optional: bool = False) -> Found | None:
+    """The canonical columns of ``spec`` found in a CSV, as text, with where each cell came from."""
+    path = Path(path)
+    return found_columns(read_table(path, **read_kwargs(path, spec)), mapping, spec, optional=optional)
 
 
 def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
@@ -50,19 +97,7 @@ def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
             file row and column.
     """
     path = Path(path)
-    table = read_table(path, expected=", ".join(ACTUALS_COLUMNS), what="rows of actuals",
-                       missing=f"No actuals file at {path}. Check the path.", guard_prefix="Actuals file ",
-                       too_big=TOO_BIG)
-    header = table.header
-    try:
-        idx, missing = resolve_columns(header, mapping)
-    except _Twice as twice:
-        raise duplicate_columns_error(table.header_where, header, twice.positions) from None
-    if missing:
-        raise missing_columns_error(table.header_where, missing, header, mapping)
-    cols = table.columns([idx[c] for c in ACTUALS_COLUMNS])
-    raw = pd.DataFrame({c: s.to_numpy() for c, s in zip(ACTUALS_COLUMNS, cols, strict=True)}, dtype=object)
-    locate = Locator(cell=lambda pos, col: table.where(idx[col], pos), row=table.row_where)
+    raw, locate, table = read_csv_columns(path, mapping, ACTUALS)  # type: ignore[misc]
     label = f"Actuals file {path.name}" + (f" ({'; '.join(table.notes)})" if table.notes else "")
     frame = validate(raw, locate, known_items=known_items, label=label, conventions=conventions)
     frame.attrs["notes"] = [*table.notes, *frame.attrs.get("notes", [])]

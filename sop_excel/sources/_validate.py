@@ -25,14 +25,45 @@ from sop_excel.sources.conventions import (
 )
 from sop_excel.sources.tabular import column_letter, control_characters
 
-__all__ = ["ACTUALS_COLUMNS", "Locator", "duplicate_columns_error", "missing_columns_error", "resolve_columns",
-           "validate"]
+__all__ = ["ACTUALS", "ACTUALS_COLUMNS", "SUPPLY", "SUPPLY_COLUMNS", "Columns", "Locator", "duplicate_columns_error",
+           "missing_columns_error", "resolve_columns", "validate", "validate_supply"]
 
 ACTUALS_COLUMNS = ("date", "item", "orders", "shipments")
+SUPPLY_COLUMNS = ("date", "item", "resource", "produced", "receipts")
 QUANTITIES = ("orders", "shipments")
 ACTUALS_HINTS = {"decimal_hint": "--decimal point or --decimal comma (in Excel: Settings > Actuals format, "
                                  "e.g. decimal=comma)",
                  "date_hint": "--date-format DMY or MDY (in Excel: Settings > Actuals format, e.g. dates=DMY)"}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns a reader looks for in a source.
+
+    Attributes:
+        required: canonical columns every source must have.
+        optional: canonical columns read when the source has them.
+        any_of: of the optional ones, at least one must be there (else the source has none of
+            this data: an error for a source given for it, nothing for the actuals source).
+        setting: the Settings row that maps the source's names; example: a mapping to show.
+        what: what the rows are, in messages ("has a header but no rows of actuals").
+    """
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    setting: str = "ActualsColumns"
+    example: str = "orders=order_qty"
+    what: str = "actuals"
+
+    @property
+    def canonical(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+ACTUALS = Columns(ACTUALS_COLUMNS)
+SUPPLY = Columns(("date", "item"), ("resource", "produced", "receipts"), ("produced", "receipts"),
+                 setting="SupplyColumns", example="produced=qty_made", what="production or receipts")
 
 
 @dataclass(frozen=True)
@@ -48,38 +79,44 @@ class Locator:
     row: Callable[[int], str]
 
 
-def resolve_columns(found: list[str], mapping: Mapping[str, str] | None) -> tuple[dict[str, int], list[str]]:
+def resolve_columns(found: list[str], mapping: Mapping[str, str] | None,
+                    spec: Columns = ACTUALS) -> tuple[dict[str, int], list[str]]:
     """Match canonical columns to a source's header, case- and space-insensitively.
 
     Args:
         found: the source's column names, in order.
         mapping: canonical name -> source column name (ActualsColumns in Settings); names not in it
             are looked up under their canonical name.
+        spec: the columns wanted (default: the actuals' date, item, orders, shipments).
 
     Returns:
-        (canonical -> position in ``found``, the source names that are missing).
+        (canonical -> position in ``found`` for each column found, the source names of the
+        required columns that are missing; for ``spec.any_of``, all of them when none is there).
 
     Raises:
-        SopExcelError: the mapping names something other than date, item, orders, shipments.
+        SopExcelError: the mapping names a column sop-excel does not know.
+        _Twice: a column wanted is named twice in ``found`` (and none is missing).
     """
     mapping = dict(mapping or {})
-    wrong = [k for k in mapping if k not in ACTUALS_COLUMNS]
+    wrong = [k for k in mapping if k not in spec.canonical]
     if wrong:
         raise SopExcelError(
-            f"ActualsColumns maps {', '.join(repr(w) for w in wrong)}, which sop-excel does not know. "
-            f"Map only {', '.join(ACTUALS_COLUMNS)}, e.g. orders=order_qty.")
+            f"{spec.setting} maps {', '.join(repr(w) for w in wrong)}, which sop-excel does not know. "
+            f"Map only {', '.join(spec.canonical)}, e.g. {spec.example}.")
     norm = [str(f).strip().lower() for f in found]
     idx: dict[str, int] = {}
     twice = []
     missing: list[str] = []
-    for col in ACTUALS_COLUMNS:
+    for col in spec.canonical:
         want = str(mapping.get(col, col)).strip().lower()
         if want in norm:
             idx[col] = norm.index(want)
             if norm.count(want) > 1:
                 twice.append([i for i, n in enumerate(norm) if n == want])
-        else:
+        elif col in spec.required:
             missing.append(mapping.get(col, col))
+    if spec.any_of and not any(c in idx for c in spec.any_of) and not missing:
+        missing = [str(mapping.get(c, c)) for c in spec.any_of]
     if twice and not missing:
         raise _Twice(twice)
     return idx, missing
@@ -105,18 +142,23 @@ def duplicate_columns_error(where: str, found: list[str], positions: list[list[i
 
 
 def missing_columns_error(where: str, missing: list[str], found: list[str],
-                          mapping: Mapping[str, str] | None, what: str = "file") -> InputError:
+                          mapping: Mapping[str, str] | None, what: str = "file",
+                          spec: Columns = ACTUALS) -> InputError:
     """The one message for missing columns: where, which, what was found, what to do."""
     mapping = dict(mapping or {})
     back = {v: k for k, v in mapping.items()}
-    named = ", ".join(repr(m) + (f" (mapped to {back[m]} in ActualsColumns)" if m in back else "")
+    named = ", ".join(repr(m) + (f" (mapped to {back[m]} in {spec.setting})" if m in back else "")
                       for m in missing)
+    if spec.any_of and set(missing) == {str(mapping.get(c, c)) for c in spec.any_of}:
+        named = " or ".join(repr(m) for m in missing)
     shown = ", ".join(repr(str(h)) for h in found) or "no columns"
-    fix = f"The {what} needs the columns {', '.join(ACTUALS_COLUMNS)}."
+    wanted = list(spec.required) + ([" or ".join(spec.any_of)] if spec.any_of else [])
+    fix = f"The {what} needs the columns {', '.join(wanted)}."
     if mapping:
-        needed = ", ".join(str(mapping.get(c, c)) for c in ACTUALS_COLUMNS)
-        fix = (f"The {what} needs the columns {needed}; fix ActualsColumns in Settings "
-               "(e.g. orders=order_qty) or the source.")
+        needed = ", ".join([str(mapping.get(c, c)) for c in spec.required]
+                           + ([" or ".join(str(mapping.get(c, c)) for c in spec.any_of)] if spec.any_of else []))
+        fix = (f"The {what} needs the columns {needed}; fix {spec.setting} in Settings "
+               f"(e.g. {spec.example}) or the source.")
     return InputError(f"{where}: missing column{'s' if len(missing) > 1 else ''} {named}; "
                       f"found {shown}. {fix}")
 
@@ -193,6 +235,104 @@ def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None
         listed.append(CellProblem(locate.row(int(pos)), None,
                                   f"repeats item {out['item'].iloc[pos]} on {out['date'].iloc[pos]:%Y-%m-%d}",
                                   "Keep one row per item and day."))
+    if listed:
+        raise InputError(f"{label} has values sop-excel cannot load", listed)
+    out = out.reset_index(drop=True)
+    out["date"] = out["date"].astype("datetime64[us]")
+    out.attrs["notes"] = date_notes + number_notes
+    return out
+
+
+def validate_supply(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None,
+                    item_resources: Mapping[str, str] | None = None, known_resources: set[str] | None = None,
+                    label: str, conventions: Conventions | None = None, date1904: bool = False) -> pd.DataFrame:
+    """Check and convert raw production and receipts; every problem reported at once.
+
+    The same rules as :func:`validate` (numbers and dates by :mod:`sop_excel.sources.conventions`,
+    control characters refused, quantities bounded), for the supply columns.
+
+    Args:
+        raw: canonical columns ``date, item`` and any of ``resource, produced, receipts`` (a
+            missing quantity column is all zeros), one row per source row, in source order.
+        locate: names the source row and cell of a position in ``raw``.
+        known_items: item codes on the Items sheet; ``None`` accepts any code.
+        item_resources: each item's resource on the Items sheet, for rows without one.
+        known_resources: the resources of the Items and Capacity sheets; ``None`` accepts any.
+        label: the source in the summary line, e.g. "Production file p.csv".
+        conventions: the decimal separator and date order as the user said them (None: detect).
+        date1904: serial dates count from 1904 (an xlsx setting).
+
+    Returns:
+        ``date`` (datetime64, day), ``item``, ``resource`` (str; the item's resource where the
+        source has none), ``produced``, ``receipts`` (float, empty = 0); ``attrs["notes"]``:
+        how numbers and dates were read, when it mattered.
+
+    Raises:
+        InputError: unreadable dates, empty or unknown items, unknown resources, quantities that
+            are not numbers, negative or too large, an item twice on one day and resource.
+    """
+    conventions = conventions or Conventions(**ACTUALS_HINTS)
+    problems: list[tuple[int, int, CellProblem]] = []
+
+    def add(mask: np.ndarray, order: int, col: str, values: pd.Series | None, message: str, fix: str) -> None:
+        for pos in np.flatnonzero(mask):
+            value = None if values is None else _shown(values.iloc[pos])
+            problems.append((int(pos), order, CellProblem(locate.cell(int(pos), col), value, message, fix)))
+
+    def where(col: str) -> Callable[[int], str]:
+        return lambda pos: locate.cell(pos, col)
+
+    (dates,), (bad_date,), date_notes = read_dates([Column("date", raw["date"], where("date"))], conventions,
+                                                  label=label, date1904=date1904)
+    empty_date = dates.isna().to_numpy() & ~bad_date
+    add(bad_date | empty_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD.")
+    items = _items(raw["item"])
+    empty = (items == "").to_numpy()
+    add(empty, 1, "item", None, "item is empty", "Fill in the item code.")
+    control = {}
+    for col in ("item", "resource"):
+        if col not in raw.columns:
+            continue
+        soft = raw[col].map(lambda v: v.strip(" \t\r\n") if isinstance(v, str) else v)
+        control[col] = control_characters(soft)
+        add(control[col], 1 if col == "item" else 2, col,
+            soft.map(lambda v: _Exact(v) if isinstance(v, str) else v), "holds a control character",
+            "Remove it from the file: codes are compared exactly, and Excel cannot show it.")
+    if known_items is not None:
+        add(~empty & ~control["item"] & ~items.isin(known_items).to_numpy(), 1, "item", items,
+            "is not an item on the Items sheet", "Check the code, or add the item to Items first.")
+    given = _items(raw["resource"]) if "resource" in raw.columns else pd.Series("", index=raw.index, dtype=str)
+    own = items.map(dict(item_resources or {})).fillna("").astype(str)
+    resource = given.where(given != "", own)
+    if known_resources is not None and "resource" in raw.columns:
+        add(((given != "") & ~control["resource"] & ~given.isin(known_resources)).to_numpy(), 2, "resource", given,
+            "is not a resource on the Items or Capacity sheet",
+            "Check the code, or leave it empty for the item's own resource.")
+    out = pd.DataFrame({"date": dates.to_numpy(), "item": items, "resource": resource})
+    names = [c for c in ("produced", "receipts") if c in raw.columns]
+    values, bads, number_notes = read_numbers([Column(c, raw[c], where(c)) for c in names], conventions, label=label)
+    got = dict(zip(names, zip(values, bads, strict=True), strict=True))
+    for order, col in enumerate(("produced", "receipts"), start=3):
+        if col not in got:
+            out[col] = 0.0
+            continue
+        vals, bad = got[col]
+        add(bad, order, col, raw[col], "is not a number", "Write a quantity such as 12 or 12.5 (empty means 0).")
+        add(np.nan_to_num(vals, nan=0.0) < 0, order, col, raw[col], "is negative",
+            "Quantities must be 0 or more; book scrap or returns separately.")
+        big = too_large(vals) & (vals > 0)
+        add(big, order, col, raw[col], f"is too large (at least {MAX_NUMBER:,.0f})",
+            "Check the value and its decimal separator.")
+        out[col] = np.where(np.isnan(vals) & ~bad, 0.0, vals)
+        out.loc[bad | big, col] = np.nan
+    problems.sort(key=lambda p: (p[0], p[1]))
+    listed = [p[2] for p in problems]
+    dup = (out.duplicated(["date", "item", "resource"], keep="first") & out["date"].notna()).to_numpy()
+    for pos in np.flatnonzero(dup):
+        on = f" on {out['resource'].iloc[pos]}" if out["resource"].iloc[pos] else ""
+        listed.append(CellProblem(locate.row(int(pos)), None,
+                                  f"repeats item {out['item'].iloc[pos]}{on} on {out['date'].iloc[pos]:%Y-%m-%d}",
+                                  "Keep one row per item, resource and day."))
     if listed:
         raise InputError(f"{label} has values sop-excel cannot load", listed)
     out = out.reset_index(drop=True)

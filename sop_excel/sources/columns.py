@@ -1,6 +1,6 @@
 """Which column of a user's file is which: recognised header names, a mapping file, CLI options.
 
-Each kind of file (items, history, budget, capacity, open orders) has *roles* (item, family,
+Each kind of file (items, history, budget, capacity, open orders, production) has *roles* (item, family,
 price, ...). A role's column is found, in this order, by
 
 1. the mapping: ``--column history.qty=Menge`` or, in the TOML file given to ``--mapping``,
@@ -100,6 +100,16 @@ ROLES: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
                           "auftragsmenge", "units")),
         "shipments": (False, ("shipments", "shipped", "shipped qty", "delivered", "delivered qty", "geliefert",
                               "liefermenge")),
+    },
+    "production": {  # at least one of produced and receipts (read_production says so)
+        "date": (True, ("date", "production date", "posting date", "receipt date", "due date", "day", "datum",
+                        "buchungsdatum", "fertigungsdatum")),
+        "item": (True, _ITEM),
+        "resource": (False, _RESOURCE),
+        "produced": (False, ("produced", "production", "output", "qty produced", "produced qty", "good qty",
+                             "made", "yield", "gefertigt", "produziert", "ausbringung", "fertigmeldung")),
+        "receipts": (False, ("receipts", "received", "receipt qty", "goods receipt", "goods receipts", "gr qty",
+                             "supplier receipts", "wareneingang", "eingang")),
     },
 }
 KINDS = tuple(ROLES)
@@ -244,7 +254,7 @@ def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
     """Find each role's column in ``header``.
 
     Args:
-        kind: items, history, budget, capacity or open_orders.
+        kind: items, history, budget, capacity, open_orders or production.
         header: the file's header cells.
         where: the header's place for messages ("File a.csv, row 1 (header)").
         mapping: the user's mapping (and command-line options).

@@ -1,4 +1,4 @@
-"""A company's own exports (item master, demand history, budget, capacity, open orders) read into
+"""A company's own exports (item master, demand history, budget, capacity, open orders, production) read into
 the planning workbook's frames, with a summary of what was read.
 
 Planners get their data from an ERP or BI tool as CSV or xlsx with column names of their own,
@@ -21,6 +21,10 @@ Shapes understood:
 * **capacity**: per resource and month, long or wide.
 * **open orders**: the as-of month's order lines so far (date, item, quantity, shipped
   quantity), summed per item and day into the Actuals sheet.
+* **production**: daily production per item (and resource) and supplier receipts (date, item,
+  resource, produced, receipts), summed per item, resource and day into the Production sheet:
+  from the month before the as-of month on (the sheet's window); receipts dated after the as-of
+  date are due, production dated after it is left out (and counted).
 
 Every problem is named by file, row (or sheet and cell) and column, all at once; nothing is
 written when anything is wrong.
@@ -50,7 +54,7 @@ from sop_excel.sources.conventions import (
 from sop_excel.sources.tabular import Table, column_letter, control_characters, read_table
 
 __all__ = ["CompanyData", "ItemDefaults", "read_budget", "read_capacity", "read_company", "read_history",
-           "read_items", "read_open_orders"]
+           "read_items", "read_open_orders", "read_production"]
 
 _DT = "datetime64[us]"
 ITEM_FIELDS = ["item", "description", "family", "site", "resource", "price", "unit_cost", "hours_per_unit",
@@ -65,6 +69,7 @@ _STATUS = {
     "phase-out": "discontinued", "phaseout": "discontinued", "eol": "discontinued", "end of life": "discontinued",
     "d": "discontinued", "auslauf": "discontinued", "delisted": "discontinued",
 }
+PRODUCTION_FIELDS = {"date": _DT, "item": "object", "resource": "object", "produced": "float", "receipts": "float"}
 EXCEL_CELL_CHARS = 32_767
 MIN_HISTORY_MONTHS = 12
 """Items with fewer months of history are listed in the summary: they are forecast as new items
@@ -109,6 +114,8 @@ class CompanyData:
     files: dict[str, Path] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    production: pd.DataFrame = field(default_factory=lambda: _empty(PRODUCTION_FIELDS))
+    """``date, item, resource, produced, receipts``: the Production sheet's first rows (issue 21)."""
 
 
 class _Problems:
@@ -729,6 +736,101 @@ def read_open_orders(path: str | Path, mapping: ReadMapping, items: pd.DataFrame
     return out[["date", "item", "orders", "shipments"]], lines, []
 
 
+# -- production and receipts --------------------------------------------------------------------
+def read_production(path: str | Path, mapping: ReadMapping, items: pd.DataFrame, capacity: pd.DataFrame,
+                    as_of: dt.date) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Daily production per item (and resource) and supplier receipts (``date, item, resource,
+    produced, receipts``): what the Production sheet starts with, as refresh-actuals would load
+    them. A line without a resource is the item's own (Items > Resource); a resource that is
+    neither an item's nor on the capacity file is refused by cell.
+
+    Kept: the month before the as-of month on (the sheet keeps what the Actuals sheet keeps);
+    receipts dated after the as-of date are due (open purchase orders); production dated after
+    it has not happened and is left out. Lines of items not in the item master are left out.
+    Lines of one item, resource and day are summed. Each left-out and summed line is counted
+    in the summary.
+    """
+    path = Path(path)
+    table = _open(path, "production", mapping, "lines of production or receipts")
+    conv = mapping.conventions("production")
+    res = resolve("production", table.header, table.header_where, mapping)
+    if not any(r in res.index for r in ("produced", "receipts")):
+        shown = ", ".join(repr(h) for h in table.header if str(h).strip()) or "no columns"
+        raise InputError(f"{table.header_where}: no column for produced or receipts (recognised: produced, "
+                         "output, good qty, receipts, goods receipt, ...); name one in the mapping file "
+                         "([production] produced = \"header\") or with --column production.produced=HEADER. "
+                         f"Found {shown}.")
+    roles = list(res.index)
+    raw = dict(zip(roles, table.columns([res.index[r] for r in roles]), strict=True))
+
+    def where(role: str) -> Callable[[int], str]:
+        return lambda pos: table.where(res.index[role], pos)
+
+    problems = _Problems(_label(table))
+    item = _text(raw["item"])
+    problems.add((item == "").to_numpy(), where("item"), None, "item is empty", "Fill in the item of every line.")
+    problems.add(control_characters(item), where("item"), item, "holds a control character",
+                 "Remove it from the file: codes are compared exactly.")
+    own = item.map(dict(zip(items["item"], items["resource"].fillna("").astype(str), strict=True))).fillna("")
+    resource = own.astype(str)
+    if "resource" in raw:
+        given = _text(raw["resource"])
+        bad_control = control_characters(given)
+        problems.add(bad_control, where("resource"), given, "holds a control character",
+                     "Remove it from the file: codes are compared exactly.")
+        known = (set(items["resource"].fillna("").astype(str)) | set(capacity["resource"].astype(str))) - {""}
+        problems.add(((given != "") & ~bad_control & ~given.isin(known)).to_numpy(), where("resource"), given,
+                     "is not a resource of the item master or the capacity file",
+                     "Check the code, or leave it empty for the item's own resource.")
+        resource = given.where(given != "", resource)
+    (dates,), (bad_d,), d_notes = read_dates([Column("date", raw["date"], where("date"))], conv,
+                                             label=_label(table), date1904=table.date1904)
+    problems.add(bad_d | dates.isna().to_numpy(), where("date"), raw["date"], "is not a date",
+                 "Write dates as YYYY-MM-DD.", order=1)
+    nums = [r for r in ("produced", "receipts") if r in raw]
+    vals, bads, n_notes = read_numbers([Column(r, raw[r], where(r)) for r in nums], conv, label=_label(table))
+    for r, v, b in zip(nums, vals, bads, strict=True):
+        problems.add(b, where(r), raw[r], "is not a number", "Write a quantity such as 12 (empty means 0).", order=2)
+        problems.add(np.nan_to_num(v) < 0, where(r), raw[r], "is negative",
+                     "Quantities must be 0 or more; book scrap or returns separately.", order=2)
+        problems.add(too_large(v), where(r), raw[r], f"is too large (at least {MAX_NUMBER:,.0f})",
+                     "Check the value and its decimal separator.", order=2)
+    problems.raise_any()
+    frame = pd.DataFrame({"date": pd.DatetimeIndex(dates).astype(_DT), "item": item.to_numpy(),
+                          "resource": resource.to_numpy()})
+    for r in ("produced", "receipts"):
+        frame[r] = np.nan_to_num(vals[nums.index(r)], nan=0.0) if r in nums else 0.0
+    first = pd.Timestamp(as_of).replace(day=1) - pd.DateOffset(months=1)  # the Actuals sheet's window
+    dropped = []
+    unknown = ~frame["item"].isin(set(items["item"]))
+    if unknown.any():
+        dropped.append(f"{int(unknown.sum()):,} lines of items not in the item master "
+                       f"({_some(frame.loc[unknown, 'item'].drop_duplicates())})")
+    before = frame["date"] < first
+    if before.any():
+        dropped.append(f"{int(before.sum()):,} lines dated before {first:%B %Y}")
+    later = (frame["date"] > pd.Timestamp(as_of)) & (frame["produced"] > 0)
+    if later.any():
+        dropped.append(f"production of {int(later.sum()):,} lines dated after the as-of date {as_of:%Y-%m-%d} "
+                       "(not made yet; their receipts are kept as due)")
+        frame.loc[later, "produced"] = 0.0
+    frame = frame[~unknown & ~before]
+    out = frame.groupby(["date", "item", "resource"], as_index=False)[["produced", "receipts"]].sum()
+    out = out[(out["produced"] != 0) | (out["receipts"] != 0)]  # as the sheet keeps them: no row for nothing
+    out["date"] = out["date"].astype(_DT)
+    notes = d_notes + n_notes
+    if len(out) < len(frame):
+        notes.append(f"{len(frame):,} lines summed into {len(out):,} item-days (days with nothing not kept)")
+    due = out["date"] > pd.Timestamp(as_of)
+    lines = [_read_line("Production", table, res.taken, notes, res.unused),
+             f"  {len(out):,} item-days of {out['item'].nunique():,} items: produced {out['produced'].sum():,.0f}, "
+             f"received {out.loc[~due, 'receipts'].sum():,.0f}, due {out.loc[due, 'receipts'].sum():,.0f}"]
+    if dropped:
+        lines.append("  left out: " + "; ".join(dropped))
+    out = out[list(PRODUCTION_FIELDS)].sort_values(["date", "item"], kind="stable").reset_index(drop=True)
+    return out, lines, []
+
+
 # -- all of them ------------------------------------------------------------------------------
 def _empty(fields: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(dtype=v) for k, v in fields.items()})
@@ -739,7 +841,8 @@ def read_company(files: dict[str, str | Path | None], mapping: ReadMapping, as_o
     """Every file a new workbook is built from, read and checked; nothing is half read.
 
     Args:
-        files: ``items`` and ``history`` (required), ``budget``, ``capacity``, ``open_orders``.
+        files: ``items`` and ``history`` (required), ``budget``, ``capacity``, ``open_orders``,
+            ``production``.
         mapping: the user's column mapping and conventions.
         as_of: the planning date: history ends the month before it; open orders are its month's.
 
@@ -781,4 +884,9 @@ def read_company(files: dict[str, str | Path | None], mapping: ReadMapping, as_o
         warnings += warn
     else:
         actuals = _empty({"date": _DT, "item": "object", "orders": "float", "shipments": "float"})
-    return CompanyData(items, history, budget, capacity, actuals, paths, summary, warnings)
+    production = _empty(PRODUCTION_FIELDS)
+    if "production" in paths:
+        production, lines, warn = read_production(paths["production"], mapping, items, capacity, as_of)
+        summary += lines
+        warnings += warn
+    return CompanyData(items, history, budget, capacity, actuals, paths, summary, warnings, production)

@@ -11,12 +11,19 @@ from pathlib import Path
 import pandas as pd
 
 from sop_excel.errors import SopExcelError
-from sop_excel.sources._csv_file import read_actuals_csv
+from sop_excel.sources._csv_file import read_actuals_csv, read_csv_columns
+from sop_excel.sources._validate import SUPPLY, SUPPLY_COLUMNS, validate_supply
 from sop_excel.sources.conventions import Conventions
-from sop_excel.sources.sql import read_actuals_sql, redact_url, sqlite_url
-from sop_excel.sources.xlsx import read_actuals_xlsx
+from sop_excel.sources.sql import (
+    read_actuals_sql,
+    read_sql_columns,
+    redact_url,
+    since_filter,
+    sqlite_url,
+)
+from sop_excel.sources.xlsx import read_actuals_xlsx, read_xlsx_columns
 
-__all__ = ["SUFFIXES", "file_digest", "read_actuals", "source_kind", "source_label"]
+__all__ = ["SUFFIXES", "file_digest", "read_actuals", "read_supply", "source_kind", "source_label"]
 
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
             ".db": "sqlite", ".sqlite": "sqlite", ".sqlite3": "sqlite"}
@@ -101,4 +108,65 @@ def read_actuals(source: str | Path, *, mapping: Mapping[str, str] | None = None
         frame = frame[keep].reset_index(drop=True)
         frame.attrs["notes"] = notes
     frame.attrs["older_rows"] = older
+    return frame
+
+
+def read_supply(source: str | Path, *, mapping: Mapping[str, str] | None = None,
+                known_items: set[str] | None = None, item_resources: Mapping[str, str] | None = None,
+                known_resources: set[str] | None = None, since: dt.date | None = None,
+                table: str = "production", optional: bool = False,
+                conventions: Conventions | None = None) -> pd.DataFrame | None:
+    """Daily production and supplier receipts from a CSV, an xlsx, a SQLite file or any SQLAlchemy URL.
+
+    The same sources, the same checks, the same number and date conventions and the same
+    messages as :func:`read_actuals`.
+
+    Args:
+        source: as for :func:`read_actuals`.
+        mapping: canonical name (date, item, resource, produced, receipts) -> the source's column.
+        known_items: item codes on the Items sheet; ``None`` accepts any code.
+        item_resources: each item's resource on the Items sheet (for rows without a resource).
+        known_resources: the resources of the Items and Capacity sheets; ``None`` accepts any.
+        since: only rows dated on or after this day (databases filter in SQL where they can).
+        table: the database table or xlsx sheet (``production``; the actuals' own when the supply
+            columns are read from the actuals source).
+        optional: a source without a produced or receipts column gives None (the actuals source,
+            read for its supply columns when it has them) instead of an error.
+        conventions: the decimal separator and date order when the source cannot say.
+
+    Returns:
+        ``date``, ``item``, ``resource``, ``produced``, ``receipts`` (``attrs["notes"]``: how the
+        source was read where it mattered); or None (see ``optional``).
+    """
+    kind = source_kind(source)
+    checks = {"known_items": known_items, "item_resources": item_resources, "known_resources": known_resources,
+              "conventions": conventions}
+    if kind in ("sqlite", "url"):
+        url = str(source).strip() if kind == "url" else sqlite_url(source)
+        if kind == "sqlite" and not Path(source).is_file():
+            raise SopExcelError(f"No SQLite database at {source}. Check SupplySource in Settings.")
+        got = read_sql_columns(url, mapping, SUPPLY, since=since, table=table, optional=optional)
+        if got is None:
+            return None
+        if got.raw.empty:
+            out = pd.DataFrame({"date": pd.Series(dtype="datetime64[us]"),
+                                **{c: pd.Series(dtype=str) for c in ("item", "resource")},
+                                **{c: pd.Series(dtype=float) for c in ("produced", "receipts")}})[list(SUPPLY_COLUMNS)]
+            out.attrs["notes"], out.attrs["older_rows"] = [], got.older
+            return out
+        frame = validate_supply(got.raw, got.locate, label=f"Production {got.where}", **checks)
+        return since_filter(frame, got, since)
+    if kind == "csv":
+        found = read_csv_columns(source, mapping, SUPPLY, optional=optional)
+    else:
+        found = read_xlsx_columns(source, mapping, SUPPLY, sheet=table, optional=optional)
+    if found is None:
+        return None
+    raw, locate, read = found
+    frame = validate_supply(raw, locate, label=f"Production file {Path(source).name}", date1904=read.date1904,
+                            **checks)
+    notes = [*read.notes, *frame.attrs.get("notes", [])]
+    if since is not None:
+        frame = frame[frame["date"] >= pd.Timestamp(since)].reset_index(drop=True)
+    frame.attrs["notes"] = notes
     return frame

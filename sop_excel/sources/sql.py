@@ -12,6 +12,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from sop_excel.errors import InputError, SopExcelError
 from sop_excel.files import check_regular, read_timeout
 from sop_excel.models import MAX_ROWS
 from sop_excel.sources._validate import (
+    ACTUALS,
     ACTUALS_COLUMNS,
+    Columns,
     Locator,
     _Twice,
     duplicate_columns_error,
@@ -31,7 +34,8 @@ from sop_excel.sources._validate import (
 )
 from sop_excel.sources.conventions import Conventions
 
-__all__ = ["read_actuals_sql", "redact_url", "sqlite_url", "write_actuals_sqlite"]
+__all__ = ["SqlRows", "read_actuals_sql", "read_sql_columns", "redact_url", "since_filter", "sqlite_url",
+           "write_actuals_sqlite"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -101,14 +105,15 @@ def _timed_connect(uri: str) -> sqlite3.Connection:
     return con
 
 
-def _fetch(result, name: str, shown: str) -> list:  # noqa: ANN001 - a SQLAlchemy result
-    """The rows, refused beyond what the Actuals sheet could ever hold (a view without end)."""
+def _fetch(result, name: str, shown: str, spec: Columns = ACTUALS) -> list:  # noqa: ANN001 - a SQLAlchemy result
+    """The rows, refused beyond what the Actuals (or Production) sheet could ever hold (a view without end)."""
     rows: list = []
+    sheet = "Actuals" if spec is ACTUALS else "Production"
     while batch := result.fetchmany(50_000):
         rows.extend(batch)
         if len(rows) > MAX_ROWS:
-            raise SopExcelError(f"Table {name} in {shown} gives more than {MAX_ROWS:,} rows of actuals for the "
-                                "current month, more than the Actuals sheet holds; reading was stopped. Check "
+            raise SopExcelError(f"Table {name} in {shown} gives more than {MAX_ROWS:,} rows of {spec.what} for the "
+                                f"current month, more than the {sheet} sheet holds; reading was stopped. Check "
                                 "the table or view (a view that never ends, or rows repeated).")
     return rows
 
@@ -157,6 +162,38 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
         InputError: a missing table or column, or bad values, each named
             "Table actuals, row N (item A, 2026-11-19), column 'orders'".
     """
+    got = read_sql_columns(url, mapping, ACTUALS, since=since, table=table)
+    assert got is not None  # not optional
+    if got.raw.empty:
+        out = _empty()
+        out.attrs["notes"], out.attrs["older_rows"] = [], got.older
+        return out
+    frame = validate(got.raw, got.locate, known_items=known_items, label=f"Actuals {got.where}",
+                     conventions=conventions)
+    return since_filter(frame, got, since)
+
+
+@dataclass(frozen=True)
+class SqlRows:
+    """:func:`read_sql_columns`: the canonical columns as the driver gives them (``raw``), where
+    each value came from, the table in words ("table a in b.db"), whether ``since`` was applied
+    in SQL, the rows before it (counted only when nothing was read), the date column's name."""
+
+    raw: pd.DataFrame
+    locate: Locator
+    where: str
+    in_sql: bool
+    older: int
+    date_column: str
+
+
+def read_sql_columns(url: str, mapping: Mapping[str, str] | None, spec: Columns, *, since: dt.date | None = None,
+                     table: str = "actuals", optional: bool = False) -> SqlRows | None:
+    """The canonical columns of ``spec`` found in a database table, with where each value came
+    from (row and key); ``since`` as :func:`read_actuals_sql` says.
+
+    ``optional``: a table without any of ``spec.any_of`` gives None instead of an error.
+    """
     sa = _sa()
     shown = _shown(url)
     engine = _engine(url)
@@ -166,57 +203,61 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
             schema, name = _find_table(inspector, table, shown)
             found = [c["name"] for c in inspector.get_columns(name, schema=schema)]
             try:
-                idx, missing = resolve_columns(found, mapping)
+                idx, missing = resolve_columns(found, mapping, spec)
             except _Twice as twice:
                 raise duplicate_columns_error(f"Database {shown}, table {name}", found, twice.positions,
                                               letters=False) from None
+            if optional and spec.any_of and not any(c in idx for c in spec.any_of):
+                return None
             if missing:
                 raise missing_columns_error(f"Database {shown}, table {name}", missing, found, mapping,
-                                            what="table")
-            cols = {c: found[idx[c]] for c in ACTUALS_COLUMNS}
+                                            what="table", spec=spec)
+            names = [c for c in spec.canonical if c in idx]
+            cols = {c: found[idx[c]] for c in names}
             src = sa.table(name, *(sa.column(n) for n in dict.fromkeys(cols.values())), schema=schema)
-            stmt = sa.select(*(src.c[cols[c]].label(c) for c in ACTUALS_COLUMNS))
+            stmt = sa.select(*(src.c[cols[c]].label(c) for c in names))
             date_col = src.c[cols["date"]]
             in_sql = since is not None and _compares_as_dates(conn, inspector, src, date_col, name, schema,
                                                               cols["date"])
             if in_sql:
                 stmt = stmt.where(date_col >= sa.bindparam("since", _day(since), type_=sa.Date()))
             stmt = stmt.order_by(src.c[cols["item"]], date_col)
-            rows = _fetch(conn.execute(stmt), name, shown)
+            rows = _fetch(conn.execute(stmt), name, shown, spec)
             older = 0
             if in_sql and not rows:  # a filter that matches nothing says so
                 older = int(conn.execute(sa.select(sa.func.count()).select_from(src)).scalar() or 0)
     except sa.exc.SQLAlchemyError as exc:
         if "interrupted" in str(getattr(exc, "orig", "")):  # our time limit, on SQLite
-            raise SopExcelError(f"Reading actuals from {shown}, table {table}, took more than {read_timeout():,.0f} "
-                                "s and was stopped. A view whose query never ends (a recursive one) or a table "
-                                "far larger than daily actuals would; check the table or view "
-                                "(SOP_EXCEL_READ_TIMEOUT raises the limit).") from None
-        raise SopExcelError(f"Cannot read actuals from {shown}, table {table}: {exc.__class__.__name__}: "
+            raise SopExcelError(f"Reading {spec.what} from {shown}, table {table}, took more than "
+                                f"{read_timeout():,.0f} s and was stopped. A view whose query never ends (a "
+                                f"recursive one) or a table far larger than daily {spec.what} would; check the "
+                                "table or view (SOP_EXCEL_READ_TIMEOUT raises the limit).") from None
+        raise SopExcelError(f"Cannot read {spec.what} from {shown}, table {table}: {exc.__class__.__name__}: "
                             f"{getattr(exc, 'orig', exc)}. Check the URL, the table and your permissions.") from None
     finally:
         engine.dispose()
-    if not rows:
-        out = _empty()
-        out.attrs["notes"], out.attrs["older_rows"] = [], older
-        return out
     # column-wise from the rows: far faster than from_records, and itemgetter than zip(*rows)
-    columns = [list(map(itemgetter(j), rows)) for j in range(len(ACTUALS_COLUMNS))]
-    raw = pd.DataFrame({c: pd.Series(v) for c, v in zip(ACTUALS_COLUMNS, columns, strict=True)})
+    columns = [list(map(itemgetter(j), rows)) for j in range(len(names))]
+    raw = pd.DataFrame({c: pd.Series(v, dtype=object if not rows else None)
+                        for c, v in zip(names, columns, strict=True)})
 
     def key(pos: int) -> str:
         return f"item {_date_text(raw['item'].iat[pos])}, {_date_text(raw['date'].iat[pos])}"
 
     locate = Locator(cell=lambda pos, col: f"Table {name}, row {pos + 1} ({key(pos)}), column '{cols[col]}'",
                      row=lambda pos: f"Table {name}, row {pos + 1} ({key(pos)})")
-    frame = validate(raw, locate, known_items=known_items, label=f"Actuals table {name} in {shown}",
-                     conventions=conventions)
-    if since is not None and not in_sql:
+    return SqlRows(raw, locate, f"table {name} in {shown}", in_sql, older, cols["date"])
+
+
+def since_filter(frame: pd.DataFrame, got: SqlRows, since: dt.date | None) -> pd.DataFrame:
+    """Rows from ``since`` on, where SQL could not filter them (dates not stored as dates; the
+    notes say so); ``attrs["older_rows"]``: how many were left out."""
+    if since is not None and not got.in_sql:
         keep = frame["date"] >= pd.Timestamp(since)
         out = frame[keep].reset_index(drop=True)
         out.attrs["notes"] = [*frame.attrs.get("notes", []),
-                              f"dates in column '{cols['date']}' are not stored as dates: all {len(frame):,} rows "
-                              f"read, {int((~keep).sum()):,} dated before {_day(since):%Y-%m-%d} left out"]
+                              f"dates in column '{got.date_column}' are not stored as dates: all {len(frame):,} "
+                              f"rows read, {int((~keep).sum()):,} dated before {_day(since):%Y-%m-%d} left out"]
         out.attrs["older_rows"] = int((~keep).sum())
         return out
     frame.attrs["older_rows"] = 0

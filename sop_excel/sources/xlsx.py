@@ -7,20 +7,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from sop_excel.sources._csv_file import TOO_BIG
+from sop_excel.sources._csv_file import Found, found_columns, read_kwargs
 from sop_excel.sources._validate import (
-    ACTUALS_COLUMNS,
-    Locator,
-    _Twice,
-    duplicate_columns_error,
-    missing_columns_error,
-    resolve_columns,
+    ACTUALS,
+    Columns,
     validate,
 )
 from sop_excel.sources.conventions import Conventions
 from sop_excel.sources.tabular import column_letter, read_table
 
-__all__ = ["column_letter", "read_actuals_xlsx"]
+__all__ = ["column_letter", "read_actuals_xlsx", "read_xlsx_columns"]
 
 
 def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
@@ -48,29 +44,29 @@ def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
             cells holding an error value or a formula without a value are refused by cell.
     """
     path = Path(path)
-    table = _open(path, sheet)
-    header = table.header
-    try:
-        idx, missing = resolve_columns(header, mapping)
-    except _Twice as twice:
-        raise duplicate_columns_error(table.header_where, header, twice.positions) from None
-    if missing:
-        raise missing_columns_error(table.header_where, missing, [h for h in header if h.strip()], mapping)
-    cols = table.columns([idx[c] for c in ACTUALS_COLUMNS])
-    raw = pd.DataFrame({c: s.to_numpy() for c, s in zip(ACTUALS_COLUMNS, cols, strict=True)}, dtype=object)
-    locate = Locator(cell=lambda pos, col: table.where(idx[col], pos), row=table.row_where)
+    raw, locate, table = read_xlsx_columns(path, mapping, ACTUALS, sheet=sheet)  # type: ignore[misc]
     frame = validate(raw, locate, known_items=known_items, label=f"Actuals file {path.name}",
                      conventions=conventions, date1904=table.date1904)
     frame.attrs["notes"] = [*table.notes, *frame.attrs.get("notes", [])]
     return frame
 
 
-def _open(path: Path, sheet: str | None):  # noqa: ANN202 - a tabular.Table
+def read_xlsx_columns(path: str | Path, mapping: Mapping[str, str] | None, spec: Columns, *,
+                      sheet: str | None = "actuals", optional: bool = False) -> Found | None:
+    """The canonical columns of ``spec`` found on an xlsx sheet (chosen as :func:`read_actuals_xlsx`
+    says), as the cells hold them, with where each came from, and the table read.
+
+    ``optional``: a sheet without any of ``spec.any_of`` gives None instead of an error.
+    """
+    path = Path(path)
+    return found_columns(_open(path, sheet, spec), mapping, spec, optional=optional)
+
+
+def _open(path: Path, sheet: str | None, spec: Columns = ACTUALS):  # noqa: ANN202 - a tabular.Table
     """The sheet named ``sheet`` among the visible ones, else the only visible sheet."""
     from sop_excel.errors import InputError
 
-    kwargs = {"expected": ", ".join(ACTUALS_COLUMNS), "what": "rows of actuals", "guard_prefix": "Actuals file ",
-              "missing": f"No actuals file at {path}. Check the path.", "too_big": TOO_BIG}
+    kwargs = read_kwargs(path, spec)
     if sheet:
         try:
             table = read_table(path, sheet=sheet, **kwargs)

@@ -149,6 +149,7 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     if problems:
         raise InputError(f"Sheet '{table.sheet}' has values sop-excel cannot use", problems)
     frame.attrs["excel_rows"] = ExcelRows(excel_rows.tolist())
+    frame.attrs["excel_columns"] = ExcelRows(c0 + index.get(f, table.fields.index(f)) for f in table.fields)
     if typed:
         frame.attrs["formulas"] = TypedFormulas(
             (typed_cols[j], p, f, int(excel_rows[p]), c0 + j) for j, cells in typed.items() for p, f in cells.items())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,10 +25,10 @@ from openpyxl.utils import get_column_letter
 from sop_excel.workbook.convert import FrameRows, frame_from_rows, rows_from_frame
 from sop_excel.workbook.formulas import table_formulas
 from sop_excel.workbook.io import Formula, Rows, WorkbookIO
-from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.workbook.layout import cell_address, load_layout, parse_cell
 
-__all__ = ["TypedFormula", "frame_rows", "keep_planner_columns", "read_frame", "rows_for", "typed_formulas",
-           "write_frame"]
+__all__ = ["TypedFormula", "cell_locator", "frame_rows", "keep_planner_columns", "read_frame", "rows_for",
+           "typed_formulas", "write_frame"]
 
 
 @dataclass(frozen=True)
@@ -209,3 +210,15 @@ def _weak(book: object) -> bool:
     except TypeError:
         return False
     return True
+def cell_locator(frame: pd.DataFrame, name: str) -> Callable[[int, str], str]:
+    """``(row position in frame, field) -> "Sheet 'Events', cell E5"`` for a frame :func:`read_frame`
+    gave: the cell each value came from, for messages of checks made on the frame."""
+    table = load_layout().table(name)
+    r0, c0 = parse_cell(table.anchor)
+    rows = frame.attrs.get("excel_rows") or range(r0 + 1, r0 + 1 + len(frame))
+    cols = frame.attrs.get("excel_columns") or range(c0, c0 + len(table.fields))
+
+    def where(pos: int, field: str) -> str:
+        return f"Sheet '{table.sheet}', cell {cell_address(int(rows[pos]), int(cols[table.fields.index(field)]))}"
+
+    return where

@@ -973,24 +973,30 @@ class ZipIO:
         if package.ribbon_rel_missing(self._members, self._read("_rels/.rels")):
             new_parts["_rels/.rels"] = package.with_ribbon_rel(self._read("_rels/.rels"))  # dropped by openpyxl
         styles_part = posixpath.join(posixpath.dirname(self._wb_part), "styles.xml")
-        aside = _SheetAside.start(self, sheet_jobs)  # the biggest sheet made meanwhile, where it can be
+        asides: list[_SheetAside] = []  # the biggest sheets made meanwhile, where they can be
         try:
-            self._write_members(tmp, sheet_jobs, new_parts, styles_part, aside, skip)
+            while len(asides) < _SheetAside.MAX_ASIDE:
+                aside = _SheetAside.start(self, sheet_jobs, frozenset(a.part for a in asides))
+                if aside is None:
+                    break
+                asides.append(aside)
+            self._write_members(tmp, sheet_jobs, new_parts, styles_part, asides, skip)
         finally:
-            if aside is not None:
+            for aside in asides:
                 aside.discard()
         self._close_calamine()  # both before the rename: Windows cannot replace a file that is open
         self._zip.close()
 
     def _write_members(self, tmp: Path, sheet_jobs: dict, new_parts: dict[str, bytes], styles_part: str,
-                       aside: _SheetAside | None, skip: set[str] | None = None) -> None:
+                       asides: list[_SheetAside], skip: set[str] | None = None) -> None:
+        made_aside = {a.part for a in asides}
         with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             src = self._zip.fp
             for info in self._zip.infolist():
                 name = info.filename
                 if skip and name in skip:
                     continue
-                if aside is not None and name == aside.part:
+                if name in made_aside:
                     continue  # after the others: it is being made meanwhile
                 if name in sheet_jobs:
                     _write_sheet(out, info, sheet_jobs.pop(name))
@@ -1000,8 +1006,9 @@ class ZipIO:
                     out.writestr(_new_info(info, 6), new_parts[name])
                 else:
                     _copy_raw(src, info, out)  # type: ignore[arg-type]
-            if aside is not None and not aside.copy_into(out):
-                _write_sheet(out, self._members[aside.part], sheet_jobs.pop(aside.part))
+            for aside in asides:
+                if not aside.copy_into(out):
+                    _write_sheet(out, self._members[aside.part], sheet_jobs.pop(aside.part))
             st = self._stylesheet()
             if st.added:
                 out.writestr(_new_info(self._members[styles_part], 6), _with_styles(st))
@@ -1021,9 +1028,12 @@ class _SheetAside:
     zip of its own while this process writes the other parts; its compressed bytes are then
     copied in as they are. Whatever goes wrong there (an error, a number format it would have
     to add to the shared stylesheet, no answer within :attr:`WAIT_S`) means making the sheet
-    here, as without it. Its file is unlinked as soon as made: nothing is left behind."""
+    here, as without it. Its file is unlinked as soon as made: nothing is left behind.
+    Up to :attr:`MAX_ASIDE` sheets go aside this way (the daily refresh with production writes
+    two big ones, Actuals and Production), each leaving this process at least one to write."""
 
     MIN_ROWS = 50_000  # below this, forking costs more than it saves
+    MAX_ASIDE = 2
     WAIT_S = 300.0  # 310,000 rows take about a second
 
     def __init__(self, part: str, pid: int, fd: int) -> None:
@@ -1031,10 +1041,11 @@ class _SheetAside:
         self.reaped = False
 
     @classmethod
-    def start(cls, book: ZipIO, sheet_jobs: dict) -> _SheetAside | None:
-        if not can_fork_helpers() or len(sheet_jobs) < 2:
+    def start(cls, book: ZipIO, sheet_jobs: dict, skip: frozenset[str] = frozenset()) -> _SheetAside | None:
+        """The biggest sheet of ``sheet_jobs`` but those in ``skip`` (made aside already), started."""
+        if not can_fork_helpers() or len(sheet_jobs) - len(skip) < 2:
             return None
-        rows = {part: sum(len(e.body) for e in job[1]) for part, job in sheet_jobs.items()}
+        rows = {part: sum(len(e.body) for e in job[1]) for part, job in sheet_jobs.items() if part not in skip}
         part = max(rows, key=rows.__getitem__)
         if rows[part] < cls.MIN_ROWS:
             return None

@@ -19,7 +19,8 @@ from sop_excel.workbook.tables import read_frame, rows_for, write_frame
 from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.conftest import cell
 
-OUT = ["tblExecution", "tblExceptions", "tblSensing", "tblWeeks", "tblWeekly"]
+OUT = ["tblExecution", "tblExceptions", "tblSensing", "tblWeeks", "tblWeekly", "tblProduction", "tblSupplyWeeks",
+       "tblSupplyItems"]
 
 
 def _refresh(path, csv, side="zip", monkeypatch=None):
@@ -235,7 +236,7 @@ def test_the_basis_window_gives_the_views_of_the_whole_plan(book_copy, day):
     settings = settings.model_copy(update={"as_of": dt.date(month.year, month.month, day)})
     items = read_frame(book, "tblItems")
     final = macros._final(book, items)
-    locked, label = macros._latest_lock(book)
+    locked, label, _ = macros._latest_lock(book)
     actuals = read_frame(book, "tblActuals")
     actuals = actuals[actuals["date"] <= pd.Timestamp(settings.as_of)]
     basis = pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"),

@@ -240,7 +240,8 @@ def test_accuracy_by_lag_is_the_accuracy_sheets_total_at_each_lag(demo_book):
 
 
 def test_the_13_week_supply_view_shows_on_the_supply_page_when_the_workbook_has_it(demo_book):
-    # issue 21's Supply weeks sheet (tblSupplyItems) is not in this layout yet: its frame is given
+    # issue 21's Supply weeks sheet (tblSupplyItems): frames() reads the fixed tables only, so it is given here
+    # (test_supply_e2e.py shows the demo's own view in its pack)
     inp = pack_input(demo_book)
     inp.tables["tblSupplyItems"] = pd.DataFrame({
         "item": ["PMP-1002", "VLV-2004", "CTL-3001"],

@@ -12,6 +12,7 @@ import xlwings as xw
 
 from sop_excel import macros, xl
 from sop_excel.errors import InputError
+from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.tables import read_frame
 from sop_excel.workbook.xlsm import FORM_CELLS, RIBBON_CALLBACK, ribbon_buttons
 from sop_excel.workbook.xlwings_io import XlwingsIO
@@ -20,7 +21,7 @@ from tests.sop_excel.workbook.fake_xlwings import FakeBook
 CLI_FUNCTIONS = {"refresh_forecast": "refresh_forecast", "new_scenario": "new_scenario",
                  "compare_scenarios": "compare_scenarios", "lock_plan": "lock_plan",
                  "refresh_actuals": "refresh_actuals", "flag_drift": "flag_drift",
-                 "meeting_pack": "meeting_pack", "close_month": "close_month"}
+                 "meeting_pack": "meeting_pack", "close_month": "close_month", "add_event": "add_event"}
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +58,20 @@ def set_setting(book, label, value):
     io.write_table("tblSettings", rows)
 
 
+def fill_event(book, **values):
+    """Type a row into the New event row of the Events sheet, as a planner would."""
+    io = XlwingsIO(book)
+    header = io.read_table("tblNewEvent")[0]
+    fields = {c.header: c.field for c in load_layout().table("tblNewEvent").columns}
+    io.write_table("tblNewEvent", [header, [values.get(fields[h]) for h in header]])
+
+
 def test_every_ribbon_tag_has_an_action_and_every_action_a_button():
     tags = {b.tag for b in ribbon_buttons() if b.on_action == RIBBON_CALLBACK}
     assert tags == set(xl.ACTIONS) == set(CLI_FUNCTIONS)
     labels = {b.label for b in ribbon_buttons() if b.on_action == RIBBON_CALLBACK}
     assert labels == {"Refresh forecast", "New scenario", "Compare scenarios", "Lock plan",
-                      "Refresh actuals", "Flag drift", "Meeting pack", "Close month"}
+                      "Refresh actuals", "Flag drift", "Meeting pack", "Close month", "Add event"}
     assert all(re.fullmatch(r"[a-z_]+", t) for t in tags)  # what SopRibbon.bas's SopButton accepts
 
 
@@ -80,6 +89,8 @@ def test_each_button_calls_the_function_its_cli_command_calls(tag, book, monkeyp
     if tag == "refresh_actuals":
         (tmp_path / "day.csv").write_text("date,item,orders,shipments\n2026-11-04,A-1,2,2\n")
         set_setting(book, "Actuals source", "day.csv")
+    if tag == "add_event":
+        fill_event(book, kind="Resource down", resource="L1", start=dt.datetime(2026, 11, 20), working_days=2)
     xl.run(tag)
     assert alert(book) == f"ran {tag}"
     assert len(calls) == 1 and isinstance(calls[0][0], XlwingsIO) and calls[0][0].book is book
@@ -235,3 +246,57 @@ def test_close_month_leaves_a_formula_in_the_as_of_date(book):
     with pytest.raises(InputError, match=r"As-of date holds a formula \(=DATE\(2026,11,18\)\)"):
         macros.close_month(io, force=True, today=dt.date(2026, 12, 2))
     assert sheet.formulas[cell] == "=DATE(2026,11,18)"
+def test_add_event_from_the_new_event_row(book):
+    fill_event(book, kind="Resource down", resource="L1", start=dt.datetime(2026, 11, 20), working_days=2,
+               owner="Plant", comment="motor")
+    xl.run("add_event")
+    text = alert(book)
+    assert text.startswith("Event E1 added: L1 down 2 working days from 2026-11-20 (E1); owner Plant.")
+    io = XlwingsIO(book)
+    events = read_frame(io, "tblEvents")
+    assert events[["id", "kind", "resource", "owner", "status", "comment"]].values.tolist() == [
+        ["E1", "Resource down", "L1", "Plant", "Open", "motor"]]
+    assert read_frame(io, "tblNewEvent").empty  # cleared for the next one
+    weeks = read_frame(io, "tblSupplyWeeks").set_index(["resource", "week"])
+    assert weeks.loc[("L1", 1), "event_hours"] > 0  # the supply view planned with it
+    assert read_frame(io, "tblLog")["command"].tolist()[-1] == "add-event"
+
+
+@pytest.mark.parametrize(("fill", "text"), [
+    ({}, "Fill in the New event row on the Events sheet"),
+    ({"kind": "Resource down", "resource": "NOPE", "start": dt.datetime(2026, 11, 20)},
+     "Sheet 'Events', cell O4: 'NOPE' is not a resource on the Items or Capacity sheet"),
+    ({"kind": "Resource down", "resource": "L1", "start": dt.datetime(2026, 11, 20), "end": dt.datetime(2026, 11, 19)},
+     "Sheet 'Events', cell R4: '2026-11-19' is before From (2026-11-20)"),
+    ({"kind": "Holiday", "start": dt.datetime(2026, 11, 20)}, "Sheet 'Events', cell N4: 'Holiday' is not an event kind"),
+])
+def test_add_event_problems_name_the_new_event_cells(book, fill, text):
+    if fill:
+        fill_event(book, **fill)
+    xl.run("add_event")
+    msg = alert(book)
+    assert msg.startswith("Error: ") and text in msg, msg
+    assert read_frame(XlwingsIO(book), "tblEvents").empty
+
+
+def test_refresh_actuals_loads_production_and_flag_drift_plans_supply_live(book, tmp_path):
+    (tmp_path / "day.csv").write_text("date,item,orders,shipments,produced\n"
+                                      "2026-11-04,A-1,2,2,3\n2026-11-04,B-1,5,4,6\n")
+    set_setting(book, "Actuals source", "day.csv")
+    xl.run("refresh_actuals")
+    text = alert(book)
+    assert "Loaded 2 rows of production and receipts from its supply columns" in text and "Supply: " in text
+    io = XlwingsIO(book)
+    prod = read_frame(io, "tblProduction")
+    assert prod[["item", "resource", "produced"]].values.tolist() == [["A-1", "L1", 3.0], ["B-1", "L2", 6.0]]
+    assert len(read_frame(io, "tblSupplyItems")) == 3
+    book.app.alerts.clear()
+    events = read_frame(io, "tblEvents")  # a planner types an event straight into the Events table
+    header = io.read_table("tblEvents")[0]
+    io.write_table("tblEvents", [header, ["", "Reduced rate", "L2", None, dt.datetime(2026, 11, 19), None, 3, 0.5,
+                                          None, "Ops", None, ""]])
+    assert events.empty
+    xl.run("flag_drift")
+    assert "Supply: " in alert(book)
+    weeks = read_frame(io, "tblSupplyWeeks").set_index(["resource", "week"])
+    assert weeks.loc[("L2", 1), "event_hours"] > 0

@@ -117,3 +117,34 @@ def test_close_month_does_the_same_on_every_side(side):
     # a second time: nothing to do, nothing written
     again = macros.close_month(book, force=True, today=dt.date(2026, 12, 2))
     assert not again.changed and "closed already" in again.lines[0]
+SUPPLY_OUT = ["tblProduction", "tblEvents", "tblSupplyWeeks", "tblSupplyItems", "tblExceptions", "tblExecution"]
+
+
+def test_the_supply_commands_give_the_same_tables_on_every_side(tmp_path):
+    """refresh-actuals with production and receipts, then add-event: the live side (Excel, faked)
+    and both headless sides write the same Production, Events, Supply weeks and Exceptions."""
+    import pandas as pd
+
+    from sop_excel import macros
+
+    actuals = pd.DataFrame({"date": pd.to_datetime(["2026-11-05", "2026-11-05"]), "item": ["A-1", "B-1"],
+                            "orders": [2.0, 5.0], "shipments": [2.0, 4.0]})
+    supply = pd.DataFrame({"date": pd.to_datetime(["2026-11-05", "2026-11-05", "2026-11-30"]),
+                           "item": ["A-1", "B-1", "A-2"], "resource": ["L1", "L2", "L1"],
+                           "produced": [1.0, 6.0, 0.0], "receipts": [0.0, 0.0, 12.0]})
+    got = {}
+    for name in ("openpyxl", "zip", "xlwings"):
+        path = tmp_path / f"{name}.xlsx"
+        build_tiny(path)
+        book = {"openpyxl": OpenpyxlIO, "zip": ZipIO}.get(name, lambda p: XlwingsIO(FakeBook.from_xlsx(p)))(path)
+        macros.refresh_actuals(book, actuals, source="test", supply=supply, supply_source="mes")
+        macros.add_event(book, "Resource down", resource="L1", start=pd.Timestamp("2026-11-19"), working_days=2,
+                         owner="Plant")
+        if name != "xlwings":
+            book = {"openpyxl": OpenpyxlIO, "zip": ZipIO}[name](path)
+        got[name] = {t: read_frame(book, t) for t in SUPPLY_OUT}
+    assert len(got["zip"]["tblProduction"]) == 3 and got["zip"]["tblEvents"]["id"].tolist() == ["E1"]
+    assert (got["zip"]["tblSupplyWeeks"]["event_hours"] > 0).any()
+    for name in ("openpyxl", "xlwings"):
+        for t in SUPPLY_OUT:
+            pd.testing.assert_frame_equal(got[name][t], got["zip"][t], obj=f"{name} {t}", check_dtype=False)

@@ -176,3 +176,20 @@ def test_the_guard_tells_which_sheets_hold_error_cells_and_the_reader_names_them
     with pytest.raises(InputError) as exc:
         book.frame_reader("tblActuals")()
     assert f"cell {where}: '#N/A' is not a number" in str(exc.value)
+
+
+def test_the_two_biggest_sheets_are_made_aside(demo_book, tmp_path, monkeypatch):
+    """Actuals and Production (the daily refresh with production writes both): two processes of
+    their own, this one the rest; the same parts as made in one process."""
+    def edit(book):
+        _actuals_and_weekly(book)
+        p = read_frame(book, "tblProduction")
+        write_frame(book, "tblProduction", p.assign(produced=p["produced"] + 1))
+
+    before = _leftovers()
+    serial, aside, order = _save_both_ways(demo_book, tmp_path, monkeypatch, edit)
+    assert serial == aside
+    book = ZipIO(demo_book)
+    parts = {book._find(t).sheet_part for t in ("tblActuals", "tblProduction")}
+    assert set(order[-3:-1]) == parts and order[-1] == "xl/styles.xml"
+    assert _leftovers() == before
