@@ -12,7 +12,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import xlsxwriter
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell, xl_rowcol_to_cell_fast
@@ -21,8 +21,8 @@ from xlsxwriter.worksheet import Worksheet, _preserve_whitespace
 from xlsxwriter.worksheet import re_dynamic_function as _DYNAMIC
 
 from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
-from sop_excel.workbook.io import CellValue, Formula, Rows
-from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.workbook.io import CellValue, Formula
+from sop_excel.workbook.layout import column_letter, load_layout, parse_cell
 from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write
 from sop_excel.workbook.widths import header_width, value_width
@@ -50,16 +50,14 @@ STATUS_COLORS = {  # status text -> (fill, font)
 }
 
 
-def choices_for(choices: list[str] | str | None) -> list[str] | None:
-    """Resolve a layout's data-validation choices ("@methods" = the forecasting methods)."""
-    if choices == "@methods":
-        import forecasting
-
-        return list(forecasting.METHODS)
-    if choices == "@reasons":
-        from sop_excel.core.consensus import REASON_CODES
-
-        return ["", *REASON_CODES]
+def choices_for(choices: list[str] | str | None, named: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """Resolve a layout's data-validation choices: a list as it is, a named list (``"@methods"``,
+    ``"@reasons"``) from ``named`` (:func:`sop_excel.choices.named_choices`), other text as a
+    one-item list."""
+    if isinstance(choices, str) and choices.startswith("@"):
+        if choices not in named:
+            raise ValueError(f"the layout's drop-down list {choices!r} was not given (choices=)")
+        return list(named[choices])
     if isinstance(choices, str):
         return [choices]
     return choices
@@ -81,6 +79,10 @@ class _Worksheet(Worksheet):
       its full range; the caller writes header and rows in row order. The tests check the table
       parts (ref, autoFilter, calculatedColumnFormula) against the full range.
     """
+
+    # XlsxWriter's own attributes this class uses (the library has no type hints)
+    constant_memory: int  # 0 or 1 (or a bool)
+    fh: IO[str]
 
     def __init__(self) -> None:
         super().__init__()
@@ -251,7 +253,9 @@ def _write(ws: Any, r: int, c: int, v: CellValue, fmt: Any) -> None:
         ws.write_number(r, c, v, fmt)
 
 
-def _column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[ColumnLayout]:
+def column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[ColumnLayout]:
+    """The layout of each column of ``header``: the table's declared columns; for a table with
+    dynamic columns, the declared ones by header and a quantity column for each other header."""
     if not table.dynamic_columns:
         return list(table.columns)
     fixed = {c.header: c for c in table.columns}  # declared columns; the rest are quantities
@@ -264,16 +268,16 @@ class _Placed:
 
     __slots__ = ("c0", "fmts", "r0", "rows")
 
-    def __init__(self, r0: int, c0: int, rows: Rows, fmts: list[Any]) -> None:
+    def __init__(self, r0: int, c0: int, rows: Sequence[list[CellValue]], fmts: list[Any]) -> None:
         self.r0, self.c0, self.rows, self.fmts = r0, c0, rows, fmts
 
 
-def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
-               formulas: dict[str, str]) -> _Placed:
+def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Sequence[list[CellValue]],
+               formulas: dict[str, str], named: Mapping[str, Sequence[str]]) -> _Placed:
     """Register the table with its widths, drop-downs and conditional formats (one per column
     range, never per row); its cells are written later, in row order, by :func:`_write_rows`."""
     header, n_body = rows[0], len(rows) - 1  # never rows[1:]: FrameRows would make every row at once
-    cols = _column_layouts(table, header)
+    cols = column_layouts(table, header)
     r0, c0 = parse_cell(table.anchor)
     check_table_write("The new workbook", table.sheet, table.name, c0, r0, rows)  # XlsxWriter drops cells past the grid
     r0, c0 = r0 - 1, c0 - 1
@@ -290,7 +294,7 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
     for j, width in enumerate(fitted_widths(cols, rows)):
         ws.set_column(c0 + j, c0 + j, width)
     for j, col in enumerate(cols):
-        opts = choices_for(col.choices)
+        opts = choices_for(col.choices, named)
         if opts:
             ws.data_validation(r0 + 1, c0 + j, last, c0 + j, {
                 "validate": "list", "source": opts, "ignore_blank": True,
@@ -427,7 +431,8 @@ def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]]) 
         ws.insert_chart(2 + (k // 2) * 15, (k % 2) * 8, chart, {"x_offset": 4, "y_offset": 4})
 
 
-def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, tables: dict[str, Rows]) -> None:
+def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec,
+                    tables: Mapping[str, Sequence[list[CellValue]]]) -> None:
     """Monthly revenue per scenario against budget, and each scenario's gap to budget."""
     monthly, summary = layout.table("tblCompareMonthly"), layout.table("tblCompare")
     rows = tables["tblCompareMonthly"]
@@ -464,7 +469,7 @@ def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, tables
     ws.insert_chart(r0 + 16, chart_col, bar)
 
 
-def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Rows) -> None:
+def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Sequence[list[CellValue]]) -> None:
     """Plan against sensed demand for the next weeks, below the weeks table."""
     weeks = layout.table("tblWeeks")
     r0, c0 = (x - 1 for x in parse_cell(weeks.anchor))
@@ -487,7 +492,8 @@ def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Ro
 
 def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[list[CellValue]]], *,
                    formulas: dict[str, dict[str, str]] | None = None,
-                   layout: LayoutSpec | None = None) -> Path:
+                   layout: LayoutSpec | None = None,
+                   choices: Mapping[str, Sequence[str]] | None = None) -> Path:
     """Write a complete planning workbook to ``path`` (atomically).
 
     Args:
@@ -496,9 +502,12 @@ def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[l
             (each table's rows are read once, in order; a big workbook need never hold all
             its cells as Python rows).
         formulas: per table, the formula text per field for calculated columns.
+        choices: the named drop-down lists the layout uses (``"@methods"``, ...), from
+            :func:`sop_excel.choices.named_choices`; one the layout uses and not given is an error.
     """
     layout = layout or load_layout()
     formulas = formulas or {}
+    named = choices or {}
     missing = [t.name for t in layout.tables if t.name not in tables]
     if missing:
         raise ValueError(f"no rows given for tables {missing}")
@@ -515,9 +524,9 @@ def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[l
             ws.set_tab_color(sheet.tab_color)
             ws.write_string(0, 0, sheet.name, fm.title)
             ws.write_string(1, 0, sheet.note, fm.note)
-            placed = [_add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}))
+            placed = [_add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}), named)
                       for table in sheet.tables]
-            overrides = (_settings_extras(wb, ws, fm, layout, tables["tblSettings"])
+            overrides = (_settings_extras(wb, ws, fm, layout, tables["tblSettings"], named)
                          if sheet.name == "Settings" else None)
             _write_rows(ws, placed, overrides)
             header_row = parse_cell(sheet.tables[0].anchor)[0]
@@ -560,7 +569,7 @@ def _complete(tables: Mapping[str, Sequence[list[CellValue]]], formulas: dict[st
 
 
 def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: LayoutSpec,
-                     rows: Rows) -> dict[int, dict[int, Any]]:
+                     rows: Sequence[list[CellValue]], named: Mapping[str, Sequence[str]]) -> dict[int, dict[int, Any]]:
     """Named Value cells and drop-downs on the Settings sheet; returns each Value cell's number
     format (sheet row -> column -> format) for :func:`_write_rows`."""
     table = layout.table("tblSettings")
@@ -573,8 +582,8 @@ def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: Lay
             continue
         r, c = r0 + i, c0  # 0-based row of the value cell = header row + 1 + i - 1
         formats[r] = {c: fm.kind(spec.kind)}
-        wb.define_name(spec.name, f"='{table.sheet}'!${chr(65 + c)}${r + 1}")
-        opts = choices_for(spec.choices)
+        wb.define_name(spec.name, f"='{table.sheet}'!${column_letter(c + 1)}${r + 1}")
+        opts = choices_for(spec.choices, named)
         if opts:
             ws.data_validation(r, c, r, c, {"validate": "list", "source": opts,
                                             "error_message": "Pick a value from the list."})

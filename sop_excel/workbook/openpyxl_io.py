@@ -15,9 +15,9 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from xml.sax.saxutils import escape
 
 import openpyxl
@@ -44,11 +44,16 @@ from sop_excel.workbook.layout import load_layout, missing_table
 from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
 
+if TYPE_CHECKING:
+    from sop_excel.workbook.convert import FrameRows
+
 __all__ = ["OpenpyxlIO"]
+
+_Cached: TypeAlias = float | str | bool | dt.date | None  # a formula's value, as Formula.value
 
 
 @contextlib.contextmanager
-def _mapped_errors(path: Path) -> Iterator[None]:
+def mapped_errors(path: Path) -> Iterator[None]:
     """Low-level read errors -> errors that say what to do."""
     try:
         yield
@@ -88,7 +93,7 @@ class OpenpyxlIO:
             raise WorkbookLockedError(
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
                 "Close it in Excel, then run the command again.")
-        with _mapped_errors(self.path):
+        with mapped_errors(self.path):
             check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             check_xlsx(self.path, deep=False)  # zipfile-based: declared sizes bound what it reads
             self.macro_enabled = self.path.suffix.lower() == ".xlsm"
@@ -98,7 +103,7 @@ class OpenpyxlIO:
         for ws in self.wb.worksheets:
             for tbl in ws.tables.values():
                 self._tables[tbl.name] = (ws, tbl)
-        self._cached: dict[tuple[str, str], float | str | None] = {}
+        self._cached: dict[tuple[str, str], _Cached] = {}
         self._moves: dict[str, package.TableMove] = {}  # table -> where it was and what it holds now
         self._dirty: set[str] = set()  # tables written since the last save
         self._file_values: dict[str, list[tuple[object, ...]]] = {}  # sheet -> cached values as saved
@@ -132,7 +137,7 @@ class OpenpyxlIO:
         from the file once per sheet, in read-only mode)."""
         min_col, min_row, _, _ = range_boundaries(tbl.ref)
         if not written and ws.title not in self._file_values:
-            with _mapped_errors(self.path):
+            with mapped_errors(self.path):
                 values = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
                 try:
                     self._file_values[ws.title] = list(values[ws.title].iter_rows(values_only=True))
@@ -151,11 +156,11 @@ class OpenpyxlIO:
                     value = self._cached.get((ws.title, f"{get_column_letter(c)}{r}"))
                 else:
                     value = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else None
-                new[j] = Formula(v.text, value)  # type: ignore[union-attr]
+                new[j] = Formula(v.text, value)
             out.append(new)
         return out
 
-    def write_table(self, name: str, rows: Rows) -> None:
+    def write_table(self, name: str, rows: Rows | FrameRows) -> None:
         ws, tbl = self._find(name)
         layout = self.layout.table(name)
         min_col, min_row, max_col, max_row = range_boundaries(tbl.ref)
@@ -216,6 +221,10 @@ class OpenpyxlIO:
         self._dirty.clear()
         self._file_values.clear()  # what the file holds now
 
+    def close(self) -> None:
+        """Nothing to let go of: the workbook was read into memory when opened (as
+        :meth:`ZipIO.close <sop_excel.workbook.zip_io.ZipIO.close>`, for callers of either side)."""
+
     def missing_values(self, names: list[str]) -> tuple[int, list[str]]:
         """Formula cells without a cached value on the sheets of these tables, in the file as
         opened: how many, and the first few by sheet and cell."""
@@ -255,11 +264,11 @@ class OpenpyxlIO:
         return {ws.title: ws.path.lstrip("/") for ws in self.wb.worksheets}
 
 
-def _widths(layout: Any, rows: Rows) -> list[float]:
+def _widths(layout: Any, rows: Sequence[list[CellValue]]) -> list[float]:
     """What each column needs to show its header and numbers (never below what it has: the caller keeps the larger)."""
-    from sop_excel.workbook.build import _column_layouts, fitted_widths
+    from sop_excel.workbook.build import column_layouts, fitted_widths
 
-    cols = _column_layouts(layout, rows[0])
+    cols = column_layouts(layout, rows[0])
     return fitted_widths([c.model_copy(update={"width": 0}) for c in cols], rows)
 
 
@@ -320,7 +329,7 @@ _KEPT_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"(?:[^>]*?\bt="(\w+)")?[^>]*><f>(
 
 
 def _write_with_cached_values(raw: io.BytesIO, dest: Path,
-                              cached: dict[tuple[str, str], float | str | None],
+                              cached: dict[tuple[str, str], _Cached],
                               parts: dict[str, str],
                               kept: dict[str, dict[str, tuple[bytes, bytes, bytes]]] | None = None,
                               moves: list[package.TableMove] | None = None,
@@ -330,7 +339,7 @@ def _write_with_cached_values(raw: io.BytesIO, dest: Path,
     formula. Charts follow their tables by name, drawings move beside grown tables, the ribbon
     keeps its relationship, and Excel is asked to recalculate at open only where a value may be
     missing or stale (a formula left without one, or one sop-excel did not write)."""
-    by_part: dict[str, dict[str, float | str | None]] = {}
+    by_part: dict[str, dict[str, _Cached]] = {}
     for (sheet, coord), value in cached.items():
         by_part.setdefault(parts[sheet], {})[coord] = value
     kept_by_part = {parts[t]: cells for t, cells in (kept or {}).items() if t in parts}
@@ -368,7 +377,7 @@ def _write_with_cached_values(raw: io.BytesIO, dest: Path,
             out.writestr(info, data[info.filename])
 
 
-def _with_value(m: re.Match[bytes], values: dict[str, float | str | None],
+def _with_value(m: re.Match[bytes], values: dict[str, _Cached],
                 kept: dict[str, tuple[bytes, bytes, bytes]] | None = None) -> bytes:
     coord = m.group(1).decode()
     if coord not in values or values[coord] is None:
