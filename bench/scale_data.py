@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel import pipeline, planbook
 from sop_excel.choices import named_choices
-from sop_excel.core.lock import lock_plan
+from sop_excel.core.lock import make_lock
 from sop_excel.models import Settings
 from sop_excel.planbook import DEFAULT_SETTINGS, PlanState, keep_new_basis, settings_rows
 from sop_excel.sample import SampleCompany
@@ -276,7 +277,7 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
         fc, _ = pipeline.forecast_frames(s, items[items["item"].isin(set(before["item"]))], before)
         fc["final"] = fc["baseline"]
         plan = fc.rename(columns={"final": "volume"}).assign(revenue=lambda d: d["volume"] * d["item"].map(prices))
-        rec, _, snap = lock_plan(v, "Base", plan, fc, cycle, "bench (simulated cycle)", now)
+        rec, _, snap = make_lock(v, "Base", plan, fc, cycle, "bench (simulated cycle)", now)
         locks.append(rec.assign(note="Simulated past cycle"))
         snaps.append(snap)
     state = PlanState(inputs=inputs, targets=targets, scenarios=scen, drivers=drivers,
@@ -290,8 +291,8 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
         keep.update(settings=settings, basis=plan.basis)
     log = pd.DataFrame([{"time": pd.Timestamp(now), "command": "bench", "user": "bench", "data": company.name,
                          "details": f"{len(items)} items, {scenarios} scenarios, method {method}"}])
-    frames_by_table = {**plan.tables, "tblLog": log}
-    tables: dict[str, Rows] = {"tblSettings": settings_rows(values)}
+    frames_by_table = {**plan.tables, T.LOG: log}
+    tables: dict[str, Rows] = {T.SETTINGS: settings_rows(values)}
     for t in load_layout().tables:
         if t.name in tables:
             continue

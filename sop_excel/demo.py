@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel import pipeline
-from sop_excel.core.lock import lock_plan
+from sop_excel.core.lock import make_lock
 from sop_excel.models import Settings
 from sop_excel.planbook import (
     DEFAULT_SETTINGS,
@@ -59,7 +60,7 @@ def demo_scenarios(families: list[str], as_of: dt.date) -> tuple[pd.DataFrame, p
         ("Close the gap", "Upside", "Upside + Pumps price rise, new pump launch, overtime on the valve line", "Draft"),
     ], columns=["scenario", "parent", "description", "status"])
     nat = pd.NaT
-    rows = []
+    rows: list[tuple] = []
     for fam in families:
         rows.append(("Upside", "volume", fam, "", "", nat, nat, 0.10 if fam == "Pumps" else 0.05, None, None,
                      "Acme framework deal" if fam == "Pumps" else "Market +5%"))
@@ -93,7 +94,7 @@ def _consensus_inputs(forecast: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFr
 
 
 def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, n: int,
-                 progress: Callable[[int, int], None] | None) -> pd.DataFrame:
+                 progress: pipeline.Progress | None) -> pd.DataFrame:
     """Snapshots of ``n`` simulated past cycles (labelled as such in the Log).
 
     The consensus of those cycles is simulated so forecast value added has something to show:
@@ -123,7 +124,7 @@ def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
 
 
 def build_demo(out: str | Path, as_of: dt.date | None = None, *,
-               progress: Callable[[int, int], None] | None = None,
+               progress: pipeline.Progress | None = None,
                step: Step | None = None, past_cycles: int = 9) -> DemoResult:
     """The sample company's exports, read and planned as ``sop-excel new`` does, with the sample's
     S&OP story on top, written as one workbook.
@@ -168,7 +169,7 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     for v, (cycle, fc) in enumerate(past.groupby("cycle"), start=1):
         plan = fc.rename(columns={"final": "volume"}).assign(revenue=np.nan)
         plan["revenue"] = plan["volume"] * plan["item"].map(prices)
-        rec, _, snap = lock_plan(v, "Base", plan, fc, cycle, "demo (simulated cycle)", now)
+        rec, _, snap = make_lock(v, "Base", plan, fc, cycle, "demo (simulated cycle)", now)
         locks.append(rec.assign(note="Simulated past cycle"))
         snaps.append(snap)
     state = PlanState(inputs=inputs, targets=targets, scenarios=scen, drivers=drivers, overrides=override,
@@ -180,9 +181,10 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     say("Planning consensus, scenarios, finance and supply; locking Base; comparing actuals with it")
     plan = plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state,
                        production=company.production)
+    assert plan.lock_record is not None  # the demo locks Base
     version = int(plan.lock_record.iloc[0]["version"])
-    exceptions = plan.tables["tblExceptions"]
-    log = [{"command": "demo", "data": f"Sample company '{sample.name}', as of {sample.as_of}",
+    exceptions = plan.tables[T.EXCEPTIONS]
+    log: list[dict[str, object]] = [{"command": "demo", "data": f"Sample company '{sample.name}', as of {sample.as_of}",
             "details": (f"Forecast {len(models)} items; {past_cycles} past cycles simulated (locks v1-v{past_cycles}); "
                         f"Base locked as v{version}; actuals through {plan.through:%Y-%m-%d}; "
                         f"{len(exceptions)} exceptions. Built from the export files in {folder.name}/ as sop-excel "
@@ -191,9 +193,9 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     path = write_plan(path, values, plan, log)
     csv_path = _next_day_csv(sample, plan.through, path)
     t = plan.tables
-    cmp_ = t["tblCompare"].set_index("scenario")
-    load, inv, fva, execution = t["tblLoad"], t["tblInventory"], t["tblFVA"], t["tblExecution"]
-    final = t["tblForecast"]
+    cmp_ = t[T.COMPARE].set_index("scenario")
+    load, inv, fva, execution = t[T.LOAD], t[T.INVENTORY], t[T.FVA], t[T.EXECUTION]
+    final = t[T.FORECAST]
     total = fva[fva["level"] == "Total"]
     rec = plan.lock_record.iloc[0]
     lines = [
@@ -211,10 +213,10 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         + ", ".join(f"{s} {int(n)}" for s, n in execution["status"].value_counts().items())
         + f"; {len(exceptions)} exceptions",
     ]
-    stock = t["tblSupplyItems"]
+    stock = t[T.SUPPLY_ITEMS]
     if len(stock):
-        out = stock[stock["stockout_week"].notna()]
-        lines.append(f"Supply: {len(t['tblEvents'])} events; {len(out)} items projected out of stock in the next 13 "
+        short = stock[stock["stockout_week"].notna()]
+        lines.append(f"Supply: {len(t[T.EVENTS])} events; {len(short)} items projected out of stock in the next 13 "
                      f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
                      f"{int((exceptions['area'] != 'Demand').sum())} supply and capacity exceptions")
     return DemoResult(path=path, actuals_next_day=csv_path, lines=lines, exports=folder)

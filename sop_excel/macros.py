@@ -15,33 +15,51 @@ import dataclasses
 import datetime as dt
 import functools
 import getpass
-import logging
-import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
+from sop_excel import names as T
 from sop_excel import pipeline
+from sop_excel.aside import reading_aside, tables_aside
+from sop_excel.basis import (
+    basis_key,
+    keep_basis,
+    kept_basis,
+    kept_following,
+    latest_lock,
+    workbook_basis,
+)
 from sop_excel.core import monthly
 from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.events import next_event_id
-from sop_excel.core.execution import exception_workflow, merge_actuals, month_closed_events
+from sop_excel.core.execution import merge_actuals, month_closed_events
 from sop_excel.core.frames import append_rows
-from sop_excel.core.lock import accuracy
-from sop_excel.core.lock import lock_plan as lock_snapshot
-from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError, plain_reason
-from sop_excel.files import read_timeout
+from sop_excel.core.lock import make_lock
+from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError
 from sop_excel.models import MAX_CELL_TEXT, Settings
+from sop_excel.pipeline import Progress
+from sop_excel.rebuild import (
+    accuracy_frames,
+    append_archive,
+    check_production,
+    closed_months,
+    fill_sop_values,
+    formula_warnings,
+    log_command,
+    supply_summary,
+    write_execution,
+    write_sop,
+)
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
-from sop_excel.workbook.io import ChecksCachedValues, ChecksWritable, Formula, PackageIO, WorkbookIO
-from sop_excel.workbook.layout import column_letter, load_layout, parse_cell
-from sop_excel.workbook.limits import trim_text
-from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
+from sop_excel.settings import as_of_rows, new_workbook_settings, read_settings, write_as_of
+from sop_excel.workbook.io import ChecksWritable, PackageIO, WorkbookIO
+from sop_excel.workbook.layout import load_layout
+from sop_excel.workbook.safe_save import can_fork_helpers
 from sop_excel.workbook.tables import (
     cell_locator,
     keep_planner_columns,
@@ -50,8 +68,6 @@ from sop_excel.workbook.tables import (
     typed_formulas,
     write_frame,
 )
-
-_logger = logging.getLogger(__name__)
 
 __all__ = [
     "INPUT_TABLES",
@@ -76,9 +92,6 @@ __all__ = [
     "update_items",
 ]
 
-Progress = Callable[[int, int], None]
-SOP_TABLES = ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance", "tblCompare",
-              "tblLoad", "tblInventory")
 
 
 @dataclass
@@ -94,327 +107,6 @@ class RunReport:
         return "\n".join(self.lines + [f"Warning: {w}" for w in self.warnings])
 
 
-def read_settings(book: WorkbookIO) -> Settings:
-    """The Settings sheet as validated settings; a bad value is reported by its cell."""
-    layout = load_layout()
-    table = layout.table("tblSettings")
-    frame = read_frame(book, "tblSettings")
-    _, c0 = parse_cell(table.anchor)
-    rows = dict(zip(frame["setting"], frame.attrs["excel_rows"], strict=True))
-    raw = {str(r[0]).strip(): r[1] for r in book.read_table("tblSettings")[1:] if r and r[0] is not None}
-    values: dict[str, object] = {}
-    problems = []
-    optional = {f.alias for f in Settings.model_fields.values() if not f.is_required()}
-    for spec in layout.settings.rows:
-        if spec.setting not in raw and spec.name in optional:
-            continue  # a workbook from an earlier version: the default applies
-        if spec.setting not in raw:
-            problems.append(CellProblem("Sheet 'Settings'", None, f"the setting '{spec.setting}' is missing",
-                                        "Add a row for it (see the template) with its value."))
-            continue
-        v = raw[spec.setting]
-        values[spec.name] = v.value if hasattr(v, "text") else v
-    if not problems:
-        try:
-            return Settings.model_validate(values)
-        except ValidationError as err:
-            by_name = {s.name: s for s in layout.settings.rows}
-            for e in err.errors(include_url=False):
-                spec = by_name.get(str(e["loc"][0]) if e["loc"] else "")
-                where = (f"Sheet 'Settings', cell {column_letter(c0 + 1)}{rows[spec.setting]} ({spec.setting})"
-                         if spec else "Sheet 'Settings'")
-                value = e.get("input") if spec else None  # a rule across settings: no one value to show
-                problems.append(CellProblem(where, value, plain_reason(e["msg"]),
-                                            "Correct the value (its Description says what fits)."))
-    raise InputError("Sheet 'Settings' has values sop-excel cannot use", problems)
-
-
-def _formula_warnings(book: WorkbookIO, report: RunReport) -> None:
-    """Say which formulas typed into input cells depend on other cells: their values are the
-    ones the file holds (Excel's last calculation), which this command used as they are."""
-    refer = [t for t in typed_formulas(book) if t.refers]
-    if refer:
-        shown = "; ".join(f"{t.where} {t.formula.text} = {t.value}" for t in refer[:5])
-        more = f"; and {len(refer) - 5} more" if len(refer) > 5 else ""
-        report.warnings.append(
-            f"{len(refer)} formula(s) typed into input cells depend on other cells (or on the date); they "
-            f"were kept as formulas, with the values Excel last computed for them ({shown}{more}). Open the "
-            "workbook in Excel to recompute them, then run the command again if their values changed.")
-
-
-def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
-    log = read_frame(book, "tblLog")
-    row = pd.DataFrame([{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)),
-                         "command": command, "user": getpass.getuser(), "data": trim_text(data),
-                         "details": trim_text(details)}])  # the Log's text is ours: cut to fit a cell
-    write_frame(book, "tblLog", append_rows(log, row))
-
-
-def _latest_lock(book: WorkbookIO, locked_plan: Callable[[], pd.DataFrame] | None = None
-                 ) -> tuple[pd.DataFrame | None, str, str]:
-    """(the plan of record (tblLockedPlan, or what ``locked_plan`` gives), its label "v3 locked
-    (Base)", its scenario), or (None, "", "")."""
-    locks = read_frame(book, "tblLocks")
-    if locks.empty:
-        return None, "", ""
-    last = locks.sort_values("version").iloc[-1]
-    locked = locked_plan() if locked_plan is not None else read_frame(book, "tblLockedPlan")
-    return locked, f"v{int(last['version'])} locked ({last['scenario']})", str(last["scenario"])
-
-
-def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-               forecast: pd.DataFrame, warnings: list[str] | None = None, *,
-               references: bool = True) -> dict[str, pd.DataFrame]:
-    """Recompute and write every derived S&OP table from the planner's current inputs;
-    ``warnings`` gets a line for drivers that change nothing in the horizon; ``references``:
-    see :func:`pipeline.sop_frames`."""
-    drivers, capacity = read_frame(book, "tblDrivers"), read_frame(book, "tblCapacity")
-    frames = pipeline.sop_frames(
-        settings, items, forecast, read_frame(book, "tblInputs"), read_frame(book, "tblFamilyTargets"),
-        read_frame(book, "tblScenarioList"), drivers, read_frame(book, "tblBudget"), capacity,
-        references=references)
-    for name in SOP_TABLES:
-        write_frame(book, name, frames[name])
-    book.write_table("tblCompareMonthly", rows_for("tblCompareMonthly", frames["tblCompareMonthly"]))
-    idle = pipeline.idle_drivers(frames["tblForecast"], drivers, capacity)
-    if idle and warnings is not None:
-        warnings.append(f"{len(idle)} scenario driver(s) change nothing: their family, item, resource or "
-                        f"months match nothing in the horizon ({'; '.join(idle[:10])}"
-                        f"{'; ...' if len(idle) > 10 else ''}). Correct them or delete them on the Scenarios sheet.")
-    return frames
-
-
-def _final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
-    """The consensus forecast from the planner's current inputs, for S&OE to plan against.
-
-    The S&OE commands (refresh-actuals, flag-drift) leave the S&OP tables as they are: those
-    change with refresh-forecast, compare-scenarios and new-scenario, never with actuals.
-    """
-    return pipeline.final_forecast(items, read_frame(book, "tblForecast"), read_frame(book, "tblInputs"),
-                                   read_frame(book, "tblFamilyTargets"))
-
-
-# What the execution basis is computed from; its fingerprint says whether the Basis sheet still holds.
-BASIS_SOURCES = ["tblForecast", "tblInputs", "tblFamilyTargets", "tblLocks", "tblLockedPlan",
-                 "tblSnapshots", "tblHistory"]
-BASIS_VERSION = "3"  # 2: the next month's plan (close-month); 3: the interval spread and the locked scenario (supply)
-
-
-def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
-    """What the Basis sheet must say to be used: the S&OP sheets' fingerprint (the zip side reads
-    it from the file's directory) and the settings the basis depends on. None where the side
-    cannot fingerprint (live Excel, openpyxl) or the workbook has no Basis sheet."""
-    if not isinstance(book, PackageIO) or "tblBasisKey" not in book.table_names():
-        return None
-    sheets = book.content_stamp(BASIS_SOURCES)
-    if sheets is None:
-        return None
-    return {"version": BASIS_VERSION, "month": f"{settings.as_of:%Y-%m}",
-            "bias window": str(settings.bias_window), "tracking limit": repr(float(settings.tracking_limit)),
-            "sheets": sheets}
-
-
-def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     final: pd.DataFrame | None = None, state: dict[str, bool] | None = None
-                     ) -> pipeline.ExecutionBasis:
-    """The execution basis: from the Basis sheet when its fingerprint matches the S&OP sheets
-    as saved, else computed from them (Forecast, Inputs, Plan of record, Snapshots, History)
-    and kept on the Basis sheet for the next refresh. ``final``: a consensus just computed
-    (lock-plan), which the basis is computed from.
-
-    At 10,000 items the S&OP sheets hold about 11 million cells; the Basis sheet a few rows per
-    item. A planner's edit to any of them (in Excel or here) changes the fingerprint.
-    """
-    key = _basis_key(book, settings) if final is None else None
-    kept = _kept_basis(book, key) if key is not None else None
-    if state is not None:
-        state["kept"] = kept is not None  # the S&OP sheets are as sop-excel last kept them
-    if kept is not None:
-        return kept
-    locked, label, scenario = _latest_lock(book)
-    basis = pipeline.execution_basis(settings, final if final is not None else _final(book, items), locked,
-                                     label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"),
-                                     lock_scenario=scenario)
-    if key is not None:
-        _write_basis(book, basis, key)
-    return basis
-
-
-def _kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasis | None:
-    """The basis on the Basis sheet, if its key holds for ``key`` (the file and settings as they
-    are). A Basis sheet that cannot be read (edited by some tool) is no basis: it is computed
-    again and written over, never an error (the planner did not type it)."""
-    try:
-        kept = read_frame(book, "tblBasisKey")
-        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
-        if "plan source" not in said or any(said.get(k) != v for k, v in key.items()):
-            return None
-        basis = pipeline.ExecutionBasis(read_frame(book, "tblBasisItems"), read_frame(book, "tblBasisMonths"),
-                                        said["plan source"], said.get("plan scenario", ""))
-    except (InputError, LayoutError) as exc:
-        _logger.warning("%s: the Basis sheet cannot be read (%s); computing the execution basis again",
-                        book.name, exc)
-        return None
-    _logger.debug("%s: execution basis from the Basis sheet", book.name)
-    return basis
-
-
-def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str, str]) -> None:
-    tables = set(book.table_names())
-    for name, frame in basis.frames().items():
-        if name in tables:  # a workbook made before the following month's tables lacks them
-            write_frame(book, name, frame)
-    f = basis.following if "tblBasisNextItems" in tables else None
-    extra = {"plan source": basis.source, "plan scenario": basis.scenario,
-             **({"next month": f"{f.month:%Y-%m}", "next plan source": f.source, "next plan scenario": f.scenario}
-                if f is not None else {})}
-    write_frame(book, "tblBasisKey", pd.DataFrame({"key": [*key, *extra], "value": [*key.values(), *extra.values()]}))
-
-
-def _kept_following(book: WorkbookIO, key: dict[str, str] | None, month: pd.Timestamp) -> pipeline.BasisPlan | None:
-    """The plan side of ``month`` kept with the basis (:attr:`ExecutionBasis.following`), if
-    the basis's key holds for ``key`` (the file and settings as they are) and it is that month's."""
-    if key is None or "tblBasisNextItems" not in book.table_names():
-        return None
-    try:
-        kept = read_frame(book, "tblBasisKey")
-        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
-        if said.get("next month") != f"{month:%Y-%m}" or any(said.get(k) != v for k, v in key.items()):
-            return None
-        return pipeline.BasisPlan(read_frame(book, "tblBasisNextItems"), read_frame(book, "tblBasisNextMonths"),
-                                  said.get("next plan source", ""), month, said.get("next plan scenario", ""))
-    except (InputError, LayoutError) as exc:
-        _logger.warning("%s: the Basis sheet cannot be read (%s); close-month reads the S&OP sheets", book.name, exc)
-        return None
-
-
-def keep_basis(book: WorkbookIO, settings: Settings,
-               basis: pipeline.ExecutionBasis | Callable[[], pipeline.ExecutionBasis]) -> bool:
-    """After a save that changed what the execution basis comes from (refresh-forecast,
-    lock-plan, a new workbook), or rewrote those sheets with what they held (compare-scenarios):
-    keep ``basis`` on the Basis sheet with the fingerprint of the file as saved (a second, small
-    save), so the next refresh-actuals reads it instead of the S&OP sheets. Only a cache: where it cannot be kept (live Excel, openpyxl, no Basis sheet)
-    or keeping it fails, nothing changes but the next refresh's time. True if kept.
-    ``basis`` may be the call that computes it (its errors, too, only cost the cache).
-    """
-    try:
-        key = _basis_key(book, settings)
-        if key is None:
-            return False
-        _write_basis(book, basis() if callable(basis) else basis, key)
-        with no_backup():  # the command's own save kept the version from before it
-            book.save()
-    except Exception as exc:  # noqa: BLE001 - a cache: the command's own work is saved already
-        _logger.warning("%s: the execution basis was not kept (%s); the next refresh-actuals computes it",
-                        book.name, exc)
-        return False
-    return True
-
-
-def _sop_values(book: WorkbookIO, settings: Settings, items: pd.DataFrame, kept: bool) -> list[str]:
-    """Formulas of the S&OP sheets left without a cached value (the file was last saved by a
-    program that does not calculate: openpyxl) are computed again, as compare-scenarios does,
-    so no command leaves an empty formula cell behind. Not looked for where the S&OP sheets are
-    as sop-excel last kept them (the execution basis held), nor in live Excel (it calculates).
-    Returns the warning to report, if any."""
-    if kept or not isinstance(book, ChecksCachedValues):
-        return []
-    n, cells = book.missing_values(list(SOP_TABLES))
-    if not n:
-        return []
-    _write_sop(book, settings, items, read_frame(book, "tblForecast"))
-    return [f"{n:,} formula cells of the S&OP sheets had no saved value ({cells[0]} first): the file was "
-            "last saved by a program that does not calculate (such as openpyxl). They were computed "
-            "again from the sheets' inputs, as compare-scenarios does."]
-SUPPLY_SHEETS = ("tblProduction", "tblEvents", "tblSupplyItems")  # a workbook made before issue 21 has none
-
-
-def _supply_inputs(book: WorkbookIO, settings: Settings, items: pd.DataFrame, basis: pipeline.ExecutionBasis,
-                   production: pd.DataFrame | None = None) -> pipeline.SupplyInputs | None:
-    """Production (as given, else the Production table), the Events checked, and the plan's
-    capacity; None for a workbook without the supply sheets. Capacity and scenarios are read
-    only when there is production or an event (else the supply side is idle, and cheap)."""
-    names = book.table_names()
-    if not all(n in names for n in SUPPLY_SHEETS):
-        return None
-    production = read_frame(book, "tblProduction") if production is None else production
-    events = read_frame(book, "tblEvents")
-    if production.empty and events.empty:
-        return pipeline.SupplyInputs(production, events, pd.DataFrame(columns=["resource", "month", "hours"]))
-    _check_production(production)
-    capacity = read_frame(book, "tblCapacity")
-    checked = pipeline.check_events(events, items, capacity, settings, cell_locator(events, "tblEvents"))
-    plan_cap = pipeline.plan_capacity(settings, basis, capacity, read_frame(book, "tblScenarioList"),
-                                      read_frame(book, "tblDrivers"))
-    return pipeline.SupplyInputs(production, checked, plan_cap)
-
-
-def _check_production(production: pd.DataFrame) -> None:
-    """Rows typed or pasted on the Production sheet: one per date, item and resource."""
-    dup = production.duplicated(["date", "item", "resource"]).to_numpy()
-    if not dup.any():
-        return
-    rows = production.attrs.get("excel_rows")
-    problems = [CellProblem(f"Sheet 'Production', row {rows[j] if rows else j + 4}", None,
-                            f"repeats item {production['item'].iat[j]} on {production['date'].iat[j]:%Y-%m-%d}"
-                            + (f" on {production['resource'].iat[j]}" if production["resource"].iat[j] else ""),
-                            "Keep one row per date, item and resource (delete the repeat, or add the figures up).")
-                for j in dup.nonzero()[0]]
-    raise InputError("Sheet 'Production' has rows sop-excel cannot use", problems)
-
-
-@dataclass
-class _Executed:
-    """What :func:`_write_execution` wrote."""
-
-    execution: pd.DataFrame
-    exceptions: pd.DataFrame
-    through: dt.date
-    resolved: pd.DataFrame  # exception log rows of exceptions that left the list
-    supply: pd.DataFrame | None  # tblSupplyItems (None: the workbook has no supply sheets)
-
-
-def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     actuals: pd.DataFrame, basis: pipeline.ExecutionBasis | None = None,
-                     production: pd.DataFrame | None = None) -> _Executed:
-    """Recompute and write the S&OE tables against ``basis`` (else read or computed from the
-    workbook), demand and supply; ``production``: the Production table just merged (else read)."""
-    basis = basis or _execution_basis(book, settings, items)
-    supply = _supply_inputs(book, settings, items, basis, production)
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals, supply)
-    log = read_frame(book, "tblExceptionLog")
-    month = pd.Timestamp(settings.as_of).replace(day=1)
-    now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
-    exceptions, events = exception_workflow(exceptions, read_frame(book, "tblExceptions"), log, now, month)
-    write_frame(book, "tblExecution", execution)
-    write_frame(book, "tblExceptions", exceptions)
-    for name, frame in views.items():
-        if name in book.table_names():  # workbooks made before the Sensing and Weekly sheets lack them
-            write_frame(book, name, frame)
-    if len(events):
-        log = append_rows(log, events)
-    # on the zip side the log is written even when nothing happened: it sits beside Exceptions,
-    # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
-    if len(events) or (isinstance(book, PackageIO) and book.writes_sheets_in_bulk):
-        write_frame(book, "tblExceptionLog", log)
-    return _Executed(execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])],
-                     views["tblSupplyItems"] if supply is not None and supply.active else None)
-
-
-def _supply_line(done: _Executed) -> str | None:
-    """The supply side in one line for the report, or None when there is none."""
-    if done.supply is None:
-        return None
-    items = done.supply
-    out = items[items["stockout_week"].notna()]
-    below = int(items["below_safety_week"].notna().sum())
-    areas = done.exceptions["area"].value_counts() if "area" in done.exceptions else pd.Series(dtype=int)
-    first = f" (the first from {out['stockout_week'].min():%Y-%m-%d})" if len(out) else ""
-    return (f"Supply: {len(out)} items projected out of stock in the next 13 weeks{first}, {below} below safety "
-            f"stock; revenue at risk {items['revenue_at_risk'].sum():,.0f}. Exceptions: "
-            f"{int(areas.get('Supply', 0))} supply, {int(areas.get('Capacity', 0))} capacity.")
-
-
 def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engine: str = "local",
                      scheduler: object = None) -> RunReport:
     """Re-forecast every item from History; keep overrides and comments; update the S&OP tables.
@@ -422,22 +114,22 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     ``engine="dask"`` with ``scheduler`` (``tcp://host:8786``) forecasts on a Dask cluster.
     """
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
-    history = read_frame(book, "tblHistory")
-    old = read_frame(book, "tblForecast")
+    items = read_frame(book, T.ITEMS)
+    history = read_frame(book, T.HISTORY)
+    old = read_frame(book, T.FORECAST)
     forecast, models = pipeline.forecast_frames(settings, items, history, progress,
                                                 engine=engine, scheduler=scheduler)
-    forecast, lost = keep_planner_columns(forecast, old, "tblForecast")
+    forecast, lost = keep_planner_columns(forecast, old, T.FORECAST)
     report = RunReport("refresh-forecast")
-    frames = _write_sop(book, settings, items, forecast, report.warnings)
-    final = frames["tblForecast"]
-    write_frame(book, "tblModels", models)
+    frames = write_sop(book, settings, items, forecast, report.warnings)
+    final = frames[T.FORECAST]
+    write_frame(book, T.MODELS, models)
     cleansing = pipeline.cleansing_frame(settings, history)
-    if "tblCleansing" in book.table_names():  # workbooks made before the Cleansing table lack it
-        write_frame(book, "tblCleansing", cleansing)
-    book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
+    if T.CLEANSING in book.table_names():  # workbooks made before the Cleansing table lack it
+        write_frame(book, T.CLEANSING, cleansing)
+    book.write_table(T.TREND, rows_for(T.TREND, pipeline.trend_frame(history, final, items)))
     n_over = int(final["override"].notna().sum())
-    n_formulas = sum(t.table == "tblForecast" and t.field == "override" for t in typed_formulas(book))
+    n_formulas = sum(t.table == T.FORECAST and t.field == "override" for t in typed_formulas(book))
     fallbacks = int((models["fallback"] != "").sum())
     report.lines += [
         f"Forecast {len(models)} items for {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
@@ -449,7 +141,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     if corrected:
         report.lines.append(f"Outlier months corrected: {corrected} in {cleansing['item'].nunique()} "
                             "items (History > Cleansing; Flag a month keep to use it as it is).")
-    _formula_warnings(book, report)
+    report.warnings += formula_warnings(book)
     if fallbacks:
         report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
     hard = models[models["forecastability"] != ""]
@@ -462,7 +154,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     details = report.lines[0] + f" Overrides kept {n_over}; fallbacks {fallbacks}."
     if len(lost):
         now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
-        if _append_archive(book, monthly.archive_forecast_inputs(lost, now, "refresh-forecast")):
+        if append_archive(book, monthly.archive_forecast_inputs(lost, now, "refresh-forecast")):
             report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "
                                    "horizon: moved to the Archive sheet (and listed in the Log).")
         else:  # a workbook made before the Archive sheet
@@ -471,12 +163,12 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
         details += " Dropped: " + "; ".join(
             f"{r.item} {r.month:%Y-%m} override={r.override} reason={r.reason_code!r} comment={r.comment!r}"
             for r in lost.itertuples(index=False))
-    _log(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
+    log_command(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
     book.save()
 
     def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
-        locked, label, scenario = _latest_lock(book)
-        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history,
+        locked, label, scenario = latest_lock(book)
+        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, T.SNAPSHOTS), history,
                                         lock_scenario=scenario)
 
     keep_basis(book, settings, basis)
@@ -499,28 +191,27 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     ``supply_source``; ``existing_supply``: as ``existing``, for the Production table.
     """
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
+    items = read_frame(book, T.ITEMS)
     state: dict[str, bool] = {}
-    basis = _execution_basis(book, settings, items, state=state)
-    recomputed = _sop_values(book, settings, items, state.get("kept", False))
-    existing = existing() if existing is not None else read_frame(book, "tblActuals")
-    if callable(actuals):
-        actuals = actuals()
-    notes, older = list(actuals.attrs.get("notes", [])), int(actuals.attrs.get("older_rows", 0) or 0)
-    merged = merge_actuals(existing, actuals)
-    replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
+    basis = workbook_basis(book, settings, items, state=state)
+    recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
+    current: pd.DataFrame = existing() if existing is not None else read_frame(book, T.ACTUALS)
+    loaded: pd.DataFrame = actuals() if callable(actuals) else actuals
+    notes, older = list(loaded.attrs.get("notes", [])), int(loaded.attrs.get("older_rows", 0) or 0)
+    merged = merge_actuals(current, loaded)
+    replaced = len(current) + len(loaded) - len(merged)  # rows of the file that replaced earlier figures
     first = monthly.keep_from(settings.as_of)  # older days are History's, not the sheet's
     merged, early = monthly.actuals_window(merged, first)
-    write_frame(book, "tblActuals", merged)
+    write_frame(book, T.ACTUALS, merged)
     if callable(supply):
         supply = supply()
     production, supply_line, early_made = None, None, None
     if supply is not None:
-        if "tblProduction" not in book.table_names():
+        if T.PRODUCTION not in book.table_names():
             raise LayoutError(f"{book.name} has no Production sheet (it was made before sop-excel loaded "
                               "production), so the production and receipts cannot be kept. Build the workbook "
                               "again (sop-excel new or demo), or load the actuals without supply columns.")
-        before = existing_supply() if existing_supply is not None else read_frame(book, "tblProduction")
+        before = existing_supply() if existing_supply is not None else read_frame(book, T.PRODUCTION)
         production = merge_actuals(before, supply)
         replaced_supply = len(before) + len(supply) - len(production)
         # a day with nothing made or received is no row: a zero from the source still replaces
@@ -528,35 +219,35 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         production = production[(production["produced"] != 0) | (production["receipts"] != 0)]
         # the Production sheet keeps the days the Actuals sheet keeps (the month before the as-of month on)
         production, early_made = monthly.actuals_window(production.reset_index(drop=True), first)
-        write_frame(book, "tblProduction", production)
+        write_frame(book, T.PRODUCTION, production)
         supply_line = (f"Loaded {len(supply)} rows of production and receipts from "
                        f"{supply_source or 'its supply columns'} ({replaced_supply} replaced earlier figures).")
         notes += [n for n in supply.attrs.get("notes", []) if n not in notes]
-    done = _write_execution(book, settings, items, merged, basis=basis, production=production)
+    done = write_execution(book, settings, items, merged, basis=basis, production=production)
     execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()
     report = RunReport("refresh-actuals", warnings=recomputed)
     report.lines += [
-        f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
+        f"Loaded {len(loaded)} rows from {source} ({replaced} replaced earlier figures).",
         *([supply_line] if supply_line else []),
         f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
-        *([line] if (line := _supply_line(done)) else []),
+        *([line] if (line := supply_summary(done)) else []),
         f"Exceptions: {len(exceptions)}.",
     ]
-    _formula_warnings(book, report)
+    report.warnings += formula_warnings(book)
     if notes:  # how the source was read, where it changed what a value means
         report.lines.insert(1, "Read: " + "; ".join(notes) + ".")
     month = pd.Timestamp(settings.as_of).replace(day=1)
-    if not len(actuals) and older:  # a filter that matches nothing says so
+    if not len(loaded) and older:  # a filter that matches nothing says so
         report.warnings.append(f"{source} holds {older:,} rows, none from {month:%d %B %Y} on: nothing was "
                                "loaded. Check the source's dates and Settings > As-of date.")
-    outside = actuals[((actuals["date"] >= first) & (actuals["date"] < month))
-                      | (actuals["date"] > month + pd.offsets.MonthEnd(0))]
+    outside = loaded[((loaded["date"] >= first) & (loaded["date"] < month))
+                      | (loaded["date"] > month + pd.offsets.MonthEnd(0))]
     if len(outside):
         report.warnings.append(f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
                                "Execution (they are kept on the Actuals sheet).")
-    report.warnings += _window_notes(book, settings, existing, actuals, early, first)
+    report.warnings += _window_notes(book, settings, current, loaded, early, first)
     if early_made is not None and len(early_made):
         report.warnings.append(f"{len(early_made)} rows of production and receipts dated before {first:%B %Y} are not "
                                f"kept on the Production sheet: it keeps {first:%B %Y} onward, as the Actuals sheet "
@@ -565,19 +256,12 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     if len(resolved):
         details += " Left the list (see the exception log): " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
-    _log(book, "refresh-actuals", source + (f"; supply: {supply_source or source}" if supply is not None else ""),
+    log_command(book, "refresh-actuals", source + (f"; supply: {supply_source or source}" if supply is not None else ""),
          details + (f" {supply_line}" if supply_line else ""))
     book.save()
     if recomputed:  # the S&OP sheets were written anew: the basis holds, under their new fingerprint
         keep_basis(book, settings, basis)
     return report
-
-
-def _closed_months(book: WorkbookIO) -> list[pd.Timestamp]:
-    """The months close-month has closed (none in a workbook made before close-month)."""
-    if "tblClosedMonths" not in book.table_names():
-        return []
-    return sorted(pd.Timestamp(m) for m in read_frame(book, "tblClosedMonths")["month"])
 
 
 def _months_text(months: list[pd.Timestamp]) -> str:
@@ -589,7 +273,7 @@ def _window_notes(book: WorkbookIO, settings: Settings, existing: pd.DataFrame, 
     """What refresh-actuals says about rows the Actuals sheet no longer keeps (dated before
     ``first``) and about loaded rows that change a closed month."""
     warnings: list[str] = []
-    closed = _closed_months(book)
+    closed = closed_months(book)
     if len(early):
         months = sorted(early["date"].dt.to_period("M").dt.start_time.unique())
         shut = [m for m in months if m in closed]
@@ -656,29 +340,29 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
     conventions = Conventions(decimal=decimal or told.get("decimal"), date_order=date_format or told.get("date_order"),
                               **ACTUALS_HINTS)
     supply_text = (supply or settings.supply_source or "").strip()
-    has_sheet = "tblProduction" in book.table_names()
+    has_sheet = T.PRODUCTION in book.table_names()
     supply_where = _source_path(supply_text, folder, "Supply source") if supply_text else where
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
         frame_reader = book.frame_reader if isinstance(book, PackageIO) else None
-        read_sheet = frame_reader("tblActuals") if aside and can_fork_helpers() and frame_reader else None
-        existing = stack.enter_context(_reading_aside(read_sheet)) if read_sheet is not None else None
-        items = read_frame(book, "tblItems")
+        read_sheet = frame_reader(T.ACTUALS) if aside and can_fork_helpers() and frame_reader else None
+        existing = stack.enter_context(reading_aside(read_sheet)) if read_sheet is not None else None
+        items = read_frame(book, T.ITEMS)
         known = set(items["item"])
-        actuals = stack.enter_context(_reading_aside(
+        actuals = stack.enter_context(reading_aside(
             read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
             since=since, table=table, conventions=conventions))
         supply_rows = existing_supply = None
         if supply_text or has_sheet:  # the actuals source's supply columns: only where they can be kept
             mapping = {**({k: v for k, v in settings.column_mapping.items() if k in ("date", "item")}
                           if not supply_text else {}), **settings.supply_mapping}
-            resources = set(items["resource"].fillna("").astype(str)) | set(read_frame(book, "tblCapacity")["resource"])
+            resources = set(items["resource"].fillna("").astype(str)) | set(read_frame(book, T.CAPACITY)["resource"])
             supply_since = (pd.Timestamp(settings.as_of).replace(day=1).date()
                             if source_kind(str(supply_where)) in ("sqlite", "url") else None)
-            read_prod = frame_reader("tblProduction") if read_sheet is not None and has_sheet else None
-            existing_supply = stack.enter_context(_reading_aside(read_prod)) if read_prod is not None else None
-            supply_rows = stack.enter_context(_reading_aside(
+            read_prod = frame_reader(T.PRODUCTION) if read_sheet is not None and has_sheet and frame_reader else None
+            existing_supply = stack.enter_context(reading_aside(read_prod)) if read_prod is not None else None
+            supply_rows = stack.enter_context(reading_aside(
                 read_supply, supply_where, aside=aside, mapping=mapping or None, known_items=known,
                 item_resources=dict(zip(items["item"], items["resource"].fillna("").astype(str), strict=False)),
                 known_resources=resources - {""}, since=supply_since,
@@ -689,116 +373,30 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
                                existing_supply=existing_supply)
 
 
-@contextlib.contextmanager
-def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool = True, **kwargs: object
-                   ) -> Iterator[Callable[[], pd.DataFrame]]:
-    """``read(*args, **kwargs)`` in a second process while this one reads the workbook, on a
-    machine with more than one core (a database of 310,000 rows takes about a second, as long
-    as the Actuals sheet); gives the call that waits for its result.
-
-    Its errors are raised here as they were raised there (they name the file, row and column);
-    a process that cannot start, or dies, means reading here. The process does this one read
-    and ends; it holds none of this one's writer locks, and on Linux it is killed if this one
-    dies first. Linux only (fork): elsewhere a new process would import pandas again.
-    """
-    if not (aside and can_fork_helpers()):
-        yield lambda: read(*args, **kwargs)
-        return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_read_and_send, args=(send, read, args, kwargs), daemon=True,
-                       name="sop-excel source reader")
-    try:
-        proc.start()
-    except (OSError, RuntimeError) as exc:  # no processes here (a sandbox, a frozen app)
-        _logger.debug("reading the source in this process: %s", exc)
-        receive.close()
-        send.close()
-        yield lambda: read(*args, **kwargs)
-        return
-    send.close()  # ours: the pipe ends when the reader's end closes
-
-    def result() -> pd.DataFrame:
-        limit = read_timeout()
-        if not receive.poll(limit + 10):  # a source that never answers (a database server, a network share)
-            raise SopExcelError(f"Reading {_what(args)} took more than {limit:,.0f} s and was stopped; the "
-                                "workbook was not changed. Check the source (SOP_EXCEL_READ_TIMEOUT raises "
-                                "the limit).")
-        try:
-            ok, value = receive.recv()
-        except Exception:  # noqa: BLE001 - the reader died without a word, or its word cannot be read: read here
-            return read(*args, **kwargs)
-        if ok:
-            return value
-        raise value
-
-    try:
-        yield result
-    finally:
-        receive.close()
-        if proc.is_alive():
-            proc.terminate()
-        proc.join()
-
-
-def _what(args: tuple) -> str:
-    """What a reader aside reads, for a message: the source it was given."""
-    from sop_excel.sources import source_kind
-    from sop_excel.sources.sql import redact_url
-
-    if not args or not isinstance(args[0], str | Path):
-        return "the actuals"
-    try:
-        return f"actuals from {redact_url(str(args[0])) if source_kind(args[0]) == 'url' else Path(args[0]).name}"
-    except SopExcelError:
-        return "the actuals"
-
-
-def _read_and_send(send: Any, read: Callable[..., pd.DataFrame], args: tuple, kwargs: dict) -> None:
-    """In the reader process: ``(True, frame)`` or ``(False, the error)`` down the pipe."""
-    in_forked_child()
-    try:
-        try:
-            reply: tuple[bool, object] = (True, read(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - every error goes back to be raised there
-            reply = (False, exc)
-            try:  # an error class that pickles but cannot be made again (a driver's): its text
-                pickle.loads(pickle.dumps(exc))
-            except Exception:  # noqa: BLE001
-                reply = (False, SopExcelError(f"{exc.__class__.__name__}: {exc}"))
-        send.send(reply)
-    except (BrokenPipeError, OSError):  # the command ended first: nobody to tell
-        pass
-    finally:
-        send.close()
-
-
 def flag_drift(book: WorkbookIO) -> RunReport:
     """Recompute Execution, the supply view and Exceptions (demand and supply) from the actuals,
     production and events already in the workbook."""
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
-    actuals = read_frame(book, "tblActuals")
+    items = read_frame(book, T.ITEMS)
+    actuals = read_frame(book, T.ACTUALS)
     state: dict[str, bool] = {}
-    basis = _execution_basis(book, settings, items, state=state)
-    recomputed = _sop_values(book, settings, items, state.get("kept", False))
-    done = _write_execution(book, settings, items, actuals, basis=basis)
+    basis = workbook_basis(book, settings, items, state=state)
+    recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
+    done = write_execution(book, settings, items, actuals, basis=basis)
     execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()
     report = RunReport("flag-drift", warnings=recomputed, lines=[
         f"Actuals through {through:%Y-%m-%d}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
-        *([line] if (line := _supply_line(done)) else []),
+        *([line] if (line := supply_summary(done)) else []),
         f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
     ])
-    _formula_warnings(book, report)
+    report.warnings += formula_warnings(book)
     details = " ".join(report.lines)
     if len(resolved):
         details += " Left the list: " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
-    _log(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
+    log_command(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
     book.save()
     if recomputed:  # as refresh-actuals
         keep_basis(book, settings, basis)
@@ -837,12 +435,12 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
         raise InputError(f"{label(long[0])}: the event's {long[0]} is {len(dict(texts)[long[0]]):,} characters "
                          f"long; an Excel cell holds at most {MAX_CELL_TEXT:,}. Shorten it.")
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
-    if "tblEvents" not in book.table_names():
+    items = read_frame(book, T.ITEMS)
+    if T.EVENTS not in book.table_names():
         raise LayoutError(f"{book.name} has no Events sheet (it was made before sop-excel planned supply). Build "
                           "the workbook again (sop-excel new or demo) to add events.")
-    events = read_frame(book, "tblEvents")
-    capacity = read_frame(book, "tblCapacity")
+    events = read_frame(book, T.EVENTS)
+    capacity = read_frame(book, T.CAPACITY)
     row = {"id": next_event_id(events["id"]), "kind": kind, "resource": resource or "", "item": item or "",
            "start": pd.Timestamp(start) if start is not None else pd.NaT,
            "end": pd.Timestamp(end) if end is not None else pd.NaT,
@@ -856,18 +454,18 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
     added = new.assign(kind=checked["kind"].iloc[0] if len(checked) else new["kind"],
                        status=checked["status"].iloc[0] if len(checked) else new["status"])
     state: dict[str, bool] = {}
-    basis = _execution_basis(book, settings, items, state=state)
-    recomputed = _sop_values(book, settings, items, state.get("kept", False))
-    write_frame(book, "tblEvents", append_rows(events, added))
-    done = _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
-    label = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
+    basis = workbook_basis(book, settings, items, state=state)
+    recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
+    write_frame(book, T.EVENTS, append_rows(events, added))
+    done = write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)
+    what = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
     report = RunReport("add-event", warnings=recomputed, lines=[
-        f"Event {row['id']} added: {label}" + (f"; owner {owner}" if owner else "") + ".",
-        *([line] if (line := _supply_line(done)) else []),
+        f"Event {row['id']} added: {what}" + (f"; owner {owner}" if owner else "") + ".",
+        *([line] if (line := supply_summary(done)) else []),
         f"Exceptions: {len(done.exceptions)}.",
     ])
-    _formula_warnings(book, report)
-    _log(book, "add-event", f"Event {row['id']}", " ".join(report.lines))
+    report.warnings += formula_warnings(book)
+    log_command(book, "add-event", f"Event {row['id']}", " ".join(report.lines))
     book.save()
     if recomputed:  # as refresh-actuals
         keep_basis(book, settings, basis)
@@ -877,20 +475,20 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
 def compare_scenarios(book: WorkbookIO) -> RunReport:
     """Recompute every scenario from its drivers: plan, finance, capacity, inventory, compare."""
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
-    key = _basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
-    kept = _kept_basis(book, key) if key is not None else None
+    items = read_frame(book, T.ITEMS)
+    key = basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
+    kept = kept_basis(book, key) if key is not None else None
     if kept is not None:  # nor what closing the month plans against
-        kept = dataclasses.replace(kept, following=_kept_following(
+        kept = dataclasses.replace(kept, following=kept_following(
             book, key, pd.Timestamp(settings.as_of).replace(day=1) + pd.DateOffset(months=1)))
     report = RunReport("compare-scenarios")
-    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"), report.warnings)
-    for r in frames["tblCompare"].itertuples(index=False):
+    frames = write_sop(book, settings, items, read_frame(book, T.FORECAST), report.warnings)
+    for r in frames[T.COMPARE].itertuples(index=False):
         report.lines.append(f"{r.scenario}: revenue {r.revenue:,.0f}, margin {r.margin_pct:.1%}, "
                             f"gap to budget {r.gap:+,.0f}, peak load {r.peak_load:.0%}, "
                             f"{r.overloads} overloaded resource-months")
-    _formula_warnings(book, report)
-    _log(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
+    report.warnings += formula_warnings(book)
+    log_command(book, "compare-scenarios", f"{len(frames[T.COMPARE])} scenarios", " | ".join(report.lines))
     book.save()
     if kept is not None:  # the S&OP sheets were written anew: the basis still holds, under their new fingerprint
         keep_basis(book, settings, kept)
@@ -903,7 +501,7 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
     _check_new_text(name, description)
     _no_control_characters({"name": name, "parent": parent, "description": description,
                             **{f"driver {k}": v for d in drivers or [] for k, v in d.items() if isinstance(v, str)}})
-    scen = read_frame(book, "tblScenarioList")
+    scen = read_frame(book, T.SCENARIO_LIST)
     if name in set(scen["scenario"]):
         raise InputError(f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
                          "or edit its drivers there.")
@@ -915,22 +513,22 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
         raise InputError(f"Parent scenario '{parent}' does not exist. Existing: "
                          f"{', '.join(scen['scenario'])}.")
     if drivers:
-        old = read_frame(book, "tblDrivers")
+        old = read_frame(book, T.DRIVERS)
         new = pd.DataFrame([{"scenario": name, **d} for d in drivers])
-        new.attrs["where"] = tuple(f"New scenario '{name}', {d['kind'].replace('_', ' ')} driver" for d in drivers)
+        new.attrs["where"] = tuple(f"New scenario '{name}', {str(d['kind']).replace('_', ' ')} driver" for d in drivers)
         names = [*scen["scenario"], name]
         parents = {**dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True)), name: parent}
-        capacity = read_frame(book, "tblCapacity")
-        pipeline.check_scenarios(names, parents, new, read_frame(book, "tblItems"), read_settings(book),
+        capacity = read_frame(book, T.CAPACITY)
+        pipeline.check_scenarios(names, parents, new, read_frame(book, T.ITEMS), read_settings(book),
                                  set(capacity["resource"]))
-        idle = pipeline.idle_drivers(read_frame(book, "tblForecast"), new, capacity)
+        idle = pipeline.idle_drivers(read_frame(book, T.FORECAST), new, capacity)
         if idle:
             raise InputError(f"Scenario '{name}' was not created: its drivers change nothing in the plan's "
                              f"horizon ({'; '.join(idle)}). Check --family, --item and --months.")
     row = pd.DataFrame([{"scenario": name, "parent": parent, "description": description, "status": "Draft"}])
-    write_frame(book, "tblScenarioList", append_rows(scen, row))
+    write_frame(book, T.SCENARIO_LIST, append_rows(scen, row))
     if drivers:
-        write_frame(book, "tblDrivers", append_rows(old, new))
+        write_frame(book, T.DRIVERS, append_rows(old, new))
     report = compare_scenarios(book)
     report.command = "new-scenario"
     report.lines.insert(0, f"Scenario '{name}' created from '{parent}' with {len(drivers or [])} driver(s).")
@@ -957,10 +555,10 @@ def _check_new_text(name: str, description: str) -> None:
 
 
 # The tables the commands read as input (the Basis sheet is a cache: never an error)
-INPUT_TABLES = ("tblSettings", "tblItems", "tblHistory", "tblForecast", "tblInputs", "tblFamilyTargets",
-                "tblScenarioList", "tblDrivers", "tblBudget", "tblCapacity", "tblLocks", "tblLockedPlan",
-                "tblSnapshots", "tblActuals", "tblExceptions", "tblExceptionLog", "tblLog", "tblProduction",
-                "tblEvents")
+INPUT_TABLES = (T.SETTINGS, T.ITEMS, T.HISTORY, T.FORECAST, T.INPUTS, T.FAMILY_TARGETS,
+                T.SCENARIO_LIST, T.DRIVERS, T.BUDGET, T.CAPACITY, T.LOCKS, T.LOCKED_PLAN,
+                T.SNAPSHOTS, T.ACTUALS, T.EXCEPTIONS, T.EXCEPTION_LOG, T.LOG, T.PRODUCTION,
+                T.EVENTS)
 
 
 def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
@@ -982,15 +580,15 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
 
     settings = collect(lambda: read_settings(book))
     present = set(book.table_names())
-    frames = {name: collect(lambda name=name: read_frame(book, name)) for name in INPUT_TABLES
-              if name in present and name != "tblSettings"}
-    items, history = frames.get("tblItems"), frames.get("tblHistory")
+    frames = {name: collect(functools.partial(read_frame, book, name)) for name in INPUT_TABLES
+              if name in present and name != T.SETTINGS}
+    items, history = frames.get(T.ITEMS), frames.get(T.HISTORY)
     if items is not None and history is not None:
         collect(lambda: pipeline.check_history(items, history))
         if settings is not None:
             as_of = pd.Timestamp(settings.as_of).replace(day=1)
             collect(lambda: pipeline.check_methods(settings, items, set(history.loc[history["month"] < as_of, "item"])))
-    scen, drivers, capacity = (frames.get(n) for n in ("tblScenarioList", "tblDrivers", "tblCapacity"))
+    scen, drivers, capacity = (frames.get(n) for n in (T.SCENARIO_LIST, T.DRIVERS, T.CAPACITY))
     if settings is not None and items is not None and scen is not None and drivers is not None:
         parents = dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True))
         resources = set(capacity["resource"]) if capacity is not None else None
@@ -1000,16 +598,16 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
             problems.append(str(CellProblem("Sheet 'Settings', Plan scenario", settings.plan_scenario,
                                             "is not a scenario on the Scenarios sheet",
                                             "Name one of " + ", ".join(parents) + ".")))
-        forecast = frames.get("tblForecast")
+        forecast = frames.get(T.FORECAST)
         if forecast is not None:
             report.warnings += [f"{w}: the driver changes nothing in the horizon. Correct it or delete it."
                                 for w in pipeline.idle_drivers(forecast, drivers, capacity)]
-    production, events = frames.get("tblProduction"), frames.get("tblEvents")
+    production, events = frames.get(T.PRODUCTION), frames.get(T.EVENTS)
     if production is not None:
-        collect(lambda: _check_production(production))
+        collect(lambda: check_production(production))
     if settings is not None and items is not None and capacity is not None and events is not None and len(events):
-        collect(lambda: pipeline.check_events(events, items, capacity, settings, cell_locator(events, "tblEvents")))
-    _formula_warnings(book, report)
+        collect(lambda: pipeline.check_events(events, items, capacity, settings, cell_locator(events, T.EVENTS)))
+    report.warnings += formula_warnings(book)
     return problems, report.warnings
 def _no_control_characters(texts: dict[str, str]) -> None:
     """Refuse text holding a control character: the workbook cannot store it (it would be dropped)."""
@@ -1025,7 +623,7 @@ def _no_control_characters(texts: dict[str, str]) -> None:
 
 def export_scenarios(book: WorkbookIO) -> str:
     """The scenarios and their drivers as TOML text."""
-    return toml_from_frames(read_frame(book, "tblScenarioList"), read_frame(book, "tblDrivers"))
+    return toml_from_frames(read_frame(book, T.SCENARIO_LIST), read_frame(book, T.DRIVERS))
 
 
 def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
@@ -1036,15 +634,15 @@ def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
     texts.update({f"{source}, driver #{i + 1} of {d.scenario!r}, {k}": getattr(d, k)
                   for i, d in enumerate(drivers.itertuples(index=False)) for k in ("family", "item", "resource", "comment")})
     _no_control_characters(texts)
-    old = read_frame(book, "tblScenarioList")
+    old = read_frame(book, T.SCENARIO_LIST)
     scen["status"] = scen["scenario"].map(dict(zip(old["scenario"], old["status"], strict=True))).fillna("Draft")
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
+    items = read_frame(book, T.ITEMS)
     parents = dict(zip(scen["scenario"], scen["parent"], strict=True))
     pipeline.check_scenarios(list(scen["scenario"]), parents, drivers, items, settings,
-                             set(read_frame(book, "tblCapacity")["resource"]))
-    write_frame(book, "tblScenarioList", scen)
-    write_frame(book, "tblDrivers", drivers)
+                             set(read_frame(book, T.CAPACITY)["resource"]))
+    write_frame(book, T.SCENARIO_LIST, scen)
+    write_frame(book, T.DRIVERS, drivers)
     report = compare_scenarios(book)
     report.command = "import-scenarios"
     report.lines.insert(0, f"Imported {len(scen)} scenarios and {len(drivers)} drivers from {source}.")
@@ -1055,38 +653,38 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
               user: str | None = None, now: dt.datetime | None = None) -> RunReport:
     """Lock a scenario as the plan of record: version, time, user, content hash, snapshots."""
     if isinstance(book, ChecksWritable):  # live Excel: protected sheets, before any write
-        book.check_writable(["tblLocks", "tblLockedPlan", "tblSnapshots"])
+        book.check_writable([T.LOCKS, T.LOCKED_PLAN, T.SNAPSHOTS])
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
+    items = read_frame(book, T.ITEMS)
     warnings: list[str] = []
-    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"), warnings)
+    frames = write_sop(book, settings, items, read_frame(book, T.FORECAST), warnings)
     name = scenario or settings.plan_scenario
-    plan = frames["tblScenarioPlan"]
+    plan = frames[T.SCENARIO_PLAN]
     if name not in set(plan["scenario"]):
         raise InputError(f"Scenario '{name}' does not exist. Existing: {', '.join(plan['scenario'].unique())}.")
-    locks = read_frame(book, "tblLocks")
+    locks = read_frame(book, T.LOCKS)
     version = int(locks["version"].max()) + 1 if len(locks) else 1
     cycle = pd.Timestamp(settings.as_of).replace(day=1)
-    record, locked, snap = lock_snapshot(version, name, plan[plan["scenario"] == name], frames["tblForecast"],
+    record, locked, snap = make_lock(version, name, plan[plan["scenario"] == name], frames[T.FORECAST],
                                          cycle, user or getpass.getuser(), now or dt.datetime.now(), note,
                                          max_lag=settings.snapshot_lags)
-    write_frame(book, "tblLocks", append_rows(locks, record))
-    write_frame(book, "tblLockedPlan", locked)
-    snaps = append_rows(read_frame(book, "tblSnapshots"), snap)
-    journal = read_frame(book, "tblMonthAccuracy") if "tblMonthAccuracy" in book.table_names() else None
+    write_frame(book, T.LOCKS, append_rows(locks, record))
+    write_frame(book, T.LOCKED_PLAN, locked)
+    snaps = append_rows(read_frame(book, T.SNAPSHOTS), snap)
+    journal = read_frame(book, T.MONTH_ACCURACY) if T.MONTH_ACCURACY in book.table_names() else None
     before = len(snaps)
     if journal is not None:  # forecasts of closed months, scored there, thinned to what is still read
         snaps = monthly.keep_snapshots(snaps, monthly.keep_from(settings.as_of), max(12, settings.bias_window),
                                        settings.snapshot_lags, scored=set(journal["month"]))
-    write_frame(book, "tblSnapshots", snaps)
-    fva, waterfall = _accuracy_frames(book, snaps, read_frame(book, "tblHistory"), journal)
-    write_frame(book, "tblFVA", fva)
-    write_frame(book, "tblWaterfall", waterfall)
-    scen = read_frame(book, "tblScenarioList")
+    write_frame(book, T.SNAPSHOTS, snaps)
+    fva, waterfall = accuracy_frames(book, snaps, read_frame(book, T.HISTORY), journal)
+    write_frame(book, T.FVA, fva)
+    write_frame(book, T.WATERFALL, waterfall)
+    scen = read_frame(book, T.SCENARIO_LIST)
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
-    write_frame(book, "tblScenarioList", scen)
-    basis = _execution_basis(book, settings, items, frames["tblForecast"])
-    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)  # demand and supply
+    write_frame(book, T.SCENARIO_LIST, scen)
+    basis = workbook_basis(book, settings, items, frames[T.FORECAST])
+    write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)  # demand and supply
     r = record.iloc[0]
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
@@ -1097,8 +695,8 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
            "signal)." if before != len(snaps) else ""),
     ])
     report.warnings += warnings
-    _formula_warnings(book, report)
-    _log(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
+    report.warnings += formula_warnings(book)
+    log_command(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
     book.save()
     keep_basis(book, settings, basis)  # the new plan of record, for the next daily refresh
     return report
@@ -1118,9 +716,12 @@ def meeting_pack(book: WorkbookIO, out: Path | None = None, *, beside: Path | No
 
     fmt = report.format_for(out, fmt)
     settings = read_settings(book)
-    if out is None and beside is None:
+    if out is not None:
+        target = out
+    elif beside is not None:
+        target = report.default_path(beside, settings.as_of, fmt)
+    else:
         raise InputError("The workbook has no folder to write the meeting pack beside: give the file to write.")
-    target = out if out is not None else report.default_path(beside, settings.as_of, fmt)
     if step:
         step(f"Reading {book.name}")
     present = set(book.table_names()) & {t.name for t in load_layout().tables}
@@ -1162,12 +763,12 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
                             "Choose another name, or add --force (the old file is kept in .sop-excel-backups/).")
     mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
     as_of = as_of or dt.date.today()
-    settings, values = _new_settings(as_of, mapping)
+    settings, values = new_workbook_settings(as_of, mapping)
     say("Reading " + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v))
     company = read_company(files, mapping, as_of)
     n_items = len(company.items)  # what will not fit Excel's grid is refused before hours of work
-    check_rows({"tblHistory": len(company.history), "tblItems": n_items, "tblForecast": n_items * settings.horizon,
-                "tblScenarioPlan": 3 * n_items * settings.horizon})
+    check_rows({T.HISTORY: len(company.history), T.ITEMS: n_items, T.FORECAST: n_items * settings.horizon,
+                T.SCENARIO_PLAN: 3 * n_items * settings.horizon})
     say(f"Forecasting {len(company.items):,} items")
     plan = plan_tables(settings, company.items, company.history, company.budget, company.capacity,
                        company.actuals, production=company.production, progress=progress)
@@ -1181,34 +782,6 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
     say(f"Writing {target.name}")
     write_plan(target, values, plan, [{"command": "new", "data": data[:2000], "details": details[:30000]}])
     return report
-
-
-def _new_settings(as_of: dt.date, mapping: Any) -> tuple[Settings, dict[str, object]]:
-    """The Settings of a new workbook: the defaults, the as-of date, and the mapping's [settings]
-    (by name, ``Currency``, or by label, ``Horizon (months)``)."""
-    from sop_excel.planbook import DEFAULT_SETTINGS
-
-    by_label = {spec.setting.lower(): spec.name for spec in load_layout().settings.rows}
-    names = {spec.name.lower(): spec.name for spec in load_layout().settings.rows}
-    values: dict[str, object] = {"AsOfDate": as_of, **DEFAULT_SETTINGS}
-    problems = []
-    for key, value in mapping.settings.items():
-        name = names.get(str(key).lower()) or by_label.get(str(key).lower())
-        if name is None or name == "AsOfDate":
-            problems.append(CellProblem(f"{mapping.source}, [settings]", key, "is not a setting a mapping file sets",
-                                        "Use the names on the Settings sheet, e.g. Currency = \"USD\" or "
-                                        "Horizon = 24 (the as-of date comes from --as-of)."))
-            continue
-        values[name] = value
-    if problems:
-        raise InputError("The mapping file's settings cannot be used", problems)
-    try:
-        return Settings.model_validate(values), values
-    except ValidationError as err:
-        raise InputError("The mapping file's settings cannot be used", [
-            CellProblem(f"{mapping.source}, [settings] {e['loc'][0] if e['loc'] else ''}", e.get("input"),
-                        plain_reason(e["msg"]), "Correct it in the mapping file.")
-            for e in err.errors(include_url=False)]) from None
 
 
 def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, effective: dt.date | None = None,
@@ -1229,15 +802,15 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     settings = read_settings(book)
     mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
     new, read_lines = read_items(Path(source), mapping)
-    old = read_frame(book, "tblItems")
+    old = read_frame(book, T.ITEMS)
     month0 = pd.Timestamp(settings.as_of).replace(day=1)
     when = pd.Timestamp(effective).replace(day=1) if effective is not None else month0
     ch = item_changes(old, new, given=set(new.attrs.get("given", set())), as_of_month=month0, effective=when,
                       discontinue_missing=discontinue_missing)
     items = ch.items
-    history = read_frame(book, "tblHistory")
-    forecast = read_frame(book, "tblForecast")
-    models = read_frame(book, "tblModels")
+    history = read_frame(book, T.HISTORY)
+    forecast = read_frame(book, T.FORECAST)
+    models = read_frame(book, T.MODELS)
     keep = [c for c in forecast.columns if c in ("item", "family", "site", "month", "baseline", "lo_80", "hi_80",
                                                  "lo_95", "hi_95", "naive", "override", "reason_code", "comment")]
     forecast = forecast[keep]
@@ -1248,15 +821,15 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
         forecast, models = pipeline.without_history(settings, items, forecast, models)
     forecast, models = pipeline.discontinued(items, forecast, models)
     models = models.assign(family=models["item"].map(master["family"]).fillna(models["family"]))
-    write_frame(book, "tblItems", items)
+    write_frame(book, T.ITEMS, items)
     # drivers on a family or item this master no longer has are named below, not refused: the
     # planner corrects them next (every other command refuses them until then)
-    frames = _write_sop(book, settings, items, forecast, references=False)
-    final = frames["tblForecast"]
-    write_frame(book, "tblModels", models)
-    book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
-    basis = _execution_basis(book, settings, items, final)
-    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    frames = write_sop(book, settings, items, forecast, references=False)
+    final = frames[T.FORECAST]
+    write_frame(book, T.MODELS, models)
+    book.write_table(T.TREND, rows_for(T.TREND, pipeline.trend_frame(history, final, items)))
+    basis = workbook_basis(book, settings, items, final)
+    write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)
     report = RunReport("update-items", ["Read:", *[f"  {line}" for line in read_lines]])
 
     def some(names: list[str]) -> str:
@@ -1288,55 +861,14 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     if not ch.anything:
         lines.append("Nothing changed: the Items sheet already says what the file says.")
     report.lines += lines
-    report.warnings += dangling_references(items, read_frame(book, "tblDrivers"), read_frame(book, "tblInputs"),
-                                           read_frame(book, "tblFamilyTargets"))
-    _log(book, "update-items", f"{Path(source).name}", " ".join(lines)[:30000])
+    report.warnings += dangling_references(items, read_frame(book, T.DRIVERS), read_frame(book, T.INPUTS),
+                                           read_frame(book, T.FAMILY_TARGETS))
+    log_command(book, "update-items", f"{Path(source).name}", " ".join(lines)[:30000])
     book.save()
     keep_basis(book, settings, basis)
     return report
 # -- the monthly close -------------------------------------------------------------------------
-CLOSE_TABLES = ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")
-
-
-def _accuracy_frames(book: WorkbookIO, snapshots: pd.DataFrame, history: pd.DataFrame,
-                     journal: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """tblFVA and tblWaterfall: from the snapshots kept, the waterfall completed by the
-    closed-months accuracy (whose item forecasts lock-plan thins out)."""
-    fva, by_snapshots = accuracy(snapshots, history)
-    if journal is None:
-        journal = read_frame(book, "tblMonthAccuracy") if "tblMonthAccuracy" in book.table_names() else None
-    return fva, monthly.waterfall(by_snapshots, journal) if journal is not None else by_snapshots
-
-
-def _append_archive(book: WorkbookIO, rows: pd.DataFrame) -> bool:
-    """Add rows to the Archive sheet's table; False in a workbook made before it (nothing written)."""
-    if "tblArchive" not in book.table_names():
-        return False
-    if len(rows):
-        write_frame(book, "tblArchive", append_rows(read_frame(book, "tblArchive"), rows))
-    return True
-
-
-def _as_of_rows(book: WorkbookIO) -> tuple[list, list]:
-    """The Settings table's rows and its As-of date row, which close-month may change (a
-    planner's formula there it does not overwrite)."""
-    label = next(r.setting for r in load_layout().settings.rows if r.name == "AsOfDate")
-    rows = book.read_table("tblSettings")
-    hits = [r for r in rows[1:] if r and str(r[0]).strip() == label]
-    if not hits:
-        raise InputError(f"Sheet 'Settings' has no '{label}' row. Add it (see the template) with the planning date.")
-    if isinstance(hits[0][1], Formula):
-        raise InputError(f"Sheet 'Settings', {label} holds a formula ({hits[0][1].text}). close-month moves "
-                         "the as-of date to the first working day of the next month: type a date instead "
-                         "of the formula, then run close-month again.")
-    return rows, hits[0]
-
-
-def _write_as_of(book: WorkbookIO, day: dt.date) -> None:
-    """Settings > As-of date becomes ``day``; every other cell of the table stays as it is."""
-    rows, row = _as_of_rows(book)
-    row[1] = day
-    book.write_table("tblSettings", rows)
+CLOSE_TABLES = (T.CLOSED_MONTHS, T.ARCHIVE, T.MONTH_ACCURACY)
 
 
 def _days_text(days: list[dt.date], shown: int = 10) -> str:
@@ -1349,58 +881,13 @@ def _items_text(items: list[str], shown: int = 10) -> str:
     return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
-def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Whether two Actuals frames hold the same days, items and figures."""
-    if len(a) != len(b):
-        return False
-    cols = ["date", "item", "orders", "shipments"]
-    x, y = (f[cols].sort_values(["date", "item"], kind="stable").reset_index(drop=True) for f in (a, b))
-    return bool((x["date"].to_numpy() == y["date"].to_numpy()).all() and (x["item"].to_numpy() == y["item"].to_numpy()).all()
-                and np.allclose(x[cols[2:]].to_numpy(dtype=float), y[cols[2:]].to_numpy(dtype=float),
-                                rtol=0, atol=1e-9, equal_nan=True))
-
-
-@contextlib.contextmanager
-def _tables_aside(book: WorkbookIO, names: tuple[str, ...], aside: bool
-                  ) -> Iterator[dict[str, Callable[[], pd.DataFrame]]]:
-    """A call per table that gives its frame: on the zip side with ``aside`` (the CLI on a
-    machine with more than one core) each table is read by a process of its own from the saved
-    file meanwhile (see :func:`_reading_aside`), else here when called."""
-    reader = book.frame_reader if aside and can_fork_helpers() and isinstance(book, PackageIO) else None
-    with contextlib.ExitStack() as stack:
-        calls: dict[str, Callable[[], pd.DataFrame]] = {}
-        for name in names:
-            read = reader(name) if reader is not None else None
-            calls[name] = (stack.enter_context(_reading_aside(read)) if read is not None
-                           else functools.partial(read_frame, book, name))
-        yield calls
-
-
-def _month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month: object,
-                    today: dt.date) -> pd.Timestamp:
-    """The month ``close-month`` closes: ``month`` if given (the as-of month or an earlier one);
-    else the as-of month once it is over, or, before that, the month before it when it was
-    closed already (so a second run changes nothing unless its actuals changed)."""
-    if month is not None:
-        target = monthly.month_start(month)  # type: ignore[arg-type]
-        if target > as_of_month:
-            raise InputError(f"{target:%B %Y} comes after the as-of month ({as_of_month:%B %Y}): months "
-                             f"close in order. Close {as_of_month:%B %Y} first; it moves Settings > "
-                             "As-of date into the next month.")
-        return target
-    if today > monthly.month_end(as_of_month).date():
-        return as_of_month
-    previous = as_of_month - pd.DateOffset(months=1)
-    return previous if previous in closed else as_of_month
-
-
 def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None = None, *,
                 source: str = "", month: dt.date | pd.Timestamp | None = None, force: bool = False,
                 today: dt.date | None = None, refresh: bool = True, progress: Progress | None = None,
                 engine: str = "local", scheduler: object = None, aside: bool = False) -> RunReport:
     """Close a month: its daily actuals become its History row per item, the plan rolls forward.
 
-    The month is ``month``, else the as-of month (see :func:`_month_to_close`). Closing the
+    The month is ``month``, else the as-of month (see :func:`sop_excel.core.monthly.month_to_close`). Closing the
     as-of month: History gets the month's orders (Settings > History measure: or shipments) per
     item from the Actuals sheet plus ``actuals`` (items with History and no actuals get 0; items
     with neither get no row); the as-of date moves to the first working day of the next month;
@@ -1429,12 +916,12 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     today = today or dt.date.today()
     calendar = WorkCalendar(holidays=settings.holidays)
     as_of_month = monthly.month_start(settings.as_of)
-    closes = read_frame(book, "tblClosedMonths")
+    closes = read_frame(book, T.CLOSED_MONTHS)
     closed = sorted(pd.Timestamp(m) for m in closes["month"])
-    target = _month_to_close(as_of_month, closed, month, today)
+    target = monthly.month_to_close(as_of_month, closed, month, today)
     rolling = target == as_of_month
     if rolling:
-        _as_of_rows(book)  # a formula there is refused before any work
+        as_of_rows(book)  # a formula there is refused before any work
     end = monthly.month_end(target)
     not_over = today <= end.date()
     if not_over and not force:
@@ -1442,10 +929,10 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
                          f"Close it from {end + pd.Timedelta(days=1):%Y-%m-%d} on, or now with sop-excel "
                          "close-month --force (days with no actuals count as missing).")
     # without the refresh, the new month's plan comes from the Basis sheet when it still holds
-    following = (_kept_following(book, _basis_key(book, settings), target + pd.DateOffset(months=1))
+    following = (kept_following(book, basis_key(book, settings), target + pd.DateOffset(months=1))
                  if rolling and not refresh else None)
-    names = ("tblHistory", "tblSnapshots") + (("tblForecast", "tblLockedPlan") if following is None else ())
-    with _tables_aside(book, names, aside) as big:
+    names = (T.HISTORY, T.SNAPSHOTS) + ((T.FORECAST, T.LOCKED_PLAN) if following is None else ())
+    with tables_aside(book, names, aside) as big:
         return _close_month(book, settings, closes, closed, target, rolling, end, not_over, today, calendar,
                             big, following, actuals, source=source, force=force, refresh=refresh,
                             progress=progress, engine=engine, scheduler=scheduler)
@@ -1461,11 +948,11 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     tables; ``following``: the new month's plan side kept on the Basis sheet (or None)."""
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
     as_of_month = monthly.month_start(settings.as_of)
-    items = read_frame(book, "tblItems")
-    existing = read_frame(book, "tblActuals")
+    items = read_frame(book, T.ITEMS)
+    existing = read_frame(book, T.ACTUALS)
     loaded = actuals() if callable(actuals) else actuals
     merged = merge_actuals(existing, loaded) if loaded is not None and len(loaded) else existing
-    history = big["tblHistory"]()
+    history = big[T.HISTORY]()
     measure = settings.history_measure
     demand = monthly.month_demand(merged, target, items, history, measure)
     new_history, changes = monthly.replace_month(history, demand.rows, target)
@@ -1475,7 +962,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
             target + pd.DateOffset(months=1), calendar)})
     window = monthly.keep_from(new_settings.as_of)
     kept, early = monthly.actuals_window(merged, window)
-    actuals_same = _same_rows(kept, existing)
+    actuals_same = monthly.same_actuals(kept, existing)
     was_closed = target in closed
     report = RunReport("close-month")
     if not rolling and was_closed and changes.empty and actuals_same:
@@ -1503,85 +990,85 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     # leave it); moving into the next month, Items > Opening stock rolls by the month's production,
     # receipts and shipments, as the supply view counts stock
     made, early_made, rolled = None, None, 0
-    if "tblProduction" in book.table_names():
-        production = read_frame(book, "tblProduction")
+    if T.PRODUCTION in book.table_names():
+        production = read_frame(book, T.PRODUCTION)
         if rolling:
             items, rolled = monthly.roll_opening_stock(items, merged, production, target)
         made, early_made = monthly.actuals_window(production, window)
 
     # -- what happened against what was planned
-    snapshots = big["tblSnapshots"]()
-    journal, scored, backfilled = monthly.score_into(read_frame(book, "tblMonthAccuracy"), snapshots, new_history,
+    snapshots = big[T.SNAPSHOTS]()
+    journal, scored, backfilled = monthly.score_into(read_frame(book, T.MONTH_ACCURACY), snapshots, new_history,
                                                      target, backfill_before=target if rolling else None)
-    fva, waterfall = _accuracy_frames(book, snapshots, new_history, journal)
+    fva, waterfall = accuracy_frames(book, snapshots, new_history, journal)
 
     # -- what leaves the plan: scenario drivers now past (and, with the refresh, forecast inputs)
     archived: list[pd.DataFrame] = []
     next_month = monthly.month_start(new_settings.as_of)
     if rolling:
-        drivers, gone = monthly.archive_drivers(read_frame(book, "tblDrivers"), next_month, now, "close-month")
+        drivers, gone = monthly.archive_drivers(read_frame(book, T.DRIVERS), next_month, now, "close-month")
         if len(gone):
-            write_frame(book, "tblDrivers", drivers)
+            write_frame(book, T.DRIVERS, drivers)
             archived.append(gone)
     frames: dict[str, pd.DataFrame] | None = None
     if refresh:
         if rolling:
-            inputs, gone_inputs = monthly.archive_inputs(read_frame(book, "tblInputs"), next_month, now, "close-month")
-            targets, gone_targets = monthly.archive_targets(read_frame(book, "tblFamilyTargets"), next_month, now,
+            inputs, gone_inputs = monthly.archive_inputs(read_frame(book, T.INPUTS), next_month, now, "close-month")
+            targets, gone_targets = monthly.archive_targets(read_frame(book, T.FAMILY_TARGETS), next_month, now,
                                                             "close-month")
-            for name, frame, gone in (("tblInputs", inputs, gone_inputs), ("tblFamilyTargets", targets, gone_targets)):
+            for name, frame, gone in ((T.INPUTS, inputs, gone_inputs), (T.FAMILY_TARGETS, targets, gone_targets)):
                 if len(gone):
                     write_frame(book, name, frame)
                     archived.append(gone)
         forecast, models = pipeline.forecast_frames(new_settings, items, new_history, progress,
                                                     engine=engine, scheduler=scheduler)
-        forecast, lost = keep_planner_columns(forecast, big["tblForecast"](), "tblForecast")
+        forecast, lost = keep_planner_columns(forecast, big[T.FORECAST](), T.FORECAST)
         if len(lost):
             archived.append(monthly.archive_forecast_inputs(lost, now, "close-month"))
-        frames = _write_sop(book, new_settings, items, forecast)
-        final = frames["tblForecast"]
-        write_frame(book, "tblModels", models)
-        book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(new_history, final, items)))
+        frames = write_sop(book, new_settings, items, forecast)
+        final = frames[T.FORECAST]
+        write_frame(book, T.MODELS, models)
+        book.write_table(T.TREND, rows_for(T.TREND, pipeline.trend_frame(new_history, final, items)))
     elif following is None:
-        final = pipeline.final_forecast(items, big["tblForecast"](), read_frame(book, "tblInputs"),
-                                        read_frame(book, "tblFamilyTargets"))
+        final = pipeline.final_forecast(items, big[T.FORECAST](), read_frame(book, T.INPUTS),
+                                        read_frame(book, T.FAMILY_TARGETS))
     archive = [a for a in archived if len(a)]
     if archive:
-        _append_archive(book, pd.concat(archive, ignore_index=True))
+        append_archive(book, pd.concat(archive, ignore_index=True))
 
     # -- the month's record
     if rolling:
-        _write_as_of(book, new_settings.as_of)
+        write_as_of(book, new_settings.as_of)
     if not changes.empty:
-        write_frame(book, "tblHistory", new_history)
+        write_frame(book, T.HISTORY, new_history)
     if not actuals_same:
-        write_frame(book, "tblActuals", kept)
+        write_frame(book, T.ACTUALS, kept)
     if early_made is not None and len(early_made):
-        write_frame(book, "tblProduction", made)
+        write_frame(book, T.PRODUCTION, made)
     if rolled:
-        write_frame(book, "tblItems", items)
-    write_frame(book, "tblMonthAccuracy", journal)
-    write_frame(book, "tblFVA", fva)
-    write_frame(book, "tblWaterfall", waterfall)
+        write_frame(book, T.ITEMS, items)
+    write_frame(book, T.MONTH_ACCURACY, journal)
+    write_frame(book, T.FVA, fva)
+    write_frame(book, T.WATERFALL, waterfall)
     forced = force and (bool(missing) or not_over)
     closes, change_text = monthly.close_record(closes, target, now, getpass.getuser(), measure, demand, len(missing),
                                                forced, changes)
-    write_frame(book, "tblClosedMonths", closes)
+    write_frame(book, T.CLOSED_MONTHS, closes)
 
     # -- S&OE: the new month starts clean (or, closing an earlier month again, carries on)
     if following is not None:  # the new month's plan as kept on the Basis sheet: no S&OP sheet read
         basis = pipeline.basis_from_plan(following, new_settings, snapshots, new_history)
     else:
-        locked, label, scenario = _latest_lock(book, big["tblLockedPlan"])
+        locked, label, scenario = latest_lock(book, big[T.LOCKED_PLAN])
         basis = pipeline.execution_basis(new_settings, final, locked, label, snapshots, new_history,
                                          lock_scenario=scenario)
     if rolling:
-        ending = read_frame(book, "tblExceptions")
+        ending = read_frame(book, T.EXCEPTIONS)
         closing = month_closed_events(ending, now)
         if len(closing):
-            write_frame(book, "tblExceptionLog", append_rows(read_frame(book, "tblExceptionLog"), closing))
-        write_frame(book, "tblExceptions", ending.iloc[0:0])
-    done = _write_execution(book, new_settings, items, kept, basis=basis, production=made)
+            write_frame(book, T.EXCEPTION_LOG, append_rows(read_frame(book, T.EXCEPTION_LOG), closing))
+        write_frame(book, T.EXCEPTIONS, ending.iloc[0:0])
+    done = write_execution(book, new_settings, items, kept, basis=basis, production=made)
     execution, exceptions, through = done.execution, done.exceptions, done.through
 
     # -- what it did, in words
@@ -1647,7 +1134,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
                             f"changed: + produced + received - shipped in {target:%B %Y}).")
     if frames is not None:
         report.lines.append("Forecast refreshed: " + ", ".join(
-            f"{m} {n}" for m, n in frames["tblForecast"].drop_duplicates("item")["item"].map(
+            f"{m} {n}" for m, n in frames[T.FORECAST].drop_duplicates("item")["item"].map(
                 dict(zip(models["item"], models["method"], strict=True))).value_counts().items()) + ".")
         if len(lost):
             report.lines.append(f"{len(lost)} overrides or comments of months now past were moved to the Archive "
@@ -1661,11 +1148,11 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         + (f"actuals through {through:%Y-%m-%d}: " if pd.Timestamp(through) >= exec_month else "no actuals yet: ")
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
         + f"; exceptions {len(exceptions)}.")
-    if (line := _supply_line(done)) is not None:
+    if (line := supply_summary(done)) is not None:
         report.lines.append(line)
     report.warnings += _past_events(book, new_settings, items, exec_month)
     data = f"{target:%B %Y} ({measure})" + (f"; {source}" if source else "")
-    _log(book, "close-month", data, " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]))
+    log_command(book, "close-month", data, " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]))
     book.save()
     keep_basis(book, new_settings, basis)  # what the next daily refresh plans against
     return report
@@ -1674,13 +1161,13 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
 def _past_events(book: WorkbookIO, settings: Settings, items: pd.DataFrame, month: pd.Timestamp) -> list[str]:
     """A warning for events that ended before ``month`` and are still Open or In progress:
     close-month keeps every event (the planner's), and says which ones want a final status."""
-    if "tblEvents" not in book.table_names():
+    if T.EVENTS not in book.table_names():
         return []
-    events = read_frame(book, "tblEvents")
+    events = read_frame(book, T.EVENTS)
     if events.empty:
         return []
-    checked = pipeline.check_events(events, items, read_frame(book, "tblCapacity"), settings,
-                                    cell_locator(events, "tblEvents"))
+    checked = pipeline.check_events(events, items, read_frame(book, T.CAPACITY), settings,
+                                    cell_locator(events, T.EVENTS))
     over = checked[(checked["end"] < month) & checked["status"].isin(["Open", "In progress"])]
     if over.empty:
         return []
@@ -1703,7 +1190,7 @@ def close_month_from_source(book: WorkbookIO, source: str | None = None, *, fold
     where = _source_path(source.strip(), folder)
     first = monthly.month_start(month) if month is not None else monthly.keep_from(settings.as_of)
     since = first.date() if source_kind(source.strip()) in ("sqlite", "url") else None
-    known = set(read_frame(book, "tblItems")["item"])
+    known = set(read_frame(book, T.ITEMS)["item"])
     rows = read_actuals(where, mapping=settings.column_mapping or None, known_items=known, since=since,
                         table=table)
     return close_month(book, rows, source=source_label(where), month=month, **kwargs)

@@ -10,14 +10,17 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel.core.consensus import compute_consensus, rollup
 from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.execution import compute_exceptions, compute_execution
 from sop_excel.core.finance import compute_finance, item_values
+from sop_excel.core.frames import months_between
 from sop_excel.core.scenarios import apply_scenario, capacity_for
 from sop_excel.core.supply import capacity_load, inventory_projection, safety_stock
 from sop_excel.core.supply_weeks import AREA_DEMAND
@@ -26,6 +29,7 @@ from sop_excel.models import MAX_CELL_TEXT, MAX_ROWS, Settings
 
 __all__ = [
     "BasisPlan",
+    "Progress",
     "basis_from_plan",
     "basis_plan",
     "check_events",
@@ -49,16 +53,11 @@ __all__ = [
     "sop_frames",
     "cleansing_frame",
     "forecast_frames",
-    "months_between",
     "trend_frame",
 ]
 
 Progress = Callable[[int, int], None]
-
-
-def months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
-    """Whole months from a to b (b later gives a positive number)."""
-    return (b.year - a.year) * 12 + (b.month - a.month)
+"""A progress callback: called with (items done, items in total); the one alias of sop_excel."""
 
 
 HISTORY_FLAGS = ("", "stockout", "keep")
@@ -131,7 +130,7 @@ def check_methods(settings: Settings, items: pd.DataFrame, active: set[str]) -> 
 
 def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
                     progress: Progress | None = None, *, engine: str = "local",
-                    scheduler: object = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    scheduler: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Baseline forecast per item and month, and the model used per item.
 
     History rows from the as-of month on are left out (the as-of month is being planned).
@@ -326,11 +325,11 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
                                load[load["scenario"] == plan_name], ss)
     load_out = load.assign(overload=np.where(load["overload"], "Yes", "No"))
     inv["below_safety"] = np.where(inv["below_safety"], "Yes", "No")
-    return {"tblForecast": final, "tblRollup": rollup(final), "tblScenarioPlan": plan,
-            "tblFinance": finance, "tblCompare": compare, "tblCompareMonthly": monthly,
-            "tblLoad": load_out[["scenario", "resource", "month", "load_hours", "capacity_hours",
+    return {T.FORECAST: final, T.ROLLUP: rollup(final), T.SCENARIO_PLAN: plan,
+            T.FINANCE: finance, T.COMPARE: compare, T.COMPARE_MONTHLY: monthly,
+            T.LOAD: load_out[["scenario", "resource", "month", "load_hours", "capacity_hours",
                                  "utilisation", "overload"]],
-            "tblInventory": inv}
+            T.INVENTORY: inv}
 
 
 def _compare(finance: pd.DataFrame, load: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -603,10 +602,10 @@ class ExecutionBasis:
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """As the Basis sheet's item and month tables (and the following month's)."""
-        out = {"tblBasisItems": self.items, "tblBasisMonths": self.monthly}
+        out = {T.BASIS_ITEMS: self.items, T.BASIS_MONTHS: self.monthly}
         f = self.following
-        out["tblBasisNextItems"] = f.items if f is not None else pd.DataFrame(columns=list(self.items.columns[:4]))
-        out["tblBasisNextMonths"] = f.monthly if f is not None else self.monthly.iloc[0:0]
+        out[T.BASIS_NEXT_ITEMS] = f.items if f is not None else pd.DataFrame(columns=list(self.items.columns[:4]))
+        out[T.BASIS_NEXT_MONTHS] = f.monthly if f is not None else self.monthly.iloc[0:0]
         return out
 
 
@@ -810,7 +809,7 @@ def empty_supply_views() -> dict[str, pd.DataFrame]:
     """The supply tables with no rows (a workbook without production, receipts or events)."""
     weeks = ["resource", "site", "week", "week_start", "horizon", "capacity_hours", "event_hours", "available_hours",
              "load_hours", "utilisation", "overload", "spare_hours", "done_hours"]
-    return {"tblSupplyWeeks": pd.DataFrame(columns=weeks), "tblSupplyItems": pd.DataFrame(columns=SUPPLY_ITEM_COLUMNS)}
+    return {T.SUPPLY_WEEKS: pd.DataFrame(columns=weeks), T.SUPPLY_ITEMS: pd.DataFrame(columns=SUPPLY_ITEM_COLUMNS)}
 
 
 def supply_frames(settings: Settings, items: pd.DataFrame, basis: ExecutionBasis, actuals: pd.DataFrame,
@@ -837,7 +836,7 @@ def supply_frames(settings: Settings, items: pd.DataFrame, basis: ExecutionBasis
                          min_value_at_risk=settings.min_value_at_risk)
     labels = {r.week: week_label(r.week, r.week_start, r.horizon == "Frozen") for r in found.weeks.itertuples()}
     grid = pd.concat([found.items[SUPPLY_ITEM_COLUMNS], found.stock.rename(columns=labels)], axis=1)
-    views = {"tblSupplyWeeks": found.resources, "tblSupplyItems": grid}
+    views = {T.SUPPLY_WEEKS: found.resources, T.SUPPLY_ITEMS: grid}
     return SupplyFrames(views, found.exceptions, found)
 
 
@@ -918,5 +917,5 @@ def _sensing_views(settings: Settings, items: pd.DataFrame, monthly: pd.DataFram
     grid = pd.concat(wide, ignore_index=True)
     grid.insert(1, "family", grid["item"].map(master["family"]).fillna(""))
     grid = grid.iloc[np.lexsort((grid["measure"].to_numpy(), grid["item"].map(order).fillna(len(order)).to_numpy()))]
-    return {"tblSensing": sensing.reset_index(drop=True), "tblWeeks": weeks,
-            "tblWeekly": grid.reset_index(drop=True)}, weekly
+    return {T.SENSING: sensing.reset_index(drop=True), T.WEEKS: weeks,
+            T.WEEKLY: grid.reset_index(drop=True)}, weekly

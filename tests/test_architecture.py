@@ -192,7 +192,6 @@ def test_relative_imports_resolve(module, level, target, expected):
     assert _resolve(module, level, target) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20 in progress: private names shared across modules")
 def test_no_private_name_is_imported_from_another_module():
     bad = [_where(i) for i in ALL if i.target.split(".")[0] in PACKAGES and i.target != i.module
            and any(n.startswith("_") and not n.startswith("__") for n in i.names)]

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,7 +122,8 @@ class _Problems:
     """Problems of one file, gathered to be raised at once, in row order."""
 
     def __init__(self, label: str) -> None:
-        self.label, self.items = label, []
+        self.label = label
+        self.items: list[tuple[int, int, CellProblem]] = []
 
     def add(self, mask: np.ndarray, where: Callable[[int], str], values: pd.Series | None, message: str,
             fix: str, order: int = 0) -> None:
@@ -600,11 +601,11 @@ def _per_month(path: Path, kind: str, mapping: ReadMapping, key: str, value_role
 
 
 def _measure(text: object) -> str | None:
-    from sop_excel.sources.columns import _SYNONYMS
+    from sop_excel.sources.columns import SYNONYMS
 
     t = str(text).strip().lower()
     for role in ("volume", "revenue"):
-        if t in _SYNONYMS["budget"][role]:
+        if t in SYNONYMS["budget"][role]:
             return role
     return None
 
@@ -836,7 +837,7 @@ def _empty(fields: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(dtype=v) for k, v in fields.items()})
 
 
-def read_company(files: dict[str, str | Path | None], mapping: ReadMapping, as_of: dt.date, *,
+def read_company(files: Mapping[str, str | Path | None], mapping: ReadMapping, as_of: dt.date, *,
                  defaults: ItemDefaults | None = None) -> CompanyData:
     """Every file a new workbook is built from, read and checked; nothing is half read.
 

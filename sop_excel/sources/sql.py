@@ -26,7 +26,7 @@ from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Columns,
     Locator,
-    _Twice,
+    Twice,
     duplicate_columns_error,
     missing_columns_error,
     resolve_columns,
@@ -120,8 +120,8 @@ def _fetch(result, name: str, shown: str, spec: Columns = ACTUALS) -> list:  # n
 
 def _find_table(inspector, table: str, shown: str) -> tuple[str | None, str]:  # noqa: ANN001
     """(schema, table) as the catalogue spells them; "schema.table" is accepted."""
-    schema, _, name = table.rpartition(".")
-    schema = schema or None
+    owner, _, name = table.rpartition(".")
+    schema = owner or None
     try:
         names = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
     except Exception as exc:  # noqa: BLE001 - driver errors differ; the message says what to check
@@ -204,7 +204,7 @@ def read_sql_columns(url: str, mapping: Mapping[str, str] | None, spec: Columns,
             found = [c["name"] for c in inspector.get_columns(name, schema=schema)]
             try:
                 idx, missing = resolve_columns(found, mapping, spec)
-            except _Twice as twice:
+            except Twice as twice:
                 raise duplicate_columns_error(f"Database {shown}, table {name}", found, twice.positions,
                                               letters=False) from None
             if optional and spec.any_of and not any(c in idx for c in spec.any_of):
