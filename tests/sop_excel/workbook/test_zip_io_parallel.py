@@ -30,6 +30,15 @@ def _members(path) -> dict[str, bytes]:
         return {i.filename: z.read(i.filename) for i in z.infolist()}
 
 
+@pytest.fixture(autouse=True)
+def _own_temp_folder(tmp_path, monkeypatch):
+    """Each test counts the sheets made aside in a temporary folder of its own: with the tests
+    spread over processes (pytest-xdist), another test's save may be making one meanwhile."""
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+
+
 def _leftovers() -> set[str]:
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "sop-excel-sheet-*")))
 
