@@ -184,7 +184,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 @pytest.mark.parametrize(("module", "level", "target", "expected"), [
-    ("sop_excel.workbook.zip_io", 1, "io", "sop_excel.workbook.io"),
+    ("sop_excel.workbook.tables", 1, "io", "sop_excel.workbook.io"),
     ("sop_excel.workbook", 1, "io", "sop_excel.workbook.io"),
     ("forecasting.models.ets", 2, "backtest", "forecasting.backtest"),
 ])

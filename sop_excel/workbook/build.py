@@ -251,7 +251,9 @@ def _write(ws: Any, r: int, c: int, v: CellValue, fmt: Any) -> None:
         ws.write_number(r, c, v, fmt)
 
 
-def _column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[ColumnLayout]:
+def column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[ColumnLayout]:
+    """The layout of each column of ``header``: the table's declared columns; for a table with
+    dynamic columns, the declared ones by header and a quantity column for each other header."""
     if not table.dynamic_columns:
         return list(table.columns)
     fixed = {c.header: c for c in table.columns}  # declared columns; the rest are quantities
@@ -273,7 +275,7 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
     """Register the table with its widths, drop-downs and conditional formats (one per column
     range, never per row); its cells are written later, in row order, by :func:`_write_rows`."""
     header, n_body = rows[0], len(rows) - 1  # never rows[1:]: FrameRows would make every row at once
-    cols = _column_layouts(table, header)
+    cols = column_layouts(table, header)
     r0, c0 = parse_cell(table.anchor)
     check_table_write("The new workbook", table.sheet, table.name, c0, r0, rows)  # XlsxWriter drops cells past the grid
     r0, c0 = r0 - 1, c0 - 1

@@ -17,7 +17,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 import openpyxl
@@ -44,11 +44,14 @@ from sop_excel.workbook.layout import load_layout, missing_table
 from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write, excel_owner_file
 
+if TYPE_CHECKING:
+    from sop_excel.workbook.convert import FrameRows
+
 __all__ = ["OpenpyxlIO"]
 
 
 @contextlib.contextmanager
-def _mapped_errors(path: Path) -> Iterator[None]:
+def mapped_errors(path: Path) -> Iterator[None]:
     """Low-level read errors -> errors that say what to do."""
     try:
         yield
@@ -88,7 +91,7 @@ class OpenpyxlIO:
             raise WorkbookLockedError(
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
                 "Close it in Excel, then run the command again.")
-        with _mapped_errors(self.path):
+        with mapped_errors(self.path):
             check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             check_xlsx(self.path, deep=False)  # zipfile-based: declared sizes bound what it reads
             self.macro_enabled = self.path.suffix.lower() == ".xlsm"
@@ -132,7 +135,7 @@ class OpenpyxlIO:
         from the file once per sheet, in read-only mode)."""
         min_col, min_row, _, _ = range_boundaries(tbl.ref)
         if not written and ws.title not in self._file_values:
-            with _mapped_errors(self.path):
+            with mapped_errors(self.path):
                 values = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
                 try:
                     self._file_values[ws.title] = list(values[ws.title].iter_rows(values_only=True))
@@ -155,7 +158,7 @@ class OpenpyxlIO:
             out.append(new)
         return out
 
-    def write_table(self, name: str, rows: Rows) -> None:
+    def write_table(self, name: str, rows: Rows | FrameRows) -> None:
         ws, tbl = self._find(name)
         layout = self.layout.table(name)
         min_col, min_row, max_col, max_row = range_boundaries(tbl.ref)
@@ -216,6 +219,10 @@ class OpenpyxlIO:
         self._dirty.clear()
         self._file_values.clear()  # what the file holds now
 
+    def close(self) -> None:
+        """Nothing to let go of: the workbook was read into memory when opened (as
+        :meth:`ZipIO.close <sop_excel.workbook.zip_io.ZipIO.close>`, for callers of either side)."""
+
     def missing_values(self, names: list[str]) -> tuple[int, list[str]]:
         """Formula cells without a cached value on the sheets of these tables, in the file as
         opened: how many, and the first few by sheet and cell."""
@@ -257,9 +264,9 @@ class OpenpyxlIO:
 
 def _widths(layout: Any, rows: Rows) -> list[float]:
     """What each column needs to show its header and numbers (never below what it has: the caller keeps the larger)."""
-    from sop_excel.workbook.build import _column_layouts, fitted_widths
+    from sop_excel.workbook.build import column_layouts, fitted_widths
 
-    cols = _column_layouts(layout, rows[0])
+    cols = column_layouts(layout, rows[0])
     return fitted_widths([c.model_copy(update={"width": 0}) for c in cols], rows)
 
 

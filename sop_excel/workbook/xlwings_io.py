@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sop_excel.errors import LayoutError, WorkbookError
 from sop_excel.models import LayoutSpec
@@ -31,6 +31,9 @@ from sop_excel.workbook.io import CellValue, Formula, Rows
 from sop_excel.workbook.layout import cell_address, load_layout
 from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.xlsm import PROTECTION_MACRO
+
+if TYPE_CHECKING:
+    from sop_excel.workbook.convert import FrameRows
 
 __all__ = ["XlwingsIO", "escape_text"]
 
@@ -117,11 +120,11 @@ class XlwingsIO:
             if self._protection(sheet, "unprotect") == "protected":
                 self._protection(sheet, "protect")
 
-    def write_table(self, name: str, rows: Rows) -> None:
+    def write_table(self, name: str, rows: Rows | FrameRows) -> None:
         with self._writable(name):
             self._write_table(name, rows)
 
-    def _write_table(self, name: str, rows: Rows) -> None:
+    def _write_table(self, name: str, rows: Rows | FrameRows) -> None:
         tbl = self._find(name)
         sheet = tbl.range.sheet
         top, left = tbl.range.row, tbl.range.column

@@ -15,9 +15,11 @@ import zipfile
 import pandas as pd
 import pytest
 
-from sop_excel.workbook import zip_io
 from sop_excel.workbook.tables import read_frame, rows_for, write_frame
 from sop_excel.workbook.zip_io import ZipIO
+from sop_excel.workbook.zip_io import sheet as zip_sheet
+from sop_excel.workbook.zip_io import writing as zip_writing
+from sop_excel.workbook.zip_io.aside import SheetAside
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
                                 reason="the forked writer runs on Linux with more than one core")
@@ -33,7 +35,7 @@ def _leftovers() -> set[str]:
 
 
 def _save_both_ways(demo_book, tmp_path, monkeypatch, edit) -> tuple[dict, dict, list[str]]:
-    monkeypatch.setattr(zip_io._SheetAside, "MIN_ROWS", 10)
+    monkeypatch.setattr(SheetAside, "MIN_ROWS", 10)
     out = []
     for serial in (True, False):
         if serial:
@@ -83,14 +85,14 @@ def test_a_sheet_needing_a_new_number_format_is_made_here(demo_book, tmp_path, m
 
 def test_a_failure_in_the_forked_process_means_making_the_sheet_here(demo_book, tmp_path, monkeypatch):
     parent = os.getpid()
-    inner = zip_io._rewrite_sheet
+    inner = zip_sheet.rewrite_sheet
 
     def flaky(*a, **k):
         if os.getpid() != parent:
             raise RuntimeError("the forked writer fails")
         return inner(*a, **k)
 
-    monkeypatch.setattr(zip_io, "_rewrite_sheet", flaky)
+    monkeypatch.setattr(zip_sheet, "rewrite_sheet", flaky)
     before = _leftovers()
     serial, aside, _ = _save_both_ways(demo_book, tmp_path, monkeypatch, _actuals_and_weekly)
     assert serial == aside
@@ -98,7 +100,7 @@ def test_a_failure_in_the_forked_process_means_making_the_sheet_here(demo_book, 
 
 
 def test_a_failure_here_leaves_no_process_nor_file(demo_book, tmp_path, monkeypatch):
-    monkeypatch.setattr(zip_io._SheetAside, "MIN_ROWS", 10)
+    monkeypatch.setattr(SheetAside, "MIN_ROWS", 10)
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
     path = tmp_path / "plan.xlsx"
     shutil.copyfile(demo_book, path)
@@ -106,7 +108,7 @@ def test_a_failure_here_leaves_no_process_nor_file(demo_book, tmp_path, monkeypa
     book = ZipIO(path)
     _actuals_and_weekly(book)
     started = []
-    real_start = zip_io._SheetAside.start.__func__
+    real_start = SheetAside.start.__func__
 
     def start(cls, *a):
         aside = real_start(cls, *a)
@@ -116,8 +118,8 @@ def test_a_failure_here_leaves_no_process_nor_file(demo_book, tmp_path, monkeypa
     def broken(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(zip_io._SheetAside, "start", classmethod(start))
-    monkeypatch.setattr(zip_io, "_copy_raw", broken)
+    monkeypatch.setattr(SheetAside, "start", classmethod(start))
+    monkeypatch.setattr(zip_writing, "copy_raw", broken)
     before = _leftovers()
     with pytest.raises(OSError):
         book.save()
@@ -140,15 +142,15 @@ def test_a_table_read_by_a_process_of_its_own_is_the_same_frame(book_copy):
 
 def test_a_sheet_that_does_not_come_in_time_is_made_here(demo_book, tmp_path, monkeypatch):
     parent = os.getpid()
-    inner = zip_io._rewrite_sheet
+    inner = zip_sheet.rewrite_sheet
 
     def slow(*a, **k):
         if os.getpid() != parent:
             time.sleep(30)
         return inner(*a, **k)
 
-    monkeypatch.setattr(zip_io, "_rewrite_sheet", slow)
-    monkeypatch.setattr(zip_io._SheetAside, "WAIT_S", 0.5)
+    monkeypatch.setattr(zip_sheet, "rewrite_sheet", slow)
+    monkeypatch.setattr(SheetAside, "WAIT_S", 0.5)
     started = time.monotonic()
     serial, aside, _ = _save_both_ways(demo_book, tmp_path, monkeypatch, _actuals_and_weekly)
     assert serial == aside

@@ -1,9 +1,9 @@
 """The zip side's bulk rewrite of big tables: the same bytes as the row-by-row rewrite.
 
-Tables are made a column at a time (``_cells_bulk``) and a table region's old rows are
+Tables are made a column at a time (``cells_bulk``) and a table region's old rows are
 replaced wholesale where they hold nothing that must stay (``_bulk_plan``); every cell must
-come out exactly as ``_cell_xml`` writes it and every sheet exactly as the one-by-one path
-(``zip_io.WHOLESALE = False``) writes it.
+come out exactly as ``cell_xml`` writes it and every sheet exactly as the one-by-one path
+(``zip_io.sheet.WHOLESALE = False``) writes it.
 """
 
 from __future__ import annotations
@@ -19,14 +19,17 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from sop_excel.workbook import zip_io
 from sop_excel.workbook.io import Formula
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame, rows_for, write_frame
-from sop_excel.workbook.zip_io import ZipIO, _cell_xml, _cells_bulk, _seq_text
+from sop_excel.workbook.zip_io import ZipIO
+from sop_excel.workbook.zip_io import rows as zip_rows
+from sop_excel.workbook.zip_io import sheet as zip_sheet
+from sop_excel.workbook.zip_io.cells import cell_xml
+from sop_excel.workbook.zip_io.rows import cells_bulk, seq_text
 from tests.sop_excel.tiny import build_tiny
 
-# -- cells: column by column against _cell_xml ----------------------------------------------------
+# -- cells: column by column against cell_xml ----------------------------------------------------
 _NAN, _INF = float("nan"), float("inf")
 _TZ2 = dt.timezone(dt.timedelta(hours=2))
 FLOATS = [0.0, -0.0, 1.5, 1e-300, 1e300, 123456789.123, 1 / 3, -2.0, 5e-324]
@@ -76,7 +79,7 @@ COLUMNS = {
 }
 
 
-def _rows_of(seq: zip_io._Seq, n: int) -> list[str]:
+def _rows_of(seq: zip_rows.Seq, n: int) -> list[str]:
     consts, lists = seq
     return [consts[0] + "".join(xs[i] + c for xs, c in zip(lists, consts[1:], strict=True)) for i in range(n)]
 
@@ -89,44 +92,44 @@ def test_a_column_made_in_bulk_is_cell_xml_cell_by_cell(name, style, dates, lett
     values = COLUMNS[name]
     first = 4
     rnums = [str(first + i) for i in range(len(values))]
-    seq = _cells_bulk([[v] for v in values], rnums, [letter], [style], [dates])
+    seq = cells_bulk([[v] for v in values], rnums, [letter], [style], [dates])
     got = _rows_of(seq, len(values))
-    want = [_cell_xml(f"{letter}{r}", style, v, dates) for r, v in zip(rnums, values, strict=True)]
+    want = [cell_xml(f"{letter}{r}", style, v, dates) for r, v in zip(rnums, values, strict=True)]
     for v, g, w in zip(values, got, want, strict=True):
         assert g == w, f"{v!r}: {g!r} against {w!r}"
-    assert _seq_text(seq, len(values)) == "".join(want)
+    assert seq_text(seq, len(values)) == "".join(want)
 
 
 def test_columns_side_by_side_make_the_rows_of_row_by_row():
     n = max(len(c) for c in COLUMNS.values())
     cols = [(c * n)[:n] for c in COLUMNS.values()]
     rows = [list(r) for r in zip(*cols, strict=True)]
-    letters = [zip_io._LETTERS[5 + j] for j in range(len(cols))]
+    letters = [zip_sheet.COLUMN_LETTERS[5 + j] for j in range(len(cols))]
     styles = [' s="3"' if j % 2 else "" for j in range(len(cols))]
     dates = [_date_style if j % 3 else None for j in range(len(cols))]
     rnums = [str(10 + i) for i in range(n)]
-    got = _rows_of(_cells_bulk(rows, rnums, letters, styles, dates), n)
-    want = ["".join(_cell_xml(x + rs, s, v, d) for x, s, v, d in zip(letters, styles, row, dates, strict=True))
+    got = _rows_of(cells_bulk(rows, rnums, letters, styles, dates), n)
+    want = ["".join(cell_xml(x + rs, s, v, d) for x, s, v, d in zip(letters, styles, row, dates, strict=True))
             for rs, row in zip(rnums, rows, strict=True)]
     assert got == want
 
 
 def test_the_common_columns_take_the_fast_paths():
     rnums = ["4", "5"]
-    consts, lists = zip_io._column_xml([1.5, 2.0], "C", ' s="5"', None, rnums)
+    consts, lists = zip_rows.column_xml([1.5, 2.0], "C", ' s="5"', None, rnums)
     assert lists[0] is rnums and lists[1] == ["1.5", "2.0"]  # numbers: their repr in a template
-    consts, lists = zip_io._column_xml(["IT-1", "IT-2"], "B", "", None, rnums)
+    consts, lists = zip_rows.column_xml(["IT-1", "IT-2"], "B", "", None, rnums)
     assert lists == [rnums, ["IT-1", "IT-2"]]  # plain text: as it is
-    consts, lists = zip_io._column_xml([dt.datetime(2026, 1, 1)] * 2, "A", ' s="4"', None, rnums)
+    consts, lists = zip_rows.column_xml([dt.datetime(2026, 1, 1)] * 2, "A", ' s="4"', None, rnums)
     assert lists[0] is rnums and lists[1] == [' s="4"><v>46023</v></c>'] * 2  # once per distinct value
 
 
 def test_a_date_with_a_timezone_fails_as_cell_xml_does():
     value = dt.datetime(2026, 1, 2, tzinfo=_TZ2)
     with pytest.raises(TypeError):
-        _cell_xml("A4", "", value)
+        cell_xml("A4", "", value)
     with pytest.raises(TypeError):
-        _cells_bulk([[value], [None]], ["4", "5"], ["A"], [""], [None])
+        cells_bulk([[value], [None]], ["4", "5"], ["A"], [""], [None])
 
 
 # -- sheets: bulk against one by one ---------------------------------------------------------------
@@ -152,25 +155,25 @@ def _both_ways(src, tmp_path, monkeypatch, change) -> tuple[object, list]:
     """``change(book)`` saved with the bulk rewrite and with the one-by-one rewrite: the same
     package, byte for byte. Returns the saved file and the bulk plans made."""
     plans: list = []
-    real_plan = zip_io._bulk_plan
+    real_plan = zip_sheet.bulk_plan
 
     def spy(*args):
         plan = real_plan(*args)
         plans.append(plan)
         return plan
 
-    monkeypatch.setattr(zip_io, "_bulk_plan", spy)
+    monkeypatch.setattr(zip_sheet, "bulk_plan", spy)
     saved = {}
     for wholesale in (True, False):
         path = tmp_path / f"out_{wholesale}.xlsx"
         shutil.copyfile(src, path)
-        monkeypatch.setattr(zip_io, "WHOLESALE", wholesale)
+        monkeypatch.setattr(zip_sheet, "WHOLESALE", wholesale)
         book = ZipIO(path)
         change(book)
         book.save()
         assert book.fallback_reason is None
         saved[wholesale] = _members(path)
-    monkeypatch.setattr(zip_io, "WHOLESALE", True)
+    monkeypatch.setattr(zip_sheet, "WHOLESALE", True)
     assert saved[True].keys() == saved[False].keys()
     differ = [p for p in saved[True] if saved[True][p] != saved[False][p]]
     assert not differ, f"parts written differently: {differ}"
@@ -337,7 +340,7 @@ def test_a_shared_formula_in_a_table_falls_back_the_same_way(tmp_path, monkeypat
     for wholesale in (True, False):
         path = tmp_path / f"shared_{wholesale}.xlsx"
         shutil.copyfile(src, path)
-        monkeypatch.setattr(zip_io, "WHOLESALE", wholesale)
+        monkeypatch.setattr(zip_sheet, "WHOLESALE", wholesale)
         book = ZipIO(path)
         book.write_table("tblActuals", book.read_table("tblActuals"))
         book.save()
@@ -427,8 +430,8 @@ def test_rows_made_a_chunk_at_a_time_are_the_rows_made_one_by_one(demo_book, tmp
     frame = pd.concat([frame, frame.tail(more).assign(date=frame["date"].max() + pd.Timedelta(days=1))],
                       ignore_index=True).assign(orders=lambda f: f["orders"] + 0.5)
     out = []
-    for chunk in (10**9, zip_io._ROW_CHUNK, 128):
-        monkeypatch.setattr(zip_io, "_ROW_CHUNK", chunk)
+    for chunk in (10**9, zip_rows.ROW_CHUNK, 128):
+        monkeypatch.setattr(zip_rows, "ROW_CHUNK", chunk)
         path = tmp_path / f"chunk{chunk}.xlsx"
         shutil.copyfile(src, path)
         book = ZipIO(path)
