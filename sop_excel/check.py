@@ -245,9 +245,7 @@ def _input_problems(path: str | Path) -> tuple[list[str], list[str]]:
     try:
         return check_inputs(book)
     finally:
-        close = getattr(book, "close", None)
-        if close is not None:
-            close()
+        book.close()
 
 
 def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str], list[str]]:

@@ -38,7 +38,7 @@ from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError
 from sop_excel.files import read_timeout
 from sop_excel.models import MAX_CELL_TEXT, Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
-from sop_excel.workbook.io import Formula, WorkbookIO
+from sop_excel.workbook.io import ChecksCachedValues, ChecksWritable, Formula, PackageIO, WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.limits import trim_text
 from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
@@ -204,10 +204,9 @@ def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
     """What the Basis sheet must say to be used: the S&OP sheets' fingerprint (the zip side reads
     it from the file's directory) and the settings the basis depends on. None where the side
     cannot fingerprint (live Excel, openpyxl) or the workbook has no Basis sheet."""
-    stamp = getattr(book, "content_stamp", None)
-    if stamp is None or "tblBasisKey" not in book.table_names():
+    if not isinstance(book, PackageIO) or "tblBasisKey" not in book.table_names():
         return None
-    sheets = stamp(BASIS_SOURCES)
+    sheets = book.content_stamp(BASIS_SOURCES)
     if sheets is None:
         return None
     return {"version": BASIS_VERSION, "month": f"{settings.as_of:%Y-%m}",
@@ -318,10 +317,9 @@ def _sop_values(book: WorkbookIO, settings: Settings, items: pd.DataFrame, kept:
     so no command leaves an empty formula cell behind. Not looked for where the S&OP sheets are
     as sop-excel last kept them (the execution basis held), nor in live Excel (it calculates).
     Returns the warning to report, if any."""
-    find = getattr(book, "missing_values", None)
-    if kept or find is None:
+    if kept or not isinstance(book, ChecksCachedValues):
         return []
-    n, cells = find(list(SOP_TABLES))
+    n, cells = book.missing_values(list(SOP_TABLES))
     if not n:
         return []
     _write_sop(book, settings, items, read_frame(book, "tblForecast"))
@@ -397,7 +395,7 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
         log = append_rows(log, events)
     # on the zip side the log is written even when nothing happened: it sits beside Exceptions,
     # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
-    if len(events) or getattr(book, "writes_sheets_in_bulk", False):
+    if len(events) or (isinstance(book, PackageIO) and book.writes_sheets_in_bulk):
         write_frame(book, "tblExceptionLog", log)
     return _Executed(execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])],
                      views["tblSupplyItems"] if supply is not None and supply.active else None)
@@ -663,7 +661,7 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
-        frame_reader = getattr(book, "frame_reader", None)
+        frame_reader = book.frame_reader if isinstance(book, PackageIO) else None
         read_sheet = frame_reader("tblActuals") if aside and can_fork_helpers() and frame_reader else None
         existing = stack.enter_context(_reading_aside(read_sheet)) if read_sheet is not None else None
         items = read_frame(book, "tblItems")
@@ -1056,9 +1054,8 @@ def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
 def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
               user: str | None = None, now: dt.datetime | None = None) -> RunReport:
     """Lock a scenario as the plan of record: version, time, user, content hash, snapshots."""
-    check = getattr(book, "check_writable", None)  # live Excel: protected sheets, before any write
-    if check is not None:
-        check(["tblLocks", "tblLockedPlan", "tblSnapshots"])
+    if isinstance(book, ChecksWritable):  # live Excel: protected sheets, before any write
+        book.check_writable(["tblLocks", "tblLockedPlan", "tblSnapshots"])
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     warnings: list[str] = []
@@ -1369,7 +1366,7 @@ def _tables_aside(book: WorkbookIO, names: tuple[str, ...], aside: bool
     """A call per table that gives its frame: on the zip side with ``aside`` (the CLI on a
     machine with more than one core) each table is read by a process of its own from the saved
     file meanwhile (see :func:`_reading_aside`), else here when called."""
-    reader = getattr(book, "frame_reader", None) if aside and can_fork_helpers() else None
+    reader = book.frame_reader if aside and can_fork_helpers() and isinstance(book, PackageIO) else None
     with contextlib.ExitStack() as stack:
         calls: dict[str, Callable[[], pd.DataFrame]] = {}
         for name in names:

@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 
 from sop_excel.workbook.convert import FrameRows, frame_from_rows, rows_from_frame
 from sop_excel.workbook.formulas import table_formulas
-from sop_excel.workbook.io import Formula, Rows, WorkbookIO
+from sop_excel.workbook.io import Formula, PackageIO, Rows, WorkbookIO
 from sop_excel.workbook.layout import cell_address, load_layout, parse_cell
 
 __all__ = ["TypedFormula", "cell_locator", "frame_rows", "keep_planner_columns", "read_frame", "rows_for",
@@ -72,7 +72,7 @@ def refers_to_cells(text: str) -> bool:
 
 def read_frame(book: WorkbookIO, name: str) -> pd.DataFrame:
     """A table as a checked frame with the layout's field names."""
-    values = getattr(book, "read_values", None)  # a side with a faster value-only reader (ZipIO)
+    values = book.read_values if isinstance(book, PackageIO) else None  # a faster value-only reader
     table = load_layout().table(name)
     frame = frame_from_rows(values(name) if values else book.read_table(name), table)
     found = frame.attrs.get("formulas")
