@@ -74,6 +74,7 @@ def _child(kind: str, rows_path: str, out: str, trace: bool) -> None:
         frames = _sheet_frames(tables)
         del tables
     else:
+        from sop_excel.choices import named_choices
         from sop_excel.workbook.build import build_workbook
         from sop_excel.workbook.formulas import table_formulas
         from sop_excel.workbook.layout import load_layout
@@ -90,7 +91,7 @@ def _child(kind: str, rows_path: str, out: str, trace: bool) -> None:
                 frame.to_excel(writer, sheet_name=name, startrow=2, index=False)
             engine = writer.engine
     else:
-        build_workbook(out, tables, formulas=formulas)
+        build_workbook(out, tables, formulas=formulas, choices=named_choices())
         engine = "xlsxwriter (sop_excel.workbook.build)"
     seconds = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] if trace else None

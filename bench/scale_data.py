@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sop_excel import pipeline, planbook
+from sop_excel.choices import named_choices
 from sop_excel.core.lock import lock_plan
 from sop_excel.models import Settings
 from sop_excel.planbook import DEFAULT_SETTINGS, PlanState, keep_new_basis, settings_rows
@@ -317,7 +318,7 @@ def build_scaled_workbook(path: str | Path, n_items: int = 10_000, seed: int = 1
     tables = plan_tables(company, scenarios=scenarios, past_cycles=past_cycles, keep=keep, supply=supply)
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     t2 = time.perf_counter()
-    out = build_workbook(path, tables, formulas=formulas)
+    out = build_workbook(path, tables, formulas=formulas, choices=named_choices())
     t3 = time.perf_counter()
     keep_new_basis(out, keep["settings"], keep["basis"])  # as the demo does: the first refresh reads it
     t4 = time.perf_counter()

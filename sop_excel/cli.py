@@ -294,7 +294,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
-    from sop_excel.workbook.xlsm import build_template
+    from sop_excel.template import build_template
 
     path = build_template(args.out, source=args.source, as_of=args.as_of, step=_step(args.quiet))
     print(f"Workbook written: {path}")

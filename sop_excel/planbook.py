@@ -275,6 +275,7 @@ def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list
     """Write every table with the XlsxWriter builder (atomically), then keep the execution basis
     on the Basis sheet so the first refresh-actuals reads it. ``values``: the Settings values;
     ``log``: the Log's first rows (command, data, details; time and user filled in)."""
+    from sop_excel.choices import named_choices
     from sop_excel.workbook.build import build_workbook
     from sop_excel.workbook.formulas import table_formulas
     from sop_excel.workbook.tables import frame_rows
@@ -289,7 +290,7 @@ def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list
             continue
         built[t.name] = frame_rows(t.name, tables[t.name]) if t.name in tables else [[c.header for c in t.columns]]
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
-    path = build_workbook(out, built, formulas=formulas)
+    path = build_workbook(out, built, formulas=formulas, choices=named_choices())
     keep_new_basis(path, plan.settings, plan.basis)
     return path
 

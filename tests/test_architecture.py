@@ -199,7 +199,6 @@ def test_no_private_name_is_imported_from_another_module():
     assert bad == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20 in progress: workbook/build.py and xlsm.py import upward")
 def test_the_workbook_layer_knows_only_sheets_and_files():
     above = ("forecasting", "sop_excel.core", "sop_excel.demo", "sop_excel.planbook", "sop_excel.pipeline",
              "sop_excel.macros", "sop_excel.cli", "sop_excel.xl", "sop_excel.report", "sop_excel.check",

@@ -50,16 +50,14 @@ STATUS_COLORS = {  # status text -> (fill, font)
 }
 
 
-def choices_for(choices: list[str] | str | None) -> list[str] | None:
-    """Resolve a layout's data-validation choices ("@methods" = the forecasting methods)."""
-    if choices == "@methods":
-        import forecasting
-
-        return list(forecasting.METHODS)
-    if choices == "@reasons":
-        from sop_excel.core.consensus import REASON_CODES
-
-        return ["", *REASON_CODES]
+def choices_for(choices: list[str] | str | None, named: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """Resolve a layout's data-validation choices: a list as it is, a named list (``"@methods"``,
+    ``"@reasons"``) from ``named`` (:func:`sop_excel.choices.named_choices`), other text as a
+    one-item list."""
+    if isinstance(choices, str) and choices.startswith("@"):
+        if choices not in named:
+            raise ValueError(f"the layout's drop-down list {choices!r} was not given (choices=)")
+        return list(named[choices])
     if isinstance(choices, str):
         return [choices]
     return choices
@@ -271,7 +269,7 @@ class _Placed:
 
 
 def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
-               formulas: dict[str, str]) -> _Placed:
+               formulas: dict[str, str], named: Mapping[str, Sequence[str]]) -> _Placed:
     """Register the table with its widths, drop-downs and conditional formats (one per column
     range, never per row); its cells are written later, in row order, by :func:`_write_rows`."""
     header, n_body = rows[0], len(rows) - 1  # never rows[1:]: FrameRows would make every row at once
@@ -292,7 +290,7 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
     for j, width in enumerate(fitted_widths(cols, rows)):
         ws.set_column(c0 + j, c0 + j, width)
     for j, col in enumerate(cols):
-        opts = choices_for(col.choices)
+        opts = choices_for(col.choices, named)
         if opts:
             ws.data_validation(r0 + 1, c0 + j, last, c0 + j, {
                 "validate": "list", "source": opts, "ignore_blank": True,
@@ -489,7 +487,8 @@ def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Ro
 
 def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[list[CellValue]]], *,
                    formulas: dict[str, dict[str, str]] | None = None,
-                   layout: LayoutSpec | None = None) -> Path:
+                   layout: LayoutSpec | None = None,
+                   choices: Mapping[str, Sequence[str]] | None = None) -> Path:
     """Write a complete planning workbook to ``path`` (atomically).
 
     Args:
@@ -498,9 +497,12 @@ def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[l
             (each table's rows are read once, in order; a big workbook need never hold all
             its cells as Python rows).
         formulas: per table, the formula text per field for calculated columns.
+        choices: the named drop-down lists the layout uses (``"@methods"``, ...), from
+            :func:`sop_excel.choices.named_choices`; one the layout uses and not given is an error.
     """
     layout = layout or load_layout()
     formulas = formulas or {}
+    named = choices or {}
     missing = [t.name for t in layout.tables if t.name not in tables]
     if missing:
         raise ValueError(f"no rows given for tables {missing}")
@@ -517,9 +519,9 @@ def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[l
             ws.set_tab_color(sheet.tab_color)
             ws.write_string(0, 0, sheet.name, fm.title)
             ws.write_string(1, 0, sheet.note, fm.note)
-            placed = [_add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}))
+            placed = [_add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}), named)
                       for table in sheet.tables]
-            overrides = (_settings_extras(wb, ws, fm, layout, tables["tblSettings"])
+            overrides = (_settings_extras(wb, ws, fm, layout, tables["tblSettings"], named)
                          if sheet.name == "Settings" else None)
             _write_rows(ws, placed, overrides)
             header_row = parse_cell(sheet.tables[0].anchor)[0]
@@ -562,7 +564,7 @@ def _complete(tables: Mapping[str, Sequence[list[CellValue]]], formulas: dict[st
 
 
 def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: LayoutSpec,
-                     rows: Rows) -> dict[int, dict[int, Any]]:
+                     rows: Rows, named: Mapping[str, Sequence[str]]) -> dict[int, dict[int, Any]]:
     """Named Value cells and drop-downs on the Settings sheet; returns each Value cell's number
     format (sheet row -> column -> format) for :func:`_write_rows`."""
     table = layout.table("tblSettings")
@@ -576,7 +578,7 @@ def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: Lay
         r, c = r0 + i, c0  # 0-based row of the value cell = header row + 1 + i - 1
         formats[r] = {c: fm.kind(spec.kind)}
         wb.define_name(spec.name, f"='{table.sheet}'!${chr(65 + c)}${r + 1}")
-        opts = choices_for(spec.choices)
+        opts = choices_for(spec.choices, named)
         if opts:
             ws.data_validation(r, c, r, c, {"validate": "list", "source": opts,
                                             "error_message": "Pick a value from the list."})

@@ -2,7 +2,8 @@
 
 Nothing here is a hand-edited binary. The inputs are:
 
-- the planning workbook itself, built by :func:`sop_excel.demo.build_demo` (XlsxWriter);
+- the planning workbook itself, built by :func:`sop_excel.demo.build_demo` (XlsxWriter) or the
+  planner's own, given by the caller (:func:`sop_excel.template.build_template`);
 - ``workbook_templates/ribbon/customUI14.xml``: the S&OP ribbon tab;
 - ``workbook_templates/ribbon/SopRibbon.bas``: our VBA callbacks;
 - xlwings' own BSD VBA module ``xlwings.bas`` and its ``Dictionary.cls`` (needed on the Mac),
@@ -24,7 +25,6 @@ an .xlsm.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import io
 import re
@@ -37,13 +37,13 @@ from importlib import resources
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from sop_excel.errors import SopExcelError, WorkbookError
+from sop_excel.errors import SopExcelError
 from sop_excel.workbook.safe_save import atomic_write
 
 __all__ = ["CONF_SHEET", "FORM_CELLS", "NEW_SCENARIO_SHEET", "PROTECTION_MACRO", "RIBBON_CALLBACK",
            "UDF_MODULES", "VBA_MODULE", "RibbonButton",
-           "build_template", "ribbon_buttons", "ribbon_xml", "restore_ribbon", "vba_sources",
-           "xlwings_version"]
+           "restore_ribbon", "ribbon_buttons", "ribbon_xml", "vba_sources",
+           "write_xlsm", "xlwings_version"]
 
 CONF_SHEET = "xlwings.conf"
 UDF_MODULES = "udfs"
@@ -271,66 +271,24 @@ def _add_vba(path: Path) -> None:
         raise SopExcelError("The VBA project did not validate: " + "; ".join(problems))
 
 
-def build_template(out: str | Path, *, source: str | Path | None = None, as_of: dt.date | None = None,
-                   step: Callable[[str], None] | None = None) -> Path:
-    """Build the macro-enabled planning workbook at ``out`` (an ``.xlsm``).
-
-    Args:
-        out: where to write it; must end in ``.xlsm``.
-        source: a planning workbook (.xlsx) to start from; default: the demo workbook of the
-            bundled sample company, built now (``sop_excel.demo.build_demo``), whose next
-            day's actuals CSV is written beside ``out``.
-        as_of: the demo's planning date (only without ``source``).
-        step: called with a line per step, for progress output.
-
-    Returns the path written. The target is replaced atomically.
-    """
+def write_xlsm(source: str | Path, out: str | Path, *, step: Callable[[str], None] | None = None) -> Path:
+    """The planning workbook ``source`` (.xlsx, checked by the caller) made macro-enabled at
+    ``out`` (an ``.xlsm``, replaced atomically): the ribbon, the xlwings.conf and New scenario
+    sheets, and the VBA project. :func:`sop_excel.template.build_template` builds the template
+    this way, from the demo workbook or a planner's own. Returns the path written."""
     say = step or (lambda _m: None)
     target = Path(out)
-    if target.suffix.lower() != ".xlsm":
-        raise SopExcelError(f"{target.name}: a macro-enabled workbook must end in .xlsm.")
     with tempfile.TemporaryDirectory(prefix="sop-xlsm-") as tmp:
-        if source is None:
-            from sop_excel.demo import build_demo
-
-            say("Building the planning workbook from the sample company")
-            demo = build_demo(Path(tmp) / "sop_plan.xlsx", as_of, step=say)
-            source = demo.path
-            if demo.actuals_next_day:  # the next day's actuals, to try Refresh actuals
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(demo.actuals_next_day, target.parent / demo.actuals_next_day.name)
-                say(f"Next day's actuals written: {target.parent / demo.actuals_next_day.name}")
-                _set_actuals_source(demo.path, demo.actuals_next_day.name)  # the first click works
-        else:
-            from sop_excel.workbook.guard import check_xlsx
-
-            if not Path(source).is_file():
-                raise WorkbookError(f"No workbook at {source}. Check the --source path, or leave "
-                                    "it out to start from the demo.")
-            check_xlsx(source)  # refuses a non-zip, a truncated file or a zip bomb, in words
         say("Adding the S&OP ribbon, the xlwings.conf and New scenario sheets")
         staged = Path(tmp) / "staged.xlsm"
         staged.write_bytes(_to_xlsm(Path(source).read_bytes(), ribbon_xml()))
         say("Adding the VBA: xlwings " + xlwings_version(vba_sources()[0][2]) + " and the ribbon callbacks")
         _add_vba(staged)
-        return atomic_write(target, lambda p: shutil.copyfile(staged, p))
 
+        def copy(p: Path) -> None:
+            shutil.copyfile(staged, p)
 
-def _set_actuals_source(path: Path, source: str) -> None:
-    """Settings > Actuals source of the workbook at ``path`` set to ``source`` (a file name, read
-    next to the workbook), so Refresh actuals works at the first click."""
-    from sop_excel.workbook.safe_save import no_backup
-    from sop_excel.workbook.zip_io import ZipIO
-
-    book = ZipIO(path)
-    rows = book.read_table("tblSettings")
-    for row in rows[1:]:
-        if row and row[0] == "Actuals source":
-            row[1] = source
-    book.write_table("tblSettings", rows)
-    with no_backup():
-        book.save()
-    book.close()
+        return atomic_write(target, copy)
 
 
 def restore_ribbon(path: str | Path) -> bool:

@@ -32,7 +32,7 @@ def demo_book(tmp_path_factory):
 def tiny_template(tmp_path_factory):
     """The tiny workbook made macro-enabled by ``sop-excel template``, built once per session;
     tests copy it (or load it) before changing anything."""
-    from sop_excel.workbook.xlsm import build_template
+    from sop_excel.template import build_template
     from tests.sop_excel.tiny import build_tiny
 
     folder = tmp_path_factory.mktemp("tiny-template")

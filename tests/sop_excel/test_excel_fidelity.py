@@ -206,7 +206,7 @@ def test_every_command_leaves_every_formula_with_its_value_after_openpyxl_saved_
 
 
 def test_openpyxl_drops_the_ribbon_relationship_check_says_so_and_a_command_restores_it(tiny, tmp_path):
-    from sop_excel.workbook.xlsm import build_template
+    from sop_excel.template import build_template
 
     xlsm = build_template(tmp_path / "plan.xlsm", source=tiny)
     openpyxl_save(xlsm, keep_vba=True)

@@ -14,6 +14,7 @@ import xlwings
 
 from sop_excel import xl
 from sop_excel.errors import SopExcelError
+from sop_excel.template import build_template
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.libreoffice import find_soffice, recalculate
 from sop_excel.workbook.xlsm import (
@@ -25,7 +26,6 @@ from sop_excel.workbook.xlsm import (
     RIBBON_REL_TYPE,
     UDF_MODULES,
     VBA_MODULE,
-    build_template,
     restore_ribbon,
     ribbon_buttons,
     vba_sources,

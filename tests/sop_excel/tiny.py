@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from sop_excel import pipeline
+from sop_excel.choices import named_choices
 from sop_excel.demo import DEFAULT_SETTINGS, demo_scenarios, settings_rows
 from sop_excel.models import Settings
 from sop_excel.workbook.build import build_workbook
@@ -72,5 +73,5 @@ def build_tiny(path) -> dict[str, pd.DataFrame]:
               "tblCapacity": rows_for("tblCapacity", f["capacity"]),
               "tblActuals": rows_for("tblActuals", f["actuals"]),
               "tblTrend": rows_for("tblTrend", trend)}
-    build_workbook(path, tables, formulas={t.name: table_formulas(t.name) for t in load_layout().tables})
+    build_workbook(path, tables, formulas={t.name: table_formulas(t.name) for t in load_layout().tables}, choices=named_choices())
     return {**f, "final": frames["tblForecast"], "finance": frames["tblFinance"]}

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
+from sop_excel.choices import named_choices
 from sop_excel.errors import LayoutError, WorkbookCorruptError
 from sop_excel.workbook.build import build_workbook
 from sop_excel.workbook.fast_read import read_tables
@@ -84,7 +85,7 @@ def test_tables_span_their_rows_with_headers_formulas_and_cached_values(demo_boo
     tables = {n: _as_built(r, n) for n, r in read_tables(demo_book).items()}
     tables["tblInputs"] = tables["tblInputs"][:1]  # an empty table beside a filled one
     out = build_workbook(tmp_path / "t.xlsx", tables,
-                         formulas={t.name: table_formulas(t.name) for t in LAYOUT.tables})
+                         formulas={t.name: table_formulas(t.name) for t in LAYOUT.tables}, choices=named_choices())
     with zipfile.ZipFile(out) as z:
         parts = {n: z.read(n).decode() for n in z.namelist() if n.startswith("xl/tables/")}
     by_name = {re.search(r' name="([^"]+)"', x).group(1): x for x in parts.values()}
