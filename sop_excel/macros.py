@@ -39,7 +39,7 @@ from sop_excel.files import read_timeout
 from sop_excel.models import MAX_CELL_TEXT, Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
 from sop_excel.workbook.io import ChecksCachedValues, ChecksWritable, Formula, PackageIO, WorkbookIO
-from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.workbook.layout import column_letter, load_layout, parse_cell
 from sop_excel.workbook.limits import trim_text
 from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
 from sop_excel.workbook.tables import (
@@ -121,7 +121,7 @@ def read_settings(book: WorkbookIO) -> Settings:
             by_name = {s.name: s for s in layout.settings.rows}
             for e in err.errors(include_url=False):
                 spec = by_name.get(str(e["loc"][0]) if e["loc"] else "")
-                where = (f"Sheet 'Settings', cell {chr(64 + c0 + 1)}{rows[spec.setting]} ({spec.setting})"
+                where = (f"Sheet 'Settings', cell {column_letter(c0 + 1)}{rows[spec.setting]} ({spec.setting})"
                          if spec else "Sheet 'Settings'")
                 value = e.get("input") if spec else None  # a rule across settings: no one value to show
                 problems.append(CellProblem(where, value, plain_reason(e["msg"]),

@@ -23,7 +23,7 @@ from sop_excel.sources.conventions import (
     read_numbers,
     too_large,
 )
-from sop_excel.sources.tabular import column_letter, control_characters
+from sop_excel.sources.tabular import control_characters, position_letter
 
 __all__ = ["ACTUALS", "ACTUALS_COLUMNS", "SUPPLY", "SUPPLY_COLUMNS", "Columns", "Locator", "duplicate_columns_error",
            "missing_columns_error", "resolve_columns", "validate", "validate_supply"]
@@ -134,7 +134,7 @@ def duplicate_columns_error(where: str, found: list[str], positions: list[list[i
                             letters: bool = True) -> InputError:
     """The one message for a column header written twice: sop-excel will not guess which to load."""
     named = "; ".join(
-        f"{' and '.join(column_letter(i) if letters else str(i + 1) for i in pos)} are all named {found[pos[0]]!r}"
+        f"{' and '.join(position_letter(i) if letters else str(i + 1) for i in pos)} are all named {found[pos[0]]!r}"
         .replace(" are all named", " are both named" if len(pos) == 2 else " are all named")
         for pos in positions)
     return InputError(f"{where}: columns {named}. Rename or delete the extra column: sop-excel will not guess "

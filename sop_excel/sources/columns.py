@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sop_excel.errors import InputError, SopExcelError
 from sop_excel.sources.conventions import Conventions, parse_date_option, parse_decimal_option
-from sop_excel.sources.tabular import column_letter
+from sop_excel.sources.tabular import position_letter
 
 __all__ = ["KINDS", "ROLES", "ReadMapping", "load_mapping", "normal_header", "resolve"]
 
@@ -280,7 +280,7 @@ def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
         if not hits:
             problems.append(f"the mapping says {role} = {header_text!r}, but there is no such column")
         elif len(hits) > 1:
-            problems.append(f"columns {' and '.join(column_letter(i) for i in hits)} are both named "
+            problems.append(f"columns {' and '.join(position_letter(i) for i in hits)} are both named "
                             f"{header[hits[0]]!r}; rename or delete one")
         else:
             index[role] = hits[0]
@@ -295,7 +295,7 @@ def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
             continue
         same = {norm[i] for i in hits}
         if len(hits) > 1 and len(same) == 1:
-            problems.append(f"columns {' and '.join(column_letter(i) for i in hits)} are both named "
+            problems.append(f"columns {' and '.join(position_letter(i) for i in hits)} are both named "
                             f"{header[hits[0]]!r}; rename or delete one, so it is clear which is the {role}")
             continue
         if len(hits) > 1:

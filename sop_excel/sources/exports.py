@@ -51,7 +51,7 @@ from sop_excel.sources.conventions import (
     read_numbers,
     too_large,
 )
-from sop_excel.sources.tabular import Table, column_letter, control_characters, read_table
+from sop_excel.sources.tabular import Table, control_characters, position_letter, read_table
 
 __all__ = ["CompanyData", "ItemDefaults", "read_budget", "read_capacity", "read_company", "read_history",
            "read_items", "read_open_orders", "read_production"]
@@ -306,7 +306,7 @@ def _month_headers(table: Table, conv: Conventions) -> dict[int, pd.Timestamp]:
     nonblank = header.map(lambda h: bool(str(h).strip())).to_numpy()
     if not nonblank.any():
         return {}
-    col = Column("header", header, lambda pos: f"{table.header_where}, column {column_letter(pos)}", month=True)
+    col = Column("header", header, lambda pos: f"{table.header_where}, column {position_letter(pos)}", month=True)
     (dates,), _, _ = read_dates([col], conv, label=_label(table))
     found = {int(i): pd.Timestamp(d).replace(day=1) for i, d in enumerate(dates) if pd.notna(d)}
     return found if len(found) >= 2 else {}

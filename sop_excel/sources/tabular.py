@@ -35,8 +35,9 @@ import pandas as pd
 
 from sop_excel.errors import CellProblem, InputError, SopExcelError, WorkbookCorruptError
 from sop_excel.files import check_regular, max_source_bytes, read_limited, size_text
+from sop_excel.workbook.layout import column_letter
 
-__all__ = ["CSV_SUFFIXES", "XLSX_SUFFIXES", "Table", "column_letter", "read_table"]
+__all__ = ["CSV_SUFFIXES", "XLSX_SUFFIXES", "Table", "position_letter", "read_table"]
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -49,14 +50,10 @@ _ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-1
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def column_letter(index: int) -> str:
-    """Excel column letters of a 0-based column index: 0 -> A, 27 -> AB."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+def position_letter(pos: int) -> str:
+    """The Excel column letters of a 0-based position in a file's row: 0 -> A, 27 -> AB
+    (:func:`~sop_excel.workbook.layout.column_letter` of ``pos + 1``)."""
+    return column_letter(pos + 1)
 
 
 @dataclass
@@ -87,7 +84,7 @@ class Table:
         """``File a.csv, row 12, column 'qty'`` or ``File a.xlsx, sheet 'S', cell C12``."""
         if self.sheet is None:
             return f"File {self.name}, row {int(self.rows[pos])}, column '{self.header[col]}'"
-        return f"File {self.name}, sheet '{self.sheet}', cell {column_letter(col)}{int(self.rows[pos])}"
+        return f"File {self.name}, sheet '{self.sheet}', cell {position_letter(col)}{int(self.rows[pos])}"
 
     def row_where(self, pos: int) -> str:
         if self.sheet is None:
@@ -106,7 +103,7 @@ class Table:
         Raises:
             InputError: a used xlsx cell holds an error value or a formula without a value.
         """
-        problems = [CellProblem(f"File {self.name}, sheet '{self.sheet}', cell {column_letter(c)}{r}",
+        problems = [CellProblem(f"File {self.name}, sheet '{self.sheet}', cell {position_letter(c)}{r}",
                                 None if what == "formula" else what,
                                 "is a formula without a saved value" if what == "formula" else
                                 "is an error value, not a number or a date",

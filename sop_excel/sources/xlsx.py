@@ -14,9 +14,9 @@ from sop_excel.sources._validate import (
     validate,
 )
 from sop_excel.sources.conventions import Conventions
-from sop_excel.sources.tabular import column_letter, read_table
+from sop_excel.sources.tabular import position_letter, read_table
 
-__all__ = ["column_letter", "read_actuals_xlsx", "read_xlsx_columns"]
+__all__ = ["position_letter", "read_actuals_xlsx", "read_xlsx_columns"]
 
 
 def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,

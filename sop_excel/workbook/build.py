@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import re_dynamic_function as _DYNAMIC
 
 from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
 from sop_excel.workbook.io import CellValue, Formula, Rows
-from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.workbook.layout import column_letter, load_layout, parse_cell
 from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write
 from sop_excel.workbook.widths import header_width, value_width
@@ -577,7 +577,7 @@ def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: Lay
             continue
         r, c = r0 + i, c0  # 0-based row of the value cell = header row + 1 + i - 1
         formats[r] = {c: fm.kind(spec.kind)}
-        wb.define_name(spec.name, f"='{table.sheet}'!${chr(65 + c)}${r + 1}")
+        wb.define_name(spec.name, f"='{table.sheet}'!${column_letter(c + 1)}${r + 1}")
         opts = choices_for(spec.choices, named)
         if opts:
             ws.data_validation(r, c, r, c, {"validate": "list", "source": opts,
