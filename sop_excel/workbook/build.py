@@ -12,7 +12,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import xlsxwriter
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell, xl_rowcol_to_cell_fast
@@ -21,7 +21,7 @@ from xlsxwriter.worksheet import Worksheet, _preserve_whitespace
 from xlsxwriter.worksheet import re_dynamic_function as _DYNAMIC
 
 from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
-from sop_excel.workbook.io import CellValue, Formula, Rows
+from sop_excel.workbook.io import CellValue, Formula
 from sop_excel.workbook.layout import column_letter, load_layout, parse_cell
 from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write
@@ -79,6 +79,10 @@ class _Worksheet(Worksheet):
       its full range; the caller writes header and rows in row order. The tests check the table
       parts (ref, autoFilter, calculatedColumnFormula) against the full range.
     """
+
+    # XlsxWriter's own attributes this class uses (the library has no type hints)
+    constant_memory: int  # 0 or 1 (or a bool)
+    fh: IO[str]
 
     def __init__(self) -> None:
         super().__init__()
@@ -264,11 +268,11 @@ class _Placed:
 
     __slots__ = ("c0", "fmts", "r0", "rows")
 
-    def __init__(self, r0: int, c0: int, rows: Rows, fmts: list[Any]) -> None:
+    def __init__(self, r0: int, c0: int, rows: Sequence[list[CellValue]], fmts: list[Any]) -> None:
         self.r0, self.c0, self.rows, self.fmts = r0, c0, rows, fmts
 
 
-def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Rows,
+def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Sequence[list[CellValue]],
                formulas: dict[str, str], named: Mapping[str, Sequence[str]]) -> _Placed:
     """Register the table with its widths, drop-downs and conditional formats (one per column
     range, never per row); its cells are written later, in row order, by :func:`_write_rows`."""
@@ -427,7 +431,8 @@ def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]]) 
         ws.insert_chart(2 + (k // 2) * 15, (k % 2) * 8, chart, {"x_offset": 4, "y_offset": 4})
 
 
-def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, tables: dict[str, Rows]) -> None:
+def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec,
+                    tables: Mapping[str, Sequence[list[CellValue]]]) -> None:
     """Monthly revenue per scenario against budget, and each scenario's gap to budget."""
     monthly, summary = layout.table("tblCompareMonthly"), layout.table("tblCompare")
     rows = tables["tblCompareMonthly"]
@@ -464,7 +469,7 @@ def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, tables
     ws.insert_chart(r0 + 16, chart_col, bar)
 
 
-def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Rows) -> None:
+def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Sequence[list[CellValue]]) -> None:
     """Plan against sensed demand for the next weeks, below the weeks table."""
     weeks = layout.table("tblWeeks")
     r0, c0 = (x - 1 for x in parse_cell(weeks.anchor))
@@ -564,7 +569,7 @@ def _complete(tables: Mapping[str, Sequence[list[CellValue]]], formulas: dict[st
 
 
 def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: LayoutSpec,
-                     rows: Rows, named: Mapping[str, Sequence[str]]) -> dict[int, dict[int, Any]]:
+                     rows: Sequence[list[CellValue]], named: Mapping[str, Sequence[str]]) -> dict[int, dict[int, Any]]:
     """Named Value cells and drop-downs on the Settings sheet; returns each Value cell's number
     format (sheet row -> column -> format) for :func:`_write_rows`."""
     table = layout.table("tblSettings")

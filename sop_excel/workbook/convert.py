@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import overload
+from typing import cast, overload
 
 import numpy as np
 import pandas as pd
@@ -132,7 +132,7 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
                 fix=(_DATE_RANGE_FIX if far else _FIX["date"]) if dated else _FIX["number"],
             ))
         if col.field in table.key:
-            for j in np.flatnonzero(_blank_mask(values)):
+            for j in np.flatnonzero(_blank_mask(values)).tolist():
                 if j not in bad and j not in unread.get(i, ()):
                     problems.append(CellProblem(
                         where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
@@ -141,7 +141,7 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     frame = pd.DataFrame(data, columns=table.fields)
     if not frame.empty and table.unique:
         dup = frame.duplicated(subset=table.key, keep="first")
-        for j in np.flatnonzero(dup.to_numpy()):
+        for j in np.flatnonzero(dup.to_numpy()).tolist():
             key = ", ".join(f"{table.column(k).header} {_show(frame.iloc[j][k])}" for k in table.key)
             problems.append(CellProblem(
                 where=f"Sheet '{table.sheet}', row {int(excel_rows[j])}", value=None,
@@ -240,7 +240,7 @@ def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | No
             types.add(_NONE)
     if kind == "text":
         if types <= {str, _NONE}:
-            return ["" if v is None else v.strip() for v in raw]
+            return ["" if v is None else v.strip() for v in cast("list[str | None]", raw)]  # the types above
         return None
     if kind in {"date", "month", "datetime"}:
         if not types <= _DATES:
@@ -376,7 +376,7 @@ def _frame_columns(frame: pd.DataFrame, table: TableLayout, formulas: dict[str, 
         [table.column(f).header if f in table.fields else f for f in fields])
     cols = []
     for f in fields:
-        cells = _cells(frame[f]) if f in frame.columns else [None] * len(frame)
+        cells: list[CellValue] = _cells(frame[f]) if f in frame.columns else [None] * len(frame)
         if f in formulas:
             text = Formula(formulas[f]).text  # checked once for the column
             # no Python value (NaN): the formula shows a blank, written as an empty text result

@@ -18,7 +18,7 @@ import datetime as dt
 import os
 import posixpath
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +44,14 @@ def _cell(v: object) -> CellValue:
     return v  # type: ignore[return-value]
 
 
-def _convert(rows: list[list[object]]) -> list[list[CellValue]]:
-    out = []
+def _convert(rows: Iterable[Sequence[object]]) -> list[list[CellValue]]:
+    out: list[list[CellValue]] = []
     for row in rows:
         # Most cells are numbers or text: convert only the rows that need it.
         if any(v == "" or isinstance(v, dt.date | dt.time | dt.timedelta) for v in row):
             out.append([_cell(v) for v in row])
         else:
-            out.append(row)  # type: ignore[arg-type]
+            out.append(row)  # type: ignore[arg-type]  # numbers and text: cell values as they are
     return out
 
 
@@ -74,7 +74,7 @@ def read_tables(path: str | os.PathLike[str], names: Iterable[str] | None = None
             f"{path.name} could not be read ({type(exc).__name__}: {str(exc)[:200]}). "
             "Open it in Excel and save it as .xlsx, or restore it from a backup.") from exc
     try:
-        present = list(wb.table_names)
+        present = list(wb.table_names or [])  # a list: the tables were loaded
         wanted = present if names is None else list(names)
         missing = [n for n in wanted if n not in present]
         if missing:

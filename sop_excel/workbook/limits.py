@@ -111,8 +111,8 @@ def _long_text(rows: Sequence[Sequence[CellValue]]) -> tuple[int, int, int] | No
         return None
     for i, row in enumerate(rows[1:], start=1):
         for j, v in enumerate(row):
-            if v.__class__ is str and len(v) > MAX_CELL_TEXT:  # type: ignore[arg-type]
-                return i, j, len(v)  # type: ignore[arg-type]
+            if v.__class__ is str and len(v) > MAX_CELL_TEXT:
+                return i, j, len(v)
     return None
 
 

@@ -15,9 +15,9 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from xml.sax.saxutils import escape
 
 import openpyxl
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from sop_excel.workbook.convert import FrameRows
 
 __all__ = ["OpenpyxlIO"]
+
+_Cached: TypeAlias = float | str | bool | dt.date | None  # a formula's value, as Formula.value
 
 
 @contextlib.contextmanager
@@ -101,7 +103,7 @@ class OpenpyxlIO:
         for ws in self.wb.worksheets:
             for tbl in ws.tables.values():
                 self._tables[tbl.name] = (ws, tbl)
-        self._cached: dict[tuple[str, str], float | str | None] = {}
+        self._cached: dict[tuple[str, str], _Cached] = {}
         self._moves: dict[str, package.TableMove] = {}  # table -> where it was and what it holds now
         self._dirty: set[str] = set()  # tables written since the last save
         self._file_values: dict[str, list[tuple[object, ...]]] = {}  # sheet -> cached values as saved
@@ -154,7 +156,7 @@ class OpenpyxlIO:
                     value = self._cached.get((ws.title, f"{get_column_letter(c)}{r}"))
                 else:
                     value = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else None
-                new[j] = Formula(v.text, value)  # type: ignore[union-attr]
+                new[j] = Formula(v.text, value)
             out.append(new)
         return out
 
@@ -262,7 +264,7 @@ class OpenpyxlIO:
         return {ws.title: ws.path.lstrip("/") for ws in self.wb.worksheets}
 
 
-def _widths(layout: Any, rows: Rows) -> list[float]:
+def _widths(layout: Any, rows: Sequence[list[CellValue]]) -> list[float]:
     """What each column needs to show its header and numbers (never below what it has: the caller keeps the larger)."""
     from sop_excel.workbook.build import column_layouts, fitted_widths
 
@@ -327,7 +329,7 @@ _KEPT_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"(?:[^>]*?\bt="(\w+)")?[^>]*><f>(
 
 
 def _write_with_cached_values(raw: io.BytesIO, dest: Path,
-                              cached: dict[tuple[str, str], float | str | None],
+                              cached: dict[tuple[str, str], _Cached],
                               parts: dict[str, str],
                               kept: dict[str, dict[str, tuple[bytes, bytes, bytes]]] | None = None,
                               moves: list[package.TableMove] | None = None,
@@ -337,7 +339,7 @@ def _write_with_cached_values(raw: io.BytesIO, dest: Path,
     formula. Charts follow their tables by name, drawings move beside grown tables, the ribbon
     keeps its relationship, and Excel is asked to recalculate at open only where a value may be
     missing or stale (a formula left without one, or one sop-excel did not write)."""
-    by_part: dict[str, dict[str, float | str | None]] = {}
+    by_part: dict[str, dict[str, _Cached]] = {}
     for (sheet, coord), value in cached.items():
         by_part.setdefault(parts[sheet], {})[coord] = value
     kept_by_part = {parts[t]: cells for t, cells in (kept or {}).items() if t in parts}
@@ -375,7 +377,7 @@ def _write_with_cached_values(raw: io.BytesIO, dest: Path,
             out.writestr(info, data[info.filename])
 
 
-def _with_value(m: re.Match[bytes], values: dict[str, float | str | None],
+def _with_value(m: re.Match[bytes], values: dict[str, _Cached],
                 kept: dict[str, tuple[bytes, bytes, bytes]] | None = None) -> bytes:
     coord = m.group(1).decode()
     if coord not in values or values[coord] is None:

@@ -208,7 +208,7 @@ def _split_ref(text: str) -> tuple[str, tuple[int, int, int, int]] | None:
         return None
     if None in bounds:
         return None
-    return title, bounds  # type: ignore[return-value]
+    return title, bounds
 
 
 def _quote(title: str) -> str:
@@ -245,7 +245,7 @@ def series_of(xml: bytes, cell_text: Callable[[str, int, int], str | None] | Non
     p = _chart_prefix(xml)
     if p is None:
         return []
-    out = []
+    out: list[_Series] = []
     for m in re.finditer(b"<" + p + rb"ser>.*?</" + p + rb"ser>", xml, re.S):
         s = m.group(0)
         idx = re.search(b"<" + p + rb'idx val="(\d+)"', s)
@@ -543,7 +543,7 @@ def missing_values(read: Callable[[str], bytes], parts: Mapping[str, str], limit
                    ) -> tuple[int, list[str]]:
     """How many formula cells of these sheets (title -> part) have no cached value, and the
     first ``limit`` of them as "Sheet 'X', cell A1"."""
-    n, shown = 0, []
+    n, shown = 0, list[str]()
     for title, part in parts.items():
         xml = read(part)
         if not any(x in xml for x in (b"</f></c>", b"<v/>", b"<v></v>", b"/></c>", b"<v />")):

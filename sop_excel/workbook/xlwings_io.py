@@ -138,7 +138,7 @@ class XlwingsIO:
         if old_rows > n_rows:  # clear what the table left behind
             sheet.range(f"{cell_address(top + n_rows, left)}:"
                         f"{cell_address(top + old_rows - 1, left + max(old_cols, n_cols) - 1)}").clear_contents()
-        new.value = [[_to_excel(v) for v in row] for row in [header, *body]]
+        new.value = [[_to_excel(v) for v in header], *[[_to_excel(v) for v in row] for row in body]]
         if n_cols > old_cols:
             _charts_beside(sheet, new)
         kinds = _kinds(self.layout, name, header)
@@ -173,7 +173,7 @@ def _cell(value: Any, formula: Any) -> CellValue:
     # reads back as value "=x" and formula "=x": only a formula whose value differs is one.
     if isinstance(formula, str) and formula.startswith("=") and value != formula:
         return Formula(formula, value)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _kinds(layout: LayoutSpec, name: str, header: list[str]) -> list[str]:

@@ -63,7 +63,7 @@ class ZipIO(PackageWriter):
         self.fallback_reason: str | None = None
         self._slow: OpenpyxlIO | None = None
         self._calamine: Any = None  # python-calamine's reader of the file, opened on first use
-        self._values_cache: tuple[str, list[list[object]]] | None = None
+        self._values_cache: tuple[str, Rows] | None = None
         if excel_owner_file(self.path).exists():
             raise WorkbookLockedError(
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
@@ -75,7 +75,7 @@ class ZipIO(PackageWriter):
         file this side has just written from parts of a checked file, or the file another
         process of this command opened)."""
         self._close_calamine()  # a reader of the file before this save
-        self._writes: dict[str, Rows] = {}
+        self._writes: dict[str, Rows | FrameRows] = {}
         self._order: list[str] = []
         self._sheet_cache: tuple[str, bytes] | None = None
         self._errors_seen: dict[str, bool] = {}
@@ -95,7 +95,8 @@ class ZipIO(PackageWriter):
                 self._fall_back(str(exc))
 
     # -- falling back -----------------------------------------------------------------------
-    def _fall_back(self, reason: str) -> None:
+    def _fall_back(self, reason: str) -> OpenpyxlIO:
+        """Hand the workbook to the openpyxl side (the writes made so far replayed); returns it."""
         self.fallback_reason = reason
         self._zip.close()
         log.warning("%s: %s; using openpyxl for this workbook (slower, same result).", self.path.name, reason)
@@ -105,6 +106,7 @@ class ZipIO(PackageWriter):
         self._writes.clear()
         self._order.clear()
         self._sheet_cache = None
+        return self._slow
 
     # -- WorkbookIO -------------------------------------------------------------------------
     def table_names(self) -> list[str]:
@@ -156,15 +158,13 @@ class ZipIO(PackageWriter):
             with mapped_errors(self.path):
                 plan = self._plan()
         except ZipUnsupported as exc:
-            self._fall_back(str(exc))
-            self._slow.save()  # type: ignore[union-attr]
+            self._fall_back(str(exc)).save()
             return
         self._sheet_cache = None
         try:
             atomic_write(self.path, lambda tmp: self._write_package(tmp, plan))
         except ZipUnsupported as exc:  # found while writing: the file is untouched
-            self._fall_back(str(exc))
-            self._slow.save()  # type: ignore[union-attr]
+            self._fall_back(str(exc)).save()
             return
         except BaseException:
             if self._zip.fp is None:  # closed before the rename: open the unchanged file again
@@ -250,7 +250,7 @@ class ZipIO(PackageWriter):
         parts = {t.sheet: t.sheet_part for n in names if (t := self._tables.get(n)) is not None}
         return package.missing_values(self._read, parts)
 
-    def _values_grid(self, sheet: str) -> list[list[object]] | None:
+    def _values_grid(self, sheet: str) -> Rows | None:
         """The sheet's cached values from A1 (the last sheet read is kept: tables share sheets)."""
         if self._values_cache is not None and self._values_cache[0] == sheet:
             return self._values_cache[1]

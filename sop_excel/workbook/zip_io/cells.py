@@ -94,6 +94,8 @@ class CellReader:
         if m is None:
             raise ZipUnsupported(f"cell {coord}: a formula element this side does not read")
         cached = self.value(letters, row, s, t, inner[:m.start()] + inner[m.end():])
+        if isinstance(cached, Formula):  # a second formula element in the cell: not Excel's XML
+            raise ZipUnsupported(f"cell {coord}: more than one formula element")
         fa = xml_attrs(m.group(1)) if m.group(1) else {}
         text = "=" + unescape(m.group(2).decode()) if m.group(2) else "="
         kind = fa.get("t")

@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from sop_excel.workbook.convert import FrameBody
+from sop_excel.workbook.convert import FrameBody, FrameRows
 from sop_excel.workbook.io import Formula, Rows
 from sop_excel.workbook.zip_io.xml_text import (
     escape_text,
@@ -41,7 +41,7 @@ class TablePart:
 class TableEdit:
     table: TablePart
     header: list[str]
-    body: Rows
+    body: Rows | FrameBody  # a frame's rows stay a frame: made a chunk (or a column) at a time
     old: tuple[int, int, int, int]
     header_changed: bool
 
@@ -63,7 +63,7 @@ class Styles:
     added: list[tuple[str, int]] = field(default_factory=list)  # (format code, xf index) to add
 
 
-def as_written(rows: Rows) -> Rows:
+def as_written(rows: Rows | FrameRows) -> Rows:
     """What a table just written reads back as (before saving): its cells as written, each
     formula with the value it was written with (the value its save caches)."""
     header = [str(h) for h in rows[0]]
@@ -93,7 +93,7 @@ def copy_raw(src: IO[bytes], info: zipfile.ZipInfo, out: zipfile.ZipFile) -> Non
     out.fp.write(data)  # type: ignore[union-attr]
     out.filelist.append(new)
     out.NameToInfo[new.filename] = new
-    out.start_dir = out.fp.tell()  # type: ignore[union-attr,attr-defined]
+    out.start_dir = out.fp.tell()  # type: ignore[union-attr]
     out._didModify = True  # type: ignore[attr-defined]
 
 

@@ -7,6 +7,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from sop_excel.workbook.convert import FrameBody
 from sop_excel.workbook.io import CellValue, Formula, Rows
@@ -165,12 +166,13 @@ def column_xml(col: list[CellValue], letter: str, s: str, ds: Callable[[dt.date]
         if finite:
             return [ref, f'"{s}><v>', "</v></c>"], [rnums, list(map(repr, col))]
     if types <= {float, _NONE}:  # an empty cell: styled, or no cell at all
+        gaps = cast("list[float | None]", col)  # what the types above say
         if s:
             empty = s + "/>"
             return [ref, '"', ""], [rnums, [f"{s}><v>{v!r}</v></c>" if v is not None and v - v == 0 else empty
-                                            for v in col]]  # type: ignore[operator]
-        return ["", ""], [[f'{ref}{r}"><v>{v!r}</v></c>' if v is not None and v - v == 0 else ""  # type: ignore[operator]
-                           for r, v in zip(rnums, col, strict=True)]]
+                                            for v in gaps]]
+        return ["", ""], [[f'{ref}{r}"><v>{v!r}</v></c>' if v is not None and v - v == 0 else ""
+                           for r, v in zip(rnums, gaps, strict=True)]]
     if types == _STR:  # text that needs no escaping nor xml:space, and no empty text
         text = "\n".join(col)  # type: ignore[arg-type]
         if (text and _PLAIN_LINES.fullmatch(text) and text.count("\n") == len(col) - 1

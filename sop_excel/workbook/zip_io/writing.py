@@ -17,7 +17,7 @@ from sop_excel.models import LayoutSpec
 from sop_excel.workbook import package
 from sop_excel.workbook.build import NUMBER_FORMATS
 from sop_excel.workbook.convert import FrameBody, FrameRows
-from sop_excel.workbook.io import Rows
+from sop_excel.workbook.io import CellValue, Rows
 from sop_excel.workbook.zip_io.aside import SheetAside
 from sop_excel.workbook.zip_io.cells import (
     CELL,
@@ -48,7 +48,7 @@ class PackageWriter(PackageReader):
     grouped by sheet, and written into a new package beside the parts copied as they are."""
 
     layout: LayoutSpec
-    _writes: dict[str, Rows]
+    _writes: dict[str, Rows | FrameRows]
     _order: list[str]
 
     def _close_calamine(self) -> None:
@@ -157,7 +157,8 @@ class PackageWriter(PackageReader):
             except KeyError:
                 continue
             cols = column_layouts(layout, e.header)
-            rows = e.body.rows if isinstance(e.body, FrameBody) else [e.header, *e.body]
+            header: list[CellValue] = list(e.header)
+            rows = e.body.rows if isinstance(e.body, FrameBody) else [header, *e.body]
             fitted = fitted_widths([c.model_copy(update={"width": 0}) for c in cols], rows)
             for j, (col, need) in enumerate(zip(cols, fitted, strict=True)):
                 c = e.old[0] + j
