@@ -13,20 +13,26 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import functools
 import getpass
 import logging
-import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from sop_excel import pipeline
+from sop_excel.aside import reading_aside, tables_aside
+from sop_excel.basis import (
+    basis_key,
+    keep_basis,
+    kept_basis,
+    kept_following,
+    latest_lock,
+    workbook_basis,
+)
 from sop_excel.core import monthly
 from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.events import next_event_id
@@ -34,14 +40,14 @@ from sop_excel.core.execution import exception_workflow, merge_actuals, month_cl
 from sop_excel.core.frames import append_rows
 from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
-from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError, plain_reason
-from sop_excel.files import read_timeout
+from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError
 from sop_excel.models import MAX_CELL_TEXT, Settings
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
-from sop_excel.workbook.io import Formula, WorkbookIO
-from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.settings import as_of_rows, new_settings, read_settings, write_as_of
+from sop_excel.workbook.io import WorkbookIO
+from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.limits import trim_text
-from sop_excel.workbook.safe_save import can_fork_helpers, in_forked_child, no_backup
+from sop_excel.workbook.safe_save import can_fork_helpers
 from sop_excel.workbook.tables import (
     cell_locator,
     keep_planner_columns,
@@ -94,41 +100,6 @@ class RunReport:
         return "\n".join(self.lines + [f"Warning: {w}" for w in self.warnings])
 
 
-def read_settings(book: WorkbookIO) -> Settings:
-    """The Settings sheet as validated settings; a bad value is reported by its cell."""
-    layout = load_layout()
-    table = layout.table("tblSettings")
-    frame = read_frame(book, "tblSettings")
-    _, c0 = parse_cell(table.anchor)
-    rows = dict(zip(frame["setting"], frame.attrs["excel_rows"], strict=True))
-    raw = {str(r[0]).strip(): r[1] for r in book.read_table("tblSettings")[1:] if r and r[0] is not None}
-    values: dict[str, object] = {}
-    problems = []
-    optional = {f.alias for f in Settings.model_fields.values() if not f.is_required()}
-    for spec in layout.settings.rows:
-        if spec.setting not in raw and spec.name in optional:
-            continue  # a workbook from an earlier version: the default applies
-        if spec.setting not in raw:
-            problems.append(CellProblem("Sheet 'Settings'", None, f"the setting '{spec.setting}' is missing",
-                                        "Add a row for it (see the template) with its value."))
-            continue
-        v = raw[spec.setting]
-        values[spec.name] = v.value if hasattr(v, "text") else v
-    if not problems:
-        try:
-            return Settings.model_validate(values)
-        except ValidationError as err:
-            by_name = {s.name: s for s in layout.settings.rows}
-            for e in err.errors(include_url=False):
-                spec = by_name.get(str(e["loc"][0]) if e["loc"] else "")
-                where = (f"Sheet 'Settings', cell {chr(64 + c0 + 1)}{rows[spec.setting]} ({spec.setting})"
-                         if spec else "Sheet 'Settings'")
-                value = e.get("input") if spec else None  # a rule across settings: no one value to show
-                problems.append(CellProblem(where, value, plain_reason(e["msg"]),
-                                            "Correct the value (its Description says what fits)."))
-    raise InputError("Sheet 'Settings' has values sop-excel cannot use", problems)
-
-
 def _formula_warnings(book: WorkbookIO, report: RunReport) -> None:
     """Say which formulas typed into input cells depend on other cells: their values are the
     ones the file holds (Excel's last calculation), which this command used as they are."""
@@ -148,18 +119,6 @@ def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
                          "command": command, "user": getpass.getuser(), "data": trim_text(data),
                          "details": trim_text(details)}])  # the Log's text is ours: cut to fit a cell
     write_frame(book, "tblLog", append_rows(log, row))
-
-
-def _latest_lock(book: WorkbookIO, locked_plan: Callable[[], pd.DataFrame] | None = None
-                 ) -> tuple[pd.DataFrame | None, str, str]:
-    """(the plan of record (tblLockedPlan, or what ``locked_plan`` gives), its label "v3 locked
-    (Base)", its scenario), or (None, "", "")."""
-    locks = read_frame(book, "tblLocks")
-    if locks.empty:
-        return None, "", ""
-    last = locks.sort_values("version").iloc[-1]
-    locked = locked_plan() if locked_plan is not None else read_frame(book, "tblLockedPlan")
-    return locked, f"v{int(last['version'])} locked ({last['scenario']})", str(last["scenario"])
 
 
 def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
@@ -182,134 +141,6 @@ def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
                         f"months match nothing in the horizon ({'; '.join(idle[:10])}"
                         f"{'; ...' if len(idle) > 10 else ''}). Correct them or delete them on the Scenarios sheet.")
     return frames
-
-
-def _final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
-    """The consensus forecast from the planner's current inputs, for S&OE to plan against.
-
-    The S&OE commands (refresh-actuals, flag-drift) leave the S&OP tables as they are: those
-    change with refresh-forecast, compare-scenarios and new-scenario, never with actuals.
-    """
-    return pipeline.final_forecast(items, read_frame(book, "tblForecast"), read_frame(book, "tblInputs"),
-                                   read_frame(book, "tblFamilyTargets"))
-
-
-# What the execution basis is computed from; its fingerprint says whether the Basis sheet still holds.
-BASIS_SOURCES = ["tblForecast", "tblInputs", "tblFamilyTargets", "tblLocks", "tblLockedPlan",
-                 "tblSnapshots", "tblHistory"]
-BASIS_VERSION = "3"  # 2: the next month's plan (close-month); 3: the interval spread and the locked scenario (supply)
-
-
-def _basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
-    """What the Basis sheet must say to be used: the S&OP sheets' fingerprint (the zip side reads
-    it from the file's directory) and the settings the basis depends on. None where the side
-    cannot fingerprint (live Excel, openpyxl) or the workbook has no Basis sheet."""
-    stamp = getattr(book, "content_stamp", None)
-    if stamp is None or "tblBasisKey" not in book.table_names():
-        return None
-    sheets = stamp(BASIS_SOURCES)
-    if sheets is None:
-        return None
-    return {"version": BASIS_VERSION, "month": f"{settings.as_of:%Y-%m}",
-            "bias window": str(settings.bias_window), "tracking limit": repr(float(settings.tracking_limit)),
-            "sheets": sheets}
-
-
-def _execution_basis(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     final: pd.DataFrame | None = None, state: dict[str, bool] | None = None
-                     ) -> pipeline.ExecutionBasis:
-    """The execution basis: from the Basis sheet when its fingerprint matches the S&OP sheets
-    as saved, else computed from them (Forecast, Inputs, Plan of record, Snapshots, History)
-    and kept on the Basis sheet for the next refresh. ``final``: a consensus just computed
-    (lock-plan), which the basis is computed from.
-
-    At 10,000 items the S&OP sheets hold about 11 million cells; the Basis sheet a few rows per
-    item. A planner's edit to any of them (in Excel or here) changes the fingerprint.
-    """
-    key = _basis_key(book, settings) if final is None else None
-    kept = _kept_basis(book, key) if key is not None else None
-    if state is not None:
-        state["kept"] = kept is not None  # the S&OP sheets are as sop-excel last kept them
-    if kept is not None:
-        return kept
-    locked, label, scenario = _latest_lock(book)
-    basis = pipeline.execution_basis(settings, final if final is not None else _final(book, items), locked,
-                                     label, read_frame(book, "tblSnapshots"), read_frame(book, "tblHistory"),
-                                     lock_scenario=scenario)
-    if key is not None:
-        _write_basis(book, basis, key)
-    return basis
-
-
-def _kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasis | None:
-    """The basis on the Basis sheet, if its key holds for ``key`` (the file and settings as they
-    are). A Basis sheet that cannot be read (edited by some tool) is no basis: it is computed
-    again and written over, never an error (the planner did not type it)."""
-    try:
-        kept = read_frame(book, "tblBasisKey")
-        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
-        if "plan source" not in said or any(said.get(k) != v for k, v in key.items()):
-            return None
-        basis = pipeline.ExecutionBasis(read_frame(book, "tblBasisItems"), read_frame(book, "tblBasisMonths"),
-                                        said["plan source"], said.get("plan scenario", ""))
-    except (InputError, LayoutError) as exc:
-        _logger.warning("%s: the Basis sheet cannot be read (%s); computing the execution basis again",
-                        book.name, exc)
-        return None
-    _logger.debug("%s: execution basis from the Basis sheet", book.name)
-    return basis
-
-
-def _write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str, str]) -> None:
-    tables = set(book.table_names())
-    for name, frame in basis.frames().items():
-        if name in tables:  # a workbook made before the following month's tables lacks them
-            write_frame(book, name, frame)
-    f = basis.following if "tblBasisNextItems" in tables else None
-    extra = {"plan source": basis.source, "plan scenario": basis.scenario,
-             **({"next month": f"{f.month:%Y-%m}", "next plan source": f.source, "next plan scenario": f.scenario}
-                if f is not None else {})}
-    write_frame(book, "tblBasisKey", pd.DataFrame({"key": [*key, *extra], "value": [*key.values(), *extra.values()]}))
-
-
-def _kept_following(book: WorkbookIO, key: dict[str, str] | None, month: pd.Timestamp) -> pipeline.BasisPlan | None:
-    """The plan side of ``month`` kept with the basis (:attr:`ExecutionBasis.following`), if
-    the basis's key holds for ``key`` (the file and settings as they are) and it is that month's."""
-    if key is None or "tblBasisNextItems" not in book.table_names():
-        return None
-    try:
-        kept = read_frame(book, "tblBasisKey")
-        said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
-        if said.get("next month") != f"{month:%Y-%m}" or any(said.get(k) != v for k, v in key.items()):
-            return None
-        return pipeline.BasisPlan(read_frame(book, "tblBasisNextItems"), read_frame(book, "tblBasisNextMonths"),
-                                  said.get("next plan source", ""), month, said.get("next plan scenario", ""))
-    except (InputError, LayoutError) as exc:
-        _logger.warning("%s: the Basis sheet cannot be read (%s); close-month reads the S&OP sheets", book.name, exc)
-        return None
-
-
-def keep_basis(book: WorkbookIO, settings: Settings,
-               basis: pipeline.ExecutionBasis | Callable[[], pipeline.ExecutionBasis]) -> bool:
-    """After a save that changed what the execution basis comes from (refresh-forecast,
-    lock-plan, a new workbook), or rewrote those sheets with what they held (compare-scenarios):
-    keep ``basis`` on the Basis sheet with the fingerprint of the file as saved (a second, small
-    save), so the next refresh-actuals reads it instead of the S&OP sheets. Only a cache: where it cannot be kept (live Excel, openpyxl, no Basis sheet)
-    or keeping it fails, nothing changes but the next refresh's time. True if kept.
-    ``basis`` may be the call that computes it (its errors, too, only cost the cache).
-    """
-    try:
-        key = _basis_key(book, settings)
-        if key is None:
-            return False
-        _write_basis(book, basis() if callable(basis) else basis, key)
-        with no_backup():  # the command's own save kept the version from before it
-            book.save()
-    except Exception as exc:  # noqa: BLE001 - a cache: the command's own work is saved already
-        _logger.warning("%s: the execution basis was not kept (%s); the next refresh-actuals computes it",
-                        book.name, exc)
-        return False
-    return True
 
 
 def _sop_values(book: WorkbookIO, settings: Settings, items: pd.DataFrame, kept: bool) -> list[str]:
@@ -381,7 +212,7 @@ def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
                      production: pd.DataFrame | None = None) -> _Executed:
     """Recompute and write the S&OE tables against ``basis`` (else read or computed from the
     workbook), demand and supply; ``production``: the Production table just merged (else read)."""
-    basis = basis or _execution_basis(book, settings, items)
+    basis = basis or workbook_basis(book, settings, items)
     supply = _supply_inputs(book, settings, items, basis, production)
     execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals, supply)
     log = read_frame(book, "tblExceptionLog")
@@ -477,7 +308,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     book.save()
 
     def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
-        locked, label, scenario = _latest_lock(book)
+        locked, label, scenario = latest_lock(book)
         return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history,
                                         lock_scenario=scenario)
 
@@ -503,7 +334,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     state: dict[str, bool] = {}
-    basis = _execution_basis(book, settings, items, state=state)
+    basis = workbook_basis(book, settings, items, state=state)
     recomputed = _sop_values(book, settings, items, state.get("kept", False))
     existing = existing() if existing is not None else read_frame(book, "tblActuals")
     if callable(actuals):
@@ -665,10 +496,10 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
         # this one reads the rest of the workbook
         frame_reader = getattr(book, "frame_reader", None)
         read_sheet = frame_reader("tblActuals") if aside and can_fork_helpers() and frame_reader else None
-        existing = stack.enter_context(_reading_aside(read_sheet)) if read_sheet is not None else None
+        existing = stack.enter_context(reading_aside(read_sheet)) if read_sheet is not None else None
         items = read_frame(book, "tblItems")
         known = set(items["item"])
-        actuals = stack.enter_context(_reading_aside(
+        actuals = stack.enter_context(reading_aside(
             read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
             since=since, table=table, conventions=conventions))
         supply_rows = existing_supply = None
@@ -679,8 +510,8 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
             supply_since = (pd.Timestamp(settings.as_of).replace(day=1).date()
                             if source_kind(str(supply_where)) in ("sqlite", "url") else None)
             read_prod = frame_reader("tblProduction") if read_sheet is not None and has_sheet else None
-            existing_supply = stack.enter_context(_reading_aside(read_prod)) if read_prod is not None else None
-            supply_rows = stack.enter_context(_reading_aside(
+            existing_supply = stack.enter_context(reading_aside(read_prod)) if read_prod is not None else None
+            supply_rows = stack.enter_context(reading_aside(
                 read_supply, supply_where, aside=aside, mapping=mapping or None, known_items=known,
                 item_resources=dict(zip(items["item"], items["resource"].fillna("").astype(str), strict=False)),
                 known_resources=resources - {""}, since=supply_since,
@@ -691,92 +522,6 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
                                existing_supply=existing_supply)
 
 
-@contextlib.contextmanager
-def _reading_aside(read: Callable[..., pd.DataFrame], *args: object, aside: bool = True, **kwargs: object
-                   ) -> Iterator[Callable[[], pd.DataFrame]]:
-    """``read(*args, **kwargs)`` in a second process while this one reads the workbook, on a
-    machine with more than one core (a database of 310,000 rows takes about a second, as long
-    as the Actuals sheet); gives the call that waits for its result.
-
-    Its errors are raised here as they were raised there (they name the file, row and column);
-    a process that cannot start, or dies, means reading here. The process does this one read
-    and ends; it holds none of this one's writer locks, and on Linux it is killed if this one
-    dies first. Linux only (fork): elsewhere a new process would import pandas again.
-    """
-    if not (aside and can_fork_helpers()):
-        yield lambda: read(*args, **kwargs)
-        return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_read_and_send, args=(send, read, args, kwargs), daemon=True,
-                       name="sop-excel source reader")
-    try:
-        proc.start()
-    except (OSError, RuntimeError) as exc:  # no processes here (a sandbox, a frozen app)
-        _logger.debug("reading the source in this process: %s", exc)
-        receive.close()
-        send.close()
-        yield lambda: read(*args, **kwargs)
-        return
-    send.close()  # ours: the pipe ends when the reader's end closes
-
-    def result() -> pd.DataFrame:
-        limit = read_timeout()
-        if not receive.poll(limit + 10):  # a source that never answers (a database server, a network share)
-            raise SopExcelError(f"Reading {_what(args)} took more than {limit:,.0f} s and was stopped; the "
-                                "workbook was not changed. Check the source (SOP_EXCEL_READ_TIMEOUT raises "
-                                "the limit).")
-        try:
-            ok, value = receive.recv()
-        except Exception:  # noqa: BLE001 - the reader died without a word, or its word cannot be read: read here
-            return read(*args, **kwargs)
-        if ok:
-            return value
-        raise value
-
-    try:
-        yield result
-    finally:
-        receive.close()
-        if proc.is_alive():
-            proc.terminate()
-        proc.join()
-
-
-def _what(args: tuple) -> str:
-    """What a reader aside reads, for a message: the source it was given."""
-    from sop_excel.sources import source_kind
-    from sop_excel.sources.sql import redact_url
-
-    if not args or not isinstance(args[0], str | Path):
-        return "the actuals"
-    try:
-        return f"actuals from {redact_url(str(args[0])) if source_kind(args[0]) == 'url' else Path(args[0]).name}"
-    except SopExcelError:
-        return "the actuals"
-
-
-def _read_and_send(send: Any, read: Callable[..., pd.DataFrame], args: tuple, kwargs: dict) -> None:
-    """In the reader process: ``(True, frame)`` or ``(False, the error)`` down the pipe."""
-    in_forked_child()
-    try:
-        try:
-            reply: tuple[bool, object] = (True, read(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - every error goes back to be raised there
-            reply = (False, exc)
-            try:  # an error class that pickles but cannot be made again (a driver's): its text
-                pickle.loads(pickle.dumps(exc))
-            except Exception:  # noqa: BLE001
-                reply = (False, SopExcelError(f"{exc.__class__.__name__}: {exc}"))
-        send.send(reply)
-    except (BrokenPipeError, OSError):  # the command ended first: nobody to tell
-        pass
-    finally:
-        send.close()
-
-
 def flag_drift(book: WorkbookIO) -> RunReport:
     """Recompute Execution, the supply view and Exceptions (demand and supply) from the actuals,
     production and events already in the workbook."""
@@ -784,7 +529,7 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     items = read_frame(book, "tblItems")
     actuals = read_frame(book, "tblActuals")
     state: dict[str, bool] = {}
-    basis = _execution_basis(book, settings, items, state=state)
+    basis = workbook_basis(book, settings, items, state=state)
     recomputed = _sop_values(book, settings, items, state.get("kept", False))
     done = _write_execution(book, settings, items, actuals, basis=basis)
     execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
@@ -858,7 +603,7 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
     added = new.assign(kind=checked["kind"].iloc[0] if len(checked) else new["kind"],
                        status=checked["status"].iloc[0] if len(checked) else new["status"])
     state: dict[str, bool] = {}
-    basis = _execution_basis(book, settings, items, state=state)
+    basis = workbook_basis(book, settings, items, state=state)
     recomputed = _sop_values(book, settings, items, state.get("kept", False))
     write_frame(book, "tblEvents", append_rows(events, added))
     done = _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
@@ -880,10 +625,10 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
     """Recompute every scenario from its drivers: plan, finance, capacity, inventory, compare."""
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
-    key = _basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
-    kept = _kept_basis(book, key) if key is not None else None
+    key = basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
+    kept = kept_basis(book, key) if key is not None else None
     if kept is not None:  # nor what closing the month plans against
-        kept = dataclasses.replace(kept, following=_kept_following(
+        kept = dataclasses.replace(kept, following=kept_following(
             book, key, pd.Timestamp(settings.as_of).replace(day=1) + pd.DateOffset(months=1)))
     report = RunReport("compare-scenarios")
     frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"), report.warnings)
@@ -1088,7 +833,7 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     scen = read_frame(book, "tblScenarioList")
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
     write_frame(book, "tblScenarioList", scen)
-    basis = _execution_basis(book, settings, items, frames["tblForecast"])
+    basis = workbook_basis(book, settings, items, frames["tblForecast"])
     _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)  # demand and supply
     r = record.iloc[0]
     report = RunReport("lock-plan", [
@@ -1165,7 +910,7 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
                             "Choose another name, or add --force (the old file is kept in .sop-excel-backups/).")
     mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
     as_of = as_of or dt.date.today()
-    settings, values = _new_settings(as_of, mapping)
+    settings, values = new_settings(as_of, mapping)
     say("Reading " + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v))
     company = read_company(files, mapping, as_of)
     n_items = len(company.items)  # what will not fit Excel's grid is refused before hours of work
@@ -1184,34 +929,6 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
     say(f"Writing {target.name}")
     write_plan(target, values, plan, [{"command": "new", "data": data[:2000], "details": details[:30000]}])
     return report
-
-
-def _new_settings(as_of: dt.date, mapping: Any) -> tuple[Settings, dict[str, object]]:
-    """The Settings of a new workbook: the defaults, the as-of date, and the mapping's [settings]
-    (by name, ``Currency``, or by label, ``Horizon (months)``)."""
-    from sop_excel.planbook import DEFAULT_SETTINGS
-
-    by_label = {spec.setting.lower(): spec.name for spec in load_layout().settings.rows}
-    names = {spec.name.lower(): spec.name for spec in load_layout().settings.rows}
-    values: dict[str, object] = {"AsOfDate": as_of, **DEFAULT_SETTINGS}
-    problems = []
-    for key, value in mapping.settings.items():
-        name = names.get(str(key).lower()) or by_label.get(str(key).lower())
-        if name is None or name == "AsOfDate":
-            problems.append(CellProblem(f"{mapping.source}, [settings]", key, "is not a setting a mapping file sets",
-                                        "Use the names on the Settings sheet, e.g. Currency = \"USD\" or "
-                                        "Horizon = 24 (the as-of date comes from --as-of)."))
-            continue
-        values[name] = value
-    if problems:
-        raise InputError("The mapping file's settings cannot be used", problems)
-    try:
-        return Settings.model_validate(values), values
-    except ValidationError as err:
-        raise InputError("The mapping file's settings cannot be used", [
-            CellProblem(f"{mapping.source}, [settings] {e['loc'][0] if e['loc'] else ''}", e.get("input"),
-                        plain_reason(e["msg"]), "Correct it in the mapping file.")
-            for e in err.errors(include_url=False)]) from None
 
 
 def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, effective: dt.date | None = None,
@@ -1258,7 +975,7 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     final = frames["tblForecast"]
     write_frame(book, "tblModels", models)
     book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
-    basis = _execution_basis(book, settings, items, final)
+    basis = workbook_basis(book, settings, items, final)
     _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
     report = RunReport("update-items", ["Read:", *[f"  {line}" for line in read_lines]])
 
@@ -1320,28 +1037,6 @@ def _append_archive(book: WorkbookIO, rows: pd.DataFrame) -> bool:
     return True
 
 
-def _as_of_rows(book: WorkbookIO) -> tuple[list, list]:
-    """The Settings table's rows and its As-of date row, which close-month may change (a
-    planner's formula there it does not overwrite)."""
-    label = next(r.setting for r in load_layout().settings.rows if r.name == "AsOfDate")
-    rows = book.read_table("tblSettings")
-    hits = [r for r in rows[1:] if r and str(r[0]).strip() == label]
-    if not hits:
-        raise InputError(f"Sheet 'Settings' has no '{label}' row. Add it (see the template) with the planning date.")
-    if isinstance(hits[0][1], Formula):
-        raise InputError(f"Sheet 'Settings', {label} holds a formula ({hits[0][1].text}). close-month moves "
-                         "the as-of date to the first working day of the next month: type a date instead "
-                         "of the formula, then run close-month again.")
-    return rows, hits[0]
-
-
-def _write_as_of(book: WorkbookIO, day: dt.date) -> None:
-    """Settings > As-of date becomes ``day``; every other cell of the table stays as it is."""
-    rows, row = _as_of_rows(book)
-    row[1] = day
-    book.write_table("tblSettings", rows)
-
-
 def _days_text(days: list[dt.date], shown: int = 10) -> str:
     text = ", ".join(f"{d:%Y-%m-%d}" for d in days[:shown])
     return text + (f" and {len(days) - shown} more" if len(days) > shown else "")
@@ -1361,22 +1056,6 @@ def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return bool((x["date"].to_numpy() == y["date"].to_numpy()).all() and (x["item"].to_numpy() == y["item"].to_numpy()).all()
                 and np.allclose(x[cols[2:]].to_numpy(dtype=float), y[cols[2:]].to_numpy(dtype=float),
                                 rtol=0, atol=1e-9, equal_nan=True))
-
-
-@contextlib.contextmanager
-def _tables_aside(book: WorkbookIO, names: tuple[str, ...], aside: bool
-                  ) -> Iterator[dict[str, Callable[[], pd.DataFrame]]]:
-    """A call per table that gives its frame: on the zip side with ``aside`` (the CLI on a
-    machine with more than one core) each table is read by a process of its own from the saved
-    file meanwhile (see :func:`_reading_aside`), else here when called."""
-    reader = getattr(book, "frame_reader", None) if aside and can_fork_helpers() else None
-    with contextlib.ExitStack() as stack:
-        calls: dict[str, Callable[[], pd.DataFrame]] = {}
-        for name in names:
-            read = reader(name) if reader is not None else None
-            calls[name] = (stack.enter_context(_reading_aside(read)) if read is not None
-                           else functools.partial(read_frame, book, name))
-        yield calls
 
 
 def _month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month: object,
@@ -1437,7 +1116,7 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     target = _month_to_close(as_of_month, closed, month, today)
     rolling = target == as_of_month
     if rolling:
-        _as_of_rows(book)  # a formula there is refused before any work
+        as_of_rows(book)  # a formula there is refused before any work
     end = monthly.month_end(target)
     not_over = today <= end.date()
     if not_over and not force:
@@ -1445,10 +1124,10 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
                          f"Close it from {end + pd.Timedelta(days=1):%Y-%m-%d} on, or now with sop-excel "
                          "close-month --force (days with no actuals count as missing).")
     # without the refresh, the new month's plan comes from the Basis sheet when it still holds
-    following = (_kept_following(book, _basis_key(book, settings), target + pd.DateOffset(months=1))
+    following = (kept_following(book, basis_key(book, settings), target + pd.DateOffset(months=1))
                  if rolling and not refresh else None)
     names = ("tblHistory", "tblSnapshots") + (("tblForecast", "tblLockedPlan") if following is None else ())
-    with _tables_aside(book, names, aside) as big:
+    with tables_aside(book, names, aside) as big:
         return _close_month(book, settings, closes, closed, target, rolling, end, not_over, today, calendar,
                             big, following, actuals, source=source, force=force, refresh=refresh,
                             progress=progress, engine=engine, scheduler=scheduler)
@@ -1554,7 +1233,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
 
     # -- the month's record
     if rolling:
-        _write_as_of(book, new_settings.as_of)
+        write_as_of(book, new_settings.as_of)
     if not changes.empty:
         write_frame(book, "tblHistory", new_history)
     if not actuals_same:
@@ -1575,7 +1254,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     if following is not None:  # the new month's plan as kept on the Basis sheet: no S&OP sheet read
         basis = pipeline.basis_from_plan(following, new_settings, snapshots, new_history)
     else:
-        locked, label, scenario = _latest_lock(book, big["tblLockedPlan"])
+        locked, label, scenario = latest_lock(book, big["tblLockedPlan"])
         basis = pipeline.execution_basis(new_settings, final, locked, label, snapshots, new_history,
                                          lock_scenario=scenario)
     if rolling:

@@ -314,7 +314,7 @@ def check_rows(rows: dict[str, int]) -> None:
 
 def keep_new_basis(path: Path, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:
     """A new workbook's execution basis on its Basis sheet, with the file's fingerprint, so its
-    first refresh-actuals reads it instead of the S&OP sheets (see ``macros.keep_basis``)."""
+    first refresh-actuals reads it instead of the S&OP sheets (see ``sop_excel.basis.keep_basis``)."""
     from sop_excel.macros import keep_basis
     from sop_excel.workbook.zip_io import ZipIO
 

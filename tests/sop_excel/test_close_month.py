@@ -12,7 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from sop_excel import macros, pipeline
+from sop_excel import aside, macros, pipeline
+from sop_excel import basis as cache
 from sop_excel.cli import main
 from sop_excel.errors import InputError
 from sop_excel.sample import load_sample_company
@@ -198,7 +199,8 @@ def test_the_next_refresh_plans_against_the_new_month_from_the_kept_basis(closed
     day.write_text("date,item,orders,shipments\n2026-12-01,PMP-1002,40,40\n2026-12-01,VLV-2004,3,3\n")
     seen = []
     inner = tables.read_frame
-    monkeypatch.setattr(macros, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
+    for module in (macros, cache, aside):  # every module of the commands that reads a table
+        monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
     assert main(["-q", "refresh-actuals", str(book), "--actuals", str(day)]) == 0
     assert "tblForecast" not in seen and "tblSnapshots" not in seen  # the basis kept by close-month
     ex = frame(book, "tblExecution").set_index("item")
@@ -209,7 +211,7 @@ def test_the_next_refresh_plans_against_the_new_month_from_the_kept_basis(closed
     # the same numbers as computing the basis from the sheets
     again = tmp_path / "again.xlsx"
     shutil.copyfile(after, again)
-    monkeypatch.setattr(macros, "_kept_basis", lambda *a, **k: None)
+    monkeypatch.setattr(cache, "kept_basis", lambda *a, **k: None)
     assert main(["-q", "refresh-actuals", str(again), "--actuals", str(day)]) == 0
     pd.testing.assert_frame_equal(frame(again, "tblExecution"), frame(book, "tblExecution"))
 
@@ -338,10 +340,11 @@ def test_without_the_refresh_the_new_month_plans_from_the_kept_basis(book_copy, 
     shutil.copyfile(book_copy, other)
     seen = []
     inner = tables.read_frame
-    monkeypatch.setattr(macros, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
+    for module in (macros, cache, aside):  # every module of the commands that reads a table
+        monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
     assert main(["-q", "close-month", str(book_copy), "--actuals", str(source), "--no-refresh"]) == 0
     assert not {"tblForecast", "tblLockedPlan"} & set(seen) and "tblBasisNextItems" in seen
-    monkeypatch.setattr(macros, "_kept_following", lambda *a, **k: None)  # computed from the sheets instead
+    monkeypatch.setattr(macros, "kept_following", lambda *a, **k: None)  # computed from the sheets instead
     assert main(["-q", "close-month", str(other), "--actuals", str(source), "--no-refresh"]) == 0
     for name in ("tblExecution", "tblExceptions", "tblSensing", "tblWeeks", "tblWeekly", "tblBasisItems"):
         pd.testing.assert_frame_equal(frame(book_copy, name), frame(other, name), obj=name)

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from sop_excel import macros, pipeline
+from sop_excel import aside, macros, pipeline
+from sop_excel import basis as cache
 from sop_excel.cli import main
 from sop_excel.workbook import tables
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
@@ -59,7 +60,8 @@ def _reads(monkeypatch):
         seen.append(name)
         return inner(book, name, *a, **k)
 
-    monkeypatch.setattr(macros, "read_frame", spy)
+    for module in (macros, cache, aside):  # every module of the commands that reads a table
+        monkeypatch.setattr(module, "read_frame", spy)
     return seen
 
 
@@ -130,8 +132,8 @@ def test_compare_scenarios_carries_the_basis_over(pair, monkeypatch):
     before = read_frame(ZipIO(ours), "tblBasisKey").set_index("key")["value"]
     assert main(["-q", "compare-scenarios", str(ours)]) == 0
     book = ZipIO(ours)
-    key = macros._basis_key(book, macros.read_settings(book))
-    assert key["sheets"] != before["sheets"] and macros._kept_basis(book, key) is not None
+    key = cache.basis_key(book, macros.read_settings(book))
+    assert key["sheets"] != before["sheets"] and cache.kept_basis(book, key) is not None
     shutil.copyfile(ours, theirs)
     seen = _reads(monkeypatch)
     _refresh(ours, csv, monkeypatch=monkeypatch)
@@ -175,7 +177,7 @@ def test_a_settings_change_the_basis_depends_on_computes_it_again(pair, monkeypa
     wb.save(ours)
     # Settings is not one of the S&OP sheets fingerprinted; the key names the setting itself
     book = ZipIO(ours)
-    key = macros._basis_key(book, macros.read_settings(book))
+    key = cache.basis_key(book, macros.read_settings(book))
     assert key is not None and key["bias window"] == "3"
     seen = _reads(monkeypatch)
     _refresh(ours, csv, monkeypatch=monkeypatch)
@@ -235,8 +237,8 @@ def test_the_basis_window_gives_the_views_of_the_whole_plan(book_copy, day):
     month = pd.Timestamp(settings.as_of).replace(day=1)
     settings = settings.model_copy(update={"as_of": dt.date(month.year, month.month, day)})
     items = read_frame(book, "tblItems")
-    final = macros._final(book, items)
-    locked, label, _ = macros._latest_lock(book)
+    final = cache.read_final(book, items)
+    locked, label, _ = cache.latest_lock(book)
     actuals = read_frame(book, "tblActuals")
     actuals = actuals[actuals["date"] <= pd.Timestamp(settings.as_of)]
     basis = pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"),
@@ -268,7 +270,7 @@ def test_a_table_resized_without_its_sheet_changing_is_seen(pair, monkeypatch):
     ours, _, csv = pair
     book = ZipIO(ours)
     part = book._find("tblLockedPlan").part
-    key = macros._basis_key(book, macros.read_settings(book))
+    key = cache.basis_key(book, macros.read_settings(book))
     ref = book._find("tblLockedPlan").ref
     c1, r1, c2, r2 = range_boundaries(ref)
     smaller = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{r2 - 40}"
@@ -276,7 +278,7 @@ def test_a_table_resized_without_its_sheet_changing_is_seen(pair, monkeypatch):
            if name == part else data)
     book = ZipIO(ours)
     assert book._find("tblLockedPlan").ref == smaller
-    assert macros._basis_key(book, macros.read_settings(book))["sheets"] != key["sheets"]
+    assert cache.basis_key(book, macros.read_settings(book))["sheets"] != key["sheets"]
     seen = _reads(monkeypatch)
     _refresh(ours, csv, monkeypatch=monkeypatch)
     assert "tblLockedPlan" in seen  # computed again from the sheets
@@ -306,7 +308,7 @@ def test_a_basis_sheet_that_cannot_be_read_is_computed_again(pair, monkeypatch, 
     book.write_table("tblBasisItems", rows)
     book.save()
     book = ZipIO(ours)
-    key = macros._basis_key(book, macros.read_settings(book))
+    key = cache.basis_key(book, macros.read_settings(book))
     book.write_table("tblBasisKey", rows_for("tblBasisKey", pd.DataFrame(  # a key that holds for the file
         {"key": [*key, "plan source"], "value": [*key.values(), "v10 locked (Base)"]})))
     book.save()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sop_excel import macros
+from sop_excel import aside
 from sop_excel.errors import CellProblem, InputError, SopExcelError, WorkbookLockedError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,16 +31,16 @@ def _bad(_: int) -> pd.DataFrame:
                     reason="helper processes are forked on Linux with more than one core only")
 def test_the_source_is_read_in_another_process(monkeypatch):
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
-    with macros._reading_aside(_pid_frame, 3) as result:
+    with aside.reading_aside(_pid_frame, 3) as result:
         frame = result()
     assert len(frame) == 3 and frame["pid"].iloc[0] != os.getpid()
 
 
 def test_serial_when_asked(monkeypatch):
-    with macros._reading_aside(_pid_frame, 2, aside=False) as result:  # inside Excel
+    with aside.reading_aside(_pid_frame, 2, aside=False) as result:  # inside Excel
         assert result()["pid"].iloc[0] == os.getpid()
     monkeypatch.setenv("SOP_EXCEL_SERIAL", "1")
-    with macros._reading_aside(_pid_frame, 2) as result:
+    with aside.reading_aside(_pid_frame, 2) as result:
         assert result()["pid"].iloc[0] == os.getpid()
 
 
@@ -53,13 +53,13 @@ def _unpicklable(_: int) -> pd.DataFrame:
 
 def test_an_error_that_does_not_pickle_still_comes_back(monkeypatch):
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
-    with macros._reading_aside(_unpicklable, 1) as result, pytest.raises(SopExcelError, match="the driver said no"):
+    with aside.reading_aside(_unpicklable, 1) as result, pytest.raises(SopExcelError, match="the driver said no"):
         result()
 
 
 def test_errors_come_back_as_they_were_raised(monkeypatch):
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
-    with macros._reading_aside(_bad, 1) as result, pytest.raises(InputError) as got:
+    with aside.reading_aside(_bad, 1) as result, pytest.raises(InputError) as got:
         result()
     assert "File a.csv, row 3, column 'orders': 'lots' is not a number. Fix it." in str(got.value)
     assert got.value.problems[0].value == "lots"
@@ -67,7 +67,7 @@ def test_errors_come_back_as_they_were_raised(monkeypatch):
 
 def test_a_failure_before_the_result_is_wanted_leaves_no_process(monkeypatch):
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
-    with pytest.raises(RuntimeError), macros._reading_aside(_pid_frame, 1):
+    with pytest.raises(RuntimeError), aside.reading_aside(_pid_frame, 1):
         raise RuntimeError("the workbook could not be read")
 
 
@@ -84,7 +84,7 @@ def _driver_fails(_: int) -> pd.DataFrame:
 
 def test_an_error_that_cannot_be_made_again_comes_back_as_its_text(monkeypatch):
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
-    with macros._reading_aside(_driver_fails, 1) as result, pytest.raises(SopExcelError) as got:
+    with aside.reading_aside(_driver_fails, 1) as result, pytest.raises(SopExcelError) as got:
         result()
     assert "DriverError: [1045] Access denied for user 'planner'" in str(got.value)
 
@@ -94,7 +94,7 @@ _KILLED = r"""
 # sop-excel-test-killed-with-its-reader
 import os, signal, sys, time
 import pandas as pd
-from sop_excel import macros
+from sop_excel import aside
 from sop_excel.workbook.safe_save import writer_lock
 
 def slow_read(n):  # a database that takes a while to answer
@@ -102,7 +102,7 @@ def slow_read(n):  # a database that takes a while to answer
     return pd.DataFrame({"x": [1]})
 
 with writer_lock(sys.argv[1], "refresh-actuals"):
-    with macros._reading_aside(slow_read, 30) as result:
+    with aside.reading_aside(slow_read, 30) as result:
         print("reading", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)  # killed (a scheduler's timeout) while the reader reads
 """
