@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import getpass
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,17 +35,27 @@ from sop_excel.basis import (
 from sop_excel.core import monthly
 from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.events import next_event_id
-from sop_excel.core.execution import exception_workflow, merge_actuals, month_closed_events
+from sop_excel.core.execution import merge_actuals, month_closed_events
 from sop_excel.core.frames import append_rows
-from sop_excel.core.lock import accuracy
 from sop_excel.core.lock import lock_plan as lock_snapshot
 from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError
 from sop_excel.models import MAX_CELL_TEXT, Settings
+from sop_excel.rebuild import (
+    accuracy_frames,
+    append_archive,
+    check_production,
+    closed_months,
+    fill_sop_values,
+    formula_warnings,
+    log_command,
+    supply_summary,
+    write_execution,
+    write_sop,
+)
 from sop_excel.scenario_text import frames_from_toml, toml_from_frames
-from sop_excel.settings import as_of_rows, new_settings, read_settings, write_as_of
+from sop_excel.settings import as_of_rows, new_workbook_settings, read_settings, write_as_of
 from sop_excel.workbook.io import WorkbookIO
 from sop_excel.workbook.layout import load_layout
-from sop_excel.workbook.limits import trim_text
 from sop_excel.workbook.safe_save import can_fork_helpers
 from sop_excel.workbook.tables import (
     cell_locator,
@@ -56,8 +65,6 @@ from sop_excel.workbook.tables import (
     typed_formulas,
     write_frame,
 )
-
-_logger = logging.getLogger(__name__)
 
 __all__ = [
     "INPUT_TABLES",
@@ -83,8 +90,6 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
-SOP_TABLES = ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance", "tblCompare",
-              "tblLoad", "tblInventory")
 
 
 @dataclass
@@ -98,154 +103,6 @@ class RunReport:
 
     def __str__(self) -> str:
         return "\n".join(self.lines + [f"Warning: {w}" for w in self.warnings])
-
-
-def _formula_warnings(book: WorkbookIO, report: RunReport) -> None:
-    """Say which formulas typed into input cells depend on other cells: their values are the
-    ones the file holds (Excel's last calculation), which this command used as they are."""
-    refer = [t for t in typed_formulas(book) if t.refers]
-    if refer:
-        shown = "; ".join(f"{t.where} {t.formula.text} = {t.value}" for t in refer[:5])
-        more = f"; and {len(refer) - 5} more" if len(refer) > 5 else ""
-        report.warnings.append(
-            f"{len(refer)} formula(s) typed into input cells depend on other cells (or on the date); they "
-            f"were kept as formulas, with the values Excel last computed for them ({shown}{more}). Open the "
-            "workbook in Excel to recompute them, then run the command again if their values changed.")
-
-
-def _log(book: WorkbookIO, command: str, data: str, details: str) -> None:
-    log = read_frame(book, "tblLog")
-    row = pd.DataFrame([{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)),
-                         "command": command, "user": getpass.getuser(), "data": trim_text(data),
-                         "details": trim_text(details)}])  # the Log's text is ours: cut to fit a cell
-    write_frame(book, "tblLog", append_rows(log, row))
-
-
-def _write_sop(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-               forecast: pd.DataFrame, warnings: list[str] | None = None, *,
-               references: bool = True) -> dict[str, pd.DataFrame]:
-    """Recompute and write every derived S&OP table from the planner's current inputs;
-    ``warnings`` gets a line for drivers that change nothing in the horizon; ``references``:
-    see :func:`pipeline.sop_frames`."""
-    drivers, capacity = read_frame(book, "tblDrivers"), read_frame(book, "tblCapacity")
-    frames = pipeline.sop_frames(
-        settings, items, forecast, read_frame(book, "tblInputs"), read_frame(book, "tblFamilyTargets"),
-        read_frame(book, "tblScenarioList"), drivers, read_frame(book, "tblBudget"), capacity,
-        references=references)
-    for name in SOP_TABLES:
-        write_frame(book, name, frames[name])
-    book.write_table("tblCompareMonthly", rows_for("tblCompareMonthly", frames["tblCompareMonthly"]))
-    idle = pipeline.idle_drivers(frames["tblForecast"], drivers, capacity)
-    if idle and warnings is not None:
-        warnings.append(f"{len(idle)} scenario driver(s) change nothing: their family, item, resource or "
-                        f"months match nothing in the horizon ({'; '.join(idle[:10])}"
-                        f"{'; ...' if len(idle) > 10 else ''}). Correct them or delete them on the Scenarios sheet.")
-    return frames
-
-
-def _sop_values(book: WorkbookIO, settings: Settings, items: pd.DataFrame, kept: bool) -> list[str]:
-    """Formulas of the S&OP sheets left without a cached value (the file was last saved by a
-    program that does not calculate: openpyxl) are computed again, as compare-scenarios does,
-    so no command leaves an empty formula cell behind. Not looked for where the S&OP sheets are
-    as sop-excel last kept them (the execution basis held), nor in live Excel (it calculates).
-    Returns the warning to report, if any."""
-    find = getattr(book, "missing_values", None)
-    if kept or find is None:
-        return []
-    n, cells = find(list(SOP_TABLES))
-    if not n:
-        return []
-    _write_sop(book, settings, items, read_frame(book, "tblForecast"))
-    return [f"{n:,} formula cells of the S&OP sheets had no saved value ({cells[0]} first): the file was "
-            "last saved by a program that does not calculate (such as openpyxl). They were computed "
-            "again from the sheets' inputs, as compare-scenarios does."]
-SUPPLY_SHEETS = ("tblProduction", "tblEvents", "tblSupplyItems")  # a workbook made before issue 21 has none
-
-
-def _supply_inputs(book: WorkbookIO, settings: Settings, items: pd.DataFrame, basis: pipeline.ExecutionBasis,
-                   production: pd.DataFrame | None = None) -> pipeline.SupplyInputs | None:
-    """Production (as given, else the Production table), the Events checked, and the plan's
-    capacity; None for a workbook without the supply sheets. Capacity and scenarios are read
-    only when there is production or an event (else the supply side is idle, and cheap)."""
-    names = book.table_names()
-    if not all(n in names for n in SUPPLY_SHEETS):
-        return None
-    production = read_frame(book, "tblProduction") if production is None else production
-    events = read_frame(book, "tblEvents")
-    if production.empty and events.empty:
-        return pipeline.SupplyInputs(production, events, pd.DataFrame(columns=["resource", "month", "hours"]))
-    _check_production(production)
-    capacity = read_frame(book, "tblCapacity")
-    checked = pipeline.check_events(events, items, capacity, settings, cell_locator(events, "tblEvents"))
-    plan_cap = pipeline.plan_capacity(settings, basis, capacity, read_frame(book, "tblScenarioList"),
-                                      read_frame(book, "tblDrivers"))
-    return pipeline.SupplyInputs(production, checked, plan_cap)
-
-
-def _check_production(production: pd.DataFrame) -> None:
-    """Rows typed or pasted on the Production sheet: one per date, item and resource."""
-    dup = production.duplicated(["date", "item", "resource"]).to_numpy()
-    if not dup.any():
-        return
-    rows = production.attrs.get("excel_rows")
-    problems = [CellProblem(f"Sheet 'Production', row {rows[j] if rows else j + 4}", None,
-                            f"repeats item {production['item'].iat[j]} on {production['date'].iat[j]:%Y-%m-%d}"
-                            + (f" on {production['resource'].iat[j]}" if production["resource"].iat[j] else ""),
-                            "Keep one row per date, item and resource (delete the repeat, or add the figures up).")
-                for j in dup.nonzero()[0]]
-    raise InputError("Sheet 'Production' has rows sop-excel cannot use", problems)
-
-
-@dataclass
-class _Executed:
-    """What :func:`_write_execution` wrote."""
-
-    execution: pd.DataFrame
-    exceptions: pd.DataFrame
-    through: dt.date
-    resolved: pd.DataFrame  # exception log rows of exceptions that left the list
-    supply: pd.DataFrame | None  # tblSupplyItems (None: the workbook has no supply sheets)
-
-
-def _write_execution(book: WorkbookIO, settings: Settings, items: pd.DataFrame,
-                     actuals: pd.DataFrame, basis: pipeline.ExecutionBasis | None = None,
-                     production: pd.DataFrame | None = None) -> _Executed:
-    """Recompute and write the S&OE tables against ``basis`` (else read or computed from the
-    workbook), demand and supply; ``production``: the Production table just merged (else read)."""
-    basis = basis or workbook_basis(book, settings, items)
-    supply = _supply_inputs(book, settings, items, basis, production)
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals, supply)
-    log = read_frame(book, "tblExceptionLog")
-    month = pd.Timestamp(settings.as_of).replace(day=1)
-    now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
-    exceptions, events = exception_workflow(exceptions, read_frame(book, "tblExceptions"), log, now, month)
-    write_frame(book, "tblExecution", execution)
-    write_frame(book, "tblExceptions", exceptions)
-    for name, frame in views.items():
-        if name in book.table_names():  # workbooks made before the Sensing and Weekly sheets lack them
-            write_frame(book, name, frame)
-    if len(events):
-        log = append_rows(log, events)
-    # on the zip side the log is written even when nothing happened: it sits beside Exceptions,
-    # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
-    if len(events) or getattr(book, "writes_sheets_in_bulk", False):
-        write_frame(book, "tblExceptionLog", log)
-    return _Executed(execution, exceptions, through, events[events["event"].isin(["resolved", "cleared"])],
-                     views["tblSupplyItems"] if supply is not None and supply.active else None)
-
-
-def _supply_line(done: _Executed) -> str | None:
-    """The supply side in one line for the report, or None when there is none."""
-    if done.supply is None:
-        return None
-    items = done.supply
-    out = items[items["stockout_week"].notna()]
-    below = int(items["below_safety_week"].notna().sum())
-    areas = done.exceptions["area"].value_counts() if "area" in done.exceptions else pd.Series(dtype=int)
-    first = f" (the first from {out['stockout_week'].min():%Y-%m-%d})" if len(out) else ""
-    return (f"Supply: {len(out)} items projected out of stock in the next 13 weeks{first}, {below} below safety "
-            f"stock; revenue at risk {items['revenue_at_risk'].sum():,.0f}. Exceptions: "
-            f"{int(areas.get('Supply', 0))} supply, {int(areas.get('Capacity', 0))} capacity.")
 
 
 def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engine: str = "local",
@@ -262,7 +119,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
                                                 engine=engine, scheduler=scheduler)
     forecast, lost = keep_planner_columns(forecast, old, "tblForecast")
     report = RunReport("refresh-forecast")
-    frames = _write_sop(book, settings, items, forecast, report.warnings)
+    frames = write_sop(book, settings, items, forecast, report.warnings)
     final = frames["tblForecast"]
     write_frame(book, "tblModels", models)
     cleansing = pipeline.cleansing_frame(settings, history)
@@ -282,7 +139,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     if corrected:
         report.lines.append(f"Outlier months corrected: {corrected} in {cleansing['item'].nunique()} "
                             "items (History > Cleansing; Flag a month keep to use it as it is).")
-    _formula_warnings(book, report)
+    report.warnings += formula_warnings(book)
     if fallbacks:
         report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
     hard = models[models["forecastability"] != ""]
@@ -295,7 +152,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     details = report.lines[0] + f" Overrides kept {n_over}; fallbacks {fallbacks}."
     if len(lost):
         now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
-        if _append_archive(book, monthly.archive_forecast_inputs(lost, now, "refresh-forecast")):
+        if append_archive(book, monthly.archive_forecast_inputs(lost, now, "refresh-forecast")):
             report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "
                                    "horizon: moved to the Archive sheet (and listed in the Log).")
         else:  # a workbook made before the Archive sheet
@@ -304,7 +161,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
         details += " Dropped: " + "; ".join(
             f"{r.item} {r.month:%Y-%m} override={r.override} reason={r.reason_code!r} comment={r.comment!r}"
             for r in lost.itertuples(index=False))
-    _log(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
+    log_command(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
     book.save()
 
     def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
@@ -335,7 +192,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     items = read_frame(book, "tblItems")
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
-    recomputed = _sop_values(book, settings, items, state.get("kept", False))
+    recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
     existing = existing() if existing is not None else read_frame(book, "tblActuals")
     if callable(actuals):
         actuals = actuals()
@@ -365,7 +222,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         supply_line = (f"Loaded {len(supply)} rows of production and receipts from "
                        f"{supply_source or 'its supply columns'} ({replaced_supply} replaced earlier figures).")
         notes += [n for n in supply.attrs.get("notes", []) if n not in notes]
-    done = _write_execution(book, settings, items, merged, basis=basis, production=production)
+    done = write_execution(book, settings, items, merged, basis=basis, production=production)
     execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()
     report = RunReport("refresh-actuals", warnings=recomputed)
@@ -374,10 +231,10 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         *([supply_line] if supply_line else []),
         f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
-        *([line] if (line := _supply_line(done)) else []),
+        *([line] if (line := supply_summary(done)) else []),
         f"Exceptions: {len(exceptions)}.",
     ]
-    _formula_warnings(book, report)
+    report.warnings += formula_warnings(book)
     if notes:  # how the source was read, where it changed what a value means
         report.lines.insert(1, "Read: " + "; ".join(notes) + ".")
     month = pd.Timestamp(settings.as_of).replace(day=1)
@@ -398,19 +255,12 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     if len(resolved):
         details += " Left the list (see the exception log): " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
-    _log(book, "refresh-actuals", source + (f"; supply: {supply_source or source}" if supply is not None else ""),
+    log_command(book, "refresh-actuals", source + (f"; supply: {supply_source or source}" if supply is not None else ""),
          details + (f" {supply_line}" if supply_line else ""))
     book.save()
     if recomputed:  # the S&OP sheets were written anew: the basis holds, under their new fingerprint
         keep_basis(book, settings, basis)
     return report
-
-
-def _closed_months(book: WorkbookIO) -> list[pd.Timestamp]:
-    """The months close-month has closed (none in a workbook made before close-month)."""
-    if "tblClosedMonths" not in book.table_names():
-        return []
-    return sorted(pd.Timestamp(m) for m in read_frame(book, "tblClosedMonths")["month"])
 
 
 def _months_text(months: list[pd.Timestamp]) -> str:
@@ -422,7 +272,7 @@ def _window_notes(book: WorkbookIO, settings: Settings, existing: pd.DataFrame, 
     """What refresh-actuals says about rows the Actuals sheet no longer keeps (dated before
     ``first``) and about loaded rows that change a closed month."""
     warnings: list[str] = []
-    closed = _closed_months(book)
+    closed = closed_months(book)
     if len(early):
         months = sorted(early["date"].dt.to_period("M").dt.start_time.unique())
         shut = [m for m in months if m in closed]
@@ -530,22 +380,22 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     actuals = read_frame(book, "tblActuals")
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
-    recomputed = _sop_values(book, settings, items, state.get("kept", False))
-    done = _write_execution(book, settings, items, actuals, basis=basis)
+    recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
+    done = write_execution(book, settings, items, actuals, basis=basis)
     execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
     counts = execution["status"].value_counts()
     report = RunReport("flag-drift", warnings=recomputed, lines=[
         f"Actuals through {through:%Y-%m-%d}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
-        *([line] if (line := _supply_line(done)) else []),
+        *([line] if (line := supply_summary(done)) else []),
         f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
     ])
-    _formula_warnings(book, report)
+    report.warnings += formula_warnings(book)
     details = " ".join(report.lines)
     if len(resolved):
         details += " Left the list: " + "; ".join(
             f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
-    _log(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
+    log_command(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
     book.save()
     if recomputed:  # as refresh-actuals
         keep_basis(book, settings, basis)
@@ -604,17 +454,17 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
                        status=checked["status"].iloc[0] if len(checked) else new["status"])
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
-    recomputed = _sop_values(book, settings, items, state.get("kept", False))
+    recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
     write_frame(book, "tblEvents", append_rows(events, added))
-    done = _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    done = write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
     label = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
     report = RunReport("add-event", warnings=recomputed, lines=[
         f"Event {row['id']} added: {label}" + (f"; owner {owner}" if owner else "") + ".",
-        *([line] if (line := _supply_line(done)) else []),
+        *([line] if (line := supply_summary(done)) else []),
         f"Exceptions: {len(done.exceptions)}.",
     ])
-    _formula_warnings(book, report)
-    _log(book, "add-event", f"Event {row['id']}", " ".join(report.lines))
+    report.warnings += formula_warnings(book)
+    log_command(book, "add-event", f"Event {row['id']}", " ".join(report.lines))
     book.save()
     if recomputed:  # as refresh-actuals
         keep_basis(book, settings, basis)
@@ -631,13 +481,13 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
         kept = dataclasses.replace(kept, following=kept_following(
             book, key, pd.Timestamp(settings.as_of).replace(day=1) + pd.DateOffset(months=1)))
     report = RunReport("compare-scenarios")
-    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"), report.warnings)
+    frames = write_sop(book, settings, items, read_frame(book, "tblForecast"), report.warnings)
     for r in frames["tblCompare"].itertuples(index=False):
         report.lines.append(f"{r.scenario}: revenue {r.revenue:,.0f}, margin {r.margin_pct:.1%}, "
                             f"gap to budget {r.gap:+,.0f}, peak load {r.peak_load:.0%}, "
                             f"{r.overloads} overloaded resource-months")
-    _formula_warnings(book, report)
-    _log(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
+    report.warnings += formula_warnings(book)
+    log_command(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
     book.save()
     if kept is not None:  # the S&OP sheets were written anew: the basis still holds, under their new fingerprint
         keep_basis(book, settings, kept)
@@ -753,10 +603,10 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
                                 for w in pipeline.idle_drivers(forecast, drivers, capacity)]
     production, events = frames.get("tblProduction"), frames.get("tblEvents")
     if production is not None:
-        collect(lambda: _check_production(production))
+        collect(lambda: check_production(production))
     if settings is not None and items is not None and capacity is not None and events is not None and len(events):
         collect(lambda: pipeline.check_events(events, items, capacity, settings, cell_locator(events, "tblEvents")))
-    _formula_warnings(book, report)
+    report.warnings += formula_warnings(book)
     return problems, report.warnings
 def _no_control_characters(texts: dict[str, str]) -> None:
     """Refuse text holding a control character: the workbook cannot store it (it would be dropped)."""
@@ -807,7 +657,7 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     warnings: list[str] = []
-    frames = _write_sop(book, settings, items, read_frame(book, "tblForecast"), warnings)
+    frames = write_sop(book, settings, items, read_frame(book, "tblForecast"), warnings)
     name = scenario or settings.plan_scenario
     plan = frames["tblScenarioPlan"]
     if name not in set(plan["scenario"]):
@@ -827,14 +677,14 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
         snaps = monthly.keep_snapshots(snaps, monthly.keep_from(settings.as_of), max(12, settings.bias_window),
                                        settings.snapshot_lags, scored=set(journal["month"]))
     write_frame(book, "tblSnapshots", snaps)
-    fva, waterfall = _accuracy_frames(book, snaps, read_frame(book, "tblHistory"), journal)
+    fva, waterfall = accuracy_frames(book, snaps, read_frame(book, "tblHistory"), journal)
     write_frame(book, "tblFVA", fva)
     write_frame(book, "tblWaterfall", waterfall)
     scen = read_frame(book, "tblScenarioList")
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
     write_frame(book, "tblScenarioList", scen)
     basis = workbook_basis(book, settings, items, frames["tblForecast"])
-    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)  # demand and supply
+    write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)  # demand and supply
     r = record.iloc[0]
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
@@ -845,8 +695,8 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
            "signal)." if before != len(snaps) else ""),
     ])
     report.warnings += warnings
-    _formula_warnings(book, report)
-    _log(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
+    report.warnings += formula_warnings(book)
+    log_command(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
     book.save()
     keep_basis(book, settings, basis)  # the new plan of record, for the next daily refresh
     return report
@@ -910,7 +760,7 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
                             "Choose another name, or add --force (the old file is kept in .sop-excel-backups/).")
     mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
     as_of = as_of or dt.date.today()
-    settings, values = new_settings(as_of, mapping)
+    settings, values = new_workbook_settings(as_of, mapping)
     say("Reading " + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v))
     company = read_company(files, mapping, as_of)
     n_items = len(company.items)  # what will not fit Excel's grid is refused before hours of work
@@ -971,12 +821,12 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     write_frame(book, "tblItems", items)
     # drivers on a family or item this master no longer has are named below, not refused: the
     # planner corrects them next (every other command refuses them until then)
-    frames = _write_sop(book, settings, items, forecast, references=False)
+    frames = write_sop(book, settings, items, forecast, references=False)
     final = frames["tblForecast"]
     write_frame(book, "tblModels", models)
     book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
     basis = workbook_basis(book, settings, items, final)
-    _write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
     report = RunReport("update-items", ["Read:", *[f"  {line}" for line in read_lines]])
 
     def some(names: list[str]) -> str:
@@ -1010,31 +860,12 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     report.lines += lines
     report.warnings += dangling_references(items, read_frame(book, "tblDrivers"), read_frame(book, "tblInputs"),
                                            read_frame(book, "tblFamilyTargets"))
-    _log(book, "update-items", f"{Path(source).name}", " ".join(lines)[:30000])
+    log_command(book, "update-items", f"{Path(source).name}", " ".join(lines)[:30000])
     book.save()
     keep_basis(book, settings, basis)
     return report
 # -- the monthly close -------------------------------------------------------------------------
 CLOSE_TABLES = ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")
-
-
-def _accuracy_frames(book: WorkbookIO, snapshots: pd.DataFrame, history: pd.DataFrame,
-                     journal: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """tblFVA and tblWaterfall: from the snapshots kept, the waterfall completed by the
-    closed-months accuracy (whose item forecasts lock-plan thins out)."""
-    fva, by_snapshots = accuracy(snapshots, history)
-    if journal is None:
-        journal = read_frame(book, "tblMonthAccuracy") if "tblMonthAccuracy" in book.table_names() else None
-    return fva, monthly.waterfall(by_snapshots, journal) if journal is not None else by_snapshots
-
-
-def _append_archive(book: WorkbookIO, rows: pd.DataFrame) -> bool:
-    """Add rows to the Archive sheet's table; False in a workbook made before it (nothing written)."""
-    if "tblArchive" not in book.table_names():
-        return False
-    if len(rows):
-        write_frame(book, "tblArchive", append_rows(read_frame(book, "tblArchive"), rows))
-    return True
 
 
 def _days_text(days: list[dt.date], shown: int = 10) -> str:
@@ -1047,42 +878,13 @@ def _items_text(items: list[str], shown: int = 10) -> str:
     return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
-def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Whether two Actuals frames hold the same days, items and figures."""
-    if len(a) != len(b):
-        return False
-    cols = ["date", "item", "orders", "shipments"]
-    x, y = (f[cols].sort_values(["date", "item"], kind="stable").reset_index(drop=True) for f in (a, b))
-    return bool((x["date"].to_numpy() == y["date"].to_numpy()).all() and (x["item"].to_numpy() == y["item"].to_numpy()).all()
-                and np.allclose(x[cols[2:]].to_numpy(dtype=float), y[cols[2:]].to_numpy(dtype=float),
-                                rtol=0, atol=1e-9, equal_nan=True))
-
-
-def _month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month: object,
-                    today: dt.date) -> pd.Timestamp:
-    """The month ``close-month`` closes: ``month`` if given (the as-of month or an earlier one);
-    else the as-of month once it is over, or, before that, the month before it when it was
-    closed already (so a second run changes nothing unless its actuals changed)."""
-    if month is not None:
-        target = monthly.month_start(month)  # type: ignore[arg-type]
-        if target > as_of_month:
-            raise InputError(f"{target:%B %Y} comes after the as-of month ({as_of_month:%B %Y}): months "
-                             f"close in order. Close {as_of_month:%B %Y} first; it moves Settings > "
-                             "As-of date into the next month.")
-        return target
-    if today > monthly.month_end(as_of_month).date():
-        return as_of_month
-    previous = as_of_month - pd.DateOffset(months=1)
-    return previous if previous in closed else as_of_month
-
-
 def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None = None, *,
                 source: str = "", month: dt.date | pd.Timestamp | None = None, force: bool = False,
                 today: dt.date | None = None, refresh: bool = True, progress: Progress | None = None,
                 engine: str = "local", scheduler: object = None, aside: bool = False) -> RunReport:
     """Close a month: its daily actuals become its History row per item, the plan rolls forward.
 
-    The month is ``month``, else the as-of month (see :func:`_month_to_close`). Closing the
+    The month is ``month``, else the as-of month (see :func:`sop_excel.core.monthly.month_to_close`). Closing the
     as-of month: History gets the month's orders (Settings > History measure: or shipments) per
     item from the Actuals sheet plus ``actuals`` (items with History and no actuals get 0; items
     with neither get no row); the as-of date moves to the first working day of the next month;
@@ -1113,7 +915,7 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     as_of_month = monthly.month_start(settings.as_of)
     closes = read_frame(book, "tblClosedMonths")
     closed = sorted(pd.Timestamp(m) for m in closes["month"])
-    target = _month_to_close(as_of_month, closed, month, today)
+    target = monthly.month_to_close(as_of_month, closed, month, today)
     rolling = target == as_of_month
     if rolling:
         as_of_rows(book)  # a formula there is refused before any work
@@ -1157,7 +959,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
             target + pd.DateOffset(months=1), calendar)})
     window = monthly.keep_from(new_settings.as_of)
     kept, early = monthly.actuals_window(merged, window)
-    actuals_same = _same_rows(kept, existing)
+    actuals_same = monthly.same_actuals(kept, existing)
     was_closed = target in closed
     report = RunReport("close-month")
     if not rolling and was_closed and changes.empty and actuals_same:
@@ -1195,7 +997,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     snapshots = big["tblSnapshots"]()
     journal, scored, backfilled = monthly.score_into(read_frame(book, "tblMonthAccuracy"), snapshots, new_history,
                                                      target, backfill_before=target if rolling else None)
-    fva, waterfall = _accuracy_frames(book, snapshots, new_history, journal)
+    fva, waterfall = accuracy_frames(book, snapshots, new_history, journal)
 
     # -- what leaves the plan: scenario drivers now past (and, with the refresh, forecast inputs)
     archived: list[pd.DataFrame] = []
@@ -1220,7 +1022,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         forecast, lost = keep_planner_columns(forecast, big["tblForecast"](), "tblForecast")
         if len(lost):
             archived.append(monthly.archive_forecast_inputs(lost, now, "close-month"))
-        frames = _write_sop(book, new_settings, items, forecast)
+        frames = write_sop(book, new_settings, items, forecast)
         final = frames["tblForecast"]
         write_frame(book, "tblModels", models)
         book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(new_history, final, items)))
@@ -1229,7 +1031,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
                                         read_frame(book, "tblFamilyTargets"))
     archive = [a for a in archived if len(a)]
     if archive:
-        _append_archive(book, pd.concat(archive, ignore_index=True))
+        append_archive(book, pd.concat(archive, ignore_index=True))
 
     # -- the month's record
     if rolling:
@@ -1263,7 +1065,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         if len(closing):
             write_frame(book, "tblExceptionLog", append_rows(read_frame(book, "tblExceptionLog"), closing))
         write_frame(book, "tblExceptions", ending.iloc[0:0])
-    done = _write_execution(book, new_settings, items, kept, basis=basis, production=made)
+    done = write_execution(book, new_settings, items, kept, basis=basis, production=made)
     execution, exceptions, through = done.execution, done.exceptions, done.through
 
     # -- what it did, in words
@@ -1343,11 +1145,11 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         + (f"actuals through {through:%Y-%m-%d}: " if pd.Timestamp(through) >= exec_month else "no actuals yet: ")
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
         + f"; exceptions {len(exceptions)}.")
-    if (line := _supply_line(done)) is not None:
+    if (line := supply_summary(done)) is not None:
         report.lines.append(line)
     report.warnings += _past_events(book, new_settings, items, exec_month)
     data = f"{target:%B %Y} ({measure})" + (f"; {source}" if source else "")
-    _log(book, "close-month", data, " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]))
+    log_command(book, "close-month", data, " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]))
     book.save()
     keep_basis(book, new_settings, basis)  # what the next daily refresh plans against
     return report

@@ -15,7 +15,7 @@ from sop_excel.workbook.io import Formula, WorkbookIO
 from sop_excel.workbook.layout import load_layout, parse_cell
 from sop_excel.workbook.tables import read_frame
 
-__all__ = ["as_of_rows", "new_settings", "read_settings", "write_as_of"]
+__all__ = ["as_of_rows", "new_workbook_settings", "read_settings", "write_as_of"]
 
 
 def read_settings(book: WorkbookIO) -> Settings:
@@ -74,7 +74,7 @@ def read_settings(book: WorkbookIO) -> Settings:
     raise InputError("Sheet 'Settings' has values sop-excel cannot use", problems)
 
 
-def new_settings(as_of: dt.date, mapping: Any) -> tuple[Settings, dict[str, object]]:
+def new_workbook_settings(as_of: dt.date, mapping: Any) -> tuple[Settings, dict[str, object]]:
     """The Settings of a new workbook: the defaults, the as-of date, and the mapping's [settings]
     (by name, ``Currency``, or by label, ``Horizon (months)``)."""
     from sop_excel.planbook import DEFAULT_SETTINGS

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.core.drift import WorkCalendar
+from sop_excel.errors import InputError
 
 __all__ = [
     "ARCHIVE_COLUMNS",
@@ -34,7 +35,9 @@ __all__ = [
     "month_demand",
     "month_end",
     "month_start",
+    "month_to_close",
     "replace_month",
+    "same_actuals",
     "score_into",
     "score_month",
     "unscored_months",
@@ -424,3 +427,32 @@ def close_record(closes: pd.DataFrame, month: pd.Timestamp, now: pd.Timestamp, u
     rest = closes[closes["month"] != month]
     out = pd.concat([rest, record], ignore_index=True) if len(rest) else record
     return out.sort_values("month", kind="stable").reset_index(drop=True), text
+
+
+def month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month: object,
+                    today: dt.date) -> pd.Timestamp:
+    """The month ``close-month`` closes: ``month`` if given (the as-of month or an earlier one);
+    else the as-of month once it is over, or, before that, the month before it when it was
+    closed already (so a second run changes nothing unless its actuals changed)."""
+    if month is not None:
+        target = month_start(month)  # type: ignore[arg-type]
+        if target > as_of_month:
+            raise InputError(f"{target:%B %Y} comes after the as-of month ({as_of_month:%B %Y}): months "
+                             f"close in order. Close {as_of_month:%B %Y} first; it moves Settings > "
+                             "As-of date into the next month.")
+        return target
+    if today > month_end(as_of_month).date():
+        return as_of_month
+    previous = as_of_month - pd.DateOffset(months=1)
+    return previous if previous in closed else as_of_month
+
+
+def same_actuals(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two Actuals frames hold the same days, items and figures."""
+    if len(a) != len(b):
+        return False
+    cols = ["date", "item", "orders", "shipments"]
+    x, y = (f[cols].sort_values(["date", "item"], kind="stable").reset_index(drop=True) for f in (a, b))
+    return bool((x["date"].to_numpy() == y["date"].to_numpy()).all() and (x["item"].to_numpy() == y["item"].to_numpy()).all()
+                and np.allclose(x[cols[2:]].to_numpy(dtype=float), y[cols[2:]].to_numpy(dtype=float),
+                                rtol=0, atol=1e-9, equal_nan=True))

@@ -94,10 +94,10 @@ def test_the_template_names_are_names_excel_takes():
 
 def test_the_log_keeps_its_details_to_a_cell(book_copy, capsys):
     """Text sop-excel writes itself is cut to fit, saying how much was left out."""
-    from sop_excel import macros
+    from sop_excel import rebuild
 
     book = ZipIO(book_copy)
-    macros._log(book, "flag-drift", "d" * 50_000, "x" * 100_000)
+    rebuild.log_command(book, "flag-drift", "d" * 50_000, "x" * 100_000)
     book.save()
     log = read_frame(ZipIO(book_copy), "tblLog").iloc[-1]
     assert len(log["details"]) <= 32_767 and log["details"].endswith("an Excel cell holds 32,767)")

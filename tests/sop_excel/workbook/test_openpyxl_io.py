@@ -6,7 +6,8 @@ import pytest
 
 from sop_excel.check import compare_recalculated, formula_cells
 from sop_excel.errors import LayoutError, WorkbookCorruptError, WorkbookLockedError
-from sop_excel.macros import _write_sop, read_settings
+from sop_excel.rebuild import write_sop
+from sop_excel.settings import read_settings
 from sop_excel.workbook.io import Formula
 from sop_excel.workbook.libreoffice import recalculate
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
@@ -117,7 +118,7 @@ def test_libreoffice_recalculation_equals_cached_values(tiny, tmp_path):
     book = OpenpyxlIO(path)
     forecast = read_frame(book, "tblForecast")
     forecast.loc[0, "override"] = 77.0
-    _write_sop(book, read_settings(book), read_frame(book, "tblItems"), forecast)
+    write_sop(book, read_settings(book), read_frame(book, "tblItems"), forecast)
     book.save()
     out2 = recalculate(path, tmp_path / "lo2")
     assert compare_recalculated(path, out2) == []
