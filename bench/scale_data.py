@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel import pipeline, planbook
 from sop_excel.core.lock import lock_plan
 from sop_excel.models import Settings
@@ -289,8 +290,8 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
         keep.update(settings=settings, basis=plan.basis)
     log = pd.DataFrame([{"time": pd.Timestamp(now), "command": "bench", "user": "bench", "data": company.name,
                          "details": f"{len(items)} items, {scenarios} scenarios, method {method}"}])
-    frames_by_table = {**plan.tables, "tblLog": log}
-    tables: dict[str, Rows] = {"tblSettings": settings_rows(values)}
+    frames_by_table = {**plan.tables, T.LOG: log}
+    tables: dict[str, Rows] = {T.SETTINGS: settings_rows(values)}
     for t in load_layout().tables:
         if t.name in tables:
             continue

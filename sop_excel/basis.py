@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.errors import InputError, LayoutError
 from sop_excel.models import Settings
@@ -38,11 +39,11 @@ def latest_lock(
 ) -> tuple[pd.DataFrame | None, str, str]:
     """(the plan of record (tblLockedPlan, or what ``locked_plan`` gives), its label "v3 locked
     (Base)", its scenario), or (None, "", "")."""
-    locks = read_frame(book, "tblLocks")
+    locks = read_frame(book, T.LOCKS)
     if locks.empty:
         return None, "", ""
     last = locks.sort_values("version").iloc[-1]
-    locked = locked_plan() if locked_plan is not None else read_frame(book, "tblLockedPlan")
+    locked = locked_plan() if locked_plan is not None else read_frame(book, T.LOCKED_PLAN)
     return locked, f"v{int(last['version'])} locked ({last['scenario']})", str(last["scenario"])
 
 
@@ -54,21 +55,21 @@ def read_final(book: WorkbookIO, items: pd.DataFrame) -> pd.DataFrame:
     """
     return pipeline.final_forecast(
         items,
-        read_frame(book, "tblForecast"),
-        read_frame(book, "tblInputs"),
-        read_frame(book, "tblFamilyTargets"),
+        read_frame(book, T.FORECAST),
+        read_frame(book, T.INPUTS),
+        read_frame(book, T.FAMILY_TARGETS),
     )
 
 
 # What the execution basis is computed from; its fingerprint says whether the Basis sheet still holds.
 BASIS_SOURCES = [
-    "tblForecast",
-    "tblInputs",
-    "tblFamilyTargets",
-    "tblLocks",
-    "tblLockedPlan",
-    "tblSnapshots",
-    "tblHistory",
+    T.FORECAST,
+    T.INPUTS,
+    T.FAMILY_TARGETS,
+    T.LOCKS,
+    T.LOCKED_PLAN,
+    T.SNAPSHOTS,
+    T.HISTORY,
 ]
 
 
@@ -80,7 +81,7 @@ def basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
     it from the file's directory) and the settings the basis depends on. None where the side
     cannot fingerprint (live Excel, openpyxl) or the workbook has no Basis sheet."""
     stamp = getattr(book, "content_stamp", None)
-    if stamp is None or "tblBasisKey" not in book.table_names():
+    if stamp is None or T.BASIS_KEY not in book.table_names():
         return None
     sheets = stamp(BASIS_SOURCES)
     if sheets is None:
@@ -121,8 +122,8 @@ def workbook_basis(
         final if final is not None else read_final(book, items),
         locked,
         label,
-        read_frame(book, "tblSnapshots"),
-        read_frame(book, "tblHistory"),
+        read_frame(book, T.SNAPSHOTS),
+        read_frame(book, T.HISTORY),
         lock_scenario=scenario,
     )
     if key is not None:
@@ -135,13 +136,13 @@ def kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasis
     are). A Basis sheet that cannot be read (edited by some tool) is no basis: it is computed
     again and written over, never an error (the planner did not type it)."""
     try:
-        kept = read_frame(book, "tblBasisKey")
+        kept = read_frame(book, T.BASIS_KEY)
         said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
         if "plan source" not in said or any(said.get(k) != v for k, v in key.items()):
             return None
         basis = pipeline.ExecutionBasis(
-            read_frame(book, "tblBasisItems"),
-            read_frame(book, "tblBasisMonths"),
+            read_frame(book, T.BASIS_ITEMS),
+            read_frame(book, T.BASIS_MONTHS),
             said["plan source"],
             said.get("plan scenario", ""),
         )
@@ -161,7 +162,7 @@ def write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str,
     for name, frame in basis.frames().items():
         if name in tables:  # a workbook made before the following month's tables lacks them
             write_frame(book, name, frame)
-    f = basis.following if "tblBasisNextItems" in tables else None
+    f = basis.following if T.BASIS_NEXT_ITEMS in tables else None
     extra = {
         "plan source": basis.source,
         "plan scenario": basis.scenario,
@@ -177,7 +178,7 @@ def write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str,
     }
     write_frame(
         book,
-        "tblBasisKey",
+        T.BASIS_KEY,
         pd.DataFrame({"key": [*key, *extra], "value": [*key.values(), *extra.values()]}),
     )
 
@@ -187,18 +188,18 @@ def kept_following(
 ) -> pipeline.BasisPlan | None:
     """The plan side of ``month`` kept with the basis (:attr:`ExecutionBasis.following`), if
     the basis's key holds for ``key`` (the file and settings as they are) and it is that month's."""
-    if key is None or "tblBasisNextItems" not in book.table_names():
+    if key is None or T.BASIS_NEXT_ITEMS not in book.table_names():
         return None
     try:
-        kept = read_frame(book, "tblBasisKey")
+        kept = read_frame(book, T.BASIS_KEY)
         said = dict(zip(kept["key"].astype(str), kept["value"].astype(str), strict=True))
         if said.get("next month") != f"{month:%Y-%m}" or any(
             said.get(k) != v for k, v in key.items()
         ):
             return None
         return pipeline.BasisPlan(
-            read_frame(book, "tblBasisNextItems"),
-            read_frame(book, "tblBasisNextMonths"),
+            read_frame(book, T.BASIS_NEXT_ITEMS),
+            read_frame(book, T.BASIS_NEXT_MONTHS),
             said.get("next plan source", ""),
             month,
             said.get("next plan scenario", ""),

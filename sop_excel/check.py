@@ -20,6 +20,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils import get_column_letter
 
+from sop_excel import names as T
 from sop_excel.workbook import package
 from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.libreoffice import recalculate
@@ -230,9 +231,9 @@ def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple
 def _scenario_name_problems(book: OpenpyxlIO) -> list[str]:
     from sop_excel.pipeline import scenario_name_problems
 
-    if "tblScenarioList" not in book.table_names():
+    if T.SCENARIO_LIST not in book.table_names():
         return []
-    rows = book.read_table("tblScenarioList")
+    rows = book.read_table(T.SCENARIO_LIST)
     names = [str(r[0]) for r in rows[1:] if r and r[0] not in (None, "")]
     return [f"Scenario '{name}' {what}. {fix}" for name, what, fix in scenario_name_problems(names)]
 def _input_problems(path: str | Path) -> tuple[list[str], list[str]]:
@@ -273,8 +274,8 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
 
     # a setting newer than the workbook has no row and no name: its default applies (read_settings)
     optional = {f.alias for f in Settings.model_fields.values() if not f.is_required()}
-    settings_rows = {str(r[0]).strip() for r in book.read_table("tblSettings")[1:] if r and r[0] is not None} \
-        if "tblSettings" in book.table_names() else set()
+    settings_rows = {str(r[0]).strip() for r in book.read_table(T.SETTINGS)[1:] if r and r[0] is not None} \
+        if T.SETTINGS in book.table_names() else set()
     for spec in layout.settings.rows:
         if spec.name not in names and not (spec.name in optional and spec.setting not in settings_rows):
             problems.append(f"Named range {spec.name} (Settings '{spec.setting}') is missing")

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.core.lock import lock_plan
 from sop_excel.models import Settings
@@ -181,7 +182,7 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     plan = plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state,
                        production=company.production)
     version = int(plan.lock_record.iloc[0]["version"])
-    exceptions = plan.tables["tblExceptions"]
+    exceptions = plan.tables[T.EXCEPTIONS]
     log = [{"command": "demo", "data": f"Sample company '{sample.name}', as of {sample.as_of}",
             "details": (f"Forecast {len(models)} items; {past_cycles} past cycles simulated (locks v1-v{past_cycles}); "
                         f"Base locked as v{version}; actuals through {plan.through:%Y-%m-%d}; "
@@ -191,9 +192,9 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     path = write_plan(path, values, plan, log)
     csv_path = _next_day_csv(sample, plan.through, path)
     t = plan.tables
-    cmp_ = t["tblCompare"].set_index("scenario")
-    load, inv, fva, execution = t["tblLoad"], t["tblInventory"], t["tblFVA"], t["tblExecution"]
-    final = t["tblForecast"]
+    cmp_ = t[T.COMPARE].set_index("scenario")
+    load, inv, fva, execution = t[T.LOAD], t[T.INVENTORY], t[T.FVA], t[T.EXECUTION]
+    final = t[T.FORECAST]
     total = fva[fva["level"] == "Total"]
     rec = plan.lock_record.iloc[0]
     lines = [
@@ -211,10 +212,10 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
         + ", ".join(f"{s} {int(n)}" for s, n in execution["status"].value_counts().items())
         + f"; {len(exceptions)} exceptions",
     ]
-    stock = t["tblSupplyItems"]
+    stock = t[T.SUPPLY_ITEMS]
     if len(stock):
         out = stock[stock["stockout_week"].notna()]
-        lines.append(f"Supply: {len(t['tblEvents'])} events; {len(out)} items projected out of stock in the next 13 "
+        lines.append(f"Supply: {len(t[T.EVENTS])} events; {len(out)} items projected out of stock in the next 13 "
                      f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
                      f"{int((exceptions['area'] != 'Demand').sum())} supply and capacity exceptions")
     return DemoResult(path=path, actuals_next_day=csv_path, lines=lines, exports=folder)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.aside import reading_aside, tables_aside
 from sop_excel.basis import (
@@ -112,22 +113,22 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     ``engine="dask"`` with ``scheduler`` (``tcp://host:8786``) forecasts on a Dask cluster.
     """
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
-    history = read_frame(book, "tblHistory")
-    old = read_frame(book, "tblForecast")
+    items = read_frame(book, T.ITEMS)
+    history = read_frame(book, T.HISTORY)
+    old = read_frame(book, T.FORECAST)
     forecast, models = pipeline.forecast_frames(settings, items, history, progress,
                                                 engine=engine, scheduler=scheduler)
-    forecast, lost = keep_planner_columns(forecast, old, "tblForecast")
+    forecast, lost = keep_planner_columns(forecast, old, T.FORECAST)
     report = RunReport("refresh-forecast")
     frames = write_sop(book, settings, items, forecast, report.warnings)
-    final = frames["tblForecast"]
-    write_frame(book, "tblModels", models)
+    final = frames[T.FORECAST]
+    write_frame(book, T.MODELS, models)
     cleansing = pipeline.cleansing_frame(settings, history)
-    if "tblCleansing" in book.table_names():  # workbooks made before the Cleansing table lack it
-        write_frame(book, "tblCleansing", cleansing)
-    book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
+    if T.CLEANSING in book.table_names():  # workbooks made before the Cleansing table lack it
+        write_frame(book, T.CLEANSING, cleansing)
+    book.write_table(T.TREND, rows_for(T.TREND, pipeline.trend_frame(history, final, items)))
     n_over = int(final["override"].notna().sum())
-    n_formulas = sum(t.table == "tblForecast" and t.field == "override" for t in typed_formulas(book))
+    n_formulas = sum(t.table == T.FORECAST and t.field == "override" for t in typed_formulas(book))
     fallbacks = int((models["fallback"] != "").sum())
     report.lines += [
         f"Forecast {len(models)} items for {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
@@ -166,7 +167,7 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
 
     def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
         locked, label, scenario = latest_lock(book)
-        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"), history,
+        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, T.SNAPSHOTS), history,
                                         lock_scenario=scenario)
 
     keep_basis(book, settings, basis)
@@ -189,11 +190,11 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     ``supply_source``; ``existing_supply``: as ``existing``, for the Production table.
     """
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
+    items = read_frame(book, T.ITEMS)
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
     recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
-    existing = existing() if existing is not None else read_frame(book, "tblActuals")
+    existing = existing() if existing is not None else read_frame(book, T.ACTUALS)
     if callable(actuals):
         actuals = actuals()
     notes, older = list(actuals.attrs.get("notes", [])), int(actuals.attrs.get("older_rows", 0) or 0)
@@ -201,16 +202,16 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
     first = monthly.keep_from(settings.as_of)  # older days are History's, not the sheet's
     merged, early = monthly.actuals_window(merged, first)
-    write_frame(book, "tblActuals", merged)
+    write_frame(book, T.ACTUALS, merged)
     if callable(supply):
         supply = supply()
     production, supply_line, early_made = None, None, None
     if supply is not None:
-        if "tblProduction" not in book.table_names():
+        if T.PRODUCTION not in book.table_names():
             raise LayoutError(f"{book.name} has no Production sheet (it was made before sop-excel loaded "
                               "production), so the production and receipts cannot be kept. Build the workbook "
                               "again (sop-excel new or demo), or load the actuals without supply columns.")
-        before = existing_supply() if existing_supply is not None else read_frame(book, "tblProduction")
+        before = existing_supply() if existing_supply is not None else read_frame(book, T.PRODUCTION)
         production = merge_actuals(before, supply)
         replaced_supply = len(before) + len(supply) - len(production)
         # a day with nothing made or received is no row: a zero from the source still replaces
@@ -218,7 +219,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         production = production[(production["produced"] != 0) | (production["receipts"] != 0)]
         # the Production sheet keeps the days the Actuals sheet keeps (the month before the as-of month on)
         production, early_made = monthly.actuals_window(production.reset_index(drop=True), first)
-        write_frame(book, "tblProduction", production)
+        write_frame(book, T.PRODUCTION, production)
         supply_line = (f"Loaded {len(supply)} rows of production and receipts from "
                        f"{supply_source or 'its supply columns'} ({replaced_supply} replaced earlier figures).")
         notes += [n for n in supply.attrs.get("notes", []) if n not in notes]
@@ -339,15 +340,15 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
     conventions = Conventions(decimal=decimal or told.get("decimal"), date_order=date_format or told.get("date_order"),
                               **ACTUALS_HINTS)
     supply_text = (supply or settings.supply_source or "").strip()
-    has_sheet = "tblProduction" in book.table_names()
+    has_sheet = T.PRODUCTION in book.table_names()
     supply_where = _source_path(supply_text, folder, "Supply source") if supply_text else where
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
         frame_reader = getattr(book, "frame_reader", None)
-        read_sheet = frame_reader("tblActuals") if aside and can_fork_helpers() and frame_reader else None
+        read_sheet = frame_reader(T.ACTUALS) if aside and can_fork_helpers() and frame_reader else None
         existing = stack.enter_context(reading_aside(read_sheet)) if read_sheet is not None else None
-        items = read_frame(book, "tblItems")
+        items = read_frame(book, T.ITEMS)
         known = set(items["item"])
         actuals = stack.enter_context(reading_aside(
             read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
@@ -356,10 +357,10 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
         if supply_text or has_sheet:  # the actuals source's supply columns: only where they can be kept
             mapping = {**({k: v for k, v in settings.column_mapping.items() if k in ("date", "item")}
                           if not supply_text else {}), **settings.supply_mapping}
-            resources = set(items["resource"].fillna("").astype(str)) | set(read_frame(book, "tblCapacity")["resource"])
+            resources = set(items["resource"].fillna("").astype(str)) | set(read_frame(book, T.CAPACITY)["resource"])
             supply_since = (pd.Timestamp(settings.as_of).replace(day=1).date()
                             if source_kind(str(supply_where)) in ("sqlite", "url") else None)
-            read_prod = frame_reader("tblProduction") if read_sheet is not None and has_sheet else None
+            read_prod = frame_reader(T.PRODUCTION) if read_sheet is not None and has_sheet else None
             existing_supply = stack.enter_context(reading_aside(read_prod)) if read_prod is not None else None
             supply_rows = stack.enter_context(reading_aside(
                 read_supply, supply_where, aside=aside, mapping=mapping or None, known_items=known,
@@ -376,8 +377,8 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     """Recompute Execution, the supply view and Exceptions (demand and supply) from the actuals,
     production and events already in the workbook."""
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
-    actuals = read_frame(book, "tblActuals")
+    items = read_frame(book, T.ITEMS)
+    actuals = read_frame(book, T.ACTUALS)
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
     recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
@@ -434,12 +435,12 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
         raise InputError(f"{label(long[0])}: the event's {long[0]} is {len(dict(texts)[long[0]]):,} characters "
                          f"long; an Excel cell holds at most {MAX_CELL_TEXT:,}. Shorten it.")
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
-    if "tblEvents" not in book.table_names():
+    items = read_frame(book, T.ITEMS)
+    if T.EVENTS not in book.table_names():
         raise LayoutError(f"{book.name} has no Events sheet (it was made before sop-excel planned supply). Build "
                           "the workbook again (sop-excel new or demo) to add events.")
-    events = read_frame(book, "tblEvents")
-    capacity = read_frame(book, "tblCapacity")
+    events = read_frame(book, T.EVENTS)
+    capacity = read_frame(book, T.CAPACITY)
     row = {"id": next_event_id(events["id"]), "kind": kind, "resource": resource or "", "item": item or "",
            "start": pd.Timestamp(start) if start is not None else pd.NaT,
            "end": pd.Timestamp(end) if end is not None else pd.NaT,
@@ -455,8 +456,8 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
     recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
-    write_frame(book, "tblEvents", append_rows(events, added))
-    done = write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    write_frame(book, T.EVENTS, append_rows(events, added))
+    done = write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)
     label = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
     report = RunReport("add-event", warnings=recomputed, lines=[
         f"Event {row['id']} added: {label}" + (f"; owner {owner}" if owner else "") + ".",
@@ -474,20 +475,20 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
 def compare_scenarios(book: WorkbookIO) -> RunReport:
     """Recompute every scenario from its drivers: plan, finance, capacity, inventory, compare."""
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
+    items = read_frame(book, T.ITEMS)
     key = basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
     kept = kept_basis(book, key) if key is not None else None
     if kept is not None:  # nor what closing the month plans against
         kept = dataclasses.replace(kept, following=kept_following(
             book, key, pd.Timestamp(settings.as_of).replace(day=1) + pd.DateOffset(months=1)))
     report = RunReport("compare-scenarios")
-    frames = write_sop(book, settings, items, read_frame(book, "tblForecast"), report.warnings)
-    for r in frames["tblCompare"].itertuples(index=False):
+    frames = write_sop(book, settings, items, read_frame(book, T.FORECAST), report.warnings)
+    for r in frames[T.COMPARE].itertuples(index=False):
         report.lines.append(f"{r.scenario}: revenue {r.revenue:,.0f}, margin {r.margin_pct:.1%}, "
                             f"gap to budget {r.gap:+,.0f}, peak load {r.peak_load:.0%}, "
                             f"{r.overloads} overloaded resource-months")
     report.warnings += formula_warnings(book)
-    log_command(book, "compare-scenarios", f"{len(frames['tblCompare'])} scenarios", " | ".join(report.lines))
+    log_command(book, "compare-scenarios", f"{len(frames[T.COMPARE])} scenarios", " | ".join(report.lines))
     book.save()
     if kept is not None:  # the S&OP sheets were written anew: the basis still holds, under their new fingerprint
         keep_basis(book, settings, kept)
@@ -500,7 +501,7 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
     _check_new_text(name, description)
     _no_control_characters({"name": name, "parent": parent, "description": description,
                             **{f"driver {k}": v for d in drivers or [] for k, v in d.items() if isinstance(v, str)}})
-    scen = read_frame(book, "tblScenarioList")
+    scen = read_frame(book, T.SCENARIO_LIST)
     if name in set(scen["scenario"]):
         raise InputError(f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
                          "or edit its drivers there.")
@@ -512,22 +513,22 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
         raise InputError(f"Parent scenario '{parent}' does not exist. Existing: "
                          f"{', '.join(scen['scenario'])}.")
     if drivers:
-        old = read_frame(book, "tblDrivers")
+        old = read_frame(book, T.DRIVERS)
         new = pd.DataFrame([{"scenario": name, **d} for d in drivers])
         new.attrs["where"] = tuple(f"New scenario '{name}', {d['kind'].replace('_', ' ')} driver" for d in drivers)
         names = [*scen["scenario"], name]
         parents = {**dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True)), name: parent}
-        capacity = read_frame(book, "tblCapacity")
-        pipeline.check_scenarios(names, parents, new, read_frame(book, "tblItems"), read_settings(book),
+        capacity = read_frame(book, T.CAPACITY)
+        pipeline.check_scenarios(names, parents, new, read_frame(book, T.ITEMS), read_settings(book),
                                  set(capacity["resource"]))
-        idle = pipeline.idle_drivers(read_frame(book, "tblForecast"), new, capacity)
+        idle = pipeline.idle_drivers(read_frame(book, T.FORECAST), new, capacity)
         if idle:
             raise InputError(f"Scenario '{name}' was not created: its drivers change nothing in the plan's "
                              f"horizon ({'; '.join(idle)}). Check --family, --item and --months.")
     row = pd.DataFrame([{"scenario": name, "parent": parent, "description": description, "status": "Draft"}])
-    write_frame(book, "tblScenarioList", append_rows(scen, row))
+    write_frame(book, T.SCENARIO_LIST, append_rows(scen, row))
     if drivers:
-        write_frame(book, "tblDrivers", append_rows(old, new))
+        write_frame(book, T.DRIVERS, append_rows(old, new))
     report = compare_scenarios(book)
     report.command = "new-scenario"
     report.lines.insert(0, f"Scenario '{name}' created from '{parent}' with {len(drivers or [])} driver(s).")
@@ -554,10 +555,10 @@ def _check_new_text(name: str, description: str) -> None:
 
 
 # The tables the commands read as input (the Basis sheet is a cache: never an error)
-INPUT_TABLES = ("tblSettings", "tblItems", "tblHistory", "tblForecast", "tblInputs", "tblFamilyTargets",
-                "tblScenarioList", "tblDrivers", "tblBudget", "tblCapacity", "tblLocks", "tblLockedPlan",
-                "tblSnapshots", "tblActuals", "tblExceptions", "tblExceptionLog", "tblLog", "tblProduction",
-                "tblEvents")
+INPUT_TABLES = (T.SETTINGS, T.ITEMS, T.HISTORY, T.FORECAST, T.INPUTS, T.FAMILY_TARGETS,
+                T.SCENARIO_LIST, T.DRIVERS, T.BUDGET, T.CAPACITY, T.LOCKS, T.LOCKED_PLAN,
+                T.SNAPSHOTS, T.ACTUALS, T.EXCEPTIONS, T.EXCEPTION_LOG, T.LOG, T.PRODUCTION,
+                T.EVENTS)
 
 
 def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
@@ -580,14 +581,14 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
     settings = collect(lambda: read_settings(book))
     present = set(book.table_names())
     frames = {name: collect(lambda name=name: read_frame(book, name)) for name in INPUT_TABLES
-              if name in present and name != "tblSettings"}
-    items, history = frames.get("tblItems"), frames.get("tblHistory")
+              if name in present and name != T.SETTINGS}
+    items, history = frames.get(T.ITEMS), frames.get(T.HISTORY)
     if items is not None and history is not None:
         collect(lambda: pipeline.check_history(items, history))
         if settings is not None:
             as_of = pd.Timestamp(settings.as_of).replace(day=1)
             collect(lambda: pipeline.check_methods(settings, items, set(history.loc[history["month"] < as_of, "item"])))
-    scen, drivers, capacity = (frames.get(n) for n in ("tblScenarioList", "tblDrivers", "tblCapacity"))
+    scen, drivers, capacity = (frames.get(n) for n in (T.SCENARIO_LIST, T.DRIVERS, T.CAPACITY))
     if settings is not None and items is not None and scen is not None and drivers is not None:
         parents = dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True))
         resources = set(capacity["resource"]) if capacity is not None else None
@@ -597,15 +598,15 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
             problems.append(str(CellProblem("Sheet 'Settings', Plan scenario", settings.plan_scenario,
                                             "is not a scenario on the Scenarios sheet",
                                             "Name one of " + ", ".join(parents) + ".")))
-        forecast = frames.get("tblForecast")
+        forecast = frames.get(T.FORECAST)
         if forecast is not None:
             report.warnings += [f"{w}: the driver changes nothing in the horizon. Correct it or delete it."
                                 for w in pipeline.idle_drivers(forecast, drivers, capacity)]
-    production, events = frames.get("tblProduction"), frames.get("tblEvents")
+    production, events = frames.get(T.PRODUCTION), frames.get(T.EVENTS)
     if production is not None:
         collect(lambda: check_production(production))
     if settings is not None and items is not None and capacity is not None and events is not None and len(events):
-        collect(lambda: pipeline.check_events(events, items, capacity, settings, cell_locator(events, "tblEvents")))
+        collect(lambda: pipeline.check_events(events, items, capacity, settings, cell_locator(events, T.EVENTS)))
     report.warnings += formula_warnings(book)
     return problems, report.warnings
 def _no_control_characters(texts: dict[str, str]) -> None:
@@ -622,7 +623,7 @@ def _no_control_characters(texts: dict[str, str]) -> None:
 
 def export_scenarios(book: WorkbookIO) -> str:
     """The scenarios and their drivers as TOML text."""
-    return toml_from_frames(read_frame(book, "tblScenarioList"), read_frame(book, "tblDrivers"))
+    return toml_from_frames(read_frame(book, T.SCENARIO_LIST), read_frame(book, T.DRIVERS))
 
 
 def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
@@ -633,15 +634,15 @@ def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
     texts.update({f"{source}, driver #{i + 1} of {d.scenario!r}, {k}": getattr(d, k)
                   for i, d in enumerate(drivers.itertuples(index=False)) for k in ("family", "item", "resource", "comment")})
     _no_control_characters(texts)
-    old = read_frame(book, "tblScenarioList")
+    old = read_frame(book, T.SCENARIO_LIST)
     scen["status"] = scen["scenario"].map(dict(zip(old["scenario"], old["status"], strict=True))).fillna("Draft")
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
+    items = read_frame(book, T.ITEMS)
     parents = dict(zip(scen["scenario"], scen["parent"], strict=True))
     pipeline.check_scenarios(list(scen["scenario"]), parents, drivers, items, settings,
-                             set(read_frame(book, "tblCapacity")["resource"]))
-    write_frame(book, "tblScenarioList", scen)
-    write_frame(book, "tblDrivers", drivers)
+                             set(read_frame(book, T.CAPACITY)["resource"]))
+    write_frame(book, T.SCENARIO_LIST, scen)
+    write_frame(book, T.DRIVERS, drivers)
     report = compare_scenarios(book)
     report.command = "import-scenarios"
     report.lines.insert(0, f"Imported {len(scen)} scenarios and {len(drivers)} drivers from {source}.")
@@ -653,38 +654,38 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     """Lock a scenario as the plan of record: version, time, user, content hash, snapshots."""
     check = getattr(book, "check_writable", None)  # live Excel: protected sheets, before any write
     if check is not None:
-        check(["tblLocks", "tblLockedPlan", "tblSnapshots"])
+        check([T.LOCKS, T.LOCKED_PLAN, T.SNAPSHOTS])
     settings = read_settings(book)
-    items = read_frame(book, "tblItems")
+    items = read_frame(book, T.ITEMS)
     warnings: list[str] = []
-    frames = write_sop(book, settings, items, read_frame(book, "tblForecast"), warnings)
+    frames = write_sop(book, settings, items, read_frame(book, T.FORECAST), warnings)
     name = scenario or settings.plan_scenario
-    plan = frames["tblScenarioPlan"]
+    plan = frames[T.SCENARIO_PLAN]
     if name not in set(plan["scenario"]):
         raise InputError(f"Scenario '{name}' does not exist. Existing: {', '.join(plan['scenario'].unique())}.")
-    locks = read_frame(book, "tblLocks")
+    locks = read_frame(book, T.LOCKS)
     version = int(locks["version"].max()) + 1 if len(locks) else 1
     cycle = pd.Timestamp(settings.as_of).replace(day=1)
-    record, locked, snap = lock_snapshot(version, name, plan[plan["scenario"] == name], frames["tblForecast"],
+    record, locked, snap = lock_snapshot(version, name, plan[plan["scenario"] == name], frames[T.FORECAST],
                                          cycle, user or getpass.getuser(), now or dt.datetime.now(), note,
                                          max_lag=settings.snapshot_lags)
-    write_frame(book, "tblLocks", append_rows(locks, record))
-    write_frame(book, "tblLockedPlan", locked)
-    snaps = append_rows(read_frame(book, "tblSnapshots"), snap)
-    journal = read_frame(book, "tblMonthAccuracy") if "tblMonthAccuracy" in book.table_names() else None
+    write_frame(book, T.LOCKS, append_rows(locks, record))
+    write_frame(book, T.LOCKED_PLAN, locked)
+    snaps = append_rows(read_frame(book, T.SNAPSHOTS), snap)
+    journal = read_frame(book, T.MONTH_ACCURACY) if T.MONTH_ACCURACY in book.table_names() else None
     before = len(snaps)
     if journal is not None:  # forecasts of closed months, scored there, thinned to what is still read
         snaps = monthly.keep_snapshots(snaps, monthly.keep_from(settings.as_of), max(12, settings.bias_window),
                                        settings.snapshot_lags, scored=set(journal["month"]))
-    write_frame(book, "tblSnapshots", snaps)
-    fva, waterfall = accuracy_frames(book, snaps, read_frame(book, "tblHistory"), journal)
-    write_frame(book, "tblFVA", fva)
-    write_frame(book, "tblWaterfall", waterfall)
-    scen = read_frame(book, "tblScenarioList")
+    write_frame(book, T.SNAPSHOTS, snaps)
+    fva, waterfall = accuracy_frames(book, snaps, read_frame(book, T.HISTORY), journal)
+    write_frame(book, T.FVA, fva)
+    write_frame(book, T.WATERFALL, waterfall)
+    scen = read_frame(book, T.SCENARIO_LIST)
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
-    write_frame(book, "tblScenarioList", scen)
-    basis = workbook_basis(book, settings, items, frames["tblForecast"])
-    write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)  # demand and supply
+    write_frame(book, T.SCENARIO_LIST, scen)
+    basis = workbook_basis(book, settings, items, frames[T.FORECAST])
+    write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)  # demand and supply
     r = record.iloc[0]
     report = RunReport("lock-plan", [
         f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
@@ -764,8 +765,8 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
     say("Reading " + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v))
     company = read_company(files, mapping, as_of)
     n_items = len(company.items)  # what will not fit Excel's grid is refused before hours of work
-    check_rows({"tblHistory": len(company.history), "tblItems": n_items, "tblForecast": n_items * settings.horizon,
-                "tblScenarioPlan": 3 * n_items * settings.horizon})
+    check_rows({T.HISTORY: len(company.history), T.ITEMS: n_items, T.FORECAST: n_items * settings.horizon,
+                T.SCENARIO_PLAN: 3 * n_items * settings.horizon})
     say(f"Forecasting {len(company.items):,} items")
     plan = plan_tables(settings, company.items, company.history, company.budget, company.capacity,
                        company.actuals, production=company.production, progress=progress)
@@ -799,15 +800,15 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     settings = read_settings(book)
     mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
     new, read_lines = read_items(Path(source), mapping)
-    old = read_frame(book, "tblItems")
+    old = read_frame(book, T.ITEMS)
     month0 = pd.Timestamp(settings.as_of).replace(day=1)
     when = pd.Timestamp(effective).replace(day=1) if effective is not None else month0
     ch = item_changes(old, new, given=set(new.attrs.get("given", set())), as_of_month=month0, effective=when,
                       discontinue_missing=discontinue_missing)
     items = ch.items
-    history = read_frame(book, "tblHistory")
-    forecast = read_frame(book, "tblForecast")
-    models = read_frame(book, "tblModels")
+    history = read_frame(book, T.HISTORY)
+    forecast = read_frame(book, T.FORECAST)
+    models = read_frame(book, T.MODELS)
     keep = [c for c in forecast.columns if c in ("item", "family", "site", "month", "baseline", "lo_80", "hi_80",
                                                  "lo_95", "hi_95", "naive", "override", "reason_code", "comment")]
     forecast = forecast[keep]
@@ -818,15 +819,15 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
         forecast, models = pipeline.without_history(settings, items, forecast, models)
     forecast, models = pipeline.discontinued(items, forecast, models)
     models = models.assign(family=models["item"].map(master["family"]).fillna(models["family"]))
-    write_frame(book, "tblItems", items)
+    write_frame(book, T.ITEMS, items)
     # drivers on a family or item this master no longer has are named below, not refused: the
     # planner corrects them next (every other command refuses them until then)
     frames = write_sop(book, settings, items, forecast, references=False)
-    final = frames["tblForecast"]
-    write_frame(book, "tblModels", models)
-    book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(history, final, items)))
+    final = frames[T.FORECAST]
+    write_frame(book, T.MODELS, models)
+    book.write_table(T.TREND, rows_for(T.TREND, pipeline.trend_frame(history, final, items)))
     basis = workbook_basis(book, settings, items, final)
-    write_execution(book, settings, items, read_frame(book, "tblActuals"), basis=basis)
+    write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)
     report = RunReport("update-items", ["Read:", *[f"  {line}" for line in read_lines]])
 
     def some(names: list[str]) -> str:
@@ -858,14 +859,14 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     if not ch.anything:
         lines.append("Nothing changed: the Items sheet already says what the file says.")
     report.lines += lines
-    report.warnings += dangling_references(items, read_frame(book, "tblDrivers"), read_frame(book, "tblInputs"),
-                                           read_frame(book, "tblFamilyTargets"))
+    report.warnings += dangling_references(items, read_frame(book, T.DRIVERS), read_frame(book, T.INPUTS),
+                                           read_frame(book, T.FAMILY_TARGETS))
     log_command(book, "update-items", f"{Path(source).name}", " ".join(lines)[:30000])
     book.save()
     keep_basis(book, settings, basis)
     return report
 # -- the monthly close -------------------------------------------------------------------------
-CLOSE_TABLES = ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")
+CLOSE_TABLES = (T.CLOSED_MONTHS, T.ARCHIVE, T.MONTH_ACCURACY)
 
 
 def _days_text(days: list[dt.date], shown: int = 10) -> str:
@@ -913,7 +914,7 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     today = today or dt.date.today()
     calendar = WorkCalendar(holidays=settings.holidays)
     as_of_month = monthly.month_start(settings.as_of)
-    closes = read_frame(book, "tblClosedMonths")
+    closes = read_frame(book, T.CLOSED_MONTHS)
     closed = sorted(pd.Timestamp(m) for m in closes["month"])
     target = monthly.month_to_close(as_of_month, closed, month, today)
     rolling = target == as_of_month
@@ -928,7 +929,7 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     # without the refresh, the new month's plan comes from the Basis sheet when it still holds
     following = (kept_following(book, basis_key(book, settings), target + pd.DateOffset(months=1))
                  if rolling and not refresh else None)
-    names = ("tblHistory", "tblSnapshots") + (("tblForecast", "tblLockedPlan") if following is None else ())
+    names = (T.HISTORY, T.SNAPSHOTS) + ((T.FORECAST, T.LOCKED_PLAN) if following is None else ())
     with tables_aside(book, names, aside) as big:
         return _close_month(book, settings, closes, closed, target, rolling, end, not_over, today, calendar,
                             big, following, actuals, source=source, force=force, refresh=refresh,
@@ -945,11 +946,11 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     tables; ``following``: the new month's plan side kept on the Basis sheet (or None)."""
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
     as_of_month = monthly.month_start(settings.as_of)
-    items = read_frame(book, "tblItems")
-    existing = read_frame(book, "tblActuals")
+    items = read_frame(book, T.ITEMS)
+    existing = read_frame(book, T.ACTUALS)
     loaded = actuals() if callable(actuals) else actuals
     merged = merge_actuals(existing, loaded) if loaded is not None and len(loaded) else existing
-    history = big["tblHistory"]()
+    history = big[T.HISTORY]()
     measure = settings.history_measure
     demand = monthly.month_demand(merged, target, items, history, measure)
     new_history, changes = monthly.replace_month(history, demand.rows, target)
@@ -987,15 +988,15 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     # leave it); moving into the next month, Items > Opening stock rolls by the month's production,
     # receipts and shipments, as the supply view counts stock
     made, early_made, rolled = None, None, 0
-    if "tblProduction" in book.table_names():
-        production = read_frame(book, "tblProduction")
+    if T.PRODUCTION in book.table_names():
+        production = read_frame(book, T.PRODUCTION)
         if rolling:
             items, rolled = monthly.roll_opening_stock(items, merged, production, target)
         made, early_made = monthly.actuals_window(production, window)
 
     # -- what happened against what was planned
-    snapshots = big["tblSnapshots"]()
-    journal, scored, backfilled = monthly.score_into(read_frame(book, "tblMonthAccuracy"), snapshots, new_history,
+    snapshots = big[T.SNAPSHOTS]()
+    journal, scored, backfilled = monthly.score_into(read_frame(book, T.MONTH_ACCURACY), snapshots, new_history,
                                                      target, backfill_before=target if rolling else None)
     fva, waterfall = accuracy_frames(book, snapshots, new_history, journal)
 
@@ -1003,32 +1004,32 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     archived: list[pd.DataFrame] = []
     next_month = monthly.month_start(new_settings.as_of)
     if rolling:
-        drivers, gone = monthly.archive_drivers(read_frame(book, "tblDrivers"), next_month, now, "close-month")
+        drivers, gone = monthly.archive_drivers(read_frame(book, T.DRIVERS), next_month, now, "close-month")
         if len(gone):
-            write_frame(book, "tblDrivers", drivers)
+            write_frame(book, T.DRIVERS, drivers)
             archived.append(gone)
     frames: dict[str, pd.DataFrame] | None = None
     if refresh:
         if rolling:
-            inputs, gone_inputs = monthly.archive_inputs(read_frame(book, "tblInputs"), next_month, now, "close-month")
-            targets, gone_targets = monthly.archive_targets(read_frame(book, "tblFamilyTargets"), next_month, now,
+            inputs, gone_inputs = monthly.archive_inputs(read_frame(book, T.INPUTS), next_month, now, "close-month")
+            targets, gone_targets = monthly.archive_targets(read_frame(book, T.FAMILY_TARGETS), next_month, now,
                                                             "close-month")
-            for name, frame, gone in (("tblInputs", inputs, gone_inputs), ("tblFamilyTargets", targets, gone_targets)):
+            for name, frame, gone in ((T.INPUTS, inputs, gone_inputs), (T.FAMILY_TARGETS, targets, gone_targets)):
                 if len(gone):
                     write_frame(book, name, frame)
                     archived.append(gone)
         forecast, models = pipeline.forecast_frames(new_settings, items, new_history, progress,
                                                     engine=engine, scheduler=scheduler)
-        forecast, lost = keep_planner_columns(forecast, big["tblForecast"](), "tblForecast")
+        forecast, lost = keep_planner_columns(forecast, big[T.FORECAST](), T.FORECAST)
         if len(lost):
             archived.append(monthly.archive_forecast_inputs(lost, now, "close-month"))
         frames = write_sop(book, new_settings, items, forecast)
-        final = frames["tblForecast"]
-        write_frame(book, "tblModels", models)
-        book.write_table("tblTrend", rows_for("tblTrend", pipeline.trend_frame(new_history, final, items)))
+        final = frames[T.FORECAST]
+        write_frame(book, T.MODELS, models)
+        book.write_table(T.TREND, rows_for(T.TREND, pipeline.trend_frame(new_history, final, items)))
     elif following is None:
-        final = pipeline.final_forecast(items, big["tblForecast"](), read_frame(book, "tblInputs"),
-                                        read_frame(book, "tblFamilyTargets"))
+        final = pipeline.final_forecast(items, big[T.FORECAST](), read_frame(book, T.INPUTS),
+                                        read_frame(book, T.FAMILY_TARGETS))
     archive = [a for a in archived if len(a)]
     if archive:
         append_archive(book, pd.concat(archive, ignore_index=True))
@@ -1037,34 +1038,34 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     if rolling:
         write_as_of(book, new_settings.as_of)
     if not changes.empty:
-        write_frame(book, "tblHistory", new_history)
+        write_frame(book, T.HISTORY, new_history)
     if not actuals_same:
-        write_frame(book, "tblActuals", kept)
+        write_frame(book, T.ACTUALS, kept)
     if early_made is not None and len(early_made):
-        write_frame(book, "tblProduction", made)
+        write_frame(book, T.PRODUCTION, made)
     if rolled:
-        write_frame(book, "tblItems", items)
-    write_frame(book, "tblMonthAccuracy", journal)
-    write_frame(book, "tblFVA", fva)
-    write_frame(book, "tblWaterfall", waterfall)
+        write_frame(book, T.ITEMS, items)
+    write_frame(book, T.MONTH_ACCURACY, journal)
+    write_frame(book, T.FVA, fva)
+    write_frame(book, T.WATERFALL, waterfall)
     forced = force and (bool(missing) or not_over)
     closes, change_text = monthly.close_record(closes, target, now, getpass.getuser(), measure, demand, len(missing),
                                                forced, changes)
-    write_frame(book, "tblClosedMonths", closes)
+    write_frame(book, T.CLOSED_MONTHS, closes)
 
     # -- S&OE: the new month starts clean (or, closing an earlier month again, carries on)
     if following is not None:  # the new month's plan as kept on the Basis sheet: no S&OP sheet read
         basis = pipeline.basis_from_plan(following, new_settings, snapshots, new_history)
     else:
-        locked, label, scenario = latest_lock(book, big["tblLockedPlan"])
+        locked, label, scenario = latest_lock(book, big[T.LOCKED_PLAN])
         basis = pipeline.execution_basis(new_settings, final, locked, label, snapshots, new_history,
                                          lock_scenario=scenario)
     if rolling:
-        ending = read_frame(book, "tblExceptions")
+        ending = read_frame(book, T.EXCEPTIONS)
         closing = month_closed_events(ending, now)
         if len(closing):
-            write_frame(book, "tblExceptionLog", append_rows(read_frame(book, "tblExceptionLog"), closing))
-        write_frame(book, "tblExceptions", ending.iloc[0:0])
+            write_frame(book, T.EXCEPTION_LOG, append_rows(read_frame(book, T.EXCEPTION_LOG), closing))
+        write_frame(book, T.EXCEPTIONS, ending.iloc[0:0])
     done = write_execution(book, new_settings, items, kept, basis=basis, production=made)
     execution, exceptions, through = done.execution, done.exceptions, done.through
 
@@ -1131,7 +1132,7 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
                             f"changed: + produced + received - shipped in {target:%B %Y}).")
     if frames is not None:
         report.lines.append("Forecast refreshed: " + ", ".join(
-            f"{m} {n}" for m, n in frames["tblForecast"].drop_duplicates("item")["item"].map(
+            f"{m} {n}" for m, n in frames[T.FORECAST].drop_duplicates("item")["item"].map(
                 dict(zip(models["item"], models["method"], strict=True))).value_counts().items()) + ".")
         if len(lost):
             report.lines.append(f"{len(lost)} overrides or comments of months now past were moved to the Archive "
@@ -1158,13 +1159,13 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
 def _past_events(book: WorkbookIO, settings: Settings, items: pd.DataFrame, month: pd.Timestamp) -> list[str]:
     """A warning for events that ended before ``month`` and are still Open or In progress:
     close-month keeps every event (the planner's), and says which ones want a final status."""
-    if "tblEvents" not in book.table_names():
+    if T.EVENTS not in book.table_names():
         return []
-    events = read_frame(book, "tblEvents")
+    events = read_frame(book, T.EVENTS)
     if events.empty:
         return []
-    checked = pipeline.check_events(events, items, read_frame(book, "tblCapacity"), settings,
-                                    cell_locator(events, "tblEvents"))
+    checked = pipeline.check_events(events, items, read_frame(book, T.CAPACITY), settings,
+                                    cell_locator(events, T.EVENTS))
     over = checked[(checked["end"] < month) & checked["status"].isin(["Open", "In progress"])]
     if over.empty:
         return []
@@ -1187,7 +1188,7 @@ def close_month_from_source(book: WorkbookIO, source: str | None = None, *, fold
     where = _source_path(source.strip(), folder)
     first = monthly.month_start(month) if month is not None else monthly.keep_from(settings.as_of)
     since = first.date() if source_kind(source.strip()) in ("sqlite", "url") else None
-    known = set(read_frame(book, "tblItems")["item"])
+    known = set(read_frame(book, T.ITEMS)["item"])
     rows = read_actuals(where, mapping=settings.column_mapping or None, known_items=known, since=since,
                         table=table)
     return close_month(book, rows, source=source_label(where), month=month, **kwargs)

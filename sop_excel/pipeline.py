@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel.core.consensus import compute_consensus, rollup
 from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.execution import compute_exceptions, compute_execution
@@ -326,11 +327,11 @@ def sop_frames(settings: Settings, items: pd.DataFrame, forecast: pd.DataFrame,
                                load[load["scenario"] == plan_name], ss)
     load_out = load.assign(overload=np.where(load["overload"], "Yes", "No"))
     inv["below_safety"] = np.where(inv["below_safety"], "Yes", "No")
-    return {"tblForecast": final, "tblRollup": rollup(final), "tblScenarioPlan": plan,
-            "tblFinance": finance, "tblCompare": compare, "tblCompareMonthly": monthly,
-            "tblLoad": load_out[["scenario", "resource", "month", "load_hours", "capacity_hours",
+    return {T.FORECAST: final, T.ROLLUP: rollup(final), T.SCENARIO_PLAN: plan,
+            T.FINANCE: finance, T.COMPARE: compare, T.COMPARE_MONTHLY: monthly,
+            T.LOAD: load_out[["scenario", "resource", "month", "load_hours", "capacity_hours",
                                  "utilisation", "overload"]],
-            "tblInventory": inv}
+            T.INVENTORY: inv}
 
 
 def _compare(finance: pd.DataFrame, load: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -603,10 +604,10 @@ class ExecutionBasis:
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """As the Basis sheet's item and month tables (and the following month's)."""
-        out = {"tblBasisItems": self.items, "tblBasisMonths": self.monthly}
+        out = {T.BASIS_ITEMS: self.items, T.BASIS_MONTHS: self.monthly}
         f = self.following
-        out["tblBasisNextItems"] = f.items if f is not None else pd.DataFrame(columns=list(self.items.columns[:4]))
-        out["tblBasisNextMonths"] = f.monthly if f is not None else self.monthly.iloc[0:0]
+        out[T.BASIS_NEXT_ITEMS] = f.items if f is not None else pd.DataFrame(columns=list(self.items.columns[:4]))
+        out[T.BASIS_NEXT_MONTHS] = f.monthly if f is not None else self.monthly.iloc[0:0]
         return out
 
 
@@ -810,7 +811,7 @@ def empty_supply_views() -> dict[str, pd.DataFrame]:
     """The supply tables with no rows (a workbook without production, receipts or events)."""
     weeks = ["resource", "site", "week", "week_start", "horizon", "capacity_hours", "event_hours", "available_hours",
              "load_hours", "utilisation", "overload", "spare_hours", "done_hours"]
-    return {"tblSupplyWeeks": pd.DataFrame(columns=weeks), "tblSupplyItems": pd.DataFrame(columns=SUPPLY_ITEM_COLUMNS)}
+    return {T.SUPPLY_WEEKS: pd.DataFrame(columns=weeks), T.SUPPLY_ITEMS: pd.DataFrame(columns=SUPPLY_ITEM_COLUMNS)}
 
 
 def supply_frames(settings: Settings, items: pd.DataFrame, basis: ExecutionBasis, actuals: pd.DataFrame,
@@ -837,7 +838,7 @@ def supply_frames(settings: Settings, items: pd.DataFrame, basis: ExecutionBasis
                          min_value_at_risk=settings.min_value_at_risk)
     labels = {r.week: week_label(r.week, r.week_start, r.horizon == "Frozen") for r in found.weeks.itertuples()}
     grid = pd.concat([found.items[SUPPLY_ITEM_COLUMNS], found.stock.rename(columns=labels)], axis=1)
-    views = {"tblSupplyWeeks": found.resources, "tblSupplyItems": grid}
+    views = {T.SUPPLY_WEEKS: found.resources, T.SUPPLY_ITEMS: grid}
     return SupplyFrames(views, found.exceptions, found)
 
 
@@ -918,5 +919,5 @@ def _sensing_views(settings: Settings, items: pd.DataFrame, monthly: pd.DataFram
     grid = pd.concat(wide, ignore_index=True)
     grid.insert(1, "family", grid["item"].map(master["family"]).fillna(""))
     grid = grid.iloc[np.lexsort((grid["measure"].to_numpy(), grid["item"].map(order).fillna(len(order)).to_numpy()))]
-    return {"tblSensing": sensing.reset_index(drop=True), "tblWeeks": weeks,
-            "tblWeekly": grid.reset_index(drop=True)}, weekly
+    return {T.SENSING: sensing.reset_index(drop=True), T.WEEKS: weeks,
+            T.WEEKLY: grid.reset_index(drop=True)}, weekly

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.core.lock import accuracy, lock_plan
 from sop_excel.models import Settings
@@ -126,17 +127,17 @@ class Plan:
 
     @property
     def models(self) -> pd.DataFrame:
-        return self.tables["tblModels"]
+        return self.tables[T.MODELS]
 
     def lines(self) -> list[str]:
         """What was planned, in lines a planner reads."""
-        final = self.tables["tblForecast"]
+        final = self.tables[T.FORECAST]
         models = self.models
-        cmp_ = self.tables["tblCompare"].set_index("scenario")
-        load = self.tables["tblLoad"]
-        inv = self.tables["tblInventory"]
-        execution = self.tables["tblExecution"]
-        stock = self.tables["tblSupplyItems"]
+        cmp_ = self.tables[T.COMPARE].set_index("scenario")
+        load = self.tables[T.LOAD]
+        inv = self.tables[T.INVENTORY]
+        execution = self.tables[T.EXECUTION]
+        stock = self.tables[T.SUPPLY_ITEMS]
         out = [f"Forecast {len(models):,} items, {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
                f"({self.settings.horizon} months); methods: "
                + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
@@ -150,10 +151,10 @@ class Plan:
             counts = execution["status"].value_counts()
             out.append(f"Execution through {self.through:%Y-%m-%d} against {execution['plan_source'].iloc[0]}: "
                        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
-                       + f"; {len(self.tables['tblExceptions'])} exceptions")
+                       + f"; {len(self.tables[T.EXCEPTIONS])} exceptions")
         if len(stock):
-            exc = self.tables["tblExceptions"]
-            out.append(f"Supply weeks: {len(self.tables['tblEvents'])} events; "
+            exc = self.tables[T.EXCEPTIONS]
+            out.append(f"Supply weeks: {len(self.tables[T.EVENTS])} events; "
                        f"{int(stock['stockout_week'].notna().sum())} items projected out of stock in the next 13 "
                        f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
                        f"{int((exc['area'] != 'Demand').sum())} supply and capacity exceptions")
@@ -181,9 +182,9 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
     families = sorted(items["family"].unique())
     scen, drivers = (state.scenarios, state.drivers) if state.scenarios is not None else default_scenarios(families)
     scen = scen.copy()
-    drivers = drivers if drivers is not None else _empty("tblDrivers")
-    inputs = state.inputs if state.inputs is not None else _empty("tblInputs")
-    targets = state.targets if state.targets is not None else _empty("tblFamilyTargets")
+    drivers = drivers if drivers is not None else _empty(T.DRIVERS)
+    inputs = state.inputs if state.inputs is not None else _empty(T.INPUTS)
+    targets = state.targets if state.targets is not None else _empty(T.FAMILY_TARGETS)
     forecast, models = state.forecast or pipeline.forecast_frames(settings, items, history, progress)
     if state.overrides is not None and len(state.overrides):
         keyed = state.overrides.set_index(["item", "month"])
@@ -193,7 +194,7 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
             have = got.notna().to_numpy()
             forecast.loc[have, c] = got.to_numpy()[have]
     frames = pipeline.sop_frames(settings, items, forecast, inputs, targets, scen, drivers, budget, capacity)
-    final = frames["tblForecast"]
+    final = frames[T.FORECAST]
     locks = [state.locks] if state.locks is not None and len(state.locks) else []
     snaps = [state.snapshots] if state.snapshots is not None and len(state.snapshots) else []
     locked = None
@@ -202,7 +203,7 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
     if state.lock is not None:
         name, note = state.lock
         version = int(pd.concat(locks)["version"].max()) + 1 if locks else 1
-        plan = frames["tblScenarioPlan"]
+        plan = frames[T.SCENARIO_PLAN]
         month0 = pd.Timestamp(settings.as_of).replace(day=1)
         record, locked, snap = lock_plan(version, name, plan[plan["scenario"] == name], final, month0,
                                          state.user, state.now, note)
@@ -210,13 +211,13 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
         snaps.append(snap)
         scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
         label, lock_scenario = f"v{version} locked ({name})", name
-    locks_frame = pd.concat(locks, ignore_index=True) if locks else _empty("tblLocks")
-    snapshots = pd.concat(snaps, ignore_index=True) if snaps else _empty("tblSnapshots")
-    fva, waterfall = accuracy(snapshots, history) if len(snapshots) else (_empty("tblFVA"), _empty("tblWaterfall"))
+    locks_frame = pd.concat(locks, ignore_index=True) if locks else _empty(T.LOCKS)
+    snapshots = pd.concat(snaps, ignore_index=True) if snaps else _empty(T.SNAPSHOTS)
+    fva, waterfall = accuracy(snapshots, history) if len(snapshots) else (_empty(T.FVA), _empty(T.WATERFALL))
     basis = pipeline.execution_basis(settings, final, locked, label, snapshots if len(snapshots) else None, history,
                                      lock_scenario=lock_scenario)
-    production = production if production is not None else _empty("tblProduction")
-    events = state.events if state.events is not None else _empty("tblEvents")
+    production = production if production is not None else _empty(T.PRODUCTION)
+    events = state.events if state.events is not None else _empty(T.EVENTS)
     supply = None
     if len(production) or len(events):  # as the S&OE commands plan supply: checked events, the plan's hours
         where = state.events_where or (lambda pos, field: f"Events, row {pos + 1}, column {field}")
@@ -231,29 +232,29 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
                                   "value_at_risk": exceptions["value_at_risk"],
                                   "owner": "", "comment": "", "status": "Open"})
     tables = {
-        "tblItems": items, "tblHistory": history, "tblModels": models, "tblInputs": inputs,
-        "tblCleansing": pipeline.cleansing_frame(settings, history),
-        "tblFamilyTargets": targets, "tblScenarioList": scen, "tblDrivers": drivers,
-        "tblBudget": budget, "tblCapacity": capacity,
-        "tblLocks": locks_frame, "tblLockedPlan": locked if locked is not None else _empty("tblLockedPlan"),
-        "tblSnapshots": snapshots, "tblFVA": fva, "tblWaterfall": waterfall, "tblActuals": actuals,
-        "tblProduction": production, "tblEvents": events, "tblNewEvent": _empty("tblNewEvent"),
-        "tblExecution": execution, "tblExceptions": exceptions, "tblExceptionLog": exception_log,
-        "tblTrend": pipeline.trend_frame(history, final, items), **views, "tblLog": _empty("tblLog"),
+        T.ITEMS: items, T.HISTORY: history, T.MODELS: models, T.INPUTS: inputs,
+        T.CLEANSING: pipeline.cleansing_frame(settings, history),
+        T.FAMILY_TARGETS: targets, T.SCENARIO_LIST: scen, T.DRIVERS: drivers,
+        T.BUDGET: budget, T.CAPACITY: capacity,
+        T.LOCKS: locks_frame, T.LOCKED_PLAN: locked if locked is not None else _empty(T.LOCKED_PLAN),
+        T.SNAPSHOTS: snapshots, T.FVA: fva, T.WATERFALL: waterfall, T.ACTUALS: actuals,
+        T.PRODUCTION: production, T.EVENTS: events, T.NEW_EVENT: _empty(T.NEW_EVENT),
+        T.EXECUTION: execution, T.EXCEPTIONS: exceptions, T.EXCEPTION_LOG: exception_log,
+        T.TREND: pipeline.trend_frame(history, final, items), **views, T.LOG: _empty(T.LOG),
         # the hidden Basis sheet is built empty; write_plan keeps the basis on it once the file exists
-        **{name: _empty(name) for name in ("tblBasisKey", "tblBasisItems", "tblBasisMonths", "tblBasisNextItems",
-                                           "tblBasisNextMonths")},
+        **{name: _empty(name) for name in (T.BASIS_KEY, T.BASIS_ITEMS, T.BASIS_MONTHS, T.BASIS_NEXT_ITEMS,
+                                           T.BASIS_NEXT_MONTHS)},
         # filled by close-month: the closed months, what left the plan, accuracy by closed month
-        **{name: _empty(name) for name in ("tblClosedMonths", "tblArchive", "tblMonthAccuracy")},
-        **{name: frames[name] for name in ("tblForecast", "tblRollup", "tblScenarioPlan", "tblFinance",
-                                           "tblCompare", "tblCompareMonthly", "tblLoad", "tblInventory")},
+        **{name: _empty(name) for name in (T.CLOSED_MONTHS, T.ARCHIVE, T.MONTH_ACCURACY)},
+        **{name: frames[name] for name in (T.FORECAST, T.ROLLUP, T.SCENARIO_PLAN, T.FINANCE,
+                                           T.COMPARE, T.COMPARE_MONTHLY, T.LOAD, T.INVENTORY)},
     }
     return Plan(settings, tables, basis, through, record)
 
 
 def _complete_items(items: pd.DataFrame) -> pd.DataFrame:
     """Items with every column of the layout (a frame from an older source lacks the newer ones)."""
-    table = load_layout().table("tblItems")
+    table = load_layout().table(T.ITEMS)
     out = items.copy()
     for col in table.columns:
         if col.field not in out:
@@ -282,10 +283,10 @@ def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list
     check_rows({name: len(frame) for name, frame in plan.tables.items()})
     rows = [{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)), "user": getpass.getuser(), **r}
             for r in log]
-    tables = {**plan.tables, "tblLog": pd.DataFrame(rows, columns=load_layout().table("tblLog").fields)}
-    built = {"tblSettings": settings_rows(values)}
+    tables = {**plan.tables, T.LOG: pd.DataFrame(rows, columns=load_layout().table(T.LOG).fields)}
+    built = {T.SETTINGS: settings_rows(values)}
     for t in load_layout().tables:
-        if t.name == "tblSettings":
+        if t.name == T.SETTINGS:
             continue
         built[t.name] = frame_rows(t.name, tables[t.name]) if t.name in tables else [[c.header for c in t.columns]]
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.basis import workbook_basis
 from sop_excel.core import monthly
@@ -51,13 +52,13 @@ __all__ = [
 
 
 SOP_TABLES = (
-    "tblForecast",
-    "tblRollup",
-    "tblScenarioPlan",
-    "tblFinance",
-    "tblCompare",
-    "tblLoad",
-    "tblInventory",
+    T.FORECAST,
+    T.ROLLUP,
+    T.SCENARIO_PLAN,
+    T.FINANCE,
+    T.COMPARE,
+    T.LOAD,
+    T.INVENTORY,
 )
 
 
@@ -77,7 +78,7 @@ def formula_warnings(book: WorkbookIO) -> list[str]:
 
 
 def log_command(book: WorkbookIO, command: str, data: str, details: str) -> None:
-    log = read_frame(book, "tblLog")
+    log = read_frame(book, T.LOG)
     row = pd.DataFrame(
         [
             {
@@ -89,7 +90,7 @@ def log_command(book: WorkbookIO, command: str, data: str, details: str) -> None
             }
         ]
     )  # the Log's text is ours: cut to fit a cell
-    write_frame(book, "tblLog", append_rows(log, row))
+    write_frame(book, T.LOG, append_rows(log, row))
 
 
 def write_sop(
@@ -104,25 +105,25 @@ def write_sop(
     """Recompute and write every derived S&OP table from the planner's current inputs;
     ``warnings`` gets a line for drivers that change nothing in the horizon; ``references``:
     see :func:`pipeline.sop_frames`."""
-    drivers, capacity = read_frame(book, "tblDrivers"), read_frame(book, "tblCapacity")
+    drivers, capacity = read_frame(book, T.DRIVERS), read_frame(book, T.CAPACITY)
     frames = pipeline.sop_frames(
         settings,
         items,
         forecast,
-        read_frame(book, "tblInputs"),
-        read_frame(book, "tblFamilyTargets"),
-        read_frame(book, "tblScenarioList"),
+        read_frame(book, T.INPUTS),
+        read_frame(book, T.FAMILY_TARGETS),
+        read_frame(book, T.SCENARIO_LIST),
         drivers,
-        read_frame(book, "tblBudget"),
+        read_frame(book, T.BUDGET),
         capacity,
         references=references,
     )
     for name in SOP_TABLES:
         write_frame(book, name, frames[name])
     book.write_table(
-        "tblCompareMonthly", rows_for("tblCompareMonthly", frames["tblCompareMonthly"])
+        T.COMPARE_MONTHLY, rows_for(T.COMPARE_MONTHLY, frames[T.COMPARE_MONTHLY])
     )
-    idle = pipeline.idle_drivers(frames["tblForecast"], drivers, capacity)
+    idle = pipeline.idle_drivers(frames[T.FORECAST], drivers, capacity)
     if idle and warnings is not None:
         warnings.append(
             f"{len(idle)} scenario driver(s) change nothing: their family, item, resource or "
@@ -146,7 +147,7 @@ def fill_sop_values(
     n, cells = find(list(SOP_TABLES))
     if not n:
         return []
-    write_sop(book, settings, items, read_frame(book, "tblForecast"))
+    write_sop(book, settings, items, read_frame(book, T.FORECAST))
     return [
         f"{n:,} formula cells of the S&OP sheets had no saved value ({cells[0]} first): the file was "
         "last saved by a program that does not calculate (such as openpyxl). They were computed "
@@ -155,9 +156,9 @@ def fill_sop_values(
 
 
 SUPPLY_SHEETS = (
-    "tblProduction",
-    "tblEvents",
-    "tblSupplyItems",
+    T.PRODUCTION,
+    T.EVENTS,
+    T.SUPPLY_ITEMS,
 )  # a workbook made before issue 21 has none
 
 
@@ -174,23 +175,23 @@ def supply_inputs(
     names = book.table_names()
     if not all(n in names for n in SUPPLY_SHEETS):
         return None
-    production = read_frame(book, "tblProduction") if production is None else production
-    events = read_frame(book, "tblEvents")
+    production = read_frame(book, T.PRODUCTION) if production is None else production
+    events = read_frame(book, T.EVENTS)
     if production.empty and events.empty:
         return pipeline.SupplyInputs(
             production, events, pd.DataFrame(columns=["resource", "month", "hours"])
         )
     check_production(production)
-    capacity = read_frame(book, "tblCapacity")
+    capacity = read_frame(book, T.CAPACITY)
     checked = pipeline.check_events(
-        events, items, capacity, settings, cell_locator(events, "tblEvents")
+        events, items, capacity, settings, cell_locator(events, T.EVENTS)
     )
     plan_cap = pipeline.plan_capacity(
         settings,
         basis,
         capacity,
-        read_frame(book, "tblScenarioList"),
-        read_frame(book, "tblDrivers"),
+        read_frame(book, T.SCENARIO_LIST),
+        read_frame(book, T.DRIVERS),
     )
     return pipeline.SupplyInputs(production, checked, plan_cap)
 
@@ -240,14 +241,14 @@ def write_execution(
     execution, exceptions, through, views = pipeline.execution_from_basis(
         settings, items, basis, actuals, supply
     )
-    log = read_frame(book, "tblExceptionLog")
+    log = read_frame(book, T.EXCEPTION_LOG)
     month = pd.Timestamp(settings.as_of).replace(day=1)
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
     exceptions, events = exception_workflow(
-        exceptions, read_frame(book, "tblExceptions"), log, now, month
+        exceptions, read_frame(book, T.EXCEPTIONS), log, now, month
     )
-    write_frame(book, "tblExecution", execution)
-    write_frame(book, "tblExceptions", exceptions)
+    write_frame(book, T.EXECUTION, execution)
+    write_frame(book, T.EXCEPTIONS, exceptions)
     for name, frame in views.items():
         if (
             name in book.table_names()
@@ -258,13 +259,13 @@ def write_execution(
     # on the zip side the log is written even when nothing happened: it sits beside Exceptions,
     # and a sheet whose tables are all rewritten is written in bulk, not row by row around it
     if len(events) or getattr(book, "writes_sheets_in_bulk", False):
-        write_frame(book, "tblExceptionLog", log)
+        write_frame(book, T.EXCEPTION_LOG, log)
     return Executed(
         execution,
         exceptions,
         through,
         events[events["event"].isin(["resolved", "cleared"])],
-        views["tblSupplyItems"] if supply is not None and supply.active else None,
+        views[T.SUPPLY_ITEMS] if supply is not None and supply.active else None,
     )
 
 
@@ -299,8 +300,8 @@ def accuracy_frames(
     fva, by_snapshots = accuracy(snapshots, history)
     if journal is None:
         journal = (
-            read_frame(book, "tblMonthAccuracy")
-            if "tblMonthAccuracy" in book.table_names()
+            read_frame(book, T.MONTH_ACCURACY)
+            if T.MONTH_ACCURACY in book.table_names()
             else None
         )
     return fva, monthly.waterfall(by_snapshots, journal) if journal is not None else by_snapshots
@@ -308,15 +309,15 @@ def accuracy_frames(
 
 def append_archive(book: WorkbookIO, rows: pd.DataFrame) -> bool:
     """Add rows to the Archive sheet's table; False in a workbook made before it (nothing written)."""
-    if "tblArchive" not in book.table_names():
+    if T.ARCHIVE not in book.table_names():
         return False
     if len(rows):
-        write_frame(book, "tblArchive", append_rows(read_frame(book, "tblArchive"), rows))
+        write_frame(book, T.ARCHIVE, append_rows(read_frame(book, T.ARCHIVE), rows))
     return True
 
 
 def closed_months(book: WorkbookIO) -> list[pd.Timestamp]:
     """The months close-month has closed (none in a workbook made before close-month)."""
-    if "tblClosedMonths" not in book.table_names():
+    if T.CLOSED_MONTHS not in book.table_names():
         return []
-    return sorted(pd.Timestamp(m) for m in read_frame(book, "tblClosedMonths")["month"])
+    return sorted(pd.Timestamp(m) for m in read_frame(book, T.CLOSED_MONTHS)["month"])

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sop_excel import names as T
 from sop_excel.errors import CellProblem, InputError, plain_reason
 from sop_excel.models import Settings
 from sop_excel.workbook.io import Formula, WorkbookIO
@@ -21,13 +22,13 @@ __all__ = ["as_of_rows", "new_workbook_settings", "read_settings", "write_as_of"
 def read_settings(book: WorkbookIO) -> Settings:
     """The Settings sheet as validated settings; a bad value is reported by its cell."""
     layout = load_layout()
-    table = layout.table("tblSettings")
-    frame = read_frame(book, "tblSettings")
+    table = layout.table(T.SETTINGS)
+    frame = read_frame(book, T.SETTINGS)
     _, c0 = parse_cell(table.anchor)
     rows = dict(zip(frame["setting"], frame.attrs["excel_rows"], strict=True))
     raw = {
         str(r[0]).strip(): r[1]
-        for r in book.read_table("tblSettings")[1:]
+        for r in book.read_table(T.SETTINGS)[1:]
         if r and r[0] is not None
     }
     values: dict[str, object] = {}
@@ -120,7 +121,7 @@ def as_of_rows(book: WorkbookIO) -> tuple[list, list]:
     """The Settings table's rows and its As-of date row, which close-month may change (a
     planner's formula there it does not overwrite)."""
     label = next(r.setting for r in load_layout().settings.rows if r.name == "AsOfDate")
-    rows = book.read_table("tblSettings")
+    rows = book.read_table(T.SETTINGS)
     hits = [r for r in rows[1:] if r and str(r[0]).strip() == label]
     if not hits:
         raise InputError(
@@ -139,4 +140,4 @@ def write_as_of(book: WorkbookIO, day: dt.date) -> None:
     """Settings > As-of date becomes ``day``; every other cell of the table stays as it is."""
     rows, row = as_of_rows(book)
     row[1] = day
-    book.write_table("tblSettings", rows)
+    book.write_table(T.SETTINGS, rows)

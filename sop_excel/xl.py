@@ -35,6 +35,7 @@ import pandas as pd
 import xlwings as xw
 
 from sop_excel import macros
+from sop_excel import names as T
 from sop_excel.errors import InputError, SopExcelError
 from sop_excel.workbook.tables import cell_locator, read_frame, rows_for
 from sop_excel.workbook.xlsm import FORM_CELLS, FORM_DEFAULTS, FORM_RANGE, NEW_SCENARIO_SHEET
@@ -88,12 +89,12 @@ def _close_month(book: Any) -> macros.RunReport:
 def _add_event(book: Any) -> macros.RunReport:
     # The New event row (tblNewEvent) on the Events sheet: a planner fills it, the button adds it.
     io = XlwingsIO(book)
-    form = read_frame(io, "tblNewEvent")
+    form = read_frame(io, T.NEW_EVENT)
     if form.empty:
         raise InputError("Fill in the New event row on the Events sheet (Kind, then the resource or item, "
                          "From and what happens), then click Add event again.")
     row = form.iloc[0]
-    where = cell_locator(form, "tblNewEvent")
+    where = cell_locator(form, T.NEW_EVENT)
 
     def value(field: str) -> Any:
         v = row[field]
@@ -108,7 +109,7 @@ def _add_event(book: Any) -> macros.RunReport:
                               working_days=whole("working_days"), rate=value("rate"),
                               delay_days=whole("delay_days"), owner=value("owner") or "",
                               comment=value("comment") or "", where=lambda field: where(0, field))
-    io.write_table("tblNewEvent", rows_for("tblNewEvent", form.iloc[0:0]))  # cleared for the next one
+    io.write_table(T.NEW_EVENT, rows_for(T.NEW_EVENT, form.iloc[0:0]))  # cleared for the next one
     return report
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel.errors import InputError
 from sop_excel.models import Settings
 from sop_excel.report.blocks import (
@@ -30,12 +31,12 @@ from sop_excel.report.blocks import (
 
 __all__ = ["OPTIONAL_TABLES", "TABLES", "Context", "PackInput", "build_pack"]
 
-TABLES = ("tblItems", "tblHistory", "tblForecast", "tblInputs", "tblFamilyTargets", "tblScenarioList",
-          "tblDrivers", "tblBudget", "tblFinance", "tblCompare", "tblLoad", "tblInventory", "tblLocks",
-          "tblSnapshots", "tblFVA", "tblExecution", "tblExceptions", "tblActuals", "tblLog")
+TABLES = (T.ITEMS, T.HISTORY, T.FORECAST, T.INPUTS, T.FAMILY_TARGETS, T.SCENARIO_LIST,
+          T.DRIVERS, T.BUDGET, T.FINANCE, T.COMPARE, T.LOAD, T.INVENTORY, T.LOCKS,
+          T.SNAPSHOTS, T.FVA, T.EXECUTION, T.EXCEPTIONS, T.ACTUALS, T.LOG)
 """The tables the pack reads (every one of them is in every sop-excel workbook)."""
 
-OPTIONAL_TABLES: tuple[str, ...] = ("tblSupplyItems",)
+OPTIONAL_TABLES: tuple[str, ...] = (T.SUPPLY_ITEMS,)
 """Tables the pack shows when the workbook (and the layout) has them, read only where present:
 the 13-week S&OE supply view of issue 21 (per item: stock now, the first week below safety stock
 and out of stock, revenue at risk), shown on the supply page by ``ops_pages.stockout_weeks``."""
@@ -99,7 +100,7 @@ class Context:
     def items(self) -> pd.DataFrame:
         """The Items sheet indexed by item."""
         if "items" not in self.cache:
-            self.cache["items"] = self.t["tblItems"].drop_duplicates("item").set_index("item")
+            self.cache["items"] = self.t[T.ITEMS].drop_duplicates("item").set_index("item")
         return self.cache["items"]
 
     def money(self, value: float) -> str:
@@ -123,10 +124,10 @@ def _need_values(frame: pd.DataFrame, columns: list[str], sheet: str, workbook: 
 
 def _context(inp: PackInput) -> Context:
     t = inp.tables
-    listed = list(dict.fromkeys(t["tblScenarioList"]["scenario"].astype(str)))
-    compare = t["tblCompare"].assign(scenario=t["tblCompare"]["scenario"].astype(str)).drop_duplicates("scenario")
+    listed = list(dict.fromkeys(t[T.SCENARIO_LIST]["scenario"].astype(str)))
+    compare = t[T.COMPARE].assign(scenario=t[T.COMPARE]["scenario"].astype(str)).drop_duplicates("scenario")
     _need_values(compare, ["volume", "revenue", "margin", "gap"], "Compare", inp.workbook)
-    fin = t["tblFinance"]
+    fin = t[T.FINANCE]
     _need_values(fin, ["revenue", "margin"], "Finance", inp.workbook)
     _need_values(fin[fin["budget_revenue"].notna()], ["gap"], "Finance", inp.workbook)  # no budget: no gap (blank)
     computed = list(compare["scenario"])
@@ -147,9 +148,9 @@ def _context(inp: PackInput) -> Context:
         selected = list(dict.fromkeys(inp.scenarios))
     else:
         selected = names
-    finance = t["tblFinance"]
+    finance = t[T.FINANCE]
     months = sorted(pd.Timestamp(m) for m in pd.unique(finance["month"])) if len(finance) else sorted(
-        pd.Timestamp(m) for m in pd.unique(t["tblForecast"]["month"]))
+        pd.Timestamp(m) for m in pd.unique(t[T.FORECAST]["month"]))
     by_month = finance.groupby("month")["budget_revenue"].sum() if len(finance) else pd.Series(dtype=float)
     budget_months = [pd.Timestamp(m) for m, v in by_month.items() if v != 0]
     return Context(inp, selected, scenario_colours(names), compare.set_index("scenario").loc[selected],

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel.report import charts
 from sop_excel.report.blocks import Block, Box, Chart, Page, Table, Text, fmt, plural, signed
 from sop_excel.report.content import Context, numbers, page, says
@@ -33,7 +34,7 @@ def _utilisation(load: pd.DataFrame) -> pd.Series:
 def supply(ctx: Context) -> list[Page]:
     """Capacity load against capacity per resource and month (overloads marked), then the items
     the plan scenario's inventory projection takes below safety stock."""
-    load = ctx.t["tblLoad"]
+    load = ctx.t[T.LOAD]
     load = load[load["scenario"].isin(ctx.selected)].assign(util=lambda d: _utilisation(d),
                                                             over=lambda d: d["overload"].astype(str) == "Yes")
     plan = _plan_scenario(ctx, load)
@@ -131,7 +132,7 @@ def stockout_weeks(ctx: Context, box: Box) -> list[Block]:
     """The items the 13-week S&OE supply view (issue 21, ``tblSupplyItems`` on the Supply weeks
     sheet) sees running out or below safety stock, first stockout first; nothing when the
     workbook has no such view."""
-    weeks = ctx.t.get("tblSupplyItems")
+    weeks = ctx.t.get(T.SUPPLY_ITEMS)
     if weeks is None or not {"item", "stockout_week", "below_safety_week"} <= set(weeks.columns):
         return []
     title = "Next 13 weeks (Supply weeks sheet)"
@@ -153,7 +154,7 @@ def stockout_weeks(ctx: Context, box: Box) -> list[Block]:
 
 def _inventory_page(ctx: Context) -> Page:
     t = ctx.t
-    inv = t["tblInventory"]
+    inv = t[T.INVENTORY]
     items = ctx.items()
     plan = ctx.plan
     if inv.empty:
@@ -216,7 +217,7 @@ def performance(ctx: Context) -> list[Page]:
     """Forecast accuracy by lag and forecast value added (where locks exist), and the items with
     the largest value at risk this month."""
     t = ctx.t
-    locks, snaps, fva = t["tblLocks"], t["tblSnapshots"], t["tblFVA"]
+    locks, snaps, fva = t[T.LOCKS], t[T.SNAPSHOTS], t[T.FVA]
     blocks: list[Block] = []
     if locks.empty or snaps.empty:
         blocks.append(says(ctx, Box(0, 0, 1, 0.16), "No plan has been locked yet, so there is no forecast "
@@ -247,7 +248,7 @@ def accuracy_by_lag(snapshots: pd.DataFrame, history: pd.DataFrame, max_lag: int
 
 
 def _accuracy_blocks(ctx: Context, snaps: pd.DataFrame, fva: pd.DataFrame, locks: pd.DataFrame) -> list[Block]:
-    by_lag = accuracy_by_lag(snaps, ctx.t["tblHistory"])
+    by_lag = accuracy_by_lag(snaps, ctx.t[T.HISTORY])
     lags, rows = [int(v) for v in by_lag["lag"]], [r for _, r in by_lag.iterrows()]
     versions = f"v{int(locks['version'].min())} to v{int(locks['version'].max())}" if len(locks) > 1 else \
         f"v{int(locks['version'].iloc[0])}"
@@ -294,7 +295,7 @@ def _accuracy_blocks(ctx: Context, snaps: pd.DataFrame, fva: pd.DataFrame, locks
 
 
 def _value_at_risk(ctx: Context) -> list[Block]:
-    ex = ctx.t["tblExecution"]
+    ex = ctx.t[T.EXECUTION]
     box = Box(0, 0.55, 1, 0.45)
     if ex.empty:
         return [says(ctx, box, _no_execution(ctx), title="Value at risk this month")]
@@ -322,7 +323,7 @@ def _value_at_risk(ctx: Context) -> list[Block]:
 
 
 def _no_execution(ctx: Context) -> str:
-    actuals = ctx.t["tblActuals"]
+    actuals = ctx.t[T.ACTUALS]
     loaded = len(actuals) and ((actuals["date"] >= ctx.cycle) & (actuals["date"] < ctx.cycle + pd.offsets.MonthBegin(1))).any()
     if loaded:
         return (f"The Execution sheet has no figures although actuals for {ctx.cycle:%B %Y} are loaded: run Flag "
@@ -333,7 +334,7 @@ def _no_execution(ctx: Context) -> str:
 # -- S&OE escalations ----------------------------------------------------------------------------
 def escalations(ctx: Context) -> list[Page]:
     """Open exceptions raised to S&OP (owner, status), then the other open ones."""
-    exc = ctx.t["tblExceptions"]
+    exc = ctx.t[T.EXCEPTIONS]
     status = exc["status"].fillna("").astype(str).str.strip()
     open_ = exc[status.str.lower() != "resolved"]
     raised_mask = open_["action"].fillna("").astype(str).str.startswith("Raise to S&OP")
@@ -341,7 +342,7 @@ def escalations(ctx: Context) -> list[Page]:
     owner = open_["owner"].fillna("").astype(str).str.strip()
     unowned = int((owner == "").sum())
     exposure = open_["value_at_risk"].abs().sum()
-    if ctx.t["tblExecution"].empty and exc.empty:
+    if ctx.t[T.EXECUTION].empty and exc.empty:
         return [page("escalations", "S&OE escalations", [says(ctx, Box(0, 0, 1, 0.2), _no_execution(ctx),
                                                                title="No exceptions", note=False)])]
     cur = f" {ctx.cur}" if ctx.cur else ""

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 import pandas as pd
 
+from sop_excel import names as T
 from sop_excel.report import charts
 from sop_excel.report.blocks import Box, Chart, Page, Table, Text, fmt, month_range, plural, signed
 from sop_excel.report.content import (
@@ -28,7 +29,7 @@ COMPARE_MONTHS = 12  # next 12 months against the last 12
 
 
 def _lock_lines(ctx: Context) -> list[str]:
-    locks = ctx.t["tblLocks"].sort_values("version", kind="stable")
+    locks = ctx.t[T.LOCKS].sort_values("version", kind="stable")
     if locks.empty:
         ctx.facts["unlocked"] = True
         ctx.notes.append("No plan has been locked yet: the pack has no plan of record, no accuracy "
@@ -54,13 +55,13 @@ def _lock_lines(ctx: Context) -> list[str]:
 def _figures_lines(ctx: Context) -> list[str]:
     t = ctx.t
     lines = []
-    sop = last_run(t["tblLog"], SOP_COMMANDS)
+    sop = last_run(t[T.LOG], SOP_COMMANDS)
     if sop:
         lines.append(f"S&OP figures as last computed: {sop}.")
-    actuals = t["tblActuals"]
+    actuals = t[T.ACTUALS]
     month_end = ctx.cycle + pd.offsets.MonthEnd(0)
     days = actuals["date"][(actuals["date"] >= ctx.cycle) & (actuals["date"] <= month_end)] if len(actuals) else []
-    soe = last_run(t["tblLog"], SOE_COMMANDS)
+    soe = last_run(t[T.LOG], SOE_COMMANDS)
     if len(days):
         lines.append(f"Execution: actuals through {pd.Timestamp(max(days)):%Y-%m-%d}" + (f" ({soe})." if soe else "."))
     else:
@@ -71,20 +72,20 @@ def _figures_lines(ctx: Context) -> list[str]:
 
 
 def _status(ctx: Context) -> dict[str, str]:
-    scen = ctx.t["tblScenarioList"]
+    scen = ctx.t[T.SCENARIO_LIST]
     return dict(zip(scen["scenario"].astype(str), scen["status"].fillna("").astype(str), strict=True))
 
 
 def _monthly(ctx: Context, column: str) -> pd.DataFrame:
     """Finance summed over families: scenario x month."""
-    fin = ctx.t["tblFinance"]
+    fin = ctx.t[T.FINANCE]
     return fin.groupby(["scenario", "month"])[column].sum().unstack("month").reindex(columns=ctx.months)
 
 
 def _budget_by_month(ctx: Context) -> list[float] | None:
     if not ctx.has_budget:
         return None
-    fin = ctx.t["tblFinance"]
+    fin = ctx.t[T.FINANCE]
     one = fin[fin["scenario"] == fin["scenario"].iloc[0]]
     b = one.groupby("month")["budget_revenue"].sum().reindex(ctx.months)
     return numbers(b.where(b != 0))
@@ -175,11 +176,11 @@ def _family_frames(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
     t = ctx.t
     family = ctx.items()["family"]
     start = ctx.cycle - pd.DateOffset(months=HISTORY_MONTHS)
-    hist = t["tblHistory"]
+    hist = t[T.HISTORY]
     hist = hist[(hist["month"] >= start) & (hist["month"] < ctx.cycle)]
     h = (hist.assign(family=hist["item"].map(family)).groupby(["family", "month"])["qty"].sum(min_count=1)
          .rename("history").reset_index())
-    fc = t["tblForecast"]
+    fc = t[T.FORECAST]
     # 80% band of a family: each item's interval moved with the consensus (its half-widths around
     # the baseline), combined across items as independent errors
     lo_w = np.square(np.nan_to_num((fc["baseline"] - fc["lo_80"]).clip(lower=0).to_numpy(dtype=float)))
@@ -188,7 +189,7 @@ def _family_frames(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
          .sum().reset_index())
     f["lo"] = (f["final"] - np.sqrt(f["lo_w"])).clip(lower=0)
     f["hi"] = f["final"] + np.sqrt(f["hi_w"])
-    b = t["tblBudget"]
+    b = t[T.BUDGET]
     b = (b[(b["month"] >= start) & (b["month"] <= max(ctx.months, default=ctx.cycle))]
          .groupby(["family", "month"])["volume"].sum().rename("budget").reset_index())
     return h, f, b
@@ -268,16 +269,16 @@ def consensus_changes(ctx: Context) -> pd.DataFrame:
     override (item, reason code, comment), a sales or marketing input (item), a family target
     (family and month). Largest value first."""
     t = ctx.t
-    fc = t["tblForecast"]
+    fc = t[T.FORECAST]
     price = fc["item"].map(ctx.items()["price"]).astype(float)
     fc = fc.assign(change=fc["final"] - fc["baseline"], value=(fc["final"] - fc["baseline"]) * price.fillna(0))
     fc = fc[fc["change"].abs() > 1e-6]
-    tg = t["tblFamilyTargets"].dropna(subset=["target"])
+    tg = t[T.FAMILY_TARGETS].dropna(subset=["target"])
     targeted = pd.MultiIndex.from_frame(fc[["family", "month"]]).isin(list(zip(tg["family"], tg["month"], strict=True)))
     over = fc["override"].notna().to_numpy()
     fc = fc.assign(kind=np.select([over, targeted, (fc["sales_adj"] != 0) | (fc["marketing_adj"] != 0)],
                                   ["Override", "Family target", "Input"], "Floor at 0"))
-    inputs = t["tblInputs"]
+    inputs = t[T.INPUTS]
     rows = []
     for (kind, key, code, note), g in fc.groupby(
             [fc["kind"], np.where(fc["kind"] == "Family target", fc["family"], fc["item"]),
@@ -304,7 +305,7 @@ def consensus_changes(ctx: Context) -> pd.DataFrame:
 
 def _changes_page(ctx: Context, totals: list) -> Page:
     changes = consensus_changes(ctx)
-    fc = ctx.t["tblForecast"]
+    fc = ctx.t[T.FORECAST]
     blocks: list = [_family_table(ctx, totals)]
     total, base = changes["change"].sum(), fc["baseline"].sum()
     n_over = int((changes["kind"] == "Override").sum())
@@ -379,8 +380,8 @@ def driver_words(d: pd.Series | object, currency: str = "") -> str:
 
 
 def _scenario_words(ctx: Context, names: list[str], status: dict[str, str]) -> list[str]:
-    scen = ctx.t["tblScenarioList"].drop_duplicates("scenario").set_index("scenario")
-    drivers = ctx.t["tblDrivers"]
+    scen = ctx.t[T.SCENARIO_LIST].drop_duplicates("scenario").set_index("scenario")
+    drivers = ctx.t[T.DRIVERS]
     lines = []
     for n in names:
         parent = str(scen.loc[n, "parent"]) if n in scen.index and isinstance(scen.loc[n, "parent"], str) else ""
