@@ -30,7 +30,7 @@ import pandas as pd
 
 from sop_excel import names as T
 from sop_excel import pipeline, planbook
-from sop_excel.core.lock import lock_plan
+from sop_excel.core.lock import make_lock
 from sop_excel.models import Settings
 from sop_excel.planbook import DEFAULT_SETTINGS, PlanState, keep_new_basis, settings_rows
 from sop_excel.sample import SampleCompany
@@ -276,7 +276,7 @@ def plan_tables(company: SampleCompany, *, scenarios: int = 3, past_cycles: int 
         fc, _ = pipeline.forecast_frames(s, items[items["item"].isin(set(before["item"]))], before)
         fc["final"] = fc["baseline"]
         plan = fc.rename(columns={"final": "volume"}).assign(revenue=lambda d: d["volume"] * d["item"].map(prices))
-        rec, _, snap = lock_plan(v, "Base", plan, fc, cycle, "bench (simulated cycle)", now)
+        rec, _, snap = make_lock(v, "Base", plan, fc, cycle, "bench (simulated cycle)", now)
         locks.append(rec.assign(note="Simulated past cycle"))
         snaps.append(snap)
     state = PlanState(inputs=inputs, targets=targets, scenarios=scen, drivers=drivers,

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sop_excel import names as T
 from sop_excel import pipeline
-from sop_excel.core.lock import lock_plan
+from sop_excel.core.lock import make_lock
 from sop_excel.models import Settings
 from sop_excel.planbook import (
     DEFAULT_SETTINGS,
@@ -94,7 +94,7 @@ def _consensus_inputs(forecast: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFr
 
 
 def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, n: int,
-                 progress: Callable[[int, int], None] | None) -> pd.DataFrame:
+                 progress: pipeline.Progress | None) -> pd.DataFrame:
     """Snapshots of ``n`` simulated past cycles (labelled as such in the Log).
 
     The consensus of those cycles is simulated so forecast value added has something to show:
@@ -124,7 +124,7 @@ def _past_cycles(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
 
 
 def build_demo(out: str | Path, as_of: dt.date | None = None, *,
-               progress: Callable[[int, int], None] | None = None,
+               progress: pipeline.Progress | None = None,
                step: Step | None = None, past_cycles: int = 9) -> DemoResult:
     """The sample company's exports, read and planned as ``sop-excel new`` does, with the sample's
     S&OP story on top, written as one workbook.
@@ -169,7 +169,7 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     for v, (cycle, fc) in enumerate(past.groupby("cycle"), start=1):
         plan = fc.rename(columns={"final": "volume"}).assign(revenue=np.nan)
         plan["revenue"] = plan["volume"] * plan["item"].map(prices)
-        rec, _, snap = lock_plan(v, "Base", plan, fc, cycle, "demo (simulated cycle)", now)
+        rec, _, snap = make_lock(v, "Base", plan, fc, cycle, "demo (simulated cycle)", now)
         locks.append(rec.assign(note="Simulated past cycle"))
         snaps.append(snap)
     state = PlanState(inputs=inputs, targets=targets, scenarios=scen, drivers=drivers, overrides=override,

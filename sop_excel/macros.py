@@ -38,9 +38,10 @@ from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.events import next_event_id
 from sop_excel.core.execution import merge_actuals, month_closed_events
 from sop_excel.core.frames import append_rows
-from sop_excel.core.lock import lock_plan as lock_snapshot
+from sop_excel.core.lock import make_lock
 from sop_excel.errors import CellProblem, InputError, LayoutError, SopExcelError
 from sop_excel.models import MAX_CELL_TEXT, Settings
+from sop_excel.pipeline import Progress
 from sop_excel.rebuild import (
     accuracy_frames,
     append_archive,
@@ -90,7 +91,6 @@ __all__ = [
     "update_items",
 ]
 
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -666,7 +666,7 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     locks = read_frame(book, T.LOCKS)
     version = int(locks["version"].max()) + 1 if len(locks) else 1
     cycle = pd.Timestamp(settings.as_of).replace(day=1)
-    record, locked, snap = lock_snapshot(version, name, plan[plan["scenario"] == name], frames[T.FORECAST],
+    record, locked, snap = make_lock(version, name, plan[plan["scenario"] == name], frames[T.FORECAST],
                                          cycle, user or getpass.getuser(), now or dt.datetime.now(), note,
                                          max_lag=settings.snapshot_lags)
     write_frame(book, T.LOCKS, append_rows(locks, record))

@@ -19,6 +19,7 @@ from sop_excel.core.consensus import compute_consensus, rollup
 from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.execution import compute_exceptions, compute_execution
 from sop_excel.core.finance import compute_finance, item_values
+from sop_excel.core.frames import months_between
 from sop_excel.core.scenarios import apply_scenario, capacity_for
 from sop_excel.core.supply import capacity_load, inventory_projection, safety_stock
 from sop_excel.core.supply_weeks import AREA_DEMAND
@@ -27,6 +28,7 @@ from sop_excel.models import MAX_CELL_TEXT, MAX_ROWS, Settings
 
 __all__ = [
     "BasisPlan",
+    "Progress",
     "basis_from_plan",
     "basis_plan",
     "check_events",
@@ -50,16 +52,11 @@ __all__ = [
     "sop_frames",
     "cleansing_frame",
     "forecast_frames",
-    "months_between",
     "trend_frame",
 ]
 
 Progress = Callable[[int, int], None]
-
-
-def months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
-    """Whole months from a to b (b later gives a positive number)."""
-    return (b.year - a.year) * 12 + (b.month - a.month)
+"""A progress callback: called with (items done, items in total); the one alias of sop_excel."""
 
 
 HISTORY_FLAGS = ("", "stockout", "keep")

@@ -27,7 +27,7 @@ import pandas as pd
 
 from sop_excel import names as T
 from sop_excel import pipeline
-from sop_excel.core.lock import accuracy, lock_plan
+from sop_excel.core.lock import accuracy, make_lock
 from sop_excel.models import Settings
 from sop_excel.workbook.layout import load_layout
 
@@ -164,7 +164,7 @@ class Plan:
 def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, budget: pd.DataFrame,
                 capacity: pd.DataFrame, actuals: pd.DataFrame, state: PlanState | None = None, *,
                 production: pd.DataFrame | None = None,
-                progress: Callable[[int, int], None] | None = None) -> Plan:
+                progress: pipeline.Progress | None = None) -> Plan:
     """Forecast, plan, lock (if asked) and judge execution, demand and supply; every table's
     frame by name.
 
@@ -205,7 +205,7 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
         version = int(pd.concat(locks)["version"].max()) + 1 if locks else 1
         plan = frames[T.SCENARIO_PLAN]
         month0 = pd.Timestamp(settings.as_of).replace(day=1)
-        record, locked, snap = lock_plan(version, name, plan[plan["scenario"] == name], final, month0,
+        record, locked, snap = make_lock(version, name, plan[plan["scenario"] == name], final, month0,
                                          state.user, state.now, note)
         locks.append(record)
         snaps.append(snap)

@@ -8,26 +8,15 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-__all__ = ["accuracy", "content_hash", "lock_plan", "months_apart"]
+from sop_excel.core.frames import months_between
 
-
-def months_apart(a: pd.Series | pd.Timestamp, b: pd.Series | pd.Timestamp) -> pd.Series | int:
-    """Whole months from a to b."""
-    if isinstance(a, pd.Series) or isinstance(b, pd.Series):
-        a_ = pd.to_datetime(a)
-        b_ = pd.to_datetime(b)
-        ay = a_.dt.year if isinstance(a_, pd.Series) else a_.year
-        am = a_.dt.month if isinstance(a_, pd.Series) else a_.month
-        by = b_.dt.year if isinstance(b_, pd.Series) else b_.year
-        bm = b_.dt.month if isinstance(b_, pd.Series) else b_.month
-        return (by - ay) * 12 + (bm - am)
-    return (b.year - a.year) * 12 + (b.month - a.month)
+__all__ = ["accuracy", "content_hash", "make_lock"]
 
 
 def content_hash(plan: pd.DataFrame) -> str:
     """sha256 over the locked numbers (item, month, volume, revenue), independent of row order.
 
-    The plan is locked rounded (volume to 4 decimals, revenue to cents, see :func:`lock_plan`), so
+    The plan is locked rounded (volume to 4 decimals, revenue to cents, see :func:`make_lock`), so
     the hash can be recomputed from what any reader gets back from the file.
     """
     p = plan.sort_values(["item", "month"])
@@ -36,7 +25,7 @@ def content_hash(plan: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.DataFrame,
+def make_lock(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.DataFrame,
               cycle: pd.Timestamp, user: str, when: dt.datetime, note: str = "", max_lag: int | None = None
               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The lock record, the locked plan rows and the forecast snapshot rows of one lock.
@@ -59,7 +48,7 @@ def lock_plan(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.Data
     snap = forecast[["item", "family", "month", "naive", "baseline", "final"]].copy()
     snap.insert(0, "cycle", cycle)
     snap.insert(0, "version", version)
-    snap.insert(5, "lag", months_apart(cycle, snap["month"]).astype(int))
+    snap.insert(5, "lag", months_between(cycle, snap["month"]).astype(int))
     if max_lag is not None:
         snap = snap[snap["lag"] <= max_lag].reset_index(drop=True)
     return record, locked, snap
