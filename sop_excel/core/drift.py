@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ __all__ = [
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 ALL_ITEMS = "*"  # the profile row used for items without a history of their own
 
-DateLike = dt.date | pd.Timestamp | str
+DateLike: TypeAlias = dt.date | pd.Timestamp | str
 
 
 class WorkCalendar:
@@ -246,7 +247,7 @@ def run_rate(mtd_actual: ArrayLike, share: ArrayLike, *, dispersion: float = 1.0
 
 
 def noise_sigma(month_plan: ArrayLike, share: ArrayLike, sigma_month: ArrayLike | None = None, *,
-                default_cv: float = 0.2, dispersion: float = 1.0) -> np.ndarray:
+                default_cv: float = 0.2, dispersion: float | np.ndarray = 1.0) -> np.ndarray:
     """Standard deviation of the MTD deviation from plan expected from normal noise (see module doc).
 
     Args:

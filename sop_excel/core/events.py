@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -168,7 +169,7 @@ def _last_day(start: pd.Timestamp, end: object, days: object, calendar: WorkCale
     cal = np.busdaycalendar(weekmask=calendar.weekmask,
                             holidays=np.array(sorted(calendar.holidays), dtype="datetime64[D]"))
     first = np.busday_offset(np.datetime64(start.date(), "D"), 0, roll="forward", busdaycal=cal)
-    return pd.Timestamp(np.busday_offset(first, int(float(days)) - 1, roll="forward", busdaycal=cal))
+    return pd.Timestamp(np.busday_offset(first, int(float(cast(float, days))) - 1, roll="forward", busdaycal=cal))
 
 
 def _label(r: object) -> str:

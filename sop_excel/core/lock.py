@@ -48,7 +48,7 @@ def make_lock(version: int, scenario: str, plan: pd.DataFrame, forecast: pd.Data
     snap = forecast[["item", "family", "month", "naive", "baseline", "final"]].copy()
     snap.insert(0, "cycle", cycle)
     snap.insert(0, "version", version)
-    snap.insert(5, "lag", months_between(cycle, snap["month"]).astype(int))
+    snap.insert(5, "lag", np.asarray(months_between(cycle, snap["month"])).astype(int))
     if max_lag is not None:
         snap = snap[snap["lag"] <= max_lag].reset_index(drop=True)
     return record, locked, snap

@@ -76,13 +76,13 @@ def item_changes(old: pd.DataFrame, new: pd.DataFrame, *, given: set[str], as_of
     ch = ItemChanges(out)
     # a pending price change whose month has come is the price now
     due = out["price_from"].notna() & (out["price_from"] <= as_of_month)
-    for i in np.flatnonzero(due.to_numpy()):
+    for k in np.flatnonzero(due.to_numpy()):
         for f, nf in (("price", "new_price"), ("unit_cost", "new_unit_cost")):
-            if pd.notna(out.at[i, nf]):
-                out.at[i, f] = out.at[i, nf]
-        out.loc[i, ["new_price", "new_unit_cost"]] = np.nan
-        out.at[i, "price_from"] = pd.NaT
-        ch.pending_applied.append(out.at[i, "item"])
+            if pd.notna(out.at[k, nf]):
+                out.at[k, f] = out.at[k, nf]
+        out.loc[k, ["new_price", "new_unit_cost"]] = np.nan
+        out.at[k, "price_from"] = pd.NaT
+        ch.pending_applied.append(out.at[k, "item"])
     pos = {item: i for i, item in enumerate(out["item"])}
     new = new.reset_index(drop=True)
     rows = []
@@ -103,7 +103,7 @@ def item_changes(old: pd.DataFrame, new: pd.DataFrame, *, given: set[str], as_of
             if f in given and not _same(out.at[i, f], getattr(r, f)):
                 ch.changed.append((r.item, f, out.at[i, f], getattr(r, f)))
                 out.at[i, f] = getattr(r, f)
-        if "like_item" in given and getattr(r, "like_item", "") and out.at[i, "like_item"] in ("", None):
+        if "like_item" in given and (r.like_item if "like_item" in new.columns else "") and out.at[i, "like_item"] in ("", None):
             ch.changed.append((r.item, "like_item", "", r.like_item))
             out.at[i, "like_item"] = r.like_item
         for f, nf in (("price", "new_price"), ("unit_cost", "new_unit_cost")):

@@ -435,7 +435,7 @@ def month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month:
     else the as-of month once it is over, or, before that, the month before it when it was
     closed already (so a second run changes nothing unless its actuals changed)."""
     if month is not None:
-        target = month_start(month)  # type: ignore[arg-type]
+        target = month_start(month)
         if target > as_of_month:
             raise InputError(f"{target:%B %Y} comes after the as-of month ({as_of_month:%B %Y}): months "
                              f"close in order. Close {as_of_month:%B %Y} first; it moves Settings > "

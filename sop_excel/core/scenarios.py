@@ -34,7 +34,8 @@ MAX_NAME = 255 - len(" revenue")
 
 def scenario_chain(name: str, parents: dict[str, str]) -> list[str]:
     """Root-first list of the scenario and its ancestors; refuses loops and unknown parents."""
-    chain, seen = [], set()
+    chain: list[str] = []
+    seen: set[str] = set()
     cur: str | None = name
     while cur:
         if cur in seen:

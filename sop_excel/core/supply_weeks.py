@@ -495,7 +495,7 @@ def _ranking(ctx: _Context, members: np.ndarray, priority: np.ndarray) -> tuple[
     return key, [str(ctx.item_index[members[j]]) for j in order]
 
 
-def _item_action(ctx: _Context, i: int, res: str, r: int, need_by: int, short: float, inside: bool,
+def _item_action(ctx: _Context, i: int | np.integer, res: str, r: int, need_by: int, short: float, inside: bool,
                  due: pd.DataFrame, stock_now: float, prod_w: np.ndarray, rec_w: np.ndarray, dem_w: np.ndarray,
                  priority: np.ndarray) -> str:
     """What would cover ``short`` units by week ``need_by``, with numbers."""
