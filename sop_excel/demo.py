@@ -60,7 +60,7 @@ def demo_scenarios(families: list[str], as_of: dt.date) -> tuple[pd.DataFrame, p
         ("Close the gap", "Upside", "Upside + Pumps price rise, new pump launch, overtime on the valve line", "Draft"),
     ], columns=["scenario", "parent", "description", "status"])
     nat = pd.NaT
-    rows = []
+    rows: list[tuple] = []
     for fam in families:
         rows.append(("Upside", "volume", fam, "", "", nat, nat, 0.10 if fam == "Pumps" else 0.05, None, None,
                      "Acme framework deal" if fam == "Pumps" else "Market +5%"))
@@ -181,9 +181,10 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     say("Planning consensus, scenarios, finance and supply; locking Base; comparing actuals with it")
     plan = plan_tables(settings, items, history, company.budget, company.capacity, company.actuals, state,
                        production=company.production)
+    assert plan.lock_record is not None  # the demo locks Base
     version = int(plan.lock_record.iloc[0]["version"])
     exceptions = plan.tables[T.EXCEPTIONS]
-    log = [{"command": "demo", "data": f"Sample company '{sample.name}', as of {sample.as_of}",
+    log: list[dict[str, object]] = [{"command": "demo", "data": f"Sample company '{sample.name}', as of {sample.as_of}",
             "details": (f"Forecast {len(models)} items; {past_cycles} past cycles simulated (locks v1-v{past_cycles}); "
                         f"Base locked as v{version}; actuals through {plan.through:%Y-%m-%d}; "
                         f"{len(exceptions)} exceptions. Built from the export files in {folder.name}/ as sop-excel "
@@ -214,8 +215,8 @@ def build_demo(out: str | Path, as_of: dt.date | None = None, *,
     ]
     stock = t[T.SUPPLY_ITEMS]
     if len(stock):
-        out = stock[stock["stockout_week"].notna()]
-        lines.append(f"Supply: {len(t[T.EVENTS])} events; {len(out)} items projected out of stock in the next 13 "
+        short = stock[stock["stockout_week"].notna()]
+        lines.append(f"Supply: {len(t[T.EVENTS])} events; {len(short)} items projected out of stock in the next 13 "
                      f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
                      f"{int((exceptions['area'] != 'Demand').sum())} supply and capacity exceptions")
     return DemoResult(path=path, actuals_next_day=csv_path, lines=lines, exports=folder)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -194,12 +195,11 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
     recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
-    existing = existing() if existing is not None else read_frame(book, T.ACTUALS)
-    if callable(actuals):
-        actuals = actuals()
-    notes, older = list(actuals.attrs.get("notes", [])), int(actuals.attrs.get("older_rows", 0) or 0)
-    merged = merge_actuals(existing, actuals)
-    replaced = len(existing) + len(actuals) - len(merged)  # rows of the file that replaced earlier figures
+    current: pd.DataFrame = existing() if existing is not None else read_frame(book, T.ACTUALS)
+    loaded: pd.DataFrame = actuals() if callable(actuals) else actuals
+    notes, older = list(loaded.attrs.get("notes", [])), int(loaded.attrs.get("older_rows", 0) or 0)
+    merged = merge_actuals(current, loaded)
+    replaced = len(current) + len(loaded) - len(merged)  # rows of the file that replaced earlier figures
     first = monthly.keep_from(settings.as_of)  # older days are History's, not the sheet's
     merged, early = monthly.actuals_window(merged, first)
     write_frame(book, T.ACTUALS, merged)
@@ -228,7 +228,7 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     counts = execution["status"].value_counts()
     report = RunReport("refresh-actuals", warnings=recomputed)
     report.lines += [
-        f"Loaded {len(actuals)} rows from {source} ({replaced} replaced earlier figures).",
+        f"Loaded {len(loaded)} rows from {source} ({replaced} replaced earlier figures).",
         *([supply_line] if supply_line else []),
         f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
@@ -239,15 +239,15 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     if notes:  # how the source was read, where it changed what a value means
         report.lines.insert(1, "Read: " + "; ".join(notes) + ".")
     month = pd.Timestamp(settings.as_of).replace(day=1)
-    if not len(actuals) and older:  # a filter that matches nothing says so
+    if not len(loaded) and older:  # a filter that matches nothing says so
         report.warnings.append(f"{source} holds {older:,} rows, none from {month:%d %B %Y} on: nothing was "
                                "loaded. Check the source's dates and Settings > As-of date.")
-    outside = actuals[((actuals["date"] >= first) & (actuals["date"] < month))
-                      | (actuals["date"] > month + pd.offsets.MonthEnd(0))]
+    outside = loaded[((loaded["date"] >= first) & (loaded["date"] < month))
+                      | (loaded["date"] > month + pd.offsets.MonthEnd(0))]
     if len(outside):
         report.warnings.append(f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
                                "Execution (they are kept on the Actuals sheet).")
-    report.warnings += _window_notes(book, settings, existing, actuals, early, first)
+    report.warnings += _window_notes(book, settings, current, loaded, early, first)
     if early_made is not None and len(early_made):
         report.warnings.append(f"{len(early_made)} rows of production and receipts dated before {first:%B %Y} are not "
                                f"kept on the Production sheet: it keeps {first:%B %Y} onward, as the Actuals sheet "
@@ -458,9 +458,9 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
     recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
     write_frame(book, T.EVENTS, append_rows(events, added))
     done = write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)
-    label = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
+    what = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
     report = RunReport("add-event", warnings=recomputed, lines=[
-        f"Event {row['id']} added: {label}" + (f"; owner {owner}" if owner else "") + ".",
+        f"Event {row['id']} added: {what}" + (f"; owner {owner}" if owner else "") + ".",
         *([line] if (line := supply_summary(done)) else []),
         f"Exceptions: {len(done.exceptions)}.",
     ])
@@ -515,7 +515,7 @@ def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", descripti
     if drivers:
         old = read_frame(book, T.DRIVERS)
         new = pd.DataFrame([{"scenario": name, **d} for d in drivers])
-        new.attrs["where"] = tuple(f"New scenario '{name}', {d['kind'].replace('_', ' ')} driver" for d in drivers)
+        new.attrs["where"] = tuple(f"New scenario '{name}', {str(d['kind']).replace('_', ' ')} driver" for d in drivers)
         names = [*scen["scenario"], name]
         parents = {**dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True)), name: parent}
         capacity = read_frame(book, T.CAPACITY)
@@ -580,7 +580,7 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
 
     settings = collect(lambda: read_settings(book))
     present = set(book.table_names())
-    frames = {name: collect(lambda name=name: read_frame(book, name)) for name in INPUT_TABLES
+    frames = {name: collect(functools.partial(read_frame, book, name)) for name in INPUT_TABLES
               if name in present and name != T.SETTINGS}
     items, history = frames.get(T.ITEMS), frames.get(T.HISTORY)
     if items is not None and history is not None:
@@ -717,9 +717,12 @@ def meeting_pack(book: WorkbookIO, out: Path | None = None, *, beside: Path | No
 
     fmt = report.format_for(out, fmt)
     settings = read_settings(book)
-    if out is None and beside is None:
+    if out is not None:
+        target = out
+    elif beside is not None:
+        target = report.default_path(beside, settings.as_of, fmt)
+    else:
         raise InputError("The workbook has no folder to write the meeting pack beside: give the file to write.")
-    target = out if out is not None else report.default_path(beside, settings.as_of, fmt)
     if step:
         step(f"Reading {book.name}")
     present = set(book.table_names()) & {t.name for t in load_layout().tables}

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,7 +130,7 @@ def check_methods(settings: Settings, items: pd.DataFrame, active: set[str]) -> 
 
 def forecast_frames(settings: Settings, items: pd.DataFrame, history: pd.DataFrame,
                     progress: Progress | None = None, *, engine: str = "local",
-                    scheduler: object = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    scheduler: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Baseline forecast per item and month, and the model used per item.
 
     History rows from the as-of month on are left out (the as-of month is being planned).

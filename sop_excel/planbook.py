@@ -21,6 +21,7 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -284,7 +285,7 @@ def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list
     rows = [{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)), "user": getpass.getuser(), **r}
             for r in log]
     tables = {**plan.tables, T.LOG: pd.DataFrame(rows, columns=load_layout().table(T.LOG).fields)}
-    built = {T.SETTINGS: settings_rows(values)}
+    built: dict[str, Any] = {T.SETTINGS: settings_rows(values)}
     for t in load_layout().tables:
         if t.name == T.SETTINGS:
             continue

@@ -5,7 +5,7 @@ cell), the settings of a new workbook, and the As-of date row close-month moves.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -48,21 +48,21 @@ def read_settings(book: WorkbookIO) -> Settings:
             )
             continue
         v = raw[spec.setting]
-        values[spec.name] = v.value if hasattr(v, "text") else v
+        values[spec.name] = cast(Formula, v).value if hasattr(v, "text") else v
     if not problems:
         try:
             return Settings.model_validate(values)
         except ValidationError as err:
             by_name = {s.name: s for s in layout.settings.rows}
             for e in err.errors(include_url=False):
-                spec = by_name.get(str(e["loc"][0]) if e["loc"] else "")
+                bad = by_name.get(str(e["loc"][0]) if e["loc"] else "")
                 where = (
-                    f"Sheet 'Settings', cell {chr(64 + c0 + 1)}{rows[spec.setting]} ({spec.setting})"
-                    if spec
+                    f"Sheet 'Settings', cell {chr(64 + c0 + 1)}{rows[bad.setting]} ({bad.setting})"
+                    if bad
                     else "Sheet 'Settings'"
                 )
                 value = (
-                    e.get("input") if spec else None
+                    e.get("input") if bad else None
                 )  # a rule across settings: no one value to show
                 problems.append(
                     CellProblem(

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -836,7 +836,7 @@ def _empty(fields: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(dtype=v) for k, v in fields.items()})
 
 
-def read_company(files: dict[str, str | Path | None], mapping: ReadMapping, as_of: dt.date, *,
+def read_company(files: Mapping[str, str | Path | None], mapping: ReadMapping, as_of: dt.date, *,
                  defaults: ItemDefaults | None = None) -> CompanyData:
     """Every file a new workbook is built from, read and checked; nothing is half read.
 
