@@ -86,12 +86,12 @@ class WorkCalendar:
 
     def working_days(self, month: DateLike) -> int:
         """Working days in the month of ``month``."""
-        start, end = _bounds(month)
+        start, end = month_days(month)
         return int(np.busday_count(start, end + np.timedelta64(1, "D"), busdaycal=self._cal))
 
     def elapsed(self, month: DateLike, through: DateLike) -> int:
         """Working days of the month from its 1st through ``through`` inclusive (0 before, all after)."""
-        start, end = _bounds(month)
+        start, end = month_days(month)
         upto = min(np.datetime64(pd.Timestamp(through).date(), "D"), end)
         if upto < start:
             return 0
@@ -107,7 +107,7 @@ class WorkCalendar:
 
         Weekends are counted: whether they carry demand is the day-of-week profile's business.
         """
-        start, end = _bounds(month)
+        start, end = month_days(month)
         if through is not None:
             end = min(end, np.datetime64(pd.Timestamp(through).date(), "D"))
         if end < start:
@@ -117,7 +117,8 @@ class WorkCalendar:
         return np.bincount(_weekday(days), minlength=7).astype(float)
 
 
-def _bounds(month: DateLike) -> tuple[np.datetime64, np.datetime64]:
+def month_days(month: DateLike) -> tuple[np.datetime64, np.datetime64]:
+    """The first and last day of the month holding ``month``, as numpy days."""
     start = pd.Timestamp(month).to_period("M").start_time
     end = start + pd.offsets.MonthEnd(0)
     return np.datetime64(start.date(), "D"), np.datetime64(end.date(), "D")
@@ -322,7 +323,7 @@ def drift_table(month_plan: pd.Series, daily: pd.DataFrame, month: DateLike, thr
         are beyond ``z_threshold`` Poisson standard deviations of zero.
     """
     calendar = calendar or WorkCalendar()
-    start, end = (pd.Timestamp(x) for x in _bounds(month))
+    start, end = (pd.Timestamp(x) for x in month_days(month))
     cut = min(pd.Timestamp(through).normalize(), end)
     dates = pd.to_datetime(daily["date"])
     inside = daily.loc[(dates >= start) & (dates <= cut), ["item", "orders"]]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sop_excel.core.drift import DateLike, WorkCalendar, _bounds, mtd_share, noise_sigma
+from sop_excel.core.drift import DateLike, WorkCalendar, month_days, mtd_share, noise_sigma
 
 __all__ = ["sense_demand"]
 
@@ -45,7 +45,7 @@ def sense_demand(daily: pd.DataFrame, month_plan: pd.Series, next_month_plan: pd
         An item with orders and no plan is sensed at its run-rate for both months.
     """
     calendar = calendar or WorkCalendar()
-    start, end = (pd.Timestamp(x) for x in _bounds(as_of))
+    start, end = (pd.Timestamp(x) for x in month_days(as_of))
     cut = min(pd.Timestamp(as_of).normalize(), end)
     dates = pd.to_datetime(daily["date"])
     actual = daily.loc[(dates >= start) & (dates <= cut)].groupby("item")["orders"].sum()

@@ -12,7 +12,7 @@ from sop_excel.sources._validate import (
     ACTUALS,
     Columns,
     Locator,
-    _Twice,
+    Twice,
     duplicate_columns_error,
     missing_columns_error,
     resolve_columns,
@@ -53,7 +53,7 @@ def found_columns(table: Table, mapping: Mapping[str, str] | None, spec: Columns
     header = table.header
     try:
         idx, missing = resolve_columns(header, mapping, spec)
-    except _Twice as twice:
+    except Twice as twice:
         raise duplicate_columns_error(table.header_where, header, twice.positions) from None
     if optional and spec.any_of and not any(c in idx for c in spec.any_of):
         return None

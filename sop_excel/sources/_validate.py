@@ -95,7 +95,7 @@ def resolve_columns(found: list[str], mapping: Mapping[str, str] | None,
 
     Raises:
         SopExcelError: the mapping names a column sop-excel does not know.
-        _Twice: a column wanted is named twice in ``found`` (and none is missing).
+        Twice: a column wanted is named twice in ``found`` (and none is missing).
     """
     mapping = dict(mapping or {})
     wrong = [k for k in mapping if k not in spec.canonical]
@@ -118,11 +118,11 @@ def resolve_columns(found: list[str], mapping: Mapping[str, str] | None,
     if spec.any_of and not any(c in idx for c in spec.any_of) and not missing:
         missing = [str(mapping.get(c, c)) for c in spec.any_of]
     if twice and not missing:
-        raise _Twice(twice)
+        raise Twice(twice)
     return idx, missing
 
 
-class _Twice(Exception):
+class Twice(Exception):
     """A column the actuals need is named twice (positions); the reader says where."""
 
     def __init__(self, positions: list[list[int]]) -> None:

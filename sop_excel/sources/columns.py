@@ -123,7 +123,7 @@ def normal_header(text: object) -> str:
     return _PUNCT.sub(" ", t.lower()).strip()
 
 
-_SYNONYMS = {kind: {role: {normal_header(s) for s in (role, *names)} for role, (_, names) in roles.items()}
+SYNONYMS = {kind: {role: {normal_header(s) for s in (role, *names)} for role, (_, names) in roles.items()}
              for kind, roles in ROLES.items()}
 
 
@@ -289,7 +289,7 @@ def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
     for role in ROLES[kind]:
         if role in index:
             continue
-        names = _SYNONYMS[kind][role]
+        names = SYNONYMS[kind][role]
         hits = [i for i, n in enumerate(norm) if n in names and i not in used]
         if not hits:
             continue

@@ -600,11 +600,11 @@ def _per_month(path: Path, kind: str, mapping: ReadMapping, key: str, value_role
 
 
 def _measure(text: object) -> str | None:
-    from sop_excel.sources.columns import _SYNONYMS
+    from sop_excel.sources.columns import SYNONYMS
 
     t = str(text).strip().lower()
     for role in ("volume", "revenue"):
-        if t in _SYNONYMS["budget"][role]:
+        if t in SYNONYMS["budget"][role]:
             return role
     return None
 

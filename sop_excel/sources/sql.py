@@ -26,7 +26,7 @@ from sop_excel.sources._validate import (
     ACTUALS_COLUMNS,
     Columns,
     Locator,
-    _Twice,
+    Twice,
     duplicate_columns_error,
     missing_columns_error,
     resolve_columns,
@@ -204,7 +204,7 @@ def read_sql_columns(url: str, mapping: Mapping[str, str] | None, spec: Columns,
             found = [c["name"] for c in inspector.get_columns(name, schema=schema)]
             try:
                 idx, missing = resolve_columns(found, mapping, spec)
-            except _Twice as twice:
+            except Twice as twice:
                 raise duplicate_columns_error(f"Database {shown}, table {name}", found, twice.positions,
                                               letters=False) from None
             if optional and spec.any_of and not any(c in idx for c in spec.any_of):
