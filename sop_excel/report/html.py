@@ -75,7 +75,8 @@ def _refs(text: str, refs: dict[str, int]) -> str:
 
 
 def _text(block: Text, refs: dict[str, int]) -> str:
-    out, items = [], []
+    out: list[str] = []
+    items: list[str] = []
 
     def flush() -> None:
         if items:

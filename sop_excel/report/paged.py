@@ -328,7 +328,8 @@ def _rows_plan(c: _Canvas, t: Table, widths: list[float], size: float) -> tuple[
     swatch = size * 1.1 / 72 if t.swatches else 0.0
     head = [c.wrap(hd, widths[j] - 2 * pad, size, bold=True, max_lines=4) for j, hd in enumerate(t.columns)]
     head_h = max((len(x) for x in head), default=1) * size * 1.2 / 72 + 2 * pad
-    cells, heights = [], []
+    cells: list[list[list[str]]] = []
+    heights: list[float] = []
     for r in t.rows:
         row = []
         for j, s in enumerate(r):

@@ -122,7 +122,8 @@ class _Problems:
     """Problems of one file, gathered to be raised at once, in row order."""
 
     def __init__(self, label: str) -> None:
-        self.label, self.items = label, []
+        self.label = label
+        self.items: list[tuple[int, int, CellProblem]] = []
 
     def add(self, mask: np.ndarray, where: Callable[[int], str], values: pd.Series | None, message: str,
             fix: str, order: int = 0) -> None:

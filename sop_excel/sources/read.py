@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -139,7 +140,7 @@ def read_supply(source: str | Path, *, mapping: Mapping[str, str] | None = None,
         source was read where it mattered); or None (see ``optional``).
     """
     kind = source_kind(source)
-    checks = {"known_items": known_items, "item_resources": item_resources, "known_resources": known_resources,
+    checks: dict[str, Any] = {"known_items": known_items, "item_resources": item_resources, "known_resources": known_resources,
               "conventions": conventions}
     if kind in ("sqlite", "url"):
         url = str(source).strip() if kind == "url" else sqlite_url(source)

@@ -120,8 +120,8 @@ def _fetch(result, name: str, shown: str, spec: Columns = ACTUALS) -> list:  # n
 
 def _find_table(inspector, table: str, shown: str) -> tuple[str | None, str]:  # noqa: ANN001
     """(schema, table) as the catalogue spells them; "schema.table" is accepted."""
-    schema, _, name = table.rpartition(".")
-    schema = schema or None
+    owner, _, name = table.rpartition(".")
+    schema = owner or None
     try:
         names = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
     except Exception as exc:  # noqa: BLE001 - driver errors differ; the message says what to check
