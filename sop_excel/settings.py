@@ -13,7 +13,7 @@ from sop_excel import names as T
 from sop_excel.errors import CellProblem, InputError, plain_reason
 from sop_excel.models import Settings
 from sop_excel.workbook.io import Formula, WorkbookIO
-from sop_excel.workbook.layout import load_layout, parse_cell
+from sop_excel.workbook.layout import column_letter, load_layout, parse_cell
 from sop_excel.workbook.tables import read_frame
 
 __all__ = ["as_of_rows", "new_workbook_settings", "read_settings", "write_as_of"]
@@ -57,7 +57,7 @@ def read_settings(book: WorkbookIO) -> Settings:
             for e in err.errors(include_url=False):
                 bad = by_name.get(str(e["loc"][0]) if e["loc"] else "")
                 where = (
-                    f"Sheet 'Settings', cell {chr(64 + c0 + 1)}{rows[bad.setting]} ({bad.setting})"
+                    f"Sheet 'Settings', cell {column_letter(c0 + 1)}{rows[bad.setting]} ({bad.setting})"
                     if bad
                     else "Sheet 'Settings'"
                 )
