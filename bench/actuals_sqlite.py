@@ -35,8 +35,14 @@ def build(path: Path, n_items: int = 10_000, days: int = 31, seed: int = 1) -> p
     items = np.array([f"SKU{i:05d}" for i in range(n_items)])
     rate = rng.lognormal(np.log(20), 1.0, n_items)
     orders = rng.poisson(rate[:, None] * (dates.day_of_week < 5)[None, :]).astype(float)
-    frame = pd.DataFrame({"date": np.tile(dates, n_items), "item": np.repeat(items, days),
-                          "orders": orders.ravel(), "shipments": np.floor(orders.ravel() * 0.95)})
+    frame = pd.DataFrame(
+        {
+            "date": np.tile(dates, n_items),
+            "item": np.repeat(items, days),
+            "orders": orders.ravel(),
+            "shipments": np.floor(orders.ravel() * 0.95),
+        }
+    )
     if path.exists():
         path.unlink()
     write_actuals_sqlite(path, frame)
@@ -54,7 +60,9 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return out, secs, peak
 
 
-def run(db: Path, *, known_items: set[str] | None = None, since: dt.date | None = None) -> dict[str, Any]:
+def run(
+    db: Path, *, known_items: set[str] | None = None, since: dt.date | None = None
+) -> dict[str, Any]:
     """Time the refresh steps on an existing SQLite file.
 
     Returns:
@@ -70,13 +78,29 @@ def run(db: Path, *, known_items: set[str] | None = None, since: dt.date | None 
 
     def drift() -> pd.DataFrame:
         profile = dow_profile(actuals, calendar=cal)
-        return drift_table(plan, actuals, last, last - pd.Timedelta(days=10), calendar=cal, profile=profile,
-                           sigma_month=plan * 0.1)
+        return drift_table(
+            plan,
+            actuals,
+            last,
+            last - pd.Timedelta(days=10),
+            calendar=cal,
+            profile=profile,
+            sigma_month=plan * 0.1,
+        )
 
     table, drift_s, drift_mib = timed(drift)
-    return {"rows": len(actuals), "read_s": read_s, "read_mib": read_mib, "incremental_rows": len(inc),
-            "incremental_s": inc_s, "drift_s": drift_s, "drift_mib": drift_mib,
-            "total_s": read_s + inc_s + drift_s, "actuals": actuals, "drift": table}
+    return {
+        "rows": len(actuals),
+        "read_s": read_s,
+        "read_mib": read_mib,
+        "incremental_rows": len(inc),
+        "incremental_s": inc_s,
+        "drift_s": drift_s,
+        "drift_mib": drift_mib,
+        "total_s": read_s + inc_s + drift_s,
+        "actuals": actuals,
+        "drift": table,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -89,15 +113,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         db = args.db or Path(tmp) / "actuals.db"
         t0 = time.perf_counter()
         frame = build(db, args.items, args.days)
-        print(f"built {db.name}: {len(frame):,} rows ({args.items:,} items x {args.days} days), "
-              f"{db.stat().st_size / 2**20:.1f} MiB in {time.perf_counter() - t0:.2f} s")
+        print(
+            f"built {db.name}: {len(frame):,} rows ({args.items:,} items x {args.days} days), "
+            f"{db.stat().st_size / 2**20:.1f} MiB in {time.perf_counter() - t0:.2f} s"
+        )
         known = set(frame["item"])
         out = run(db, known_items=known)
-    print(f"read_actuals full:        {out['rows']:>8,} rows  {out['read_s']:.2f} s  peak {out['read_mib']:.0f} MiB")
-    print(f"read_actuals since:       {out['incremental_rows']:>8,} rows  {out['incremental_s']:.2f} s")
-    print(f"dow_profile + drift_table: {len(out['drift']):>7,} items {out['drift_s']:.2f} s  "
-          f"peak {out['drift_mib']:.0f} MiB")
-    print(f"total (Python side):      {out['total_s']:.2f} s  (target for the whole refresh: <= 5 s)")
+    print(
+        f"read_actuals full:        {out['rows']:>8,} rows  {out['read_s']:.2f} s  peak {out['read_mib']:.0f} MiB"
+    )
+    print(
+        f"read_actuals since:       {out['incremental_rows']:>8,} rows  {out['incremental_s']:.2f} s"
+    )
+    print(
+        f"dow_profile + drift_table: {len(out['drift']):>7,} items {out['drift_s']:.2f} s  "
+        f"peak {out['drift_mib']:.0f} MiB"
+    )
+    print(
+        f"total (Python side):      {out['total_s']:.2f} s  (target for the whole refresh: <= 5 s)"
+    )
     return out
 
 

@@ -100,19 +100,30 @@ def child(step: str, workbook: Path, trace: bool) -> dict:
         settings = macros.read_settings(book)
         items = read_frame(book, "tblItems")["item"]
         day = pd.Timestamp(settings.as_of)
-        rows = pd.DataFrame({"date": day, "item": items.to_numpy(), "orders": 3.0, "shipments": 3.0})
+        rows = pd.DataFrame(
+            {"date": day, "item": items.to_numpy(), "orders": 3.0, "shipments": 3.0}
+        )
         report = macros.refresh_actuals(book, rows, source="first day of the month")
     else:
         raise SystemExit(f"unknown step {step}")
     total = time.perf_counter() - t0
-    out = {"step": step, "total_s": total, "open_s": t_open, **{f"{k}_s": v for k, v in book.secs.items()},
-           "forecast_s": forecast_s, "cells_read": book.cells["read"], "cells_written": book.cells["write"],
-           "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-           "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
-           "children_cpu_s": sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]),
-           "basis_computed": bool(computed), "changed": getattr(report, "changed", True),
-           "fallback": getattr(raw, "fallback_reason", None), "report": str(report).splitlines()}
+    out = {
+        "step": step,
+        "total_s": total,
+        "open_s": t_open,
+        **{f"{k}_s": v for k, v in book.secs.items()},
+        "forecast_s": forecast_s,
+        "cells_read": book.cells["read"],
+        "cells_written": book.cells["write"],
+        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "cpu_s": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
+        "children_cpu_s": sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]),
+        "basis_computed": bool(computed),
+        "changed": getattr(report, "changed", True),
+        "fallback": getattr(raw, "fallback_reason", None),
+        "report": str(report).splitlines(),
+    }
     out["other_s"] = total - t_open - out["read_s"] - out["write_s"] - out["save_s"] - forecast_s
     if trace:
         out["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
@@ -120,27 +131,43 @@ def child(step: str, workbook: Path, trace: bool) -> dict:
 
 
 def run(step: str, workbook: Path, *, trace: bool = False, timeout: float = 3600) -> dict:
-    cmd = [sys.executable, __file__, "--child", step, str(workbook)] + (["--trace"] if trace else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
-                          env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+    cmd = [sys.executable, __file__, "--child", step, str(workbook)] + (
+        ["--trace"] if trace else []
+    )
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")},
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{step} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def show(label: str, f: dict) -> str:
-    tm = f" tracemalloc peak {f['tracemalloc_peak_mib']:,.0f} MiB;" if "tracemalloc_peak_mib" in f else ""
-    return (f"{label:<34} {f['total_s']:7.1f} s  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
-            f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
-            f"rest {f['other_s']:.1f}; CPU {f['cpu_s']:.1f} s here + {f['children_cpu_s']:.1f} s in helper "
-            f"processes)  ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper "
-            f"{f['children_maxrss_mib']:,.0f} MiB);{tm} cells read {f['cells_read']:,}, written "
-            f"{f['cells_written']:,}" + (f"; FELL BACK: {f['fallback']}" if f.get("fallback") else ""))
+    tm = (
+        f" tracemalloc peak {f['tracemalloc_peak_mib']:,.0f} MiB;"
+        if "tracemalloc_peak_mib" in f
+        else ""
+    )
+    return (
+        f"{label:<34} {f['total_s']:7.1f} s  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
+        f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
+        f"rest {f['other_s']:.1f}; CPU {f['cpu_s']:.1f} s here + {f['children_cpu_s']:.1f} s in helper "
+        f"processes)  ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper "
+        f"{f['children_maxrss_mib']:,.0f} MiB);{tm} cells read {f['cells_read']:,}, written "
+        f"{f['cells_written']:,}" + (f"; FELL BACK: {f['fallback']}" if f.get("fallback") else "")
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workbook", nargs="?", type=Path, help="an N-item workbook (default: build one)")
+    ap.add_argument(
+        "workbook", nargs="?", type=Path, help="an N-item workbook (default: build one)"
+    )
     ap.add_argument("--items", type=int, default=10_000)
     ap.add_argument("--no-trace", action="store_true", help="skip the tracemalloc run")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -173,21 +200,34 @@ def main() -> None:
         full = run("close-refresh", two)
         print(show("3. close-month (with the refresh)", full), flush=True)
         again = run("again", two)
-        print(show("4. close-month again (no-op)", again) + ("" if not again["changed"] else "  CHANGED THE FILE"),
-              flush=True)
+        print(
+            show("4. close-month again (no-op)", again)
+            + ("" if not again["changed"] else "  CHANGED THE FILE"),
+            flush=True,
+        )
         daily = run("actuals", two)
-        print(show("   refresh-actuals, next day 1", daily)
-              + ("  (computed the execution basis)" if daily["basis_computed"] else "  (read the kept basis)"),
-              flush=True)
+        print(
+            show("   refresh-actuals, next day 1", daily)
+            + (
+                "  (computed the execution basis)"
+                if daily["basis_computed"]
+                else "  (read the kept basis)"
+            ),
+            flush=True,
+        )
         if not args.no_trace:
             shutil.copyfile(wb, one)
             traced = run("close", one, trace=True)
-            print(f"   close-month --no-refresh under tracemalloc: peak {traced['tracemalloc_peak_mib']:,.0f} MiB "
-                  f"({traced['total_s']:.1f} s traced)")
-    print(f"target <= 10 s (close-month without the forecast refresh): "
-          f"{'met' if close['total_s'] <= 10 else 'NOT met'} ({close['total_s']:.2f} s); the refresh on its own "
-          f"{refresh['total_s']:.1f} s (forecasting {refresh['forecast_s']:.1f} s); close-month with it "
-          f"{full['total_s']:.1f} s (forecasting {full['forecast_s']:.1f} s)")
+            print(
+                f"   close-month --no-refresh under tracemalloc: peak {traced['tracemalloc_peak_mib']:,.0f} MiB "
+                f"({traced['total_s']:.1f} s traced)"
+            )
+    print(
+        f"target <= 10 s (close-month without the forecast refresh): "
+        f"{'met' if close['total_s'] <= 10 else 'NOT met'} ({close['total_s']:.2f} s); the refresh on its own "
+        f"{refresh['total_s']:.1f} s (forecasting {refresh['forecast_s']:.1f} s); close-month with it "
+        f"{full['total_s']:.1f} s (forecasting {full['forecast_s']:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,17 @@ from forecasting.metrics import mase, smape  # noqa: E402
 from forecasting.models import Naive2, SeasonalNaive  # noqa: E402
 
 # ../shared/ beside the project root (a worktree elsewhere falls back to /work/shared)
-DATA = next((d for d in (Path(__file__).resolve().parents[2] / "shared" / "data",
-                         Path("/work/shared/data")) if d.is_dir()), Path("shared/data"))
+DATA = next(
+    (
+        d
+        for d in (
+            Path(__file__).resolve().parents[2] / "shared" / "data",
+            Path("/work/shared/data"),
+        )
+        if d.is_dir()
+    ),
+    Path("shared/data"),
+)
 SETS = {"m3": "m3_monthly.csv.gz", "m1": "m1_monthly.csv.gz"}
 M = 12
 CUT_H = 12
@@ -117,26 +126,40 @@ def run_autoets(data: list[Series], h: int, cache: Path | None, key: str) -> lis
         path = cache / f"autoets_{key}_{h}_{digest}.npz"
         if path.exists():
             z = np.load(path)
-            return [(z["f"][i], z["i80"][i], z["i95"][i], float("nan"), float("nan"))
-                    for i in range(len(data))]
+            return [
+                (z["f"][i], z["i80"][i], z["i95"][i], float("nan"), float("nan"))
+                for i in range(len(data))
+            ]
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _, y, _ in data:
             r = AutoETS(season_length=M).forecast(y, h, level=[80, 95])
-            out.append((np.asarray(r["mean"], float),
-                        np.vstack([r["lo-80"], r["hi-80"]]), np.vstack([r["lo-95"], r["hi-95"]]),
-                        float("nan"), float("nan")))
+            out.append(
+                (
+                    np.asarray(r["mean"], float),
+                    np.vstack([r["lo-80"], r["hi-80"]]),
+                    np.vstack([r["lo-95"], r["hi-95"]]),
+                    float("nan"),
+                    float("nan"),
+                )
+            )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, f=np.array([o[0] for o in out]), i80=np.array([o[1] for o in out]),
-                 i95=np.array([o[2] for o in out]))
+        np.savez(
+            path,
+            f=np.array([o[0] for o in out]),
+            i80=np.array([o[1] for o in out]),
+            i95=np.array([o[2] for o in out]),
+        )
     return out
 
 
 def run_model(data: list[Series], h: int, make: Callable[[], object]) -> list[tuple]:
-    return [(make().forecast(y, h), None, None, float("nan"), float("nan"))  # type: ignore[attr-defined]
-            for _, y, _ in data]
+    return [
+        (make().forecast(y, h), None, None, float("nan"), float("nan"))  # type: ignore[attr-defined]
+        for _, y, _ in data
+    ]
 
 
 def score(data: list[Series], results: list[tuple]) -> Scores:
@@ -150,11 +173,14 @@ def score(data: list[Series], results: list[tuple]) -> Scores:
             c95.append(np.mean((test >= i95[0][: test.size]) & (test <= i95[1][: test.size])))
         ms.append(t)
         cpu.append(c)
-    return Scores(float(np.mean(m)), float(np.mean(s)),
-                  float(np.mean(c80)) if c80 else float("nan"),
-                  float(np.mean(c95)) if c95 else float("nan"),
-                  float(np.median(ms)) if np.all(np.isfinite(ms)) else float("nan"),
-                  float(np.median(cpu)) if np.all(np.isfinite(cpu)) else float("nan"))
+    return Scores(
+        float(np.mean(m)),
+        float(np.mean(s)),
+        float(np.mean(c80)) if c80 else float("nan"),
+        float(np.mean(c95)) if c95 else float("nan"),
+        float(np.median(ms)) if np.all(np.isfinite(ms)) else float("nan"),
+        float(np.median(cpu)) if np.all(np.isfinite(cpu)) else float("nan"),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,15 +191,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--seasonal-only", action="store_true",
-                    help="only series whose whole history passes the 90%% lag-12 test (M4's rule)")
-    ap.add_argument("--data", type=Path, default=DATA, help="folder holding m3_monthly.csv.gz, m1_monthly.csv.gz")
+    ap.add_argument(
+        "--seasonal-only",
+        action="store_true",
+        help="only series whose whole history passes the 90%% lag-12 test (M4's rule)",
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=DATA,
+        help="folder holding m3_monthly.csv.gz, m1_monthly.csv.gz",
+    )
     args = ap.parse_args(argv)
-    print(f"one origin per series; season 12; full rows at the set's h, cut rows at h={CUT_H}; "
-          f"{'one process' if args.jobs == 1 else f'{args.jobs} processes (no timing)'}",
-          flush=True)
-    header = (f"{'set':<4}{'cut':>5}{'n':>6}{'h':>4} | {'method':<15}{'MASE':>7}{'sMAPE':>8}"
-              f"{'OWA':>7}{'cov80':>7}{'cov95':>7}{'ms':>7}{'cpu ms':>8}")
+    print(
+        f"one origin per series; season 12; full rows at the set's h, cut rows at h={CUT_H}; "
+        f"{'one process' if args.jobs == 1 else f'{args.jobs} processes (no timing)'}",
+        flush=True,
+    )
+    header = (
+        f"{'set':<4}{'cut':>5}{'n':>6}{'h':>4} | {'method':<15}{'MASE':>7}{'sMAPE':>8}"
+        f"{'OWA':>7}{'cov80':>7}{'cov95':>7}{'ms':>7}{'cpu ms':>8}"
+    )
     print(header)
     print("-" * len(header))
     for name in args.sets.split(","):
@@ -185,22 +223,37 @@ def main(argv: list[str] | None = None) -> int:
         for c in args.cuts.split(","):
             months = None if c == "full" else int(c)
             data, h = cut(full, months)
-            rows = {"default": run_default(data, h, args.jobs),
-                    "seasonal naive": run_model(data, h, lambda: SeasonalNaive(M)),
-                    "Naive2": run_model(data, h, lambda: Naive2(M))}
-            ref = None if args.no_reference else run_autoets(data, h, args.cache, f"{name}_{c}_{args.every}")
+            rows = {
+                "default": run_default(data, h, args.jobs),
+                "seasonal naive": run_model(data, h, lambda: SeasonalNaive(M)),
+                "Naive2": run_model(data, h, lambda: Naive2(M)),
+            }
+            ref = (
+                None
+                if args.no_reference
+                else run_autoets(data, h, args.cache, f"{name}_{c}_{args.every}")
+            )
             if ref is not None:
                 rows["AutoETS"] = ref
             scores = {k: score(data, v) for k, v in rows.items()}
             base = scores["Naive2"]
             for k, sc in scores.items():
                 owa = 0.5 * (sc.smape / base.smape + sc.mase / base.mase)
-                ms = (f"{sc.ms:>7.1f}{sc.cpu_ms:>8.1f}" if np.isfinite(sc.ms) and args.jobs == 1
-                      else "")
-                cov = (f"{sc.cover80:>7.1%}{sc.cover95:>7.1%}" if np.isfinite(sc.cover80)
-                       else f"{'':>14}")
-                print(f"{name:<4}{c:>5}{len(data):>6}{h:>4} | {k:<15}{sc.mase:>7.3f}"
-                      f"{sc.smape:>8.3f}{owa:>7.3f}{cov}{ms}", flush=True)
+                ms = (
+                    f"{sc.ms:>7.1f}{sc.cpu_ms:>8.1f}"
+                    if np.isfinite(sc.ms) and args.jobs == 1
+                    else ""
+                )
+                cov = (
+                    f"{sc.cover80:>7.1%}{sc.cover95:>7.1%}"
+                    if np.isfinite(sc.cover80)
+                    else f"{'':>14}"
+                )
+                print(
+                    f"{name:<4}{c:>5}{len(data):>6}{h:>4} | {k:<15}{sc.mase:>7.3f}"
+                    f"{sc.smape:>8.3f}{owa:>7.3f}{cov}{ms}",
+                    flush=True,
+                )
             print()
     return 0
 

@@ -64,7 +64,9 @@ def synthesize(n: int, seed: int, path: Path) -> pd.DataFrame:
         ys.append(np.maximum(np.round(y, 1), 0.0))
     idx = np.concatenate(ids)
     names = np.array([f"S{i:06d}" for i in range(n)], dtype=object)
-    return pd.DataFrame({"unique_id": names[idx], "ds": np.concatenate(ds), "y": np.concatenate(ys)})
+    return pd.DataFrame(
+        {"unique_id": names[idx], "ds": np.concatenate(ds), "y": np.concatenate(ys)}
+    )
 
 
 def peak_mib() -> float:
@@ -89,9 +91,12 @@ def run_one(config: str, args: argparse.Namespace, ref_path: Path) -> None:
 
         w = int(config.split(":")[1])
         t0 = time.perf_counter()
-        with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, \
-                Client(cluster, set_as_default=False) as client:
+        with (
+            LocalCluster(
+                n_workers=w, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+            Client(cluster, set_as_default=False) as client,
+        ):
             first = frame["unique_id"].drop_duplicates().iloc[: 4 * w]
             forecast(frame[frame["unique_id"].isin(first)], h=H, engine="dask", scheduler=client)
             note = f"start+warm-up {time.perf_counter() - t0:.1f} s (not in the rate)"
@@ -122,25 +127,45 @@ def main() -> None:
 
     t0 = time.perf_counter()
     frame = synthesize(args.series, args.seed, args.data)
-    print(f"{args.series} series, {len(frame)} rows, synthesized in {time.perf_counter() - t0:.1f} s "
-          f"(seed {args.seed}); h = {H}; cores: {os.cpu_count()}; "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"{args.series} series, {len(frame)} rows, synthesized in {time.perf_counter() - t0:.1f} s "
+        f"(seed {args.seed}); h = {H}; cores: {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     t0 = time.perf_counter()
     regular_series(frame)
-    print(f"driver preparation alone (regular_series: every item on a monthly calendar), part of every run below: "
-          f"{time.perf_counter() - t0:.1f} s", flush=True)
+    print(
+        f"driver preparation alone (regular_series: every item on a monthly calendar), part of every run below: "
+        f"{time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
     del frame
 
     configs = [("local", f"local pool n_jobs={args.n_jobs}")] + [
         (f"dask:{w}", f"dask {w} worker{'s' * (w > 1)}")
-        for w in (int(x) for x in args.workers.split(",") if x.strip())]
+        for w in (int(x) for x in args.workers.split(",") if x.strip())
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ref = Path(tmp) / "local.pkl"
         for config, name in configs:  # each in a fresh process: a clean memory peak
-            cmd = [sys.executable, __file__, "--one", config, "--ref", str(ref), "--series",
-                   str(args.series), "--seed", str(args.seed), "--n-jobs", str(args.n_jobs),
-                   "--data", str(args.data)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                config,
+                "--ref",
+                str(ref),
+                "--series",
+                str(args.series),
+                "--seed",
+                str(args.seed),
+                "--n-jobs",
+                str(args.n_jobs),
+                "--data",
+                str(args.data),
+            ]
             res = subprocess.run(cmd, capture_output=True, text=True)
             line = next((x for x in res.stdout.splitlines() if x.startswith("RESULT")), None)
             if line is None:
@@ -148,19 +173,26 @@ def main() -> None:
                 continue
             _, wall, mib, same, note = line.split("\t")
             rows.append((name, float(wall), float(mib), same, note))
-            print(f"  {name}: {float(wall):.1f} s, {args.series / float(wall):.1f} series/s, "
-                  f"identical to local: {same}", flush=True)
+            print(
+                f"  {name}: {float(wall):.1f} s, {args.series / float(wall):.1f} series/s, "
+                f"identical to local: {same}",
+                flush=True,
+            )
 
     local = next((r for r in rows if r[0].startswith("local")), None)
     print()
-    print(f"{'configuration':<22} {'wall s':>8} {'series/s':>9} {'vs local':>9} {'driver peak MiB':>16}  "
-          "identical  notes")
+    print(
+        f"{'configuration':<22} {'wall s':>8} {'series/s':>9} {'vs local':>9} {'driver peak MiB':>16}  "
+        "identical  notes"
+    )
     for name, wall, mib, same, note in rows:
         rate = args.series / wall
         ratio = f"{rate / (args.series / local[1]):.2f}" if local else "-"
         print(f"{name:<22} {wall:>8.1f} {rate:>9.1f} {ratio:>9} {mib:>16.0f}  {same:<9}  {note}")
-    print(f"Load average at the end {os.getloadavg()[0]:.1f} (other work on the machine). "
-          "series/s includes the driver's preparation and assembly.")
+    print(
+        f"Load average at the end {os.getloadavg()[0]:.1f} (other work on the machine). "
+        "series/s includes the driver's preparation and assembly."
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,22 @@ from forecasting.selection import ItemSpec  # noqa: E402
 
 DATA = Path("/work/shared/data/m3_monthly.csv.gz")
 H, M = 18, 12
-OURS = ["naive", "seasonal_naive", "naive2", "moving_average", "ses", "holt", "damped_holt", "theta", "dynamic_theta",
-        "holt_winters", "ets", "croston_sba", "tsb", "auto"]
+OURS = [
+    "naive",
+    "seasonal_naive",
+    "naive2",
+    "moving_average",
+    "ses",
+    "holt",
+    "damped_holt",
+    "theta",
+    "dynamic_theta",
+    "holt_winters",
+    "ets",
+    "croston_sba",
+    "tsb",
+    "auto",
+]
 
 Forecaster = Callable[[np.ndarray], np.ndarray]
 
@@ -49,8 +63,13 @@ def load(path: Path, every: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     out = []
     for uid, g in df.groupby("unique_id", sort=False):
         g = g.sort_values("t")
-        out.append((str(uid), g.loc[g["split"] == "train", "y"].to_numpy(float),
-                    g.loc[g["split"] == "test", "y"].to_numpy(float)))
+        out.append(
+            (
+                str(uid),
+                g.loc[g["split"] == "train", "y"].to_numpy(float),
+                g.loc[g["split"] == "test", "y"].to_numpy(float),
+            )
+        )
     return out[::every]
 
 
@@ -79,8 +98,9 @@ def reference_forecaster() -> Forecaster | None:
     return lambda y: AutoETS(season_length=M).forecast(y, H)["mean"]
 
 
-def evaluate(name: str, fn: Forecaster, data: list[tuple[str, np.ndarray, np.ndarray]]
-             ) -> dict[str, float]:
+def evaluate(
+    name: str, fn: Forecaster, data: list[tuple[str, np.ndarray, np.ndarray]]
+) -> dict[str, float]:
     """Mean sMAPE and MASE over the series, median and total milliseconds per series."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -92,8 +112,12 @@ def evaluate(name: str, fn: Forecaster, data: list[tuple[str, np.ndarray, np.nda
             times.append(time.perf_counter() - t0)
             s.append(smape(test, f))
             m.append(mase(test, f, y, M))
-    return {"smape": float(np.mean(s)), "mase": float(np.mean(m)),
-            "ms": 1000 * float(np.median(times)), "total_s": float(np.sum(times))}
+    return {
+        "smape": float(np.mean(s)),
+        "mase": float(np.mean(m)),
+        "ms": 1000 * float(np.median(times)),
+        "total_s": float(np.sum(times)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     data = load(args.data, args.every)
     print(f"M3 monthly: {len(data)} series, h={H}, season {M}, one process", flush=True)
     rows: dict[str, dict[str, float]] = {}
-    wanted = ["seasonal_naive", "naive2"] + [m for m in args.methods.split(",")
-                                             if m not in ("seasonal_naive", "naive2")]
+    wanted = ["seasonal_naive", "naive2"] + [
+        m for m in args.methods.split(",") if m not in ("seasonal_naive", "naive2")
+    ]
     for name in wanted:
         fn = auto_forecaster() if name == "auto" else model_forecaster(name)
         rows[name] = evaluate(name, fn, data)
@@ -119,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'method':<24}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}{'ms/series':>11}{'total s':>9}")
     for name, r in rows.items():
         owa = 0.5 * (r["smape"] / base["smape"] + r["mase"] / base["mase"])
-        print(f"{name:<24}{r['smape']:>8.3f}{r['mase']:>8.3f}{owa:>8.3f}{r['ms']:>11.2f}"
-              f"{r['total_s']:>9.1f}")
+        print(
+            f"{name:<24}{r['smape']:>8.3f}{r['mase']:>8.3f}{owa:>8.3f}{r['ms']:>11.2f}"
+            f"{r['total_s']:>9.1f}"
+        )
     return 0
 
 

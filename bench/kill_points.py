@@ -48,7 +48,9 @@ def bench(command: str, original: Path, actuals: Path, points: int, work: Path) 
     n_save = points // 3
     plan = [dict(on_save=0.2 * k / max(n_save - 1, 1)) for k in range(n_save)]
     n_time = points - n_save
-    plan += [dict(after=whole.seconds * (0.05 + 0.95 * k / max(n_time - 1, 1))) for k in range(n_time)]
+    plan += [
+        dict(after=whole.seconds * (0.05 + 0.95 * k / max(n_time - 1, 1))) for k in range(n_time)
+    ]
     outcomes = []
     for k, p in enumerate(plan):
         target = work / f"{command}-{k:03d}" / original.name
@@ -57,21 +59,34 @@ def bench(command: str, original: Path, actuals: Path, points: int, work: Path) 
         o = run_killed(target, command, actuals=actuals, **p)
         next_command_cleans_up(target)
         outcomes.append(o)
-        print(f"  {command} {o.point:>12}: {o.result:8} (killed at {o.seconds:.2f} s, {o.temps_left} temp file(s) "
-              f"left, {o.processes_left} process(es) left)", file=sys.stderr, flush=True)
+        print(
+            f"  {command} {o.point:>12}: {o.result:8} (killed at {o.seconds:.2f} s, {o.temps_left} temp file(s) "
+            f"left, {o.processes_left} process(es) left)",
+            file=sys.stderr,
+            flush=True,
+        )
         shutil.rmtree(target.parent)
     results = [o.result for o in outcomes]
-    return {"command": command, "duration_s": round(whole.seconds, 2), "kills": len(outcomes),
-            "old": results.count("old"), "new": results.count("new"), "finished": results.count("finished"),
-            "temp_files_left_by_kills": sum(o.temps_left for o in outcomes),
-            "processes_left": sum(o.processes_left for o in outcomes)}
+    return {
+        "command": command,
+        "duration_s": round(whole.seconds, 2),
+        "kills": len(outcomes),
+        "old": results.count("old"),
+        "new": results.count("new"),
+        "finished": results.count("finished"),
+        "temp_files_left_by_kills": sum(o.temps_left for o in outcomes),
+        "processes_left": sum(o.processes_left for o in outcomes),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=30, help="kills per command (default 30)")
-    ap.add_argument("--workbook", type=Path, help="a planning workbook with its actuals CSV beside it "
-                                                   "(default: a fresh demo)")
+    ap.add_argument(
+        "--workbook",
+        type=Path,
+        help="a planning workbook with its actuals CSV beside it (default: a fresh demo)",
+    )
     ap.add_argument("--commands", nargs="+", default=["refresh-actuals", "refresh-forecast"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="sop-kill-") as tmp:

@@ -24,14 +24,24 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent)]
 
 COMMANDS = ("plan inputs", "compare-scenarios", "lock-plan", "refresh-actuals", "close-month")
-GROWING = ("tblHistory", "tblSnapshots", "tblMonthAccuracy", "tblActuals", "tblLog", "tblExceptionLog", "tblArchive")
+GROWING = (
+    "tblHistory",
+    "tblSnapshots",
+    "tblMonthAccuracy",
+    "tblActuals",
+    "tblLog",
+    "tblExceptionLog",
+    "tblArchive",
+)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cycles", type=int, default=12)
     ap.add_argument("--small", action="store_true", help="the test's company (4 items a family)")
-    ap.add_argument("--method", help="Settings > Forecast method for the run (default: the workbook's)")
+    ap.add_argument(
+        "--method", help="Settings > Forecast method for the run (default: the workbook's)"
+    )
     args = ap.parse_args()
 
     import pandas as pd
@@ -42,15 +52,22 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="sop-cycle-"))
     t = time.perf_counter()
     path = small_demo(folder / "plan.xlsx") if args.small else build_demo(folder / "plan.xlsx").path
-    print(f"{path}: built in {time.perf_counter() - t:.1f} s, {path.stat().st_size / 1e3:,.0f} kB", flush=True)
+    print(
+        f"{path}: built in {time.perf_counter() - t:.1f} s, {path.stat().st_size / 1e3:,.0f} kB",
+        flush=True,
+    )
 
     def line(k: int, sim) -> None:  # noqa: ANN001 - a Simulation
         steps = [s for s in sim.steps if s.cycle == k]
         secs = {c: sum(s.seconds for s in steps if s.command == c) for c in COMMANDS}
         rows = sim.rows[-1]
-        print(f"cycle {k:2d} {sim.months[-1]:%Y-%m}: " + ", ".join(f"{c} {v:.1f}" for c, v in secs.items() if v)
-              + f" s; {sim.sizes[-1] / 1e3:,.0f} kB; rows " + ", ".join(f"{n[3:]} {rows[n]:,}" for n in GROWING),
-              flush=True)
+        print(
+            f"cycle {k:2d} {sim.months[-1]:%Y-%m}: "
+            + ", ".join(f"{c} {v:.1f}" for c, v in secs.items() if v)
+            + f" s; {sim.sizes[-1] / 1e3:,.0f} kB; rows "
+            + ", ".join(f"{n[3:]} {rows[n]:,}" for n in GROWING),
+            flush=True,
+        )
 
     t = time.perf_counter()
     sim = run_cycles(path, args.cycles, method=args.method, on_cycle=line)
@@ -60,15 +77,20 @@ def main() -> None:
     per = steps.groupby(["cycle", "command"])["seconds"].agg(["sum", "count"]).reset_index()
     per["each"] = per["sum"] / per["count"]
     table = per.pivot(index="command", columns="cycle", values="each")
-    head, tail = table.iloc[:, 1:4].mean(axis=1), table.iloc[:, -3:].mean(axis=1)  # cycle 1 starts mid-month
+    head, tail = (
+        table.iloc[:, 1:4].mean(axis=1),
+        table.iloc[:, -3:].mean(axis=1),
+    )  # cycle 1 starts mid-month
     print("seconds per run (mean of cycles 2-4 | last 3):")
     for c in COMMANDS:
         if c in table.index:
             print(f"  {c:<18} {head[c]:6.2f} | {tail[c]:6.2f}")
     grow = [b - a for a, b in zip(sim.sizes, sim.sizes[1:], strict=False)]
-    print(f"size per cycle: +{sum(grow[:len(grow) // 2]) / max(len(grow) // 2, 1) / 1e3:,.1f} kB (first half), "
-          f"+{sum(grow[len(grow) // 2:]) / max(len(grow) - len(grow) // 2, 1) / 1e3:,.1f} kB (second half); "
-          f"final {sim.sizes[-1] / 1e3:,.0f} kB")
+    print(
+        f"size per cycle: +{sum(grow[: len(grow) // 2]) / max(len(grow) // 2, 1) / 1e3:,.1f} kB (first half), "
+        f"+{sum(grow[len(grow) // 2 :]) / max(len(grow) - len(grow) // 2, 1) / 1e3:,.1f} kB (second half); "
+        f"final {sim.sizes[-1] / 1e3:,.0f} kB"
+    )
 
 
 if __name__ == "__main__":

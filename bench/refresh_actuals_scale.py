@@ -74,9 +74,13 @@ class Timed:
         return self._timed_read(self.book.read_table, name)  # type: ignore[attr-defined]
 
     def __getattr__(self, attr: str) -> object:
-        if attr == "read_values" and hasattr(self.book, "read_values"):  # the side's value-only reader
+        if attr == "read_values" and hasattr(
+            self.book, "read_values"
+        ):  # the side's value-only reader
             return lambda name: self._timed_read(self.book.read_values, name)  # type: ignore[attr-defined]
-        if attr in ("content_stamp", "frame_reader", "writes_sheets_in_bulk") and hasattr(self.book, attr):
+        if attr in ("content_stamp", "frame_reader", "writes_sheets_in_bulk") and hasattr(
+            self.book, attr
+        ):
             return getattr(self.book, attr)  # what else the side offers, untimed
         raise AttributeError(attr)
 
@@ -91,7 +95,9 @@ class Timed:
         t = time.perf_counter()
         self.book.write_table(name, rows)  # type: ignore[attr-defined]
         self.secs["write"] += time.perf_counter() - t
-        self.cells["write"] += len(rows) * len(rows[0])  # rectangular; a FrameRows is not made into rows here
+        self.cells["write"] += len(rows) * len(
+            rows[0]
+        )  # rectangular; a FrameRows is not made into rows here
 
     def save(self) -> None:
         t = time.perf_counter()
@@ -117,8 +123,10 @@ def make_source(workbook: Path, db: Path, supply: bool = False) -> int:
     if supply:
         prod = read_frame(book, "tblProduction")
         month = actuals["date"].max()
-        prod = prod.assign(produced=prod["produced"] + ((prod["date"] <= month) & (prod["produced"] > 0)),
-                           date=prod["date"].dt.strftime("%Y-%m-%d"))
+        prod = prod.assign(
+            produced=prod["produced"] + ((prod["date"] <= month) & (prod["produced"] > 0)),
+            date=prod["date"].dt.strftime("%Y-%m-%d"),
+        )
         with sqlite3.connect(db) as conn:
             prod.to_sql("production", conn, index=False)
         conn.close()
@@ -126,7 +134,9 @@ def make_source(workbook: Path, db: Path, supply: bool = False) -> int:
     return n
 
 
-def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actuals", supply: bool = False) -> dict:
+def child(
+    side: str, workbook: Path, db: Path, trace: bool, command: str = "actuals", supply: bool = False
+) -> dict:
     """One refresh in this process (a fresh one): the figures as a dict."""
     os.environ["SOP_EXCEL_IO"] = side
     from sop_excel import macros
@@ -165,19 +175,34 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
         pipeline.forecast_frames = timed_forecast
         report = macros.refresh_forecast(book)
     else:
-        report = macros.refresh_actuals_from_source(book, str(db), aside=True,  # as the CLI
-                                                    supply=str(db) if supply else None)
+        report = macros.refresh_actuals_from_source(
+            book,
+            str(db),
+            aside=True,  # as the CLI
+            supply=str(db) if supply else None,
+        )
     total = time.perf_counter() - t0
-    out = {"side": side, "total_s": total, "open_s": t_open, **{f"{k}_s": v for k, v in book.secs.items()},
-           "cells_read": book.cells["read"], "cells_written": book.cells["write"],
-           "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           # CPU seconds, this process and its helpers: on a shared machine a steadier figure than the time
-           "cpu_s": sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime")),
-           "children_cpu_s": sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f)
-                                 for f in ("ru_utime", "ru_stime")),
-           # the largest of its helper processes (the source and Actuals readers, the sheet writer)
-           "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-           "fallback": getattr(raw, "fallback_reason", None), "report": str(report).splitlines()[:2]}
+    out = {
+        "side": side,
+        "total_s": total,
+        "open_s": t_open,
+        **{f"{k}_s": v for k, v in book.secs.items()},
+        "cells_read": book.cells["read"],
+        "cells_written": book.cells["write"],
+        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # CPU seconds, this process and its helpers: on a shared machine a steadier figure than the time
+        "cpu_s": sum(
+            getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime")
+        ),
+        "children_cpu_s": sum(
+            getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f)
+            for f in ("ru_utime", "ru_stime")
+        ),
+        # the largest of its helper processes (the source and Actuals readers, the sheet writer)
+        "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "fallback": getattr(raw, "fallback_reason", None),
+        "report": str(report).splitlines()[:2],
+    }
     out["forecast_s"] = fsecs
     out["basis_computed"] = bool(computed)
     out["other_s"] = total - t_open - out["read_s"] - out["write_s"] - out["save_s"] - fsecs
@@ -186,22 +211,43 @@ def child(side: str, workbook: Path, db: Path, trace: bool, command: str = "actu
     return out
 
 
-def run_side(side: str, workbook: Path, db: Path, *, trace: bool = True, timeout: float = 3600,
-             command: str = "actuals", runs: int = 1, supply: bool = False) -> list[dict]:
+def run_side(
+    side: str,
+    workbook: Path,
+    db: Path,
+    *,
+    trace: bool = True,
+    timeout: float = 3600,
+    command: str = "actuals",
+    runs: int = 1,
+    supply: bool = False,
+) -> list[dict]:
     """Time ``side`` in fresh processes on a fresh copy, ``runs`` times one after the other on
     that copy (the first refresh after an S&OP change computes the execution basis and keeps it;
     the next ones, the daily case, read it); add the traced peak of the first if asked."""
     out: list[dict] = []
-    for traced in ([False, True] if trace else [False]):
+    for traced in [False, True] if trace else [False]:
         with tempfile.TemporaryDirectory(prefix="sop-bench-", dir=workbook.parent) as d:
             copy = Path(d) / workbook.name
             shutil.copyfile(workbook, copy)
             for k in range(1 if traced else runs):
-                cmd = [sys.executable, __file__, "--child", side, str(copy), "--db", str(db), "--command", command,
-                       *(["--supply"] if supply else [])]
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    side,
+                    str(copy),
+                    "--db",
+                    str(db),
+                    "--command",
+                    command,
+                    *(["--supply"] if supply else []),
+                ]
                 if traced:
                     cmd.append("--trace")
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+                proc = subprocess.run(
+                    cmd, capture_output=True, text=True, timeout=timeout, check=False
+                )
                 if proc.returncode != 0:
                     raise RuntimeError(f"{side} run failed:\n{proc.stderr[-3000:]}")
                 got = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -215,76 +261,131 @@ def run_side(side: str, workbook: Path, db: Path, *, trace: bool = True, timeout
 
 def show(f: dict) -> str:
     tm = f"{f['tracemalloc_peak_mib']:,.0f} MiB" if "tracemalloc_peak_mib" in f else "not traced"
-    return (f"{f['side']:>8}: {f['total_s']:7.1f} s, CPU {f.get('cpu_s', 0):.1f} s here + "
-            f"{f.get('children_cpu_s', 0):.1f} s in helpers  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
-            f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
-            f"SQLite+pipeline+frames {f['other_s']:.1f})  "
-            f"ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper process {f.get('children_maxrss_mib', 0):,.0f} MiB), "
-            f"tracemalloc peak {tm}; "
-            f"cells read {f['cells_read']:,}, written {f['cells_written']:,}"
-            + (f"; FELL BACK: {f['fallback']}" if f.get("fallback") else ""))
+    return (
+        f"{f['side']:>8}: {f['total_s']:7.1f} s, CPU {f.get('cpu_s', 0):.1f} s here + "
+        f"{f.get('children_cpu_s', 0):.1f} s in helpers  (open {f['open_s']:.1f}, read tables {f['read_s']:.1f}, "
+        f"queue writes {f['write_s']:.1f}, save {f['save_s']:.1f}, forecasting {f['forecast_s']:.1f}, "
+        f"SQLite+pipeline+frames {f['other_s']:.1f})  "
+        f"ru_maxrss {f['maxrss_mib']:,.0f} MiB (largest helper process {f.get('children_maxrss_mib', 0):,.0f} MiB), "
+        f"tracemalloc peak {tm}; "
+        f"cells read {f['cells_read']:,}, written {f['cells_written']:,}"
+        + (f"; FELL BACK: {f['fallback']}" if f.get("fallback") else "")
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workbook", nargs="?", type=Path, help="an N-item workbook (default: build one)")
+    ap.add_argument(
+        "workbook", nargs="?", type=Path, help="an N-item workbook (default: build one)"
+    )
     ap.add_argument("--items", type=int, default=10_000, help="items when building the workbook")
-    ap.add_argument("--db", type=Path, help="the SQLite actuals (default: made beside the workbook)")
-    ap.add_argument("--baseline", action="store_true", help="also time the openpyxl side on the same file")
+    ap.add_argument(
+        "--db", type=Path, help="the SQLite actuals (default: made beside the workbook)"
+    )
+    ap.add_argument(
+        "--baseline", action="store_true", help="also time the openpyxl side on the same file"
+    )
     ap.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs")
-    ap.add_argument("--command", choices=("actuals", "forecast"), default="actuals",
-                    help="what to time: refresh-actuals (default) or refresh-forecast")
-    ap.add_argument("--runs", type=int, default=3,
-                    help="refresh-actuals runs one after the other on one copy (default 3: the first "
-                         "keeps the execution basis, the others read it)")
-    ap.add_argument("--supply", action="store_true",
-                    help="also load production and receipts (the workbook's Production table, every figure "
-                         "corrected by +1) from table 'production' of the same SQLite file")
-    ap.add_argument("--no-supply-data", action="store_true",
-                    help="when building the workbook: without production, receipts and events")
+    ap.add_argument(
+        "--command",
+        choices=("actuals", "forecast"),
+        default="actuals",
+        help="what to time: refresh-actuals (default) or refresh-forecast",
+    )
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="refresh-actuals runs one after the other on one copy (default 3: the first "
+        "keeps the execution basis, the others read it)",
+    )
+    ap.add_argument(
+        "--supply",
+        action="store_true",
+        help="also load production and receipts (the workbook's Production table, every figure "
+        "corrected by +1) from table 'production' of the same SQLite file",
+    )
+    ap.add_argument(
+        "--no-supply-data",
+        action="store_true",
+        help="when building the workbook: without production, receipts and events",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.workbook, args.db, args.trace, args.command, args.supply),
-                         default=str))
+        print(
+            json.dumps(
+                child(args.child, args.workbook, args.db, args.trace, args.command, args.supply),
+                default=str,
+            )
+        )
         return
     wb = args.workbook
     if wb is None:
         from scale_data import build_scaled_workbook
 
-        wb = Path(tempfile.gettempdir()) / f"sop_scale_{args.items}{'_nosupply' if args.no_supply_data else ''}.xlsx"
+        wb = (
+            Path(tempfile.gettempdir())
+            / f"sop_scale_{args.items}{'_nosupply' if args.no_supply_data else ''}.xlsx"
+        )
         if not wb.exists():
             print(f"building {wb} ({args.items:,} items) ...", flush=True)
             build_scaled_workbook(wb, args.items, supply=not args.no_supply_data)
     db = args.db or wb.with_suffix(".actuals.db")
     t = time.perf_counter()
     n = make_source(wb, db, args.supply)
-    print(f"{wb.name}: {wb.stat().st_size / 1e6:.1f} MB; SQLite source {db.name}: {n:,} rows "
-          f"(made in {time.perf_counter() - t:.1f} s)", flush=True)
+    print(
+        f"{wb.name}: {wb.stat().st_size / 1e6:.1f} MB; SQLite source {db.name}: {n:,} rows "
+        f"(made in {time.perf_counter() - t:.1f} s)",
+        flush=True,
+    )
     runs = args.runs if args.command == "actuals" else 1
-    fasts = run_side("zip", wb, db, trace=not args.no_trace, command=args.command, runs=runs, supply=args.supply)
+    fasts = run_side(
+        "zip", wb, db, trace=not args.no_trace, command=args.command, runs=runs, supply=args.supply
+    )
     for f in fasts:
-        how = ("computed the execution basis from the S&OP sheets and kept it" if f.get("basis_computed")
-               else "read the kept execution basis")
-        print(f"run {f['run']} ({how}):" if args.command == "actuals" else f"run {f['run']}:", flush=True)
+        how = (
+            "computed the execution basis from the S&OP sheets and kept it"
+            if f.get("basis_computed")
+            else "read the kept execution basis"
+        )
+        print(
+            f"run {f['run']} ({how}):" if args.command == "actuals" else f"run {f['run']}:",
+            flush=True,
+        )
         print(show(f), flush=True)
     fast = fasts[-1]
     if args.baseline:
-        slow = run_side("openpyxl", wb, db, trace=not args.no_trace, command=args.command, supply=args.supply)[0]
+        slow = run_side(
+            "openpyxl", wb, db, trace=not args.no_trace, command=args.command, supply=args.supply
+        )[0]
         print(show(slow))
-        cold = fasts[0]  # the openpyxl side cannot keep the basis: it computes everything, as the first run
-        print(f"openpyxl / zip (first run): {slow['total_s'] / cold['total_s']:.1f}x the time, "
-              f"{slow['maxrss_mib'] / cold['maxrss_mib']:.1f}x the peak resident memory; "
-              f"workbook I/O alone {(slow['total_s'] - slow['other_s']) / (cold['total_s'] - cold['other_s']):.1f}x")
+        cold = fasts[
+            0
+        ]  # the openpyxl side cannot keep the basis: it computes everything, as the first run
+        print(
+            f"openpyxl / zip (first run): {slow['total_s'] / cold['total_s']:.1f}x the time, "
+            f"{slow['maxrss_mib'] / cold['maxrss_mib']:.1f}x the peak resident memory; "
+            f"workbook I/O alone {(slow['total_s'] - slow['other_s']) / (cold['total_s'] - cold['other_s']):.1f}x"
+        )
     if args.command == "actuals":
         worst = max(f["total_s"] for f in fasts)
-        print(f"target <= 5 s: {'met' if worst <= 5 else 'NOT met'} (slowest of {len(fasts)} runs {worst:.2f} s; "
-              + ", ".join(f"{f['total_s']:.2f}" for f in fasts) + ")")
+        print(
+            f"target <= 5 s: {'met' if worst <= 5 else 'NOT met'} (slowest of {len(fasts)} runs {worst:.2f} s; "
+            + ", ".join(f"{f['total_s']:.2f}" for f in fasts)
+            + ")"
+        )
     else:
         n_items = args.items if args.workbook is None else None
-        print(f"refresh-forecast: {fast['total_s']:.1f} s, of which forecasting {fast['forecast_s']:.1f} s"
-              + (f" ({fast['forecast_s'] / n_items * 1000:.1f} ms per item over the pool)" if n_items else ""))
+        print(
+            f"refresh-forecast: {fast['total_s']:.1f} s, of which forecasting {fast['forecast_s']:.1f} s"
+            + (
+                f" ({fast['forecast_s'] / n_items * 1000:.1f} ms per item over the pool)"
+                if n_items
+                else ""
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -55,8 +55,10 @@ def _sheet_frames(tables: dict) -> dict:
             frame = pd.DataFrame(body, columns=[f"{h}" for h in rows[0]])
             parts.append(frame)
         frame = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
-        frame.columns = [f"{c}" if list(frame.columns).count(c) == 1 else f"{c} ({i})"
-                         for i, c in enumerate(frame.columns)]
+        frame.columns = [
+            f"{c}" if list(frame.columns).count(c) == 1 else f"{c} ({i})"
+            for i, c in enumerate(frame.columns)
+        ]
         out[sheet.name] = frame
     return out
 
@@ -95,8 +97,19 @@ def _child(kind: str, rows_path: str, out: str, trace: bool) -> None:
         engine = "xlsxwriter (sop_excel.workbook.build)"
     seconds = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] if trace else None
-    print(json.dumps({"kind": kind, "seconds": seconds, "tracemalloc_peak": peak, "rss_input": rss_in,
-                      "maxrss": _maxrss_bytes(), "engine": engine, "bytes": os.path.getsize(out)}))
+    print(
+        json.dumps(
+            {
+                "kind": kind,
+                "seconds": seconds,
+                "tracemalloc_peak": peak,
+                "rss_input": rss_in,
+                "maxrss": _maxrss_bytes(),
+                "engine": engine,
+                "bytes": os.path.getsize(out),
+            }
+        )
+    )
 
 
 def _run_child(kind: str, rows_path: Path, out: Path, trace: bool) -> dict:
@@ -115,7 +128,9 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=10_000)
     ap.add_argument("--scenarios", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs (half the time)")
+    ap.add_argument(
+        "--no-trace", action="store_true", help="skip the tracemalloc runs (half the time)"
+    )
     ap.add_argument("--keep", type=Path, help="also build our workbook here and keep it")
     ap.add_argument("--child", choices=["ours", "baseline"], help=argparse.SUPPRESS)
     ap.add_argument("--rows", help=argparse.SUPPRESS)
@@ -138,11 +153,16 @@ def main() -> None:
     t2 = time.perf_counter()
     cells = sum(len(r) for rows in tables.values() for r in rows)
     n_formulas = sum(isinstance(v, Formula) for rows in tables.values() for r in rows for v in r)
-    print(f"{args.items:,} items, {args.scenarios} scenarios: {cells:,} table cells, {n_formulas:,} formulas")
+    print(
+        f"{args.items:,} items, {args.scenarios} scenarios: {cells:,} table cells, {n_formulas:,} formulas"
+    )
     big = sorted(((len(r) - 1, n) for n, r in tables.items()), reverse=True)[:5]
     print("largest tables: " + ", ".join(f"{n} {k:,}" for k, n in big))
-    print(f"plan: synthetic company {t1 - t0:.1f} s, forecast + pipeline + rows {t2 - t1:.1f} s, "
-          f"peak RSS {_maxrss_bytes() / GB:.2f} GB", flush=True)
+    print(
+        f"plan: synthetic company {t1 - t0:.1f} s, forecast + pipeline + rows {t2 - t1:.1f} s, "
+        f"peak RSS {_maxrss_bytes() / GB:.2f} GB",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="sop-scale-") as tmp:
         rows_path = Path(tmp) / "rows.pkl"
         with open(rows_path, "wb") as fh:
@@ -154,20 +174,32 @@ def main() -> None:
             r = res[kind]
             print(f"  {kind}: {r['seconds']:.1f} s, peak RSS {r['maxrss'] / GB:.2f} GB", flush=True)
         for kind in ("ours", "baseline") if not args.no_trace else ():
-            res[kind]["traced"] = _run_child(kind, rows_path, Path(tmp) / f"{kind}-t.xlsx", trace=True)
-            print(f"  {kind} traced: tracemalloc peak {res[kind]['traced']['tracemalloc_peak'] / GB:.2f} GB",
-                  flush=True)
+            res[kind]["traced"] = _run_child(
+                kind, rows_path, Path(tmp) / f"{kind}-t.xlsx", trace=True
+            )
+            print(
+                f"  {kind} traced: tracemalloc peak {res[kind]['traced']['tracemalloc_peak'] / GB:.2f} GB",
+                flush=True,
+            )
         if args.keep:
             _run_child("ours", rows_path, args.keep.resolve(), trace=False)
     for kind, label in (("ours", "ours    "), ("baseline", "baseline")):
         r = res[kind]
-        mem = (f", tracemalloc peak {r['traced']['tracemalloc_peak'] / GB:.2f} GB" if "traced" in r else "")
-        print(f"{label}: {r['seconds']:6.1f} s, file {r['bytes'] / 1e6:.0f} MB, peak RSS {r['maxrss'] / GB:.2f} GB "
-              f"(rows loaded: {r['rss_input'] / GB:.2f} GB){mem}  [{r['engine']}]")
+        mem = (
+            f", tracemalloc peak {r['traced']['tracemalloc_peak'] / GB:.2f} GB"
+            if "traced" in r
+            else ""
+        )
+        print(
+            f"{label}: {r['seconds']:6.1f} s, file {r['bytes'] / 1e6:.0f} MB, peak RSS {r['maxrss'] / GB:.2f} GB "
+            f"(rows loaded: {r['rss_input'] / GB:.2f} GB){mem}  [{r['engine']}]"
+        )
     ratio = res["ours"]["seconds"] / res["baseline"]["seconds"]
     peak = res["ours"]["maxrss"]
-    print(f"ratio ours / baseline: {ratio:.2f} (target <= 1.2: {'met' if ratio <= 1.2 else 'NOT met'}); "
-          f"peak RSS {peak / GB:.2f} GB (target <= 2 GB: {'met' if peak <= 2 * GB else 'NOT met'})")
+    print(
+        f"ratio ours / baseline: {ratio:.2f} (target <= 1.2: {'met' if ratio <= 1.2 else 'NOT met'}); "
+        f"peak RSS {peak / GB:.2f} GB (target <= 2 GB: {'met' if peak <= 2 * GB else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -64,19 +64,32 @@ def _child(kind: str, path: str, trace: bool) -> None:
         tables = {}
         for name, (sheet, ref) in refs.items():
             c1, r1, c2, r2 = range_boundaries(ref)
-            tables[name] = [list(r) for r in wb[sheet].iter_rows(min_row=r1, max_row=r2, min_col=c1,
-                                                                  max_col=c2, values_only=True)]
+            tables[name] = [
+                list(r)
+                for r in wb[sheet].iter_rows(
+                    min_row=r1, max_row=r2, min_col=c1, max_col=c2, values_only=True
+                )
+            ]
         wb.close()
     seconds = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] if trace else None
-    print(json.dumps({"seconds": seconds, "tracemalloc_peak": peak,
-                      "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                      "cells": sum(len(r) for rows in tables.values() for r in rows),
-                      "digest": _digest(tables) if not trace else None}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "tracemalloc_peak": peak,
+                "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "cells": sum(len(r) for rows in tables.values() for r in rows),
+                "digest": _digest(tables) if not trace else None,
+            }
+        )
+    )
 
 
 def _run(kind: str, path: Path, trace: bool) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, "--workbook", str(path)] + (["--trace"] if trace else [])
+    cmd = [sys.executable, __file__, "--child", kind, "--workbook", str(path)] + (
+        ["--trace"] if trace else []
+    )
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{res.stderr[-3000:]}")
@@ -108,14 +121,26 @@ def main() -> None:
         if not args.no_trace:
             res[kind]["traced"] = _run(kind, path, trace=True)
         r = res[kind]
-        mem = f", tracemalloc peak {r['traced']['tracemalloc_peak'] / GB:.2f} GB" if "traced" in r else ""
-        print(f"{kind:8s}: {r['seconds']:6.1f} s for {r['cells']:,} cells, peak RSS {r['maxrss'] / GB:.2f} GB{mem}")
+        mem = (
+            f", tracemalloc peak {r['traced']['tracemalloc_peak'] / GB:.2f} GB"
+            if "traced" in r
+            else ""
+        )
+        print(
+            f"{kind:8s}: {r['seconds']:6.1f} s for {r['cells']:,} cells, peak RSS {r['maxrss'] / GB:.2f} GB{mem}"
+        )
     same = res["openpyxl"]["digest"] == res["calamine"]["digest"]
     if not same:
-        diff = [n for n in res["openpyxl"]["digest"] if res["openpyxl"]["digest"][n] != res["calamine"]["digest"].get(n)]
+        diff = [
+            n
+            for n in res["openpyxl"]["digest"]
+            if res["openpyxl"]["digest"][n] != res["calamine"]["digest"].get(n)
+        ]
         print(f"readers DIFFER on {diff[:5]}")
-    print(f"ratio openpyxl / calamine: {res['openpyxl']['seconds'] / res['calamine']['seconds']:.1f}x; "
-          f"same rows, non-empty cells and sums per table: {'yes' if same else 'NO'}")
+    print(
+        f"ratio openpyxl / calamine: {res['openpyxl']['seconds'] / res['calamine']['seconds']:.1f}x; "
+        f"same rows, non-empty cells and sums per table: {'yes' if same else 'NO'}"
+    )
 
 
 if __name__ == "__main__":

@@ -44,19 +44,23 @@ def _inputs(n_items: int, seed: int = 1) -> tuple[Any, list[dict[str, Callable[[
     company = make_company(n_items, seed)
     h = company.history
     months = h["month"].drop_duplicates().sort_values().dt.to_pydatetime().tolist()
-    wide = h.pivot_table(index="item", columns="month", values="qty", aggfunc="sum").reindex(columns=months)
+    wide = h.pivot_table(index="item", columns="month", values="qty", aggfunc="sum").reindex(
+        columns=months
+    )
     qty = wide.to_numpy()
     lead = company.items.set_index("item")["lead_time_days"].reindex(wide.index).to_numpy()
     through = company.as_of
 
     def hist(i: int) -> list[list[Any]]:  # Month | Qty, 48 rows, blank where the item is young
-        return [["Month", "Qty"]] + [[m, None if np.isnan(q) else float(q)] for m, q in zip(months, qty[i], strict=True)]
+        return [["Month", "Qty"]] + [
+            [m, None if np.isnan(q) else float(q)] for m, q in zip(months, qty[i], strict=True)
+        ]
 
     def last(i: int, k: int) -> list[list[Any]]:
         return [[None if np.isnan(q) else float(q)] for q in qty[i, -k:]]
 
     def prior(i: int, k: int) -> list[list[Any]]:
-        return [[float(q)] for q in np.nan_to_num(qty[i, -k - 12:-k])]
+        return [[float(q)] for q in np.nan_to_num(qty[i, -k - 12 : -k])]
 
     fc_months = [[m] for m in months[-18:]]
     calls = {
@@ -65,11 +69,24 @@ def _inputs(n_items: int, seed: int = 1) -> tuple[Any, list[dict[str, Callable[[
         "SOP_BACKTEST auto": lambda i: (hist(i), "auto", 6),
         "SOP_ACCURACY mase": lambda i: (last(i, 12), prior(i, 12), "mase", last(i, 36)),
         "SOP_TRACKING_SIGNAL": lambda i: (last(i, 12), prior(i, 12)),
-        "SOP_DRIFT all": lambda i: ([[float(np.nanmean(qty[i, -3:]) or 1.0)]],
-                                    [[float(np.nan_to_num(qty[i, -1]) * 0.8)]], _dt(through), "all", 0.1, 0.2,
-                                    float(np.nanstd(qty[i]) or 1.0)),
+        "SOP_DRIFT all": lambda i: (
+            [[float(np.nanmean(qty[i, -3:]) or 1.0)]],
+            [[float(np.nan_to_num(qty[i, -1]) * 0.8)]],
+            _dt(through),
+            "all",
+            0.1,
+            0.2,
+            float(np.nanstd(qty[i]) or 1.0),
+        ),
         "SOP_SAFETY_STOCK": lambda i: ([[float(np.nanstd(qty[i]))]], [[float(lead[i])]], 0.95),
-        "SOP_SCENARIO volume": lambda i: (last(i, 18), "volume", 0.05, fc_months, months[-12], months[-1]),
+        "SOP_SCENARIO volume": lambda i: (
+            last(i, 18),
+            "volume",
+            0.05,
+            fc_months,
+            months[-12],
+            months[-1],
+        ),
     }
     return company, [{"name": k, "args": v} for k, v in calls.items()]
 
@@ -87,9 +104,13 @@ def _fn(name: str) -> Callable[..., Any]:
 
 
 def _check(name: str, out: Any) -> None:
-    text = out[0][0] if isinstance(out, list) and out and isinstance(out[0], list) and out[0] else out
+    text = (
+        out[0][0] if isinstance(out, list) and out and isinstance(out[0], list) and out[0] else out
+    )
     if isinstance(text, str) and text.startswith("Error"):
-        raise SystemExit(f"{name} returned an error, the benchmark would time the wrong thing: {text}")
+        raise SystemExit(
+            f"{name} returned an error, the benchmark would time the wrong thing: {text}"
+        )
 
 
 def _cold(n_items: int) -> None:
@@ -126,8 +147,12 @@ def main() -> None:
 
     cold: dict[str, list[float]] = {}
     for _ in range(args.cold_runs):
-        res = subprocess.run([sys.executable, __file__, "--cold-child", "--items", str(args.items)],
-                             capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            [sys.executable, __file__, "--cold-child", "--items", str(args.items)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if res.returncode != 0:
             raise SystemExit(res.stderr[-2000:])
         for k, v in json.loads(res.stdout.strip().splitlines()[-1]).items():
@@ -137,10 +162,14 @@ def main() -> None:
     from udfs._common import cache_clear
 
     n_items = len(company.items)
-    print(f"{n_items:,} items in memory ({len(company.history):,} history rows); "
-          f"{args.calls} warm calls per UDF; cold = first call in a fresh process ({args.cold_runs} runs)")
-    print(f"{'UDF':30s} {'cold med':>8s} {'cold max':>8s} | {'same med':>8s} {'same p95':>8s} | "
-          f"{'edit med':>8s} {'edit p95':>8s}  (ms)")
+    print(
+        f"{n_items:,} items in memory ({len(company.history):,} history rows); "
+        f"{args.calls} warm calls per UDF; cold = first call in a fresh process ({args.cold_runs} runs)"
+    )
+    print(
+        f"{'UDF':30s} {'cold med':>8s} {'cold max':>8s} | {'same med':>8s} {'same p95':>8s} | "
+        f"{'edit med':>8s} {'edit p95':>8s}  (ms)"
+    )
     worst = 0.0
     for s in specs:
         fn, make = _fn(s["name"]), s["args"]
@@ -163,10 +192,14 @@ def main() -> None:
         c = sorted(cold[s["name"]])
         p95_edit = sorted(edit)[min(len(edit) - 1, int(round(0.95 * (len(edit) - 1))))]
         worst = max(worst, p95_edit)
-        print(f"{s['name']:30s} {statistics.median(c):8.1f} {c[-1]:8.1f} | {_stats(same)} | {_stats(edit)}"
-              f"{'' if p95_edit <= TARGET_MS else '  over 50 ms'}")
-    print(f"worst warm p95 with changed input: {worst:.1f} ms (target <= {TARGET_MS:.0f} ms: "
-          f"{'met' if worst <= TARGET_MS else 'NOT met'})")
+        print(
+            f"{s['name']:30s} {statistics.median(c):8.1f} {c[-1]:8.1f} | {_stats(same)} | {_stats(edit)}"
+            f"{'' if p95_edit <= TARGET_MS else '  over 50 ms'}"
+        )
+    print(
+        f"worst warm p95 with changed input: {worst:.1f} ms (target <= {TARGET_MS:.0f} ms: "
+        f"{'met' if worst <= TARGET_MS else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

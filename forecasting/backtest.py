@@ -33,15 +33,19 @@ class Backtest:
 
     def mase(self, season_length: int) -> float:
         """Mean over windows of the MASE of each window."""
-        vals = [mase(a, f, s, season_length)
-                for a, f, s in zip(self.actuals, self.forecasts, self.scale_inputs, strict=True)]
+        vals = [
+            mase(a, f, s, season_length)
+            for a, f, s in zip(self.actuals, self.forecasts, self.scale_inputs, strict=True)
+        ]
         vals = [v for v in vals if np.isfinite(v)]
         return float(np.mean(vals)) if vals else float("nan")
 
     def bias(self, season_length: int) -> float:
         """Mean over windows of the scaled bias (forecast minus actual; + = over-forecast)."""
-        vals = [scaled_bias(a, f, s, season_length)
-                for a, f, s in zip(self.actuals, self.forecasts, self.scale_inputs, strict=True)]
+        vals = [
+            scaled_bias(a, f, s, season_length)
+            for a, f, s in zip(self.actuals, self.forecasts, self.scale_inputs, strict=True)
+        ]
         vals = [v for v in vals if np.isfinite(v)]
         return float(np.mean(vals)) if vals else float("nan")
 
@@ -53,8 +57,13 @@ class Backtest:
 
     def combine(self, other: Backtest) -> Backtest:
         """The backtest of the mean of two models' forecasts (same origins)."""
-        return Backtest(self.origins, self.horizon, (self.forecasts + other.forecasts) / 2,
-                        self.actuals, self.scale_inputs)
+        return Backtest(
+            self.origins,
+            self.horizon,
+            (self.forecasts + other.forecasts) / 2,
+            self.actuals,
+            self.scale_inputs,
+        )
 
 
 def backtest_origins(n: int, horizon: int, n_windows: int, step: int, min_train: int) -> list[int]:
@@ -67,8 +76,9 @@ def backtest_origins(n: int, horizon: int, n_windows: int, step: int, min_train:
     return sorted(o for o in origins if o >= max(min_train, 1))
 
 
-def run_backtest(make: Callable[[], Model], y: FloatArray, horizon: int, origins: list[int]
-                 ) -> Backtest | None:
+def run_backtest(
+    make: Callable[[], Model], y: FloatArray, horizon: int, origins: list[int]
+) -> Backtest | None:
     """Fit a fresh model at every origin and forecast ``horizon`` steps; None if any fails."""
     if not origins:
         return None
@@ -76,7 +86,7 @@ def run_backtest(make: Callable[[], Model], y: FloatArray, horizon: int, origins
         fc = [np.maximum(f, 0.0) for f in make().backtest_forecasts(y, list(origins), horizon)]
     except ModelError:
         return None
-    act = [y[o:o + horizon] for o in origins]
+    act = [y[o : o + horizon] for o in origins]
     ins = [y[:o] for o in origins]
     return Backtest(list(origins), horizon, np.array(fc), np.array(act), ins)
 
@@ -89,19 +99,25 @@ def _satterthwaite(psi: FloatArray, steps: int, windows: int) -> float:
     much information as ``steps^2 / sum_jk rho_jk^2`` independent squared errors per
     window (Satterthwaite), rho being the errors' correlations. Windows count as independent.
     """
-    w = np.r_[1.0, psi[:steps - 1]]
+    w = np.r_[1.0, psi[: steps - 1]]
     lower = np.zeros((steps, steps))
     for k in range(steps):
-        lower[k, :k + 1] = w[:k + 1][::-1]
+        lower[k, : k + 1] = w[: k + 1][::-1]
     cov = lower @ lower.T
     d = np.sqrt(np.diag(cov))
     rho = cov / np.outer(d, d)
-    return windows * steps ** 2 / float(np.sum(rho ** 2))
+    return windows * steps**2 / float(np.sum(rho**2))
 
 
-def interval_bounds(mean: FloatArray, levels: tuple[int, ...], *, errors: FloatArray | None,
-                    history: FloatArray, psi: FloatArray | None = None,
-                    sd1: tuple[float, float] | None = None) -> Intervals:
+def interval_bounds(
+    mean: FloatArray,
+    levels: tuple[int, ...],
+    *,
+    errors: FloatArray | None,
+    history: FloatArray,
+    psi: FloatArray | None = None,
+    sd1: tuple[float, float] | None = None,
+) -> Intervals:
     """Prediction intervals from backtest errors, widening with the horizon as the model says.
 
     ``psi`` are the model's error weights (the k-step error is eps_k + psi_1 eps_{k-1} + ...;
@@ -116,11 +132,15 @@ def interval_bounds(mean: FloatArray, levels: tuple[int, ...], *, errors: FloatA
     """
     h = mean.size
     need = max(h, errors.shape[1] if errors is not None and errors.size else 1)
-    weights = np.ones(need - 1) if psi is None else np.r_[psi, np.ones(max(0, need - 1 - psi.size))][:need - 1]
-    g = np.r_[1.0, 1.0 + np.cumsum(weights ** 2)]
+    weights = (
+        np.ones(need - 1)
+        if psi is None
+        else np.r_[psi, np.ones(max(0, need - 1 - psi.size))][: need - 1]
+    )
+    g = np.r_[1.0, 1.0 + np.cumsum(weights**2)]
     if errors is not None and errors.size:
         steps = errors.shape[1]
-        sigma1 = float(np.sqrt(np.mean(errors ** 2 / g[:steps])))
+        sigma1 = float(np.sqrt(np.mean(errors**2 / g[:steps])))
         df = _satterthwaite(weights, steps, errors.shape[0])
     elif sd1 is not None and np.isfinite(sd1[0]):
         sigma1, df = float(sd1[0]), float(sd1[1])

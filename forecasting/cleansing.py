@@ -31,7 +31,9 @@ class CleanSeries:
             ("" when it was, or when correction was off).
     """
 
-    def __init__(self, y: FloatArray, y_clean: FloatArray, flags: list[str], note: str = "") -> None:
+    def __init__(
+        self, y: FloatArray, y_clean: FloatArray, flags: list[str], note: str = ""
+    ) -> None:
         self.y = y
         self.y_clean = y_clean
         self.flags = flags
@@ -56,7 +58,10 @@ def _extend(trend: FloatArray, span: int) -> None:
     if have.size < 2:
         trend[np.isnan(trend)] = trend[have[0]]
         return
-    for part, ends in ((have[:span], np.arange(have[0])), (have[-span:], np.arange(have[-1] + 1, trend.size))):
+    for part, ends in (
+        (have[:span], np.arange(have[0])),
+        (have[-span:], np.arange(have[-1] + 1, trend.size)),
+    ):
         if ends.size:
             t0 = part - part.mean()
             v = trend[part]
@@ -81,8 +86,9 @@ def _trend(x: FloatArray, season_length: int) -> FloatArray:
     return trend
 
 
-def _expected(x: FloatArray, trend: FloatArray, season_length: int, multiplicative: bool
-              ) -> FloatArray:
+def _expected(
+    x: FloatArray, trend: FloatArray, season_length: int, multiplicative: bool
+) -> FloatArray:
     """A robust expected value per month: the trend times (or plus) the median seasonal ratio
     (or difference) of each calendar position. NaN months are skipped."""
     n = x.size
@@ -138,7 +144,7 @@ def _repeats(res: FloatArray, i: int, m: int, limit: float) -> bool:
     not a one-off."""
     if m < 2:
         return False
-    same = res[i % m::m]  # every year's month at this position, ``i`` itself included
+    same = res[i % m :: m]  # every year's month at this position, ``i`` itself included
     same = same[~np.isnan(same)]
     bar = max(limit, 0.5 * abs(float(res[i])))
     return int(np.sum((np.sign(same) == np.sign(res[i])) & (np.abs(same) >= bar))) >= 2
@@ -153,9 +159,15 @@ def outlier_cap(n: int) -> int:
     return max(1, n // 12)
 
 
-def clean_series(y: FloatArray, *, season_length: int = 12, correct_outliers: bool = True,
-                 threshold: float = 4.0, fill_missing: bool = True,
-                 keep: FloatArray | None = None) -> CleanSeries:
+def clean_series(
+    y: FloatArray,
+    *,
+    season_length: int = 12,
+    correct_outliers: bool = True,
+    threshold: float = 4.0,
+    fill_missing: bool = True,
+    keep: FloatArray | None = None,
+) -> CleanSeries:
     """Find outliers and missing months in one history; correct and fill as asked.
 
     Outliers are months far from a robust seasonal fit: a rolling median trend times the
@@ -194,8 +206,10 @@ def clean_series(y: FloatArray, *, season_length: int = 12, correct_outliers: bo
         prof = seasonal_profile(filled, season_length)
         if prof is not None and prof.weight >= 0.5:
             screen = False
-            note = (f"not screened for outliers: a seasonal history needs {3 * season_length} "
-                    f"months for that, it has {nv}")
+            note = (
+                f"not screened for outliers: a seasonal history needs {3 * season_length} "
+                f"months for that, it has {nv}"
+            )
     if screen:
         exp, res, mult = _residuals(x, valid, season_length)
         ok = valid & np.isfinite(res)
@@ -209,9 +223,13 @@ def clean_series(y: FloatArray, *, season_length: int = 12, correct_outliers: bo
             cand[last[-1]] = False
             if keep is not None:
                 cand &= ~np.asarray(keep, dtype=bool)
-            found = [i for i in np.flatnonzero(cand)
-                     if not _repeats(np.where(ok, res, np.nan), int(i), season_length,
-                                     0.5 * threshold * scale)]
+            found = [
+                i
+                for i in np.flatnonzero(cand)
+                if not _repeats(
+                    np.where(ok, res, np.nan), int(i), season_length, 0.5 * threshold * scale
+                )
+            ]
             found.sort(key=lambda i: -abs(res[i]))
             cap = outlier_cap(nv)
             for rank, i in enumerate(found):
@@ -228,8 +246,12 @@ def clean_series(y: FloatArray, *, season_length: int = 12, correct_outliers: bo
 
 def _examples(frame: pd.DataFrame, bad: pd.Series, column: str, most: int = 3) -> str:
     rows = frame.loc[bad]
-    shown = [f"row {idx} (item {uid!r}): {val!r}" for idx, uid, val in
-             zip(rows.index[:most], rows["unique_id"][:most], rows[column][:most], strict=True)]
+    shown = [
+        f"row {idx} (item {uid!r}): {val!r}"
+        for idx, uid, val in zip(
+            rows.index[:most], rows["unique_id"][:most], rows[column][:most], strict=True
+        )
+    ]
     more = f" and {int(bad.sum()) - most} more" if bad.sum() > most else ""
     return "; ".join(shown) + more
 
@@ -245,13 +267,17 @@ def checked_history(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[s
     y = pd.to_numeric(df["y"], errors="coerce")
     bad = df["y"].notna() & y.isna()
     if bad.any():
-        raise ValueError(f"y is not a number in {int(bad.sum())} row(s): {_examples(df, bad, 'y')}. "
-                         "Give numbers (NaN or an empty value for a month without data).")
+        raise ValueError(
+            f"y is not a number in {int(bad.sum())} row(s): {_examples(df, bad, 'y')}. "
+            "Give numbers (NaN or an empty value for a month without data)."
+        )
     ds = pd.to_datetime(df["ds"], errors="coerce")
     bad = df["ds"].notna() & ds.isna() | df["ds"].isna()
     if bad.any():
-        raise ValueError(f"ds is not a date in {int(bad.sum())} row(s): {_examples(df, bad, 'ds')}. "
-                         "Give one date per row (the month's first day, or any day of it).")
+        raise ValueError(
+            f"ds is not a date in {int(bad.sum())} row(s): {_examples(df, bad, 'ds')}. "
+            "Give one date per row (the month's first day, or any day of it)."
+        )
     df["y"], df["ds"] = y.astype(float), ds
     df["unique_id"] = df["unique_id"].astype(str)
     notes: dict[str, list[str]] = {}
@@ -264,11 +290,15 @@ def checked_history(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[s
             months = [str(p) for p in counts.index.get_level_values(1)]
             if uid in daily:
                 notes.setdefault(uid, []).append(
-                    f"{int(counts.sum())} dated rows summed into {len(months)} month(s)")
+                    f"{int(counts.sum())} dated rows summed into {len(months)} month(s)"
+                )
             else:
-                listed = ", ".join(months[:3]) + (f" and {len(months) - 3} more" if len(months) > 3 else "")
+                listed = ", ".join(months[:3]) + (
+                    f" and {len(months) - 3} more" if len(months) > 3 else ""
+                )
                 notes.setdefault(uid, []).append(
-                    f"repeated rows for the same month summed ({listed})")
+                    f"repeated rows for the same month summed ({listed})"
+                )
     return df, notes
 
 
@@ -289,8 +319,14 @@ def clean_item(y: FloatArray, keep: np.ndarray | None, clean: Mapping[str, objec
     return clean_series(y, keep=keep, **clean)  # type: ignore[arg-type]
 
 
-def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: bool = True,
-            threshold: float = 4.0, fill_missing: bool = True) -> pd.DataFrame:
+def cleanse(
+    frame: pd.DataFrame,
+    *,
+    season_length: int = 12,
+    correct_outliers: bool = True,
+    threshold: float = 4.0,
+    fill_missing: bool = True,
+) -> pd.DataFrame:
     """Cleanse every item of a long frame and report the changes row by row.
 
     Args:
@@ -314,19 +350,39 @@ def cleanse(frame: pd.DataFrame, *, season_length: int = 12, correct_outliers: b
         [[90.0, 10.0, 'outlier']]
     """
     frame, _ = checked_history(frame)
-    clean = {"season_length": season_length, "correct_outliers": correct_outliers,
-             "threshold": threshold, "fill_missing": fill_missing}
+    clean = {
+        "season_length": season_length,
+        "correct_outliers": correct_outliers,
+        "threshold": threshold,
+        "fill_missing": fill_missing,
+    }
     kept = kept_months(frame)
     parts = []
     for uid, ds, y in regular_series(frame):
         cs = clean_item(y, kept.get(uid), clean)
-        parts.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": cs.y,
-                                   "y_clean": cs.y_clean, "flag": cs.flags,
-                                   "correction": cs.y_clean - cs.y}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "ds": ds,
+                    "y": cs.y,
+                    "y_clean": cs.y_clean,
+                    "flag": cs.flags,
+                    "correction": cs.y_clean - cs.y,
+                }
+            )
+        )
     if not parts:
-        return pd.DataFrame({"unique_id": pd.Series(dtype=object), "ds": pd.Series(dtype="datetime64[ns]"),
-                             "y": pd.Series(dtype=float), "y_clean": pd.Series(dtype=float),
-                             "flag": pd.Series(dtype=object), "correction": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {
+                "unique_id": pd.Series(dtype=object),
+                "ds": pd.Series(dtype="datetime64[ns]"),
+                "y": pd.Series(dtype=float),
+                "y_clean": pd.Series(dtype=float),
+                "flag": pd.Series(dtype=object),
+                "correction": pd.Series(dtype=float),
+            }
+        )
     out = pd.concat(parts, ignore_index=True)
     out["flag"] = out["flag"].astype(object)
     return out
@@ -347,7 +403,9 @@ def regular_series(frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarra
     if df.empty:
         return []
     uids = df["unique_id"].to_numpy()
-    month = (df["ds"].dt.year * 12 + df["ds"].dt.month - 1).to_numpy(np.int64)  # sorted within each item
+    month = (df["ds"].dt.year * 12 + df["ds"].dt.month - 1).to_numpy(
+        np.int64
+    )  # sorted within each item
     starts = np.flatnonzero(np.r_[True, uids[1:] != uids[:-1]])
     ends = np.r_[starts[1:], len(uids)]
     first, lengths = month[starts], month[ends - 1] - month[starts] + 1
@@ -357,4 +415,7 @@ def regular_series(frame: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarra
     y[offsets[group] + month - first[group]] = df["y"].to_numpy(float)
     months = np.repeat(first - offsets, lengths) + np.arange(y.size)
     ds = (months - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
-    return [(str(uids[a]), ds[o:o + n], y[o:o + n]) for a, o, n in zip(starts, offsets, lengths, strict=True)]
+    return [
+        (str(uids[a]), ds[o : o + n], y[o : o + n])
+        for a, o, n in zip(starts, offsets, lengths, strict=True)
+    ]

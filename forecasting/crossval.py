@@ -15,13 +15,32 @@ from forecasting.selection import ItemSpec, forecast_item
 
 __all__ = ["cross_validate"]
 
-_COLUMNS = ["unique_id", "window", "cutoff", "h", "method", "mase", "smape", "wmape",
-            "scaled_bias", "rmsse", "tracking_signal"]
+_COLUMNS = [
+    "unique_id",
+    "window",
+    "cutoff",
+    "h",
+    "method",
+    "mase",
+    "smape",
+    "wmape",
+    "scaled_bias",
+    "rmsse",
+    "tracking_signal",
+]
 
 
-def cross_validate(frame: pd.DataFrame, h: int, n_windows: int = 3, step: int = 1, *,
-                   method: str = "auto", season_length: int = 12, correct_outliers: bool = True,
-                   **options: Any) -> pd.DataFrame:
+def cross_validate(
+    frame: pd.DataFrame,
+    h: int,
+    n_windows: int = 3,
+    step: int = 1,
+    *,
+    method: str = "auto",
+    season_length: int = 12,
+    correct_outliers: bool = True,
+    **options: Any,
+) -> pd.DataFrame:
     """Forecast each item from ``n_windows`` past origins and score each window.
 
     The last window ends at the item's last month; each earlier one ``step`` months before.
@@ -57,18 +76,31 @@ def cross_validate(frame: pd.DataFrame, h: int, n_windows: int = 3, step: int = 
             n = y.size
             cutoffs = sorted(n - h - i * step for i in range(n_windows))
             for w, cut in enumerate(c for c in cutoffs if c >= 2):
-                train = clean_series(y[:cut], season_length=season_length,
-                                     correct_outliers=correct_outliers).y_clean
+                train = clean_series(
+                    y[:cut], season_length=season_length, correct_outliers=correct_outliers
+                ).y_clean
                 first = np.flatnonzero(~np.isnan(train))
-                train = np.maximum(train[first[0]:], 0.0) if first.size else train[:0]
-                res = forecast_item(train, ItemSpec(h=h, method=method,
-                                                    season_length=season_length, **options))
-                actual = y[cut:cut + h]
+                train = np.maximum(train[first[0] :], 0.0) if first.size else train[:0]
+                res = forecast_item(
+                    train, ItemSpec(h=h, method=method, season_length=season_length, **options)
+                )
+                actual = y[cut : cut + h]
                 ok = ~np.isnan(actual)
                 a, f = actual[ok], res.forecast[ok]
-                rows.append([uid, w, pd.Timestamp(ds[cut - 1]), h, res.method,
-                             mase(a, f, train, season_length), smape(a, f), wmape(a, f),
-                             scaled_bias(a, f, train, season_length),
-                             rmsse(a, f, train, season_length), tracking_signal(a, f)])
+                rows.append(
+                    [
+                        uid,
+                        w,
+                        pd.Timestamp(ds[cut - 1]),
+                        h,
+                        res.method,
+                        mase(a, f, train, season_length),
+                        smape(a, f),
+                        wmape(a, f),
+                        scaled_bias(a, f, train, season_length),
+                        rmsse(a, f, train, season_length),
+                        tracking_signal(a, f),
+                    ]
+                )
     out = pd.DataFrame(rows, columns=_COLUMNS)
     return out.astype({"window": int, "h": int})

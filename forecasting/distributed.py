@@ -76,7 +76,8 @@ def _connect(scheduler: str, timeout: float) -> Client:
     except ImportError:  # pragma: no cover - the extra is part of dev
         raise DistributedError(
             "the dask engine needs dask.distributed: install it with "
-            "`pip install 'sop-excel[dask]'` (or `pip install 'dask[distributed]'`)") from None
+            "`pip install 'sop-excel[dask]'` (or `pip install 'dask[distributed]'`)"
+        ) from None
     address = str(scheduler).strip()
     if not address:
         raise DistributedError("no Dask scheduler address given: pass one like tcp://host:8786")
@@ -85,13 +86,15 @@ def _connect(scheduler: str, timeout: float) -> Client:
     except ValueError as exc:  # no port, unknown scheme
         raise DistributedError(
             f"{address!r} is not a Dask scheduler address ({str(exc).splitlines()[0]}): "
-            "write it like tcp://host:8786, as `dask scheduler` prints it") from None
+            "write it like tcp://host:8786, as `dask scheduler` prints it"
+        ) from None
     except (OSError, TimeoutError) as exc:  # refused, unresolvable, timed out
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DistributedError(
             f"cannot reach the Dask scheduler at {address!r} within {timeout:g} s ({detail}). "
             "Check the address (tcp://host:8786) and that `dask scheduler` is running there "
-            "and reachable from this machine.") from None
+            "and reachable from this machine."
+        ) from None
 
 
 def _worker_threads(client: Client, address: str, timeout: float) -> int:
@@ -101,7 +104,8 @@ def _worker_threads(client: Client, address: str, timeout: float) -> int:
         raise DistributedError(
             f"the Dask scheduler at {address!r} has no workers (waited {timeout:g} s). "
             f"Start some with `dask worker {address}` on machines that have sop-excel "
-            "installed.") from None
+            "installed."
+        ) from None
     workers = client.scheduler_info(n_workers=-1).get("workers", {})
     return sum(int(w.get("nthreads", 1)) for w in workers.values()) or 1
 
@@ -111,19 +115,27 @@ def _failure(exc: BaseException, address: str) -> DistributedError:
     if isinstance(exc, ImportError):
         return DistributedError(
             f"a Dask worker of {address!r} cannot import the forecasting engine ({exc}). "
-            "Install the same sop-excel version on every worker.")
+            "Install the same sop-excel version on every worker."
+        )
     if name in ("KilledWorker", "CommClosedError", "CancelledError", "FutureCancelledError"):
         return DistributedError(
             f"the Dask cluster at {address!r} lost work ({name}: {exc}). A worker died or the "
-            "scheduler went away; check the workers' memory and logs, then run again.")
+            "scheduler went away; check the workers' memory and logs, then run again."
+        )
     if isinstance(exc, ItemFailed):
         return DistributedError(f"a Dask worker of {address!r} failed {exc}")
     return DistributedError(f"a Dask worker of {address!r} failed: {name}: {exc}")
 
 
-def run_dask(tasks: list[Task], clean: dict[str, Any], scheduler: str | Client,
-             progress: Progress | None = None, *, timeout: float | None = None,
-             chunk: int | None = None) -> dict[str, ItemResult]:
+def run_dask(
+    tasks: list[Task],
+    clean: dict[str, Any],
+    scheduler: str | Client,
+    progress: Progress | None = None,
+    *,
+    timeout: float | None = None,
+    chunk: int | None = None,
+) -> dict[str, ItemResult]:
     """Run the per-item tasks on a Dask cluster; the same results ``engine._run`` gives.
 
     Args:
@@ -153,7 +165,7 @@ def run_dask(tasks: list[Task], clean: dict[str, Any], scheduler: str | Client,
     try:
         threads = _worker_threads(client, address, timeout)
         size = chunk or chunk_size(total, threads)
-        pending = (tasks[i:i + size] for i in range(0, total, size))
+        pending = (tasks[i : i + size] for i in range(0, total, size))
         from distributed import as_completed
 
         done = as_completed(loop=client.loop)

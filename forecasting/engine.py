@@ -36,14 +36,29 @@ item), every model of :data:`forecasting.models.MODELS`, and ``like_item`` (a ne
 forecast from its like item's profile)."""
 
 OUTPUT_COLUMNS: tuple[str, ...] = (
-    "unique_id", "ds", "forecast", "lo-80", "hi-80", "lo-95", "hi-95", "method", "reason",
-    "fallback", "backtest_mase", "backtest_bias", "snaive_mase", "flag")
+    "unique_id",
+    "ds",
+    "forecast",
+    "lo-80",
+    "hi-80",
+    "lo-95",
+    "hi-95",
+    "method",
+    "reason",
+    "fallback",
+    "backtest_mase",
+    "backtest_bias",
+    "snaive_mase",
+    "flag",
+)
 
 
 def check_method(name: str) -> str:
     """Return ``name`` if it is a valid method, else raise ValueError naming the choices."""
     if name not in METHODS:
-        raise ValueError(f"unknown forecasting method {name!r}; choose one of: {', '.join(METHODS)}")
+        raise ValueError(
+            f"unknown forecasting method {name!r}; choose one of: {', '.join(METHODS)}"
+        )
     return name
 
 
@@ -51,8 +66,12 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return (b.year - a.year) * 12 + (b.month - a.month)
 
 
-def _run(tasks: list[tuple[str, FloatArray, ItemSpec]], clean: dict[str, Any], n_jobs: int,
-         progress: Progress | None) -> dict[str, ItemResult]:
+def _run(
+    tasks: list[tuple[str, FloatArray, ItemSpec]],
+    clean: dict[str, Any],
+    n_jobs: int,
+    progress: Progress | None,
+) -> dict[str, ItemResult]:
     total = len(tasks)
     out: dict[str, ItemResult] = {}
     if n_jobs == 1 or total < 2:
@@ -153,9 +172,13 @@ def forecast(
     check_method(method)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
-    if engine == "dask" and (scheduler is None or (isinstance(scheduler, str) and not scheduler.strip())):
-        raise ValueError("engine='dask' needs a scheduler: pass scheduler='tcp://host:8786' (the "
-                         "address `dask scheduler` prints) or a distributed.Client")
+    if engine == "dask" and (
+        scheduler is None or (isinstance(scheduler, str) and not scheduler.strip())
+    ):
+        raise ValueError(
+            "engine='dask' needs a scheduler: pass scheduler='tcp://host:8786' (the "
+            "address `dask scheduler` prints) or a distributed.Client"
+        )
     overrides = {str(k): (v or method) for k, v in (methods or {}).items()}
     for v in overrides.values():
         check_method(v)
@@ -164,8 +187,9 @@ def forecast(
     h = int(h)
     missing = {"unique_id", "ds", "y"} - set(frame.columns)
     if missing:
-        raise ValueError(f"frame lacks column(s) {', '.join(sorted(missing))}; "
-                         "it needs unique_id, ds and y")
+        raise ValueError(
+            f"frame lacks column(s) {', '.join(sorted(missing))}; it needs unique_id, ds and y"
+        )
     levels = tuple(sorted({int(lv) for lv in level} | {80, 95}))
     frame, notes = checked_history(frame)
     items = regular_series(frame)
@@ -175,9 +199,18 @@ def forecast(
     last = pd.Timestamp(max(ds[-1] for _, ds, _ in items))
     months = pd.date_range(last + pd.offsets.MonthBegin(1), periods=h, freq="MS")
     series = {uid: (ds, y) for uid, ds, y in items}
-    starts = {uid: int(ds[0].astype("datetime64[M]").astype(np.int64)) + 1970 * 12 for uid, ds, _ in items}
-    profiles = group_profiles([(uid, starts[uid], y) for uid, _, y in items],
-                              {str(k): str(v) for k, v in groups.items()}, season_length) if groups else {}
+    starts = {
+        uid: int(ds[0].astype("datetime64[M]").astype(np.int64)) + 1970 * 12 for uid, ds, _ in items
+    }
+    profiles = (
+        group_profiles(
+            [(uid, starts[uid], y) for uid, _, y in items],
+            {str(k): str(v) for k, v in groups.items()},
+            season_length,
+        )
+        if groups
+        else {}
+    )
     tasks = []
     for uid, ds, y in items:
         end = pd.Timestamp(ds[-1])
@@ -190,20 +223,33 @@ def forecast(
         man = (manual or {}).get(uid)
         group = str(groups.get(uid, "")) if groups else ""
         prof = profiles.get(group)
-        spec = ItemSpec(h=h + gap, method=overrides.get(uid, method), season_length=season_length,
-                        levels=levels, dead_months=dead_months, new_months=new_months,
-                        backtest_windows=backtest_windows, like=like,
-                        like_name=str(like_uid or ""),
-                        manual=None if man is None else np.asarray(list(man), dtype=float),
-                        keep=kept.get(uid), start=starts[uid],
-                        calendar_prior=None if prof is None else prof.for_item(uid),
-                        prior_name="" if prof is None else
-                        f"{group_name} {group} ({prof.items} item{'s' * (prof.items > 1)}, "
-                        f"{prof.months} months)",
-                        notes=list(notes.get(uid, [])))
+        spec = ItemSpec(
+            h=h + gap,
+            method=overrides.get(uid, method),
+            season_length=season_length,
+            levels=levels,
+            dead_months=dead_months,
+            new_months=new_months,
+            backtest_windows=backtest_windows,
+            like=like,
+            like_name=str(like_uid or ""),
+            manual=None if man is None else np.asarray(list(man), dtype=float),
+            keep=kept.get(uid),
+            start=starts[uid],
+            calendar_prior=None if prof is None else prof.for_item(uid),
+            prior_name=""
+            if prof is None
+            else f"{group_name} {group} ({prof.items} item{'s' * (prof.items > 1)}, "
+            f"{prof.months} months)",
+            notes=list(notes.get(uid, [])),
+        )
         tasks.append((uid, y, spec))
-    clean = {"season_length": season_length, "correct_outliers": correct_outliers,
-             "threshold": outlier_threshold, "fill_missing": fill_missing}
+    clean = {
+        "season_length": season_length,
+        "correct_outliers": correct_outliers,
+        "threshold": outlier_threshold,
+        "fill_missing": fill_missing,
+    }
     if engine == "dask":
         from forecasting.distributed import run_dask
 
@@ -214,8 +260,9 @@ def forecast(
     return _assemble(results, months, levels)
 
 
-def _assemble(results: dict[str, ItemResult], months: pd.DatetimeIndex, levels: tuple[int, ...]
-              ) -> pd.DataFrame:
+def _assemble(
+    results: dict[str, ItemResult], months: pd.DatetimeIndex, levels: tuple[int, ...]
+) -> pd.DataFrame:
     h = len(months)
     parts = []
     for uid in sorted(results):
@@ -224,9 +271,15 @@ def _assemble(results: dict[str, ItemResult], months: pd.DatetimeIndex, levels: 
         for lv in (80, 95):
             cols[f"lo-{lv}"] = r.intervals[lv][0][-h:]
             cols[f"hi-{lv}"] = r.intervals[lv][1][-h:]
-        cols.update(method=r.method, reason=r.reason, fallback=r.fallback,
-                    backtest_mase=r.backtest_mase, backtest_bias=r.backtest_bias,
-                    snaive_mase=r.snaive_mase, flag=r.flag)
+        cols.update(
+            method=r.method,
+            reason=r.reason,
+            fallback=r.fallback,
+            backtest_mase=r.backtest_mase,
+            backtest_bias=r.backtest_bias,
+            snaive_mase=r.snaive_mase,
+            flag=r.flag,
+        )
         for lv in levels:
             if lv not in (80, 95):
                 cols[f"lo-{lv}"] = r.intervals[lv][0][-h:]
@@ -239,8 +292,9 @@ def _assemble(results: dict[str, ItemResult], months: pd.DatetimeIndex, levels: 
 
 
 def _empty(levels: tuple[int, ...]) -> pd.DataFrame:
-    cols = list(OUTPUT_COLUMNS) + [f"{s}-{lv}" for lv in levels if lv not in (80, 95)
-                                   for s in ("lo", "hi")]
+    cols = list(OUTPUT_COLUMNS) + [
+        f"{s}-{lv}" for lv in levels if lv not in (80, 95) for s in ("lo", "hi")
+    ]
     out = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
     out["unique_id"] = out["unique_id"].astype(object)
     out["ds"] = out["ds"].astype("datetime64[ns]")

@@ -60,8 +60,11 @@ def _shrunk(logs: FloatArray) -> tuple[FloatArray, float]:
     return weight * mean, weight
 
 
-def group_profiles(series: Sequence[tuple[str, int, FloatArray]], groups: Mapping[str, str],
-                   season_length: int = 12) -> dict[str, GroupProfile]:
+def group_profiles(
+    series: Sequence[tuple[str, int, FloatArray]],
+    groups: Mapping[str, str],
+    season_length: int = 12,
+) -> dict[str, GroupProfile]:
     """Each group's multiplicative seasonal profile by calendar position.
 
     Args:
@@ -86,7 +89,7 @@ def group_profiles(series: Sequence[tuple[str, int, FloatArray]], groups: Mappin
         valid = np.flatnonzero(~np.isnan(y))
         if valid.size < 2 * m:
             continue
-        y = y[valid[0]:valid[-1] + 1]
+        y = y[valid[0] : valid[-1] + 1]
         begin = start + int(valid[0])
         if np.any(np.isnan(y)):
             idx = np.arange(y.size)

@@ -11,7 +11,14 @@ import numpy as np
 
 from forecasting._types import FloatArray
 
-__all__ = ["Profile", "acf", "deseasonalize", "seasonal_indices", "seasonal_profile", "seasonality_test"]
+__all__ = [
+    "Profile",
+    "acf",
+    "deseasonalize",
+    "seasonal_indices",
+    "seasonal_profile",
+    "seasonality_test",
+]
 
 
 def acf(x: FloatArray, nlags: int) -> FloatArray:
@@ -47,8 +54,9 @@ def seasonality_test(x: FloatArray, season_length: int = 12, *, min_obs: int | N
     return bool(abs(r[m]) > limit)
 
 
-def seasonal_indices(x: FloatArray, season_length: int = 12, *, multiplicative: bool = True
-                     ) -> FloatArray:
+def seasonal_indices(
+    x: FloatArray, season_length: int = 12, *, multiplicative: bool = True
+) -> FloatArray:
     """Classical decomposition's seasonal indices, one per position ``t % m``.
 
     Centred 2 x m moving average for the trend, mean detrended ratio (or difference) per
@@ -63,7 +71,7 @@ def seasonal_indices(x: FloatArray, season_length: int = 12, *, multiplicative: 
         w = np.ones(m) / m
     half = w.size // 2
     trend = np.full(n, np.nan)
-    trend[half:n - half] = np.convolve(x, w, mode="valid")
+    trend[half : n - half] = np.convolve(x, w, mode="valid")
     det = x / trend if multiplicative else x - trend
     idx = np.empty(m)
     for i in range(m):
@@ -73,8 +81,9 @@ def seasonal_indices(x: FloatArray, season_length: int = 12, *, multiplicative: 
     return idx / idx.mean() if multiplicative else idx - idx.mean()
 
 
-def deseasonalize(x: FloatArray, season_length: int = 12, *, multiplicative: bool = True
-                  ) -> tuple[FloatArray, FloatArray]:
+def deseasonalize(
+    x: FloatArray, season_length: int = 12, *, multiplicative: bool = True
+) -> tuple[FloatArray, FloatArray]:
     """Seasonally adjusted history and the index for every position ``t % m``.
 
     Returns:
@@ -97,7 +106,7 @@ def _trend_line(x: FloatArray, m: int) -> FloatArray:
     w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
     half = w.size // 2
     trend = np.full(n, np.nan)
-    trend[half:n - half] = np.convolve(x, w, mode="valid")
+    trend[half : n - half] = np.convolve(x, w, mode="valid")
     inner = np.arange(half, n - half)
     if inner.size >= 2:
         for part, ends in ((inner[:m], np.arange(half)), (inner[-m:], np.arange(n - half, n))):
@@ -122,8 +131,15 @@ class Profile:
         years: detrended values per position (mean).
     """
 
-    def __init__(self, indices: FloatArray, own: FloatArray, multiplicative: bool, f_stat: float,
-                 weight: float, years: float) -> None:
+    def __init__(
+        self,
+        indices: FloatArray,
+        own: FloatArray,
+        multiplicative: bool,
+        f_stat: float,
+        weight: float,
+        years: float,
+    ) -> None:
         self.indices = indices
         self.own = own
         self.multiplicative = multiplicative
@@ -132,13 +148,22 @@ class Profile:
         self.years = years
 
 
-def seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArray | None = None,
-                     multiplicative: bool | None = None) -> Profile | None:
+def seasonal_profile(
+    x: FloatArray,
+    season_length: int = 12,
+    *,
+    prior: FloatArray | None = None,
+    multiplicative: bool | None = None,
+) -> Profile | None:
     """See :func:`_seasonal_profile`; the latest few answers are kept, because every member of
     ``auto`` and every backtest refit asks it of the same histories."""
     x = np.asarray(x, dtype=float)
-    key = (x.tobytes(), season_length, None if prior is None else np.asarray(prior, float).tobytes(),
-           multiplicative)
+    key = (
+        x.tobytes(),
+        season_length,
+        None if prior is None else np.asarray(prior, float).tobytes(),
+        multiplicative,
+    )
     hit = _RECENT.get(key)
     if hit is None:
         hit = _seasonal_profile(x, season_length, prior=prior, multiplicative=multiplicative)
@@ -151,8 +176,13 @@ def seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArra
 _RECENT: dict[tuple[object, ...], Profile | None] = {}
 
 
-def _seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArray | None = None,
-                      multiplicative: bool | None = None) -> Profile | None:
+def _seasonal_profile(
+    x: FloatArray,
+    season_length: int = 12,
+    *,
+    prior: FloatArray | None = None,
+    multiplicative: bool | None = None,
+) -> Profile | None:
     """Estimate a history's seasonal pattern and shrink it toward ``prior`` by its credibility.
 
     Detrended values (ratios to the trend of :func:`_trend_line` for a positive history,
@@ -186,7 +216,7 @@ def _seasonal_profile(x: FloatArray, season_length: int = 12, *, prior: FloatArr
     within = float(np.sum((det - means[pos]) ** 2))
     msw = within / (n - m)
     dev = own - base
-    msb = float(np.sum(counts * dev ** 2)) / (m - 1)
+    msb = float(np.sum(counts * dev**2)) / (m - 1)
     if msw > 0:
         f_stat = msb / msw
         weight = max(0.0, 1.0 - 1.0 / f_stat) if f_stat > 0 else 0.0

@@ -85,32 +85,49 @@ def _bt_horizon(spec: ItemSpec) -> int:
     return max(1, min(spec.h, spec.season_length if spec.season_length >= 2 else 6))
 
 
-def _backtest(make: Callable[[], Model], y: FloatArray, spec: ItemSpec, min_obs: int
-              ) -> Backtest | None:
+def _backtest(
+    make: Callable[[], Model], y: FloatArray, spec: ItemSpec, min_obs: int
+) -> Backtest | None:
     hb = _bt_horizon(spec)
     min_train = max(min_obs, 2 * hb, 6)
     origins = backtest_origins(y.size, hb, spec.backtest_windows, max(1, hb // 2), min_train)
     return run_backtest(make, y, hb, origins)
 
 
-def _finish(model: Model, name: str, y: FloatArray, spec: ItemSpec, reason: str,
-            bt: Backtest | None, fallback: str = "", *, backtested: bool = True,
-            make: Callable[[], Model] | None = None) -> ItemResult:
+def _finish(
+    model: Model,
+    name: str,
+    y: FloatArray,
+    spec: ItemSpec,
+    reason: str,
+    bt: Backtest | None,
+    fallback: str = "",
+    *,
+    backtested: bool = True,
+    make: Callable[[], Model] | None = None,
+) -> ItemResult:
     mean = model.predict(spec.h)
     iv = model.predict_intervals(spec.h, spec.levels)
     if bt is None and backtested:
         bt = _backtest(make or (lambda: _clone(model)), y, spec, model.min_obs)
     if iv is None:
         err = None if bt is None else bt.actuals - bt.forecasts
-        iv = interval_bounds(mean, spec.levels, errors=err, history=y,
-                             psi=model.error_weights(max(spec.h, _bt_horizon(spec))),
-                             sd1=model.one_step_sd())
+        iv = interval_bounds(
+            mean,
+            spec.levels,
+            errors=err,
+            history=y,
+            psi=model.error_weights(max(spec.h, _bt_horizon(spec))),
+            sd1=model.one_step_sd(),
+        )
     res = ItemResult(mean, iv, name, reason, fallback)
     if bt is not None:
         m = spec.season_length
         res.backtest_mase = bt.mase(m)
         res.backtest_bias = bt.bias(m)
-        naive = run_backtest(lambda: SeasonalNaive(m), y, bt.horizon, bt.origins) if m >= 2 else None
+        naive = (
+            run_backtest(lambda: SeasonalNaive(m), y, bt.horizon, bt.origins) if m >= 2 else None
+        )
         if naive is not None:
             res.snaive_mase = naive.mase(m)
         res.flag = forecastability(res.backtest_mase, res.snaive_mase)
@@ -131,12 +148,16 @@ def forecastability(mase: float, snaive_mase: float) -> str:
     if not np.isfinite(mase):
         return ""
     if mase > HARD_MASE:
-        return (f"hard to forecast (backtest MASE {mase:.2f}): check the history for one-off "
-                "months and gaps, use a family seasonal profile, or forecast it by hand (Method "
-                "manual or an Override)")
+        return (
+            f"hard to forecast (backtest MASE {mase:.2f}): check the history for one-off "
+            "months and gaps, use a family seasonal profile, or forecast it by hand (Method "
+            "manual or an Override)"
+        )
     if np.isfinite(snaive_mase) and mase > 1.0 and mase > 1.1 * snaive_mase:
-        return (f"seasonal naive did better in backtest (MASE {snaive_mase:.2f} against "
-                f"{mase:.2f}): check the history, or set Method to seasonal_naive")
+        return (
+            f"seasonal naive did better in backtest (MASE {snaive_mase:.2f} against "
+            f"{mase:.2f}): check the history, or set Method to seasonal_naive"
+        )
     return ""
 
 
@@ -164,14 +185,18 @@ def _clone(model: Model) -> Model:
 
 def _safe_fallback(y: FloatArray, spec: ItemSpec) -> tuple[Model, str]:
     m = spec.season_length
-    model: Model = SeasonalNaive(m) if m >= 2 and y.size >= 2 * m else (
-        MovingAverage(m) if y.size >= 3 else Naive(m))
+    model: Model = (
+        SeasonalNaive(m)
+        if m >= 2 and y.size >= 2 * m
+        else (MovingAverage(m) if y.size >= 3 else Naive(m))
+    )
     model.fit(y)
     return model, model.name
 
 
-def _fallback(y: FloatArray, spec: ItemSpec, failed: str, exc: Exception, reason: str
-              ) -> ItemResult:
+def _fallback(
+    y: FloatArray, spec: ItemSpec, failed: str, exc: Exception, reason: str
+) -> ItemResult:
     model, name = _safe_fallback(y, spec)
     text = f"{failed} failed ({exc}); used {model.label} instead"
     return _finish(model, name, y, spec, reason, None, text)
@@ -184,24 +209,46 @@ def _explicit(y: FloatArray, spec: ItemSpec) -> ItemResult:
         if res is not None:
             return res
         model, fb = _safe_fallback(y, spec) if y.size else (Zero(spec.season_length).fit(y), "zero")
-        return _finish(model, fb, y, spec, "method set to like_item for this item", None,
-                       f"no like item with enough history; used {model.label} instead",
-                       backtested=fb != "zero")
+        return _finish(
+            model,
+            fb,
+            y,
+            spec,
+            "method set to like_item for this item",
+            None,
+            f"no like item with enough history; used {model.label} instead",
+            backtested=fb != "zero",
+        )
     model = _model(name, spec)
     reason = f"method set to {name} for this item"
     if name == "manual":
         reason = "manual: the planner's numbers"
     if y.size == 0 and name not in ("manual", "zero"):
-        return _finish(Zero(spec.season_length).fit(y), "zero", y, spec,
-                       "no history: forecast 0", None, f"{name} needs history; used zero instead",
-                       backtested=False)
+        return _finish(
+            Zero(spec.season_length).fit(y),
+            "zero",
+            y,
+            spec,
+            "no history: forecast 0",
+            None,
+            f"{name} needs history; used zero instead",
+            backtested=False,
+        )
     try:
         model.fit(y)
         model.predict(spec.h)
     except (ModelError, ValueError, np.linalg.LinAlgError) as exc:
         return _fallback(y, spec, model.label, exc, reason)
-    return _finish(model, name, y, spec, reason, None,
-                   backtested=name not in ("manual", "zero"), make=lambda: _model(name, spec))
+    return _finish(
+        model,
+        name,
+        y,
+        spec,
+        reason,
+        None,
+        backtested=name not in ("manual", "zero"),
+        make=lambda: _model(name, spec),
+    )
 
 
 def _trailing_zeros(y: FloatArray) -> tuple[int, int]:
@@ -219,12 +266,14 @@ def _like_item(y: FloatArray, spec: ItemSpec) -> ItemResult | None:
     if like is None or like.size < y.size + spec.season_length or np.nanmean(like) <= 0:
         return None
     base = auto_regular(like, ItemSpec(**{**spec.__dict__, "prior": None, "notes": []}))
-    recent = like[-y.size:]
+    recent = like[-y.size :]
     level = float(np.mean(y)) / float(np.mean(recent)) if np.mean(recent) > 0 else 0.0
     mean = base.forecast * level
     iv = {lv: (lo * level, hi * level) for lv, (lo, hi) in base.intervals.items()}
-    reason = (f"new item: {y.size} months of history; profile of like item {spec.like_name} "
-              f"scaled by {level:.2f}")
+    reason = (
+        f"new item: {y.size} months of history; profile of like item {spec.like_name} "
+        f"scaled by {level:.2f}"
+    )
     return ItemResult(mean, iv, "like_item", reason)
 
 
@@ -237,7 +286,7 @@ and 48 months (bench/forecast_bench.py): the mean beat each member and AutoETS o
 
 
 def _and(parts: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
+    """ "a", "a and b", "a, b and c"."""
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -278,6 +327,7 @@ def auto_regular(y: FloatArray, spec: ItemSpec, prefix: str = "") -> ItemResult:
 
         def make(name: str = name) -> Model:
             return _model(name, spec)
+
         try:
             model = make().fit(y)
             model.predict(spec.h)
@@ -289,19 +339,39 @@ def auto_regular(y: FloatArray, spec: ItemSpec, prefix: str = "") -> ItemResult:
     reason = f"{prefix}{season_text(y, spec)}"
     if not fits:
         model, name = _safe_fallback(y, spec)
-        return _finish(model, name, y, spec, f"{reason}, {model.label}", None,
-                       "; ".join(failed) + f"; used {model.label} instead")
+        return _finish(
+            model,
+            name,
+            y,
+            spec,
+            f"{reason}, {model.label}",
+            None,
+            "; ".join(failed) + f"; used {model.label} instead",
+        )
     fallback = ("; ".join(failed) + "; combined the others") if failed else ""
     if len(fits) == 1:
         name, model = next(iter(fits.items()))
-        return _finish(model, name, y, spec, f"{reason}, {model.label}", tests[name], fallback,
-                       make=makers[name])
+        return _finish(
+            model,
+            name,
+            y,
+            spec,
+            f"{reason}, {model.label}",
+            tests[name],
+            fallback,
+            make=makers[name],
+        )
     combo = Combination(list(fits.values()), m)
     bts = [b for b in tests.values() if b is not None]
     bt = None
     if len(bts) == len(fits):
-        bt = Backtest(bts[0].origins, bts[0].horizon, np.mean([b.forecasts for b in bts], axis=0),
-                      bts[0].actuals, bts[0].scale_inputs)
+        bt = Backtest(
+            bts[0].origins,
+            bts[0].horizon,
+            np.mean([b.forecasts for b in bts], axis=0),
+            bts[0].actuals,
+            bts[0].scale_inputs,
+        )
     text = f"{reason}; mean of {_and([m_.label for m_ in fits.values()])}"
     return _finish(combo, "+".join(fits), y, spec, text, bt, fallback, backtested=False)
 
@@ -312,22 +382,43 @@ def _auto(y: FloatArray, spec: ItemSpec) -> ItemResult:
     if n == 0:
         return _finish(zero, "zero", y, spec, "no history: forecast 0", None, backtested=False)
     if np.all(y == 0):
-        return _finish(zero, "zero", y, spec, f"no demand in {n} months of history: forecast 0",
-                       None, backtested=False)
+        return _finish(
+            zero,
+            "zero",
+            y,
+            spec,
+            f"no demand in {n} months of history: forecast 0",
+            None,
+            backtested=False,
+        )
     tail, longest = _trailing_zeros(y)
     if tail >= spec.dead_months and tail > longest:
-        return _finish(zero, "zero", y, spec,
-                       f"dead: no demand in the last {tail} months: forecast 0", None,
-                       backtested=False)
+        return _finish(
+            zero,
+            "zero",
+            y,
+            spec,
+            f"dead: no demand in the last {tail} months: forecast 0",
+            None,
+            backtested=False,
+        )
     if n < spec.new_months:
         res = _like_item(y, spec)
         if res is not None:
             return res
         ma = MovingAverage(spec.season_length, prior=spec.prior).fit(y)
-        season = f" with the seasonal profile of {spec.prior_name}" if spec.prior is not None else ""
-        return _finish(ma, "moving_average", y, spec,
-                       f"new item: {n} months of history, {ma.description_}{season}", None,
-                       make=lambda: MovingAverage(spec.season_length, prior=spec.prior))
+        season = (
+            f" with the seasonal profile of {spec.prior_name}" if spec.prior is not None else ""
+        )
+        return _finish(
+            ma,
+            "moving_average",
+            y,
+            spec,
+            f"new item: {n} months of history, {ma.description_}{season}",
+            None,
+            make=lambda: MovingAverage(spec.season_length, prior=spec.prior),
+        )
     nonzero = y[y != 0]
     adi = n / nonzero.size
     if adi >= _ADI_CUT:

@@ -31,8 +31,9 @@ def _months_list(positions: np.ndarray, start: int | None, most: int = 6) -> str
     return ", ".join(names) + more
 
 
-def item_task(uid: str, y: FloatArray, spec: ItemSpec, clean: dict[str, Any]
-               ) -> tuple[str, ItemResult]:
+def item_task(
+    uid: str, y: FloatArray, spec: ItemSpec, clean: dict[str, Any]
+) -> tuple[str, ItemResult]:
     """One item from its raw monthly history to its forecast (see ``ItemSpec`` for the
     months kept as they are, the first month's name and the group's seasonal profile)."""
     keep, start, calendar_prior = spec.keep, spec.start, spec.calendar_prior
@@ -41,19 +42,23 @@ def item_task(uid: str, y: FloatArray, spec: ItemSpec, clean: dict[str, Any]
     cs = clean_item(y, keep, clean)
     x = cs.y_clean
     first = np.flatnonzero(~np.isnan(x))
-    x = x[first[0]:] if first.size else x[:0]
+    x = x[first[0] :] if first.size else x[:0]
     x = x[~np.isnan(x)]  # months excluded when fill_missing is False
     x = np.maximum(x, 0.0)
     flags = np.array(cs.flags, dtype=object)
     fixed = np.flatnonzero(flags == "outlier")
     if fixed.size:
-        spec.notes.append(f"{fixed.size} outlier month{'s' * (fixed.size > 1)} corrected "
-                          f"({_months_list(fixed, start)})")
+        spec.notes.append(
+            f"{fixed.size} outlier month{'s' * (fixed.size > 1)} corrected "
+            f"({_months_list(fixed, start)})"
+        )
     odd = np.flatnonzero(flags == "unusual")
     if odd.size:
-        spec.notes.append(f"{odd.size} more unusual month{'s' * (odd.size > 1)} kept as "
-                          f"{'they are' if odd.size > 1 else 'it is'} ({_months_list(odd, start)}; "
-                          f"at most {outlier_cap(int(np.sum(~np.isnan(y))))} corrected)")
+        spec.notes.append(
+            f"{odd.size} more unusual month{'s' * (odd.size > 1)} kept as "
+            f"{'they are' if odd.size > 1 else 'it is'} ({_months_list(odd, start)}; "
+            f"at most {outlier_cap(int(np.sum(~np.isnan(y))))} corrected)"
+        )
     if cs.note:
         spec.notes.append(cs.note)
     if cs.n_missing and first.size:

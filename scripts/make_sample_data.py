@@ -173,10 +173,30 @@ SLOW_RESOURCE, SLOW_FROM, SLOW_FACTOR = "BRN-PA2", 9, 0.70
 SUBCONTRACTED, RECEIPT_SHARE, RECEIPT_DAYS = "CTL-3011", 0.5, (5, 24)
 RECEIPT_MONTHS = 4  # receipts are due in the as-of month and the next three (day 5 and 24 of each)
 EVENTS = [  # id, kind, resource, item, day of the as-of month, working days, delay days, owner, status, comment
-    ("E1", "Resource down", "LDS-PA1", "", 20, 3, "", "Leeds plant", "In progress",
-     "Gearbox failure on line 1; the spare part is on its way"),
-    ("E2", "Receipt delayed", "", SUBCONTRACTED, RECEIPT_DAYS[1], 10, 21, "Purchasing", "Open",
-     "Subcontractor short of boards: the next two deliveries come three weeks late"),
+    (
+        "E1",
+        "Resource down",
+        "LDS-PA1",
+        "",
+        20,
+        3,
+        "",
+        "Leeds plant",
+        "In progress",
+        "Gearbox failure on line 1; the spare part is on its way",
+    ),
+    (
+        "E2",
+        "Receipt delayed",
+        "",
+        SUBCONTRACTED,
+        RECEIPT_DAYS[1],
+        10,
+        21,
+        "Purchasing",
+        "Open",
+        "Subcontractor short of boards: the next two deliveries come three weeks late",
+    ),
 ]
 
 
@@ -388,7 +408,11 @@ def build(seed: int = SEED) -> dict[str, list[list[object]]]:
         rate = (month - len(RECEIPT_DAYS) * bought) / WORKING_DAYS_PER_MONTH
         if code == DISCONTINUED:
             rate = 0.0
-        slow = np.where(np.arange(1, DAYS + 1) >= SLOW_FROM, SLOW_FACTOR, 1.0) if it["resource"] == SLOW_RESOURCE else 1.0
+        slow = (
+            np.where(np.arange(1, DAYS + 1) >= SLOW_FROM, SLOW_FACTOR, 1.0)
+            if it["resource"] == SLOW_RESOURCE
+            else 1.0
+        )
         daily = rate * slow * srng.lognormal(-0.5 * PRODUCTION_NOISE**2, PRODUCTION_NOISE, DAYS)
         made = np.floor(daily + srng.random(DAYS)).astype(np.int64)
         for day in range(1, DAYS + 1):
@@ -398,8 +422,20 @@ def build(seed: int = SEED) -> dict[str, list[list[object]]]:
             for k in range(1, RECEIPT_MONTHS):
                 for day in RECEIPT_DAYS:
                     prod_rows.append([code, 31 * k + day, 0, int(round(bought))])
-    event_rows: list[list[object]] = [["id", "kind", "resource", "item", "day", "working_days", "delay_days",
-                                       "owner", "status", "comment"]]
+    event_rows: list[list[object]] = [
+        [
+            "id",
+            "kind",
+            "resource",
+            "item",
+            "day",
+            "working_days",
+            "delay_days",
+            "owner",
+            "status",
+            "comment",
+        ]
+    ]
     event_rows += [list(e) for e in EVENTS]
 
     company_rows: list[list[object]] = [

@@ -30,28 +30,49 @@ def main() -> int:
     p.add_argument("workbook", type=Path)
     p.add_argument("sheet")
     p.add_argument("out", type=Path)
-    p.add_argument("--range", default=None, help="what to print, e.g. A1:Y34 (default: the top left, "
-                                                   "--rows rows and --width characters of columns)")
-    p.add_argument("--rows", type=int, default=40, help="rows printed when no --range is given (default 40)")
-    p.add_argument("--width", type=float, default=160,
-                   help="column width (in characters) printed when no --range is given (default 160)")
+    p.add_argument(
+        "--range",
+        default=None,
+        help="what to print, e.g. A1:Y34 (default: the top left, "
+        "--rows rows and --width characters of columns)",
+    )
+    p.add_argument(
+        "--rows", type=int, default=40, help="rows printed when no --range is given (default 40)"
+    )
+    p.add_argument(
+        "--width",
+        type=float,
+        default=160,
+        help="column width (in characters) printed when no --range is given (default 160)",
+    )
     p.add_argument("--dpi", type=int, default=110)
     a = p.parse_args()
     try:
         import openpyxl
     except ImportError:
-        print("openpyxl is missing: run this with the project's Python, .venv/bin/python "
-              "scripts/render_screenshot.py ...", file=sys.stderr)
+        print(
+            "openpyxl is missing: run this with the project's Python, .venv/bin/python "
+            "scripts/render_screenshot.py ...",
+            file=sys.stderr,
+        )
         return 2
     for tool in ("soffice", "pdftoppm"):
         if not shutil.which(tool):
-            print(f"{tool} is not installed (LibreOffice and poppler-utils are needed).", file=sys.stderr)
+            print(
+                f"{tool} is not installed (LibreOffice and poppler-utils are needed).",
+                file=sys.stderr,
+            )
             return 2
     wb = openpyxl.load_workbook(a.workbook, data_only=True)  # the saved values, not the formulas
     if a.sheet not in wb.sheetnames:
-        print(f"{a.workbook.name} has no sheet '{a.sheet}'. Sheets: {', '.join(wb.sheetnames)}.", file=sys.stderr)
+        print(
+            f"{a.workbook.name} has no sheet '{a.sheet}'. Sheets: {', '.join(wb.sheetnames)}.",
+            file=sys.stderr,
+        )
         return 1
-    for name in [n for n in wb.sheetnames if n != a.sheet]:  # only the sheet to print goes to LibreOffice
+    for name in [
+        n for n in wb.sheetnames if n != a.sheet
+    ]:  # only the sheet to print goes to LibreOffice
         del wb[name]
     ws = wb[a.sheet]
     ws.sheet_state = "visible"
@@ -67,11 +88,38 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "sheet.xlsx"
         wb.save(src)
-        subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp}/profile",
-                        "--convert-to", "pdf", "--outdir", tmp, str(src)],
-                       check=True, capture_output=True, timeout=180)
-        subprocess.run(["pdftoppm", "-png", "-r", str(a.dpi), "-f", "1", "-l", "1", "-singlefile",
-                        str(Path(tmp) / "sheet.pdf"), str(Path(tmp) / "page")], check=True, timeout=60)
+        subprocess.run(
+            [
+                "soffice",
+                "--headless",
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                tmp,
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                str(a.dpi),
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(Path(tmp) / "sheet.pdf"),
+                str(Path(tmp) / "page"),
+            ],
+            check=True,
+            timeout=60,
+        )
         a.out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(tmp) / "page.png", a.out)
     print(a.out)

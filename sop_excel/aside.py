@@ -128,7 +128,9 @@ def tables_aside(
     """A call per table that gives its frame: on the zip side with ``aside`` (the CLI on a
     machine with more than one core) each table is read by a process of its own from the saved
     file meanwhile (see :func:`reading_aside`), else here when called."""
-    reader = book.frame_reader if aside and can_fork_helpers() and isinstance(book, PackageIO) else None
+    reader = (
+        book.frame_reader if aside and can_fork_helpers() and isinstance(book, PackageIO) else None
+    )
     with contextlib.ExitStack() as stack:
         calls: dict[str, Callable[[], pd.DataFrame]] = {}
         for name in names:

@@ -26,7 +26,13 @@ from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.libreoffice import recalculate
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 
-__all__ = ["check_workbook", "compare_recalculated", "fidelity_problems", "formula_cells", "formula_text_cells"]
+__all__ = [
+    "check_workbook",
+    "compare_recalculated",
+    "fidelity_problems",
+    "formula_cells",
+    "formula_text_cells",
+]
 
 ERROR_VALUES = ("#REF!", "#NAME?", "#VALUE!", "#DIV/0!", "#N/A", "#NUM!", "#NULL!", "Err:")
 SHOWN = 20  # problems of one kind listed before "... and N more"
@@ -36,15 +42,22 @@ def formula_cells(path: str | Path) -> dict[tuple[str, str], object]:
     """Cached value of every formula cell, keyed by (sheet, cell): ``None`` where there is none,
     ``""`` for an empty text result (a blank: openpyxl reads both as None)."""
     with zipfile.ZipFile(path) as z:
-        blank = {(title, c) for title, (part, _) in _sheet_parts(z).items()
-                 for c in package.empty_text_results(z.read(part))}
+        blank = {
+            (title, c)
+            for title, (part, _) in _sheet_parts(z).items()
+            for c in package.empty_text_results(z.read(part))
+        }
     formulas = openpyxl.load_workbook(path, read_only=True)
     values = openpyxl.load_workbook(path, read_only=True, data_only=True)
     out = {}
     try:
         for ws in formulas.worksheets:
-            where = [(r, c) for r, row in enumerate(ws.iter_rows(), start=1)
-                     for c, cell in enumerate(row, start=1) if cell.data_type == "f"]
+            where = [
+                (r, c)
+                for r, row in enumerate(ws.iter_rows(), start=1)
+                for c, cell in enumerate(row, start=1)
+                if cell.data_type == "f"
+            ]
             if not where:
                 continue
             grid = [[c.value for c in row] for row in values[ws.title].iter_rows()]
@@ -62,10 +75,13 @@ def formula_text_cells(path: str | Path) -> dict[tuple[str, str], str]:
     """The formula text of every formula cell, keyed by (sheet, cell)."""
     wb = openpyxl.load_workbook(path, read_only=True)
     try:
-        return {(ws.title, f"{get_column_letter(c)}{r}"): str(cell.value)
-                for ws in wb.worksheets
-                for r, row in enumerate(ws.iter_rows(), start=1)
-                for c, cell in enumerate(row, start=1) if cell.data_type == "f"}
+        return {
+            (ws.title, f"{get_column_letter(c)}{r}"): str(cell.value)
+            for ws in wb.worksheets
+            for r, row in enumerate(ws.iter_rows(), start=1)
+            for c, cell in enumerate(row, start=1)
+            if cell.data_type == "f"
+        }
     finally:
         wb.close()
 
@@ -73,10 +89,13 @@ def formula_text_cells(path: str | Path) -> dict[tuple[str, str], str]:
 def _values(path: str | Path) -> dict[tuple[str, str], object]:
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        return {(ws.title, f"{get_column_letter(c)}{r}"): cell.value
-                for ws in wb.worksheets
-                for r, row in enumerate(ws.iter_rows(), start=1)
-                for c, cell in enumerate(row, start=1) if cell.value is not None}
+        return {
+            (ws.title, f"{get_column_letter(c)}{r}"): cell.value
+            for ws in wb.worksheets
+            for r, row in enumerate(ws.iter_rows(), start=1)
+            for c, cell in enumerate(row, start=1)
+            if cell.value is not None
+        }
     finally:
         wb.close()
 
@@ -97,7 +116,9 @@ def compare_recalculated(path: str | Path, recalculated: str | Path) -> list[str
         if isinstance(w, str) and w.startswith(ERROR_VALUES):
             problems.append(f"Sheet '{sheet}', cell {coord}: LibreOffice computes {w}")
         elif not _close(v, w):
-            problems.append(f"Sheet '{sheet}', cell {coord}: cached {v!r} but LibreOffice computes {w!r}")
+            problems.append(
+                f"Sheet '{sheet}', cell {coord}: cached {v!r} but LibreOffice computes {w!r}"
+            )
     return problems
 
 
@@ -121,12 +142,16 @@ def fidelity_problems(path: str | Path, book: OpenpyxlIO | None = None) -> list[
             scan = package.scan_formulas(xml[title])
             missing += [(title, c) for c in scan.missing]
             if scan.formulas:
-                formulas_by_id[sheet_id] = {m.group(1).decode() for m in
-                                            re.finditer(rb'<c r="([A-Z]+\d+)"[^>]*><f\b', xml[title])}
+                formulas_by_id[sheet_id] = {
+                    m.group(1).decode()
+                    for m in re.finditer(rb'<c r="([A-Z]+\d+)"[^>]*><f\b', xml[title])
+                }
         for sheet, coord in missing[:SHOWN]:
             problems.append(f"Sheet '{sheet}', cell {coord}: formula has no cached value")
         if len(missing) > SHOWN:
-            problems.append(f"... and {len(missing) - SHOWN} more formula cells without a cached value")
+            problems.append(
+                f"... and {len(missing) - SHOWN} more formula cells without a cached value"
+            )
         # the calculation chain
         chain = next((n for n in names if n.lower() == "xl/calcchain.xml"), None)
         if chain is not None:
@@ -134,38 +159,57 @@ def fidelity_problems(path: str | Path, book: OpenpyxlIO | None = None) -> list[
             if stale:
                 by_id = {i: t for t, (_, i) in sheets.items()}
                 first = ", ".join(f"'{by_id.get(i, i)}'!{r}" for i, r in stale[:5])
-                problems.append(f"The calculation chain (xl/calcChain.xml) names {len(stale)} cells that hold no "
-                                f"formula ({first}): Excel offers to repair the file")
+                problems.append(
+                    f"The calculation chain (xl/calcChain.xml) names {len(stale)} cells that hold no "
+                    f"formula ({first}): Excel offers to repair the file"
+                )
         # the ribbon and the VBA
         rels = z.read("_rels/.rels") if "_rels/.rels" in names else b""
         ct = z.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
         if package.ribbon_rel_missing(names, rels):
-            problems.append(f"The ribbon part ({package.RIBBON_PART}) has lost its relationship in _rels/.rels "
-                            "(openpyxl drops it on save): Excel shows no S&OP tab")
+            problems.append(
+                f"The ribbon part ({package.RIBBON_PART}) has lost its relationship in _rels/.rels "
+                "(openpyxl drops it on save): Excel shows no S&OP tab"
+            )
         macro_ct = b"macroEnabled.main+xml" in ct
         if path.suffix.lower() == ".xlsm" and not macro_ct:
-            problems.append(f"{path.name} is named .xlsm but its main part is not macro-enabled: Excel refuses to open it")
+            problems.append(
+                f"{path.name} is named .xlsm but its main part is not macro-enabled: Excel refuses to open it"
+            )
         if path.suffix.lower() == ".xlsx" and macro_ct:
-            problems.append(f"{path.name} holds a macro-enabled workbook but is named .xlsx: Excel refuses to open it")
+            problems.append(
+                f"{path.name} holds a macro-enabled workbook but is named .xlsx: Excel refuses to open it"
+            )
         if path.suffix.lower() == ".xlsm" and "xl/vbaProject.bin" not in names:
-            problems.append(f"{path.name} has no VBA project (xl/vbaProject.bin): the ribbon buttons cannot run")
+            problems.append(
+                f"{path.name} has no VBA project (xl/vbaProject.bin): the ribbon buttons cannot run"
+            )
         # charts on their tables' columns, and beside their tables
         problems += _chart_problems(z, names, sheets, book, layout)
     problems += _scenario_name_problems(book)
     return problems
 
 
-def _tables_by_sheet(book: OpenpyxlIO) -> dict[str, list[tuple[str, tuple[int, int, int, int], list[str]]]]:
+def _tables_by_sheet(
+    book: OpenpyxlIO,
+) -> dict[str, list[tuple[str, tuple[int, int, int, int], list[str]]]]:
     from openpyxl.utils import range_boundaries
 
     out: dict[str, list] = {}
     for name, (ws, tbl) in book._tables.items():
-        out.setdefault(ws.title, []).append((name, range_boundaries(tbl.ref), [c.name for c in tbl.tableColumns]))
+        out.setdefault(ws.title, []).append(
+            (name, range_boundaries(tbl.ref), [c.name for c in tbl.tableColumns])
+        )
     return out
 
 
-def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple[str, int]],
-                    book: OpenpyxlIO, layout: object) -> list[str]:
+def _chart_problems(
+    z: zipfile.ZipFile,
+    names: set[str],
+    sheets: dict[str, tuple[str, int]],
+    book: OpenpyxlIO,
+    layout: object,
+) -> list[str]:
     tables = _tables_by_sheet(book)
     dynamic = {t.name for t in layout.tables if t.dynamic_columns}  # type: ignore[attr-defined]
 
@@ -178,10 +222,14 @@ def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple
 
     problems: list[str] = []
     plotted: dict[str, set[int]] = {}  # table -> columns plotted by a chart that plots it whole
-    for part in sorted(n for n in names if n.startswith("xl/charts/") and n.endswith(".xml") and "/_rels/" not in n):
+    for part in sorted(
+        n for n in names if n.startswith("xl/charts/") and n.endswith(".xml") and "/_rels/" not in n
+    ):
         chart = z.read(part)
         title = re.search(rb"<a:t>([^<]*)</a:t>", chart)
-        label = f"Chart '{package._unescape(title.group(1).decode())}'" if title else f"Chart {part}"
+        label = (
+            f"Chart '{package._unescape(title.group(1).decode())}'" if title else f"Chart {part}"
+        )
         mine: dict[str, set[int]] = {}
         for s in package.series_of(chart, cell_text):
             if s.val is None:
@@ -193,16 +241,25 @@ def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple
                 column = header[c1 - t1]
                 mine.setdefault(tname, set()).add(c1)
                 if (r1, r2) != (s1 + 1, s2):
-                    problems.append(f"{label}: series '{s.name or column}' plots rows {r1}-{r2} of '{sheet}' column "
-                                    f"'{column}', but table {tname} holds rows {s1 + 1}-{s2}: the chart does not "
-                                    "follow the table")
-                if s.name is not None and s.name.strip().casefold() != column.strip().casefold() and \
-                        s.name.strip().casefold() in {h.strip().casefold() for h in header}:
-                    problems.append(f"{label}: series '{s.name}' plots column '{column}' of table {tname}: "
-                                    "the chart is on the wrong column")
+                    problems.append(
+                        f"{label}: series '{s.name or column}' plots rows {r1}-{r2} of '{sheet}' column "
+                        f"'{column}', but table {tname} holds rows {s1 + 1}-{s2}: the chart does not "
+                        "follow the table"
+                    )
+                if (
+                    s.name is not None
+                    and s.name.strip().casefold() != column.strip().casefold()
+                    and s.name.strip().casefold() in {h.strip().casefold() for h in header}
+                ):
+                    problems.append(
+                        f"{label}: series '{s.name}' plots column '{column}' of table {tname}: "
+                        "the chart is on the wrong column"
+                    )
                 break
         for tname, cols in mine.items():  # a chart of most of a table's columns should have all
-            width = next(len(h) for entries in tables.values() for n, _, h in entries if n == tname) - 1
+            width = (
+                next(len(h) for entries in tables.values() for n, _, h in entries if n == tname) - 1
+            )
             if width and len(cols) * 2 > width:
                 plotted.setdefault(tname, set()).update(cols)
     for sheet, entries in tables.items():
@@ -210,7 +267,9 @@ def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple
             if tname in dynamic and tname in plotted:
                 for j, h in enumerate(header[1:], start=1):
                     if t1 + j not in plotted[tname]:
-                        problems.append(f"Column '{h}' of table {tname} (sheet '{sheet}') is on no chart series")
+                        problems.append(
+                            f"Column '{h}' of table {tname} (sheet '{sheet}') is on no chart series"
+                        )
     # charts lying over a table
     for sheet, (part, _) in sheets.items():
         rels_name = package.rels_part(part)
@@ -222,9 +281,11 @@ def _chart_problems(z: zipfile.ZipFile, names: set[str], sheets: dict[str, tuple
             drawing = z.read(target)
             for tname, (t1, s1, t2, s2), _ in tables.get(sheet, []):
                 if package.shift_anchors(drawing, [(t1, s1, t2, s2)]) != drawing:
-                    problems.append(f"A chart on sheet '{sheet}' lies over table {tname} "
-                                    f"({get_column_letter(t1)}{s1}:{get_column_letter(t2)}{s2}): some of its "
-                                    "cells are hidden under the chart")
+                    problems.append(
+                        f"A chart on sheet '{sheet}' lies over table {tname} "
+                        f"({get_column_letter(t1)}{s1}:{get_column_letter(t2)}{s2}): some of its "
+                        "cells are hidden under the chart"
+                    )
     return problems
 
 
@@ -236,6 +297,8 @@ def _scenario_name_problems(book: OpenpyxlIO) -> list[str]:
     rows = book.read_table(T.SCENARIO_LIST)
     names = [str(r[0]) for r in rows[1:] if r and r[0] not in (None, "")]
     return [f"Scenario '{name}' {what}. {fix}" for name, what, fix in scenario_name_problems(names)]
+
+
 def _input_problems(path: str | Path) -> tuple[list[str], list[str]]:
     """What the commands would refuse (and warn about) in the planner's inputs: the same checks,
     read by the same side as the commands, without changing the file."""
@@ -272,19 +335,28 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
 
     # a setting newer than the workbook has no row and no name: its default applies (read_settings)
     optional = {f.alias for f in Settings.model_fields.values() if not f.is_required()}
-    settings_rows = {str(r[0]).strip() for r in book.read_table(T.SETTINGS)[1:] if r and r[0] is not None} \
-        if T.SETTINGS in book.table_names() else set()
+    settings_rows = (
+        {str(r[0]).strip() for r in book.read_table(T.SETTINGS)[1:] if r and r[0] is not None}
+        if T.SETTINGS in book.table_names()
+        else set()
+    )
     for spec in layout.settings.rows:
-        if spec.name not in names and not (spec.name in optional and spec.setting not in settings_rows):
+        if spec.name not in names and not (
+            spec.name in optional and spec.setting not in settings_rows
+        ):
             problems.append(f"Named range {spec.name} (Settings '{spec.setting}') is missing")
     problems += fidelity_problems(path, book)
     cells = formula_cells(path) if recalc else None
     n_formulas = len(cells) if cells is not None else _count_formulas(path)
-    lines = [f"{Path(path).name}: {len(sheets)} sheets, {len(tables)} tables, "
-             f"{len(names)} named ranges, {n_formulas} formulas"]
+    lines = [
+        f"{Path(path).name}: {len(sheets)} sheets, {len(tables)} tables, "
+        f"{len(names)} named ranges, {n_formulas} formulas"
+    ]
     inputs, warnings = _input_problems(path)
     typed = {p.split(":", 1)[0] for p in inputs if "is a formula without a computed value" in p}
-    problems = [p for p in problems if not any(p.startswith(t + ":") for t in typed)]  # said once, as the input
+    problems = [
+        p for p in problems if not any(p.startswith(t + ":") for t in typed)
+    ]  # said once, as the input
     problems += inputs
     lines += [f"Warning: {w}" for w in warnings]
     if recalc:
@@ -294,10 +366,14 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
         problems += diffs[:20]
         if len(diffs) > 20:
             problems.append(f"... and {len(diffs) - 20} more differences")
-        lines.append(f"LibreOffice recalculated {n_formulas} formulas: {len(diffs)} differ from the cached values")
+        lines.append(
+            f"LibreOffice recalculated {n_formulas} formulas: {len(diffs)} differ from the cached values"
+        )
     return problems, lines
 
 
 def _count_formulas(path: str | Path) -> int:
     with zipfile.ZipFile(path) as z:
-        return sum(package.scan_formulas(z.read(part)).formulas for part, _ in _sheet_parts(z).values())
+        return sum(
+            package.scan_formulas(z.read(part)).formulas for part, _ in _sheet_parts(z).values()
+        )

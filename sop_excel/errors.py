@@ -66,7 +66,9 @@ class InputError(SopExcelError):
     def _render(self) -> str:
         if not self.problems:
             return self.summary
-        lines = [f"{self.summary} ({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}):"]
+        lines = [
+            f"{self.summary} ({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}):"
+        ]
         lines += [f"  - {p}" for p in self.problems[:MAX_LISTED]]
         if len(self.problems) > MAX_LISTED:
             lines.append(f"  ... and {len(self.problems) - MAX_LISTED} more.")
@@ -102,9 +104,15 @@ _PLAIN_REASONS = [  # pydantic's wording -> a planner's
     (re.compile(r"^Input should be less than (.+)$"), r"must be less than \1"),
     (re.compile(r"^Input should be greater than (.+)$"), r"must be more than \1"),
     (re.compile(r"^String should have at least 1 characters?$"), "is empty"),
-    (re.compile(r"^String should have at most (\d+) characters?$"), r"is longer than the \1 characters that fit"),
+    (
+        re.compile(r"^String should have at most (\d+) characters?$"),
+        r"is longer than the \1 characters that fit",
+    ),
     (re.compile(r"^Input should be a valid (number|integer).*$"), "is not a number"),
-    (re.compile(r"^Input should be a valid (date|datetime).*$"), "is not a date (write YYYY-MM-DD)"),
+    (
+        re.compile(r"^Input should be a valid (date|datetime).*$"),
+        "is not a date (write YYYY-MM-DD)",
+    ),
     (re.compile(r"^Input should be a finite number$"), "is not a number"),
     (re.compile(r"^Field required$"), "is missing"),
     (re.compile(r"^Input should be ('.+)$"), r"must be \1"),

@@ -21,8 +21,16 @@ from pathlib import Path
 
 from sop_excel.errors import SopExcelError
 
-__all__ = ["MAX_SOURCE_BYTES", "MAX_TEXT_BYTES", "READ_TIMEOUT_S", "check_regular", "max_source_bytes",
-           "read_limited", "read_timeout", "size_text"]
+__all__ = [
+    "MAX_SOURCE_BYTES",
+    "MAX_TEXT_BYTES",
+    "READ_TIMEOUT_S",
+    "check_regular",
+    "max_source_bytes",
+    "read_limited",
+    "read_timeout",
+    "size_text",
+]
 
 MAX_SOURCE_BYTES = 256 * 1024 * 1024
 MAX_TEXT_BYTES = 16 * 1024 * 1024  # a scenario file (the demo's is 4 KB)
@@ -41,8 +49,10 @@ def read_timeout() -> float:
     except ValueError:
         seconds = -1
     if not seconds > 0:
-        raise SopExcelError(f"{_ENV_TIMEOUT}={raw!r} is not a number of seconds: set it to a number such as "
-                            "600, or unset it for the default 300.")
+        raise SopExcelError(
+            f"{_ENV_TIMEOUT}={raw!r} is not a number of seconds: set it to a number such as "
+            "600, or unset it for the default 300."
+        )
     return seconds
 
 
@@ -64,8 +74,10 @@ def max_source_bytes() -> int:
     except ValueError:
         mb = -1
     if mb <= 0:
-        raise SopExcelError(f"{_ENV_SOURCE}={raw!r} is not a size in megabytes: set it to a number such as "
-                            "512, or unset it for the default 256.")
+        raise SopExcelError(
+            f"{_ENV_SOURCE}={raw!r} is not a size in megabytes: set it to a number such as "
+            "512, or unset it for the default 256."
+        )
     return int(mb * 1024 * 1024)
 
 
@@ -83,8 +95,9 @@ def _kind(mode: int) -> str | None:
     return "not a regular file"
 
 
-def check_regular(path: str | os.PathLike[str], what: str,
-                  error: type[SopExcelError] = SopExcelError) -> os.stat_result:
+def check_regular(
+    path: str | os.PathLike[str], what: str, error: type[SopExcelError] = SopExcelError
+) -> os.stat_result:
     """``stat`` of ``path``, refusing anything but a regular file; never opens it (a FIFO's open
     would wait forever).
 
@@ -95,8 +108,10 @@ def check_regular(path: str | os.PathLike[str], what: str,
     st = os.stat(path)
     kind = _kind(st.st_mode)
     if kind is not None:
-        raise error(f"{what} {path} is {kind}, not a file; sop-excel reads only files. Give the "
-                            "path of the file itself.")
+        raise error(
+            f"{what} {path} is {kind}, not a file; sop-excel reads only files. Give the "
+            "path of the file itself."
+        )
     return st
 
 
@@ -115,14 +130,18 @@ def read_limited(path: str | os.PathLike[str], what: str, limit: int, todo: str)
         if kind is not None:
             raise SopExcelError(f"{what} {path} is {kind}, not a file; sop-excel reads only files.")
         if st.st_size > limit:
-            raise SopExcelError(f"{what} {Path(path).name} is {size_text(st.st_size)}; sop-excel reads such "
-                                f"files up to {size_text(limit)}. {todo}")
+            raise SopExcelError(
+                f"{what} {Path(path).name} is {size_text(st.st_size)}; sop-excel reads such "
+                f"files up to {size_text(limit)}. {todo}"
+            )
         chunks, total = [], 0
         while chunk := os.read(fd, 1 << 24):
             total += len(chunk)
             if total > limit:  # it grew while being read
-                raise SopExcelError(f"{what} {Path(path).name} is more than {size_text(limit)}; sop-excel "
-                                    f"reads such files up to {size_text(limit)}. {todo}")
+                raise SopExcelError(
+                    f"{what} {Path(path).name} is more than {size_text(limit)}; sop-excel "
+                    f"reads such files up to {size_text(limit)}. {todo}"
+                )
             chunks.append(chunk)
         return b"".join(chunks)
     finally:

@@ -93,7 +93,6 @@ __all__ = [
 ]
 
 
-
 @dataclass
 class RunReport:
     """What a macro did, in lines a planner reads (CLI output, a message box in Excel)."""
@@ -107,8 +106,13 @@ class RunReport:
         return "\n".join(self.lines + [f"Warning: {w}" for w in self.warnings])
 
 
-def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engine: str = "local",
-                     scheduler: object = None) -> RunReport:
+def refresh_forecast(
+    book: WorkbookIO,
+    *,
+    progress: Progress | None = None,
+    engine: str = "local",
+    scheduler: object = None,
+) -> RunReport:
     """Re-forecast every item from History; keep overrides and comments; update the S&OP tables.
 
     ``engine="dask"`` with ``scheduler`` (``tcp://host:8786``) forecasts on a Dask cluster.
@@ -117,8 +121,9 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
     items = read_frame(book, T.ITEMS)
     history = read_frame(book, T.HISTORY)
     old = read_frame(book, T.FORECAST)
-    forecast, models = pipeline.forecast_frames(settings, items, history, progress,
-                                                engine=engine, scheduler=scheduler)
+    forecast, models = pipeline.forecast_frames(
+        settings, items, history, progress, engine=engine, scheduler=scheduler
+    )
     forecast, lost = keep_planner_columns(forecast, old, T.FORECAST)
     report = RunReport("refresh-forecast")
     frames = write_sop(book, settings, items, forecast, report.warnings)
@@ -135,51 +140,83 @@ def refresh_forecast(book: WorkbookIO, *, progress: Progress | None = None, engi
         f"Forecast {len(models)} items for {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
         f"({settings.horizon} months).",
         "Methods: " + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
-        f"Overrides kept: {n_over}" + (f" ({n_formulas} of them formulas, kept as formulas)." if n_formulas else "."),
+        f"Overrides kept: {n_over}"
+        + (f" ({n_formulas} of them formulas, kept as formulas)." if n_formulas else "."),
     ]
     corrected = int((cleansing["why"].str.startswith("outlier")).sum())
     if corrected:
-        report.lines.append(f"Outlier months corrected: {corrected} in {cleansing['item'].nunique()} "
-                            "items (History > Cleansing; Flag a month keep to use it as it is).")
+        report.lines.append(
+            f"Outlier months corrected: {corrected} in {cleansing['item'].nunique()} "
+            "items (History > Cleansing; Flag a month keep to use it as it is)."
+        )
     report.warnings += formula_warnings(book)
     if fallbacks:
-        report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
+        report.warnings.append(
+            f"{fallbacks} items used a fallback model (see Forecast > Fallback)."
+        )
     hard = models[models["forecastability"] != ""]
     if len(hard):
         worst = hard.sort_values("backtest_mase", ascending=False).head(5)
         report.warnings.append(
             f"{len(hard)} items are flagged hard to forecast (Forecast > Forecastability), worst: "
-            + ", ".join(f"{r.item} (backtest MASE {r.backtest_mase:.2f})" for r in worst.itertuples())
-            + ". Check their history, use a family profile or a manual forecast.")
+            + ", ".join(
+                f"{r.item} (backtest MASE {r.backtest_mase:.2f})" for r in worst.itertuples()
+            )
+            + ". Check their history, use a family profile or a manual forecast."
+        )
     details = report.lines[0] + f" Overrides kept {n_over}; fallbacks {fallbacks}."
     if len(lost):
         now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
         if append_archive(book, monthly.archive_forecast_inputs(lost, now, "refresh-forecast")):
-            report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "
-                                   "horizon: moved to the Archive sheet (and listed in the Log).")
+            report.warnings.append(
+                f"{len(lost)} overrides or comments were for months no longer in the "
+                "horizon: moved to the Archive sheet (and listed in the Log)."
+            )
         else:  # a workbook made before the Archive sheet
-            report.warnings.append(f"{len(lost)} overrides or comments were for months no longer in the "
-                                   "horizon and were dropped (listed in the Log).")
+            report.warnings.append(
+                f"{len(lost)} overrides or comments were for months no longer in the "
+                "horizon and were dropped (listed in the Log)."
+            )
         details += " Dropped: " + "; ".join(
             f"{r.item} {r.month:%Y-%m} override={r.override} reason={r.reason_code!r} comment={r.comment!r}"
-            for r in lost.itertuples(index=False))
-    log_command(book, "refresh-forecast", f"History: {len(history)} rows, {history['item'].nunique()} items", details)
+            for r in lost.itertuples(index=False)
+        )
+    log_command(
+        book,
+        "refresh-forecast",
+        f"History: {len(history)} rows, {history['item'].nunique()} items",
+        details,
+    )
     book.save()
 
-    def basis() -> pipeline.ExecutionBasis:  # the new forecast is what the next daily refresh plans against
+    def basis() -> (
+        pipeline.ExecutionBasis
+    ):  # the new forecast is what the next daily refresh plans against
         locked, label, scenario = latest_lock(book)
-        return pipeline.execution_basis(settings, final, locked, label, read_frame(book, T.SNAPSHOTS), history,
-                                        lock_scenario=scenario)
+        return pipeline.execution_basis(
+            settings,
+            final,
+            locked,
+            label,
+            read_frame(book, T.SNAPSHOTS),
+            history,
+            lock_scenario=scenario,
+        )
 
     keep_basis(book, settings, basis)
     return report
 
 
-def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame], *,
-                    source: str, existing: Callable[[], pd.DataFrame] | None = None,
-                    supply: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
-                    supply_source: str = "", existing_supply: Callable[[], pd.DataFrame] | None = None
-                    ) -> RunReport:
+def refresh_actuals(
+    book: WorkbookIO,
+    actuals: pd.DataFrame | Callable[[], pd.DataFrame],
+    *,
+    source: str,
+    existing: Callable[[], pd.DataFrame] | None = None,
+    supply: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
+    supply_source: str = "",
+    existing_supply: Callable[[], pd.DataFrame] | None = None,
+) -> RunReport:
     """Merge daily actuals (and production and receipts), recompute Execution, the supply view and
     Exceptions; keep owners and comments.
 
@@ -199,7 +236,9 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     loaded: pd.DataFrame = actuals() if callable(actuals) else actuals
     notes, older = list(loaded.attrs.get("notes", [])), int(loaded.attrs.get("older_rows", 0) or 0)
     merged = merge_actuals(current, loaded)
-    replaced = len(current) + len(loaded) - len(merged)  # rows of the file that replaced earlier figures
+    replaced = (
+        len(current) + len(loaded) - len(merged)
+    )  # rows of the file that replaced earlier figures
     first = monthly.keep_from(settings.as_of)  # older days are History's, not the sheet's
     merged, early = monthly.actuals_window(merged, first)
     write_frame(book, T.ACTUALS, merged)
@@ -208,10 +247,14 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
     production, supply_line, early_made = None, None, None
     if supply is not None:
         if T.PRODUCTION not in book.table_names():
-            raise LayoutError(f"{book.name} has no Production sheet (it was made before sop-excel loaded "
-                              "production), so the production and receipts cannot be kept. Build the workbook "
-                              "again (sop-excel new or demo), or load the actuals without supply columns.")
-        before = existing_supply() if existing_supply is not None else read_frame(book, T.PRODUCTION)
+            raise LayoutError(
+                f"{book.name} has no Production sheet (it was made before sop-excel loaded "
+                "production), so the production and receipts cannot be kept. Build the workbook "
+                "again (sop-excel new or demo), or load the actuals without supply columns."
+            )
+        before = (
+            existing_supply() if existing_supply is not None else read_frame(book, T.PRODUCTION)
+        )
         production = merge_actuals(before, supply)
         replaced_supply = len(before) + len(supply) - len(production)
         # a day with nothing made or received is no row: a zero from the source still replaces
@@ -220,18 +263,26 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         # the Production sheet keeps the days the Actuals sheet keeps (the month before the as-of month on)
         production, early_made = monthly.actuals_window(production.reset_index(drop=True), first)
         write_frame(book, T.PRODUCTION, production)
-        supply_line = (f"Loaded {len(supply)} rows of production and receipts from "
-                       f"{supply_source or 'its supply columns'} ({replaced_supply} replaced earlier figures).")
+        supply_line = (
+            f"Loaded {len(supply)} rows of production and receipts from "
+            f"{supply_source or 'its supply columns'} ({replaced_supply} replaced earlier figures)."
+        )
         notes += [n for n in supply.attrs.get("notes", []) if n not in notes]
     done = write_execution(book, settings, items, merged, basis=basis, production=production)
-    execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
+    execution, exceptions, through, resolved = (
+        done.execution,
+        done.exceptions,
+        done.through,
+        done.resolved,
+    )
     counts = execution["status"].value_counts()
     report = RunReport("refresh-actuals", warnings=recomputed)
     report.lines += [
         f"Loaded {len(loaded)} rows from {source} ({replaced} replaced earlier figures).",
         *([supply_line] if supply_line else []),
         f"Actuals through {through:%Y-%m-%d} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}: "
-        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
+        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track"))
+        + ".",
         *([line] if (line := supply_summary(done)) else []),
         f"Exceptions: {len(exceptions)}.",
     ]
@@ -240,26 +291,42 @@ def refresh_actuals(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.Da
         report.lines.insert(1, "Read: " + "; ".join(notes) + ".")
     month = pd.Timestamp(settings.as_of).replace(day=1)
     if not len(loaded) and older:  # a filter that matches nothing says so
-        report.warnings.append(f"{source} holds {older:,} rows, none from {month:%d %B %Y} on: nothing was "
-                               "loaded. Check the source's dates and Settings > As-of date.")
-    outside = loaded[((loaded["date"] >= first) & (loaded["date"] < month))
-                      | (loaded["date"] > month + pd.offsets.MonthEnd(0))]
+        report.warnings.append(
+            f"{source} holds {older:,} rows, none from {month:%d %B %Y} on: nothing was "
+            "loaded. Check the source's dates and Settings > As-of date."
+        )
+    outside = loaded[
+        ((loaded["date"] >= first) & (loaded["date"] < month))
+        | (loaded["date"] > month + pd.offsets.MonthEnd(0))
+    ]
     if len(outside):
-        report.warnings.append(f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
-                               "Execution (they are kept on the Actuals sheet).")
+        report.warnings.append(
+            f"{len(outside)} rows are outside {month:%B %Y} and do not count in "
+            "Execution (they are kept on the Actuals sheet)."
+        )
     report.warnings += _window_notes(book, settings, current, loaded, early, first)
     if early_made is not None and len(early_made):
-        report.warnings.append(f"{len(early_made)} rows of production and receipts dated before {first:%B %Y} are not "
-                               f"kept on the Production sheet: it keeps {first:%B %Y} onward, as the Actuals sheet "
-                               "does; they stay in your source.")
+        report.warnings.append(
+            f"{len(early_made)} rows of production and receipts dated before {first:%B %Y} are not "
+            f"kept on the Production sheet: it keeps {first:%B %Y} onward, as the Actuals sheet "
+            "does; they stay in your source."
+        )
     details = " ".join(line for line in report.lines[1:] if line != supply_line)
     if len(resolved):
         details += " Left the list (see the exception log): " + "; ".join(
-            f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
-    log_command(book, "refresh-actuals", source + (f"; supply: {supply_source or source}" if supply is not None else ""),
-         details + (f" {supply_line}" if supply_line else ""))
+            f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}"
+            for r in resolved.itertuples(index=False)
+        )
+    log_command(
+        book,
+        "refresh-actuals",
+        source + (f"; supply: {supply_source or source}" if supply is not None else ""),
+        details + (f" {supply_line}" if supply_line else ""),
+    )
     book.save()
-    if recomputed:  # the S&OP sheets were written anew: the basis holds, under their new fingerprint
+    if (
+        recomputed
+    ):  # the S&OP sheets were written anew: the basis holds, under their new fingerprint
         keep_basis(book, settings, basis)
     return report
 
@@ -268,8 +335,14 @@ def _months_text(months: list[pd.Timestamp]) -> str:
     return ", ".join(f"{m:%B %Y}" for m in months)
 
 
-def _window_notes(book: WorkbookIO, settings: Settings, existing: pd.DataFrame, loaded: pd.DataFrame,
-                  early: pd.DataFrame, first: pd.Timestamp) -> list[str]:
+def _window_notes(
+    book: WorkbookIO,
+    settings: Settings,
+    existing: pd.DataFrame,
+    loaded: pd.DataFrame,
+    early: pd.DataFrame,
+    first: pd.Timestamp,
+) -> list[str]:
     """What refresh-actuals says about rows the Actuals sheet no longer keeps (dated before
     ``first``) and about loaded rows that change a closed month."""
     warnings: list[str] = []
@@ -280,16 +353,19 @@ def _window_notes(book: WorkbookIO, settings: Settings, existing: pd.DataFrame, 
         warnings.append(
             f"{len(early)} rows dated before {first:%B %Y} are not kept on the Actuals sheet: it keeps "
             f"{first:%B %Y} onward, the days Execution, Sensing and Weekly use. History holds monthly totals "
-            f"({_months_text(months)}" + (f"; closed by close-month: {_months_text(shut)}" if shut else "")
+            f"({_months_text(months)}"
+            + (f"; closed by close-month: {_months_text(shut)}" if shut else "")
             + "); the daily rows stay in your source. To make a past month's History from them, run "
-            "close-month --month YYYY-MM --actuals SOURCE.")
+            "close-month --month YYYY-MM --actuals SOURCE."
+        )
     still = [m for m in closed if m >= first]
     changed = monthly.changed_closed_days(existing, loaded, still, settings.history_measure)
     for m, g in changed.groupby("month"):
         warnings.append(
             f"{m:%B %Y} is closed, but this load changed {len(g)} of its daily {settings.history_measure} "
             f"figures ({g['new'].sum() - g['old'].fillna(0).sum():+,.0f} units): its History row is out of "
-            f"date. Run close-month --month {m:%Y-%m} to replace it.")
+            f"date. Run close-month --month {m:%Y-%m} to replace it."
+        )
     return warnings
 
 
@@ -302,17 +378,26 @@ def _source_path(text: str, folder: Path | None, what: str = "Actuals source") -
     path = Path(text).expanduser()
     if not path.is_absolute():
         if folder is None:
-            raise InputError(f"{what} '{text}' is a relative path and the workbook has no "
-                             "folder (save it first, or give a full path).")
+            raise InputError(
+                f"{what} '{text}' is a relative path and the workbook has no "
+                "folder (save it first, or give a full path)."
+            )
         path = folder / path
     return path
 
 
-def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
-                                folder: Path | None = None, table: str = "actuals",
-                                aside: bool = False, decimal: str | None = None,
-                                date_format: str | None = None, supply: str | None = None,
-                                supply_table: str = "production") -> RunReport:
+def refresh_actuals_from_source(
+    book: WorkbookIO,
+    source: str | None = None,
+    *,
+    folder: Path | None = None,
+    table: str = "actuals",
+    aside: bool = False,
+    decimal: str | None = None,
+    date_format: str | None = None,
+    supply: str | None = None,
+    supply_table: str = "production",
+) -> RunReport:
     """Read actuals from ``source`` (default: Settings > Actuals source) and refresh.
 
     ``source`` is a CSV or xlsx file, a SQLite file or a database URL; a relative path is taken
@@ -332,13 +417,22 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
     settings = read_settings(book)
     text = (source or settings.actuals_source or "").strip()
     if not text:
-        raise InputError("No actuals source: give one (a CSV/xlsx file, a SQLite file or a database "
-                         "URL), or fill Settings > Actuals source.")
+        raise InputError(
+            "No actuals source: give one (a CSV/xlsx file, a SQLite file or a database "
+            "URL), or fill Settings > Actuals source."
+        )
     where = _source_path(text, folder, "Actuals source")
-    since = pd.Timestamp(settings.as_of).replace(day=1).date() if source_kind(text) in ("sqlite", "url") else None
+    since = (
+        pd.Timestamp(settings.as_of).replace(day=1).date()
+        if source_kind(text) in ("sqlite", "url")
+        else None
+    )
     told = settings.actuals_conventions
-    conventions = Conventions(decimal=decimal or told.get("decimal"), date_order=date_format or told.get("date_order"),
-                              **ACTUALS_HINTS)
+    conventions = Conventions(
+        decimal=decimal or told.get("decimal"),
+        date_order=date_format or told.get("date_order"),
+        **ACTUALS_HINTS,
+    )
     supply_text = (supply or settings.supply_source or "").strip()
     has_sheet = T.PRODUCTION in book.table_names()
     supply_where = _source_path(supply_text, folder, "Supply source") if supply_text else where
@@ -346,31 +440,80 @@ def refresh_actuals_from_source(book: WorkbookIO, source: str | None = None, *,
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook
         frame_reader = book.frame_reader if isinstance(book, PackageIO) else None
-        read_sheet = frame_reader(T.ACTUALS) if aside and can_fork_helpers() and frame_reader else None
-        existing = stack.enter_context(reading_aside(read_sheet)) if read_sheet is not None else None
+        read_sheet = (
+            frame_reader(T.ACTUALS) if aside and can_fork_helpers() and frame_reader else None
+        )
+        existing = (
+            stack.enter_context(reading_aside(read_sheet)) if read_sheet is not None else None
+        )
         items = read_frame(book, T.ITEMS)
         known = set(items["item"])
-        actuals = stack.enter_context(reading_aside(
-            read_actuals, where, aside=aside, mapping=settings.column_mapping or None, known_items=known,
-            since=since, table=table, conventions=conventions))
+        actuals = stack.enter_context(
+            reading_aside(
+                read_actuals,
+                where,
+                aside=aside,
+                mapping=settings.column_mapping or None,
+                known_items=known,
+                since=since,
+                table=table,
+                conventions=conventions,
+            )
+        )
         supply_rows = existing_supply = None
-        if supply_text or has_sheet:  # the actuals source's supply columns: only where they can be kept
-            mapping = {**({k: v for k, v in settings.column_mapping.items() if k in ("date", "item")}
-                          if not supply_text else {}), **settings.supply_mapping}
-            resources = set(items["resource"].fillna("").astype(str)) | set(read_frame(book, T.CAPACITY)["resource"])
-            supply_since = (pd.Timestamp(settings.as_of).replace(day=1).date()
-                            if source_kind(str(supply_where)) in ("sqlite", "url") else None)
-            read_prod = frame_reader(T.PRODUCTION) if read_sheet is not None and has_sheet and frame_reader else None
-            existing_supply = stack.enter_context(reading_aside(read_prod)) if read_prod is not None else None
-            supply_rows = stack.enter_context(reading_aside(
-                read_supply, supply_where, aside=aside, mapping=mapping or None, known_items=known,
-                item_resources=dict(zip(items["item"], items["resource"].fillna("").astype(str), strict=False)),
-                known_resources=resources - {""}, since=supply_since,
-                table=supply_table if supply_text else table, optional=not supply_text,
-                conventions=conventions))
-        return refresh_actuals(book, actuals, source=source_label(where), existing=existing, supply=supply_rows,
-                               supply_source=source_label(supply_where) if supply_text else "",
-                               existing_supply=existing_supply)
+        if (
+            supply_text or has_sheet
+        ):  # the actuals source's supply columns: only where they can be kept
+            mapping = {
+                **(
+                    {k: v for k, v in settings.column_mapping.items() if k in ("date", "item")}
+                    if not supply_text
+                    else {}
+                ),
+                **settings.supply_mapping,
+            }
+            resources = set(items["resource"].fillna("").astype(str)) | set(
+                read_frame(book, T.CAPACITY)["resource"]
+            )
+            supply_since = (
+                pd.Timestamp(settings.as_of).replace(day=1).date()
+                if source_kind(str(supply_where)) in ("sqlite", "url")
+                else None
+            )
+            read_prod = (
+                frame_reader(T.PRODUCTION)
+                if read_sheet is not None and has_sheet and frame_reader
+                else None
+            )
+            existing_supply = (
+                stack.enter_context(reading_aside(read_prod)) if read_prod is not None else None
+            )
+            supply_rows = stack.enter_context(
+                reading_aside(
+                    read_supply,
+                    supply_where,
+                    aside=aside,
+                    mapping=mapping or None,
+                    known_items=known,
+                    item_resources=dict(
+                        zip(items["item"], items["resource"].fillna("").astype(str), strict=False)
+                    ),
+                    known_resources=resources - {""},
+                    since=supply_since,
+                    table=supply_table if supply_text else table,
+                    optional=not supply_text,
+                    conventions=conventions,
+                )
+            )
+        return refresh_actuals(
+            book,
+            actuals,
+            source=source_label(where),
+            existing=existing,
+            supply=supply_rows,
+            supply_source=source_label(supply_where) if supply_text else "",
+            existing_supply=existing_supply,
+        )
 
 
 def flag_drift(book: WorkbookIO) -> RunReport:
@@ -383,19 +526,34 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     basis = workbook_basis(book, settings, items, state=state)
     recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
     done = write_execution(book, settings, items, actuals, basis=basis)
-    execution, exceptions, through, resolved = done.execution, done.exceptions, done.through, done.resolved
+    execution, exceptions, through, resolved = (
+        done.execution,
+        done.exceptions,
+        done.through,
+        done.resolved,
+    )
     counts = execution["status"].value_counts()
-    report = RunReport("flag-drift", warnings=recomputed, lines=[
-        f"Actuals through {through:%Y-%m-%d}: "
-        + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")) + ".",
-        *([line] if (line := supply_summary(done)) else []),
-        f"Exceptions: {len(exceptions)}" + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
-    ])
+    report = RunReport(
+        "flag-drift",
+        warnings=recomputed,
+        lines=[
+            f"Actuals through {through:%Y-%m-%d}: "
+            + ", ".join(
+                f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "Bias", "On track")
+            )
+            + ".",
+            *([line] if (line := supply_summary(done)) else []),
+            f"Exceptions: {len(exceptions)}"
+            + (f"; {len(resolved)} left the list (kept in the Log)." if len(resolved) else "."),
+        ],
+    )
     report.warnings += formula_warnings(book)
     details = " ".join(report.lines)
     if len(resolved):
         details += " Left the list: " + "; ".join(
-            f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}" for r in resolved.itertuples(index=False))
+            f"{r.item} {r.event} owner={r.owner!r} comment={r.comment!r}"
+            for r in resolved.itertuples(index=False)
+        )
     log_command(book, "flag-drift", f"Actuals sheet: {len(actuals)} rows", details)
     book.save()
     if recomputed:  # as refresh-actuals
@@ -403,15 +561,37 @@ def flag_drift(book: WorkbookIO) -> RunReport:
     return report
 
 
-EVENT_OPTIONS = {"kind": "--kind", "resource": "--resource", "item": "--item", "start": "--from", "end": "--to",
-                 "working_days": "--days", "rate": "--rate", "delay_days": "--delay", "owner": "--owner",
-                 "status": "--status", "comment": "--comment"}
+EVENT_OPTIONS = {
+    "kind": "--kind",
+    "resource": "--resource",
+    "item": "--item",
+    "start": "--from",
+    "end": "--to",
+    "working_days": "--days",
+    "rate": "--rate",
+    "delay_days": "--delay",
+    "owner": "--owner",
+    "status": "--status",
+    "comment": "--comment",
+}
 
 
-def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | None, resource: str = "",
-              item: str = "", end: dt.date | pd.Timestamp | None = None, working_days: int | None = None,
-              rate: float | None = None, delay_days: int | None = None, owner: str = "", status: str = "Open",
-              comment: str = "", where: Callable[[str], str] | None = None) -> RunReport:
+def add_event(
+    book: WorkbookIO,
+    kind: str,
+    *,
+    start: dt.date | pd.Timestamp | None,
+    resource: str = "",
+    item: str = "",
+    end: dt.date | pd.Timestamp | None = None,
+    working_days: int | None = None,
+    rate: float | None = None,
+    delay_days: int | None = None,
+    owner: str = "",
+    status: str = "Open",
+    comment: str = "",
+    where: Callable[[str], str] | None = None,
+) -> RunReport:
     """Add a disruption to the Events table (its ID: the next ``E<n>``), then recompute the S&OE
     tables, demand and supply, as Flag drift does.
 
@@ -427,43 +607,74 @@ def add_event(book: WorkbookIO, kind: str, *, start: dt.date | pd.Timestamp | No
         except (KeyError, ValueError):
             return f"Option {EVENT_OPTIONS[field]}"
 
-    texts = (("kind", kind), ("resource", resource), ("item", item), ("owner", owner), ("status", status),
-             ("comment", comment))
-    _no_control_characters({f"{label(k)}, {k}": v for k, v in texts})  # the workbook cannot store them
+    texts = (
+        ("kind", kind),
+        ("resource", resource),
+        ("item", item),
+        ("owner", owner),
+        ("status", status),
+        ("comment", comment),
+    )
+    _no_control_characters(
+        {f"{label(k)}, {k}": v for k, v in texts}
+    )  # the workbook cannot store them
     long = [k for k, v in texts if isinstance(v, str) and len(v) > MAX_CELL_TEXT]
     if long:
-        raise InputError(f"{label(long[0])}: the event's {long[0]} is {len(dict(texts)[long[0]]):,} characters "
-                         f"long; an Excel cell holds at most {MAX_CELL_TEXT:,}. Shorten it.")
+        raise InputError(
+            f"{label(long[0])}: the event's {long[0]} is {len(dict(texts)[long[0]]):,} characters "
+            f"long; an Excel cell holds at most {MAX_CELL_TEXT:,}. Shorten it."
+        )
     settings = read_settings(book)
     items = read_frame(book, T.ITEMS)
     if T.EVENTS not in book.table_names():
-        raise LayoutError(f"{book.name} has no Events sheet (it was made before sop-excel planned supply). Build "
-                          "the workbook again (sop-excel new or demo) to add events.")
+        raise LayoutError(
+            f"{book.name} has no Events sheet (it was made before sop-excel planned supply). Build "
+            "the workbook again (sop-excel new or demo) to add events."
+        )
     events = read_frame(book, T.EVENTS)
     capacity = read_frame(book, T.CAPACITY)
-    row = {"id": next_event_id(events["id"]), "kind": kind, "resource": resource or "", "item": item or "",
-           "start": pd.Timestamp(start) if start is not None else pd.NaT,
-           "end": pd.Timestamp(end) if end is not None else pd.NaT,
-           "working_days": np.nan if working_days is None else float(working_days),
-           "rate": np.nan if rate is None else float(rate),
-           "delay_days": np.nan if delay_days is None else float(delay_days),
-           "owner": owner or "", "status": status or "Open", "comment": comment or ""}
+    row = {
+        "id": next_event_id(events["id"]),
+        "kind": kind,
+        "resource": resource or "",
+        "item": item or "",
+        "start": pd.Timestamp(start) if start is not None else pd.NaT,
+        "end": pd.Timestamp(end) if end is not None else pd.NaT,
+        "working_days": np.nan if working_days is None else float(working_days),
+        "rate": np.nan if rate is None else float(rate),
+        "delay_days": np.nan if delay_days is None else float(delay_days),
+        "owner": owner or "",
+        "status": status or "Open",
+        "comment": comment or "",
+    }
     new = pd.DataFrame([row])
-    checked = pipeline.check_events(new, items, capacity, settings, lambda _pos, field: name(field),
-                                    summary=f"The event cannot be added to {book.name}")
-    added = new.assign(kind=checked["kind"].iloc[0] if len(checked) else new["kind"],
-                       status=checked["status"].iloc[0] if len(checked) else new["status"])
+    checked = pipeline.check_events(
+        new,
+        items,
+        capacity,
+        settings,
+        lambda _pos, field: name(field),
+        summary=f"The event cannot be added to {book.name}",
+    )
+    added = new.assign(
+        kind=checked["kind"].iloc[0] if len(checked) else new["kind"],
+        status=checked["status"].iloc[0] if len(checked) else new["status"],
+    )
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
     recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
     write_frame(book, T.EVENTS, append_rows(events, added))
     done = write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)
     what = checked["label"].iloc[0] if len(checked) else f"{row['id']} ({row['kind']}, cancelled)"
-    report = RunReport("add-event", warnings=recomputed, lines=[
-        f"Event {row['id']} added: {what}" + (f"; owner {owner}" if owner else "") + ".",
-        *([line] if (line := supply_summary(done)) else []),
-        f"Exceptions: {len(done.exceptions)}.",
-    ])
+    report = RunReport(
+        "add-event",
+        warnings=recomputed,
+        lines=[
+            f"Event {row['id']} added: {what}" + (f"; owner {owner}" if owner else "") + ".",
+            *([line] if (line := supply_summary(done)) else []),
+            f"Exceptions: {len(done.exceptions)}.",
+        ],
+    )
     report.warnings += formula_warnings(book)
     log_command(book, "add-event", f"Event {row['id']}", " ".join(report.lines))
     book.save()
@@ -479,59 +690,101 @@ def compare_scenarios(book: WorkbookIO) -> RunReport:
     key = basis_key(book, settings)  # scenarios change nothing the daily refresh plans against
     kept = kept_basis(book, key) if key is not None else None
     if kept is not None:  # nor what closing the month plans against
-        kept = dataclasses.replace(kept, following=kept_following(
-            book, key, pd.Timestamp(settings.as_of).replace(day=1) + pd.DateOffset(months=1)))
+        kept = dataclasses.replace(
+            kept,
+            following=kept_following(
+                book, key, pd.Timestamp(settings.as_of).replace(day=1) + pd.DateOffset(months=1)
+            ),
+        )
     report = RunReport("compare-scenarios")
     frames = write_sop(book, settings, items, read_frame(book, T.FORECAST), report.warnings)
     for r in frames[T.COMPARE].itertuples(index=False):
-        report.lines.append(f"{r.scenario}: revenue {r.revenue:,.0f}, margin {r.margin_pct:.1%}, "
-                            f"gap to budget {r.gap:+,.0f}, peak load {r.peak_load:.0%}, "
-                            f"{r.overloads} overloaded resource-months")
+        report.lines.append(
+            f"{r.scenario}: revenue {r.revenue:,.0f}, margin {r.margin_pct:.1%}, "
+            f"gap to budget {r.gap:+,.0f}, peak load {r.peak_load:.0%}, "
+            f"{r.overloads} overloaded resource-months"
+        )
     report.warnings += formula_warnings(book)
-    log_command(book, "compare-scenarios", f"{len(frames[T.COMPARE])} scenarios", " | ".join(report.lines))
+    log_command(
+        book, "compare-scenarios", f"{len(frames[T.COMPARE])} scenarios", " | ".join(report.lines)
+    )
     book.save()
-    if kept is not None:  # the S&OP sheets were written anew: the basis still holds, under their new fingerprint
+    if (
+        kept is not None
+    ):  # the S&OP sheets were written anew: the basis still holds, under their new fingerprint
         keep_basis(book, settings, kept)
     return report
 
 
-def new_scenario(book: WorkbookIO, name: str, *, parent: str = "Base", description: str = "",
-                 drivers: list[dict[str, object]] | None = None) -> RunReport:
+def new_scenario(
+    book: WorkbookIO,
+    name: str,
+    *,
+    parent: str = "Base",
+    description: str = "",
+    drivers: list[dict[str, object]] | None = None,
+) -> RunReport:
     """Add scenario ``name`` as deltas over ``parent`` (optionally with drivers), then compare."""
     _check_new_text(name, description)
-    _no_control_characters({"name": name, "parent": parent, "description": description,
-                            **{f"driver {k}": v for d in drivers or [] for k, v in d.items() if isinstance(v, str)}})
+    _no_control_characters(
+        {
+            "name": name,
+            "parent": parent,
+            "description": description,
+            **{f"driver {k}": v for d in drivers or [] for k, v in d.items() if isinstance(v, str)},
+        }
+    )
     scen = read_frame(book, T.SCENARIO_LIST)
     if name in set(scen["scenario"]):
-        raise InputError(f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
-                         "or edit its drivers there.")
+        raise InputError(
+            f"Scenario '{name}' already exists on the Scenarios sheet. Pick another name, "
+            "or edit its drivers there."
+        )
     clash = pipeline.scenario_name_problems([*scen["scenario"], name])
     mine = [(what, fix) for n, what, fix in clash if n == name]
     if mine:  # before anything is written: Excel would not keep it apart from the others
         raise InputError(f"Scenario name '{name}' {mine[0][0]}. {mine[0][1]}")
     if parent and parent not in set(scen["scenario"]):
-        raise InputError(f"Parent scenario '{parent}' does not exist. Existing: "
-                         f"{', '.join(scen['scenario'])}.")
+        raise InputError(
+            f"Parent scenario '{parent}' does not exist. Existing: {', '.join(scen['scenario'])}."
+        )
     if drivers:
         old = read_frame(book, T.DRIVERS)
         new = pd.DataFrame([{"scenario": name, **d} for d in drivers])
-        new.attrs["where"] = tuple(f"New scenario '{name}', {str(d['kind']).replace('_', ' ')} driver" for d in drivers)
+        new.attrs["where"] = tuple(
+            f"New scenario '{name}', {str(d['kind']).replace('_', ' ')} driver" for d in drivers
+        )
         names = [*scen["scenario"], name]
-        parents = {**dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True)), name: parent}
+        parents = {
+            **dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True)),
+            name: parent,
+        }
         capacity = read_frame(book, T.CAPACITY)
-        pipeline.check_scenarios(names, parents, new, read_frame(book, T.ITEMS), read_settings(book),
-                                 set(capacity["resource"]))
+        pipeline.check_scenarios(
+            names,
+            parents,
+            new,
+            read_frame(book, T.ITEMS),
+            read_settings(book),
+            set(capacity["resource"]),
+        )
         idle = pipeline.idle_drivers(read_frame(book, T.FORECAST), new, capacity)
         if idle:
-            raise InputError(f"Scenario '{name}' was not created: its drivers change nothing in the plan's "
-                             f"horizon ({'; '.join(idle)}). Check --family, --item and --months.")
-    row = pd.DataFrame([{"scenario": name, "parent": parent, "description": description, "status": "Draft"}])
+            raise InputError(
+                f"Scenario '{name}' was not created: its drivers change nothing in the plan's "
+                f"horizon ({'; '.join(idle)}). Check --family, --item and --months."
+            )
+    row = pd.DataFrame(
+        [{"scenario": name, "parent": parent, "description": description, "status": "Draft"}]
+    )
     write_frame(book, T.SCENARIO_LIST, append_rows(scen, row))
     if drivers:
         write_frame(book, T.DRIVERS, append_rows(old, new))
     report = compare_scenarios(book)
     report.command = "new-scenario"
-    report.lines.insert(0, f"Scenario '{name}' created from '{parent}' with {len(drivers or [])} driver(s).")
+    report.lines.insert(
+        0, f"Scenario '{name}' created from '{parent}' with {len(drivers or [])} driver(s)."
+    )
     return report
 
 
@@ -541,24 +794,47 @@ def _check_new_text(name: str, description: str) -> None:
 
     for label, text in (("name", name), ("description", description)):
         if any("\ud800" <= ch <= "\udfff" for ch in text):
-            raise InputError(f"The scenario {label} {text.encode('utf-8', 'replace').decode()!r} is not valid "
-                             "text (it holds bytes that are not UTF-8). Type it again.")
+            raise InputError(
+                f"The scenario {label} {text.encode('utf-8', 'replace').decode()!r} is not valid "
+                "text (it holds bytes that are not UTF-8). Type it again."
+            )
     if not name.strip():
         raise InputError("The scenario name is empty. Give the new scenario a name.")
     if len(name) > MAX_NAME:
-        raise InputError(f"The scenario name is {len(name):,} characters long; at most {MAX_NAME} fit (it "
-                         "becomes a column name on the Compare sheet, and Excel allows 255 characters in "
-                         "one). Use a shorter name.")
+        raise InputError(
+            f"The scenario name is {len(name):,} characters long; at most {MAX_NAME} fit (it "
+            "becomes a column name on the Compare sheet, and Excel allows 255 characters in "
+            "one). Use a shorter name."
+        )
     if len(description) > MAX_CELL_TEXT:
-        raise InputError(f"The scenario description is {len(description):,} characters long; an Excel cell "
-                         f"holds at most {MAX_CELL_TEXT:,}. Shorten it.")
+        raise InputError(
+            f"The scenario description is {len(description):,} characters long; an Excel cell "
+            f"holds at most {MAX_CELL_TEXT:,}. Shorten it."
+        )
 
 
 # The tables the commands read as input (the Basis sheet is a cache: never an error)
-INPUT_TABLES = (T.SETTINGS, T.ITEMS, T.HISTORY, T.FORECAST, T.INPUTS, T.FAMILY_TARGETS,
-                T.SCENARIO_LIST, T.DRIVERS, T.BUDGET, T.CAPACITY, T.LOCKS, T.LOCKED_PLAN,
-                T.SNAPSHOTS, T.ACTUALS, T.EXCEPTIONS, T.EXCEPTION_LOG, T.LOG, T.PRODUCTION,
-                T.EVENTS)
+INPUT_TABLES = (
+    T.SETTINGS,
+    T.ITEMS,
+    T.HISTORY,
+    T.FORECAST,
+    T.INPUTS,
+    T.FAMILY_TARGETS,
+    T.SCENARIO_LIST,
+    T.DRIVERS,
+    T.BUDGET,
+    T.CAPACITY,
+    T.LOCKS,
+    T.LOCKED_PLAN,
+    T.SNAPSHOTS,
+    T.ACTUALS,
+    T.EXCEPTIONS,
+    T.EXCEPTION_LOG,
+    T.LOG,
+    T.PRODUCTION,
+    T.EVENTS,
+)
 
 
 def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
@@ -580,45 +856,88 @@ def check_inputs(book: WorkbookIO) -> tuple[list[str], list[str]]:
 
     settings = collect(lambda: read_settings(book))
     present = set(book.table_names())
-    frames = {name: collect(functools.partial(read_frame, book, name)) for name in INPUT_TABLES
-              if name in present and name != T.SETTINGS}
+    frames = {
+        name: collect(functools.partial(read_frame, book, name))
+        for name in INPUT_TABLES
+        if name in present and name != T.SETTINGS
+    }
     items, history = frames.get(T.ITEMS), frames.get(T.HISTORY)
     if items is not None and history is not None:
         collect(lambda: pipeline.check_history(items, history))
         if settings is not None:
             as_of = pd.Timestamp(settings.as_of).replace(day=1)
-            collect(lambda: pipeline.check_methods(settings, items, set(history.loc[history["month"] < as_of, "item"])))
+            collect(
+                lambda: pipeline.check_methods(
+                    settings, items, set(history.loc[history["month"] < as_of, "item"])
+                )
+            )
     scen, drivers, capacity = (frames.get(n) for n in (T.SCENARIO_LIST, T.DRIVERS, T.CAPACITY))
     if settings is not None and items is not None and scen is not None and drivers is not None:
         parents = dict(zip(scen["scenario"], scen["parent"].fillna(""), strict=True))
         resources = set(capacity["resource"]) if capacity is not None else None
-        collect(lambda: pipeline.check_scenarios(list(dict.fromkeys(scen["scenario"])), parents, drivers, items,
-                                                 settings, resources))
+        collect(
+            lambda: pipeline.check_scenarios(
+                list(dict.fromkeys(scen["scenario"])), parents, drivers, items, settings, resources
+            )
+        )
         if settings.plan_scenario not in parents:
-            problems.append(str(CellProblem("Sheet 'Settings', Plan scenario", settings.plan_scenario,
-                                            "is not a scenario on the Scenarios sheet",
-                                            "Name one of " + ", ".join(parents) + ".")))
+            problems.append(
+                str(
+                    CellProblem(
+                        "Sheet 'Settings', Plan scenario",
+                        settings.plan_scenario,
+                        "is not a scenario on the Scenarios sheet",
+                        "Name one of " + ", ".join(parents) + ".",
+                    )
+                )
+            )
         forecast = frames.get(T.FORECAST)
         if forecast is not None:
-            report.warnings += [f"{w}: the driver changes nothing in the horizon. Correct it or delete it."
-                                for w in pipeline.idle_drivers(forecast, drivers, capacity)]
+            report.warnings += [
+                f"{w}: the driver changes nothing in the horizon. Correct it or delete it."
+                for w in pipeline.idle_drivers(forecast, drivers, capacity)
+            ]
     production, events = frames.get(T.PRODUCTION), frames.get(T.EVENTS)
     if production is not None:
         collect(lambda: check_production(production))
-    if settings is not None and items is not None and capacity is not None and events is not None and len(events):
-        collect(lambda: pipeline.check_events(events, items, capacity, settings, cell_locator(events, T.EVENTS)))
+    if (
+        settings is not None
+        and items is not None
+        and capacity is not None
+        and events is not None
+        and len(events)
+    ):
+        collect(
+            lambda: pipeline.check_events(
+                events, items, capacity, settings, cell_locator(events, T.EVENTS)
+            )
+        )
     report.warnings += formula_warnings(book)
     return problems, report.warnings
+
+
 def _no_control_characters(texts: dict[str, str]) -> None:
     """Refuse text holding a control character: the workbook cannot store it (it would be dropped)."""
     from sop_excel.sources.tabular import control_characters
 
-    bad = [(k, v) for k, v in texts.items() if isinstance(v, str) and control_characters(pd.Series([v]))[0]]
+    bad = [
+        (k, v)
+        for k, v in texts.items()
+        if isinstance(v, str) and control_characters(pd.Series([v]))[0]
+    ]
     if bad:
-        raise InputError("Text with control characters cannot be stored in the workbook", [
-            CellProblem(k if "," in k else f"The {k}", v, "holds a control character",
-                        "Remove it (Excel cannot store it).")
-            for k, v in bad])
+        raise InputError(
+            "Text with control characters cannot be stored in the workbook",
+            [
+                CellProblem(
+                    k if "," in k else f"The {k}",
+                    v,
+                    "holds a control character",
+                    "Remove it (Excel cannot store it).",
+                )
+                for k, v in bad
+            ],
+        )
 
 
 def export_scenarios(book: WorkbookIO) -> str:
@@ -629,28 +948,52 @@ def export_scenarios(book: WorkbookIO) -> str:
 def import_scenarios(book: WorkbookIO, text: str, *, source: str) -> RunReport:
     """Replace the scenarios and drivers with those of a TOML file, then compare."""
     scen, drivers = frames_from_toml(text, source)
-    texts = {f"{source}, scenario {r.scenario!r}, {k}": v for r in scen.itertuples(index=False)
-             for k, v in (("name", r.scenario), ("parent", r.parent), ("description", r.description))}
-    texts.update({f"{source}, driver #{i + 1} of {d.scenario!r}, {k}": getattr(d, k)
-                  for i, d in enumerate(drivers.itertuples(index=False)) for k in ("family", "item", "resource", "comment")})
+    texts = {
+        f"{source}, scenario {r.scenario!r}, {k}": v
+        for r in scen.itertuples(index=False)
+        for k, v in (("name", r.scenario), ("parent", r.parent), ("description", r.description))
+    }
+    texts.update(
+        {
+            f"{source}, driver #{i + 1} of {d.scenario!r}, {k}": getattr(d, k)
+            for i, d in enumerate(drivers.itertuples(index=False))
+            for k in ("family", "item", "resource", "comment")
+        }
+    )
     _no_control_characters(texts)
     old = read_frame(book, T.SCENARIO_LIST)
-    scen["status"] = scen["scenario"].map(dict(zip(old["scenario"], old["status"], strict=True))).fillna("Draft")
+    scen["status"] = (
+        scen["scenario"].map(dict(zip(old["scenario"], old["status"], strict=True))).fillna("Draft")
+    )
     settings = read_settings(book)
     items = read_frame(book, T.ITEMS)
     parents = dict(zip(scen["scenario"], scen["parent"], strict=True))
-    pipeline.check_scenarios(list(scen["scenario"]), parents, drivers, items, settings,
-                             set(read_frame(book, T.CAPACITY)["resource"]))
+    pipeline.check_scenarios(
+        list(scen["scenario"]),
+        parents,
+        drivers,
+        items,
+        settings,
+        set(read_frame(book, T.CAPACITY)["resource"]),
+    )
     write_frame(book, T.SCENARIO_LIST, scen)
     write_frame(book, T.DRIVERS, drivers)
     report = compare_scenarios(book)
     report.command = "import-scenarios"
-    report.lines.insert(0, f"Imported {len(scen)} scenarios and {len(drivers)} drivers from {source}.")
+    report.lines.insert(
+        0, f"Imported {len(scen)} scenarios and {len(drivers)} drivers from {source}."
+    )
     return report
 
 
-def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
-              user: str | None = None, now: dt.datetime | None = None) -> RunReport:
+def lock_plan(
+    book: WorkbookIO,
+    scenario: str | None = None,
+    *,
+    note: str = "",
+    user: str | None = None,
+    now: dt.datetime | None = None,
+) -> RunReport:
     """Lock a scenario as the plan of record: version, time, user, content hash, snapshots."""
     if isinstance(book, ChecksWritable):  # live Excel: protected sheets, before any write
         book.check_writable([T.LOCKS, T.LOCKED_PLAN, T.SNAPSHOTS])
@@ -661,21 +1004,38 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     name = scenario or settings.plan_scenario
     plan = frames[T.SCENARIO_PLAN]
     if name not in set(plan["scenario"]):
-        raise InputError(f"Scenario '{name}' does not exist. Existing: {', '.join(plan['scenario'].unique())}.")
+        raise InputError(
+            f"Scenario '{name}' does not exist. Existing: {', '.join(plan['scenario'].unique())}."
+        )
     locks = read_frame(book, T.LOCKS)
     version = int(locks["version"].max()) + 1 if len(locks) else 1
     cycle = pd.Timestamp(settings.as_of).replace(day=1)
-    record, locked, snap = make_lock(version, name, plan[plan["scenario"] == name], frames[T.FORECAST],
-                                         cycle, user or getpass.getuser(), now or dt.datetime.now(), note,
-                                         max_lag=settings.snapshot_lags)
+    record, locked, snap = make_lock(
+        version,
+        name,
+        plan[plan["scenario"] == name],
+        frames[T.FORECAST],
+        cycle,
+        user or getpass.getuser(),
+        now or dt.datetime.now(),
+        note,
+        max_lag=settings.snapshot_lags,
+    )
     write_frame(book, T.LOCKS, append_rows(locks, record))
     write_frame(book, T.LOCKED_PLAN, locked)
     snaps = append_rows(read_frame(book, T.SNAPSHOTS), snap)
     journal = read_frame(book, T.MONTH_ACCURACY) if T.MONTH_ACCURACY in book.table_names() else None
     before = len(snaps)
-    if journal is not None:  # forecasts of closed months, scored there, thinned to what is still read
-        snaps = monthly.keep_snapshots(snaps, monthly.keep_from(settings.as_of), max(12, settings.bias_window),
-                                       settings.snapshot_lags, scored=set(journal["month"]))
+    if (
+        journal is not None
+    ):  # forecasts of closed months, scored there, thinned to what is still read
+        snaps = monthly.keep_snapshots(
+            snaps,
+            monthly.keep_from(settings.as_of),
+            max(12, settings.bias_window),
+            settings.snapshot_lags,
+            scored=set(journal["month"]),
+        )
     write_frame(book, T.SNAPSHOTS, snaps)
     fva, waterfall = accuracy_frames(book, snaps, read_frame(book, T.HISTORY), journal)
     write_frame(book, T.FVA, fva)
@@ -684,28 +1044,49 @@ def lock_plan(book: WorkbookIO, scenario: str | None = None, *, note: str = "",
     scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
     write_frame(book, T.SCENARIO_LIST, scen)
     basis = workbook_basis(book, settings, items, frames[T.FORECAST])
-    write_execution(book, settings, items, read_frame(book, T.ACTUALS), basis=basis)  # demand and supply
+    write_execution(
+        book, settings, items, read_frame(book, T.ACTUALS), basis=basis
+    )  # demand and supply
     r = record.iloc[0]
-    report = RunReport("lock-plan", [
-        f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
-        f"Volume {r['volume']:,.0f}, revenue {r['revenue']:,.0f}; content hash {r['content_hash']}.",
-        f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())})."
-        + (f" {before - len(snaps):,} rows of closed months no longer read were removed (their scores are on "
-           f"the Accuracy sheet; lag 1 of the last {max(12, settings.bias_window)} months kept for the tracking "
-           "signal)." if before != len(snaps) else ""),
-    ])
+    report = RunReport(
+        "lock-plan",
+        [
+            f"Locked '{name}' as plan of record v{version} ({r['locked_at']:%Y-%m-%d %H:%M}, {r['user']}).",
+            f"Volume {r['volume']:,.0f}, revenue {r['revenue']:,.0f}; content hash {r['content_hash']}.",
+            f"Snapshots kept: {len(snap)} rows (lags 0 to {int(snap['lag'].max())})."
+            + (
+                f" {before - len(snaps):,} rows of closed months no longer read were removed (their scores are on "
+                f"the Accuracy sheet; lag 1 of the last {max(12, settings.bias_window)} months kept for the tracking "
+                "signal)."
+                if before != len(snaps)
+                else ""
+            ),
+        ],
+    )
     report.warnings += warnings
     report.warnings += formula_warnings(book)
-    log_command(book, "lock-plan", f"Scenario {name}, v{version}, hash {r['content_hash']}", " ".join(report.lines))
+    log_command(
+        book,
+        "lock-plan",
+        f"Scenario {name}, v{version}, hash {r['content_hash']}",
+        " ".join(report.lines),
+    )
     book.save()
     keep_basis(book, settings, basis)  # the new plan of record, for the next daily refresh
     return report
 
 
-def meeting_pack(book: WorkbookIO, out: Path | None = None, *, beside: Path | None = None,
-                 scenarios: list[str] | None = None, fmt: str | None = None,
-                 step: Callable[[str], None] | None = None, user: str | None = None,
-                 now: dt.datetime | None = None) -> RunReport:
+def meeting_pack(
+    book: WorkbookIO,
+    out: Path | None = None,
+    *,
+    beside: Path | None = None,
+    scenarios: list[str] | None = None,
+    fmt: str | None = None,
+    step: Callable[[str], None] | None = None,
+    user: str | None = None,
+    now: dt.datetime | None = None,
+) -> RunReport:
     """The S&OP meeting pack from the workbook's tables: a PDF (default), PNG pages or one HTML file.
 
     ``out``: the file to write; default beside ``beside`` (the workbook's path), named
@@ -721,24 +1102,56 @@ def meeting_pack(book: WorkbookIO, out: Path | None = None, *, beside: Path | No
     elif beside is not None:
         target = report.default_path(beside, settings.as_of, fmt)
     else:
-        raise InputError("The workbook has no folder to write the meeting pack beside: give the file to write.")
+        raise InputError(
+            "The workbook has no folder to write the meeting pack beside: give the file to write."
+        )
     if step:
         step(f"Reading {book.name}")
     present = set(book.table_names()) & {t.name for t in load_layout().tables}
     tables = {name: read_frame(book, name) for name in report.TABLES}
-    tables.update({name: read_frame(book, name) for name in report.OPTIONAL_TABLES if name in present})
-    pack = report.build_pack(report.PackInput(settings, tables, book.name, user or getpass.getuser(),
-                                              now or dt.datetime.now().replace(microsecond=0), scenarios))
+    tables.update(
+        {name: read_frame(book, name) for name in report.OPTIONAL_TABLES if name in present}
+    )
+    pack = report.build_pack(
+        report.PackInput(
+            settings,
+            tables,
+            book.name,
+            user or getpass.getuser(),
+            now or dt.datetime.now().replace(microsecond=0),
+            scenarios,
+        )
+    )
     paths = report.write_pack(pack, Path(target), fmt, step)
     sections = list(dict.fromkeys(p.section for p in pack.pages))
-    where = str(paths[0]) if len(paths) == 1 else f"{paths[0]} ... {paths[-1].name} ({len(paths)} files)"
-    result = RunReport("report", [f"Meeting pack written: {where}",
-                                  f"{len(pack.pages)} pages: " + ", ".join(report.SECTION_NAMES[k] for k in sections) + "."])
+    where = (
+        str(paths[0])
+        if len(paths) == 1
+        else f"{paths[0]} ... {paths[-1].name} ({len(paths)} files)"
+    )
+    result = RunReport(
+        "report",
+        [
+            f"Meeting pack written: {where}",
+            f"{len(pack.pages)} pages: "
+            + ", ".join(report.SECTION_NAMES[k] for k in sections)
+            + ".",
+        ],
+    )
     result.lines += [f"Note: {n}" for n in pack.notes]
     return result
-def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mapping: object = None,
-                 as_of: dt.date | None = None, progress: Progress | None = None,
-                 step: Callable[[str], None] | None = None, force: bool = False) -> RunReport:
+
+
+def new_workbook(
+    out: str | Path,
+    files: dict[str, str | Path | None],
+    *,
+    mapping: object = None,
+    as_of: dt.date | None = None,
+    progress: Progress | None = None,
+    step: Callable[[str], None] | None = None,
+    force: bool = False,
+) -> RunReport:
     """``sop-excel new``: a planning workbook for a company from its own exports, and nothing else.
 
     ``files``: ``items``, ``history`` (required), ``budget``, ``capacity``, ``open_orders``,
@@ -756,36 +1169,77 @@ def new_workbook(out: str | Path, files: dict[str, str | Path | None], *, mappin
     say = step or (lambda _msg: None)
     target = Path(out)
     if target.suffix.lower() != ".xlsx":
-        raise SopExcelError(f"{target.name}: a new planning workbook must end in .xlsx (the macro-enabled "
-                            "one is made from it by sop-excel template --source).")
+        raise SopExcelError(
+            f"{target.name}: a new planning workbook must end in .xlsx (the macro-enabled "
+            "one is made from it by sop-excel template --source)."
+        )
     if target.exists() and not force:
-        raise SopExcelError(f"{target} exists: sop-excel new writes a new workbook and does not replace one. "
-                            "Choose another name, or add --force (the old file is kept in .sop-excel-backups/).")
+        raise SopExcelError(
+            f"{target} exists: sop-excel new writes a new workbook and does not replace one. "
+            "Choose another name, or add --force (the old file is kept in .sop-excel-backups/)."
+        )
     mapping = mapping if isinstance(mapping, ReadMapping) else ReadMapping()
     as_of = as_of or dt.date.today()
     settings, values = new_workbook_settings(as_of, mapping)
-    say("Reading " + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v))
+    say(
+        "Reading "
+        + ", ".join(f"{k.replace('_', ' ')} {Path(v).name}" for k, v in files.items() if v)
+    )
     company = read_company(files, mapping, as_of)
     n_items = len(company.items)  # what will not fit Excel's grid is refused before hours of work
-    check_rows({T.HISTORY: len(company.history), T.ITEMS: n_items, T.FORECAST: n_items * settings.horizon,
-                T.SCENARIO_PLAN: 3 * n_items * settings.horizon})
+    check_rows(
+        {
+            T.HISTORY: len(company.history),
+            T.ITEMS: n_items,
+            T.FORECAST: n_items * settings.horizon,
+            T.SCENARIO_PLAN: 3 * n_items * settings.horizon,
+        }
+    )
     say(f"Forecasting {len(company.items):,} items")
-    plan = plan_tables(settings, company.items, company.history, company.budget, company.capacity,
-                       company.actuals, production=company.production, progress=progress)
-    report = RunReport("new", ["Read:", *[f"  {line}" for line in company.summary], "Planned:",
-                               *[f"  {line}" for line in plan.lines()]], list(company.warnings))
+    plan = plan_tables(
+        settings,
+        company.items,
+        company.history,
+        company.budget,
+        company.capacity,
+        company.actuals,
+        production=company.production,
+        progress=progress,
+    )
+    report = RunReport(
+        "new",
+        [
+            "Read:",
+            *[f"  {line}" for line in company.summary],
+            "Planned:",
+            *[f"  {line}" for line in plan.lines()],
+        ],
+        list(company.warnings),
+    )
     fallbacks = int((plan.models["fallback"] != "").sum())
     if fallbacks:
-        report.warnings.append(f"{fallbacks} items used a fallback model (see Forecast > Fallback).")
+        report.warnings.append(
+            f"{fallbacks} items used a fallback model (see Forecast > Fallback)."
+        )
     data = "; ".join(f"{Path(p).name} (sha256 {file_digest(p)})" for p in company.files.values())
-    details = " | ".join(line.strip() for line in report.lines if line.strip() not in ("Read:", "Planned:"))
+    details = " | ".join(
+        line.strip() for line in report.lines if line.strip() not in ("Read:", "Planned:")
+    )
     say(f"Writing {target.name}")
-    write_plan(target, values, plan, [{"command": "new", "data": data[:2000], "details": details[:30000]}])
+    write_plan(
+        target, values, plan, [{"command": "new", "data": data[:2000], "details": details[:30000]}]
+    )
     return report
 
 
-def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, effective: dt.date | None = None,
-                 discontinue_missing: bool = False) -> RunReport:
+def update_items(
+    book: WorkbookIO,
+    source: str | Path,
+    *,
+    mapping: Any = None,
+    effective: dt.date | None = None,
+    discontinue_missing: bool = False,
+) -> RunReport:
     """``sop-excel update-items``: the workbook's item master brought up to date from a new export.
 
     Adds new items (forecast as new items: from their like item when the master names one),
@@ -805,18 +1259,44 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
     old = read_frame(book, T.ITEMS)
     month0 = pd.Timestamp(settings.as_of).replace(day=1)
     when = pd.Timestamp(effective).replace(day=1) if effective is not None else month0
-    ch = item_changes(old, new, given=set(new.attrs.get("given", set())), as_of_month=month0, effective=when,
-                      discontinue_missing=discontinue_missing)
+    ch = item_changes(
+        old,
+        new,
+        given=set(new.attrs.get("given", set())),
+        as_of_month=month0,
+        effective=when,
+        discontinue_missing=discontinue_missing,
+    )
     items = ch.items
     history = read_frame(book, T.HISTORY)
     forecast = read_frame(book, T.FORECAST)
     models = read_frame(book, T.MODELS)
-    keep = [c for c in forecast.columns if c in ("item", "family", "site", "month", "baseline", "lo_80", "hi_80",
-                                                 "lo_95", "hi_95", "naive", "override", "reason_code", "comment")]
+    keep = [
+        c
+        for c in forecast.columns
+        if c
+        in (
+            "item",
+            "family",
+            "site",
+            "month",
+            "baseline",
+            "lo_80",
+            "hi_80",
+            "lo_95",
+            "hi_95",
+            "naive",
+            "override",
+            "reason_code",
+            "comment",
+        )
+    ]
     forecast = forecast[keep]
     master = items.drop_duplicates("item").set_index("item")
-    forecast = forecast.assign(family=forecast["item"].map(master["family"]).fillna(forecast["family"]),
-                               site=forecast["item"].map(master["site"]).fillna(forecast["site"]))
+    forecast = forecast.assign(
+        family=forecast["item"].map(master["family"]).fillna(forecast["family"]),
+        site=forecast["item"].map(master["site"]).fillna(forecast["site"]),
+    )
     if ch.added:  # no history yet: the like item's forecast as the Forecast sheet has it, else 0
         forecast, models = pipeline.without_history(settings, items, forecast, models)
     forecast, models = pipeline.discontinued(items, forecast, models)
@@ -836,37 +1316,57 @@ def update_items(book: WorkbookIO, source: str | Path, *, mapping: Any = None, e
         return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
 
     def money(rows: list[tuple[str, str, float, float]]) -> str:
-        return "; ".join(f"{i} {f.replace('_', ' ')} {a:g} -> {b:g}" for i, f, a, b in rows[:10]) + (
-            f"; and {len(rows) - 10} more" if len(rows) > 10 else "")
+        return "; ".join(
+            f"{i} {f.replace('_', ' ')} {a:g} -> {b:g}" for i, f, a, b in rows[:10]
+        ) + (f"; and {len(rows) - 10} more" if len(rows) > 10 else "")
 
     lines = [f"Items: {len(items):,} on the Items sheet ({len(new):,} in {Path(source).name})."]
     if ch.added:
         lines.append(f"Added {len(ch.added)} (forecast as new items): {some(ch.added)}.")
     if ch.discontinued:
-        lines.append(f"Discontinued from {when:%b %Y} (forecast 0 from then, history kept): {some(ch.discontinued)}.")
+        lines.append(
+            f"Discontinued from {when:%b %Y} (forecast 0 from then, history kept): {some(ch.discontinued)}."
+        )
     if ch.prices_now:
         lines.append(f"Prices and costs changed now: {money(ch.prices_now)}.")
     if ch.prices_later:
-        lines.append(f"Prices and costs changing from {when:%b %Y} (Items > New price, Price from): "
-                     f"{money(ch.prices_later)}.")
+        lines.append(
+            f"Prices and costs changing from {when:%b %Y} (Items > New price, Price from): "
+            f"{money(ch.prices_later)}."
+        )
     if ch.pending_applied:
-        lines.append(f"Price changes whose month has come, now the price: {some(ch.pending_applied)}.")
+        lines.append(
+            f"Price changes whose month has come, now the price: {some(ch.pending_applied)}."
+        )
     if ch.changed:
-        lines.append("Other changes: " + "; ".join(f"{i} {f.replace('_', ' ')} {a!r} -> {b!r}"
-                                                 for i, f, a, b in ch.changed[:10])
-                     + (f"; and {len(ch.changed) - 10} more" if len(ch.changed) > 10 else "") + ".")
+        lines.append(
+            "Other changes: "
+            + "; ".join(
+                f"{i} {f.replace('_', ' ')} {a!r} -> {b!r}" for i, f, a, b in ch.changed[:10]
+            )
+            + (f"; and {len(ch.changed) - 10} more" if len(ch.changed) > 10 else "")
+            + "."
+        )
     if ch.missing and not discontinue_missing:
-        report.warnings.append(f"{len(ch.missing)} items of the workbook are not in {Path(source).name} and were kept "
-                               f"as they are (add --discontinue-missing to discontinue them): {some(ch.missing)}.")
+        report.warnings.append(
+            f"{len(ch.missing)} items of the workbook are not in {Path(source).name} and were kept "
+            f"as they are (add --discontinue-missing to discontinue them): {some(ch.missing)}."
+        )
     if not ch.anything:
         lines.append("Nothing changed: the Items sheet already says what the file says.")
     report.lines += lines
-    report.warnings += dangling_references(items, read_frame(book, T.DRIVERS), read_frame(book, T.INPUTS),
-                                           read_frame(book, T.FAMILY_TARGETS))
+    report.warnings += dangling_references(
+        items,
+        read_frame(book, T.DRIVERS),
+        read_frame(book, T.INPUTS),
+        read_frame(book, T.FAMILY_TARGETS),
+    )
     log_command(book, "update-items", f"{Path(source).name}", " ".join(lines)[:30000])
     book.save()
     keep_basis(book, settings, basis)
     return report
+
+
 # -- the monthly close -------------------------------------------------------------------------
 CLOSE_TABLES = (T.CLOSED_MONTHS, T.ARCHIVE, T.MONTH_ACCURACY)
 
@@ -881,10 +1381,20 @@ def _items_text(items: list[str], shown: int = 10) -> str:
     return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
-def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None = None, *,
-                source: str = "", month: dt.date | pd.Timestamp | None = None, force: bool = False,
-                today: dt.date | None = None, refresh: bool = True, progress: Progress | None = None,
-                engine: str = "local", scheduler: object = None, aside: bool = False) -> RunReport:
+def close_month(
+    book: WorkbookIO,
+    actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
+    *,
+    source: str = "",
+    month: dt.date | pd.Timestamp | None = None,
+    force: bool = False,
+    today: dt.date | None = None,
+    refresh: bool = True,
+    progress: Progress | None = None,
+    engine: str = "local",
+    scheduler: object = None,
+    aside: bool = False,
+) -> RunReport:
     """Close a month: its daily actuals become its History row per item, the plan rolls forward.
 
     The month is ``month``, else the as-of month (see :func:`sop_excel.core.monthly.month_to_close`). Closing the
@@ -910,9 +1420,11 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     settings = read_settings(book)
     missing_tables = [t for t in CLOSE_TABLES if t not in book.table_names()]
     if missing_tables:
-        raise LayoutError(f"{book.name} has no table {', '.join(missing_tables)}: it was made by an earlier "
-                          "sop-excel, before close-month. Build a new workbook (sop-excel demo, sop-excel "
-                          "template) and copy your sheets' data into it.")
+        raise LayoutError(
+            f"{book.name} has no table {', '.join(missing_tables)}: it was made by an earlier "
+            "sop-excel, before close-month. Build a new workbook (sop-excel demo, sop-excel "
+            "template) and copy your sheets' data into it."
+        )
     today = today or dt.date.today()
     calendar = WorkCalendar(holidays=settings.holidays)
     as_of_month = monthly.month_start(settings.as_of)
@@ -925,25 +1437,64 @@ def close_month(book: WorkbookIO, actuals: pd.DataFrame | Callable[[], pd.DataFr
     end = monthly.month_end(target)
     not_over = today <= end.date()
     if not_over and not force:
-        raise InputError(f"{target:%B %Y} is not over: it ends on {end:%Y-%m-%d} and today is {today:%Y-%m-%d}. "
-                         f"Close it from {end + pd.Timedelta(days=1):%Y-%m-%d} on, or now with sop-excel "
-                         "close-month --force (days with no actuals count as missing).")
+        raise InputError(
+            f"{target:%B %Y} is not over: it ends on {end:%Y-%m-%d} and today is {today:%Y-%m-%d}. "
+            f"Close it from {end + pd.Timedelta(days=1):%Y-%m-%d} on, or now with sop-excel "
+            "close-month --force (days with no actuals count as missing)."
+        )
     # without the refresh, the new month's plan comes from the Basis sheet when it still holds
-    following = (kept_following(book, basis_key(book, settings), target + pd.DateOffset(months=1))
-                 if rolling and not refresh else None)
+    following = (
+        kept_following(book, basis_key(book, settings), target + pd.DateOffset(months=1))
+        if rolling and not refresh
+        else None
+    )
     names = (T.HISTORY, T.SNAPSHOTS) + ((T.FORECAST, T.LOCKED_PLAN) if following is None else ())
     with tables_aside(book, names, aside) as big:
-        return _close_month(book, settings, closes, closed, target, rolling, end, not_over, today, calendar,
-                            big, following, actuals, source=source, force=force, refresh=refresh,
-                            progress=progress, engine=engine, scheduler=scheduler)
+        return _close_month(
+            book,
+            settings,
+            closes,
+            closed,
+            target,
+            rolling,
+            end,
+            not_over,
+            today,
+            calendar,
+            big,
+            following,
+            actuals,
+            source=source,
+            force=force,
+            refresh=refresh,
+            progress=progress,
+            engine=engine,
+            scheduler=scheduler,
+        )
 
 
-def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, closed: list[pd.Timestamp],
-                 target: pd.Timestamp, rolling: bool, end: pd.Timestamp, not_over: bool, today: dt.date,
-                 calendar: WorkCalendar, big: dict[str, Callable[[], pd.DataFrame]],
-                 following: pipeline.BasisPlan | None, actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None, *,
-                 source: str, force: bool, refresh: bool, progress: Progress | None, engine: str,
-                 scheduler: object) -> RunReport:
+def _close_month(
+    book: WorkbookIO,
+    settings: Settings,
+    closes: pd.DataFrame,
+    closed: list[pd.Timestamp],
+    target: pd.Timestamp,
+    rolling: bool,
+    end: pd.Timestamp,
+    not_over: bool,
+    today: dt.date,
+    calendar: WorkCalendar,
+    big: dict[str, Callable[[], pd.DataFrame]],
+    following: pipeline.BasisPlan | None,
+    actuals: pd.DataFrame | Callable[[], pd.DataFrame] | None,
+    *,
+    source: str,
+    force: bool,
+    refresh: bool,
+    progress: Progress | None,
+    engine: str,
+    scheduler: object,
+) -> RunReport:
     """:func:`close_month` once the month is chosen; ``big``: the calls that give the largest
     tables; ``following``: the new month's plan side kept on the Basis sheet (or None)."""
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
@@ -958,19 +1509,24 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     new_history, changes = monthly.replace_month(history, demand.rows, target)
     new_settings = settings
     if rolling:
-        new_settings = settings.model_copy(update={"as_of": monthly.first_working_day(
-            target + pd.DateOffset(months=1), calendar)})
+        new_settings = settings.model_copy(
+            update={"as_of": monthly.first_working_day(target + pd.DateOffset(months=1), calendar)}
+        )
     window = monthly.keep_from(new_settings.as_of)
     kept, early = monthly.actuals_window(merged, window)
     actuals_same = monthly.same_actuals(kept, existing)
     was_closed = target in closed
     report = RunReport("close-month")
     if not rolling and was_closed and changes.empty and actuals_same:
-        report.lines.append(f"{target:%B %Y} is closed already and its {measure} have not changed since: "
-                            "nothing to do (the workbook was not changed).")
+        report.lines.append(
+            f"{target:%B %Y} is closed already and its {measure} have not changed since: "
+            "nothing to do (the workbook was not changed)."
+        )
         if today <= monthly.month_end(as_of_month).date():
-            report.lines.append(f"{as_of_month:%B %Y} can be closed from "
-                                f"{monthly.month_end(as_of_month) + pd.Timedelta(days=1):%Y-%m-%d} on.")
+            report.lines.append(
+                f"{as_of_month:%B %Y} can be closed from "
+                f"{monthly.month_end(as_of_month) + pd.Timedelta(days=1):%Y-%m-%d} on."
+            )
         report.changed = False
         return report
     missing = monthly.missing_days(merged, target, calendar)
@@ -978,13 +1534,17 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     in_month = (merged["date"] >= target) & (merged["date"] <= end)
     if missing and not force:
         if not in_month.any() and target < first:
-            raise InputError(f"The Actuals sheet no longer holds {target:%B %Y}'s daily rows (it keeps "
-                             f"{first:%B %Y} onward; History holds the month's total). To close it from "
-                             f"its daily actuals, give them: sop-excel close-month --month {target:%Y-%m} --actuals SOURCE.")
-        raise InputError(f"{target:%B %Y} has no actuals for {len(missing)} working day"
-                         f"{'s' if len(missing) != 1 else ''} ({_days_text(missing)}). Load them first "
-                         "(refresh-actuals, or close-month --actuals SOURCE), or close the month without them "
-                         "with sop-excel close-month --force (History then holds what is loaded).")
+            raise InputError(
+                f"The Actuals sheet no longer holds {target:%B %Y}'s daily rows (it keeps "
+                f"{first:%B %Y} onward; History holds the month's total). To close it from "
+                f"its daily actuals, give them: sop-excel close-month --month {target:%Y-%m} --actuals SOURCE."
+            )
+        raise InputError(
+            f"{target:%B %Y} has no actuals for {len(missing)} working day"
+            f"{'s' if len(missing) != 1 else ''} ({_days_text(missing)}). Load them first "
+            "(refresh-actuals, or close-month --actuals SOURCE), or close the month without them "
+            "with sop-excel close-month --force (History then holds what is loaded)."
+        )
 
     # -- supply (issue 21): the Production sheet follows the Actuals sheet's window (older days
     # leave it); moving into the next month, Items > Opening stock rolls by the month's production,
@@ -998,40 +1558,57 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
 
     # -- what happened against what was planned
     snapshots = big[T.SNAPSHOTS]()
-    journal, scored, backfilled = monthly.score_into(read_frame(book, T.MONTH_ACCURACY), snapshots, new_history,
-                                                     target, backfill_before=target if rolling else None)
+    journal, scored, backfilled = monthly.score_into(
+        read_frame(book, T.MONTH_ACCURACY),
+        snapshots,
+        new_history,
+        target,
+        backfill_before=target if rolling else None,
+    )
     fva, waterfall = accuracy_frames(book, snapshots, new_history, journal)
 
     # -- what leaves the plan: scenario drivers now past (and, with the refresh, forecast inputs)
     archived: list[pd.DataFrame] = []
     next_month = monthly.month_start(new_settings.as_of)
     if rolling:
-        drivers, gone = monthly.archive_drivers(read_frame(book, T.DRIVERS), next_month, now, "close-month")
+        drivers, gone = monthly.archive_drivers(
+            read_frame(book, T.DRIVERS), next_month, now, "close-month"
+        )
         if len(gone):
             write_frame(book, T.DRIVERS, drivers)
             archived.append(gone)
     frames: dict[str, pd.DataFrame] | None = None
     if refresh:
         if rolling:
-            inputs, gone_inputs = monthly.archive_inputs(read_frame(book, T.INPUTS), next_month, now, "close-month")
-            targets, gone_targets = monthly.archive_targets(read_frame(book, T.FAMILY_TARGETS), next_month, now,
-                                                            "close-month")
-            for name, frame, gone in ((T.INPUTS, inputs, gone_inputs), (T.FAMILY_TARGETS, targets, gone_targets)):
+            inputs, gone_inputs = monthly.archive_inputs(
+                read_frame(book, T.INPUTS), next_month, now, "close-month"
+            )
+            targets, gone_targets = monthly.archive_targets(
+                read_frame(book, T.FAMILY_TARGETS), next_month, now, "close-month"
+            )
+            for name, frame, gone in (
+                (T.INPUTS, inputs, gone_inputs),
+                (T.FAMILY_TARGETS, targets, gone_targets),
+            ):
                 if len(gone):
                     write_frame(book, name, frame)
                     archived.append(gone)
-        forecast, models = pipeline.forecast_frames(new_settings, items, new_history, progress,
-                                                    engine=engine, scheduler=scheduler)
+        forecast, models = pipeline.forecast_frames(
+            new_settings, items, new_history, progress, engine=engine, scheduler=scheduler
+        )
         forecast, lost = keep_planner_columns(forecast, big[T.FORECAST](), T.FORECAST)
         if len(lost):
             archived.append(monthly.archive_forecast_inputs(lost, now, "close-month"))
         frames = write_sop(book, new_settings, items, forecast)
         final = frames[T.FORECAST]
         write_frame(book, T.MODELS, models)
-        book.write_table(T.TREND, rows_for(T.TREND, pipeline.trend_frame(new_history, final, items)))
+        book.write_table(
+            T.TREND, rows_for(T.TREND, pipeline.trend_frame(new_history, final, items))
+        )
     elif following is None:
-        final = pipeline.final_forecast(items, big[T.FORECAST](), read_frame(book, T.INPUTS),
-                                        read_frame(book, T.FAMILY_TARGETS))
+        final = pipeline.final_forecast(
+            items, big[T.FORECAST](), read_frame(book, T.INPUTS), read_frame(book, T.FAMILY_TARGETS)
+        )
     archive = [a for a in archived if len(a)]
     if archive:
         append_archive(book, pd.concat(archive, ignore_index=True))
@@ -1051,8 +1628,9 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     write_frame(book, T.FVA, fva)
     write_frame(book, T.WATERFALL, waterfall)
     forced = force and (bool(missing) or not_over)
-    closes, change_text = monthly.close_record(closes, target, now, getpass.getuser(), measure, demand, len(missing),
-                                               forced, changes)
+    closes, change_text = monthly.close_record(
+        closes, target, now, getpass.getuser(), measure, demand, len(missing), forced, changes
+    )
     write_frame(book, T.CLOSED_MONTHS, closes)
 
     # -- S&OE: the new month starts clean (or, closing an earlier month again, carries on)
@@ -1060,13 +1638,16 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
         basis = pipeline.basis_from_plan(following, new_settings, snapshots, new_history)
     else:
         locked, label, scenario = latest_lock(book, big[T.LOCKED_PLAN])
-        basis = pipeline.execution_basis(new_settings, final, locked, label, snapshots, new_history,
-                                         lock_scenario=scenario)
+        basis = pipeline.execution_basis(
+            new_settings, final, locked, label, snapshots, new_history, lock_scenario=scenario
+        )
     if rolling:
         ending = read_frame(book, T.EXCEPTIONS)
         closing = month_closed_events(ending, now)
         if len(closing):
-            write_frame(book, T.EXCEPTION_LOG, append_rows(read_frame(book, T.EXCEPTION_LOG), closing))
+            write_frame(
+                book, T.EXCEPTION_LOG, append_rows(read_frame(book, T.EXCEPTION_LOG), closing)
+            )
         write_frame(book, T.EXCEPTIONS, ending.iloc[0:0])
     done = write_execution(book, new_settings, items, kept, basis=basis, production=made)
     execution, exceptions, through = done.execution, done.exceptions, done.through
@@ -1074,30 +1655,49 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
     # -- what it did, in words
     total_units = f"{demand.total:,.0f} units of {measure}"
     if not was_closed:
-        report.lines.append(f"Closed {target:%B %Y}: History has {len(demand.rows)} items for it, "
-                            f"{total_units} from the daily actuals{f' and {source}' if source else ''}.")
+        report.lines.append(
+            f"Closed {target:%B %Y}: History has {len(demand.rows)} items for it, "
+            f"{total_units} from the daily actuals{f' and {source}' if source else ''}."
+        )
     else:
-        report.lines.append(f"Closed {target:%B %Y} again (a late correction): History replaced for "
-                            f"{len(changes)} item{'s' if len(changes) != 1 else ''}"
-                            + (f" ({change_text})" if len(changes) else "") + f"; the month now holds {total_units}.")
+        report.lines.append(
+            f"Closed {target:%B %Y} again (a late correction): History replaced for "
+            f"{len(changes)} item{'s' if len(changes) != 1 else ''}"
+            + (f" ({change_text})" if len(changes) else "")
+            + f"; the month now holds {total_units}."
+        )
     if demand.without_actuals:
-        report.lines.append(f"{len(demand.without_actuals)} items had no actuals and got 0: "
-                            f"{_items_text(demand.without_actuals)}.")
+        report.lines.append(
+            f"{len(demand.without_actuals)} items had no actuals and got 0: "
+            f"{_items_text(demand.without_actuals)}."
+        )
     if demand.not_launched:
-        report.lines.append(f"{len(demand.not_launched)} items have no History and no actuals yet and got "
-                            f"no row (not launched): {_items_text(demand.not_launched)}.")
+        report.lines.append(
+            f"{len(demand.not_launched)} items have no History and no actuals yet and got "
+            f"no row (not launched): {_items_text(demand.not_launched)}."
+        )
     if demand.unknown:
-        report.warnings.append(f"{len(demand.unknown)} items in the actuals are not on the Items sheet and "
-                               f"were left out of History: {_items_text(demand.unknown)}.")
+        report.warnings.append(
+            f"{len(demand.unknown)} items in the actuals are not on the Items sheet and "
+            f"were left out of History: {_items_text(demand.unknown)}."
+        )
     if forced and missing:
-        report.warnings.append(f"Closed with --force: {len(missing)} working days of {target:%B %Y} had no "
-                               f"actuals ({_days_text(missing)}); History holds what was loaded.")
+        report.warnings.append(
+            f"Closed with --force: {len(missing)} working days of {target:%B %Y} had no "
+            f"actuals ({_days_text(missing)}); History holds what was loaded."
+        )
     elif forced:
         report.warnings.append(f"Closed with --force before {target:%B %Y} was over.")
     if rolling:
-        report.lines.append(f"As-of date {settings.as_of:%Y-%m-%d} -> {new_settings.as_of:%Y-%m-%d}"
-                            + (f"; plan {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
-                               f"({new_settings.horizon} months)." if frames is not None and len(final) else "."))
+        report.lines.append(
+            f"As-of date {settings.as_of:%Y-%m-%d} -> {new_settings.as_of:%Y-%m-%d}"
+            + (
+                f"; plan {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
+                f"({new_settings.horizon} months)."
+                if frames is not None and len(final)
+                else "."
+            )
+        )
     lags = sorted(scored["lag"].unique()) if len(scored) else []
     if len(scored):
         tot = scored[scored["level"] == "Total"].sort_values(["lag", "version"])
@@ -1106,59 +1706,98 @@ def _close_month(book: WorkbookIO, settings: Settings, closes: pd.DataFrame, clo
             f"Accuracy: {tot['version'].nunique()} locks scored {target:%B %Y} (lags "
             f"{', '.join(str(x) for x in lags)}); lag {int(best['lag'])} (v{int(best['version'])}): final WMAPE "
             f"{best['final_wmape']:.1%}, statistical {best['baseline_wmape']:.1%}, naive {best['naive_wmape']:.1%}, "
-            f"bias {best['bias_pct']:+.1%}.")
+            f"bias {best['bias_pct']:+.1%}."
+        )
     else:
-        report.lines.append(f"Accuracy: no lock forecast {target:%B %Y} at lag 1 or more: nothing to score "
-                            "(lock the plan every month with lock-plan).")
+        report.lines.append(
+            f"Accuracy: no lock forecast {target:%B %Y} at lag 1 or more: nothing to score "
+            "(lock the plan every month with lock-plan)."
+        )
     if backfilled:
-        report.lines.append(f"Accuracy also scored {len(backfilled)} earlier months from the locks' snapshots "
-                            f"({_months_text(backfilled)}).")
+        report.lines.append(
+            f"Accuracy also scored {len(backfilled)} earlier months from the locks' snapshots "
+            f"({_months_text(backfilled)})."
+        )
     if archive:
         kinds = pd.concat(archive)["what"].value_counts()
-        report.lines.append("Moved to the Archive sheet (their months are past): "
-                            + ", ".join(f"{n} {w.lower()}{'s' if n != 1 else ''}" for w, n in kinds.items()) + ".")
+        report.lines.append(
+            "Moved to the Archive sheet (their months are past): "
+            + ", ".join(f"{n} {w.lower()}{'s' if n != 1 else ''}" for w, n in kinds.items())
+            + "."
+        )
     if rolling:
         n_open = int((closing["status"] != "Resolved").sum()) if len(closing) else 0
-        report.lines.append(f"Exceptions: {len(closing)} of {target:%B %Y} kept in the exception log with their "
-                            f"final status ({len(closing) - n_open} resolved, {n_open} still open: their owner, "
-                            f"status and comment come back if the item is flagged again).")
+        report.lines.append(
+            f"Exceptions: {len(closing)} of {target:%B %Y} kept in the exception log with their "
+            f"final status ({len(closing) - n_open} resolved, {n_open} still open: their owner, "
+            f"status and comment come back if the item is flagged again)."
+        )
     if len(early):
         gone_months = sorted(early["date"].dt.to_period("M").dt.start_time.unique())
-        report.lines.append(f"Actuals sheet: keeps {window:%B %Y} onward; {len(early)} rows of "
-                            f"{_months_text(gone_months)} removed (History holds their monthly totals).")
+        report.lines.append(
+            f"Actuals sheet: keeps {window:%B %Y} onward; {len(early)} rows of "
+            f"{_months_text(gone_months)} removed (History holds their monthly totals)."
+        )
     if early_made is not None and len(early_made):
-        report.lines.append(f"Production sheet: keeps {window:%B %Y} onward, as the Actuals sheet; {len(early_made)} "
-                            "rows of production and receipts of earlier days removed.")
+        report.lines.append(
+            f"Production sheet: keeps {window:%B %Y} onward, as the Actuals sheet; {len(early_made)} "
+            "rows of production and receipts of earlier days removed."
+        )
     if rolled:
-        report.lines.append(f"Items > Opening stock: the stock at the start of {next_month:%B %Y} ({rolled} items "
-                            f"changed: + produced + received - shipped in {target:%B %Y}).")
+        report.lines.append(
+            f"Items > Opening stock: the stock at the start of {next_month:%B %Y} ({rolled} items "
+            f"changed: + produced + received - shipped in {target:%B %Y})."
+        )
     if frames is not None:
-        report.lines.append("Forecast refreshed: " + ", ".join(
-            f"{m} {n}" for m, n in frames[T.FORECAST].drop_duplicates("item")["item"].map(
-                dict(zip(models["item"], models["method"], strict=True))).value_counts().items()) + ".")
+        report.lines.append(
+            "Forecast refreshed: "
+            + ", ".join(
+                f"{m} {n}"
+                for m, n in frames[T.FORECAST]
+                .drop_duplicates("item")["item"]
+                .map(dict(zip(models["item"], models["method"], strict=True)))
+                .value_counts()
+                .items()
+            )
+            + "."
+        )
         if len(lost):
-            report.lines.append(f"{len(lost)} overrides or comments of months now past were moved to the Archive "
-                                "sheet; those of months still planned were kept.")
+            report.lines.append(
+                f"{len(lost)} overrides or comments of months now past were moved to the Archive "
+                "sheet; those of months still planned were kept."
+            )
     else:
         report.lines.append("Forecast not refreshed (--no-refresh): run refresh-forecast next.")
     counts = execution["status"].value_counts()
     exec_month = monthly.month_start(new_settings.as_of)
     report.lines.append(
         f"Execution {exec_month:%B %Y} against {execution['plan_source'].iloc[0] if len(execution) else 'no plan'}, "
-        + (f"actuals through {through:%Y-%m-%d}: " if pd.Timestamp(through) >= exec_month else "no actuals yet: ")
+        + (
+            f"actuals through {through:%Y-%m-%d}: "
+            if pd.Timestamp(through) >= exec_month
+            else "no actuals yet: "
+        )
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
-        + f"; exceptions {len(exceptions)}.")
+        + f"; exceptions {len(exceptions)}."
+    )
     if (line := supply_summary(done)) is not None:
         report.lines.append(line)
     report.warnings += _past_events(book, new_settings, items, exec_month)
     data = f"{target:%B %Y} ({measure})" + (f"; {source}" if source else "")
-    log_command(book, "close-month", data, " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]))
+    log_command(
+        book,
+        "close-month",
+        data,
+        " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]),
+    )
     book.save()
     keep_basis(book, new_settings, basis)  # what the next daily refresh plans against
     return report
 
 
-def _past_events(book: WorkbookIO, settings: Settings, items: pd.DataFrame, month: pd.Timestamp) -> list[str]:
+def _past_events(
+    book: WorkbookIO, settings: Settings, items: pd.DataFrame, month: pd.Timestamp
+) -> list[str]:
     """A warning for events that ended before ``month`` and are still Open or In progress:
     close-month keeps every event (the planner's), and says which ones want a final status."""
     if T.EVENTS not in book.table_names():
@@ -1166,19 +1805,28 @@ def _past_events(book: WorkbookIO, settings: Settings, items: pd.DataFrame, mont
     events = read_frame(book, T.EVENTS)
     if events.empty:
         return []
-    checked = pipeline.check_events(events, items, read_frame(book, T.CAPACITY), settings,
-                                    cell_locator(events, T.EVENTS))
+    checked = pipeline.check_events(
+        events, items, read_frame(book, T.CAPACITY), settings, cell_locator(events, T.EVENTS)
+    )
     over = checked[(checked["end"] < month) & checked["status"].isin(["Open", "In progress"])]
     if over.empty:
         return []
-    return [f"{len(over)} event(s) on the Events sheet ended before {month:%B %Y} and are still Open or In progress "
-            f"({'; '.join(over['label'].head(10))}{'; ...' if len(over) > 10 else ''}): set their Status to Closed "
-            "(or Cancelled) once dealt with. Events are kept: no command deletes them."]
+    return [
+        f"{len(over)} event(s) on the Events sheet ended before {month:%B %Y} and are still Open or In progress "
+        f"({'; '.join(over['label'].head(10))}{'; ...' if len(over) > 10 else ''}): set their Status to Closed "
+        "(or Cancelled) once dealt with. Events are kept: no command deletes them."
+    ]
 
 
-def close_month_from_source(book: WorkbookIO, source: str | None = None, *, folder: Path | None = None,
-                            table: str = "actuals", month: dt.date | pd.Timestamp | None = None,
-                            **kwargs: Any) -> RunReport:
+def close_month_from_source(
+    book: WorkbookIO,
+    source: str | None = None,
+    *,
+    folder: Path | None = None,
+    table: str = "actuals",
+    month: dt.date | pd.Timestamp | None = None,
+    **kwargs: Any,
+) -> RunReport:
     """:func:`close_month` with the rows of ``source`` (a CSV or xlsx file, a SQLite file or a
     database URL; a relative path is taken from ``folder``) merged into the Actuals first, as
     refresh-actuals would. Without ``source``: the Actuals sheet as it is."""
@@ -1191,6 +1839,7 @@ def close_month_from_source(book: WorkbookIO, source: str | None = None, *, fold
     first = monthly.month_start(month) if month is not None else monthly.keep_from(settings.as_of)
     since = first.date() if source_kind(source.strip()) in ("sqlite", "url") else None
     known = set(read_frame(book, T.ITEMS)["item"])
-    rows = read_actuals(where, mapping=settings.column_mapping or None, known_items=known, since=since,
-                        table=table)
+    rows = read_actuals(
+        where, mapping=settings.column_mapping or None, known_items=known, since=since, table=table
+    )
     return close_month(book, rows, source=source_label(where), month=month, **kwargs)

@@ -148,7 +148,8 @@ class Settings(_Frozen):
     forecast_method: str = Field(alias="ForecastMethod")
     correct_outliers: bool = Field(alias="CorrectOutliers")
     seasonal_group: Literal["family", "site", "resource", "none"] = Field(
-        alias="SeasonalGroup", default="family")
+        alias="SeasonalGroup", default="family"
+    )
     drift_watch_pct: float = Field(alias="DriftWatchPct", ge=0, le=10)
     drift_act_pct: float = Field(alias="DriftActPct", ge=0, le=10)
     min_value_at_risk: float = Field(alias="MinValueAtRisk", ge=0)
@@ -165,7 +166,9 @@ class Settings(_Frozen):
     supply_source: str = Field(alias="SupplySource", default="")
     supply_columns: str = Field(alias="SupplyColumns", default="")
     currency: str = Field(alias="Currency", default="EUR")
-    history_measure: Literal["orders", "shipments"] = Field(alias="HistoryMeasure", default="orders")
+    history_measure: Literal["orders", "shipments"] = Field(
+        alias="HistoryMeasure", default="orders"
+    )
     snapshot_lags: int = Field(alias="SnapshotLags", default=6, ge=1, le=36)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -194,8 +197,10 @@ class Settings(_Frozen):
     def _holidays_in_range(cls, v: tuple[dt.date, ...]) -> tuple[dt.date, ...]:
         for d in v:
             if not FIRST_DATE <= d <= LAST_DATE:
-                raise ValueError(f"{d.isoformat()} is not a date sop-excel plans with (years {FIRST_DATE.year} "
-                                 f"to {LAST_DATE.year})")
+                raise ValueError(
+                    f"{d.isoformat()} is not a date sop-excel plans with (years {FIRST_DATE.year} "
+                    f"to {LAST_DATE.year})"
+                )
         return v
 
     @field_validator("holidays", mode="before")
@@ -214,7 +219,9 @@ class Settings(_Frozen):
                 try:
                     out.append(dt.date.fromisoformat(part))
                 except ValueError:
-                    raise ValueError(f"{part!r} is not a date; write dates as YYYY-MM-DD separated by ';'") from None
+                    raise ValueError(
+                        f"{part!r} is not a date; write dates as YYYY-MM-DD separated by ';'"
+                    ) from None
             return tuple(sorted(set(out)))
         return v
 
@@ -227,8 +234,15 @@ class Settings(_Frozen):
             return int(v.strip())
         return v
 
-    @field_validator("actuals_source", "actuals_columns", "actuals_format", "supply_source", "supply_columns",
-                     "plan_scenario", mode="before")
+    @field_validator(
+        "actuals_source",
+        "actuals_columns",
+        "actuals_format",
+        "supply_source",
+        "supply_columns",
+        "plan_scenario",
+        mode="before",
+    )
     @classmethod
     def _text(cls, v: object) -> object:
         return "" if v is None else v
@@ -248,8 +262,14 @@ class Settings(_Frozen):
     def _mapping_syntax(cls, v: str) -> str:
         for part in filter(None, (p.strip() for p in v.split(";"))):
             name, eq, col = part.partition("=")
-            if not eq or name.strip() not in {"date", "item", "orders", "shipments"} or not col.strip():
-                raise ValueError(f"{part!r} is not a mapping; write e.g. date=order_date; orders=qty")
+            if (
+                not eq
+                or name.strip() not in {"date", "item", "orders", "shipments"}
+                or not col.strip()
+            ):
+                raise ValueError(
+                    f"{part!r} is not a mapping; write e.g. date=order_date; orders=qty"
+                )
         return v
 
     @field_validator("actuals_format")
@@ -268,8 +288,14 @@ class Settings(_Frozen):
     def _supply_mapping_syntax(cls, v: str) -> str:
         for part in filter(None, (p.strip() for p in v.split(";"))):
             name, eq, col = part.partition("=")
-            if not eq or name.strip() not in {"date", "item", "resource", "produced", "receipts"} or not col.strip():
-                raise ValueError(f"{part!r} is not a mapping; write e.g. produced=qty_made; resource=line")
+            if (
+                not eq
+                or name.strip() not in {"date", "item", "resource", "produced", "receipts"}
+                or not col.strip()
+            ):
+                raise ValueError(
+                    f"{part!r} is not a mapping; write e.g. produced=qty_made; resource=line"
+                )
         return v
 
     @property

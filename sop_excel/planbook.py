@@ -32,8 +32,15 @@ from sop_excel.core.lock import accuracy, make_lock
 from sop_excel.models import Settings
 from sop_excel.workbook.layout import load_layout
 
-__all__ = ["DEFAULT_SETTINGS", "Plan", "PlanState", "default_scenarios", "plan_tables", "settings_rows",
-           "write_plan"]
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "Plan",
+    "PlanState",
+    "default_scenarios",
+    "plan_tables",
+    "settings_rows",
+    "write_plan",
+]
 
 DEFAULT_SETTINGS = {
     "Horizon": 18,
@@ -70,14 +77,35 @@ def _empty(name: str) -> pd.DataFrame:
 def default_scenarios(families: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Base, Upside and Downside; Upside and Downside carry a volume driver per family with
     value 0 (no change yet) for the planner to fill in."""
-    scen = pd.DataFrame([("Base", "", "Consensus forecast", "Draft"),
-                         ("Upside", "Base", "Type each family's volume change (0.05 = +5%)", "Draft"),
-                         ("Downside", "Base", "Type each family's volume change (-0.05 = -5%)", "Draft")],
-                        columns=["scenario", "parent", "description", "status"])
-    rows = [(s, "volume", fam, "", "", pd.NaT, pd.NaT, 0.0, np.nan, np.nan, "")
-            for s in ("Upside", "Downside") for fam in families]
-    drivers = pd.DataFrame(rows, columns=["scenario", "kind", "family", "item", "resource", "from_month",
-                                          "to_month", "value", "price", "unit_cost", "comment"])
+    scen = pd.DataFrame(
+        [
+            ("Base", "", "Consensus forecast", "Draft"),
+            ("Upside", "Base", "Type each family's volume change (0.05 = +5%)", "Draft"),
+            ("Downside", "Base", "Type each family's volume change (-0.05 = -5%)", "Draft"),
+        ],
+        columns=["scenario", "parent", "description", "status"],
+    )
+    rows = [
+        (s, "volume", fam, "", "", pd.NaT, pd.NaT, 0.0, np.nan, np.nan, "")
+        for s in ("Upside", "Downside")
+        for fam in families
+    ]
+    drivers = pd.DataFrame(
+        rows,
+        columns=[
+            "scenario",
+            "kind",
+            "family",
+            "item",
+            "resource",
+            "from_month",
+            "to_month",
+            "value",
+            "price",
+            "unit_cost",
+            "comment",
+        ],
+    )
     for c in ("from_month", "to_month"):
         drivers[c] = pd.to_datetime(drivers[c]).astype(_DT)
     return scen, drivers
@@ -139,33 +167,51 @@ class Plan:
         inv = self.tables[T.INVENTORY]
         execution = self.tables[T.EXECUTION]
         stock = self.tables[T.SUPPLY_ITEMS]
-        out = [f"Forecast {len(models):,} items, {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
-               f"({self.settings.horizon} months); methods: "
-               + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
-               "Scenarios: " + ", ".join(f"{s} revenue {r:,.0f}" for s, r in cmp_["revenue"].items())
-               + ("; gap to budget " + ", ".join(f"{s} {g:+,.0f}" for s, g in cmp_["gap"].items())
-                  if (cmp_["budget_revenue"] != 0).any() else ""),
-               f"Supply: {int((load['overload'] == 'Yes').sum())} overloaded resource-months; "
-               f"{inv.loc[inv['below_safety'] == 'Yes', 'item'].nunique()} items below safety stock "
-               f"({self.settings.plan_scenario})"]
+        out = [
+            f"Forecast {len(models):,} items, {final['month'].min():%b %Y} to {final['month'].max():%b %Y} "
+            f"({self.settings.horizon} months); methods: "
+            + ", ".join(f"{m} {n}" for m, n in models["method"].value_counts().items()),
+            "Scenarios: "
+            + ", ".join(f"{s} revenue {r:,.0f}" for s, r in cmp_["revenue"].items())
+            + (
+                "; gap to budget " + ", ".join(f"{s} {g:+,.0f}" for s, g in cmp_["gap"].items())
+                if (cmp_["budget_revenue"] != 0).any()
+                else ""
+            ),
+            f"Supply: {int((load['overload'] == 'Yes').sum())} overloaded resource-months; "
+            f"{inv.loc[inv['below_safety'] == 'Yes', 'item'].nunique()} items below safety stock "
+            f"({self.settings.plan_scenario})",
+        ]
         if len(execution):
             counts = execution["status"].value_counts()
-            out.append(f"Execution through {self.through:%Y-%m-%d} against {execution['plan_source'].iloc[0]}: "
-                       + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
-                       + f"; {len(self.tables[T.EXCEPTIONS])} exceptions")
+            out.append(
+                f"Execution through {self.through:%Y-%m-%d} against {execution['plan_source'].iloc[0]}: "
+                + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in ("Act", "Watch", "On track"))
+                + f"; {len(self.tables[T.EXCEPTIONS])} exceptions"
+            )
         if len(stock):
             exc = self.tables[T.EXCEPTIONS]
-            out.append(f"Supply weeks: {len(self.tables[T.EVENTS])} events; "
-                       f"{int(stock['stockout_week'].notna().sum())} items projected out of stock in the next 13 "
-                       f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
-                       f"{int((exc['area'] != 'Demand').sum())} supply and capacity exceptions")
+            out.append(
+                f"Supply weeks: {len(self.tables[T.EVENTS])} events; "
+                f"{int(stock['stockout_week'].notna().sum())} items projected out of stock in the next 13 "
+                f"weeks, revenue at risk {stock['revenue_at_risk'].sum():,.0f}; "
+                f"{int((exc['area'] != 'Demand').sum())} supply and capacity exceptions"
+            )
         return out
 
 
-def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, budget: pd.DataFrame,
-                capacity: pd.DataFrame, actuals: pd.DataFrame, state: PlanState | None = None, *,
-                production: pd.DataFrame | None = None,
-                progress: pipeline.Progress | None = None) -> Plan:
+def plan_tables(
+    settings: Settings,
+    items: pd.DataFrame,
+    history: pd.DataFrame,
+    budget: pd.DataFrame,
+    capacity: pd.DataFrame,
+    actuals: pd.DataFrame,
+    state: PlanState | None = None,
+    *,
+    production: pd.DataFrame | None = None,
+    progress: pipeline.Progress | None = None,
+) -> Plan:
     """Forecast, plan, lock (if asked) and judge execution, demand and supply; every table's
     frame by name.
 
@@ -181,12 +227,18 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
     state = state or PlanState()
     items = _complete_items(items)
     families = sorted(items["family"].unique())
-    scen, drivers = (state.scenarios, state.drivers) if state.scenarios is not None else default_scenarios(families)
+    scen, drivers = (
+        (state.scenarios, state.drivers)
+        if state.scenarios is not None
+        else default_scenarios(families)
+    )
     scen = scen.copy()
     drivers = drivers if drivers is not None else _empty(T.DRIVERS)
     inputs = state.inputs if state.inputs is not None else _empty(T.INPUTS)
     targets = state.targets if state.targets is not None else _empty(T.FAMILY_TARGETS)
-    forecast, models = state.forecast or pipeline.forecast_frames(settings, items, history, progress)
+    forecast, models = state.forecast or pipeline.forecast_frames(
+        settings, items, history, progress
+    )
     if state.overrides is not None and len(state.overrides):
         keyed = state.overrides.set_index(["item", "month"])
         idx = pd.MultiIndex.from_frame(forecast[["item", "month"]])
@@ -194,7 +246,9 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
             got = keyed[c].reindex(idx)
             have = got.notna().to_numpy()
             forecast.loc[have, c] = got.to_numpy()[have]
-    frames = pipeline.sop_frames(settings, items, forecast, inputs, targets, scen, drivers, budget, capacity)
+    frames = pipeline.sop_frames(
+        settings, items, forecast, inputs, targets, scen, drivers, budget, capacity
+    )
     final = frames[T.FORECAST]
     locks = [state.locks] if state.locks is not None and len(state.locks) else []
     snaps = [state.snapshots] if state.snapshots is not None and len(state.snapshots) else []
@@ -206,49 +260,115 @@ def plan_tables(settings: Settings, items: pd.DataFrame, history: pd.DataFrame, 
         version = int(pd.concat(locks)["version"].max()) + 1 if locks else 1
         plan = frames[T.SCENARIO_PLAN]
         month0 = pd.Timestamp(settings.as_of).replace(day=1)
-        record, locked, snap = make_lock(version, name, plan[plan["scenario"] == name], final, month0,
-                                         state.user, state.now, note)
+        record, locked, snap = make_lock(
+            version,
+            name,
+            plan[plan["scenario"] == name],
+            final,
+            month0,
+            state.user,
+            state.now,
+            note,
+        )
         locks.append(record)
         snaps.append(snap)
         scen.loc[scen["scenario"] == name, "status"] = f"Locked v{version}"
         label, lock_scenario = f"v{version} locked ({name})", name
     locks_frame = pd.concat(locks, ignore_index=True) if locks else _empty(T.LOCKS)
     snapshots = pd.concat(snaps, ignore_index=True) if snaps else _empty(T.SNAPSHOTS)
-    fva, waterfall = accuracy(snapshots, history) if len(snapshots) else (_empty(T.FVA), _empty(T.WATERFALL))
-    basis = pipeline.execution_basis(settings, final, locked, label, snapshots if len(snapshots) else None, history,
-                                     lock_scenario=lock_scenario)
+    fva, waterfall = (
+        accuracy(snapshots, history) if len(snapshots) else (_empty(T.FVA), _empty(T.WATERFALL))
+    )
+    basis = pipeline.execution_basis(
+        settings,
+        final,
+        locked,
+        label,
+        snapshots if len(snapshots) else None,
+        history,
+        lock_scenario=lock_scenario,
+    )
     production = production if production is not None else _empty(T.PRODUCTION)
     events = state.events if state.events is not None else _empty(T.EVENTS)
     supply = None
-    if len(production) or len(events):  # as the S&OE commands plan supply: checked events, the plan's hours
+    if len(production) or len(
+        events
+    ):  # as the S&OE commands plan supply: checked events, the plan's hours
         where = state.events_where or (lambda pos, field: f"Events, row {pos + 1}, column {field}")
         checked = pipeline.check_events(events, items, capacity, settings, where)
-        supply = pipeline.SupplyInputs(production, checked,
-                                       pipeline.plan_capacity(settings, basis, capacity, scen, drivers))
-    execution, exceptions, through, views = pipeline.execution_from_basis(settings, items, basis, actuals, supply)
+        supply = pipeline.SupplyInputs(
+            production, checked, pipeline.plan_capacity(settings, basis, capacity, scen, drivers)
+        )
+    execution, exceptions, through, views = pipeline.execution_from_basis(
+        settings, items, basis, actuals, supply
+    )
     exceptions = exceptions.assign(owner="", status="Open", comment="")
     now = pd.Timestamp(state.now)
-    exception_log = pd.DataFrame({"time": now, "item": exceptions["item"], "area": exceptions["area"],
-                                  "event": "opened", "flag": exceptions["flag"],
-                                  "value_at_risk": exceptions["value_at_risk"],
-                                  "owner": "", "comment": "", "status": "Open"})
+    exception_log = pd.DataFrame(
+        {
+            "time": now,
+            "item": exceptions["item"],
+            "area": exceptions["area"],
+            "event": "opened",
+            "flag": exceptions["flag"],
+            "value_at_risk": exceptions["value_at_risk"],
+            "owner": "",
+            "comment": "",
+            "status": "Open",
+        }
+    )
     tables = {
-        T.ITEMS: items, T.HISTORY: history, T.MODELS: models, T.INPUTS: inputs,
+        T.ITEMS: items,
+        T.HISTORY: history,
+        T.MODELS: models,
+        T.INPUTS: inputs,
         T.CLEANSING: pipeline.cleansing_frame(settings, history),
-        T.FAMILY_TARGETS: targets, T.SCENARIO_LIST: scen, T.DRIVERS: drivers,
-        T.BUDGET: budget, T.CAPACITY: capacity,
-        T.LOCKS: locks_frame, T.LOCKED_PLAN: locked if locked is not None else _empty(T.LOCKED_PLAN),
-        T.SNAPSHOTS: snapshots, T.FVA: fva, T.WATERFALL: waterfall, T.ACTUALS: actuals,
-        T.PRODUCTION: production, T.EVENTS: events, T.NEW_EVENT: _empty(T.NEW_EVENT),
-        T.EXECUTION: execution, T.EXCEPTIONS: exceptions, T.EXCEPTION_LOG: exception_log,
-        T.TREND: pipeline.trend_frame(history, final, items), **views, T.LOG: _empty(T.LOG),
+        T.FAMILY_TARGETS: targets,
+        T.SCENARIO_LIST: scen,
+        T.DRIVERS: drivers,
+        T.BUDGET: budget,
+        T.CAPACITY: capacity,
+        T.LOCKS: locks_frame,
+        T.LOCKED_PLAN: locked if locked is not None else _empty(T.LOCKED_PLAN),
+        T.SNAPSHOTS: snapshots,
+        T.FVA: fva,
+        T.WATERFALL: waterfall,
+        T.ACTUALS: actuals,
+        T.PRODUCTION: production,
+        T.EVENTS: events,
+        T.NEW_EVENT: _empty(T.NEW_EVENT),
+        T.EXECUTION: execution,
+        T.EXCEPTIONS: exceptions,
+        T.EXCEPTION_LOG: exception_log,
+        T.TREND: pipeline.trend_frame(history, final, items),
+        **views,
+        T.LOG: _empty(T.LOG),
         # the hidden Basis sheet is built empty; write_plan keeps the basis on it once the file exists
-        **{name: _empty(name) for name in (T.BASIS_KEY, T.BASIS_ITEMS, T.BASIS_MONTHS, T.BASIS_NEXT_ITEMS,
-                                           T.BASIS_NEXT_MONTHS)},
+        **{
+            name: _empty(name)
+            for name in (
+                T.BASIS_KEY,
+                T.BASIS_ITEMS,
+                T.BASIS_MONTHS,
+                T.BASIS_NEXT_ITEMS,
+                T.BASIS_NEXT_MONTHS,
+            )
+        },
         # filled by close-month: the closed months, what left the plan, accuracy by closed month
         **{name: _empty(name) for name in (T.CLOSED_MONTHS, T.ARCHIVE, T.MONTH_ACCURACY)},
-        **{name: frames[name] for name in (T.FORECAST, T.ROLLUP, T.SCENARIO_PLAN, T.FINANCE,
-                                           T.COMPARE, T.COMPARE_MONTHLY, T.LOAD, T.INVENTORY)},
+        **{
+            name: frames[name]
+            for name in (
+                T.FORECAST,
+                T.ROLLUP,
+                T.SCENARIO_PLAN,
+                T.FINANCE,
+                T.COMPARE,
+                T.COMPARE_MONTHLY,
+                T.LOAD,
+                T.INVENTORY,
+            )
+        },
     }
     return Plan(settings, tables, basis, through, record)
 
@@ -259,9 +379,13 @@ def _complete_items(items: pd.DataFrame) -> pd.DataFrame:
     out = items.copy()
     for col in table.columns:
         if col.field not in out:
-            out[col.field] = ("" if col.kind == "text" else
-                              pd.Series(pd.NaT, index=out.index, dtype=_DT) if col.kind in ("month", "date")
-                              else np.nan)
+            out[col.field] = (
+                ""
+                if col.kind == "text"
+                else pd.Series(pd.NaT, index=out.index, dtype=_DT)
+                if col.kind in ("month", "date")
+                else np.nan
+            )
     return out
 
 
@@ -269,11 +393,19 @@ def settings_rows(values: dict[str, object]) -> list[list[object]]:
     """The Settings table: one row per setting of the layout, with its description."""
     rows: list[list[object]] = [["Setting", "Value", "Description"]]
     for spec in load_layout().settings.rows:
-        rows.append([spec.setting, values.get(spec.name, DEFAULT_SETTINGS.get(spec.name, "")), spec.description])
+        rows.append(
+            [
+                spec.setting,
+                values.get(spec.name, DEFAULT_SETTINGS.get(spec.name, "")),
+                spec.description,
+            ]
+        )
     return rows
 
 
-def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list[dict[str, object]]) -> Path:
+def write_plan(
+    out: str | Path, values: dict[str, object], plan: Plan, log: list[dict[str, object]]
+) -> Path:
     """Write every table with the XlsxWriter builder (atomically), then keep the execution basis
     on the Basis sheet so the first refresh-actuals reads it. ``values``: the Settings values;
     ``log``: the Log's first rows (command, data, details; time and user filled in)."""
@@ -283,14 +415,24 @@ def write_plan(out: str | Path, values: dict[str, object], plan: Plan, log: list
     from sop_excel.workbook.tables import frame_rows
 
     check_rows({name: len(frame) for name, frame in plan.tables.items()})
-    rows = [{"time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)), "user": getpass.getuser(), **r}
-            for r in log]
+    rows = [
+        {
+            "time": pd.Timestamp(dt.datetime.now().replace(microsecond=0)),
+            "user": getpass.getuser(),
+            **r,
+        }
+        for r in log
+    ]
     tables = {**plan.tables, T.LOG: pd.DataFrame(rows, columns=load_layout().table(T.LOG).fields)}
     built: dict[str, Any] = {T.SETTINGS: settings_rows(values)}
     for t in load_layout().tables:
         if t.name == T.SETTINGS:
             continue
-        built[t.name] = frame_rows(t.name, tables[t.name]) if t.name in tables else [[c.header for c in t.columns]]
+        built[t.name] = (
+            frame_rows(t.name, tables[t.name])
+            if t.name in tables
+            else [[c.header for c in t.columns]]
+        )
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     path = build_workbook(out, built, formulas=formulas, choices=named_choices())
     keep_new_basis(path, plan.settings, plan.basis)
@@ -310,9 +452,11 @@ def check_rows(rows: dict[str, int]) -> None:
         table = load_layout().table(name)
         last = parse_cell(table.anchor)[0] + n
         if last > EXCEL_ROWS:
-            raise SopExcelError(f"The {table.sheet} sheet would need {last:,} rows ({n:,} rows of {name}); an Excel "
-                                f"sheet holds {EXCEL_ROWS:,}. Plan fewer items (or fewer months of history, a shorter "
-                                "horizon, fewer scenarios) in one workbook; nothing was written.")
+            raise SopExcelError(
+                f"The {table.sheet} sheet would need {last:,} rows ({n:,} rows of {name}); an Excel "
+                f"sheet holds {EXCEL_ROWS:,}. Plan fewer items (or fewer months of history, a shorter "
+                "horizon, fewer scenarios) in one workbook; nothing was written."
+            )
 
 
 def keep_new_basis(path: Path, settings: Settings, basis: pipeline.ExecutionBasis) -> bool:

@@ -120,9 +120,7 @@ def write_sop(
     )
     for name in SOP_TABLES:
         write_frame(book, name, frames[name])
-    book.write_table(
-        T.COMPARE_MONTHLY, rows_for(T.COMPARE_MONTHLY, frames[T.COMPARE_MONTHLY])
-    )
+    book.write_table(T.COMPARE_MONTHLY, rows_for(T.COMPARE_MONTHLY, frames[T.COMPARE_MONTHLY]))
     idle = pipeline.idle_drivers(frames[T.FORECAST], drivers, capacity)
     if idle and warnings is not None:
         warnings.append(
@@ -299,9 +297,7 @@ def accuracy_frames(
     fva, by_snapshots = accuracy(snapshots, history)
     if journal is None:
         journal = (
-            read_frame(book, T.MONTH_ACCURACY)
-            if T.MONTH_ACCURACY in book.table_names()
-            else None
+            read_frame(book, T.MONTH_ACCURACY) if T.MONTH_ACCURACY in book.table_names() else None
         )
     return fva, monthly.waterfall(by_snapshots, journal) if journal is not None else by_snapshots
 

@@ -88,21 +88,35 @@ class SampleCompany:
         """``date, item, resource, produced, receipts`` of one day of the as-of month (empty when
         the company has no production data)."""
         self.actuals_for_day(day)  # the same checks of the day
-        rows = self.month_production[self.month_production["date"] == pd.Timestamp(_as_date(day, "day"))]
+        rows = self.month_production[
+            self.month_production["date"] == pd.Timestamp(_as_date(day, "day"))
+        ]
         return rows.reset_index(drop=True)
 
 
 def _no_production() -> pd.DataFrame:
-    return pd.DataFrame({"date": pd.Series(dtype=_DATETIME), "item": pd.Series(dtype=str),
-                         "resource": pd.Series(dtype=str), "produced": pd.Series(dtype=float),
-                         "receipts": pd.Series(dtype=float)})
+    return pd.DataFrame(
+        {
+            "date": pd.Series(dtype=_DATETIME),
+            "item": pd.Series(dtype=str),
+            "resource": pd.Series(dtype=str),
+            "produced": pd.Series(dtype=float),
+            "receipts": pd.Series(dtype=float),
+        }
+    )
 
 
 def _no_events() -> pd.DataFrame:
     columns: dict[str, Any] = {c: pd.Series(dtype=str) for c in ("id", "kind", "resource", "item")}
-    columns.update({"start": pd.Series(dtype=_DATETIME), "end": pd.Series(dtype=_DATETIME),
-                    "working_days": pd.Series(dtype=float), "rate": pd.Series(dtype=float),
-                    "delay_days": pd.Series(dtype=float)})
+    columns.update(
+        {
+            "start": pd.Series(dtype=_DATETIME),
+            "end": pd.Series(dtype=_DATETIME),
+            "working_days": pd.Series(dtype=float),
+            "rate": pd.Series(dtype=float),
+            "delay_days": pd.Series(dtype=float),
+        }
+    )
     columns.update({c: pd.Series(dtype=str) for c in ("owner", "status", "comment")})
     return pd.DataFrame(columns)
 
@@ -222,22 +236,35 @@ def load_sample_company(as_of: dt.date | None = None) -> SampleCompany:
     actuals = month_actuals[month_actuals["date"] <= pd.Timestamp(as_of)].reset_index(drop=True)
 
     p = _read("production", dtype={"item": str, "day": int, "produced": float, "receipts": float})
-    later, day_of = (p["day"] - 1) // 31, (p["day"] - 1) % 31 + 1  # day 36: the 5th of the next month
+    later, day_of = (
+        (p["day"] - 1) // 31,
+        (p["day"] - 1) % 31 + 1,
+    )  # day 36: the 5th of the next month
     p = p[(day_of <= days_in_month) | (later > 0)]
     first = _months(as_of, later[p.index])
     p_dates = (first + pd.to_timedelta(day_of[p.index] - 1, unit="D")).astype(_DATETIME)
     p_weekend = p_dates.dt.day_of_week.to_numpy() >= 5
     resource_of = items.set_index("item")["resource"]
-    month_production = pd.DataFrame({
-        "date": p_dates, "item": p["item"].astype(str), "resource": p["item"].map(resource_of).astype(str),
-        "produced": np.where(p_weekend, 0.0, p["produced"].to_numpy(dtype=float)),
-        "receipts": p["receipts"].to_numpy(dtype=float),
-    }).sort_values(["date", "item"], kind="stable").reset_index(drop=True)
+    month_production = (
+        pd.DataFrame(
+            {
+                "date": p_dates,
+                "item": p["item"].astype(str),
+                "resource": p["item"].map(resource_of).astype(str),
+                "produced": np.where(p_weekend, 0.0, p["produced"].to_numpy(dtype=float)),
+                "receipts": p["receipts"].to_numpy(dtype=float),
+            }
+        )
+        .sort_values(["date", "item"], kind="stable")
+        .reset_index(drop=True)
+    )
     done = month_production["date"] <= pd.Timestamp(as_of)
     made = (month_production["produced"] > 0) | (month_production["receipts"] > 0)
     month_production = month_production[made].reset_index(drop=True)  # no row for a day without any
     done = done[made].reset_index(drop=True)
-    keep = done | (month_production["receipts"] > 0)  # what was made, and every receipt (later ones due)
+    keep = done | (
+        month_production["receipts"] > 0
+    )  # what was made, and every receipt (later ones due)
     production = month_production[keep].copy()
     production.loc[~done[keep], "produced"] = 0.0
     production = production.reset_index(drop=True)
@@ -246,14 +273,25 @@ def load_sample_company(as_of: dt.date | None = None) -> SampleCompany:
     events = _no_events()
     if len(e):
         day = pd.to_numeric(e["day"]).clip(upper=days_in_month)
-        number = {c: pd.to_numeric(e[c].replace("", np.nan)) for c in ("working_days", "delay_days")}
-        events = pd.DataFrame({
-            "id": e["id"], "kind": e["kind"], "resource": e["resource"], "item": e["item"],
-            "start": (month_start + pd.to_timedelta(day - 1, unit="D")).astype(_DATETIME),
-            "end": pd.Series(pd.NaT, index=e.index, dtype=_DATETIME),
-            "working_days": number["working_days"].astype(float), "rate": np.nan,
-            "delay_days": number["delay_days"].astype(float), "owner": e["owner"], "status": e["status"],
-            "comment": e["comment"]})
+        number = {
+            c: pd.to_numeric(e[c].replace("", np.nan)) for c in ("working_days", "delay_days")
+        }
+        events = pd.DataFrame(
+            {
+                "id": e["id"],
+                "kind": e["kind"],
+                "resource": e["resource"],
+                "item": e["item"],
+                "start": (month_start + pd.to_timedelta(day - 1, unit="D")).astype(_DATETIME),
+                "end": pd.Series(pd.NaT, index=e.index, dtype=_DATETIME),
+                "working_days": number["working_days"].astype(float),
+                "rate": np.nan,
+                "delay_days": number["delay_days"].astype(float),
+                "owner": e["owner"],
+                "status": e["status"],
+                "comment": e["comment"],
+            }
+        )
 
     return SampleCompany(
         as_of=as_of,
@@ -270,8 +308,14 @@ def load_sample_company(as_of: dt.date | None = None) -> SampleCompany:
     )
 
 
-EXPORT_FILES = {"items": "items.csv", "history": "history.csv", "budget": "budget.csv",
-                "capacity": "capacity.csv", "open_orders": "orders.csv", "production": "production.csv"}
+EXPORT_FILES = {
+    "items": "items.csv",
+    "history": "history.csv",
+    "budget": "budget.csv",
+    "capacity": "capacity.csv",
+    "open_orders": "orders.csv",
+    "production": "production.csv",
+}
 """The sample company's export files, by the ``sop-excel new`` option each is given to."""
 
 
@@ -290,8 +334,10 @@ def write_exports(folder: str | os.PathLike[str], as_of: dt.date | None = None) 
     day = "%Y-%m-%d"
     frames = {
         "items": company.items,
-        "history": company.history.assign(month=company.history["month"].dt.strftime(day),
-                                          qty=company.history["qty"].map(lambda q: "" if q != q else f"{q:g}")),
+        "history": company.history.assign(
+            month=company.history["month"].dt.strftime(day),
+            qty=company.history["qty"].map(lambda q: "" if q != q else f"{q:g}"),
+        ),
         "budget": company.budget.assign(month=company.budget["month"].dt.strftime(day)),
         "capacity": company.capacity.assign(month=company.capacity["month"].dt.strftime(day)),
         "open_orders": company.actuals.assign(date=company.actuals["date"].dt.strftime(day)),

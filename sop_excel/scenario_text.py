@@ -57,8 +57,10 @@ class DriverSpec(BaseModel):
         """A month as YYYY-MM (a day, YYYY-MM-DD or a TOML date, is taken as its month); a time
         of day or a time zone is refused: a driver's months are calendar months."""
         if isinstance(v, dt.datetime):
-            raise ValueError(f"is a date and time{' with a time zone' if v.tzinfo else ''}, not a month; "
-                             "write YYYY-MM")
+            raise ValueError(
+                f"is a date and time{' with a time zone' if v.tzinfo else ''}, not a month; "
+                "write YYYY-MM"
+            )
         if isinstance(v, dt.date):
             v = f"{v:%Y-%m}"
         if not isinstance(v, str):
@@ -67,15 +69,18 @@ class DriverSpec(BaseModel):
         if v and not _MONTH.fullmatch(v):
             raise ValueError("is not a month; write YYYY-MM")
         if v and not FIRST_DATE.year <= int(v[:4]) <= LAST_DATE.year:
-            raise ValueError(f"is not a month sop-excel plans with (years {FIRST_DATE.year} to "
-                             f"{LAST_DATE.year})")
+            raise ValueError(
+                f"is not a month sop-excel plans with (years {FIRST_DATE.year} to {LAST_DATE.year})"
+            )
         return v[:7]
 
 
 class ScenarioSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=MAX_NAME)  # it becomes a column name "<name> revenue"
+    name: str = Field(
+        min_length=1, max_length=MAX_NAME
+    )  # it becomes a column name "<name> revenue"
     parent: str = ""
     description: str = Field("", max_length=MAX_CELL_TEXT)
     driver: list[DriverSpec] = []
@@ -88,7 +93,11 @@ class ScenarioFile(BaseModel):
 
 
 def _month_text(v: object) -> str:
-    return "" if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)) else f"{pd.Timestamp(v):%Y-%m}"
+    return (
+        ""
+        if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v))
+        else f"{pd.Timestamp(v):%Y-%m}"
+    )
 
 
 def toml_from_frames(scenarios: pd.DataFrame, drivers: pd.DataFrame) -> str:
@@ -129,15 +138,21 @@ def frames_from_toml(text: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source} is not valid TOML ({exc}). Fix the file and import again.") from None
+        raise InputError(
+            f"{source} is not valid TOML ({exc}). Fix the file and import again."
+        ) from None
     except RecursionError:
-        raise InputError(f"{source} nests arrays or tables too deeply to be a scenario file (thousands of "
-                         "levels). Export the scenarios again with export-scenarios and edit that file.") from None
+        raise InputError(
+            f"{source} nests arrays or tables too deeply to be a scenario file (thousands of "
+            "levels). Export the scenarios again with export-scenarios and edit that file."
+        ) from None
     try:
         spec = ScenarioFile.model_validate(raw)
     except RecursionError:
-        raise InputError(f"{source} nests values too deeply to be a scenario file. Export the scenarios "
-                         "again with export-scenarios and edit that file.") from None
+        raise InputError(
+            f"{source} nests values too deeply to be a scenario file. Export the scenarios "
+            "again with export-scenarios and edit that file."
+        ) from None
     except ValidationError as err:
         problems = []
         for e in err.errors(include_url=False):
@@ -149,26 +164,60 @@ def frames_from_toml(text: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame
                     where += f", driver #{int(loc[3]) + 1}"
                 if loc[-1] not in (loc[1], loc[3] if len(loc) >= 4 else None):
                     where += f", '{loc[-1]}'"
-            problems.append(CellProblem(where, e.get("input") if not isinstance(e.get("input"), dict) else None,
-                                        plain_reason(e["msg"]), "Correct it in the file and import again."))
+            problems.append(
+                CellProblem(
+                    where,
+                    e.get("input") if not isinstance(e.get("input"), dict) else None,
+                    plain_reason(e["msg"]),
+                    "Correct it in the file and import again.",
+                )
+            )
         raise InputError(f"{source} has scenarios sop-excel cannot import", problems) from None
     names = [s.name for s in spec.scenario]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputError(f"{source} defines scenario {', '.join(dupes)} more than once. Keep one of each.")
-    scen = pd.DataFrame([{"scenario": s.name, "parent": s.parent, "description": s.description, "status": ""}
-                         for s in spec.scenario], columns=["scenario", "parent", "description", "status"])
+        raise InputError(
+            f"{source} defines scenario {', '.join(dupes)} more than once. Keep one of each."
+        )
+    scen = pd.DataFrame(
+        [
+            {"scenario": s.name, "parent": s.parent, "description": s.description, "status": ""}
+            for s in spec.scenario
+        ],
+        columns=["scenario", "parent", "description", "status"],
+    )
     rows, places = [], []
     for s in spec.scenario:
         for k, d in enumerate(s.driver, start=1):
             places.append(f"{source}, scenario '{s.name}', driver #{k}")
-            rows.append({"scenario": s.name, "kind": d.kind, "family": d.family, "item": d.item,
-                         "resource": d.resource,
-                         "from_month": pd.Timestamp(d.from_ + "-01") if d.from_ else pd.NaT,
-                         "to_month": pd.Timestamp(d.to + "-01") if d.to else pd.NaT,
-                         "value": d.value, "price": d.price, "unit_cost": d.unit_cost, "comment": d.comment})
-    cols = ["scenario", "kind", "family", "item", "resource", "from_month", "to_month", "value",
-            "price", "unit_cost", "comment"]
+            rows.append(
+                {
+                    "scenario": s.name,
+                    "kind": d.kind,
+                    "family": d.family,
+                    "item": d.item,
+                    "resource": d.resource,
+                    "from_month": pd.Timestamp(d.from_ + "-01") if d.from_ else pd.NaT,
+                    "to_month": pd.Timestamp(d.to + "-01") if d.to else pd.NaT,
+                    "value": d.value,
+                    "price": d.price,
+                    "unit_cost": d.unit_cost,
+                    "comment": d.comment,
+                }
+            )
+    cols = [
+        "scenario",
+        "kind",
+        "family",
+        "item",
+        "resource",
+        "from_month",
+        "to_month",
+        "value",
+        "price",
+        "unit_cost",
+        "comment",
+    ]
     drivers = pd.DataFrame(rows, columns=cols)
     drivers.attrs["where"] = tuple(places)  # for problems found later (pipeline.check_scenarios)
     return scen, drivers

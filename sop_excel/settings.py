@@ -27,9 +27,7 @@ def read_settings(book: WorkbookIO) -> Settings:
     _, c0 = parse_cell(table.anchor)
     rows = dict(zip(frame["setting"], frame.attrs["excel_rows"], strict=True))
     raw = {
-        str(r[0]).strip(): r[1]
-        for r in book.read_table(T.SETTINGS)[1:]
-        if r and r[0] is not None
+        str(r[0]).strip(): r[1] for r in book.read_table(T.SETTINGS)[1:] if r and r[0] is not None
     }
     values: dict[str, object] = {}
     problems = []

@@ -19,8 +19,13 @@ from sop_excel.workbook.xlsm import write_xlsm
 __all__ = ["build_template"]
 
 
-def build_template(out: str | Path, *, source: str | Path | None = None, as_of: dt.date | None = None,
-                   step: Callable[[str], None] | None = None) -> Path:
+def build_template(
+    out: str | Path,
+    *,
+    source: str | Path | None = None,
+    as_of: dt.date | None = None,
+    step: Callable[[str], None] | None = None,
+) -> Path:
     """Build the macro-enabled planning workbook at ``out`` (an ``.xlsm``).
 
     Args:
@@ -53,8 +58,10 @@ def build_template(out: str | Path, *, source: str | Path | None = None, as_of: 
             from sop_excel.workbook.guard import check_xlsx
 
             if not Path(source).is_file():
-                raise WorkbookError(f"No workbook at {source}. Check the --source path, or leave "
-                                    "it out to start from the demo.")
+                raise WorkbookError(
+                    f"No workbook at {source}. Check the --source path, or leave "
+                    "it out to start from the demo."
+                )
             check_xlsx(source)  # refuses a non-zip, a truncated file or a zip bomb, in words
         return write_xlsm(source, target, step=say)
 

@@ -50,6 +50,7 @@ def _status(book: Any) -> Callable[[int, int], None]:
     def progress(done: int, total: int) -> None:
         with contextlib.suppress(Exception):
             book.app.status_bar = f"sop-excel: forecasting {done}/{total} items"
+
     return progress
 
 
@@ -86,29 +87,46 @@ def _refresh_actuals(book: Any) -> macros.RunReport:
 def _close_month(book: Any) -> macros.RunReport:
     # The month is the as-of month once it is over; the actuals are those already loaded.
     return macros.close_month(XlwingsIO(book), progress=_status(book))
+
+
 def _add_event(book: Any) -> macros.RunReport:
     # The New event row (tblNewEvent) on the Events sheet: a planner fills it, the button adds it.
     io = XlwingsIO(book)
     form = read_frame(io, T.NEW_EVENT)
     if form.empty:
-        raise InputError("Fill in the New event row on the Events sheet (Kind, then the resource or item, "
-                         "From and what happens), then click Add event again.")
+        raise InputError(
+            "Fill in the New event row on the Events sheet (Kind, then the resource or item, "
+            "From and what happens), then click Add event again."
+        )
     row = form.iloc[0]
     where = cell_locator(form, T.NEW_EVENT)
 
     def value(field: str) -> Any:
         v = row[field]
-        return None if v is None or (isinstance(v, float) and v != v) or v is pd.NaT or v == "" else v
+        return (
+            None if v is None or (isinstance(v, float) and v != v) or v is pd.NaT or v == "" else v
+        )
 
     def whole(field: str) -> int | None:
         v = value(field)
-        return None if v is None else int(v) if float(v).is_integer() else v  # a fraction: the check names it
+        return (
+            None if v is None else int(v) if float(v).is_integer() else v
+        )  # a fraction: the check names it
 
-    report = macros.add_event(io, str(row["kind"]), start=value("start"), end=value("end"),
-                              resource=value("resource") or "", item=value("item") or "",
-                              working_days=whole("working_days"), rate=value("rate"),
-                              delay_days=whole("delay_days"), owner=value("owner") or "",
-                              comment=value("comment") or "", where=lambda field: where(0, field))
+    report = macros.add_event(
+        io,
+        str(row["kind"]),
+        start=value("start"),
+        end=value("end"),
+        resource=value("resource") or "",
+        item=value("item") or "",
+        working_days=whole("working_days"),
+        rate=value("rate"),
+        delay_days=whole("delay_days"),
+        owner=value("owner") or "",
+        comment=value("comment") or "",
+        where=lambda field: where(0, field),
+    )
     io.write_table(T.NEW_EVENT, rows_for(T.NEW_EVENT, form.iloc[0:0]))  # cleared for the next one
     return report
 
@@ -122,8 +140,10 @@ def _pct(value: Any, label: str) -> float | None:
     try:
         return float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise InputError(f"Sheet '{NEW_SCENARIO_SHEET}', {label}: '{text}' is not a percentage; "
-                         "write e.g. 5% or -10%.") from None
+        raise InputError(
+            f"Sheet '{NEW_SCENARIO_SHEET}', {label}: '{text}' is not a percentage; "
+            "write e.g. 5% or -10%."
+        ) from None
 
 
 def _month(value: Any, label: str) -> pd.Timestamp | None:
@@ -132,8 +152,10 @@ def _month(value: Any, label: str) -> pd.Timestamp | None:
     try:
         return pd.Timestamp(value).normalize().replace(day=1)
     except (ValueError, TypeError):
-        raise InputError(f"Sheet '{NEW_SCENARIO_SHEET}', {label}: '{value}' is not a month; "
-                         "write a date such as 2027-01-01.") from None
+        raise InputError(
+            f"Sheet '{NEW_SCENARIO_SHEET}', {label}: '{value}' is not a month; "
+            "write a date such as 2027-01-01."
+        ) from None
 
 
 def _text(value: Any) -> str:
@@ -148,8 +170,10 @@ def read_form(book: Any) -> dict[str, Any]:
     """The New scenario form as {field: value} (label cells in A, values in B)."""
     names = [s.name for s in book.sheets]
     if NEW_SCENARIO_SHEET not in names:
-        raise InputError(f"This workbook has no '{NEW_SCENARIO_SHEET}' sheet. Build a new template "
-                         "(sop-excel template) or use the sop-excel new-scenario command.")
+        raise InputError(
+            f"This workbook has no '{NEW_SCENARIO_SHEET}' sheet. Build a new template "
+            "(sop-excel template) or use the sop-excel new-scenario command."
+        )
     values = book.sheets[NEW_SCENARIO_SHEET].range(FORM_RANGE).options(ndim=2).value
     return {key: row[1] for key, row in zip(FORM_CELLS, values, strict=True)}
 
@@ -165,17 +189,37 @@ def _new_scenario(book: Any) -> macros.RunReport:
     form = read_form(book)
     name = _text(form["name"])
     if not name:
-        raise InputError(f"Enter the new scenario's name on the '{NEW_SCENARIO_SHEET}' sheet "
-                         f"(cell {FORM_CELLS['name']}), then click New scenario again.")
+        raise InputError(
+            f"Enter the new scenario's name on the '{NEW_SCENARIO_SHEET}' sheet "
+            f"(cell {FORM_CELLS['name']}), then click New scenario again."
+        )
     start, end = _month(form["from_month"], "From month"), _month(form["to_month"], "To month")
-    scope = {"family": _text(form["family"]), "item": _text(form["item"]), "resource": "",
-             "from_month": start, "to_month": end, "price": None, "unit_cost": None,
-             "comment": _text(form["description"])}
-    drivers = [{"kind": kind, "value": value, **scope}
-               for kind, label in (("volume", "Volume %"), ("price", "Price %"), ("unit_cost", "Unit cost %"))
-               if (value := _pct(form[kind], label)) is not None]
-    report = macros.new_scenario(XlwingsIO(book), name, parent=_text(form["parent"]) or "Base",
-                                 description=_text(form["description"]), drivers=drivers)
+    scope = {
+        "family": _text(form["family"]),
+        "item": _text(form["item"]),
+        "resource": "",
+        "from_month": start,
+        "to_month": end,
+        "price": None,
+        "unit_cost": None,
+        "comment": _text(form["description"]),
+    }
+    drivers = [
+        {"kind": kind, "value": value, **scope}
+        for kind, label in (
+            ("volume", "Volume %"),
+            ("price", "Price %"),
+            ("unit_cost", "Unit cost %"),
+        )
+        if (value := _pct(form[kind], label)) is not None
+    ]
+    report = macros.new_scenario(
+        XlwingsIO(book),
+        name,
+        parent=_text(form["parent"]) or "Base",
+        description=_text(form["description"]),
+        drivers=drivers,
+    )
     _clear_form(book)
     return report
 
@@ -184,9 +228,13 @@ def _meeting_pack(book: Any) -> macros.RunReport:
     # the PDF beside the workbook, as `sop-excel report BOOK` writes it; the message says where
     folder = _workbook_folder(book)
     if folder is None:
-        raise InputError("Save the workbook to a folder on this computer first: the meeting pack is "
-                         "written beside it.")
-    return macros.meeting_pack(XlwingsIO(book), beside=folder / Path(str(book.fullname)).name)  # the file beside it
+        raise InputError(
+            "Save the workbook to a folder on this computer first: the meeting pack is "
+            "written beside it."
+        )
+    return macros.meeting_pack(
+        XlwingsIO(book), beside=folder / Path(str(book.fullname)).name
+    )  # the file beside it
 
 
 ACTIONS: dict[str, Callable[[Any], macros.RunReport]] = {
@@ -233,9 +281,11 @@ def dispatch(book: Any, tag: str) -> str:
         return f"Error: {err}"
     except Exception as err:  # noqa: BLE001 - a planner sees a message, never a traceback
         traceback.print_exc(file=sys.stderr)  # for a developer's console; not shown in Excel
-        return (f"sop-excel could not finish ({type(err).__name__}: {err}). The workbook may be "
-                "partly updated: close it without saving to undo, and report this with the workbook "
-                "if it happens again.")
+        return (
+            f"sop-excel could not finish ({type(err).__name__}: {err}). The workbook may be "
+            "partly updated: close it without saving to undo, and report this with the workbook "
+            "if it happens again."
+        )
 
 
 def show(book: Any, message: str) -> None:
@@ -257,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - needs Exce
     """Developer route: run a ribbon action on an open workbook, as the button would."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[1] not in ACTIONS:
-        print(f"usage: python -m sop_excel.xl WORKBOOK.xlsm {{{','.join(ACTIONS)}}}", file=sys.stderr)
+        print(
+            f"usage: python -m sop_excel.xl WORKBOOK.xlsm {{{','.join(ACTIONS)}}}", file=sys.stderr
+        )
         return 2
     xw.Book(args[0]).set_mock_caller()
     run(args[1])

@@ -18,8 +18,12 @@ def _pinned_env(monkeypatch):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--run-slow", action="store_true", default=False,
-                     help="also run the tests marked slow (minutes each: kill points, ...)")
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run the tests marked slow (minutes each: kill points, ...)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -33,8 +37,10 @@ def pytest_collection_modifyitems(config, items):
     if find_soffice() is not None:
         return
     if os.environ.get("CI") and any("libreoffice" in item.keywords for item in items):
-        raise pytest.UsageError("CI=true but LibreOffice (soffice) is not installed: "
-                                ".ci/run must install libreoffice-calc-nogui")
+        raise pytest.UsageError(
+            "CI=true but LibreOffice (soffice) is not installed: "
+            ".ci/run must install libreoffice-calc-nogui"
+        )
     skip = pytest.mark.skip(reason="LibreOffice (soffice) is not installed")
     for item in items:
         if "libreoffice" in item.keywords:
@@ -45,6 +51,7 @@ def pytest_collection_modifyitems(config, items):
 def cluster():
     """A real dask.distributed LocalCluster: two worker processes, one thread each, per module."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as c:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as c:
         yield c

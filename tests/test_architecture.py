@@ -79,8 +79,11 @@ def _imports(path: Path) -> list[Import]:
                 target = _resolve(module, child.level, child.module)
                 names = tuple(a.name for a in child.names)
                 out.append(Import(module, target, names, child.lineno, top))
-                out.extend(Import(module, f"{target}.{n}", (), child.lineno, top)
-                           for n in names if _is_module(f"{target}.{n}"))
+                out.extend(
+                    Import(module, f"{target}.{n}", (), child.lineno, top)
+                    for n in names
+                    if _is_module(f"{target}.{n}")
+                )
             else:
                 visit(child, top)
 
@@ -88,7 +91,9 @@ def _imports(path: Path) -> list[Import]:
     return out
 
 
-ALL = [imp for pkg in PACKAGES for path in sorted((ROOT / pkg).rglob("*.py")) for imp in _imports(path)]
+ALL = [
+    imp for pkg in PACKAGES for path in sorted((ROOT / pkg).rglob("*.py")) for imp in _imports(path)
+]
 
 
 def _under(name: str, *prefixes: str) -> bool:
@@ -96,34 +101,73 @@ def _under(name: str, *prefixes: str) -> bool:
 
 
 def _where(imp: Import) -> str:
-    return f"{imp.module} (line {imp.line}) imports {imp.target}" + (f" {list(imp.names)}" if imp.names else "")
+    return f"{imp.module} (line {imp.line}) imports {imp.target}" + (
+        f" {list(imp.names)}" if imp.names else ""
+    )
 
 
 def test_the_rules_see_the_project():
     modules = {i.module for i in ALL}
-    assert {"forecasting.engine", "sop_excel.macros", "sop_excel.core.scenarios", "udfs.planning"} <= modules
+    assert {
+        "forecasting.engine",
+        "sop_excel.macros",
+        "sop_excel.core.scenarios",
+        "udfs.planning",
+    } <= modules
     assert any(i.target == "forecasting" for i in ALL if i.module.startswith("udfs"))
 
 
 def test_forecasting_knows_nothing_of_excel():
-    bad = [_where(i) for i in ALL if _under(i.module, "forecasting")
-           and _under(i.target, "sop_excel", "udfs", *EXCEL_LIBRARIES)]
+    bad = [
+        _where(i)
+        for i in ALL
+        if _under(i.module, "forecasting")
+        and _under(i.target, "sop_excel", "udfs", *EXCEL_LIBRARIES)
+    ]
     assert bad == []
 
 
 def test_core_is_planning_arithmetic():
-    layers = ("sop_excel.workbook", "sop_excel.macros", "sop_excel.cli", "sop_excel.xl", "sop_excel.demo",
-              "sop_excel.planbook", "sop_excel.pipeline", "sop_excel.check", "sop_excel.report",
-              "sop_excel.sources", "udfs")
-    bad = [_where(i) for i in ALL if _under(i.module, "sop_excel.core") and _under(i.target, *layers, *EXCEL_LIBRARIES)]
+    layers = (
+        "sop_excel.workbook",
+        "sop_excel.macros",
+        "sop_excel.cli",
+        "sop_excel.xl",
+        "sop_excel.demo",
+        "sop_excel.planbook",
+        "sop_excel.pipeline",
+        "sop_excel.check",
+        "sop_excel.report",
+        "sop_excel.sources",
+        "udfs",
+    )
+    bad = [
+        _where(i)
+        for i in ALL
+        if _under(i.module, "sop_excel.core") and _under(i.target, *layers, *EXCEL_LIBRARIES)
+    ]
     assert bad == []
 
 
 def test_udfs_use_only_the_public_api():
-    bad = [_where(i) for i in ALL if _under(i.module, "udfs") and (
-        (_under(i.target, "forecasting") and (i.target != "forecasting" or any(n.startswith("_") for n in i.names)))
-        or (_under(i.target, "sop_excel") and (not _under(i.target, "sop_excel.core")
-                                               or any(n.startswith("_") for n in i.names))))]
+    bad = [
+        _where(i)
+        for i in ALL
+        if _under(i.module, "udfs")
+        and (
+            (
+                _under(i.target, "forecasting")
+                and (i.target != "forecasting" or any(n.startswith("_") for n in i.names))
+            )
+            or (
+                _under(i.target, "sop_excel")
+                and (
+                    not _under(i.target, "sop_excel.core")
+                    or any(n.startswith("_") for n in i.names)
+                )
+            )
+        )
+    ]
     assert bad == []
 
 
@@ -178,29 +222,57 @@ def test_no_import_cycles():
 
 
 def test_the_cycle_finder_finds_a_cycle():
-    a = [Import("p.a", "p.b", (), 1, True), Import("p.b", "p.c", (), 1, True), Import("p.c", "p.a", (), 1, True),
-         Import("p.c", "p.d", (), 1, True), Import("p.d", "p.a", (), 1, False)]
+    a = [
+        Import("p.a", "p.b", (), 1, True),
+        Import("p.b", "p.c", (), 1, True),
+        Import("p.c", "p.a", (), 1, True),
+        Import("p.c", "p.d", (), 1, True),
+        Import("p.d", "p.a", (), 1, False),
+    ]
     assert _cycles(_module_graph(a)) == [["p.a", "p.b", "p.c"]]
 
 
-@pytest.mark.parametrize(("module", "level", "target", "expected"), [
-    ("sop_excel.workbook.tables", 1, "io", "sop_excel.workbook.io"),
-    ("sop_excel.workbook", 1, "io", "sop_excel.workbook.io"),
-    ("forecasting.models.ets", 2, "backtest", "forecasting.backtest"),
-])
+@pytest.mark.parametrize(
+    ("module", "level", "target", "expected"),
+    [
+        ("sop_excel.workbook.tables", 1, "io", "sop_excel.workbook.io"),
+        ("sop_excel.workbook", 1, "io", "sop_excel.workbook.io"),
+        ("forecasting.models.ets", 2, "backtest", "forecasting.backtest"),
+    ],
+)
 def test_relative_imports_resolve(module, level, target, expected):
     assert _resolve(module, level, target) == expected
 
 
 def test_no_private_name_is_imported_from_another_module():
-    bad = [_where(i) for i in ALL if i.target.split(".")[0] in PACKAGES and i.target != i.module
-           and any(n.startswith("_") and not n.startswith("__") for n in i.names)]
+    bad = [
+        _where(i)
+        for i in ALL
+        if i.target.split(".")[0] in PACKAGES
+        and i.target != i.module
+        and any(n.startswith("_") and not n.startswith("__") for n in i.names)
+    ]
     assert bad == []
 
 
 def test_the_workbook_layer_knows_only_sheets_and_files():
-    above = ("forecasting", "sop_excel.core", "sop_excel.demo", "sop_excel.planbook", "sop_excel.pipeline",
-             "sop_excel.macros", "sop_excel.cli", "sop_excel.xl", "sop_excel.report", "sop_excel.check",
-             "sop_excel.sample", "udfs")
-    bad = [_where(i) for i in ALL if _under(i.module, "sop_excel.workbook") and _under(i.target, *above)]
+    above = (
+        "forecasting",
+        "sop_excel.core",
+        "sop_excel.demo",
+        "sop_excel.planbook",
+        "sop_excel.pipeline",
+        "sop_excel.macros",
+        "sop_excel.cli",
+        "sop_excel.xl",
+        "sop_excel.report",
+        "sop_excel.check",
+        "sop_excel.sample",
+        "udfs",
+    )
+    bad = [
+        _where(i)
+        for i in ALL
+        if _under(i.module, "sop_excel.workbook") and _under(i.target, *above)
+    ]
     assert bad == []

@@ -35,8 +35,16 @@ MIN_LITERAL = 12
 PREFIX = 30
 
 ERROR_CLASSES = {
-    "SopExcelError", "InputError", "WorkbookError", "WorkbookLockedError", "WorkbookCorruptError",
-    "LayoutError", "ForecastError", "DistributedError", "ModelError", "UdfError",
+    "SopExcelError",
+    "InputError",
+    "WorkbookError",
+    "WorkbookLockedError",
+    "WorkbookCorruptError",
+    "LayoutError",
+    "ForecastError",
+    "DistributedError",
+    "ModelError",
+    "UdfError",
     "ArgumentTypeError",
 }
 # callee -> positions (or keyword names) of its message arguments
@@ -48,8 +56,14 @@ MESSAGE_ARGS: dict[str, tuple[int | str, ...]] = {
 }
 # helpers local to one file: (file, callee) -> message arguments
 LOCAL_ARGS: dict[tuple[str, str], tuple[int | str, ...]] = {
-    ("sop_excel/sources/_validate.py", "add"): (4, 5),  # add(mask, order, col, values, message, fix)
-    ("sop_excel/sources/exports.py", "add"): (3, 4),  # problems.add(mask, where, values, message, fix)
+    ("sop_excel/sources/_validate.py", "add"): (
+        4,
+        5,
+    ),  # add(mask, order, col, values, message, fix)
+    ("sop_excel/sources/exports.py", "add"): (
+        3,
+        4,
+    ),  # problems.add(mask, where, values, message, fix)
     ("sop_excel/core/events.py", "bad"): (2, 3),  # bad(field, value, message, fix)
 }
 # ValueError reaches the user (through pydantic or a CellProblem) only in these places
@@ -68,14 +82,23 @@ def _module_strings(tree: ast.Module) -> dict[str, object]:
     """Module-level NAME = "text" and NAME = {"key": "text"} constants (e.g. _RESAVE, _FIX)."""
     out: dict[str, object] = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             value = node.value
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 out[node.targets[0].id] = value.value
             elif isinstance(value, ast.Dict) and all(
-                    isinstance(k, ast.Constant) and isinstance(v, ast.Constant) and isinstance(v.value, str)
-                    for k, v in zip(value.keys, value.values, strict=True)):
-                out[node.targets[0].id] = {k.value: v.value for k, v in zip(value.keys, value.values, strict=True)}
+                isinstance(k, ast.Constant)
+                and isinstance(v, ast.Constant)
+                and isinstance(v.value, str)
+                for k, v in zip(value.keys, value.values, strict=True)
+            ):
+                out[node.targets[0].id] = {
+                    k.value: v.value for k, v in zip(value.keys, value.values, strict=True)
+                }
     return out
 
 
@@ -92,8 +115,12 @@ def _parts(node: ast.expr, consts: dict[str, object]) -> list[str | None] | None
         return (left or [None]) + (right or [None])
     if isinstance(node, ast.Name) and isinstance(consts.get(node.id), str):
         return [consts[node.id]]
-    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
-            and isinstance(consts.get(node.value.id), dict) and isinstance(node.slice, ast.Constant)):
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and isinstance(consts.get(node.value.id), dict)
+        and isinstance(node.slice, ast.Constant)
+    ):
         return [consts[node.value.id][node.slice.value]]
     return None
 
@@ -122,13 +149,17 @@ def _args(call: ast.Call, where: tuple[int | str, ...]) -> Iterator[ast.expr]:
 
 def _is_stderr_print(call: ast.Call) -> bool:
     return _callee(call) == "print" and any(
-        k.arg == "file" and ast.unparse(k.value) == "sys.stderr" for k in call.keywords)
+        k.arg == "file" and ast.unparse(k.value) == "sys.stderr" for k in call.keywords
+    )
 
 
 def _appends_to(call: ast.Call, names: tuple[str, ...]) -> bool:
     f = call.func
-    return (isinstance(f, ast.Attribute) and f.attr == "append"
-            and ast.unparse(f.value).split(".")[-1] in names)
+    return (
+        isinstance(f, ast.Attribute)
+        and f.attr == "append"
+        and ast.unparse(f.value).split(".")[-1] in names
+    )
 
 
 @functools.cache
@@ -142,10 +173,17 @@ def messages() -> list[tuple[str, int, list[str | None]]]:
             consts = _module_strings(tree)
             scopes: list[ast.AST] = [tree]
             if rel in VALUE_ERROR_SCOPES and VALUE_ERROR_SCOPES[rel]:
-                scopes = [n for n in ast.walk(tree)
-                          if isinstance(n, ast.ClassDef) and n.name == VALUE_ERROR_SCOPES[rel]]
-            value_error_calls = {id(n) for s in scopes for n in ast.walk(s)
-                                 if isinstance(n, ast.Call) and _callee(n) == "ValueError"}
+                scopes = [
+                    n
+                    for n in ast.walk(tree)
+                    if isinstance(n, ast.ClassDef) and n.name == VALUE_ERROR_SCOPES[rel]
+                ]
+            value_error_calls = {
+                id(n)
+                for s in scopes
+                for n in ast.walk(s)
+                if isinstance(n, ast.Call) and _callee(n) == "ValueError"
+            }
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
                     continue
@@ -153,7 +191,9 @@ def messages() -> list[tuple[str, int, list[str | None]]]:
                 where = MESSAGE_ARGS.get(name) or LOCAL_ARGS.get((rel, name))
                 if where is None and rel in VALUE_ERROR_SCOPES and id(node) in value_error_calls:
                     where = (0,)
-                if where is None and (_is_stderr_print(node) or _appends_to(node, ("problems", "warnings"))):
+                if where is None and (
+                    _is_stderr_print(node) or _appends_to(node, ("problems", "warnings"))
+                ):
                     where = (0,)
                 for arg in _args(node, where or ()):
                     for branch in _branches(arg):
@@ -197,8 +237,14 @@ def test_the_scan_finds_the_messages_it_should():
 
 def test_every_message_is_in_docs_errors_md():
     doc = _normal(DOC.read_text(encoding="utf-8"))
-    missing = sorted({(f"{rel}:{line}", key) for rel, line, parts in messages()
-                      if (key := key_text(parts)) is not None and key not in doc})
+    missing = sorted(
+        {
+            (f"{rel}:{line}", key)
+            for rel, line, parts in messages()
+            if (key := key_text(parts)) is not None and key not in doc
+        }
+    )
     assert not missing, (
         "docs/errors.md does not list these messages (add each with its cause and what to do, "
-        "variable parts as <placeholders>):\n" + "\n".join(f"  {w}: {k!r}" for w, k in missing))
+        "variable parts as <placeholders>):\n" + "\n".join(f"  {w}: {k!r}" for w, k in missing)
+    )

@@ -15,5 +15,12 @@ from udfs.planning import (
     SOP_TRACKING_SIGNAL,
 )
 
-__all__ = ["SOP_ACCURACY", "SOP_BACKTEST", "SOP_DRIFT", "SOP_FORECAST", "SOP_SAFETY_STOCK",
-           "SOP_SCENARIO", "SOP_TRACKING_SIGNAL"]
+__all__ = [
+    "SOP_ACCURACY",
+    "SOP_BACKTEST",
+    "SOP_DRIFT",
+    "SOP_FORECAST",
+    "SOP_SAFETY_STOCK",
+    "SOP_SCENARIO",
+    "SOP_TRACKING_SIGNAL",
+]

@@ -27,8 +27,23 @@ from typing import Any
 import numpy as np
 import xlwings as xw
 
-__all__ = ["CATEGORY", "REGISTRY", "UdfError", "cache_clear", "cache_info", "column", "day", "flag", "matrix",
-           "month", "number", "text", "to_excel", "udf", "whole"]
+__all__ = [
+    "CATEGORY",
+    "REGISTRY",
+    "UdfError",
+    "cache_clear",
+    "cache_info",
+    "column",
+    "day",
+    "flag",
+    "matrix",
+    "month",
+    "number",
+    "text",
+    "to_excel",
+    "udf",
+    "whole",
+]
 
 CATEGORY = "sop-excel"
 CACHE_SIZE = 256

@@ -38,8 +38,27 @@ __all__ = [
     "Zero",
 ]
 
-MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (
-    Naive, SeasonalNaive, Naive2, MovingAverage, SimpleExpSmoothing, DampedHolt, HoltWinters,
-    ETS, Theta, DynamicTheta, Holt, CES, SeasonalETS, CrostonSBA, TSB, Manual, Zero)}
+MODELS: dict[str, type[Model]] = {
+    cls.name: cls
+    for cls in (
+        Naive,
+        SeasonalNaive,
+        Naive2,
+        MovingAverage,
+        SimpleExpSmoothing,
+        DampedHolt,
+        HoltWinters,
+        ETS,
+        Theta,
+        DynamicTheta,
+        Holt,
+        CES,
+        SeasonalETS,
+        CrostonSBA,
+        TSB,
+        Manual,
+        Zero,
+    )
+}
 """Every model by method name, in the order the workbook's drop-down lists them
 (``forecasting.METHODS`` is ``auto``, these, and ``like_item``)."""

@@ -106,8 +106,9 @@ class SeasonalAdjuster:
       credibility. A history of fewer than two seasons takes the prior's indices as they are.
     """
 
-    def __init__(self, season_length: int, *, test: bool = True,
-                 prior: FloatArray | None = None) -> None:
+    def __init__(
+        self, season_length: int, *, test: bool = True, prior: FloatArray | None = None
+    ) -> None:
         self.m = season_length
         self.test = test
         self.prior = prior
@@ -169,14 +170,20 @@ class AdjustedModel(Model):
     False never adjusts.
     """
 
-    def __init__(self, season_length: int = 12, *, seasonal: bool | None = None,
-                 prior: FloatArray | None = None) -> None:
+    def __init__(
+        self,
+        season_length: int = 12,
+        *,
+        seasonal: bool | None = None,
+        prior: FloatArray | None = None,
+    ) -> None:
         super().__init__(season_length)
         self.seasonal = seasonal
         self.prior = prior
 
     def _adjusted(self, y: FloatArray) -> FloatArray:
         """Set ``adj_`` and return the history it adjusted (or left as it was)."""
-        self.adj_ = SeasonalAdjuster(self.season_length, test=self.seasonal is None,
-                                     prior=self.prior)
+        self.adj_ = SeasonalAdjuster(
+            self.season_length, test=self.seasonal is None, prior=self.prior
+        )
         return self.adj_.adjust(y) if self.seasonal is not False else self.adj_.skip(y)

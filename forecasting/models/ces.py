@@ -42,13 +42,36 @@ def ces_grid(a0: FloatArray, a1: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 # a1 near 1 decides between decay, a straight line and growth: search it finely there
-_A1 = 1 + np.array([-0.2, -0.1, -0.06, -0.04, -0.03, -0.02, -0.015, -0.01, -0.006, -0.003, 0.0,
-                    0.003, 0.006, 0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.1, 0.2])
+_A1 = 1 + np.array(
+    [
+        -0.2,
+        -0.1,
+        -0.06,
+        -0.04,
+        -0.03,
+        -0.02,
+        -0.015,
+        -0.01,
+        -0.006,
+        -0.003,
+        0.0,
+        0.003,
+        0.006,
+        0.01,
+        0.015,
+        0.02,
+        0.03,
+        0.04,
+        0.06,
+        0.1,
+        0.2,
+    ]
+)
 _GRID = ces_grid(np.linspace(0.8, 1.8, 26), _A1)
 
 
 def _start(x: FloatArray) -> tuple[float, float]:
-    level = float(np.mean(x[:min(10, x.size)]))
+    level = float(np.mean(x[: min(10, x.size)]))
     return level, level / 1.1
 
 
@@ -67,8 +90,13 @@ def fit_ces(x: FloatArray, grid: tuple[FloatArray, FloatArray] = _GRID) -> dict[
     k = int(np.argmin(sse))
     if not np.isfinite(sse[k]):
         raise ModelError("complex exponential smoothing found no stable fit")
-    return {"a0": float(a0[k]), "a1": float(a1[k]), "sse": float(sse[k]),
-            "level": float(lev[k]), "potential": float(pot[k])}
+    return {
+        "a0": float(a0[k]),
+        "a1": float(a1[k]),
+        "sse": float(sse[k]),
+        "level": float(lev[k]),
+        "potential": float(pot[k]),
+    }
 
 
 def ces_path(p: dict[str, float], h: int) -> FloatArray:

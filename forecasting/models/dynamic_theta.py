@@ -52,12 +52,12 @@ def fit_dynamic_theta(y: FloatArray, alphas: FloatArray = _ALPHAS) -> dict[str, 
     for t in range(1, n):
         lev[:, t] = alphas * y[t] + (1 - alphas) * lev[:, t - 1]
     base = lev[:, :-1]
-    u = q ** i  # coefficient of l0 in level_{i-1}
-    d = A[None, :-1] * q ** i + B[None, :-1] * (1 - q ** (i + 1)) / al
+    u = q**i  # coefficient of l0 in level_{i-1}
+    d = A[None, :-1] * q**i + B[None, :-1] * (1 - q ** (i + 1)) / al
     r = y[None, 1:] - base  # error = r - l0 * u - c * d
     suu, sdd, sud = (u * u).sum(1), (d * d).sum(1), (u * d).sum(1)
     sru, srd = (r * u).sum(1), (r * d).sum(1)
-    det = suu * sdd - sud ** 2
+    det = suu * sdd - sud**2
     ok = np.abs(det) > 1e-12 * np.maximum(suu * sdd, 1e-300)
     c = np.where(ok, (suu * srd - sud * sru) / np.where(ok, det, 1.0), 0.0)
     c = np.clip(c, 0.0, 0.999)
@@ -66,8 +66,12 @@ def fit_dynamic_theta(y: FloatArray, alphas: FloatArray = _ALPHAS) -> dict[str, 
     sse = (e * e).sum(1)
     sse = np.where(np.isfinite(sse), sse, np.inf)
     k = int(np.argmin(sse))
-    return {"alpha": float(alphas[k]), "theta": float(1 / (1 - c[k])), "l0": float(l0[k]),
-            "sse": float(sse[k])}
+    return {
+        "alpha": float(alphas[k]),
+        "theta": float(1 / (1 - c[k])),
+        "l0": float(l0[k]),
+        "sse": float(sse[k]),
+    }
 
 
 def _path(y: FloatArray, p: dict[str, float], h: int) -> FloatArray:

@@ -23,10 +23,13 @@ def ets_candidates(y: FloatArray, season_length: int) -> list[tuple[str, str | N
     where both accuracy and speed come from).
     """
     positive = bool(y.min() > 0)
-    seasonal = season_length >= 2 and y.size >= 2 * season_length + 2 and seasonality_test(
-        y, season_length, min_obs=2 * season_length + 2)
+    seasonal = (
+        season_length >= 2
+        and y.size >= 2 * season_length + 2
+        and seasonality_test(y, season_length, min_obs=2 * season_length + 2)
+    )
     errors = ["add", "mul"] if positive else ["add"]
-    seasons: list[str | None] = ([("mul" if positive else "add")] if seasonal else [None])
+    seasons: list[str | None] = [("mul" if positive else "add")] if seasonal else [None]
     trends: list[str | None] = [None, "add"] if y.size >= 10 else [None]
     return [(e, t, s) for e in errors for t in trends for s in seasons]
 
@@ -57,10 +60,14 @@ class ETS(Model):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    res = ETSModel(series, error=error, trend=trend, damped_trend=trend is not None,
-                                   seasonal=seasonal,
-                                   seasonal_periods=self.season_length if seasonal else None
-                                   ).fit(disp=False)
+                    res = ETSModel(
+                        series,
+                        error=error,
+                        trend=trend,
+                        damped_trend=trend is not None,
+                        seasonal=seasonal,
+                        seasonal_periods=self.season_length if seasonal else None,
+                    ).fit(disp=False)
             except (ValueError, np.linalg.LinAlgError):
                 continue
             if not math.isfinite(res.aicc):
@@ -112,8 +119,9 @@ class HoltWinters(Model):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self.res_ = ExponentialSmoothing(y, trend="add", damped_trend=True, seasonal=kind,
-                                                 seasonal_periods=m).fit()
+                self.res_ = ExponentialSmoothing(
+                    y, trend="add", damped_trend=True, seasonal=kind, seasonal_periods=m
+                ).fit()
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise ModelError(f"Holt-Winters failed: {exc}") from exc
         self.description_ = f"Holt-Winters ({'multiplicative' if kind == 'mul' else 'additive'})"

@@ -68,8 +68,7 @@ class TSB(Model):
     name: ClassVar[str] = "tsb"
     label: ClassVar[str] = "TSB"
 
-    def __init__(self, season_length: int = 12, alpha_d: float = 0.1, alpha_p: float = 0.1
-                 ) -> None:
+    def __init__(self, season_length: int = 12, alpha_d: float = 0.1, alpha_p: float = 0.1) -> None:
         super().__init__(season_length)
         self.alpha_d = alpha_d
         self.alpha_p = alpha_p

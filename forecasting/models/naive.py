@@ -67,8 +67,9 @@ class MovingAverage(Model):
     name: ClassVar[str] = "moving_average"
     label: ClassVar[str] = "moving average"
 
-    def __init__(self, season_length: int = 12, window: int = 6, *,
-                 prior: FloatArray | None = None) -> None:
+    def __init__(
+        self, season_length: int = 12, window: int = 6, *, prior: FloatArray | None = None
+    ) -> None:
         super().__init__(season_length)
         self.window = window
         self.prior = prior
@@ -76,7 +77,7 @@ class MovingAverage(Model):
     def _fit(self, y: FloatArray) -> None:
         self.adj_ = SeasonalAdjuster(self.season_length, test=False, prior=self.prior)
         x = self.adj_.adjust(y) if self.prior is not None else self.adj_.skip(y)
-        self.mean_ = float(x[-self.window:].mean())
+        self.mean_ = float(x[-self.window :].mean())
         self.description_ = f"moving average of {min(self.window, y.size)} months"
 
     def _predict(self, h: int) -> FloatArray:

@@ -63,8 +63,9 @@ def _grid() -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
 _GRID = _grid()
 
 
-def _paths(z: FloatArray, m: int, grid: tuple[FloatArray, ...], stops: list[int]
-           ) -> tuple[FloatArray, dict[int, list[tuple[FloatArray, FloatArray, FloatArray]]]]:
+def _paths(
+    z: FloatArray, m: int, grid: tuple[FloatArray, ...], stops: list[int]
+) -> tuple[FloatArray, dict[int, list[tuple[FloatArray, FloatArray, FloatArray]]]]:
     """One-step errors of the data path and of the unit initial-state paths, per grid point.
 
     Computed paths: 0 = the data with zero initial states; 1 = unit initial level; 2 = unit
@@ -110,11 +111,11 @@ def _basis(err: FloatArray, m: int) -> FloatArray:
     g, n = err.shape[1], err.shape[2]
     seas = np.zeros((m, g, n))
     for j in range(m):
-        seas[j, :, j:] = err[3, :, :n - j] if j else err[3]
+        seas[j, :, j:] = err[3, :, : n - j] if j else err[3]
     out = np.empty((g, m + 1, n))
     out[:, 0] = err[1]
     out[:, 1] = err[2]
-    out[:, 2:] = (seas[:m - 1] - seas[m - 1]).transpose(1, 0, 2)
+    out[:, 2:] = (seas[: m - 1] - seas[m - 1]).transpose(1, 0, 2)
     return out
 
 
@@ -155,7 +156,7 @@ class SeasonalETS(Model):
     def _fit(self, y: FloatArray) -> None:
         self._fit_at(y, [y.size])
         self._use(y.size)
-        self.last_ = y[-self.season_length:]
+        self.last_ = y[-self.season_length :]
 
     def _fit_at(self, y: FloatArray, origins: list[int]) -> None:
         m = self.season_length
@@ -170,7 +171,7 @@ class SeasonalETS(Model):
         else:
             prior = np.log(self.prior) if self.log_ else np.asarray(self.prior, float)
         prior = prior - prior.mean()
-        err, keep = _paths(z[:max(origins)], m, _GRID, origins)
+        err, keep = _paths(z[: max(origins)], m, _GRID, origins)
         self.fits_: dict[int, _Fit] = {}
         for o in origins:
             prof = seasonal_profile(y[:o], m, prior=self.prior)
@@ -182,8 +183,14 @@ class SeasonalETS(Model):
                 share = prof.years / max(prof.f_stat - 1.0, 1e-3)
             self.fits_[o] = self._solve(err[:, :, :o], keep[o], z[:o], prior, share)
 
-    def _solve(self, err: FloatArray, states: list[tuple[FloatArray, FloatArray, FloatArray]],
-               z: FloatArray, prior: FloatArray, share: float) -> _Fit:
+    def _solve(
+        self,
+        err: FloatArray,
+        states: list[tuple[FloatArray, FloatArray, FloatArray]],
+        z: FloatArray,
+        prior: FloatArray,
+        share: float,
+    ) -> _Fit:
         m = self.season_length
         n = z.size
         a, b, p, g = _GRID
@@ -196,7 +203,7 @@ class SeasonalETS(Model):
         # lam * sum_j (s_j - prior_j)^2, lam = noise / seasonal variance of one state
         lam = share
         gram[:, 2:, 2:] += lam * (np.eye(kk - 2) + 1.0)
-        rhs[:, 2:] += lam * (prior[:m - 1] - prior[m - 1])
+        rhs[:, 2:] += lam * (prior[: m - 1] - prior[m - 1])
         notrend = b == 0
         gram[notrend, 1, :] = 0.0
         gram[notrend, :, 1] = 0.0
@@ -213,8 +220,11 @@ class SeasonalETS(Model):
         # AICc over smoothing parameters and initial states (trend models: beta, phi, b0)
         k = 2 + (m - 1) + 1 + np.where(notrend, 0, 3)
         with np.errstate(divide="ignore", invalid="ignore"):
-            aicc = (n * np.log(sse / n) + 2 * k
-                    + np.where(n - k - 1 > 0, 2 * k * (k + 1) / np.maximum(n - k - 1, 1), np.inf))
+            aicc = (
+                n * np.log(sse / n)
+                + 2 * k
+                + np.where(n - k - 1 > 0, 2 * k * (k + 1) / np.maximum(n - k - 1, 1), np.inf)
+            )
         aicc = np.where(np.isfinite(aicc), aicc, np.inf)
         if not np.any(np.isfinite(aicc)):
             aicc = sse  # too short for AICc: least squares alone
@@ -239,9 +249,19 @@ class SeasonalETS(Model):
             level += s_coef[j] * lj[3, i]
             trend += s_coef[j] * tj[3, i]
             season = season + s_coef[j] * np.roll(sj[3, i], j)
-        return _Fit(alpha=float(a[i]), beta=float(b[i]), phi=float(p[i]), gamma=float(g[i]), level=float(level),
-                    trend=float(trend), season=np.asarray(season, float), n=int(n), sigma2=float(sse[i] / n),
-                    trend_used=bool(b[i] > 0), init=th)
+        return _Fit(
+            alpha=float(a[i]),
+            beta=float(b[i]),
+            phi=float(p[i]),
+            gamma=float(g[i]),
+            level=float(level),
+            trend=float(trend),
+            season=np.asarray(season, float),
+            n=int(n),
+            sigma2=float(sse[i] / n),
+            trend_used=bool(b[i] > 0),
+            init=th,
+        )
 
     def _use(self, origin: int) -> None:
         fit = self.fits_[origin]
@@ -256,7 +276,7 @@ class SeasonalETS(Model):
         a, b, g = fit.alpha, fit.beta, fit.gamma
         j = np.arange(1, h)
         if fit.trend_used:
-            cj = a + b * phi * (1 - phi ** j) / (1 - phi) if phi != 1 else a + b * j
+            cj = a + b * phi * (1 - phi**j) / (1 - phi) if phi != 1 else a + b * j
         else:
             cj = np.full(j.size, a)
         return cj + g * (j % self.season_length == 0)
@@ -267,7 +287,7 @@ class SeasonalETS(Model):
         season = fit.season
         n = fit.n
         steps = np.arange(1, h + 1)
-        damp = np.cumsum(phi ** steps) if fit.trend_used else np.zeros(h)
+        damp = np.cumsum(phi**steps) if fit.trend_used else np.zeros(h)
         return level + damp * trend + season[(n + steps - 1) % m]
 
     def _predict(self, h: int) -> FloatArray:

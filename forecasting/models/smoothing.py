@@ -35,8 +35,7 @@ def _grid(trend: bool, damped: bool) -> tuple[FloatArray, FloatArray, FloatArray
     return a, a * s, p
 
 
-def _errors(x: FloatArray, a: FloatArray, b: FloatArray, p: FloatArray, trend: bool
-            ) -> FloatArray:
+def _errors(x: FloatArray, a: FloatArray, b: FloatArray, p: FloatArray, trend: bool) -> FloatArray:
     """One-step errors for data with zero start, unit level start, unit trend start.
 
     Returns an array (3, G, n) if ``trend`` else (2, G, n).
@@ -77,7 +76,7 @@ def fit_smoothing(x: FloatArray, *, trend: bool, damped: bool) -> dict[str, floa
         s22 = np.einsum("gt,gt->g", e2, e2)
         s12 = np.einsum("gt,gt->g", e1, e2)
         s20 = np.einsum("gt,gt->g", e2, e0)
-        det = s11 * s22 - s12 ** 2
+        det = s11 * s22 - s12**2
         det = np.where(np.abs(det) < 1e-12 * (s11 * s22 + 1e-300), np.inf, det)
         l0 = (-s10 * s22 + s20 * s12) / det
         b0 = (-s20 * s11 + s10 * s12) / det
@@ -95,9 +94,16 @@ def fit_smoothing(x: FloatArray, *, trend: bool, damped: bool) -> dict[str, floa
         err = x[t] - f
         lev = f + a[i] * err
         tr = p[i] * tr + b[i] * err
-    return {"alpha": float(a[i]), "beta": float(b[i]), "phi": float(p[i]),
-            "level0": float(l0[i]), "trend0": float(b0[i]), "sse": float(sse[i]),
-            "level": lev, "trend": tr}
+    return {
+        "alpha": float(a[i]),
+        "beta": float(b[i]),
+        "phi": float(p[i]),
+        "level0": float(l0[i]),
+        "trend0": float(b0[i]),
+        "sse": float(sse[i]),
+        "level": lev,
+        "trend": tr,
+    }
 
 
 class _Smoothing(AdjustedModel):

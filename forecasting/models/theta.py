@@ -34,8 +34,12 @@ class Theta(Model):
         need = 3 * m if self.seasonal is None else 2 * m + 1
         deseason = m >= 2 and y.size >= need and self.seasonal is not False
         try:
-            self.res_ = ThetaModel(y, period=m if deseason else None, deseasonalize=deseason,
-                                   use_test=self.seasonal is None).fit()
+            self.res_ = ThetaModel(
+                y,
+                period=m if deseason else None,
+                deseasonalize=deseason,
+                use_test=self.seasonal is None,
+            ).fit()
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise ModelError(f"Theta failed: {exc}") from exc
         if deseason and self.res_.model._has_seasonality:

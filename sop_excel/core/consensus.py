@@ -17,11 +17,21 @@ import pandas as pd
 __all__ = ["REASON_CODES", "STREAMS", "compute_consensus", "rollup"]
 
 STREAMS = ("Sales", "Marketing")
-REASON_CODES = ("Promotion", "New customer", "Lost customer", "Price change", "Supply constraint",
-                "Market intelligence", "Data correction", "Other")
+REASON_CODES = (
+    "Promotion",
+    "New customer",
+    "Lost customer",
+    "Price change",
+    "Supply constraint",
+    "Market intelligence",
+    "Data correction",
+    "Other",
+)
 
 
-def compute_consensus(forecast: pd.DataFrame, inputs: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+def compute_consensus(
+    forecast: pd.DataFrame, inputs: pd.DataFrame, targets: pd.DataFrame
+) -> pd.DataFrame:
     """Add ``sales_adj, marketing_adj, family_share, consensus, final`` to the forecast.
 
     Args:
@@ -38,8 +48,12 @@ def compute_consensus(forecast: pd.DataFrame, inputs: pd.DataFrame, targets: pd.
         out[f"{stream.lower()}_adj"] = adj.reindex(idx).fillna(0.0).to_numpy(dtype=float)
     fam = out.groupby(["family", "month"])["baseline"].transform("sum")
     count = out.groupby(["family", "month"])["baseline"].transform("size")
-    out["family_share"] = np.where(fam == 0, 1.0 / count, out["baseline"] / fam.where(fam != 0, 1.0))
-    tgt = targets.assign(target=pd.to_numeric(targets["target"], errors="coerce")).dropna(subset=["target"])
+    out["family_share"] = np.where(
+        fam == 0, 1.0 / count, out["baseline"] / fam.where(fam != 0, 1.0)
+    )
+    tgt = targets.assign(target=pd.to_numeric(targets["target"], errors="coerce")).dropna(
+        subset=["target"]
+    )
     tgt = tgt.groupby(["family", "month"])["target"].sum()
     tidx = pd.MultiIndex.from_frame(out[["family", "month"]])
     target = tgt.reindex(tidx).to_numpy(dtype=float)

@@ -68,8 +68,9 @@ class WorkCalendar:
     def __init__(self, holidays: Iterable[DateLike] = (), weekmask: str = "1111100") -> None:
         self.holidays = frozenset(pd.Timestamp(h).date() for h in holidays)
         self.weekmask = weekmask
-        self._cal = np.busdaycalendar(weekmask=weekmask,
-                                      holidays=np.array(sorted(self.holidays), dtype="datetime64[D]"))
+        self._cal = np.busdaycalendar(
+            weekmask=weekmask, holidays=np.array(sorted(self.holidays), dtype="datetime64[D]")
+        )
 
     def __repr__(self) -> str:
         return f"WorkCalendar(holidays={len(self.holidays)} days, weekmask={self.weekmask!r})"
@@ -129,8 +130,13 @@ def _weekday(days: np.ndarray) -> np.ndarray:
     return ((days.astype("datetime64[D]").astype(np.int64) + 3) % 7).astype(np.int64)
 
 
-def dow_profile(daily: pd.DataFrame, *, calendar: WorkCalendar | None = None,
-                prior_orders: float = 100.0, prior_weeks: float = 0.5) -> pd.DataFrame:
+def dow_profile(
+    daily: pd.DataFrame,
+    *,
+    calendar: WorkCalendar | None = None,
+    prior_orders: float = 100.0,
+    prior_weeks: float = 0.5,
+) -> pd.DataFrame:
     """Share of a week's orders that falls on each weekday, per item, learned from daily actuals.
 
     Each weekday's mean orders per occurrence in the history window (so four Mondays and five
@@ -155,24 +161,44 @@ def dow_profile(daily: pd.DataFrame, *, calendar: WorkCalendar | None = None,
         d = d[~d["date"].dt.date.isin(calendar.holidays)]
     if d.empty:
         return pd.DataFrame([prior], index=pd.Index([ALL_ITEMS], name="item"), columns=list(DAYS))
-    days = np.arange(np.datetime64(d["date"].min().date(), "D"), np.datetime64(d["date"].max().date(), "D") + 1)
+    days = np.arange(
+        np.datetime64(d["date"].min().date(), "D"), np.datetime64(d["date"].max().date(), "D") + 1
+    )
     days = days[~np.isin(days, np.array(sorted(calendar.holidays), dtype="datetime64[D]"))]
     occurrences = np.bincount(_weekday(days), minlength=7).astype(float)
     weeks = len(days) / 7.0
     d["dow"] = d["date"].dt.day_of_week
-    sums = d.pivot_table(index="item", columns="dow", values="orders", aggfunc="sum", fill_value=0.0)
+    sums = d.pivot_table(
+        index="item", columns="dow", values="orders", aggfunc="sum", fill_value=0.0
+    )
     sums_index = sums.index
     sums = sums.reindex(columns=range(7), fill_value=0.0).to_numpy(dtype=float)
     items = pd.Index(sums_index)
-    everyone = _shrunk(sums.sum(axis=0, keepdims=True), occurrences, weeks, prior[None, :], prior_orders, prior_weeks)
+    everyone = _shrunk(
+        sums.sum(axis=0, keepdims=True),
+        occurrences,
+        weeks,
+        prior[None, :],
+        prior_orders,
+        prior_weeks,
+    )
     each = _shrunk(sums, occurrences, weeks, everyone, prior_orders, prior_weeks)
-    out = pd.DataFrame(np.vstack([each, everyone]), columns=list(DAYS),
-                       index=pd.Index([*items.astype(str), ALL_ITEMS], name="item"))
+    out = pd.DataFrame(
+        np.vstack([each, everyone]),
+        columns=list(DAYS),
+        index=pd.Index([*items.astype(str), ALL_ITEMS], name="item"),
+    )
     return out
 
 
-def _shrunk(sums: np.ndarray, occurrences: np.ndarray, weeks: float, toward: np.ndarray,
-            prior_orders: float, prior_weeks: float) -> np.ndarray:
+def _shrunk(
+    sums: np.ndarray,
+    occurrences: np.ndarray,
+    weeks: float,
+    toward: np.ndarray,
+    prior_orders: float,
+    prior_weeks: float,
+) -> np.ndarray:
     rate = np.divide(sums, occurrences, out=np.zeros_like(sums), where=occurrences > 0)
     total = rate.sum(axis=1, keepdims=True)
     raw = np.divide(rate, total, out=np.zeros_like(rate), where=total > 0)
@@ -181,19 +207,29 @@ def _shrunk(sums: np.ndarray, occurrences: np.ndarray, weeks: float, toward: np.
     return w * raw + (1 - w) * toward
 
 
-def _profile_matrix(items: pd.Index, calendar: WorkCalendar, profile: pd.DataFrame | None) -> np.ndarray:
+def _profile_matrix(
+    items: pd.Index, calendar: WorkCalendar, profile: pd.DataFrame | None
+) -> np.ndarray:
     if profile is None:
         return np.tile(calendar.week, (len(items), 1))
-    fallback = (profile.loc[ALL_ITEMS, list(DAYS)].to_numpy(dtype=float) if ALL_ITEMS in profile.index
-                else calendar.week)
+    fallback = (
+        profile.loc[ALL_ITEMS, list(DAYS)].to_numpy(dtype=float)
+        if ALL_ITEMS in profile.index
+        else calendar.week
+    )
     m = profile.reindex(items)[list(DAYS)].to_numpy(dtype=float, copy=True)
     missing = np.isnan(m).any(axis=1)
     m[missing] = fallback
     return m
 
 
-def mtd_share(items: Iterable[str], month: DateLike, through: DateLike,
-              calendar: WorkCalendar | None = None, profile: pd.DataFrame | None = None) -> pd.Series:
+def mtd_share(
+    items: Iterable[str],
+    month: DateLike,
+    through: DateLike,
+    calendar: WorkCalendar | None = None,
+    profile: pd.DataFrame | None = None,
+) -> pd.Series:
     """Share of each item's month demand expected by the end of ``through``.
 
     Without a profile this is working days elapsed over working days in the month. With one, each
@@ -202,7 +238,9 @@ def mtd_share(items: Iterable[str], month: DateLike, through: DateLike,
     """
     calendar = calendar or WorkCalendar()
     # an Index as it is: list() of a pyarrow-backed index makes a Python string per item, each call
-    items = items.rename("item") if isinstance(items, pd.Index) else pd.Index(list(items), name="item")
+    items = (
+        items.rename("item") if isinstance(items, pd.Index) else pd.Index(list(items), name="item")
+    )
     m = _profile_matrix(items, calendar, profile)
     done = m @ calendar.weekday_counts(month, through)
     total = m @ calendar.weekday_counts(month)
@@ -210,8 +248,13 @@ def mtd_share(items: Iterable[str], month: DateLike, through: DateLike,
     return pd.Series(np.clip(share, 0.0, 1.0), index=items, name="share")
 
 
-def phase_plan(month_plan: pd.Series, month: DateLike, through: DateLike,
-               calendar: WorkCalendar | None = None, profile: pd.DataFrame | None = None) -> pd.Series:
+def phase_plan(
+    month_plan: pd.Series,
+    month: DateLike,
+    through: DateLike,
+    calendar: WorkCalendar | None = None,
+    profile: pd.DataFrame | None = None,
+) -> pd.Series:
     """The plan's month-to-date quantity per item: ``month_plan * mtd_share``.
 
     Args:
@@ -224,8 +267,9 @@ def phase_plan(month_plan: pd.Series, month: DateLike, through: DateLike,
     return (month_plan.astype(float) * share.to_numpy()).rename("mtd_plan")
 
 
-def run_rate(mtd_actual: ArrayLike, share: ArrayLike, *, dispersion: float = 1.0,
-             level: float = 0.9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run_rate(
+    mtd_actual: ArrayLike, share: ArrayLike, *, dispersion: float = 1.0, level: float = 0.9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Projection to month end at the month-to-date pace, with an interval.
 
     The projection is ``A / s`` for MTD actual ``A`` at share ``s``. Its uncertainty combines the
@@ -247,8 +291,14 @@ def run_rate(mtd_actual: ArrayLike, share: ArrayLike, *, dispersion: float = 1.0
     return proj, np.maximum(proj - half, a), proj + half
 
 
-def noise_sigma(month_plan: ArrayLike, share: ArrayLike, sigma_month: ArrayLike | None = None, *,
-                default_cv: float = 0.2, dispersion: float | np.ndarray = 1.0) -> np.ndarray:
+def noise_sigma(
+    month_plan: ArrayLike,
+    share: ArrayLike,
+    sigma_month: ArrayLike | None = None,
+    *,
+    default_cv: float = 0.2,
+    dispersion: float | np.ndarray = 1.0,
+) -> np.ndarray:
     """Standard deviation of the MTD deviation from plan expected from normal noise (see module doc).
 
     Args:
@@ -297,11 +347,21 @@ def drift_z(mtd_actual: ArrayLike, mtd_plan: ArrayLike, sigma_mtd: ArrayLike) ->
     return np.where(np.abs(a - mu) < 0.5, 0.0, z)
 
 
-def drift_table(month_plan: pd.Series, daily: pd.DataFrame, month: DateLike, through: DateLike, *,
-                calendar: WorkCalendar | None = None, profile: pd.DataFrame | None = None,
-                sigma_month: pd.Series | float | None = None, default_cv: float = 0.2,
-                dispersion: float = 1.0, z_threshold: float = 2.5, min_drift: float = 0.0,
-                level: float = 0.9) -> pd.DataFrame:
+def drift_table(
+    month_plan: pd.Series,
+    daily: pd.DataFrame,
+    month: DateLike,
+    through: DateLike,
+    *,
+    calendar: WorkCalendar | None = None,
+    profile: pd.DataFrame | None = None,
+    sigma_month: pd.Series | float | None = None,
+    default_cv: float = 0.2,
+    dispersion: float = 1.0,
+    z_threshold: float = 2.5,
+    min_drift: float = 0.0,
+    level: float = 0.9,
+) -> pd.DataFrame:
     """Month-to-date drift per item, judged against the item's normal noise.
 
     Args:
@@ -335,17 +395,24 @@ def drift_table(month_plan: pd.Series, daily: pd.DataFrame, month: DateLike, thr
     out["share"] = mtd_share(items, month, cut, calendar, profile).to_numpy()
     out["mtd_plan"] = out["month_plan"] * out["share"]
     out["mtd_actual"] = actual.reindex(items, fill_value=0.0).astype(float)
-    sm = (sigma_month.reindex(items).to_numpy(dtype=float) if isinstance(sigma_month, pd.Series)
-          else sigma_month)
+    sm = (
+        sigma_month.reindex(items).to_numpy(dtype=float)
+        if isinstance(sigma_month, pd.Series)
+        else sigma_month
+    )
     mp, ma = out["mtd_plan"].to_numpy(), out["mtd_actual"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         out["drift_pct"] = np.where(mp > 0, (ma - mp) / mp, np.nan)
-    sigma = noise_sigma(out["month_plan"], out["share"], sm, default_cv=default_cv, dispersion=dispersion)
+    sigma = noise_sigma(
+        out["month_plan"], out["share"], sm, default_cv=default_cv, dispersion=dispersion
+    )
     out["sigma_mtd"] = sigma
     out["z"] = drift_z(ma, mp, sigma)
     big = out["drift_pct"].abs().fillna(np.inf) >= min_drift
     out["beyond_noise"] = (out["z"].abs() >= z_threshold) & big & (out["share"] > 0)
-    out["projection"], out["lo"], out["hi"] = run_rate(ma, out["share"], dispersion=dispersion, level=level)
+    out["projection"], out["lo"], out["hi"] = run_rate(
+        ma, out["share"], dispersion=dispersion, level=level
+    )
     out.attrs.update(month=start.date(), through=cut.date(), z_threshold=z_threshold)
     return out.rename_axis("item").reset_index()
 
@@ -369,8 +436,9 @@ def tracking_signal(errors: ArrayLike, n: int | None = None) -> float:
     return float(e.sum() / mad) if mad > 0 else 0.0
 
 
-def bias_alerts(frame: pd.DataFrame, window: int = 6, threshold: float = 4.0, *,
-                min_periods: int = 3) -> pd.DataFrame:
+def bias_alerts(
+    frame: pd.DataFrame, window: int = 6, threshold: float = 4.0, *, min_periods: int = 3
+) -> pd.DataFrame:
     """Tracking signal per item over its last ``window`` periods and a bias alert beyond ``threshold``.
 
     Args:
@@ -387,18 +455,26 @@ def bias_alerts(frame: pd.DataFrame, window: int = 6, threshold: float = 4.0, *,
     f = f.assign(error=f["forecast"].astype(float) - f["actual"].astype(float))
     last = f.groupby("item", sort=True).tail(window)
     g = last.groupby("item", sort=True)["error"]
-    mad = last["error"].abs().groupby(last["item"], sort=True).mean()  # one pass, not a call per item
+    mad = (
+        last["error"].abs().groupby(last["item"], sort=True).mean()
+    )  # one pass, not a call per item
     out = pd.DataFrame({"periods": g.size(), "cum_error": g.sum(), "mad": mad})
     with np.errstate(divide="ignore", invalid="ignore"):
         out["tracking_signal"] = np.where(out["mad"] > 0, out["cum_error"] / out["mad"], 0.0)
     out["alert"] = (out["tracking_signal"].abs() >= threshold) & (out["periods"] >= min_periods)
-    out["bias"] = np.where(~out["alert"], "", np.where(out["tracking_signal"] > 0, "over-forecast",
-                                                        "under-forecast"))
+    out["bias"] = np.where(
+        ~out["alert"], "", np.where(out["tracking_signal"] > 0, "over-forecast", "under-forecast")
+    )
     out["reason"] = [
-        (f"Forecast {'above' if r.tracking_signal > 0 else 'below'} actuals in most of the last "
-         f"{r.periods} periods: tracking signal {r.tracking_signal:+.1f} (limit +-{threshold:g}), "
-         f"cumulative error {r.cum_error:+,.0f} units") if r.alert else ""
-        for r in out.itertuples()]
+        (
+            f"Forecast {'above' if r.tracking_signal > 0 else 'below'} actuals in most of the last "
+            f"{r.periods} periods: tracking signal {r.tracking_signal:+.1f} (limit +-{threshold:g}), "
+            f"cumulative error {r.cum_error:+,.0f} units"
+        )
+        if r.alert
+        else ""
+        for r in out.itertuples()
+    ]
     return out.rename_axis("item").reset_index()
 
 

@@ -25,8 +25,18 @@ import pandas as pd
 from sop_excel.core.drift import WorkCalendar
 from sop_excel.errors import CellProblem, InputError
 
-__all__ = ["BLOCKED", "DELAYED", "DOWN", "KINDS", "RATE", "STATUSES", "check_events", "event_kind",
-           "event_status", "next_event_id"]
+__all__ = [
+    "BLOCKED",
+    "DELAYED",
+    "DOWN",
+    "KINDS",
+    "RATE",
+    "STATUSES",
+    "check_events",
+    "event_kind",
+    "event_status",
+    "next_event_id",
+]
 
 DOWN, RATE, DELAYED, BLOCKED = "Resource down", "Reduced rate", "Receipt delayed", "Item blocked"
 KINDS = (DOWN, RATE, DELAYED, BLOCKED)
@@ -34,9 +44,18 @@ STATUSES = ("Open", "In progress", "Closed", "Cancelled")
 _RESOURCE_KINDS = (DOWN, RATE)
 _ITEM_KINDS = (DELAYED, BLOCKED)
 # which optional fields each kind takes (the others must be empty)
-_TAKES = {DOWN: {"resource", "rate"}, RATE: {"resource", "rate"}, DELAYED: {"item", "delay_days"},
-          BLOCKED: {"item"}}
-_FIELD_WORDS = {"resource": "Resource", "item": "Item", "rate": "Rate %", "delay_days": "Delay (days)"}
+_TAKES = {
+    DOWN: {"resource", "rate"},
+    RATE: {"resource", "rate"},
+    DELAYED: {"item", "delay_days"},
+    BLOCKED: {"item"},
+}
+_FIELD_WORDS = {
+    "resource": "Resource",
+    "item": "Item",
+    "rate": "Rate %",
+    "delay_days": "Delay (days)",
+}
 
 
 def _norm(text: object) -> str:
@@ -57,7 +76,9 @@ def event_status(text: object) -> str | None:
 
 def next_event_id(ids: pd.Series) -> str:
     """``E<n>`` one above the highest ``E<n>`` in use."""
-    nums = [int(m.group(1)) for v in ids.astype(str) if (m := re.fullmatch(r"\s*[Ee](\d{1,9})\s*", v))]
+    nums = [
+        int(m.group(1)) for v in ids.astype(str) if (m := re.fullmatch(r"\s*[Ee](\d{1,9})\s*", v))
+    ]
     return f"E{max(nums, default=0) + 1}"
 
 
@@ -71,12 +92,23 @@ def _shown(v: object) -> object:
 
 
 def _blank(v: object) -> bool:
-    return v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+    return (
+        v is None
+        or v is pd.NaT
+        or (isinstance(v, float) and np.isnan(v))
+        or (isinstance(v, str) and not v.strip())
+    )
 
 
-def check_events(events: pd.DataFrame, *, items: set[str], resources: set[str], calendar: WorkCalendar,
-                 locate: Callable[[int, str], str], summary: str = "Sheet 'Events' has events sop-excel cannot use"
-                 ) -> pd.DataFrame:
+def check_events(
+    events: pd.DataFrame,
+    *,
+    items: set[str],
+    resources: set[str],
+    calendar: WorkCalendar,
+    locate: Callable[[int, str], str],
+    summary: str = "Sheet 'Events' has events sop-excel cannot use",
+) -> pd.DataFrame:
     """The events that count, checked, with their last day worked out.
 
     Args:
@@ -99,6 +131,7 @@ def check_events(events: pd.DataFrame, *, items: set[str], resources: set[str], 
     problems: list[CellProblem] = []
     out = []
     for pos, r in enumerate(events.itertuples(index=False)):
+
         def bad(field: str, value: object, message: str, fix: str) -> None:
             problems.append(CellProblem(locate(pos, field), _shown(value), message, fix))  # noqa: B023 - used at once
 
@@ -107,69 +140,137 @@ def check_events(events: pd.DataFrame, *, items: set[str], resources: set[str], 
             bad("kind", r.kind, "is not an event kind", f"Use one of {', '.join(KINDS)}.")
         status = event_status(r.status)
         if status is None:
-            bad("status", r.status, "is not an event status", f"Use one of {', '.join(STATUSES)} (empty is Open).")
+            bad(
+                "status",
+                r.status,
+                "is not an event status",
+                f"Use one of {', '.join(STATUSES)} (empty is Open).",
+            )
         start, end, days = r.start, r.end, r.working_days
         if _blank(start):
             bad("start", None, "From is empty", "Type the event's first day (YYYY-MM-DD).")
         if not _blank(end) and not _blank(days):
-            bad("working_days", days, "is given with a To date", "Give either To or Working days, not both.")
+            bad(
+                "working_days",
+                days,
+                "is given with a To date",
+                "Give either To or Working days, not both.",
+            )
         if not _blank(days) and (float(days) < 1 or not float(days).is_integer()):
-            bad("working_days", days, "is not a whole number of days of at least 1", "Type e.g. 3, or clear it.")
+            bad(
+                "working_days",
+                days,
+                "is not a whole number of days of at least 1",
+                "Type e.g. 3, or clear it.",
+            )
         elif not _blank(start) and not _blank(end) and pd.Timestamp(end) < pd.Timestamp(start):
-            bad("end", end, f"is before From ({pd.Timestamp(start):%Y-%m-%d})",
-                "Correct the dates: an event ends on or after the day it starts.")
+            bad(
+                "end",
+                end,
+                f"is before From ({pd.Timestamp(start):%Y-%m-%d})",
+                "Correct the dates: an event ends on or after the day it starts.",
+            )
         if kind is not None:
             for field in ("resource", "item", "rate", "delay_days"):
                 value = getattr(r, field)
                 if field not in _TAKES[kind] and not _blank(value):
-                    bad(field, value, f"does not apply to {kind}", f"Clear {_FIELD_WORDS[field]} for this kind of event.")
+                    bad(
+                        field,
+                        value,
+                        f"does not apply to {kind}",
+                        f"Clear {_FIELD_WORDS[field]} for this kind of event.",
+                    )
         if kind in _RESOURCE_KINDS:
             if _blank(r.resource):
-                bad("resource", None, "Resource is empty", "Type the resource (a Resource on the Items or Capacity sheet).")
+                bad(
+                    "resource",
+                    None,
+                    "Resource is empty",
+                    "Type the resource (a Resource on the Items or Capacity sheet).",
+                )
             elif str(r.resource) not in resources:
-                bad("resource", r.resource, "is not a resource on the Items or Capacity sheet",
-                    "Check the code, or add the resource's capacity on the Capacity sheet.")
+                bad(
+                    "resource",
+                    r.resource,
+                    "is not a resource on the Items or Capacity sheet",
+                    "Check the code, or add the resource's capacity on the Capacity sheet.",
+                )
         if kind == DOWN and not _blank(r.rate) and float(r.rate) != 0:
-            bad("rate", r.rate, "is given for a resource that is down",
-                "Leave Rate % empty (down is 0%), or make the event a Reduced rate.")
+            bad(
+                "rate",
+                r.rate,
+                "is given for a resource that is down",
+                "Leave Rate % empty (down is 0%), or make the event a Reduced rate.",
+            )
         if kind == RATE:
             if _blank(r.rate):
-                bad("rate", None, "Rate % is empty", "Type the share of its hours the resource still works, e.g. 50%.")
+                bad(
+                    "rate",
+                    None,
+                    "Rate % is empty",
+                    "Type the share of its hours the resource still works, e.g. 50%.",
+                )
             elif not 0 <= float(r.rate) < 1:
-                bad("rate", r.rate, "is not from 0% to below 100%",
-                    "Type the share of its hours the resource still works, e.g. 50% (0% is down).")
+                bad(
+                    "rate",
+                    r.rate,
+                    "is not from 0% to below 100%",
+                    "Type the share of its hours the resource still works, e.g. 50% (0% is down).",
+                )
         if kind in _ITEM_KINDS:
             if _blank(r.item):
                 bad("item", None, "Item is empty", "Type the item (a code on the Items sheet).")
             elif str(r.item) not in items:
-                bad("item", r.item, "is not an item on the Items sheet", "Check the code, or add the item to Items first.")
-        if kind == DELAYED and (_blank(r.delay_days) or float(r.delay_days) < 1
-                                or not float(r.delay_days).is_integer() or float(r.delay_days) > 366):
-            bad("delay_days", None if _blank(r.delay_days) else r.delay_days,
-                "is not a delay of 1 to 366 days" if not _blank(r.delay_days) else "Delay (days) is empty",
-                "Type by how many calendar days the receipts come later, e.g. 7.")
+                bad(
+                    "item",
+                    r.item,
+                    "is not an item on the Items sheet",
+                    "Check the code, or add the item to Items first.",
+                )
+        if kind == DELAYED and (
+            _blank(r.delay_days)
+            or float(r.delay_days) < 1
+            or not float(r.delay_days).is_integer()
+            or float(r.delay_days) > 366
+        ):
+            bad(
+                "delay_days",
+                None if _blank(r.delay_days) else r.delay_days,
+                "is not a delay of 1 to 366 days"
+                if not _blank(r.delay_days)
+                else "Delay (days) is empty",
+                "Type by how many calendar days the receipts come later, e.g. 7.",
+            )
         out.append((kind, status))
     if problems:
         raise InputError(summary, problems)
     frame = events.assign(kind=[k for k, _ in out], status=[s for _, s in out])
     frame = frame[frame["status"] != "Cancelled"].copy()
     frame["start"] = pd.to_datetime(frame["start"]).dt.normalize()
-    frame["end"] = [_last_day(s, e, d, calendar) for s, e, d in
-                    zip(frame["start"], frame["end"], frame["working_days"], strict=True)]
+    frame["end"] = [
+        _last_day(s, e, d, calendar)
+        for s, e, d in zip(frame["start"], frame["end"], frame["working_days"], strict=True)
+    ]
     frame["label"] = [_label(r) for r in frame.itertuples(index=False)]
     return frame.reset_index(drop=True)
 
 
-def _last_day(start: pd.Timestamp, end: object, days: object, calendar: WorkCalendar) -> pd.Timestamp:
+def _last_day(
+    start: pd.Timestamp, end: object, days: object, calendar: WorkCalendar
+) -> pd.Timestamp:
     """To as typed; else the N-th working day from From (From counts when it is one); else From."""
     if not _blank(end):
         return pd.Timestamp(end).normalize()
     if _blank(days):
         return start
-    cal = np.busdaycalendar(weekmask=calendar.weekmask,
-                            holidays=np.array(sorted(calendar.holidays), dtype="datetime64[D]"))
+    cal = np.busdaycalendar(
+        weekmask=calendar.weekmask,
+        holidays=np.array(sorted(calendar.holidays), dtype="datetime64[D]"),
+    )
     first = np.busday_offset(np.datetime64(start.date(), "D"), 0, roll="forward", busdaycal=cal)
-    return pd.Timestamp(np.busday_offset(first, int(float(cast(float, days))) - 1, roll="forward", busdaycal=cal))
+    return pd.Timestamp(
+        np.busday_offset(first, int(float(cast(float, days))) - 1, roll="forward", busdaycal=cal)
+    )
 
 
 def _label(r: object) -> str:

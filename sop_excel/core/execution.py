@@ -10,8 +10,15 @@ import pandas as pd
 from sop_excel.core.drift import WorkCalendar, drift_table
 from sop_excel.core.supply_weeks import AREA_DEMAND  # a table or log from before areas: all Demand
 
-__all__ = ["carried_exceptions", "compute_exceptions", "compute_execution", "exception_workflow", "merge_actuals",
-           "month_closed_events", "working_days"]
+__all__ = [
+    "carried_exceptions",
+    "compute_exceptions",
+    "compute_execution",
+    "exception_workflow",
+    "merge_actuals",
+    "month_closed_events",
+    "working_days",
+]
 
 STATUS_ACT, STATUS_WATCH, STATUS_OK, STATUS_BIAS = "Act", "Watch", "On track", "Bias"
 
@@ -22,7 +29,11 @@ def working_days(month: dt.date, through: dt.date) -> tuple[int, int]:
     end = start + pd.offsets.MonthEnd(0)
     total = int(np.busday_count(start.date(), (end + pd.Timedelta(days=1)).date()))
     upto = min(pd.Timestamp(through), end)
-    elapsed = int(np.busday_count(start.date(), (upto + pd.Timedelta(days=1)).date())) if upto >= start else 0
+    elapsed = (
+        int(np.busday_count(start.date(), (upto + pd.Timedelta(days=1)).date()))
+        if upto >= start
+        else 0
+    )
     return elapsed, total
 
 
@@ -36,19 +47,38 @@ def merge_actuals(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     # one int64 key per (day, item) and a sorted membership test: a merge of 310,000 rows on a
     # text column factorizes both sides and was most of the merge's time
     codes = pd.Index(pd.unique(new["item"].to_numpy(dtype=object)))
-    old_code, new_code = codes.get_indexer(existing["item"].to_numpy(dtype=object)), codes.get_indexer(new["item"])
+    old_code, new_code = (
+        codes.get_indexer(existing["item"].to_numpy(dtype=object)),
+        codes.get_indexer(new["item"]),
+    )
     day = existing["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     new_day = new["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    replaced = (old_code >= 0) & np.isin(day * len(codes) + old_code, new_day * len(codes) + new_code)
+    replaced = (old_code >= 0) & np.isin(
+        day * len(codes) + old_code, new_day * len(codes) + new_code
+    )
     kept = existing[~replaced]
-    out = pd.concat([kept, new[existing.columns]], ignore_index=True) if len(kept) else new[existing.columns].copy()
+    out = (
+        pd.concat([kept, new[existing.columns]], ignore_index=True)
+        if len(kept)
+        else new[existing.columns].copy()
+    )
     return out.sort_values(["date", "item"], kind="stable").reset_index(drop=True)
 
 
-def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
-                      through: dt.date, *, watch: float, act: float, z_threshold: float = 2.5,
-                      profile: pd.DataFrame | None = None, sigma_month: pd.Series | None = None,
-                      bias: pd.DataFrame | None = None, calendar: WorkCalendar | None = None) -> pd.DataFrame:
+def compute_execution(
+    plan: pd.DataFrame,
+    actuals: pd.DataFrame,
+    month: dt.date,
+    through: dt.date,
+    *,
+    watch: float,
+    act: float,
+    z_threshold: float = 2.5,
+    profile: pd.DataFrame | None = None,
+    sigma_month: pd.Series | None = None,
+    bias: pd.DataFrame | None = None,
+    calendar: WorkCalendar | None = None,
+) -> pd.DataFrame:
     """Month-to-date plan, actuals, drift judged against noise, run-rate and value at risk per item.
 
     Args:
@@ -71,8 +101,20 @@ def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
     """
     start = pd.Timestamp(month).replace(day=1)
     month_plan = plan.set_index("item")["month_plan"]
-    d = drift_table(month_plan, actuals, start, through, calendar=calendar, profile=profile,
-                    sigma_month=sigma_month, z_threshold=z_threshold).set_index("item").reindex(month_plan.index)
+    d = (
+        drift_table(
+            month_plan,
+            actuals,
+            start,
+            through,
+            calendar=calendar,
+            profile=profile,
+            sigma_month=sigma_month,
+            z_threshold=z_threshold,
+        )
+        .set_index("item")
+        .reindex(month_plan.index)
+    )
     sh = actuals[(actuals["date"] >= start) & (actuals["date"] <= pd.Timestamp(through))]
     ships = sh.groupby("item")["shipments"].sum()
     out = plan.copy()
@@ -88,20 +130,46 @@ def compute_execution(plan: pd.DataFrame, actuals: pd.DataFrame, month: dt.date,
     out["projected_hi"] = d["hi"].to_numpy()
     out["value_at_risk"] = (out["projected"] - out["month_plan"]) * out["price"]
     ts = bias.set_index("item") if bias is not None and len(bias) else None
-    out["tracking_signal"] = out["item"].map(ts["tracking_signal"]).astype(float) if ts is not None else np.nan
+    out["tracking_signal"] = (
+        out["item"].map(ts["tracking_signal"]).astype(float) if ts is not None else np.nan
+    )
     out["bias"] = out["item"].map(ts["bias"]).fillna("") if ts is not None else ""
     size = np.abs(np.nan_to_num(out["drift_pct"].to_numpy(dtype=float), nan=0.0))
-    unplanned = (out["mtd_plan"].fillna(0).to_numpy() <= 0) & (out["mtd_orders"].to_numpy() > 0) & beyond
+    unplanned = (
+        (out["mtd_plan"].fillna(0).to_numpy() <= 0) & (out["mtd_orders"].to_numpy() > 0) & beyond
+    )
     biased = (out["bias"].fillna("") != "").to_numpy()
     out["status"] = np.select(
-        [unplanned | (beyond & (size >= act)),
-         (beyond & (size >= watch)) | ((size >= act) & (np.abs(out["z"].fillna(0).to_numpy()) >= z_threshold / 2)),
-         biased],
-        [STATUS_ACT, STATUS_WATCH, STATUS_BIAS], STATUS_OK)
+        [
+            unplanned | (beyond & (size >= act)),
+            (beyond & (size >= watch))
+            | ((size >= act) & (np.abs(out["z"].fillna(0).to_numpy()) >= z_threshold / 2)),
+            biased,
+        ],
+        [STATUS_ACT, STATUS_WATCH, STATUS_BIAS],
+        STATUS_OK,
+    )
     out.attrs.update(through=through)
-    return out[["item", "family", "month_plan", "mtd_plan", "mtd_orders", "mtd_shipments", "drift_pct",
-                "z", "beyond_noise", "projected", "projected_lo", "projected_hi", "value_at_risk",
-                "tracking_signal", "bias", "status"]]
+    return out[
+        [
+            "item",
+            "family",
+            "month_plan",
+            "mtd_plan",
+            "mtd_orders",
+            "mtd_shipments",
+            "drift_pct",
+            "z",
+            "beyond_noise",
+            "projected",
+            "projected_lo",
+            "projected_hi",
+            "value_at_risk",
+            "tracking_signal",
+            "bias",
+            "status",
+        ]
+    ]
 
 
 def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> pd.DataFrame:
@@ -128,10 +196,16 @@ def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> 
             actions.append("Raise to S&OP: confirm the demand with sales and add it to the plan")
             continue
         hot = r.mtd_orders > r.mtd_plan
-        noise = ("beyond normal noise" if getattr(r, "beyond_noise", "Yes") == "Yes" else "within normal noise")
-        text = (f"Orders {abs(r.drift_pct):.0%} {'above' if hot else 'below'} plan month to date "
-                f"({r.mtd_orders:,.0f} vs {r.mtd_plan:,.0f} units, {noise}); run-rate "
-                f"{r.projected:,.0f} vs month plan {r.month_plan:,.0f}")
+        noise = (
+            "beyond normal noise"
+            if getattr(r, "beyond_noise", "Yes") == "Yes"
+            else "within normal noise"
+        )
+        text = (
+            f"Orders {abs(r.drift_pct):.0%} {'above' if hot else 'below'} plan month to date "
+            f"({r.mtd_orders:,.0f} vs {r.mtd_plan:,.0f} units, {noise}); run-rate "
+            f"{r.projected:,.0f} vs month plan {r.month_plan:,.0f}"
+        )
         bias = getattr(r, "bias", "")
         if bias:
             text += f"; forecast {bias} (tracking signal {r.tracking_signal:+.1f})"
@@ -145,17 +219,30 @@ def compute_exceptions(execution: pd.DataFrame, *, min_value_at_risk: float) -> 
         elif hot:
             actions.append("Reallocate: move stock or capacity to cover the extra demand")
         else:
-            actions.append("Re-forecast: check with sales, then adjust the forecast or the supply plan")
+            actions.append(
+                "Re-forecast: check with sales, then adjust the forecast or the supply plan"
+            )
     flagged["reason"] = reasons
     flagged["action"] = actions
     flagged["rank"] = np.arange(1, len(flagged) + 1)
     flagged = flagged.rename(columns={"status": "flag"})
-    return flagged[["rank", "item", "family", "flag", "drift_pct", "value_at_risk", "reason",
-                    "action"]].reset_index(drop=True)
+    return flagged[
+        ["rank", "item", "family", "flag", "drift_pct", "value_at_risk", "reason", "action"]
+    ].reset_index(drop=True)
 
 
 _WORSE = {STATUS_BIAS: 1, STATUS_WATCH: 1, STATUS_ACT: 2}
-LOG_COLUMNS = ["time", "item", "area", "event", "flag", "value_at_risk", "owner", "comment", "status"]
+LOG_COLUMNS = [
+    "time",
+    "item",
+    "area",
+    "event",
+    "flag",
+    "value_at_risk",
+    "owner",
+    "comment",
+    "status",
+]
 MONTH_CLOSED, CARRIED = "month closed", "carried"
 
 
@@ -191,16 +278,29 @@ def month_closed_events(exceptions: pd.DataFrame, now: pd.Timestamp) -> pd.DataF
     status (what the planner set, Open when empty) and their area."""
     if exceptions.empty:
         return pd.DataFrame(columns=LOG_COLUMNS)
-    text = {c: exceptions[c].fillna("").astype(str) if c in exceptions else "" for c in ("owner", "status", "comment")}
-    return pd.DataFrame({"time": now, "item": exceptions["item"].to_numpy(), "area": _areas(exceptions).to_numpy(),
-                         "event": MONTH_CLOSED,
-                         "flag": exceptions["flag"].to_numpy(), "value_at_risk": exceptions["value_at_risk"].to_numpy(),
-                         "owner": text["owner"], "comment": text["comment"],
-                         "status": text["status"].replace("", "Open")}, columns=LOG_COLUMNS).reset_index(drop=True)
+    text = {
+        c: exceptions[c].fillna("").astype(str) if c in exceptions else ""
+        for c in ("owner", "status", "comment")
+    }
+    return pd.DataFrame(
+        {
+            "time": now,
+            "item": exceptions["item"].to_numpy(),
+            "area": _areas(exceptions).to_numpy(),
+            "event": MONTH_CLOSED,
+            "flag": exceptions["flag"].to_numpy(),
+            "value_at_risk": exceptions["value_at_risk"].to_numpy(),
+            "owner": text["owner"],
+            "comment": text["comment"],
+            "status": text["status"].replace("", "Open"),
+        },
+        columns=LOG_COLUMNS,
+    ).reset_index(drop=True)
 
 
-def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, now: pd.Timestamp,
-                       month: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+def exception_workflow(
+    new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, now: pd.Timestamp, month: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Carry owners, statuses and comments over; retire resolved and cleared exceptions.
 
     Args:
@@ -229,34 +329,68 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
 
     prev = keyed(old)[keep] if len(old) else pd.DataFrame(columns=keep)
     this_month = log[(log["time"] >= month)] if len(log) else log
-    if len(log) and (log["event"] == MONTH_CLOSED).any():  # nothing from before the month was closed
-        this_month = this_month[this_month["time"] >= log.loc[log["event"] == MONTH_CLOSED, "time"].max()]
-    resolved_at = (keyed(this_month[this_month["event"] == "resolved"].sort_values("time"))
-                   .groupby(level=[0, 1]).last()
-                   if len(this_month) else pd.DataFrame(columns=["flag", "value_at_risk"]))
+    if (
+        len(log) and (log["event"] == MONTH_CLOSED).any()
+    ):  # nothing from before the month was closed
+        this_month = this_month[
+            this_month["time"] >= log.loc[log["event"] == MONTH_CLOSED, "time"].max()
+        ]
+    resolved_at = (
+        keyed(this_month[this_month["event"] == "resolved"].sort_values("time"))
+        .groupby(level=[0, 1])
+        .last()
+        if len(this_month)
+        else pd.DataFrame(columns=["flag", "value_at_risk"])
+    )
     carried = carried_exceptions(log)
-    carried = dict(zip(zip(carried["item"], carried["area"], strict=True),
-                       carried[keep].itertuples(index=False, name=None), strict=True))
+    carried = dict(
+        zip(
+            zip(carried["item"], carried["area"], strict=True),
+            carried[keep].itertuples(index=False, name=None),
+            strict=True,
+        )
+    )
     rows, events = [], []
 
-    def event(key: tuple[str, str], kind: str, r: object, owner: str = "", comment: str = "",
-              status: str = "") -> None:
-        events.append({"time": now, "item": key[0], "area": key[1], "event": kind, "flag": getattr(r, "flag", ""),
-                       "value_at_risk": getattr(r, "value_at_risk", np.nan), "owner": owner, "comment": comment,
-                       "status": status})
+    def event(
+        key: tuple[str, str],
+        kind: str,
+        r: object,
+        owner: str = "",
+        comment: str = "",
+        status: str = "",
+    ) -> None:
+        events.append(
+            {
+                "time": now,
+                "item": key[0],
+                "area": key[1],
+                "event": kind,
+                "flag": getattr(r, "flag", ""),
+                "value_at_risk": getattr(r, "value_at_risk", np.nan),
+                "owner": owner,
+                "comment": comment,
+                "status": status,
+            }
+        )
 
-    typed = dict(zip(prev.index, prev.itertuples(index=False, name=None), strict=True))  # one lookup per row
+    typed = dict(
+        zip(prev.index, prev.itertuples(index=False, name=None), strict=True)
+    )  # one lookup per row
     for r in new.itertuples(index=False):
         key = (r.item, r.area if isinstance(r.area, str) and r.area else AREA_DEMAND)
         owner, status, comment = typed.get(key) or carried.get(key) or ("", "", "")
-        owner, status, comment = (str(x) if isinstance(x, str) else "" for x in (owner, status, comment))
+        owner, status, comment = (
+            str(x) if isinstance(x, str) else "" for x in (owner, status, comment)
+        )
         if status == "Resolved":
             event(key, "resolved", r, owner, comment, status)
             continue
         if key in resolved_at.index:
             was = resolved_at.loc[key]
-            worse = (_WORSE.get(r.flag, 0) > _WORSE.get(str(was["flag"]), 0)
-                     or abs(r.value_at_risk) > 1.5 * abs(float(was["value_at_risk"] or 0)))
+            worse = _WORSE.get(r.flag, 0) > _WORSE.get(str(was["flag"]), 0) or abs(
+                r.value_at_risk
+            ) > 1.5 * abs(float(was["value_at_risk"] or 0))
             if not worse:
                 continue
             event(key, "reopened", r, owner, comment, "Open")
@@ -264,14 +398,26 @@ def exception_workflow(new: pd.DataFrame, old: pd.DataFrame, log: pd.DataFrame, 
         elif key not in typed:
             event(key, CARRIED if key in carried else "opened", r, owner, comment, status or "Open")
         rows.append({**r._asdict(), "owner": owner, "status": status or "Open", "comment": comment})
-    shown_keys = pd.MultiIndex.from_arrays([new["item"], _areas(new)]) if len(new) else pd.MultiIndex.from_tuples(
-        [], names=["item", "area"])
+    shown_keys = (
+        pd.MultiIndex.from_arrays([new["item"], _areas(new)])
+        if len(new)
+        else pd.MultiIndex.from_tuples([], names=["item", "area"])
+    )
     for key in prev.index.difference(shown_keys):
         owner, status, comment = (x if isinstance(x, str) else "" for x in typed[key])
-        events.append({"time": now, "item": key[0], "area": key[1],
-                       "event": "cleared" if status != "Resolved" else "resolved",
-                       "flag": "", "value_at_risk": np.nan, "owner": owner, "comment": comment,
-                       "status": status or "Open"})
+        events.append(
+            {
+                "time": now,
+                "item": key[0],
+                "area": key[1],
+                "event": "cleared" if status != "Resolved" else "resolved",
+                "flag": "",
+                "value_at_risk": np.nan,
+                "owner": owner,
+                "comment": comment,
+                "status": status or "Open",
+            }
+        )
     cols = [*new.columns, *keep]
     shown = pd.DataFrame(rows, columns=cols)
     shown["rank"] = np.arange(1, len(shown) + 1)

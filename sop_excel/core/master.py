@@ -27,7 +27,15 @@ import pandas as pd
 
 __all__ = ["ItemChanges", "dangling_references", "item_changes"]
 
-_ATTRIBUTES = ("description", "family", "site", "resource", "hours_per_unit", "lead_time_days", "opening_stock")
+_ATTRIBUTES = (
+    "description",
+    "family",
+    "site",
+    "resource",
+    "hours_per_unit",
+    "lead_time_days",
+    "opening_stock",
+)
 
 
 @dataclass
@@ -45,8 +53,14 @@ class ItemChanges:
 
     @property
     def anything(self) -> bool:
-        return bool(self.added or self.discontinued or self.prices_now or self.prices_later or self.changed
-                    or self.pending_applied)
+        return bool(
+            self.added
+            or self.discontinued
+            or self.prices_now
+            or self.prices_later
+            or self.changed
+            or self.pending_applied
+        )
 
 
 def _same(a: object, b: object) -> bool:
@@ -55,8 +69,15 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-def item_changes(old: pd.DataFrame, new: pd.DataFrame, *, given: set[str], as_of_month: pd.Timestamp,
-                 effective: pd.Timestamp | None = None, discontinue_missing: bool = False) -> ItemChanges:
+def item_changes(
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    *,
+    given: set[str],
+    as_of_month: pd.Timestamp,
+    effective: pd.Timestamp | None = None,
+    discontinue_missing: bool = False,
+) -> ItemChanges:
     """The workbook's items updated from a new item master.
 
     Args:
@@ -103,7 +124,11 @@ def item_changes(old: pd.DataFrame, new: pd.DataFrame, *, given: set[str], as_of
             if f in given and not _same(out.at[i, f], getattr(r, f)):
                 ch.changed.append((r.item, f, out.at[i, f], getattr(r, f)))
                 out.at[i, f] = getattr(r, f)
-        if "like_item" in given and (r.like_item if "like_item" in new.columns else "") and out.at[i, "like_item"] in ("", None):
+        if (
+            "like_item" in given
+            and (r.like_item if "like_item" in new.columns else "")
+            and out.at[i, "like_item"] in ("", None)
+        ):
             ch.changed.append((r.item, "like_item", "", r.like_item))
             out.at[i, "like_item"] = r.like_item
         for f, nf in (("price", "new_price"), ("unit_cost", "new_unit_cost")):
@@ -117,7 +142,11 @@ def item_changes(old: pd.DataFrame, new: pd.DataFrame, *, given: set[str], as_of
             else:
                 out.at[i, f] = want
                 ch.prices_now.append((r.item, f, now, want))
-        if "status" in given and r.status == "discontinued" and out.at[i, "status"] != "discontinued":
+        if (
+            "status" in given
+            and r.status == "discontinued"
+            and out.at[i, "status"] != "discontinued"
+        ):
             ch.discontinued.append(r.item)
         elif "status" in given and r.status != out.at[i, "status"] and r.status != "discontinued":
             ch.changed.append((r.item, "status", out.at[i, "status"], r.status))
@@ -144,14 +173,20 @@ def item_changes(old: pd.DataFrame, new: pd.DataFrame, *, given: set[str], as_of
     return ch
 
 
-def dangling_references(items: pd.DataFrame, drivers: pd.DataFrame, inputs: pd.DataFrame,
-                        targets: pd.DataFrame) -> list[str]:
+def dangling_references(
+    items: pd.DataFrame, drivers: pd.DataFrame, inputs: pd.DataFrame, targets: pd.DataFrame
+) -> list[str]:
     """Scenario drivers, consensus inputs and family targets that refer to an item or family the
     Items sheet does not have (or to an item after it is discontinued), each by name."""
     known = set(items["item"])
     families = set(items["family"])
-    stop = pd.to_datetime(items.drop_duplicates("item").set_index("item")["discontinued_from"], errors="coerce") \
-        if "discontinued_from" in items else pd.Series(dtype="datetime64[us]")
+    stop = (
+        pd.to_datetime(
+            items.drop_duplicates("item").set_index("item")["discontinued_from"], errors="coerce"
+        )
+        if "discontinued_from" in items
+        else pd.Series(dtype="datetime64[us]")
+    )
     rows = drivers.attrs.get("excel_rows", [None] * len(drivers))
     warnings: list[str] = []
     for r, d in zip(rows, drivers.itertuples(index=False), strict=True):
@@ -159,23 +194,37 @@ def dangling_references(items: pd.DataFrame, drivers: pd.DataFrame, inputs: pd.D
         if d.kind == "launch":
             continue
         if isinstance(d.family, str) and d.family and d.family not in families:
-            warnings.append(f"Scenario '{d.scenario}': the {d.kind} driver{at} is on family '{d.family}', which has no "
-                       "items; it changes nothing. Correct its Family or delete it (until then the commands that "
-                       "recompute scenarios refuse it).")
+            warnings.append(
+                f"Scenario '{d.scenario}': the {d.kind} driver{at} is on family '{d.family}', which has no "
+                "items; it changes nothing. Correct its Family or delete it (until then the commands that "
+                "recompute scenarios refuse it)."
+            )
         if isinstance(d.item, str) and d.item and d.item not in known:
-            warnings.append(f"Scenario '{d.scenario}': the {d.kind} driver{at} is on item '{d.item}', which is not on the "
-                       "Items sheet; it changes nothing. Correct its Item or delete it (until then the commands that "
-                       "recompute scenarios refuse it).")
+            warnings.append(
+                f"Scenario '{d.scenario}': the {d.kind} driver{at} is on item '{d.item}', which is not on the "
+                "Items sheet; it changes nothing. Correct its Item or delete it (until then the commands that "
+                "recompute scenarios refuse it)."
+            )
     for r in inputs.itertuples(index=False):
         if r.item not in known:
-            warnings.append(f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: '{r.item}' is not on the "
-                       "Items sheet; it adds nothing. Correct the item or delete the input.")
-        elif r.item in stop.index and pd.notna(stop[r.item]) and pd.Timestamp(r.month) >= stop[r.item]:
-            warnings.append(f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: the item is discontinued "
-                       f"from {stop[r.item]:%Y-%m}; the input still adds {r.qty:g} to the plan. Delete it if it "
-                       "should not.")
+            warnings.append(
+                f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: '{r.item}' is not on the "
+                "Items sheet; it adds nothing. Correct the item or delete the input."
+            )
+        elif (
+            r.item in stop.index
+            and pd.notna(stop[r.item])
+            and pd.Timestamp(r.month) >= stop[r.item]
+        ):
+            warnings.append(
+                f"Consensus input {r.stream} {r.item} {pd.Timestamp(r.month):%Y-%m}: the item is discontinued "
+                f"from {stop[r.item]:%Y-%m}; the input still adds {r.qty:g} to the plan. Delete it if it "
+                "should not."
+            )
     for r in targets.itertuples(index=False):
         if r.family not in families:
-            warnings.append(f"Family target {r.family} {pd.Timestamp(r.month):%Y-%m}: family '{r.family}' has no items; "
-                       "it is spread over nothing. Correct the family or delete the target.")
+            warnings.append(
+                f"Family target {r.family} {pd.Timestamp(r.month):%Y-%m}: family '{r.family}' has no items; "
+                "it is spread over nothing. Correct the family or delete the target."
+            )
     return warnings

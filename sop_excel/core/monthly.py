@@ -44,11 +44,43 @@ __all__ = [
     "waterfall",
 ]
 
-ARCHIVE_COLUMNS = ["archived", "by", "what", "scenario", "kind", "family", "item", "resource", "from_month",
-                   "to_month", "value", "price", "unit_cost", "reason_code", "comment"]
-JOURNAL_COLUMNS = ["month", "lag", "version", "cycle", "level", "name", "items", "actual", "naive", "baseline",
-                   "final", "naive_wmape", "baseline_wmape", "final_wmape", "bias_pct", "fva_baseline",
-                   "fva_final", "fva_total"]
+ARCHIVE_COLUMNS = [
+    "archived",
+    "by",
+    "what",
+    "scenario",
+    "kind",
+    "family",
+    "item",
+    "resource",
+    "from_month",
+    "to_month",
+    "value",
+    "price",
+    "unit_cost",
+    "reason_code",
+    "comment",
+]
+JOURNAL_COLUMNS = [
+    "month",
+    "lag",
+    "version",
+    "cycle",
+    "level",
+    "name",
+    "items",
+    "actual",
+    "naive",
+    "baseline",
+    "final",
+    "naive_wmape",
+    "baseline_wmape",
+    "final_wmape",
+    "bias_pct",
+    "fva_baseline",
+    "fva_final",
+    "fva_total",
+]
 
 
 def month_start(day: dt.date | pd.Timestamp) -> pd.Timestamp:
@@ -82,7 +114,9 @@ def first_working_day(month: dt.date | pd.Timestamp, calendar: WorkCalendar) -> 
     return month_start(month).date()  # a month without a working day: its first
 
 
-def missing_days(actuals: pd.DataFrame, month: pd.Timestamp, calendar: WorkCalendar) -> list[dt.date]:
+def missing_days(
+    actuals: pd.DataFrame, month: pd.Timestamp, calendar: WorkCalendar
+) -> list[dt.date]:
     """Working days of the month on which the actuals hold no row at all (for any item).
 
     A day with rows for some items only is not missing: many sources send only the items that
@@ -116,8 +150,13 @@ class MonthDemand:
         return float(self.rows["qty"].sum())
 
 
-def month_demand(actuals: pd.DataFrame, month: pd.Timestamp, items: pd.DataFrame, history: pd.DataFrame,
-                 measure: str = "orders") -> MonthDemand:
+def month_demand(
+    actuals: pd.DataFrame,
+    month: pd.Timestamp,
+    items: pd.DataFrame,
+    history: pd.DataFrame,
+    measure: str = "orders",
+) -> MonthDemand:
     """The month's ``measure`` (orders or shipments) per item, from the daily actuals."""
     start, end = month_start(month), month_end(month)
     days = actuals[(actuals["date"] >= start) & (actuals["date"] <= end)]
@@ -129,17 +168,29 @@ def month_demand(actuals: pd.DataFrame, month: pd.Timestamp, items: pd.DataFrame
     keep = has_rows | old_history
     chosen = known[keep]
     qty = by_item.reindex(chosen).fillna(0.0).astype(float).to_numpy()
-    before = history[history["month"] == start].drop_duplicates("item", keep="last").set_index("item")["flag"]
+    before = (
+        history[history["month"] == start]
+        .drop_duplicates("item", keep="last")
+        .set_index("item")["flag"]
+    )
     flags = pd.Series(chosen, dtype=object).map(before).fillna("").astype(object).to_numpy()
-    rows = pd.DataFrame({"item": chosen.to_numpy(dtype=object), "month": start, "qty": qty, "flag": flags})
-    rows["month"] = rows["month"].astype("datetime64[us]") if len(rows) else pd.Series(dtype="datetime64[us]")
-    return MonthDemand(rows=rows, without_actuals=sorted(known[old_history & ~has_rows]),
-                       not_launched=sorted(known[~keep]),
-                       unknown=sorted(set(by_item.index) - set(known)))
+    rows = pd.DataFrame(
+        {"item": chosen.to_numpy(dtype=object), "month": start, "qty": qty, "flag": flags}
+    )
+    rows["month"] = (
+        rows["month"].astype("datetime64[us]") if len(rows) else pd.Series(dtype="datetime64[us]")
+    )
+    return MonthDemand(
+        rows=rows,
+        without_actuals=sorted(known[old_history & ~has_rows]),
+        not_launched=sorted(known[~keep]),
+        unknown=sorted(set(by_item.index) - set(known)),
+    )
 
 
-def replace_month(history: pd.DataFrame, rows: pd.DataFrame, month: pd.Timestamp
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def replace_month(
+    history: pd.DataFrame, rows: pd.DataFrame, month: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """History with the month's rows replaced by ``rows``: rows of items already there keep
     their place, new ones are added at the bottom, rows of the month for items not in ``rows``
     are removed.
@@ -151,13 +202,22 @@ def replace_month(history: pd.DataFrame, rows: pd.DataFrame, month: pd.Timestamp
     start = month_start(month)
     cols = list(history.columns)
     in_month = (history["month"] == start).to_numpy()
-    old = history[in_month].drop_duplicates("item", keep="last").set_index("item")["qty"].astype(float)
+    old = (
+        history[in_month]
+        .drop_duplicates("item", keep="last")
+        .set_index("item")["qty"]
+        .astype(float)
+    )
     new = rows.set_index("item")["qty"].astype(float)
     both = old.index.union(new.index, sort=False)
     o, n = old.reindex(both), new.reindex(both)
-    differ = ~(np.isclose(o.fillna(-1.0).to_numpy(), n.fillna(-1.0).to_numpy(), rtol=0, atol=1e-9)
-               & (o.isna().to_numpy() == n.isna().to_numpy()))
-    changes = pd.DataFrame({"item": both[differ], "old": o.to_numpy()[differ], "new": n.to_numpy()[differ]})
+    differ = ~(
+        np.isclose(o.fillna(-1.0).to_numpy(), n.fillna(-1.0).to_numpy(), rtol=0, atol=1e-9)
+        & (o.isna().to_numpy() == n.isna().to_numpy())
+    )
+    changes = pd.DataFrame(
+        {"item": both[differ], "old": o.to_numpy()[differ], "new": n.to_numpy()[differ]}
+    )
     if not differ.any() and len(old) == int(in_month.sum()):
         return history, changes
     out = history.copy()
@@ -173,8 +233,9 @@ def replace_month(history: pd.DataFrame, rows: pd.DataFrame, month: pd.Timestamp
     return out, changes
 
 
-def score_month(snapshots: pd.DataFrame, actual: pd.DataFrame, month: pd.Timestamp,
-                min_lag: int = 1) -> pd.DataFrame:
+def score_month(
+    snapshots: pd.DataFrame, actual: pd.DataFrame, month: pd.Timestamp, min_lag: int = 1
+) -> pd.DataFrame:
     """Every lock's forecast of ``month`` (lag ``min_lag`` and more) against its actuals, in
     total and per family: one row per lock (version), lag and level.
 
@@ -188,7 +249,12 @@ def score_month(snapshots: pd.DataFrame, actual: pd.DataFrame, month: pd.Timesta
     """
     start = month_start(month)
     snap = snapshots[(snapshots["month"] == start) & (snapshots["lag"] >= min_lag)]
-    act = actual.dropna(subset=["qty"]).drop_duplicates("item", keep="last").set_index("item")["qty"].astype(float)
+    act = (
+        actual.dropna(subset=["qty"])
+        .drop_duplicates("item", keep="last")
+        .set_index("item")["qty"]
+        .astype(float)
+    )
     snap = snap[snap["item"].isin(act.index)]
     if snap.empty:
         return pd.DataFrame(columns=JOURNAL_COLUMNS)
@@ -197,11 +263,20 @@ def score_month(snapshots: pd.DataFrame, actual: pd.DataFrame, month: pd.Timesta
         s[c] = s[c].astype(float)
         s[f"e_{c}"] = (s[c] - s["actual"]).abs()
     parts = []
-    for level, by in (("Total", ["version", "lag", "cycle"]), ("Family", ["version", "lag", "cycle", "family"])):
+    for level, by in (
+        ("Total", ["version", "lag", "cycle"]),
+        ("Family", ["version", "lag", "cycle", "family"]),
+    ):
         g = s.groupby(by, as_index=False, sort=True).agg(
-            items=("item", "size"), actual=("actual", "sum"), naive=("naive", "sum"),
-            baseline=("baseline", "sum"), final=("final", "sum"), e_naive=("e_naive", "sum"),
-            e_baseline=("e_baseline", "sum"), e_final=("e_final", "sum"))
+            items=("item", "size"),
+            actual=("actual", "sum"),
+            naive=("naive", "sum"),
+            baseline=("baseline", "sum"),
+            final=("final", "sum"),
+            e_naive=("e_naive", "sum"),
+            e_baseline=("e_baseline", "sum"),
+            e_final=("e_final", "sum"),
+        )
         g.insert(0, "level", level)
         g["name"] = g["family"] if level == "Family" else "Total"
         parts.append(g)
@@ -222,14 +297,32 @@ def score_month(snapshots: pd.DataFrame, actual: pd.DataFrame, month: pd.Timesta
     out["lag"] = out["lag"].astype(int)
     out["version"] = out["version"].astype(int)
     out["items"] = out["items"].astype(int)
-    order = np.lexsort((out["name"].to_numpy(dtype=str), (out["level"] != "Total").to_numpy(),
-                        out["version"].to_numpy(), out["lag"].to_numpy()))
+    order = np.lexsort(
+        (
+            out["name"].to_numpy(dtype=str),
+            (out["level"] != "Total").to_numpy(),
+            out["version"].to_numpy(),
+            out["lag"].to_numpy(),
+        )
+    )
     return out.iloc[order][JOURNAL_COLUMNS].reset_index(drop=True)
 
 
-def _archive(now: pd.Timestamp, by: str, what: str | pd.Series, n: int, **cols: object) -> pd.DataFrame:
-    out = pd.DataFrame({c: cols.get(c, "" if c not in ("from_month", "to_month", "value", "price", "unit_cost")
-                                    else np.nan) for c in ARCHIVE_COLUMNS[3:]}, index=range(n))
+def _archive(
+    now: pd.Timestamp, by: str, what: str | pd.Series, n: int, **cols: object
+) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            c: cols.get(
+                c,
+                ""
+                if c not in ("from_month", "to_month", "value", "price", "unit_cost")
+                else np.nan,
+            )
+            for c in ARCHIVE_COLUMNS[3:]
+        },
+        index=range(n),
+    )
     out.insert(0, "what", what if isinstance(what, str) else what.to_numpy())
     out.insert(0, "by", by)
     out.insert(0, "archived", now)
@@ -245,52 +338,95 @@ def _text(s: pd.Series) -> np.ndarray:
 def archive_forecast_inputs(rows: pd.DataFrame, now: pd.Timestamp, by: str) -> pd.DataFrame:
     """Archive rows for a planner's Forecast inputs (override, reason code, comment) of
     ``rows`` (``item, month, override, reason_code, comment``; only rows with any of them)."""
-    typed = rows["override"].notna() | (_text(rows["reason_code"]) != "") | (_text(rows["comment"]) != "")
+    typed = (
+        rows["override"].notna()
+        | (_text(rows["reason_code"]) != "")
+        | (_text(rows["comment"]) != "")
+    )
     r = rows[typed.to_numpy()]
     what = pd.Series(np.where(r["override"].notna(), "Override", "Forecast comment"), index=r.index)
-    return _archive(now, by, what, len(r), family=_text(r["family"]) if "family" in r else "",
-                    item=_text(r["item"]), from_month=r["month"].to_numpy(),
-                    value=r["override"].astype(float).to_numpy(), reason_code=_text(r["reason_code"]),
-                    comment=_text(r["comment"]))
+    return _archive(
+        now,
+        by,
+        what,
+        len(r),
+        family=_text(r["family"]) if "family" in r else "",
+        item=_text(r["item"]),
+        from_month=r["month"].to_numpy(),
+        value=r["override"].astype(float).to_numpy(),
+        reason_code=_text(r["reason_code"]),
+        comment=_text(r["comment"]),
+    )
 
 
-def archive_inputs(inputs: pd.DataFrame, before: pd.Timestamp, now: pd.Timestamp, by: str
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def archive_inputs(
+    inputs: pd.DataFrame, before: pd.Timestamp, now: pd.Timestamp, by: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(Sales and Marketing inputs that still apply, archive rows of those for months before ``before``)."""
     past = (inputs["month"] < before).to_numpy()
     r = inputs[past]
-    rows = _archive(now, by, r["stream"].astype(str) + " input", len(r), item=_text(r["item"]),
-                    from_month=r["month"].to_numpy(), value=r["qty"].astype(float).to_numpy(),
-                    comment=_text(r["comment"]))
+    rows = _archive(
+        now,
+        by,
+        r["stream"].astype(str) + " input",
+        len(r),
+        item=_text(r["item"]),
+        from_month=r["month"].to_numpy(),
+        value=r["qty"].astype(float).to_numpy(),
+        comment=_text(r["comment"]),
+    )
     return inputs[~past], rows
 
 
-def archive_targets(targets: pd.DataFrame, before: pd.Timestamp, now: pd.Timestamp, by: str
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def archive_targets(
+    targets: pd.DataFrame, before: pd.Timestamp, now: pd.Timestamp, by: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(Family targets that still apply, archive rows of those for months before ``before``)."""
     past = (targets["month"] < before).to_numpy()
     r = targets[past]
-    rows = _archive(now, by, "Family target", len(r), family=_text(r["family"]), from_month=r["month"].to_numpy(),
-                    value=r["target"].astype(float).to_numpy(), comment=_text(r["comment"]))
+    rows = _archive(
+        now,
+        by,
+        "Family target",
+        len(r),
+        family=_text(r["family"]),
+        from_month=r["month"].to_numpy(),
+        value=r["target"].astype(float).to_numpy(),
+        comment=_text(r["comment"]),
+    )
     return targets[~past], rows
 
 
-def archive_drivers(drivers: pd.DataFrame, before: pd.Timestamp, now: pd.Timestamp, by: str
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def archive_drivers(
+    drivers: pd.DataFrame, before: pd.Timestamp, now: pd.Timestamp, by: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(Scenario drivers that still apply, archive rows of those whose range ended before
     ``before``). A driver without an end month, or ending in ``before`` or later, stays."""
     past = (drivers["to_month"].notna() & (drivers["to_month"] < before)).to_numpy()
     r = drivers[past]
-    rows = _archive(now, by, "Driver", len(r), scenario=_text(r["scenario"]), kind=_text(r["kind"]),
-                    family=_text(r["family"]), item=_text(r["item"]), resource=_text(r["resource"]),
-                    from_month=r["from_month"].to_numpy(), to_month=r["to_month"].to_numpy(),
-                    value=r["value"].astype(float).to_numpy(), price=r["price"].astype(float).to_numpy(),
-                    unit_cost=r["unit_cost"].astype(float).to_numpy(), comment=_text(r["comment"]))
+    rows = _archive(
+        now,
+        by,
+        "Driver",
+        len(r),
+        scenario=_text(r["scenario"]),
+        kind=_text(r["kind"]),
+        family=_text(r["family"]),
+        item=_text(r["item"]),
+        resource=_text(r["resource"]),
+        from_month=r["from_month"].to_numpy(),
+        to_month=r["to_month"].to_numpy(),
+        value=r["value"].astype(float).to_numpy(),
+        price=r["price"].astype(float).to_numpy(),
+        unit_cost=r["unit_cost"].astype(float).to_numpy(),
+        comment=_text(r["comment"]),
+    )
     return drivers[~past], rows
 
 
-def roll_opening_stock(items: pd.DataFrame, actuals: pd.DataFrame, production: pd.DataFrame,
-                       month: pd.Timestamp) -> tuple[pd.DataFrame, int]:
+def roll_opening_stock(
+    items: pd.DataFrame, actuals: pd.DataFrame, production: pd.DataFrame, month: pd.Timestamp
+) -> tuple[pd.DataFrame, int]:
     """Items > Opening stock carried from the start of ``month`` to the start of the next:
     + produced + received - shipped in the month (the supply view's stock arithmetic, issue 21).
 
@@ -302,10 +438,16 @@ def roll_opening_stock(items: pd.DataFrame, actuals: pd.DataFrame, production: p
     if made.empty:
         return items, 0
     days = actuals[(actuals["date"] >= start) & (actuals["date"] <= end)]
-    flow = (made.groupby("item")["produced"].sum().add(made.groupby("item")["receipts"].sum(), fill_value=0.0)
-            .sub(days.groupby("item")["shipments"].sum(), fill_value=0.0))
+    flow = (
+        made.groupby("item")["produced"]
+        .sum()
+        .add(made.groupby("item")["receipts"].sum(), fill_value=0.0)
+        .sub(days.groupby("item")["shipments"].sum(), fill_value=0.0)
+    )
     delta = items["item"].map(flow).fillna(0.0).astype(float)
-    out = items.assign(opening_stock=items["opening_stock"].fillna(0.0).astype(float) + delta.to_numpy())
+    out = items.assign(
+        opening_stock=items["opening_stock"].fillna(0.0).astype(float) + delta.to_numpy()
+    )
     return out, int((delta != 0).sum())
 
 
@@ -317,8 +459,9 @@ def actuals_window(actuals: pd.DataFrame, first: pd.Timestamp) -> tuple[pd.DataF
     return actuals[~early].reset_index(drop=True), actuals[early]
 
 
-def changed_closed_days(existing: pd.DataFrame, new: pd.DataFrame, months: list[pd.Timestamp],
-                        measure: str) -> pd.DataFrame:
+def changed_closed_days(
+    existing: pd.DataFrame, new: pd.DataFrame, months: list[pd.Timestamp], measure: str
+) -> pd.DataFrame:
     """Rows of ``new`` in a closed month (``months``) whose ``measure`` differs from the row of
     the same day and item in ``existing`` (or that had none): what makes that month's History
     out of date. Columns ``month, date, item, old, new``."""
@@ -330,26 +473,42 @@ def changed_closed_days(existing: pd.DataFrame, new: pd.DataFrame, months: list[
     if hit.empty:
         return pd.DataFrame(columns=cols)
     was = existing[["date", "item", measure]].rename(columns={measure: "old"})
-    m = hit[["date", "item", measure]].rename(columns={measure: "new"}).merge(was, on=["date", "item"], how="left")
-    differ = m["old"].isna() | ~np.isclose(m["old"].fillna(0).to_numpy(dtype=float),
-                                           m["new"].fillna(0).to_numpy(dtype=float), rtol=0, atol=1e-9)
+    m = (
+        hit[["date", "item", measure]]
+        .rename(columns={measure: "new"})
+        .merge(was, on=["date", "item"], how="left")
+    )
+    differ = m["old"].isna() | ~np.isclose(
+        m["old"].fillna(0).to_numpy(dtype=float),
+        m["new"].fillna(0).to_numpy(dtype=float),
+        rtol=0,
+        atol=1e-9,
+    )
     m = m[differ.to_numpy()]
     return m.assign(month=m["date"].dt.to_period("M").dt.start_time)[cols].reset_index(drop=True)
 
 
-def unscored_months(snapshots: pd.DataFrame, history: pd.DataFrame, journal: pd.DataFrame,
-                    before: pd.Timestamp) -> list[pd.Timestamp]:
+def unscored_months(
+    snapshots: pd.DataFrame, history: pd.DataFrame, journal: pd.DataFrame, before: pd.Timestamp
+) -> list[pd.Timestamp]:
     """Months before ``before`` that locks forecast (lag 1 or more) and History holds, but the
     closed-months accuracy has no row for (months closed before close-month existed, or the
     simulated past of a demo): scored before their forecasts are thinned out."""
     snap = snapshots[(snapshots["lag"] >= 1) & (snapshots["month"] < before)]
     have = set(pd.DatetimeIndex(history.dropna(subset=["qty"])["month"].unique()))
     done = set(pd.DatetimeIndex(journal["month"].unique())) if len(journal) else set()
-    return sorted(m for m in pd.DatetimeIndex(snap["month"].unique()) if m in have and m not in done)
+    return sorted(
+        m for m in pd.DatetimeIndex(snap["month"].unique()) if m in have and m not in done
+    )
 
 
-def keep_snapshots(snapshots: pd.DataFrame, before: pd.Timestamp, keep_months: int = 12,
-                   max_lag: int | None = None, scored: set[pd.Timestamp] | None = None) -> pd.DataFrame:
+def keep_snapshots(
+    snapshots: pd.DataFrame,
+    before: pd.Timestamp,
+    keep_months: int = 12,
+    max_lag: int | None = None,
+    scored: set[pd.Timestamp] | None = None,
+) -> pd.DataFrame:
     """The lock snapshots still needed: every row of a month from ``before`` on (still to be
     scored, or to be closed again from the Actuals sheet) up to lag ``max_lag``; of an earlier
     month that the closed-months accuracy has scored (``scored``; all earlier months when None),
@@ -371,21 +530,35 @@ def waterfall(by_snapshots: pd.DataFrame, journal: pd.DataFrame) -> pd.DataFrame
     fam = journal[journal["level"] == "Family"] if len(journal) else journal
     if fam is None or fam.empty:
         return by_snapshots
-    j = (fam.sort_values("version").drop_duplicates(["name", "month", "lag"], keep="last")
-         .rename(columns={"name": "family"})[["family", "month", "lag", "final", "actual"]])
+    j = (
+        fam.sort_values("version")
+        .drop_duplicates(["name", "month", "lag"], keep="last")
+        .rename(columns={"name": "family"})[["family", "month", "lag", "final", "actual"]]
+    )
     j = j.assign(error=j["final"].astype(float) - j["actual"].astype(float))
     act = j["actual"].to_numpy(dtype=float)
-    j["ape"] = np.divide(np.abs(j["error"].to_numpy(dtype=float)), act, out=np.full(len(j), np.nan), where=act > 0)
+    j["ape"] = np.divide(
+        np.abs(j["error"].to_numpy(dtype=float)), act, out=np.full(len(j), np.nan), where=act > 0
+    )
     key = ["family", "month", "lag"]
     rest = by_snapshots.merge(j[key], on=key, how="left", indicator=True)
     rest = by_snapshots[(rest["_merge"] == "left_only").to_numpy()]
-    out = pd.concat([rest, j[by_snapshots.columns]], ignore_index=True) if len(rest) else j[by_snapshots.columns]
+    out = (
+        pd.concat([rest, j[by_snapshots.columns]], ignore_index=True)
+        if len(rest)
+        else j[by_snapshots.columns]
+    )
     out["lag"] = out["lag"].astype(int)
     return out.sort_values(key).reset_index(drop=True)
 
 
-def score_into(journal: pd.DataFrame, snapshots: pd.DataFrame, history: pd.DataFrame, month: pd.Timestamp,
-               backfill_before: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Timestamp]]:
+def score_into(
+    journal: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    history: pd.DataFrame,
+    month: pd.Timestamp,
+    backfill_before: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Timestamp]]:
     """The closed-months accuracy with ``month`` scored (again) from ``snapshots`` against
     ``history``: its rows are replaced, but for the locks and lags whose item forecasts are no
     longer kept (a month closed again after its snapshots were thinned), which keep the scores
@@ -399,10 +572,15 @@ def score_into(journal: pd.DataFrame, snapshots: pd.DataFrame, history: pd.DataF
     old = journal[journal["month"] == start]
     if len(old) and len(scored):
         done = set(zip(scored["version"].astype(int), scored["lag"].astype(int), strict=True))
-        old = old[[(int(v), int(g)) not in done for v, g in zip(old["version"], old["lag"], strict=True)]]
+        old = old[
+            [(int(v), int(g)) not in done for v, g in zip(old["version"], old["lag"], strict=True)]
+        ]
     parts = [p for p in (journal[journal["month"] != start], scored, old) if len(p)]
-    backfilled = unscored_months(snapshots, history, pd.concat(parts) if parts else journal, backfill_before) \
-        if backfill_before is not None else []
+    backfilled = (
+        unscored_months(snapshots, history, pd.concat(parts) if parts else journal, backfill_before)
+        if backfill_before is not None
+        else []
+    )
     parts += [score_month(snapshots, history[history["month"] == m], m) for m in backfilled]
     parts = [p for p in parts if len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=JOURNAL_COLUMNS)
@@ -410,36 +588,70 @@ def score_into(journal: pd.DataFrame, snapshots: pd.DataFrame, history: pd.DataF
     return out[JOURNAL_COLUMNS], scored, backfilled
 
 
-def close_record(closes: pd.DataFrame, month: pd.Timestamp, now: pd.Timestamp, user: str, measure: str,
-                 demand: MonthDemand, days_missing: int, forced: bool, changes: pd.DataFrame
-                 ) -> tuple[pd.DataFrame, str]:
+def close_record(
+    closes: pd.DataFrame,
+    month: pd.Timestamp,
+    now: pd.Timestamp,
+    user: str,
+    measure: str,
+    demand: MonthDemand,
+    days_missing: int,
+    forced: bool,
+    changes: pd.DataFrame,
+) -> tuple[pd.DataFrame, str]:
     """The closed-months table with ``month``'s record (added, or replaced when closed again),
     and the record's note (which items changed, for a second close)."""
     again = bool((closes["month"] == month).any())
-    times = int(closes.loc[closes["month"] == month, "times_closed"].fillna(1).max()) + 1 if again else 1
-    text = "; ".join(f"{r.item} {0 if pd.isna(r.old) else r.old:,.0f} -> {0 if pd.isna(r.new) else r.new:,.0f}"
-                     for r in changes.head(10).itertuples(index=False))
-    note = "closed" if not again else f"closed again: {len(changes)} items changed" + (f" ({text})" if text else "")
-    record = pd.DataFrame([{
-        "month": month, "closed_at": now, "user": user, "measure": measure, "items": len(demand.rows),
-        "total": demand.total, "no_actuals": len(demand.without_actuals), "days_missing": days_missing,
-        "forced": "Yes" if forced else "No", "times_closed": times, "note": note[:250]}])
+    times = (
+        int(closes.loc[closes["month"] == month, "times_closed"].fillna(1).max()) + 1
+        if again
+        else 1
+    )
+    text = "; ".join(
+        f"{r.item} {0 if pd.isna(r.old) else r.old:,.0f} -> {0 if pd.isna(r.new) else r.new:,.0f}"
+        for r in changes.head(10).itertuples(index=False)
+    )
+    note = (
+        "closed"
+        if not again
+        else f"closed again: {len(changes)} items changed" + (f" ({text})" if text else "")
+    )
+    record = pd.DataFrame(
+        [
+            {
+                "month": month,
+                "closed_at": now,
+                "user": user,
+                "measure": measure,
+                "items": len(demand.rows),
+                "total": demand.total,
+                "no_actuals": len(demand.without_actuals),
+                "days_missing": days_missing,
+                "forced": "Yes" if forced else "No",
+                "times_closed": times,
+                "note": note[:250],
+            }
+        ]
+    )
     rest = closes[closes["month"] != month]
     out = pd.concat([rest, record], ignore_index=True) if len(rest) else record
     return out.sort_values("month", kind="stable").reset_index(drop=True), text
 
 
-def month_to_close(as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month: object,
-                    today: dt.date) -> pd.Timestamp:
+def month_to_close(
+    as_of_month: pd.Timestamp, closed: list[pd.Timestamp], month: object, today: dt.date
+) -> pd.Timestamp:
     """The month ``close-month`` closes: ``month`` if given (the as-of month or an earlier one);
     else the as-of month once it is over, or, before that, the month before it when it was
     closed already (so a second run changes nothing unless its actuals changed)."""
     if month is not None:
         target = month_start(month)
         if target > as_of_month:
-            raise InputError(f"{target:%B %Y} comes after the as-of month ({as_of_month:%B %Y}): months "
-                             f"close in order. Close {as_of_month:%B %Y} first; it moves Settings > "
-                             "As-of date into the next month.")
+            raise InputError(
+                f"{target:%B %Y} comes after the as-of month ({as_of_month:%B %Y}): months "
+                f"close in order. Close {as_of_month:%B %Y} first; it moves Settings > "
+                "As-of date into the next month."
+            )
         return target
     if today > month_end(as_of_month).date():
         return as_of_month
@@ -452,7 +664,17 @@ def same_actuals(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     if len(a) != len(b):
         return False
     cols = ["date", "item", "orders", "shipments"]
-    x, y = (f[cols].sort_values(["date", "item"], kind="stable").reset_index(drop=True) for f in (a, b))
-    return bool((x["date"].to_numpy() == y["date"].to_numpy()).all() and (x["item"].to_numpy() == y["item"].to_numpy()).all()
-                and np.allclose(x[cols[2:]].to_numpy(dtype=float), y[cols[2:]].to_numpy(dtype=float),
-                                rtol=0, atol=1e-9, equal_nan=True))
+    x, y = (
+        f[cols].sort_values(["date", "item"], kind="stable").reset_index(drop=True) for f in (a, b)
+    )
+    return bool(
+        (x["date"].to_numpy() == y["date"].to_numpy()).all()
+        and (x["item"].to_numpy() == y["item"].to_numpy()).all()
+        and np.allclose(
+            x[cols[2:]].to_numpy(dtype=float),
+            y[cols[2:]].to_numpy(dtype=float),
+            rtol=0,
+            atol=1e-9,
+            equal_nan=True,
+        )
+    )

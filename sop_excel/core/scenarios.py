@@ -20,8 +20,17 @@ import pandas as pd
 
 from sop_excel.core.frames import append_rows
 
-__all__ = ["CHANGE_MAX", "CHANGE_MIN", "DRIVER_KINDS", "LAUNCH_MAX", "MAX_NAME", "apply_scenario", "capacity_for",
-           "driver_mask", "scenario_chain"]
+__all__ = [
+    "CHANGE_MAX",
+    "CHANGE_MIN",
+    "DRIVER_KINDS",
+    "LAUNCH_MAX",
+    "MAX_NAME",
+    "apply_scenario",
+    "capacity_for",
+    "driver_mask",
+    "scenario_chain",
+]
 
 DRIVER_KINDS = ("volume", "price", "unit_cost", "launch", "capacity")
 # Bounds of a driver's value: a change from -100% (nothing left) to +1,000% (eleven times as
@@ -39,7 +48,9 @@ def scenario_chain(name: str, parents: dict[str, str]) -> list[str]:
     cur: str | None = name
     while cur:
         if cur in seen:
-            raise ValueError(f"scenario '{name}' has a loop in its parents: {' -> '.join(chain + [cur])}")
+            raise ValueError(
+                f"scenario '{name}' has a loop in its parents: {' -> '.join(chain + [cur])}"
+            )
         if cur not in parents:
             raise ValueError(f"scenario '{cur}' is not defined")
         seen.add(cur)
@@ -62,8 +73,13 @@ def driver_mask(frame: pd.DataFrame, d: pd.Series) -> pd.Series:
     return m
 
 
-def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers: pd.DataFrame,
-                   parents: dict[str, str]) -> pd.DataFrame:
+def apply_scenario(
+    name: str,
+    final: pd.DataFrame,
+    items: pd.DataFrame,
+    drivers: pd.DataFrame,
+    parents: dict[str, str],
+) -> pd.DataFrame:
     """Item-month factors and values of scenario ``name``.
 
     Args:
@@ -91,13 +107,26 @@ def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers:
         for _, d in drivers[drivers["scenario"] == scen].iterrows():
             kind, value = d["kind"], float(d["value"])
             if kind == "launch":
-                start = pd.Timestamp(d["from_month"]) if pd.notna(d.get("from_month")) else months[0]
+                start = (
+                    pd.Timestamp(d["from_month"]) if pd.notna(d.get("from_month")) else months[0]
+                )
                 stop = pd.Timestamp(d["to_month"]) if pd.notna(d.get("to_month")) else months[-1]
-                rows = pd.DataFrame({"item": d["item"], "family": d["family"],
-                                     "month": [m for m in months if start <= m <= stop]})
-                rows = rows.assign(base=0.0, launch_qty=value, launch_price=float(d["price"]),
-                                   launch_cost=float(d["unit_cost"]), m_volume=1.0, m_price=1.0,
-                                   m_unit_cost=1.0)
+                rows = pd.DataFrame(
+                    {
+                        "item": d["item"],
+                        "family": d["family"],
+                        "month": [m for m in months if start <= m <= stop],
+                    }
+                )
+                rows = rows.assign(
+                    base=0.0,
+                    launch_qty=value,
+                    launch_price=float(d["price"]),
+                    launch_cost=float(d["unit_cost"]),
+                    m_volume=1.0,
+                    m_price=1.0,
+                    m_unit_cost=1.0,
+                )
                 out = append_rows(out, rows)
             elif kind in ("volume", "price", "unit_cost"):
                 m = driver_mask(out, d)
@@ -114,9 +143,25 @@ def apply_scenario(name: str, final: pd.DataFrame, items: pd.DataFrame, drivers:
     out["revenue"] = out["volume"] * out["price"]
     out["cost"] = out["volume"] * out["unit_cost"]
     out.insert(0, "scenario", name)
-    return out[["scenario", "item", "family", "month", "volume_pct", "price_pct", "cost_pct",
-                "launch_qty", "launch_price", "launch_cost", "volume", "price", "unit_cost",
-                "revenue", "cost"]].reset_index(drop=True)
+    return out[
+        [
+            "scenario",
+            "item",
+            "family",
+            "month",
+            "volume_pct",
+            "price_pct",
+            "cost_pct",
+            "launch_qty",
+            "launch_price",
+            "launch_cost",
+            "volume",
+            "price",
+            "unit_cost",
+            "revenue",
+            "cost",
+        ]
+    ].reset_index(drop=True)
 
 
 def _price_changes(out: pd.DataFrame, master: pd.DataFrame) -> None:
@@ -129,22 +174,30 @@ def _price_changes(out: pd.DataFrame, master: pd.DataFrame) -> None:
     after = (start.notna() & (out["month"] >= start)).to_numpy()
     if not after.any():
         return
-    for new, old, factor in (("new_price", "price", "m_price"), ("new_unit_cost", "unit_cost", "m_unit_cost")):
+    for new, old, factor in (
+        ("new_price", "price", "m_price"),
+        ("new_unit_cost", "unit_cost", "m_unit_cost"),
+    ):
         if new not in master.columns:
             continue
-        ratio = (pd.to_numeric(out["item"].map(master[new]), errors="coerce")
-                 / pd.to_numeric(out["item"].map(master[old]), errors="coerce")).to_numpy(dtype=float)
+        ratio = (
+            pd.to_numeric(out["item"].map(master[new]), errors="coerce")
+            / pd.to_numeric(out["item"].map(master[old]), errors="coerce")
+        ).to_numpy(dtype=float)
         use = after & np.isfinite(ratio)
         out.loc[use, factor] = out.loc[use, factor].to_numpy() * ratio[use]
 
 
-def capacity_for(name: str, capacity: pd.DataFrame, drivers: pd.DataFrame,
-                 parents: dict[str, str]) -> pd.DataFrame:
+def capacity_for(
+    name: str, capacity: pd.DataFrame, drivers: pd.DataFrame, parents: dict[str, str]
+) -> pd.DataFrame:
     """Capacity (``resource, month, hours``) of a scenario after its capacity drivers."""
     out = capacity.copy()
     out["hours"] = out["hours"].astype(float)
     for scen in scenario_chain(name, parents):
-        for _, d in drivers[(drivers["scenario"] == scen) & (drivers["kind"] == "capacity")].iterrows():
+        for _, d in drivers[
+            (drivers["scenario"] == scen) & (drivers["kind"] == "capacity")
+        ].iterrows():
             m = out["resource"] == d["resource"]
             if pd.notna(d.get("from_month")):
                 m &= out["month"] >= pd.Timestamp(d["from_month"])

@@ -24,10 +24,19 @@ from sop_excel.core.drift import DateLike, WorkCalendar, month_days, mtd_share, 
 __all__ = ["sense_demand"]
 
 
-def sense_demand(daily: pd.DataFrame, month_plan: pd.Series, next_month_plan: pd.Series,
-                 as_of: DateLike, *, calendar: WorkCalendar | None = None,
-                 profile: pd.DataFrame | None = None, sigma_month: pd.Series | float | None = None,
-                 default_cv: float = 0.2, dispersion: float = 1.0, carry: float = 1.0) -> pd.DataFrame:
+def sense_demand(
+    daily: pd.DataFrame,
+    month_plan: pd.Series,
+    next_month_plan: pd.Series,
+    as_of: DateLike,
+    *,
+    calendar: WorkCalendar | None = None,
+    profile: pd.DataFrame | None = None,
+    sigma_month: pd.Series | float | None = None,
+    default_cv: float = 0.2,
+    dispersion: float = 1.0,
+    carry: float = 1.0,
+) -> pd.DataFrame:
     """Re-forecast the current and next month per item from the month's daily orders.
 
     Args:
@@ -56,9 +65,14 @@ def sense_demand(daily: pd.DataFrame, month_plan: pd.Series, next_month_plan: pd
     a = actual.reindex(items, fill_value=0.0).to_numpy(dtype=float)
     s = mtd_share(items, as_of, cut, calendar, profile).to_numpy()
     p = plan.to_numpy()
-    sm = sigma_month.reindex(items).to_numpy(dtype=float) if isinstance(sigma_month, pd.Series) else sigma_month
-    level_var = noise_sigma(p, 1.0, sm, default_cv=default_cv, dispersion=dispersion) ** 2 - np.maximum(
-        dispersion * p, dispersion)
+    sm = (
+        sigma_month.reindex(items).to_numpy(dtype=float)
+        if isinstance(sigma_month, pd.Series)
+        else sigma_month
+    )
+    level_var = noise_sigma(
+        p, 1.0, sm, default_cv=default_cv, dispersion=dispersion
+    ) ** 2 - np.maximum(dispersion * p, dispersion)
     level_var = np.clip(level_var, 0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         obs_var = np.where(s > 0, np.maximum(dispersion * p, dispersion) / s, np.inf)
@@ -70,10 +84,21 @@ def sense_demand(daily: pd.DataFrame, month_plan: pd.Series, next_month_plan: pd
         ratio = np.where(p > 0, rate / p, np.nan)
         change = np.where(p > 0, month / p - 1, np.nan)
     nx = nxt.to_numpy()
-    next_sensed = np.where(p > 0, nx * (1 + carry * (np.nan_to_num(ratio, nan=1.0) - 1)),
-                           np.where(nx > 0, nx, rate))
-    out = pd.DataFrame({"item": items, "month_plan": p, "mtd_actual": a, "share": s, "weight": w,
-                        "sensed_month": month, "change_pct": change, "next_month_plan": nx,
-                        "sensed_next_month": next_sensed})
+    next_sensed = np.where(
+        p > 0, nx * (1 + carry * (np.nan_to_num(ratio, nan=1.0) - 1)), np.where(nx > 0, nx, rate)
+    )
+    out = pd.DataFrame(
+        {
+            "item": items,
+            "month_plan": p,
+            "mtd_actual": a,
+            "share": s,
+            "weight": w,
+            "sensed_month": month,
+            "change_pct": change,
+            "next_month_plan": nx,
+            "sensed_next_month": next_sensed,
+        }
+    )
     out.attrs.update(as_of=cut.date(), carry=carry)
     return out

@@ -32,23 +32,32 @@ def capacity_load(plan: pd.DataFrame, items: pd.DataFrame, capacity: pd.DataFram
         items without a resource load nothing.
     """
     master = items.drop_duplicates("item").set_index("item")
-    p = plan.assign(resource=plan["item"].map(master["resource"]),
-                    load_hours=plan["volume"] * plan["item"].map(master["hours_per_unit"]).astype(float))
+    p = plan.assign(
+        resource=plan["item"].map(master["resource"]),
+        load_hours=plan["volume"] * plan["item"].map(master["hours_per_unit"]).astype(float),
+    )
     p = p[p["resource"].notna() & (p["resource"].astype(str).str.strip() != "")]
     load = p.groupby(["resource", "month"], as_index=False)["load_hours"].sum()
-    cap = capacity.groupby(["resource", "month"], as_index=False)["hours"].sum().rename(
-        columns={"hours": "capacity_hours"})
+    cap = (
+        capacity.groupby(["resource", "month"], as_index=False)["hours"]
+        .sum()
+        .rename(columns={"hours": "capacity_hours"})
+    )
     out = load.merge(cap, on=["resource", "month"], how="left").fillna({"capacity_hours": 0.0})
     known = out["resource"].isin(set(capacity["resource"])).to_numpy()
     out.loc[~known, "capacity_hours"] = np.nan
     c = out["capacity_hours"].to_numpy()
-    out["utilisation"] = np.divide(out["load_hours"].to_numpy(), c, out=np.full(len(out), np.inf), where=c > 0)
+    out["utilisation"] = np.divide(
+        out["load_hours"].to_numpy(), c, out=np.full(len(out), np.inf), where=c > 0
+    )
     out.loc[~known, "utilisation"] = np.nan
     out["overload"] = known & (out["load_hours"] > out["capacity_hours"].fillna(0.0) + 1e-9)
     return out.sort_values(["resource", "month"]).reset_index(drop=True)
 
 
-def safety_stock(sigma_month: pd.Series, lead_time_days: pd.Series, service_level: float = 0.95) -> pd.Series:
+def safety_stock(
+    sigma_month: pd.Series, lead_time_days: pd.Series, service_level: float = 0.95
+) -> pd.Series:
     """Safety stock per item: z(service level) x forecast error over the lead time.
 
     ``sigma_month`` is the item's one-month forecast error (standard deviation, units);
@@ -61,8 +70,9 @@ def safety_stock(sigma_month: pd.Series, lead_time_days: pd.Series, service_leve
     return (z * sigma_month.astype(float) * np.sqrt(lt / DAYS_PER_MONTH)).fillna(0.0)
 
 
-def inventory_projection(demand: pd.DataFrame, items: pd.DataFrame, load: pd.DataFrame,
-                         safety: pd.Series) -> pd.DataFrame:
+def inventory_projection(
+    demand: pd.DataFrame, items: pd.DataFrame, load: pd.DataFrame, safety: pd.Series
+) -> pd.DataFrame:
     """Opening + supply - demand per item and month, weeks of cover and below-safety flags.
 
     Args:
@@ -75,19 +85,40 @@ def inventory_projection(demand: pd.DataFrame, items: pd.DataFrame, load: pd.Dat
     d = demand.sort_values(["item", "month"]).reset_index(drop=True)
     d["resource"] = d["item"].map(master["resource"])
     util = load.set_index(["resource", "month"])["utilisation"]
-    fit = pd.Series([1.0 / u if u > 1 else 1.0 for u in util.to_numpy()], index=util.index, dtype=float)
+    fit = pd.Series(
+        [1.0 / u if u > 1 else 1.0 for u in util.to_numpy()], index=util.index, dtype=float
+    )
     keys = pd.MultiIndex.from_arrays([d["resource"], d["month"]])
     d["supply"] = d["volume"].to_numpy() * fit.reindex(keys).fillna(1.0).to_numpy()
     # Per item, in month order: closing = opening stock + running sum of (supply - demand).
-    start = pd.to_numeric(d["item"].map(master["opening_stock"]), errors="coerce").fillna(0.0).to_numpy(float)
+    start = (
+        pd.to_numeric(d["item"].map(master["opening_stock"]), errors="coerce")
+        .fillna(0.0)
+        .to_numpy(float)
+    )
     net = d["supply"].to_numpy(float) - d["volume"].to_numpy(float)
     closing = start + pd.Series(net).groupby(d["item"].to_numpy(), sort=False).cumsum().to_numpy()
     d["opening"] = closing - net
     d["closing"] = closing
     weekly = d["volume"] / (DAYS_PER_MONTH / 7)
-    d["weeks_of_cover"] = np.divide(d["closing"].to_numpy(), weekly.to_numpy(),
-                                    out=np.full(len(d), np.nan), where=weekly.to_numpy() > 0)
+    d["weeks_of_cover"] = np.divide(
+        d["closing"].to_numpy(),
+        weekly.to_numpy(),
+        out=np.full(len(d), np.nan),
+        where=weekly.to_numpy() > 0,
+    )
     d["safety_stock"] = d["item"].map(safety).fillna(0.0).astype(float)
     d["below_safety"] = d["closing"] < d["safety_stock"] - 1e-9
-    return d[["item", "month", "opening", "supply", "volume", "closing", "weeks_of_cover",
-              "safety_stock", "below_safety"]].rename(columns={"volume": "demand"})
+    return d[
+        [
+            "item",
+            "month",
+            "opening",
+            "supply",
+            "volume",
+            "closing",
+            "weeks_of_cover",
+            "safety_stock",
+            "below_safety",
+        ]
+    ].rename(columns={"volume": "demand"})

@@ -73,12 +73,26 @@ def _days_mask(days: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> np.n
     return (days >= np.datetime64(start.date(), "D")) & (days <= np.datetime64(end.date(), "D"))
 
 
-def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items: pd.DataFrame,
-                 capacity: pd.DataFrame, production: pd.DataFrame, actuals: pd.DataFrame,
-                 demand: pd.DataFrame, events: pd.DataFrame, safety: pd.Series,
-                 calendar: WorkCalendar | None = None, frozen_weeks: int = 4, weeks: int = 13,
-                 z_threshold: float = 2.5, watch: float = 0.1, act: float = 0.2,
-                 min_value_at_risk: float = 0.0) -> SupplyWeeks:
+def supply_weeks(
+    *,
+    as_of: dt.date,
+    through: dt.date,
+    plan: pd.DataFrame,
+    items: pd.DataFrame,
+    capacity: pd.DataFrame,
+    production: pd.DataFrame,
+    actuals: pd.DataFrame,
+    demand: pd.DataFrame,
+    events: pd.DataFrame,
+    safety: pd.Series,
+    calendar: WorkCalendar | None = None,
+    frozen_weeks: int = 4,
+    weeks: int = 13,
+    z_threshold: float = 2.5,
+    watch: float = 0.1,
+    act: float = 0.2,
+    min_value_at_risk: float = 0.0,
+) -> SupplyWeeks:
     """Planned production, production drift, projected stock and supply exceptions.
 
     Args:
@@ -99,8 +113,10 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
         min_value_at_risk: exceptions below this value are not listed.
     """
     calendar = calendar or WorkCalendar()
-    cal = np.busdaycalendar(weekmask=calendar.weekmask,
-                            holidays=np.array(sorted(calendar.holidays), dtype="datetime64[D]"))
+    cal = np.busdaycalendar(
+        weekmask=calendar.weekmask,
+        holidays=np.array(sorted(calendar.holidays), dtype="datetime64[D]"),
+    )
     month = pd.Timestamp(as_of).to_period("M").start_time
     month_end = month + pd.offsets.MonthEnd(0)
     starts = week_starts(as_of, weeks)
@@ -108,7 +124,9 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     days = np.arange(np.datetime64(month.date(), "D"), np.datetime64(horizon_end.date(), "D") + 1)
     n_days = len(days)
     working = np.is_busday(days, busdaycal=cal)
-    week_of = ((days - np.datetime64(starts[0].date(), "D")).astype(int) // 7) + 1  # <= 0: before week 1
+    week_of = (
+        (days - np.datetime64(starts[0].date(), "D")).astype(int) // 7
+    ) + 1  # <= 0: before week 1
     months = pd.DatetimeIndex(days).to_period("M").start_time
     month_list = list(dict.fromkeys(months))
     month_idx = np.array([month_list.index(m) for m in months]) if n_days else np.zeros(0, int)
@@ -118,24 +136,34 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     item_index = pd.Index(master.index.astype(str), name="item")
     n_items = len(item_index)
     resource_of = master["resource"].fillna("").astype(str).str.strip()
-    resources = pd.Index(sorted((set(resource_of) | set(capacity["resource"].astype(str))) - {""}), name="resource")
+    resources = pd.Index(
+        sorted((set(resource_of) | set(capacity["resource"].astype(str))) - {""}), name="resource"
+    )
     n_res = len(resources)
-    res_idx = resources.get_indexer(resource_of.to_numpy())  # -1: no resource (bought or made to plan)
+    res_idx = resources.get_indexer(
+        resource_of.to_numpy()
+    )  # -1: no resource (bought or made to plan)
     has_res = res_idx >= 0
     hpu = pd.to_numeric(master["hours_per_unit"], errors="coerce").fillna(0.0).to_numpy(float)
     price = pd.to_numeric(master["price"], errors="coerce").fillna(0.0).to_numpy(float)
     cost = pd.to_numeric(master["unit_cost"], errors="coerce").fillna(0.0).to_numpy(float)
     lead = pd.to_numeric(master["lead_time_days"], errors="coerce").fillna(0.0).to_numpy(float)
     opening = pd.to_numeric(master["opening_stock"], errors="coerce").fillna(0.0).to_numpy(float)
-    ind = sparse.csr_matrix((np.ones(int(has_res.sum())), (res_idx[has_res], np.flatnonzero(has_res))),
-                            shape=(n_res, n_items))
+    ind = sparse.csr_matrix(
+        (np.ones(int(has_res.sum())), (res_idx[has_res], np.flatnonzero(has_res))),
+        shape=(n_res, n_items),
+    )
 
     # the month's production rows as arrays, their items found once (310,000 rows at 10,000 items)
     prod = production[production["date"] >= month]  # dates are days (a reader's or the sheet's)
     p_item = item_index.get_indexer(prod["item"].to_numpy(dtype=object))
     prod, p_item = prod[p_item >= 0], p_item[p_item >= 0]
-    rows = _Rows(p_item, prod["date"].to_numpy().astype("datetime64[D]"), prod["produced"].to_numpy(float),
-                 prod["receipts"].to_numpy(float))
+    rows = _Rows(
+        p_item,
+        prod["date"].to_numpy().astype("datetime64[D]"),
+        prod["produced"].to_numpy(float),
+        prod["receipts"].to_numpy(float),
+    )
 
     # what to make per item and day: the plan less the month's receipts; capacity per resource and day
     firsts = np.array(month_list, dtype="datetime64[M]")
@@ -150,15 +178,26 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
         np.add.at(out, (row[ok], col[ok]), value[ok])
         return out
 
-    vol = by_month(item_index.get_indexer(plan["item"].astype(str)), plan["month"].to_numpy(),
-                   plan["volume"].to_numpy(float), n_items)
+    vol = by_month(
+        item_index.get_indexer(plan["item"].astype(str)),
+        plan["month"].to_numpy(),
+        plan["volume"].to_numpy(float),
+        n_items,
+    )
     make = np.maximum(vol - by_month(rows.item, rows.date, rows.receipts, n_items), 0.0)
     make[~has_res] = 0.0
     per_day = np.divide(make, wd[None, :], out=np.zeros_like(make), where=wd[None, :] > 0)
     p_full = per_day[:, month_idx] * working[None, :]
-    cap = by_month(resources.get_indexer(capacity["resource"].astype(str)), capacity["month"].to_numpy(),
-                   capacity["hours"].to_numpy(float), n_res)
-    c0 = np.divide(cap, wd[None, :], out=np.zeros_like(cap), where=wd[None, :] > 0)[:, month_idx] * working[None, :]
+    cap = by_month(
+        resources.get_indexer(capacity["resource"].astype(str)),
+        capacity["month"].to_numpy(),
+        capacity["hours"].to_numpy(float),
+        n_res,
+    )
+    c0 = (
+        np.divide(cap, wd[None, :], out=np.zeros_like(cap), where=wd[None, :] > 0)[:, month_idx]
+        * working[None, :]
+    )
 
     rate = np.ones((n_res, n_days))
     blocked = np.zeros((n_items, n_days), dtype=bool)
@@ -181,7 +220,9 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
         return out
 
     load_full = ind @ (p_full * hpu[:, None])
-    p_plan = p_full * per_item(share_of(load_full, c0))  # the production plan: what fits undisrupted hours
+    p_plan = p_full * per_item(
+        share_of(load_full, c0)
+    )  # the production plan: what fits undisrupted hours
     p_b = np.where(blocked, 0.0, p_full)
     load_b = ind @ (p_b * hpu[:, None])
     made = p_b * per_item(share_of(load_b, c))  # what will be made, events included
@@ -189,8 +230,10 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
 
     # actuals: production, receipts, shipments
     made_days = rows.date[(rows.produced > 0) & (rows.date <= np.datetime64(month_end.date(), "D"))]
-    supply_through = max(pd.Timestamp(through), pd.Timestamp(made_days.max()) if len(made_days)
-                         else month - pd.Timedelta(days=1))
+    supply_through = max(
+        pd.Timestamp(through),
+        pd.Timestamp(made_days.max()) if len(made_days) else month - pd.Timedelta(days=1),
+    )
     st64 = np.datetime64(supply_through.date(), "D")
     done_row = rows.date <= st64
     produced = np.bincount(rows.item[done_row], weights=rows.produced[done_row], minlength=n_items)
@@ -198,8 +241,12 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     act_rows = actuals[(actuals["date"] >= month) & (actuals["date"] <= pd.Timestamp(through))]
     a_item = item_index.get_indexer(act_rows["item"].to_numpy(dtype=object))
     known = a_item >= 0
-    shipped = np.bincount(a_item[known], weights=act_rows["shipments"].to_numpy(float)[known], minlength=n_items)
-    ordered = np.bincount(a_item[known], weights=act_rows["orders"].to_numpy(float)[known], minlength=n_items)
+    shipped = np.bincount(
+        a_item[known], weights=act_rows["shipments"].to_numpy(float)[known], minlength=n_items
+    )
+    ordered = np.bincount(
+        a_item[known], weights=act_rows["orders"].to_numpy(float)[known], minlength=n_items
+    )
     stock_now = opening + produced + received - shipped
     backlog = np.maximum(ordered - shipped, 0.0)
     due = _due_receipts(prod[~done_row & (rows.receipts > 0)], events)
@@ -209,8 +256,12 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     done = days <= st64
     month_plan = p_plan[:, in_month].sum(axis=1)
     mtd_plan = p_plan[:, in_month & done].sum(axis=1)
-    share = np.divide(mtd_plan, month_plan, out=np.full(n_items, calendar.share(month, supply_through)),
-                      where=month_plan > _EPS)
+    share = np.divide(
+        mtd_plan,
+        month_plan,
+        out=np.full(n_items, calendar.share(month, supply_through)),
+        where=month_plan > _EPS,
+    )
     dispersion = _dispersion(rows, done_row, res_idx, days, working & done, rate, blocked, n_res)
     sigma = noise_sigma(month_plan, share, np.zeros(n_items), dispersion=dispersion)
     z = drift_z(produced, mtd_plan, sigma)
@@ -218,9 +269,14 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
         drift = np.where(mtd_plan > _EPS, produced / mtd_plan - 1.0, np.nan)
     beyond = (np.abs(z) >= z_threshold) & (share > 0) & (mtd_plan > _EPS)
     behind = np.nan_to_num(-drift, nan=0.0)
-    prod_flag = np.select([beyond & (behind >= act),
-                           (beyond & (behind >= watch)) | ((behind >= act) & (np.abs(z) >= z_threshold / 2))],
-                          [_ACT, _WATCH], "")
+    prod_flag = np.select(
+        [
+            beyond & (behind >= act),
+            (beyond & (behind >= watch)) | ((behind >= act) & (np.abs(z) >= z_threshold / 2)),
+        ],
+        [_ACT, _WATCH],
+        "",
+    )
 
     # the weeks ahead: production, receipts, demand, stock
     ahead = days > st64
@@ -230,11 +286,21 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     prod_w = made[:, ahead] @ onehot[ahead]
     rec_w = _by_week(due, item_index, starts[0], weeks, horizon_end)
     dem_w = np.zeros((n_items, weeks))
-    d_item, d_week = item_index.get_indexer(demand["item"].astype(str)), demand["week"].to_numpy(int)
+    d_item, d_week = (
+        item_index.get_indexer(demand["item"].astype(str)),
+        demand["week"].to_numpy(int),
+    )
     d_ok = (d_item >= 0) & (d_week >= 1) & (d_week <= weeks)
-    np.add.at(dem_w, (d_item[d_ok], d_week[d_ok] - 1),
-              np.maximum(demand["plan_ahead"].to_numpy(float), demand["sensed_ahead"].to_numpy(float))[d_ok])
-    first_ahead = int(np.clip((pd.Timestamp(through) + pd.Timedelta(days=1) - starts[0]).days // 7 + 1, 1, weeks))
+    np.add.at(
+        dem_w,
+        (d_item[d_ok], d_week[d_ok] - 1),
+        np.maximum(demand["plan_ahead"].to_numpy(float), demand["sensed_ahead"].to_numpy(float))[
+            d_ok
+        ],
+    )
+    first_ahead = int(
+        np.clip((pd.Timestamp(through) + pd.Timedelta(days=1) - starts[0]).days // 7 + 1, 1, weeks)
+    )
     dem_w[:, first_ahead - 1] += backlog
     closing = stock_now[:, None] + np.cumsum(prod_w + rec_w - dem_w, axis=1)
     ss = safety.reindex(item_index).fillna(0.0).to_numpy(float)
@@ -248,50 +314,131 @@ def supply_weeks(*, as_of: dt.date, through: dt.date, plan: pd.DataFrame, items:
     shortage = np.maximum(-closing.min(axis=1), 0.0)
     days_ahead = max((horizon_end - pd.Timestamp(through)).days, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cover = np.where(dem_w.sum(axis=1) > _EPS, stock_now / (dem_w.sum(axis=1) / (days_ahead / 7.0)), np.nan)
+        cover = np.where(
+            dem_w.sum(axis=1) > _EPS, stock_now / (dem_w.sum(axis=1) / (days_ahead / 7.0)), np.nan
+        )
     week_dates = np.array(starts, dtype="datetime64[ns]")
-    frame = pd.DataFrame({
-        "item": item_index, "family": master["family"].fillna("").astype(str).to_numpy(),
-        "resource": resource_of.to_numpy(), "mtd_plan": mtd_plan, "mtd_produced": produced,
-        "drift_pct": drift, "z": np.where(mtd_plan > _EPS, z, np.nan),
-        "beyond_noise": np.where(beyond, "Yes", "No"), "stock_now": stock_now, "safety_stock": ss,
-        "weeks_of_cover": cover,
-        "below_safety_week": np.where(below_k >= 0, week_dates[np.maximum(below_k, 0)], np.datetime64("NaT")),
-        "stockout_week": np.where(out_k >= 0, week_dates[np.maximum(out_k, 0)], np.datetime64("NaT")),
-        "revenue_at_risk": shortage * price,
-    })
-    order = np.lexsort((item_index.to_numpy(), -frame["revenue_at_risk"].to_numpy(),
-                        np.where(below_k >= 0, below_k, weeks), np.where(out_k >= 0, out_k, weeks)))
+    frame = pd.DataFrame(
+        {
+            "item": item_index,
+            "family": master["family"].fillna("").astype(str).to_numpy(),
+            "resource": resource_of.to_numpy(),
+            "mtd_plan": mtd_plan,
+            "mtd_produced": produced,
+            "drift_pct": drift,
+            "z": np.where(mtd_plan > _EPS, z, np.nan),
+            "beyond_noise": np.where(beyond, "Yes", "No"),
+            "stock_now": stock_now,
+            "safety_stock": ss,
+            "weeks_of_cover": cover,
+            "below_safety_week": np.where(
+                below_k >= 0, week_dates[np.maximum(below_k, 0)], np.datetime64("NaT")
+            ),
+            "stockout_week": np.where(
+                out_k >= 0, week_dates[np.maximum(out_k, 0)], np.datetime64("NaT")
+            ),
+            "revenue_at_risk": shortage * price,
+        }
+    )
+    order = np.lexsort(
+        (
+            item_index.to_numpy(),
+            -frame["revenue_at_risk"].to_numpy(),
+            np.where(below_k >= 0, below_k, weeks),
+            np.where(out_k >= 0, out_k, weeks),
+        )
+    )
     stock = pd.DataFrame(closing[order], columns=range(1, weeks + 1))
     frame = frame.iloc[order].reset_index(drop=True)
 
-    week_frame = pd.DataFrame({"week": range(1, weeks + 1), "week_start": starts,
-                               "horizon": [FROZEN if k <= frozen_weeks else OPEN for k in range(1, weeks + 1)]})
-    sites = pd.DataFrame({"resource": resource_of.to_numpy(), "site": master["site"].fillna("").astype(str).to_numpy()})
-    site = sites.value_counts().reset_index().drop_duplicates("resource").set_index("resource")["site"]  # most items
-    hours_done = _done_hours(rows, done_row, prod["resource"], resources, res_idx, hpu, starts[0], weeks)
-    in_weeks = onehot * (week_of >= 1)[:, None]  # the resource table counts the weeks' own days only
-    res_frame = _resource_weeks(resources, site, week_frame, in_weeks, c0, c, load_full, spare, hours_done)
+    week_frame = pd.DataFrame(
+        {
+            "week": range(1, weeks + 1),
+            "week_start": starts,
+            "horizon": [FROZEN if k <= frozen_weeks else OPEN for k in range(1, weeks + 1)],
+        }
+    )
+    sites = pd.DataFrame(
+        {
+            "resource": resource_of.to_numpy(),
+            "site": master["site"].fillna("").astype(str).to_numpy(),
+        }
+    )
+    site = (
+        sites.value_counts().reset_index().drop_duplicates("resource").set_index("resource")["site"]
+    )  # most items
+    hours_done = _done_hours(
+        rows, done_row, prod["resource"], resources, res_idx, hpu, starts[0], weeks
+    )
+    in_weeks = (
+        onehot * (week_of >= 1)[:, None]
+    )  # the resource table counts the weeks' own days only
+    res_frame = _resource_weeks(
+        resources, site, week_frame, in_weeks, c0, c, load_full, spare, hours_done
+    )
 
-    ctx = _Context(item_index=item_index, master=master, resources=resources, res_idx=res_idx, hpu=hpu,
-                   price=price, cost=cost, site=site, starts=starts, weeks=weeks, ahead=ahead, onehot=onehot,
-                   spare=spare, events=events)
-    exceptions = _exceptions(ctx, as_of=pd.Timestamp(as_of), lead=lead, closing=closing, out_k=out_k,
-                             shortage=shortage, stock_now=stock_now, prod_w=prod_w, rec_w=rec_w, dem_w=dem_w,
-                             due=due, prod_flag=prod_flag, drift=drift, produced=produced, mtd_plan=mtd_plan,
-                             beyond=beyond, month_end=month_end, load_full=load_full, load_b=load_b, c=c,
-                             p_b=p_b, made=made, frozen_weeks=frozen_weeks, min_value_at_risk=min_value_at_risk)
+    ctx = _Context(
+        item_index=item_index,
+        master=master,
+        resources=resources,
+        res_idx=res_idx,
+        hpu=hpu,
+        price=price,
+        cost=cost,
+        site=site,
+        starts=starts,
+        weeks=weeks,
+        ahead=ahead,
+        onehot=onehot,
+        spare=spare,
+        events=events,
+    )
+    exceptions = _exceptions(
+        ctx,
+        as_of=pd.Timestamp(as_of),
+        lead=lead,
+        closing=closing,
+        out_k=out_k,
+        shortage=shortage,
+        stock_now=stock_now,
+        prod_w=prod_w,
+        rec_w=rec_w,
+        dem_w=dem_w,
+        due=due,
+        prod_flag=prod_flag,
+        drift=drift,
+        produced=produced,
+        mtd_plan=mtd_plan,
+        beyond=beyond,
+        month_end=month_end,
+        load_full=load_full,
+        load_b=load_b,
+        c=c,
+        p_b=p_b,
+        made=made,
+        frozen_weeks=frozen_weeks,
+        min_value_at_risk=min_value_at_risk,
+    )
     return SupplyWeeks(frame, stock, res_frame, exceptions, week_frame, supply_through.date())
 
 
 def _days_from(dates: pd.Series, first: pd.Timestamp) -> np.ndarray:
-    return (dates.to_numpy().astype("datetime64[D]") - np.datetime64(first.date(), "D")).astype(np.int64)
+    return (dates.to_numpy().astype("datetime64[D]") - np.datetime64(first.date(), "D")).astype(
+        np.int64
+    )
 
 
 def _due_receipts(rows: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     """Receipts still due (``item, date, qty, was, why``), moved by delay and block events."""
-    due = pd.DataFrame({"item": rows["item"].to_numpy(), "date": rows["date"].to_numpy(),
-                        "qty": rows["receipts"].to_numpy(float), "was": rows["date"].to_numpy(), "why": ""})
+    due = pd.DataFrame(
+        {
+            "item": rows["item"].to_numpy(),
+            "date": rows["date"].to_numpy(),
+            "qty": rows["receipts"].to_numpy(float),
+            "was": rows["date"].to_numpy(),
+            "why": "",
+        }
+    )
     for e in events.itertuples(index=False):
         if e.kind not in (DELAYED, BLOCKED):
             continue
@@ -305,8 +452,13 @@ def _due_receipts(rows: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     return due
 
 
-def _by_week(due: pd.DataFrame, item_index: pd.Index, first: pd.Timestamp, weeks: int,
-             horizon_end: pd.Timestamp) -> np.ndarray:
+def _by_week(
+    due: pd.DataFrame,
+    item_index: pd.Index,
+    first: pd.Timestamp,
+    weeks: int,
+    horizon_end: pd.Timestamp,
+) -> np.ndarray:
     out = np.zeros((len(item_index), weeks))
     d = due[due["date"] <= horizon_end]
     if len(d):
@@ -325,8 +477,16 @@ class _Rows:
     receipts: np.ndarray
 
 
-def _dispersion(rows: _Rows, done: np.ndarray, res_idx: np.ndarray, days: np.ndarray,
-                counted: np.ndarray, rate: np.ndarray, blocked: np.ndarray, n_res: int) -> np.ndarray:
+def _dispersion(
+    rows: _Rows,
+    done: np.ndarray,
+    res_idx: np.ndarray,
+    days: np.ndarray,
+    counted: np.ndarray,
+    rate: np.ndarray,
+    blocked: np.ndarray,
+    n_res: int,
+) -> np.ndarray:
     """Per item, the day-to-day dispersion (variance / mean) of its resource's daily output.
 
     Each item's variance over mean of its daily production on the working days so far that no
@@ -356,56 +516,111 @@ def _dispersion(rows: _Rows, done: np.ndarray, res_idx: np.ndarray, days: np.nda
     return out
 
 
-def _done_hours(rows: _Rows, done: np.ndarray, resource: pd.Series, resources: pd.Index, res_idx: np.ndarray,
-                hpu: np.ndarray, first: pd.Timestamp, weeks: int) -> np.ndarray:
+def _done_hours(
+    rows: _Rows,
+    done: np.ndarray,
+    resource: pd.Series,
+    resources: pd.Index,
+    res_idx: np.ndarray,
+    hpu: np.ndarray,
+    first: pd.Timestamp,
+    weeks: int,
+) -> np.ndarray:
     """Hours of production done per resource and week (a row's resource, else the item's)."""
     out = np.zeros((len(resources), weeks))
     k = (rows.date[done] - np.datetime64(first.date(), "D")).astype(np.int64) // 7
     if not len(k):
         return out
     i = rows.item[done]
-    own = resources.get_indexer(resource.to_numpy(dtype=object)[done])  # "" or None: the item's own resource
+    own = resources.get_indexer(
+        resource.to_numpy(dtype=object)[done]
+    )  # "" or None: the item's own resource
     r = np.where(own >= 0, own, res_idx[i])
     ok = (r >= 0) & (k >= 0) & (k < weeks)
     np.add.at(out, (r[ok], k[ok]), rows.produced[done][ok] * hpu[i[ok]])
     return out
 
 
-def _resource_weeks(resources: pd.Index, site: pd.Series, weeks: pd.DataFrame, onehot: np.ndarray,
-                    c0: np.ndarray, c: np.ndarray, load: np.ndarray, spare: np.ndarray,
-                    done: np.ndarray) -> pd.DataFrame:
+def _resource_weeks(
+    resources: pd.Index,
+    site: pd.Series,
+    weeks: pd.DataFrame,
+    onehot: np.ndarray,
+    c0: np.ndarray,
+    c: np.ndarray,
+    load: np.ndarray,
+    spare: np.ndarray,
+    done: np.ndarray,
+) -> pd.DataFrame:
     n_w = len(weeks)
     cap_w, avail_w, load_w, spare_w = (x @ onehot for x in (c0, c, load, spare))
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.where(avail_w > _EPS, load_w / avail_w, np.nan)
-    return pd.DataFrame({
-        "resource": np.repeat(resources.to_numpy(), n_w),
-        "site": np.repeat(site.reindex(resources).fillna("").to_numpy(), n_w),
-        "week": np.tile(weeks["week"].to_numpy(), len(resources)),
-        "week_start": np.tile(weeks["week_start"].to_numpy(), len(resources)),
-        "horizon": np.tile(weeks["horizon"].to_numpy(), len(resources)),
-        "capacity_hours": cap_w.ravel(), "event_hours": (cap_w - avail_w).ravel(),
-        "available_hours": avail_w.ravel(), "load_hours": load_w.ravel(), "utilisation": util.ravel(),
-        "overload": np.where(load_w.ravel() > avail_w.ravel() + 0.005, "Yes", "No"),
-        "spare_hours": spare_w.ravel(), "done_hours": done.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "resource": np.repeat(resources.to_numpy(), n_w),
+            "site": np.repeat(site.reindex(resources).fillna("").to_numpy(), n_w),
+            "week": np.tile(weeks["week"].to_numpy(), len(resources)),
+            "week_start": np.tile(weeks["week_start"].to_numpy(), len(resources)),
+            "horizon": np.tile(weeks["horizon"].to_numpy(), len(resources)),
+            "capacity_hours": cap_w.ravel(),
+            "event_hours": (cap_w - avail_w).ravel(),
+            "available_hours": avail_w.ravel(),
+            "load_hours": load_w.ravel(),
+            "utilisation": util.ravel(),
+            "overload": np.where(load_w.ravel() > avail_w.ravel() + 0.005, "Yes", "No"),
+            "spare_hours": spare_w.ravel(),
+            "done_hours": done.ravel(),
+        }
+    )
 
 
 class _Context:
     """What the exception rules look up, worked out once (there may be thousands of exceptions)."""
 
-    def __init__(self, *, item_index: pd.Index, master: pd.DataFrame, resources: pd.Index, res_idx: np.ndarray,
-                 hpu: np.ndarray, price: np.ndarray, cost: np.ndarray, site: pd.Series, starts: pd.DatetimeIndex,
-                 weeks: int, ahead: np.ndarray, onehot: np.ndarray, spare: np.ndarray, events: pd.DataFrame) -> None:
-        self.item_index, self.master, self.resources, self.res_idx = item_index, master, resources, res_idx
-        self.hpu, self.price, self.cost, self.site, self.starts, self.weeks = hpu, price, cost, site, starts, weeks
+    def __init__(
+        self,
+        *,
+        item_index: pd.Index,
+        master: pd.DataFrame,
+        resources: pd.Index,
+        res_idx: np.ndarray,
+        hpu: np.ndarray,
+        price: np.ndarray,
+        cost: np.ndarray,
+        site: pd.Series,
+        starts: pd.DatetimeIndex,
+        weeks: int,
+        ahead: np.ndarray,
+        onehot: np.ndarray,
+        spare: np.ndarray,
+        events: pd.DataFrame,
+    ) -> None:
+        self.item_index, self.master, self.resources, self.res_idx = (
+            item_index,
+            master,
+            resources,
+            res_idx,
+        )
+        self.hpu, self.price, self.cost, self.site, self.starts, self.weeks = (
+            hpu,
+            price,
+            cost,
+            site,
+            starts,
+            weeks,
+        )
         self.ahead, self.onehot = ahead, onehot
         self.family = master["family"].fillna("").astype(str).to_numpy()
-        self.spare_w = spare[:, ahead] @ onehot[ahead]  # spare hours per resource and week, days ahead only
+        self.spare_w = (
+            spare[:, ahead] @ onehot[ahead]
+        )  # spare hours per resource and week, days ahead only
         made_by = pd.DataFrame({"family": self.family, "r": res_idx})
         made_by = made_by[made_by["r"] >= 0].drop_duplicates()
         self.resources_of = made_by.groupby("family")["r"].agg(lambda r: sorted(set(r))).to_dict()
-        self.due: dict[str, pd.DataFrame] = {}  # each item's due receipts, by date (set by _exceptions)
+        self.due: dict[
+            str, pd.DataFrame
+        ] = {}  # each item's due receipts, by date (set by _exceptions)
         self.by_resource: dict[str, list[str]] = {}
         self.by_item: dict[str, list[str]] = {}
         for e in events.itertuples(index=False):
@@ -416,9 +631,11 @@ class _Context:
 
     def spare_by(self, r: int, last_week: int, first_week: int = 1) -> float:
         """Spare hours of resource ``r`` on the days ahead of weeks first..last."""
-        return float(self.spare_w[r, first_week - 1:last_week].sum())
+        return float(self.spare_w[r, first_week - 1 : last_week].sum())
 
-    def alternative(self, r: int, families: set[str], last_week: int, first_week: int = 1) -> tuple[str, float]:
+    def alternative(
+        self, r: int, families: set[str], last_week: int, first_week: int = 1
+    ) -> tuple[str, float]:
         """The other resource making these families with the most spare hours in those weeks."""
         others = sorted({o for f in families for o in self.resources_of.get(f, [])} - {r})
         best, most = "", 0.0
@@ -429,23 +646,53 @@ class _Context:
         return best, most
 
     def events_on(self, resource: str = "", item: str = "") -> list[str]:
-        return self.by_resource.get(resource, []) + self.by_item.get(item, []) if resource or item else []
+        return (
+            self.by_resource.get(resource, []) + self.by_item.get(item, [])
+            if resource or item
+            else []
+        )
 
     def week(self, k: int) -> str:
         return f"W{k} ({self.starts[k - 1]:%d %b})"
 
 
-def _exceptions(ctx: _Context, *, as_of: pd.Timestamp, lead: np.ndarray, closing: np.ndarray, out_k: np.ndarray,
-                shortage: np.ndarray, stock_now: np.ndarray, prod_w: np.ndarray, rec_w: np.ndarray,
-                dem_w: np.ndarray, due: pd.DataFrame, prod_flag: np.ndarray, drift: np.ndarray,
-                produced: np.ndarray, mtd_plan: np.ndarray, beyond: np.ndarray, month_end: pd.Timestamp,
-                load_full: np.ndarray, load_b: np.ndarray, c: np.ndarray, p_b: np.ndarray, made: np.ndarray,
-                frozen_weeks: int, min_value_at_risk: float) -> pd.DataFrame:
+def _exceptions(
+    ctx: _Context,
+    *,
+    as_of: pd.Timestamp,
+    lead: np.ndarray,
+    closing: np.ndarray,
+    out_k: np.ndarray,
+    shortage: np.ndarray,
+    stock_now: np.ndarray,
+    prod_w: np.ndarray,
+    rec_w: np.ndarray,
+    dem_w: np.ndarray,
+    due: pd.DataFrame,
+    prod_flag: np.ndarray,
+    drift: np.ndarray,
+    produced: np.ndarray,
+    mtd_plan: np.ndarray,
+    beyond: np.ndarray,
+    month_end: pd.Timestamp,
+    load_full: np.ndarray,
+    load_b: np.ndarray,
+    c: np.ndarray,
+    p_b: np.ndarray,
+    made: np.ndarray,
+    frozen_weeks: int,
+    min_value_at_risk: float,
+) -> pd.DataFrame:
     rows = []
-    ctx.due = {str(k): g for k, g in due.sort_values("date", kind="stable").groupby("item", sort=False)}
+    ctx.due = {
+        str(k): g for k, g in due.sort_values("date", kind="stable").groupby("item", sort=False)
+    }
     month_week = int(np.clip((month_end - ctx.starts[0]).days // 7 + 1, 1, ctx.weeks))
-    priority = (pd.to_numeric(ctx.master["priority"], errors="coerce").to_numpy(float)
-                if "priority" in ctx.master.columns else np.full(len(ctx.item_index), np.nan))
+    priority = (
+        pd.to_numeric(ctx.master["priority"], errors="coerce").to_numpy(float)
+        if "priority" in ctx.master.columns
+        else np.full(len(ctx.item_index), np.nan)
+    )
     for i in np.flatnonzero((out_k >= 0) | (prod_flag != "")):
         item = str(ctx.item_index[i])
         r = int(ctx.res_idx[i])
@@ -458,14 +705,18 @@ def _exceptions(ctx: _Context, *, as_of: pd.Timestamp, lead: np.ndarray, closing
         parts = []
         if k:
             kw = int(np.argmin(closing[i])) + 1
-            parts.append(f"Projected out of stock from {ctx.week(k)}, {'inside' if inside else 'beyond'} its lead "
-                         f"time of {lead[i]:.0f} days: short {shortage[i]:,.0f} units by W{kw} (stock now "
-                         f"{stock_now[i]:,.0f}; through W{kw} production {prod_w[i, :kw].sum():,.0f}, receipts "
-                         f"{rec_w[i, :kw].sum():,.0f}, demand {dem_w[i, :kw].sum():,.0f})")
+            parts.append(
+                f"Projected out of stock from {ctx.week(k)}, {'inside' if inside else 'beyond'} its lead "
+                f"time of {lead[i]:.0f} days: short {shortage[i]:,.0f} units by W{kw} (stock now "
+                f"{stock_now[i]:,.0f}; through W{kw} production {prod_w[i, :kw].sum():,.0f}, receipts "
+                f"{rec_w[i, :kw].sum():,.0f}, demand {dem_w[i, :kw].sum():,.0f})"
+            )
         if prod_flag[i]:
             noise = "beyond normal variation" if beyond[i] else "within normal variation"
-            parts.append(f"Production {abs(drift[i]):.0%} behind plan month to date ({produced[i]:,.0f} vs "
-                         f"{mtd_plan[i]:,.0f} units, {noise})")
+            parts.append(
+                f"Production {abs(drift[i]):.0%} behind plan month to date ({produced[i]:,.0f} vs "
+                f"{mtd_plan[i]:,.0f} units, {noise})"
+            )
             value = min(value, (produced[i] - mtd_plan[i]) * ctx.price[i])
         if abs(value) < min_value_at_risk:
             continue
@@ -473,18 +724,44 @@ def _exceptions(ctx: _Context, *, as_of: pd.Timestamp, lead: np.ndarray, closing
         reason = "; ".join(parts) + (f"; events: {', '.join(said)}" if said else "")
         need_by = k if k else month_week
         short = shortage[i] if k else max(mtd_plan[i] - produced[i], 0.0)
-        rows.append({"item": item, "family": ctx.family[i], "area": AREA_SUPPLY, "flag": flag,
-                     "drift_pct": drift[i], "value_at_risk": value, "reason": reason,
-                     "action": _item_action(ctx, i, res, r, need_by, short, inside, due, stock_now[i],
-                                            prod_w[i], rec_w[i], dem_w[i], priority)})
-    rows += _capacity_rows(ctx, load_full, load_b, c, p_b, made, frozen_weeks, min_value_at_risk, priority)
+        rows.append(
+            {
+                "item": item,
+                "family": ctx.family[i],
+                "area": AREA_SUPPLY,
+                "flag": flag,
+                "drift_pct": drift[i],
+                "value_at_risk": value,
+                "reason": reason,
+                "action": _item_action(
+                    ctx,
+                    i,
+                    res,
+                    r,
+                    need_by,
+                    short,
+                    inside,
+                    due,
+                    stock_now[i],
+                    prod_w[i],
+                    rec_w[i],
+                    dem_w[i],
+                    priority,
+                ),
+            }
+        )
+    rows += _capacity_rows(
+        ctx, load_full, load_b, c, p_b, made, frozen_weeks, min_value_at_risk, priority
+    )
     cols = ["item", "family", "area", "flag", "drift_pct", "value_at_risk", "reason", "action"]
     return pd.DataFrame(rows, columns=cols)
 
 
 def _ranking(ctx: _Context, members: np.ndarray, priority: np.ndarray) -> tuple[str, list[str]]:
     """How scarce capacity or stock is shared: by Priority where any item has one, else by margin per hour."""
-    margin_h = np.divide(ctx.price - ctx.cost, ctx.hpu, out=(ctx.price - ctx.cost).copy(), where=ctx.hpu > 0)
+    margin_h = np.divide(
+        ctx.price - ctx.cost, ctx.hpu, out=(ctx.price - ctx.cost).copy(), where=ctx.hpu > 0
+    )
     pr = priority[members]
     if np.isfinite(pr).any():
         order = np.lexsort((-margin_h[members], np.where(np.isfinite(pr), pr, np.inf)))
@@ -495,9 +772,21 @@ def _ranking(ctx: _Context, members: np.ndarray, priority: np.ndarray) -> tuple[
     return key, [str(ctx.item_index[members[j]]) for j in order]
 
 
-def _item_action(ctx: _Context, i: int | np.integer, res: str, r: int, need_by: int, short: float, inside: bool,
-                 due: pd.DataFrame, stock_now: float, prod_w: np.ndarray, rec_w: np.ndarray, dem_w: np.ndarray,
-                 priority: np.ndarray) -> str:
+def _item_action(
+    ctx: _Context,
+    i: int | np.integer,
+    res: str,
+    r: int,
+    need_by: int,
+    short: float,
+    inside: bool,
+    due: pd.DataFrame,
+    stock_now: float,
+    prod_w: np.ndarray,
+    rec_w: np.ndarray,
+    dem_w: np.ndarray,
+    priority: np.ndarray,
+) -> str:
     """What would cover ``short`` units by week ``need_by``, with numbers."""
     item = str(ctx.item_index[i])
     parts: list[str] = []
@@ -505,45 +794,74 @@ def _item_action(ctx: _Context, i: int | np.integer, res: str, r: int, need_by: 
     mine = ctx.due.get(item)
     late = mine[mine["date"] >= ctx.starts[need_by - 1]] if mine is not None else None
     if late is not None and len(late) and left > _EPS:
-        enough = int(np.searchsorted(late["qty"].cumsum().to_numpy(), left - _EPS)) + 1  # the first receipts that cover it
+        enough = (
+            int(np.searchsorted(late["qty"].cumsum().to_numpy(), left - _EPS)) + 1
+        )  # the first receipts that cover it
         used = late.iloc[:enough]
         pull = min(left, float(used["qty"].sum()))
-        when = f"{used['date'].min():%Y-%m-%d}" + (f" to {used['date'].max():%Y-%m-%d}" if len(used) > 1 else "")
+        when = f"{used['date'].min():%Y-%m-%d}" + (
+            f" to {used['date'].max():%Y-%m-%d}" if len(used) > 1 else ""
+        )
         why = "; ".join(dict.fromkeys(w for w in used["why"] if w))
-        parts.append(f"Expedite receipts: pull {pull:,.0f} units of the {used['qty'].sum():,.0f} due {when} "
-                     f"forward to before {ctx.week(need_by)}" + (f" ({why})" if why else ""))
+        parts.append(
+            f"Expedite receipts: pull {pull:,.0f} units of the {used['qty'].sum():,.0f} due {when} "
+            f"forward to before {ctx.week(need_by)}" + (f" ({why})" if why else "")
+        )
         left -= pull
     hpu = float(ctx.hpu[i])
     if r >= 0 and hpu > 0 and left > _EPS:
         hours = left * hpu
         own = ctx.spare_by(r, need_by)
         if own >= hours - _EPS:
-            parts.append(f"Make {left:,.0f} more units on {res} by {ctx.week(need_by)}: {hours:,.1f} h of its "
-                         f"{own:,.0f} spare hours")
+            parts.append(
+                f"Make {left:,.0f} more units on {res} by {ctx.week(need_by)}: {hours:,.1f} h of its "
+                f"{own:,.0f} spare hours"
+            )
         else:
             besides = f" besides its {own:,.0f} spare hours" if own >= 0.5 else ""
-            parts.append(f"Overtime: {hours - own:,.1f} h on {res} by {ctx.week(need_by)}{besides} "
-                         f"({left:,.0f} units at {hpu:g} h each)")
+            parts.append(
+                f"Overtime: {hours - own:,.1f} h on {res} by {ctx.week(need_by)}{besides} "
+                f"({left:,.0f} units at {hpu:g} h each)"
+            )
             alt, spare = ctx.alternative(r, {ctx.family[i]}, need_by)
             if alt:
                 where = ctx.site.get(alt, "")
-                parts.append(f"or move {min(left, spare / hpu):,.0f} units to {alt}{f' ({where})' if where else ''}: "
-                             f"{spare:,.0f} spare hours by {ctx.week(need_by)}")
+                parts.append(
+                    f"or move {min(left, spare / hpu):,.0f} units to {alt}{f' ({where})' if where else ''}: "
+                    f"{spare:,.0f} spare hours by {ctx.week(need_by)}"
+                )
     elif r < 0 and left > _EPS:  # bought: what is on order does not cover it
-        parts.append(f"order {left:,.0f} more from the supplier" + (
-            ": what is on order does not cover the 13 weeks" if parts else f" for {ctx.week(need_by)}"))
+        parts.append(
+            f"order {left:,.0f} more from the supplier"
+            + (
+                ": what is on order does not cover the 13 weeks"
+                if parts
+                else f" for {ctx.week(need_by)}"
+            )
+        )
     if inside:  # until supply comes, what there is must be shared
         avail = stock_now + prod_w[:need_by].sum() + rec_w[:need_by].sum()
         wanted = dem_w[:need_by].sum()
         rank = f" (Priority {priority[i]:g})" if np.isfinite(priority[i]) else ""
-        parts.append(f"allocate: {max(avail, 0):,.0f} of the {wanted:,.0f} units wanted through W{need_by} can "
-                     f"ship; serve the most important orders first{rank}")
+        parts.append(
+            f"allocate: {max(avail, 0):,.0f} of the {wanted:,.0f} units wanted through W{need_by} can "
+            f"ship; serve the most important orders first{rank}"
+        )
     text = "; ".join(parts) or "Re-plan supply: check the production plan and the stock"
     return text[0].upper() + text[1:]
 
 
-def _capacity_rows(ctx: _Context, load_full: np.ndarray, load_b: np.ndarray, c: np.ndarray, p_b: np.ndarray,
-                   made: np.ndarray, frozen_weeks: int, min_value_at_risk: float, priority: np.ndarray) -> list[dict]:
+def _capacity_rows(
+    ctx: _Context,
+    load_full: np.ndarray,
+    load_b: np.ndarray,
+    c: np.ndarray,
+    p_b: np.ndarray,
+    made: np.ndarray,
+    frozen_weeks: int,
+    min_value_at_risk: float,
+    priority: np.ndarray,
+) -> list[dict]:
     """A resource whose planned load is above its available hours on the days ahead of the frozen weeks."""
     if frozen_weeks < 1:
         return []
@@ -571,26 +889,44 @@ def _capacity_rows(ctx: _Context, load_full: np.ndarray, load_b: np.ndarray, c: 
         n = int((lost_units[members] > _EPS).sum())
         said = ctx.events_on(res)
         frozen_span = "W1" if last == 1 else f"W1-W{last}"
-        reason = (f"{res}: {hours:,.0f} h of its planned load in {span} (frozen) fall on hours it does not have: "
-                  f"{units:,.0f} units of {n} item{'s' if n != 1 else ''} not made; over the frozen weeks "
-                  f"({frozen_span}, days ahead) load {load:,.0f} h against {avail:,.0f} h available"
-                  + (f"; events: {', '.join(said)}" if said else ""))
-        own = ctx.spare_by(int(r), last, a)  # its own spare hours from the first short week to the frozen horizon
+        reason = (
+            f"{res}: {hours:,.0f} h of its planned load in {span} (frozen) fall on hours it does not have: "
+            f"{units:,.0f} units of {n} item{'s' if n != 1 else ''} not made; over the frozen weeks "
+            f"({frozen_span}, days ahead) load {load:,.0f} h against {avail:,.0f} h available"
+            + (f"; events: {', '.join(said)}" if said else "")
+        )
+        own = ctx.spare_by(
+            int(r), last, a
+        )  # its own spare hours from the first short week to the frozen horizon
         families = set(ctx.family[members])
         key, ranked = _ranking(ctx, members, priority)
         if own >= hours - _EPS:
-            action = (f"Re-plan: make the {units:,.0f} units on {res}'s spare hours in W{a}-W{last} "
-                      f"({hours:,.0f} h needed of {own:,.0f} spare)")
+            action = (
+                f"Re-plan: make the {units:,.0f} units on {res}'s spare hours in W{a}-W{last} "
+                f"({hours:,.0f} h needed of {own:,.0f} spare)"
+            )
         else:
             action = f"Overtime: {hours - own:,.1f} h on {res} in W{a}-W{last}" + (
-                f" besides its {own:,.0f} spare hours" if own >= 0.5 else "")
+                f" besides its {own:,.0f} spare hours" if own >= 0.5 else ""
+            )
             alt, spare = ctx.alternative(int(r), families, last, a)
             if alt:
                 where = ctx.site.get(alt, "")
-                action += (f"; or move {min(hours - own, spare):,.0f} h of work to {alt}"
-                           f"{f' ({where})' if where else ''}: {spare:,.0f} spare hours in W{a}-W{last}")
+                action += (
+                    f"; or move {min(hours - own, spare):,.0f} h of work to {alt}"
+                    f"{f' ({where})' if where else ''}: {spare:,.0f} spare hours in W{a}-W{last}"
+                )
             action += f"; else allocate its {avail:,.0f} available hours by {key}: {', '.join(ranked[:3])} first"
-        rows.append({"item": res, "family": "", "area": AREA_CAPACITY, "flag": _ACT,
-                     "drift_pct": -hours / load if load > _EPS else np.nan, "value_at_risk": value,
-                     "reason": reason, "action": action})
+        rows.append(
+            {
+                "item": res,
+                "family": "",
+                "area": AREA_CAPACITY,
+                "flag": _ACT,
+                "drift_pct": -hours / load if load > _EPS else np.nan,
+                "value_at_risk": value,
+                "reason": reason,
+                "action": action,
+            }
+        )
     return rows

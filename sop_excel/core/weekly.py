@@ -33,8 +33,14 @@ def week_starts(as_of: DateLike, weeks: int = 13) -> pd.DatetimeIndex:
     return pd.date_range(day - pd.Timedelta(days=day.day_of_week), periods=weeks, freq="7D")
 
 
-def _share_between(items: pd.Index, month: pd.Timestamp, after: pd.Timestamp, through: pd.Timestamp,
-                   calendar: WorkCalendar, profile: pd.DataFrame | None) -> np.ndarray:
+def _share_between(
+    items: pd.Index,
+    month: pd.Timestamp,
+    after: pd.Timestamp,
+    through: pd.Timestamp,
+    calendar: WorkCalendar,
+    profile: pd.DataFrame | None,
+) -> np.ndarray:
     """Share of each item's month demand on the days after ``after`` through ``through``."""
     if through <= after:
         return np.zeros(len(items))
@@ -43,9 +49,18 @@ def _share_between(items: pd.Index, month: pd.Timestamp, after: pd.Timestamp, th
     return np.clip(hi - lo, 0.0, 1.0)
 
 
-def weekly_view(plan: pd.DataFrame, daily: pd.DataFrame, as_of: DateLike, through: DateLike, *,
-                sensed: pd.DataFrame | None = None, frozen_weeks: int = 4, weeks: int = 13,
-                calendar: WorkCalendar | None = None, profile: pd.DataFrame | None = None) -> pd.DataFrame:
+def weekly_view(
+    plan: pd.DataFrame,
+    daily: pd.DataFrame,
+    as_of: DateLike,
+    through: DateLike,
+    *,
+    sensed: pd.DataFrame | None = None,
+    frozen_weeks: int = 4,
+    weeks: int = 13,
+    calendar: WorkCalendar | None = None,
+    profile: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Plan, sensed demand and orders per item and week for the next ``weeks`` weeks.
 
     Args:
@@ -66,40 +81,61 @@ def weekly_view(plan: pd.DataFrame, daily: pd.DataFrame, as_of: DateLike, throug
     starts = week_starts(as_of, weeks)
     items = pd.Index(sorted(set(plan["item"].astype(str))), name="item")
     cut = pd.Timestamp(through).normalize()
-    monthly = (plan.assign(month=pd.to_datetime(plan["month"]).dt.to_period("M").dt.start_time)
-               .pivot_table(index="item", columns="month", values="volume", aggfunc="sum", fill_value=0.0)
-               .reindex(items, fill_value=0.0))
+    monthly = (
+        plan.assign(month=pd.to_datetime(plan["month"]).dt.to_period("M").dt.start_time)
+        .pivot_table(index="item", columns="month", values="volume", aggfunc="sum", fill_value=0.0)
+        .reindex(items, fill_value=0.0)
+    )
     d = daily[["date", "item", "orders"]].copy()
     d["date"] = pd.to_datetime(d["date"]).dt.normalize()
     d = d[(d["date"] <= cut) & d["item"].isin(items)]
     this_month = cut.to_period("M").start_time
     next_month = this_month + pd.offsets.MonthBegin(1)
-    rest_rate = pd.Series(np.nan, index=items)  # this month's sensed volume for the days still ahead, as a month rate
+    rest_rate = pd.Series(
+        np.nan, index=items
+    )  # this month's sensed volume for the days still ahead, as a month rate
     next_ratio = pd.Series(1.0, index=items)
     if sensed is not None and len(sensed):
         s = sensed.set_index("item").reindex(items)
         remaining = 1.0 - s["share"].fillna(0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             rest_rate = ((s["sensed_month"] - s["mtd_actual"]) / remaining).where(remaining > 0)
-            next_ratio = (s["sensed_next_month"] / s["next_month_plan"]).where(s["next_month_plan"] > 0, 1.0)
+            next_ratio = (s["sensed_next_month"] / s["next_month_plan"]).where(
+                s["next_month_plan"] > 0, 1.0
+            )
         next_ratio = next_ratio.fillna(1.0)
 
     rows = []
     for k, start in enumerate(starts, start=1):
         end = start + pd.Timedelta(days=6)
-        week_orders = (d[(d["date"] >= start) & (d["date"] <= end)].groupby("item")["orders"].sum()
-                       .reindex(items, fill_value=0.0).to_numpy(dtype=float))
+        week_orders = (
+            d[(d["date"] >= start) & (d["date"] <= end)]
+            .groupby("item")["orders"]
+            .sum()
+            .reindex(items, fill_value=0.0)
+            .to_numpy(dtype=float)
+        )
         plan_w = np.zeros(len(items))
         plan_ahead = np.zeros(len(items))  # the part of the week's plan after ``through``
         sensed_w = np.zeros(len(items))
-        for month in pd.date_range(start.to_period("M").start_time, end.to_period("M").start_time, freq="MS"):
-            vol = (monthly[month].to_numpy(dtype=float) if month in monthly.columns else np.zeros(len(items)))
-            share = _share_between(items, month, start - pd.Timedelta(days=1), end, calendar, profile)
+        for month in pd.date_range(
+            start.to_period("M").start_time, end.to_period("M").start_time, freq="MS"
+        ):
+            vol = (
+                monthly[month].to_numpy(dtype=float)
+                if month in monthly.columns
+                else np.zeros(len(items))
+            )
+            share = _share_between(
+                items, month, start - pd.Timedelta(days=1), end, calendar, profile
+            )
             plan_w += vol * share
             if month < this_month:
                 continue
             if month == this_month:
-                ahead = _share_between(items, month, max(start - pd.Timedelta(days=1), cut), end, calendar, profile)
+                ahead = _share_between(
+                    items, month, max(start - pd.Timedelta(days=1), cut), end, calendar, profile
+                )
                 plan_ahead += vol * ahead
                 rate = rest_rate.fillna(pd.Series(vol, index=items)).to_numpy(dtype=float)
                 sensed_w += rate * ahead
@@ -110,18 +146,53 @@ def weekly_view(plan: pd.DataFrame, daily: pd.DataFrame, as_of: DateLike, throug
                 plan_ahead += vol * share
                 sensed_w += vol * share
         sensed_w += week_orders  # what is already booked in the week
-        workdays = int(np.busday_count(start.date(), (end + pd.Timedelta(days=1)).date(),
-                                       weekmask=calendar.weekmask,
-                                       holidays=[np.datetime64(h) for h in sorted(calendar.holidays)]))
-        rows.append(pd.DataFrame({
-            "item": items, "week": k, "week_start": start, "week_end": end,
-            "horizon": FROZEN if k <= frozen_weeks else OPEN, "working_days": workdays,
-            "plan": plan_w, "sensed": sensed_w, "orders": week_orders,
-            "plan_ahead": plan_ahead, "sensed_ahead": sensed_w - week_orders}))
-    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["item", "week", "week_start", "week_end", "horizon", "working_days", "plan", "sensed", "orders",
-                 "plan_ahead", "sensed_ahead"])
-    out.attrs.update(as_of=pd.Timestamp(as_of).date(), through=cut.date(), frozen_weeks=frozen_weeks)
+        workdays = int(
+            np.busday_count(
+                start.date(),
+                (end + pd.Timedelta(days=1)).date(),
+                weekmask=calendar.weekmask,
+                holidays=[np.datetime64(h) for h in sorted(calendar.holidays)],
+            )
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "item": items,
+                    "week": k,
+                    "week_start": start,
+                    "week_end": end,
+                    "horizon": FROZEN if k <= frozen_weeks else OPEN,
+                    "working_days": workdays,
+                    "plan": plan_w,
+                    "sensed": sensed_w,
+                    "orders": week_orders,
+                    "plan_ahead": plan_ahead,
+                    "sensed_ahead": sensed_w - week_orders,
+                }
+            )
+        )
+    out = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(
+            columns=[
+                "item",
+                "week",
+                "week_start",
+                "week_end",
+                "horizon",
+                "working_days",
+                "plan",
+                "sensed",
+                "orders",
+                "plan_ahead",
+                "sensed_ahead",
+            ]
+        )
+    )
+    out.attrs.update(
+        as_of=pd.Timestamp(as_of).date(), through=cut.date(), frozen_weeks=frozen_weeks
+    )
     return out
 
 

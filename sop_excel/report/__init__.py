@@ -11,5 +11,15 @@ from sop_excel.report.blocks import SECTIONS as SECTION_NAMES
 from sop_excel.report.content import OPTIONAL_TABLES, TABLES, PackInput, build_pack
 from sop_excel.report.output import FORMATS, default_path, format_for, pack_paths, write_pack
 
-__all__ = ["FORMATS", "OPTIONAL_TABLES", "SECTION_NAMES", "TABLES", "PackInput", "build_pack", "default_path", "format_for",
-           "pack_paths", "write_pack"]
+__all__ = [
+    "FORMATS",
+    "OPTIONAL_TABLES",
+    "SECTION_NAMES",
+    "TABLES",
+    "PackInput",
+    "build_pack",
+    "default_path",
+    "format_for",
+    "pack_paths",
+    "write_pack",
+]

@@ -18,13 +18,36 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Box", "Chart", "Page", "Pack", "Table", "Text", "fmt", "month_range", "plural", "scenario_colours", "signed",
-           "BUDGET_COLOUR", "OVERLOAD_COLOUR"]
+__all__ = [
+    "Box",
+    "Chart",
+    "Page",
+    "Pack",
+    "Table",
+    "Text",
+    "fmt",
+    "month_range",
+    "plural",
+    "scenario_colours",
+    "signed",
+    "BUDGET_COLOUR",
+    "OVERLOAD_COLOUR",
+]
 
 # Okabe-Ito (colour-blind safe), then Paul Tol's muted: a scenario keeps its colour on every page
 # (by its place on the Scenarios sheet, whichever scenarios a pack shows).
-_PALETTE = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#882255", "#117733",
-            "#332288", "#999933")
+_PALETTE = (
+    "#0072B2",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#882255",
+    "#117733",
+    "#332288",
+    "#999933",
+)
 BUDGET_COLOUR = "#595959"
 OVERLOAD_COLOUR = "#C00000"  # the workbook's Act / overload red
 
@@ -178,8 +201,14 @@ class Page:
     subtitle: str = ""
 
 
-SECTIONS = {"cover": "Cover", "demand": "Demand review", "scenarios": "Scenarios", "supply": "Supply",
-            "performance": "Performance", "escalations": "S&OE escalations"}
+SECTIONS = {
+    "cover": "Cover",
+    "demand": "Demand review",
+    "scenarios": "Scenarios",
+    "supply": "Supply",
+    "performance": "Performance",
+    "escalations": "S&OE escalations",
+}
 
 
 @dataclass

@@ -31,9 +31,27 @@ from sop_excel.report.blocks import (
 
 __all__ = ["OPTIONAL_TABLES", "TABLES", "Context", "PackInput", "build_pack"]
 
-TABLES = (T.ITEMS, T.HISTORY, T.FORECAST, T.INPUTS, T.FAMILY_TARGETS, T.SCENARIO_LIST,
-          T.DRIVERS, T.BUDGET, T.FINANCE, T.COMPARE, T.LOAD, T.INVENTORY, T.LOCKS,
-          T.SNAPSHOTS, T.FVA, T.EXECUTION, T.EXCEPTIONS, T.ACTUALS, T.LOG)
+TABLES = (
+    T.ITEMS,
+    T.HISTORY,
+    T.FORECAST,
+    T.INPUTS,
+    T.FAMILY_TARGETS,
+    T.SCENARIO_LIST,
+    T.DRIVERS,
+    T.BUDGET,
+    T.FINANCE,
+    T.COMPARE,
+    T.LOAD,
+    T.INVENTORY,
+    T.LOCKS,
+    T.SNAPSHOTS,
+    T.FVA,
+    T.EXECUTION,
+    T.EXCEPTIONS,
+    T.ACTUALS,
+    T.LOG,
+)
 """The tables the pack reads (every one of them is in every sop-excel workbook)."""
 
 OPTIONAL_TABLES: tuple[str, ...] = (T.SUPPLY_ITEMS,)
@@ -41,8 +59,16 @@ OPTIONAL_TABLES: tuple[str, ...] = (T.SUPPLY_ITEMS,)
 the 13-week S&OE supply view of issue 21 (per item: stock now, the first week below safety stock
 and out of stock, revenue at risk), shown on the supply page by ``ops_pages.stockout_weeks``."""
 
-SOP_COMMANDS = ("demo", "new", "refresh-forecast", "compare-scenarios", "new-scenario", "import-scenarios",
-                "lock-plan", "close-month")
+SOP_COMMANDS = (
+    "demo",
+    "new",
+    "refresh-forecast",
+    "compare-scenarios",
+    "new-scenario",
+    "import-scenarios",
+    "lock-plan",
+    "close-month",
+)
 SOE_COMMANDS = ("refresh-actuals", "flag-drift")
 
 
@@ -116,45 +142,71 @@ def _need_values(frame: pd.DataFrame, columns: list[str], sheet: str, workbook: 
     refuse rather than show blanks or zeros as the plan."""
     empty = [c for c in columns if frame[c].isna().any()]
     if empty:
-        raise InputError(f"{workbook}: the {sheet} sheet has formulas without saved values (column "
-                         f"{', '.join(empty)}), so the pack cannot show its figures. Run sop-excel "
-                         f"compare-scenarios {workbook}, or open the workbook in Excel or LibreOffice "
-                         "and save it, then make the pack again.")
+        raise InputError(
+            f"{workbook}: the {sheet} sheet has formulas without saved values (column "
+            f"{', '.join(empty)}), so the pack cannot show its figures. Run sop-excel "
+            f"compare-scenarios {workbook}, or open the workbook in Excel or LibreOffice "
+            "and save it, then make the pack again."
+        )
 
 
 def _context(inp: PackInput) -> Context:
     t = inp.tables
     listed = list(dict.fromkeys(t[T.SCENARIO_LIST]["scenario"].astype(str)))
-    compare = t[T.COMPARE].assign(scenario=t[T.COMPARE]["scenario"].astype(str)).drop_duplicates("scenario")
+    compare = (
+        t[T.COMPARE]
+        .assign(scenario=t[T.COMPARE]["scenario"].astype(str))
+        .drop_duplicates("scenario")
+    )
     _need_values(compare, ["volume", "revenue", "margin", "gap"], "Compare", inp.workbook)
     fin = t[T.FINANCE]
     _need_values(fin, ["revenue", "margin"], "Finance", inp.workbook)
-    _need_values(fin[fin["budget_revenue"].notna()], ["gap"], "Finance", inp.workbook)  # no budget: no gap (blank)
+    _need_values(
+        fin[fin["budget_revenue"].notna()], ["gap"], "Finance", inp.workbook
+    )  # no budget: no gap (blank)
     computed = list(compare["scenario"])
     if not computed:
-        raise InputError(f"{inp.workbook}: the Compare sheet has no scenarios, so the pack has no figures to "
-                         f"show. Run sop-excel compare-scenarios {inp.workbook} (the Compare scenarios "
-                         "button), then make the pack again.")
+        raise InputError(
+            f"{inp.workbook}: the Compare sheet has no scenarios, so the pack has no figures to "
+            f"show. Run sop-excel compare-scenarios {inp.workbook} (the Compare scenarios "
+            "button), then make the pack again."
+        )
     names = [n for n in listed if n in computed] + [n for n in computed if n not in listed]
     notes = []
     stale = [n for n in listed if n not in computed]
     if stale:
-        notes.append(f"Scenario {', '.join(stale)} is on the Scenarios sheet but has no figures yet "
-                     "(run Compare scenarios): not shown.")
+        notes.append(
+            f"Scenario {', '.join(stale)} is on the Scenarios sheet but has no figures yet "
+            "(run Compare scenarios): not shown."
+        )
     if inp.scenarios:
         unknown = [n for n in inp.scenarios if n not in computed]
         if unknown:
-            raise InputError(f"Scenario '{unknown[0]}' does not exist. Existing: {', '.join(names)}.")
+            raise InputError(
+                f"Scenario '{unknown[0]}' does not exist. Existing: {', '.join(names)}."
+            )
         selected = list(dict.fromkeys(inp.scenarios))
     else:
         selected = names
     finance = t[T.FINANCE]
-    months = sorted(pd.Timestamp(m) for m in pd.unique(finance["month"])) if len(finance) else sorted(
-        pd.Timestamp(m) for m in pd.unique(t[T.FORECAST]["month"]))
-    by_month = finance.groupby("month")["budget_revenue"].sum() if len(finance) else pd.Series(dtype=float)
+    months = (
+        sorted(pd.Timestamp(m) for m in pd.unique(finance["month"]))
+        if len(finance)
+        else sorted(pd.Timestamp(m) for m in pd.unique(t[T.FORECAST]["month"]))
+    )
+    by_month = (
+        finance.groupby("month")["budget_revenue"].sum() if len(finance) else pd.Series(dtype=float)
+    )
     budget_months = [pd.Timestamp(m) for m, v in by_month.items() if v != 0]
-    return Context(inp, selected, scenario_colours(names), compare.set_index("scenario").loc[selected],
-                   months, budget_months, notes=notes)
+    return Context(
+        inp,
+        selected,
+        scenario_colours(names),
+        compare.set_index("scenario").loc[selected],
+        months,
+        budget_months,
+        notes=notes,
+    )
 
 
 def build_pack(inp: PackInput) -> Pack:
@@ -162,13 +214,23 @@ def build_pack(inp: PackInput) -> Pack:
     from sop_excel.report import ops_pages, plan_pages
 
     ctx = _context(inp)
-    body = (plan_pages.demand(ctx) + plan_pages.scenarios(ctx) + ops_pages.supply(ctx)
-            + ops_pages.performance(ctx) + ops_pages.escalations(ctx))
+    body = (
+        plan_pages.demand(ctx)
+        + plan_pages.scenarios(ctx)
+        + ops_pages.supply(ctx)
+        + ops_pages.performance(ctx)
+        + ops_pages.escalations(ctx)
+    )
     pages = [plan_pages.cover(ctx), *body]
     s = inp.settings
-    return Pack(title=f"S&OP meeting pack, {ctx.cycle:%B %Y}", pages=pages, notes=ctx.notes,
-                footer=f"{inp.workbook} · as of {s.as_of:%Y-%m-%d} · prepared {inp.now:%Y-%m-%d %H:%M} by {inp.user}",
-                prepared_at=inp.now, author=inp.user)
+    return Pack(
+        title=f"S&OP meeting pack, {ctx.cycle:%B %Y}",
+        pages=pages,
+        notes=ctx.notes,
+        footer=f"{inp.workbook} · as of {s.as_of:%Y-%m-%d} · prepared {inp.now:%Y-%m-%d %H:%M} by {inp.user}",
+        prepared_at=inp.now,
+        author=inp.user,
+    )
 
 
 def says(ctx: Context, box: Box, text: str, title: str = "", note: bool = True) -> Text:
@@ -191,17 +253,23 @@ def budget_cover_text(ctx: Context) -> str:
     """Which months the budget figures and the gap cover (the workbook's Compare sums the gap over
     the months that have a budget)."""
     if not ctx.has_budget:
-        return ("No budget for the horizon (the Budget sheet has no revenue for these months): gap to "
-                "budget is not shown. Fill the Budget sheet and run Compare scenarios.")
+        return (
+            "No budget for the horizon (the Budget sheet has no revenue for these months): gap to "
+            "budget is not shown. Fill the Budget sheet and run Compare scenarios."
+        )
     if len(ctx.budget_months) == len(ctx.months):
         return f"Budget covers the whole horizon ({horizon_text(ctx)})."
-    return (f"Budget covers {len(ctx.budget_months)} of the {len(ctx.months)} months "
-            f"({month_range(ctx.budget_months)}): budget revenue and gap to budget are over those months, "
-            f"revenue and margin over all {len(ctx.months)}.")
+    return (
+        f"Budget covers {len(ctx.budget_months)} of the {len(ctx.months)} months "
+        f"({month_range(ctx.budget_months)}): budget revenue and gap to budget are over those months, "
+        f"revenue and margin over all {len(ctx.months)}."
+    )
 
 
 def last_run(log: pd.DataFrame, commands: tuple[str, ...]) -> str:
-    runs = log[log["command"].isin(commands)].sort_values("time", kind="stable") if len(log) else log
+    runs = (
+        log[log["command"].isin(commands)].sort_values("time", kind="stable") if len(log) else log
+    )
     if not len(runs):
         return ""
     r = runs.iloc[-1]

@@ -70,7 +70,11 @@ def _refs(text: str, refs: dict[str, int]) -> str:
     parts = re.split(r"\{p:(\w+)\}", text)
     out = []
     for k, part in enumerate(parts):
-        out.append(_e(part) if k % 2 == 0 else f'<a href="#page-{refs.get(part, 1)}">{refs.get(part, "?")}</a>')
+        out.append(
+            _e(part)
+            if k % 2 == 0
+            else f'<a href="#page-{refs.get(part, 1)}">{refs.get(part, "?")}</a>'
+        )
     return "".join(out)
 
 
@@ -88,7 +92,11 @@ def _text(block: Text, refs: dict[str, int]) -> str:
             items.append(_refs(line[2:], refs))
             continue
         flush()
-        out.append(f"<h4>{_refs(line[3:], refs)}</h4>" if line.startswith("## ") else f"<p>{_refs(line, refs)}</p>")
+        out.append(
+            f"<h4>{_refs(line[3:], refs)}</h4>"
+            if line.startswith("## ")
+            else f"<p>{_refs(line, refs)}</p>"
+        )
     flush()
     body = "".join(out)
     if block.columns > 1:
@@ -101,21 +109,31 @@ def _text(block: Text, refs: dict[str, int]) -> str:
 def _table(t: Table, refs: dict[str, int]) -> str:
     head = []
     for j, name in enumerate(t.columns):
-        bar = (f'<span class="bar" style="background:{t.column_colours[j]}"></span>'
-               if t.column_colours and t.column_colours[j] else "")
+        bar = (
+            f'<span class="bar" style="background:{t.column_colours[j]}"></span>'
+            if t.column_colours and t.column_colours[j]
+            else ""
+        )
         head.append(f'<th class="{"r" if t.align[j] == "r" else ""}">{_e(name)}{bar}</th>')
     rows = []
     for i, r in enumerate(t.rows):
         cells = []
         for j, s in enumerate(r):
-            cls = " ".join(x for x in ("r" if t.align[j] == "r" else "", t.marks.get((i, j), "")) if x)
-            sw = (f'<span class="swatch" style="background:{t.swatches[i]}"></span>'
-                  if j == 0 and t.swatches and t.swatches[i] else "")
+            cls = " ".join(
+                x for x in ("r" if t.align[j] == "r" else "", t.marks.get((i, j), "")) if x
+            )
+            sw = (
+                f'<span class="swatch" style="background:{t.swatches[i]}"></span>'
+                if j == 0 and t.swatches and t.swatches[i]
+                else ""
+            )
             cells.append(f'<td class="{cls}">{sw}{_e(s)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    notes = "".join(f'<p class="note">{_refs(s, refs)}</p>' for s in (t.more_text(len(t.rows)), t.note) if s)
+    notes = "".join(
+        f'<p class="note">{_refs(s, refs)}</p>' for s in (t.more_text(len(t.rows)), t.note) if s
+    )
     title = f"<h3>{_refs(t.title, refs)}</h3>" if t.title else ""
-    return f'{title}<table><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(rows)}</tbody></table>{notes}'
+    return f"{title}<table><thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody></table>{notes}"
 
 
 def _svg(chart: Chart, width_in: float, height_in: float, salt: str) -> str:
@@ -125,7 +143,7 @@ def _svg(chart: Chart, width_in: float, height_in: float, salt: str) -> str:
         buf = io.StringIO()
         fig.savefig(buf, format="svg", facecolor="white")
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]  # no XML declaration or DOCTYPE inside HTML
+    svg = svg[svg.index("<svg") :]  # no XML declaration or DOCTYPE inside HTML
     svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', r"<svg \1", svg, count=1)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{_e(chart.alt or chart.title)}" ', 1)
 
@@ -141,14 +159,21 @@ def _chart(chart: Chart, salt: str, refs: dict[str, int]) -> str:
 def _page(pack: Pack, page: Page, n: int, refs: dict[str, int]) -> str:
     parts = []
     for k, b in enumerate(sorted(page.blocks, key=lambda b: (round(b.box.y, 2), b.box.x))):
-        inner = (_table(b, refs) if isinstance(b, Table) else _chart(b, f"p{n}c{k}", refs)
-                 if isinstance(b, Chart) else _text(b, refs))
+        inner = (
+            _table(b, refs)
+            if isinstance(b, Table)
+            else _chart(b, f"p{n}c{k}", refs)
+            if isinstance(b, Chart)
+            else _text(b, refs)
+        )
         width = 100 if b.box.w > 0.7 else max(b.box.w * 100 - 1, 20)
         parts.append(f'<div class="block" style="flex: 0 0 {width:.1f}%">{inner}</div>')
     sub = f'<p class="sub">{_e(page.subtitle)}</p>' if page.subtitle else ""
-    return (f'<section class="page" id="page-{n}"><div class="section">{_e(SECTIONS[page.section].upper())}</div>'
-            f'<h1>{_e(page.title)}</h1>{sub}<div class="rule"></div><div class="blocks">{"".join(parts)}</div>'
-            f'<footer><span>{_e(pack.footer)}</span><span>Page {n} of {len(pack.pages)}</span></footer></section>')
+    return (
+        f'<section class="page" id="page-{n}"><div class="section">{_e(SECTIONS[page.section].upper())}</div>'
+        f'<h1>{_e(page.title)}</h1>{sub}<div class="rule"></div><div class="blocks">{"".join(parts)}</div>'
+        f"<footer><span>{_e(pack.footer)}</span><span>Page {n} of {len(pack.pages)}</span></footer></section>"
+    )
 
 
 def render_html(pack: Pack, step: Callable[[str], None] | None = None) -> str:
@@ -160,8 +185,10 @@ def render_html(pack: Pack, step: Callable[[str], None] | None = None) -> str:
         if step:
             step(f"Page {n} of {len(pack.pages)}: {page.title}")
         pages.append(_page(pack, page, n, refs))
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<meta name="generator" content="sop-excel"><meta name="author" content="{_e(pack.author)}">'
-            f"<title>{_e(pack.title)}</title><style>{_CSS}</style></head><body>"
-            f"<nav>{nav}</nav>{''.join(pages)}</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="sop-excel"><meta name="author" content="{_e(pack.author)}">'
+        f"<title>{_e(pack.title)}</title><style>{_CSS}</style></head><body>"
+        f"<nav>{nav}</nav>{''.join(pages)}</body></html>\n"
+    )

@@ -21,17 +21,23 @@ def format_for(out: Path | None, fmt: str | None) -> str:
     suffix = "html" if suffix == "htm" else suffix
     if fmt:
         if fmt not in FORMATS:
-            raise InputError(f"Format '{fmt}' is not one the meeting pack is written in: pick pdf, html or png.")
+            raise InputError(
+                f"Format '{fmt}' is not one the meeting pack is written in: pick pdf, html or png."
+            )
         if out is not None and suffix != fmt:
-            raise InputError(f"The pack file {out.name} does not end in .{fmt}: name it so, or leave "
-                             "out the format to go by the file's extension.")
+            raise InputError(
+                f"The pack file {out.name} does not end in .{fmt}: name it so, or leave "
+                "out the format to go by the file's extension."
+            )
         return fmt
     if out is None:
         return "pdf"
     if suffix in FORMATS:
         return suffix
-    raise InputError(f"The pack file {out.name} does not end in .pdf, .html or .png: the meeting pack "
-                     "is written in one of those (name the file so, or give the format).")
+    raise InputError(
+        f"The pack file {out.name} does not end in .pdf, .html or .png: the meeting pack "
+        "is written in one of those (name the file so, or give the format)."
+    )
 
 
 def default_path(workbook: Path, as_of: dt.date, fmt: str) -> Path:
@@ -48,7 +54,9 @@ def pack_paths(out: Path, fmt: str, pages: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{n:0{digits}d}{out.suffix}") for n in range(1, pages + 1)]
 
 
-def write_pack(pack: Pack, out: Path, fmt: str, step: Callable[[str], None] | None = None) -> list[Path]:
+def write_pack(
+    pack: Pack, out: Path, fmt: str, step: Callable[[str], None] | None = None
+) -> list[Path]:
     """Draw ``pack`` into ``out`` (``fmt``: pdf, html or png); the files written. Each file is
     written to a temporary file beside it and renamed, so a failure leaves no half-written pack."""
     paths = pack_paths(out, fmt, len(pack.pages))
@@ -72,9 +80,16 @@ def write_pack(pack: Pack, out: Path, fmt: str, step: Callable[[str], None] | No
                     if step:
                         step(f"Page {n} of {len(pack.pages)}: {page.title}")
                     fig = draw_page(pack, page, n, dpi=150)
-                    atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=150,
-                                                                         facecolor="white"), backups=0)
+                    atomic_write(
+                        path,
+                        lambda tmp, fig=fig: fig.savefig(
+                            tmp, format="png", dpi=150, facecolor="white"
+                        ),
+                        backups=0,
+                    )
     except OSError as exc:
-        raise SopExcelError(f"Cannot write the meeting pack to {out.resolve()}: {exc.strerror or exc}. Check that "
-                            "you may write to that folder, or choose another file.") from None
+        raise SopExcelError(
+            f"Cannot write the meeting pack to {out.resolve()}: {exc.strerror or exc}. Check that "
+            "you may write to that folder, or choose another file."
+        ) from None
     return [p.resolve() for p in paths]

@@ -32,10 +32,19 @@ PAGE_SIZE = (11.69, 8.27)  # A4 landscape, inches
 MARGIN, TOP, BOTTOM = 0.45, 1.3, 0.7  # content area: inches from the edges
 ACCENT, GREY, INK = "#1F4E78", "#595959", "#1F1F1F"
 HEADER_FILL, BAND_FILL = "#2F5597", "#EEF2F8"
-MARKS = {"neg": (None, "#C00000", "normal"), "bad": ("#FFC7CE", "#9C0006", "bold"),
-         "good": ("#C6EFCE", "#006100", "normal"), "bold": (None, INK, "bold")}
-RC = {"pdf.fonttype": 42, "svg.fonttype": "path", "font.family": "DejaVu Sans", "axes.unicode_minus": False,
-      "pdf.compression": 6}
+MARKS = {
+    "neg": (None, "#C00000", "normal"),
+    "bad": ("#FFC7CE", "#9C0006", "bold"),
+    "good": ("#C6EFCE", "#006100", "normal"),
+    "bold": (None, INK, "bold"),
+}
+RC = {
+    "pdf.fonttype": 42,
+    "svg.fonttype": "path",
+    "font.family": "DejaVu Sans",
+    "axes.unicode_minus": False,
+    "pdf.compression": 6,
+}
 MIN_SIZE = 7.0
 LINE = 1.25  # line height, in font sizes
 
@@ -68,19 +77,52 @@ class _Canvas:
         key = (text, size, bold)
         if key not in self._widths:
             adv = _advances(bold)
-            self._widths[key] = sum(adv.get(ch) or _advance(adv, ch, bold) for ch in text) * size / 72
+            self._widths[key] = (
+                sum(adv.get(ch) or _advance(adv, ch, bold) for ch in text) * size / 72
+            )
         return self._widths[key]
 
-    def text(self, x: float, y: float, s: str, size: float, *, bold: bool = False, color: str = INK,
-             ha: str = "left", va: str = "baseline", style: str = "normal") -> None:
-        self.fig.text(self.fx(x), self.fy(y), s, fontsize=size, fontweight="bold" if bold else "normal",
-                      color=color, ha=ha, va=va, parse_math=False, fontstyle=style)
+    def text(
+        self,
+        x: float,
+        y: float,
+        s: str,
+        size: float,
+        *,
+        bold: bool = False,
+        color: str = INK,
+        ha: str = "left",
+        va: str = "baseline",
+        style: str = "normal",
+    ) -> None:
+        self.fig.text(
+            self.fx(x),
+            self.fy(y),
+            s,
+            fontsize=size,
+            fontweight="bold" if bold else "normal",
+            color=color,
+            ha=ha,
+            va=va,
+            parse_math=False,
+            fontstyle=style,
+        )
 
     def rect(self, x: float, y: float, w: float, h: float, color: str) -> None:
-        self.fig.add_artist(Rectangle((self.fx(x), self.fy(y + h)), w / self.w_in, h / self.h_in,
-                                      facecolor=color, edgecolor="none", transform=self.fig.transFigure))
+        self.fig.add_artist(
+            Rectangle(
+                (self.fx(x), self.fy(y + h)),
+                w / self.w_in,
+                h / self.h_in,
+                facecolor=color,
+                edgecolor="none",
+                transform=self.fig.transFigure,
+            )
+        )
 
-    def wrap(self, text: str, width: float, size: float, bold: bool = False, max_lines: int = 0) -> list[str]:
+    def wrap(
+        self, text: str, width: float, size: float, bold: bool = False, max_lines: int = 0
+    ) -> list[str]:
         """Greedy word wrap to ``width`` inches; ``max_lines``: cut the rest with an ellipsis."""
         words = text.split()
         lines: list[str] = []
@@ -100,7 +142,9 @@ class _Canvas:
             lines[-1] = self.fit(lines[-1] + " …", width, size, bold, force=True)
         return lines
 
-    def fit(self, text: str, width: float, size: float, bold: bool = False, force: bool = False) -> str:
+    def fit(
+        self, text: str, width: float, size: float, bold: bool = False, force: bool = False
+    ) -> str:
         """``text`` cut with an ellipsis to fit ``width`` inches."""
         if self.width(text, size, bold) <= width + 1e-6 and not (force and not text.endswith("…")):
             return text
@@ -125,15 +169,21 @@ def _advances(bold: bool) -> dict[str, float]:
 def _font_file(bold: bool) -> str:
     from matplotlib import font_manager
 
-    return font_manager.findfont(FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal"))
+    return font_manager.findfont(
+        FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal")
+    )
 
 
 def _advance(adv: dict[str, float], ch: str, bold: bool) -> float:
     from matplotlib import font_manager, ft2font
 
-    font = font_manager.get_font(_font_file(bold))  # matplotlib's shared copy: it sets its own size to draw,
+    font = font_manager.get_font(
+        _font_file(bold)
+    )  # matplotlib's shared copy: it sets its own size to draw,
     font.set_size(100, 72)  # so the size is set here for every character measured
-    flags = getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or ft2font.LOAD_NO_HINTING
+    flags = (
+        getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or ft2font.LOAD_NO_HINTING
+    )
     adv[ch] = font.load_char(ord(ch), flags=flags).linearHoriAdvance / 65536 / 100
     return adv[ch]
 
@@ -143,7 +193,9 @@ def _refs(text: str, refs: dict[str, int]) -> str:
 
 
 # -- text ----------------------------------------------------------------------------------------
-def _text_lines(c: _Canvas, block: Text, width: float, size: float, refs: dict[str, int]) -> list[tuple]:
+def _text_lines(
+    c: _Canvas, block: Text, width: float, size: float, refs: dict[str, int]
+) -> list[tuple]:
     """(kind, indent, text) per printed line: kind "h" heading, "b" bullet start, "t" text."""
     out = []
     for raw in block.lines:
@@ -166,7 +218,14 @@ def _draw_text(c: _Canvas, block: Text, refs: dict[str, int]) -> None:
         c.rect(x, y, w, h, "#FFF2CC")
         c.rect(x, y, 0.05, h, "#BF8F00")
     if block.title:
-        c.text(x + pad, y + pad + 0.2, c.fit(block.title, w - 2 * pad, 11.5, True), 11.5, bold=True, color=ACCENT)
+        c.text(
+            x + pad,
+            y + pad + 0.2,
+            c.fit(block.title, w - 2 * pad, 11.5, True),
+            11.5,
+            bold=True,
+            color=ACCENT,
+        )
         y, h = y + 0.32, h - 0.32
     gap = 0.25 if block.columns > 1 else 0.0
     col_w = (w - 2 * pad - gap * (block.columns - 1)) / block.columns
@@ -180,7 +239,7 @@ def _draw_text(c: _Canvas, block: Text, refs: dict[str, int]) -> None:
             break
         size = max(size - 0.5, MIN_SIZE)
     if cols is None:  # still too long at the smallest size: what fits, and say so
-        cols = [lines[k * per_col:(k + 1) * per_col] for k in range(block.columns)]
+        cols = [lines[k * per_col : (k + 1) * per_col] for k in range(block.columns)]
         cols[-1] = cols[-1][:-1] + [("t", 0.0, "… (more in the workbook)")]
     for k, col in enumerate(cols):
         cx = x + pad + k * (col_w + gap)
@@ -188,7 +247,14 @@ def _draw_text(c: _Canvas, block: Text, refs: dict[str, int]) -> None:
             yy = y + pad + (i + 0.8) * lh
             if kind == "b":
                 c.text(cx + indent * 0.25, yy, "•", size, color=ACCENT)
-            c.text(cx + indent, yy, s, size, bold=kind == "h", color=GREY if block.tone == "note" else INK)
+            c.text(
+                cx + indent,
+                yy,
+                s,
+                size,
+                bold=kind == "h",
+                color=GREY if block.tone == "note" else INK,
+            )
 
 
 def _split_columns(lines: list[tuple], per_col: int, n: int) -> list[list[tuple]] | None:
@@ -196,8 +262,12 @@ def _split_columns(lines: list[tuple], per_col: int, n: int) -> list[list[tuple]
     cols: list[list[tuple]] = [[]]
     for i, line in enumerate(lines):
         cur = cols[-1]
-        if len(cur) >= per_col or (line[0] == "h" and cur and len(cur) + _group_len(lines, i) > per_col
-                                   and _group_len(lines, i) <= per_col):
+        if len(cur) >= per_col or (
+            line[0] == "h"
+            and cur
+            and len(cur) + _group_len(lines, i) > per_col
+            and _group_len(lines, i) <= per_col
+        ):
             if len(cols) == n:
                 return None
             cols.append([])
@@ -229,8 +299,13 @@ def _layout_table(c: _Canvas, t: Table, width: float, size: float) -> list[float
         extra = 2 * pad + (swatch if j == 0 else 0.0)
         head_w = c.width(head, size, True)
         full.append(max(body, head_w) + extra)
-        nat.append(max(body, word, head_w / 2 if t.align[j] == "r" else 0.0) + extra)  # a figure's header: 2 lines
-        least.append((max(body, word) if t.align[j] == "r" else max(word, min(body, 12 * size * 0.6 / 72))) + extra)
+        nat.append(
+            max(body, word, head_w / 2 if t.align[j] == "r" else 0.0) + extra
+        )  # a figure's header: 2 lines
+        least.append(
+            (max(body, word) if t.align[j] == "r" else max(word, min(body, 12 * size * 0.6 / 72)))
+            + extra
+        )
     if sum(full) <= width:  # every header on one line: widen all in proportion
         return [f * width / sum(full) for f in full]
     if sum(nat) <= width:  # headers wrap; the room left goes to the headers that wrap most
@@ -246,13 +321,17 @@ def _layout_table(c: _Canvas, t: Table, width: float, size: float) -> list[float
 def _draw_table(c: _Canvas, t: Table, refs: dict[str, int]) -> None:
     x, y, w, h = c.box(t.box)
     if t.title:
-        c.text(x, y + 0.2, c.fit(_refs(t.title, refs), w, 11.5, True), 11.5, bold=True, color=ACCENT)
+        c.text(
+            x, y + 0.2, c.fit(_refs(t.title, refs), w, 11.5, True), 11.5, bold=True, color=ACCENT
+        )
         y, h = y + 0.32, h - 0.32
     notes = [s for s in (t.more_text(len(t.rows)), t.note) if s]
     size = t.size
     while True:
         laid = _layout_table(c, t, w, size)
-        foot = sum(len(c.wrap(s, w, max(size - 1.5, 7))) for s in notes) * (max(size - 1.5, 7) * LINE / 72)
+        foot = sum(len(c.wrap(s, w, max(size - 1.5, 7))) for s in notes) * (
+            max(size - 1.5, 7) * LINE / 72
+        )
         if laid is not None:
             plan = _rows_plan(c, t, laid, size)
             if plan[0] + sum(plan[1]) + foot <= h or size <= MIN_SIZE:
@@ -265,7 +344,10 @@ def _draw_table(c: _Canvas, t: Table, refs: dict[str, int]) -> None:
     widths = laid
     head_h, row_hs, head_lines, cell_lines = plan
     fits = len(row_hs)
-    while fits and head_h + sum(row_hs[:fits]) + foot + (size * LINE / 72 if fits < len(row_hs) else 0) > h:
+    while (
+        fits
+        and head_h + sum(row_hs[:fits]) + foot + (size * LINE / 72 if fits < len(row_hs) else 0) > h
+    ):
         fits -= 1
     if fits < len(row_hs):
         notes = [s for s in (t.more_text(fits), t.note) if s]
@@ -295,18 +377,39 @@ def _draw_table(c: _Canvas, t: Table, refs: dict[str, int]) -> None:
                 c.rect(cx + 0.01, yy + 0.01, widths[j] - 0.02, rh - 0.02, fill)
             off = 0.0
             if j == 0 and t.swatches and t.swatches[i]:
-                c.rect(cx + pad, yy + rh / 2 - size * 0.35 / 72, size * 0.7 / 72, size * 0.7 / 72, t.swatches[i])
+                c.rect(
+                    cx + pad,
+                    yy + rh / 2 - size * 0.35 / 72,
+                    size * 0.7 / 72,
+                    size * 0.7 / 72,
+                    t.swatches[i],
+                )
                 off = size * 1.1 / 72
             for k, s in enumerate(lines):
                 ty = yy + pad * 0.5 + (k + 0.82) * lh
                 if t.align[j] == "r":
-                    c.text(cx + widths[j] - pad, ty, s, size, bold=weight == "bold", color=colour, ha="right")
+                    c.text(
+                        cx + widths[j] - pad,
+                        ty,
+                        s,
+                        size,
+                        bold=weight == "bold",
+                        color=colour,
+                        ha="right",
+                    )
                 else:
                     c.text(cx + pad + off, ty, s, size, bold=weight == "bold", color=colour)
             cx += widths[j]
         yy += rh
-    c.fig.add_artist(Line2D([c.fx(x), c.fx(x + sum(widths))], [c.fy(yy)] * 2, color="#A6A6A6", linewidth=0.6,
-                            transform=c.fig.transFigure))
+    c.fig.add_artist(
+        Line2D(
+            [c.fx(x), c.fx(x + sum(widths))],
+            [c.fy(yy)] * 2,
+            color="#A6A6A6",
+            linewidth=0.6,
+            transform=c.fig.transFigure,
+        )
+    )
     small = max(size - 1.5, 7)
     yy += 0.05
     for s in notes:
@@ -317,16 +420,24 @@ def _draw_table(c: _Canvas, t: Table, refs: dict[str, int]) -> None:
 
 def _squeezed(c: _Canvas, t: Table, width: float, size: float) -> list[float]:
     """Widths when even the smallest font does not fit: every column in proportion (numbers cut)."""
-    nat = [max([c.width(s, size) for s in [h, *(r[j] for r in t.rows)]]) + 0.1 for j, h in enumerate(t.columns)]
+    nat = [
+        max([c.width(s, size) for s in [h, *(r[j] for r in t.rows)]]) + 0.1
+        for j, h in enumerate(t.columns)
+    ]
     return [n * width / sum(nat) for n in nat]
 
 
-def _rows_plan(c: _Canvas, t: Table, widths: list[float], size: float) -> tuple[float, list[float], list, list]:
+def _rows_plan(
+    c: _Canvas, t: Table, widths: list[float], size: float
+) -> tuple[float, list[float], list, list]:
     """(header height, row heights, header lines, cell lines) with text cells wrapped."""
     pad = size * 0.45 / 72
     lh = size * LINE / 72
     swatch = size * 1.1 / 72 if t.swatches else 0.0
-    head = [c.wrap(hd, widths[j] - 2 * pad, size, bold=True, max_lines=4) for j, hd in enumerate(t.columns)]
+    head = [
+        c.wrap(hd, widths[j] - 2 * pad, size, bold=True, max_lines=4)
+        for j, hd in enumerate(t.columns)
+    ]
     head_h = max((len(x) for x in head), default=1) * size * 1.2 / 72 + 2 * pad
     cells: list[list[list[str]]] = []
     heights: list[float] = []
@@ -336,7 +447,11 @@ def _rows_plan(c: _Canvas, t: Table, widths: list[float], size: float) -> tuple[
             room = widths[j] - 2 * pad - (swatch if j == 0 else 0.0)
             s = " ".join(str(s).split())
             bold = _bold(t, len(cells), j)
-            row.append([c.fit(s, room, size, bold)] if t.align[j] == "r" else c.wrap(s, room, size, bold, max_lines=3))
+            row.append(
+                [c.fit(s, room, size, bold)]
+                if t.align[j] == "r"
+                else c.wrap(s, room, size, bold, max_lines=3)
+            )
         cells.append(row)
         heights.append(max(len(x) for x in row) * lh + pad)
     return head_h, heights, head, cells
@@ -347,7 +462,9 @@ def _draw_chart(c: _Canvas, ch: Chart, refs: dict[str, int]) -> None:
     x, y, w, h = c.box(ch.box)
     top = 0.0
     if ch.title:
-        c.text(x, y + 0.2, c.fit(_refs(ch.title, refs), w, 11.5, True), 11.5, bold=True, color=ACCENT)
+        c.text(
+            x, y + 0.2, c.fit(_refs(ch.title, refs), w, 11.5, True), 11.5, bold=True, color=ACCENT
+        )
         top = 0.3
     note_lines = c.wrap(ch.note, w, 8.5, max_lines=2) if ch.note else []
     bottom = len(note_lines) * 8.5 * LINE / 72 + (0.05 if note_lines else 0.0)
@@ -368,8 +485,15 @@ def draw_page(pack: Pack, page: Page, number: int, dpi: float = 100) -> Figure:
     c.text(0, -TOP + 0.82, c.fit(page.title, cw, 19, True), 19, bold=True)
     if page.subtitle:
         c.text(0, -TOP + 1.07, c.fit(page.subtitle, cw, 10), 10, color=GREY)
-    fig.add_artist(Line2D([c.fx(0), c.fx(cw)], [c.fy(-0.12)] * 2, color=ACCENT, linewidth=1.4,
-                          transform=fig.transFigure))
+    fig.add_artist(
+        Line2D(
+            [c.fx(0), c.fx(cw)],
+            [c.fy(-0.12)] * 2,
+            color=ACCENT,
+            linewidth=1.4,
+            transform=fig.transFigure,
+        )
+    )
     for block in page.blocks:
         if isinstance(block, Table):
             _draw_table(c, block, refs)
@@ -397,14 +521,21 @@ def write_pdf(pack: Pack, path: Path, step: Callable[[str], None] | None = None)
 
     from sop_excel import __version__
 
-    meta = {"Title": pack.title, "Author": pack.author, "Subject": "S&OP meeting pack",
-            "Creator": f"sop-excel {__version__}", "CreationDate": pack.prepared_at.astimezone()}
+    meta = {
+        "Title": pack.title,
+        "Author": pack.author,
+        "Subject": "S&OP meeting pack",
+        "Creator": f"sop-excel {__version__}",
+        "CreationDate": pack.prepared_at.astimezone(),
+    }
     with rc_context(RC), PdfPages(path, metadata=meta) as pdf:
         for _n, fig in _each_page(pack, 72, step):
             pdf.savefig(fig)
 
 
-def write_pngs(pack: Pack, paths: list[Path], dpi: float = 150, step: Callable[[str], None] | None = None) -> None:
+def write_pngs(
+    pack: Pack, paths: list[Path], dpi: float = 150, step: Callable[[str], None] | None = None
+) -> None:
     """Page n of the pack as ``paths[n - 1]`` (PNG)."""
     from matplotlib import rc_context
 

@@ -23,28 +23,40 @@ from sop_excel.sources.tabular import Table, read_table
 
 __all__ = ["TOO_BIG", "Found", "read_actuals_csv", "read_csv_columns", "read_kwargs"]
 
-TOO_BIG = ("Export only the months the plan needs (the Actuals sheet holds at most 1,048,573 rows), "
-            "or read from a database (SQLite file or URL), which reads only the current month; "
-            "SOP_EXCEL_MAX_SOURCE_MB raises the limit.")
+TOO_BIG = (
+    "Export only the months the plan needs (the Actuals sheet holds at most 1,048,573 rows), "
+    "or read from a database (SQLite file or URL), which reads only the current month; "
+    "SOP_EXCEL_MAX_SOURCE_MB raises the limit."
+)
 
 
 def read_kwargs(path: Path, spec: Columns) -> dict[str, str]:
     """What :func:`sop_excel.sources.tabular.read_table` says of a file of actuals or of
     production (its messages name which)."""
     if spec is ACTUALS:
-        return {"expected": ", ".join(spec.canonical), "what": "rows of actuals", "guard_prefix": "Actuals file ",
-                "missing": f"No actuals file at {path}. Check the path.", "too_big": TOO_BIG}
-    return {"expected": ", ".join(spec.canonical), "what": f"rows of {spec.what}", "guard_prefix": "Production file ",
-            "missing": f"No production file at {path}. Check the path (Settings > Supply source).",
-            "too_big": TOO_BIG.replace("the Actuals sheet", "the Production sheet")}
+        return {
+            "expected": ", ".join(spec.canonical),
+            "what": "rows of actuals",
+            "guard_prefix": "Actuals file ",
+            "missing": f"No actuals file at {path}. Check the path.",
+            "too_big": TOO_BIG,
+        }
+    return {
+        "expected": ", ".join(spec.canonical),
+        "what": f"rows of {spec.what}",
+        "guard_prefix": "Production file ",
+        "missing": f"No production file at {path}. Check the path (Settings > Supply source).",
+        "too_big": TOO_BIG.replace("the Actuals sheet", "the Production sheet"),
+    }
 
 
 Found = tuple[pd.DataFrame, Locator, Table]
 """A source's canonical columns (raw values), where each came from, and the table read."""
 
 
-def found_columns(table: Table, mapping: Mapping[str, str] | None, spec: Columns, *,
-                  optional: bool = False) -> Found | None:
+def found_columns(
+    table: Table, mapping: Mapping[str, str] | None, spec: Columns, *, optional: bool = False
+) -> Found | None:
     """The canonical columns of ``spec`` in a table read by :func:`read_table` (CSV or xlsx).
 
     ``optional``: a table without any of ``spec.any_of`` gives None instead of an error (the
@@ -67,16 +79,23 @@ def found_columns(table: Table, mapping: Mapping[str, str] | None, spec: Columns
     return raw, locate, table
 
 
-def read_csv_columns(path: str | Path, mapping: Mapping[str, str] | None, spec: Columns, *,
-                     optional: bool = False) -> Found | None:
+def read_csv_columns(
+    path: str | Path, mapping: Mapping[str, str] | None, spec: Columns, *, optional: bool = False
+) -> Found | None:
     """The canonical columns of ``spec`` found in a CSV, as text, with where each cell came from."""
     path = Path(path)
-    return found_columns(read_table(path, **read_kwargs(path, spec)), mapping, spec, optional=optional)
+    return found_columns(
+        read_table(path, **read_kwargs(path, spec)), mapping, spec, optional=optional
+    )
 
 
-def read_actuals_csv(path: str | Path, known_items: set[str] | None = None, *,
-                     mapping: Mapping[str, str] | None = None,
-                     conventions: Conventions | None = None) -> pd.DataFrame:
+def read_actuals_csv(
+    path: str | Path,
+    known_items: set[str] | None = None,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    conventions: Conventions | None = None,
+) -> pd.DataFrame:
     """Daily actuals from a CSV with columns date, item, orders, shipments (any order, any case).
 
     Args:

@@ -25,15 +25,28 @@ from sop_excel.sources.conventions import (
 )
 from sop_excel.sources.tabular import control_characters, position_letter
 
-__all__ = ["ACTUALS", "ACTUALS_COLUMNS", "SUPPLY", "SUPPLY_COLUMNS", "Columns", "Locator", "duplicate_columns_error",
-           "missing_columns_error", "resolve_columns", "validate", "validate_supply"]
+__all__ = [
+    "ACTUALS",
+    "ACTUALS_COLUMNS",
+    "SUPPLY",
+    "SUPPLY_COLUMNS",
+    "Columns",
+    "Locator",
+    "duplicate_columns_error",
+    "missing_columns_error",
+    "resolve_columns",
+    "validate",
+    "validate_supply",
+]
 
 ACTUALS_COLUMNS = ("date", "item", "orders", "shipments")
 SUPPLY_COLUMNS = ("date", "item", "resource", "produced", "receipts")
 QUANTITIES = ("orders", "shipments")
-ACTUALS_HINTS = {"decimal_hint": "--decimal point or --decimal comma (in Excel: Settings > Actuals format, "
-                                 "e.g. decimal=comma)",
-                 "date_hint": "--date-format DMY or MDY (in Excel: Settings > Actuals format, e.g. dates=DMY)"}
+ACTUALS_HINTS = {
+    "decimal_hint": "--decimal point or --decimal comma (in Excel: Settings > Actuals format, "
+    "e.g. decimal=comma)",
+    "date_hint": "--date-format DMY or MDY (in Excel: Settings > Actuals format, e.g. dates=DMY)",
+}
 
 
 @dataclass(frozen=True)
@@ -62,8 +75,14 @@ class Columns:
 
 
 ACTUALS = Columns(ACTUALS_COLUMNS)
-SUPPLY = Columns(("date", "item"), ("resource", "produced", "receipts"), ("produced", "receipts"),
-                 setting="SupplyColumns", example="produced=qty_made", what="production or receipts")
+SUPPLY = Columns(
+    ("date", "item"),
+    ("resource", "produced", "receipts"),
+    ("produced", "receipts"),
+    setting="SupplyColumns",
+    example="produced=qty_made",
+    what="production or receipts",
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +98,9 @@ class Locator:
     row: Callable[[int], str]
 
 
-def resolve_columns(found: list[str], mapping: Mapping[str, str] | None,
-                    spec: Columns = ACTUALS) -> tuple[dict[str, int], list[str]]:
+def resolve_columns(
+    found: list[str], mapping: Mapping[str, str] | None, spec: Columns = ACTUALS
+) -> tuple[dict[str, int], list[str]]:
     """Match canonical columns to a source's header, case- and space-insensitively.
 
     Args:
@@ -102,7 +122,8 @@ def resolve_columns(found: list[str], mapping: Mapping[str, str] | None,
     if wrong:
         raise SopExcelError(
             f"{spec.setting} maps {', '.join(repr(w) for w in wrong)}, which sop-excel does not know. "
-            f"Map only {', '.join(spec.canonical)}, e.g. {spec.example}.")
+            f"Map only {', '.join(spec.canonical)}, e.g. {spec.example}."
+        )
     norm = [str(f).strip().lower() for f in found]
     idx: dict[str, int] = {}
     twice = []
@@ -130,41 +151,65 @@ class Twice(Exception):
         self.positions = positions
 
 
-def duplicate_columns_error(where: str, found: list[str], positions: list[list[int]], *,
-                            letters: bool = True) -> InputError:
+def duplicate_columns_error(
+    where: str, found: list[str], positions: list[list[int]], *, letters: bool = True
+) -> InputError:
     """The one message for a column header written twice: sop-excel will not guess which to load."""
     named = "; ".join(
-        f"{' and '.join(position_letter(i) if letters else str(i + 1) for i in pos)} are all named {found[pos[0]]!r}"
-        .replace(" are all named", " are both named" if len(pos) == 2 else " are all named")
-        for pos in positions)
-    return InputError(f"{where}: columns {named}. Rename or delete the extra column: sop-excel will not guess "
-                      "which one to load.")
+        f"{' and '.join(position_letter(i) if letters else str(i + 1) for i in pos)} are all named {found[pos[0]]!r}".replace(
+            " are all named", " are both named" if len(pos) == 2 else " are all named"
+        )
+        for pos in positions
+    )
+    return InputError(
+        f"{where}: columns {named}. Rename or delete the extra column: sop-excel will not guess "
+        "which one to load."
+    )
 
 
-def missing_columns_error(where: str, missing: list[str], found: list[str],
-                          mapping: Mapping[str, str] | None, what: str = "file",
-                          spec: Columns = ACTUALS) -> InputError:
+def missing_columns_error(
+    where: str,
+    missing: list[str],
+    found: list[str],
+    mapping: Mapping[str, str] | None,
+    what: str = "file",
+    spec: Columns = ACTUALS,
+) -> InputError:
     """The one message for missing columns: where, which, what was found, what to do."""
     mapping = dict(mapping or {})
     back = {v: k for k, v in mapping.items()}
-    named = ", ".join(repr(m) + (f" (mapped to {back[m]} in {spec.setting})" if m in back else "")
-                      for m in missing)
+    named = ", ".join(
+        repr(m) + (f" (mapped to {back[m]} in {spec.setting})" if m in back else "")
+        for m in missing
+    )
     if spec.any_of and set(missing) == {str(mapping.get(c, c)) for c in spec.any_of}:
         named = " or ".join(repr(m) for m in missing)
     shown = ", ".join(repr(str(h)) for h in found) or "no columns"
     wanted = list(spec.required) + ([" or ".join(spec.any_of)] if spec.any_of else [])
     fix = f"The {what} needs the columns {', '.join(wanted)}."
     if mapping:
-        needed = ", ".join([str(mapping.get(c, c)) for c in spec.required]
-                           + ([" or ".join(str(mapping.get(c, c)) for c in spec.any_of)] if spec.any_of else []))
-        fix = (f"The {what} needs the columns {needed}; fix {spec.setting} in Settings "
-               f"(e.g. {spec.example}) or the source.")
-    return InputError(f"{where}: missing column{'s' if len(missing) > 1 else ''} {named}; "
-                      f"found {shown}. {fix}")
+        needed = ", ".join(
+            [str(mapping.get(c, c)) for c in spec.required]
+            + ([" or ".join(str(mapping.get(c, c)) for c in spec.any_of)] if spec.any_of else [])
+        )
+        fix = (
+            f"The {what} needs the columns {needed}; fix {spec.setting} in Settings "
+            f"(e.g. {spec.example}) or the source."
+        )
+    return InputError(
+        f"{where}: missing column{'s' if len(missing) > 1 else ''} {named}; found {shown}. {fix}"
+    )
 
 
-def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None,
-             label: str, conventions: Conventions | None = None, date1904: bool = False) -> pd.DataFrame:
+def validate(
+    raw: pd.DataFrame,
+    locate: Locator,
+    *,
+    known_items: set[str] | None,
+    label: str,
+    conventions: Conventions | None = None,
+    date1904: bool = False,
+) -> pd.DataFrame:
     """Check and convert raw actuals; every problem reported at once.
 
     Numbers and dates follow the one set of rules of :mod:`sop_excel.sources.conventions`
@@ -191,18 +236,25 @@ def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None
     conventions = conventions or Conventions(**ACTUALS_HINTS)
     problems: list[tuple[int, int, CellProblem]] = []
 
-    def add(mask: np.ndarray, order: int, col: str, values: pd.Series | None, message: str, fix: str) -> None:
+    def add(
+        mask: np.ndarray, order: int, col: str, values: pd.Series | None, message: str, fix: str
+    ) -> None:
         for pos in np.flatnonzero(mask):
             value = None if values is None else _shown(values.iloc[pos])
-            problems.append((int(pos), order, CellProblem(locate.cell(int(pos), col), value, message, fix)))
+            problems.append(
+                (int(pos), order, CellProblem(locate.cell(int(pos), col), value, message, fix))
+            )
 
     def where(col: str) -> Callable[[int], str]:
         return lambda pos: locate.cell(pos, col)
 
-    (dates,), (bad_date,), date_notes = read_dates([Column("date", raw["date"], where("date"))], conventions,
-                                                  label=label, date1904=date1904)
+    (dates,), (bad_date,), date_notes = read_dates(
+        [Column("date", raw["date"], where("date"))], conventions, label=label, date1904=date1904
+    )
     empty_date = dates.isna().to_numpy() & ~bad_date
-    add(bad_date | empty_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD.")
+    add(
+        bad_date | empty_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD."
+    )
     items = _items(raw["item"])
     empty = (items == "").to_numpy()
     add(empty, 1, "item", None, "item is empty", "Fill in the item code.")
@@ -210,31 +262,67 @@ def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None
     # workbook's XML cannot hold most of them): refused, never dropped
     soft = raw["item"].map(lambda v: v.strip(" \t\r\n") if isinstance(v, str) else v)
     control = control_characters(soft)
-    add(control, 1, "item", soft.map(lambda v: _Exact(v) if isinstance(v, str) else v), "holds a control character",
-        "Remove it from the file: item codes are compared exactly, and Excel cannot show it.")
+    add(
+        control,
+        1,
+        "item",
+        soft.map(lambda v: _Exact(v) if isinstance(v, str) else v),
+        "holds a control character",
+        "Remove it from the file: item codes are compared exactly, and Excel cannot show it.",
+    )
     if known_items is not None:
         unknown = ~empty & ~control & ~items.isin(known_items).to_numpy()
-        add(unknown, 1, "item", items, "is not an item on the Items sheet",
-            "Check the code, or add the item to Items first.")
+        add(
+            unknown,
+            1,
+            "item",
+            items,
+            "is not an item on the Items sheet",
+            "Check the code, or add the item to Items first.",
+        )
     out = pd.DataFrame({"date": dates.to_numpy(), "item": items})
     qty_cols = [Column(c, raw[c], where(c)) for c in QUANTITIES]
     values, bads, number_notes = read_numbers(qty_cols, conventions, label=label)
     for order, (col, vals, bad) in enumerate(zip(QUANTITIES, values, bads, strict=True), start=2):
-        add(bad, order, col, raw[col], "is not a number", "Write a quantity such as 12 or 12.5 (empty means 0).")
-        add(np.nan_to_num(vals, nan=0.0) < 0, order, col, raw[col], "is negative",
-            "Quantities must be 0 or more; book returns separately.")
+        add(
+            bad,
+            order,
+            col,
+            raw[col],
+            "is not a number",
+            "Write a quantity such as 12 or 12.5 (empty means 0).",
+        )
+        add(
+            np.nan_to_num(vals, nan=0.0) < 0,
+            order,
+            col,
+            raw[col],
+            "is negative",
+            "Quantities must be 0 or more; book returns separately.",
+        )
         big = too_large(vals) & (vals > 0)
-        add(big, order, col, raw[col], f"is too large (at least {MAX_NUMBER:,.0f})",
-            "Check the value and its decimal separator.")
+        add(
+            big,
+            order,
+            col,
+            raw[col],
+            f"is too large (at least {MAX_NUMBER:,.0f})",
+            "Check the value and its decimal separator.",
+        )
         out[col] = np.where(np.isnan(vals) & ~bad, 0.0, vals)
         out.loc[bad | big, col] = np.nan
     problems.sort(key=lambda p: (p[0], p[1]))
     listed = [p[2] for p in problems]
     dup = (out.duplicated(["date", "item"], keep="first") & out["date"].notna()).to_numpy()
     for pos in np.flatnonzero(dup):
-        listed.append(CellProblem(locate.row(int(pos)), None,
-                                  f"repeats item {out['item'].iloc[pos]} on {out['date'].iloc[pos]:%Y-%m-%d}",
-                                  "Keep one row per item and day."))
+        listed.append(
+            CellProblem(
+                locate.row(int(pos)),
+                None,
+                f"repeats item {out['item'].iloc[pos]} on {out['date'].iloc[pos]:%Y-%m-%d}",
+                "Keep one row per item and day.",
+            )
+        )
     if listed:
         raise InputError(f"{label} has values sop-excel cannot load", listed)
     out = out.reset_index(drop=True)
@@ -243,9 +331,17 @@ def validate(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None
     return out
 
 
-def validate_supply(raw: pd.DataFrame, locate: Locator, *, known_items: set[str] | None,
-                    item_resources: Mapping[str, str] | None = None, known_resources: set[str] | None = None,
-                    label: str, conventions: Conventions | None = None, date1904: bool = False) -> pd.DataFrame:
+def validate_supply(
+    raw: pd.DataFrame,
+    locate: Locator,
+    *,
+    known_items: set[str] | None,
+    item_resources: Mapping[str, str] | None = None,
+    known_resources: set[str] | None = None,
+    label: str,
+    conventions: Conventions | None = None,
+    date1904: bool = False,
+) -> pd.DataFrame:
     """Check and convert raw production and receipts; every problem reported at once.
 
     The same rules as :func:`validate` (numbers and dates by :mod:`sop_excel.sources.conventions`,
@@ -274,18 +370,25 @@ def validate_supply(raw: pd.DataFrame, locate: Locator, *, known_items: set[str]
     conventions = conventions or Conventions(**ACTUALS_HINTS)
     problems: list[tuple[int, int, CellProblem]] = []
 
-    def add(mask: np.ndarray, order: int, col: str, values: pd.Series | None, message: str, fix: str) -> None:
+    def add(
+        mask: np.ndarray, order: int, col: str, values: pd.Series | None, message: str, fix: str
+    ) -> None:
         for pos in np.flatnonzero(mask):
             value = None if values is None else _shown(values.iloc[pos])
-            problems.append((int(pos), order, CellProblem(locate.cell(int(pos), col), value, message, fix)))
+            problems.append(
+                (int(pos), order, CellProblem(locate.cell(int(pos), col), value, message, fix))
+            )
 
     def where(col: str) -> Callable[[int], str]:
         return lambda pos: locate.cell(pos, col)
 
-    (dates,), (bad_date,), date_notes = read_dates([Column("date", raw["date"], where("date"))], conventions,
-                                                  label=label, date1904=date1904)
+    (dates,), (bad_date,), date_notes = read_dates(
+        [Column("date", raw["date"], where("date"))], conventions, label=label, date1904=date1904
+    )
     empty_date = dates.isna().to_numpy() & ~bad_date
-    add(bad_date | empty_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD.")
+    add(
+        bad_date | empty_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD."
+    )
     items = _items(raw["item"])
     empty = (items == "").to_numpy()
     add(empty, 1, "item", None, "item is empty", "Fill in the item code.")
@@ -295,44 +398,92 @@ def validate_supply(raw: pd.DataFrame, locate: Locator, *, known_items: set[str]
             continue
         soft = raw[col].map(lambda v: v.strip(" \t\r\n") if isinstance(v, str) else v)
         control[col] = control_characters(soft)
-        add(control[col], 1 if col == "item" else 2, col,
-            soft.map(lambda v: _Exact(v) if isinstance(v, str) else v), "holds a control character",
-            "Remove it from the file: codes are compared exactly, and Excel cannot show it.")
+        add(
+            control[col],
+            1 if col == "item" else 2,
+            col,
+            soft.map(lambda v: _Exact(v) if isinstance(v, str) else v),
+            "holds a control character",
+            "Remove it from the file: codes are compared exactly, and Excel cannot show it.",
+        )
     if known_items is not None:
-        add(~empty & ~control["item"] & ~items.isin(known_items).to_numpy(), 1, "item", items,
-            "is not an item on the Items sheet", "Check the code, or add the item to Items first.")
-    given = _items(raw["resource"]) if "resource" in raw.columns else pd.Series("", index=raw.index, dtype=str)
+        add(
+            ~empty & ~control["item"] & ~items.isin(known_items).to_numpy(),
+            1,
+            "item",
+            items,
+            "is not an item on the Items sheet",
+            "Check the code, or add the item to Items first.",
+        )
+    given = (
+        _items(raw["resource"])
+        if "resource" in raw.columns
+        else pd.Series("", index=raw.index, dtype=str)
+    )
     own = items.map(dict(item_resources or {})).fillna("").astype(str)
     resource = given.where(given != "", own)
     if known_resources is not None and "resource" in raw.columns:
-        add(((given != "") & ~control["resource"] & ~given.isin(known_resources)).to_numpy(), 2, "resource", given,
+        add(
+            ((given != "") & ~control["resource"] & ~given.isin(known_resources)).to_numpy(),
+            2,
+            "resource",
+            given,
             "is not a resource on the Items or Capacity sheet",
-            "Check the code, or leave it empty for the item's own resource.")
+            "Check the code, or leave it empty for the item's own resource.",
+        )
     out = pd.DataFrame({"date": dates.to_numpy(), "item": items, "resource": resource})
     names = [c for c in ("produced", "receipts") if c in raw.columns]
-    values, bads, number_notes = read_numbers([Column(c, raw[c], where(c)) for c in names], conventions, label=label)
+    values, bads, number_notes = read_numbers(
+        [Column(c, raw[c], where(c)) for c in names], conventions, label=label
+    )
     got = dict(zip(names, zip(values, bads, strict=True), strict=True))
     for order, col in enumerate(("produced", "receipts"), start=3):
         if col not in got:
             out[col] = 0.0
             continue
         vals, bad = got[col]
-        add(bad, order, col, raw[col], "is not a number", "Write a quantity such as 12 or 12.5 (empty means 0).")
-        add(np.nan_to_num(vals, nan=0.0) < 0, order, col, raw[col], "is negative",
-            "Quantities must be 0 or more; book scrap or returns separately.")
+        add(
+            bad,
+            order,
+            col,
+            raw[col],
+            "is not a number",
+            "Write a quantity such as 12 or 12.5 (empty means 0).",
+        )
+        add(
+            np.nan_to_num(vals, nan=0.0) < 0,
+            order,
+            col,
+            raw[col],
+            "is negative",
+            "Quantities must be 0 or more; book scrap or returns separately.",
+        )
         big = too_large(vals) & (vals > 0)
-        add(big, order, col, raw[col], f"is too large (at least {MAX_NUMBER:,.0f})",
-            "Check the value and its decimal separator.")
+        add(
+            big,
+            order,
+            col,
+            raw[col],
+            f"is too large (at least {MAX_NUMBER:,.0f})",
+            "Check the value and its decimal separator.",
+        )
         out[col] = np.where(np.isnan(vals) & ~bad, 0.0, vals)
         out.loc[bad | big, col] = np.nan
     problems.sort(key=lambda p: (p[0], p[1]))
     listed = [p[2] for p in problems]
-    dup = (out.duplicated(["date", "item", "resource"], keep="first") & out["date"].notna()).to_numpy()
+    dup = (
+        out.duplicated(["date", "item", "resource"], keep="first") & out["date"].notna()
+    ).to_numpy()
     for pos in np.flatnonzero(dup):
         on = f" on {out['resource'].iloc[pos]}" if out["resource"].iloc[pos] else ""
-        listed.append(CellProblem(locate.row(int(pos)), None,
-                                  f"repeats item {out['item'].iloc[pos]}{on} on {out['date'].iloc[pos]:%Y-%m-%d}",
-                                  "Keep one row per item, resource and day."))
+        listed.append(
+            CellProblem(
+                locate.row(int(pos)),
+                None,
+                f"repeats item {out['item'].iloc[pos]}{on} on {out['date'].iloc[pos]:%Y-%m-%d}",
+                "Keep one row per item, resource and day.",
+            )
+        )
     if listed:
         raise InputError(f"{label} has values sop-excel cannot load", listed)
     out = out.reset_index(drop=True)

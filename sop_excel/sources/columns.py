@@ -28,47 +28,245 @@ from sop_excel.sources.tabular import position_letter
 
 __all__ = ["KINDS", "ROLES", "ReadMapping", "load_mapping", "normal_header", "resolve"]
 
-_ITEM = ("item", "item code", "item no", "item nr", "item number", "item id", "sku", "sku code", "material",
-         "material number", "material no", "material nr", "matnr", "article", "article number", "article no",
-         "artikel", "artikelnummer", "artikel nr", "artikelnr", "product", "product code", "product id",
-         "product number", "part", "part number", "part no", "code")
-_FAMILY = ("family", "product family", "item family", "group", "product group", "item group", "material group",
-           "category", "product category", "productline", "product line", "warengruppe", "produktgruppe",
-           "materialgruppe", "artikelgruppe", "sparte", "familie")
-_DATE = ("month", "period", "date", "posting date", "order date", "invoice date", "ship date", "delivery date",
-         "document date", "billing date", "sales date", "year month", "yearmonth", "fiscal period", "monat",
-         "periode", "datum", "buchungsdatum", "belegdatum", "auftragsdatum", "lieferdatum")
-_RESOURCE = ("resource", "work center", "workcenter", "work centre", "line", "production line", "machine",
-             "arbeitsplatz", "ressource")
-_QTY = ("qty", "quantity", "units", "volume", "demand", "sales qty", "sales quantity", "sold", "sold qty", "sales",
-        "shipments", "shipped qty", "order qty", "ordered qty", "orders", "menge", "absatz", "absatzmenge",
-        "verkaufsmenge", "auftragsmenge", "stuck", "stueck", "pcs", "pieces", "qty sold", "net qty")
+_ITEM = (
+    "item",
+    "item code",
+    "item no",
+    "item nr",
+    "item number",
+    "item id",
+    "sku",
+    "sku code",
+    "material",
+    "material number",
+    "material no",
+    "material nr",
+    "matnr",
+    "article",
+    "article number",
+    "article no",
+    "artikel",
+    "artikelnummer",
+    "artikel nr",
+    "artikelnr",
+    "product",
+    "product code",
+    "product id",
+    "product number",
+    "part",
+    "part number",
+    "part no",
+    "code",
+)
+_FAMILY = (
+    "family",
+    "product family",
+    "item family",
+    "group",
+    "product group",
+    "item group",
+    "material group",
+    "category",
+    "product category",
+    "productline",
+    "product line",
+    "warengruppe",
+    "produktgruppe",
+    "materialgruppe",
+    "artikelgruppe",
+    "sparte",
+    "familie",
+)
+_DATE = (
+    "month",
+    "period",
+    "date",
+    "posting date",
+    "order date",
+    "invoice date",
+    "ship date",
+    "delivery date",
+    "document date",
+    "billing date",
+    "sales date",
+    "year month",
+    "yearmonth",
+    "fiscal period",
+    "monat",
+    "periode",
+    "datum",
+    "buchungsdatum",
+    "belegdatum",
+    "auftragsdatum",
+    "lieferdatum",
+)
+_RESOURCE = (
+    "resource",
+    "work center",
+    "workcenter",
+    "work centre",
+    "line",
+    "production line",
+    "machine",
+    "arbeitsplatz",
+    "ressource",
+)
+_QTY = (
+    "qty",
+    "quantity",
+    "units",
+    "volume",
+    "demand",
+    "sales qty",
+    "sales quantity",
+    "sold",
+    "sold qty",
+    "sales",
+    "shipments",
+    "shipped qty",
+    "order qty",
+    "ordered qty",
+    "orders",
+    "menge",
+    "absatz",
+    "absatzmenge",
+    "verkaufsmenge",
+    "auftragsmenge",
+    "stuck",
+    "stueck",
+    "pcs",
+    "pieces",
+    "qty sold",
+    "net qty",
+)
 
 ROLES: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
     # kind -> role -> (required, header names it is recognised by)
     "items": {
         "item": (True, _ITEM),
-        "description": (False, ("description", "item description", "desc", "name", "item name", "product name",
-                                "material description", "bezeichnung", "beschreibung", "artikelbezeichnung",
-                                "materialkurztext", "kurztext", "text")),
+        "description": (
+            False,
+            (
+                "description",
+                "item description",
+                "desc",
+                "name",
+                "item name",
+                "product name",
+                "material description",
+                "bezeichnung",
+                "beschreibung",
+                "artikelbezeichnung",
+                "materialkurztext",
+                "kurztext",
+                "text",
+            ),
+        ),
         "family": (True, _FAMILY),
-        "site": (False, ("site", "plant", "werk", "location", "warehouse", "dc", "branch", "standort")),
+        "site": (
+            False,
+            ("site", "plant", "werk", "location", "warehouse", "dc", "branch", "standort"),
+        ),
         "resource": (False, _RESOURCE),
-        "price": (True, ("price", "unit price", "list price", "sales price", "selling price", "net price", "preis",
-                         "verkaufspreis", "listenpreis", "vk preis", "nettopreis")),
-        "unit_cost": (True, ("unit cost", "cost", "standard cost", "std cost", "cogs", "unit cogs", "cost price",
-                             "kosten", "standardpreis", "herstellkosten", "stuckkosten", "stueckkosten",
-                             "einstandspreis")),
-        "hours_per_unit": (False, ("hours per unit", "hours unit", "hours", "run time", "runtime", "std hours",
-                                   "production hours", "stunden", "fertigungszeit")),
-        "lead_time_days": (False, ("lead time days", "lead time", "leadtime", "lead time d", "lt", "wbz",
-                                   "wiederbeschaffungszeit", "lieferzeit")),
-        "status": (False, ("status", "item status", "lifecycle", "lifecycle status", "material status",
-                           "artikelstatus")),
-        "opening_stock": (False, ("opening stock", "stock", "on hand", "stock on hand", "soh", "inventory",
-                                  "current stock", "bestand", "lagerbestand", "available stock")),
-        "like_item": (False, ("like item", "like", "reference item", "predecessor", "vorganger", "vorgaenger",
-                              "referenzartikel")),
+        "price": (
+            True,
+            (
+                "price",
+                "unit price",
+                "list price",
+                "sales price",
+                "selling price",
+                "net price",
+                "preis",
+                "verkaufspreis",
+                "listenpreis",
+                "vk preis",
+                "nettopreis",
+            ),
+        ),
+        "unit_cost": (
+            True,
+            (
+                "unit cost",
+                "cost",
+                "standard cost",
+                "std cost",
+                "cogs",
+                "unit cogs",
+                "cost price",
+                "kosten",
+                "standardpreis",
+                "herstellkosten",
+                "stuckkosten",
+                "stueckkosten",
+                "einstandspreis",
+            ),
+        ),
+        "hours_per_unit": (
+            False,
+            (
+                "hours per unit",
+                "hours unit",
+                "hours",
+                "run time",
+                "runtime",
+                "std hours",
+                "production hours",
+                "stunden",
+                "fertigungszeit",
+            ),
+        ),
+        "lead_time_days": (
+            False,
+            (
+                "lead time days",
+                "lead time",
+                "leadtime",
+                "lead time d",
+                "lt",
+                "wbz",
+                "wiederbeschaffungszeit",
+                "lieferzeit",
+            ),
+        ),
+        "status": (
+            False,
+            (
+                "status",
+                "item status",
+                "lifecycle",
+                "lifecycle status",
+                "material status",
+                "artikelstatus",
+            ),
+        ),
+        "opening_stock": (
+            False,
+            (
+                "opening stock",
+                "stock",
+                "on hand",
+                "stock on hand",
+                "soh",
+                "inventory",
+                "current stock",
+                "bestand",
+                "lagerbestand",
+                "available stock",
+            ),
+        ),
+        "like_item": (
+            False,
+            (
+                "like item",
+                "like",
+                "reference item",
+                "predecessor",
+                "vorganger",
+                "vorgaenger",
+                "referenzartikel",
+            ),
+        ),
         "method": (False, ("method", "forecast method")),
     },
     "history": {
@@ -81,35 +279,137 @@ ROLES: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {
         "family": (True, _FAMILY),
         "item": (False, _ITEM),
         "date": (True, _DATE),
-        "volume": (False, ("volume", "qty", "quantity", "units", "menge", "budget volume", "budget qty")),
-        "revenue": (True, ("revenue", "sales value", "amount", "value", "turnover", "umsatz", "erlos", "erloes",
-                           "net sales", "budget revenue", "budget", "sales revenue")),
+        "volume": (
+            False,
+            ("volume", "qty", "quantity", "units", "menge", "budget volume", "budget qty"),
+        ),
+        "revenue": (
+            True,
+            (
+                "revenue",
+                "sales value",
+                "amount",
+                "value",
+                "turnover",
+                "umsatz",
+                "erlos",
+                "erloes",
+                "net sales",
+                "budget revenue",
+                "budget",
+                "sales revenue",
+            ),
+        ),
         "measure": (False, ("measure", "kpi", "key figure", "type", "kennzahl", "measure name")),
     },
     "capacity": {
         "resource": (True, _RESOURCE),
         "date": (True, _DATE),
-        "hours": (True, ("hours", "capacity", "capacity hours", "available hours", "hours available", "stunden",
-                         "kapazitat", "kapazitaet")),
+        "hours": (
+            True,
+            (
+                "hours",
+                "capacity",
+                "capacity hours",
+                "available hours",
+                "hours available",
+                "stunden",
+                "kapazitat",
+                "kapazitaet",
+            ),
+        ),
     },
     "open_orders": {
-        "date": (True, ("date", "order date", "posting date", "document date", "created", "created on",
-                        "auftragsdatum", "belegdatum", "datum")),
+        "date": (
+            True,
+            (
+                "date",
+                "order date",
+                "posting date",
+                "document date",
+                "created",
+                "created on",
+                "auftragsdatum",
+                "belegdatum",
+                "datum",
+            ),
+        ),
         "item": (True, _ITEM),
-        "orders": (True, ("orders", "qty", "quantity", "order qty", "ordered qty", "ordered", "menge",
-                          "auftragsmenge", "units")),
-        "shipments": (False, ("shipments", "shipped", "shipped qty", "delivered", "delivered qty", "geliefert",
-                              "liefermenge")),
+        "orders": (
+            True,
+            (
+                "orders",
+                "qty",
+                "quantity",
+                "order qty",
+                "ordered qty",
+                "ordered",
+                "menge",
+                "auftragsmenge",
+                "units",
+            ),
+        ),
+        "shipments": (
+            False,
+            (
+                "shipments",
+                "shipped",
+                "shipped qty",
+                "delivered",
+                "delivered qty",
+                "geliefert",
+                "liefermenge",
+            ),
+        ),
     },
     "production": {  # at least one of produced and receipts (read_production says so)
-        "date": (True, ("date", "production date", "posting date", "receipt date", "due date", "day", "datum",
-                        "buchungsdatum", "fertigungsdatum")),
+        "date": (
+            True,
+            (
+                "date",
+                "production date",
+                "posting date",
+                "receipt date",
+                "due date",
+                "day",
+                "datum",
+                "buchungsdatum",
+                "fertigungsdatum",
+            ),
+        ),
         "item": (True, _ITEM),
         "resource": (False, _RESOURCE),
-        "produced": (False, ("produced", "production", "output", "qty produced", "produced qty", "good qty",
-                             "made", "yield", "gefertigt", "produziert", "ausbringung", "fertigmeldung")),
-        "receipts": (False, ("receipts", "received", "receipt qty", "goods receipt", "goods receipts", "gr qty",
-                             "supplier receipts", "wareneingang", "eingang")),
+        "produced": (
+            False,
+            (
+                "produced",
+                "production",
+                "output",
+                "qty produced",
+                "produced qty",
+                "good qty",
+                "made",
+                "yield",
+                "gefertigt",
+                "produziert",
+                "ausbringung",
+                "fertigmeldung",
+            ),
+        ),
+        "receipts": (
+            False,
+            (
+                "receipts",
+                "received",
+                "receipt qty",
+                "goods receipt",
+                "goods receipts",
+                "gr qty",
+                "supplier receipts",
+                "wareneingang",
+                "eingang",
+            ),
+        ),
     },
 }
 KINDS = tuple(ROLES)
@@ -123,8 +423,10 @@ def normal_header(text: object) -> str:
     return _PUNCT.sub(" ", t.lower()).strip()
 
 
-SYNONYMS = {kind: {role: {normal_header(s) for s in (role, *names)} for role, (_, names) in roles.items()}
-             for kind, roles in ROLES.items()}
+SYNONYMS = {
+    kind: {role: {normal_header(s) for s in (role, *names)} for role, (_, names) in roles.items()}
+    for kind, roles in ROLES.items()
+}
 
 
 @dataclass
@@ -143,19 +445,39 @@ class ReadMapping:
     settings: dict[str, object] = field(default_factory=dict)
     source: str = ""
 
-    def conventions(self, kind: str, *, decimal_hint: str = "--decimal point or --decimal comma (or "
-                    "decimal = \"comma\" in the mapping file)",
-                    date_hint: str = "--date-format DMY or MDY (or date_format = \"DMY\" in the mapping file)"
-                    ) -> Conventions:
+    def conventions(
+        self,
+        kind: str,
+        *,
+        decimal_hint: str = "--decimal point or --decimal comma (or "
+        'decimal = "comma" in the mapping file)',
+        date_hint: str = '--date-format DMY or MDY (or date_format = "DMY" in the mapping file)',
+    ) -> Conventions:
         f = self.files.get(kind, {})
-        return Conventions(decimal=f.get("decimal") or self.decimal, date_order=f.get("date_format") or self.date_format,
-                           decimal_hint=decimal_hint, date_hint=date_hint)
+        return Conventions(
+            decimal=f.get("decimal") or self.decimal,
+            date_order=f.get("date_format") or self.date_format,
+            decimal_hint=decimal_hint,
+            date_hint=date_hint,
+        )
 
-    def with_options(self, *, columns: list[str] | None = None, sheets: list[str] | None = None,
-                     decimal: str | None = None, date_format: str | None = None) -> ReadMapping:
+    def with_options(
+        self,
+        *,
+        columns: list[str] | None = None,
+        sheets: list[str] | None = None,
+        decimal: str | None = None,
+        date_format: str | None = None,
+    ) -> ReadMapping:
         """This mapping with command-line options on top (they win)."""
-        out = ReadMapping({k: dict(v) for k, v in self.columns.items()}, {k: dict(v) for k, v in self.files.items()},
-                          decimal or self.decimal, date_format or self.date_format, dict(self.settings), self.source)
+        out = ReadMapping(
+            {k: dict(v) for k, v in self.columns.items()},
+            {k: dict(v) for k, v in self.files.items()},
+            decimal or self.decimal,
+            date_format or self.date_format,
+            dict(self.settings),
+            self.source,
+        )
         for spec in columns or []:
             kind, role, header = _column_option(spec)
             out.columns.setdefault(kind, {})[role] = header
@@ -163,8 +485,10 @@ class ReadMapping:
             kind, eq, name = spec.partition("=")
             kind = kind.strip().replace("-", "_")
             if not eq or kind not in KINDS or not name.strip():
-                raise SopExcelError(f"--sheet {spec!r}: write KIND=SHEET, e.g. items=Materials "
-                                    f"(kinds: {', '.join(KINDS)}).")
+                raise SopExcelError(
+                    f"--sheet {spec!r}: write KIND=SHEET, e.g. items=Materials "
+                    f"(kinds: {', '.join(KINDS)})."
+                )
             out.files.setdefault(kind, {})["sheet"] = name.strip()
         return out
 
@@ -177,10 +501,14 @@ def _column_option(spec: str) -> tuple[str, str, str]:
     if not eq or not dot or not header.strip():
         raise SopExcelError(f"--column {spec!r}: write KIND.ROLE=HEADER, e.g. history.qty=Menge.")
     if kind not in KINDS:
-        raise SopExcelError(f"--column {spec!r}: {kind!r} is not a kind of file; use one of {', '.join(KINDS)}.")
+        raise SopExcelError(
+            f"--column {spec!r}: {kind!r} is not a kind of file; use one of {', '.join(KINDS)}."
+        )
     if role not in ROLES[kind]:
-        raise SopExcelError(f"--column {spec!r}: {kind} files have no column role {role!r}; their roles are "
-                            f"{', '.join(ROLES[kind])}.")
+        raise SopExcelError(
+            f"--column {spec!r}: {kind} files have no column role {role!r}; their roles are "
+            f"{', '.join(ROLES[kind])}."
+        )
     return kind, role, header.strip()
 
 
@@ -198,7 +526,9 @@ def load_mapping(path: str | Path | None) -> ReadMapping:
     except FileNotFoundError:
         raise SopExcelError(f"No mapping file at {p}. Check the --mapping path.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SopExcelError(f"Cannot read the mapping file {p.name}: {exc}. It must be UTF-8 TOML.") from None
+        raise SopExcelError(
+            f"Cannot read the mapping file {p.name}: {exc}. It must be UTF-8 TOML."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise SopExcelError(f"{p.name} is not valid TOML ({exc}). Fix the mapping file.") from None
     out = ReadMapping(source=p.name)
@@ -216,23 +546,35 @@ def load_mapping(path: str | Path | None) -> ReadMapping:
             for role, header in value.items():
                 if role in _FILE_KEYS:
                     try:
-                        out.files.setdefault(kind, {})[role] = (_convention(role, header)
-                                                                if role in ("decimal", "date_format") else str(header))
+                        out.files.setdefault(kind, {})[role] = (
+                            _convention(role, header)
+                            if role in ("decimal", "date_format")
+                            else str(header)
+                        )
                     except ValueError as exc:
                         problems.append(f"[{key}] {role}: {exc}")
                 elif role not in ROLES[kind]:
-                    problems.append(f"[{key}] {role!r} is not a column of {kind} files; use "
-                                    f"{', '.join(ROLES[kind])} (or {', '.join(_FILE_KEYS)})")
+                    problems.append(
+                        f"[{key}] {role!r} is not a column of {kind} files; use "
+                        f"{', '.join(ROLES[kind])} (or {', '.join(_FILE_KEYS)})"
+                    )
                 elif not isinstance(header, str) or not header.strip():
-                    problems.append(f"[{key}] {role} must be the header text of a column, e.g. {role} = \"My header\"")
+                    problems.append(
+                        f'[{key}] {role} must be the header text of a column, e.g. {role} = "My header"'
+                    )
                 else:
                     out.columns.setdefault(kind, {})[role] = header.strip()
         else:
-            problems.append(f"{key!r} is not a section sop-excel knows; use decimal, date_format, [settings] "
-                            f"or one of [{'], ['.join(KINDS)}]")
+            problems.append(
+                f"{key!r} is not a section sop-excel knows; use decimal, date_format, [settings] "
+                f"or one of [{'], ['.join(KINDS)}]"
+            )
     if problems:
-        raise SopExcelError(f"The mapping file {p.name} has entries sop-excel cannot use: "
-                            + "; ".join(problems) + ".")
+        raise SopExcelError(
+            f"The mapping file {p.name} has entries sop-excel cannot use: "
+            + "; ".join(problems)
+            + "."
+        )
     return out
 
 
@@ -249,8 +591,15 @@ class Resolved:
     unused: list[str]
 
 
-def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
-            required: tuple[str, ...] | None = None, skip: set[int] | None = None) -> Resolved:
+def resolve(
+    kind: str,
+    header: list[str],
+    where: str,
+    mapping: ReadMapping,
+    *,
+    required: tuple[str, ...] | None = None,
+    skip: set[int] | None = None,
+) -> Resolved:
     """Find each role's column in ``header``.
 
     Args:
@@ -268,9 +617,11 @@ def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
     skip = skip or set()
     mapped = mapping.columns.get(kind, {})
     norm = [normal_header(h) if i not in skip else "" for i, h in enumerate(header)]
-    need = required if required is not None else tuple(r for r, (req, _) in ROLES[kind].items() if req)
+    need = (
+        required if required is not None else tuple(r for r, (req, _) in ROLES[kind].items() if req)
+    )
     shown = ", ".join(repr(h) for h in header if str(h).strip()) or "no columns"
-    hint = f"in the mapping file ([{kind}] ROLE = \"header\") or with --column {kind}.ROLE=HEADER"
+    hint = f'in the mapping file ([{kind}] ROLE = "header") or with --column {kind}.ROLE=HEADER'
     index: dict[str, int] = {}
     taken: list[str] = []
     problems: list[str] = []
@@ -278,10 +629,14 @@ def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
     for role, header_text in mapped.items():
         hits = [i for i, n in enumerate(norm) if n and n == normal_header(header_text)]
         if not hits:
-            problems.append(f"the mapping says {role} = {header_text!r}, but there is no such column")
+            problems.append(
+                f"the mapping says {role} = {header_text!r}, but there is no such column"
+            )
         elif len(hits) > 1:
-            problems.append(f"columns {' and '.join(position_letter(i) for i in hits)} are both named "
-                            f"{header[hits[0]]!r}; rename or delete one")
+            problems.append(
+                f"columns {' and '.join(position_letter(i) for i in hits)} are both named "
+                f"{header[hits[0]]!r}; rename or delete one"
+            )
         else:
             index[role] = hits[0]
             used.add(hits[0])
@@ -295,16 +650,20 @@ def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
             continue
         same = {norm[i] for i in hits}
         if len(hits) > 1 and len(same) == 1:
-            problems.append(f"columns {' and '.join(position_letter(i) for i in hits)} are both named "
-                            f"{header[hits[0]]!r}; rename or delete one, so it is clear which is the {role}")
+            problems.append(
+                f"columns {' and '.join(position_letter(i) for i in hits)} are both named "
+                f"{header[hits[0]]!r}; rename or delete one, so it is clear which is the {role}"
+            )
             continue
         if len(hits) > 1:
             exact = [i for i in hits if norm[i] == normal_header(role)]
             if len(exact) == 1:
                 hits = exact
             else:
-                problems.append(f"{' and '.join(repr(header[i]) for i in hits)} could each be the {role}; say "
-                                f"which {hint}")
+                problems.append(
+                    f"{' and '.join(repr(header[i]) for i in hits)} could each be the {role}; say "
+                    f"which {hint}"
+                )
                 continue
         index[role] = hits[0]
         used.add(hits[0])
@@ -315,7 +674,11 @@ def resolve(kind: str, header: list[str], where: str, mapping: ReadMapping, *,
             problems.append(f"no column for {role} (recognised: {examples}, ...); name it {hint}")
     if problems:
         raise InputError(f"{where}: " + "; ".join(problems) + f". Found {shown}.")
-    unused = [header[i] for i, h in enumerate(header) if i not in used and i not in skip and str(h).strip()]
+    unused = [
+        header[i]
+        for i, h in enumerate(header)
+        if i not in used and i not in skip and str(h).strip()
+    ]
     return Resolved(index, taken, unused)
 
 

@@ -103,7 +103,9 @@ def parse_date_option(text: str) -> str:
     order = "".join(dict.fromkeys(letters))
     if order in DATE_ORDERS:
         return order
-    raise ValueError(f"{text!r} is not a date order; write DMY (day/month/year) or MDY (month/day/year)")
+    raise ValueError(
+        f"{text!r} is not a date order; write DMY (day/month/year) or MDY (month/day/year)"
+    )
 
 
 # -- numbers ----------------------------------------------------------------------------------
@@ -122,10 +124,24 @@ _NUM_CLASSES = {  # class -> (pattern, evidence: "point" / "comma" / None / "amb
     "exp": (r"(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+", None),
 }
 _VALID_UNDER = {  # which classes are numbers under each convention, and how to make them floats
-    "point": {"int": "", "amb_dot": "", "amb_comma": ",", "grp_comma": ",", "us_full": ",",
-              "dec_dot": "", "exp": ""},
-    "comma": {"int": "", "amb_comma": "swap", "dec_comma": "swap", "amb_dot": ".", "grp_dot": ".",
-              "eu_full": "eu", "exp": ""},
+    "point": {
+        "int": "",
+        "amb_dot": "",
+        "amb_comma": ",",
+        "grp_comma": ",",
+        "us_full": ",",
+        "dec_dot": "",
+        "exp": "",
+    },
+    "comma": {
+        "int": "",
+        "amb_comma": "swap",
+        "dec_comma": "swap",
+        "amb_dot": ".",
+        "grp_dot": ".",
+        "eu_full": "eu",
+        "exp": "",
+    },
 }
 
 
@@ -173,7 +189,11 @@ def distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]
     safe = np.where(raw_codes >= 0, raw_codes, 0)
     text = (raw_codes >= 0) & (is_str[safe] if len(is_str) else np.zeros(len(arr), dtype=bool))
     stripped = [u.strip() if isinstance(u, str) else "" for u in raw_uniq]
-    new_codes, uniq = pd.factorize(pd.Series(stripped, dtype=object)) if stripped else (np.zeros(0, dtype=np.intp), [])
+    new_codes, uniq = (
+        pd.factorize(pd.Series(stripped, dtype=object))
+        if stripped
+        else (np.zeros(0, dtype=np.intp), [])
+    )
     codes = np.full(len(arr), -1, dtype=np.intp)
     if len(new_codes):
         codes[text] = new_codes[raw_codes[text]]
@@ -186,17 +206,24 @@ __all__ += ["distinct_text"]
 def _is_text(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
         return values.notna().to_numpy()
-    return np.fromiter((isinstance(v, str) for v in values.to_numpy(dtype=object)), dtype=bool,
-                       count=len(values))
+    return np.fromiter(
+        (isinstance(v, str) for v in values.to_numpy(dtype=object)), dtype=bool, count=len(values)
+    )
 
 
 def _blank(v: object) -> bool:
-    return v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (
-        isinstance(v, str) and not v.strip())
+    return (
+        v is None
+        or v is pd.NaT
+        or v is pd.NA
+        or (isinstance(v, float) and np.isnan(v))
+        or (isinstance(v, str) and not v.strip())
+    )
 
 
-def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: str
-                 ) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+def read_numbers(
+    columns: Sequence[Column], conventions: Conventions, *, label: str
+) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
     """Numbers of several columns of one file, read by one decimal convention.
 
     Args:
@@ -232,7 +259,9 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
             amb = np.flatnonzero(cls.isin(["amb_dot", "amb_comma"]).to_numpy(bool))
             if len(amb):
                 ambiguous += _per_value(col, codes, uniq, amb)
-            grouping = grouping or bool(cls.isin(["grp_dot", "grp_comma", "eu_full", "us_full"]).any())
+            grouping = grouping or bool(
+                cls.isin(["grp_dot", "grp_comma", "eu_full", "us_full"]).any()
+            )
     decimal = conventions.decimal
     notes: list[str] = []
     if decimal is None:
@@ -242,28 +271,44 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
                 f"{label} mixes decimal points ({c1.where(p1)}: {v1!r}) and decimal commas "
                 f"({c2.where(p2)}: {v2!r}). Export it again with one number format, or say which "
                 f"the file uses with {conventions.decimal_hint}; values in the other format are "
-                "then reported one by one.")
+                "then reported one by one."
+            )
         if evidence["comma"]:
             decimal = "comma"
         elif evidence["point"]:
             decimal = "point"
         elif ambiguous:
-            raise InputError(f"{label} has numbers that read two ways", [
-                CellProblem(col.where(pos), value,
-                            f"could be {_as_thousands(value)} (thousands separator) or "
-                            f"{_as_decimal(value)} (decimal separator){_alike(n)}",
-                            f"Say which with {conventions.decimal_hint}.")
-                for (col, pos, value), n in _distinct(ambiguous)])
+            raise InputError(
+                f"{label} has numbers that read two ways",
+                [
+                    CellProblem(
+                        col.where(pos),
+                        value,
+                        f"could be {_as_thousands(value)} (thousands separator) or "
+                        f"{_as_decimal(value)} (decimal separator){_alike(n)}",
+                        f"Say which with {conventions.decimal_hint}.",
+                    )
+                    for (col, pos, value), n in _distinct(ambiguous)
+                ],
+            )
         else:
             decimal = "point"  # nothing in the file tells them apart: no value changes meaning
         if evidence["comma"]:
             _, _, example = evidence["comma"]
-            notes.append(f"numbers read with decimal comma (e.g. {example!r} = "
-                         f"{_fmt(_to_float(*_one(example), 'comma'))})")
+            notes.append(
+                f"numbers read with decimal comma (e.g. {example!r} = "
+                f"{_fmt(_to_float(*_one(example), 'comma'))})"
+            )
         elif ambiguous or grouping:
             example = ambiguous[0][2] if ambiguous else None
-            notes.append("numbers read with decimal point and ',' as thousands separator"
-                         + (f" (e.g. {example!r} = {_fmt(_to_float(*_one(example), 'point'))})" if example else ""))
+            notes.append(
+                "numbers read with decimal point and ',' as thousands separator"
+                + (
+                    f" (e.g. {example!r} = {_fmt(_to_float(*_one(example), 'point'))})"
+                    if example
+                    else ""
+                )
+            )
     else:
         notes.append(f"numbers read with decimal {decimal} (as told)")
     values, bad = [], []
@@ -279,11 +324,20 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
             flag[pos] = np.isnan(u_val[codes[pos]]) & ~blank_u[codes[pos]]
         other = ~text & s.notna().to_numpy()
         if other.any():
-            nums = np.array([float(v) if isinstance(v, (int, float, np.integer, np.floating))
-                             and not isinstance(v, (bool, np.bool_)) else np.nan
-                             for v in s[other].to_numpy(dtype=object)], dtype=float)
+            nums = np.array(
+                [
+                    float(v)
+                    if isinstance(v, (int, float, np.integer, np.floating))
+                    and not isinstance(v, (bool, np.bool_))
+                    else np.nan
+                    for v in s[other].to_numpy(dtype=object)
+                ],
+                dtype=float,
+            )
             out[other] = nums
-            flag[other] = np.isnan(nums) & ~np.array([_blank(v) for v in s[other].to_numpy(dtype=object)])
+            flag[other] = np.isnan(nums) & ~np.array(
+                [_blank(v) for v in s[other].to_numpy(dtype=object)]
+            )
         flag |= np.isinf(out)
         out[np.isinf(out)] = np.nan
         values.append(out)
@@ -291,20 +345,29 @@ def read_numbers(columns: Sequence[Column], conventions: Conventions, *, label: 
     return values, bad, notes
 
 
-def _per_value(col: Column, codes: np.ndarray, uniq: pd.Series, which: np.ndarray
-               ) -> list[tuple[Column, int, str, int]]:
+def _per_value(
+    col: Column, codes: np.ndarray, uniq: pd.Series, which: np.ndarray
+) -> list[tuple[Column, int, str, int]]:
     """(column, first row position, value, how many rows hold it) for these distinct values."""
     pos = np.flatnonzero(np.isin(codes, which))
     found, first, count = np.unique(codes[pos], return_index=True, return_counts=True)
-    return [(col, int(pos[i]), str(uniq.iloc[u]), int(n)) for u, i, n in zip(found, first, count, strict=True)]
+    return [
+        (col, int(pos[i]), str(uniq.iloc[u]), int(n))
+        for u, i, n in zip(found, first, count, strict=True)
+    ]
 
 
-def _distinct(found: list[tuple[Column, int, str, int]]) -> list[tuple[tuple[Column, int, str], int]]:
+def _distinct(
+    found: list[tuple[Column, int, str, int]],
+) -> list[tuple[tuple[Column, int, str], int]]:
     """Each value once (its first place) with how many places hold it, in row order."""
     order: dict[int, int] = {}
     for col, *_ in found:
         order.setdefault(id(col), len(order))
-    return [((col, pos, value), n) for col, pos, value, n in sorted(found, key=lambda f: (f[1], order[id(f[0])]))]
+    return [
+        ((col, pos, value), n)
+        for col, pos, value, n in sorted(found, key=lambda f: (f[1], order[id(f[0])]))
+    ]
 
 
 def _alike(n: int) -> str:
@@ -346,12 +409,42 @@ _DATE_CLASSES = {  # class -> regex with named groups
     "ym6": r"(?P<y>\d{4})(?P<m>\d{2})",
     "serial": r"(?P<s>\d{5,6}(?:\.\d+)?)",
 }
-_NAMED_FORMATS = ("%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y", "%d.%b.%Y", "%d. %B %Y", "%b %d, %Y",
-                  "%B %d, %Y", "%b %d %Y", "%b %Y", "%B %Y", "%b-%Y", "%b-%y", "%B-%Y", "%Y-%b", "%b. %Y")
-_GERMAN = {"januar": "january", "februar": "february", "märz": "march", "maerz": "march", "mär": "mar",
-           "mrz": "mar", "mai": "may", "juni": "june", "juli": "july", "oktober": "october", "okt": "oct",
-           "dezember": "december", "dez": "dec"}
-_GERMAN_RE = re.compile(r"\b(" + "|".join(sorted(_GERMAN, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_NAMED_FORMATS = (
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d.%b.%Y",
+    "%d. %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%b %Y",
+    "%B %Y",
+    "%b-%Y",
+    "%b-%y",
+    "%B-%Y",
+    "%Y-%b",
+    "%b. %Y",
+)
+_GERMAN = {
+    "januar": "january",
+    "februar": "february",
+    "märz": "march",
+    "maerz": "march",
+    "mär": "mar",
+    "mrz": "mar",
+    "mai": "may",
+    "juni": "june",
+    "juli": "july",
+    "oktober": "october",
+    "okt": "oct",
+    "dezember": "december",
+    "dez": "dec",
+}
+_GERMAN_RE = re.compile(
+    r"\b(" + "|".join(sorted(_GERMAN, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
 
 
 def serial_to_dates(serial: np.ndarray, date1904: bool = False) -> pd.DatetimeIndex:
@@ -362,7 +455,9 @@ def serial_to_dates(serial: np.ndarray, date1904: bool = False) -> pd.DatetimeIn
 
 def _valid_ymd(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> pd.DatetimeIndex:
     ok = (y >= _YEARS[0]) & (y < _YEARS[1]) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31)
-    frame = pd.DataFrame({"year": np.where(ok, y, 2000), "month": np.where(ok, m, 1), "day": np.where(ok, d, 1)})
+    frame = pd.DataFrame(
+        {"year": np.where(ok, y, 2000), "month": np.where(ok, m, 1), "day": np.where(ok, d, 1)}
+    )
     out = pd.to_datetime(frame, errors="coerce")
     out[~ok] = pd.NaT
     return pd.DatetimeIndex(out)
@@ -401,8 +496,9 @@ def _year(y: np.ndarray) -> np.ndarray:
     return np.where(y < 100, np.where(y <= 68, 2000 + y, 1900 + y), y)
 
 
-def read_dates(columns: Sequence[Column], conventions: Conventions, *, label: str, date1904: bool = False
-               ) -> tuple[list[pd.Series], list[np.ndarray], list[str]]:
+def read_dates(
+    columns: Sequence[Column], conventions: Conventions, *, label: str, date1904: bool = False
+) -> tuple[list[pd.Series], list[np.ndarray], list[str]]:
     """Dates (as days) of several columns of one file, read by one day/month order.
 
     Args:
@@ -462,7 +558,8 @@ def read_dates(columns: Sequence[Column], conventions: Conventions, *, label: st
                 f"{label} mixes day-first dates ({c1.where(p1)}: {v1!r}) and month-first dates "
                 f"({c2.where(p2)}: {v2!r}). Export it again with one date format (YYYY-MM-DD is "
                 f"best), or say which the file uses with {conventions.date_hint}; dates in the "
-                "other order are then reported one by one.")
+                "other order are then reported one by one."
+            )
         if evidence["DMY"]:
             order = "DMY"
             notes.append(f"dates read as day/month/year (e.g. {evidence['DMY'][2]!r})")
@@ -471,15 +568,29 @@ def read_dates(columns: Sequence[Column], conventions: Conventions, *, label: st
             notes.append(f"dates read as month/day/year (e.g. {evidence['MDY'][2]!r})")
         elif ambiguous and month_rule["DMY"] != month_rule["MDY"]:
             order = "DMY" if month_rule["DMY"] else "MDY"
-            notes.append(f"dates read as {'day/month/year' if order == 'DMY' else 'month/day/year'}: "
-                         f"each is the first of a month that way (e.g. {ambiguous[0][2]!r})")
+            notes.append(
+                f"dates read as {'day/month/year' if order == 'DMY' else 'month/day/year'}: "
+                f"each is the first of a month that way (e.g. {ambiguous[0][2]!r})"
+            )
         elif ambiguous:
-            raise InputError(f"{label} has dates that read two ways", [
-                CellProblem(col.where(pos), value, f"could be day/month/year or month/day/year{_alike(n)}",
-                            f"Say which with {conventions.date_hint}, or export dates as YYYY-MM-DD.")
-                for (col, pos, value), n in _distinct(ambiguous)])
+            raise InputError(
+                f"{label} has dates that read two ways",
+                [
+                    CellProblem(
+                        col.where(pos),
+                        value,
+                        f"could be day/month/year or month/day/year{_alike(n)}",
+                        f"Say which with {conventions.date_hint}, or export dates as YYYY-MM-DD.",
+                    )
+                    for (col, pos, value), n in _distinct(ambiguous)
+                ],
+            )
     else:
-        notes.append("dates read as " + ("day/month/year" if order == "DMY" else "month/day/year") + " (as told)")
+        notes.append(
+            "dates read as "
+            + ("day/month/year" if order == "DMY" else "month/day/year")
+            + " (as told)"
+        )
     if two_digit:
         notes.append("two-digit years read as 1969-2068")
     out_values, out_bad = [], []
@@ -504,15 +615,18 @@ def read_dates(columns: Sequence[Column], conventions: Conventions, *, label: st
         out_values.append(out.astype("datetime64[us]"))
         out_bad.append(flag)
     if serials:
-        notes.append("dates given as Excel serial numbers read as dates (e.g. 46345 = 2026-11-19)"
-                     + (" in the 1904 date system" if date1904 else ""))
+        notes.append(
+            "dates given as Excel serial numbers read as dates (e.g. 46345 = 2026-11-19)"
+            + (" in the 1904 date system" if date1904 else "")
+        )
     if numeric_dates:
         notes.append("dates given as YYYYMMDD or YYYYMM numbers read as dates")
     return out_values, out_bad, notes
 
 
-def _parse_unique(uniq: pd.Series, dtext: _DateText, order: str | None, date1904: bool
-                  ) -> tuple[np.ndarray, bool]:
+def _parse_unique(
+    uniq: pd.Series, dtext: _DateText, order: str | None, date1904: bool
+) -> tuple[np.ndarray, bool]:
     out = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[us]")
     cls, parts = dtext.cls, dtext.parts
     for name in ("ymd", "ym", "my", "ymd8", "ym6", "ab"):
@@ -540,7 +654,10 @@ def _parse_unique(uniq: pd.Series, dtext: _DateText, order: str | None, date1904
     cls = cls.copy()
     cls[late] = "serial"
     if len(late):
-        parts = {**parts, "s": parts.get("s", pd.Series(np.nan, index=uniq.index, dtype=object)).copy()}
+        parts = {
+            **parts,
+            "s": parts.get("s", pd.Series(np.nan, index=uniq.index, dtype=object)).copy(),
+        }
         parts["s"][late] = uniq[late]
     idx = cls.index[(cls == "serial").to_numpy()]
     if len(idx):
@@ -580,13 +697,17 @@ def _typed_dates(raw: np.ndarray, date1904: bool) -> tuple[np.ndarray, bool]:
             ts = pd.Timestamp(v)
             if ts is not pd.NaT and _YEARS[0] <= ts.year < _YEARS[1]:
                 out[i] = (ts.tz_localize(None) if ts.tzinfo else ts).normalize().to_datetime64()
-        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+            v, (bool, np.bool_)
+        ):
             f = float(v)
             if SERIAL_MIN <= f <= SERIAL_MAX:
                 out[i] = serial_to_dates(np.array([f]), date1904)[0].to_datetime64()
                 serial = True
             elif f.is_integer() and 19000101 <= f < 22000101:
-                d = _valid_ymd(np.array([f // 10000]), np.array([f // 100 % 100]), np.array([f % 100]))[0]
+                d = _valid_ymd(
+                    np.array([f // 10000]), np.array([f // 100 % 100]), np.array([f % 100])
+                )[0]
                 if d is not pd.NaT:
                     out[i] = d.to_datetime64()
     return out, serial

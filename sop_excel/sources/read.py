@@ -26,8 +26,15 @@ from sop_excel.sources.xlsx import read_actuals_xlsx, read_xlsx_columns
 
 __all__ = ["SUFFIXES", "file_digest", "read_actuals", "read_supply", "source_kind", "source_label"]
 
-SUFFIXES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-            ".db": "sqlite", ".sqlite": "sqlite", ".sqlite3": "sqlite"}
+SUFFIXES = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".db": "sqlite",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+}
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+]*://")
 
 
@@ -54,7 +61,8 @@ def source_kind(source: str | Path) -> str:
     raise SopExcelError(
         f"ActualsSource {str(source)!r} is neither a file sop-excel reads "
         f"({', '.join(sorted(SUFFIXES))}) nor a database URL such as sqlite:///actuals.db or "
-        "postgresql://user@host/db. Fix ActualsSource in Settings.")
+        "postgresql://user@host/db. Fix ActualsSource in Settings."
+    )
 
 
 def source_label(source: str | Path) -> str:
@@ -65,9 +73,15 @@ def source_label(source: str | Path) -> str:
     return f"{path.name} (sha256 {file_digest(path)})" if path.is_file() else path.name
 
 
-def read_actuals(source: str | Path, *, mapping: Mapping[str, str] | None = None,
-                 known_items: set[str] | None = None, since: dt.date | None = None,
-                 table: str = "actuals", conventions: Conventions | None = None) -> pd.DataFrame:
+def read_actuals(
+    source: str | Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    known_items: set[str] | None = None,
+    since: dt.date | None = None,
+    table: str = "actuals",
+    conventions: Conventions | None = None,
+) -> pd.DataFrame:
     """Daily actuals from a CSV, an xlsx, a SQLite file or any SQLAlchemy URL.
 
     Every source gets the same checks (dates, quantities, unknown and repeated items) and every
@@ -95,12 +109,15 @@ def read_actuals(source: str | Path, *, mapping: Mapping[str, str] | None = None
         url = str(source).strip() if kind == "url" else sqlite_url(source)
         if kind == "sqlite" and not Path(source).is_file():
             raise SopExcelError(f"No SQLite database at {source}. Check ActualsSource in Settings.")
-        return read_actuals_sql(url, known_items, mapping=mapping, since=since, table=table,
-                                conventions=conventions)
+        return read_actuals_sql(
+            url, known_items, mapping=mapping, since=since, table=table, conventions=conventions
+        )
     if kind == "csv":
         frame = read_actuals_csv(source, known_items, mapping=mapping, conventions=conventions)
     else:
-        frame = read_actuals_xlsx(source, known_items, mapping=mapping, sheet=table, conventions=conventions)
+        frame = read_actuals_xlsx(
+            source, known_items, mapping=mapping, sheet=table, conventions=conventions
+        )
     older = 0
     if since is not None:
         keep = frame["date"] >= pd.Timestamp(since)
@@ -112,11 +129,18 @@ def read_actuals(source: str | Path, *, mapping: Mapping[str, str] | None = None
     return frame
 
 
-def read_supply(source: str | Path, *, mapping: Mapping[str, str] | None = None,
-                known_items: set[str] | None = None, item_resources: Mapping[str, str] | None = None,
-                known_resources: set[str] | None = None, since: dt.date | None = None,
-                table: str = "production", optional: bool = False,
-                conventions: Conventions | None = None) -> pd.DataFrame | None:
+def read_supply(
+    source: str | Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    known_items: set[str] | None = None,
+    item_resources: Mapping[str, str] | None = None,
+    known_resources: set[str] | None = None,
+    since: dt.date | None = None,
+    table: str = "production",
+    optional: bool = False,
+    conventions: Conventions | None = None,
+) -> pd.DataFrame | None:
     """Daily production and supplier receipts from a CSV, an xlsx, a SQLite file or any SQLAlchemy URL.
 
     The same sources, the same checks, the same number and date conventions and the same
@@ -140,8 +164,12 @@ def read_supply(source: str | Path, *, mapping: Mapping[str, str] | None = None,
         source was read where it mattered); or None (see ``optional``).
     """
     kind = source_kind(source)
-    checks: dict[str, Any] = {"known_items": known_items, "item_resources": item_resources, "known_resources": known_resources,
-              "conventions": conventions}
+    checks: dict[str, Any] = {
+        "known_items": known_items,
+        "item_resources": item_resources,
+        "known_resources": known_resources,
+        "conventions": conventions,
+    }
     if kind in ("sqlite", "url"):
         url = str(source).strip() if kind == "url" else sqlite_url(source)
         if kind == "sqlite" and not Path(source).is_file():
@@ -150,9 +178,13 @@ def read_supply(source: str | Path, *, mapping: Mapping[str, str] | None = None,
         if got is None:
             return None
         if got.raw.empty:
-            out = pd.DataFrame({"date": pd.Series(dtype="datetime64[us]"),
-                                **{c: pd.Series(dtype=str) for c in ("item", "resource")},
-                                **{c: pd.Series(dtype=float) for c in ("produced", "receipts")}})[list(SUPPLY_COLUMNS)]
+            out = pd.DataFrame(
+                {
+                    "date": pd.Series(dtype="datetime64[us]"),
+                    **{c: pd.Series(dtype=str) for c in ("item", "resource")},
+                    **{c: pd.Series(dtype=float) for c in ("produced", "receipts")},
+                }
+            )[list(SUPPLY_COLUMNS)]
             out.attrs["notes"], out.attrs["older_rows"] = [], got.older
             return out
         frame = validate_supply(got.raw, got.locate, label=f"Production {got.where}", **checks)
@@ -164,8 +196,9 @@ def read_supply(source: str | Path, *, mapping: Mapping[str, str] | None = None,
     if found is None:
         return None
     raw, locate, read = found
-    frame = validate_supply(raw, locate, label=f"Production file {Path(source).name}", date1904=read.date1904,
-                            **checks)
+    frame = validate_supply(
+        raw, locate, label=f"Production file {Path(source).name}", date1904=read.date1904, **checks
+    )
     notes = [*read.notes, *frame.attrs.get("notes", [])]
     if since is not None:
         frame = frame[frame["date"] >= pd.Timestamp(since)].reset_index(drop=True)

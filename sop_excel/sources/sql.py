@@ -34,8 +34,15 @@ from sop_excel.sources._validate import (
 )
 from sop_excel.sources.conventions import Conventions
 
-__all__ = ["SqlRows", "read_actuals_sql", "read_sql_columns", "redact_url", "since_filter", "sqlite_url",
-           "write_actuals_sqlite"]
+__all__ = [
+    "SqlRows",
+    "read_actuals_sql",
+    "read_sql_columns",
+    "redact_url",
+    "since_filter",
+    "sqlite_url",
+    "write_actuals_sqlite",
+]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -44,7 +51,9 @@ def _sa():  # noqa: ANN202 - the module, imported lazily so CSV users never pay 
     try:
         import sqlalchemy
     except ImportError:  # pragma: no cover - SQLAlchemy is a declared dependency
-        raise SopExcelError("Reading actuals from a database needs SQLAlchemy: pip install SQLAlchemy") from None
+        raise SopExcelError(
+            "Reading actuals from a database needs SQLAlchemy: pip install SQLAlchemy"
+        ) from None
     return sqlalchemy
 
 
@@ -79,21 +88,29 @@ def _engine(url: str):  # noqa: ANN202
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
-        raise SopExcelError(f"{redact_url(url)!r} is not a database URL. Write e.g. sqlite:///C:/data/actuals.db "
-                            "or postgresql://user@host/db in ActualsSource.") from None
+        raise SopExcelError(
+            f"{redact_url(url)!r} is not a database URL. Write e.g. sqlite:///C:/data/actuals.db "
+            "or postgresql://user@host/db in ActualsSource."
+        ) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
         try:
             check_regular(path, "SQLite database")  # a pipe would never answer
         except FileNotFoundError:
-            raise SopExcelError(f"No SQLite database at {path}. Check ActualsSource in Settings.") from None
+            raise SopExcelError(
+                f"No SQLite database at {path}. Check ActualsSource in Settings."
+            ) from None
         uri = path.resolve().as_uri() + "?mode=ro"
-        return sa.create_engine("sqlite://", creator=lambda: _timed_connect(uri), poolclass=sa.pool.NullPool)
+        return sa.create_engine(
+            "sqlite://", creator=lambda: _timed_connect(uri), poolclass=sa.pool.NullPool
+        )
     try:
         return sa.create_engine(parsed, poolclass=sa.pool.NullPool)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
-        raise SopExcelError(f"Cannot use {redact_url(url)}: {exc}. Install the database driver "
-                            "(e.g. psycopg for PostgreSQL, pyodbc for SQL Server).") from None
+        raise SopExcelError(
+            f"Cannot use {redact_url(url)}: {exc}. Install the database driver "
+            "(e.g. psycopg for PostgreSQL, pyodbc for SQL Server)."
+        ) from None
 
 
 def _timed_connect(uri: str) -> sqlite3.Connection:
@@ -112,9 +129,11 @@ def _fetch(result, name: str, shown: str, spec: Columns = ACTUALS) -> list:  # n
     while batch := result.fetchmany(50_000):
         rows.extend(batch)
         if len(rows) > MAX_ROWS:
-            raise SopExcelError(f"Table {name} in {shown} gives more than {MAX_ROWS:,} rows of {spec.what} for the "
-                                f"current month, more than the {sheet} sheet holds; reading was stopped. Check "
-                                "the table or view (a view that never ends, or rows repeated).")
+            raise SopExcelError(
+                f"Table {name} in {shown} gives more than {MAX_ROWS:,} rows of {spec.what} for the "
+                f"current month, more than the {sheet} sheet holds; reading was stopped. Check "
+                "the table or view (a view that never ends, or rows repeated)."
+            )
     return rows
 
 
@@ -125,19 +144,29 @@ def _find_table(inspector, table: str, shown: str) -> tuple[str | None, str]:  #
     try:
         names = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
     except Exception as exc:  # noqa: BLE001 - driver errors differ; the message says what to check
-        raise SopExcelError(f"Cannot read the table list of {shown}: {exc}. "
-                            "Check the URL, the schema and your permissions.") from None
+        raise SopExcelError(
+            f"Cannot read the table list of {shown}: {exc}. "
+            "Check the URL, the schema and your permissions."
+        ) from None
     match = [n for n in names if n == name] or [n for n in names if n.lower() == name.lower()]
     if not match:
-        raise InputError(f"Database {shown} has no table {table!r}; found "
-                         f"{', '.join(repr(n) for n in sorted(names)) or 'no tables'}. "
-                         "Check the table name (the actuals table defaults to 'actuals').")
+        raise InputError(
+            f"Database {shown} has no table {table!r}; found "
+            f"{', '.join(repr(n) for n in sorted(names)) or 'no tables'}. "
+            "Check the table name (the actuals table defaults to 'actuals')."
+        )
     return schema, match[0]
 
 
-def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
-                     mapping: Mapping[str, str] | None = None, since: dt.date | None = None,
-                     table: str = "actuals", conventions: Conventions | None = None) -> pd.DataFrame:
+def read_actuals_sql(
+    url: str,
+    known_items: set[str] | None = None,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    since: dt.date | None = None,
+    table: str = "actuals",
+    conventions: Conventions | None = None,
+) -> pd.DataFrame:
     """Daily actuals from a table of any SQLAlchemy database.
 
     Args:
@@ -168,8 +197,13 @@ def read_actuals_sql(url: str, known_items: set[str] | None = None, *,
         out = _empty()
         out.attrs["notes"], out.attrs["older_rows"] = [], got.older
         return out
-    frame = validate(got.raw, got.locate, known_items=known_items, label=f"Actuals {got.where}",
-                     conventions=conventions)
+    frame = validate(
+        got.raw,
+        got.locate,
+        known_items=known_items,
+        label=f"Actuals {got.where}",
+        conventions=conventions,
+    )
     return since_filter(frame, got, since)
 
 
@@ -187,8 +221,15 @@ class SqlRows:
     date_column: str
 
 
-def read_sql_columns(url: str, mapping: Mapping[str, str] | None, spec: Columns, *, since: dt.date | None = None,
-                     table: str = "actuals", optional: bool = False) -> SqlRows | None:
+def read_sql_columns(
+    url: str,
+    mapping: Mapping[str, str] | None,
+    spec: Columns,
+    *,
+    since: dt.date | None = None,
+    table: str = "actuals",
+    optional: bool = False,
+) -> SqlRows | None:
     """The canonical columns of ``spec`` found in a database table, with where each value came
     from (row and key); ``since`` as :func:`read_actuals_sql` says.
 
@@ -205,20 +246,30 @@ def read_sql_columns(url: str, mapping: Mapping[str, str] | None, spec: Columns,
             try:
                 idx, missing = resolve_columns(found, mapping, spec)
             except Twice as twice:
-                raise duplicate_columns_error(f"Database {shown}, table {name}", found, twice.positions,
-                                              letters=False) from None
+                raise duplicate_columns_error(
+                    f"Database {shown}, table {name}", found, twice.positions, letters=False
+                ) from None
             if optional and spec.any_of and not any(c in idx for c in spec.any_of):
                 return None
             if missing:
-                raise missing_columns_error(f"Database {shown}, table {name}", missing, found, mapping,
-                                            what="table", spec=spec)
+                raise missing_columns_error(
+                    f"Database {shown}, table {name}",
+                    missing,
+                    found,
+                    mapping,
+                    what="table",
+                    spec=spec,
+                )
             names = [c for c in spec.canonical if c in idx]
             cols = {c: found[idx[c]] for c in names}
-            src = sa.table(name, *(sa.column(n) for n in dict.fromkeys(cols.values())), schema=schema)
+            src = sa.table(
+                name, *(sa.column(n) for n in dict.fromkeys(cols.values())), schema=schema
+            )
             stmt = sa.select(*(src.c[cols[c]].label(c) for c in names))
             date_col = src.c[cols["date"]]
-            in_sql = since is not None and _compares_as_dates(conn, inspector, src, date_col, name, schema,
-                                                              cols["date"])
+            in_sql = since is not None and _compares_as_dates(
+                conn, inspector, src, date_col, name, schema, cols["date"]
+            )
             if in_sql:
                 stmt = stmt.where(date_col >= sa.bindparam("since", _day(since), type_=sa.Date()))
             stmt = stmt.order_by(src.c[cols["item"]], date_col)
@@ -228,24 +279,34 @@ def read_sql_columns(url: str, mapping: Mapping[str, str] | None, spec: Columns,
                 older = int(conn.execute(sa.select(sa.func.count()).select_from(src)).scalar() or 0)
     except sa.exc.SQLAlchemyError as exc:
         if "interrupted" in str(getattr(exc, "orig", "")):  # our time limit, on SQLite
-            raise SopExcelError(f"Reading {spec.what} from {shown}, table {table}, took more than "
-                                f"{read_timeout():,.0f} s and was stopped. A view whose query never ends (a "
-                                f"recursive one) or a table far larger than daily {spec.what} would; check the "
-                                "table or view (SOP_EXCEL_READ_TIMEOUT raises the limit).") from None
-        raise SopExcelError(f"Cannot read {spec.what} from {shown}, table {table}: {exc.__class__.__name__}: "
-                            f"{getattr(exc, 'orig', exc)}. Check the URL, the table and your permissions.") from None
+            raise SopExcelError(
+                f"Reading {spec.what} from {shown}, table {table}, took more than "
+                f"{read_timeout():,.0f} s and was stopped. A view whose query never ends (a "
+                f"recursive one) or a table far larger than daily {spec.what} would; check the "
+                "table or view (SOP_EXCEL_READ_TIMEOUT raises the limit)."
+            ) from None
+        raise SopExcelError(
+            f"Cannot read {spec.what} from {shown}, table {table}: {exc.__class__.__name__}: "
+            f"{getattr(exc, 'orig', exc)}. Check the URL, the table and your permissions."
+        ) from None
     finally:
         engine.dispose()
     # column-wise from the rows: far faster than from_records, and itemgetter than zip(*rows)
     columns = [list(map(itemgetter(j), rows)) for j in range(len(names))]
-    raw = pd.DataFrame({c: pd.Series(v, dtype=object if not rows else None)
-                        for c, v in zip(names, columns, strict=True)})
+    raw = pd.DataFrame(
+        {
+            c: pd.Series(v, dtype=object if not rows else None)
+            for c, v in zip(names, columns, strict=True)
+        }
+    )
 
     def key(pos: int) -> str:
         return f"item {_date_text(raw['item'].iat[pos])}, {_date_text(raw['date'].iat[pos])}"
 
-    locate = Locator(cell=lambda pos, col: f"Table {name}, row {pos + 1} ({key(pos)}), column '{cols[col]}'",
-                     row=lambda pos: f"Table {name}, row {pos + 1} ({key(pos)})")
+    locate = Locator(
+        cell=lambda pos, col: f"Table {name}, row {pos + 1} ({key(pos)}), column '{cols[col]}'",
+        row=lambda pos: f"Table {name}, row {pos + 1} ({key(pos)})",
+    )
     return SqlRows(raw, locate, f"table {name} in {shown}", in_sql, older, cols["date"])
 
 
@@ -255,29 +316,43 @@ def since_filter(frame: pd.DataFrame, got: SqlRows, since: dt.date | None) -> pd
     if since is not None and not got.in_sql:
         keep = frame["date"] >= pd.Timestamp(since)
         out = frame[keep].reset_index(drop=True)
-        out.attrs["notes"] = [*frame.attrs.get("notes", []),
-                              f"dates in column '{got.date_column}' are not stored as dates: all {len(frame):,} "
-                              f"rows read, {int((~keep).sum()):,} dated before {_day(since):%Y-%m-%d} left out"]
+        out.attrs["notes"] = [
+            *frame.attrs.get("notes", []),
+            f"dates in column '{got.date_column}' are not stored as dates: all {len(frame):,} "
+            f"rows read, {int((~keep).sum()):,} dated before {_day(since):%Y-%m-%d} left out",
+        ]
         out.attrs["older_rows"] = int((~keep).sum())
         return out
     frame.attrs["older_rows"] = 0
     return frame
 
 
-def _compares_as_dates(conn, inspector, src, col, name: str, schema: str | None, col_name: str) -> bool:  # noqa: ANN001
+def _compares_as_dates(
+    conn, inspector, src, col, name: str, schema: str | None, col_name: str
+) -> bool:  # noqa: ANN001
     """Whether ``col >= :since`` in SQL compares dates: a DATE/TIMESTAMP column (any database),
     or SQLite values that are all ISO text (SQLite compares a number below any text, so Excel
     serial dates would all be left out, and '19/11/2026' text compares as text)."""
     sa = _sa()
     if conn.dialect.name != "sqlite":
-        declared = next((c["type"] for c in inspector.get_columns(name, schema=schema) if c["name"] == col_name), None)
+        declared = next(
+            (
+                c["type"]
+                for c in inspector.get_columns(name, schema=schema)
+                if c["name"] == col_name
+            ),
+            None,
+        )
         return isinstance(declared, (sa.Date, sa.DateTime))
     kinds = {k for (k,) in conn.execute(sa.select(sa.func.typeof(col)).distinct()).all()}
     if not kinds <= {"text", "null"}:
         return False
     iso = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
-    odd = conn.execute(sa.select(sa.func.count()).select_from(src).where(
-        sa.and_(col.isnot(None), sa.not_(col.op("GLOB")(iso))))).scalar()
+    odd = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(src)
+        .where(sa.and_(col.isnot(None), sa.not_(col.op("GLOB")(iso))))
+    ).scalar()
     return not odd
 
 
@@ -292,8 +367,14 @@ def _date_text(v: object) -> str:
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({"date": pd.Series(dtype="datetime64[us]"), "item": pd.Series(dtype=str),
-                         "orders": pd.Series(dtype=float), "shipments": pd.Series(dtype=float)})
+    return pd.DataFrame(
+        {
+            "date": pd.Series(dtype="datetime64[us]"),
+            "item": pd.Series(dtype=str),
+            "orders": pd.Series(dtype=float),
+            "shipments": pd.Series(dtype=float),
+        }
+    )
 
 
 def write_actuals_sqlite(path: str | Path, frame: pd.DataFrame, table: str = "actuals") -> int:
@@ -311,19 +392,32 @@ def write_actuals_sqlite(path: str | Path, frame: pd.DataFrame, table: str = "ac
         The number of rows written.
     """
     if not _IDENT.match(table):
-        raise SopExcelError(f"{table!r} is not a table name sop-excel writes; use letters, digits and _.")
+        raise SopExcelError(
+            f"{table!r} is not a table name sop-excel writes; use letters, digits and _."
+        )
     missing = [c for c in ACTUALS_COLUMNS if c not in frame.columns]
     if missing:
         raise SopExcelError(f"Actuals to write lack the columns {', '.join(missing)}.")
     dates = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
-    rows = list(zip(dates.tolist(), frame["item"].astype(str).tolist(),
-                    frame["orders"].astype(float).tolist(), frame["shipments"].astype(float).tolist(),
-                    strict=True))
+    rows = list(
+        zip(
+            dates.tolist(),
+            frame["item"].astype(str).tolist(),
+            frame["orders"].astype(float).tolist(),
+            frame["shipments"].astype(float).tolist(),
+            strict=True,
+        )
+    )
     with sqlite3.connect(Path(path)) as conn:
-        conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (date TEXT NOT NULL, item TEXT NOT NULL, '
-                     "orders REAL, shipments REAL, PRIMARY KEY (item, date))")
-        conn.executemany(f'INSERT INTO "{table}" (date, item, orders, shipments) VALUES (?, ?, ?, ?) '
-                         "ON CONFLICT (item, date) DO UPDATE SET orders = excluded.orders, "
-                         "shipments = excluded.shipments", rows)
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{table}" (date TEXT NOT NULL, item TEXT NOT NULL, '
+            "orders REAL, shipments REAL, PRIMARY KEY (item, date))"
+        )
+        conn.executemany(
+            f'INSERT INTO "{table}" (date, item, orders, shipments) VALUES (?, ?, ?, ?) '
+            "ON CONFLICT (item, date) DO UPDATE SET orders = excluded.orders, "
+            "shipments = excluded.shipments",
+            rows,
+        )
     conn.close()
     return len(rows)

@@ -41,12 +41,23 @@ __all__ = ["CSV_SUFFIXES", "XLSX_SUFFIXES", "Table", "position_letter", "read_ta
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
-_TOO_BIG = ("Export fewer rows (only the months and items the plan needs), or set SOP_EXCEL_MAX_SOURCE_MB "
-            "to raise the limit.")
+_TOO_BIG = (
+    "Export fewer rows (only the months and items the plan needs), or set SOP_EXCEL_MAX_SOURCE_MB "
+    "to raise the limit."
+)
 _SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
-_ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-16-le": "UTF-16",
-              "utf-16-be": "UTF-16", "cp1252": "Windows-1252", "latin-1": "Latin-1",
-              "iso-8859-1": "Latin-1", "iso-8859-15": "Latin-9", "cp1250": "Windows-1250"}
+_ENCODINGS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1",
+    "iso-8859-1": "Latin-1",
+    "iso-8859-15": "Latin-9",
+    "cp1250": "Windows-1250",
+}
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -103,24 +114,40 @@ class Table:
         Raises:
             InputError: a used xlsx cell holds an error value or a formula without a value.
         """
-        problems = [CellProblem(f"File {self.name}, sheet '{self.sheet}', cell {position_letter(c)}{r}",
-                                None if what == "formula" else what,
-                                "is a formula without a saved value" if what == "formula" else
-                                "is an error value, not a number or a date",
-                                "Open the file in Excel and save it (Excel calculates every formula), "
-                                "or type the value." if what == "formula" else
-                                "Correct the formula or the cell in the file, or type the value.")
-                    for (r, c), what in sorted(self._bad_cells.items()) if c in set(indices)]
+        problems = [
+            CellProblem(
+                f"File {self.name}, sheet '{self.sheet}', cell {position_letter(c)}{r}",
+                None if what == "formula" else what,
+                "is a formula without a saved value"
+                if what == "formula"
+                else "is an error value, not a number or a date",
+                "Open the file in Excel and save it (Excel calculates every formula), "
+                "or type the value."
+                if what == "formula"
+                else "Correct the formula or the cell in the file, or type the value.",
+            )
+            for (r, c), what in sorted(self._bad_cells.items())
+            if c in set(indices)
+        ]
         if problems:
             raise InputError(f"File {self.name} has cells sop-excel cannot read", problems)
         assert self._columns is not None
         return self._columns(indices)
 
 
-def read_table(path: str | Path, *, sheet: str | None = None, encoding: str | None = None,
-               delimiter: str | None = None, expected: str = "", label: str = "",
-               what: str = "rows", missing: str | None = None, guard_prefix: str = "File ",
-               too_big: str = _TOO_BIG) -> Table:
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    expected: str = "",
+    label: str = "",
+    what: str = "rows",
+    missing: str | None = None,
+    guard_prefix: str = "File ",
+    too_big: str = _TOO_BIG,
+) -> Table:
     """Open a CSV or xlsx file and read its header.
 
     Args:
@@ -149,8 +176,10 @@ def read_table(path: str | Path, *, sheet: str | None = None, encoding: str | No
     except FileNotFoundError:
         raise SopExcelError(missing or f"No file at {p}. Check the path.") from None
     if size > max_source_bytes():
-        raise SopExcelError(f"{what_file} {p.name} is {size_text(size)}; sop-excel reads such files up to "
-                            f"{size_text(max_source_bytes())}. {too_big}")
+        raise SopExcelError(
+            f"{what_file} {p.name} is {size_text(size)}; sop-excel reads such files up to "
+            f"{size_text(max_source_bytes())}. {too_big}"
+        )
     suffix = p.suffix.lower()
     if suffix in XLSX_SUFFIXES:
         return _read_xlsx(p, sheet, expected, guard_prefix, what)
@@ -164,11 +193,15 @@ def _decode(p: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
         try:
             return data.decode(encoding), encoding
         except LookupError:
-            raise SopExcelError(f"{encoding!r} is not an encoding Python knows; write e.g. utf-8, "
-                                "cp1252, utf-16 or cp1250.") from None
+            raise SopExcelError(
+                f"{encoding!r} is not an encoding Python knows; write e.g. utf-8, "
+                "cp1252, utf-16 or cp1250."
+            ) from None
         except UnicodeDecodeError as exc:
-            raise InputError(f"{p.name} is not {encoding} text (byte {exc.start}). Check the "
-                             "encoding in the mapping file, or export the file as CSV (UTF-8).") from None
+            raise InputError(
+                f"{p.name} is not {encoding} text (byte {exc.start}). Check the "
+                "encoding in the mapping file, or export the file as CSV (UTF-8)."
+            ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         codec = "utf-8-sig"
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -183,14 +216,18 @@ def _decode(p: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
         return data.decode(codec), codec
     except UnicodeDecodeError as exc:
         if codec != "utf-8":
-            raise InputError(f"{p.name} is not readable {_ENCODINGS[codec]} text (byte {exc.start}). "
-                             "Export it from your system as CSV (UTF-8).") from None
+            raise InputError(
+                f"{p.name} is not readable {_ENCODINGS[codec]} text (byte {exc.start}). "
+                "Export it from your system as CSV (UTF-8)."
+            ) from None
         first_bad = exc.start
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
-        raise InputError(f"{p.name} is not a UTF-8 or Windows-1252 text file (byte {first_bad}). "
-                         "Export it from your system as CSV (UTF-8).") from None
+        raise InputError(
+            f"{p.name} is not a UTF-8 or Windows-1252 text file (byte {first_bad}). "
+            "Export it from your system as CSV (UTF-8)."
+        ) from None
 
 
 def _separator(p: Path, header_line: str, sample: list[str], delimiter: str | None) -> str:
@@ -207,23 +244,30 @@ def _separator(p: Path, header_line: str, sample: list[str], delimiter: str | No
         return ","
     tied = [s for s, n in counts.items() if n == best]
     if len(tied) > 1:  # the one whose rows have the header's width
-        fits = [s for s in tied if all(len(r) == best + 1 for r in csv.reader(sample, delimiter=s) if r)]
+        fits = [
+            s for s in tied if all(len(r) == best + 1 for r in csv.reader(sample, delimiter=s) if r)
+        ]
         if len(fits) != 1:
-            raise InputError(f"File {p.name}: cannot tell its column separator (the header has as many "
-                             f"{' as '.join(_SEPARATORS[s] + 's' for s in tied)}). Say which with "
-                             "delimiter = \";\" in the mapping file, or export it again.")
+            raise InputError(
+                f"File {p.name}: cannot tell its column separator (the header has as many "
+                f"{' as '.join(_SEPARATORS[s] + 's' for s in tied)}). Say which with "
+                'delimiter = ";" in the mapping file, or export it again.'
+            )
         tied = fits
     return tied[0]
 
 
-def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: str, label: str,
-              what: str) -> Table:
+def _read_csv(
+    p: Path, encoding: str | None, delimiter: str | None, expected: str, label: str, what: str
+) -> Table:
     text, codec = _decode(p, read_limited(p, "File", max_source_bytes(), _TOO_BIG), encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
     notes = []
     if codec not in ("utf-8", "utf-8-sig"):
-        notes.append(f"read as {_ENCODINGS.get(codec, codec)}" + (", not UTF-8" if codec == "cp1252" else ""))
+        notes.append(
+            f"read as {_ENCODINGS.get(codec, codec)}" + (", not UTF-8" if codec == "cp1252" else "")
+        )
     # the header: the first line with anything on it
     lines = io.StringIO(text)
     head_no = 0
@@ -233,7 +277,9 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
             header_line = line
             break
     else:
-        raise InputError(f"{label} is empty." + (f" Expected a header row: {expected}." if expected else ""))
+        raise InputError(
+            f"{label} is empty." + (f" Expected a header row: {expected}." if expected else "")
+        )
     sample = [ln for _, ln in zip(range(20), lines, strict=False)]
     sep = _separator(p, header_line, sample, delimiter)
     if sep != ",":
@@ -284,7 +330,9 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
             for row in reader:
                 n += 1
                 if not (len(row) > first and row[first].strip()):
-                    vals = get(row) if len(row) > widest else get(row + [""] * (widest + 1 - len(row)))
+                    vals = (
+                        get(row) if len(row) > widest else get(row + [""] * (widest + 1 - len(row)))
+                    )
                     if not "".join(vals).strip():  # nothing in the columns read
                         skipped += 1
                         continue
@@ -297,7 +345,9 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
                 gc.enable()
         cols = [list(map(itemgetter(k), picked)) for k in range(len(indices))]
         del picked
-        table.rows = np.frombuffer(numbers, dtype=np.int64) if len(numbers) else np.zeros(0, dtype=np.int64)
+        table.rows = (
+            np.frombuffer(numbers, dtype=np.int64) if len(numbers) else np.zeros(0, dtype=np.int64)
+        )
         _count_skipped(table, skipped)
         return [pd.Series(c, dtype=object) for c in cols]
 
@@ -306,24 +356,42 @@ def _read_csv(p: Path, encoding: str | None, delimiter: str | None, expected: st
 
 
 def _count_skipped(table: Table, n: int) -> None:
-    note = next((x for x in table.notes if x.endswith("with nothing in the columns read were skipped")), None)
+    note = next(
+        (x for x in table.notes if x.endswith("with nothing in the columns read were skipped")),
+        None,
+    )
     if note:
         table.notes.remove(note)
     if n:
-        table.notes.append(f"{n:,} row{'s' if n > 1 else ''} with nothing in the columns read were skipped")
+        table.notes.append(
+            f"{n:,} row{'s' if n > 1 else ''} with nothing in the columns read were skipped"
+        )
 
 
-def _fast_columns(text: str, sep: str, head_no: int, width: int, indices: Sequence[int]
-                  ) -> tuple[list[np.ndarray], np.ndarray] | None:
+def _fast_columns(
+    text: str, sep: str, head_no: int, width: int, indices: Sequence[int]
+) -> tuple[list[np.ndarray], np.ndarray] | None:
     """(the columns, a mask of rows with nothing in them) by pandas' C parser; None where it would
     not read the text as the csv module does."""
     if not indices or "\x00" in text or text.count("\r") != text.count("\r\n"):
         return None
     width = max(width, max(indices) + 1)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, skiprows=head_no, names=list(range(width)),
-                            usecols=list(indices), dtype=str, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=False, engine="c", quotechar='"', doublequote=True)
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            skiprows=head_no,
+            names=list(range(width)),
+            usecols=list(indices),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+            quotechar='"',
+            doublequote=True,
+        )
     except (pd.errors.ParserError, ValueError, csv.Error, UnicodeError):
         return None
     cols = [frame[i].to_numpy(dtype=object) for i in indices]
@@ -336,13 +404,17 @@ def _fast_columns(text: str, sep: str, head_no: int, width: int, indices: Sequen
 
 
 def _csv_error(p: Path, line: int, exc: csv.Error) -> InputError:
-    return InputError(f"File {p.name}, line {line}: not a valid CSV line ({exc}). Put text holding "
-                      "line breaks in double quotes, or export the file again as CSV (UTF-8).")
+    return InputError(
+        f"File {p.name}, line {line}: not a valid CSV line ({exc}). Put text holding "
+        "line breaks in double quotes, or export the file again as CSV (UTF-8)."
+    )
 
 
 # -- xlsx -------------------------------------------------------------------------------------
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+}
 _CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*?)(/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
 _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 
@@ -360,33 +432,49 @@ def _read_xlsx(p: Path, sheet: str | None, expected: str, guard_prefix: str, wha
         book = python_calamine.CalamineWorkbook.from_path(str(p))
         meta = list(book.sheets_metadata)
     except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for bad files
-        raise SopExcelError(f"{p.name} is not a workbook sop-excel can read ({exc}). Save it from "
-                            "Excel as .xlsx, or export it as CSV.") from None
-    visible = [m.name for m in meta if str(m.visible).endswith(".Visible") and "worksheet" in str(m.typ).lower()]
+        raise SopExcelError(
+            f"{p.name} is not a workbook sop-excel can read ({exc}). Save it from "
+            "Excel as .xlsx, or export it as CSV."
+        ) from None
+    visible = [
+        m.name
+        for m in meta
+        if str(m.visible).endswith(".Visible") and "worksheet" in str(m.typ).lower()
+    ]
     hidden = [m.name for m in meta if m.name not in visible]
     notes: list[str] = []
     if sheet is not None:
         chosen = next((n for n in visible if n.strip().lower() == sheet.strip().lower()), None)
-        chosen = chosen or next((n for n in hidden if n.strip().lower() == sheet.strip().lower()), None)
+        chosen = chosen or next(
+            (n for n in hidden if n.strip().lower() == sheet.strip().lower()), None
+        )
         if chosen is None:
-            raise InputError(f"File {p.name} has no sheet {sheet!r}; its sheets are "
-                             f"{', '.join(repr(n) for n in visible + hidden) or 'none'}. Name one of them.")
+            raise InputError(
+                f"File {p.name} has no sheet {sheet!r}; its sheets are "
+                f"{', '.join(repr(n) for n in visible + hidden) or 'none'}. Name one of them."
+            )
         if chosen in hidden:
             notes.append(f"sheet '{chosen}' (hidden, read because it was named)")
     elif len(visible) == 1:
         chosen = visible[0]
         if hidden:
-            notes.append(f"sheet '{chosen}', the only visible one (hidden sheets not read: "
-                         f"{', '.join(repr(h) for h in hidden)})")
+            notes.append(
+                f"sheet '{chosen}', the only visible one (hidden sheets not read: "
+                f"{', '.join(repr(h) for h in hidden)})"
+            )
     else:
-        raise InputError(f"File {p.name} has {len(visible)} visible sheets "
-                         f"({', '.join(repr(n) for n in visible) or 'none'}): say which to read "
-                         "(sheet = \"...\" in the mapping file, or --sheet).")
+        raise InputError(
+            f"File {p.name} has {len(visible)} visible sheets "
+            f"({', '.join(repr(n) for n in visible) or 'none'}): say which to read "
+            '(sheet = "..." in the mapping file, or --sheet).'
+        )
     try:
         grid = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     except Exception as exc:  # noqa: BLE001
-        raise SopExcelError(f"{p.name} is not a workbook sop-excel can read ({exc}). Save it from "
-                            "Excel as .xlsx, or export it as CSV.") from None
+        raise SopExcelError(
+            f"{p.name} is not a workbook sop-excel can read ({exc}). Save it from "
+            "Excel as .xlsx, or export it as CSV."
+        ) from None
     finally:
         book.close()
     bad, date1904 = _scan_sheet(p, chosen)  # the grid starts at A1 (skip_empty_area=False)
@@ -396,7 +484,10 @@ def _read_xlsx(p: Path, sheet: str | None, expected: str, guard_prefix: str, wha
 
     used = [i for i, row in enumerate(grid) if not all(blank(v) for v in row)]
     if not used:
-        raise InputError(f"File {p.name}, sheet '{chosen}' is empty." + (f" Expected a header row: {expected}." if expected else ""))
+        raise InputError(
+            f"File {p.name}, sheet '{chosen}' is empty."
+            + (f" Expected a header row: {expected}." if expected else "")
+        )
     head = used[0]
     header = ["" if blank(v) else _text(v) for v in grid[head]]
     body_rows = [i for i in used if i > head]
@@ -410,8 +501,17 @@ def _read_xlsx(p: Path, sheet: str | None, expected: str, guard_prefix: str, wha
             out.append(pd.Series([_cell(v) for v in vals], dtype=object))
         return out
 
-    return Table(p.name, chosen, header, head + 1, np.asarray(body_rows, dtype=np.int64) + 1,
-                 notes, date1904, columns, bad)
+    return Table(
+        p.name,
+        chosen,
+        header,
+        head + 1,
+        np.asarray(body_rows, dtype=np.int64) + 1,
+        notes,
+        date1904,
+        columns,
+        bad,
+    )
 
 
 def _cell(v: object) -> object:
@@ -438,8 +538,14 @@ def _scan_sheet(p: Path, sheet: str) -> tuple[dict[tuple[int, int], str], bool]:
         wb = SafeET.fromstring(z.read("xl/workbook.xml"))
         pr = wb.find("m:workbookPr", _NS)
         date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
-        rid = next((s.get(f"{{{_NS['r']}}}id") for s in wb.iterfind("m:sheets/m:sheet", _NS)
-                    if s.get("name") == sheet), None)
+        rid = next(
+            (
+                s.get(f"{{{_NS['r']}}}id")
+                for s in wb.iterfind("m:sheets/m:sheet", _NS)
+                if s.get("name") == sheet
+            ),
+            None,
+        )
         rels = SafeET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
         target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
         if target is None:
@@ -452,7 +558,9 @@ def _scan_sheet(p: Path, sheet: str) -> tuple[dict[tuple[int, int], str], bool]:
         for m in _CELL.finditer(data):
             attrs, inner = m.group(1), m.group(3) or b""
             is_error = b't="e"' in attrs
-            formula_only = (b"<f" in inner or b":f" in inner) and b"<v" not in inner and b":v>" not in inner
+            formula_only = (
+                (b"<f" in inner or b":f" in inner) and b"<v" not in inner and b":v>" not in inner
+            )
             if not (is_error or formula_only):
                 continue
             ref = _REF.search(attrs)
@@ -478,7 +586,9 @@ def _col_index(letters: str) -> int:
 def control_characters(values: pd.Series) -> np.ndarray:
     """Text values holding a control character (tab, line break and the like count too)."""
     codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-    hit = np.array([isinstance(v, str) and _CONTROL.search(v) is not None for v in uniq] + [False], dtype=bool)
+    hit = np.array(
+        [isinstance(v, str) and _CONTROL.search(v) is not None for v in uniq] + [False], dtype=bool
+    )
     return hit[codes]
 
 

@@ -19,9 +19,14 @@ from sop_excel.sources.tabular import position_letter, read_table
 __all__ = ["position_letter", "read_actuals_xlsx", "read_xlsx_columns"]
 
 
-def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
-                      mapping: Mapping[str, str] | None = None, sheet: str | None = "actuals",
-                      conventions: Conventions | None = None) -> pd.DataFrame:
+def read_actuals_xlsx(
+    path: str | Path,
+    known_items: set[str] | None = None,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    sheet: str | None = "actuals",
+    conventions: Conventions | None = None,
+) -> pd.DataFrame:
     """Daily actuals from an xlsx sheet whose first non-empty row is the header.
 
     Args:
@@ -45,14 +50,26 @@ def read_actuals_xlsx(path: str | Path, known_items: set[str] | None = None, *,
     """
     path = Path(path)
     raw, locate, table = read_xlsx_columns(path, mapping, ACTUALS, sheet=sheet)  # type: ignore[misc]
-    frame = validate(raw, locate, known_items=known_items, label=f"Actuals file {path.name}",
-                     conventions=conventions, date1904=table.date1904)
+    frame = validate(
+        raw,
+        locate,
+        known_items=known_items,
+        label=f"Actuals file {path.name}",
+        conventions=conventions,
+        date1904=table.date1904,
+    )
     frame.attrs["notes"] = [*table.notes, *frame.attrs.get("notes", [])]
     return frame
 
 
-def read_xlsx_columns(path: str | Path, mapping: Mapping[str, str] | None, spec: Columns, *,
-                      sheet: str | None = "actuals", optional: bool = False) -> Found | None:
+def read_xlsx_columns(
+    path: str | Path,
+    mapping: Mapping[str, str] | None,
+    spec: Columns,
+    *,
+    sheet: str | None = "actuals",
+    optional: bool = False,
+) -> Found | None:
     """The canonical columns of ``spec`` found on an xlsx sheet (chosen as :func:`read_actuals_xlsx`
     says), as the cells hold them, with where each came from, and the table read.
 

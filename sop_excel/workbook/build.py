@@ -50,7 +50,9 @@ STATUS_COLORS = {  # status text -> (fill, font)
 }
 
 
-def choices_for(choices: list[str] | str | None, named: Mapping[str, Sequence[str]]) -> list[str] | None:
+def choices_for(
+    choices: list[str] | str | None, named: Mapping[str, Sequence[str]]
+) -> list[str] | None:
     """Resolve a layout's data-validation choices: a list as it is, a named list (``"@methods"``,
     ``"@reasons"``) from ``named`` (:func:`sop_excel.choices.named_choices`), other text as a
     one-item list."""
@@ -88,9 +90,13 @@ class _Worksheet(Worksheet):
         super().__init__()
         self._prepared: dict[tuple[str, bool], str] = {}
         self._quiet = False
-        self._inline: dict[str, str | None] = {}  # text -> its <is> element, as XlsxWriter writes it
+        self._inline: dict[
+            str, str | None
+        ] = {}  # text -> its <is> element, as XlsxWriter writes it
         self._escaped: dict[object, str] = {}  # formula text or value -> escaped
-        self._plain: dict[str, bool] = {}  # formula text -> neither a dynamic array nor an array formula
+        self._plain: dict[
+            str, bool
+        ] = {}  # formula text -> neither a dynamic array nor an array formula
         self._serials: dict[Any, float] = {}  # a date -> its Excel serial number
         self._row_buffer = io.StringIO()
 
@@ -118,8 +124,12 @@ class _Worksheet(Worksheet):
             self.fh.write(f'{head} t="inlineStr">{frag}</c>')
         else:
             value = cell.value
-            if isinstance(value, bool) or (isinstance(value, str) and value.__class__ is not _NoValue):
-                return super()._write_cell(row, col, cell)  # text (an empty one is t="str": a value)
+            if isinstance(value, bool) or (
+                isinstance(value, str) and value.__class__ is not _NoValue
+            ):
+                return super()._write_cell(
+                    row, col, cell
+                )  # text (an empty one is t="str": a value)
             formula = self._escaped.get(cell.formula)
             if formula is None:
                 formula = self._escaped[cell.formula] = self._escape_data(cell.formula)
@@ -146,20 +156,29 @@ class _Worksheet(Worksheet):
     def _xml_formula_element(self, formula: str, result: Any, attributes: list) -> None:
         # XlsxWriter writes an empty text result without t="str", which reads as "no value"
         # (to make other programs recalculate); ours is the formula's value: a blank ("" result)
-        if isinstance(result, str) and result == "" and not isinstance(result, _NoValue) \
-                and not any(k == "t" for k, _ in attributes):
+        if (
+            isinstance(result, str)
+            and result == ""
+            and not isinstance(result, _NoValue)
+            and not any(k == "t" for k, _ in attributes)
+        ):
             attributes = [*attributes, ("t", "str")]
         super()._xml_formula_element(formula, result, attributes)
 
-    def _write_formula(self, row: int, col: int, formula: str, cell_format: Any = None, value: Any = 0) -> Any:
+    def _write_formula(
+        self, row: int, col: int, formula: str, cell_format: Any = None, value: Any = 0
+    ) -> Any:
         """XlsxWriter's, with its checks of the formula text (a dynamic array function? an array
         formula?) made once per distinct text: a table column repeats one formula."""
         if self._quiet:
             return 0
         plain = self._plain.get(formula)
         if plain is None:
-            plain = self._plain[formula] = bool(formula) and not _DYNAMIC.search(formula) and not (
-                formula.startswith("{") and formula.endswith("}"))
+            plain = self._plain[formula] = (
+                bool(formula)
+                and not _DYNAMIC.search(formula)
+                and not (formula.startswith("{") and formula.endswith("}"))
+            )
         if not plain:
             return super()._write_formula(row, col, formula, cell_format, value)
         if self._check_dimensions(row, col):
@@ -191,12 +210,15 @@ class _Worksheet(Worksheet):
         self._row_buffer.truncate()
         return None
 
-    def add_table_rows(self, first_row: int, first_col: int, last_row: int, last_col: int,
-                       options: dict[str, Any]) -> None:
+    def add_table_rows(
+        self, first_row: int, first_col: int, last_row: int, last_col: int, options: dict[str, Any]
+    ) -> None:
         """Register an Excel Table over the range without writing any of its cells."""
         memory, self.constant_memory, self._quiet = self.constant_memory, 0, True
         try:
-            err = self.add_table(first_row, first_col, min(last_row, first_row + 1), last_col, options)
+            err = self.add_table(
+                first_row, first_col, min(last_row, first_row + 1), last_col, options
+            )
         finally:
             self.constant_memory, self._quiet = memory, False
         if err:
@@ -226,8 +248,12 @@ class _Formats:
         key = f"{kind}|wrap" if wrap else kind
         if key not in self._cache:
             fmt = NUMBER_FORMATS.get(kind)
-            self._cache[key] = self.wb.add_format({**({"num_format": fmt} if fmt else {}),
-                                                   **({"text_wrap": True, "valign": "top"} if wrap else {})})
+            self._cache[key] = self.wb.add_format(
+                {
+                    **({"num_format": fmt} if fmt else {}),
+                    **({"text_wrap": True, "valign": "top"} if wrap else {}),
+                }
+            )
         return self._cache[key]
 
     def fill(self, fill: str, font: str) -> Any:
@@ -248,7 +274,9 @@ def _write(ws: Any, r: int, c: int, v: CellValue, fmt: Any) -> None:
     elif isinstance(v, bool):
         ws.write_boolean(r, c, v, fmt)
     elif isinstance(v, dt.date):
-        ws.write_datetime(r, c, v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day), fmt)
+        ws.write_datetime(
+            r, c, v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day), fmt
+        )
     else:
         ws.write_number(r, c, v, fmt)
 
@@ -259,8 +287,10 @@ def column_layouts(table: TableLayout, header: Sequence[CellValue]) -> list[Colu
     if not table.dynamic_columns:
         return list(table.columns)
     fixed = {c.header: c for c in table.columns}  # declared columns; the rest are quantities
-    return [fixed.get(str(h)) or ColumnLayout(header=str(h), field=str(h), kind="qty", width=10)
-            for h in header]
+    return [
+        fixed.get(str(h)) or ColumnLayout(header=str(h), field=str(h), kind="qty", width=10)
+        for h in header
+    ]
 
 
 class _Placed:
@@ -272,14 +302,25 @@ class _Placed:
         self.r0, self.c0, self.rows, self.fmts = r0, c0, rows, fmts
 
 
-def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Sequence[list[CellValue]],
-               formulas: dict[str, str], named: Mapping[str, Sequence[str]]) -> _Placed:
+def _add_table(
+    ws: _Worksheet,
+    fm: _Formats,
+    table: TableLayout,
+    rows: Sequence[list[CellValue]],
+    formulas: dict[str, str],
+    named: Mapping[str, Sequence[str]],
+) -> _Placed:
     """Register the table with its widths, drop-downs and conditional formats (one per column
     range, never per row); its cells are written later, in row order, by :func:`_write_rows`."""
-    header, n_body = rows[0], len(rows) - 1  # never rows[1:]: FrameRows would make every row at once
+    header, n_body = (
+        rows[0],
+        len(rows) - 1,
+    )  # never rows[1:]: FrameRows would make every row at once
     cols = column_layouts(table, header)
     r0, c0 = parse_cell(table.anchor)
-    check_table_write("The new workbook", table.sheet, table.name, c0, r0, rows)  # XlsxWriter drops cells past the grid
+    check_table_write(
+        "The new workbook", table.sheet, table.name, c0, r0, rows
+    )  # XlsxWriter drops cells past the grid
     r0, c0 = r0 - 1, c0 - 1
     columns = []
     for col in cols:
@@ -288,34 +329,89 @@ def _add_table(ws: _Worksheet, fm: _Formats, table: TableLayout, rows: Sequence[
             spec["formula"] = formulas[col.field]
         columns.append(spec)
     last = r0 + max(n_body, 1)
-    ws.add_table_rows(r0, c0, last, c0 + len(cols) - 1, {
-        "name": table.name, "columns": columns, "style": "Table Style Medium 2",
-        "autofilter": True})
+    ws.add_table_rows(
+        r0,
+        c0,
+        last,
+        c0 + len(cols) - 1,
+        {
+            "name": table.name,
+            "columns": columns,
+            "style": "Table Style Medium 2",
+            "autofilter": True,
+        },
+    )
     for j, width in enumerate(fitted_widths(cols, rows)):
         ws.set_column(c0 + j, c0 + j, width)
     for j, col in enumerate(cols):
         opts = choices_for(col.choices, named)
         if opts:
-            ws.data_validation(r0 + 1, c0 + j, last, c0 + j, {
-                "validate": "list", "source": opts, "ignore_blank": True,
-                "error_title": col.header, "error_message": "Pick a value from the list."})
+            ws.data_validation(
+                r0 + 1,
+                c0 + j,
+                last,
+                c0 + j,
+                {
+                    "validate": "list",
+                    "source": opts,
+                    "ignore_blank": True,
+                    "error_title": col.header,
+                    "error_message": "Pick a value from the list.",
+                },
+            )
         if col.style == "status":
             for text, (fill, font) in STATUS_COLORS.items():
-                ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
-                    "type": "cell", "criteria": "==", "value": f'"{text}"',
-                    "format": fm.fill(fill, font)})
+                ws.conditional_format(
+                    r0 + 1,
+                    c0 + j,
+                    last,
+                    c0 + j,
+                    {
+                        "type": "cell",
+                        "criteria": "==",
+                        "value": f'"{text}"',
+                        "format": fm.fill(fill, font),
+                    },
+                )
         elif col.style == "flag":
-            ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
-                "type": "cell", "criteria": "==", "value": '"Yes"',
-                "format": fm.fill(*STATUS_COLORS["Act"])})
+            ws.conditional_format(
+                r0 + 1,
+                c0 + j,
+                last,
+                c0 + j,
+                {
+                    "type": "cell",
+                    "criteria": "==",
+                    "value": '"Yes"',
+                    "format": fm.fill(*STATUS_COLORS["Act"]),
+                },
+            )
         elif col.style == "tracking":  # amber from the limit on, as the Bias status
             first = xl_rowcol_to_cell(r0 + 1, c0 + j)
-            ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
-                "type": "formula", "criteria": f"=ABS({first})>=TrackingLimit",
-                "format": fm.fill(*STATUS_COLORS["Bias"])})
+            ws.conditional_format(
+                r0 + 1,
+                c0 + j,
+                last,
+                c0 + j,
+                {
+                    "type": "formula",
+                    "criteria": f"=ABS({first})>=TrackingLimit",
+                    "format": fm.fill(*STATUS_COLORS["Bias"]),
+                },
+            )
         elif col.style == "signed":
-            ws.conditional_format(r0 + 1, c0 + j, last, c0 + j, {
-                "type": "cell", "criteria": "<", "value": 0, "format": fm.fill("#FFFFFF", "#C00000")})
+            ws.conditional_format(
+                r0 + 1,
+                c0 + j,
+                last,
+                c0 + j,
+                {
+                    "type": "cell",
+                    "criteria": "<",
+                    "value": 0,
+                    "format": fm.fill("#FFFFFF", "#C00000"),
+                },
+            )
     return _Placed(r0, c0, rows, [fm.kind(c.kind, c.wrap) for c in cols])
 
 
@@ -334,7 +430,9 @@ def fitted_widths(cols: list[ColumnLayout], rows: Sequence[list[CellValue]]) -> 
                 key = col.field if col.field in frame.columns else col.header
                 values = _extremes(frame[key]) if key in frame.columns else []
             else:
-                values = [(v.value if isinstance(v, Formula) else v) for r in listed for v in r[j:j + 1]]  # type: ignore[union-attr]
+                values = [
+                    (v.value if isinstance(v, Formula) else v) for r in listed for v in r[j : j + 1]
+                ]  # type: ignore[union-attr]
             need = max([need, *(value_width(v, col.kind) for v in values)])
         out.append(need)
     return out
@@ -353,19 +451,26 @@ def _extremes(values: Any) -> list[object]:
     return [v for v in s.dropna().unique()[:1000] if isinstance(v, int | float | dt.date)]
 
 
-def _write_rows(ws: _Worksheet, placed: list[_Placed],
-                overrides: dict[int, dict[int, Any]] | None = None) -> None:
+def _write_rows(
+    ws: _Worksheet, placed: list[_Placed], overrides: dict[int, dict[int, Any]] | None = None
+) -> None:
     """Every table's header and rows, in sheet row order (``constant_memory`` flushes each row
     as the next one starts; a cell written to an earlier row would be lost).
 
     ``overrides``: sheet row -> column -> format, for single cells (the Settings values).
     """
     overrides = overrides or {}
-    spans = sorted(((p.r0, p.r0 + len(p.rows) - 1, p) for p in placed), key=lambda t: (t[0], t[2].c0))
+    spans = sorted(
+        ((p.r0, p.r0 + len(p.rows) - 1, p) for p in placed), key=lambda t: (t[0], t[2].c0)
+    )
     first = min((a for a, _, _ in spans), default=0)
     last = max((b for _, b, _ in spans), default=-1)
     # XlsxWriter's cell writers without their public wrapper (it only turns "A1" into row, column)
-    write_string, write_number, write_formula = ws._write_string, ws._write_number, ws._write_formula
+    write_string, write_number, write_formula = (
+        ws._write_string,
+        ws._write_number,
+        ws._write_formula,
+    )
     for r in range(first, last + 1):
         for a, b, p in spans:
             if not a <= r <= b:
@@ -390,8 +495,9 @@ def _write_rows(ws: _Worksheet, placed: list[_Placed],
                     _write(ws, r, c0 + j, v, fmt)
 
 
-def trend_charts(trend_header: Sequence[CellValue], n_rows: int, sheet: str,
-                 anchor: str) -> list[dict[str, Any]]:
+def trend_charts(
+    trend_header: Sequence[CellValue], n_rows: int, sheet: str, anchor: str
+) -> list[dict[str, Any]]:
     """One line chart per family: history and final forecast, over the trend table's columns."""
     r0, c0 = parse_cell(anchor)
     first, last = r0 + 1, r0 + n_rows
@@ -403,8 +509,15 @@ def trend_charts(trend_header: Sequence[CellValue], n_rows: int, sheet: str,
         for j, n in enumerate(names, start=1):
             if n.rsplit(" ", 1)[0] == fam:
                 series.append({"name": n, "col": c0 - 1 + j})
-        charts.append({"family": fam, "series": series, "cat_col": c0 - 1,
-                       "rows": (first - 1, last - 1), "sheet": sheet})
+        charts.append(
+            {
+                "family": fam,
+                "series": series,
+                "cat_col": c0 - 1,
+                "rows": (first - 1, last - 1),
+                "sheet": sheet,
+            }
+        )
     return charts
 
 
@@ -415,13 +528,22 @@ def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]]) 
         r1, r2 = spec["rows"]
         for s in spec["series"]:
             forecast = s["name"].endswith("forecast")
-            chart.add_series({
-                "name": [spec["sheet"], r1 - 1, s["col"]],  # the header cell (see _compare_charts)
-                "categories": [spec["sheet"], r1, spec["cat_col"], r2, spec["cat_col"]],
-                "values": [spec["sheet"], r1, s["col"], r2, s["col"]],
-                "line": {"color": "#ED7D31" if forecast else "#2E75B6", "width": 2,
-                         "dash_type": "dash" if forecast else "solid"},
-            })
+            chart.add_series(
+                {
+                    "name": [
+                        spec["sheet"],
+                        r1 - 1,
+                        s["col"],
+                    ],  # the header cell (see _compare_charts)
+                    "categories": [spec["sheet"], r1, spec["cat_col"], r2, spec["cat_col"]],
+                    "values": [spec["sheet"], r1, s["col"], r2, s["col"]],
+                    "line": {
+                        "color": "#ED7D31" if forecast else "#2E75B6",
+                        "width": 2,
+                        "dash_type": "dash" if forecast else "solid",
+                    },
+                }
+            )
         chart.set_title({"name": f"{spec['family']}: history and forecast (units)"})
         chart.set_x_axis({"num_format": "mmm yy", "date_axis": True})
         chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
@@ -431,8 +553,12 @@ def _add_charts(wb: xlsxwriter.Workbook, ws: Any, charts: list[dict[str, Any]]) 
         ws.insert_chart(2 + (k // 2) * 15, (k % 2) * 8, chart, {"x_offset": 4, "y_offset": 4})
 
 
-def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec,
-                    tables: Mapping[str, Sequence[list[CellValue]]]) -> None:
+def _compare_charts(
+    wb: xlsxwriter.Workbook,
+    ws: Any,
+    layout: LayoutSpec,
+    tables: Mapping[str, Sequence[list[CellValue]]],
+) -> None:
     """Monthly revenue per scenario against budget, and each scenario's gap to budget."""
     monthly, summary = layout.table("tblCompareMonthly"), layout.table("tblCompare")
     rows = tables["tblCompareMonthly"]
@@ -442,11 +568,18 @@ def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec,
     for j, name in enumerate(rows[0][1:], start=1):
         budget = str(name).startswith("Budget")
         # the name is the header cell: a series follows its column by name when the table changes
-        line.add_series({"name": [ws.name, r0, c0 + j],
-                         "categories": [ws.name, r0 + 1, c0, r0 + n, c0],
-                         "values": [ws.name, r0 + 1, c0 + j, r0 + n, c0 + j],
-                         "line": {"width": 2.25 if budget else 1.75, "dash_type": "dash" if budget else "solid",
-                                  **({"color": "#000000"} if budget else {})}})
+        line.add_series(
+            {
+                "name": [ws.name, r0, c0 + j],
+                "categories": [ws.name, r0 + 1, c0, r0 + n, c0],
+                "values": [ws.name, r0 + 1, c0 + j, r0 + n, c0 + j],
+                "line": {
+                    "width": 2.25 if budget else 1.75,
+                    "dash_type": "dash" if budget else "solid",
+                    **({"color": "#000000"} if budget else {}),
+                },
+            }
+        )
     line.set_title({"name": "Revenue by scenario against budget"})
     line.set_x_axis({"num_format": "mmm yy", "date_axis": True})
     line.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
@@ -458,10 +591,16 @@ def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec,
     k = len(tables["tblCompare"]) - 1
     gap_col = sc0 + summary.fields.index("gap")
     bar = wb.add_chart({"type": "column"})
-    bar.add_series({"name": "Gap to budget", "categories": [ws.name, s0 + 1, sc0, s0 + k, sc0],
-                    "values": [ws.name, s0 + 1, gap_col, s0 + k, gap_col],
-                    "fill": {"color": "#2E75B6"}, "invert_if_negative": True,
-                    "invert_if_negative_color": "#C00000"})
+    bar.add_series(
+        {
+            "name": "Gap to budget",
+            "categories": [ws.name, s0 + 1, sc0, s0 + k, sc0],
+            "values": [ws.name, s0 + 1, gap_col, s0 + k, gap_col],
+            "fill": {"color": "#2E75B6"},
+            "invert_if_negative": True,
+            "invert_if_negative_color": "#C00000",
+        }
+    )
     bar.set_title({"name": "Gap to budget over the horizon"})
     bar.set_y_axis({"num_format": "#,##0"})
     bar.set_legend({"none": True})
@@ -469,7 +608,9 @@ def _compare_charts(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec,
     ws.insert_chart(r0 + 16, chart_col, bar)
 
 
-def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Sequence[list[CellValue]]) -> None:
+def _weekly_chart(
+    wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Sequence[list[CellValue]]
+) -> None:
     """Plan against sensed demand for the next weeks, below the weeks table."""
     weeks = layout.table("tblWeeks")
     r0, c0 = (x - 1 for x in parse_cell(weeks.anchor))
@@ -479,9 +620,21 @@ def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Se
     chart = wb.add_chart({"type": "column"})
     for field, color in (("plan", "#A6A6A6"), ("sensed", "#7030A0"), ("orders", "#2E75B6")):
         j = c0 + weeks.fields.index(field)
-        chart.add_series({"name": [ws.name, r0, j], "categories": [ws.name, r0 + 1, c0 + weeks.fields.index("week_start"),
-                                                                 r0 + n, c0 + weeks.fields.index("week_start")],
-                          "values": [ws.name, r0 + 1, j, r0 + n, j], "fill": {"color": color}, "gap": 60})
+        chart.add_series(
+            {
+                "name": [ws.name, r0, j],
+                "categories": [
+                    ws.name,
+                    r0 + 1,
+                    c0 + weeks.fields.index("week_start"),
+                    r0 + n,
+                    c0 + weeks.fields.index("week_start"),
+                ],
+                "values": [ws.name, r0 + 1, j, r0 + n, j],
+                "fill": {"color": color},
+                "gap": 60,
+            }
+        )
     chart.set_title({"name": "Next 13 weeks: plan, sensed demand and orders booked (units)"})
     chart.set_x_axis({"num_format": "dd mmm", "text_axis": True})
     chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
@@ -490,10 +643,14 @@ def _weekly_chart(wb: xlsxwriter.Workbook, ws: Any, layout: LayoutSpec, rows: Se
     ws.insert_chart(r0 + n + 3, c0, chart)
 
 
-def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[list[CellValue]]], *,
-                   formulas: dict[str, dict[str, str]] | None = None,
-                   layout: LayoutSpec | None = None,
-                   choices: Mapping[str, Sequence[str]] | None = None) -> Path:
+def build_workbook(
+    path: str | os.PathLike[str],
+    tables: Mapping[str, Sequence[list[CellValue]]],
+    *,
+    formulas: dict[str, dict[str, str]] | None = None,
+    layout: LayoutSpec | None = None,
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> Path:
     """Write a complete planning workbook to ``path`` (atomically).
 
     Args:
@@ -515,19 +672,31 @@ def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[l
     def write(tmp: Path) -> None:
         # constant_memory: each row goes to a temporary file as soon as the next one starts, so
         # memory stays flat at any size (strings are written inline, not shared).
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "default_date_format": "yyyy-mm-dd",
-                                            "constant_memory": True, "use_zip64": True})
+        wb = xlsxwriter.Workbook(
+            str(tmp),
+            {
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "default_date_format": "yyyy-mm-dd",
+                "constant_memory": True,
+                "use_zip64": True,
+            },
+        )
         fm = _Formats(wb)
         for sheet in layout.sheets:
             ws = wb.add_worksheet(sheet.name, worksheet_class=_Worksheet)
             ws.set_tab_color(sheet.tab_color)
             ws.write_string(0, 0, sheet.name, fm.title)
             ws.write_string(1, 0, sheet.note, fm.note)
-            placed = [_add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}), named)
-                      for table in sheet.tables]
-            overrides = (_settings_extras(wb, ws, fm, layout, tables["tblSettings"], named)
-                         if sheet.name == "Settings" else None)
+            placed = [
+                _add_table(ws, fm, table, tables[table.name], formulas.get(table.name, {}), named)
+                for table in sheet.tables
+            ]
+            overrides = (
+                _settings_extras(wb, ws, fm, layout, tables["tblSettings"], named)
+                if sheet.name == "Settings"
+                else None
+            )
             _write_rows(ws, placed, overrides)
             header_row = parse_cell(sheet.tables[0].anchor)[0]
             ws.freeze_panes(header_row, 0)
@@ -556,7 +725,9 @@ def build_workbook(path: str | os.PathLike[str], tables: Mapping[str, Sequence[l
     return atomic_write(path, write)
 
 
-def _complete(tables: Mapping[str, Sequence[list[CellValue]]], formulas: dict[str, dict[str, str]]) -> bool:
+def _complete(
+    tables: Mapping[str, Sequence[list[CellValue]]], formulas: dict[str, dict[str, str]]
+) -> bool:
     """Whether every formula cell the builder writes has a cached value."""
     from sop_excel.workbook.convert import FrameRows
 
@@ -568,8 +739,14 @@ def _complete(tables: Mapping[str, Sequence[list[CellValue]]], formulas: dict[st
     return True
 
 
-def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: LayoutSpec,
-                     rows: Sequence[list[CellValue]], named: Mapping[str, Sequence[str]]) -> dict[int, dict[int, Any]]:
+def _settings_extras(
+    wb: xlsxwriter.Workbook,
+    ws: Any,
+    fm: _Formats,
+    layout: LayoutSpec,
+    rows: Sequence[list[CellValue]],
+    named: Mapping[str, Sequence[str]],
+) -> dict[int, dict[int, Any]]:
     """Named Value cells and drop-downs on the Settings sheet; returns each Value cell's number
     format (sheet row -> column -> format) for :func:`_write_rows`."""
     table = layout.table("tblSettings")
@@ -585,6 +762,15 @@ def _settings_extras(wb: xlsxwriter.Workbook, ws: Any, fm: _Formats, layout: Lay
         wb.define_name(spec.name, f"='{table.sheet}'!${column_letter(c + 1)}${r + 1}")
         opts = choices_for(spec.choices, named)
         if opts:
-            ws.data_validation(r, c, r, c, {"validate": "list", "source": opts,
-                                            "error_message": "Pick a value from the list."})
+            ws.data_validation(
+                r,
+                c,
+                r,
+                c,
+                {
+                    "validate": "list",
+                    "source": opts,
+                    "error_message": "Pick a value from the list.",
+                },
+            )
     return formats

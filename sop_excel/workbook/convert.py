@@ -23,9 +23,26 @@ from sop_excel.workbook.layout import cell_address, parse_cell
 __all__ = ["EXCEL_ERRORS", "FrameRows", "TypedFormulas", "frame_from_rows", "rows_from_frame"]
 
 # Excel's error values, as a formula's cached value reads (Excel, LibreOffice, openpyxl, xlwings)
-EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
-                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!",
-                          "#CONNECT!", "#BUSY!", "#PYTHON!"})
+EXCEL_ERRORS = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#UNKNOWN!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#PYTHON!",
+    }
+)
 
 _FIX = {
     "number": "Type a number or leave the cell empty.",
@@ -33,21 +50,29 @@ _FIX = {
     "key": "Fill in this cell: every row needs it.",
     "duplicate": "Remove or merge the duplicate row.",
     "no value": "Open the workbook in Excel (or LibreOffice) and save it, so the formula gets its "
-                "value, or type the value instead.",
+    "value, or type the value instead.",
     "error": "Correct the formula (or type a value) so the cell shows a value.",
 }
-_DATE_RANGE_FIX = f"Type a date from {FIRST_DATE.year} to {LAST_DATE.year} (for example 2026-11-18)."
+_DATE_RANGE_FIX = (
+    f"Type a date from {FIRST_DATE.year} to {LAST_DATE.year} (for example 2026-11-18)."
+)
 
 
 def _is_blank(v: CellValue) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and math.isnan(v))
+    return (
+        v is None
+        or (isinstance(v, str) and not v.strip())
+        or (isinstance(v, float) and math.isnan(v))
+    )
 
 
 def _unwrap(v: CellValue) -> CellValue:
     return v.value if isinstance(v, Formula) else v
 
 
-def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = None) -> pd.DataFrame:
+def frame_from_rows(
+    rows: Rows, table: TableLayout, *, header_row: int | None = None
+) -> pd.DataFrame:
     """Turn a table's cells (header first) into a frame with the layout's field names.
 
     Raises:
@@ -58,8 +83,10 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     r0, c0 = parse_cell(table.anchor)
     header_row = header_row or r0
     if not rows:
-        raise LayoutError(f"Sheet '{table.sheet}': table {table.name} has no header row. "
-                          "Restore the table from the template.")
+        raise LayoutError(
+            f"Sheet '{table.sheet}': table {table.name} has no header row. "
+            "Restore the table from the template."
+        )
     header = [str(_unwrap(h)).strip() if not _is_blank(_unwrap(h)) else "" for h in rows[0]]
     by_header = {h.casefold(): i for i, h in enumerate(header) if h}
     index: dict[str, int] = {}
@@ -85,9 +112,14 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
     # a column at a time (zip(*body) over 310,000 rows takes ten times as long)
     columns = [list(map(itemgetter(j), body)) for j in range(width)]
     # formulas a planner typed (in columns whose cells are values): kept by position, read by value
-    typed_cols = {index[c.field]: c.field for c in table.columns if not c.formula and c.field in index}
-    typed = {j: {p: v for p, v in enumerate(columns[j]) if v.__class__ is Formula}
-             for j in typed_cols if Formula in set(map(type, columns[j]))}
+    typed_cols = {
+        index[c.field]: c.field for c in table.columns if not c.formula and c.field in index
+    }
+    typed = {
+        j: {p: v for p, v in enumerate(columns[j]) if v.__class__ is Formula}
+        for j in typed_cols
+        if Formula in set(map(type, columns[j]))
+    }
     columns = [_unwrapped(c) for c in columns]
     excel_rows = np.arange(len(body)) + header_row + 1
     keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], len(body))
@@ -96,7 +128,9 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
         excel_rows = excel_rows[keep]
         if typed:
             at = {j: p for p, j in enumerate(keep)}
-            typed = {j: {at[p]: f for p, f in cells.items() if p in at} for j, cells in typed.items()}
+            typed = {
+                j: {at[p]: f for p, f in cells.items() if p in at} for j, cells in typed.items()
+            }
     n = len(excel_rows)
     data: dict[str, object] = {}
     problems: list[CellProblem] = []
@@ -105,11 +139,20 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
         for p, f in cells.items():
             where = f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[p]), c0 + j)}"
             if f.value is None or (isinstance(f.value, float) and math.isnan(f.value)):
-                problems.append(CellProblem(where, f.text, "is a formula without a computed value",
-                                            _FIX["no value"]))
+                problems.append(
+                    CellProblem(
+                        where, f.text, "is a formula without a computed value", _FIX["no value"]
+                    )
+                )
             elif isinstance(f.value, str) and f.value.strip() in EXCEL_ERRORS:
-                problems.append(CellProblem(where, f.text, f"is a formula whose value is the error {f.value.strip()}",
-                                            _FIX["error"]))
+                problems.append(
+                    CellProblem(
+                        where,
+                        f.text,
+                        f"is a formula whose value is the error {f.value.strip()}",
+                        _FIX["error"],
+                    )
+                )
             else:
                 continue
             unread.setdefault(j, set()).add(p)
@@ -125,34 +168,55 @@ def frame_from_rows(rows: Rows, table: TableLayout, *, header_row: int | None = 
         for j in sorted(bad):
             dated = col.kind in {"date", "month", "datetime"}
             far = dated and bad[j] == "range"
-            problems.append(CellProblem(
-                where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
-                value=raw[j],
-                message=("is not a date sop-excel plans with" if far else "is not a date") if dated else "is not a number",
-                fix=(_DATE_RANGE_FIX if far else _FIX["date"]) if dated else _FIX["number"],
-            ))
+            problems.append(
+                CellProblem(
+                    where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
+                    value=raw[j],
+                    message=("is not a date sop-excel plans with" if far else "is not a date")
+                    if dated
+                    else "is not a number",
+                    fix=(_DATE_RANGE_FIX if far else _FIX["date"]) if dated else _FIX["number"],
+                )
+            )
         if col.field in table.key:
             for j in np.flatnonzero(_blank_mask(values)).tolist():
                 if j not in bad and j not in unread.get(i, ()):
-                    problems.append(CellProblem(
-                        where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
-                        value=None, message=f"{col.header} is empty", fix=_FIX["key"]))
+                    problems.append(
+                        CellProblem(
+                            where=f"Sheet '{table.sheet}', cell {cell_address(int(excel_rows[j]), letter_col)}",
+                            value=None,
+                            message=f"{col.header} is empty",
+                            fix=_FIX["key"],
+                        )
+                    )
         data[col.field] = values
     frame = pd.DataFrame(data, columns=table.fields)
     if not frame.empty and table.unique:
         dup = frame.duplicated(subset=table.key, keep="first")
         for j in np.flatnonzero(dup.to_numpy()).tolist():
-            key = ", ".join(f"{table.column(k).header} {_show(frame.iloc[j][k])}" for k in table.key)
-            problems.append(CellProblem(
-                where=f"Sheet '{table.sheet}', row {int(excel_rows[j])}", value=None,
-                message=f"repeats an earlier row ({key})", fix=_FIX["duplicate"]))
+            key = ", ".join(
+                f"{table.column(k).header} {_show(frame.iloc[j][k])}" for k in table.key
+            )
+            problems.append(
+                CellProblem(
+                    where=f"Sheet '{table.sheet}', row {int(excel_rows[j])}",
+                    value=None,
+                    message=f"repeats an earlier row ({key})",
+                    fix=_FIX["duplicate"],
+                )
+            )
     if problems:
         raise InputError(f"Sheet '{table.sheet}' has values sop-excel cannot use", problems)
     frame.attrs["excel_rows"] = ExcelRows(excel_rows.tolist())
-    frame.attrs["excel_columns"] = ExcelRows(c0 + index.get(f, table.fields.index(f)) for f in table.fields)
+    frame.attrs["excel_columns"] = ExcelRows(
+        c0 + index.get(f, table.fields.index(f)) for f in table.fields
+    )
     if typed:
         frame.attrs["formulas"] = TypedFormulas(
-            (typed_cols[j], p, f, int(excel_rows[p]), c0 + j) for j, cells in typed.items() for p, f in cells.items())
+            (typed_cols[j], p, f, int(excel_rows[p]), c0 + j)
+            for j, cells in typed.items()
+            for p, f in cells.items()
+        )
     return frame
 
 
@@ -189,7 +253,9 @@ class ExcelRows(tuple):  # noqa: SLOT001 - a tuple with one behaviour changed
 
 def _show(v: object) -> str:
     if isinstance(v, pd.Timestamp):
-        return f"{v:%Y-%m-%d}" if (v.hour, v.minute, v.second) == (0, 0, 0) else f"{v:%Y-%m-%d %H:%M}"
+        return (
+            f"{v:%Y-%m-%d}" if (v.hour, v.minute, v.second) == (0, 0, 0) else f"{v:%Y-%m-%d %H:%M}"
+        )
     return str(v)
 
 
@@ -203,7 +269,9 @@ def _non_blank_rows(columns: list[list[CellValue]], keys: list[int], n: int) -> 
     if not n:
         return None
     first = columns[keys[0]] if keys else None
-    if first is not None and not set(map(type, first)) & _MAY_BE_BLANK:  # dates, numbers: never blank
+    if (
+        first is not None and not set(map(type, first)) & _MAY_BE_BLANK
+    ):  # dates, numbers: never blank
         return None
     suspects = range(n) if first is None else [j for j, v in enumerate(first) if _is_blank(v)]
     blank = {j for j in suspects if all(_is_blank(c[j]) for c in columns)}
@@ -240,7 +308,9 @@ def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | No
             types.add(_NONE)
     if kind == "text":
         if types <= {str, _NONE}:
-            return ["" if v is None else v.strip() for v in cast("list[str | None]", raw)]  # the types above
+            return [
+                "" if v is None else v.strip() for v in cast("list[str | None]", raw)
+            ]  # the types above
         return None
     if kind in {"date", "month", "datetime"}:
         if not types <= _DATES:
@@ -264,7 +334,9 @@ def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | No
 _FIRST, _AFTER_LAST = pd.Timestamp(FIRST_DATE), pd.Timestamp(LAST_DATE) + pd.Timedelta(days=1)
 
 
-def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.ndarray, dict[int, str]]:
+def _convert(
+    raw: list[CellValue], kind: str
+) -> tuple[list | pd.Series | np.ndarray, dict[int, str]]:
     """The column's values and its bad cells (position -> why: "value", or "range" for a date
     outside the years sop-excel plans with)."""
     bad: dict[int, str] = {}
@@ -293,7 +365,9 @@ def _convert(raw: list[CellValue], kind: str) -> tuple[list | pd.Series | np.nda
                 if isinstance(v, bool) or isinstance(v, int | float):
                     raise ValueError
                 ts = pd.Timestamp(v)
-                if ts is pd.NaT or ts.tzinfo is not None:  # a time zone: not a day on the plan's calendar
+                if (
+                    ts is pd.NaT or ts.tzinfo is not None
+                ):  # a time zone: not a day on the plan's calendar
                     raise ValueError
             except (ValueError, TypeError, OverflowError):
                 bad[j] = "value"
@@ -352,9 +426,12 @@ def _cell(v: object) -> CellValue:
     return str(v)
 
 
-def rows_from_frame(frame: pd.DataFrame, table: TableLayout,
-                    formulas: dict[str, str] | None = None,
-                    headers: list[str] | None = None) -> Rows:
+def rows_from_frame(
+    frame: pd.DataFrame,
+    table: TableLayout,
+    formulas: dict[str, str] | None = None,
+    headers: list[str] | None = None,
+) -> Rows:
     """Frame -> rows (header first) in layout order.
 
     ``formulas`` maps a field to the Excel formula text of that column; each cell then holds a
@@ -367,13 +444,20 @@ def rows_from_frame(frame: pd.DataFrame, table: TableLayout,
     return out
 
 
-def _frame_columns(frame: pd.DataFrame, table: TableLayout, formulas: dict[str, str] | None = None,
-                   headers: list[str] | None = None) -> tuple[list[CellValue], list[list[CellValue]]]:
+def _frame_columns(
+    frame: pd.DataFrame,
+    table: TableLayout,
+    formulas: dict[str, str] | None = None,
+    headers: list[str] | None = None,
+) -> tuple[list[CellValue], list[list[CellValue]]]:
     """The header and the body's cells a column at a time, as :func:`rows_from_frame` puts them in rows."""
     formulas = formulas or {}
     fields = list(frame.columns) if table.dynamic_columns else table.fields
-    header: list[CellValue] = list(headers) if headers else (
-        [table.column(f).header if f in table.fields else f for f in fields])
+    header: list[CellValue] = (
+        list(headers)
+        if headers
+        else ([table.column(f).header if f in table.fields else f for f in fields])
+    )
     cols = []
     for f in fields:
         cells: list[CellValue] = _cells(frame[f]) if f in frame.columns else [None] * len(frame)
@@ -381,7 +465,10 @@ def _frame_columns(frame: pd.DataFrame, table: TableLayout, formulas: dict[str, 
             text = Formula(formulas[f]).text  # checked once for the column
             # no Python value (NaN): the formula shows a blank, written as an empty text result
             # (as Excel writes a formula's ""): a cached value, never a cell pandas reads as missing
-            cells = [v if v.__class__ is Formula else _formula(text, "" if v is None else v) for v in cells]
+            cells = [
+                v if v.__class__ is Formula else _formula(text, "" if v is None else v)
+                for v in cells
+            ]
         cols.append(cells)
     return header, cols
 
@@ -423,9 +510,19 @@ class FrameRows(Sequence[list[CellValue]]):
 
     CHUNK = 4096
 
-    def __init__(self, frame: pd.DataFrame, table: TableLayout, formulas: dict[str, str] | None = None,
-                 headers: list[str] | None = None) -> None:
-        self.frame, self.table, self.formulas, self.headers = frame.reset_index(drop=True), table, formulas, headers
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        table: TableLayout,
+        formulas: dict[str, str] | None = None,
+        headers: list[str] | None = None,
+    ) -> None:
+        self.frame, self.table, self.formulas, self.headers = (
+            frame.reset_index(drop=True),
+            table,
+            formulas,
+            headers,
+        )
         self.header = rows_from_frame(frame.iloc[:0], table, formulas, headers)[0]
         self._start, self._chunk = -1, []  # type: tuple[int, Rows]
 

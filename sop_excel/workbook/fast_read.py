@@ -55,7 +55,9 @@ def _convert(rows: Iterable[Sequence[object]]) -> list[list[CellValue]]:
     return out
 
 
-def read_tables(path: str | os.PathLike[str], names: Iterable[str] | None = None) -> dict[str, Rows]:
+def read_tables(
+    path: str | os.PathLike[str], names: Iterable[str] | None = None
+) -> dict[str, Rows]:
     """Each Excel Table's rows (header first) by table name; ``names`` limits which are read.
 
     Raises:
@@ -72,7 +74,8 @@ def read_tables(path: str | os.PathLike[str], names: Iterable[str] | None = None
     except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for bad files
         raise WorkbookCorruptError(
             f"{path.name} could not be read ({type(exc).__name__}: {str(exc)[:200]}). "
-            "Open it in Excel and save it as .xlsx, or restore it from a backup.") from exc
+            "Open it in Excel and save it as .xlsx, or restore it from a backup."
+        ) from exc
     try:
         present = list(wb.table_names or [])  # a list: the tables were loaded
         wanted = present if names is None else list(names)
@@ -81,7 +84,8 @@ def read_tables(path: str | os.PathLike[str], names: Iterable[str] | None = None
             raise LayoutError(
                 f"{path.name} has no table named {', '.join(missing)} (it has {len(present)} tables"
                 f"{': ' + ', '.join(present[:12]) if present else ''}). Rebuild the workbook with "
-                "`sop-excel demo` or restore the table from a backup.")
+                "`sop-excel demo` or restore the table from a backup."
+            )
         out: dict[str, Rows] = {}
         for name in wanted:
             table = wb.get_table_by_name(name)

@@ -76,9 +76,14 @@ def _corrupt(path: Path, what: str, todo: str) -> WorkbookCorruptError:
 _RESAVE = "Open it in Excel and save it as .xlsx (File > Save As), or restore it from a backup"
 
 
-def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
-               seen: dict[str, bool] | None = None, look_for: bytes = b't="e"',
-               formulas: dict[str, bool] | None = None) -> None:
+def check_xlsx(
+    path: str | os.PathLike[str],
+    *,
+    deep: bool = True,
+    seen: dict[str, bool] | None = None,
+    look_for: bytes = b't="e"',
+    formulas: dict[str, bool] | None = None,
+) -> None:
     """Refuse ``path`` unless it is a well-formed, reasonably sized xlsx/xlsm zip.
 
     ``deep=True`` inflates every part, so the size limits hold for the bytes actually inflated
@@ -103,17 +108,26 @@ def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
     if not head:
         raise _corrupt(path, "is empty (0 bytes)", "Restore it from a backup or build it again")
     if head.startswith(_OLE_MAGIC):
-        raise _corrupt(path, "is an old-format .xls file or a password-protected workbook, "
-                       "not an .xlsx", "Remove the password or save it from Excel as .xlsx")
+        raise _corrupt(
+            path,
+            "is an old-format .xls file or a password-protected workbook, not an .xlsx",
+            "Remove the password or save it from Excel as .xlsx",
+        )
     if not head.startswith(_ZIP_MAGIC):
-        raise _corrupt(path, f"is not an Excel workbook: it does not start like an .xlsx file "
-                       f"(first bytes {head[:4]!r})", _RESAVE)
+        raise _corrupt(
+            path,
+            f"is not an Excel workbook: it does not start like an .xlsx file "
+            f"(first bytes {head[:4]!r})",
+            _RESAVE,
+        )
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise _corrupt(path, "is damaged or truncated (the zip directory at its end is missing "
-                       "or unreadable)",
-                       "Copy or download it again, or restore it from a backup") from None
+        raise _corrupt(
+            path,
+            "is damaged or truncated (the zip directory at its end is missing or unreadable)",
+            "Copy or download it again, or restore it from a backup",
+        ) from None
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
@@ -126,11 +140,15 @@ def check_xlsx(path: str | os.PathLike[str], *, deep: bool = True,
             if info.is_dir():
                 continue
             if info.flag_bits & 0x1:
-                raise _corrupt(path, f"has an encrypted part ({info.filename})",
-                               "Remove the password in Excel and save it again")
+                raise _corrupt(
+                    path,
+                    f"has an encrypted part ({info.filename})",
+                    "Remove the password in Excel and save it again",
+                )
             if deep or info.file_size <= FULL_SCAN_BYTES:
-                total += _inflate_bounded(path, zf, info, MAX_TOTAL_BYTES - total, seen, look_for, formulas,
-                                          deadline)
+                total += _inflate_bounded(
+                    path, zf, info, MAX_TOTAL_BYTES - total, seen, look_for, formulas, deadline
+                )
             else:
                 total += _check_large(path, zf, info, MAX_TOTAL_BYTES - total)
             if time.monotonic() > deadline:
@@ -145,20 +163,30 @@ def _check_declared_total(path: Path, infos: list[zipfile.ZipInfo]) -> None:
     size = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
     if size > MAX_TOTAL_BYTES:
-        raise _corrupt(path, f"inflates beyond safe limits ({len(infos):,} parts declare {size:,} bytes in all, "
-                       f"more than {MAX_TOTAL_BYTES:,}); it may be a zip bomb",
-                       "sop-excel will not open it. Use a workbook built by sop-excel, or save a clean copy "
-                       "from Excel")
+        raise _corrupt(
+            path,
+            f"inflates beyond safe limits ({len(infos):,} parts declare {size:,} bytes in all, "
+            f"more than {MAX_TOTAL_BYTES:,}); it may be a zip bomb",
+            "sop-excel will not open it. Use a workbook built by sop-excel, or save a clean copy "
+            "from Excel",
+        )
     if size > RATIO_FLOOR and size > MAX_RATIO * max(packed, 1):
-        raise _corrupt(path, f"inflates beyond safe limits ({len(infos):,} parts would inflate from {packed:,} "
-                       f"to {size:,} bytes, {size // max(packed, 1):,} to 1); it may be a zip bomb",
-                       "sop-excel will not open it. Use a workbook built by sop-excel, or save a clean copy "
-                       "from Excel")
+        raise _corrupt(
+            path,
+            f"inflates beyond safe limits ({len(infos):,} parts would inflate from {packed:,} "
+            f"to {size:,} bytes, {size // max(packed, 1):,} to 1); it may be a zip bomb",
+            "sop-excel will not open it. Use a workbook built by sop-excel, or save a clean copy "
+            "from Excel",
+        )
 
 
 def _too_slow(path: Path, info: zipfile.ZipInfo) -> WorkbookCorruptError:
-    return _corrupt(path, f"took more than {MAX_CHECK_SECONDS:.0f} s to check (stopped at {info.filename}); it "
-                    "is far larger than a planning workbook or crafted", "sop-excel will not open it. " + _RESAVE)
+    return _corrupt(
+        path,
+        f"took more than {MAX_CHECK_SECONDS:.0f} s to check (stopped at {info.filename}); it "
+        "is far larger than a planning workbook or crafted",
+        "sop-excel will not open it. " + _RESAVE,
+    )
 
 
 def _check_declared(path: Path, info: zipfile.ZipInfo, budget: int) -> int:
@@ -166,7 +194,9 @@ def _check_declared(path: Path, info: zipfile.ZipInfo, budget: int) -> int:
     if info.file_size > limit:
         raise _too_big(path, info, f"declares {info.file_size:,} bytes")
     if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        raise _too_big(path, info, f"compression ratio {info.file_size // max(info.compress_size, 1):,} to 1")
+        raise _too_big(
+            path, info, f"compression ratio {info.file_size // max(info.compress_size, 1):,} to 1"
+        )
     return limit
 
 
@@ -186,24 +216,36 @@ def _check_large(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget:
             seen += chunk
             root = _ROOT.search(seen)
             if root is not None:
-                seen = seen[:root.start()]
+                seen = seen[: root.start()]
                 break
         else:
             if len(seen) >= PROLOG_MAX_BYTES:
-                raise _corrupt(path, f"has no XML element in the first {PROLOG_MAX_BYTES:,} bytes of "
-                               f"{info.filename} (a crafted or damaged file)", _RESAVE)
+                raise _corrupt(
+                    path,
+                    f"has no XML element in the first {PROLOG_MAX_BYTES:,} bytes of "
+                    f"{info.filename} (a crafted or damaged file)",
+                    _RESAVE,
+                )
     if any(m in seen for m in _DTD_MARKERS):
         raise _dtd_found(path, info)
     return info.file_size
 
 
 # How an XML part may announce an encoding other than UTF-8 in its first bytes (XML 1.0, appendix F)
-_BOMS = ((b"\x00\x00\xfe\xff", "UTF-32", "utf-32-be"), (b"\xff\xfe\x00\x00", "UTF-32", "utf-32-le"),
-         (b"\xfe\xff", "UTF-16", "utf-16-be"), (b"\xff\xfe", "UTF-16", "utf-16-le"),
-         (b"\x00\x00\x00<", "UTF-32", "utf-32-be"), (b"<\x00\x00\x00", "UTF-32", "utf-32-le"),
-         (b"\x00<\x00?", "UTF-16", "utf-16-be"), (b"<\x00?\x00", "UTF-16", "utf-16-le"),
-         (b"\x4c\x6f\xa7\x94", "EBCDIC", "cp500"))
-_DECLARED = re.compile(rb'^(?:\xef\xbb\xbf)?\s*<\?xml\b[^>]*?\bencoding\s*=\s*["\']([A-Za-z0-9._-]+)["\']')
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "UTF-32", "utf-32-le"),
+    (b"\xfe\xff", "UTF-16", "utf-16-be"),
+    (b"\xff\xfe", "UTF-16", "utf-16-le"),
+    (b"\x00\x00\x00<", "UTF-32", "utf-32-be"),
+    (b"<\x00\x00\x00", "UTF-32", "utf-32-le"),
+    (b"\x00<\x00?", "UTF-16", "utf-16-be"),
+    (b"<\x00?\x00", "UTF-16", "utf-16-le"),
+    (b"\x4c\x6f\xa7\x94", "EBCDIC", "cp500"),
+)
+_DECLARED = re.compile(
+    rb'^(?:\xef\xbb\xbf)?\s*<\?xml\b[^>]*?\bencoding\s*=\s*["\']([A-Za-z0-9._-]+)["\']'
+)
 _UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 
 
@@ -229,10 +271,18 @@ def _check_encoding(path: Path, info: zipfile.ZipInfo, first: bytes) -> None:
     if codec is not None:
         text = codecs.getincrementaldecoder(codec)(errors="replace").decode(first)
         if any(m.decode() in text for m in _DTD_MARKERS):
-            raise _corrupt(path, f"contains an XML document type declaration in {info.filename} (written in {name}; "
-                           "a crafted or damaged file: Excel never writes one)", "sop-excel will not parse it. " + _RESAVE)
-    raise _corrupt(path, f"has a part written in {name}, not UTF-8 ({info.filename}); sop-excel reads workbooks "
-                   "as Excel, LibreOffice and openpyxl write them", _RESAVE)
+            raise _corrupt(
+                path,
+                f"contains an XML document type declaration in {info.filename} (written in {name}; "
+                "a crafted or damaged file: Excel never writes one)",
+                "sop-excel will not parse it. " + _RESAVE,
+            )
+    raise _corrupt(
+        path,
+        f"has a part written in {name}, not UTF-8 ({info.filename}); sop-excel reads workbooks "
+        "as Excel, LibreOffice and openpyxl write them",
+        _RESAVE,
+    )
 
 
 def _is_xml(info: zipfile.ZipInfo) -> bool:
@@ -240,14 +290,21 @@ def _is_xml(info: zipfile.ZipInfo) -> bool:
 
 
 def _dtd_found(path: Path, info: zipfile.ZipInfo) -> WorkbookCorruptError:
-    return _corrupt(path, f"contains an XML document type declaration in {info.filename} (a crafted "
-                    "or damaged file: Excel never writes one)", "sop-excel will not parse it. " + _RESAVE)
+    return _corrupt(
+        path,
+        f"contains an XML document type declaration in {info.filename} (a crafted "
+        "or damaged file: Excel never writes one)",
+        "sop-excel will not parse it. " + _RESAVE,
+    )
 
 
 def _too_big(path: Path, info: zipfile.ZipInfo, what: str) -> WorkbookCorruptError:
-    return _corrupt(path, f"inflates beyond safe limits ({info.filename}: {what}); it may be a "
-                    "zip bomb", "sop-excel will not open it. Use a workbook built by sop-excel, or "
-                    "save a clean copy from Excel")
+    return _corrupt(
+        path,
+        f"inflates beyond safe limits ({info.filename}: {what}); it may be a zip bomb",
+        "sop-excel will not open it. Use a workbook built by sop-excel, or "
+        "save a clean copy from Excel",
+    )
 
 
 @contextlib.contextmanager
@@ -257,16 +314,30 @@ def _member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[
         with zf.open(info) as member:
             yield member
     except zipfile.BadZipFile as exc:
-        raise _corrupt(path, f"is damaged ({info.filename}: {exc})",
-                       "Copy or download it again, or restore it from a backup") from None
+        raise _corrupt(
+            path,
+            f"is damaged ({info.filename}: {exc})",
+            "Copy or download it again, or restore it from a backup",
+        ) from None
     except (zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
-        raise _corrupt(path, f"is damaged or uses an unsupported compression ({info.filename}: "
-                       f"{type(exc).__name__}: {exc})", _RESAVE) from None
+        raise _corrupt(
+            path,
+            f"is damaged or uses an unsupported compression ({info.filename}: "
+            f"{type(exc).__name__}: {exc})",
+            _RESAVE,
+        ) from None
 
 
-def _inflate_bounded(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int,
-                     seen: dict[str, bool] | None = None, look_for: bytes = b"",
-                     formulas: dict[str, bool] | None = None, deadline: float | None = None) -> int:
+def _inflate_bounded(
+    path: Path,
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    budget: int,
+    seen: dict[str, bool] | None = None,
+    look_for: bytes = b"",
+    formulas: dict[str, bool] | None = None,
+    deadline: float | None = None,
+) -> int:
     """Inflate one part in chunks, never holding more than one chunk; return its real size."""
     limit = _check_declared(path, info, budget)
     is_xml = _is_xml(info)
@@ -299,17 +370,24 @@ def _inflate_bounded(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, bud
 def _check_content_types(path: Path, zf: zipfile.ZipFile) -> None:
     names = set(zf.namelist())
     if "[Content_Types].xml" not in names:
-        raise _corrupt(path, "is a zip file but not an Excel workbook (it has no "
-                       "[Content_Types].xml)", _RESAVE)
+        raise _corrupt(
+            path, "is a zip file but not an Excel workbook (it has no [Content_Types].xml)", _RESAVE
+        )
     info = zf.getinfo("[Content_Types].xml")
     if info.file_size > 4 * 1024 * 1024:
-        raise _corrupt(path, f"has an oversized [Content_Types].xml ({info.file_size:,} bytes)", _RESAVE)
+        raise _corrupt(
+            path, f"has an oversized [Content_Types].xml ({info.file_size:,} bytes)", _RESAVE
+        )
     try:
         raw = zf.read(info)
         root = SafeET.fromstring(raw, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise _corrupt(path, f"contains XML that sop-excel refuses to parse in "
-                       f"[Content_Types].xml ({type(exc).__name__})", _RESAVE) from None
+        raise _corrupt(
+            path,
+            f"contains XML that sop-excel refuses to parse in "
+            f"[Content_Types].xml ({type(exc).__name__})",
+            _RESAVE,
+        ) from None
     except (SafeET.ParseError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise _corrupt(path, f"has a damaged [Content_Types].xml ({exc})", _RESAVE) from None
     types = [el.get("ContentType", "") for el in root.iter() if el.tag.endswith("Override")]
@@ -317,7 +395,11 @@ def _check_content_types(path: Path, zf: zipfile.ZipFile) -> None:
         return
     for key, what in _OTHER_OFFICE.items():
         if any(key in t and t.endswith(".main+xml") for t in types):
-            raise _corrupt(path, f"is {what} (its content types say so), not an Excel workbook",
-                           "Give the path of the .xlsx workbook")
-    raise _corrupt(path, "declares no workbook part in [Content_Types].xml (wrong content "
-                   "types)", _RESAVE)
+            raise _corrupt(
+                path,
+                f"is {what} (its content types say so), not an Excel workbook",
+                "Give the path of the .xlsx workbook",
+            )
+    raise _corrupt(
+        path, "declares no workbook part in [Content_Types].xml (wrong content types)", _RESAVE
+    )

@@ -25,8 +25,15 @@ if TYPE_CHECKING:
 
     from sop_excel.workbook.convert import FrameRows
 
-__all__ = ["CellValue", "ChecksCachedValues", "ChecksWritable", "Formula", "PackageIO", "Rows",
-           "WorkbookIO"]
+__all__ = [
+    "CellValue",
+    "ChecksCachedValues",
+    "ChecksWritable",
+    "Formula",
+    "PackageIO",
+    "Rows",
+    "WorkbookIO",
+]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,14 @@ from importlib.resources import files
 from sop_excel.errors import LayoutError
 from sop_excel.models import LayoutSpec, TableLayout
 
-__all__ = ["cell_address", "column_letter", "load_layout", "missing_table", "parse_cell", "table_range"]
+__all__ = [
+    "cell_address",
+    "column_letter",
+    "load_layout",
+    "missing_table",
+    "parse_cell",
+    "table_range",
+]
 
 
 @functools.cache
@@ -62,4 +69,5 @@ def missing_table(book: str, layout: LayoutSpec, name: str) -> LayoutError:
         where = "the workbook"
     return LayoutError(
         f"{book}: table {name} is missing from {where}. Restore it from the template "
-        "(sop-excel demo builds a complete workbook) or rename your table back.")
+        "(sop-excel demo builds a complete workbook) or rename your table back."
+    )

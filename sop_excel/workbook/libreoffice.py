@@ -31,8 +31,9 @@ def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def recalculate(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-                timeout: float = 300) -> Path:
+def recalculate(
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, timeout: float = 300
+) -> Path:
     """Open ``path`` in LibreOffice, recalculate every formula, save as xlsx into ``out_dir``.
 
     Returns the path of the recalculated copy. The input file is not modified.
@@ -40,14 +41,17 @@ def recalculate(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *
     return recalculate_all([path], out_dir, timeout=timeout)[0]
 
 
-def recalculate_all(paths: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *,
-                    timeout: float = 300) -> list[Path]:
+def recalculate_all(
+    paths: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, timeout: float = 300
+) -> list[Path]:
     """:func:`recalculate` for several workbooks in one LibreOffice run (starting LibreOffice
     takes seconds): the recalculated copies, in order, named ``<n>-<name>.xlsx`` in ``out_dir``."""
     soffice = find_soffice()
     if soffice is None:
-        raise SopExcelError("LibreOffice is not installed. Install it (Debian/Ubuntu: "
-                            "apt-get install libreoffice-calc-nogui) or skip --recalc.")
+        raise SopExcelError(
+            "LibreOffice is not installed. Install it (Debian/Ubuntu: "
+            "apt-get install libreoffice-calc-nogui) or skip --recalc."
+        )
     sources = [Path(p).resolve() for p in paths]
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -58,21 +62,37 @@ def recalculate_all(paths: list[str | os.PathLike[str]], out_dir: str | os.PathL
         (user / "registrymodifications.xcu").write_text(_PROFILE, encoding="utf-8")
         with tempfile.TemporaryDirectory(prefix="sop-lo-in-") as stage:
             # copies in a folder of their own: LibreOffice names the output after the input
-            staged = [Path(stage) / (f"{n}-{src.name}" if many else src.name) for n, src in enumerate(sources)]
+            staged = [
+                Path(stage) / (f"{n}-{src.name}" if many else src.name)
+                for n, src in enumerate(sources)
+            ]
             for src, dst in zip(sources, staged, strict=True):
                 shutil.copyfile(src, dst)
-            cmd = [soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
-                   "--norestore", "--convert-to", "xlsx:Calc MS Excel 2007 XML",
-                   "--outdir", str(out), *map(str, staged)]
+            cmd = [
+                soffice,
+                f"-env:UserInstallation={Path(profile).as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "xlsx:Calc MS Excel 2007 XML",
+                "--outdir",
+                str(out),
+                *map(str, staged),
+            ]
             try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout * len(sources),
-                                      check=False)
+                proc = subprocess.run(
+                    cmd, capture_output=True, text=True, timeout=timeout * len(sources), check=False
+                )
             except subprocess.TimeoutExpired as exc:
-                raise SopExcelError(f"LibreOffice did not finish recalculating {', '.join(s.name for s in sources)} "
-                                    f"in {timeout * len(sources):.0f} s.") from exc
+                raise SopExcelError(
+                    f"LibreOffice did not finish recalculating {', '.join(s.name for s in sources)} "
+                    f"in {timeout * len(sources):.0f} s."
+                ) from exc
     results = [out / (s.stem + ".xlsx") for s in staged]
     for src, result in zip(sources, results, strict=True):
         # soffice exits 0 even when it could not load the file: the output is the only proof.
         if not result.exists():
-            raise SopExcelError(f"LibreOffice could not open {src.name}: {proc.stderr.strip() or proc.stdout.strip()}")
+            raise SopExcelError(
+                f"LibreOffice could not open {src.name}: {proc.stderr.strip() or proc.stdout.strip()}"
+            )
     return results

@@ -41,7 +41,7 @@ __all__ = [
 # What to do when a table of the template would not fit
 _HINTS = {
     "tblActuals": "The Actuals sheet holds one row per item and day loaded: load fewer days of "
-                  "actuals (only the months the plan needs).",
+    "actuals (only the months the plan needs).",
     "tblScenarioPlan": "The Scenario plan has a row per scenario, item and month: use fewer scenarios.",
     "tblLoad": "The Supply sheet has a row per scenario, resource and month: use fewer scenarios.",
     "tblFinance": "The Finance sheet has a row per scenario, family and month: use fewer scenarios.",
@@ -52,8 +52,14 @@ _HINTS = {
 }
 
 
-def check_table_write(book: str, sheet: str, table: str, first_col: int, first_row: int,
-                      rows: Sequence[Sequence[CellValue]]) -> None:
+def check_table_write(
+    book: str,
+    sheet: str,
+    table: str,
+    first_col: int,
+    first_row: int,
+    rows: Sequence[Sequence[CellValue]],
+) -> None:
     """Refuse to write ``rows`` (header first) as ``table`` with its header at ``first_row``,
     ``first_col`` (1-based) if the result would not fit Excel's grid.
 
@@ -66,34 +72,46 @@ def check_table_write(book: str, sheet: str, table: str, first_col: int, first_r
     where = f"{book}: table {table} on sheet '{sheet}'"
     todo = _HINTS.get(table, "")
     if last_row > MAX_ROWS:
-        raise InputError(f"{where} would need {n_body:,} rows and end at row {last_row:,}, past Excel's "
-                         f"last row ({MAX_ROWS:,}). Nothing was written. {todo}".rstrip())
+        raise InputError(
+            f"{where} would need {n_body:,} rows and end at row {last_row:,}, past Excel's "
+            f"last row ({MAX_ROWS:,}). Nothing was written. {todo}".rstrip()
+        )
     if last_col > MAX_COLS:
-        raise InputError(f"{where} would need {len(header):,} columns and end past Excel's last column "
-                         f"({MAX_COLS:,}, XFD). Nothing was written. {todo}".rstrip())
+        raise InputError(
+            f"{where} would need {len(header):,} columns and end past Excel's last column "
+            f"({MAX_COLS:,}, XFD). Nothing was written. {todo}".rstrip()
+        )
     seen: dict[str, str] = {}
     for h in header:
         name = "" if h is None else str(h)
         if len(name) > MAX_COLUMN_NAME:
-            raise InputError(f"{where}: the column name {name[:40]!r}... is {len(name):,} characters long; "
-                             f"Excel allows {MAX_COLUMN_NAME} in a table's column name. Nothing was written. "
-                             "Shorten the name it comes from (a scenario's name gives '<name> revenue').")
+            raise InputError(
+                f"{where}: the column name {name[:40]!r}... is {len(name):,} characters long; "
+                f"Excel allows {MAX_COLUMN_NAME} in a table's column name. Nothing was written. "
+                "Shorten the name it comes from (a scenario's name gives '<name> revenue')."
+            )
         if name.casefold() in seen:
-            raise InputError(f"{where}: the column names {seen[name.casefold()]!r} and {name!r} differ only in "
-                             "upper and lower case, which Excel does not tell apart. Nothing was written. "
-                             "Rename one of what they come from (scenarios, families).")
+            raise InputError(
+                f"{where}: the column names {seen[name.casefold()]!r} and {name!r} differ only in "
+                "upper and lower case, which Excel does not tell apart. Nothing was written. "
+                "Rename one of what they come from (scenarios, families)."
+            )
         seen[name.casefold()] = name
     found = _long_text(rows)
     if found is not None:
         i, j, n = found
-        raise InputError(f"{where}: body row {i:,}, column {header[j]!r} would hold {n:,} characters; an Excel "
-                         f"cell holds at most {MAX_CELL_TEXT:,}. Nothing was written. Shorten the text where "
-                         "it comes from (a name, a description, a comment).")
+        raise InputError(
+            f"{where}: body row {i:,}, column {header[j]!r} would hold {n:,} characters; an Excel "
+            f"cell holds at most {MAX_CELL_TEXT:,}. Nothing was written. Shorten the text where "
+            "it comes from (a name, a description, a comment)."
+        )
 
 
 def _long_text(rows: Sequence[Sequence[CellValue]]) -> tuple[int, int, int] | None:
     """(body row, column, length) of the first text longer than a cell holds, or None."""
-    frame = getattr(rows, "frame", None)  # the builder's and write_frame's rows: check the frame's columns
+    frame = getattr(
+        rows, "frame", None
+    )  # the builder's and write_frame's rows: check the frame's columns
     if frame is not None:
         fields = [c for c in frame.columns if frame[c].dtype == object]
         header = [str(h) for h in rows[0]]
@@ -104,7 +122,9 @@ def _long_text(rows: Sequence[Sequence[CellValue]]) -> tuple[int, int, int] | No
             except TypeError:  # numbers, None or dates among the text
                 longest = max((len(v) for v in values if v.__class__ is str), default=0)
             if longest > MAX_CELL_TEXT:
-                i = next(k for k, v in enumerate(values) if v.__class__ is str and len(v) > MAX_CELL_TEXT)
+                i = next(
+                    k for k, v in enumerate(values) if v.__class__ is str and len(v) > MAX_CELL_TEXT
+                )
                 col = getattr(rows, "table", None)
                 name = col.column(f).header if col is not None and f in col.fields else f
                 return i + 1, header.index(name) if name in header else 0, len(values[i])

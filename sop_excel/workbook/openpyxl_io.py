@@ -60,21 +60,35 @@ def mapped_errors(path: Path) -> Iterator[None]:
     except SopExcelError:
         raise
     except FileNotFoundError as exc:
-        raise WorkbookError(f"No workbook at {path}. Check the path, or create one with "
-                            f"`sop-excel demo --out {path.name}`.") from exc
+        raise WorkbookError(
+            f"No workbook at {path}. Check the path, or create one with "
+            f"`sop-excel demo --out {path.name}`."
+        ) from exc
     except PermissionError as exc:
-        raise WorkbookLockedError(f"Cannot read {path}: permission denied. Close it in any "
-                                  "program that has it open and check the file's permissions.") from exc
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, TypeError,
-            EOFError, OSError) as exc:
+        raise WorkbookLockedError(
+            f"Cannot read {path}: permission denied. Close it in any "
+            "program that has it open and check the file's permissions."
+        ) from exc
+    except (
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        IndexError,
+        ValueError,
+        TypeError,
+        EOFError,
+        OSError,
+    ) as exc:
         raise WorkbookCorruptError(
             f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc}). "
-            "Open it in Excel and save it as .xlsx, or restore it from a backup.") from exc
+            "Open it in Excel and save it as .xlsx, or restore it from a backup."
+        ) from exc
     except Exception as exc:  # defusedxml's refusals and other parser errors
         if type(exc).__module__.startswith(("defusedxml", "xml", "lxml")):
             raise WorkbookCorruptError(
                 f"{path.name} contains XML that sop-excel will not parse ({type(exc).__name__}). "
-                "It may be damaged or crafted; open it in Excel and save a clean copy.") from exc
+                "It may be damaged or crafted; open it in Excel and save a clean copy."
+            ) from exc
         raise
 
 
@@ -92,7 +106,8 @@ class OpenpyxlIO:
         if excel_owner_file(self.path).exists():
             raise WorkbookLockedError(
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
-                "Close it in Excel, then run the command again.")
+                "Close it in Excel, then run the command again."
+            )
         with mapped_errors(self.path):
             check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             check_xlsx(self.path, deep=False)  # zipfile-based: declared sizes bound what it reads
@@ -104,9 +119,13 @@ class OpenpyxlIO:
             for tbl in ws.tables.values():
                 self._tables[tbl.name] = (ws, tbl)
         self._cached: dict[tuple[str, str], _Cached] = {}
-        self._moves: dict[str, package.TableMove] = {}  # table -> where it was and what it holds now
+        self._moves: dict[
+            str, package.TableMove
+        ] = {}  # table -> where it was and what it holds now
         self._dirty: set[str] = set()  # tables written since the last save
-        self._file_values: dict[str, list[tuple[object, ...]]] = {}  # sheet -> cached values as saved
+        self._file_values: dict[
+            str, list[tuple[object, ...]]
+        ] = {}  # sheet -> cached values as saved
 
     # -- WorkbookIO -----------------------------------------------------------------------
     @property
@@ -168,8 +187,12 @@ class OpenpyxlIO:
         header = [str(h) for h in rows[0]]
         before = self._moves.get(name)
         self._moves[name] = package.TableMove(
-            ws.title, before.old if before else (min_col, min_row, max_col, max_row),
-            before.old_header if before else [c.name for c in tbl.tableColumns], header, min_row + max(len(rows) - 1, 1))
+            ws.title,
+            before.old if before else (min_col, min_row, max_col, max_row),
+            before.old_header if before else [c.name for c in tbl.tableColumns],
+            header,
+            min_row + max(len(rows) - 1, 1),
+        )
         for j, width in enumerate(_widths(layout, rows)):  # header, numbers and dates shown whole
             letter = get_column_letter(min_col + j)
             dim = ws.column_dimensions[letter]
@@ -195,26 +218,41 @@ class OpenpyxlIO:
                     self._cached[(ws.title, cell.coordinate)] = v.value
                 else:
                     self._cached.pop((ws.title, cell.coordinate), None)
-        new_ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(new_max_col)}{new_max_row}"
+        new_ref = (
+            f"{get_column_letter(min_col)}{min_row}:{get_column_letter(new_max_col)}{new_max_row}"
+        )
         if [c.name for c in tbl.tableColumns] != header:
             old = {c.name: c for c in tbl.tableColumns}
-            tbl.tableColumns = [old.get(h) or TableColumn(id=j + 1, name=h) for j, h in enumerate(header)]
+            tbl.tableColumns = [
+                old.get(h) or TableColumn(id=j + 1, name=h) for j, h in enumerate(header)
+            ]
             for j, col in enumerate(tbl.tableColumns):
                 col.id = j + 1
         self._dirty.add(name)
         tbl.ref = new_ref
         if tbl.autoFilter is not None:
             tbl.autoFilter.ref = new_ref
-        _follow_table(self.wb, ws, (min_col, min_row + 1, max(max_col, new_max_col), max_row), new_max_row)
+        _follow_table(
+            self.wb, ws, (min_col, min_row + 1, max(max_col, new_max_col), max_row), new_max_row
+        )
 
     def save(self) -> None:
-        self.wb.calculation.fullCalcOnLoad = False  # set again below where a value may be missing or stale
+        self.wb.calculation.fullCalcOnLoad = (
+            False  # set again below where a value may be missing or stale
+        )
 
         def write(tmp: Path) -> None:
             raw = io.BytesIO()
             self.wb.save(raw)
-            _write_with_cached_values(raw, tmp, self._cached, self._sheet_parts(), self._kept_values(),
-                                      list(self._moves.values()), self._own_formulas())
+            _write_with_cached_values(
+                raw,
+                tmp,
+                self._cached,
+                self._sheet_parts(),
+                self._kept_values(),
+                list(self._moves.values()),
+                self._own_formulas(),
+            )
 
         atomic_write(self.path, write)
         self._moves.clear()
@@ -243,8 +281,10 @@ class OpenpyxlIO:
                 return out
             for title, (part, _) in package.sheet_parts(z).items():
                 if b"<f" in (xml := z.read(part)):
-                    out[title] = {c.group(1).decode(): (c.group(3), c.group(2), c.group(4))
-                                  for c in _KEPT_CELL.finditer(xml)}
+                    out[title] = {
+                        c.group(1).decode(): (c.group(3), c.group(2), c.group(4))
+                        for c in _KEPT_CELL.finditer(xml)
+                    }
         return out
 
     def _own_formulas(self) -> dict[str, int]:
@@ -325,15 +365,20 @@ def _follow_table(wb: Any, ws: Any, old_body: tuple[int, int, int, int], new_las
 
 _FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>([^<]*)</f>(?:<v\s*/>|<v></v>)?</c>')
 # a formula cell of the file as opened, with its cached value: (cell, type, formula, value)
-_KEPT_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"(?:[^>]*?\bt="(\w+)")?[^>]*><f>([^<]*)</f><v>([^<]*)</v></c>')
+_KEPT_CELL = re.compile(
+    rb'<c r="([A-Z]+[0-9]+)"(?:[^>]*?\bt="(\w+)")?[^>]*><f>([^<]*)</f><v>([^<]*)</v></c>'
+)
 
 
-def _write_with_cached_values(raw: io.BytesIO, dest: Path,
-                              cached: dict[tuple[str, str], _Cached],
-                              parts: dict[str, str],
-                              kept: dict[str, dict[str, tuple[bytes, bytes, bytes]]] | None = None,
-                              moves: list[package.TableMove] | None = None,
-                              own: dict[str, int] | None = None) -> None:
+def _write_with_cached_values(
+    raw: io.BytesIO,
+    dest: Path,
+    cached: dict[tuple[str, str], _Cached],
+    parts: dict[str, str],
+    kept: dict[str, dict[str, tuple[bytes, bytes, bytes]]] | None = None,
+    moves: list[package.TableMove] | None = None,
+    own: dict[str, int] | None = None,
+) -> None:
     """Copy the saved xlsx into ``dest``, filling each formula cell's cached ``<v>``: the value
     Python computed for a formula this side wrote, else the value the file had for the same
     formula. Charts follow their tables by name, drawings move beside grown tables, the ribbon
@@ -352,17 +397,26 @@ def _write_with_cached_values(raw: io.BytesIO, dest: Path,
     for part in list(data):
         values, old = by_part.get(part, {}), kept_by_part.get(part, {})
         if values or old:
-            data[part] = _FORMULA_CELL.sub(functools.partial(_with_value, values=values, kept=old), data[part])
+            data[part] = _FORMULA_CELL.sub(
+                functools.partial(_with_value, values=values, kept=old), data[part]
+            )
         if part in title_of:
             scan = package.scan_formulas(data[part])
             calc |= bool(scan.missing) or scan.formulas > (own or {}).get(title_of[part], 0)
         if moves and part.startswith("xl/charts/") and part.endswith(".xml"):
             data[part] = package.follow_charts(data[part], moves)
-    for part, title in title_of.items():  # drawings: charts a grown table would run under move right
+    for (
+        part,
+        title,
+    ) in title_of.items():  # drawings: charts a grown table would run under move right
         rels = package.rels_part(part)
         if rels not in data or not moves:
             continue
-        extents = [(m.old[0], m.old[1], m.old[0] + len(m.header) - 1, m.last_row) for m in moves if m.sheet == title]
+        extents = [
+            (m.old[0], m.old[1], m.old[0] + len(m.header) - 1, m.last_row)
+            for m in moves
+            if m.sheet == title
+        ]
         for typ, target in package.rels_targets(data[rels], part).values():
             if typ.endswith("/drawing") and target in data and extents:
                 data[target] = package.shift_anchors(data[target], extents)
@@ -371,18 +425,25 @@ def _write_with_cached_values(raw: io.BytesIO, dest: Path,
     if "xl/styles.xml" in data:
         data["xl/styles.xml"] = package.canonical_fonts(data["xl/styles.xml"])
     if "_rels/.rels" in data and package.ribbon_rel_missing(data, data["_rels/.rels"]):
-        data["_rels/.rels"] = package.with_ribbon_rel(data["_rels/.rels"])  # openpyxl drops it on every save
+        data["_rels/.rels"] = package.with_ribbon_rel(
+            data["_rels/.rels"]
+        )  # openpyxl drops it on every save
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
         for info in infos:
             out.writestr(info, data[info.filename])
 
 
-def _with_value(m: re.Match[bytes], values: dict[str, _Cached],
-                kept: dict[str, tuple[bytes, bytes, bytes]] | None = None) -> bytes:
+def _with_value(
+    m: re.Match[bytes],
+    values: dict[str, _Cached],
+    kept: dict[str, tuple[bytes, bytes, bytes]] | None = None,
+) -> bytes:
     coord = m.group(1).decode()
     if coord not in values or values[coord] is None:
         old = (kept or {}).get(coord)
-        if coord in values or old is None or old[0] != m.group(3):  # written here, or another formula
+        if (
+            coord in values or old is None or old[0] != m.group(3)
+        ):  # written here, or another formula
             return m.group(0)
         attrs = re.sub(rb'\st="[^"]*"', b"", m.group(2)) + (b' t="%s"' % old[1] if old[1] else b"")
         return b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (m.group(1), attrs, m.group(3), old[2])
@@ -395,6 +456,11 @@ def _with_value(m: re.Match[bytes], values: dict[str, _Cached],
     if isinstance(v, int | float):
         if not math.isfinite(v):
             return m.group(0)
-        return b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (m.group(1), attrs, m.group(3), repr(float(v)).encode())
+        return b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (
+            m.group(1),
+            attrs,
+            m.group(3),
+            repr(float(v)).encode(),
+        )
     text = escape(str(v)).encode()
     return b'<c r="%s"%s t="str"><f>%s</f><v>%s</v></c>' % (m.group(1), attrs, m.group(3), text)

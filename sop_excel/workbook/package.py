@@ -37,9 +37,21 @@ from xml.sax.saxutils import escape as _xml_escape
 from openpyxl.utils import get_column_letter, range_boundaries
 
 __all__ = [
-    "CALC_CHAIN_REL", "RIBBON_PART", "RIBBON_REL_TYPE", "FormulaScan", "TableMove",
-    "calc_chain_cells", "drop_calc_chain", "follow_charts", "ribbon_rel_missing", "scan_formulas",
-    "series_of", "shift_anchors", "stale_calc_chain", "with_full_calc", "with_ribbon_rel",
+    "CALC_CHAIN_REL",
+    "RIBBON_PART",
+    "RIBBON_REL_TYPE",
+    "FormulaScan",
+    "TableMove",
+    "calc_chain_cells",
+    "drop_calc_chain",
+    "follow_charts",
+    "ribbon_rel_missing",
+    "scan_formulas",
+    "series_of",
+    "shift_anchors",
+    "stale_calc_chain",
+    "with_full_calc",
+    "with_ribbon_rel",
 ]
 
 CALC_CHAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
@@ -56,13 +68,20 @@ def _unescape(text: str) -> str:
         if e[0] == "#":
             return chr(int(e[2:], 16) if e[1] in "xX" else int(e[1:]))
         return _ENTITIES[e]
-    return re.sub(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);", one, text) if "&" in text else text
+
+    return (
+        re.sub(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);", one, text)
+        if "&" in text
+        else text
+    )
 
 
 # -- formulas and cached values ---------------------------------------------------------------
 # A formula cell: its attributes, its <f> (text or shared-formula child), and what follows it.
 _FORMULA_CELL = re.compile(
-    rb'<c\b([^>]*)>(<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)(<v\s*/>|<v>[^<]*</v>|<v\s[^>]*>[^<]*</v>)?', re.S)
+    rb"<c\b([^>]*)>(<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)(<v\s*/>|<v>[^<]*</v>|<v\s[^>]*>[^<]*</v>)?",
+    re.S,
+)
 _REF_ATTR = re.compile(rb'\br="([A-Z]{1,3}[0-9]+)"')
 _T_ATTR = re.compile(rb'\bt="(\w+)"')
 
@@ -91,7 +110,7 @@ def scan_formulas(xml: bytes) -> FormulaScan:
         n += 1
         v = m.group(3)
         if v is not None and not v.startswith(b"<v/") and not re.match(rb"<v\s*/>", v):
-            body = v[v.find(b">") + 1:-4]
+            body = v[v.find(b">") + 1 : -4]
             if body:
                 continue
             t = _T_ATTR.search(m.group(1))
@@ -110,7 +129,7 @@ def with_full_calc(wb_xml: bytes, on: bool) -> bytes:
         attrs = re.sub(rb'\s*fullCalcOnLoad="[^"]*"', b"", m.group(1))
         if on:
             attrs += b' fullCalcOnLoad="1"'
-        return wb_xml[:m.start()] + b"<calcPr" + attrs + m.group(2) + b">" + wb_xml[m.end():]
+        return wb_xml[: m.start()] + b"<calcPr" + attrs + m.group(2) + b">" + wb_xml[m.end() :]
     if not on:
         return wb_xml
     for anchor in (b"</definedNames>", b"</sheets>"):
@@ -127,8 +146,11 @@ def drop_calc_chain(content_types: bytes, workbook_rels: bytes) -> tuple[bytes, 
     caller leaves the ``xl/calcChain.xml`` part out). Excel rebuilds the chain at its next
     calculation, silently; a chain naming cells that hold no formula is a repair prompt."""
     ct = re.sub(rb'<Override\b[^>]*PartName="/xl/calcChain\.xml"[^>]*/>', b"", content_types)
-    rels = re.sub(rb'<Relationship\b[^>]*Type="' + re.escape(CALC_CHAIN_REL.encode()) + rb'"[^>]*/>', b"",
-                  workbook_rels)
+    rels = re.sub(
+        rb'<Relationship\b[^>]*Type="' + re.escape(CALC_CHAIN_REL.encode()) + rb'"[^>]*/>',
+        b"",
+        workbook_rels,
+    )
     return ct, rels
 
 
@@ -144,9 +166,13 @@ def calc_chain_cells(chain: bytes) -> list[tuple[int, str]]:
     return out
 
 
-def stale_calc_chain(chain: bytes, formulas_by_sheet_id: Mapping[int, set[str]]) -> list[tuple[int, str]]:
+def stale_calc_chain(
+    chain: bytes, formulas_by_sheet_id: Mapping[int, set[str]]
+) -> list[tuple[int, str]]:
     """Entries of the chain whose cell holds no formula (Excel reports the file as damaged)."""
-    return [(i, r) for i, r in calc_chain_cells(chain) if r not in formulas_by_sheet_id.get(i, set())]
+    return [
+        (i, r) for i, r in calc_chain_cells(chain) if r not in formulas_by_sheet_id.get(i, set())
+    ]
 
 
 # -- the ribbon ---------------------------------------------------------------------------------
@@ -174,7 +200,9 @@ class TableMove:
     old_header: list[str]
     header: list[str]
     last_row: int
-    header_cells: bool = True  # the header row holds the header texts (a series name may point there)
+    header_cells: bool = (
+        True  # the header row holds the header texts (a series name may point there)
+    )
 
     def column_of(self, name: str) -> int | None:
         """The new column number of header ``name`` (case-insensitive, as Excel's headers)."""
@@ -193,7 +221,9 @@ class TableMove:
         return self.old[1] + 1, self.last_row
 
 
-_SHEET_REF = re.compile(r"^(?P<sheet>'(?:[^']|'')+'|[^!]+)!(?P<ref>\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)$")
+_SHEET_REF = re.compile(
+    r"^(?P<sheet>'(?:[^']|'')+'|[^!]+)!(?P<ref>\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)$"
+)
 
 
 def _split_ref(text: str) -> tuple[str, tuple[int, int, int, int]] | None:
@@ -212,12 +242,20 @@ def _split_ref(text: str) -> tuple[str, tuple[int, int, int, int]] | None:
 
 
 def _quote(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'" if re.search(r"[^A-Za-z0-9_.]", title) or title[:1].isdigit() else title
+    return (
+        "'" + title.replace("'", "''") + "'"
+        if re.search(r"[^A-Za-z0-9_.]", title) or title[:1].isdigit()
+        else title
+    )
 
 
 def _ref(title: str, c1: int, r1: int, c2: int, r2: int) -> str:
     a = f"${get_column_letter(c1)}${r1}"
-    return f"{_quote(title)}!{a}" if (c1, r1) == (c2, r2) else f"{_quote(title)}!{a}:${get_column_letter(c2)}${r2}"
+    return (
+        f"{_quote(title)}!{a}"
+        if (c1, r1) == (c2, r2)
+        else f"{_quote(title)}!{a}:${get_column_letter(c2)}${r2}"
+    )
 
 
 def _chart_prefix(xml: bytes) -> bytes | None:
@@ -233,13 +271,15 @@ class _Series:
     start: int
     end: int
     xml: bytes
-    name: str | None         # the series name as text (literal, a "string" formula or a cell's text)
+    name: str | None  # the series name as text (literal, a "string" formula or a cell's text)
     name_ref: tuple[str, tuple[int, int, int, int]] | None  # the cell the name comes from
     val: tuple[str, tuple[int, int, int, int]] | None
     idx: int
 
 
-def series_of(xml: bytes, cell_text: Callable[[str, int, int], str | None] | None = None) -> list[_Series]:
+def series_of(
+    xml: bytes, cell_text: Callable[[str, int, int], str | None] | None = None
+) -> list[_Series]:
     """The series of a chart part, in order (``cell_text(sheet, row, col)`` resolves a name
     that points at a cell, when given)."""
     p = _chart_prefix(xml)
@@ -267,14 +307,34 @@ def series_of(xml: bytes, cell_text: Callable[[str, int, int], str | None] | Non
             elif v:
                 name = _unescape(v.group(1).decode())
         val = re.search(b"<" + p + rb"val>.*?<" + p + rb"f>(.*?)</" + p + rb"f>", s, re.S)
-        out.append(_Series(m.start(), m.end(), s, name, name_ref,
-                           _split_ref(_unescape(val.group(1).decode())) if val else None,
-                           int(idx.group(1)) if idx else len(out)))
+        out.append(
+            _Series(
+                m.start(),
+                m.end(),
+                s,
+                name,
+                name_ref,
+                _split_ref(_unescape(val.group(1).decode())) if val else None,
+                int(idx.group(1)) if idx else len(out),
+            )
+        )
     return out
 
 
-_PALETTE = ["4472C4", "ED7D31", "A5A5A5", "FFC000", "5B9BD5", "70AD47", "264478", "9E480E", "636363",
-            "997300", "255E91", "43682B"]
+_PALETTE = [
+    "4472C4",
+    "ED7D31",
+    "A5A5A5",
+    "FFC000",
+    "5B9BD5",
+    "70AD47",
+    "264478",
+    "9E480E",
+    "636363",
+    "997300",
+    "255E91",
+    "43682B",
+]
 
 
 def follow_charts(xml: bytes, moves: Iterable[TableMove]) -> bytes:
@@ -299,7 +359,13 @@ def follow_charts(xml: bytes, moves: Iterable[TableMove]) -> bytes:
         title, (c1, r1, c2, r2) = ref
         for mv in moves:
             o = mv.old
-            if title == mv.sheet and c1 == c2 and o[0] <= c1 <= o[2] and r1 >= o[1] + 1 and r1 <= max(o[3], o[1] + 1):
+            if (
+                title == mv.sheet
+                and c1 == c2
+                and o[0] <= c1 <= o[2]
+                and r1 >= o[1] + 1
+                and r1 <= max(o[3], o[1] + 1)
+            ):
                 return mv
         return None
 
@@ -310,7 +376,7 @@ def follow_charts(xml: bytes, moves: Iterable[TableMove]) -> bytes:
     changed = False
     for s in series:
         mv = move_for(s.val)
-        new_xml.append(xml[pos:s.start])
+        new_xml.append(xml[pos : s.start])
         pos = s.end
         if mv is None:
             new_xml.append(s.xml)
@@ -318,7 +384,11 @@ def follow_charts(xml: bytes, moves: Iterable[TableMove]) -> bytes:
         title, (c, _, _, _) = s.val  # type: ignore[misc]
         by_name = mv.column_of(s.name) if s.name is not None else None
         old_name = mv.old_name_at(c)
-        col = by_name if by_name is not None else (mv.column_of(old_name) if old_name is not None else None)
+        col = (
+            by_name
+            if by_name is not None
+            else (mv.column_of(old_name) if old_name is not None else None)
+        )
         if col is None:  # its column is gone: so is the series
             changed = True
             continue
@@ -382,7 +452,9 @@ def _point_series(s: bytes, p: bytes, mv: TableMove, col: int) -> bytes:
         inner = text[i:j]
         fixed = pat.sub(lambda m: fix_ref(m, want_col), inner, count=1)
         if fixed != inner:  # the cached points belong to the old cells
-            fixed = re.sub(b"<" + p + rb"(numCache|strCache)>.*?</" + p + rb"\1>", b"", fixed, flags=re.S)
+            fixed = re.sub(
+                b"<" + p + rb"(numCache|strCache)>.*?</" + p + rb"\1>", b"", fixed, flags=re.S
+            )
         return text[:i] + fixed + text[j:]
 
     s = section(b"val", col, s)
@@ -392,10 +464,22 @@ def _point_series(s: bytes, p: bytes, mv: TableMove, col: int) -> bytes:
         ref_m = pat.search(tx.group(0))
         ref = _split_ref(_unescape(ref_m.group(2).decode())) if ref_m else None
         if ref and ref[0] == mv.sheet and ref[1][1] == mv.old[1]:  # the header cell of its column
-            new_tx = (b"<" + p + b"tx><" + p + b"strRef>" + f_open
-                      + _xml_escape(_ref(mv.sheet, col, mv.old[1], col, mv.old[1])).encode()
-                      + f_close + b"</" + p + b"strRef></" + p + b"tx>")
-            s = s[:tx.start()] + new_tx + s[tx.end():]
+            new_tx = (
+                b"<"
+                + p
+                + b"tx><"
+                + p
+                + b"strRef>"
+                + f_open
+                + _xml_escape(_ref(mv.sheet, col, mv.old[1], col, mv.old[1])).encode()
+                + f_close
+                + b"</"
+                + p
+                + b"strRef></"
+                + p
+                + b"tx>"
+            )
+            s = s[: tx.start()] + new_tx + s[tx.end() :]
     return s
 
 
@@ -412,14 +496,43 @@ def _clone_series(s: bytes, p: bytes, mv: TableMove, col: int, idx: int) -> byte
     name = mv.header[col - mv.old[0]]
     if mv.header_cells:
         tx_ref = _xml_escape(_ref(mv.sheet, col, mv.old[1], col, mv.old[1])).encode()
-        tx = (b"<" + p + b"tx><" + p + b"strRef><" + p + b"f>" + tx_ref + b"</" + p + b"f></" + p
-              + b"strRef></" + p + b"tx>")
+        tx = (
+            b"<"
+            + p
+            + b"tx><"
+            + p
+            + b"strRef><"
+            + p
+            + b"f>"
+            + tx_ref
+            + b"</"
+            + p
+            + b"f></"
+            + p
+            + b"strRef></"
+            + p
+            + b"tx>"
+        )
     else:
-        tx = b"<" + p + b"tx><" + p + b"v>" + _xml_escape(name).encode() + b"</" + p + b"v></" + p + b"tx>"
+        tx = (
+            b"<"
+            + p
+            + b"tx><"
+            + p
+            + b"v>"
+            + _xml_escape(name).encode()
+            + b"</"
+            + p
+            + b"v></"
+            + p
+            + b"tx>"
+        )
     if re.search(b"<" + p + rb"tx>", s):
         s = re.sub(b"<" + p + rb"tx>.*?</" + p + rb"tx>", lambda _: tx, s, count=1, flags=re.S)
     else:
-        s = s.replace(b"<" + p + b'order val="%d"/>' % idx, b"<" + p + b'order val="%d"/>' % idx + tx, 1)
+        s = s.replace(
+            b"<" + p + b'order val="%d"/>' % idx, b"<" + p + b'order val="%d"/>' % idx + tx, 1
+        )
     colour = _PALETTE[idx % len(_PALETTE)].encode()
     s = re.sub(rb'(<a:srgbClr val=")[0-9A-Fa-f]{6}(")', rb"\g<1>" + colour + rb"\g<2>", s)
     s = re.sub(rb'<a:prstDash val="[^"]*"/>', b'<a:prstDash val="solid"/>', s)
@@ -434,9 +547,15 @@ def shift_anchors(drawing: bytes, extents: list[tuple[int, int, int, int]]) -> b
     """A drawing part whose two-cell anchors (charts) that overlap a table's extent (min_col,
     min_row, max_col, max_row; 1-based, as the tables now are) are moved right, to start one
     empty column after the table, keeping their size. Anchors clear of every table stay."""
+
     def col_row(block: bytes, tag: bytes) -> tuple[int, int] | None:
-        m = re.search(rb"<(?:\w+:)?" + tag + rb">.*?<(?:\w+:)?col>(\d+)</(?:\w+:)?col>.*?<(?:\w+:)?row>(\d+)</(?:\w+:)?row>",
-                      block, re.S)
+        m = re.search(
+            rb"<(?:\w+:)?"
+            + tag
+            + rb">.*?<(?:\w+:)?col>(\d+)</(?:\w+:)?col>.*?<(?:\w+:)?row>(\d+)</(?:\w+:)?row>",
+            block,
+            re.S,
+        )
         return (int(m.group(1)), int(m.group(2))) if m else None
 
     def fix(m: re.Match[bytes]) -> bytes:
@@ -458,9 +577,14 @@ def shift_anchors(drawing: bytes, extents: list[tuple[int, int, int, int]]) -> b
             return block
 
         def bump(tag: bytes, text: bytes) -> bytes:
-            return re.sub(rb"(<(?:\w+:)?" + tag + rb">.*?<(?:\w+:)?col>)(\d+)(</(?:\w+:)?col>)",
-                          lambda x: x.group(1) + str(int(x.group(2)) + shift).encode() + x.group(3),
-                          text, count=1, flags=re.S)
+            return re.sub(
+                rb"(<(?:\w+:)?" + tag + rb">.*?<(?:\w+:)?col>)(\d+)(</(?:\w+:)?col>)",
+                lambda x: x.group(1) + str(int(x.group(2)) + shift).encode() + x.group(3),
+                text,
+                count=1,
+                flags=re.S,
+            )
+
         return bump(b"to", bump(b"from", block))
 
     return _ANCHOR.sub(fix, drawing)
@@ -470,12 +594,18 @@ def rels_targets(rels: bytes, base: str) -> dict[str, tuple[str, str]]:
     """Relationship id -> (type, target part) of a .rels part, for the part ``base``."""
     out = {}
     for m in re.finditer(rb"<Relationship\b([^>]*?)/?>", rels):
-        a = {k.decode(): _unescape(v.decode()) for k, v in re.findall(rb'([\w:]+)\s*=\s*"([^"]*)"', m.group(1))}
+        a = {
+            k.decode(): _unescape(v.decode())
+            for k, v in re.findall(rb'([\w:]+)\s*=\s*"([^"]*)"', m.group(1))
+        }
         if a.get("TargetMode") == "External" or "Id" not in a:
             continue
         target = a.get("Target", "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join(posixpath.dirname(base), target))
+        part = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
+        )
         out[a["Id"]] = (a.get("Type", ""), part)
     return out
 
@@ -513,13 +643,19 @@ def with_widths(prefix: bytes, widths: Mapping[int, float]) -> bytes:
                 w = re.search(rb'\bwidth="([0-9.]+)"', rest)
                 if w is not None and float(w.group(1)) + 1e-9 >= want:
                     break
-                new_rest = (re.sub(rb'\bwidth="[0-9.]+"', b'width="%s"' % _num(want), rest) if w is not None
-                            else rest + b' width="%s"' % _num(want))
+                new_rest = (
+                    re.sub(rb'\bwidth="[0-9.]+"', b'width="%s"' % _num(want), rest)
+                    if w is not None
+                    else rest + b' width="%s"' % _num(want)
+                )
                 if b"customWidth" not in new_rest:
                     new_rest += b' customWidth="1"'
-                parts = ([[lo, col - 1, rest]] if lo < col else []) + [[col, col, new_rest]] + (
-                    [[col + 1, hi, rest]] if col < hi else [])
-                entries[k:k + 1] = parts
+                parts = (
+                    ([[lo, col - 1, rest]] if lo < col else [])
+                    + [[col, col, new_rest]]
+                    + ([[col + 1, hi, rest]] if col < hi else [])
+                )
+                entries[k : k + 1] = parts
                 changed = True
                 break
         else:
@@ -528,10 +664,17 @@ def with_widths(prefix: bytes, widths: Mapping[int, float]) -> bytes:
     if not changed:
         return prefix
     entries.sort(key=lambda e: e[0])
-    block = b"<cols>" + b"".join(b'<col min="%d" max="%d"%s/>' % (lo, hi, rest if rest.startswith(b" ") or not rest else b" " + rest)
-                                 for lo, hi, rest in entries) + b"</cols>"
+    block = (
+        b"<cols>"
+        + b"".join(
+            b'<col min="%d" max="%d"%s/>'
+            % (lo, hi, rest if rest.startswith(b" ") or not rest else b" " + rest)
+            for lo, hi, rest in entries
+        )
+        + b"</cols>"
+    )
     if m:
-        return prefix[:m.start()] + block + prefix[m.end():]
+        return prefix[: m.start()] + block + prefix[m.end() :]
     return prefix + block  # <cols> comes right before <sheetData>
 
 
@@ -539,8 +682,9 @@ def _num(w: float) -> bytes:
     return (f"{w:.2f}".rstrip("0").rstrip(".")).encode()
 
 
-def missing_values(read: Callable[[str], bytes], parts: Mapping[str, str], limit: int = 20
-                   ) -> tuple[int, list[str]]:
+def missing_values(
+    read: Callable[[str], bytes], parts: Mapping[str, str], limit: int = 20
+) -> tuple[int, list[str]]:
     """How many formula cells of these sheets (title -> part) have no cached value, and the
     first ``limit`` of them as "Sheet 'X', cell A1"."""
     n, shown = 0, list[str]()
@@ -550,24 +694,49 @@ def missing_values(read: Callable[[str], bytes], parts: Mapping[str, str], limit
             continue
         missing = scan_formulas(xml).missing
         n += len(missing)
-        shown += [f"Sheet '{title}', cell {c}" for c in missing[:max(limit - len(shown), 0)]]
+        shown += [f"Sheet '{title}', cell {c}" for c in missing[: max(limit - len(shown), 0)]]
     return n, shown
 
 
-_FONT_ORDER = {name: i for i, name in enumerate(
-    (b"b", b"i", b"strike", b"condense", b"extend", b"outline", b"shadow", b"u", b"vertAlign", b"sz",
-     b"color", b"name", b"family", b"charset", b"scheme"))}
+_FONT_ORDER = {
+    name: i
+    for i, name in enumerate(
+        (
+            b"b",
+            b"i",
+            b"strike",
+            b"condense",
+            b"extend",
+            b"outline",
+            b"shadow",
+            b"u",
+            b"vertAlign",
+            b"sz",
+            b"color",
+            b"name",
+            b"family",
+            b"charset",
+            b"scheme",
+        )
+    )
+}
 
 
 def canonical_fonts(styles: bytes) -> bytes:
     """styles.xml with each font's properties in the schema's order (openpyxl writes name and
     family first, which Excel reads but the Open XML SDK's validator calls invalid)."""
+
     def fix(m: re.Match[bytes]) -> bytes:
         children = re.findall(rb"<(\w+)\b[^>]*/>", m.group(2))
         parts = re.findall(rb"<\w+\b[^>]*/>", m.group(2))
-        if len(parts) != len(children) or b"".join(parts) != re.sub(rb"\s+(?=<)", b"", m.group(2)).strip():
+        if (
+            len(parts) != len(children)
+            or b"".join(parts) != re.sub(rb"\s+(?=<)", b"", m.group(2)).strip()
+        ):
             return m.group(0)  # not only empty elements: leave it
-        ordered = sorted(zip(children, parts, strict=True), key=lambda cp: _FONT_ORDER.get(cp[0], 99))
+        ordered = sorted(
+            zip(children, parts, strict=True), key=lambda cp: _FONT_ORDER.get(cp[0], 99)
+        )
         return m.group(1) + b"".join(p for _, p in ordered) + m.group(3)
 
     return re.sub(rb"(<font\b[^>]*>)(.*?)(</font>)", fix, styles, flags=re.S)
@@ -581,7 +750,12 @@ def empty_text_results(xml: bytes) -> set[str]:
     out = set()
     for m in _FORMULA_CELL.finditer(xml):
         v = m.group(3)
-        if v is not None and v in (b"<v></v>", b"<v/>") and (t := _T_ATTR.search(m.group(1))) and t.group(1) == b"str":
+        if (
+            v is not None
+            and v in (b"<v></v>", b"<v/>")
+            and (t := _T_ATTR.search(m.group(1)))
+            and t.group(1) == b"str"
+        ):
             r = _REF_ATTR.search(m.group(1))
             if r:
                 out.add(r.group(1).decode())

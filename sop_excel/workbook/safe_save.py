@@ -35,8 +35,22 @@ from pathlib import Path
 
 from sop_excel.errors import SopExcelError, WorkbookError, WorkbookLockedError
 
-__all__ = ["BACKUP_DIR", "DEFAULT_BACKUPS", "UNFINISHED", "atomic_write", "unfinished_saves", "backup_count", "backup_paths", "no_backup",
-           "can_fork_helpers", "excel_owner_file", "in_forked_child", "lock_path", "set_backup_count", "writer_lock"]
+__all__ = [
+    "BACKUP_DIR",
+    "DEFAULT_BACKUPS",
+    "UNFINISHED",
+    "atomic_write",
+    "unfinished_saves",
+    "backup_count",
+    "backup_paths",
+    "no_backup",
+    "can_fork_helpers",
+    "excel_owner_file",
+    "in_forked_child",
+    "lock_path",
+    "set_backup_count",
+    "writer_lock",
+]
 
 _logger = logging.getLogger(__name__)
 BACKUP_DIR = ".sop-excel-backups"
@@ -92,8 +106,10 @@ def backup_count() -> int:
     except ValueError:
         n = -1
     if n < 0:
-        raise SopExcelError(f"{_ENV_BACKUPS}={raw!r} is not a number of backups: set it to 0 or "
-                            f"more (0 keeps none), or unset it for the default {DEFAULT_BACKUPS}.")
+        raise SopExcelError(
+            f"{_ENV_BACKUPS}={raw!r} is not a number of backups: set it to 0 or "
+            f"more (0 keeps none), or unset it for the default {DEFAULT_BACKUPS}."
+        )
     return n
 
 
@@ -158,15 +174,18 @@ def _holder(lock: Path) -> str:
     fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     if not fields.get("pid"):
         return "another sop-excel command"
-    return (f"another sop-excel command (pid {fields['pid']} on {fields.get('host', '?')}, "
-            f"started {fields.get('started', '?')})")
+    return (
+        f"another sop-excel command (pid {fields['pid']} on {fields.get('host', '?')}, "
+        f"started {fields.get('started', '?')})"
+    )
 
 
 def _locked_error(target: Path, lock: Path) -> WorkbookLockedError:
     return WorkbookLockedError(
         f"{_holder(lock)} is updating {target.name}. Wait for it to finish and run the command "
         f"again. If no sop-excel command is running, the lock is released by itself; delete "
-        f"{lock.name} only if it stays after a restart.")
+        f"{lock.name} only if it stays after a restart."
+    )
 
 
 @contextlib.contextmanager
@@ -185,10 +204,14 @@ def writer_lock(path: str | os.PathLike[str], command: str = "") -> Iterator[Pat
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:
-            raise WorkbookError(f"No folder {target.parent} for {target.name}. Check the path.") from None
+            raise WorkbookError(
+                f"No folder {target.parent} for {target.name}. Check the path."
+            ) from None
         except PermissionError:
-            raise WorkbookLockedError(f"Cannot write in {target.parent}: permission denied. "
-                                      f"sop-excel needs to write beside {target.name}.") from None
+            raise WorkbookLockedError(
+                f"Cannot write in {target.parent}: permission denied. "
+                f"sop-excel needs to write beside {target.name}."
+            ) from None
         if not _try_lock(fd):
             os.close(fd)
             raise _locked_error(target, lock)
@@ -205,7 +228,9 @@ def writer_lock(path: str | os.PathLike[str], command: str = "") -> Iterator[Pat
     os.write(fd, body.encode("utf-8"))
     _HELD[target] = fd
     try:
-        _remove_stale_temps(target)  # no other command is saving this workbook now: what is left is stale
+        _remove_stale_temps(
+            target
+        )  # no other command is saving this workbook now: what is left is stale
         yield target
     finally:
         del _HELD[target]
@@ -218,8 +243,12 @@ def can_fork_helpers() -> bool:
     """Whether a command may fork helper processes: Linux with more than one core, unless
     ``SOP_EXCEL_SERIAL`` is set. Elsewhere there is no safe fork, and a new process would import
     pandas again; one core gains nothing."""
-    return (sys.platform.startswith("linux") and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-            and not os.environ.get("SOP_EXCEL_SERIAL"))
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and (os.cpu_count() or 1) > 1
+        and not os.environ.get("SOP_EXCEL_SERIAL")
+    )
 
 
 def in_forked_child() -> None:
@@ -262,7 +291,9 @@ def _file_mode(target: Path) -> int:
     return 0o666 & ~umask
 
 
-UNFINISHED = "sop-excel-unfinished-save"  # in the name of a save being written (left if it was killed)
+UNFINISHED = (
+    "sop-excel-unfinished-save"  # in the name of a save being written (left if it was killed)
+)
 
 
 def unfinished_saves(path: str | os.PathLike[str]) -> list[Path]:
@@ -272,16 +303,20 @@ def unfinished_saves(path: str | os.PathLike[str]) -> list[Path]:
     only by a complete file. Also the names earlier versions used (``.<stem>.<random><suffix>.tmp``)."""
     target = Path(path).resolve()
     folder = target.parent
-    found = [*folder.glob(f".{glob.escape(target.name)}.{UNFINISHED}-*.tmp"),
-             *folder.glob(f".{glob.escape(target.stem)}.*{glob.escape(target.suffix)}.tmp"),
-             *(folder / BACKUP_DIR).glob(f".{glob.escape(target.name)}.{UNFINISHED}-*.tmp"),
-             *(folder / BACKUP_DIR).glob(f".{glob.escape(target.stem)}.*.part")]
+    found = [
+        *folder.glob(f".{glob.escape(target.name)}.{UNFINISHED}-*.tmp"),
+        *folder.glob(f".{glob.escape(target.stem)}.*{glob.escape(target.suffix)}.tmp"),
+        *(folder / BACKUP_DIR).glob(f".{glob.escape(target.name)}.{UNFINISHED}-*.tmp"),
+        *(folder / BACKUP_DIR).glob(f".{glob.escape(target.stem)}.*.part"),
+    ]
     return sorted({p for p in found if p not in _IN_FLIGHT})
 
 
 @contextlib.contextmanager
 def _temp_beside(path: Path, folder: Path | None = None) -> Iterator[Path]:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{UNFINISHED}-", suffix=".tmp", dir=folder or path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{UNFINISHED}-", suffix=".tmp", dir=folder or path.parent
+    )
     os.close(fd)
     _IN_FLIGHT.add(Path(tmp))
     try:
@@ -305,28 +340,45 @@ def _remove_stale_temps(target: Path) -> list[Path]:
             continue
         removed.append(p)
     if removed:
-        _logger.warning("%s: removed %d unfinished save(s) left by a command that was stopped: %s",
-                        target.name, len(removed), ", ".join(p.name for p in removed))
+        _logger.warning(
+            "%s: removed %d unfinished save(s) left by a command that was stopped: %s",
+            target.name,
+            len(removed),
+            ", ".join(p.name for p in removed),
+        )
     return removed
 
 
 # Why a save can fail that is no bug: errno -> (what happened, what to do)
 _WRITE_FAILURES = {
-    errno.ENOSPC: ("the disk is full", "Free some space on that disk (the save needs about the "
-                   "workbook's size again, for a moment), then run the command again."),
-    errno.EDQUOT: ("your disk quota is used up", "Delete files you do not need or ask for a larger "
-                   "quota, then run the command again."),
-    errno.EFBIG: ("the file would be larger than this system allows", "Check the file-size limit "
-                  "(ulimit -f) and the disk's file system (FAT32 holds at most 4 GB per file)."),
-    errno.EROFS: ("its folder is on a read-only disk", "Copy the workbook to a folder you may write "
-                  "to and run the command there."),
-    errno.EIO: ("the disk reported an input/output error", "Check the disk (or the network share), "
-                "then run the command again."),
+    errno.ENOSPC: (
+        "the disk is full",
+        "Free some space on that disk (the save needs about the "
+        "workbook's size again, for a moment), then run the command again.",
+    ),
+    errno.EDQUOT: (
+        "your disk quota is used up",
+        "Delete files you do not need or ask for a larger quota, then run the command again.",
+    ),
+    errno.EFBIG: (
+        "the file would be larger than this system allows",
+        "Check the file-size limit "
+        "(ulimit -f) and the disk's file system (FAT32 holds at most 4 GB per file).",
+    ),
+    errno.EROFS: (
+        "its folder is on a read-only disk",
+        "Copy the workbook to a folder you may write to and run the command there.",
+    ),
+    errno.EIO: (
+        "the disk reported an input/output error",
+        "Check the disk (or the network share), then run the command again.",
+    ),
 }
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
-                 backups: int | None = None) -> Path:
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[Path], None], *, backups: int | None = None
+) -> Path:
     """Call ``write(tmp)`` to produce the new file, then move it over ``path`` atomically.
 
     A crash before the final rename leaves the old file exactly as it was. The previous version
@@ -342,7 +394,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
         if excel_owner_file(target).exists():
             raise WorkbookLockedError(
                 f"{target.name} is open in Excel (found {excel_owner_file(target).name}). "
-                "Close it in Excel, then run the command again.")
+                "Close it in Excel, then run the command again."
+            )
         _check_not_locked_by_another(target)
         keep = backup_count() if backups is None else backups
     try:
@@ -361,13 +414,16 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None], *,
     except PermissionError as exc:
         raise WorkbookLockedError(
             f"Cannot write {target}: permission denied. Close the file in any program that "
-            "has it open and check you may write to its folder.") from exc
+            "has it open and check you may write to its folder."
+        ) from exc
     except OSError as exc:
         why = _WRITE_FAILURES.get(exc.errno or 0)
         if why is None:
             raise
-        raise WorkbookError(f"Cannot save {target.name}: {why[0]} ({exc.strerror or exc}). {why[1]} "
-                            "The workbook was not changed.") from exc
+        raise WorkbookError(
+            f"Cannot save {target.name}: {why[0]} ({exc.strerror or exc}). {why[1]} "
+            "The workbook was not changed."
+        ) from exc
     with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:

@@ -27,8 +27,16 @@ from sop_excel.workbook.formulas import table_formulas
 from sop_excel.workbook.io import Formula, PackageIO, Rows, WorkbookIO
 from sop_excel.workbook.layout import cell_address, load_layout, parse_cell
 
-__all__ = ["TypedFormula", "cell_locator", "frame_rows", "keep_planner_columns", "read_frame", "rows_for",
-           "typed_formulas", "write_frame"]
+__all__ = [
+    "TypedFormula",
+    "cell_locator",
+    "frame_rows",
+    "keep_planner_columns",
+    "read_frame",
+    "rows_for",
+    "typed_formulas",
+    "write_frame",
+]
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,17 @@ class TypedFormula:
 
 # book -> table -> the formulas typed into it when it was last read
 _TYPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_VOLATILE = {"TODAY", "NOW", "RAND", "RANDBETWEEN", "RANDARRAY", "OFFSET", "INDIRECT", "INFO", "CELL"}
+_VOLATILE = {
+    "TODAY",
+    "NOW",
+    "RAND",
+    "RANDBETWEEN",
+    "RANDARRAY",
+    "OFFSET",
+    "INDIRECT",
+    "INFO",
+    "CELL",
+}
 
 
 def refers_to_cells(text: str) -> bool:
@@ -65,7 +83,11 @@ def refers_to_cells(text: str) -> bool:
     for t in tokens:
         if t.type == "OPERAND" and t.subtype == "RANGE":
             return True
-        if t.type == "FUNC" and t.subtype == "OPEN" and t.value[:-1].upper().removeprefix("_XLFN.") in _VOLATILE:
+        if (
+            t.type == "FUNC"
+            and t.subtype == "OPEN"
+            and t.value[:-1].upper().removeprefix("_XLFN.") in _VOLATILE
+        ):
             return True
     return False
 
@@ -82,9 +104,19 @@ def read_frame(book: WorkbookIO, name: str) -> pd.DataFrame:
         return frame
     if found:
         keys = _row_keys(frame, table.key, table.unique)
-        kept[name] = [TypedFormula(name, field, keys[p], f, frame.at[p, field],
-                                   f"Sheet '{table.sheet}', cell {get_column_letter(col)}{row}", row, col)
-                      for field, p, f, row, col in found]
+        kept[name] = [
+            TypedFormula(
+                name,
+                field,
+                keys[p],
+                f,
+                frame.at[p, field],
+                f"Sheet '{table.sheet}', cell {get_column_letter(col)}{row}",
+                row,
+                col,
+            )
+            for field, p, f, row, col in found
+        ]
     else:
         kept.pop(name, None)
     return frame
@@ -146,8 +178,9 @@ def _with_typed_formulas(frame: pd.DataFrame, name: str, found: list[TypedFormul
         if out[t.field].dtype != object:
             out[t.field] = out[t.field].astype(object)
         dest = f"{get_column_letter(c0 + table.fields.index(t.field))}{r0 + 1 + p}"
-        out.at[p, t.field] = Formula(_moved(t.formula.text, f"{get_column_letter(t.col)}{t.row}", dest),
-                                     t.formula.value)
+        out.at[p, t.field] = Formula(
+            _moved(t.formula.text, f"{get_column_letter(t.col)}{t.row}", dest), t.formula.value
+        )
     return frame if out is None else out
 
 
@@ -163,7 +196,9 @@ def _moved(text: str, origin: str, dest: str) -> str:
         return text
 
 
-def keep_planner_columns(new: pd.DataFrame, old: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def keep_planner_columns(
+    new: pd.DataFrame, old: pd.DataFrame, name: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Copy planner-owned columns from ``old`` into ``new`` where the keys match.
 
     Returns the merged frame and the old rows with planner input whose key is gone (to report).
@@ -173,9 +208,13 @@ def keep_planner_columns(new: pd.DataFrame, old: pd.DataFrame, name: str) -> tup
     if old.empty or not planner:
         return new, old.iloc[0:0]
     keyed = old[table.key + planner]
-    has_input = keyed[planner].apply(lambda s: s.notna() & (s.astype(str).str.strip() != "")).any(axis=1)
+    has_input = (
+        keyed[planner].apply(lambda s: s.notna() & (s.astype(str).str.strip() != "")).any(axis=1)
+    )
     keyed = keyed[has_input]
-    merged = new.drop(columns=[p for p in planner if p in new.columns]).merge(keyed, on=table.key, how="left")
+    merged = new.drop(columns=[p for p in planner if p in new.columns]).merge(
+        keyed, on=table.key, how="left"
+    )
     for p in planner:
         if table.column(p).kind == "text":
             merged[p] = merged[p].fillna("")
@@ -210,6 +249,8 @@ def _weak(book: object) -> bool:
     except TypeError:
         return False
     return True
+
+
 def cell_locator(frame: pd.DataFrame, name: str) -> Callable[[int, str], str]:
     """``(row position in frame, field) -> "Sheet 'Events', cell E5"`` for a frame :func:`read_frame`
     gave: the cell each value came from, for messages of checks made on the frame."""

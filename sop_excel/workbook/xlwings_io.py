@@ -67,8 +67,10 @@ class XlwingsIO:
         try:
             return self._tables[name]
         except KeyError:
-            raise LayoutError(f"{self.name}: table {name} is missing. Restore it from the template "
-                              "or rename your table back.") from None
+            raise LayoutError(
+                f"{self.name}: table {name} is missing. Restore it from the template "
+                "or rename your table back."
+            ) from None
 
     def read_table(self, name: str) -> Rows:
         tbl = self._find(name)
@@ -99,7 +101,8 @@ class XlwingsIO:
                 f"{self.name}: sheet '{sheet}' is protected and sop-excel could not unprotect it "
                 f"({answer[6:].strip() or 'no answer'}). Nothing was written. Unprotect it (Review > "
                 "Unprotect Sheet; a password-protected sheet needs its password), run the command "
-                "again, and protect the sheet again after it, or run it headless with the sop-excel command.")
+                "again, and protect the sheet again after it, or run it headless with the sop-excel command."
+            )
         return answer
 
     @contextlib.contextmanager
@@ -133,11 +136,15 @@ class XlwingsIO:
         header = [str(h) for h in rows[0]]
         body = rows[1:] or [[None] * len(header)]
         n_rows, n_cols = len(body) + 1, len(header)
-        new = sheet.range(f"{cell_address(top, left)}:{cell_address(top + n_rows - 1, left + n_cols - 1)}")
+        new = sheet.range(
+            f"{cell_address(top, left)}:{cell_address(top + n_rows - 1, left + n_cols - 1)}"
+        )
         tbl.resize(new)
         if old_rows > n_rows:  # clear what the table left behind
-            sheet.range(f"{cell_address(top + n_rows, left)}:"
-                        f"{cell_address(top + old_rows - 1, left + max(old_cols, n_cols) - 1)}").clear_contents()
+            sheet.range(
+                f"{cell_address(top + n_rows, left)}:"
+                f"{cell_address(top + old_rows - 1, left + max(old_cols, n_cols) - 1)}"
+            ).clear_contents()
         new.value = [[_to_excel(v) for v in header], *[[_to_excel(v) for v in row] for row in body]]
         if n_cols > old_cols:
             _charts_beside(sheet, new)
@@ -145,7 +152,9 @@ class XlwingsIO:
         for j, kind in enumerate(kinds):
             fmt = NUMBER_FORMATS.get(kind)
             if fmt:
-                sheet.range(f"{cell_address(top + 1, left + j)}:{cell_address(top + n_rows - 1, left + j)}").number_format = fmt
+                sheet.range(
+                    f"{cell_address(top + 1, left + j)}:{cell_address(top + n_rows - 1, left + j)}"
+                ).number_format = fmt
 
     def save(self) -> None:
         """Nothing to do: the planner's Excel holds the workbook; they save it."""
@@ -163,8 +172,12 @@ def _charts_beside(sheet: Any, table: Any) -> None:
         return
     top, bottom = table.top, table.top + table.height
     for chart in charts:
-        if chart.left < right and chart.left + chart.width > table.left and chart.top < bottom \
-                and chart.top + chart.height > top:
+        if (
+            chart.left < right
+            and chart.left + chart.width > table.left
+            and chart.top < bottom
+            and chart.top + chart.height > top
+        ):
             chart.left = right + gap
 
 

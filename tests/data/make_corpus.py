@@ -38,19 +38,26 @@ _CONTENT_TYPES = (
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
     '<Override PartName="/xl/sharedStrings.xml" '
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-    "</Types>")
+    "</Types>"
+)
 SHEET_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
-_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-         "</Relationships>")
-_WB_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-            "</Relationships>")
-_WORKBOOK = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-             '<sheets><sheet name="actuals" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+_WB_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+    "</Relationships>"
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="actuals" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
 _HEADER = ["date", "item", "orders", "shipments"]
 
 
@@ -58,8 +65,10 @@ def _strings(strings: list[str]) -> str:
     from xml.sax.saxutils import escape
 
     items = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
-    return ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
-            f'spreadsheetml/2006/main" count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main" count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>'
+    )
 
 
 def _sheet(rows: list[list[object]], strings: list[str]) -> str:
@@ -75,8 +84,10 @@ def _sheet(rows: list[list[object]], strings: list[str]) -> str:
                     strings.append(str(v))
                 cells.append(f'<c r="{ref}" t="s"><v>{strings.index(str(v))}</v></c>')
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    return ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            f'spreadsheetml/2006/main"><sheetData>{"".join(out)}</sheetData></worksheet>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main"><sheetData>{"".join(out)}</sheetData></worksheet>'
+    )
 
 
 def _zip(parts: dict[str, bytes | str], *, order: list[str] | None = None) -> bytes:
@@ -90,14 +101,24 @@ def _zip(parts: dict[str, bytes | str], *, order: list[str] | None = None) -> by
     return buf.getvalue()
 
 
-def _parts(rows: list[list[object]] | None = None, *, main: str = SHEET_MAIN,
-           strings_xml: str | None = None, workbook_xml: str | None = None) -> dict[str, str]:
+def _parts(
+    rows: list[list[object]] | None = None,
+    *,
+    main: str = SHEET_MAIN,
+    strings_xml: str | None = None,
+    workbook_xml: str | None = None,
+) -> dict[str, str]:
     rows = rows if rows is not None else [_HEADER, ["2026-11-19", "PMP-1001", 1, 1]]
     strings: list[str] = []
     sheet = _sheet(rows, strings)
-    return {"[Content_Types].xml": _CONTENT_TYPES.format(main=main), "_rels/.rels": _RELS,
-            "xl/workbook.xml": workbook_xml or _WORKBOOK, "xl/_rels/workbook.xml.rels": _WB_RELS,
-            "xl/worksheets/sheet1.xml": sheet, "xl/sharedStrings.xml": strings_xml or _strings(strings)}
+    return {
+        "[Content_Types].xml": _CONTENT_TYPES.format(main=main),
+        "_rels/.rels": _RELS,
+        "xl/workbook.xml": workbook_xml or _WORKBOOK,
+        "xl/_rels/workbook.xml.rels": _WB_RELS,
+        "xl/worksheets/sheet1.xml": sheet,
+        "xl/sharedStrings.xml": strings_xml or _strings(strings),
+    }
 
 
 def minimal_xlsx(rows: list[list[object]] | None = None, *, extra_parts: int = 0) -> bytes:
@@ -108,20 +129,28 @@ def minimal_xlsx(rows: list[list[object]] | None = None, *, extra_parts: int = 0
     return _zip(parts)
 
 
-_LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
-           + "".join(f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'
-                     for i in range(1, 10))
-           + ']>\n')
+_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+    + "".join(
+        f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'
+        for i in range(1, 10)
+    )
+    + "]>\n"
+)
 
 
 def billion_laughs_xlsx(part: str = "xl/sharedStrings.xml") -> bytes:
     """A workbook whose ``part`` expands to 10^9 'lol's if a parser resolves entities."""
     parts = _parts()
     if part == "xl/sharedStrings.xml":
-        parts[part] = (_LAUGHS + '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                       'count="1" uniqueCount="1"><si><t>&lol9;</t></si></sst>')
+        parts[part] = (
+            _LAUGHS + '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'count="1" uniqueCount="1"><si><t>&lol9;</t></si></sst>'
+        )
     else:
-        parts[part] = _LAUGHS + parts[part].split("?>", 1)[1].replace('name="actuals"', 'name="&lol9;"')
+        parts[part] = _LAUGHS + parts[part].split("?>", 1)[1].replace(
+            'name="actuals"', 'name="&lol9;"'
+        )
     return _zip(parts)
 
 
@@ -130,7 +159,8 @@ def external_entity_xlsx() -> bytes:
     parts["xl/sharedStrings.xml"] = (
         '<?xml version="1.0"?>\n<!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
         '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
-        'uniqueCount="1"><si><t>&xxe;</t></si></sst>')
+        'uniqueCount="1"><si><t>&xxe;</t></si></sst>'
+    )
     return _zip(parts)
 
 
@@ -142,8 +172,10 @@ def zip_bomb_xlsx(inflated_mb: int = 1100, declared_size: int | None = None) -> 
     ``declared_size`` writes a smaller size into the zip headers than the real one (a liar).
     """
     mb = 1024 * 1024
-    head = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main"><sheetData>')
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><sheetData>'
+    )
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
     first = comp.compress(head) + comp.flush(zlib.Z_FULL_FLUSH)
     block_comp = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -161,8 +193,13 @@ def zip_bomb_xlsx(inflated_mb: int = 1100, declared_size: int | None = None) -> 
     parts = _parts()
     del parts["xl/worksheets/sheet1.xml"]
     buf = io.BytesIO(_zip(parts))
-    return _append_raw_member(buf.getvalue(), "xl/worksheets/sheet1.xml", data, crc,
-                              declared_size if declared_size is not None else size)
+    return _append_raw_member(
+        buf.getvalue(),
+        "xl/worksheets/sheet1.xml",
+        data,
+        crc,
+        declared_size if declared_size is not None else size,
+    )
 
 
 def _append_raw_member(archive: bytes, name: str, deflated: bytes, crc: int, size: int) -> bytes:
@@ -170,19 +207,64 @@ def _append_raw_member(archive: bytes, name: str, deflated: bytes, crc: int, siz
     with zipfile.ZipFile(io.BytesIO(archive)) as z:
         infos = z.infolist()
     eocd = archive.rfind(b"PK\x05\x06")
-    cd_offset = struct.unpack("<I", archive[eocd + 16:eocd + 20])[0]
+    cd_offset = struct.unpack("<I", archive[eocd + 16 : eocd + 20])[0]
     body, central = archive[:cd_offset], archive[cd_offset:eocd]
     fname = name.encode()
     dos_time, dos_date = 0, (2026 - 1980) << 9 | 1 << 5 | 1
-    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, dos_time, dos_date, crc,
-                        len(deflated), size & 0xFFFFFFFF, len(fname), 0) + fname
+    local = (
+        struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            20,
+            0,
+            8,
+            dos_time,
+            dos_date,
+            crc,
+            len(deflated),
+            size & 0xFFFFFFFF,
+            len(fname),
+            0,
+        )
+        + fname
+    )
     offset = len(body)
-    entry = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, dos_time, dos_date, crc,
-                        len(deflated), size & 0xFFFFFFFF, len(fname), 0, 0, 0, 0, 0, offset) + fname
+    entry = (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            8,
+            dos_time,
+            dos_date,
+            crc,
+            len(deflated),
+            size & 0xFFFFFFFF,
+            len(fname),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        + fname
+    )
     new_body = body + local + deflated
     new_central = central + entry
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(infos) + 1, len(infos) + 1,
-                      len(new_central), len(new_body), 0)
+    end = struct.pack(
+        "<IHHHHIIH",
+        0x06054B50,
+        0,
+        0,
+        len(infos) + 1,
+        len(infos) + 1,
+        len(new_central),
+        len(new_body),
+        0,
+    )
     return new_body + new_central + end
 
 
@@ -195,18 +277,57 @@ def many_parts_bomb(n: int = 830, size: int = 10_000_000) -> bytes:
     crc = zlib.crc32(bytes(size))
     archive = _zip(_parts())
     eocd = archive.rfind(b"PK\x05\x06")
-    count = struct.unpack("<H", archive[eocd + 10:eocd + 12])[0]
-    cd_offset = struct.unpack("<I", archive[eocd + 16:eocd + 20])[0]
+    count = struct.unpack("<H", archive[eocd + 10 : eocd + 12])[0]
+    cd_offset = struct.unpack("<I", archive[eocd + 16 : eocd + 20])[0]
     body, central = bytearray(archive[:cd_offset]), bytearray(archive[cd_offset:eocd])
     dos_date = (2026 - 1980) << 9 | 1 << 5 | 1
     for k in range(n):
         fname = f"docProps/zeros{k:04d}.bin".encode()
         offset = len(body)
-        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, dos_date, crc, len(deflated), size,
-                            len(fname), 0) + fname + deflated
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, dos_date, crc, len(deflated),
-                               size, len(fname), 0, 0, 0, 0, 0, offset) + fname
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count + n, count + n, len(central), len(body), 0)
+        body += (
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                0,
+                8,
+                0,
+                dos_date,
+                crc,
+                len(deflated),
+                size,
+                len(fname),
+                0,
+            )
+            + fname
+            + deflated
+        )
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                dos_date,
+                crc,
+                len(deflated),
+                size,
+                len(fname),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + fname
+        )
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, count + n, count + n, len(central), len(body), 0
+    )
     return bytes(body + central + end)
 
 
@@ -219,12 +340,18 @@ def utf16_xlsx(part: str = "xl/worksheets/sheet1.xml", *, dtd: bool = False) -> 
     body = text.split("?>", 1)[1]
     if dtd:
         body = _LAUGHS.split("?>", 1)[1] + body.replace("<t>", "<t>&lol9;", 1)
-    parts[part] = ('<?xml version="1.0" encoding="UTF-16" standalone="yes"?>' + body).encode("utf-16")
+    parts[part] = ('<?xml version="1.0" encoding="UTF-16" standalone="yes"?>' + body).encode(
+        "utf-16"
+    )
     return _zip(parts)
 
 
-def _sqlite(path: Path, rows: list[tuple[object, ...]] | None, table: str = "actuals",
-            date_type: str = "TEXT") -> None:
+def _sqlite(
+    path: Path,
+    rows: list[tuple[object, ...]] | None,
+    table: str = "actuals",
+    date_type: str = "TEXT",
+) -> None:
     path.unlink(missing_ok=True)
     con = sqlite3.connect(path)
     try:
@@ -243,8 +370,16 @@ def _csv(lines: list[str]) -> bytes:
 
 
 _OK = "2026-11-19,PMP-1001,3,2"
-PAYLOADS = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("http://evil","x")',
-            "=cmd|' /C calc'!A0"]
+PAYLOADS = [
+    "=1+1",
+    "+cmd",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+    '=HYPERLINK("http://evil","x")',
+    "=cmd|' /C calc'!A0",
+]
 
 
 def _raw_cells_xlsx(cells: str) -> bytes:
@@ -256,8 +391,10 @@ def _raw_cells_xlsx(cells: str) -> bytes:
 
 
 def _row2(orders_cell: str) -> str:
-    return (f'<c r="A2" t="inlineStr"><is><t>2026-11-19</t></is></c><c r="B2" t="inlineStr"><is><t>PMP-1001</t>'
-            f'</is></c>{orders_cell}<c r="D2"><v>1</v></c>')
+    return (
+        f'<c r="A2" t="inlineStr"><is><t>2026-11-19</t></is></c><c r="B2" t="inlineStr"><is><t>PMP-1001</t>'
+        f'</is></c>{orders_cell}<c r="D2"><v>1</v></c>'
+    )
 
 
 def hidden_sheet_xlsx() -> bytes:
@@ -271,19 +408,26 @@ def hidden_sheet_xlsx() -> bytes:
     parts["xl/sharedStrings.xml"] = _strings(strings)
     parts["xl/workbook.xml"] = _WORKBOOK.replace(
         '<sheet name="actuals" sheetId="1" r:id="rId1"/>',
-        '<sheet name="Report" sheetId="1" r:id="rId1"/><sheet name="actuals" sheetId="2" state="hidden" r:id="rId3"/>')
+        '<sheet name="Report" sheetId="1" r:id="rId1"/><sheet name="actuals" sheetId="2" state="hidden" r:id="rId3"/>',
+    )
     parts["xl/_rels/workbook.xml.rels"] = _WB_RELS.replace(
-        "</Relationships>", '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>')
+        "</Relationships>",
+        '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>',
+    )
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
-        "</Types>", '<Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-'
-        'officedocument.spreadsheetml.worksheet+xml"/></Types>')
+        "</Types>",
+        '<Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.worksheet+xml"/></Types>',
+    )
     return _zip(parts)
 
 
 def corpus_files() -> dict[str, bytes]:
     """Every committed corpus file except SQLite databases and edit recipes: name -> bytes."""
-    many = ["date,item,orders,shipments"] + [f"2026-11-{d:02d},PMP-1001,many,1" for d in range(1, 31)]
+    many = ["date,item,orders,shipments"] + [
+        f"2026-11-{d:02d},PMP-1001,many,1" for d in range(1, 31)
+    ]
     docx_parts = _parts(main=WORD_MAIN)
     no_ct = _parts()
     del no_ct["[Content_Types].xml"]
@@ -319,11 +463,19 @@ def corpus_files() -> dict[str, bytes]:
         "workbooks/damaged_part_crc.xlsx": bytes(crc_damaged),
         "workbooks/valid_xlsx_without_planning_tables.xlsx": minimal_xlsx(),
         # actuals given to refresh-actuals on the demo workbook
-        "actuals/text_in_orders.csv": _csv(["date,item,orders,shipments", _OK, "2026-11-19,VLV-2001,lots,1"]),
-        "actuals/bad_dates.csv": _csv(["date,item,orders,shipments", "19/13/2026,PMP-1001,1,1", "yesterday,PMP-1001,1,1"]),
-        "actuals/negative_quantities.csv": _csv(["date,item,orders,shipments", "2026-11-19,PMP-1001,-5,1"]),
+        "actuals/text_in_orders.csv": _csv(
+            ["date,item,orders,shipments", _OK, "2026-11-19,VLV-2001,lots,1"]
+        ),
+        "actuals/bad_dates.csv": _csv(
+            ["date,item,orders,shipments", "19/13/2026,PMP-1001,1,1", "yesterday,PMP-1001,1,1"]
+        ),
+        "actuals/negative_quantities.csv": _csv(
+            ["date,item,orders,shipments", "2026-11-19,PMP-1001,-5,1"]
+        ),
         "actuals/unknown_item.csv": _csv(["date,item,orders,shipments", "2026-11-19,PMP-NOPE,1,1"]),
-        "actuals/duplicate_keys.csv": _csv(["date,item,orders,shipments", _OK, _OK.replace(",3,", ",4,")]),
+        "actuals/duplicate_keys.csv": _csv(
+            ["date,item,orders,shipments", _OK, _OK.replace(",3,", ",4,")]
+        ),
         "actuals/missing_columns.csv": _csv(["date,item,qty", "2026-11-19,PMP-1001,1"]),
         "actuals/renamed_header.csv": _csv(["day,item,orders,shipped", "2026-11-19,PMP-1001,1,1"]),
         "actuals/empty_file.csv": b"",
@@ -332,48 +484,71 @@ def corpus_files() -> dict[str, bytes]:
         "actuals/thirty_bad_rows.csv": _csv(many),
         "actuals/formula_payloads_as_items.csv": payload_csv.getvalue().encode("utf-8"),
         "actuals/bare_carriage_return_in_field.csv": b"date,item,orders,shipments\n2026-11-19,\r=1,1,1\n",
-        "actuals/infinite_quantity.csv": _csv(["date,item,orders,shipments", "2026-11-19,PMP-1001,inf,1"]),
+        "actuals/infinite_quantity.csv": _csv(
+            ["date,item,orders,shipments", "2026-11-19,PMP-1001,inf,1"]
+        ),
         "actuals/not_a_workbook.xlsx": b"date,item,orders,shipments\n",
         "actuals/billion_laughs.xlsx": billion_laughs_xlsx(),
-        "actuals/xlsx_text_in_orders.xlsx": minimal_xlsx([_HEADER, ["2026-11-19", "PMP-1001", "lots", 1]]),
+        "actuals/xlsx_text_in_orders.xlsx": minimal_xlsx(
+            [_HEADER, ["2026-11-19", "PMP-1001", "lots", 1]]
+        ),
         "actuals/xlsx_empty_sheet.xlsx": minimal_xlsx([]),
         "actuals/unsupported_suffix.json": b'{"date": "2026-11-19"}\n',
         # silent misreads (issue 18): each read right, or refused with its place
-        "actuals/decimal_comma_in_quoted_field.csv": _csv(["date,item,orders,shipments",
-                                                           '2026-11-19,PMP-1001,"6,5","2"']),
-        "actuals/thousands_or_decimal.csv": _csv(["date,item,orders,shipments", '2026-11-19,PMP-1001,"1,254",2']),
-        "actuals/two_orders_columns.csv": _csv(["date,item,orders,shipments,orders",
-                                                "2026-11-19,PMP-1001,3,2,5"]),
-        "actuals/huge_quantity.csv": _csv(["date,item,orders,shipments", "2026-11-19,PMP-1001,1e308,1"]),
-        "actuals/control_character_in_item.csv": _csv(["date,item,orders,shipments",
-                                                       "2026-11-19,PMP-1001\x1f,3,2"]),
-        "actuals/xlsx_division_by_zero.xlsx": _raw_cells_xlsx(_row2('<c r="C2" t="e"><f>1/0</f><v>#DIV/0!</v></c>')),
-        "actuals/xlsx_formula_without_value.xlsx": _raw_cells_xlsx(_row2('<c r="C2"><f>A1+1</f></c>')),
+        "actuals/decimal_comma_in_quoted_field.csv": _csv(
+            ["date,item,orders,shipments", '2026-11-19,PMP-1001,"6,5","2"']
+        ),
+        "actuals/thousands_or_decimal.csv": _csv(
+            ["date,item,orders,shipments", '2026-11-19,PMP-1001,"1,254",2']
+        ),
+        "actuals/two_orders_columns.csv": _csv(
+            ["date,item,orders,shipments,orders", "2026-11-19,PMP-1001,3,2,5"]
+        ),
+        "actuals/huge_quantity.csv": _csv(
+            ["date,item,orders,shipments", "2026-11-19,PMP-1001,1e308,1"]
+        ),
+        "actuals/control_character_in_item.csv": _csv(
+            ["date,item,orders,shipments", "2026-11-19,PMP-1001\x1f,3,2"]
+        ),
+        "actuals/xlsx_division_by_zero.xlsx": _raw_cells_xlsx(
+            _row2('<c r="C2" t="e"><f>1/0</f><v>#DIV/0!</v></c>')
+        ),
+        "actuals/xlsx_formula_without_value.xlsx": _raw_cells_xlsx(
+            _row2('<c r="C2"><f>A1+1</f></c>')
+        ),
         "actuals/xlsx_hidden_actuals_sheet.xlsx": hidden_sheet_xlsx(),
         # scenarios given to import-scenarios
         "scenarios/not_toml.toml": b"[[scenario]\nname = Base\n",
         "scenarios/unknown_parent.toml": b'[[scenario]]\nname = "Base"\n\n[[scenario]]\nname = "Promo"\nparent = "Nope"\n',
         "scenarios/driver_value_not_a_number.toml": (
             b'[[scenario]]\nname = "Base"\n\n[[scenario]]\nname = "Promo"\nparent = "Base"\n'
-            b'driver = [{ kind = "volume", value = "ten percent" }]\n'),
+            b'driver = [{ kind = "volume", value = "ten percent" }]\n'
+        ),
         "scenarios/not_utf8.toml": b'[[scenario]]\nname = "B\xffase"\n',
         # issue 18: Excel's limits, values that make no sense, months and nesting
         "scenarios/name_40000_characters.toml": _scenarios(name="N" * 40_000),
-        "scenarios/thousand_scenarios.toml": _csv(['[[scenario]]', 'name = "Base"'] + [
-            f'[[scenario]]\nname = "S{k:04d}"\nparent = "Base"' for k in range(1, 1000)]),
+        "scenarios/thousand_scenarios.toml": _csv(
+            ["[[scenario]]", 'name = "Base"']
+            + [f'[[scenario]]\nname = "S{k:04d}"\nparent = "Base"' for k in range(1, 1000)]
+        ),
         "scenarios/driver_infinite.toml": _scenarios(driver='{ kind = "volume", value = inf }'),
         "scenarios/driver_ten_million.toml": _scenarios(driver='{ kind = "price", value = 1e7 }'),
         "scenarios/driver_months_reversed.toml": _scenarios(
-            driver='{ kind = "volume", value = 0.1, from = "2027-06", to = "2027-01" }'),
-        "scenarios/driver_unknown_family.toml": _scenarios(driver='{ kind = "volume", value = 0.1, family = "Nope" }'),
+            driver='{ kind = "volume", value = 0.1, from = "2027-06", to = "2027-01" }'
+        ),
+        "scenarios/driver_unknown_family.toml": _scenarios(
+            driver='{ kind = "volume", value = 0.1, family = "Nope" }'
+        ),
         "scenarios/month_with_time_zone.toml": _scenarios(
-            driver='{ kind = "volume", value = 0.1, from = 2027-01-01T00:00:00+02:00 }'),
+            driver='{ kind = "volume", value = 0.1, from = 2027-01-01T00:00:00+02:00 }'
+        ),
         "scenarios/nested_too_deeply.toml": ("a = " + "[" * 5000 + "]" * 5000 + "\n").encode(),
         # issue 18: XML in UTF-16
         "workbooks/utf16_billion_laughs.xlsx": utf16_xlsx("xl/sharedStrings.xml", dtd=True),
         "actuals/xlsx_in_utf16.xlsx": utf16_xlsx(),
-        "scenarios/control_character_in_name.toml": (b'[[scenario]]\nname = "Base"\n\n[[scenario]]\n'
-                                                     b'name = "Pro\\u0007mo"\nparent = "Base"\n'),
+        "scenarios/control_character_in_name.toml": (
+            b'[[scenario]]\nname = "Base"\n\n[[scenario]]\nname = "Pro\\u0007mo"\nparent = "Base"\n'
+        ),
     }
 
 
@@ -385,83 +560,117 @@ def _scenarios(name: str = "Promo", driver: str | None = None) -> bytes:
 
 SQLITE = {
     "actuals/sqlite_without_actuals_table.sqlite": None,
-    "actuals/sqlite_text_in_orders.sqlite": [("2026-11-19", "PMP-1001", "lots", 1), ("2026-11-19", "VLV-2001", 2, -1)],
+    "actuals/sqlite_text_in_orders.sqlite": [
+        ("2026-11-19", "PMP-1001", "lots", 1),
+        ("2026-11-19", "VLV-2001", 2, -1),
+    ],
 }
 # dates stored as Excel serial numbers (46345 = 2026-11-19) in a REAL column
-SQLITE_REAL_DATES = {"actuals/sqlite_serial_dates.sqlite": [(46345.0, "PMP-1001", 11, 4), (46344.0, "VLV-2001", 2, 2)]}
+SQLITE_REAL_DATES = {
+    "actuals/sqlite_serial_dates.sqlite": [
+        (46345.0, "PMP-1001", 11, 4),
+        (46344.0, "VLV-2001", 2, 2),
+    ]
+}
 
 # cell edits applied to a copy of the demo workbook: sheet, cell (or the table column), value
 EDITS = {
     "edits/settings_text_in_number.toml": (
-        '# The planner typed words where Settings wants a number of months.\n'
+        "# The planner typed words where Settings wants a number of months.\n"
         'command = "compare-scenarios"\n'
-        '[[edit]]\nsetting = "Horizon (months)"\nvalue = "eighteen"\n'),
+        '[[edit]]\nsetting = "Horizon (months)"\nvalue = "eighteen"\n'
+    ),
     "edits/driver_text_in_value.toml": (
-        '# A scenario driver whose Value is text.\n'
+        "# A scenario driver whose Value is text.\n"
         'command = "compare-scenarios"\n'
-        '[[edit]]\ntable = "tblDrivers"\ncolumn = "Value"\nrow = 1\nvalue = "ten percent"\n'),
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "Value"\nrow = 1\nvalue = "ten percent"\n'
+    ),
     "edits/renamed_table_header.toml": (
         '# A planner renamed the Drivers table\'s "Value" header.\n'
         'command = "compare-scenarios"\n'
-        '[[edit]]\ntable = "tblDrivers"\ncolumn = "Value"\nrow = 0\nvalue = "Amount"\n'),
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "Value"\nrow = 0\nvalue = "Amount"\n'
+    ),
     "edits/missing_sheet.toml": (
-        '# The Scenarios sheet was deleted.\n'
+        "# The Scenarios sheet was deleted.\n"
         'command = "compare-scenarios"\n'
-        '[[edit]]\ndelete_sheet = "Scenarios"\n'),
+        '[[edit]]\ndelete_sheet = "Scenarios"\n'
+    ),
     "edits/override_text.toml": (
-        '# An override typed as words on the Forecast sheet.\n'
+        "# An override typed as words on the Forecast sheet.\n"
         'command = "compare-scenarios"\n'
-        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 3\nvalue = "about 40"\n'),
+        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 3\nvalue = "about 40"\n'
+    ),
     # issue 18
     "edits/override_text_found_by_check.toml": (
-        '# check runs the commands\' input checks: words in an Override fail it.\n'
+        "# check runs the commands' input checks: words in an Override fail it.\n"
         'command = "check"\n'
-        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 3\nvalue = "about 40"\n'),
+        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 3\nvalue = "about 40"\n'
+    ),
     "edits/override_formula_error.toml": (
-        '# An override formula whose value is an error (Excel saved #DIV/0! as its value).\n'
+        "# An override formula whose value is an error (Excel saved #DIV/0! as its value).\n"
         'command = "refresh-forecast"\n'
         '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 3\nformula = "=1/0"\n'
-        'cached = "#DIV/0!"\ntype = "e"\n'),
+        'cached = "#DIV/0!"\ntype = "e"\n'
+    ),
     "edits/override_formula_without_value.toml": (
-        '# An override formula saved without a value (by a program that does not calculate).\n'
+        "# An override formula saved without a value (by a program that does not calculate).\n"
         'command = "compare-scenarios"\n'
-        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 4\nformula = "=A1+1"\n'),
+        '[[edit]]\ntable = "tblForecast"\ncolumn = "Override"\nrow = 4\nformula = "=A1+1"\n'
+    ),
     "edits/formula_without_value_found_by_check.toml": (
-        '# A consensus input formula saved without a value: check says so, by cell.\n'
+        "# A consensus input formula saved without a value: check says so, by cell.\n"
         'command = "check"\n'
-        '[[edit]]\ntable = "tblInputs"\ncolumn = "Qty"\nrow = 1\nformula = "=A1*2"\n'),
+        '[[edit]]\ntable = "tblInputs"\ncolumn = "Qty"\nrow = 1\nformula = "=A1*2"\n'
+    ),
     "edits/scenario_name_too_long.toml": (
         '# A scenario renamed with 10,000 characters (its "<name> revenue" column would pass 255).\n'
         'command = "compare-scenarios"\n'
-        '[[edit]]\ntable = "tblScenarioList"\ncolumn = "Scenario"\nrow = 4\nvalue = "' + "Z" * 10_000 + '"\n'),
+        '[[edit]]\ntable = "tblScenarioList"\ncolumn = "Scenario"\nrow = 4\nvalue = "'
+        + "Z" * 10_000
+        + '"\n'
+    ),
     "edits/driver_months_reversed.toml": (
-        '# A driver whose From is after its To (it would change nothing).\n'
+        "# A driver whose From is after its To (it would change nothing).\n"
         'command = "compare-scenarios"\n'
         '[[edit]]\ntable = "tblDrivers"\ncolumn = "From"\nrow = 1\nvalue = "2027-09"\n'
-        '[[edit]]\ntable = "tblDrivers"\ncolumn = "To"\nrow = 1\nvalue = "2027-03"\n'),
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "To"\nrow = 1\nvalue = "2027-03"\n'
+    ),
     "edits/driver_year_one.toml": (
-        '# A driver starting in the year 1 (pandas and Excel cannot hold it).\n'
+        "# A driver starting in the year 1 (pandas and Excel cannot hold it).\n"
         'command = "compare-scenarios"\n'
-        '[[edit]]\ntable = "tblDrivers"\ncolumn = "From"\nrow = 1\nvalue = "0001-01"\n'),
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "From"\nrow = 1\nvalue = "0001-01"\n'
+    ),
     "edits/shared_string_out_of_range.toml": (
-        '# A cell pointing at shared string 99999 of a few hundred (a damaged file).\n'
+        "# A cell pointing at shared string 99999 of a few hundred (a damaged file).\n"
         'command = "compare-scenarios"\n'
-        '[[edit]]\ntable = "tblDrivers"\ncolumn = "Comment"\nrow = 1\nxml = "<v>99999</v>"\ntype = "s"\n'),
+        '[[edit]]\ntable = "tblDrivers"\ncolumn = "Comment"\nrow = 1\nxml = "<v>99999</v>"\ntype = "s"\n'
+    ),
 }
 
 
-def type_formula(book: Path, table: str, column: str, row: int, formula: str, cached: str | None = None,
-                 kind: str | None = None) -> str:
+def type_formula(
+    book: Path,
+    table: str,
+    column: str,
+    row: int,
+    formula: str,
+    cached: str | None = None,
+    kind: str | None = None,
+) -> str:
     """Put a formula into a table's cell the way Excel saves one a planner typed: ``<f>`` and,
     if ``cached``, its cached ``<v>`` (``kind`` its type: ``"e"`` an error, ``"str"`` text).
     ``row`` counts the table's body rows from 1. Returns the cell's address."""
     from xml.sax.saxutils import escape
 
-    inner = f"<f>{escape(formula.lstrip('='))}</f>" + (f"<v>{escape(cached)}</v>" if cached is not None else "")
+    inner = f"<f>{escape(formula.lstrip('='))}</f>" + (
+        f"<v>{escape(cached)}</v>" if cached is not None else ""
+    )
     return put_cell(book, table, column, row, inner, kind)
 
 
-def put_cell(book: Path, table: str, column: str, row: int, inner: str, kind: str | None = None) -> str:
+def put_cell(
+    book: Path, table: str, column: str, row: int, inner: str, kind: str | None = None
+) -> str:
     """Replace a table's cell with ``<c r=.. s=.. t="kind">inner</c>`` in the sheet's XML (its
     style kept), as some program saved it. Returns the cell's address."""
     import re
@@ -482,10 +691,14 @@ def put_cell(book: Path, table: str, column: str, row: int, inner: str, kind: st
             if info.filename == part:
                 m = re.search(rb'<c r="%s"(?:\s[^>]*?)?(?:/>|>.*?</c>)' % ref.encode(), data, re.S)
                 assert m is not None, f"no cell {ref} in {part}"
-                s = re.search(rb'\ss="(\d+)"', m.group(0)[:m.group(0).find(b">")])
-                cell = (f'<c r="{ref}"' + (f' s="{s.group(1).decode()}"' if s else "")
-                        + (f' t="{kind}"' if kind else "") + f">{inner}</c>").encode()
-                data = data[:m.start()] + cell + data[m.end():]
+                s = re.search(rb'\ss="(\d+)"', m.group(0)[: m.group(0).find(b">")])
+                cell = (
+                    f'<c r="{ref}"'
+                    + (f' s="{s.group(1).decode()}"' if s else "")
+                    + (f' t="{kind}"' if kind else "")
+                    + f">{inner}</c>"
+                ).encode()
+                data = data[: m.start()] + cell + data[m.end() :]
             z.writestr(info, data)
     book.write_bytes(out.getvalue())
     return ref

@@ -17,8 +17,13 @@ def make_history(n_items: int = 12, months: int = 48, seed: int = 0) -> pd.DataF
         if i % 6 == 5:
             y = (rng.poisson(0.6, months) * rng.integers(1, 20, months)).astype(float)
         else:
-            y = (100 + i * 3 + 0.8 * t * (i % 3) + 30 * np.sin(2 * np.pi * t / 12) * (i % 2)
-                 + rng.normal(0, 8, months))
+            y = (
+                100
+                + i * 3
+                + 0.8 * t * (i % 3)
+                + 30 * np.sin(2 * np.pi * t / 12) * (i % 2)
+                + rng.normal(0, 8, months)
+            )
         y = np.maximum(y, 0.0)
         d = ds
         if i == 0:

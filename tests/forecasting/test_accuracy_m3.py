@@ -27,8 +27,15 @@ def _score(method: str) -> tuple[float, float]:
     parts = []
     for uid, g in train.groupby("unique_id"):
         g = g.sort_values("t")
-        parts.append(pd.DataFrame({"unique_id": uid, "y": g["y"].to_numpy(float),
-                                   "ds": pd.date_range(end="2020-12-01", periods=len(g), freq="MS")}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "y": g["y"].to_numpy(float),
+                    "ds": pd.date_range(end="2020-12-01", periods=len(g), freq="MS"),
+                }
+            )
+        )
     out = forecasting.forecast(pd.concat(parts), h=18, method=method)
     s, m = [], []
     for uid, g in test.groupby("unique_id"):
@@ -41,14 +48,17 @@ def _score(method: str) -> tuple[float, float]:
 
 
 @pytest.mark.accuracy
-@pytest.mark.parametrize(("method", "smape_pin", "mase_pin"), [
-    # seasonal naive goes through the engine's cleansing (ratio or difference fit, at most one
-    # correction a year); auto is the mean of damped Holt, dynamic optimised Theta and CES on
-    # data adjusted by the credibility-shrunk seasonal profile, and seasonal ETS (issue 14).
-    # The figures on all series of M3 and M1, full and cut short: bench/forecast_bench.py.
-    ("seasonal_naive", 22.069, 1.115),
-    ("auto", 17.560, 0.835),
-])
+@pytest.mark.parametrize(
+    ("method", "smape_pin", "mase_pin"),
+    [
+        # seasonal naive goes through the engine's cleansing (ratio or difference fit, at most one
+        # correction a year); auto is the mean of damped Holt, dynamic optimised Theta and CES on
+        # data adjusted by the credibility-shrunk seasonal profile, and seasonal ETS (issue 14).
+        # The figures on all series of M3 and M1, full and cut short: bench/forecast_bench.py.
+        ("seasonal_naive", 22.069, 1.115),
+        ("auto", 17.560, 0.835),
+    ],
+)
 def test_pinned_accuracy(method: str, smape_pin: float, mase_pin: float) -> None:
     s, m = _score(method)
     assert s == pytest.approx(smape_pin, abs=0.05)

@@ -46,8 +46,9 @@ def test_vectorised_fit_equals_the_written_out_recursion() -> None:
 def test_grid_keeps_only_stable_parameters() -> None:
     a0, a1 = _GRID
     assert a0.size > 100
-    d = np.stack([np.stack([1 - (a0 - a1), -(1 - a1)], -1),
-                  np.stack([1 - (a0 + a1), 1 - a0], -1)], 1)
+    d = np.stack(
+        [np.stack([1 - (a0 - a1), -(1 - a1)], -1), np.stack([1 - (a0 + a1), 1 - a0], -1)], 1
+    )
     assert np.abs(np.linalg.eigvals(d)).max() < 1
     # a0 = a1 = 0.1: the discount matrix has an eigenvalue outside the unit circle
     assert ces_grid(np.array([0.1]), np.array([0.1]))[0].size == 0
@@ -81,9 +82,12 @@ def test_auto_combines_four_families_and_says_so() -> None:
     res = forecast_item(SEASONAL, ItemSpec(h=12))
     assert res.method == "damped_holt+dynamic_theta+ces+seasonal_ets"
     assert res.reason.startswith("seasonal: own pattern, weight ")
-    assert res.reason.endswith("mean of damped Holt, dynamic optimised Theta, complex exponential "
-                               "smoothing and seasonal exponential smoothing")
+    assert res.reason.endswith(
+        "mean of damped Holt, dynamic optimised Theta, complex exponential "
+        "smoothing and seasonal exponential smoothing"
+    )
     assert np.isfinite(res.backtest_mase)
     flat = forecast_item(100 + RNG.normal(0, 5, 48), ItemSpec(h=6))
-    assert flat.reason.startswith(("no seasonality found; mean of damped Holt, ",
-                                   "weakly seasonal: own pattern at weight 0."))
+    assert flat.reason.startswith(
+        ("no seasonality found; mean of damped Holt, ", "weakly seasonal: own pattern at weight 0.")
+    )

@@ -88,16 +88,31 @@ def test_every_item_on_a_complete_monthly_calendar():
     their first day, duplicates summed, absent months NaN, text in y NaN, items in order."""
     from forecasting.cleansing import regular_series
 
-    f = pd.DataFrame({
-        "unique_id": ["B", "A", "A", "A", "B", "B", 7],
-        "ds": ["2026-03-15", "2025-11-30", "2026-02-01", "2026-02-20", "2026-01-01", None, "1999-12-31"],
-        "y": [3.0, 1.0, 2.0, 0.5, "x", 9.0, 4.0],
-    })
+    f = pd.DataFrame(
+        {
+            "unique_id": ["B", "A", "A", "A", "B", "B", 7],
+            "ds": [
+                "2026-03-15",
+                "2025-11-30",
+                "2026-02-01",
+                "2026-02-20",
+                "2026-01-01",
+                None,
+                "1999-12-31",
+            ],
+            "y": [3.0, 1.0, 2.0, 0.5, "x", 9.0, 4.0],
+        }
+    )
     out = regular_series(f)
     assert [uid for uid, _, _ in out] == ["7", "A", "B"]
     by = {uid: (ds, y) for uid, ds, y in out}
     ds, y = by["A"]
-    assert list(pd.DatetimeIndex(ds).strftime("%Y-%m")) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert list(pd.DatetimeIndex(ds).strftime("%Y-%m")) == [
+        "2025-11",
+        "2025-12",
+        "2026-01",
+        "2026-02",
+    ]
     np.testing.assert_array_equal(y, [1.0, np.nan, np.nan, 2.5])
     ds, y = by["B"]  # the row without a date is dropped; 'x' is no number
     assert list(pd.DatetimeIndex(ds).strftime("%Y-%m")) == ["2026-01", "2026-02", "2026-03"]

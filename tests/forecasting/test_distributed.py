@@ -40,13 +40,22 @@ def _closed_port() -> int:
 
 
 def test_dask_gives_exactly_the_local_frame(cluster, mixed) -> None:
-    opts = {"h": 8, "methods": {"IT04": "theta", "IT06": "naive"}, "like_items": {"IT00": "IT04"},
-            "manual": {"IT07": [5.0] * 8}}
+    opts = {
+        "h": 8,
+        "methods": {"IT04": "theta", "IT06": "naive"},
+        "like_items": {"IT00": "IT04"},
+        "manual": {"IT07": [5.0] * 8},
+    }
     opts["methods"]["IT07"] = "manual"
     local = forecast(mixed, **opts)
     calls: list[tuple[int, int]] = []
-    remote = forecast(mixed, engine="dask", scheduler=cluster.scheduler_address,
-                      progress=lambda d, t: calls.append((d, t)), **opts)
+    remote = forecast(
+        mixed,
+        engine="dask",
+        scheduler=cluster.scheduler_address,
+        progress=lambda d, t: calls.append((d, t)),
+        **opts,
+    )
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
     # the set covers what it claims: dead, short, intermittent and seasonal items, a like item
     methods = set(remote.drop_duplicates("unique_id")["method"])
@@ -67,10 +76,17 @@ def test_an_existing_client_is_used_and_left_open(cluster, mixed) -> None:
 
 
 def test_run_dask_chunks_and_empty(cluster, mixed) -> None:
-    tasks = [(f"S{i}", np.arange(1.0, 13.0) * (i + 1), ItemSpec(h=3, method="naive")) for i in range(7)]
+    tasks = [
+        (f"S{i}", np.arange(1.0, 13.0) * (i + 1), ItemSpec(h=3, method="naive")) for i in range(7)
+    ]
     calls: list[int] = []
-    res = dist.run_dask(tasks, {"season_length": 12}, cluster.scheduler_address,
-                        lambda d, t: calls.append(d), chunk=3)
+    res = dist.run_dask(
+        tasks,
+        {"season_length": 12},
+        cluster.scheduler_address,
+        lambda d, t: calls.append(d),
+        chunk=3,
+    )
     assert calls == sorted(calls) and calls[-1] == 7 and len(calls) == 3  # chunks of 3, 3, 1
     assert sorted(res) == [f"S{i}" for i in range(7)]
     assert res["S1"].forecast.tolist() == [24.0] * 3
@@ -115,13 +131,29 @@ def test_scheduler_without_workers_fails_clearly(tmp_path) -> None:
     # A real `dask scheduler` process with no worker, as a user starts one (an in-process
     # LocalCluster here was flaky on a loaded 2-core machine: its IO loop could miss 10 s).
     info = tmp_path / "scheduler.json"
-    proc = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                             "--port", "0", "--dashboard-address", ":0", "--scheduler-file", str(info)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--dashboard-address",
+            ":0",
+            "--scheduler-file",
+            str(info),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not info.exists() or not info.read_text().strip():
-            assert proc.poll() is None and time.monotonic() < deadline, "dask scheduler did not start"
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                "dask scheduler did not start"
+            )
             time.sleep(0.2)
         address = json.loads(info.read_text())["address"]
         # The client runs in a fresh interpreter too: in a long test session the distributed IO
@@ -136,8 +168,17 @@ def test_scheduler_without_workers_fails_clearly(tmp_path) -> None:
             except DistributedError as exc:
                 print(f"{{time.perf_counter() - t0:.2f}}|{{exc}}")
             """)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                             check=True).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         seconds, message = out.split("|", 1)
         assert re.search("has no workers.*dask worker", message), message
         assert float(seconds) < 8
@@ -148,13 +189,17 @@ def test_scheduler_without_workers_fails_clearly(tmp_path) -> None:
 
 def test_a_failing_item_on_a_worker_becomes_a_distributed_error(cluster) -> None:
     bad = [("A", "not a history", ItemSpec(h=1))]  # a str has no float maths: fails on the worker
-    with pytest.raises(DistributedError, match=r"a Dask worker of 'tcp://.*' failed on item 'A': TypeError: "):
+    with pytest.raises(
+        DistributedError, match=r"a Dask worker of 'tcp://.*' failed on item 'A': TypeError: "
+    ):
         dist.run_dask(bad, {}, cluster.scheduler_address)
 
 
 def test_import_forecasting_does_not_load_dask() -> None:
-    code = ("import sys, forecasting; "
-            "print(any(m == 'dask' or m.startswith(('dask.', 'distributed')) for m in sys.modules))")
+    code = (
+        "import sys, forecasting; "
+        "print(any(m == 'dask' or m.startswith(('dask.', 'distributed')) for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert "DistributedError" in forecasting.__all__ and forecasting.ENGINES == ("local", "dask")

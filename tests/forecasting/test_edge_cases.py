@@ -13,8 +13,9 @@ METHODS = [m for m in forecasting.METHODS if m not in ("manual", "like_item")]
 
 def _frame(y, start: str = "2020-01-01", uid: str = "A") -> pd.DataFrame:
     y = np.asarray(y, dtype=float)
-    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=y.size, freq="MS"),
-                         "y": y})
+    return pd.DataFrame(
+        {"unique_id": uid, "ds": pd.date_range(start, periods=y.size, freq="MS"), "y": y}
+    )
 
 
 CASES = {
@@ -24,8 +25,12 @@ CASES = {
     "two_points": _frame([3.0, 5.0]),
     "gaps": _frame(np.r_[np.arange(1.0, 21), [np.nan] * 4, np.arange(25.0, 41)]).drop(index=[3, 9]),
     "negative": _frame(np.r_[np.full(20, 10.0), [-4.0], np.full(10, 10.0)]),
-    "thirty_years": _frame(1000 + 200 * np.sin(2 * np.pi * np.arange(360) / 12)
-                           + np.random.default_rng(1).normal(0, 20, 360), start="1996-01-01"),
+    "thirty_years": _frame(
+        1000
+        + 200 * np.sin(2 * np.pi * np.arange(360) / 12)
+        + np.random.default_rng(1).normal(0, 20, 360),
+        start="1996-01-01",
+    ),
 }
 
 

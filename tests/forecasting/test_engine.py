@@ -77,14 +77,18 @@ def test_per_item_methods_and_empty_override(history: pd.DataFrame) -> None:
 
 def test_all_nan_and_empty_items_forecast_zero() -> None:
     ds = pd.date_range("2025-01-01", periods=12, freq="MS")
-    frame = pd.concat([pd.DataFrame({"unique_id": "A", "ds": ds, "y": np.nan}),
-                       pd.DataFrame({"unique_id": "B", "ds": ds, "y": 5.0})])
+    frame = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "A", "ds": ds, "y": np.nan}),
+            pd.DataFrame({"unique_id": "B", "ds": ds, "y": 5.0}),
+        ]
+    )
     res = forecast(frame, h=4)
     a = res[res["unique_id"] == "A"]
     assert (a["forecast"] == 0).all() and a["method"].iloc[0] == "zero"
     assert "no history" in a["reason"].iloc[0]
     empty = forecast(frame.iloc[:0], h=4)
-    assert tuple(empty.columns[:len(OUTPUT_COLUMNS)]) == OUTPUT_COLUMNS and empty.empty
+    assert tuple(empty.columns[: len(OUTPUT_COLUMNS)]) == OUTPUT_COLUMNS and empty.empty
 
 
 def test_progress_called_per_item(history: pd.DataFrame) -> None:

@@ -48,8 +48,11 @@ def test_sba_equals_statsforecast(seed: int) -> None:
 def test_tsb_equals_statsforecast(seed: int, alphas: tuple[float, float]) -> None:
     sf = _sf()
     y = _series(seed)
-    expected = (sf.TSB(alpha_d=alphas[0], alpha_p=alphas[1]).forecast(y, 12)["mean"] if sf
-                else np.array(REFS["tsb"][f"{seed}:{alphas[0]}:{alphas[1]}"]))
+    expected = (
+        sf.TSB(alpha_d=alphas[0], alpha_p=alphas[1]).forecast(y, 12)["mean"]
+        if sf
+        else np.array(REFS["tsb"][f"{seed}:{alphas[0]}:{alphas[1]}"])
+    )
     got = TSB(12, alpha_d=alphas[0], alpha_p=alphas[1]).forecast(y, 12)
     np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)
 

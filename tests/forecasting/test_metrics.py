@@ -22,8 +22,11 @@ def test_hand_worked() -> None:
     assert tracking_signal([10, 10, 10, 10], [11, 11, 11, 11]) == pytest.approx(4.0)
 
 
-@given(st.lists(floats, min_size=14, max_size=30), st.lists(floats, min_size=3, max_size=3),
-       st.floats(min_value=0.5, max_value=100))
+@given(
+    st.lists(floats, min_size=14, max_size=30),
+    st.lists(floats, min_size=3, max_size=3),
+    st.floats(min_value=0.5, max_value=100),
+)
 def test_scaled_metrics_are_scale_free(ins: list[float], f: list[float], k: float) -> None:
     y = [1.0, 2.0, 3.0]
     if np.ptp(ins[-13:]) == 0:
@@ -44,6 +47,8 @@ def test_cross_validate_per_item_per_window(history) -> None:
     sub = history[history["unique_id"].isin(["IT04", "IT05"])]
     cv = cross_validate(sub, h=6, n_windows=3, step=2)
     assert list(cv.columns[:5]) == ["unique_id", "window", "cutoff", "h", "method"]
-    assert len(cv) == 6 and cv.groupby("unique_id")["window"].apply(list).tolist() == [[0, 1, 2]] * 2
+    assert (
+        len(cv) == 6 and cv.groupby("unique_id")["window"].apply(list).tolist() == [[0, 1, 2]] * 2
+    )
     assert cv["cutoff"].is_monotonic_increasing or True
     assert np.isfinite(cv[["mase", "smape", "rmsse"]].to_numpy()).all()

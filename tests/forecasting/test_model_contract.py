@@ -50,8 +50,9 @@ def small_history() -> pd.DataFrame:
 @pytest.mark.parametrize("method", forecasting.METHODS)
 def test_every_method_through_the_engine(method: str, small_history: pd.DataFrame) -> None:
     manual = {uid: [10.0, 12.0] for uid in small_history["unique_id"].unique()}
-    out = forecasting.forecast(small_history, h=7, method=method, manual=manual,
-                               like_items={"IT00": "IT02"})
+    out = forecasting.forecast(
+        small_history, h=7, method=method, manual=manual, like_items={"IT00": "IT02"}
+    )
     assert len(out) == 7 * small_history["unique_id"].nunique()
     v = out[["lo-95", "lo-80", "forecast", "hi-80", "hi-95"]].to_numpy(float)
     assert np.isfinite(v).all() and (v >= 0).all()
@@ -63,12 +64,15 @@ def test_every_method_through_the_engine(method: str, small_history: pd.DataFram
     if method not in ("auto",):
         used = set(first["method"])
         # the chosen method is used unless a fallback says why not
-        assert all(m == method or fb for m, fb in zip(first["method"], first["fallback"], strict=True)), used
+        assert all(
+            m == method or fb for m, fb in zip(first["method"], first["fallback"], strict=True)
+        ), used
 
 
 def test_manual_numbers_are_used_as_given(small_history: pd.DataFrame) -> None:
-    out = forecasting.forecast(small_history, h=4, method="manual",
-                               manual={"IT02": [3, 4, 5, 6, 7]})
+    out = forecasting.forecast(
+        small_history, h=4, method="manual", manual={"IT02": [3, 4, 5, 6, 7]}
+    )
     g = out[out["unique_id"] == "IT02"]
     assert g["forecast"].tolist() == [3.0, 4.0, 5.0, 6.0]
     other = out[out["unique_id"] == "IT03"].iloc[0]

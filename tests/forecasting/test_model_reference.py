@@ -35,7 +35,9 @@ def test_croston_sba_hand_worked() -> None:
 
 def test_seasonal_naive_repeats_last_year() -> None:
     y = np.arange(24.0)
-    np.testing.assert_array_equal(SeasonalNaive(12).forecast(y, 14), np.r_[np.arange(12, 24.0), 12, 13])
+    np.testing.assert_array_equal(
+        SeasonalNaive(12).forecast(y, 14), np.r_[np.arange(12, 24.0), 12, 13]
+    )
 
 
 def test_naive2_matches_statsmodels_decomposition() -> None:

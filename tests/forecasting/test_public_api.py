@@ -12,8 +12,18 @@ def test_all_is_sorted_and_importable() -> None:
     assert forecasting.__all__ == sorted(forecasting.__all__)
     for name in forecasting.__all__:
         assert hasattr(forecasting, name)
-    for name in ("forecast", "cross_validate", "cleanse", "mase", "smape", "wmape",
-                 "scaled_bias", "rmsse", "tracking_signal", "METHODS"):
+    for name in (
+        "forecast",
+        "cross_validate",
+        "cleanse",
+        "mase",
+        "smape",
+        "wmape",
+        "scaled_bias",
+        "rmsse",
+        "tracking_signal",
+        "METHODS",
+    ):
         assert name in forecasting.__all__
 
 

@@ -19,8 +19,9 @@ from forecasting.selection import ItemSpec, forecast_item, forecastability
 PATTERN = np.array([0.7, 0.75, 0.9, 1.05, 1.2, 1.35, 1.4, 1.3, 1.1, 0.95, 0.75, 0.65])
 
 
-def seasonal(months: int, seed: int, growth: float = 0.01, noise: float = 0.08,
-             level: float = 200.0) -> np.ndarray:
+def seasonal(
+    months: int, seed: int, growth: float = 0.01, noise: float = 0.08, level: float = 200.0
+) -> np.ndarray:
     """A multiplicative season on a growing level, with noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(months)
@@ -34,7 +35,9 @@ def test_short_seasonal_histories_come_out_seasonal(months: int, seed: int) -> N
         assert not seasonality_test(y, 12) or months == 48
     res = forecast_item(y, ItemSpec(h=12))
     assert res.reason.startswith("seasonal: own pattern"), res.reason
-    truth = 200 * 1.01 ** np.arange(months, months + 12) * PATTERN[np.arange(months, months + 12) % 12]
+    truth = (
+        200 * 1.01 ** np.arange(months, months + 12) * PATTERN[np.arange(months, months + 12) % 12]
+    )
     assert np.corrcoef(res.forecast, truth)[0, 1] > 0.9
     flat = forecast_item(y, ItemSpec(h=12, method="damped_holt", season_length=1))
     assert np.mean(np.abs(res.forecast - truth)) < 0.5 * np.mean(np.abs(flat.forecast - truth))
@@ -51,8 +54,12 @@ def test_noise_has_no_season() -> None:
 
 def test_family_profile_for_items_too_short_for_their_own() -> None:
     ds = pd.date_range("2022-01-01", periods=36, freq="MS")
-    rows = [pd.DataFrame({"unique_id": f"P{i}", "ds": ds, "y": seasonal(36, 20 + i, level=100 + 30 * i)})
-            for i in range(5)]
+    rows = [
+        pd.DataFrame(
+            {"unique_id": f"P{i}", "ds": ds, "y": seasonal(36, 20 + i, level=100 + 30 * i)}
+        )
+        for i in range(5)
+    ]
     new = seasonal(36, 40, level=80)[-9:]  # nine months, the same season
     rows.append(pd.DataFrame({"unique_id": "NEW", "ds": ds[-9:], "y": new}))
     frame = pd.concat(rows, ignore_index=True)
@@ -112,7 +119,7 @@ def test_interval_degrees_of_freedom() -> None:
     mean = np.full(12, 100.0)
     err = np.random.default_rng(1).normal(0, 5, (2, 12))
     iv = interval_bounds(mean, (80,), errors=err, history=mean)
-    sigma = np.sqrt(np.mean(err ** 2 / np.arange(1, 13)))
+    sigma = np.sqrt(np.mean(err**2 / np.arange(1, 13)))
     assert iv[80][1][0] - 100 > 1.2816 * sigma
 
 
@@ -140,9 +147,13 @@ def test_outlier_cap_and_reason_names_the_months() -> None:
     kept = [i for i, f in enumerate(cs.flags) if f == "unusual"]
     assert sorted(fixed + kept) == [5, 10, 15, 31, 40] and len(kept) == 1
     ds = pd.date_range("2022-01-01", periods=48, freq="MS")
-    reason = forecasting.forecast(pd.DataFrame({"unique_id": "A", "ds": ds, "y": y}), h=3)["reason"].iloc[0]
+    reason = forecasting.forecast(pd.DataFrame({"unique_id": "A", "ds": ds, "y": y}), h=3)[
+        "reason"
+    ].iloc[0]
     assert f"4 outlier months corrected ({', '.join(ds[fixed].strftime('%Y-%m'))})" in reason
-    assert f"1 more unusual month kept as it is ({ds[kept[0]]:%Y-%m}; at most 4 corrected)" in reason
+    assert (
+        f"1 more unusual month kept as it is ({ds[kept[0]]:%Y-%m}; at most 4 corrected)" in reason
+    )
 
 
 def test_a_short_seasonal_history_is_not_screened_and_says_so() -> None:
@@ -158,8 +169,14 @@ def test_a_short_seasonal_history_is_not_screened_and_says_so() -> None:
 def test_keep_marks_a_real_month() -> None:
     y = seasonal(48, 14, growth=0.0, noise=0.03)
     y[30] *= 3.0
-    frame = pd.DataFrame({"unique_id": "A", "ds": pd.date_range("2022-01-01", periods=48, freq="MS"),
-                          "y": y, "keep": False})
+    frame = pd.DataFrame(
+        {
+            "unique_id": "A",
+            "ds": pd.date_range("2022-01-01", periods=48, freq="MS"),
+            "y": y,
+            "keep": False,
+        }
+    )
     assert forecasting.cleanse(frame)["flag"].iloc[30] == "outlier"
     frame.loc[30, "keep"] = True
     assert forecasting.cleanse(frame)["flag"].iloc[30] == ""
@@ -178,7 +195,9 @@ def test_text_in_y_and_bad_dates_are_refused_by_row() -> None:
     ds = pd.date_range("2024-01-01", periods=24, freq="MS")
     frame = pd.DataFrame({"unique_id": "A", "ds": ds, "y": [10.0] * 24}).astype({"y": object})
     frame.loc[5, "y"] = "about 40"
-    with pytest.raises(ValueError, match=r"y is not a number in 1 row\(s\): row 5 \(item 'A'\): 'about 40'"):
+    with pytest.raises(
+        ValueError, match=r"y is not a number in 1 row\(s\): row 5 \(item 'A'\): 'about 40'"
+    ):
         forecasting.forecast(frame, h=3)
     frame.loc[5, "y"] = 40.0
     frame["ds"] = frame["ds"].astype(object)
@@ -201,8 +220,9 @@ def test_daily_and_repeated_rows_are_summed_and_said() -> None:
 def test_forecastability_flags() -> None:
     assert forecastability(0.8, 1.0) == ""
     assert forecastability(1.7, 2.0).startswith("hard to forecast (backtest MASE 1.70)")
-    assert forecastability(1.3, 1.0).startswith("seasonal naive did better in backtest (MASE 1.00 "
-                                                 "against 1.30)")
+    assert forecastability(1.3, 1.0).startswith(
+        "seasonal naive did better in backtest (MASE 1.00 against 1.30)"
+    )
     rng = np.random.default_rng(16)
     y = np.r_[rng.lognormal(3, 0.2, 36), rng.lognormal(5, 0.2, 12)]  # a level shift late on
     res = forecast_item(y, ItemSpec(h=12))

@@ -50,15 +50,28 @@ def command_line(book: Path, command: str, actuals: Path | None = None) -> list[
     return args
 
 
-def run_killed(book: Path, command: str, *, after: float | None = None, on_save: float | None = None,
-               actuals: Path | None = None, timeout: float = 900) -> Outcome:
+def run_killed(
+    book: Path,
+    command: str,
+    *,
+    after: float | None = None,
+    on_save: float | None = None,
+    actuals: Path | None = None,
+    timeout: float = 900,
+) -> Outcome:
     """Run ``command`` on ``book`` and SIGKILL it ``after`` seconds from its start, or
     ``on_save`` seconds after its save began (its unfinished save appeared). Then judge the file."""
     before = sha(book)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     start = time.monotonic()
-    proc = subprocess.Popen(command_line(book, command, actuals), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        command_line(book, command, actuals),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     point = f"t+{after:.2f}s" if after is not None else f"save+{on_save * 1000:.0f}ms"
     killed_at = -1.0
     try:
@@ -94,7 +107,9 @@ def _processes_left(pgid: int, wait: float = 5.0) -> int:
         except ProcessLookupError:
             return 0
         time.sleep(0.05)
-    out = subprocess.run(["ps", "-o", "pid=", "-g", str(pgid)], capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "-g", str(pgid)], capture_output=True, text=True
+    ).stdout.split()
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
@@ -129,8 +144,14 @@ def judge(book: Path, before: str, command: str) -> str:
 def next_command_cleans_up(book: Path) -> None:
     """The next command runs, and what killed saves left beside the workbook is gone after it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(command_line(book, "flag-drift"), cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(
+        command_line(book, "flag-drift"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr
     assert unfinished_saves(book) == [], unfinished_saves(book)
     assert not lock_path(book).exists()

@@ -40,7 +40,15 @@ from sop_excel.core.frames import append_rows
 from sop_excel.workbook.tables import read_frame, write_frame
 from sop_excel.workbook.zip_io import open_workbook
 
-__all__ = ["Counted", "Simulation", "Step", "run_cycles", "set_setting", "small_company", "small_demo"]
+__all__ = [
+    "Counted",
+    "Simulation",
+    "Step",
+    "run_cycles",
+    "set_setting",
+    "small_company",
+    "small_demo",
+]
 
 KEEP = ("PMP-1002", "CTL-3003", "VLV-2004")  # items the demo's inputs and override name
 
@@ -59,9 +67,16 @@ def small_company(as_of: dt.date | None = None, per_family: int = 4) -> Any:
     def cut(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["item"].isin(chosen)].reset_index(drop=True)
 
-    return SampleCompany(as_of=c.as_of, name=c.name, items=c.items[keep].reset_index(drop=True),
-                         history=cut(c.history), capacity=c.capacity, budget=c.budget, actuals=cut(c.actuals),
-                         month_actuals=cut(c.month_actuals))
+    return SampleCompany(
+        as_of=c.as_of,
+        name=c.name,
+        items=c.items[keep].reset_index(drop=True),
+        history=cut(c.history),
+        capacity=c.capacity,
+        budget=c.budget,
+        actuals=cut(c.actuals),
+        month_actuals=cut(c.month_actuals),
+    )
 
 
 def small_demo(path: str | Path, *, per_family: int = 4, past_cycles: int = 3) -> Path:
@@ -72,7 +87,11 @@ def small_demo(path: str | Path, *, per_family: int = 4, past_cycles: int = 3) -
 
     original = sample.load_sample_company
     small = small_company(None, per_family)  # the sample's own dates (the demo's default as-of)
-    with mock.patch.object(sample, "load_sample_company", lambda as_of=None: small if as_of is None else original(as_of)):
+    with mock.patch.object(
+        sample,
+        "load_sample_company",
+        lambda as_of=None: small if as_of is None else original(as_of),
+    ):
         return demo.build_demo(path, past_cycles=past_cycles).path
 
 
@@ -96,7 +115,9 @@ class Counted:
     def __getattr__(self, attr: str) -> Any:
         if attr == "read_values" and hasattr(self.book, "read_values"):
             return lambda name: self._count(self.book.read_values(name))
-        if attr in ("content_stamp", "frame_reader", "writes_sheets_in_bulk") and hasattr(self.book, attr):
+        if attr in ("content_stamp", "frame_reader", "writes_sheets_in_bulk") and hasattr(
+            self.book, attr
+        ):
             return getattr(self.book, attr)
         raise AttributeError(attr)
 
@@ -132,7 +153,9 @@ class Simulation:
     steps: list[Step] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)  # bytes after each cycle
     rows: list[dict[str, int]] = field(default_factory=list)  # data rows per table after each cycle
-    actuals: dict[tuple[pd.Timestamp, str], tuple[float, float]] = field(default_factory=dict)  # last figure per day and item
+    actuals: dict[tuple[pd.Timestamp, str], tuple[float, float]] = field(
+        default_factory=dict
+    )  # last figure per day and item
     typed: list[dict[str, Any]] = field(default_factory=list)  # every planner input: where, what
     reports: list[tuple[str, str]] = field(default_factory=list)  # (command, report text)
     corrected: pd.Timestamp | None = None
@@ -140,7 +163,9 @@ class Simulation:
     def month_sums(self, measure: str = "orders") -> pd.DataFrame:
         """``item, month, qty``: the daily actuals as finally loaded, summed per item and month."""
         k = 0 if measure == "orders" else 1
-        frame = pd.DataFrame([(d, i, v[k]) for (d, i), v in self.actuals.items()], columns=["date", "item", "qty"])
+        frame = pd.DataFrame(
+            [(d, i, v[k]) for (d, i), v in self.actuals.items()], columns=["date", "item", "qty"]
+        )
         frame["month"] = frame["date"].dt.to_period("M").dt.start_time
         return frame.groupby(["item", "month"], as_index=False)["qty"].sum()
 
@@ -181,15 +206,25 @@ class _Runner:
         self.sim = sim
         self.rng = np.random.default_rng(seed)
 
-    def run(self, cycle: int, month: pd.Timestamp, command: str, action: Callable[[Counted], Any]) -> Any:
+    def run(
+        self, cycle: int, month: pd.Timestamp, command: str, action: Callable[[Counted], Any]
+    ) -> Any:
         book = Counted(open_workbook(self.sim.path))
         t = time.perf_counter()
         try:
             out = action(book)
         finally:
             book.close()
-        self.sim.steps.append(Step(cycle, month, command, time.perf_counter() - t, book.cells["read"],
-                                   book.cells["write"]))
+        self.sim.steps.append(
+            Step(
+                cycle,
+                month,
+                command,
+                time.perf_counter() - t,
+                book.cells["read"],
+                book.cells["write"],
+            )
+        )
         if isinstance(out, macros.RunReport):
             self.sim.reports.append((command, str(out)))
         return out
@@ -206,23 +241,49 @@ def _plan_inputs(book: Counted, month: pd.Timestamp, cycle: int, sim: Simulation
         value = float(round(fc.loc[hit, "baseline"].iloc[0] * 1.2 + 1))
         comment = f"cycle {cycle}: key account order {item} {m:%Y-%m}"
         fc.loc[hit, ["override", "reason_code", "comment"]] = [value, "New customer", comment]
-        sim.typed.append({"what": "Override", "item": item, "month": m, "value": value, "comment": comment})
+        sim.typed.append(
+            {"what": "Override", "item": item, "month": m, "value": value, "comment": comment}
+        )
     write_frame(book, "tblForecast", fc)
     inputs = read_frame(book, "tblInputs")
     item = items[(5 * cycle) % len(items)]
     m = month + pd.DateOffset(months=1)
     comment = f"cycle {cycle}: sales push {item}"
-    inputs = append_rows(inputs, pd.DataFrame([{"stream": "Sales", "item": item, "month": m, "qty": 7.0,
-                                                       "comment": comment}]))
+    inputs = append_rows(
+        inputs,
+        pd.DataFrame(
+            [{"stream": "Sales", "item": item, "month": m, "qty": 7.0, "comment": comment}]
+        ),
+    )
     write_frame(book, "tblInputs", inputs)
-    sim.typed.append({"what": "Sales input", "item": item, "month": m, "value": 7.0, "comment": comment})
+    sim.typed.append(
+        {"what": "Sales input", "item": item, "month": m, "value": 7.0, "comment": comment}
+    )
     drivers = read_frame(book, "tblDrivers")
     comment = f"cycle {cycle}: promotion {month + pd.DateOffset(months=1):%Y-%m}"
-    row = {"scenario": "Upside", "kind": "volume", "family": "Pumps", "item": "", "resource": "",
-           "from_month": month + pd.DateOffset(months=1), "to_month": month + pd.DateOffset(months=2),
-           "value": 0.03, "price": np.nan, "unit_cost": np.nan, "comment": comment}
+    row = {
+        "scenario": "Upside",
+        "kind": "volume",
+        "family": "Pumps",
+        "item": "",
+        "resource": "",
+        "from_month": month + pd.DateOffset(months=1),
+        "to_month": month + pd.DateOffset(months=2),
+        "value": 0.03,
+        "price": np.nan,
+        "unit_cost": np.nan,
+        "comment": comment,
+    }
     write_frame(book, "tblDrivers", append_rows(drivers, pd.DataFrame([row])))
-    sim.typed.append({"what": "Driver", "item": "", "month": row["from_month"], "value": 0.03, "comment": comment})
+    sim.typed.append(
+        {
+            "what": "Driver",
+            "item": "",
+            "month": row["from_month"],
+            "value": 0.03,
+            "comment": comment,
+        }
+    )
     book.save()
 
 
@@ -234,25 +295,42 @@ def _owners(book: Counted, cycle: int, sim: Simulation) -> None:
     for k, status in zip(range(min(2, len(ex))), ("In progress", "Resolved"), strict=False):
         comment = f"cycle {cycle}: {'called the customer' if k == 0 else 'supply confirmed'}"
         ex.loc[ex.index[k], ["owner", "status", "comment"]] = [f"planner{k + 1}", status, comment]
-        sim.typed.append({"what": "Exception", "item": ex["item"].iloc[k], "month": None, "value": status,
-                          "comment": comment})
+        sim.typed.append(
+            {
+                "what": "Exception",
+                "item": ex["item"].iloc[k],
+                "month": None,
+                "value": status,
+                "comment": comment,
+            }
+        )
     write_frame(book, "tblExceptions", ex)
     book.save()
 
 
-def _daily(month: pd.Timestamp, plan: pd.Series, calendar: WorkCalendar, rng: np.random.Generator) -> pd.DataFrame:
+def _daily(
+    month: pd.Timestamp, plan: pd.Series, calendar: WorkCalendar, rng: np.random.Generator
+) -> pd.DataFrame:
     """A month's daily orders and shipments around ``plan`` (per item), some items drifting."""
     days = pd.date_range(month, month + pd.offsets.MonthEnd(0), freq="D")
     working = np.array([calendar.is_working(d) for d in days])
     n = len(plan)
-    drift = np.where(rng.random(n) < 0.2, rng.uniform(1.2, 1.5, n),
-                     np.where(rng.random(n) < 0.15, rng.uniform(0.5, 0.8, n), rng.uniform(0.9, 1.1, n)))
+    drift = np.where(
+        rng.random(n) < 0.2,
+        rng.uniform(1.2, 1.5, n),
+        np.where(rng.random(n) < 0.15, rng.uniform(0.5, 0.8, n), rng.uniform(0.9, 1.1, n)),
+    )
     rate = plan.clip(lower=0).to_numpy(dtype=float) * drift / max(int(working.sum()), 1)
     orders = rng.poisson(np.outer(rate, working.astype(float))).astype(float)
     ships = rng.binomial(orders.astype(int), 0.95).astype(float)
-    return pd.DataFrame({"date": np.repeat(days.to_numpy()[None, :], n, axis=0).ravel(),
-                         "item": np.repeat(plan.index.to_numpy(), len(days)),
-                         "orders": orders.ravel(), "shipments": ships.ravel()})
+    return pd.DataFrame(
+        {
+            "date": np.repeat(days.to_numpy()[None, :], n, axis=0).ravel(),
+            "item": np.repeat(plan.index.to_numpy(), len(days)),
+            "orders": orders.ravel(),
+            "shipments": ships.ravel(),
+        }
+    )
 
 
 def _load(book: Counted, rows: pd.DataFrame, label: str, sim: Simulation) -> macros.RunReport:
@@ -261,9 +339,17 @@ def _load(book: Counted, rows: pd.DataFrame, label: str, sim: Simulation) -> mac
     return macros.refresh_actuals(book, rows.reset_index(drop=True), source=label)
 
 
-def run_cycles(path: str | Path, cycles: int = 12, *, seed: int = 16, loads: int = 3, correct_at: int | None = 3,
-               method: str | None = None, compare: bool = True,
-               on_cycle: Callable[[int, Simulation], None] | None = None) -> Simulation:
+def run_cycles(
+    path: str | Path,
+    cycles: int = 12,
+    *,
+    seed: int = 16,
+    loads: int = 3,
+    correct_at: int | None = 3,
+    method: str | None = None,
+    compare: bool = True,
+    on_cycle: Callable[[int, Simulation], None] | None = None,
+) -> Simulation:
     """Run ``cycles`` monthly cycles on the demo workbook at ``path`` (changed in place).
 
     ``method``: Settings > Forecast method for the run (the test uses a fast one; default: the
@@ -280,18 +366,24 @@ def run_cycles(path: str | Path, cycles: int = 12, *, seed: int = 16, loads: int
     for r in loaded.itertuples(index=False):
         sim.actuals[(pd.Timestamp(r.date), r.item)] = (float(r.orders), float(r.shipments))
     if method:
+
         def pick(book: Counted) -> None:
             set_setting(book, "Forecast method", method)
             book.save()
+
         runner.run(0, pd.Timestamp(settings.as_of), "setup", pick)
         runner.run(0, pd.Timestamp(settings.as_of), "refresh-forecast", macros.refresh_forecast)
     as_of = pd.Timestamp(settings.as_of)
     for cycle in range(1, cycles + 1):
         month = as_of.replace(day=1)
-        runner.run(cycle, month, "plan inputs", lambda b, m=month, c=cycle: _plan_inputs(b, m, c, sim))
+        runner.run(
+            cycle, month, "plan inputs", lambda b, m=month, c=cycle: _plan_inputs(b, m, c, sim)
+        )
         if compare:
             runner.run(cycle, month, "compare-scenarios", macros.compare_scenarios)
-        runner.run(cycle, month, "lock-plan", lambda b: macros.lock_plan(b, "Base", note="monthly S&OP"))
+        runner.run(
+            cycle, month, "lock-plan", lambda b: macros.lock_plan(b, "Base", note="monthly S&OP")
+        )
         locked = _peek(sim.path, lambda b: read_frame(b, "tblLockedPlan"))
         plan = locked[locked["month"] == month].groupby("item")["volume"].sum()
         if cycle == 1:  # the demo's month: the sample company's own days after the as-of date
@@ -308,21 +400,44 @@ def run_cycles(path: str | Path, cycles: int = 12, *, seed: int = 16, loads: int
             if rows.empty:
                 continue
             label = f"orders {pd.Timestamp(chunk[0]):%Y-%m-%d}..{pd.Timestamp(chunk[-1]):%Y-%m-%d}"
-            runner.run(cycle, month, "refresh-actuals", lambda b, r=rows, lb=label: _load(b, r, lb, sim))
+            runner.run(
+                cycle, month, "refresh-actuals", lambda b, r=rows, lb=label: _load(b, r, lb, sim)
+            )
             if k == 2:
                 runner.run(cycle, month, "exception owners", lambda b, c=cycle: _owners(b, c, sim))
         close_day = (month + pd.offsets.MonthEnd(0) + pd.Timedelta(days=1)).date()
-        runner.run(cycle, month, "close-month", lambda b, d=close_day: macros.close_month(b, today=d))
+        runner.run(
+            cycle, month, "close-month", lambda b, d=close_day: macros.close_month(b, today=d)
+        )
         sim.months.append(month)
         if correct_at == cycle:  # a late correction of the month just closed, then close it again
-            day = next(d for d in sorted(days, reverse=True) if calendar.is_working(pd.Timestamp(d)))
+            day = next(
+                d for d in sorted(days, reverse=True) if calendar.is_working(pd.Timestamp(d))
+            )
             busiest = plan.sort_values().index[-1]
             was = sim.actuals.get((pd.Timestamp(day), busiest), (0.0, 0.0))
-            fix = pd.DataFrame({"date": [pd.Timestamp(day)], "item": [busiest], "orders": [was[0] + 25.0],
-                                "shipments": [was[1]]})
-            runner.run(cycle, month, "refresh-actuals", lambda b, f=fix: _load(b, f, "late correction", sim))
-            runner.run(cycle, month, "close-month", lambda b, m=month, d=close_day: macros.close_month(
-                b, month=m, today=d + dt.timedelta(days=2)))
+            fix = pd.DataFrame(
+                {
+                    "date": [pd.Timestamp(day)],
+                    "item": [busiest],
+                    "orders": [was[0] + 25.0],
+                    "shipments": [was[1]],
+                }
+            )
+            runner.run(
+                cycle,
+                month,
+                "refresh-actuals",
+                lambda b, f=fix: _load(b, f, "late correction", sim),
+            )
+            runner.run(
+                cycle,
+                month,
+                "close-month",
+                lambda b, m=month, d=close_day: macros.close_month(
+                    b, month=m, today=d + dt.timedelta(days=2)
+                ),
+            )
             sim.corrected = month
         as_of = pd.Timestamp(_peek(sim.path, macros.read_settings).as_of)
         sim.sizes.append(sim.path.stat().st_size)

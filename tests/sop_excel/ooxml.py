@@ -31,4 +31,6 @@ def _validator():  # noqa: ANN202
 def ooxml_errors(path: str | Path) -> list[str]:
     """The validator's errors for ``path`` (its warnings, e.g. inline strings, are not errors)."""
     result = _validator().validate(str(path))
-    return [str(e) for e in result.errors if str(getattr(e, "severity", "")).lower().endswith("error")]
+    return [
+        str(e) for e in result.errors if str(getattr(e, "severity", "")).lower().endswith("error")
+    ]

@@ -20,8 +20,20 @@ def test_refresh_forecast_on_dask_equals_a_local_refresh(book_copy, tmp_path, cl
     local = tmp_path / "local.xlsx"
     shutil.copyfile(book_copy, local)
     assert main(["-q", "refresh-forecast", str(local)]) == 0
-    assert main(["-q", "refresh-forecast", str(book_copy), "--engine", "dask",
-                 "--scheduler", cluster.scheduler_address]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "refresh-forecast",
+                str(book_copy),
+                "--engine",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+            ]
+        )
+        == 0
+    )
     assert "Workbook updated" in capsys.readouterr().out
     for name, table in (("Forecast", None), ("Models", "tblModels")):
         ours, theirs = sheet(book_copy, name, table), sheet(local, name, table)
@@ -33,14 +45,27 @@ def test_dask_engine_without_scheduler_is_a_usage_error(book_copy, capsys):
     before = book_copy.read_bytes()
     assert main(["-q", "refresh-forecast", str(book_copy), "--engine", "dask"]) == 2
     assert "--engine dask needs --scheduler ADDRESS" in capsys.readouterr().err
-    assert main(["-q", "refresh-forecast", str(book_copy), "--engine", "local",
-                 "--scheduler", "tcp://127.0.0.1:8786"]) == 2
+    assert (
+        main(
+            [
+                "-q",
+                "refresh-forecast",
+                str(book_copy),
+                "--engine",
+                "local",
+                "--scheduler",
+                "tcp://127.0.0.1:8786",
+            ]
+        )
+        == 2
+    )
     assert "--scheduler is only used with --engine dask" in capsys.readouterr().err
     assert book_copy.read_bytes() == before
 
 
-def test_unreachable_scheduler_is_a_clear_error_and_leaves_the_workbook(book_copy, capsys,
-                                                                        monkeypatch):
+def test_unreachable_scheduler_is_a_clear_error_and_leaves_the_workbook(
+    book_copy, capsys, monkeypatch
+):
     monkeypatch.setattr(dist, "CONNECT_TIMEOUT", 1.0)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,7 +74,9 @@ def test_unreachable_scheduler_is_a_clear_error_and_leaves_the_workbook(book_cop
     # --scheduler alone implies --engine dask
     assert main(["-q", "refresh-forecast", str(book_copy), "--scheduler", address]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Error: The Dask engine cannot run: cannot reach the Dask scheduler at "
-                          f"'{address}' within 1 s")
+    assert err.startswith(
+        "Error: The Dask engine cannot run: cannot reach the Dask scheduler at "
+        f"'{address}' within 1 s"
+    )
     assert "The workbook was not changed." in err and "Traceback" not in err
     assert book_copy.read_bytes() == before

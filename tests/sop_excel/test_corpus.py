@@ -27,8 +27,11 @@ def sha(path: Path) -> str:
 
 
 def test_corpus_is_complete_and_reproducible():
-    on_disk = {p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*")
-               if p.is_file() and p.name != "manifest.toml"}
+    on_disk = {
+        p.relative_to(CORPUS).as_posix()
+        for p in CORPUS.rglob("*")
+        if p.is_file() and p.name != "manifest.toml"
+    }
     listed = [c["file"] for c in MANIFEST]
     assert len(listed) == len(set(listed)), "a file is listed twice"
     assert on_disk == set(listed), "manifest.toml and the corpus folder disagree"
@@ -45,10 +48,20 @@ def _apply_edits(book: Path, recipe: dict) -> None:
         for name in deletes:
             del wb[name]
         wb.save(book)
-    raw = [e for e in recipe["edit"] if "formula" in e or "xml" in e]  # cells as a program saved them
+    raw = [
+        e for e in recipe["edit"] if "formula" in e or "xml" in e
+    ]  # cells as a program saved them
     for e in raw:
         if "formula" in e:
-            type_formula(book, e["table"], e["column"], e["row"], e["formula"], e.get("cached"), e.get("type"))
+            type_formula(
+                book,
+                e["table"],
+                e["column"],
+                e["row"],
+                e["formula"],
+                e.get("cached"),
+                e.get("type"),
+            )
         else:
             put_cell(book, e["table"], e["column"], e["row"], e["xml"], e.get("type"))
     edits = [e for e in recipe["edit"] if "delete_sheet" not in e and e not in raw]
@@ -118,4 +131,3 @@ def test_bad_input_gives_a_clear_message_and_changes_nothing(case, book_copy, tm
     assert not (book_copy.parent / ".sop-excel-backups").exists()  # nothing was saved
     if case["file"].startswith("workbooks/"):
         assert elapsed < 20, f"took {elapsed:.1f} s"
-

@@ -62,16 +62,24 @@ def test_forecasts_are_finite_nonnegative_and_plausible(demo_book):
     items = sheet(demo_book, "Items")
     for col in ["Baseline", "Lo 80", "Hi 80", "Lo 95", "Hi 95"]:
         assert np.isfinite(fc[col]).all() and (fc[col] >= 0).all(), col
-    assert (fc["Lo 95"] <= fc["Lo 80"] + 1e-9).all() and (fc["Lo 80"] <= fc["Baseline"] + 1e-9).all()
-    assert (fc["Baseline"] <= fc["Hi 80"] + 1e-9).all() and (fc["Hi 80"] <= fc["Hi 95"] + 1e-9).all()
+    assert (fc["Lo 95"] <= fc["Lo 80"] + 1e-9).all() and (
+        fc["Lo 80"] <= fc["Baseline"] + 1e-9
+    ).all()
+    assert (fc["Baseline"] <= fc["Hi 80"] + 1e-9).all() and (
+        fc["Hi 80"] <= fc["Hi 95"] + 1e-9
+    ).all()
     assert fc["Item"].nunique() == len(items)
     # plausible: next-12-month total within a factor of the last 12 months, for active items
     last12 = hist[hist["Month"] >= hist["Month"].max() - pd.DateOffset(months=11)]
     h = last12.groupby("Item")["Qty"].sum()
-    f = fc[fc["Month"] < fc["Month"].min() + pd.DateOffset(months=12)].groupby("Item")["Baseline"].sum()
+    f = (
+        fc[fc["Month"] < fc["Month"].min() + pd.DateOffset(months=12)]
+        .groupby("Item")["Baseline"]
+        .sum()
+    )
     active = items.loc[items["Status"] == "active", "Item"]
     big = [i for i in active if h.get(i, 0) >= 120]
-    ratio = (f[big] / h[big])
+    ratio = f[big] / h[big]
     assert ratio.between(0.4, 2.5).all(), ratio[~ratio.between(0.4, 2.5)]
     disc = items.loc[items["Status"] == "discontinued", "Item"]
     assert (fc[fc["Item"].isin(disc)]["Baseline"] < 1).all(), "a discontinued item forecasts ~0"
@@ -84,19 +92,33 @@ def test_every_derived_table_equals_a_python_recomputation(demo_book):
     settings = read_settings(book)
     items = read_frame(book, "tblItems")
     frames = pipeline.sop_frames(
-        settings, items, read_frame(book, "tblForecast"), read_frame(book, "tblInputs"),
-        read_frame(book, "tblFamilyTargets"), read_frame(book, "tblScenarioList"),
-        read_frame(book, "tblDrivers"), read_frame(book, "tblBudget"), read_frame(book, "tblCapacity"))
-    for table, cols in {"tblFinance": ["Volume", "Revenue", "Cost", "Margin", "Gap to budget"],
-                        "tblCompare": ["Revenue", "Margin", "Gap to budget", "Peak load %"],
-                        "tblForecast": ["Final", "Revenue", "Consensus", "Family share"],
-                        "tblScenarioPlan": ["Volume", "Price", "Revenue"]}.items():
+        settings,
+        items,
+        read_frame(book, "tblForecast"),
+        read_frame(book, "tblInputs"),
+        read_frame(book, "tblFamilyTargets"),
+        read_frame(book, "tblScenarioList"),
+        read_frame(book, "tblDrivers"),
+        read_frame(book, "tblBudget"),
+        read_frame(book, "tblCapacity"),
+    )
+    for table, cols in {
+        "tblFinance": ["Volume", "Revenue", "Cost", "Margin", "Gap to budget"],
+        "tblCompare": ["Revenue", "Margin", "Gap to budget", "Peak load %"],
+        "tblForecast": ["Final", "Revenue", "Consensus", "Family share"],
+        "tblScenarioPlan": ["Volume", "Price", "Revenue"],
+    }.items():
         got = sheet(demo_book, None, table)
         t = LAYOUT.table(table)
         for col in cols:
             field = next(c.field for c in t.columns if c.header == col)
-            np.testing.assert_allclose(got[col].astype(float), frames[table][field].astype(float),
-                                       rtol=1e-9, atol=1e-6, err_msg=f"{table}[{col}]")
+            np.testing.assert_allclose(
+                got[col].astype(float),
+                frames[table][field].astype(float),
+                rtol=1e-9,
+                atol=1e-6,
+                err_msg=f"{table}[{col}]",
+            )
 
 
 @pytest.mark.libreoffice
@@ -136,9 +158,12 @@ def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, ca
     assert after["MTD orders"].sum() > before["MTD orders"].sum()
     wb = openpyxl.load_workbook(book_copy)
     ws = wb["Scenarios"]
-    assert (ws[cell("tblDrivers", "scenario", 1)].value, ws[cell("tblDrivers", "family", 1)].value,
-            ws[cell("tblDrivers", "value", 1)].value, ws[cell("tblDrivers", "comment", 1)].value) == (
-        scen, fam, 0.33, "planner note kept?")
+    assert (
+        ws[cell("tblDrivers", "scenario", 1)].value,
+        ws[cell("tblDrivers", "family", 1)].value,
+        ws[cell("tblDrivers", "value", 1)].value,
+        ws[cell("tblDrivers", "comment", 1)].value,
+    ) == (scen, fam, 0.33, "planner note kept?")
     assert wb["Forecast"][cell("tblForecast", "override", 1)].value == 999
     exc = sheet(book_copy, "Exceptions")
     if first_exc in set(exc["Item"]):
@@ -160,7 +185,12 @@ def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, ca
     assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
     pd.testing.assert_frame_equal(sheet(book_copy, "Actuals"), snap)
     log = sheet(book_copy, "Log")
-    assert list(log["Command"]) == ["demo", "refresh-actuals", "compare-scenarios", "refresh-actuals"]
+    assert list(log["Command"]) == [
+        "demo",
+        "refresh-actuals",
+        "compare-scenarios",
+        "refresh-actuals",
+    ]
 
 
 @pytest.mark.libreoffice
@@ -174,7 +204,10 @@ def test_refreshed_workbook_still_recalculates_to_cached_values(book_copy, tmp_p
 def test_refresh_forecast_keeps_overrides_comments_and_scenarios(book_copy):
     wb = openpyxl.load_workbook(book_copy)
     ws = wb["Forecast"]
-    item, month = ws[cell("tblForecast", "item", 2)].value, ws[cell("tblForecast", "month", 2)].value
+    item, month = (
+        ws[cell("tblForecast", "item", 2)].value,
+        ws[cell("tblForecast", "month", 2)].value,
+    )
     ws[cell("tblForecast", "override", 2)] = 123
     ws[cell("tblForecast", "reason_code", 2)] = "Promotion"
     ws[cell("tblForecast", "comment", 2)] = "promo agreed with sales"
@@ -237,7 +270,9 @@ def test_settings_problems_are_in_plain_words(book_copy, capsys):
     capsys.readouterr()
     assert main(["refresh-forecast", str(book_copy)]) == 1
     err = capsys.readouterr().err
-    assert "Sheet 'Settings': Drift watch % must not be above Drift act %." in err and "{" not in err
+    assert (
+        "Sheet 'Settings': Drift watch % must not be above Drift act %." in err and "{" not in err
+    )
 
 
 def test_demo_as_of_flag_moves_every_date(tmp_path):
@@ -247,7 +282,9 @@ def test_demo_as_of_flag_moves_every_date(tmp_path):
     assert fc["Month"].min() == pd.Timestamp("2027-03-01")
     assert sheet(out, "History")["Month"].max() == pd.Timestamp("2027-02-01")
     act = sheet(out, "Actuals")
-    assert act["Date"].max() <= pd.Timestamp("2027-03-09") and act["Date"].min() >= pd.Timestamp("2027-03-01")
+    assert act["Date"].max() <= pd.Timestamp("2027-03-09") and act["Date"].min() >= pd.Timestamp(
+        "2027-03-01"
+    )
 
 
 def test_refresh_actuals_from_a_sqlite_database_is_incremental_and_idempotent(book_copy, tmp_path):
@@ -255,7 +292,9 @@ def test_refresh_actuals_from_a_sqlite_database_is_incremental_and_idempotent(bo
 
     day = pd.read_csv(next(book_copy.parent.glob("*_actuals_*.csv")), parse_dates=["date"])
     db = tmp_path / "erp.db"
-    old_month = day.assign(date=day["date"] - pd.DateOffset(months=1))  # not pulled: before the month
+    old_month = day.assign(
+        date=day["date"] - pd.DateOffset(months=1)
+    )  # not pulled: before the month
     write_actuals_sqlite(db, pd.concat([old_month, day], ignore_index=True))
     before = sheet(book_copy, "Actuals")
     assert main(["-q", "refresh-actuals", str(book_copy), "--source", str(db)]) == 0

@@ -37,7 +37,9 @@ def tiny_file(tmp_path_factory):
 def tiny(tiny_file, tmp_path):
     dst = tmp_path / "plan.xlsx"
     shutil.copyfile(tiny_file, dst)
-    (tmp_path / "day.csv").write_text("date,item,orders,shipments\n2026-11-04,A-1,2,2\n2026-11-05,B-1,5,4\n")
+    (tmp_path / "day.csv").write_text(
+        "date,item,orders,shipments\n2026-11-04,A-1,2,2\n2026-11-05,B-1,5,4\n"
+    )
     return dst
 
 
@@ -61,6 +63,7 @@ def openpyxl_save(path, **kw) -> None:
 
 # -- point 7: functions of the oldest supported Excel; recalculation at open only when needed --------
 
+
 def test_formulas_use_only_functions_of_the_oldest_supported_excel(demo_book):
     """Excel 2007's functions only (the oldest supported Excel is 2010): no MAXIFS (Excel 2019,
     #NAME? before it), nothing with the file format's _xlfn. prefix."""
@@ -78,7 +81,9 @@ def _full_calc(path) -> bool:
 
 
 @pytest.mark.parametrize("io", ["zip", "openpyxl"])
-def test_excel_recalculates_at_open_only_when_a_value_may_be_missing_or_stale(tiny, io, monkeypatch):
+def test_excel_recalculates_at_open_only_when_a_value_may_be_missing_or_stale(
+    tiny, io, monkeypatch
+):
     monkeypatch.setenv("SOP_EXCEL_IO", io)
     assert not _full_calc(tiny)  # every formula written with its value
     cli("compare-scenarios", tiny)
@@ -93,6 +98,7 @@ def test_excel_recalculates_at_open_only_when_a_value_may_be_missing_or_stale(ti
 
 # -- point 3 and 9: charts follow their table's columns by name, and stay beside it -----------------
 
+
 def _headers(path, table: str) -> list[str]:
     wb = openpyxl.load_workbook(path)
     return [c.name for c in wb[LAYOUT.table(table).sheet].tables[table].tableColumns]
@@ -104,10 +110,17 @@ def _monthly_chart(path) -> list[tuple[str, str, bytes]]:
     t = LAYOUT.table("tblCompareMonthly")
     r0, c0 = parse_cell(t.anchor)
     with zipfile.ZipFile(path) as z:
-        part = next(n for n in z.namelist() if n.startswith("xl/charts/") and b"Revenue by scenario" in z.read(n))
+        part = next(
+            n
+            for n in z.namelist()
+            if n.startswith("xl/charts/") and b"Revenue by scenario" in z.read(n)
+        )
         xml = z.read(part)
     out = []
-    for s in package.series_of(xml, lambda sh, r, c: None if wb[sh].cell(r, c).value is None else str(wb[sh].cell(r, c).value)):
+    for s in package.series_of(
+        xml,
+        lambda sh, r, c: None if wb[sh].cell(r, c).value is None else str(wb[sh].cell(r, c).value),
+    ):
         _, (c, _, _, _) = s.val
         out.append((s.name, wb["Compare"].cell(r0, c).value, s.xml))
     return out
@@ -121,7 +134,9 @@ def test_compare_chart_follows_the_columns_by_name_after_new_scenario(tiny):
     assert all(name == header for name, header, _ in series), series
     headers = [h for h in _headers(tiny, "tblCompareMonthly") if h != "Month"]
     assert sorted(name for name, _, _ in series) == sorted(headers) and "Promo revenue" in headers
-    black = [header for _, header, xml in series if b'val="000000"' in xml]  # the dashed budget line
+    black = [
+        header for _, header, xml in series if b'val="000000"' in xml
+    ]  # the dashed budget line
     assert black == ["Budget revenue"]
     assert fidelity_problems(tiny) == []
 
@@ -132,11 +147,24 @@ def test_new_compare_columns_are_not_under_the_chart(tiny):
     t = LAYOUT.table("tblCompareMonthly")
     last_col = parse_cell(t.anchor)[1] + len(_headers(tiny, "tblCompareMonthly")) - 1
     with zipfile.ZipFile(tiny) as z:
-        drawing = next(z.read(n) for n in z.namelist() if n.startswith("xl/drawings/drawing")
-                       and b"Chart" in z.read(n) and n.endswith(".xml")
-                       and any(b"Revenue by scenario" in z.read(c) for c in z.namelist() if c.startswith("xl/charts/")))
-    anchors = re.findall(rb"<xdr:from><xdr:col>(\d+)</xdr:col><xdr:colOff>\d+</xdr:colOff><xdr:row>(\d+)", drawing)
-    beside = [int(c) for c, r in anchors if int(r) <= parse_cell(t.anchor)[0] + 3]  # the line chart, rows 3.. of the table
+        drawing = next(
+            z.read(n)
+            for n in z.namelist()
+            if n.startswith("xl/drawings/drawing")
+            and b"Chart" in z.read(n)
+            and n.endswith(".xml")
+            and any(
+                b"Revenue by scenario" in z.read(c)
+                for c in z.namelist()
+                if c.startswith("xl/charts/")
+            )
+        )
+    anchors = re.findall(
+        rb"<xdr:from><xdr:col>(\d+)</xdr:col><xdr:colOff>\d+</xdr:colOff><xdr:row>(\d+)", drawing
+    )
+    beside = [
+        int(c) for c, r in anchors if int(r) <= parse_cell(t.anchor)[0] + 3
+    ]  # the line chart, rows 3.. of the table
     assert beside and min(beside) >= last_col  # 0-based start: right of the table's last column
     assert not [p for p in fidelity_problems(tiny) if "lies over" in p]
 
@@ -148,11 +176,14 @@ def test_charts_follow_their_tables_after_openpyxl_saved_the_file(tiny):
     with zipfile.ZipFile(tiny) as z:
         assert any(b"<ser>" in z.read(n) for n in z.namelist() if n.startswith("xl/charts/"))
     series = _monthly_chart(tiny)
-    assert all(name == header for name, header, _ in series) and any(h == "Promo revenue" for _, h, _ in series)
+    assert all(name == header for name, header, _ in series) and any(
+        h == "Promo revenue" for _, h, _ in series
+    )
     assert problems_of(tiny) == []
 
 
 # -- point 5: the calculation chain ---------------------------------------------------------------
+
 
 def _with_calc_chain(path, extra: list[tuple[int, str]] = ()) -> None:
     """The file as Excel saves it: a calculation chain listing every formula cell (and ``extra``)."""
@@ -162,17 +193,26 @@ def _with_calc_chain(path, extra: list[tuple[int, str]] = ()) -> None:
 
     with zipfile.ZipFile(path) as z:
         sheets = _sheet_parts(z)
-    cells = [(sid, m.group(1).decode()) for title, (part, sid) in sheets.items()
-             for m in re.finditer(rb'<c r="([A-Z]+\d+)"[^>]*><f\b', parts[part])]
+    cells = [
+        (sid, m.group(1).decode())
+        for title, (part, sid) in sheets.items()
+        for m in re.finditer(rb'<c r="([A-Z]+\d+)"[^>]*><f\b', parts[part])
+    ]
     chain = "".join(f'<c r="{r}" i="{i}"/>' for i, r in [*cells, *extra])
-    parts["xl/calcChain.xml"] = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><calcChain '
-                                 f'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{chain}</calcChain>').encode()
+    parts["xl/calcChain.xml"] = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><calcChain '
+        f'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{chain}</calcChain>'
+    ).encode()
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
-        b"</Types>", b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-'
-                     b'officedocument.spreadsheetml.calcChain+xml"/></Types>')
+        b"</Types>",
+        b'<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.spreadsheetml.calcChain+xml"/></Types>',
+    )
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-        b"</Relationships>", f'<Relationship Id="rIdChain" Type="{package.CALC_CHAIN_REL}" '
-                             f'Target="calcChain.xml"/></Relationships>'.encode())
+        b"</Relationships>",
+        f'<Relationship Id="rIdChain" Type="{package.CALC_CHAIN_REL}" '
+        f'Target="calcChain.xml"/></Relationships>'.encode(),
+    )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in parts.items():
             z.writestr(name, data)
@@ -187,7 +227,9 @@ def test_a_stale_calculation_chain_is_found_and_never_left_behind(tiny, tmp_path
     with zipfile.ZipFile(tiny) as z:
         names = z.namelist()
         assert "xl/calcChain.xml" not in names  # dropped: Excel rebuilds it silently
-        assert b"calcChain" not in z.read("[Content_Types].xml") + z.read("xl/_rels/workbook.xml.rels")
+        assert b"calcChain" not in z.read("[Content_Types].xml") + z.read(
+            "xl/_rels/workbook.xml.rels"
+        )
     assert problems_of(tiny) == []
     assert ooxml_errors(tiny) == []
     _with_calc_chain(tiny, extra=[(11, "Z999")])  # an entry on a cell with no formula
@@ -195,6 +237,7 @@ def test_a_stale_calculation_chain_is_found_and_never_left_behind(tiny, tmp_path
 
 
 # -- point 6: after openpyxl saved the file -------------------------------------------------------
+
 
 def test_every_command_leaves_every_formula_with_its_value_after_openpyxl_saved_the_file(tiny):
     openpyxl_save(tiny)
@@ -205,7 +248,9 @@ def test_every_command_leaves_every_formula_with_its_value_after_openpyxl_saved_
     assert fin["Revenue"].notna().all()
 
 
-def test_openpyxl_drops_the_ribbon_relationship_check_says_so_and_a_command_restores_it(tiny, tmp_path):
+def test_openpyxl_drops_the_ribbon_relationship_check_says_so_and_a_command_restores_it(
+    tiny, tmp_path
+):
     from sop_excel.template import build_template
 
     xlsm = build_template(tmp_path / "plan.xlsm", source=tiny)
@@ -219,9 +264,15 @@ def test_openpyxl_drops_the_ribbon_relationship_check_says_so_and_a_command_rest
 
 # -- point 4: scenario names Excel keeps apart ---------------------------------------------------
 
-@pytest.mark.parametrize(("name", "words"), [("base", "only in upper and lower case"),
-                                             ("Budget", "column of the Compare sheet"),
-                                             ("Up*", "pattern")])
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("base", "only in upper and lower case"),
+        ("Budget", "column of the Compare sheet"),
+        ("Up*", "pattern"),
+    ],
+)
 def test_scenario_names_excel_cannot_keep_apart_are_refused(tiny, name, words, capsys):
     before = tiny.read_bytes()
     assert main(["-q", "new-scenario", str(tiny), name]) == 1
@@ -239,13 +290,16 @@ def test_check_finds_scenario_names_that_differ_only_in_case(tiny, capsys):
         if row[0].value == "Downside":
             row[0].value = "base"
     wb.save(tiny)
-    assert any("Scenario 'base' differs from scenario 'Base' only in upper and lower case" in p
-               for p in problems_of(tiny))
+    assert any(
+        "Scenario 'base' differs from scenario 'Base' only in upper and lower case" in p
+        for p in problems_of(tiny)
+    )
     assert main(["-q", "compare-scenarios", str(tiny)]) == 1
     assert "only in upper and lower case" in capsys.readouterr().err
 
 
 # -- point 9: what finance and planners see --------------------------------------------------------
+
 
 def test_months_past_the_budget_show_no_budget_and_compare_is_like_for_like(demo_book):
     fin = sheet(demo_book, "Finance")
@@ -254,12 +308,18 @@ def test_months_past_the_budget_show_no_budget_and_compare_is_like_for_like(demo
     without = [(f, m) not in covered for f, m in zip(fin["Family"], fin["Month"], strict=True)]
     assert any(without), "the demo's horizon runs past its budget"
     rows = fin[without]
-    assert rows["Budget revenue"].isna().all() and rows["Gap to budget"].isna().all()  # blank, not 0
+    assert (
+        rows["Budget revenue"].isna().all() and rows["Gap to budget"].isna().all()
+    )  # blank, not 0
     assert fin[[not w for w in without]]["Gap to budget"].notna().all()
     cmp_ = sheet(demo_book, "Compare").set_index("Scenario")
     in_budget = fin[[not w for w in without]].groupby("Scenario")["Revenue"].sum()
-    pd.testing.assert_series_equal(cmp_["Revenue in budget months"].reindex(in_budget.index), in_budget,
-                                   check_names=False, rtol=1e-9)
+    pd.testing.assert_series_equal(
+        cmp_["Revenue in budget months"].reindex(in_budget.index),
+        in_budget,
+        check_names=False,
+        rtol=1e-9,
+    )
     gap = cmp_["Revenue in budget months"] - cmp_["Budget revenue"]
     pd.testing.assert_series_equal(gap, cmp_["Gap to budget"], check_names=False, rtol=1e-9)
 
@@ -304,7 +364,9 @@ def _too_narrow(path) -> list[str]:
                 values = [ws.cell(r, c).value for r in range(r1 + 1, r2 + 1)]
                 need = max([need, *(value_width(v, kind) for v in values if v not in (None, ""))])
             if width + 1e-9 < need:
-                bad.append(f"{t.sheet}!{openpyxl.utils.get_column_letter(c)} '{header}': width {width}, needs {need}")
+                bad.append(
+                    f"{t.sheet}!{openpyxl.utils.get_column_letter(c)} '{header}': width {width}, needs {need}"
+                )
     return bad
 
 
@@ -323,6 +385,7 @@ def test_columns_a_command_adds_fit_too(tiny):
 
 
 # -- the schema -------------------------------------------------------------------------------------
+
 
 def test_the_demo_is_valid_ooxml(demo_book):
     assert ooxml_errors(demo_book) == []

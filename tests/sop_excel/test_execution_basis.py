@@ -20,8 +20,16 @@ from sop_excel.workbook.tables import read_frame, rows_for, write_frame
 from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.conftest import cell
 
-OUT = ["tblExecution", "tblExceptions", "tblSensing", "tblWeeks", "tblWeekly", "tblProduction", "tblSupplyWeeks",
-       "tblSupplyItems"]
+OUT = [
+    "tblExecution",
+    "tblExceptions",
+    "tblSensing",
+    "tblWeeks",
+    "tblWeekly",
+    "tblProduction",
+    "tblSupplyWeeks",
+    "tblSupplyItems",
+]
 
 
 def _refresh(path, csv, side="zip", monkeypatch=None):
@@ -241,13 +249,28 @@ def test_the_basis_window_gives_the_views_of_the_whole_plan(book_copy, day):
     locked, label, _ = cache.latest_lock(book)
     actuals = read_frame(book, "tblActuals")
     actuals = actuals[actuals["date"] <= pd.Timestamp(settings.as_of)]
-    basis = pipeline.execution_basis(settings, final, locked, label, read_frame(book, "tblSnapshots"),
-                                     read_frame(book, "tblHistory"))
+    basis = pipeline.execution_basis(
+        settings,
+        final,
+        locked,
+        label,
+        read_frame(book, "tblSnapshots"),
+        read_frame(book, "tblHistory"),
+    )
     assert basis.monthly["month"].nunique() < final["month"].nunique()
-    whole = pipeline.ExecutionBasis(basis.items, pd.concat([
-        final[["item", "month", "final"]].rename(columns={"final": "volume"}).pipe(
-            lambda m: m[~m["month"].isin(set(locked["month"]))]),
-        locked[["item", "month", "volume"]]], ignore_index=True), basis.source)
+    whole = pipeline.ExecutionBasis(
+        basis.items,
+        pd.concat(
+            [
+                final[["item", "month", "final"]]
+                .rename(columns={"final": "volume"})
+                .pipe(lambda m: m[~m["month"].isin(set(locked["month"]))]),
+                locked[["item", "month", "volume"]],
+            ],
+            ignore_index=True,
+        ),
+        basis.source,
+    )
     got = pipeline.execution_from_basis(settings, items, basis, actuals)
     want = pipeline.execution_from_basis(settings, items, whole, actuals)
     pd.testing.assert_frame_equal(got[0], want[0])
@@ -274,8 +297,14 @@ def test_a_table_resized_without_its_sheet_changing_is_seen(pair, monkeypatch):
     ref = book._find("tblLockedPlan").ref
     c1, r1, c2, r2 = range_boundaries(ref)
     smaller = f"{get_column_letter(c1)}{r1}:{get_column_letter(c2)}{r2 - 40}"
-    _rezip(ours, lambda name, data: data.replace(f'ref="{ref}"'.encode(), f'ref="{smaller}"'.encode())
-           if name == part else data)
+    _rezip(
+        ours,
+        lambda name, data: (
+            data.replace(f'ref="{ref}"'.encode(), f'ref="{smaller}"'.encode())
+            if name == part
+            else data
+        ),
+    )
     book = ZipIO(ours)
     assert book._find("tblLockedPlan").ref == smaller
     assert cache.basis_key(book, macros.read_settings(book))["sheets"] != key["sheets"]
@@ -309,8 +338,15 @@ def test_a_basis_sheet_that_cannot_be_read_is_computed_again(pair, monkeypatch, 
     book.save()
     book = ZipIO(ours)
     key = cache.basis_key(book, macros.read_settings(book))
-    book.write_table("tblBasisKey", rows_for("tblBasisKey", pd.DataFrame(  # a key that holds for the file
-        {"key": [*key, "plan source"], "value": [*key.values(), "v10 locked (Base)"]})))
+    book.write_table(
+        "tblBasisKey",
+        rows_for(
+            "tblBasisKey",
+            pd.DataFrame(  # a key that holds for the file
+                {"key": [*key, "plan source"], "value": [*key.values(), "v10 locked (Base)"]}
+            ),
+        ),
+    )
     book.save()
     seen = _reads(monkeypatch)
     with caplog.at_level("WARNING"):

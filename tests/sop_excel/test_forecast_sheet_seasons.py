@@ -27,14 +27,24 @@ def _company(group: str = "family") -> tuple[Settings, pd.DataFrame, pd.DataFram
     for i in range(5):
         items.append({"item": f"P-{i}", "family": "Pumps"})
         y = (80 + 25 * i) * PATTERN[np.arange(36) % 12] * np.exp(rng.normal(0, 0.05, 36))
-        rows += [{"item": f"P-{i}", "month": m, "qty": round(v), "flag": ""} for m, v in zip(months, y, strict=True)]
+        rows += [
+            {"item": f"P-{i}", "month": m, "qty": round(v), "flag": ""}
+            for m, v in zip(months, y, strict=True)
+        ]
     items.append({"item": "P-NEW", "family": "Pumps"})
-    rows += [{"item": "P-NEW", "month": m, "qty": round(60 * PATTERN[k % 12]), "flag": ""}
-             for k, m in enumerate(months) if k >= 27]
+    rows += [
+        {"item": "P-NEW", "month": m, "qty": round(60 * PATTERN[k % 12]), "flag": ""}
+        for k, m in enumerate(months)
+        if k >= 27
+    ]
     items.append({"item": "V-1", "family": "Valves"})
-    rows += [{"item": "V-1", "month": m, "qty": round(50 + rng.normal(0, 2)), "flag": ""} for m in months]
+    rows += [
+        {"item": "V-1", "month": m, "qty": round(50 + rng.normal(0, 2)), "flag": ""} for m in months
+    ]
     item_frame = pd.DataFrame(items).assign(site="Leeds", resource="L1", method="", like_item="")
-    settings = Settings.model_validate({**DEFAULT_SETTINGS, "AsOfDate": AS_OF, "SeasonalGroup": group})
+    settings = Settings.model_validate(
+        {**DEFAULT_SETTINGS, "AsOfDate": AS_OF, "SeasonalGroup": group}
+    )
     return settings, item_frame, pd.DataFrame(rows)
 
 
@@ -61,7 +71,9 @@ def test_cleansing_lists_corrected_months_and_keep_undoes_one():
     row = listed[(listed["item"] == "P-3")]
     assert len(row) == 1 and row["month"].iloc[0] == pd.Timestamp("2024-06-01")
     assert row["actual"].iloc[0] == history.loc[spike, "qty"].iloc[0]
-    assert row["used"].iloc[0] < row["actual"].iloc[0] / 2 and row["why"].iloc[0].startswith("outlier")
+    assert row["used"].iloc[0] < row["actual"].iloc[0] / 2 and row["why"].iloc[0].startswith(
+        "outlier"
+    )
     history.loc[spike, "flag"] = "keep"
     pipeline.check_history(items, history)
     assert pipeline.cleansing_frame(settings, history).query("item == 'P-3'").empty

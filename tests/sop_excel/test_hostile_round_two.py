@@ -44,7 +44,9 @@ def run(capsys, *args: str) -> tuple[int, str]:
     capsys.readouterr()
     code = main(["-q", *args])
     captured = capsys.readouterr()
-    assert "Traceback" not in captured.err and "failed unexpectedly" not in captured.err, captured.err
+    assert "Traceback" not in captured.err and "failed unexpectedly" not in captured.err, (
+        captured.err
+    )
     return code, captured.err
 
 
@@ -55,13 +57,24 @@ def test_a_table_past_excels_last_row_is_refused_before_writing(tmp_path, side):
     path = tmp_path / "tiny.xlsx"
     build_tiny(path)
     before = sha(path)
-    book = {"zip": ZipIO, "openpyxl": OpenpyxlIO}.get(side, lambda p: XlwingsIO(FakeBook.from_xlsx(p)))(path)
+    book = {"zip": ZipIO, "openpyxl": OpenpyxlIO}.get(
+        side, lambda p: XlwingsIO(FakeBook.from_xlsx(p))
+    )(path)
     days = pd.date_range("1950-01-01", periods=17_200, freq="D")  # x 64 items: 1.1 million rows
     items = [f"I-{k:03d}" for k in range(64)]
-    frame = pd.DataFrame({"date": days.repeat(len(items)), "item": items * len(days), "orders": 1.0,
-                          "shipments": 1.0})
-    with pytest.raises(InputError, match=r"table tblActuals on sheet 'Actuals' would need 1,100,800 rows and end "
-                                         r"at row 1,100,803, past Excel's last row \(1,048,576\). Nothing was written"):
+    frame = pd.DataFrame(
+        {
+            "date": days.repeat(len(items)),
+            "item": items * len(days),
+            "orders": 1.0,
+            "shipments": 1.0,
+        }
+    )
+    with pytest.raises(
+        InputError,
+        match=r"table tblActuals on sheet 'Actuals' would need 1,100,800 rows and end "
+        r"at row 1,100,803, past Excel's last row \(1,048,576\). Nothing was written",
+    ):
         write_frame(book, "tblActuals", frame)
     assert len(read_frame(book, "tblActuals")) < 10  # nothing queued (nor typed into Excel)
     assert sha(path) == before
@@ -69,19 +82,47 @@ def test_a_table_past_excels_last_row_is_refused_before_writing(tmp_path, side):
 
 def test_text_past_a_cells_limit_and_long_column_names_are_refused():
     table = load_layout().table("tblLog")
-    frame = pd.DataFrame({"time": [pd.Timestamp("2026-11-18")], "command": ["x" * 40_000], "user": ["u"],
-                          "data": [""], "details": [""]})
-    with pytest.raises(InputError, match=r"body row 1, column 'Command' would hold 40,000 characters; an Excel "
-                                         r"cell holds at most 32,767"):
+    frame = pd.DataFrame(
+        {
+            "time": [pd.Timestamp("2026-11-18")],
+            "command": ["x" * 40_000],
+            "user": ["u"],
+            "data": [""],
+            "details": [""],
+        }
+    )
+    with pytest.raises(
+        InputError,
+        match=r"body row 1, column 'Command' would hold 40,000 characters; an Excel "
+        r"cell holds at most 32,767",
+    ):
         check_table_write("plan.xlsx", "Log", "tblLog", 1, 3, FrameRows(frame, table))
-    with pytest.raises(InputError, match=r"is 40,008 characters long; Excel allows 255 in a table's column name"):
-        check_table_write("plan.xlsx", "Compare", "tblCompareMonthly", 13, 3,
-                          [["Month", "N" * 40_000 + " revenue"], [None, None]])
+    with pytest.raises(
+        InputError, match=r"is 40,008 characters long; Excel allows 255 in a table's column name"
+    ):
+        check_table_write(
+            "plan.xlsx",
+            "Compare",
+            "tblCompareMonthly",
+            13,
+            3,
+            [["Month", "N" * 40_000 + " revenue"], [None, None]],
+        )
     with pytest.raises(InputError, match="differ only in upper and lower case"):
-        check_table_write("plan.xlsx", "Compare", "tblCompareMonthly", 13, 3,
-                          [["Month", "Base revenue", "BASE revenue"], [None, 1, 2]])
-    with pytest.raises(InputError, match=r"would need 16,390 columns and end past Excel's last column \(16,384"):
-        check_table_write("plan.xlsx", "Compare", "tblCompareMonthly", 1, 3, [[f"c{k}" for k in range(16_390)]])
+        check_table_write(
+            "plan.xlsx",
+            "Compare",
+            "tblCompareMonthly",
+            13,
+            3,
+            [["Month", "Base revenue", "BASE revenue"], [None, 1, 2]],
+        )
+    with pytest.raises(
+        InputError, match=r"would need 16,390 columns and end past Excel's last column \(16,384"
+    ):
+        check_table_write(
+            "plan.xlsx", "Compare", "tblCompareMonthly", 1, 3, [[f"c{k}" for k in range(16_390)]]
+        )
 
 
 def test_the_template_names_are_names_excel_takes():
@@ -89,7 +130,9 @@ def test_the_template_names_are_names_excel_takes():
     assert [s.name for s in layout.sheets if sheet_name_problem(s.name)] == []
     assert [t.name for t in layout.tables if defined_name_problem(t.name)] == []
     assert [r.name for r in layout.settings.rows if defined_name_problem(r.name)] == []
-    assert defined_name_problem("A1") and defined_name_problem("R1C1") and sheet_name_problem("x" * 32)
+    assert (
+        defined_name_problem("A1") and defined_name_problem("R1C1") and sheet_name_problem("x" * 32)
+    )
 
 
 def test_the_log_keeps_its_details_to_a_cell(book_copy, capsys):
@@ -111,10 +154,15 @@ def test_a_full_disk_during_save_is_named(book_copy, capsys, monkeypatch):
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(safe_save.os, "fsync", full)  # the disk fills up while the new file is flushed
+    monkeypatch.setattr(
+        safe_save.os, "fsync", full
+    )  # the disk fills up while the new file is flushed
     code, err = run(capsys, "flag-drift", str(book_copy))
     assert code == 3
-    assert "Error: Cannot save plan.xlsx: the disk is full (No space left on device). Free some space" in err
+    assert (
+        "Error: Cannot save plan.xlsx: the disk is full (No space left on device). Free some space"
+        in err
+    )
     assert sha(book_copy) == before and unfinished_saves(book_copy) == []
 
 
@@ -127,10 +175,19 @@ def test_a_file_size_limit_during_save_is_named(book_copy):
         from sop_excel.cli import main
         sys.exit(main(["-q", "flag-drift", sys.argv[1]]))
     """)
-    proc = subprocess.run([sys.executable, "-c", script, str(book_copy)], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(book_copy)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
     assert proc.returncode == 3, proc.stderr
-    assert "Cannot save plan.xlsx: the file would be larger than this system allows (File too large)" in proc.stderr
+    assert (
+        "Cannot save plan.xlsx: the file would be larger than this system allows (File too large)"
+        in proc.stderr
+    )
     assert sha(book_copy) == before
 
 
@@ -141,12 +198,17 @@ def test_a_2_gb_actuals_file_is_refused_by_its_size_at_once(book_copy, capsys, t
     t = time.perf_counter()
     code, err = run(capsys, "refresh-actuals", str(book_copy), "--actuals", str(huge))
     assert code == 1 and time.perf_counter() - t < 60
-    assert "Actuals file huge.csv is 2 GB; sop-excel reads such files up to 256 MB. Export only the months" in err
+    assert (
+        "Actuals file huge.csv is 2 GB; sop-excel reads such files up to 256 MB. Export only the months"
+        in err
+    )
 
 
 def test_a_scenario_name_with_invalid_utf8_is_refused(book_copy, capsys):
     before = sha(book_copy)
-    name = b"B\xffase".decode("utf-8", "surrogateescape")  # as Python hands over such a command-line argument
+    name = b"B\xffase".decode(
+        "utf-8", "surrogateescape"
+    )  # as Python hands over such a command-line argument
     code, err = run(capsys, "new-scenario", str(book_copy), name, "--volume", "5%")
     assert code == 2 and "the scenario name 'B\ufffdase' is not valid UTF-8 text" in err
     assert sha(book_copy) == before
@@ -157,7 +219,10 @@ def test_dates_out_of_range_on_the_command_line(capsys, tmp_path):
         with pytest.raises(SystemExit) as exc:
             main(args)
         assert exc.value.code == 2
-        assert "is not a date sop-excel plans with: write a date from 1900 to 2200" in capsys.readouterr().err
+        assert (
+            "is not a date sop-excel plans with: write a date from 1900 to 2200"
+            in capsys.readouterr().err
+        )
 
 
 # -- point 5: hangs ------------------------------------------------------------------------------------
@@ -166,21 +231,27 @@ def test_a_named_pipe_is_refused_not_waited_on(book_copy, capsys, tmp_path, what
     fifo = tmp_path / "pipe" / what
     fifo.parent.mkdir()
     os.mkfifo(fifo)
-    args = {"actuals.csv": ["refresh-actuals", str(book_copy), "--actuals", str(fifo)],
-            "actuals.xlsx": ["refresh-actuals", str(book_copy), "--actuals", str(fifo)],
-            "scenarios.toml": ["import-scenarios", str(book_copy), str(fifo)],
-            "plan.xlsx": ["flag-drift", str(fifo)]}[what]
+    args = {
+        "actuals.csv": ["refresh-actuals", str(book_copy), "--actuals", str(fifo)],
+        "actuals.xlsx": ["refresh-actuals", str(book_copy), "--actuals", str(fifo)],
+        "scenarios.toml": ["import-scenarios", str(book_copy), str(fifo)],
+        "plan.xlsx": ["flag-drift", str(fifo)],
+    }[what]
     t = time.perf_counter()
     code, err = run(capsys, *args)
     assert code in (1, 3) and time.perf_counter() - t < 60
     assert f"{what} is a named pipe (FIFO), not a file; sop-excel reads only files" in err
 
 
-def test_an_endless_sqlite_view_is_stopped_by_the_time_limit(book_copy, capsys, tmp_path, monkeypatch):
+def test_an_endless_sqlite_view_is_stopped_by_the_time_limit(
+    book_copy, capsys, tmp_path, monkeypatch
+):
     db = tmp_path / "endless.sqlite"
     con = sqlite3.connect(db)
-    con.execute("CREATE VIEW actuals AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
-                "SELECT '2026-11-19' AS date, 'PMP-1001' AS item, n AS orders, 1 AS shipments FROM r")
+    con.execute(
+        "CREATE VIEW actuals AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+        "SELECT '2026-11-19' AS date, 'PMP-1001' AS item, n AS orders, 1 AS shipments FROM r"
+    )
     con.commit()
     con.close()
     monkeypatch.setenv("SOP_EXCEL_READ_TIMEOUT", "2")
@@ -188,7 +259,10 @@ def test_an_endless_sqlite_view_is_stopped_by_the_time_limit(book_copy, capsys, 
     t = time.perf_counter()
     code, err = run(capsys, "refresh-actuals", str(book_copy), "--actuals", str(db))
     assert code == 1 and time.perf_counter() - t < 120
-    assert "Reading actuals from endless.sqlite, table actuals, took more than 2 s and was stopped" in err
+    assert (
+        "Reading actuals from endless.sqlite, table actuals, took more than 2 s and was stopped"
+        in err
+    )
     assert sha(book_copy) == before
 
 
@@ -197,46 +271,85 @@ def test_830_parts_of_zeros_are_refused_before_inflating(tmp_path, capsys):
     bomb.write_bytes(many_parts_bomb())  # 8.3 GB of zeros in 836 parts, 8 MB on disk
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     code, err = run(capsys, "flag-drift", str(bomb))
-    assert code == 3 and resource.getrusage(resource.RUSAGE_SELF).ru_utime - ru < 5  # nothing inflated
-    assert ("bomb.xlsx inflates beyond safe limits (836 parts would inflate from 8,078,721 to 8,300,002,333 "
-            "bytes, 1,027 to 1); it may be a zip bomb") in err
+    assert (
+        code == 3 and resource.getrusage(resource.RUSAGE_SELF).ru_utime - ru < 5
+    )  # nothing inflated
+    assert (
+        "bomb.xlsx inflates beyond safe limits (836 parts would inflate from 8,078,721 to 8,300,002,333 "
+        "bytes, 1,027 to 1); it may be a zip bomb"
+    ) in err
 
 
 # -- point 6: scenario values that make no sense ------------------------------------------------------
 def test_new_scenario_that_matches_nothing_is_refused(book_copy, capsys):
     before = sha(book_copy)
-    code, err = run(capsys, "new-scenario", str(book_copy), "Promo", "--volume", "5%", "--family", "Nope")
-    assert code == 1 and "New scenario 'Promo', volume driver: 'Nope' is not a family on the Items sheet" in err
-    code, err = run(capsys, "new-scenario", str(book_copy), "Promo", "--volume", "5%", "--item", "NOPE-1")
+    code, err = run(
+        capsys, "new-scenario", str(book_copy), "Promo", "--volume", "5%", "--family", "Nope"
+    )
+    assert (
+        code == 1
+        and "New scenario 'Promo', volume driver: 'Nope' is not a family on the Items sheet" in err
+    )
+    code, err = run(
+        capsys, "new-scenario", str(book_copy), "Promo", "--volume", "5%", "--item", "NOPE-1"
+    )
     assert code == 1 and "'NOPE-1' is not an item on the Items sheet (nor a launch)" in err
-    code, err = run(capsys, "new-scenario", str(book_copy), "Promo", "--volume", "5%", "--months", "2031-01:2031-06")
-    assert code == 1 and "Scenario 'Promo' was not created: its drivers change nothing in the plan's horizon" in err
+    code, err = run(
+        capsys,
+        "new-scenario",
+        str(book_copy),
+        "Promo",
+        "--volume",
+        "5%",
+        "--months",
+        "2031-01:2031-06",
+    )
+    assert (
+        code == 1
+        and "Scenario 'Promo' was not created: its drivers change nothing in the plan's horizon"
+        in err
+    )
     code, err = run(capsys, "new-scenario", str(book_copy), "Promo", "--volume", "inf")
-    assert code == 1 and "inf is not a volume change sop-excel applies (from -100% to +1,000%)" in err
+    assert (
+        code == 1 and "inf is not a volume change sop-excel applies (from -100% to +1,000%)" in err
+    )
     assert sha(book_copy) == before
 
 
 def test_a_driver_that_changes_nothing_is_warned_about(book_copy, capsys):
     book = ZipIO(book_copy)
     drivers = read_frame(book, "tblDrivers")
-    drivers.loc[0, "from_month"], drivers.loc[0, "to_month"] = pd.Timestamp("2031-01-01"), pd.Timestamp("2031-03-01")
+    drivers.loc[0, "from_month"], drivers.loc[0, "to_month"] = (
+        pd.Timestamp("2031-01-01"),
+        pd.Timestamp("2031-03-01"),
+    )
     write_frame(book, "tblDrivers", drivers)
     book.save()
     capsys.readouterr()
     assert main(["-q", "compare-scenarios", str(book_copy)]) == 0
     out = capsys.readouterr().out
-    assert "Warning: 1 scenario driver(s) change nothing: their family, item, resource or months match nothing" in out
+    assert (
+        "Warning: 1 scenario driver(s) change nothing: their family, item, resource or months match nothing"
+        in out
+    )
     assert "Sheet 'Scenarios', row 4 (scenario" in out
 
 
 # -- point 9: unfinished saves --------------------------------------------------------------------------
-def test_unfinished_saves_are_named_for_what_they_are_and_cleaned_by_the_next_command(book_copy, caplog):
+def test_unfinished_saves_are_named_for_what_they_are_and_cleaned_by_the_next_command(
+    book_copy, caplog
+):
     seen = []
-    atomic_write(book_copy, lambda tmp: (seen.append(tmp.name), tmp.write_bytes(book_copy.read_bytes())),
-                 backups=0)
+    atomic_write(
+        book_copy,
+        lambda tmp: (seen.append(tmp.name), tmp.write_bytes(book_copy.read_bytes())),
+        backups=0,
+    )
     assert seen[0].startswith(f".plan.xlsx.{UNFINISHED}-") and seen[0].endswith(".tmp")
-    left = [book_copy.parent / f".plan.xlsx.{UNFINISHED}-k1ll3d.tmp",  # what a kill leaves
-            book_copy.parent / ".plan.abc123.xlsx.tmp"]  # the name earlier versions used
+    left = [
+        book_copy.parent / f".plan.xlsx.{UNFINISHED}-k1ll3d.tmp",  # what a kill leaves
+        book_copy.parent / ".plan.abc123.xlsx.tmp",
+    ]  # the name earlier versions used
     for p in left:
         p.write_bytes(b"half a zip")
     assert unfinished_saves(book_copy) == sorted(left)

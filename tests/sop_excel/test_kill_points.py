@@ -14,11 +14,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("command", ["refresh-actuals", "refresh-forecast"])
-def test_a_command_killed_anywhere_leaves_the_old_file_or_a_complete_new_one(book_copy, tmp_path, command):
+def test_a_command_killed_anywhere_leaves_the_old_file_or_a_complete_new_one(
+    book_copy, tmp_path, command
+):
     actuals = next(book_copy.parent.glob("*_actuals_*.csv"))
     original = tmp_path / "original.xlsx"
     shutil.copyfile(book_copy, original)
-    whole = run_killed(book_copy, command, after=10_000, actuals=actuals)  # not killed: how long it takes
+    whole = run_killed(
+        book_copy, command, after=10_000, actuals=actuals
+    )  # not killed: how long it takes
     assert whole.result == "finished"
     outcomes = []
     points = [dict(on_save=d) for d in (0.0, 0.01, 0.05)]
@@ -32,4 +36,6 @@ def test_a_command_killed_anywhere_leaves_the_old_file_or_a_complete_new_one(boo
     results = [o.result for o in outcomes]
     assert set(results) <= {"old", "new", "finished"}, results  # judge() fails on anything else
     assert "old" in results and results.count("finished") < len(results), results
-    assert all(o.processes_left == 0 for o in outcomes), [(o.point, o.processes_left) for o in outcomes]
+    assert all(o.processes_left == 0 for o in outcomes), [
+        (o.point, o.processes_left) for o in outcomes
+    ]

@@ -35,8 +35,21 @@ def sim(tmp_path_factory):
 @pytest.fixture(scope="module")
 def final(sim):
     book = ZipIO(sim.path)
-    names = ("tblHistory", "tblMonthAccuracy", "tblLog", "tblForecast", "tblInputs", "tblDrivers", "tblArchive",
-             "tblExceptions", "tblExceptionLog", "tblClosedMonths", "tblActuals", "tblSnapshots", "tblItems")
+    names = (
+        "tblHistory",
+        "tblMonthAccuracy",
+        "tblLog",
+        "tblForecast",
+        "tblInputs",
+        "tblDrivers",
+        "tblArchive",
+        "tblExceptions",
+        "tblExceptionLog",
+        "tblClosedMonths",
+        "tblActuals",
+        "tblSnapshots",
+        "tblItems",
+    )
     frames = {name: read_frame(book, name) for name in names}
     book.close()
     return frames
@@ -52,7 +65,9 @@ def test_history_gains_twelve_months_equal_to_the_daily_sums(sim, final):
         got = hist[hist["month"] == month].set_index("item")["qty"]
         want = sums.xs(month, level="month").reindex(got.index)
         assert got.to_numpy() == pytest.approx(want.to_numpy()), f"{month:%Y-%m}"
-    assert sim.corrected is not None  # the late correction is in its month's total (the sums hold the fix)
+    assert (
+        sim.corrected is not None
+    )  # the late correction is in its month's total (the sums hold the fix)
     old = hist[hist["month"] < sim.months[0]].reset_index(drop=True)
     pd.testing.assert_frame_equal(old, start.reset_index(drop=True), check_dtype=False)
 
@@ -64,11 +79,19 @@ def test_accuracy_has_lags_one_to_three_for_every_closed_month(final, sim):
         lags = set(total.loc[total["month"] == month, "lag"])
         assert {1, 2, 3} <= lags, f"{month:%Y-%m}: lags {sorted(lags)}"
         rows = total[(total["month"] == month) & (total["lag"] <= 3)]
-        assert rows[["final_wmape", "baseline_wmape", "naive_wmape", "bias_pct"]].notna().all().all()
-        fam = journal[(journal["month"] == month) & (journal["level"] == "Family") & (journal["lag"] == 1)]
-        by_lock = fam.groupby("version")[["actual", "final"]].sum()  # two locks in one cycle: two rows
+        assert (
+            rows[["final_wmape", "baseline_wmape", "naive_wmape", "bias_pct"]].notna().all().all()
+        )
+        fam = journal[
+            (journal["month"] == month) & (journal["level"] == "Family") & (journal["lag"] == 1)
+        ]
+        by_lock = fam.groupby("version")[
+            ["actual", "final"]
+        ].sum()  # two locks in one cycle: two rows
         lag1 = rows[rows["lag"] == 1].set_index("version")
-        assert by_lock.to_numpy() == pytest.approx(lag1[["actual", "final"]].reindex(by_lock.index).to_numpy())
+        assert by_lock.to_numpy() == pytest.approx(
+            lag1[["actual", "final"]].reindex(by_lock.index).to_numpy()
+        )
 
 
 def test_the_log_tells_the_story(final, sim):
@@ -81,7 +104,7 @@ def test_the_log_tells_the_story(final, sim):
     # each month as a planner works it: lock the plan, load the actuals, close
     for at, month in zip(firsts.index, sim.months, strict=True):
         start = max([i + 1 for i in closes.index if i < at], default=0)
-        month_log = log.loc[start:at - 1, "command"].tolist()
+        month_log = log.loc[start : at - 1, "command"].tolist()
         assert "lock-plan" in month_log and "refresh-actuals" in month_log, month
         assert month_log.index("lock-plan") < month_log.index("refresh-actuals"), month
     for details in firsts["details"]:
@@ -94,16 +117,24 @@ def test_no_override_or_comment_is_lost(final, sim):
     for t in sim.typed:
         if t["what"] == "Override":
             live = fc[(fc["item"] == t["item"]) & (fc["month"] == t["month"])]
-            kept = archive[(archive["what"] == "Override") & (archive["item"] == t["item"])
-                           & (archive["from_month"] == t["month"])]
+            kept = archive[
+                (archive["what"] == "Override")
+                & (archive["item"] == t["item"])
+                & (archive["from_month"] == t["month"])
+            ]
             where = live if len(live) else kept
             assert len(where) == 1 and where["comment"].iloc[0] == t["comment"], t
             assert where["override" if len(live) else "value"].iloc[0] == t["value"], t
         elif t["what"] == "Sales input":
-            hit = inputs["comment"].eq(t["comment"]).sum() + archive["comment"].eq(t["comment"]).sum()
+            hit = (
+                inputs["comment"].eq(t["comment"]).sum() + archive["comment"].eq(t["comment"]).sum()
+            )
             assert hit == 1, t
         elif t["what"] == "Driver":
-            hit = drivers["comment"].eq(t["comment"]).sum() + archive["comment"].eq(t["comment"]).sum()
+            hit = (
+                drivers["comment"].eq(t["comment"]).sum()
+                + archive["comment"].eq(t["comment"]).sum()
+            )
             assert hit == 1, t
         else:  # an exception's owner, status and comment: on the list or in the exception log
             ex, log = final["tblExceptions"], final["tblExceptionLog"]
@@ -111,7 +142,9 @@ def test_no_override_or_comment_is_lost(final, sim):
     past = archive[archive["what"] == "Override"]
     assert len(past) and (past["from_month"] < sim.months[-1] + pd.DateOffset(months=1)).all()
     log = final["tblExceptionLog"]
-    assert (log["event"] == "month closed").sum() > 0 and log["status"].isin(["Open", "In progress", "Resolved", ""]).all()
+    assert (log["event"] == "month closed").sum() > 0 and log["status"].isin(
+        ["Open", "In progress", "Resolved", ""]
+    ).all()
 
 
 def test_the_workbook_and_the_commands_do_not_grow_beyond_the_data(sim, final):
@@ -125,22 +158,34 @@ def test_the_workbook_and_the_commands_do_not_grow_beyond_the_data(sim, final):
     # (7), and lag 1 of the last 12 closed months; once the locks fill that, one row per item
     # and cycle more (the lag-1 months), until there are 12 of them
     assert rows["tblSnapshots"].max() <= n_items * (28 + 7 + 7 + 7 + 12)
-    assert (rows["tblSnapshots"].diff().iloc[CYCLES // 2:] <= n_items).all()
+    assert (rows["tblSnapshots"].diff().iloc[CYCLES // 2 :] <= n_items).all()
     # what grows is records of the closed months (History, accuracy, logs, archive): by about
     # the same each cycle, not more and more
-    records = ["tblHistory", "tblMonthAccuracy", "tblLog", "tblExceptionLog", "tblArchive", "tblClosedMonths",
-               "tblSnapshots"]
+    records = [
+        "tblHistory",
+        "tblMonthAccuracy",
+        "tblLog",
+        "tblExceptionLog",
+        "tblArchive",
+        "tblClosedMonths",
+        "tblSnapshots",
+    ]
     steps = rows[records].diff().dropna()
-    first, last = steps.iloc[: CYCLES // 2], steps.iloc[CYCLES // 2:]
+    first, last = steps.iloc[: CYCLES // 2], steps.iloc[CYCLES // 2 :]
     assert (last.mean() <= first.max() * 1.5 + 5).all(), steps
     sizes = np.diff(sim.sizes)
-    assert sizes[CYCLES // 2:].mean() <= 1.5 * sizes[: CYCLES // 2].mean(), sizes
+    assert sizes[CYCLES // 2 :].mean() <= 1.5 * sizes[: CYCLES // 2].mean(), sizes
     # each command's work (cells read and written) grows only with those records
     cells = pd.DataFrame([vars(s) for s in sim.steps])
     record_cells = (rows[records] * 18).sum(axis=1)  # at most 18 columns each
     growth = float(record_cells.iloc[-1] - record_cells.iloc[1])
     for command in ("lock-plan", "refresh-actuals", "close-month"):
-        work = cells[(cells["command"] == command)].groupby("cycle")[["cells_read", "cells_written"]].sum().sum(axis=1)
+        work = (
+            cells[(cells["command"] == command)]
+            .groupby("cycle")[["cells_read", "cells_written"]]
+            .sum()
+            .sum(axis=1)
+        )
         assert work.iloc[-1] - work.iloc[1] <= 3 * growth, (command, work.tolist(), growth)
 
 

@@ -29,8 +29,12 @@ def sha(path):
 def _formulas(path, sheet):
     wb = openpyxl.load_workbook(path, read_only=True)
     try:
-        return {c.coordinate: c.value for row in wb[sheet].iter_rows() for c in row
-                if getattr(c, "data_type", None) == "f"}
+        return {
+            c.coordinate: c.value
+            for row in wb[sheet].iter_rows()
+            for c in row
+            if getattr(c, "data_type", None) == "f"
+        }
     finally:
         wb.close()
 
@@ -38,7 +42,12 @@ def _formulas(path, sheet):
 def _values(path, sheet):
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        return {c.coordinate: c.value for row in wb[sheet].iter_rows() for c in row if hasattr(c, "coordinate")}
+        return {
+            c.coordinate: c.value
+            for row in wb[sheet].iter_rows()
+            for c in row
+            if hasattr(c, "coordinate")
+        }
     finally:
         wb.close()
 
@@ -50,9 +59,16 @@ def test_override_reason_and_comment_formulas_survive_every_command(book_copy, c
     before = _formulas(book_copy, "Forecast")
     assert main(["-q", "refresh-forecast", str(book_copy)]) == 0
     out = capsys.readouterr().out
-    assert "Overrides kept: 3 (2 of them formulas, kept as formulas)." in out  # was "Overrides kept: 1"
+    assert (
+        "Overrides kept: 3 (2 of them formulas, kept as formulas)." in out
+    )  # was "Overrides kept: 1"
     assert "Sheet 'Forecast', cell O6 =N6*1.1 = 170.5" in out  # depends on other cells: said so
-    for cmd in (["compare-scenarios"], ["new-scenario", "--volume", "2%"], ["lock-plan"], ["flag-drift"]):
+    for cmd in (
+        ["compare-scenarios"],
+        ["new-scenario", "--volume", "2%"],
+        ["lock-plan"],
+        ["flag-drift"],
+    ):
         args = [cmd[0], str(book_copy), *(["Plus"] if cmd[0] == "new-scenario" else []), *cmd[1:]]
         assert main(["-q", *args]) == 0, capsys.readouterr().err
     after = _formulas(book_copy, "Forecast")
@@ -66,7 +82,9 @@ def test_override_reason_and_comment_formulas_survive_every_command(book_copy, c
 
 
 def test_a_formula_moves_with_its_row_when_the_horizon_rolls(book_copy):
-    ref = type_formula(book_copy, "tblForecast", "Override", 3, "=N6*1.1", "170.5")  # item 1, month 3
+    ref = type_formula(
+        book_copy, "tblForecast", "Override", 3, "=N6*1.1", "170.5"
+    )  # item 1, month 3
     item, month = (read_frame(ZipIO(book_copy), "tblForecast").loc[2, k] for k in ("item", "month"))
     book = ZipIO(book_copy)
     settings = read_frame(book, "tblSettings")
@@ -77,7 +95,9 @@ def test_a_formula_moves_with_its_row_when_the_horizon_rolls(book_copy):
     frame = read_frame(ZipIO(book_copy), "tblForecast")
     row = frame[(frame["item"] == item) & (frame["month"] == month)].index[0]
     assert row == 1  # a month earlier in the table: one row up
-    assert ref == "O6" and _formulas(book_copy, "Forecast")["O5"] == "=N5*1.1"  # same row's Consensus
+    assert (
+        ref == "O6" and _formulas(book_copy, "Forecast")["O5"] == "=N5*1.1"
+    )  # same row's Consensus
     assert frame.loc[row, "override"] == pytest.approx(170.5)
 
 
@@ -101,13 +121,19 @@ def test_the_openpyxl_side_reads_formula_values_and_keeps_them(book_copy, monkey
     assert slow.read_table("tblForecast")[2][14] == Formula("=2*60", 120)
     assert read_frame(slow, "tblForecast").loc[1, "override"] == 120.0  # was empty
     monkeypatch.setenv("SOP_EXCEL_IO", "openpyxl")
-    assert main(["-q", "flag-drift", str(book_copy)]) == 0  # saves the whole file, Forecast not written
+    assert (
+        main(["-q", "flag-drift", str(book_copy)]) == 0
+    )  # saves the whole file, Forecast not written
     assert _formulas(book_copy, "Forecast")[o5] == "=2*60"
-    assert _values(book_copy, "Forecast")[o5] == 120  # its cached value kept (all were lost on save)
+    assert (
+        _values(book_copy, "Forecast")[o5] == 120
+    )  # its cached value kept (all were lost on save)
     capsys.readouterr()
     type_formula(book_copy, "tblForecast", "Override", 3, "=1/0", "#DIV/0!", "e")
     assert main(["-q", "compare-scenarios", str(book_copy)]) == 1
-    assert "cell O6: '=1/0' is a formula whose value is the error #DIV/0!" in capsys.readouterr().err
+    assert (
+        "cell O6: '=1/0' is a formula whose value is the error #DIV/0!" in capsys.readouterr().err
+    )
 
 
 def test_the_calamine_reader_hands_a_typed_formula_to_the_xml_reader(book_copy):
@@ -120,12 +146,22 @@ def test_the_calamine_reader_hands_a_typed_formula_to_the_xml_reader(book_copy):
     assert not book._has_typed_formulas(book._find("tblActuals"))  # a sheet without formulas
 
 
-@pytest.mark.parametrize("formula, cached, kind, says", [
-    ("=A1+1", None, None, "'=A1+1' is a formula without a computed value. Open the workbook in Excel"),
-    ("=1/0", "#DIV/0!", "e", "'=1/0' is a formula whose value is the error #DIV/0!"),
-    ("=NA()", "#N/A", "e", "'=NA()' is a formula whose value is the error #N/A"),
-])
-def test_a_formula_without_a_usable_value_is_named_by_its_cell(book_copy, capsys, formula, cached, kind, says):
+@pytest.mark.parametrize(
+    "formula, cached, kind, says",
+    [
+        (
+            "=A1+1",
+            None,
+            None,
+            "'=A1+1' is a formula without a computed value. Open the workbook in Excel",
+        ),
+        ("=1/0", "#DIV/0!", "e", "'=1/0' is a formula whose value is the error #DIV/0!"),
+        ("=NA()", "#N/A", "e", "'=NA()' is a formula whose value is the error #N/A"),
+    ],
+)
+def test_a_formula_without_a_usable_value_is_named_by_its_cell(
+    book_copy, capsys, formula, cached, kind, says
+):
     ref = type_formula(book_copy, "tblForecast", "Override", 3, formula, cached, kind)
     before = sha(book_copy)
     for cmd in ("refresh-forecast", "compare-scenarios", "check"):
@@ -143,8 +179,13 @@ def test_live_excel_keeps_a_formula_and_reads_errors_as_errors(book_copy):
     write_frame(book, "tblForecast", old)  # what every S&OP command does with it
     sheet = book.book.sheets["Forecast"]
     assert sheet.formulas[(5, 15)] == "=2*60"
-    sheet.formulas[(6, 15)], sheet.values[(6, 15)] = "=1/0", "#DIV/0!"  # Excel's value, with err_to_str
-    with pytest.raises(InputError, match=r"cell O6: '=1/0' is a formula whose value is the error #DIV/0!"):
+    sheet.formulas[(6, 15)], sheet.values[(6, 15)] = (
+        "=1/0",
+        "#DIV/0!",
+    )  # Excel's value, with err_to_str
+    with pytest.raises(
+        InputError, match=r"cell O6: '=1/0' is a formula whose value is the error #DIV/0!"
+    ):
         read_frame(book, "tblForecast")
 
 
@@ -159,7 +200,9 @@ def test_exception_owner_formula_survives_refresh_actuals(book_copy):
 def test_scenario_list_and_driver_formulas_survive_new_scenario(book_copy, capsys):
     """Tables a command appends to (the scenario list and drivers) keep their formulas too."""
     d = type_formula(book_copy, "tblDrivers", "Value", 1, "=0.05*2", "0.1")
-    s = type_formula(book_copy, "tblScenarioList", "Description", 2, '="Key "&"account"', "Key account", "str")
+    s = type_formula(
+        book_copy, "tblScenarioList", "Description", 2, '="Key "&"account"', "Key account", "str"
+    )
     value = read_frame(ZipIO(book_copy), "tblDrivers").loc[0, "value"]
     assert value == pytest.approx(0.1)
     assert main(["-q", "new-scenario", str(book_copy), "Plus", "--volume", "2%"]) == 0

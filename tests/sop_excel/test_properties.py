@@ -35,9 +35,12 @@ NUMBER = st.one_of(st.none(), st.floats(-1e9, 1e9, allow_nan=False, allow_infini
 
 def _column(kind: str, n: int, key: bool, nonempty: bool = False) -> st.SearchStrategy[list]:
     if nonempty and not key:  # another key column: never empty
-        one = {"text": TEXT.filter(bool), "int": st.integers(-10**6, 10**6)}.get(
-            kind, st.dates(dt.date(2000, 1, 1), dt.date(2060, 12, 31)).map(
-                lambda d: pd.Timestamp(d.replace(day=1))))
+        one = {"text": TEXT.filter(bool), "int": st.integers(-(10**6), 10**6)}.get(
+            kind,
+            st.dates(dt.date(2000, 1, 1), dt.date(2060, 12, 31)).map(
+                lambda d: pd.Timestamp(d.replace(day=1))
+            ),
+        )
         return st.lists(one, min_size=n, max_size=n)
     if key:  # unique and never empty
         if kind in {"date", "month", "datetime"}:
@@ -54,10 +57,11 @@ def _column(kind: str, n: int, key: bool, nonempty: bool = False) -> st.SearchSt
         return st.lists(st.one_of(st.none(), day.map(pd.Timestamp)), min_size=n, max_size=n)
     if kind == "datetime":
         moment = st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2060, 1, 1)).map(
-            lambda d: pd.Timestamp(d.replace(microsecond=0)))
+            lambda d: pd.Timestamp(d.replace(microsecond=0))
+        )
         return st.lists(st.one_of(st.none(), moment), min_size=n, max_size=n)
     if kind == "int":
-        return st.lists(st.one_of(st.none(), st.integers(-10**6, 10**6)), min_size=n, max_size=n)
+        return st.lists(st.one_of(st.none(), st.integers(-(10**6), 10**6)), min_size=n, max_size=n)
     return st.lists(NUMBER, min_size=n, max_size=n)
 
 
@@ -116,7 +120,9 @@ def actuals_rows(demo_book):
     return csv.read_text(encoding="utf-8").splitlines()
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_loading_the_same_actuals_twice_equals_once(demo_book, actuals_rows, data, monkeypatch):
     monkeypatch.setenv("SOP_EXCEL_BACKUPS", "0")
@@ -157,7 +163,9 @@ def _planner_edit(table, draw) -> dict[str, object]:
     return out
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_a_refresh_never_changes_a_cell_a_planner_owns(demo_book, data, monkeypatch):
     monkeypatch.setenv("SOP_EXCEL_BACKUPS", "0")
@@ -171,26 +179,38 @@ def test_a_refresh_never_changes_a_cell_a_planner_owns(demo_book, data, monkeypa
             table = LAYOUT.table(name)
             rows = io.read_table(name)
             header = [str(h) for h in rows[0]]
-            picked = data.draw(st.lists(st.integers(1, len(rows) - 1), min_size=1, max_size=5, unique=True))
+            picked = data.draw(
+                st.lists(st.integers(1, len(rows) - 1), min_size=1, max_size=5, unique=True)
+            )
             for i in picked:
                 for col, value in _planner_edit(table, data.draw).items():
                     rows[i][header.index(col)] = value
             io.write_table(name, rows)
         io.save()
-        before = {n: _planner_values(ZipIO(book).read_table(n), LAYOUT.table(n))
-                  for n in ("tblForecast", "tblExceptions")}
+        before = {
+            n: _planner_values(ZipIO(book).read_table(n), LAYOUT.table(n))
+            for n in ("tblForecast", "tblExceptions")
+        }
         csv = next(Path(tmp).glob("*_actuals_*.csv"))
         assert main(["-q", "refresh-actuals", str(book), "--actuals", str(csv)]) == 0
         assert main(["-q", "flag-drift", str(book)]) == 0
-        after = {n: _planner_values(ZipIO(book).read_table(n), LAYOUT.table(n))
-                 for n in ("tblForecast", "tblExceptions")}
+        after = {
+            n: _planner_values(ZipIO(book).read_table(n), LAYOUT.table(n))
+            for n in ("tblForecast", "tblExceptions")
+        }
     assert after["tblForecast"] == before["tblForecast"]  # every forecast row stays
     kept = before["tblExceptions"].keys() & after["tblExceptions"].keys()
     # The one rule: a live exception whose status was cleared reads "Open" (documented default).
     table = LAYOUT.table("tblExceptions")
-    status = [c.header for c in table.columns if c.owner == "planner"].index(table.column("status").header)
+    status = [c.header for c in table.columns if c.owner == "planner"].index(
+        table.column("status").header
+    )
 
     def typed(values: tuple) -> tuple:
-        return tuple(("Open" if j == status and v in (None, "") else v) for j, v in enumerate(values))
+        return tuple(
+            ("Open" if j == status and v in (None, "") else v) for j, v in enumerate(values)
+        )
 
-    assert {k: after["tblExceptions"][k] for k in kept} == {k: typed(before["tblExceptions"][k]) for k in kept}
+    assert {k: after["tblExceptions"][k] for k in kept} == {
+        k: typed(before["tblExceptions"][k]) for k in kept
+    }

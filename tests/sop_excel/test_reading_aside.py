@@ -23,12 +23,16 @@ def _pid_frame(n: int) -> pd.DataFrame:
 
 
 def _bad(_: int) -> pd.DataFrame:
-    raise InputError("File a.csv has values sop-excel cannot use",
-                     [CellProblem("File a.csv, row 3, column 'orders'", "lots", "is not a number", "Fix it.")])
+    raise InputError(
+        "File a.csv has values sop-excel cannot use",
+        [CellProblem("File a.csv, row 3, column 'orders'", "lots", "is not a number", "Fix it.")],
+    )
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
-                    reason="helper processes are forked on Linux with more than one core only")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
+    reason="helper processes are forked on Linux with more than one core only",
+)
 def test_the_source_is_read_in_another_process(monkeypatch):
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
     with aside.reading_aside(_pid_frame, 3) as result:
@@ -53,7 +57,10 @@ def _unpicklable(_: int) -> pd.DataFrame:
 
 def test_an_error_that_does_not_pickle_still_comes_back(monkeypatch):
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
-    with aside.reading_aside(_unpicklable, 1) as result, pytest.raises(SopExcelError, match="the driver said no"):
+    with (
+        aside.reading_aside(_unpicklable, 1) as result,
+        pytest.raises(SopExcelError, match="the driver said no"),
+    ):
         result()
 
 
@@ -115,8 +122,14 @@ def test_a_killed_command_leaves_neither_its_lock_nor_its_reader(tmp_path, monke
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
     book = tmp_path / "plan.xlsx"
     book.write_bytes(b"")
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED, str(book)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED, str(book)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout.readline().strip() == "reading"
     assert proc.wait(timeout=60) == -signal.SIGKILL  # the command, not its reader
     proc.stdout.close()

@@ -17,20 +17,30 @@ from sop_excel.workbook.libreoffice import find_soffice, recalculate, recalculat
 from tests.sop_excel.ooxml import ooxml_errors
 from tests.sop_excel.tiny import build_tiny
 
-pytestmark = [pytest.mark.libreoffice,
-              pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed")]
+pytestmark = [
+    pytest.mark.libreoffice,
+    pytest.mark.skipif(find_soffice() is None, reason="LibreOffice is not installed"),
+]
 
 SCENARIOS = '[[scenario]]\nname = "Base"\n\n[[scenario]]\nname = "Lean"\nparent = "Base"\ndriver = [{ kind = "volume", value = -0.1 }]\n'
 
 
 def _commands(book, folder) -> list[list[str]]:
-    (folder / "day.csv").write_text("date,item,orders,shipments\n2026-11-04,A-1,2,2\n2026-11-05,B-1,5,4\n")
+    (folder / "day.csv").write_text(
+        "date,item,orders,shipments\n2026-11-04,A-1,2,2\n2026-11-05,B-1,5,4\n"
+    )
     (folder / "plan.toml").write_text(SCENARIOS)
     b = str(book)
-    return [["refresh-forecast", b], ["new-scenario", b, "Promo", "--volume", "5%"],
-            ["compare-scenarios", b], ["export-scenarios", b, "--out", str(folder / "out.toml")],
-            ["lock-plan", b], ["refresh-actuals", b, "--source", str(folder / "day.csv")], ["flag-drift", b],
-            ["import-scenarios", b, str(folder / "plan.toml")]]
+    return [
+        ["refresh-forecast", b],
+        ["new-scenario", b, "Promo", "--volume", "5%"],
+        ["compare-scenarios", b],
+        ["export-scenarios", b, "--out", str(folder / "out.toml")],
+        ["lock-plan", b],
+        ["refresh-actuals", b, "--source", str(folder / "day.csv")],
+        ["flag-drift", b],
+        ["import-scenarios", b, str(folder / "plan.toml")],
+    ]
 
 
 before: dict[str, set[str]] = {}

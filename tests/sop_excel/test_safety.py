@@ -53,7 +53,11 @@ def test_backups_rotate_and_keep_the_configured_number(tmp_path, monkeypatch):
     for k in range(5):
         atomic_write(target, lambda p, k=k: p.write_bytes(f"version {k}".encode()))
     assert target.read_bytes() == b"version 4"
-    assert [p.read_bytes() for p in backup_paths(target)] == [b"version 3", b"version 2", b"version 1"]
+    assert [p.read_bytes() for p in backup_paths(target)] == [
+        b"version 3",
+        b"version 2",
+        b"version 1",
+    ]
     assert backup_paths(target)[0].parent.name == BACKUP_DIR
     monkeypatch.setenv("SOP_EXCEL_BACKUPS", "1")  # fewer wanted: the extra ones go
     atomic_write(target, lambda p: p.write_bytes(b"version 5"))
@@ -92,7 +96,10 @@ def test_save_keeps_the_file_permissions(tmp_path):
 def test_cli_backups_option_and_owner_file(book_copy, capsys):
     csv = next(book_copy.parent.glob("*_actuals_*.csv"))
     original = book_copy.read_bytes()
-    assert main(["-q", "--backups", "2", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
+    assert (
+        main(["-q", "--backups", "2", "refresh-actuals", str(book_copy), "--actuals", str(csv)])
+        == 0
+    )
     assert [p.read_bytes() for p in backup_paths(book_copy)] == [original]
     assert not lock_path(book_copy).exists()  # released
     with pytest.raises(SystemExit) as exc:
@@ -105,7 +112,9 @@ def test_cli_backups_option_and_owner_file(book_copy, capsys):
     before = sha(book_copy)
     assert main(["flag-drift", str(book_copy)]) == 3
     err = capsys.readouterr().err
-    assert "is open in Excel (found ~$plan.xlsx). Close it in Excel" in err and "Traceback" not in err
+    assert (
+        "is open in Excel (found ~$plan.xlsx). Close it in Excel" in err and "Traceback" not in err
+    )
     assert sha(book_copy) == before
 
 
@@ -129,9 +138,19 @@ def test_a_process_killed_mid_save_leaves_the_old_file_intact(book_copy, how):
         cmd = [PY, "-c", _SAVER, str(book_copy)]
     else:  # the real command (ZipIO side), killed during its save
         csv = next(book_copy.parent.glob("*_actuals_*.csv"))
-        cmd = [PY, "-m", "sop_excel", "-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]
-    proc = subprocess.Popen(cmd, env=_env(), cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+        cmd = [
+            PY,
+            "-m",
+            "sop_excel",
+            "-q",
+            "refresh-actuals",
+            str(book_copy),
+            "--actuals",
+            str(csv),
+        ]
+    proc = subprocess.Popen(
+        cmd, env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     pattern = f".{book_copy.name}.sop-excel-unfinished-save-*.tmp"
     deadline = time.monotonic() + 120
     seen = None
@@ -148,7 +167,9 @@ def test_a_process_killed_mid_save_leaves_the_old_file_intact(book_copy, how):
     assert seen is not None, f"the save was not caught in the act: {proc.returncode} {err}"
     assert proc.returncode == -signal.SIGKILL
     assert sha(book_copy) == before  # byte-identical ...
-    assert "Forecast" in openpyxl.load_workbook(book_copy, read_only=True).sheetnames  # ... and opens
+    assert (
+        "Forecast" in openpyxl.load_workbook(book_copy, read_only=True).sheetnames
+    )  # ... and opens
     assert backup_paths(book_copy) == []
     if seen.exists():  # a partial temporary file was left: the next save under the lock clears it
         with writer_lock(book_copy):
@@ -168,8 +189,9 @@ _HOLDER = textwrap.dedent("""
 
 
 def _hold_lock(path: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([PY, "-c", _HOLDER, str(path)], env=_env(), cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [PY, "-c", _HOLDER, str(path)], env=_env(), cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -202,8 +224,12 @@ def test_two_refreshes_started_together_one_waits_its_turn(book_copy):
     """Two real CLI processes on one workbook: exactly one writes, the other says why not."""
     csv = next(book_copy.parent.glob("*_actuals_*.csv"))
     cmd = [PY, "-m", "sop_excel", "-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]
-    procs = [subprocess.Popen(cmd, env=_env(), cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            cmd, env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     results = [(p.communicate(timeout=300)[1], p.returncode)[::-1] for p in procs]
     codes = sorted(rc for rc, _ in results)
     assert codes == [0, 3], results
@@ -219,13 +245,16 @@ def test_guard_accepts_what_we_build(demo_book):
     assert time.perf_counter() - t < 5
 
 
-@pytest.mark.parametrize(("make", "phrase"), [
-    (lambda: b"", "is empty"),
-    (lambda: b"date,item\n2026-01-01,A\n", "is not an Excel workbook"),
-    (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old-format .xls"),
-    (lambda: minimal_xlsx()[:-300], "damaged or truncated"),
-    (lambda: billion_laughs_xlsx(), "document type declaration in xl/sharedStrings.xml"),
-])
+@pytest.mark.parametrize(
+    ("make", "phrase"),
+    [
+        (lambda: b"", "is empty"),
+        (lambda: b"date,item\n2026-01-01,A\n", "is not an Excel workbook"),
+        (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old-format .xls"),
+        (lambda: minimal_xlsx()[:-300], "damaged or truncated"),
+        (lambda: billion_laughs_xlsx(), "document type declaration in xl/sharedStrings.xml"),
+    ],
+)
 def test_guard_refuses_with_a_clear_message(tmp_path, make, phrase):
     p = tmp_path / "bad.xlsx"
     p.write_bytes(make())
@@ -288,7 +317,9 @@ def test_hostile_actuals_xlsx_is_an_input_error_not_a_crash(book_copy, tmp_path,
     assert "Traceback" not in err and sha(book_copy) == before
 
 
-def test_unexpected_failure_is_reported_without_traceback_unless_debug(book_copy, capsys, monkeypatch):
+def test_unexpected_failure_is_reported_without_traceback_unless_debug(
+    book_copy, capsys, monkeypatch
+):
     import sop_excel.macros as macros
 
     def boom(*a, **k):
@@ -334,7 +365,9 @@ def test_shallow_check_finds_a_dtd_before_the_root_of_a_large_part(tmp_path, mon
     monkeypatch.setattr(guard, "FULL_SCAN_BYTES", 16)  # every part counts as large here
     p = tmp_path / "laughs.xlsx"
     p.write_bytes(billion_laughs_xlsx())
-    with pytest.raises(WorkbookCorruptError, match="document type declaration in xl/sharedStrings.xml"):
+    with pytest.raises(
+        WorkbookCorruptError, match="document type declaration in xl/sharedStrings.xml"
+    ):
         check_xlsx(p, deep=False)
     with pytest.raises(WorkbookCorruptError, match="document type declaration"):
         OpenpyxlIO(p)
@@ -351,7 +384,9 @@ def test_shallow_check_still_bounds_declared_sizes_and_ratios(tmp_path, monkeypa
         check_xlsx(p, deep=False)
     monkeypatch.setattr(guard, "MAX_MEMBER_BYTES", 1024)
     ok = tmp_path / "ok.xlsx"
-    ok.write_bytes(minimal_xlsx([["date", "item"]] + [["2026-11-02", f"ITEM-{i}"] for i in range(100)]))
+    ok.write_bytes(
+        minimal_xlsx([["date", "item"]] + [["2026-11-02", f"ITEM-{i}"] for i in range(100)])
+    )
     with pytest.raises(WorkbookCorruptError, match="declares"):
         check_xlsx(ok, deep=False)
 
@@ -369,7 +404,9 @@ def test_a_large_part_lying_about_its_size_is_cut_at_the_declared_size(tmp_path,
     assert len(got) <= 1000
 
 
-@pytest.mark.parametrize("text", ["Jan:Feb", "2027-1:2027-3", "2027-13:", ":", "2027-06:2027-01", "next year"])
+@pytest.mark.parametrize(
+    "text", ["Jan:Feb", "2027-1:2027-3", "2027-13:", ":", "2027-06:2027-01", "next year"]
+)
 def test_a_month_range_without_a_year_or_backwards_is_a_usage_error(text, capsys):
     """--months used to take 'Jan:Feb' (pandas guessed a year): now year-month only, in order."""
     with pytest.raises(SystemExit) as exc:

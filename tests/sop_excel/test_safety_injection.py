@@ -23,8 +23,13 @@ MARKERS = ["1+1", "+cmd", "-2+3", "@SUM(A1)", "\t", "\r", "evil", "cmd|"]
 
 def _formula_cells(path):
     wb = openpyxl.load_workbook(path)
-    return wb, [(ws.title, c.coordinate, c.value) for ws in wb.worksheets for row in ws.iter_rows()
-                for c in row if c.data_type == "f"]
+    return wb, [
+        (ws.title, c.coordinate, c.value)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
 
 
 def _assert_no_payload_formula(formulas):
@@ -51,8 +56,21 @@ def test_payloads_through_every_command_stay_text(book_copy, tmp_path, monkeypat
     # command-line text: a scenario name and description, a lock note (a scenario name starting
     # with "=" is refused: Excel's SUMIFS would read it as a comparison, test_excel_fidelity.py)
     name, description = PAYLOADS[3], PAYLOADS[7]
-    assert main(["-q", "new-scenario", str(book_copy), name, "--description", description,
-                 "--volume", "5%"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "new-scenario",
+                str(book_copy),
+                name,
+                "--description",
+                description,
+                "--volume",
+                "5%",
+            ]
+        )
+        == 0
+    )
     assert main(["-q", "lock-plan", str(book_copy), name, "--note", PAYLOADS[3]]) == 0
     # a file name from the outside world: the Log records it
     csv = next(book_copy.parent.glob("*_actuals_*.csv"))
@@ -75,12 +93,21 @@ def test_payloads_through_every_command_stay_text(book_copy, tmp_path, monkeypat
     assert [c.value for c in cells] == [p.strip() for p in PAYLOADS]
 
     def text_cells(sheet, needle):
-        return [c for row in wb[sheet].iter_rows() for c in row
-                if isinstance(c.value, str) and needle in c.value]
+        return [
+            c
+            for row in wb[sheet].iter_rows()
+            for c in row
+            if isinstance(c.value, str) and needle in c.value
+        ]
 
-    for sheet, needle in [("Scenarios", name), ("Scenarios", description), ("Scenario plan", name),
-                          ("Plan of record", name), ("Log", "=1+1 @SUM(A1).csv"),
-                          ("Log", PAYLOADS[3])]:
+    for sheet, needle in [
+        ("Scenarios", name),
+        ("Scenarios", description),
+        ("Scenario plan", name),
+        ("Plan of record", name),
+        ("Log", "=1+1 @SUM(A1).csv"),
+        ("Log", PAYLOADS[3]),
+    ]:
         found = text_cells(sheet, needle)
         assert found, f"{needle!r} not on {sheet}"
         assert {c.data_type for c in found} == {"s"}, (sheet, needle)
@@ -105,9 +132,13 @@ def test_builder_writes_item_names_and_descriptions_as_text(tmp_path, monkeypatc
     _assert_no_payload_formula(formulas)
     # XlsxWriter stores a carriage return as Excel's own escape _x000D_ (Excel reads it back as
     # CR; openpyxl shows the escape)
-    texts = {c.value.replace("_x000D_", "\r"): c.data_type for ws in wb.worksheets
-             for row in ws.iter_rows() for c in row
-             if isinstance(c.value, str) and c.value.replace("_x000D_", "\r") in PAYLOADS}
+    texts = {
+        c.value.replace("_x000D_", "\r"): c.data_type
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.replace("_x000D_", "\r") in PAYLOADS
+    }
     assert set(texts) == set(PAYLOADS)
     assert set(texts.values()) == {"s"}
 

@@ -15,8 +15,13 @@ def _views(path):
     book = OpenpyxlIO(path)
     rows = book.read_table("tblWeekly")
     weekly = pd.DataFrame(rows[1:], columns=rows[0])
-    return (read_settings(book), read_frame(book, "tblSensing"), read_frame(book, "tblWeeks"), weekly,
-            read_frame(book, "tblExecution"))
+    return (
+        read_settings(book),
+        read_frame(book, "tblSensing"),
+        read_frame(book, "tblWeeks"),
+        weekly,
+        read_frame(book, "tblExecution"),
+    )
 
 
 def test_demo_shows_sensing_beside_the_plan_and_13_weeks_with_the_frozen_horizon(demo_book):
@@ -32,8 +37,11 @@ def test_demo_shows_sensing_beside_the_plan_and_13_weeks_with_the_frozen_horizon
     assert (s["change_pct"].abs() > 0.05).any()  # the sample company has items off plan
     # 13 weeks from the as-of week, the first FrozenWeeks frozen
     assert weeks["week"].tolist() == list(range(1, 14))
-    assert pd.Timestamp(weeks["week_start"].iloc[0]) <= pd.Timestamp(settings.as_of) < pd.Timestamp(
-        weeks["week_start"].iloc[1])
+    assert (
+        pd.Timestamp(weeks["week_start"].iloc[0])
+        <= pd.Timestamp(settings.as_of)
+        < pd.Timestamp(weeks["week_start"].iloc[1])
+    )
     assert (weeks["horizon"] == "Frozen").sum() == settings.frozen_weeks
     assert weeks["horizon"].iloc[: settings.frozen_weeks].eq("Frozen").all()
     # the wide grid: a Plan and a Sensed row per item, one column per week, frozen weeks named so
@@ -54,6 +62,10 @@ def test_refresh_actuals_moves_sensing_and_the_weekly_view(book_copy):
     _, sensing1, weeks1, _, _ = _views(book_copy)
     day = pd.read_csv(csv)
     booked = weeks1["orders"].sum() - weeks0["orders"].sum()
-    assert booked == pytest.approx(day["orders"].sum())  # the new day's orders are booked in their week
-    assert sensing1["mtd_orders"].sum() == pytest.approx(sensing0["mtd_orders"].sum() + day["orders"].sum())
+    assert booked == pytest.approx(
+        day["orders"].sum()
+    )  # the new day's orders are booked in their week
+    assert sensing1["mtd_orders"].sum() == pytest.approx(
+        sensing0["mtd_orders"].sum() + day["orders"].sum()
+    )
     assert (sensing1["share"] > sensing0["share"].max() - 1e-9).all()  # the month filled by a day

@@ -38,9 +38,16 @@ def test_consensus_rule_and_family_spread(demo_book):
     # sales and marketing inputs add to the baseline
     row = inputs.iloc[0]
     hit = fc[(fc["Item"] == row["Item"]) & (fc["Month"] == row["Month"])].iloc[0]
-    assert hit["Sales adj"] == pytest.approx(inputs[(inputs["Item"] == row["Item"]) & (inputs["Month"] == row["Month"])
-                                                    & (inputs["Stream"] == "Sales")]["Qty"].sum())
-    assert hit["Consensus"] == pytest.approx(max(0, hit["Baseline"] + hit["Sales adj"] + hit["Marketing adj"]))
+    assert hit["Sales adj"] == pytest.approx(
+        inputs[
+            (inputs["Item"] == row["Item"])
+            & (inputs["Month"] == row["Month"])
+            & (inputs["Stream"] == "Sales")
+        ]["Qty"].sum()
+    )
+    assert hit["Consensus"] == pytest.approx(
+        max(0, hit["Baseline"] + hit["Sales adj"] + hit["Marketing adj"])
+    )
     # a family target is spread by baseline share and the spread adds up to the target
     t = targets.iloc[0]
     fam = fc[(fc["Family"] == t["Family"]) & (fc["Month"] == t["Month"])]
@@ -55,8 +62,25 @@ def test_consensus_rule_and_family_spread(demo_book):
 
 
 def test_new_scenario_export_import_round_trip(book_copy, tmp_path, capsys):
-    assert main(["-q", "new-scenario", str(book_copy), "Stretch", "--from", "Upside", "--volume", "3%",
-                 "--family", "Valves", "--months", "2027-03:2027-12"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "new-scenario",
+                str(book_copy),
+                "Stretch",
+                "--from",
+                "Upside",
+                "--volume",
+                "3%",
+                "--family",
+                "Valves",
+                "--months",
+                "2027-03:2027-12",
+            ]
+        )
+        == 0
+    )
     cmp_ = sheet(book_copy, None, "tblCompare").set_index("Scenario")
     assert "Stretch" in cmp_.index
     assert cmp_.loc["Stretch", "Volume"] > cmp_.loc["Upside", "Volume"]
@@ -78,20 +102,26 @@ def test_new_scenario_export_import_round_trip(book_copy, tmp_path, capsys):
 def test_import_bad_toml_names_the_place_and_leaves_the_book(book_copy, tmp_path, capsys):
     before = book_copy.read_bytes()
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[scenario]]\nname = "A"\n[[scenario.driver]]\nkind = "volume"\nvalue = "lots"\n'
-                   '[[scenario]]\nname = "B"\nparent = "Nope"\n')
+    bad.write_text(
+        '[[scenario]]\nname = "A"\n[[scenario.driver]]\nkind = "volume"\nvalue = "lots"\n'
+        '[[scenario]]\nname = "B"\nparent = "Nope"\n'
+    )
     assert main(["import-scenarios", str(book_copy), str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.toml, scenario #1, driver #1, 'value'" in err
     assert book_copy.read_bytes() == before
-    bad.write_text('[[scenario]]\nname = "A"\nparent = "B"\n[[scenario]]\nname = "B"\nparent = "A"\n')
+    bad.write_text(
+        '[[scenario]]\nname = "A"\nparent = "B"\n[[scenario]]\nname = "B"\nparent = "A"\n'
+    )
     assert main(["import-scenarios", str(book_copy), str(bad)]) == 1
     assert "loop" in capsys.readouterr().err
     assert book_copy.read_bytes() == before
     # a driver that parses but cannot apply is named by its scenario and place in the file
-    bad.write_text('[[scenario]]\nname = "Base"\n[[scenario]]\nname = "Up"\nparent = "Base"\n'
-                   '[[scenario.driver]]\nkind = "volume"\nvalue = 0.05\n'
-                   '[[scenario.driver]]\nkind = "capacity"\nvalue = 0.1\n')
+    bad.write_text(
+        '[[scenario]]\nname = "Base"\n[[scenario]]\nname = "Up"\nparent = "Base"\n'
+        '[[scenario.driver]]\nkind = "volume"\nvalue = 0.05\n'
+        '[[scenario.driver]]\nkind = "capacity"\nvalue = 0.1\n'
+    )
     assert main(["import-scenarios", str(book_copy), str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.toml, scenario 'Up', driver #2: a capacity driver needs a Resource" in err
@@ -102,7 +132,9 @@ def test_import_bad_toml_names_the_place_and_leaves_the_book(book_copy, tmp_path
 def test_lock_plan_records_a_verifiable_version(book_copy):
     before = sheet(book_copy, None, "tblLocks")
     snaps_before = len(sheet(book_copy, None, "tblSnapshots"))
-    assert main(["-q", "lock-plan", str(book_copy), "Close the gap", "--note", "agreed in S&OP"]) == 0
+    assert (
+        main(["-q", "lock-plan", str(book_copy), "Close the gap", "--note", "agreed in S&OP"]) == 0
+    )
     locks = sheet(book_copy, None, "tblLocks")
     assert len(locks) == len(before) + 1
     last = locks.iloc[-1]
@@ -111,9 +143,13 @@ def test_lock_plan_records_a_verifiable_version(book_copy):
     assert (locked["version"] == last["Version"]).all()
     assert content_hash(locked) == last["Content hash"]
     plan = sheet(book_copy, None, "tblScenarioPlan")
-    assert locked["volume"].sum() == pytest.approx(plan[plan["Scenario"] == "Close the gap"]["Volume"].sum())
+    assert locked["volume"].sum() == pytest.approx(
+        plan[plan["Scenario"] == "Close the gap"]["Volume"].sum()
+    )
     snaps = sheet(book_copy, None, "tblSnapshots")
-    new = snaps[snaps["Version"] == last["Version"]]  # the lock's forecast, Settings > Snapshot lags (6) ahead
+    new = snaps[
+        snaps["Version"] == last["Version"]
+    ]  # the lock's forecast, Settings > Snapshot lags (6) ahead
     assert sorted(new["Lag"].unique()) == list(range(7)) and len(new) == 7 * new["Item"].nunique()
     assert snaps_before > 0
     ex = sheet(book_copy, "Execution")

@@ -20,8 +20,11 @@ def test_reads_columns_in_any_order_and_case(tmp_path):
 
 def test_missing_column_names_file_and_found_columns(tmp_path):
     p = write(tmp_path, "date,item,orders\n2026-11-19,A,1\n")
-    with pytest.raises(InputError, match=r"File actuals.csv, row 1 \(header\): missing column "
-                                         r"'shipments'; found 'date', 'item', 'orders'"):
+    with pytest.raises(
+        InputError,
+        match=r"File actuals.csv, row 1 \(header\): missing column "
+        r"'shipments'; found 'date', 'item', 'orders'",
+    ):
         read_actuals_csv(p)
 
 
@@ -33,8 +36,11 @@ def test_text_in_quantity_names_row_and_column(tmp_path):
 
 
 def test_all_problems_at_once(tmp_path):
-    p = write(tmp_path, "date,item,orders,shipments\nyesterday,A,1,1\n2026-11-19,ZZZ,-1,1\n"
-                        "2026-11-19,A,1,1\n2026-11-19,A,2,2\n")
+    p = write(
+        tmp_path,
+        "date,item,orders,shipments\nyesterday,A,1,1\n2026-11-19,ZZZ,-1,1\n"
+        "2026-11-19,A,1,1\n2026-11-19,A,2,2\n",
+    )
     with pytest.raises(InputError) as exc:
         read_actuals_csv(p, known_items={"A"})
     text = str(exc.value)

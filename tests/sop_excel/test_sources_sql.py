@@ -29,8 +29,14 @@ def frame(rows):
     return f
 
 
-NOV = frame([("2026-11-02", "A", 5, 4), ("2026-11-02", "B", 3, 3),
-             ("2026-11-03", "A", 6, 6), ("2026-11-03", "B", 0, 1)])
+NOV = frame(
+    [
+        ("2026-11-02", "A", 5, 4),
+        ("2026-11-02", "B", 3, 3),
+        ("2026-11-03", "A", 6, 6),
+        ("2026-11-03", "B", 0, 1),
+    ]
+)
 
 
 @pytest.fixture
@@ -44,9 +50,11 @@ def test_sqlite_file_round_trip(db):
     got = read_actuals(db, known_items={"A", "B"})
     assert list(got.columns) == list(ACTUALS_COLUMNS)
     assert got["date"].dtype.kind == "M"
-    pd.testing.assert_frame_equal(got.sort_values(["date", "item"]).reset_index(drop=True),
-                                  NOV.astype({"orders": float, "shipments": float, "date": "datetime64[us]"}),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got.sort_values(["date", "item"]).reset_index(drop=True),
+        NOV.astype({"orders": float, "shipments": float, "date": "datetime64[us]"}),
+        check_dtype=False,
+    )
 
 
 def test_url_and_path_read_the_same(db):
@@ -90,11 +98,21 @@ def test_since_is_bound_not_formatted(db, monkeypatch):
 def test_mapping_and_case_insensitive_names(tmp_path):
     path = tmp_path / "erp.sqlite"
     with sqlite3.connect(path) as c:
-        c.execute('CREATE TABLE "Daily Sales" ("Order Date" TEXT, sku TEXT, order_qty REAL, ship_qty REAL)')
+        c.execute(
+            'CREATE TABLE "Daily Sales" ("Order Date" TEXT, sku TEXT, order_qty REAL, ship_qty REAL)'
+        )
         c.execute("INSERT INTO \"Daily Sales\" VALUES ('2026-11-02 00:00:00', 'A', 3, NULL)")
     c.close()
-    got = read_actuals(path, table="daily sales",
-                       mapping={"date": "order date", "item": "SKU", "orders": "order_qty", "shipments": "ship_qty"})
+    got = read_actuals(
+        path,
+        table="daily sales",
+        mapping={
+            "date": "order date",
+            "item": "SKU",
+            "orders": "order_qty",
+            "shipments": "ship_qty",
+        },
+    )
     assert got.iloc[0].tolist() == [pd.Timestamp("2026-11-02"), "A", 3.0, 0.0]
 
 
@@ -125,18 +143,33 @@ def test_bad_values_named_by_table_row_and_key(tmp_path):
     path = tmp_path / "bad.db"
     with sqlite3.connect(path) as c:
         c.execute("CREATE TABLE actuals (date TEXT, item TEXT, orders, shipments)")
-        c.executemany("INSERT INTO actuals VALUES (?, ?, ?, ?)", [
-            ("2026-11-02", "A", 1, 1), ("yesterday", "A", 1, 1), ("2026-11-02", "ZZ", -2, 1),
-            ("2026-11-02", "A", "twelve", 1)])
+        c.executemany(
+            "INSERT INTO actuals VALUES (?, ?, ?, ?)",
+            [
+                ("2026-11-02", "A", 1, 1),
+                ("yesterday", "A", 1, 1),
+                ("2026-11-02", "ZZ", -2, 1),
+                ("2026-11-02", "A", "twelve", 1),
+            ],
+        )
     c.close()
     with pytest.raises(InputError) as exc:
         read_actuals(path, known_items={"A"})
     text = str(exc.value)
-    assert text.startswith("Actuals table actuals in bad.db has values sop-excel cannot load (5 problems)")
-    assert "Table actuals, row 2 (item A, 2026-11-02), column 'orders': 'twelve' is not a number" in text
+    assert text.startswith(
+        "Actuals table actuals in bad.db has values sop-excel cannot load (5 problems)"
+    )
+    assert (
+        "Table actuals, row 2 (item A, 2026-11-02), column 'orders': 'twelve' is not a number"
+        in text
+    )
     assert "Table actuals, row 2 (item A, 2026-11-02): repeats item A on 2026-11-02" in text
-    assert "Table actuals, row 3 (item A, yesterday), column 'date': 'yesterday' is not a date" in text
-    assert "row 4 (item ZZ, 2026-11-02), column 'item': 'ZZ' is not an item on the Items sheet" in text
+    assert (
+        "Table actuals, row 3 (item A, yesterday), column 'date': 'yesterday' is not a date" in text
+    )
+    assert (
+        "row 4 (item ZZ, 2026-11-02), column 'item': 'ZZ' is not an item on the Items sheet" in text
+    )
     assert "row 4 (item ZZ, 2026-11-02), column 'orders': -2 is negative" in text
     assert len(exc.value.problems) == 5
 
@@ -192,11 +225,19 @@ def xlsx(tmp_path, rows, sheet="Actuals", at="B3", extra_sheet=False):
 
 
 def test_xlsx_typed_cells_and_offsets(tmp_path):
-    path = xlsx(tmp_path, [["Date", "Item", "Orders", "Shipments"],
-                           [dt.datetime(2026, 11, 2), "A", 3, None],
-                           [None, None, None, None],
-                           ["2026-11-03", 1001, "1,200", 2.5]], extra_sheet=True)
-    with pytest.raises(InputError, match=r"cell D6: '1,200' could be 1200 \(thousands separator\) or 1.200"):
+    path = xlsx(
+        tmp_path,
+        [
+            ["Date", "Item", "Orders", "Shipments"],
+            [dt.datetime(2026, 11, 2), "A", 3, None],
+            [None, None, None, None],
+            ["2026-11-03", 1001, "1,200", 2.5],
+        ],
+        extra_sheet=True,
+    )
+    with pytest.raises(
+        InputError, match=r"cell D6: '1,200' could be 1200 \(thousands separator\) or 1.200"
+    ):
         read_actuals(path)  # nothing in the file says which separator ',' is
     got = read_actuals(path, since=dt.date(2026, 11, 1), conventions=Conventions(decimal="point"))
     assert got["item"].tolist() == ["A", "1001"]
@@ -205,10 +246,15 @@ def test_xlsx_typed_cells_and_offsets(tmp_path):
 
 
 def test_xlsx_problems_named_by_sheet_and_cell(tmp_path):
-    path = xlsx(tmp_path, [["Date", "Item", "Orders", "Shipments"],
-                           [dt.datetime(2026, 11, 2), "A", "twelve", 1],
-                           [7, "A", -1, 1],
-                           [dt.datetime(2026, 11, 2), "A", 1, 1]])
+    path = xlsx(
+        tmp_path,
+        [
+            ["Date", "Item", "Orders", "Shipments"],
+            [dt.datetime(2026, 11, 2), "A", "twelve", 1],
+            [7, "A", -1, 1],
+            [dt.datetime(2026, 11, 2), "A", 1, 1],
+        ],
+    )
     with pytest.raises(InputError) as exc:
         read_actuals(path)
     text = str(exc.value)
@@ -220,8 +266,11 @@ def test_xlsx_problems_named_by_sheet_and_cell(tmp_path):
 
 def test_xlsx_missing_column_names_header_row(tmp_path):
     path = xlsx(tmp_path, [["Date", "Item", "Qty"], [dt.datetime(2026, 11, 2), "A", 3]])
-    with pytest.raises(InputError, match=r"sheet 'Actuals', row 3 \(header\): missing columns 'orders', "
-                                         r"'shipments'; found 'Date', 'Item', 'Qty'"):
+    with pytest.raises(
+        InputError,
+        match=r"sheet 'Actuals', row 3 \(header\): missing columns 'orders', "
+        r"'shipments'; found 'Date', 'Item', 'Qty'",
+    ):
         read_actuals(path)
 
 
@@ -237,7 +286,9 @@ def test_not_a_workbook(tmp_path):
 
 def test_csv_mapping_and_since(tmp_path):
     p = tmp_path / "erp.csv"
-    p.write_text("order_date,sku,qty,shipped\n2026-11-02,A,1,1\n2026-11-03,A,2,2\n", encoding="utf-8")
+    p.write_text(
+        "order_date,sku,qty,shipped\n2026-11-02,A,1,1\n2026-11-03,A,2,2\n", encoding="utf-8"
+    )
     m = {"date": "order_date", "item": "sku", "orders": "qty", "shipments": "shipped"}
     got = read_actuals(p, mapping=m, since=dt.date(2026, 11, 3))
     assert got["orders"].tolist() == [2.0]

@@ -18,10 +18,17 @@ from sop_excel.workbook.xlsm import FORM_CELLS, RIBBON_CALLBACK, ribbon_buttons
 from sop_excel.workbook.xlwings_io import XlwingsIO
 from tests.sop_excel.workbook.fake_xlwings import FakeBook
 
-CLI_FUNCTIONS = {"refresh_forecast": "refresh_forecast", "new_scenario": "new_scenario",
-                 "compare_scenarios": "compare_scenarios", "lock_plan": "lock_plan",
-                 "refresh_actuals": "refresh_actuals", "flag_drift": "flag_drift",
-                 "meeting_pack": "meeting_pack", "close_month": "close_month", "add_event": "add_event"}
+CLI_FUNCTIONS = {
+    "refresh_forecast": "refresh_forecast",
+    "new_scenario": "new_scenario",
+    "compare_scenarios": "compare_scenarios",
+    "lock_plan": "lock_plan",
+    "refresh_actuals": "refresh_actuals",
+    "flag_drift": "flag_drift",
+    "meeting_pack": "meeting_pack",
+    "close_month": "close_month",
+    "add_event": "add_event",
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +77,17 @@ def test_every_ribbon_tag_has_an_action_and_every_action_a_button():
     tags = {b.tag for b in ribbon_buttons() if b.on_action == RIBBON_CALLBACK}
     assert tags == set(xl.ACTIONS) == set(CLI_FUNCTIONS)
     labels = {b.label for b in ribbon_buttons() if b.on_action == RIBBON_CALLBACK}
-    assert labels == {"Refresh forecast", "New scenario", "Compare scenarios", "Lock plan",
-                      "Refresh actuals", "Flag drift", "Meeting pack", "Close month", "Add event"}
+    assert labels == {
+        "Refresh forecast",
+        "New scenario",
+        "Compare scenarios",
+        "Lock plan",
+        "Refresh actuals",
+        "Flag drift",
+        "Meeting pack",
+        "Close month",
+        "Add event",
+    }
     assert all(re.fullmatch(r"[a-z_]+", t) for t in tags)  # what SopRibbon.bas's SopButton accepts
 
 
@@ -90,7 +106,13 @@ def test_each_button_calls_the_function_its_cli_command_calls(tag, book, monkeyp
         (tmp_path / "day.csv").write_text("date,item,orders,shipments\n2026-11-04,A-1,2,2\n")
         set_setting(book, "Actuals source", "day.csv")
     if tag == "add_event":
-        fill_event(book, kind="Resource down", resource="L1", start=dt.datetime(2026, 11, 20), working_days=2)
+        fill_event(
+            book,
+            kind="Resource down",
+            resource="L1",
+            start=dt.datetime(2026, 11, 20),
+            working_days=2,
+        )
     xl.run(tag)
     assert alert(book) == f"ran {tag}"
     assert len(calls) == 1 and isinstance(calls[0][0], XlwingsIO) and calls[0][0].book is book
@@ -134,8 +156,13 @@ def test_new_scenario_from_the_form(book):
     assert scen.set_index("scenario").loc["Promo", "description"] == "Spring promotion"
     drivers = read_frame(io, "tblDrivers")
     mine = drivers[drivers["scenario"] == "Promo"].set_index("kind")
-    assert mine.loc["volume", "value"] == pytest.approx(0.05) and mine.loc["price", "value"] == pytest.approx(-0.02)
-    assert mine.loc["volume", "family"] == "Pumps" and str(mine.loc["volume", "from_month"])[:7] == "2026-12"
+    assert mine.loc["volume", "value"] == pytest.approx(0.05) and mine.loc[
+        "price", "value"
+    ] == pytest.approx(-0.02)
+    assert (
+        mine.loc["volume", "family"] == "Pumps"
+        and str(mine.loc["volume", "from_month"])[:7] == "2026-12"
+    )
     form = xl.read_form(book)
     assert form["name"] is None and form["volume"] is None and form["parent"] == "Base"
 
@@ -153,17 +180,23 @@ def test_new_scenarios_from_the_ribbon_move_the_compare_chart_out_of_the_table(b
     assert table.shape[1] == 9  # month, budget, 4 + 3 scenarios
     for chart in compare.charts:
         below = chart.top >= table.top + table.height
-        assert below or chart.left >= table.left + table.width, (chart.left, table.left + table.width)
+        assert below or chart.left >= table.left + table.width, (
+            chart.left,
+            table.left + table.width,
+        )
     assert line.left >= table.left + table.width
 
 
-@pytest.mark.parametrize(("fill", "text"), [
-    ({}, "Enter the new scenario's name"),
-    ({"name": "Base"}, "Scenario 'Base' already exists"),
-    ({"name": "X", "parent": "Nope"}, "Parent scenario 'Nope' does not exist"),
-    ({"name": "X", "volume": "lots"}, "'lots' is not a percentage"),
-    ({"name": "X", "from_month": "someday"}, "'someday' is not a month"),
-])
+@pytest.mark.parametrize(
+    ("fill", "text"),
+    [
+        ({}, "Enter the new scenario's name"),
+        ({"name": "Base"}, "Scenario 'Base' already exists"),
+        ({"name": "X", "parent": "Nope"}, "Parent scenario 'Nope' does not exist"),
+        ({"name": "X", "volume": "lots"}, "'lots' is not a percentage"),
+        ({"name": "X", "from_month": "someday"}, "'someday' is not a month"),
+    ],
+)
 def test_new_scenario_problems_are_messages(book, fill, text):
     for key, value in fill.items():
         book.sheets["New scenario"].range(FORM_CELLS[key]).value = value
@@ -180,7 +213,9 @@ def test_refresh_actuals_reads_the_settings_source(book, tmp_path):
     xl.run("refresh_actuals")
     assert "No actuals file at" in alert(book)
     book.app.alerts.clear()
-    (tmp_path / "day.csv").write_text("date,item,orders,shipments\n2026-11-04,A-1,2,2\n2026-11-04,B-1,5,4\n")
+    (tmp_path / "day.csv").write_text(
+        "date,item,orders,shipments\n2026-11-04,A-1,2,2\n2026-11-04,B-1,5,4\n"
+    )
     set_setting(book, "Actuals source", "day.csv")
     xl.run("refresh_actuals")
     text = alert(book)
@@ -195,6 +230,7 @@ def test_unknown_tag_and_unexpected_errors_are_messages(book, monkeypatch):
 
     def boom(io):
         raise KeyError("tblSomething")
+
     monkeypatch.setattr(macros, "compare_scenarios", boom)
     xl.run("compare_scenarios")
     assert alert(book).startswith("sop-excel could not finish (KeyError: 'tblSomething')")
@@ -202,6 +238,7 @@ def test_unknown_tag_and_unexpected_errors_are_messages(book, monkeypatch):
 
     def refuse(io):
         raise InputError("Sheet 'Settings' has values sop-excel cannot use")
+
     monkeypatch.setattr(macros, "compare_scenarios", refuse)
     xl.run("compare_scenarios")
     assert alert(book).startswith("Error: Sheet 'Settings'")
@@ -222,6 +259,7 @@ def test_meeting_pack_writes_the_pdf_beside_the_workbook_and_says_where(book, tm
 def test_show_falls_back_to_the_status_bar(book):
     def no_alert(*a, **k):
         raise AttributeError("alert")
+
     book.app.alert = no_alert
     xl.show(book, "Done.\nMore lines")
     assert book.app.status_bar == "Done."
@@ -240,36 +278,66 @@ def test_close_month_leaves_a_formula_in_the_as_of_date(book):
     sheet = book.sheets["Settings"]
     io = XlwingsIO(book)
     row = next(i for i, r in enumerate(io.read_table("tblSettings")) if r[0] == "As-of date")
-    cell = (sheet.tables["tblSettings"].range.row + row, sheet.tables["tblSettings"].range.column + 1)
+    cell = (
+        sheet.tables["tblSettings"].range.row + row,
+        sheet.tables["tblSettings"].range.column + 1,
+    )
     sheet.formulas[cell] = "=DATE(2026,11,18)"  # as a planner types it; Excel keeps its value
     sheet.values[cell] = dt.datetime(2026, 11, 18)
     with pytest.raises(InputError, match=r"As-of date holds a formula \(=DATE\(2026,11,18\)\)"):
         macros.close_month(io, force=True, today=dt.date(2026, 12, 2))
     assert sheet.formulas[cell] == "=DATE(2026,11,18)"
+
+
 def test_add_event_from_the_new_event_row(book):
-    fill_event(book, kind="Resource down", resource="L1", start=dt.datetime(2026, 11, 20), working_days=2,
-               owner="Plant", comment="motor")
+    fill_event(
+        book,
+        kind="Resource down",
+        resource="L1",
+        start=dt.datetime(2026, 11, 20),
+        working_days=2,
+        owner="Plant",
+        comment="motor",
+    )
     xl.run("add_event")
     text = alert(book)
-    assert text.startswith("Event E1 added: L1 down 2 working days from 2026-11-20 (E1); owner Plant.")
+    assert text.startswith(
+        "Event E1 added: L1 down 2 working days from 2026-11-20 (E1); owner Plant."
+    )
     io = XlwingsIO(book)
     events = read_frame(io, "tblEvents")
     assert events[["id", "kind", "resource", "owner", "status", "comment"]].values.tolist() == [
-        ["E1", "Resource down", "L1", "Plant", "Open", "motor"]]
+        ["E1", "Resource down", "L1", "Plant", "Open", "motor"]
+    ]
     assert read_frame(io, "tblNewEvent").empty  # cleared for the next one
     weeks = read_frame(io, "tblSupplyWeeks").set_index(["resource", "week"])
     assert weeks.loc[("L1", 1), "event_hours"] > 0  # the supply view planned with it
     assert read_frame(io, "tblLog")["command"].tolist()[-1] == "add-event"
 
 
-@pytest.mark.parametrize(("fill", "text"), [
-    ({}, "Fill in the New event row on the Events sheet"),
-    ({"kind": "Resource down", "resource": "NOPE", "start": dt.datetime(2026, 11, 20)},
-     "Sheet 'Events', cell O4: 'NOPE' is not a resource on the Items or Capacity sheet"),
-    ({"kind": "Resource down", "resource": "L1", "start": dt.datetime(2026, 11, 20), "end": dt.datetime(2026, 11, 19)},
-     "Sheet 'Events', cell R4: '2026-11-19' is before From (2026-11-20)"),
-    ({"kind": "Holiday", "start": dt.datetime(2026, 11, 20)}, "Sheet 'Events', cell N4: 'Holiday' is not an event kind"),
-])
+@pytest.mark.parametrize(
+    ("fill", "text"),
+    [
+        ({}, "Fill in the New event row on the Events sheet"),
+        (
+            {"kind": "Resource down", "resource": "NOPE", "start": dt.datetime(2026, 11, 20)},
+            "Sheet 'Events', cell O4: 'NOPE' is not a resource on the Items or Capacity sheet",
+        ),
+        (
+            {
+                "kind": "Resource down",
+                "resource": "L1",
+                "start": dt.datetime(2026, 11, 20),
+                "end": dt.datetime(2026, 11, 19),
+            },
+            "Sheet 'Events', cell R4: '2026-11-19' is before From (2026-11-20)",
+        ),
+        (
+            {"kind": "Holiday", "start": dt.datetime(2026, 11, 20)},
+            "Sheet 'Events', cell N4: 'Holiday' is not an event kind",
+        ),
+    ],
+)
 def test_add_event_problems_name_the_new_event_cells(book, fill, text):
     if fill:
         fill_event(book, **fill)
@@ -280,21 +348,46 @@ def test_add_event_problems_name_the_new_event_cells(book, fill, text):
 
 
 def test_refresh_actuals_loads_production_and_flag_drift_plans_supply_live(book, tmp_path):
-    (tmp_path / "day.csv").write_text("date,item,orders,shipments,produced\n"
-                                      "2026-11-04,A-1,2,2,3\n2026-11-04,B-1,5,4,6\n")
+    (tmp_path / "day.csv").write_text(
+        "date,item,orders,shipments,produced\n2026-11-04,A-1,2,2,3\n2026-11-04,B-1,5,4,6\n"
+    )
     set_setting(book, "Actuals source", "day.csv")
     xl.run("refresh_actuals")
     text = alert(book)
-    assert "Loaded 2 rows of production and receipts from its supply columns" in text and "Supply: " in text
+    assert (
+        "Loaded 2 rows of production and receipts from its supply columns" in text
+        and "Supply: " in text
+    )
     io = XlwingsIO(book)
     prod = read_frame(io, "tblProduction")
-    assert prod[["item", "resource", "produced"]].values.tolist() == [["A-1", "L1", 3.0], ["B-1", "L2", 6.0]]
+    assert prod[["item", "resource", "produced"]].values.tolist() == [
+        ["A-1", "L1", 3.0],
+        ["B-1", "L2", 6.0],
+    ]
     assert len(read_frame(io, "tblSupplyItems")) == 3
     book.app.alerts.clear()
     events = read_frame(io, "tblEvents")  # a planner types an event straight into the Events table
     header = io.read_table("tblEvents")[0]
-    io.write_table("tblEvents", [header, ["", "Reduced rate", "L2", None, dt.datetime(2026, 11, 19), None, 3, 0.5,
-                                          None, "Ops", None, ""]])
+    io.write_table(
+        "tblEvents",
+        [
+            header,
+            [
+                "",
+                "Reduced rate",
+                "L2",
+                None,
+                dt.datetime(2026, 11, 19),
+                None,
+                3,
+                0.5,
+                None,
+                "Ops",
+                None,
+                "",
+            ],
+        ],
+    )
     assert events.empty
     xl.run("flag_drift")
     assert "Supply: " in alert(book)

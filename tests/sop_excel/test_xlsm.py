@@ -58,15 +58,22 @@ def subs(code: str) -> dict[str, str]:
 
 
 def procedures(code: str) -> set[str]:
-    return set(re.findall(r"^\s*(?:Public |Private |Friend )?(?:Static )?(?:Sub|Function|Property \w+) (\w+)",
-                          code, re.M | re.I))
+    return set(
+        re.findall(
+            r"^\s*(?:Public |Private |Friend )?(?:Static )?(?:Sub|Function|Property \w+) (\w+)",
+            code,
+            re.M | re.I,
+        )
+    )
 
 
 def test_olevba_finds_each_callback(vba):
     assert {"xlwings", "Dictionary", VBA_MODULE, "ThisWorkbook"} <= set(vba)
     callbacks = subs(vba[VBA_MODULE])
-    assert callbacks == {RIBBON_CALLBACK: "control As IRibbonControl",
-                         "SopImportFunctions": "control As IRibbonControl"}
+    assert callbacks == {
+        RIBBON_CALLBACK: "control As IRibbonControl",
+        "SopImportFunctions": "control As IRibbonControl",
+    }
     assert PROTECTION_MACRO in procedures(vba[VBA_MODULE])
 
 
@@ -74,7 +81,12 @@ def test_no_macro_is_named_like_a_module(vba):
     """A callback (or any procedure) that shares a module's name is a known cause of Excel's
     "Cannot run the macro": the ribbon would call the module, not the Sub."""
     modules = {name.casefold() for name in vba}
-    clashes = {(module, p) for module, code in vba.items() for p in procedures(code) if p.casefold() in modules}
+    clashes = {
+        (module, p)
+        for module, code in vba.items()
+        for p in procedures(code)
+        if p.casefold() in modules
+    }
     assert clashes == set()
     assert {b.on_action.casefold() for b in ribbon_buttons()}.isdisjoint(modules)
 
@@ -135,7 +147,11 @@ def test_conf_sheet_names_importable_udf_modules_and_the_workbook_is_intact(xlsm
     names = wb.sheetnames
     assert names.index(NEW_SCENARIO_SHEET) == names.index("Scenarios") + 1
     form = wb[NEW_SCENARIO_SHEET]
-    assert form["A4"].value == "Name" and form["B5"].value == "Base" and form["B7"].number_format == "0.00%"
+    assert (
+        form["A4"].value == "Name"
+        and form["B5"].value == "Base"
+        and form["B7"].number_format == "0.00%"
+    )
 
 
 def test_the_template_is_valid_ooxml(xlsm):
@@ -144,7 +160,9 @@ def test_the_template_is_valid_ooxml(xlsm):
     assert ooxml_errors(xlsm) == []
 
 
-def test_the_demo_template_names_its_sample_actuals_so_the_first_click_works(demo_book, tmp_path, monkeypatch):
+def test_the_demo_template_names_its_sample_actuals_so_the_first_click_works(
+    demo_book, tmp_path, monkeypatch
+):
     """Settings > Actuals source is filled with the actuals file the template writes beside it
     (the demo is the session's, copied in, instead of being built again)."""
     import sop_excel.demo
@@ -167,7 +185,9 @@ def test_the_demo_template_names_its_sample_actuals_so_the_first_click_works(dem
     book.fullname = str(out)
     monkeypatch.setattr(xlwings.Book, "caller", lambda: book)
     xl.run("refresh_actuals")
-    assert book.app.alerts[-1][1].startswith(f"Loaded {len(csv.read_text().splitlines()) - 1} rows from {csv.name}")
+    assert book.app.alerts[-1][1].startswith(
+        f"Loaded {len(csv.read_text().splitlines()) - 1} rows from {csv.name}"
+    )
 
 
 def test_xlwings_lower_bound_covers_the_features_used():
@@ -175,7 +195,9 @@ def test_xlwings_lower_bound_covers_the_features_used():
     import tomllib
     from pathlib import Path
 
-    deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
     spec = next(d for d in deps if d.startswith("xlwings"))
     low = tuple(int(x) for x in re.search(r">=\s*([\d.]+)", spec).group(1).split("."))
     assert low >= (0, 32)

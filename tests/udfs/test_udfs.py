@@ -17,8 +17,15 @@ import udfs
 from udfs import _common
 from udfs._common import REGISTRY, cache_clear, cache_info
 
-NAMES = {"SOP_FORECAST", "SOP_BACKTEST", "SOP_ACCURACY", "SOP_DRIFT", "SOP_TRACKING_SIGNAL",
-         "SOP_SAFETY_STOCK", "SOP_SCENARIO"}
+NAMES = {
+    "SOP_FORECAST",
+    "SOP_BACKTEST",
+    "SOP_ACCURACY",
+    "SOP_DRIFT",
+    "SOP_TRACKING_SIGNAL",
+    "SOP_SAFETY_STOCK",
+    "SOP_SCENARIO",
+}
 Y = [10.0, 12, 11, 13, 12, 14, 13, 15, 14, 16, 15, 17, 16, 18, 17, 19]
 MONTHS = [dt.datetime(2025, 1, 1) + pd.DateOffset(months=i) for i in range(len(Y))]
 
@@ -31,8 +38,13 @@ def _fresh_cache():
 
 
 def is_message(result) -> bool:
-    return (isinstance(result, list) and len(result) == 1 and len(result[0]) == 1
-            and isinstance(result[0][0], str) and result[0][0].startswith("Error: "))
+    return (
+        isinstance(result, list)
+        and len(result) == 1
+        and len(result[0]) == 1
+        and isinstance(result[0][0], str)
+        and result[0][0].startswith("Error: ")
+    )
 
 
 def test_every_udf_is_registered_and_shaped_for_xlwings():
@@ -41,9 +53,13 @@ def test_every_udf_is_registered_and_shaped_for_xlwings():
     for name, f in REGISTRY.items():
         assert getattr(udfs, name) is f
         sig = inspect.signature(f)  # what xlwings reads (follows __wrapped__)
-        assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in sig.parameters.values()), name
+        assert all(
+            p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in sig.parameters.values()
+        ), name
         assert sig.return_annotation is inspect.Signature.empty, name
-        hints = typing.get_type_hints(f, include_extras=True)  # must resolve, as xlwings does on Windows
+        hints = typing.get_type_hints(
+            f, include_extras=True
+        )  # must resolve, as xlwings does on Windows
         assert set(hints) == set(sig.parameters), name
         # the Function Wizard text: the first docstring line, one line, short
         assert f.__doc__ == inspect.getdoc(f.__wrapped__).splitlines()[0]
@@ -57,6 +73,7 @@ def test_udf_decorator_registers_with_the_sop_excel_category(monkeypatch):
         def inner(f):
             seen.update(kwargs, doc=f.__doc__)
             return f
+
         return inner
 
     monkeypatch.setattr(_common.xw, "func", fake_func)
@@ -83,11 +100,17 @@ def test_udf_modules_import_on_linux():
 
 # --- SOP_FORECAST -----------------------------------------------------------------------------
 
+
 def test_forecast_from_a_column_matches_the_engine():
     got = udfs.SOP_FORECAST([[v] for v in Y], 4, "naive")
     assert got == [[19.0]] * 4
-    frame = pd.DataFrame({"unique_id": "series", "ds": pd.date_range("2000-01-01", periods=len(Y), freq="MS"),
-                          "y": Y})
+    frame = pd.DataFrame(
+        {
+            "unique_id": "series",
+            "ds": pd.date_range("2000-01-01", periods=len(Y), freq="MS"),
+            "y": Y,
+        }
+    )
     want = forecasting.forecast(frame, h=4, method="auto")["forecast"].tolist()
     assert np.allclose([r[0] for r in udfs.SOP_FORECAST([[v] for v in Y], 4)], want)
 
@@ -97,35 +120,47 @@ def test_forecast_row_of_quantities_and_naive_value():
 
 
 def test_forecast_with_months_header_and_intervals():
-    hist = [["Month", "Qty"]] + [[m.to_pydatetime() if hasattr(m, "to_pydatetime") else m, y]
-                                 for m, y in zip(MONTHS, Y, strict=True)]
+    hist = [["Month", "Qty"]] + [
+        [m.to_pydatetime() if hasattr(m, "to_pydatetime") else m, y]
+        for m, y in zip(MONTHS, Y, strict=True)
+    ]
     got = udfs.SOP_FORECAST(hist, 3, "naive", True)
     assert got[0] == ["Month", "Forecast", "Lo 80", "Hi 80", "Lo 95", "Hi 95"]
-    assert [r[0] for r in got[1:]] == [dt.datetime(2026, 5, 1), dt.datetime(2026, 6, 1), dt.datetime(2026, 7, 1)]
+    assert [r[0] for r in got[1:]] == [
+        dt.datetime(2026, 5, 1),
+        dt.datetime(2026, 6, 1),
+        dt.datetime(2026, 7, 1),
+    ]
     for r in got[1:]:
         assert r[1] == 19.0 and r[4] <= r[2] <= r[1] <= r[3] <= r[5]
 
 
 def test_forecast_several_items_and_blank_trailing_rows():
-    hist = [["Item", "Month", "Qty"]] + [[i, m, y * (2 if i == "B" else 1)] for i in "AB"
-                                         for m, y in zip(MONTHS, Y, strict=True)] + [[None, None, None]] * 3
+    hist = (
+        [["Item", "Month", "Qty"]]
+        + [[i, m, y * (2 if i == "B" else 1)] for i in "AB" for m, y in zip(MONTHS, Y, strict=True)]
+        + [[None, None, None]] * 3
+    )
     got = udfs.SOP_FORECAST(hist, 2, "naive")
     assert got[0] == ["Item", "Month", "Forecast"]
     assert [(r[0], r[2]) for r in got[1:]] == [("A", 19.0), ("A", 19.0), ("B", 38.0), ("B", 38.0)]
 
 
-@pytest.mark.parametrize(("args", "text"), [
-    (([[1.0], [2.0]], 0), "horizon must be a whole number from 1 to 36"),
-    (([[1.0], [2.0]], 2.5), "horizon"),
-    (([[1.0], [2.0]], 12, "prophet"), "unknown method 'prophet'"),
-    (([["a"], ["b"]],), "history must be a number, not 'b'"),
-    (([["Qty"]],), "history has no rows"),
-    (([[1.0, "x"]],), "must be a number"),
-    (([[1, 2, 3, 4]] * 2 + [[1, 2, 3, "x"]],), "history must be 1 column"),
-    ((None,), "history is empty"),
-    (([[1.0], [2.0]], 12, "auto", "maybe"), "intervals must be TRUE or FALSE"),
-    (([["Month", "Qty"], ["not a date", 3.0]],), "history month must be a date"),
-])
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (([[1.0], [2.0]], 0), "horizon must be a whole number from 1 to 36"),
+        (([[1.0], [2.0]], 2.5), "horizon"),
+        (([[1.0], [2.0]], 12, "prophet"), "unknown method 'prophet'"),
+        (([["a"], ["b"]],), "history must be a number, not 'b'"),
+        (([["Qty"]],), "history has no rows"),
+        (([[1.0, "x"]],), "must be a number"),
+        (([[1, 2, 3, 4]] * 2 + [[1, 2, 3, "x"]],), "history must be 1 column"),
+        ((None,), "history is empty"),
+        (([[1.0], [2.0]], 12, "auto", "maybe"), "intervals must be TRUE or FALSE"),
+        (([["Month", "Qty"], ["not a date", 3.0]],), "history month must be a date"),
+    ],
+)
 def test_forecast_bad_arguments_give_a_short_message(args, text):
     got = udfs.SOP_FORECAST(*args)
     assert is_message(got), got
@@ -135,12 +170,14 @@ def test_forecast_bad_arguments_give_a_short_message(args, text):
 def test_an_unexpected_error_is_a_message_too(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("statsmodels exploded\nwith a long story")
+
     monkeypatch.setattr(forecasting, "forecast", boom)
     got = udfs.SOP_FORECAST([[1.0], [2.0]], 3)
     assert got == [["Error: RuntimeError: statsmodels exploded"]]
 
 
 # --- cache ----------------------------------------------------------------------------------
+
 
 def test_repeated_calls_on_unchanged_input_come_from_the_cache(monkeypatch):
     calls = []
@@ -149,6 +186,7 @@ def test_repeated_calls_on_unchanged_input_come_from_the_cache(monkeypatch):
     def counting(*a, **k):
         calls.append(1)
         return real(*a, **k)
+
     monkeypatch.setattr(forecasting, "forecast", counting)
     hist = [[v] for v in Y] + [[float("nan")]]
     first = udfs.SOP_FORECAST(hist, 3, "naive")
@@ -168,22 +206,33 @@ def test_cache_is_bounded():
 
 # --- SOP_BACKTEST / SOP_ACCURACY / SOP_TRACKING_SIGNAL ----------------------------------------
 
+
 def test_backtest_reports_the_engines_backtest_columns():
     got = udfs.SOP_BACKTEST([[v] for v in Y], "naive", 3)
-    frame = pd.DataFrame({"unique_id": "series", "ds": pd.date_range("2000-01-01", periods=len(Y), freq="MS"),
-                          "y": Y})
+    frame = pd.DataFrame(
+        {
+            "unique_id": "series",
+            "ds": pd.date_range("2000-01-01", periods=len(Y), freq="MS"),
+            "y": Y,
+        }
+    )
     want = forecasting.forecast(frame, h=3, method="naive").iloc[0]
-    assert got == [["Method", "Backtest MASE", "Backtest bias"],
-                   ["naive", pytest.approx(want["backtest_mase"]), pytest.approx(want["backtest_bias"])]]
+    assert got == [
+        ["Method", "Backtest MASE", "Backtest bias"],
+        ["naive", pytest.approx(want["backtest_mase"]), pytest.approx(want["backtest_bias"])],
+    ]
 
 
 def test_accuracy_metrics():
     y, f = [[10.0], [10.0], [None]], [[11.0], [9.0], [50.0]]  # the blank month is left out
     assert udfs.SOP_ACCURACY(y, f) == pytest.approx(0.1)
     assert udfs.SOP_ACCURACY(y, f, "smape") == pytest.approx(forecasting.smape([10, 10], [11, 9]))
-    assert udfs.SOP_ACCURACY([[3.0, 5.0]], [[4.0, 4.0]], "bias", [[1.0], [2.0], [4.0], [7.0]]) == 0.0
-    assert udfs.SOP_ACCURACY([[3.0, 5.0]], [[4.0, 6.0]], "mase", [[1.0], [2.0], [4.0], [7.0]]) == pytest.approx(
-        forecasting.mase([3, 5], [4, 6], [1, 2, 4, 7]))
+    assert (
+        udfs.SOP_ACCURACY([[3.0, 5.0]], [[4.0, 4.0]], "bias", [[1.0], [2.0], [4.0], [7.0]]) == 0.0
+    )
+    assert udfs.SOP_ACCURACY(
+        [[3.0, 5.0]], [[4.0, 6.0]], "mase", [[1.0], [2.0], [4.0], [7.0]]
+    ) == pytest.approx(forecasting.mase([3, 5], [4, 6], [1, 2, 4, 7]))
     assert is_message(udfs.SOP_ACCURACY(y, f, "mase"))
     assert "unknown metric" in udfs.SOP_ACCURACY(y, f, "r2")[0][0]
     assert "differ in size" in udfs.SOP_ACCURACY([[1.0]], [[1.0], [2.0]])[0][0]
@@ -195,7 +244,9 @@ def test_accuracy_without_a_figure_is_a_message_not_a_blank_cell():
     zeros, f = [[0.0], [0.0], [0.0]], [[1.0], [2.0], [0.0]]
     got = udfs.SOP_ACCURACY(zeros, f)
     assert is_message(got) and "not all 0" in got[0][0]
-    assert udfs.SOP_ACCURACY(zeros, f, "smape") == pytest.approx(forecasting.smape([0, 0, 0], [1, 2, 0]))
+    assert udfs.SOP_ACCURACY(zeros, f, "smape") == pytest.approx(
+        forecasting.smape([0, 0, 0], [1, 2, 0])
+    )
     flat = udfs.SOP_ACCURACY([[3.0]], [[4.0]], "mase", [[5.0], [5.0], [5.0]])
     assert is_message(flat) and "history that varies" in flat[0][0]
 
@@ -208,31 +259,52 @@ def test_tracking_signal():
 
 # --- SOP_DRIFT ------------------------------------------------------------------------------
 
+
 def test_drift_against_working_days_share():
     # November 2026 has 21 working days; 13 have passed on Wednesday the 18th.
     through = dt.datetime(2026, 11, 18)
     got = udfs.SOP_DRIFT([[100.0], [50.0], [0.0]], [[60.0], [10.0], [5.0]], through, "all")
     share = 13 / 21
-    assert got[0] == [pytest.approx((60 - 100 * share) / (100 * share)), pytest.approx(60 / share), "On track"]
+    assert got[0] == [
+        pytest.approx((60 - 100 * share) / (100 * share)),
+        pytest.approx(60 / share),
+        "On track",
+    ]
     assert got[1][2] == "Act" and got[1][0] == pytest.approx((10 - 50 * share) / (50 * share))
     assert got[2] == [None, pytest.approx(5 / share), "Act"]  # orders with no plan
-    assert udfs.SOP_DRIFT([[100.0]], [[60.0]], 46344.0, "status") == [["On track"]]  # Excel serial date
+    assert udfs.SOP_DRIFT([[100.0]], [[60.0]], 46344.0, "status") == [
+        ["On track"]
+    ]  # Excel serial date
     # 21% over plan to date: within the noise of a 20%-error forecast, beyond that of a 2% one
     assert udfs.SOP_DRIFT([[1000.0]], [[750.0]], "2026-11-18", "status", 0.1, 0.5) == [["On track"]]
-    assert udfs.SOP_DRIFT([[1000.0]], [[750.0]], "2026-11-18", "status", 0.1, 0.5, 20.0) == [["Watch"]]
-    assert udfs.SOP_DRIFT([[1000.0]], [[750.0]], "2026-11-18", "status", 0.1, 0.5, [[20.0]]) == [["Watch"]]
-    assert "forecast_error" in udfs.SOP_DRIFT([[1.0], [2.0]], [[1.0], [2.0]], "2026-11-18", "status", 0.1, 0.5,
-                                              [[1.0], [2.0], [3.0]])[0][0]
+    assert udfs.SOP_DRIFT([[1000.0]], [[750.0]], "2026-11-18", "status", 0.1, 0.5, 20.0) == [
+        ["Watch"]
+    ]
+    assert udfs.SOP_DRIFT([[1000.0]], [[750.0]], "2026-11-18", "status", 0.1, 0.5, [[20.0]]) == [
+        ["Watch"]
+    ]
+    assert (
+        "forecast_error"
+        in udfs.SOP_DRIFT(
+            [[1.0], [2.0]], [[1.0], [2.0]], "2026-11-18", "status", 0.1, 0.5, [[1.0], [2.0], [3.0]]
+        )[0][0]
+    )
 
 
 def test_drift_bad_arguments():
-    assert "differ in size" in udfs.SOP_DRIFT([[1.0]], [[1.0], [2.0]], dt.datetime(2026, 11, 18))[0][0]
+    assert (
+        "differ in size" in udfs.SOP_DRIFT([[1.0]], [[1.0], [2.0]], dt.datetime(2026, 11, 18))[0][0]
+    )
     assert "must be a date" in udfs.SOP_DRIFT([[1.0]], [[1.0]], "soon")[0][0]
-    assert "show must be" in udfs.SOP_DRIFT([[1.0]], [[1.0]], dt.datetime(2026, 11, 18), "everything")[0][0]
+    assert (
+        "show must be"
+        in udfs.SOP_DRIFT([[1.0]], [[1.0]], dt.datetime(2026, 11, 18), "everything")[0][0]
+    )
     assert "blank cells" in udfs.SOP_DRIFT([[None]], [[1.0]], dt.datetime(2026, 11, 18))[0][0]
 
 
 # --- SOP_SAFETY_STOCK -------------------------------------------------------------------------
+
 
 def test_safety_stock_matches_the_core_formula():
     month_days = 365.25 / 12
@@ -250,11 +322,14 @@ def test_safety_stock_matches_the_core_formula():
 
 # --- SOP_SCENARIO -----------------------------------------------------------------------------
 
+
 def test_scenario_applies_a_driver_like_the_scenarios_sheet():
     months = [[dt.datetime(2027, 1, 1), dt.datetime(2027, 2, 1), dt.datetime(2027, 3, 1)]]
     vols = [[100.0, 100.0, 100.0], [10.0, None, 30.0]]
     got = udfs.SOP_SCENARIO(vols, "volume", 0.1, months, dt.datetime(2027, 2, 1))
-    assert np.allclose([got[0][0], got[0][1], got[0][2], got[1][0], got[1][2]], [100, 110, 110, 10, 33])
+    assert np.allclose(
+        [got[0][0], got[0][1], got[0][2], got[1][0], got[1][2]], [100, 110, 110, 10, 33]
+    )
     assert got[1][1] is None
     assert np.allclose(udfs.SOP_SCENARIO([[50.0], [20.0]], "price", "-10%"), [[45.0], [18.0]])
     assert np.allclose(udfs.SOP_SCENARIO([[8.0]], "unit_cost", 0.25), [[10.0]])
@@ -263,11 +338,23 @@ def test_scenario_applies_a_driver_like_the_scenarios_sheet():
 def test_scenario_bad_arguments():
     assert "driver must be" in udfs.SOP_SCENARIO([[1.0]], "launch", 0.1)[0][0]
     assert "above -100%" in udfs.SOP_SCENARIO([[1.0]], "volume", -1)[0][0]
-    assert "give months" in udfs.SOP_SCENARIO([[1.0]], "volume", 0.1, None, dt.datetime(2027, 1, 1))[0][0]
-    assert "months must be a row" in udfs.SOP_SCENARIO(
-        [[1.0, 2.0]], "volume", 0.1, [[dt.datetime(2027, 1, 1)], [dt.datetime(2027, 2, 1)], [dt.datetime(2027, 3, 1)]])[0][0]
+    assert (
+        "give months"
+        in udfs.SOP_SCENARIO([[1.0]], "volume", 0.1, None, dt.datetime(2027, 1, 1))[0][0]
+    )
+    assert (
+        "months must be a row"
+        in udfs.SOP_SCENARIO(
+            [[1.0, 2.0]],
+            "volume",
+            0.1,
+            [[dt.datetime(2027, 1, 1)], [dt.datetime(2027, 2, 1)], [dt.datetime(2027, 3, 1)]],
+        )[0][0]
+    )
     months = [[dt.datetime(2027, 1, 1), dt.datetime(2027, 2, 1)]]
-    backwards = udfs.SOP_SCENARIO([[1.0, 2.0]], "volume", 0.1, months, dt.datetime(2027, 3, 1), dt.datetime(2027, 1, 1))
+    backwards = udfs.SOP_SCENARIO(
+        [[1.0, 2.0]], "volume", 0.1, months, dt.datetime(2027, 3, 1), dt.datetime(2027, 1, 1)
+    )
     assert is_message(backwards) and "from_month is after to_month" in backwards[0][0]
 
 

@@ -41,11 +41,21 @@ class SheetAside:
         self.reaped = False
 
     @classmethod
-    def start(cls, members: dict[str, zipfile.ZipInfo], styles: Styles, sheet_jobs: dict, skip: frozenset[str] = frozenset()) -> SheetAside | None:
+    def start(
+        cls,
+        members: dict[str, zipfile.ZipInfo],
+        styles: Styles,
+        sheet_jobs: dict,
+        skip: frozenset[str] = frozenset(),
+    ) -> SheetAside | None:
         """The biggest sheet of ``sheet_jobs`` but those in ``skip`` (made aside already), started."""
         if not can_fork_helpers() or len(sheet_jobs) - len(skip) < 2:
             return None
-        rows = {part: sum(len(e.body) for e in job[1]) for part, job in sheet_jobs.items() if part not in skip}
+        rows = {
+            part: sum(len(e.body) for e in job[1])
+            for part, job in sheet_jobs.items()
+            if part not in skip
+        }
         part = max(rows, key=rows.__getitem__)
         if rows[part] < cls.MIN_ROWS:
             return None
@@ -62,8 +72,10 @@ class SheetAside:
             code = 2
             try:
                 in_forked_child()
-                with os.fdopen(os.dup(fd), "w+b") as fh, \
-                        zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+                with (
+                    os.fdopen(os.dup(fd), "w+b") as fh,
+                    zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z,
+                ):
                     write_sheet(z, info, sheet_jobs[part])
                 code = 0 if len(styles.added) == added else 3
             finally:
@@ -78,7 +90,9 @@ class SheetAside:
                 self.reaped = True
                 return os.waitstatus_to_exitcode(status) == 0
             if time.monotonic() > deadline:
-                log.warning("the sheet made aside did not come in %.0f s; making it here", self.WAIT_S)
+                log.warning(
+                    "the sheet made aside did not come in %.0f s; making it here", self.WAIT_S
+                )
                 return False
             time.sleep(0.005)
 

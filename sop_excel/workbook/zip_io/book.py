@@ -57,7 +57,9 @@ class ZipIO(PackageWriter):
 
     writes_sheets_in_bulk = True  # a sheet whose tables are all rewritten is written fastest
 
-    def __init__(self, path: str | Path, layout: LayoutSpec | None = None, *, checked: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, layout: LayoutSpec | None = None, *, checked: bool = False
+    ) -> None:
         self.path = Path(path)
         self.layout = layout or load_layout()
         self.fallback_reason: str | None = None
@@ -67,7 +69,8 @@ class ZipIO(PackageWriter):
         if excel_owner_file(self.path).exists():
             raise WorkbookLockedError(
                 f"{self.path.name} is open in Excel (found {excel_owner_file(self.path).name}). "
-                "Close it in Excel, then run the command again.")
+                "Close it in Excel, then run the command again."
+            )
         self._open(checked=checked)
 
     def _open(self, *, checked: bool = False) -> None:
@@ -86,7 +89,9 @@ class ZipIO(PackageWriter):
         with mapped_errors(self.path):
             check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             if not checked:  # zip, sizes, content types, no DTDs: before parsing (and which sheets hold error cells)
-                check_xlsx(self.path, deep=False, seen=self._errors_seen, formulas=self._formulas_seen)
+                check_xlsx(
+                    self.path, deep=False, seen=self._errors_seen, formulas=self._formulas_seen
+                )
             self._zip = zipfile.ZipFile(self.path)
             self._members = {i.filename: i for i in self._zip.infolist()}
             try:
@@ -99,7 +104,11 @@ class ZipIO(PackageWriter):
         """Hand the workbook to the openpyxl side (the writes made so far replayed); returns it."""
         self.fallback_reason = reason
         self._zip.close()
-        log.warning("%s: %s; using openpyxl for this workbook (slower, same result).", self.path.name, reason)
+        log.warning(
+            "%s: %s; using openpyxl for this workbook (slower, same result).",
+            self.path.name,
+            reason,
+        )
         self._slow = OpenpyxlIO(self.path, self.layout)
         for name in self._order:
             self._slow.write_table(name, self._writes[name])
@@ -132,7 +141,8 @@ class ZipIO(PackageWriter):
         except BadCell as exc:
             raise WorkbookCorruptError(
                 f"{self.name} is damaged: sheet '{tbl.sheet}', {exc}. Open it in Excel and save it "
-                "again, or restore it from a backup.") from None
+                "again, or restore it from a backup."
+            ) from None
         except ZipUnsupported as exc:
             self._fall_back(f"table {name}: {exc}")
             return self.read_table(name)
@@ -193,14 +203,21 @@ class ZipIO(PackageWriter):
         grid = self._values_grid(tbl.sheet)
         min_col, min_row, max_col, max_row = tbl.bounds
         width = max_col - min_col + 1
-        if grid is None or len(grid) < min_row or [
-                str(v).strip() for v in grid[min_row - 1][min_col - 1:max_col]] != tbl.columns:
+        if (
+            grid is None
+            or len(grid) < min_row
+            or [str(v).strip() for v in grid[min_row - 1][min_col - 1 : max_col]] != tbl.columns
+        ):
             return self.read_table(name)
-        rows = grid[min_row - 1:max_row]
-        if min_col != 1 or set(map(len, rows)) != {width}:  # other cells beside: the table's columns
-            rows = [r[min_col - 1:max_col] for r in rows]
+        rows = grid[min_row - 1 : max_row]
+        if min_col != 1 or set(map(len, rows)) != {
+            width
+        }:  # other cells beside: the table's columns
+            rows = [r[min_col - 1 : max_col] for r in rows]
             rows = [r if len(r) == width else r + [None] * (width - len(r)) for r in rows]
-        rows += [[None] * width for _ in range(max_row - min_row + 1 - len(rows))]  # calamine ends at the last value
+        rows += [
+            [None] * width for _ in range(max_row - min_row + 1 - len(rows))
+        ]  # calamine ends at the last value
         return rows
 
     def frame_reader(self, name: str) -> Callable[[], pd.DataFrame] | None:
@@ -233,8 +250,10 @@ class ZipIO(PackageWriter):
             if tbl is None or tbl.sheet_part in pending:
                 return None
             info, table = self._zip.getinfo(tbl.sheet_part), self._zip.getinfo(tbl.part)
-            parts.append(f"{name}={tbl.part}|{table.CRC:08x}|{table.file_size}|"  # its range and columns
-                         f"{tbl.sheet_part}|{info.CRC:08x}|{info.file_size}")
+            parts.append(
+                f"{name}={tbl.part}|{table.CRC:08x}|{table.file_size}|"  # its range and columns
+                f"{tbl.sheet_part}|{info.CRC:08x}|{info.file_size}"
+            )
         shared = next((p for p in self._members if p.endswith("sharedStrings.xml")), None)
         if shared:
             info = self._zip.getinfo(shared)
@@ -260,9 +279,13 @@ class ZipIO(PackageWriter):
                 from python_calamine import CalamineWorkbook
 
                 self._calamine = CalamineWorkbook.from_path(str(self.path))
-            grid = self._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)  # from A1
+            grid = self._calamine.get_sheet_by_name(sheet).to_python(
+                skip_empty_area=False
+            )  # from A1
         except Exception as exc:  # noqa: BLE001 - any calamine failure: the XML reader decides
-            log.debug("%s: calamine could not read sheet %r (%s); reading the XML", self.name, sheet, exc)
+            log.debug(
+                "%s: calamine could not read sheet %r (%s); reading the XML", self.name, sheet, exc
+            )
             return None
         self._values_cache = (sheet, grid)
         return grid
@@ -303,11 +326,16 @@ class ZipIO(PackageWriter):
             if self._sheet_cache is not None and self._sheet_cache[0] == part:
                 chunks: Iterable[bytes] = [self._sheet_cache[1]]
             else:
-                chunks = cell_chunks(self._zip, part)  # streamed: a sheet may inflate to hundreds of MB
+                chunks = cell_chunks(
+                    self._zip, part
+                )  # streamed: a sheet may inflate to hundreds of MB
             for chunk in chunks:
                 errors = errors or (look_errors and b't="e"' in chunk)
-                typed = typed or (look_typed and cell is not None
-                                  and any(min_row < int(r) <= max_row for r in cell.findall(chunk)))
+                typed = typed or (
+                    look_typed
+                    and cell is not None
+                    and any(min_row < int(r) <= max_row for r in cell.findall(chunk))
+                )
                 if (errors or not look_errors) and (typed or not look_typed):
                     break
         if look_errors:
@@ -318,12 +346,17 @@ class ZipIO(PackageWriter):
     def _typed_pattern(self, tbl: TablePart) -> re.Pattern[bytes] | None:
         """A formula cell in one of the table's value columns (None: the table has none)."""
         try:
-            formula_headers = {c.header.casefold() for c in self.layout.table(tbl.name).columns if c.formula}
+            formula_headers = {
+                c.header.casefold() for c in self.layout.table(tbl.name).columns if c.formula
+            }
         except KeyError:
             return None
         min_col = tbl.bounds[0]
-        cols = [min_col + j for j, h in enumerate(tbl.columns)
-                if h.casefold() not in formula_headers and min_col + j in COLUMN_LETTERS]
+        cols = [
+            min_col + j
+            for j, h in enumerate(tbl.columns)
+            if h.casefold() not in formula_headers and min_col + j in COLUMN_LETTERS
+        ]
         if not cols:
             return None
         letters = b"|".join(COLUMN_LETTERS[c].encode() for c in cols)
@@ -336,8 +369,13 @@ class ZipIO(PackageWriter):
             self._calamine = None
 
 
-def frame_from_file(path: Path, name: str, layout: LayoutSpec, errors_seen: dict[str, bool],
-                     formulas_seen: dict[str, bool] | None = None) -> pd.DataFrame:
+def frame_from_file(
+    path: Path,
+    name: str,
+    layout: LayoutSpec,
+    errors_seen: dict[str, bool],
+    formulas_seen: dict[str, bool] | None = None,
+) -> pd.DataFrame:
     """:meth:`ZipIO.frame_reader`'s call: the table's frame, read by a ZipIO of its own (told
     what the guard found of error cells and formulas in its sheet)."""
     from sop_excel.workbook.tables import read_frame

@@ -33,8 +33,10 @@ class BadCell(Exception):  # noqa: N818 - becomes a WorkbookCorruptError naming 
 ROW_START = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 # A cell with its attributes in the usual order (r, s, t): the fast path. Anything else in
 # the attribute list lands in group 4 and is parsed the slow way.
-CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?([^>]*?)(?:/>|>(.*?)</c>)', re.S)
-_ANY_CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?([^>]*?)(?:/>|>(.*?)</c>)', re.S
+)
+_ANY_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _V = re.compile(rb"<v>(.*?)</v>|<v\s*/>", re.S)
 _F = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
@@ -49,7 +51,9 @@ class CellReader:
         self.date_ids, self.td_ids = styles.date_ids, styles.timedelta_ids
         self.shared: dict[str, Translator] = {}
 
-    def value(self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None, inner: bytes | None) -> CellValue:
+    def value(
+        self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None, inner: bytes | None
+    ) -> CellValue:
         if not inner:
             return None
         if b"<f" in inner:
@@ -78,22 +82,26 @@ class CellReader:
             try:
                 return self.strings[int(raw)]
             except (IndexError, ValueError):
-                raise BadCell(f"cell {(letters + row).decode()} refers to shared string {raw.decode(errors='replace')!r}, "
-                               f"but the file has {len(self.strings):,} shared strings") from None
+                raise BadCell(
+                    f"cell {(letters + row).decode()} refers to shared string {raw.decode(errors='replace')!r}, "
+                    f"but the file has {len(self.strings):,} shared strings"
+                ) from None
         if tt == "b":
             return bool(int(raw))
         if tt == "d":
             return from_ISO8601(raw.decode())
         return unescape(raw.decode())  # "str", "e"
 
-    def formula(self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None, inner: bytes) -> Formula:
+    def formula(
+        self, letters: bytes, row: bytes, s: bytes | None, t: bytes | None, inner: bytes
+    ) -> Formula:
         """The cell's formula (shared ones translated to this cell) and its cached value, read
         as the same cell without its formula would be (``None`` when the file holds none)."""
         coord = (letters + row).decode()
         m = _F.search(inner)
         if m is None:
             raise ZipUnsupported(f"cell {coord}: a formula element this side does not read")
-        cached = self.value(letters, row, s, t, inner[:m.start()] + inner[m.end():])
+        cached = self.value(letters, row, s, t, inner[: m.start()] + inner[m.end() :])
         if isinstance(cached, Formula):  # a second formula element in the cell: not Excel's XML
             raise ZipUnsupported(f"cell {coord}: more than one formula element")
         fa = xml_attrs(m.group(1)) if m.group(1) else {}
@@ -106,7 +114,9 @@ class CellReader:
             elif text != "=":
                 self.shared[si] = Translator(text, coord)
             else:
-                raise ZipUnsupported(f"cell {coord}: a shared formula whose first cell is outside the table")
+                raise ZipUnsupported(
+                    f"cell {coord}: a shared formula whose first cell is outside the table"
+                )
         elif kind in ("array", "dataTable"):
             raise ZipUnsupported(f"cell {coord}: {kind} formulas are left to openpyxl")
         return Formula(text, cached)
@@ -137,7 +147,11 @@ def cell_xml(ref: str, s: str, v: CellValue, ds: Callable[[dt.date], str] | None
     tv = type(v)
     if tv is float:
         n = _num(v)  # type: ignore[arg-type]
-        return f'<c r="{ref}"{s}><v>{n}</v></c>' if n is not None else (f'<c r="{ref}"{s}/>' if s else "")
+        return (
+            f'<c r="{ref}"{s}><v>{n}</v></c>'
+            if n is not None
+            else (f'<c r="{ref}"{s}/>' if s else "")
+        )
     if tv is str:
         if not v:  # as openpyxl: an empty string is an empty cell
             return f'<c r="{ref}"{s}/>' if s else ""
@@ -152,7 +166,9 @@ def cell_xml(ref: str, s: str, v: CellValue, ds: Callable[[dt.date], str] | None
         return f'<c r="{ref}"{s}><v>{v}</v></c>'
     if isinstance(v, Formula):
         return formula_xml(ref, s, escape_text(v.text[1:]), v.value)
-    if isinstance(v, dt.date):  # a date in a column without a date format gets one (as openpyxl does)
+    if isinstance(
+        v, dt.date
+    ):  # a date in a column without a date format gets one (as openpyxl does)
         return f'<c r="{ref}"{ds(v) if ds else s}><v>{_serial(v)!r}</v></c>'
     if isinstance(v, int | float):  # numpy scalars and other numbers
         return cell_xml(ref, s, float(v))

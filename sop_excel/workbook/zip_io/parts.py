@@ -25,9 +25,9 @@ from sop_excel.workbook.zip_io.xml_text import (
 @dataclass
 class TablePart:
     name: str
-    part: str            # xl/tables/tableN.xml
-    sheet: str           # sheet title
-    sheet_part: str      # xl/worksheets/sheetN.xml
+    part: str  # xl/tables/tableN.xml
+    sheet: str  # sheet title
+    sheet_part: str  # xl/worksheets/sheetN.xml
     ref: str
     columns: list[str]
     xml: bytes
@@ -59,7 +59,7 @@ class Styles:
     xml: bytes
     date_ids: set[int]
     timedelta_ids: set[int]
-    fmt_of_xf: list[str]                     # number format code per cellXfs index
+    fmt_of_xf: list[str]  # number format code per cellXfs index
     added: list[tuple[str, int]] = field(default_factory=list)  # (format code, xf index) to add
 
 
@@ -109,13 +109,21 @@ def leaves_values_missing(e: TableEdit) -> bool:
     """Whether this write leaves a formula cell without a cached value (rows, not a frame's, that
     hold a Formula with no value: read from a workbook and written back)."""
     body = e.body
-    if isinstance(body, FrameBody):  # a frame's NaN in a formula column is written as a blank result
+    if isinstance(
+        body, FrameBody
+    ):  # a frame's NaN in a formula column is written as a blank result
         return False
-    return any(isinstance(v, Formula) and (v.value is None or (isinstance(v.value, float) and not math.isfinite(v.value)))
-               for r in body for v in r)
+    return any(
+        isinstance(v, Formula)
+        and (v.value is None or (isinstance(v.value, float) and not math.isfinite(v.value)))
+        for r in body
+        for v in r
+    )
 
 
-_REF = re.compile(r"^(?P<sheet>'(?:[^']|'')+'|[^!]+)!(?P<ref>\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?\d+)$")
+_REF = re.compile(
+    r"^(?P<sheet>'(?:[^']|'')+'|[^!]+)!(?P<ref>\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?\d+)$"
+)
 
 
 def stretch_one(ref: str, bodies: list[tuple[int, int, int, int]]) -> str:
@@ -126,9 +134,11 @@ def stretch_one(ref: str, bodies: list[tuple[int, int, int, int]]) -> str:
     return ref
 
 
-def stretch_refs(xml: bytes, pattern: bytes, by_sheet: dict[str, list[tuple[int, int, int, int]]],
-                  _: object) -> bytes:
+def stretch_refs(
+    xml: bytes, pattern: bytes, by_sheet: dict[str, list[tuple[int, int, int, int]]], _: object
+) -> bytes:
     """Refs like 'Sheet'!$A$4:$A$100 that covered a table body follow its new last row."""
+
     def fix(m: re.Match[bytes]) -> bytes:
         text = unescape(m.group(2).decode())
         r = _REF.match(text)
@@ -155,8 +165,14 @@ def with_styles(st: Styles) -> bytes:
     next_id = max([163, *ids]) + 1
     fmts, xfs = b"", b""
     for code, _ in st.added:
-        fmts += b'<numFmt numFmtId="%d" formatCode="%s"/>' % (next_id, _xml_escape(code, {'"': "&quot;"}).encode())
-        xfs += b'<xf numFmtId="%d" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' % next_id
+        fmts += b'<numFmt numFmtId="%d" formatCode="%s"/>' % (
+            next_id,
+            _xml_escape(code, {'"': "&quot;"}).encode(),
+        )
+        xfs += (
+            b'<xf numFmtId="%d" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            % next_id
+        )
         next_id += 1
     n_new = len(st.added)
 
@@ -176,11 +192,15 @@ def with_styles(st: Styles) -> bytes:
 def table_xml(e: TableEdit) -> bytes:
     """The table part with its new ref, autoFilter and (if the header changed) columns."""
     c1, r1, _, _ = e.old
-    new_ref = f"{get_column_letter(c1)}{r1}:{get_column_letter(e.new_last_col)}{e.new_last_row}".encode()
+    new_ref = (
+        f"{get_column_letter(c1)}{r1}:{get_column_letter(e.new_last_col)}{e.new_last_row}".encode()
+    )
     xml = e.table.xml
     xml = re.sub(rb'(<table\b[^>]*?\sref=")[^"]*(")', rb"\g<1>" + new_ref + rb"\g<2>", xml, count=1)
-    xml = re.sub(rb'(<autoFilter\b[^>]*?\sref=")[^"]*(")', rb"\g<1>" + new_ref + rb"\g<2>", xml, count=1)
-    xml = re.sub(rb'<sortState\b.*?(?:</sortState>|/>)', b"", xml, flags=re.S)
+    xml = re.sub(
+        rb'(<autoFilter\b[^>]*?\sref=")[^"]*(")', rb"\g<1>" + new_ref + rb"\g<2>", xml, count=1
+    )
+    xml = re.sub(rb"<sortState\b.*?(?:</sortState>|/>)", b"", xml, flags=re.S)
     if not e.header_changed:
         return xml
     old = {}
@@ -192,6 +212,8 @@ def table_xml(e: TableEdit) -> bytes:
         if el is None:
             cols.append(f'<tableColumn id="{j}" name="{escape_text(h)}"/>'.encode())
         else:
-            cols.append(re.sub(rb'(\sid=")\d+(")', rb"\g<1>" + str(j).encode() + rb"\g<2>", el, count=1))
+            cols.append(
+                re.sub(rb'(\sid=")\d+(")', rb"\g<1>" + str(j).encode() + rb"\g<2>", el, count=1)
+            )
     block = b'<tableColumns count="%d">' % len(cols) + b"".join(cols) + b"</tableColumns>"
     return re.sub(rb"<tableColumns\b.*?</tableColumns>", lambda _: block, xml, count=1, flags=re.S)

@@ -99,8 +99,12 @@ class PackageReader:
                 if head is None:
                     raise ZipUnsupported(f"{target} is written with XML prefixes")
                 a = xml_attrs(head.group(1))
-                cols = [xml_attrs(c)["name"] for c in re.findall(rb"<tableColumn\b([^>]*?)/?>", xml)]
-                self._tables[a["name"]] = TablePart(a["name"], target, title, part, a["ref"], cols, xml)
+                cols = [
+                    xml_attrs(c)["name"] for c in re.findall(rb"<tableColumn\b([^>]*?)/?>", xml)
+                ]
+                self._tables[a["name"]] = TablePart(
+                    a["name"], target, title, part, a["ref"], cols, xml
+                )
 
     def _rel_targets(self, part: str) -> dict[str, tuple[str, str]]:
         rels_part = rels_part_of(part)
@@ -126,8 +130,10 @@ class PackageReader:
             xml = self._read(part)
             sheet = Stylesheet.from_tree(fromstring(xml))
             custom = {f.numFmtId: f.formatCode for f in sheet.numFmts.numFmt}
-            fmts = [custom.get(xf.numFmtId) or BUILTIN_FORMATS.get(xf.numFmtId, "General")
-                    for xf in sheet.cellXfs.xf]
+            fmts = [
+                custom.get(xf.numFmtId) or BUILTIN_FORMATS.get(xf.numFmtId, "General")
+                for xf in sheet.cellXfs.xf
+            ]
             self._styles = Styles(xml, set(sheet.date_formats), set(sheet.timedelta_formats), fmts)
         return self._styles
 
@@ -165,5 +171,7 @@ class PackageReader:
                     t = extra.get("t", "").encode() or t
             grid[r - min_row][c - min_col] = reader.value(letters, row, s, t, inner)
         if seen != n_cells:
-            raise ZipUnsupported(f"sheet '{tbl.sheet}' has cells written in a form this side does not read")
+            raise ZipUnsupported(
+                f"sheet '{tbl.sheet}' has cells written in a form this side does not read"
+            )
         return grid

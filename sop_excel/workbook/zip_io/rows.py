@@ -27,8 +27,14 @@ from sop_excel.workbook.zip_io.xml_text import (
 class TableRows:
     """The new cells of one table as XML text, row by row (:meth:`row`) or in bulk (:meth:`cells`)."""
 
-    def __init__(self, e: TableEdit, col_styles: list[str], date_styles: list[Callable[[dt.date], str] | None],
-                 header_style: str, per_row: dict[int, dict[int, str]] | None = None) -> None:
+    def __init__(
+        self,
+        e: TableEdit,
+        col_styles: list[str],
+        date_styles: list[Callable[[dt.date], str] | None],
+        header_style: str,
+        per_row: dict[int, dict[int, str]] | None = None,
+    ) -> None:
         self.e, self.styles, self.dates, self.hs = e, col_styles, date_styles, header_style
         self.per_row = per_row or {}
         self.c1, self.r1 = e.old[0], e.old[1]
@@ -50,8 +56,12 @@ class TableRows:
         if isinstance(body, FrameBody):  # straight from the frame's columns
             cols = body.columns(a, b)
             if len(cols) == len(self.letters):
-                return seq_join(*[column_xml(c, letter, self.styles[j], self.dates[j], rnums)
-                                   for j, (c, letter) in enumerate(zip(cols, self.letters, strict=True))])
+                return seq_join(
+                    *[
+                        column_xml(c, letter, self.styles[j], self.dates[j], rnums)
+                        for j, (c, letter) in enumerate(zip(cols, self.letters, strict=True))
+                    ]
+                )
         rows = body[a:b]
         if set(map(len, rows)) != {len(self.letters)}:  # not one value per column: as row() does
             return ["", ""], [[self._row(r)[1] for r in range(first, last + 1)]]  # type: ignore[index]
@@ -78,16 +88,29 @@ class TableRows:
             if not self.e.header_changed:
                 return None
             vals: list[CellValue] = list(self.e.header)
-            return self.c1, "".join([cell_xml(f"{x}{rnum}", self.hs, v) for x, v in zip(self.letters, vals, strict=True)])
+            return self.c1, "".join(
+                [
+                    cell_xml(f"{x}{rnum}", self.hs, v)
+                    for x, v in zip(self.letters, vals, strict=True)
+                ]
+            )
         if i < 0 or i > len(self.e.body):
             return None
         rs = str(rnum)
         letters, styles, dates = self.letters, self.styles, self.dates
         row = self.e.body[i - 1]
         if self.per_row:  # a column whose cells had their own styles keeps each row's
-            styles = [self.per_row[j].get(i, st) if j in self.per_row else st for j, st in enumerate(styles)]
-            dates = [None if j in self.per_row and i in self.per_row[j] else d for j, d in enumerate(dates)]
-        return self.c1, "".join([cell_xml(letters[j] + rs, styles[j], v, dates[j]) for j, v in enumerate(row)])
+            styles = [
+                self.per_row[j].get(i, st) if j in self.per_row else st
+                for j, st in enumerate(styles)
+            ]
+            dates = [
+                None if j in self.per_row and i in self.per_row[j] else d
+                for j, d in enumerate(dates)
+            ]
+        return self.c1, "".join(
+            [cell_xml(letters[j] + rs, styles[j], v, dates[j]) for j, v in enumerate(row)]
+        )
 
 
 Seq = tuple[list[str], list[list[str]]]
@@ -127,18 +150,27 @@ def seq_text(seq: Seq, n: int) -> str:
     out = [""] * (n * step)
     for t, c in enumerate(consts):
         if c:
-            out[2 * t::step] = [c] * n
+            out[2 * t :: step] = [c] * n
     for t, xs in enumerate(lists):
-        out[2 * t + 1::step] = xs
+        out[2 * t + 1 :: step] = xs
     return "".join(out)
 
 
-def cells_bulk(rows: Rows, rnums: list[str], letters: list[str], styles: list[str],
-                dates: list[Callable[[dt.date], str] | None]) -> Seq:
+def cells_bulk(
+    rows: Rows,
+    rnums: list[str],
+    letters: list[str],
+    styles: list[str],
+    dates: list[Callable[[dt.date], str] | None],
+) -> Seq:
     """The cells of ``rows`` (one value per column; ``rnums`` their row numbers as text) as XML
     text: for every cell exactly what :func:`cell_xml` writes, made a column at a time."""
-    return seq_join(*[column_xml([r[j] for r in rows], letter, styles[j], dates[j], rnums)
-                       for j, letter in enumerate(letters)])
+    return seq_join(
+        *[
+            column_xml([r[j] for r in rows], letter, styles[j], dates[j], rnums)
+            for j, letter in enumerate(letters)
+        ]
+    )
 
 
 _NUMBERS = {int, float}
@@ -149,8 +181,9 @@ _FORMULA = {Formula}
 _PLAIN_LINES = re.compile(r"[ !#-%'-;=?-~\n]*")  # _PLAIN, lines of
 
 
-def column_xml(col: list[CellValue], letter: str, s: str, ds: Callable[[dt.date], str] | None,
-                rnums: list[str]) -> Seq:
+def column_xml(
+    col: list[CellValue], letter: str, s: str, ds: Callable[[dt.date], str] | None, rnums: list[str]
+) -> Seq:
     """One column's cells (``rnums`` their row numbers), for :func:`cells_bulk`. By the types in
     the column: numbers (finite floats, ints) as their repr; floats with gaps (None, nan, inf);
     text that needs no escaping as it is; formulas with their text escaped once; values of one
@@ -169,21 +202,43 @@ def column_xml(col: list[CellValue], letter: str, s: str, ds: Callable[[dt.date]
         gaps = cast("list[float | None]", col)  # what the types above say
         if s:
             empty = s + "/>"
-            return [ref, '"', ""], [rnums, [f"{s}><v>{v!r}</v></c>" if v is not None and v - v == 0 else empty
-                                            for v in gaps]]
-        return ["", ""], [[f'{ref}{r}"><v>{v!r}</v></c>' if v is not None and v - v == 0 else ""
-                           for r, v in zip(rnums, gaps, strict=True)]]
+            return [ref, '"', ""], [
+                rnums,
+                [f"{s}><v>{v!r}</v></c>" if v is not None and v - v == 0 else empty for v in gaps],
+            ]
+        return ["", ""], [
+            [
+                f'{ref}{r}"><v>{v!r}</v></c>' if v is not None and v - v == 0 else ""
+                for r, v in zip(rnums, gaps, strict=True)
+            ]
+        ]
     if types == _STR:  # text that needs no escaping nor xml:space, and no empty text
         text = "\n".join(col)  # type: ignore[arg-type]
-        if (text and _PLAIN_LINES.fullmatch(text) and text.count("\n") == len(col) - 1
-                and not text.startswith((" ", "\n")) and not text.endswith((" ", "\n"))
-                and " \n" not in text and "\n " not in text and "\n\n" not in text):
+        if (
+            text
+            and _PLAIN_LINES.fullmatch(text)
+            and text.count("\n") == len(col) - 1
+            and not text.startswith((" ", "\n"))
+            and not text.endswith((" ", "\n"))
+            and " \n" not in text
+            and "\n " not in text
+            and "\n\n" not in text
+        ):
             return [ref, f'"{s} t="inlineStr"><is><t>', "</t></is></c>"], [rnums, col]  # type: ignore[list-item]
     if types == _FORMULA:  # a formula column: its text escaped once, each cell's cached value
         esc = {t: escape_text(t[1:]) for t in {v.text for v in col}}  # type: ignore[union-attr]
-        return [ref, '"', ""], [rnums, [
-            f"{s}><f>{esc[v.text]}</f><v>{v.value!r}</v></c>" if type(v.value) is float and v.value - v.value == 0  # type: ignore[union-attr]
-            else formula_xml("", s, esc[v.text], v.value)[7:] for v in col]]  # type: ignore[union-attr]
+        return (
+            [ref, '"', ""],
+            [
+                rnums,
+                [
+                    f"{s}><f>{esc[v.text]}</f><v>{v.value!r}</v></c>"
+                    if type(v.value) is float and v.value - v.value == 0  # type: ignore[union-attr]
+                    else formula_xml("", s, esc[v.text], v.value)[7:]
+                    for v in col
+                ],
+            ],
+        )  # type: ignore[union-attr]
     kinds = types - {_NONE}
     kind = next(iter(kinds)) if len(kinds) == 1 else None
     if kind in _BY_VALUE:
@@ -196,5 +251,10 @@ def column_xml(col: list[CellValue], letter: str, s: str, ds: Callable[[dt.date]
             values = list(map(tails.__getitem__, col))
             if None not in tails.values():
                 return [ref, '"', ""], [rnums, values]  # type: ignore[list-item]
-            return ["", ""], [[f'{ref}{r}"{t}' if t is not None else "" for r, t in zip(rnums, values, strict=True)]]
+            return ["", ""], [
+                [
+                    f'{ref}{r}"{t}' if t is not None else ""
+                    for r, t in zip(rnums, values, strict=True)
+                ]
+            ]
     return ["", ""], [[cell_xml(letter + r, s, v, ds) for r, v in zip(rnums, col, strict=True)]]

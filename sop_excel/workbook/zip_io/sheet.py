@@ -43,19 +43,24 @@ _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.S)
 _DIM = re.compile(rb'<dimension ref="([^"]*)"\s*/>')
 
 
-def rewrite_sheet(xml: bytes, edits: list[TableEdit],
-                   styles: list[tuple[list[str], list[Callable[[dt.date], str] | None],
-                                      dict[int, dict[int, str]]]],
-                   out: IO[bytes], widths: dict[int, float] | None = None) -> None:
+def rewrite_sheet(
+    xml: bytes,
+    edits: list[TableEdit],
+    styles: list[
+        tuple[list[str], list[Callable[[dt.date], str] | None], dict[int, dict[int, str]]]
+    ],
+    out: IO[bytes],
+    widths: dict[int, float] | None = None,
+) -> None:
     """Stream the sheet with each edited table's rows replaced (and its columns at least
     ``widths`` wide)."""
     sd = xml.find(b"<sheetData")
     if sd < 0:
         raise ZipUnsupported("the sheet is written with XML prefixes")
     sd_open_end = xml.find(b">", sd) + 1
-    empty = xml[sd_open_end - 2:sd_open_end] == b"/>"
+    empty = xml[sd_open_end - 2 : sd_open_end] == b"/>"
     sd_close = sd_open_end if empty else xml.find(b"</sheetData>", sd_open_end)
-    prefix, suffix = xml[:sd], xml[sd_close + (0 if empty else len(b"</sheetData>")):]
+    prefix, suffix = xml[:sd], xml[sd_close + (0 if empty else len(b"</sheetData>")) :]
     # Regions cleared in the old sheet: (col lo, col hi, row lo, row hi). A table's header row
     # is kept as it is unless the header changed.
     regions = []
@@ -77,12 +82,17 @@ def rewrite_sheet(xml: bytes, edits: list[TableEdit],
             d1, dr1, d2, dr2 = range_boundaries(m.group(1).decode())
         except (ValueError, TypeError):
             d1 = dr1 = d2 = dr2 = 1
-        dim = (f"{get_column_letter(d1 or 1)}{dr1 or 1}:"
-               f"{get_column_letter(max(d2 or 1, max_col))}{max(dr2 or 1, max_row)}")
-        prefix = prefix[:m.start()] + f'<dimension ref="{dim}"/>'.encode() + prefix[m.end():]
+        dim = (
+            f"{get_column_letter(d1 or 1)}{dr1 or 1}:"
+            f"{get_column_letter(max(d2 or 1, max_col))}{max(dr2 or 1, max_row)}"
+        )
+        prefix = prefix[: m.start()] + f'<dimension ref="{dim}"/>'.encode() + prefix[m.end() :]
     out.write(package.with_widths(prefix, widths or {}))
     out.write(b"<sheetData>")
-    start, end = sd_open_end, sd_close  # the old rows: xml[start:end] (not copied: it may be 100s of MB)
+    start, end = (
+        sd_open_end,
+        sd_close,
+    )  # the old rows: xml[start:end] (not copied: it may be 100s of MB)
     lo_row = min(r[2] for r in regions)
     hi_row = max(r[3] for r in regions)
     plan = bulk_plan(xml, start, end, regions, lo_row, hi_row) if WHOLESALE else None
@@ -103,9 +113,17 @@ def rewrite_sheet(xml: bytes, edits: list[TableEdit],
     out.write(_follow_in_sheet(suffix, edits))
 
 
-def _rows_one_by_one(xml: bytes, start: int, end: int, wanted: list[int],
-                     fresh: Callable[[int], list[tuple[int, str]]], regions: list[tuple[int, int, int, int]],
-                     lo_row: int, hi_row: int, write: Callable[[bytes], Any]) -> None:
+def _rows_one_by_one(
+    xml: bytes,
+    start: int,
+    end: int,
+    wanted: list[int],
+    fresh: Callable[[int], list[tuple[int, str]]],
+    regions: list[tuple[int, int, int, int]],
+    lo_row: int,
+    hi_row: int,
+    write: Callable[[bytes], Any],
+) -> None:
     """The old rows in ``xml[start:end]`` one by one, each with the cells outside every cleared
     region kept and the new cells of its number merged in; the ``wanted`` row numbers no old row
     holds are made anew where they fall. The reference path (any sheet); see :func:`bulk_plan`."""
@@ -161,11 +179,21 @@ def _letters_pattern(cols: set[int]) -> bytes:
     for c in sorted(cols):
         x = COLUMN_LETTERS[c]
         by_prefix.setdefault(x[:-1], []).append(x[-1])
-    return b"(?:" + b"|".join(f"{p}[{''.join(last)}]".encode() for p, last in by_prefix.items()) + rb")\d"
+    return (
+        b"(?:"
+        + b"|".join(f"{p}[{''.join(last)}]".encode() for p, last in by_prefix.items())
+        + rb")\d"
+    )
 
 
-def bulk_plan(xml: bytes, start: int, end: int, regions: list[tuple[int, int, int, int]], lo_row: int,
-               hi_row: int) -> tuple[int, int, list[tuple[int, int, int, int, bool]], dict[int, str]] | None:
+def bulk_plan(
+    xml: bytes,
+    start: int,
+    end: int,
+    regions: list[tuple[int, int, int, int]],
+    lo_row: int,
+    hi_row: int,
+) -> tuple[int, int, list[tuple[int, int, int, int, bool]], dict[int, str]] | None:
     """How to write the rows ``lo_row``..``hi_row`` with the one-by-one path's result, mostly
     without parsing the old rows: ``(a, b, segments, extras)``, or None (one by one, all of it).
 
@@ -198,7 +226,9 @@ def bulk_plan(xml: bytes, start: int, end: int, regions: list[tuple[int, int, in
             return xml.find(b'<row r="%d"' % nums[i], hint, end)
         return re.compile(rb'<row\b[^>]*?\br="%d"' % nums[i]).search(xml, hint, end).start()  # type: ignore[union-attr]
 
-    def row_at(i: int) -> tuple[int, int, int]:  # the row holding xml[i]: its number, start, next's start
+    def row_at(
+        i: int,
+    ) -> tuple[int, int, int]:  # the row holding xml[i]: its number, start, next's start
         p = xml.rfind(b"<row", start, i)
         q = xml.find(b"<row", i, end)
         return int(ROW_START.match(xml, p).group(1)), p, q if q >= 0 else end  # type: ignore[union-attr]
@@ -249,7 +279,9 @@ def bulk_plan(xml: bytes, start: int, end: int, regions: list[tuple[int, int, in
             odd[n] = r, p
             if len(odd) > most:
                 return None
-    runs: list[list[int]] = []  # odd rows next to each other: [first, last, start, end, index of last]
+    runs: list[
+        list[int]
+    ] = []  # odd rows next to each other: [first, last, start, end, index of last]
     for n in sorted(odd):
         i = bisect_left(nums, n)
         if runs and runs[-1][4] == i - 1:
@@ -268,14 +300,21 @@ def bulk_plan(xml: bytes, start: int, end: int, regions: list[tuple[int, int, in
     return a, b, segments, extras
 
 
-def _rows_in_bulk(first: int, last: int, writers: list[TableRows], extras: dict[int, str],
-                  write: Callable[[bytes], Any]) -> None:
+def _rows_in_bulk(
+    first: int,
+    last: int,
+    writers: list[TableRows],
+    extras: dict[int, str],
+    write: Callable[[bytes], Any],
+) -> None:
     """The tables' rows ``first``..``last`` made anew, as the one-by-one path makes them where no
     old cell stays: each row's new cells in column order, in the old row's attributes
     (``extras``) or ``<row r="n">``; no row where no table has one."""
     writers = sorted(writers, key=lambda w: w.c1)
     edges = {first, last + 1}
-    for w in writers:  # runs of rows with the same tables (side by side or stacked; a new header row alone)
+    for w in (
+        writers
+    ):  # runs of rows with the same tables (side by side or stacked; a new header row alone)
         edges.update(x for x in (w.first, w.r1 + 1, w.last + 1) if first < x <= last)
     edges_sorted = sorted(edges)
     for u, v in zip(edges_sorted, edges_sorted[1:], strict=False):
@@ -286,8 +325,15 @@ def _rows_in_bulk(first: int, last: int, writers: list[TableRows], extras: dict[
             hi = min(lo + _BULK_ROWS, v) - 1
             rnums = list(map(str, range(lo, hi + 1)))
             if extras:
-                opens: Seq = ["", ""], [[f"<row{extras[r]}>" if r in extras else f'<row r="{r}">'
-                                           for r in range(lo, hi + 1)]]
+                opens: Seq = (
+                    ["", ""],
+                    [
+                        [
+                            f"<row{extras[r]}>" if r in extras else f'<row r="{r}">'
+                            for r in range(lo, hi + 1)
+                        ]
+                    ],
+                )
             else:
                 opens = ['<row r="', '">'], [rnums]
             seq = seq_join(opens, *[w.cells(lo, hi, rnums) for w in here], (["</row>"], []))
@@ -323,7 +369,9 @@ def mixed_styles(xml: bytes, e: TableEdit) -> dict[int, dict[int, str]]:
         c = COLUMN_NUMBERS[letters.decode()]
         if c1 <= c <= c2:
             sid = (s.decode() if s else "") or xml_attrs(rest).get("s", "")
-            seen.setdefault(c - c1, {})[int(rnum) - r1] = f' s="{sid}"' if sid not in ("", "0") else ""
+            seen.setdefault(c - c1, {})[int(rnum) - r1] = (
+                f' s="{sid}"' if sid not in ("", "0") else ""
+            )
     return {j: by_row for j, by_row in seen.items() if len(set(by_row.values())) > 1}
 
 
@@ -343,13 +391,19 @@ def _col_at(xml: bytes, i: int) -> int:
     return COLUMN_NUMBERS[xml[i:end].decode()]
 
 
-def _kept_cells(inner: bytes, rnum: int, regions: list[tuple[int, int, int, int]]) -> list[tuple[int, bytes]]:
+def _kept_cells(
+    inner: bytes, rnum: int, regions: list[tuple[int, int, int, int]]
+) -> list[tuple[int, bytes]]:
     """The cells of an old row that lie outside every cleared region, with their columns."""
     cuts = [(c1, c2) for c1, c2, r1, r2 in regions if r1 <= rnum <= r2]
     if not cuts:
         return [(0, inner)] if inner else []
-    if (len(cuts) == 1 and inner[:6] == b'<c r="' and b'ref="' not in inner
-            and inner.count(b"<c ") == inner.count(b'<c r="')):  # every cell names its address first
+    if (
+        len(cuts) == 1
+        and inner[:6] == b'<c r="'
+        and b'ref="' not in inner
+        and inner.count(b"<c ") == inner.count(b'<c r="')
+    ):  # every cell names its address first
         # cells are in column order: the first and the last inside the cut means all of them
         lo, hi = cuts[0]
         if lo <= _col_at(inner, 6) and _col_at(inner, inner.rfind(b'<c r="') + 6) <= hi:
@@ -365,14 +419,18 @@ def _kept_cells(inner: bytes, rnum: int, regions: list[tuple[int, int, int, int]
         for lo, hi in cuts:
             if lo <= c <= hi:
                 if b'ref="' in part and (b't="shared"' in part or b't="array"' in part):
-                    raise ZipUnsupported(f"row {rnum}: a shared or array formula starts inside a table")
+                    raise ZipUnsupported(
+                        f"row {rnum}: a shared or array formula starts inside a table"
+                    )
                 break
         else:
             kept.append((c, b"<c " + part))
     return kept
 
 
-def _new_row(rnum: int, attrs: bytes, kept: list[tuple[int, bytes]], fresh: list[tuple[int, str]]) -> bytes:
+def _new_row(
+    rnum: int, attrs: bytes, kept: list[tuple[int, bytes]], fresh: list[tuple[int, str]]
+) -> bytes:
     attrs = re.sub(rb'\s+spans="[^"]*"', b"", attrs) if attrs else b' r="%d"' % rnum
     parts = [(c, x) for c, x in kept] + [(c, x.encode()) for c, x in fresh]
     if len(parts) > 1:
@@ -382,11 +440,15 @@ def _new_row(rnum: int, attrs: bytes, kept: list[tuple[int, bytes]], fresh: list
 
 def _follow_in_sheet(suffix: bytes, edits: list[TableEdit]) -> bytes:
     """Conditional formats and validations that covered a table body follow its new size."""
-    bodies = [(e.old[0], e.old[1] + 1, max(e.old[2], e.new_last_col), e.new_last_row) for e in edits]
+    bodies = [
+        (e.old[0], e.old[1] + 1, max(e.old[2], e.new_last_col), e.new_last_row) for e in edits
+    ]
 
     def fix(m: re.Match[bytes]) -> bytes:
         refs = m.group(2).decode().split()
         new = " ".join(_stretch_cf(r, bodies) for r in refs)
         return m.group(1) + new.encode() + m.group(3)
 
-    return re.sub(rb'(<(?:conditionalFormatting|dataValidation)\b[^>]*?\ssqref=")([^"]*)(")', fix, suffix)
+    return re.sub(
+        rb'(<(?:conditionalFormatting|dataValidation)\b[^>]*?\ssqref=")([^"]*)(")', fix, suffix
+    )

@@ -66,9 +66,12 @@ class PackageWriter(PackageReader):
                 raise ZipUnsupported(f"table {name} has a totals row or no header row")
             rows = self._writes[name]
             header = [str(h) for h in rows[0]]
-            body = (rows.body() if isinstance(rows, FrameRows) else rows[1:]) or [[None] * len(header)]
+            body = (rows.body() if isinstance(rows, FrameRows) else rows[1:]) or [
+                [None] * len(header)
+            ]
             by_sheet.setdefault(tbl.sheet_part, []).append(
-                TableEdit(tbl, header, body, tbl.bounds, header != tbl.columns))
+                TableEdit(tbl, header, body, tbl.bounds, header != tbl.columns)
+            )
         for part, edits in by_sheet.items():
             for e in edits:
                 c1, r1, c2, r2 = e.old
@@ -76,10 +79,15 @@ class PackageWriter(PackageReader):
                     if o is e:
                         continue
                     d1, s1, d2, s2 = o.old
-                    overlap_cols = max(c1, d1) <= max(c2, e.new_last_col, d2, o.new_last_col) and \
-                        min(c2, e.new_last_col) >= d1 and min(d2, o.new_last_col) >= c1
+                    overlap_cols = (
+                        max(c1, d1) <= max(c2, e.new_last_col, d2, o.new_last_col)
+                        and min(c2, e.new_last_col) >= d1
+                        and min(d2, o.new_last_col) >= c1
+                    )
                     if overlap_cols:
-                        raise ZipUnsupported(f"tables {e.table.name} and {o.table.name} share columns on one sheet")
+                        raise ZipUnsupported(
+                            f"tables {e.table.name} and {o.table.name} share columns on one sheet"
+                        )
             for tbl in self._tables.values():
                 if tbl.sheet_part != part or tbl.name in self._writes:
                     continue
@@ -92,7 +100,8 @@ class PackageWriter(PackageReader):
                         raise LayoutError(
                             f"{self.name}: table {e.table.name} on sheet '{e.table.sheet}' would grow "
                             f"into table {tbl.name} ({tbl.ref}); nothing was written. Move {tbl.name} "
-                            f"away from {e.table.name} (to the right or further down), then run again.")
+                            f"away from {e.table.name} (to the right or further down), then run again."
+                        )
         return by_sheet
 
     def _date_styles(self, col_styles: list[str]) -> list[Callable[[dt.date], str] | None]:
@@ -119,7 +128,9 @@ class PackageWriter(PackageReader):
             c = COLUMN_NUMBERS[letters.decode()]
             if min_col <= c <= max_col:
                 sid = (s.decode() if s else "") or xml_attrs(rest).get("s", "")
-                old[e.table.columns[c - min_col] if c - min_col < len(e.table.columns) else ""] = sid
+                old[e.table.columns[c - min_col] if c - min_col < len(e.table.columns) else ""] = (
+                    sid
+                )
         out = []
         for h, kind in zip(e.header, kinds, strict=True):
             want = NUMBER_FORMATS.get(kind)
@@ -206,8 +217,15 @@ class PackageWriter(PackageReader):
             if n > sum(self._own_formulas(t) for t in by_part.get(part, [])):
                 return True  # a formula sop-excel did not write
             if any(x in xml for x in (b"</f></c>", b"<v/>", b"<v></v>", b"/></c>")):
-                cleared = [(e.old[0], e.old[1] + 1, max(e.old[2], e.new_last_col), max(e.old[3], e.new_last_row))
-                           for e in plan.get(part, [])]
+                cleared = [
+                    (
+                        e.old[0],
+                        e.old[1] + 1,
+                        max(e.old[2], e.new_last_col),
+                        max(e.old[3], e.new_last_row),
+                    )
+                    for e in plan.get(part, [])
+                ]
                 for ref in package.scan_formulas(xml).missing:
                     c1, r1, _, _ = range_boundaries(ref)
                     if not any(a <= c1 <= c and b <= r1 <= d for a, b, c, d in cleared):
@@ -251,25 +269,42 @@ class PackageWriter(PackageReader):
         for part, edits in plan.items():
             xml = self._read(part)
             styles = [self._column_styles(xml, e, self._kinds(e)) for e in edits]
-            sheet_jobs[part] = (xml, edits, [(c, self._date_styles(c), mixed_styles(xml, e))
-                                             for c, e in zip(styles, edits, strict=True)], self._widths(edits))
+            sheet_jobs[part] = (
+                xml,
+                edits,
+                [
+                    (c, self._date_styles(c), mixed_styles(xml, e))
+                    for c, e in zip(styles, edits, strict=True)
+                ],
+                self._widths(edits),
+            )
             title = edits[0].table.sheet
             for e in edits:
                 new_parts[e.table.part] = table_xml(e)
                 c1, r1, c2, _ = e.old
                 stretch_by_sheet.setdefault(title, []).append(
-                    (c1, r1 + 1, max(c2, e.new_last_col), e.new_last_row))
+                    (c1, r1 + 1, max(c2, e.new_last_col), e.new_last_row)
+                )
         calc = self._calc_on_load(plan, {part: job[0] for part, job in sheet_jobs.items()})
         wb_xml = package.with_full_calc(self._wb_xml, calc)
-        wb_xml = stretch_refs(wb_xml, rb"(<definedName\b[^>]*>)(.*?)(</definedName>)", stretch_by_sheet, None)
+        wb_xml = stretch_refs(
+            wb_xml, rb"(<definedName\b[^>]*>)(.*?)(</definedName>)", stretch_by_sheet, None
+        )
         new_parts[self._wb_part] = wb_xml
-        moves = [package.TableMove(e.table.sheet, e.old, list(e.table.columns), e.header, e.new_last_row)
-                 for edits in plan.values() for e in edits]
+        moves = [
+            package.TableMove(e.table.sheet, e.old, list(e.table.columns), e.header, e.new_last_row)
+            for edits in plan.values()
+            for e in edits
+        ]
         for p in self._members:
             if p.startswith("xl/charts/") and p.endswith(".xml") and "/_rels/" not in p:
                 xml = self._read(p)
-                new = package.follow_charts(xml, moves)  # series follow their table's columns by name
-                new = stretch_refs(new, rb"(<(?:\w+:)?f>)(.*?)(</(?:\w+:)?f>)", stretch_by_sheet, None)
+                new = package.follow_charts(
+                    xml, moves
+                )  # series follow their table's columns by name
+                new = stretch_refs(
+                    new, rb"(<(?:\w+:)?f>)(.*?)(</(?:\w+:)?f>)", stretch_by_sheet, None
+                )
                 if new != xml:
                     new_parts[p] = new
         new_parts.update(self._drawings_beside_tables(plan))
@@ -279,15 +314,21 @@ class PackageWriter(PackageReader):
             if chain is not None:
                 skip.add(chain)
                 wb_rels = rels_part_of(self._wb_part)
-                ct, rels = package.drop_calc_chain(self._read("[Content_Types].xml"), self._read(wb_rels))
+                ct, rels = package.drop_calc_chain(
+                    self._read("[Content_Types].xml"), self._read(wb_rels)
+                )
                 new_parts["[Content_Types].xml"], new_parts[wb_rels] = ct, rels
         if package.ribbon_rel_missing(self._members, self._read("_rels/.rels")):
-            new_parts["_rels/.rels"] = package.with_ribbon_rel(self._read("_rels/.rels"))  # dropped by openpyxl
+            new_parts["_rels/.rels"] = package.with_ribbon_rel(
+                self._read("_rels/.rels")
+            )  # dropped by openpyxl
         styles_part = posixpath.join(posixpath.dirname(self._wb_part), "styles.xml")
         asides: list[SheetAside] = []  # the biggest sheets made meanwhile, where they can be
         try:
             while len(asides) < SheetAside.MAX_ASIDE:
-                aside = SheetAside.start(self._members, self._stylesheet(), sheet_jobs, frozenset(a.part for a in asides))
+                aside = SheetAside.start(
+                    self._members, self._stylesheet(), sheet_jobs, frozenset(a.part for a in asides)
+                )
                 if aside is None:
                     break
                 asides.append(aside)
@@ -298,10 +339,20 @@ class PackageWriter(PackageReader):
         self._close_calamine()  # both before the rename: Windows cannot replace a file that is open
         self._zip.close()
 
-    def _write_members(self, tmp: Path, sheet_jobs: dict, new_parts: dict[str, bytes], styles_part: str,
-                       asides: list[SheetAside], skip: set[str] | None = None) -> None:
+    def _write_members(
+        self,
+        tmp: Path,
+        sheet_jobs: dict,
+        new_parts: dict[str, bytes],
+        styles_part: str,
+        asides: list[SheetAside],
+        skip: set[str] | None = None,
+    ) -> None:
         made_aside = {a.part for a in asides}
-        with open(tmp, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        with (
+            open(tmp, "wb") as fh,
+            zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
+        ):
             src = self._zip.fp
             for info in self._zip.infolist():
                 name = info.filename

@@ -50,7 +50,9 @@ def escape_text(text: str) -> str:
 _PLAIN = re.compile(r"[ !#-%'-;=?-~]*")  # printable ASCII without " & < >
 
 
-COLUMN_NUMBERS = {get_column_letter(i): i for i in range(1, 16_385)}  # every column Excel has (A..XFD)
+COLUMN_NUMBERS = {
+    get_column_letter(i): i for i in range(1, 16_385)
+}  # every column Excel has (A..XFD)
 COLUMN_LETTERS = {i: c for c, i in COLUMN_NUMBERS.items()}
 
 

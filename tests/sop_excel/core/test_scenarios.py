@@ -4,15 +4,31 @@ import pytest
 from sop_excel.core.scenarios import apply_scenario, capacity_for, scenario_chain
 
 M = pd.date_range("2027-01-01", periods=3, freq="MS")
-FINAL = pd.DataFrame({"item": ["A"] * 3 + ["B"] * 3, "family": ["F"] * 3 + ["G"] * 3,
-                      "month": list(M) * 2, "final": [10.0] * 6})
+FINAL = pd.DataFrame(
+    {
+        "item": ["A"] * 3 + ["B"] * 3,
+        "family": ["F"] * 3 + ["G"] * 3,
+        "month": list(M) * 2,
+        "final": [10.0] * 6,
+    }
+)
 ITEMS = pd.DataFrame({"item": ["A", "B"], "price": [5.0, 2.0], "unit_cost": [3.0, 1.0]})
 PARENTS = {"Base": "", "Up": "Base", "Up2": "Up"}
 
 
 def drivers(rows):
-    cols = ["scenario", "kind", "family", "item", "resource", "from_month", "to_month", "value",
-            "price", "unit_cost"]
+    cols = [
+        "scenario",
+        "kind",
+        "family",
+        "item",
+        "resource",
+        "from_month",
+        "to_month",
+        "value",
+        "price",
+        "unit_cost",
+    ]
     return pd.DataFrame([dict(zip(cols, r, strict=False)) for r in rows], columns=cols)
 
 
@@ -25,12 +41,14 @@ def test_chain_root_first_and_loops_refused():
 
 
 def test_children_carry_parent_drivers_and_compound():
-    d = drivers([
-        ("Base", "volume", "F", "", "", None, None, 0.10),
-        ("Up", "volume", "", "", "", M[1], M[2], 0.20),
-        ("Up", "price", "G", "", "", None, None, -0.05),
-        ("Up2", "launch", "F", "NEW", "", M[2], None, 7.0, 9.0, 4.0),
-    ])
+    d = drivers(
+        [
+            ("Base", "volume", "F", "", "", None, None, 0.10),
+            ("Up", "volume", "", "", "", M[1], M[2], 0.20),
+            ("Up", "price", "G", "", "", None, None, -0.05),
+            ("Up2", "launch", "F", "NEW", "", M[2], None, 7.0, 9.0, 4.0),
+        ]
+    )
     up = apply_scenario("Up", FINAL, ITEMS, d, PARENTS).set_index(["item", "month"])
     assert up.loc[("A", M[0]), "volume"] == pytest.approx(11.0)
     assert up.loc[("A", M[1]), "volume"] == pytest.approx(10 * 1.1 * 1.2)

@@ -5,14 +5,25 @@ import pytest
 from sop_excel.core.supply import capacity_load, inventory_projection, safety_stock
 
 M1, M2 = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")
-ITEMS = pd.DataFrame({"item": ["A", "B", "C"], "resource": ["R1", "R1", "R2"],
-                      "hours_per_unit": [0.5, 1.0, 0.1], "opening_stock": [30.0, 10.0, 0.0],
-                      "lead_time_days": [30, 15, 10]})
+ITEMS = pd.DataFrame(
+    {
+        "item": ["A", "B", "C"],
+        "resource": ["R1", "R1", "R2"],
+        "hours_per_unit": [0.5, 1.0, 0.1],
+        "opening_stock": [30.0, 10.0, 0.0],
+        "lead_time_days": [30, 15, 10],
+    }
+)
 
 
 def test_capacity_load_flags_overload_by_hand():
-    plan = pd.DataFrame({"item": ["A", "B", "A", "B", "C"], "month": [M1, M1, M2, M2, M1],
-                         "volume": [100.0, 40.0, 100.0, 80.0, 10.0]})
+    plan = pd.DataFrame(
+        {
+            "item": ["A", "B", "A", "B", "C"],
+            "month": [M1, M1, M2, M2, M1],
+            "volume": [100.0, 40.0, 100.0, 80.0, 10.0],
+        }
+    )
     cap = pd.DataFrame({"resource": ["R1", "R1"], "month": [M1, M2], "hours": [100.0, 100.0]})
     load = capacity_load(plan, ITEMS, cap).set_index(["resource", "month"])
     assert load.loc[("R1", M1), "load_hours"] == 90.0
@@ -40,8 +51,13 @@ def test_safety_stock_formula():
 
 
 def test_inventory_drops_where_capacity_is_short():
-    demand = pd.DataFrame({"item": ["A", "A", "B", "B"], "month": [M1, M2, M1, M2],
-                           "volume": [100.0, 100.0, 40.0, 80.0]})
+    demand = pd.DataFrame(
+        {
+            "item": ["A", "A", "B", "B"],
+            "month": [M1, M2, M1, M2],
+            "volume": [100.0, 100.0, 40.0, 80.0],
+        }
+    )
     cap = pd.DataFrame({"resource": ["R1", "R1"], "month": [M1, M2], "hours": [100.0, 100.0]})
     load = capacity_load(demand, ITEMS, cap)
     inv = inventory_projection(demand, ITEMS, load, pd.Series({"A": 20.0, "B": 5.0}))

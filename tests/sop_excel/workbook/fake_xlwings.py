@@ -24,8 +24,10 @@ class FakeComError(Exception):
 
 def _check_writable(sheet):
     if sheet.protected:
-        raise FakeComError("The cell or chart you're trying to change is on a protected sheet. To make a "
-                           "change, unprotect the sheet. You might be requested to enter a password.")
+        raise FakeComError(
+            "The cell or chart you're trying to change is on a protected sheet. To make a "
+            "change, unprotect the sheet. You might be requested to enter a password."
+        )
 
 
 class FakeRange:
@@ -59,11 +61,16 @@ class FakeRange:
         return f"${get_column_letter(self.column)}${self.row}:${get_column_letter(self._c2)}${self._r2}"
 
     def options(self, ndim=None, err_to_str=False):
-        assert ndim == 2  # (error values are kept as their text here, as err_to_str=True gives them)
+        assert (
+            ndim == 2
+        )  # (error values are kept as their text here, as err_to_str=True gives them)
         return self
 
     def _cells(self):
-        return [[(r, c) for c in range(self.column, self._c2 + 1)] for r in range(self.row, self._r2 + 1)]
+        return [
+            [(r, c) for c in range(self.column, self._c2 + 1)]
+            for r in range(self.row, self._r2 + 1)
+        ]
 
     @property
     def value(self):
@@ -72,7 +79,10 @@ class FakeRange:
     @value.setter
     def value(self, rows):
         _check_writable(self.sheet)
-        if not isinstance(rows, list) and self.shape == (1, 1):  # xlwings takes a scalar for one cell
+        if not isinstance(rows, list) and self.shape == (
+            1,
+            1,
+        ):  # xlwings takes a scalar for one cell
             rows = [[rows]]
         for cells, vals in zip(self._cells(), rows, strict=True):
             for rc, v in zip(cells, vals, strict=True):
@@ -80,8 +90,15 @@ class FakeRange:
 
     @property
     def formula(self):
-        return [[self.sheet.formulas.get(rc, "" if self.sheet.values.get(rc) is None else self.sheet.values.get(rc))
-                 for rc in row] for row in self._cells()]
+        return [
+            [
+                self.sheet.formulas.get(
+                    rc, "" if self.sheet.values.get(rc) is None else self.sheet.values.get(rc)
+                )
+                for rc in row
+            ]
+            for row in self._cells()
+        ]
 
     @property
     def number_format(self):
@@ -184,7 +201,9 @@ class FakeApp:
 
 def template_procedures():
     """The VBA procedures the sop-excel template's module defines (its source in the repository)."""
-    text = (resources.files("workbook_templates") / "ribbon" / "SopRibbon.bas").read_text(encoding="utf-8")
+    text = (resources.files("workbook_templates") / "ribbon" / "SopRibbon.bas").read_text(
+        encoding="utf-8"
+    )
     return set(re.findall(r"^\s*Public (?:Sub|Function) (\w+)", text, re.M))
 
 
@@ -198,11 +217,15 @@ class FakeBook:
 
     def macro(self, name):
         """xlwings' ``Book.macro``: a callable running a VBA procedure of the workbook."""
+
         def run(*args):
             if name not in self.procedures:
-                raise FakeComError(f"Cannot run the macro '{name}'. The macro may not be available in "
-                                   "this workbook or all macros may be disabled.")
+                raise FakeComError(
+                    f"Cannot run the macro '{name}'. The macro may not be available in "
+                    "this workbook or all macros may be disabled."
+                )
             return getattr(self, "_vba_" + name)(*args)
+
         return run
 
     def _vba_SopProtection(self, sheet_name, action):  # noqa: N802 - the VBA name
@@ -243,8 +266,15 @@ class FakeBook:
                 sheet.tables.append(FakeTable(sheet, name, ref))
             for k, chart in enumerate(ws._charts):  # openpyxl reads a chart's two-cell anchor
                 a, b = chart.anchor._from, chart.anchor.to
-                sheet.charts.append(FakeChart(f"Chart {k + 1}", a.col * COL_PT, a.row * ROW_PT,
-                                              (b.col - a.col) * COL_PT, (b.row - a.row) * ROW_PT))
+                sheet.charts.append(
+                    FakeChart(
+                        f"Chart {k + 1}",
+                        a.col * COL_PT,
+                        a.row * ROW_PT,
+                        (b.col - a.col) * COL_PT,
+                        (b.row - a.row) * ROW_PT,
+                    )
+                )
             sheet.protected = bool(ws.protection.sheet)
             sheet.password = ws.protection.password or None
             book.sheets.append(sheet)

@@ -21,16 +21,27 @@ def test_fast_cells_are_xlsxwriters_cells(tmp_path, monkeypatch):
     # its escape written literally, a formula-looking text, a long text
     f = tiny_frames()
     odd = ["  lead", "trail ", "a & <b>", "bell\x07", "_x0007_", "=1+1", "x" * 300]
-    monkeypatch.setattr("tests.sop_excel.tiny.tiny_frames",
-                        lambda: {**f, "items": f["items"].assign(description=odd[:3], comment=odd[3:6],
-                                                                 method=["", "", ""],
-                                                                 like_item=[odd[6], "", ""])})
+    monkeypatch.setattr(
+        "tests.sop_excel.tiny.tiny_frames",
+        lambda: {
+            **f,
+            "items": f["items"].assign(
+                description=odd[:3],
+                comment=odd[3:6],
+                method=["", "", ""],
+                like_item=[odd[6], "", ""],
+            ),
+        },
+    )
     fast = tmp_path / "fast.xlsx"
     build_tiny(fast)
     for name in ("_write_cell", "_write_single_row", "_write_formula", "_convert_date_time"):
         monkeypatch.setattr(build._Worksheet, name, getattr(Worksheet, name))
-    monkeypatch.setattr(build._Worksheet, "_write_formula",
-                        lambda self, *a, **k: 0 if self._quiet else Worksheet._write_formula(self, *a, **k))
+    monkeypatch.setattr(
+        build._Worksheet,
+        "_write_formula",
+        lambda self, *a, **k: 0 if self._quiet else Worksheet._write_formula(self, *a, **k),
+    )
     slow = tmp_path / "slow.xlsx"
     build_tiny(slow)
     a, b = _parts(fast), _parts(slow)

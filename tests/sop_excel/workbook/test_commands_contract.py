@@ -41,22 +41,51 @@ description = "Ten percent less volume"
 kind = "volume"
 value = -0.1
 """
-ACTUALS = pd.DataFrame({"date": pd.to_datetime(["2026-11-04", "2026-11-05"]), "item": ["A-1", "B-1"],
-                        "orders": [4.0, 7.0], "shipments": [4.0, 6.0]})
+ACTUALS = pd.DataFrame(
+    {
+        "date": pd.to_datetime(["2026-11-04", "2026-11-05"]),
+        "item": ["A-1", "B-1"],
+        "orders": [4.0, 7.0],
+        "shipments": [4.0, 6.0],
+    }
+)
 
 COMMANDS = {
     "refresh_forecast": lambda b: macros.refresh_forecast(b),
     "compare_scenarios": lambda b: macros.compare_scenarios(b),
-    "new_scenario": lambda b: macros.new_scenario(b, "Stretch", parent="Base", drivers=[
-        {"kind": "volume", "value": 0.05, "family": "Pumps", "item": "", "resource": "", "from_month": None,
-         "to_month": None, "price": None, "unit_cost": None, "comment": ""}]),
+    "new_scenario": lambda b: macros.new_scenario(
+        b,
+        "Stretch",
+        parent="Base",
+        drivers=[
+            {
+                "kind": "volume",
+                "value": 0.05,
+                "family": "Pumps",
+                "item": "",
+                "resource": "",
+                "from_month": None,
+                "to_month": None,
+                "price": None,
+                "unit_cost": None,
+                "comment": "",
+            }
+        ],
+    ),
     "import_scenarios": lambda b: macros.import_scenarios(b, SCENARIOS_TOML, source="plan.toml"),
     "lock_plan": lambda b: macros.lock_plan(b, "Upside", note="contract", user="tester", now=NOW),
     "refresh_actuals": lambda b: macros.refresh_actuals(b, ACTUALS.copy(), source="day.csv"),
     "flag_drift": lambda b: macros.flag_drift(b),
 }
 # what differs by side for good reasons: when and by whom (the Log), the cache only the zip side keeps
-SKIP_TABLES = {"tblLog", "tblBasisKey", "tblBasisItems", "tblBasisMonths", "tblBasisNextItems", "tblBasisNextMonths"}
+SKIP_TABLES = {
+    "tblLog",
+    "tblBasisKey",
+    "tblBasisItems",
+    "tblBasisMonths",
+    "tblBasisNextItems",
+    "tblBasisNextMonths",
+}
 SKIP_FIELDS = {"tblExceptionLog": {"time"}}
 
 
@@ -89,7 +118,9 @@ def _tables(book) -> dict[str, pd.DataFrame]:
             continue
         frame = read_frame(book, t.name)
         drop = {c.field for c in t.columns if c.formula} | SKIP_FIELDS.get(t.name, set())
-        out[t.name] = frame.drop(columns=[c for c in frame.columns if c in drop]).reset_index(drop=True)
+        out[t.name] = frame.drop(columns=[c for c in frame.columns if c in drop]).reset_index(
+            drop=True
+        )
     return out
 
 
@@ -119,11 +150,20 @@ def test_every_side_leaves_the_tables_the_zip_side_leaves(results, side, command
     for name, frame in want.items():
         other = got[name]
         assert list(other.columns) == list(frame.columns), name
-        assert len(other) == len(frame), f"{name}: {len(other)} rows on the {side} side, {len(frame)} headless"
+        assert len(other) == len(frame), (
+            f"{name}: {len(other)} rows on the {side} side, {len(frame)} headless"
+        )
         for col in frame.columns:
-            bad = [(i, a, b) for i, (a, b) in enumerate(zip(frame[col].tolist(), other[col].tolist(), strict=True))
-                   if not _same(a, b)]
-            assert not bad, f"{command}: {name}[{col}] differs on the {side} side (row, zip, {side}): {bad[:3]}"
+            bad = [
+                (i, a, b)
+                for i, (a, b) in enumerate(
+                    zip(frame[col].tolist(), other[col].tolist(), strict=True)
+                )
+                if not _same(a, b)
+            ]
+            assert not bad, (
+                f"{command}: {name}[{col}] differs on the {side} side (row, zip, {side}): {bad[:3]}"
+            )
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -150,12 +190,18 @@ def test_lock_plan_from_the_ribbon_unprotects_and_protects_again(results):
 
 def test_a_sheet_that_cannot_be_unprotected_is_refused_before_anything_is_written(live):
     fake = copy.deepcopy(live)
-    fake.sheets["Snapshots"].password = "secret"  # protected with a password sop-excel does not know
+    fake.sheets[
+        "Snapshots"
+    ].password = "secret"  # protected with a password sop-excel does not know
     book = XlwingsIO(fake)
     before = {t: copy.deepcopy(v) for t, v in ((s.name, s.values) for s in fake.sheets)}
-    with pytest.raises(WorkbookError, match="sheet 'Snapshots' is protected and sop-excel could not unprotect it"):
+    with pytest.raises(
+        WorkbookError, match="sheet 'Snapshots' is protected and sop-excel could not unprotect it"
+    ):
         macros.lock_plan(book, "Base", user="tester", now=NOW)
-    assert {s.name: s.values for s in fake.sheets} == before  # the S&OP sheets were not rewritten first
+    assert {
+        s.name: s.values for s in fake.sheets
+    } == before  # the S&OP sheets were not rewritten first
     assert fake.sheets["Plan of record"].protected and fake.sheets["Snapshots"].protected
 
 

@@ -16,8 +16,15 @@ from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.tiny import build_tiny
 from tests.sop_excel.workbook.fake_xlwings import FakeBook
 
-PAYLOADS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "=cmd|' /C calc'!A0",
-            "'quoted", "plain"]
+PAYLOADS = [
+    '=HYPERLINK("http://evil","x")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "=cmd|' /C calc'!A0",
+    "'quoted",
+    "plain",
+]
 
 
 @pytest.fixture(params=["openpyxl", "zip", "xlwings"])
@@ -26,11 +33,15 @@ def side(request, tmp_path):
     build_tiny(path)
     headless = {"openpyxl": OpenpyxlIO, "zip": ZipIO}.get(request.param)
     if headless is not None:
+
         def reopen(book):
             book.save()
             again = headless(path)
-            assert getattr(again, "fallback_reason", None) is None  # the zip side did the work itself
+            assert (
+                getattr(again, "fallback_reason", None) is None
+            )  # the zip side did the work itself
             return again
+
         return headless(path), reopen
     book = XlwingsIO(FakeBook.from_xlsx(path))
     return book, lambda b: b
@@ -52,7 +63,9 @@ def test_read_gives_header_then_values_and_formulas(side):
 def test_write_resizes_and_round_trips(side):
     book, reopen = side
     header = book.read_table("tblLog")[0]
-    rows = [header] + [[dt.datetime(2026, 11, 18, 9, 0), f"cmd{i}", "u", "d", "x"] for i in range(5)]
+    rows = [header] + [
+        [dt.datetime(2026, 11, 18, 9, 0), f"cmd{i}", "u", "d", "x"] for i in range(5)
+    ]
     book.write_table("tblLog", rows)
     book = reopen(book)
     got = book.read_table("tblLog")
@@ -101,7 +114,9 @@ def test_close_month_does_the_same_on_every_side(side):
     book, reopen = side
     nov, dec = pd.Timestamp("2026-11-01"), pd.Timestamp("2026-12-01")
     report = macros.close_month(book, force=True, today=dt.date(2026, 12, 2))
-    assert report.lines[0].startswith("Closed November 2026: History has 2 items for it, 12 units of orders")
+    assert report.lines[0].startswith(
+        "Closed November 2026: History has 2 items for it, 12 units of orders"
+    )
     book = reopen(book)
     hist = read_frame(book, "tblHistory")
     assert hist[hist["month"] == nov].set_index("item")["qty"].to_dict() == {"A-1": 3.0, "B-1": 9.0}
@@ -117,7 +132,16 @@ def test_close_month_does_the_same_on_every_side(side):
     # a second time: nothing to do, nothing written
     again = macros.close_month(book, force=True, today=dt.date(2026, 12, 2))
     assert not again.changed and "closed already" in again.lines[0]
-SUPPLY_OUT = ["tblProduction", "tblEvents", "tblSupplyWeeks", "tblSupplyItems", "tblExceptions", "tblExecution"]
+
+
+SUPPLY_OUT = [
+    "tblProduction",
+    "tblEvents",
+    "tblSupplyWeeks",
+    "tblSupplyItems",
+    "tblExceptions",
+    "tblExecution",
+]
 
 
 def test_the_supply_commands_give_the_same_tables_on_every_side(tmp_path):
@@ -127,24 +151,48 @@ def test_the_supply_commands_give_the_same_tables_on_every_side(tmp_path):
 
     from sop_excel import macros
 
-    actuals = pd.DataFrame({"date": pd.to_datetime(["2026-11-05", "2026-11-05"]), "item": ["A-1", "B-1"],
-                            "orders": [2.0, 5.0], "shipments": [2.0, 4.0]})
-    supply = pd.DataFrame({"date": pd.to_datetime(["2026-11-05", "2026-11-05", "2026-11-30"]),
-                           "item": ["A-1", "B-1", "A-2"], "resource": ["L1", "L2", "L1"],
-                           "produced": [1.0, 6.0, 0.0], "receipts": [0.0, 0.0, 12.0]})
+    actuals = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-11-05", "2026-11-05"]),
+            "item": ["A-1", "B-1"],
+            "orders": [2.0, 5.0],
+            "shipments": [2.0, 4.0],
+        }
+    )
+    supply = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-11-05", "2026-11-05", "2026-11-30"]),
+            "item": ["A-1", "B-1", "A-2"],
+            "resource": ["L1", "L2", "L1"],
+            "produced": [1.0, 6.0, 0.0],
+            "receipts": [0.0, 0.0, 12.0],
+        }
+    )
     got = {}
     for name in ("openpyxl", "zip", "xlwings"):
         path = tmp_path / f"{name}.xlsx"
         build_tiny(path)
-        book = {"openpyxl": OpenpyxlIO, "zip": ZipIO}.get(name, lambda p: XlwingsIO(FakeBook.from_xlsx(p)))(path)
+        book = {"openpyxl": OpenpyxlIO, "zip": ZipIO}.get(
+            name, lambda p: XlwingsIO(FakeBook.from_xlsx(p))
+        )(path)
         macros.refresh_actuals(book, actuals, source="test", supply=supply, supply_source="mes")
-        macros.add_event(book, "Resource down", resource="L1", start=pd.Timestamp("2026-11-19"), working_days=2,
-                         owner="Plant")
+        macros.add_event(
+            book,
+            "Resource down",
+            resource="L1",
+            start=pd.Timestamp("2026-11-19"),
+            working_days=2,
+            owner="Plant",
+        )
         if name != "xlwings":
             book = {"openpyxl": OpenpyxlIO, "zip": ZipIO}[name](path)
         got[name] = {t: read_frame(book, t) for t in SUPPLY_OUT}
-    assert len(got["zip"]["tblProduction"]) == 3 and got["zip"]["tblEvents"]["id"].tolist() == ["E1"]
+    assert len(got["zip"]["tblProduction"]) == 3 and got["zip"]["tblEvents"]["id"].tolist() == [
+        "E1"
+    ]
     assert (got["zip"]["tblSupplyWeeks"]["event_hours"] > 0).any()
     for name in ("openpyxl", "xlwings"):
         for t in SUPPLY_OUT:
-            pd.testing.assert_frame_equal(got[name][t], got["zip"][t], obj=f"{name} {t}", check_dtype=False)
+            pd.testing.assert_frame_equal(
+                got[name][t], got["zip"][t], obj=f"{name} {t}", check_dtype=False
+            )

@@ -16,10 +16,12 @@ FORECAST = load_layout().table("tblForecast")
 
 
 def test_rows_become_typed_frame_with_field_names():
-    rows = [["Item", "Month", "Qty", "Flag"],
-            ["A-1", dt.datetime(2026, 1, 1), 12.0, None],
-            ["A-1", "2026-02", "1,200", "stockout"],
-            [None, None, None, None]]  # blank rows are skipped
+    rows = [
+        ["Item", "Month", "Qty", "Flag"],
+        ["A-1", dt.datetime(2026, 1, 1), 12.0, None],
+        ["A-1", "2026-02", "1,200", "stockout"],
+        [None, None, None, None],
+    ]  # blank rows are skipped
     f = frame_from_rows(rows, HISTORY)
     assert list(f.columns) == ["item", "month", "qty", "flag"]
     assert f["qty"].tolist() == [12.0, 1200.0]
@@ -29,8 +31,11 @@ def test_rows_become_typed_frame_with_field_names():
 
 
 def test_text_in_number_cell_names_sheet_and_cell():
-    rows = [["Item", "Month", "Qty", "Flag"], ["A-1", "2026-01-01", "abc", None],
-            ["A-2", "nope", 3, None]]
+    rows = [
+        ["Item", "Month", "Qty", "Flag"],
+        ["A-1", "2026-01-01", "abc", None],
+        ["A-2", "nope", 3, None],
+    ]
     with pytest.raises(InputError) as exc:
         frame_from_rows(rows, HISTORY)
     msg = str(exc.value)
@@ -40,12 +45,19 @@ def test_text_in_number_cell_names_sheet_and_cell():
 
 
 def test_missing_header_is_a_layout_error_naming_found_headers():
-    with pytest.raises(LayoutError, match=r"missing column 'Qty'; found 'Item', 'Month', 'Quantity'"):
+    with pytest.raises(
+        LayoutError, match=r"missing column 'Qty'; found 'Item', 'Month', 'Quantity'"
+    ):
         frame_from_rows([["Item", "Month", "Quantity"], ["A", "2026-01-01", 1]], HISTORY)
 
 
 def test_duplicate_keys_and_empty_keys_are_reported_by_row():
-    rows = [["Item", "Month", "Qty"], ["A", "2026-01-01", 1], ["A", "2026-01-01", 2], [None, "2026-02-01", 3]]
+    rows = [
+        ["Item", "Month", "Qty"],
+        ["A", "2026-01-01", 1],
+        ["A", "2026-01-01", 2],
+        [None, "2026-02-01", 3],
+    ]
     with pytest.raises(InputError) as exc:
         frame_from_rows(rows, HISTORY)
     text = str(exc.value)
@@ -62,8 +74,15 @@ def test_many_problems_list_twenty_and_a_count():
 
 
 def test_formula_columns_carry_python_values():
-    f = pd.DataFrame({"item": ["A"], "family": ["F"], "month": [pd.Timestamp("2026-01-01")],
-                      "baseline": [3.0], "final": [3.0]})
+    f = pd.DataFrame(
+        {
+            "item": ["A"],
+            "family": ["F"],
+            "month": [pd.Timestamp("2026-01-01")],
+            "baseline": [3.0],
+            "final": [3.0],
+        }
+    )
     rows = rows_from_frame(f, FORECAST, {"final": "=1+2"})
     final = rows[1][FORECAST.fields.index("final")]
     assert isinstance(final, Formula) and final.value == 3.0
@@ -71,17 +90,27 @@ def test_formula_columns_carry_python_values():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.text(min_size=1, max_size=8).filter(lambda s: s.strip() == s and s),
-                          st.integers(0, 47),
-                          st.one_of(st.none(), st.floats(0, 1e9, allow_nan=False))),
-                min_size=1, max_size=20, unique_by=lambda t: (t[0], t[1])))
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=8).filter(lambda s: s.strip() == s and s),
+            st.integers(0, 47),
+            st.one_of(st.none(), st.floats(0, 1e9, allow_nan=False)),
+        ),
+        min_size=1,
+        max_size=20,
+        unique_by=lambda t: (t[0], t[1]),
+    )
+)
 def test_rows_frame_rows_round_trip(records):
-    frame = pd.DataFrame({
-        "item": [r[0] for r in records],
-        "month": [pd.Timestamp("2022-01-01") + pd.DateOffset(months=r[1]) for r in records],
-        "qty": [math.nan if r[2] is None else r[2] for r in records],
-        "flag": [""] * len(records),
-    })
+    frame = pd.DataFrame(
+        {
+            "item": [r[0] for r in records],
+            "month": [pd.Timestamp("2022-01-01") + pd.DateOffset(months=r[1]) for r in records],
+            "qty": [math.nan if r[2] is None else r[2] for r in records],
+            "flag": [""] * len(records),
+        }
+    )
     rows = rows_from_frame(frame, HISTORY)
     back = frame_from_rows(rows, HISTORY)
     pd.testing.assert_frame_equal(back.reset_index(drop=True), frame, check_dtype=False)
@@ -94,12 +123,18 @@ def test_frame_rows_made_in_chunks_equal_the_rows_made_at_once(monkeypatch):
 
     monkeypatch.setattr(FrameRows, "CHUNK", 4)
     n = 11  # three chunks, the last one short
-    frame = pd.DataFrame({
-        "item": [f"I{i:03d}" for i in range(n)], "family": "F1",
-        "month": pd.date_range("2026-01-01", periods=n, freq="MS"),
-        "baseline": [float(i) if i != 5 else math.nan for i in range(n)],
-        "lo_80": 0.0, "hi_80": 2.0, "override": None, "final": [i * 1.5 for i in range(n)],
-    })
+    frame = pd.DataFrame(
+        {
+            "item": [f"I{i:03d}" for i in range(n)],
+            "family": "F1",
+            "month": pd.date_range("2026-01-01", periods=n, freq="MS"),
+            "baseline": [float(i) if i != 5 else math.nan for i in range(n)],
+            "lo_80": 0.0,
+            "hi_80": 2.0,
+            "override": None,
+            "final": [i * 1.5 for i in range(n)],
+        }
+    )
     table = FORECAST
     whole = rows_for("tblForecast", frame)
     lazy = FrameRows(frame, table, table_formulas("tblForecast"))
@@ -124,7 +159,9 @@ def test_the_builder_makes_each_chunk_of_frame_rows_once(tmp_path, monkeypatch):
     monkeypatch.setattr(FrameRows, "CHUNK", 4)
     made = []
     inner = FrameRows._rows
-    monkeypatch.setattr(FrameRows, "_rows", lambda self, a, b: made.append((id(self), a)) or inner(self, a, b))
+    monkeypatch.setattr(
+        FrameRows, "_rows", lambda self, a, b: made.append((id(self), a)) or inner(self, a, b)
+    )
     monkeypatch.setattr(tiny, "rows_for", frame_rows)  # every table as FrameRows
     frames = tiny.build_tiny(tmp_path / "b.xlsx")
     assert len(made) > 10 and len(made) == len(set(made))  # many chunks, none made twice

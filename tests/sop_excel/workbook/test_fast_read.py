@@ -29,8 +29,12 @@ def _openpyxl_values(path):
     for ws in wb.worksheets:
         for name, ref in ws.tables.items():
             c1, r1, c2, r2 = range_boundaries(ref)
-            out[name] = [list(r) for r in ws.iter_rows(min_row=r1, max_row=r2, min_col=c1, max_col=c2,
-                                                        values_only=True)]
+            out[name] = [
+                list(r)
+                for r in ws.iter_rows(
+                    min_row=r1, max_row=r2, min_col=c1, max_col=c2, values_only=True
+                )
+            ]
     return out
 
 
@@ -75,8 +79,10 @@ def _as_built(rows, name):
     formulas = table_formulas(name)
     table = LAYOUT.table(name)
     fields = [table.fields[table.headers.index(h)] if h in table.headers else h for h in rows[0]]
-    return [rows[0]] + [[Formula(formulas[f], v) if f in formulas else v for f, v in zip(fields, r, strict=True)]
-                        for r in rows[1:]]
+    return [rows[0]] + [
+        [Formula(formulas[f], v) if f in formulas else v for f, v in zip(fields, r, strict=True)]
+        for r in rows[1:]
+    ]
 
 
 def test_tables_span_their_rows_with_headers_formulas_and_cached_values(demo_book, tmp_path):
@@ -84,8 +90,12 @@ def test_tables_span_their_rows_with_headers_formulas_and_cached_values(demo_boo
     must still describe the whole table (ref, autoFilter) with its calculated-column formulas."""
     tables = {n: _as_built(r, n) for n, r in read_tables(demo_book).items()}
     tables["tblInputs"] = tables["tblInputs"][:1]  # an empty table beside a filled one
-    out = build_workbook(tmp_path / "t.xlsx", tables,
-                         formulas={t.name: table_formulas(t.name) for t in LAYOUT.tables}, choices=named_choices())
+    out = build_workbook(
+        tmp_path / "t.xlsx",
+        tables,
+        formulas={t.name: table_formulas(t.name) for t in LAYOUT.tables},
+        choices=named_choices(),
+    )
     with zipfile.ZipFile(out) as z:
         parts = {n: z.read(n).decode() for n in z.namelist() if n.startswith("xl/tables/")}
     by_name = {re.search(r' name="([^"]+)"', x).group(1): x for x in parts.values()}
@@ -102,7 +112,9 @@ def test_tables_span_their_rows_with_headers_formulas_and_cached_values(demo_boo
     for name, rows in back.items():
         if name != "tblInputs":
             assert _same_rows(rows, [[_value(v) for v in r] for r in tables[name]]), name
-    assert len(back["tblInputs"]) == 2 and back["tblInputs"][1] == [None] * len(back["tblInputs"][0])
+    assert len(back["tblInputs"]) == 2 and back["tblInputs"][1] == [None] * len(
+        back["tblInputs"][0]
+    )
     wb = openpyxl.load_workbook(out)
     r0 = int(re.search(r"\d+", LAYOUT.table("tblForecast").anchor).group()) + 1
     final = wb["Forecast"].cell(r0, 1 + LAYOUT.table("tblForecast").fields.index("final")).value
@@ -118,11 +130,15 @@ def _value(v):
 def _same_rows(a, b) -> bool:
     """Equal, floats to XlsxWriter's 16 significant digits (the Basis sheet is written by the zip
     side, with Python's 17)."""
+
     def same(x, y):
         if isinstance(x, float) and isinstance(y, float):
             return math.isclose(x, y, rel_tol=1e-15, abs_tol=0.0) or x == y
         return x == y
-    return len(a) == len(b) and all(len(r) == len(q) and all(map(same, r, q)) for r, q in zip(a, b, strict=True))
+
+    return len(a) == len(b) and all(
+        len(r) == len(q) and all(map(same, r, q)) for r, q in zip(a, b, strict=True)
+    )
 
 
 def test_table_refs_match_the_tables_openpyxl_loads(demo_book):

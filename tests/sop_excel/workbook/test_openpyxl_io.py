@@ -89,7 +89,9 @@ def test_missing_table_is_a_layout_error(tiny):
 def test_not_a_zip_is_reported_and_file_untouched(tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"this is not a workbook")
-    with pytest.raises(WorkbookCorruptError, match="bad.xlsx is not an Excel workbook.*restore it from a backup"):
+    with pytest.raises(
+        WorkbookCorruptError, match="bad.xlsx is not an Excel workbook.*restore it from a backup"
+    ):
         OpenpyxlIO(bad)
     assert bad.read_bytes() == b"this is not a workbook"
 

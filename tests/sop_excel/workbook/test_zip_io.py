@@ -74,7 +74,9 @@ def test_refresh_gives_the_same_tables_as_openpyxl_and_keeps_planner_input(book_
     shutil.copyfile(book_copy, other)
     actuals = sorted(book_copy.parent.glob("*actuals_*.csv"))[0]
     macros.refresh_actuals_from_source(OpenpyxlIO(other), str(actuals))
-    macros.compare_scenarios(OpenpyxlIO(other))  # refresh-actuals leaves the S&OP tables as they are
+    macros.compare_scenarios(
+        OpenpyxlIO(other)
+    )  # refresh-actuals leaves the S&OP tables as they are
     fast = ZipIO(book_copy)
     macros.refresh_actuals_from_source(fast, str(actuals))
     assert fast.fallback_reason is None
@@ -88,9 +90,13 @@ def test_refresh_gives_the_same_tables_as_openpyxl_and_keeps_planner_input(book_
             ra, rb = [r[1:] for r in ra], [r[1:] for r in rb]
         assert _diff(ra, rb) is None, f"{name}: {_diff(ra, rb)}"
     after = read_frame(b, "tblForecast")
-    row = after[(after["item"] == fc.loc[0, "item"]) & (after["month"] == fc.loc[0, "month"])].iloc[0]
+    row = after[(after["item"] == fc.loc[0, "item"]) & (after["month"] == fc.loc[0, "month"])].iloc[
+        0
+    ]
     assert row["override"] == 123.0 and row["comment"] == "promo <agreed> & signed"
-    cells = pd.read_excel(book_copy, sheet_name="Forecast", header=2, engine="calamine", usecols="A:T")
+    cells = pd.read_excel(
+        book_copy, sheet_name="Forecast", header=2, engine="calamine", usecols="A:T"
+    )
     assert cells["Final"].notna().all()  # every formula has its cached value
     mine = cells[(cells["Item"] == row["item"]) & (pd.to_datetime(cells["Month"]) == row["month"])]
     assert mine["Final"].tolist() == [123.0]  # the override's Final, computed by Python
@@ -104,7 +110,9 @@ def test_settings_rewritten_keep_each_rows_number_format(book_copy):
     io.write_table("tblSettings", io.read_table("tblSettings"))
     io.save()
     after = OpenpyxlIO(book_copy).read_table("tblSettings")
-    assert [[None if v == "" else v for v in r] for r in after] == [[None if v == "" else v for v in r] for r in before]
+    assert [[None if v == "" else v for v in r] for r in after] == [
+        [None if v == "" else v for v in r] for r in before
+    ]
     assert any(isinstance(r[1], float) for r in after[1:]) and isinstance(after[1][1], dt.datetime)
 
 
@@ -126,7 +134,13 @@ def test_untouched_parts_are_copied_byte_for_byte(tiny):
     log_sheet = book._tables["tblLog"].sheet_part
     # the Log sheet, its table, calcPr in workbook.xml, a date format for the empty Log's times, and
     # the package relationships: a customUI part is only shown with one (openpyxl drops it; we add it)
-    assert changed <= {log_sheet, book._tables["tblLog"].part, "xl/workbook.xml", "xl/styles.xml", "_rels/.rels"}
+    assert changed <= {
+        log_sheet,
+        book._tables["tblLog"].part,
+        "xl/workbook.xml",
+        "xl/styles.xml",
+        "_rels/.rels",
+    }
     assert b"ui/extensibility" in after["_rels/.rels"][2]
     assert log_sheet in changed
     assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
@@ -144,7 +158,15 @@ def test_values_round_trip_and_text_stays_text(tiny):
     got_slow = OpenpyxlIO(tiny).read_table("tblLog")
     assert got_fast == got_slow
     texts = [r[1] for r in got_fast[1:-1]]
-    assert texts == ["<&>\"'", "  leading and trailing  ", "bellgone", "=1+1", "línea\nnueva", None, "0042"]
+    assert texts == [
+        "<&>\"'",
+        "  leading and trailing  ",
+        "bellgone",
+        "=1+1",
+        "línea\nnueva",
+        None,
+        "0042",
+    ]
     assert got_fast[1][0] == dt.datetime(2026, 11, 18, 9, 30)
     assert got_fast[-1][:4] == [dt.datetime(2026, 1, 2), "n", 3, True]
     assert got_fast[-1][4] == Formula("=1+1", 2.0)  # a formula reads with the value the file caches
@@ -178,7 +200,9 @@ def test_a_new_column_in_a_dynamic_table(tiny):
     wider = [rows[0] + ["Extra"]] + [r + [1.5] for r in rows[1:]]
     book.write_table("tblCompareMonthly", wider)
     book.save()
-    assert ZipIO(tiny).read_table("tblCompareMonthly") == OpenpyxlIO(tiny).read_table("tblCompareMonthly")
+    assert ZipIO(tiny).read_table("tblCompareMonthly") == OpenpyxlIO(tiny).read_table(
+        "tblCompareMonthly"
+    )
     assert OpenpyxlIO(tiny).read_table("tblCompareMonthly")[0][-1] == "Extra"
 
 
@@ -186,7 +210,9 @@ def test_a_table_growing_into_another_is_refused_and_the_file_untouched(tiny):
     before = tiny.read_bytes()
     book = ZipIO(tiny)
     rows = book.read_table("tblCompare")  # columns A:K, tblCompareMonthly from M
-    book.write_table("tblCompare", [rows[0] + ["x1", "x2", "x3"]] + [r + [1, 2, 3] for r in rows[1:]])
+    book.write_table(
+        "tblCompare", [rows[0] + ["x1", "x2", "x3"]] + [r + [1, 2, 3] for r in rows[1:]]
+    )
     with pytest.raises(LayoutError, match="would grow into table"):
         book.save()
     assert tiny.read_bytes() == before
@@ -252,7 +278,9 @@ def test_calamine_values_give_the_same_frames_as_the_xml_reader(book_copy):
     book.save()
     again = ZipIO(book_copy)
     assert read_frame(again, "tblForecast").loc[0, "override"] == 77.0
-    assert read_frame(book, "tblForecast").loc[0, "override"] == 77.0  # the saving book sees the new file
+    assert (
+        read_frame(book, "tblForecast").loc[0, "override"] == 77.0
+    )  # the saving book sees the new file
 
 
 def test_an_error_typed_into_an_input_cell_is_named_not_read_as_empty(book_copy):
@@ -288,8 +316,13 @@ def test_a_cell_beside_a_rewritten_table_is_kept_whatever_its_attribute_order(bo
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for info, data in members:
             if info.filename == part:
-                data = re.sub(rb'(<row r="5"[^>]*>.*?)(</row>)', rb'\1<c s="0" r="Z5"><v>9</v></c>\2', data,
-                              count=1, flags=re.S)
+                data = re.sub(
+                    rb'(<row r="5"[^>]*>.*?)(</row>)',
+                    rb'\1<c s="0" r="Z5"><v>9</v></c>\2',
+                    data,
+                    count=1,
+                    flags=re.S,
+                )
                 assert b'r="Z5"' in data
             z.writestr(info, data)
     book = ZipIO(out)

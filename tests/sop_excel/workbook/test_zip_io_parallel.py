@@ -21,8 +21,10 @@ from sop_excel.workbook.zip_io import sheet as zip_sheet
 from sop_excel.workbook.zip_io import writing as zip_writing
 from sop_excel.workbook.zip_io.aside import SheetAside
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
-                                reason="the forked writer runs on Linux with more than one core")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
+    reason="the forked writer runs on Linux with more than one core",
+)
 
 
 def _members(path) -> dict[str, bytes]:
@@ -81,6 +83,7 @@ def test_the_biggest_sheet_made_aside_gives_the_same_parts(demo_book, tmp_path, 
 def test_a_sheet_needing_a_new_number_format_is_made_here(demo_book, tmp_path, monkeypatch):
     """A date in a column not formatted for dates adds a format to the stylesheet, which the
     forked process cannot share: this process makes the sheet itself."""
+
     def edit(book):
         rows = rows_for("tblActuals", read_frame(book, "tblActuals"))
         rows[1][2] = dt.datetime(2026, 11, 3, 12, 30)  # Orders is a quantity column
@@ -92,7 +95,9 @@ def test_a_sheet_needing_a_new_number_format_is_made_here(demo_book, tmp_path, m
     assert b"yyyy-mm-dd h:mm:ss" in aside["xl/styles.xml"]
 
 
-def test_a_failure_in_the_forked_process_means_making_the_sheet_here(demo_book, tmp_path, monkeypatch):
+def test_a_failure_in_the_forked_process_means_making_the_sheet_here(
+    demo_book, tmp_path, monkeypatch
+):
     parent = os.getpid()
     inner = zip_sheet.rewrite_sheet
 
@@ -192,6 +197,7 @@ def test_the_guard_tells_which_sheets_hold_error_cells_and_the_reader_names_them
 def test_the_two_biggest_sheets_are_made_aside(demo_book, tmp_path, monkeypatch):
     """Actuals and Production (the daily refresh with production writes both): two processes of
     their own, this one the rest; the same parts as made in one process."""
+
     def edit(book):
         _actuals_and_weekly(book)
         p = read_frame(book, "tblProduction")

@@ -35,16 +35,60 @@ _TZ2 = dt.timezone(dt.timedelta(hours=2))
 FLOATS = [0.0, -0.0, 1.5, 1e-300, 1e300, 123456789.123, 1 / 3, -2.0, 5e-324]
 ODD_FLOATS = [_NAN, _INF, -_INF]
 PLAIN_TEXT = ["plain", "IT-000001", "a b", "x=1;y'2", "0042", "=1+1", "~!#$%"]
-ODD_TEXT = ["", " lead", "trail ", " ", "a&b", "<x>", 'q"', "bell\x07", "línea\nnueva", "tab\tx", "\r", "é",
-            "emoji \U0001f600", "bad\ufffe", "two\n\nlines", "\n"]
+ODD_TEXT = [
+    "",
+    " lead",
+    "trail ",
+    " ",
+    "a&b",
+    "<x>",
+    'q"',
+    "bell\x07",
+    "línea\nnueva",
+    "tab\tx",
+    "\r",
+    "é",
+    "emoji \U0001f600",
+    "bad\ufffe",
+    "two\n\nlines",
+    "\n",
+]
 INTS = [0, 1, -5, 2**53 + 1, 10**20]
-DATES = [dt.date(2026, 1, 2), dt.date(1900, 1, 1), dt.date(1900, 2, 28), dt.date(1900, 3, 1), dt.date(1899, 12, 31)]
-DATETIMES = [dt.datetime(2026, 1, 2, 9, 30), dt.datetime(2026, 1, 2), dt.datetime(1900, 2, 28, 12),
-             dt.datetime(2026, 1, 2, 0, 0, 0, 1), dt.datetime(2026, 1, 2, fold=1)]
-FORMULAS = [Formula("=A1+1"), Formula("=A1", 2.5), Formula("=A1", _NAN), Formula("=A1", _INF), Formula("=A1", True),
-            Formula("=A1", 3), Formula("=A1", "text & <b>"), Formula("=A1", -0.0), Formula('=IF(A1>0,"x","y")', "x"),
-            Formula("=A1", 1.0), Formula("=A1", 1)]
-NUMPY = [np.float64(2.5), np.float64("nan"), np.int64(7), np.float32(1.5), np.bool_(True), np.int32(-3)]
+DATES = [
+    dt.date(2026, 1, 2),
+    dt.date(1900, 1, 1),
+    dt.date(1900, 2, 28),
+    dt.date(1900, 3, 1),
+    dt.date(1899, 12, 31),
+]
+DATETIMES = [
+    dt.datetime(2026, 1, 2, 9, 30),
+    dt.datetime(2026, 1, 2),
+    dt.datetime(1900, 2, 28, 12),
+    dt.datetime(2026, 1, 2, 0, 0, 0, 1),
+    dt.datetime(2026, 1, 2, fold=1),
+]
+FORMULAS = [
+    Formula("=A1+1"),
+    Formula("=A1", 2.5),
+    Formula("=A1", _NAN),
+    Formula("=A1", _INF),
+    Formula("=A1", True),
+    Formula("=A1", 3),
+    Formula("=A1", "text & <b>"),
+    Formula("=A1", -0.0),
+    Formula('=IF(A1>0,"x","y")', "x"),
+    Formula("=A1", 1.0),
+    Formula("=A1", 1),
+]
+NUMPY = [
+    np.float64(2.5),
+    np.float64("nan"),
+    np.int64(7),
+    np.float32(1.5),
+    np.bool_(True),
+    np.int32(-3),
+]
 
 
 def _date_style(v: dt.date) -> str:  # as ZipIO._date_styles picks one, by the kind of date
@@ -74,14 +118,25 @@ COLUMNS = {
     "dates and datetimes": DATES + DATETIMES,
     "formulas": FORMULAS,
     "numpy scalars": NUMPY,
-    "everything": FLOATS + ODD_FLOATS + PLAIN_TEXT + ODD_TEXT + INTS + DATES + DATETIMES + FORMULAS + NUMPY
+    "everything": FLOATS
+    + ODD_FLOATS
+    + PLAIN_TEXT
+    + ODD_TEXT
+    + INTS
+    + DATES
+    + DATETIMES
+    + FORMULAS
+    + NUMPY
     + [None, True, False],
 }
 
 
 def _rows_of(seq: zip_rows.Seq, n: int) -> list[str]:
     consts, lists = seq
-    return [consts[0] + "".join(xs[i] + c for xs, c in zip(lists, consts[1:], strict=True)) for i in range(n)]
+    return [
+        consts[0] + "".join(xs[i] + c for xs, c in zip(lists, consts[1:], strict=True))
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("name", list(COLUMNS))
@@ -109,8 +164,13 @@ def test_columns_side_by_side_make_the_rows_of_row_by_row():
     dates = [_date_style if j % 3 else None for j in range(len(cols))]
     rnums = [str(10 + i) for i in range(n)]
     got = _rows_of(cells_bulk(rows, rnums, letters, styles, dates), n)
-    want = ["".join(cell_xml(x + rs, s, v, d) for x, s, v, d in zip(letters, styles, row, dates, strict=True))
-            for rs, row in zip(rnums, rows, strict=True)]
+    want = [
+        "".join(
+            cell_xml(x + rs, s, v, d)
+            for x, s, v, d in zip(letters, styles, row, dates, strict=True)
+        )
+        for rs, row in zip(rnums, rows, strict=True)
+    ]
     assert got == want
 
 
@@ -121,7 +181,9 @@ def test_the_common_columns_take_the_fast_paths():
     consts, lists = zip_rows.column_xml(["IT-1", "IT-2"], "B", "", None, rnums)
     assert lists == [rnums, ["IT-1", "IT-2"]]  # plain text: as it is
     consts, lists = zip_rows.column_xml([dt.datetime(2026, 1, 1)] * 2, "A", ' s="4"', None, rnums)
-    assert lists[0] is rnums and lists[1] == [' s="4"><v>46023</v></c>'] * 2  # once per distinct value
+    assert (
+        lists[0] is rnums and lists[1] == [' s="4"><v>46023</v></c>'] * 2
+    )  # once per distinct value
 
 
 def test_a_date_with_a_timezone_fails_as_cell_xml_does():
@@ -197,10 +259,11 @@ def _rewrite(*tables, **kw):
             if t == "tblWeekly":  # week columns named by date: not in the layout, so as rows
                 rows = book.read_table(t)
                 more, keep = kw.get(t, {}).get("more", 0), kw.get(t, {}).get("keep")
-                rows = rows + rows[1:1 + more]
-                book.write_table(t, rows if keep is None else rows[:keep + 1])
+                rows = rows + rows[1 : 1 + more]
+                book.write_table(t, rows if keep is None else rows[: keep + 1])
             else:
                 write_frame(book, t, _frame_plus(book, t, **kw.get(t, {})))
+
     return change
 
 
@@ -223,8 +286,9 @@ CHANGES = {
     "actuals no rows": _rewrite("tblActuals", tblActuals={"keep": 0}),
     "weekly, both tables": _rewrite("tblWeeks", "tblWeekly"),
     "weekly, one table": _rewrite("tblWeekly"),
-    "weekly, fewer weeks and more rows": _rewrite("tblWeeks", "tblWeekly", tblWeeks={"keep": 3},
-                                                  tblWeekly={"more": 25}),
+    "weekly, fewer weeks and more rows": _rewrite(
+        "tblWeeks", "tblWeekly", tblWeeks={"keep": 3}, tblWeekly={"more": 25}
+    ),
     "weekly, a new header": _weekly_renamed,
     "settings": _settings,
     "forecast (formulas)": _rewrite("tblForecast", tblForecast={"keep": 30}),
@@ -233,23 +297,33 @@ CHANGES = {
 
 
 @pytest.mark.parametrize("name", list(CHANGES))
-def test_the_demo_tables_rewritten_in_bulk_give_the_same_bytes(demo_book, tmp_path, monkeypatch, name):
+def test_the_demo_tables_rewritten_in_bulk_give_the_same_bytes(
+    demo_book, tmp_path, monkeypatch, name
+):
     _, plans = _both_ways(demo_book, tmp_path, monkeypatch, CHANGES[name])
     assert plans and all(p is not None for p in plans)  # the bulk path was taken
     if name == "weekly, a new header":  # tblWeeks' header (A3:J3) stays in the row of the new one
         assert [s[:2] for s in plans[0][2] if not s[4]] == [(3, 3)]
     if name.startswith("forecast"):  # tblModels beside it: its rows one by one, the rest in bulk
-        (a, b, segments, extras), = plans
+        ((a, b, segments, extras),) = plans
         one_by_one = [s[:2] for s in segments if not s[4]]
         assert len(one_by_one) == 1 and one_by_one[0][0] == 4 and segments[-1][4]
 
 
 def _beside_and_below(xml: bytes) -> bytes:
     """A note typed beside tblActuals (F5) and one below it, two rows under its last row."""
-    xml = re.sub(rb'(<row r="5"[^>]*>.*?)(</row>)', rb'\1<c r="F5" t="inlineStr"><is><t>beside</t></is></c>\2',
-                 xml, count=1, flags=re.S)
+    xml = re.sub(
+        rb'(<row r="5"[^>]*>.*?)(</row>)',
+        rb'\1<c r="F5" t="inlineStr"><is><t>beside</t></is></c>\2',
+        xml,
+        count=1,
+        flags=re.S,
+    )
     last = max(int(n) for n in re.findall(rb'<row r="(\d+)"', xml))
-    below = b'<row r="%d"><c r="B%d" t="inlineStr"><is><t>below</t></is></c></row>' % (last + 2, last + 2)
+    below = b'<row r="%d"><c r="B%d" t="inlineStr"><is><t>below</t></is></c></row>' % (
+        last + 2,
+        last + 2,
+    )
     return xml.replace(b"</sheetData>", below + b"</sheetData>", 1)
 
 
@@ -259,11 +333,15 @@ def test_cells_beside_and_below_a_table_are_kept(demo_book, tmp_path, monkeypatc
     _with_sheet(demo_book, src, "tblActuals", _beside_and_below)
     n = len(read_frame(ZipIO(src), "tblActuals"))
     saved, plans = _both_ways(src, tmp_path, monkeypatch, _rewrite("tblActuals", tblActuals=kw))
-    (a, b, segments, extras), = plans
-    assert [s[:2] for s in segments if not s[4]] == [(5, 5)]  # only the row with the note one by one
+    ((a, b, segments, extras),) = plans
+    assert [s[:2] for s in segments if not s[4]] == [
+        (5, 5)
+    ]  # only the row with the note one by one
     xml = _members(saved)[ZipIO(saved)._find("tblActuals").sheet_part]
     assert b'<c r="F5" t="inlineStr"><is><t>beside</t></is></c>' in xml and b'r="F6"' not in xml
-    below = b'<c r="B%d" t="inlineStr"><is><t>below</t>' % (3 + n + 2)  # kept unless the table grew over it
+    below = b'<c r="B%d" t="inlineStr"><is><t>below</t>' % (
+        3 + n + 2
+    )  # kept unless the table grew over it
     assert (below in xml) == (kw.get("more", 0) < 2)
     if not kw:
         ws = openpyxl.load_workbook(saved)["Actuals"]
@@ -273,7 +351,11 @@ def test_cells_beside_and_below_a_table_are_kept(demo_book, tmp_path, monkeypatc
 def _row_attributes(xml: bytes) -> bytes:
     """Rows as Excel writes them (spans, a height on each); one taller, one numbered "09"."""
     xml = re.sub(rb'<row r="(\d+)">', rb'<row r="\1" spans="1:4" ht="15.75">', xml)
-    xml = xml.replace(b'<row r="7" spans="1:4" ht="15.75">', b'<row r="7" ht="30" spans="1:4" customHeight="1">', 1)
+    xml = xml.replace(
+        b'<row r="7" spans="1:4" ht="15.75">',
+        b'<row r="7" ht="30" spans="1:4" customHeight="1">',
+        1,
+    )
     return xml.replace(b'<row r="9" spans', b'<row r="09" spans', 1)
 
 
@@ -282,37 +364,64 @@ def test_rows_keep_their_own_attributes(demo_book, tmp_path, monkeypatch, kw):
     src = tmp_path / "heights.xlsx"
     _with_sheet(demo_book, src, "tblActuals", _row_attributes)
     saved, plans = _both_ways(src, tmp_path, monkeypatch, _rewrite("tblActuals", tblActuals=kw))
-    (a, b, segments, extras), = plans
+    ((a, b, segments, extras),) = plans
     assert extras[7] == ' r="7" ht="30" customHeight="1"' and extras[8] == ' r="8" ht="15.75"'
     assert extras[9] == ' r="09" ht="15.75"'
     assert all(s[4] for s in segments)
     xml = _members(saved)[ZipIO(saved)._find("tblActuals").sheet_part]
-    assert b'<row r="7" ht="30" customHeight="1">' in xml and b"spans=" not in xml.split(b'<row r="4"')[1]
+    assert (
+        b'<row r="7" ht="30" customHeight="1">' in xml
+        and b"spans=" not in xml.split(b'<row r="4"')[1]
+    )
 
 
-def test_a_row_whose_number_is_not_first_is_left_to_the_one_by_one_path(demo_book, tmp_path, monkeypatch):
+def test_a_row_whose_number_is_not_first_is_left_to_the_one_by_one_path(
+    demo_book, tmp_path, monkeypatch
+):
     src = tmp_path / "reordered.xlsx"
-    _with_sheet(demo_book, src, "tblActuals", lambda xml: xml.replace(
-        b'<row r="7">', b'<row ht="30" customHeight="1" r="7">', 1))
+    _with_sheet(
+        demo_book,
+        src,
+        "tblActuals",
+        lambda xml: xml.replace(b'<row r="7">', b'<row ht="30" customHeight="1" r="7">', 1),
+    )
     saved, plans = _both_ways(src, tmp_path, monkeypatch, _rewrite("tblActuals"))
     assert plans == [None]
-    assert b'<row ht="30" customHeight="1" r="7">' in _members(saved)[ZipIO(saved)._find("tblActuals").sheet_part]
+    assert (
+        b'<row ht="30" customHeight="1" r="7">'
+        in _members(saved)[ZipIO(saved)._find("tblActuals").sheet_part]
+    )
 
 
-def test_a_row_starting_with_something_else_than_a_cell_is_taken_alone(demo_book, tmp_path, monkeypatch):
+def test_a_row_starting_with_something_else_than_a_cell_is_taken_alone(
+    demo_book, tmp_path, monkeypatch
+):
     src = tmp_path / "spaced.xlsx"
-    _with_sheet(demo_book, src, "tblActuals", lambda xml: xml.replace(b'<row r="6"><c ', b'<row r="6"> <c ', 1))
-    _, plans = _both_ways(src, tmp_path, monkeypatch, _rewrite("tblActuals", tblActuals={"keep": 9}))
-    (a, b, segments, extras), = plans
+    _with_sheet(
+        demo_book,
+        src,
+        "tblActuals",
+        lambda xml: xml.replace(b'<row r="6"><c ', b'<row r="6"> <c ', 1),
+    )
+    _, plans = _both_ways(
+        src, tmp_path, monkeypatch, _rewrite("tblActuals", tblActuals={"keep": 9})
+    )
+    ((a, b, segments, extras),) = plans
     assert [s[:2] for s in segments if not s[4]] == [(6, 6)] and not extras
 
 
 def test_an_empty_sheet_is_filled(demo_book, tmp_path, monkeypatch):
     src = tmp_path / "empty.xlsx"
-    _with_sheet(demo_book, src, "tblActuals", lambda xml: re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData/>",
-                                                                 xml, flags=re.S))
+    _with_sheet(
+        demo_book,
+        src,
+        "tblActuals",
+        lambda xml: re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData/>", xml, flags=re.S),
+    )
     frame = read_frame(ZipIO(demo_book), "tblActuals").head(6)
-    saved, plans = _both_ways(src, tmp_path, monkeypatch, lambda book: write_frame(book, "tblActuals", frame))
+    saved, plans = _both_ways(
+        src, tmp_path, monkeypatch, lambda book: write_frame(book, "tblActuals", frame)
+    )
     assert plans[0] is not None
     assert ZipIO(saved).read_table("tblActuals")[1:] == rows_for("tblActuals", frame)[1:]
 
@@ -333,9 +442,18 @@ def test_a_shared_formula_in_a_table_falls_back_the_same_way(tmp_path, monkeypat
     tiny = tmp_path / "tiny.xlsx"
     build_tiny(tiny)
     src = tmp_path / "shared.xlsx"
-    _with_sheet(tiny, src, "tblActuals", lambda xml: re.sub(
-        rb'<c r="C5"([^>]*)>.*?</c>', rb'<c r="C5"\1><f t="shared" ref="C5:C6" si="0">1+1</f><v>2</v></c>',
-        xml, count=1, flags=re.S))
+    _with_sheet(
+        tiny,
+        src,
+        "tblActuals",
+        lambda xml: re.sub(
+            rb'<c r="C5"([^>]*)>.*?</c>',
+            rb'<c r="C5"\1><f t="shared" ref="C5:C6" si="0">1+1</f><v>2</v></c>',
+            xml,
+            count=1,
+            flags=re.S,
+        ),
+    )
     reasons = []
     for wholesale in (True, False):
         path = tmp_path / f"shared_{wholesale}.xlsx"
@@ -361,7 +479,10 @@ def test_a_bulk_rewrite_reads_back_as_written(demo_book, tmp_path):
     slow = OpenpyxlIO(path)  # openpyxl.load_workbook
     assert slow.read_table("tblActuals") == written
     ws = slow.wb["Actuals"]
-    assert [list(r) for r in ws.iter_rows(min_row=3, max_row=2 + len(written), max_col=4, values_only=True)] == written
+    assert [
+        list(r)
+        for r in ws.iter_rows(min_row=3, max_row=2 + len(written), max_col=4, values_only=True)
+    ] == written
     assert ws.cell(3 + len(written), 1).value is None
 
 
@@ -373,18 +494,40 @@ def test_odd_values_in_bulk_read_back_as_openpyxl_reads_them(demo_book, tmp_path
     texts = PLAIN_TEXT + ODD_TEXT
     rows = [header]
     for i in range(60):  # each column a mix, so the bulk path takes its generic branches
-        rows.append([DATETIMES[i % len(DATETIMES)] if i % 7 else None, texts[i % len(texts)],
-                     [3, 2.5, True, None, _NAN, np.float64(1.25)][i % 6], FORMULAS[i % len(FORMULAS)],
-                     [dt.date(2026, 1, 2), "x", None, -0.0][i % 4]])
+        rows.append(
+            [
+                DATETIMES[i % len(DATETIMES)] if i % 7 else None,
+                texts[i % len(texts)],
+                [3, 2.5, True, None, _NAN, np.float64(1.25)][i % 6],
+                FORMULAS[i % len(FORMULAS)],
+                [dt.date(2026, 1, 2), "x", None, -0.0][i % 4],
+            ]
+        )
     book.write_table("tblLog", rows)
     book.save()
     fast, slow = ZipIO(path).read_table("tblLog"), OpenpyxlIO(path).read_table("tblLog")
     assert fast == slow
-    assert fast[1][1] == texts[0] and fast[2 + len(PLAIN_TEXT)][1] == ODD_TEXT[1]  # " lead" kept as typed
+    assert (
+        fast[1][1] == texts[0] and fast[2 + len(PLAIN_TEXT)][1] == ODD_TEXT[1]
+    )  # " lead" kept as typed
     assert fast[1][2] == 3 and fast[2][2] == 2.5 and fast[3][2] is True and fast[4][2] is None
     assert fast[5][2] is None and fast[6][2] == 1.25  # nan: an empty cell
-    cached = [None, 2.5, None, None, True, 3.0, "text & <b>", -0.0, "x", 1.0, 1.0]  # no value for nan, inf
-    assert [r[3] for r in fast[1:len(FORMULAS) + 1]] == [Formula(f.text, v) for f, v in zip(FORMULAS, cached, strict=True)]
+    cached = [
+        None,
+        2.5,
+        None,
+        None,
+        True,
+        3.0,
+        "text & <b>",
+        -0.0,
+        "x",
+        1.0,
+        1.0,
+    ]  # no value for nan, inf
+    assert [r[3] for r in fast[1 : len(FORMULAS) + 1]] == [
+        Formula(f.text, v) for f, v in zip(FORMULAS, cached, strict=True)
+    ]
     assert isinstance(fast[1][4], dt.datetime) and math.copysign(1, fast[4][4]) == -1.0
 
 
@@ -394,9 +537,16 @@ def test_a_frame_written_by_its_columns_gives_the_bytes_of_its_rows(demo_book, t
     the frame's columns. Same file as from the same rows made first."""
     frame = read_frame(ZipIO(demo_book), name)
     if name == "tblBasisItems":  # empty in the demo: give it rows with gaps and text to escape
-        frame = pd.DataFrame({"item": ["A<1>", "B & C", " pad "], "family": ["F", "", "G"],
-                              "month_plan": [1.5, math.nan, 3.0], "sigma": [0.1, 2.0, math.inf],
-                              "tracking_signal": [math.nan, -4.25, 0.0], "bias": ["", "over-forecast", ""]})
+        frame = pd.DataFrame(
+            {
+                "item": ["A<1>", "B & C", " pad "],
+                "family": ["F", "", "G"],
+                "month_plan": [1.5, math.nan, 3.0],
+                "sigma": [0.1, 2.0, math.inf],
+                "tracking_signal": [math.nan, -4.25, 0.0],
+                "bias": ["", "over-forecast", ""],
+            }
+        )
     out = []
     for how in ("frame", "rows"):
         path = tmp_path / f"{how}.xlsx"
@@ -414,21 +564,30 @@ def test_a_frame_written_by_its_columns_gives_the_bytes_of_its_rows(demo_book, t
 
 def _beside_every_row(xml: bytes) -> bytes:
     """A note beside every row of tblActuals: the whole sheet goes row by row."""
-    return re.sub(rb'(<row r="(\d+)"[^>]*>.*?)(</row>)',
-                  lambda m: m.group(1) + b'<c r="F' + m.group(2) + b'"><v>' + m.group(2) + b"</v></c>" + m.group(3),
-                  xml, flags=re.S)
+    return re.sub(
+        rb'(<row r="(\d+)"[^>]*>.*?)(</row>)',
+        lambda m: (
+            m.group(1) + b'<c r="F' + m.group(2) + b'"><v>' + m.group(2) + b"</v></c>" + m.group(3)
+        ),
+        xml,
+        flags=re.S,
+    )
 
 
 @pytest.mark.parametrize("more", [0, 300])
-def test_rows_made_a_chunk_at_a_time_are_the_rows_made_one_by_one(demo_book, tmp_path, monkeypatch, more):
+def test_rows_made_a_chunk_at_a_time_are_the_rows_made_one_by_one(
+    demo_book, tmp_path, monkeypatch, more
+):
     """On the row-by-row path a big table's rows come from chunks made column-wise; with any
     chunk size the file is the one the cell-by-cell rows give (_ROW_CHUNK huge: no chunks)."""
     src = tmp_path / "noted.xlsx"
     _with_sheet(demo_book, src, "tblActuals", _beside_every_row)
     frame = read_frame(ZipIO(src), "tblActuals")
     assert len(frame) > 1000
-    frame = pd.concat([frame, frame.tail(more).assign(date=frame["date"].max() + pd.Timedelta(days=1))],
-                      ignore_index=True).assign(orders=lambda f: f["orders"] + 0.5)
+    frame = pd.concat(
+        [frame, frame.tail(more).assign(date=frame["date"].max() + pd.Timedelta(days=1))],
+        ignore_index=True,
+    ).assign(orders=lambda f: f["orders"] + 0.5)
     out = []
     for chunk in (10**9, zip_rows.ROW_CHUNK, 128):
         monkeypatch.setattr(zip_rows, "ROW_CHUNK", chunk)
