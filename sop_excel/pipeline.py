@@ -755,9 +755,9 @@ def _driver_problems(
     if kind == "launch":
         for label, v in (
             ("units a month", value),
-            ("launch price", d.price),
-            ("launch cost", d.unit_cost),
-        ):  # type: ignore[attr-defined]
+            ("launch price", d.price),  # type: ignore[attr-defined]
+            ("launch cost", d.unit_cost),  # type: ignore[attr-defined]
+        ):
             if pd.notna(v) and not (np.isfinite(v) and 0 <= v <= LAUNCH_MAX):
                 problems.append(
                     CellProblem(
@@ -802,8 +802,8 @@ def _driver_problems(
         problems.append(
             CellProblem(
                 where,
-                d.resource,
-                "is not a resource on the Capacity sheet",  # type: ignore[attr-defined]
+                d.resource,  # type: ignore[attr-defined]
+                "is not a resource on the Capacity sheet",
                 f"Use one of {', '.join(sorted(resources))}.",
             )
         )

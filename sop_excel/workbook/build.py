@@ -431,8 +431,10 @@ def fitted_widths(cols: list[ColumnLayout], rows: Sequence[list[CellValue]]) -> 
                 values = _extremes(frame[key]) if key in frame.columns else []
             else:
                 values = [
-                    (v.value if isinstance(v, Formula) else v) for r in listed for v in r[j : j + 1]
-                ]  # type: ignore[union-attr]
+                    (v.value if isinstance(v, Formula) else v)
+                    for r in listed  # type: ignore[union-attr]
+                    for v in r[j : j + 1]
+                ]
             need = max([need, *(value_width(v, col.kind) for v in values)])
         out.append(need)
     return out

@@ -232,13 +232,13 @@ def column_xml(
             [
                 rnums,
                 [
-                    f"{s}><f>{esc[v.text]}</f><v>{v.value!r}</v></c>"
+                    f"{s}><f>{esc[v.text]}</f><v>{v.value!r}</v></c>"  # type: ignore[union-attr]
                     if type(v.value) is float and v.value - v.value == 0  # type: ignore[union-attr]
-                    else formula_xml("", s, esc[v.text], v.value)[7:]
+                    else formula_xml("", s, esc[v.text], v.value)[7:]  # type: ignore[union-attr]
                     for v in col
                 ],
             ],
-        )  # type: ignore[union-attr]
+        )
     kinds = types - {_NONE}
     kind = next(iter(kinds)) if len(kinds) == 1 else None
     if kind in _BY_VALUE:
