@@ -18,7 +18,14 @@ import xlsxwriter
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell, xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import CellFormulaTuple as _FormulaCell
 from xlsxwriter.worksheet import Worksheet, _preserve_whitespace
-from xlsxwriter.worksheet import re_dynamic_function as _DYNAMIC
+
+try:  # XlsxWriter up to 3.3.3: the pattern; from 3.3.4: a function (both private, so both tried)
+    from xlsxwriter.worksheet import re_dynamic_function as _DYNAMIC
+
+    def _dynamic(formula: str) -> bool:
+        return _DYNAMIC.search(formula) is not None
+except ImportError:  # pragma: no cover - depends on the installed XlsxWriter
+    from xlsxwriter.worksheet import _has_dynamic_function as _dynamic  # type: ignore[attr-defined,no-redef]
 
 from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
 from sop_excel.workbook.io import CellValue, Formula
@@ -176,7 +183,7 @@ class _Worksheet(Worksheet):
         if plain is None:
             plain = self._plain[formula] = (
                 bool(formula)
-                and not _DYNAMIC.search(formula)
+                and not _dynamic(formula)
                 and not (formula.startswith("{") and formula.endswith("}"))
             )
         if not plain:
