@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,7 +49,7 @@ def reading_aside(
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_read_and_send,
-        args=(send, read, args, kwargs),
+        args=(send, read, args, kwargs, os.getpid()),
         daemon=True,
         name="sop-excel source reader",
     )
@@ -102,9 +103,11 @@ def _what(args: tuple) -> str:
         return "the actuals"
 
 
-def _read_and_send(send: Any, read: Callable[..., pd.DataFrame], args: tuple, kwargs: dict) -> None:
+def _read_and_send(
+    send: Any, read: Callable[..., pd.DataFrame], args: tuple, kwargs: dict, parent: int
+) -> None:
     """In the reader process: ``(True, frame)`` or ``(False, the error)`` down the pipe."""
-    in_forked_child()
+    in_forked_child(parent)
     try:
         try:
             reply: tuple[bool, object] = (True, read(*args, **kwargs))

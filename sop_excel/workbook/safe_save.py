@@ -251,11 +251,13 @@ def can_fork_helpers() -> bool:
     )
 
 
-def in_forked_child() -> None:
+def in_forked_child(parent: int | None = None) -> None:
     """Call first thing in a process forked from one holding writer locks: its copies of the
     lock descriptors are closed, so that if the parent dies the lock goes with it instead of
     staying with the helper (the parent's own descriptors keep the lock while it lives). On
-    Linux the helper is also killed when its parent dies (it has nothing to report to)."""
+    Linux the helper is also killed when its parent dies (it has nothing to report to);
+    ``parent``, the parent's pid taken before the fork, closes the gap before that takes hold:
+    a parent already gone means exiting at once."""
     for fd in list(_HELD.values()):
         with contextlib.suppress(OSError):
             os.close(fd)
@@ -265,6 +267,8 @@ def in_forked_child() -> None:
             import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    if parent is not None and os.getppid() != parent:  # it died before prctl: nobody to tell
+        os._exit(0)
 
 
 def _check_not_locked_by_another(target: Path) -> None:

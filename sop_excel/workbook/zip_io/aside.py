@@ -63,6 +63,7 @@ class SheetAside:
         added = len(styles.added)
         fd, path = tempfile.mkstemp(prefix="sop-excel-sheet-", suffix=".zip")
         os.unlink(path)  # open in both processes, named in none
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -71,7 +72,7 @@ class SheetAside:
         if pid == 0:  # the forked process: write, exit without running this process's cleanup
             code = 2
             try:
-                in_forked_child()
+                in_forked_child(parent)
                 with (
                     os.fdopen(os.dup(fd), "w+b") as fh,
                     zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z,
