@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from sop_excel.sources._csv_file import read_actuals_csv
 from sop_excel.sources._validate import ACTUALS_COLUMNS, SUPPLY_COLUMNS
-from sop_excel.sources.read import file_digest, read_actuals, read_supply, source_kind, source_label
+from sop_excel.sources.read import (
+    file_digest,
+    read_actuals,
+    read_supply,
+    source_kind,
+    source_label,
+    source_path,
+)
 from sop_excel.sources.sql import read_actuals_sql, write_actuals_sqlite
 from sop_excel.sources.xlsx import read_actuals_xlsx
 
@@ -23,6 +30,7 @@ __all__ = [
     "read_supply",
     "source_kind",
     "source_label",
+    "source_path",
     "SUPPLY_COLUMNS",
     "write_actuals_sqlite",
 ]

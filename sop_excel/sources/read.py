@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from sop_excel.errors import SopExcelError
+from sop_excel.errors import InputError, SopExcelError
 from sop_excel.sources._csv_file import read_actuals_csv, read_csv_columns
 from sop_excel.sources._validate import SUPPLY, SUPPLY_COLUMNS, validate_supply
 from sop_excel.sources.conventions import Conventions
@@ -24,7 +24,15 @@ from sop_excel.sources.sql import (
 )
 from sop_excel.sources.xlsx import read_actuals_xlsx, read_xlsx_columns
 
-__all__ = ["SUFFIXES", "file_digest", "read_actuals", "read_supply", "source_kind", "source_label"]
+__all__ = [
+    "SUFFIXES",
+    "file_digest",
+    "read_actuals",
+    "read_supply",
+    "source_kind",
+    "source_label",
+    "source_path",
+]
 
 SUFFIXES = {
     ".csv": "csv",
@@ -204,3 +212,18 @@ def read_supply(
         frame = frame[frame["date"] >= pd.Timestamp(since)].reset_index(drop=True)
     frame.attrs["notes"] = notes
     return frame
+
+
+def source_path(text: str, folder: Path | None, what: str = "Actuals source") -> str | Path:
+    """A source as a reader takes it: a URL as it is, a path made absolute from ``folder``."""
+    if source_kind(text) == "url":
+        return text
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        if folder is None:
+            raise InputError(
+                f"{what} '{text}' is a relative path and the workbook has no "
+                "folder (save it first, or give a full path)."
+            )
+        path = folder / path
+    return path
