@@ -11,6 +11,7 @@ names Excel cannot keep apart. The inputs are checked by the commands' own check
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import tempfile
@@ -18,7 +19,10 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+from openpyxl.reader.strings import read_string_table
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.utils.datetime import to_excel
 
 from sop_excel import names as T
 from sop_excel.workbook import package
@@ -40,34 +44,10 @@ SHOWN = 20  # problems of one kind listed before "... and N more"
 
 def formula_cells(path: str | Path) -> dict[tuple[str, str], object]:
     """Cached value of every formula cell, keyed by (sheet, cell): ``None`` where there is none,
-    ``""`` for an empty text result (a blank: openpyxl reads both as None)."""
-    with zipfile.ZipFile(path) as z:
-        blank = {
-            (title, c)
-            for title, (part, _) in _sheet_parts(z).items()
-            for c in package.empty_text_results(z.read(part))
-        }
-    formulas = openpyxl.load_workbook(path, read_only=True)
-    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    out = {}
-    try:
-        for ws in formulas.worksheets:
-            where = [
-                (r, c)
-                for r, row in enumerate(ws.iter_rows(), start=1)
-                for c, cell in enumerate(row, start=1)
-                if cell.data_type == "f"
-            ]
-            if not where:
-                continue
-            grid = [[c.value for c in row] for row in values[ws.title].iter_rows()]
-            for r, c in where:
-                v = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else None
-                key = (ws.title, f"{get_column_letter(c)}{r}")
-                out[key] = "" if v is None and key in blank else v
-    finally:
-        formulas.close()
-        values.close()
+    ``""`` for an empty text result. Numbers as the file holds them (a date: its serial)."""
+    out: dict[tuple[str, str], object] = {}
+    for title, (values, formulas) in _sheet_values(path).items():
+        out.update({(title, ref): values.get(ref) for ref in sorted(formulas, key=_cell_order)})
     return out
 
 
@@ -86,21 +66,63 @@ def formula_text_cells(path: str | Path) -> dict[tuple[str, str], str]:
         wb.close()
 
 
-def _values(path: str | Path) -> dict[tuple[str, str], object]:
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+def _sheet_values(path: str | Path) -> dict[str, tuple[dict[str, object], set[str]]]:
+    """Per sheet: every cell's value by address and the formula cells' addresses, read from the
+    sheet XML (:func:`package.cell_values`); a sheet that scan cannot read comes from openpyxl."""
+    out: dict[str, tuple[dict[str, object], set[str]]] = {}
+    slow: list[str] = []
+    with zipfile.ZipFile(path) as z:
+        part = next((n for n in z.namelist() if n.endswith("sharedStrings.xml")), None)
+        strings = read_string_table(z.open(part)) if part else []
+        for title, (sheet_part, _) in _sheet_parts(z).items():
+            found = package.cell_values(z.read(sheet_part), strings)
+            if found is None:
+                slow.append(title)
+            else:
+                out[title] = found
+    if slow:
+        out.update(_openpyxl_values(path, slow))
+    return out
+
+
+def _openpyxl_values(
+    path: str | Path, titles: list[str]
+) -> dict[str, tuple[dict[str, object], set[str]]]:
+    formulas = openpyxl.load_workbook(path, read_only=True)
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    out: dict[str, tuple[dict[str, object], set[str]]] = {}
     try:
-        return {
-            (ws.title, f"{get_column_letter(c)}{r}"): cell.value
-            for ws in wb.worksheets
-            for r, row in enumerate(ws.iter_rows(), start=1)
-            for c, cell in enumerate(row, start=1)
-            if cell.value is not None
-        }
+        for title in titles:
+            where = {
+                f"{get_column_letter(c)}{r}"
+                for r, row in enumerate(formulas[title].iter_rows(), start=1)
+                for c, cell in enumerate(row, start=1)
+                if cell.data_type == "f"
+            }
+            got = {
+                f"{get_column_letter(c)}{r}": v
+                for r, row in enumerate(values[title].iter_rows(values_only=True), start=1)
+                for c, v in enumerate(row, start=1)
+            }
+            out[title] = (got, where)
     finally:
-        wb.close()
+        formulas.close()
+        values.close()
+    return out
+
+
+def _cell_order(ref: str) -> tuple[int, int]:
+    col, row = coordinate_from_string(ref)
+    return row, column_index_from_string(col)
 
 
 def _close(a: object, b: object) -> bool:
+    if isinstance(a, dt.datetime | dt.date):
+        a = to_excel(a)
+    if isinstance(b, dt.datetime | dt.date):
+        b = to_excel(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
     return a == b or (a in (None, "") and b in (None, ""))
@@ -109,10 +131,10 @@ def _close(a: object, b: object) -> bool:
 def compare_recalculated(path: str | Path, recalculated: str | Path) -> list[str]:
     """Differences between our cached values and LibreOffice's recalculated ones, and error cells."""
     ours = formula_cells(path)
-    theirs = _values(recalculated)
+    theirs = _sheet_values(recalculated)
     problems = []
     for (sheet, coord), v in ours.items():
-        w = theirs.get((sheet, coord))
+        w = theirs.get(sheet, ({}, set()))[0].get(coord)
         if isinstance(w, str) and w.startswith(ERROR_VALUES):
             problems.append(f"Sheet '{sheet}', cell {coord}: LibreOffice computes {w}")
         elif not _close(v, w):
@@ -326,7 +348,7 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
         if table.name not in tables:
             problems.append(f"Table {table.name} (sheet '{table.sheet}') is missing")
         elif not table.dynamic_columns:
-            header = [str(h) for h in book.read_table(table.name)[0]]
+            header = [str(h) for h in book.header(table.name)]
             missing = [c.header for c in table.columns if c.header not in header and c.required]
             if missing:
                 problems.append(f"Table {table.name}: missing columns {missing}")

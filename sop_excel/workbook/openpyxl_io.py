@@ -141,6 +141,13 @@ class OpenpyxlIO:
         except KeyError:
             raise missing_table(self.name, self.layout, name) from None
 
+    def header(self, name: str) -> list[object]:
+        """The table's header row as the sheet holds it (no formula values looked up)."""
+        ws, tbl = self._find(name)
+        min_col, min_row, max_col, _ = range_boundaries(tbl.ref)
+        cells = ws.iter_rows(min_row=min_row, max_row=min_row, min_col=min_col, max_col=max_col)
+        return [_read(c) for c in next(cells, ())]
+
     def read_table(self, name: str) -> Rows:
         ws, tbl = self._find(name)
         out: Rows = []

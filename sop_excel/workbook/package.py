@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
@@ -43,6 +43,7 @@ __all__ = [
     "FormulaScan",
     "TableMove",
     "calc_chain_cells",
+    "cell_values",
     "drop_calc_chain",
     "follow_charts",
     "ribbon_rel_missing",
@@ -760,6 +761,54 @@ def empty_text_results(xml: bytes) -> set[str]:
             if r:
                 out.add(r.group(1).decode())
     return out
+
+
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_V_TEXT = re.compile(rb"<v(?:\s[^>]*)?>([^<]*)</v>|<v\s*/>")
+_IS_TEXT = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
+_PREFIXED_CELL = re.compile(rb"<\w+:c\b")
+
+
+def cell_values(xml: bytes, strings: Sequence[str]) -> tuple[dict[str, object], set[str]] | None:
+    """Each cell's value as a sheet's XML holds it (a formula's: its cached value), by address,
+    and the addresses of the formula cells; None for XML this scan does not read (prefixed
+    elements: read it with openpyxl).
+
+    A value: ``float`` (numbers, dates as their serial), ``bool``, ``str`` (text; an error as its
+    code, "#N/A"); ``""`` for a formula's empty text result (``t="str"``, ``<v></v>``); ``None``
+    where the cell has no value (a formula without a cached one).
+    """
+    if _PREFIXED_CELL.search(xml):
+        return None
+    values: dict[str, object] = {}
+    formulas: set[str] = set()
+    for m in _CELL.finditer(xml):
+        r = _REF_ATTR.search(m.group(1))
+        if r is None:
+            return None  # a cell without its address: positions would need counting
+        ref = r.group(1).decode()
+        body = m.group(2) or b""
+        if b"<f" in body:
+            formulas.add(ref)
+        t_attr = _T_ATTR.search(m.group(1))
+        t = t_attr.group(1) if t_attr else b"n"
+        if t == b"inlineStr":
+            values[ref] = _unescape(b"".join(_IS_TEXT.findall(body)).decode("utf-8"))
+            continue
+        v = _V_TEXT.search(body)
+        if v is None:
+            values[ref] = None
+            continue
+        text = _unescape((v.group(1) or b"").decode("utf-8"))
+        if t == b"s":
+            values[ref] = strings[int(text)] if text else None
+        elif t == b"b":
+            values[ref] = text.strip() in ("1", "true")
+        elif t in (b"str", b"e", b"d"):
+            values[ref] = text
+        else:
+            values[ref] = float(text) if text.strip() else None
+    return values, formulas
 
 
 def sheet_parts(z: Any) -> dict[str, tuple[str, int]]:
