@@ -56,6 +56,7 @@ class ZipIO(PackageWriter):
     """
 
     writes_sheets_in_bulk = True  # a sheet whose tables are all rewritten is written fastest
+    SMALL_ROWS = 2_000  # tables up to this many rows are read by the XML reader (see read_values)
 
     def __init__(
         self, path: str | Path, layout: LayoutSpec | None = None, *, checked: bool = False
@@ -198,6 +199,10 @@ class ZipIO(PackageWriter):
         if self._slow is not None or name in self._writes:
             return self.read_table(name)
         tbl = self._find(name)
+        if tbl.bounds[3] - tbl.bounds[1] <= self.SMALL_ROWS:
+            # a few rows (Settings, Locks, the Basis key): the XML reader reads just those rows,
+            # calamine would parse the whole sheet (Locks shares its sheet with the Plan of record)
+            return self.read_table(name)
         if self._needs_xml(tbl):
             return self.read_table(name)  # calamine reads errors as empty, and formulas as values
         grid = self._values_grid(tbl.sheet)

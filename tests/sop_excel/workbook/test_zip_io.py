@@ -300,8 +300,10 @@ def test_an_error_typed_into_an_input_cell_is_named_not_read_as_empty(book_copy)
     with pytest.raises(InputError) as exc:
         read_frame(book, "tblForecast")
     assert f"cell {where}: '#N/A' is not a number" in str(exc.value)
-    assert read_frame(book, "tblItems") is not None  # other sheets still read by calamine
-    assert book._values_cache is not None and book._values_cache[0] == "Items"
+    assert (
+        len(read_frame(book, "tblHistory")) > ZipIO.SMALL_ROWS
+    )  # other sheets still read by calamine
+    assert book._values_cache is not None and book._values_cache[0] == "History"
 
 
 def test_a_cell_beside_a_rewritten_table_is_kept_whatever_its_attribute_order(book_copy):
