@@ -29,7 +29,7 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.stats import nbinom, norm, poisson
+from scipy.special import betainc, gammainc, gammaincc, ndtri  # scipy.stats: 1 s to import
 
 __all__ = [
     "ALL_ITEMS",
@@ -287,7 +287,7 @@ def run_rate(
     with np.errstate(divide="ignore", invalid="ignore"):
         proj = np.where(s > 0, a / s, np.nan)
         var = np.where(s > 0, dispersion * (a + 1) / s * (1 - s) / s, np.nan)
-    half = norm.ppf(0.5 + level / 2) * np.sqrt(np.clip(var, 0, None))
+    half = ndtri(0.5 + level / 2) * np.sqrt(np.clip(var, 0, None))
     return proj, np.maximum(proj - half, a), proj + half
 
 
@@ -320,6 +320,29 @@ def noise_sigma(
     return np.sqrt(level * s**2 + np.maximum(process, dispersion) * s)
 
 
+# Count-model tails by the regularized incomplete beta and gamma functions (as scipy.stats
+# computes them): P(X <= k) and P(X >= k) for a negative binomial of ``r`` successes and mean
+# ``mu`` (success probability r / (r + mu)) and for a Poisson of mean ``mu``; k a whole number.
+def _nbinom_at_most(k: np.ndarray, r: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.where(k < 0, 0.0, betainc(r, np.maximum(k, 0) + 1, r / (r + mu)))
+
+
+def _nbinom_at_least(k: np.ndarray, r: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.where(k <= 0, 1.0, betainc(np.maximum(k, 1), r, mu / (r + mu)))
+
+
+def _poisson_at_most(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.where(k < 0, 0.0, gammaincc(np.maximum(k, 0) + 1, mu))
+
+
+def _poisson_at_least(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.where(k <= 0, 1.0, gammainc(np.maximum(k, 1), mu))
+
+
 def drift_z(mtd_actual: ArrayLike, mtd_plan: ArrayLike, sigma_mtd: ArrayLike) -> np.ndarray:
     """How unusual the MTD actual is, as a normal z, from a count model's exact tail.
 
@@ -339,11 +362,10 @@ def drift_z(mtd_actual: ArrayLike, mtd_plan: ArrayLike, sigma_mtd: ArrayLike) ->
         hot = k > mu
         neg = np.isfinite(r)
         r_ = np.where(neg, r, 1.0)
-        p_ = r_ / (r_ + mu)
-        upper = np.where(neg, nbinom.sf(k - 1, r_, p_), poisson.sf(k - 1, mu))
-        lower = np.where(neg, nbinom.cdf(k, r_, p_), poisson.cdf(k, mu))
+        upper = np.where(neg, _nbinom_at_least(k, r_, mu), _poisson_at_least(k, mu))
+        lower = np.where(neg, _nbinom_at_most(k, r_, mu), _poisson_at_most(k, mu))
         tail = np.clip(np.where(hot, upper, lower), 1e-300, 0.5)
-    z = norm.isf(tail) * np.where(hot, 1.0, -1.0)
+    z = -ndtri(tail) * np.where(hot, 1.0, -1.0)
     return np.where(np.abs(a - mu) < 0.5, 0.0, z)
 
 
