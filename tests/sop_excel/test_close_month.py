@@ -270,7 +270,12 @@ def test_the_next_refresh_plans_against_the_new_month_from_the_kept_basis(
     )
     seen = []
     inner = tables.read_frame
-    for module in (macros, closing, cache, aside):  # every module of the commands that reads a table
+    for module in (
+        macros,
+        closing,
+        cache,
+        aside,
+    ):  # every module of the commands that reads a table
         monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
     assert main(["-q", "refresh-actuals", str(book), "--actuals", str(day)]) == 0
     assert "tblForecast" not in seen and "tblSnapshots" not in seen  # the basis kept by close-month
@@ -451,7 +456,12 @@ def test_without_the_refresh_the_new_month_plans_from_the_kept_basis(
     shutil.copyfile(book_copy, other)
     seen = []
     inner = tables.read_frame
-    for module in (macros, closing, cache, aside):  # every module of the commands that reads a table
+    for module in (
+        macros,
+        closing,
+        cache,
+        aside,
+    ):  # every module of the commands that reads a table
         monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
     assert (
         main(["-q", "close-month", str(book_copy), "--actuals", str(source), "--no-refresh"]) == 0
