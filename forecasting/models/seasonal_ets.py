@@ -137,6 +137,22 @@ def _responses_for(m: int) -> Responses:
     return _RESPONSES[m]
 
 
+_GRAMS: dict[tuple[int, int], FloatArray] = {}
+
+
+def _gram(m: int, basis: FloatArray) -> FloatArray:
+    """A copy of ``basis @ basis.T`` per grid point; the latest few are kept, since they depend
+    only on the history's length (items of one workbook share their calendar)."""
+    key = (m, basis.shape[2])
+    gram = _GRAMS.get(key)
+    if gram is None:
+        gram = basis @ basis.transpose(0, 2, 1)
+        if len(_GRAMS) >= 64:
+            _GRAMS.pop(next(iter(_GRAMS)))
+        _GRAMS[key] = gram
+    return gram.copy()
+
+
 @dataclass(frozen=True)
 class _Fit:
     """One origin's fitted parameters and final states."""
@@ -201,23 +217,26 @@ class SeasonalETS(Model):
                 share = 1e3 if prof is None else 0.0
             else:
                 share = prof.years / max(prof.f_stat - 1.0, 1e-3)
-            self.fits_[o] = self._solve(e0[:, :o], basis[:, :, :o], z[:o], prior, share)
+            self.fits_[o] = self._solve(
+                e0[:, :o], basis[:, :, :o], _gram(m, basis[:, :, :o]), z[:o], prior, share
+            )
 
     def _solve(
         self,
         e0: FloatArray,
         basis: FloatArray,
+        gram: FloatArray,
         z: FloatArray,
         prior: FloatArray,
         share: float,
     ) -> _Fit:
-        """The best grid point for ``z``: ``e0`` are its errors from zero initial states and
-        ``basis`` the error paths of the free initial states, (G, n) and (G, m + 1, n)."""
+        """The best grid point for ``z``: ``e0`` are its errors from zero initial states,
+        ``basis`` the error paths of the free initial states and ``gram`` their products,
+        (G, n), (G, m + 1, n) and (G, m + 1, m + 1) (changed here)."""
         m = self.season_length
         n = z.size
         a, b, p, g = _GRID
         kk = basis.shape[1]
-        gram = basis @ basis.transpose(0, 2, 1)
         rhs = -(basis @ e0[:, :, None])[:, :, 0]
         # ridge toward the prior on all m seasonal states (s_{m-1} = -sum of the others):
         # lam * sum_j (s_j - prior_j)^2, lam = noise / seasonal variance of one state

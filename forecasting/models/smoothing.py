@@ -14,6 +14,7 @@ found in about a millisecond instead of tens.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
@@ -29,6 +30,7 @@ _BETA_SHARES = np.array([0.01, 0.05, 0.1, 0.2, 0.4])
 _PHIS = np.array([0.8, 0.85, 0.9, 0.94, 0.97, 0.98])
 
 
+@cache
 def _grid(trend: bool, damped: bool) -> tuple[FloatArray, FloatArray, FloatArray]:
     if not trend:
         a = np.linspace(0.01, 0.99, 50)
