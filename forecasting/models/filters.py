@@ -49,7 +49,8 @@ class Responses:
 
     ``compute(n)`` returns a tuple of arrays whose last axis is time (length ``n``); their
     first ``k`` steps are the same for any ``n >= k`` (the responses are causal), so one
-    computation serves every shorter history: :meth:`get` returns views cut to ``n``.
+    computation serves every shorter history: :meth:`get` returns views cut to ``n``. They
+    are computed for at least 160 months, and for twice the longest so far up to 512 months.
     """
 
     def __init__(self, compute: Callable[[int], tuple[FloatArray, ...]]) -> None:
@@ -60,7 +61,7 @@ class Responses:
         """The arrays cut to ``n`` steps."""
         have, arrays = self._state  # one read and one write: safe for threads (Dask workers)
         if n > have:
-            size = max(n, 2 * have, 160)
+            size = max(n, min(2 * have, _DIRECT_MAX), 160)  # past 512 months: just n
             arrays = self._compute(size)
             self._state = (size, arrays)
         return tuple(a[..., :n] for a in arrays)
