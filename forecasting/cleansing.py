@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from forecasting._types import FloatArray
 from forecasting.seasonality import seasonal_profile
@@ -81,9 +82,51 @@ def _trend(x: FloatArray, season_length: int) -> FloatArray:
     # months without data must not leave the trend empty); the ends carried on along the
     # trend's slope over the nearest season, so a growing history is not called high there
     need = -(-3 * win // 4) if n >= 2 * win else 3
-    trend = pd.Series(x).rolling(win, center=True, min_periods=need).median().to_numpy(float)
+    trend = _rolling_median(x, win, need)
     _extend(trend, win)
     return trend
+
+
+def _rolling_median(x: FloatArray, win: int, need: int) -> FloatArray:
+    """Centred rolling median of ``win`` months, NaN months skipped, NaN where a window has
+    fewer than ``need`` values: pandas' ``rolling(win, center=True, min_periods=need)
+    .median()``, without a Series per item.
+
+    >>> _rolling_median(np.array([1.0, 5.0, 2.0, np.nan, 4.0]), 3, 2).tolist()
+    [3.0, 2.0, 3.5, 3.0, nan]
+    """
+    n = x.size
+    left = win // 2
+    padded = np.concatenate([np.full(left, np.nan), x, np.full(win - 1 - left, np.nan)])
+    windows = np.sort(sliding_window_view(padded, win), axis=1)  # NaN sorts last
+    count = win - np.isnan(windows).sum(axis=1)
+    rows = np.arange(n)
+    low = windows[rows, np.maximum(count - 1, 0) // 2]
+    high = windows[rows, count // 2 - (count == 0)]
+    out = 0.5 * (low + high)
+    out[count < max(need, 1)] = np.nan
+    return out
+
+
+def _position_medians(det: FloatArray, pos: np.ndarray, m: int, neutral: float) -> FloatArray:
+    """The median of ``det`` at each position ``0..m-1`` (``neutral`` where there is none),
+    as ``np.median`` per position gives it, from one sort."""
+    if np.isnan(det).any():  # a position with NaN has a NaN median: as np.median says
+        prof = np.full(m, neutral)
+        for i in range(m):
+            vals = det[pos == i]
+            if vals.size:
+                prof[i] = float(np.median(vals))
+        return prof
+    order = np.lexsort((det, pos))
+    values, counts = det[order], np.bincount(pos, minlength=m)
+    starts = np.cumsum(counts) - counts
+    have = counts > 0
+    prof = np.full(m, neutral)
+    low = (starts + (counts - 1) // 2)[have]
+    high = (starts + counts // 2)[have]
+    prof[have] = 0.5 * (values[low] + values[high])
+    return prof
 
 
 def _expected(
@@ -98,12 +141,7 @@ def _expected(
         return trend
     det = x / trend if multiplicative else x - trend
     pos = np.arange(n) % m
-    neutral = 1.0 if multiplicative else 0.0
-    prof = np.full(m, neutral)
-    for i in range(m):
-        vals = det[(pos == i) & valid]
-        if vals.size:
-            prof[i] = float(np.median(vals))
+    prof = _position_medians(det[valid], pos[valid], m, 1.0 if multiplicative else 0.0)
     if multiplicative:
         prof = prof / prof.mean() if prof.mean() > 0 else np.ones(m)
         return trend * prof[pos]

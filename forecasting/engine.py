@@ -263,29 +263,38 @@ def forecast(
 def _assemble(
     results: dict[str, ItemResult], months: pd.DatetimeIndex, levels: tuple[int, ...]
 ) -> pd.DataFrame:
+    """One frame for all items, built column by column (a frame per item cost about 1 ms)."""
+    if not results:
+        return _empty(levels)
     h = len(months)
-    parts = []
-    for uid in sorted(results):
-        r = results[uid]
-        cols: dict[str, Any] = {"unique_id": uid, "ds": months, "forecast": r.forecast[-h:]}
-        for lv in (80, 95):
-            cols[f"lo-{lv}"] = r.intervals[lv][0][-h:]
-            cols[f"hi-{lv}"] = r.intervals[lv][1][-h:]
-        cols.update(
-            method=r.method,
-            reason=r.reason,
-            fallback=r.fallback,
-            backtest_mase=r.backtest_mase,
-            backtest_bias=r.backtest_bias,
-            snaive_mase=r.snaive_mase,
-            flag=r.flag,
-        )
-        for lv in levels:
-            if lv not in (80, 95):
-                cols[f"lo-{lv}"] = r.intervals[lv][0][-h:]
-                cols[f"hi-{lv}"] = r.intervals[lv][1][-h:]
-        parts.append(pd.DataFrame(cols))
-    out = pd.concat(parts, ignore_index=True)
+    uids = sorted(results)
+    res = [results[uid] for uid in uids]
+    k = len(res)
+
+    def stacked(get: Any) -> FloatArray:
+        return np.concatenate([np.asarray(get(r), dtype=float)[-h:] for r in res])
+
+    def repeated(values: list[Any], dtype: Any = object) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=dtype), h)
+
+    cols: dict[str, Any] = {
+        "unique_id": repeated(uids),
+        "ds": np.tile(months.values, k),
+        "forecast": stacked(lambda r: r.forecast),
+    }
+    for lv in (80, 95):
+        cols[f"lo-{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][0])
+        cols[f"hi-{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][1])
+    for name in ("method", "reason", "fallback"):
+        cols[name] = repeated([getattr(r, name) for r in res])
+    for name in ("backtest_mase", "backtest_bias", "snaive_mase"):
+        cols[name] = repeated([getattr(r, name) for r in res], float)
+    cols["flag"] = repeated([r.flag for r in res])
+    for lv in levels:
+        if lv not in (80, 95):
+            cols[f"lo-{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][0])
+            cols[f"hi-{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][1])
+    out = pd.DataFrame(cols)
     for c in ("method", "reason", "fallback", "flag"):
         out[c] = out[c].astype(object)
     return out

@@ -14,7 +14,9 @@ removed by classical decomposition first and put back on the forecast (as for th
 numpy smoothers). The initial states are those of statsforecast's ``AutoCES``: the mean
 of the first ten months and that mean / 1.1. The complex parameter is chosen on a grid,
 every grid point in one numpy pass over the history, kept to the region where the
-discount matrix is stable, by the sum of squared one-step errors.
+discount matrix is stable, by the sum of squared one-step errors. The errors of every grid
+point are the history convolved with the grid's impulse responses plus the responses to the
+two initial states (``filters``: kept between fits, they do not depend on the data).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from forecasting._types import FloatArray
 from forecasting.models.base import AdjustedModel, ModelError
+from forecasting.models.filters import Responses, causal_filter
 
 __all__ = ["CES", "ces_grid", "fit_ces"]
 
@@ -75,27 +78,54 @@ def _start(x: FloatArray) -> tuple[float, float]:
     return level, level / 1.1
 
 
+def _state_paths(a0: FloatArray, a1: FloatArray, n: int) -> tuple[FloatArray, ...]:
+    """Impulse response of the errors to the data (G, n), and the error paths of a unit
+    initial level and a unit initial potential without data."""
+    lev = np.stack([np.ones(a0.size), np.zeros(a0.size)])
+    pot = np.stack([np.zeros(a0.size), np.ones(a0.size)])
+    paths = np.empty((2, a0.size, n))
+    for t in range(n):
+        e = -lev
+        paths[:, :, t] = e
+        lev, pot = lev - (1 - a1) * pot + (a0 - a1) * e, lev + (1 - a0) * pot + (a0 + a1) * e
+    # a unit month at s: error 1, then the path from level a0 - a1 and potential a0 + a1
+    kernel = np.empty((a0.size, n))
+    kernel[:, 0] = 1.0
+    kernel[:, 1:] = (a0 - a1)[:, None] * paths[0, :, :-1] + (a0 + a1)[:, None] * paths[1, :, :-1]
+    return kernel, paths[0], paths[1]
+
+
+_RESPONSES: dict[bytes, Responses] = {}
+
+
 def fit_ces(x: FloatArray, grid: tuple[FloatArray, FloatArray] = _GRID) -> dict[str, float]:
     """Least-squares complex smoothing parameter on ``grid``; returns it with the sse and
     the final states after the history."""
     a0, a1 = grid
+    key = a0.tobytes() + a1.tobytes()
+    if key not in _RESPONSES:
+        if len(_RESPONSES) >= 8:
+            _RESPONSES.pop(next(iter(_RESPONSES)))
+        _RESPONSES[key] = Responses(lambda n: _state_paths(a0, a1, n))
+    kernel, unit_level, unit_potential = _RESPONSES[key].get(x.size)
     l0, c0 = _start(x)
-    lev, pot = np.full(a0.size, l0), np.full(a0.size, c0)
-    sse = np.zeros(a0.size)
-    for v in x:
-        e = v - lev
-        sse += e * e
-        lev, pot = lev - (1 - a1) * pot + (a0 - a1) * e, lev + (1 - a0) * pot + (a0 + a1) * e
+    err = causal_filter(kernel, x) + l0 * unit_level + c0 * unit_potential
+    sse = np.einsum("gt,gt->g", err, err)
     sse = np.where(np.isfinite(sse), sse, np.inf)
     k = int(np.argmin(sse))
     if not np.isfinite(sse[k]):
         raise ModelError("complex exponential smoothing found no stable fit")
+    b0, b1 = float(a0[k]), float(a1[k])
+    lev, pot = l0, c0
+    for v in x.tolist():
+        e = v - lev
+        lev, pot = lev - (1 - b1) * pot + (b0 - b1) * e, lev + (1 - b0) * pot + (b0 + b1) * e
     return {
-        "a0": float(a0[k]),
-        "a1": float(a1[k]),
+        "a0": b0,
+        "a1": b1,
         "sse": float(sse[k]),
-        "level": float(lev[k]),
-        "potential": float(pot[k]),
+        "level": float(lev),
+        "potential": float(pot),
     }
 
 

@@ -10,7 +10,9 @@ The model (state at time i, with a = alpha, c = 1 - 1/theta):
 For a fixed alpha the one-step errors y_i - mu_i are linear in the initial level l0 and in
 c, so both have a closed-form least-squares optimum; only alpha is searched, on a grid, all
 grid points at once. theta >= 1 is kept by clipping c to [0, 0.999]. Same recursion and
-initial states as statsforecast's ``DynamicOptimizedTheta`` (A_0 = y_0, B_0 = 0).
+initial states as statsforecast's ``DynamicOptimizedTheta`` (A_0 = y_0, B_0 = 0). The levels
+for every alpha are the history convolved with alpha (1 - alpha)^k (``filters``), and A_i,
+B_i come from running sums: no loop over the history.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from forecasting._types import FloatArray
 from forecasting.models.base import AdjustedModel
+from forecasting.models.filters import Responses, causal_filter
 
 __all__ = ["DynamicTheta", "fit_dynamic_theta"]
 
@@ -28,15 +31,32 @@ _ALPHAS = np.linspace(0.1, 0.99, 90)
 
 
 def _trend_states(y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Recursive least-squares intercept A_i and slope B_i through y_0..y_i."""
+    """Least-squares intercept A_i and slope B_i through y_0..y_i, for every i.
+
+    B_i is the slope of the line through (t, y_t), t = 0..i, and A_i = mean_i - B_i (i + 2) / 2
+    (the recursion of statsforecast's Theta, in closed form from running sums).
+    """
     n = y.size
-    a, b = np.empty(n), np.empty(n)
-    mean, a[0], b[0] = y[0], y[0], 0.0
-    for i in range(1, n):
-        b[i] = ((i - 1) * b[i - 1] + 6 * (y[i] - mean) / (i + 1)) / (i + 2)
-        mean = (i * mean + y[i]) / (i + 1)
-        a[i] = mean - b[i] * (i + 2) / 2
+    i = np.arange(n, dtype=float)
+    yc = y - y[0]  # the slope does not change; the sums stay small
+    s_y = np.cumsum(yc)
+    s_ty = np.cumsum(i * yc)
+    mean = s_y / (i + 1)
+    b = np.zeros(n)
+    b[1:] = (s_ty[1:] - 0.5 * i[1:] * s_y[1:]) / (i[1:] * (i[1:] + 1) * (i[1:] + 2) / 12)
+    a = y[0] + mean - b * (i + 2) / 2
+    a[0] = y[0]
     return a, b
+
+
+def _kernels(alphas: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
+    """(1 - alpha)^k, k = 0..n-1, and alpha (1 - alpha)^k: the level's response to one month
+    of data."""
+    powers = (1.0 - alphas[:, None]) ** np.arange(n)
+    return powers, alphas[:, None] * powers
+
+
+_RESPONSES = Responses(lambda n: _kernels(_ALPHAS, n))
 
 
 def fit_dynamic_theta(y: FloatArray, alphas: FloatArray = _ALPHAS) -> dict[str, float]:
@@ -44,16 +64,11 @@ def fit_dynamic_theta(y: FloatArray, alphas: FloatArray = _ALPHAS) -> dict[str, 
     n = y.size
     A, B = _trend_states(y)
     al = alphas[:, None]
-    i = np.arange(1, n)[None, :]
-    q = 1.0 - al
+    powers, kernel = _RESPONSES.get(n + 1) if alphas is _ALPHAS else _kernels(alphas, n + 1)
     # level_{i-1} with l0 = 0 for i = 1..n-1, one row per alpha
-    lev = np.empty((alphas.size, n))
-    lev[:, 0] = alphas * y[0]
-    for t in range(1, n):
-        lev[:, t] = alphas * y[t] + (1 - alphas) * lev[:, t - 1]
-    base = lev[:, :-1]
-    u = q**i  # coefficient of l0 in level_{i-1}
-    d = A[None, :-1] * q**i + B[None, :-1] * (1 - q ** (i + 1)) / al
+    base = causal_filter(kernel, y[:-1])
+    u = powers[:, 1:n]  # (1 - alpha)^i: coefficient of l0 in level_{i-1}
+    d = A[None, :-1] * u + B[None, :-1] * (1 - powers[:, 2 : n + 1]) / al
     r = y[None, 1:] - base  # error = r - l0 * u - c * d
     suu, sdd, sud = (u * u).sum(1), (d * d).sum(1), (u * d).sum(1)
     sru, srd = (r * u).sum(1), (r * d).sum(1)
@@ -75,20 +90,22 @@ def fit_dynamic_theta(y: FloatArray, alphas: FloatArray = _ALPHAS) -> dict[str, 
 
 
 def _path(y: FloatArray, p: dict[str, float], h: int) -> FloatArray:
-    """Run the recursion over the history, then forward with mu as the observation."""
+    """The states after the history, then the recursion forward with mu as the observation."""
     a, c = p["alpha"], 1 - 1 / p["theta"]
-    level = a * y[0] + (1 - a) * p["l0"]
-    mean, an, bn = y[0], y[0], 0.0
-    out = np.empty(h)
     n = y.size
-    for i in range(1, n + h):
-        mu = level + c * (an * (1 - a) ** i + bn * (1 - (1 - a) ** (i + 1)) / a)
-        obs = y[i] if i < n else mu
-        if i >= n:
-            out[i - n] = mu
-        level = a * obs + (1 - a) * level
-        bn = ((i - 1) * bn + 6 * (obs - mean) / (i + 1)) / (i + 2)
-        mean = (i * mean + obs) / (i + 1)
+    q = 1.0 - a
+    # level_{n-1} = sum_s a q^(n-1-s) y_s + q^n l0 (level_0 = a y_0 + q l0)
+    level = float(a * (q ** np.arange(n - 1, -1, -1)) @ y + q**n * p["l0"])
+    an_, bn_ = _trend_states(y)
+    an, bn = float(an_[-1]), float(bn_[-1])
+    mean = float(np.mean(y))
+    out = np.empty(h)
+    for i in range(n, n + h):
+        mu = level + c * (an * q**i + bn * (1 - q ** (i + 1)) / a)
+        out[i - n] = mu
+        level = a * mu + q * level
+        bn = ((i - 1) * bn + 6 * (mu - mean) / (i + 1)) / (i + 2)
+        mean = (i * mean + mu) / (i + 1)
         an = mean - bn * (i + 2) / 2
     return out
 

@@ -15,15 +15,18 @@ moves with the data: a season that changes shape or grows is followed.
 
 Fitting. For fixed smoothing parameters the one-step errors are linear in the initial
 states (level, trend and m seasonal states summing to zero), so those have a closed-form
-least-squares optimum; the smoothing parameters are searched on a grid, every grid point in
-one numpy pass over the history (as ``smoothing.py`` does for the non-seasonal models).
+least-squares optimum; the smoothing parameters are searched on a grid, every grid point at
+once (as ``smoothing.py`` does for the non-seasonal models): the error paths of the initial
+states do not depend on the data and are kept between fits, and the data's errors are the
+history convolved with each grid point's impulse response (``filters.causal_filter``).
 The initial seasonal states are shrunk toward a prior pattern (flat, or a group's profile)
 by a ridge term whose weight is the empirical-Bayes ratio of noise to seasonal variance
 from ``seasonality.seasonal_profile``: a short or noisy history keeps the prior's shape.
 Trend or no trend is chosen by AICc.
 
 Because the error paths of a fit to ``y[:o]`` are the first ``o`` steps of the paths of
-``y``, one pass also gives honest refits at every backtest origin (``backtest_forecasts``).
+``y``, one convolution also gives honest refits at every backtest origin
+(``backtest_forecasts``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import numpy as np
 
 from forecasting._types import FloatArray
 from forecasting.models.base import Model, ModelError
+from forecasting.models.filters import Responses, causal_filter
 from forecasting.seasonality import seasonal_profile
 
 __all__ = ["SeasonalETS"]
@@ -63,16 +67,13 @@ def _grid() -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
 _GRID = _grid()
 
 
-def _paths(
-    z: FloatArray, m: int, grid: tuple[FloatArray, ...], stops: list[int]
-) -> tuple[FloatArray, dict[int, list[tuple[FloatArray, FloatArray, FloatArray]]]]:
+def _paths(z: FloatArray, m: int, grid: tuple[FloatArray, ...]) -> FloatArray:
     """One-step errors of the data path and of the unit initial-state paths, per grid point.
 
     Computed paths: 0 = the data with zero initial states; 1 = unit initial level; 2 = unit
     initial trend; 3 = unit initial seasonal state of position 0. The system is linear and
     time-invariant, so the path of a unit seasonal state of position j is path 3 delayed by
-    j steps. Returns the errors, shape (4, grid, n), and for each of ``stops`` the states
-    (level, trend, seasons) of the four paths after ``stop - j`` steps, j = 0..m-1.
+    j steps. Returns the errors, shape (4, grid, n).
     """
     a, b, p, g = grid
     n = z.size
@@ -83,12 +84,8 @@ def _paths(
     seas = np.zeros((4, a.size, m))
     seas[3, :, 0] = 1.0
     err = np.empty((4, a.size, n))
-    wanted = {t: [o for o in stops if o - m < t <= o] for t in range(n + 1)}
-    keep: dict[int, list[tuple[FloatArray, FloatArray, FloatArray]]] = {o: [] for o in stops}
     ptr = p * tr
     for t in range(n):
-        for o in wanted[t]:  # the state after t steps, kept for the last m steps up to a stop
-            keep[o].append((lev.copy(), tr.copy(), seas.copy()))
         pos = t % m
         base = lev + ptr
         e = -(base + seas[:, :, pos])
@@ -98,9 +95,7 @@ def _paths(
         tr = ptr + b * e
         ptr = p * tr
         seas[:, :, pos] += g * e
-    for o in wanted[n]:
-        keep[o].append((lev.copy(), tr.copy(), seas.copy()))
-    return err, keep
+    return err
 
 
 def _basis(err: FloatArray, m: int) -> FloatArray:
@@ -117,6 +112,45 @@ def _basis(err: FloatArray, m: int) -> FloatArray:
     out[:, 1] = err[2]
     out[:, 2:] = (seas[: m - 1] - seas[m - 1]).transpose(1, 0, 2)
     return out
+
+
+def _responses(m: int, n: int) -> tuple[FloatArray, FloatArray]:
+    """The grid's impulse response of the errors to the data (G, n) and the error paths of
+    the free initial states (:func:`_basis`, (G, m + 1, n)); neither depends on the data."""
+    err = _paths(np.zeros(n), m, _GRID)
+    a, b, _, g = _GRID
+    # a unit month at s: error 1, then the path from level alpha, trend beta and the seasonal
+    # state of its position gamma (first used m steps later: path 3 delayed by m)
+    kernel = np.zeros((a.size, n))
+    kernel[:, 0] = 1.0
+    kernel[:, 1:] = a[:, None] * err[1, :, :-1] + b[:, None] * err[2, :, :-1]
+    kernel[:, m:] += g[:, None] * err[3, :, : n - m]
+    return kernel, _basis(err, m)
+
+
+_RESPONSES: dict[int, Responses] = {}
+
+
+def _responses_for(m: int) -> Responses:
+    if m not in _RESPONSES:
+        _RESPONSES[m] = Responses(lambda n: _responses(m, n))
+    return _RESPONSES[m]
+
+
+_GRAMS: dict[tuple[int, int], FloatArray] = {}
+
+
+def _gram(m: int, basis: FloatArray) -> FloatArray:
+    """A copy of ``basis @ basis.T`` per grid point; the latest few are kept, since they depend
+    only on the history's length (items of one workbook share their calendar)."""
+    key = (m, basis.shape[2])
+    gram = _GRAMS.get(key)
+    if gram is None:
+        gram = basis @ basis.transpose(0, 2, 1)
+        if len(_GRAMS) >= 64:
+            _GRAMS.pop(next(iter(_GRAMS)))
+        _GRAMS[key] = gram
+    return gram.copy()
 
 
 @dataclass(frozen=True)
@@ -171,7 +205,9 @@ class SeasonalETS(Model):
         else:
             prior = np.log(self.prior) if self.log_ else np.asarray(self.prior, float)
         prior = prior - prior.mean()
-        err, keep = _paths(z[: max(origins)], m, _GRID, origins)
+        last = max(origins)
+        kernel, basis = _responses_for(m).get(last)
+        e0 = causal_filter(kernel, z[:last])
         self.fits_: dict[int, _Fit] = {}
         for o in origins:
             prof = seasonal_profile(y[:o], m, prior=self.prior)
@@ -181,23 +217,26 @@ class SeasonalETS(Model):
                 share = 1e3 if prof is None else 0.0
             else:
                 share = prof.years / max(prof.f_stat - 1.0, 1e-3)
-            self.fits_[o] = self._solve(err[:, :, :o], keep[o], z[:o], prior, share)
+            self.fits_[o] = self._solve(
+                e0[:, :o], basis[:, :, :o], _gram(m, basis[:, :, :o]), z[:o], prior, share
+            )
 
     def _solve(
         self,
-        err: FloatArray,
-        states: list[tuple[FloatArray, FloatArray, FloatArray]],
+        e0: FloatArray,
+        basis: FloatArray,
+        gram: FloatArray,
         z: FloatArray,
         prior: FloatArray,
         share: float,
     ) -> _Fit:
+        """The best grid point for ``z``: ``e0`` are its errors from zero initial states,
+        ``basis`` the error paths of the free initial states and ``gram`` their products,
+        (G, n), (G, m + 1, n) and (G, m + 1, m + 1) (changed here)."""
         m = self.season_length
         n = z.size
         a, b, p, g = _GRID
-        e0 = err[0]
-        basis = _basis(err, m)  # (G, K, n)
         kk = basis.shape[1]
-        gram = basis @ basis.transpose(0, 2, 1)
         rhs = -(basis @ e0[:, :, None])[:, :, 0]
         # ridge toward the prior on all m seasonal states (s_{m-1} = -sum of the others):
         # lam * sum_j (s_j - prior_j)^2, lam = noise / seasonal variance of one state
@@ -232,23 +271,17 @@ class SeasonalETS(Model):
         if not np.isfinite(aicc[i]):
             raise ModelError(f"{self.label} found no stable fit")
         th = theta[i]
-        # final states: data path + level + trend + seasonal paths (path 3 delayed by j)
-        lev = states[-1][0][:, i]
-        trd = states[-1][1][:, i]
-        sea = states[-1][2][:, i]
-        level = lev[0] + th[0] * lev[1] + th[1] * lev[2]
-        trend = trd[0] + th[0] * trd[1] + th[1] * trd[2]
-        season = sea[0] + th[0] * sea[1] + th[1] * sea[2]
-        s_coef = np.r_[th[2:], -th[2:].sum()]  # the m initial seasonal states
-        for j in range(m):
-            if s_coef[j] == 0.0:
-                continue
-            if j >= len(states):
-                continue
-            lj, tj, sj = states[-1 - j]
-            level += s_coef[j] * lj[3, i]
-            trend += s_coef[j] * tj[3, i]
-            season = season + s_coef[j] * np.roll(sj[3, i], j)
+        # final states: the recursion from the fitted initial states
+        ai, bi, pi, gi = float(a[i]), float(b[i]), float(p[i]), float(g[i])
+        level, trend = float(th[0]), float(th[1])
+        season = np.r_[th[2:], -th[2:].sum()].tolist()  # the m initial seasonal states
+        for t, v in enumerate(z.tolist()):
+            pos = t % m
+            base = level + pi * trend
+            e = v - base - season[pos]
+            level = base + ai * e
+            trend = pi * trend + bi * e
+            season[pos] += gi * e
         return _Fit(
             alpha=float(a[i]),
             beta=float(b[i]),

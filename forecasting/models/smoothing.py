@@ -2,22 +2,26 @@
 
 Seasonality is removed first by classical decomposition (``SeasonalAdjuster``) and put
 back on the forecast, the way the M4 benchmarks do. The smoothing parameters are chosen
-on a grid, evaluated for all grid points at once (one pass over the history with numpy
-vectors), and the initial level and trend are the least-squares optimum for each grid
-point: for additive-error linear models the one-step errors are linear in the initial
-states, so three passes (data, unit level, unit trend) give the errors for any start.
+on a grid, evaluated for all grid points at once, and the initial level and trend are the
+least-squares optimum for each grid point: for additive-error linear models the one-step
+errors are linear in the initial states, so three error paths (data, unit level, unit
+trend) give the errors for any start. The unit paths do not depend on the data and are kept
+between fits; the data's path is the history convolved with the filter's impulse response
+(``filters.causal_filter``), one matrix product for the whole grid.
 This is the same criterion as statsmodels' ETS fit (sum of squared one-step errors),
 found in about a millisecond instead of tens.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
 
 from forecasting._types import FloatArray
 from forecasting.models.base import AdjustedModel
+from forecasting.models.filters import Responses, causal_filter
 
 __all__ = ["DampedHolt", "Holt", "SimpleExpSmoothing", "fit_smoothing"]
 
@@ -26,6 +30,7 @@ _BETA_SHARES = np.array([0.01, 0.05, 0.1, 0.2, 0.4])
 _PHIS = np.array([0.8, 0.85, 0.9, 0.94, 0.97, 0.98])
 
 
+@cache
 def _grid(trend: bool, damped: bool) -> tuple[FloatArray, FloatArray, FloatArray]:
     if not trend:
         a = np.linspace(0.01, 0.99, 50)
@@ -59,6 +64,31 @@ def _errors(x: FloatArray, a: FloatArray, b: FloatArray, p: FloatArray, trend: b
     return out
 
 
+def _responses(trend: bool, damped: bool) -> Responses:
+    """The grid's impulse response (data to error; its first value is 1), its unit level (and
+    unit trend) error paths, and their sums of squares (and cross products) cumulated."""
+    a, b, p = _grid(trend, damped)
+
+    def compute(n: int) -> tuple[FloatArray, ...]:
+        e = _errors(np.zeros(n), a, b, p, trend)  # e[0] is 0: no data
+        # a unit month at s: error 1, then the path from level alpha and trend beta
+        kernel = np.empty((a.size, n))
+        kernel[:, 0] = 1.0
+        kernel[:, 1:] = a[:, None] * e[1, :, :-1]
+        if trend:
+            kernel[:, 1:] += b[:, None] * e[2, :, :-1]
+        # the data-free sums of the normal equations, cumulated over time
+        sums = [np.cumsum(e[1] * e[1], axis=1)]
+        if trend:
+            sums += [np.cumsum(e[2] * e[2], axis=1), np.cumsum(e[1] * e[2], axis=1)]
+        return (kernel, *e[1:], *sums)
+
+    return Responses(compute)
+
+
+_RESPONSES = {(t, d): _responses(t, d) for t, d in ((False, False), (True, False), (True, True))}
+
+
 def fit_smoothing(x: FloatArray, *, trend: bool, damped: bool) -> dict[str, float]:
     """Least-squares smoothing parameters and initial states for SES / Holt / damped Holt.
 
@@ -67,14 +97,14 @@ def fit_smoothing(x: FloatArray, *, trend: bool, damped: bool) -> dict[str, floa
         sse and the final level and trend after the history.
     """
     a, b, p = _grid(trend, damped)
-    e = _errors(x, a, b, p, trend)
-    e0, e1 = e[0], e[1]
-    s11 = np.einsum("gt,gt->g", e1, e1)
+    n = x.size
+    kernel, *paths = _RESPONSES[(trend, damped)].get(n)
+    e0, e1 = causal_filter(kernel, x), paths[0]
+    s11 = paths[2 if trend else 1][:, n - 1]
     s10 = np.einsum("gt,gt->g", e1, e0)
     if trend:
-        e2 = e[2]
-        s22 = np.einsum("gt,gt->g", e2, e2)
-        s12 = np.einsum("gt,gt->g", e1, e2)
+        e2 = paths[1]
+        s22, s12 = paths[3][:, n - 1], paths[4][:, n - 1]
         s20 = np.einsum("gt,gt->g", e2, e0)
         det = s11 * s22 - s12**2
         det = np.where(np.abs(det) < 1e-12 * (s11 * s22 + 1e-300), np.inf, det)
@@ -89,11 +119,12 @@ def fit_smoothing(x: FloatArray, *, trend: bool, damped: bool) -> dict[str, floa
     sse = np.where(np.isfinite(sse), sse, np.inf)
     i = int(np.argmin(sse))
     lev, tr = float(l0[i]), float(b0[i])
-    for t in range(x.size):
-        f = lev + p[i] * tr
-        err = x[t] - f
-        lev = f + a[i] * err
-        tr = p[i] * tr + b[i] * err
+    ai, bi, pi = float(a[i]), float(b[i]), float(p[i])
+    for v in x.tolist():
+        f = lev + pi * tr
+        err = v - f
+        lev = f + ai * err
+        tr = pi * tr + bi * err
     return {
         "alpha": float(a[i]),
         "beta": float(b[i]),

@@ -120,3 +120,20 @@ def test_every_item_on_a_complete_monthly_calendar():
     ds, y = by["7"]
     assert ds.dtype == np.dtype("datetime64[ns]") and list(y) == [4.0]
     assert regular_series(f.iloc[:0]) == []
+
+
+def test_numpy_medians_are_pandas_and_numpy_medians_exactly() -> None:
+    from forecasting.cleansing import _position_medians, _rolling_median
+
+    rng = np.random.default_rng(9)
+    for trial in range(60):
+        n = int(rng.integers(1, 80))
+        x = rng.normal(100, 30, n).round(int(trial % 3))  # ties too
+        x[rng.random(n) < 0.15 * (trial % 2)] = np.nan
+        for win, need in ((13, 10), (13, 3), (5, 3), (4, 1)):
+            want = pd.Series(x).rolling(win, center=True, min_periods=need).median()
+            np.testing.assert_array_equal(_rolling_median(x, win, need), want.to_numpy(float))
+        ok = ~np.isnan(x)
+        pos = np.arange(n)[ok] % 12
+        want = [float(np.median(x[ok][pos == i])) if np.any(pos == i) else 1.0 for i in range(12)]
+        np.testing.assert_array_equal(_position_medians(x[ok], pos, 12, 1.0), want)
