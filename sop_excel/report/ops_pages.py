@@ -153,9 +153,10 @@ def _capacity_pages(ctx: Context, load: pd.DataFrame, plan: str) -> list[Page]:
     )
     n_over = int(mine["over"].sum())
     peak = mine["util"].max()
-    ctx.facts["supply_over"] = (n_over, plan, peak, sorted(set(mine.loc[mine["over"], "resource"])))
+    over_resources = sorted(set(mine.loc[mine["over"], "resource"]))
+    ctx.facts["supply_over"] = (n_over, plan, peak, over_resources)
     if n_over:
-        res = ", ".join(ctx.facts["supply_over"][3][:4])
+        res = ", ".join(over_resources[:4])
         ctx.facts["decide_capacity"] = (
             f"Capacity: {plural(n_over, 'overloaded resource-month')} in {plan} ({res}): add "
             "capacity, move volume or accept the shortfall. (p. {p:supply})"
@@ -322,9 +323,9 @@ def _inventory_page(ctx: Context) -> Page:
     ]
     if plan not in ctx.selected:
         lines.append(f"The inventory projection is of the plan scenario ({plan}) only.")
-    n_over = ctx.facts.get("supply_over")
+    n_over = ctx.facts.get("supply_over")  # (count, plan, peak, resources) from _capacity_pages
     summary = f"Supply ({plan}): "
-    if n_over:
+    if isinstance(n_over, tuple):
         summary += f"{plural(n_over[0], 'overloaded resource-month')} (peak load {fmt(n_over[2], 'pct')}); "
     ctx.facts["supply"] = (
         summary + f"{plural(len(g), 'item')} below safety stock, "

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sop_excel.errors import InputError, SopExcelError
 from sop_excel.report.blocks import Pack
 from sop_excel.workbook.safe_save import atomic_write
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["FORMATS", "default_path", "format_for", "pack_paths", "write_pack"]
 
@@ -80,16 +85,14 @@ def write_pack(
                     if step:
                         step(f"Page {n} of {len(pack.pages)}: {page.title}")
                     fig = draw_page(pack, page, n, dpi=150)
-                    atomic_write(
-                        path,
-                        lambda tmp, fig=fig: fig.savefig(
-                            tmp, format="png", dpi=150, facecolor="white"
-                        ),
-                        backups=0,
-                    )
+                    atomic_write(path, functools.partial(_save_png, fig), backups=0)
     except OSError as exc:
         raise SopExcelError(
             f"Cannot write the meeting pack to {out.resolve()}: {exc.strerror or exc}. Check that "
             "you may write to that folder, or choose another file."
         ) from None
     return [p.resolve() for p in paths]
+
+
+def _save_png(fig: Figure, tmp: Path) -> None:
+    fig.savefig(tmp, format="png", dpi=150, facecolor="white")

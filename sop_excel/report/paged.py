@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -25,6 +25,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from sop_excel.report.blocks import SECTIONS, Box, Chart, Pack, Page, Table, Text
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["PAGE_SIZE", "RC", "draw_page", "write_pdf", "write_pngs"]
 
@@ -38,7 +41,7 @@ MARKS = {
     "good": ("#C6EFCE", "#006100", "normal"),
     "bold": (None, INK, "bold"),
 }
-RC = {
+RC: dict[RcKeyType, Any] = {
     "pdf.fonttype": 42,
     "svg.fonttype": "path",
     "font.family": "DejaVu Sans",
@@ -181,9 +184,10 @@ def _advance(adv: dict[str, float], ch: str, bold: bool) -> float:
         _font_file(bold)
     )  # matplotlib's shared copy: it sets its own size to draw,
     font.set_size(100, 72)  # so the size is set here for every character measured
-    flags = (
-        getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or ft2font.LOAD_NO_HINTING
-    )
+    try:  # matplotlib 3.10+: an enum
+        flags = ft2font.LoadFlags.NO_HINTING
+    except AttributeError:  # pragma: no cover - matplotlib 3.8-3.9: a module constant
+        flags = vars(ft2font)["LOAD_NO_HINTING"]
     adv[ch] = font.load_char(ord(ch), flags=flags).linearHoriAdvance / 65536 / 100
     return adv[ch]
 
@@ -362,8 +366,9 @@ def _draw_table(c: _Canvas, t: Table, refs: dict[str, int]) -> None:
                 c.text(cx + widths[j] - pad, yy, s, size, bold=True, color="#FFFFFF", ha="right")
             else:
                 c.text(cx + pad, yy, s, size, bold=True, color="#FFFFFF")
-        if t.column_colours and t.column_colours[j]:
-            c.rect(cx + pad, y + head_h - 0.045, widths[j] - 2 * pad, 0.045, t.column_colours[j])
+        colour = t.column_colours[j] if t.column_colours else None
+        if colour:
+            c.rect(cx + pad, y + head_h - 0.045, widths[j] - 2 * pad, 0.045, colour)
         cx += widths[j]
     yy = y + head_h
     for i in range(fits):
@@ -376,13 +381,14 @@ def _draw_table(c: _Canvas, t: Table, refs: dict[str, int]) -> None:
             if fill:
                 c.rect(cx + 0.01, yy + 0.01, widths[j] - 0.02, rh - 0.02, fill)
             off = 0.0
-            if j == 0 and t.swatches and t.swatches[i]:
+            swatch_colour = t.swatches[i] if j == 0 and t.swatches else None
+            if swatch_colour:
                 c.rect(
                     cx + pad,
                     yy + rh / 2 - size * 0.35 / 72,
                     size * 0.7 / 72,
                     size * 0.7 / 72,
-                    t.swatches[i],
+                    swatch_colour,
                 )
                 off = size * 1.1 / 72
             for k, s in enumerate(lines):

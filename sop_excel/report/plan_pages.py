@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sop_excel import names as T
 from sop_excel.report import charts
-from sop_excel.report.blocks import Box, Chart, Page, Table, Text, fmt, month_range, plural, signed
+from sop_excel.report.blocks import (
+    Block,
+    Box,
+    Chart,
+    Page,
+    Table,
+    Text,
+    fmt,
+    month_range,
+    plural,
+    signed,
+)
 from sop_excel.report.content import (
     SOE_COMMANDS,
     SOP_COMMANDS,
@@ -351,6 +363,7 @@ def demand(ctx: Context) -> list[Page]:
     per_page = 4 if len(panels) <= 4 else 6
     for k in range(0, max(len(panels), 1), per_page):
         chunk = panels[k : k + per_page]
+        blocks: list[Block]
         if not chunk:
             blocks = [
                 says(
@@ -604,7 +617,7 @@ _CHANGES = {"volume": "Volume", "price": "Price", "unit_cost": "Unit cost"}
 def driver_words(d: pd.Series | object, currency: str = "") -> str:
     """A driver of the Scenarios sheet in words: 'Volume +10% on Pumps from Jan 2027 (Acme deal)'."""
 
-    def get(key: str) -> object:
+    def get(key: str) -> Any:  # a cell of the Scenarios sheet: text, number, date or empty
         return d[key] if isinstance(d, pd.Series) else getattr(d, key)
 
     def text(key: str) -> str:
@@ -712,18 +725,22 @@ def scenarios(ctx: Context) -> list[Page]:
             )
         ]
         title = "Gap to budget, added up month by month" if ctx.has_budget else "Margin per month"
-        draw = charts.cumulative_gap if ctx.has_budget else charts.revenue_by_month
-        extra = {} if ctx.has_budget else {"budget": None}
+        series = [(n, numbers(gap.loc[n]), ctx.colours[n]) for n in names]
+        draw = (
+            functools.partial(charts.cumulative_gap, months=ctx.months, unit=ctx.cur, series=series)
+            if ctx.has_budget
+            else functools.partial(
+                charts.revenue_by_month,
+                months=ctx.months,
+                unit=ctx.cur,
+                series=series,
+                budget=None,
+            )
+        )
         blocks.append(
             Chart(
                 ctx.unit(title),
-                functools.partial(
-                    draw,
-                    months=ctx.months,
-                    unit=ctx.cur,
-                    series=[(n, numbers(gap.loc[n]), ctx.colours[n]) for n in names],
-                    **extra,
-                ),
+                draw,
                 Box(0.55, 0, 0.45, 0.47),
                 note="Above zero at the end: the scenario closes the gap over the months with a budget."
                 if ctx.has_budget

@@ -300,14 +300,10 @@ def read_numbers(
                 f"{_fmt(_to_float(*_one(example), 'comma'))})"
             )
         elif ambiguous or grouping:
-            example = ambiguous[0][2] if ambiguous else None
+            shown = ambiguous[0][2] if ambiguous else None
             notes.append(
                 "numbers read with decimal point and ',' as thousands separator"
-                + (
-                    f" (e.g. {example!r} = {_fmt(_to_float(*_one(example), 'point'))})"
-                    if example
-                    else ""
-                )
+                + (f" (e.g. {shown!r} = {_fmt(_to_float(*_one(shown), 'point'))})" if shown else "")
             )
     else:
         notes.append(f"numbers read with decimal {decimal} (as told)")
@@ -537,11 +533,11 @@ def read_dates(
             a = _num(dtext.parts, "a", ab[ab].index)
             b = _num(dtext.parts, "b", ab[ab].index)
             two_digit = two_digit or bool((dtext.parts["y"][ab[ab].index].str.len() == 2).any())
-            for order, hit in (("DMY", (a > 12) & (b <= 12)), ("MDY", (b > 12) & (a <= 12))):
-                if evidence[order] is None and hit.any():
+            for reading, hit in (("DMY", (a > 12) & (b <= 12)), ("MDY", (b > 12) & (a <= 12))):
+                if evidence[reading] is None and hit.any():
                     u = int(ab[ab].index[np.flatnonzero(hit)[0]])
-                    pos = int(np.flatnonzero(codes == u)[0])
-                    evidence[order] = (col, pos, str(uniq.iloc[u]))
+                    first = int(np.flatnonzero(codes == u)[0])
+                    evidence[reading] = (col, first, str(uniq.iloc[u]))
             amb = (a <= 12) & (b <= 12) & (a != b)
             if amb.any():
                 amb_u = ab[ab].index[np.flatnonzero(amb)].to_numpy()

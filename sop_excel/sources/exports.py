@@ -576,13 +576,13 @@ def read_history(
         # empty before an item's first value: it did not exist yet; after it: no demand (0)
         have = ~np.isnan(matrix)
         started = np.maximum.accumulate(have, axis=1)
-        filled = np.where(started & ~have, 0.0, matrix)
+        qty = np.where(started & ~have, 0.0, matrix)
         rr, cc = np.nonzero(started)
         frame = pd.DataFrame(
             {
                 "item": item.to_numpy()[rr],
                 "month": np.array(month_list, dtype=_DT)[cc],
-                "qty": filled[rr, cc],
+                "qty": qty[rr, cc],
                 "row": table.rows[rr],
             }
         )
@@ -857,8 +857,8 @@ def _per_month(
                     f"(row {long.loc[bad, 'row'].iloc[0]}); write volume or revenue."
                 )
             long["measure"] = m
-            for v in ("volume", "revenue"):
-                long[v] = np.where(long["measure"] == v, matrix[rr, cc], np.nan)
+            for measure in ("volume", "revenue"):
+                long[measure] = np.where(long["measure"] == measure, matrix[rr, cc], np.nan)
             long = long.drop(columns="measure")
         else:
             long[value] = matrix[rr, cc]

@@ -343,13 +343,13 @@ def _read_csv(
         finally:
             if gc_was:
                 gc.enable()
-        cols = [list(map(itemgetter(k), picked)) for k in range(len(indices))]
+        lists = [list(map(itemgetter(k), picked)) for k in range(len(indices))]
         del picked
         table.rows = (
             np.frombuffer(numbers, dtype=np.int64) if len(numbers) else np.zeros(0, dtype=np.int64)
         )
         _count_skipped(table, skipped)
-        return [pd.Series(c, dtype=object) for c in cols]
+        return [pd.Series(c, dtype=object) for c in lists]
 
     table._columns = columns
     return table

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,20 +19,28 @@ from xlsxwriter.utility import xl_range, xl_rowcol_to_cell, xl_rowcol_to_cell_fa
 from xlsxwriter.worksheet import CellFormulaTuple as _FormulaCell
 from xlsxwriter.worksheet import Worksheet, _preserve_whitespace
 
-try:  # XlsxWriter up to 3.3.3: the pattern; from 3.3.4: a function (both private, so both tried)
-    from xlsxwriter.worksheet import re_dynamic_function as _DYNAMIC
-
-    def _dynamic(formula: str) -> bool:
-        return _DYNAMIC.search(formula) is not None
-except ImportError:  # pragma: no cover - depends on the installed XlsxWriter
-    from xlsxwriter.worksheet import _has_dynamic_function as _dynamic  # type: ignore[attr-defined,no-redef]
-
 from sop_excel.models import ColumnLayout, LayoutSpec, TableLayout
 from sop_excel.workbook.io import CellValue, Formula
 from sop_excel.workbook.layout import column_letter, load_layout, parse_cell
 from sop_excel.workbook.limits import check_table_write
 from sop_excel.workbook.safe_save import atomic_write
 from sop_excel.workbook.widths import header_width, value_width
+
+# Whether a formula uses a dynamic-array function. XlsxWriter up to 3.3.3 has a pattern for it,
+# from 3.3.4 a function; both private, so both are looked up by name (whichever the installed
+# version has, and its type hints if it has them, fits).
+_DYNAMIC = vars(xlsxwriter.worksheet).get("re_dynamic_function")
+
+
+def _dynamic_by_pattern(formula: str) -> bool:
+    return _DYNAMIC is not None and _DYNAMIC.search(formula) is not None
+
+
+_dynamic: Callable[[str], bool] = (
+    _dynamic_by_pattern
+    if _DYNAMIC is not None
+    else vars(xlsxwriter.worksheet)["_has_dynamic_function"]  # pragma: no cover - XlsxWriter 3.3.4+
+)
 
 __all__ = ["NUMBER_FORMATS", "build_workbook", "choices_for", "trend_charts"]
 

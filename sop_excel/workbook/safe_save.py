@@ -381,7 +381,7 @@ _WRITE_FAILURES = {
 
 
 def atomic_write(
-    path: str | os.PathLike[str], write: Callable[[Path], None], *, backups: int | None = None
+    path: str | os.PathLike[str], write: Callable[[Path], object], *, backups: int | None = None
 ) -> Path:
     """Call ``write(tmp)`` to produce the new file, then move it over ``path`` atomically.
 
