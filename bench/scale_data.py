@@ -32,6 +32,7 @@ from sop_excel import names as T
 from sop_excel import pipeline, planbook
 from sop_excel.choices import named_choices
 from sop_excel.core.lock import make_lock
+from sop_excel.core.scenarios import DRIVER_FIELDS
 from sop_excel.models import Settings
 from sop_excel.planbook import DEFAULT_SETTINGS, PlanState, keep_new_basis, settings_rows
 from sop_excel.sample import SampleCompany
@@ -368,19 +369,7 @@ def scaled_scenarios(
         rows.append((s, "price", "", "", "", jan, pd.NaT, sign * 0.01, None, None, "Price round"))
     drivers = pd.DataFrame(
         rows,
-        columns=[
-            "scenario",
-            "kind",
-            "family",
-            "item",
-            "resource",
-            "from_month",
-            "to_month",
-            "value",
-            "price",
-            "unit_cost",
-            "comment",
-        ],
+        columns=list(DRIVER_FIELDS),
     )
     for c in ("from_month", "to_month"):
         drivers[c] = pd.to_datetime(drivers[c]).astype(_DT)

@@ -27,6 +27,7 @@ import pandas as pd
 from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.core.lock import make_lock
+from sop_excel.core.scenarios import DRIVER_FIELDS
 from sop_excel.models import Settings
 from sop_excel.planbook import (
     DEFAULT_SETTINGS,
@@ -138,19 +139,7 @@ def demo_scenarios(families: list[str], as_of: dt.date) -> tuple[pd.DataFrame, p
     ]
     drivers = pd.DataFrame(
         rows,
-        columns=[
-            "scenario",
-            "kind",
-            "family",
-            "item",
-            "resource",
-            "from_month",
-            "to_month",
-            "value",
-            "price",
-            "unit_cost",
-            "comment",
-        ],
+        columns=list(DRIVER_FIELDS),
     )
     return scen, drivers
 

@@ -29,6 +29,7 @@ import pandas as pd
 from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.core.lock import accuracy, make_lock
+from sop_excel.core.scenarios import DRIVER_FIELDS
 from sop_excel.models import Settings
 from sop_excel.workbook.layout import load_layout
 
@@ -92,19 +93,7 @@ def default_scenarios(families: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     ]
     drivers = pd.DataFrame(
         rows,
-        columns=[
-            "scenario",
-            "kind",
-            "family",
-            "item",
-            "resource",
-            "from_month",
-            "to_month",
-            "value",
-            "price",
-            "unit_cost",
-            "comment",
-        ],
+        columns=list(DRIVER_FIELDS),
     )
     for c in ("from_month", "to_month"):
         drivers[c] = pd.to_datetime(drivers[c]).astype(_DT)

@@ -27,7 +27,7 @@ import pandas as pd
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sop_excel.core.scenarios import MAX_NAME
+from sop_excel.core.scenarios import DRIVER_FIELDS, MAX_NAME
 from sop_excel.errors import CellProblem, InputError, plain_reason
 from sop_excel.models import FIRST_DATE, LAST_DATE, MAX_CELL_TEXT
 
@@ -205,19 +205,6 @@ def frames_from_toml(text: str, source: str) -> tuple[pd.DataFrame, pd.DataFrame
                     "comment": d.comment,
                 }
             )
-    cols = [
-        "scenario",
-        "kind",
-        "family",
-        "item",
-        "resource",
-        "from_month",
-        "to_month",
-        "value",
-        "price",
-        "unit_cost",
-        "comment",
-    ]
-    drivers = pd.DataFrame(rows, columns=cols)
+    drivers = pd.DataFrame(rows, columns=list(DRIVER_FIELDS))
     drivers.attrs["where"] = tuple(places)  # for problems found later (pipeline.check_scenarios)
     return scen, drivers

@@ -23,6 +23,7 @@ from sop_excel.core.frames import append_rows
 __all__ = [
     "CHANGE_MAX",
     "CHANGE_MIN",
+    "DRIVER_FIELDS",
     "DRIVER_KINDS",
     "LAUNCH_MAX",
     "MAX_NAME",
@@ -33,6 +34,20 @@ __all__ = [
 ]
 
 DRIVER_KINDS = ("volume", "price", "unit_cost", "launch", "capacity")
+# A drivers frame's columns, in the Scenarios sheet's order (the layout's tblDrivers: a test checks it)
+DRIVER_FIELDS = (
+    "scenario",
+    "kind",
+    "family",
+    "item",
+    "resource",
+    "from_month",
+    "to_month",
+    "value",
+    "price",
+    "unit_cost",
+    "comment",
+)
 # Bounds of a driver's value: a change from -100% (nothing left) to +1,000% (eleven times as
 # much; beyond that it is a typo, 10 meant as 10%), and a launch's units, price and cost.
 CHANGE_MIN, CHANGE_MAX = -1.0, 10.0

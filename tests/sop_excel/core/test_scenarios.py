@@ -1,7 +1,9 @@
 import pandas as pd
 import pytest
 
-from sop_excel.core.scenarios import apply_scenario, capacity_for, scenario_chain
+from sop_excel import names as T
+from sop_excel.core.scenarios import DRIVER_FIELDS, apply_scenario, capacity_for, scenario_chain
+from sop_excel.workbook.layout import load_layout
 
 M = pd.date_range("2027-01-01", periods=3, freq="MS")
 FINAL = pd.DataFrame(
@@ -17,19 +19,12 @@ PARENTS = {"Base": "", "Up": "Base", "Up2": "Up"}
 
 
 def drivers(rows):
-    cols = [
-        "scenario",
-        "kind",
-        "family",
-        "item",
-        "resource",
-        "from_month",
-        "to_month",
-        "value",
-        "price",
-        "unit_cost",
-    ]
+    cols = list(DRIVER_FIELDS)
     return pd.DataFrame([dict(zip(cols, r, strict=False)) for r in rows], columns=cols)
+
+
+def test_driver_fields_are_the_scenarios_sheet_columns():
+    assert list(DRIVER_FIELDS) == load_layout().table(T.DRIVERS).fields
 
 
 def test_chain_root_first_and_loops_refused():
