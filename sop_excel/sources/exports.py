@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.errors import CellProblem, InputError, SopExcelError
-from sop_excel.sources.columns import ROLES, ReadMapping, resolve
+from sop_excel.sources.columns import ROLES, ReadMapping, Resolved, resolve
 from sop_excel.sources.conventions import (
     MAX_NUMBER,
     Column,
@@ -595,61 +595,12 @@ def read_history(
         lines_in = len(item)
     else:
         res = resolve("history", table.header, table.header_where, mapping)
-        roles = list(res.index)
-        raw = dict(zip(roles, table.columns([res.index[r] for r in roles]), strict=True))
-
-        def where(role: str) -> Callable[[int], str]:
-            return lambda pos: table.where(res.index[role], pos)
-
-        problems = _Problems(_label(table))
-        item = _text(raw["item"])
-        problems.add(
-            (item == "").to_numpy(),
-            where("item"),
-            None,
-            "item is empty",
-            "Fill in the item of every row.",
-        )
-        problems.add(
-            control_characters(item),
-            where("item"),
-            item,
-            "holds a control character",
-            "Remove it from the file: codes are compared exactly.",
-        )
-        (dates,), (bad_d,), d_notes = read_dates(
-            [Column("date", raw["date"], where("date"), month=True)],
-            conv,
-            label=_label(table),
-            date1904=table.date1904,
-        )
-        problems.add(
-            bad_d | dates.isna().to_numpy(),
-            where("date"),
-            raw["date"],
-            "is not a date",
-            "Write dates as YYYY-MM-DD (or a month as YYYY-MM).",
-            order=1,
-        )
-        (qty,), (bad_q,), q_notes = read_numbers(
-            [Column("qty", raw["qty"], where("qty"))], conv, label=_label(table)
-        )
-        problems.add(
-            bad_q,
-            where("qty"),
-            raw["qty"],
-            "is not a number",
-            "Write a quantity such as 12 or 12.5.",
-            order=2,
-        )
-        problems.add(
-            too_large(qty),
-            where("qty"),
-            raw["qty"],
-            f"is too large (at least {MAX_NUMBER:,.0f})",
-            "Check the value and its decimal separator.",
-            order=2,
-        )
+        src = _Long.read(table, conv, res, list(res.index))
+        raw, where, problems = src.raw, src.where, src.problems
+        item = src.items("row")
+        dates, d_notes = src.dates("Write dates as YYYY-MM-DD (or a month as YYYY-MM).", month=True)
+        got, q_notes = src.numbers(("qty",), "Write a quantity such as 12 or 12.5.")
+        qty = got["qty"]
         if "flag" in raw:
             from sop_excel.pipeline import HISTORY_FLAGS
 
@@ -879,42 +830,10 @@ def _per_month(
             )
         roles = [r for r in (key, "item", "date", *value_roles) if r in res.index]
         roles = list(dict.fromkeys(roles))
-        raw = dict(zip(roles, table.columns([res.index[r] for r in roles]), strict=True))
-
-        def where(role: str) -> Callable[[int], str]:
-            return lambda pos: table.where(res.index[role], pos)
-
-        problems = _Problems(_label(table))
-        (dates,), (bad_d,), d_notes = read_dates(
-            [Column("date", raw["date"], where("date"), month=True)],
-            conv,
-            label=_label(table),
-            date1904=table.date1904,
-        )
-        problems.add(
-            bad_d | dates.isna().to_numpy(),
-            where("date"),
-            raw["date"],
-            "is not a date",
-            "Write a month as YYYY-MM (or a date).",
-            order=1,
-        )
-        nums = [r for r in value_roles if r in raw]
-        vals, bads, n_notes = read_numbers(
-            [Column(r, raw[r], where(r)) for r in nums], conv, label=_label(table)
-        )
-        for r, v, b in zip(nums, vals, bads, strict=True):
-            problems.add(
-                b, where(r), raw[r], "is not a number", "Write a number such as 1200.", order=2
-            )
-            problems.add(
-                too_large(v),
-                where(r),
-                raw[r],
-                f"is too large (at least {MAX_NUMBER:,.0f})",
-                "Check the value and its decimal separator.",
-                order=2,
-            )
+        src = _Long.read(table, conv, res, roles)
+        raw, where, problems = src.raw, src.where, src.problems
+        dates, d_notes = src.dates("Write a month as YYYY-MM (or a date).", month=True)
+        got, n_notes = src.numbers(value_roles, "Write a number such as 1200.")
         for r in [key, "item"]:
             if r in raw:
                 t = _text(raw[r])
@@ -930,7 +849,7 @@ def _per_month(
         long = pd.DataFrame({r: _text(raw[r]).to_numpy() for r in (key, "item") if r in raw})
         long["month"] = pd.DatetimeIndex(dates).to_period("M").to_timestamp().astype(_DT).to_numpy()
         long["row"] = table.rows
-        for r, v in zip(nums, vals, strict=True):
+        for r, v in got.items():
             long[r] = v
         shape = "long: one row per " + ("family" if key == "family" else key) + " and month"
         taken = res.taken
@@ -1037,6 +956,125 @@ def read_capacity(
     return out[["resource", "month", "hours"]], lines, []
 
 
+# -- the columns of a long file ----------------------------------------------------------------
+@dataclass
+class _Long:
+    """The columns of a file with one value per row (history lines, budget or capacity rows,
+    order or production lines) being read: raw values by role, every problem gathered in
+    ``problems`` (raised at once by the caller, after its own checks)."""
+
+    table: Table
+    conv: Conventions
+    res: Resolved
+    raw: dict[str, pd.Series]
+    problems: _Problems
+
+    @classmethod
+    def read(cls, table: Table, conv: Conventions, res: Resolved, roles: list[str]) -> _Long:
+        raw = dict(zip(roles, table.columns([res.index[r] for r in roles]), strict=True))
+        return cls(table, conv, res, raw, _Problems(_label(table)))
+
+    def where(self, role: str) -> Callable[[int], str]:
+        return lambda pos: self.table.where(self.res.index[role], pos)
+
+    def items(self, each: str) -> pd.Series:
+        """The item codes, as text; an empty one or a control character is a problem."""
+        item = _text(self.raw["item"])
+        self.problems.add(
+            (item == "").to_numpy(),
+            self.where("item"),
+            None,
+            "item is empty",
+            f"Fill in the item of every {each}.",
+        )
+        self.problems.add(
+            control_characters(item),
+            self.where("item"),
+            item,
+            "holds a control character",
+            "Remove it from the file: codes are compared exactly.",
+        )
+        return item
+
+    def dates(self, fix: str, month: bool = False) -> tuple[pd.Series, list[str]]:
+        """The date column (``month``: its values are months) and how it was read."""
+        (dates,), (bad,), notes = read_dates(
+            [Column("date", self.raw["date"], self.where("date"), month=month)],
+            self.conv,
+            label=_label(self.table),
+            date1904=self.table.date1904,
+        )
+        self.problems.add(
+            bad | dates.isna().to_numpy(),
+            self.where("date"),
+            self.raw["date"],
+            "is not a date",
+            fix,
+            order=1,
+        )
+        return dates, notes
+
+    def numbers(
+        self, roles: tuple[str, ...], fix: str, book: str | None = None
+    ) -> tuple[dict[str, np.ndarray], list[str]]:
+        """The number columns of ``roles`` the file has (empty: NaN) and how they were read.
+        ``book``: negative numbers are refused, and belong there instead ("book returns
+        separately")."""
+        nums = [r for r in roles if r in self.raw]
+        vals, bads, notes = read_numbers(
+            [Column(r, self.raw[r], self.where(r)) for r in nums],
+            self.conv,
+            label=_label(self.table),
+        )
+        for r, v, b in zip(nums, vals, bads, strict=True):
+            self.problems.add(b, self.where(r), self.raw[r], "is not a number", fix, order=2)
+            if book is not None:
+                self.problems.add(
+                    np.nan_to_num(v) < 0,
+                    self.where(r),
+                    self.raw[r],
+                    "is negative",
+                    f"Quantities must be 0 or more; {book}.",
+                    order=2,
+                )
+            self.problems.add(
+                too_large(v),
+                self.where(r),
+                self.raw[r],
+                f"is too large (at least {MAX_NUMBER:,.0f})",
+                "Check the value and its decimal separator.",
+                order=2,
+            )
+        return dict(zip(nums, vals, strict=True)), notes
+
+
+def _daily_lines(
+    table: Table, conv: Conventions, res: Resolved, quantities: tuple[str, str], book: str
+) -> tuple[_Long, pd.Series, pd.DataFrame, list[str]]:
+    """Dated lines per item (open orders, production): the columns, the items, the frame
+    ``date, item`` and each of ``quantities`` (empty or absent: 0), and how they were read."""
+    src = _Long.read(table, conv, res, list(res.index))
+    item = src.items("line")
+    dates, d_notes = src.dates("Write dates as YYYY-MM-DD.")
+    got, n_notes = src.numbers(quantities, "Write a quantity such as 12 (empty means 0).", book)
+    frame = pd.DataFrame(
+        {"date": pd.DatetimeIndex(dates).astype(_DT), "item": item.to_numpy()}
+        | {r: np.nan_to_num(got[r], nan=0.0) if r in got else 0.0 for r in quantities}
+    )
+    return src, item, frame, d_notes + n_notes
+
+
+def _unknown_items(frame: pd.DataFrame, items: pd.DataFrame, dropped: list[str]) -> pd.Series:
+    """The lines of items not in the item master, counted (with some of them) in ``dropped``."""
+    unknown = ~frame["item"].isin(set(items["item"]))
+    if unknown.any():
+        dropped.append(
+            f"{int(unknown.sum()):,} lines of items not in the item master "
+            f"({_some(frame.loc[unknown, 'item'].drop_duplicates())})"
+        )
+    return unknown
+
+
 # -- open orders ------------------------------------------------------------------------------
 def read_open_orders(
     path: str | Path, mapping: ReadMapping, items: pd.DataFrame, as_of: dt.date
@@ -1047,85 +1085,13 @@ def read_open_orders(
     table = _open(path, "open_orders", mapping, "order lines")
     conv = mapping.conventions("open_orders")
     res = resolve("open_orders", table.header, table.header_where, mapping)
-    roles = list(res.index)
-    raw = dict(zip(roles, table.columns([res.index[r] for r in roles]), strict=True))
-
-    def where(role: str) -> Callable[[int], str]:
-        return lambda pos: table.where(res.index[role], pos)
-
-    problems = _Problems(_label(table))
-    item = _text(raw["item"])
-    problems.add(
-        (item == "").to_numpy(),
-        where("item"),
-        None,
-        "item is empty",
-        "Fill in the item of every line.",
+    src, _, frame, notes = _daily_lines(
+        table, conv, res, ("orders", "shipments"), "book returns separately"
     )
-    problems.add(
-        control_characters(item),
-        where("item"),
-        item,
-        "holds a control character",
-        "Remove it from the file: codes are compared exactly.",
-    )
-    (dates,), (bad_d,), d_notes = read_dates(
-        [Column("date", raw["date"], where("date"))],
-        conv,
-        label=_label(table),
-        date1904=table.date1904,
-    )
-    problems.add(
-        bad_d | dates.isna().to_numpy(),
-        where("date"),
-        raw["date"],
-        "is not a date",
-        "Write dates as YYYY-MM-DD.",
-        order=1,
-    )
-    nums = [r for r in ("orders", "shipments") if r in raw]
-    vals, bads, n_notes = read_numbers(
-        [Column(r, raw[r], where(r)) for r in nums], conv, label=_label(table)
-    )
-    for r, v, b in zip(nums, vals, bads, strict=True):
-        problems.add(
-            b,
-            where(r),
-            raw[r],
-            "is not a number",
-            "Write a quantity such as 12 (empty means 0).",
-            order=2,
-        )
-        problems.add(
-            np.nan_to_num(v) < 0,
-            where(r),
-            raw[r],
-            "is negative",
-            "Quantities must be 0 or more; book returns separately.",
-            order=2,
-        )
-        problems.add(
-            too_large(v),
-            where(r),
-            raw[r],
-            f"is too large (at least {MAX_NUMBER:,.0f})",
-            "Check the value and its decimal separator.",
-            order=2,
-        )
-    problems.raise_any()
-    frame = pd.DataFrame({"date": pd.DatetimeIndex(dates).astype(_DT), "item": item.to_numpy()})
-    for r, v in zip(nums, vals, strict=True):
-        frame[r] = np.nan_to_num(v, nan=0.0)
-    if "shipments" not in frame:
-        frame["shipments"] = 0.0
+    src.problems.raise_any()
     month0 = pd.Timestamp(as_of).replace(day=1)
-    dropped = []
-    unknown = ~frame["item"].isin(set(items["item"]))
-    if unknown.any():
-        dropped.append(
-            f"{int(unknown.sum()):,} lines of items not in the item master "
-            f"({_some(frame.loc[unknown, 'item'].drop_duplicates())})"
-        )
+    dropped: list[str] = []
+    unknown = _unknown_items(frame, items, dropped)
     before = frame["date"] < month0
     if before.any():
         dropped.append(f"{int(before.sum()):,} lines dated before {month0:%B %Y}")
@@ -1135,7 +1101,6 @@ def read_open_orders(
     frame = frame[~unknown & ~before & ~after]
     out = frame.groupby(["date", "item"], as_index=False)[["orders", "shipments"]].sum()
     out["date"] = out["date"].astype(_DT)
-    notes = d_notes + n_notes
     if len(out) < len(frame):
         notes.append(f"{len(frame):,} lines summed into {len(out):,} item-days")
     lines = [
@@ -1183,38 +1148,20 @@ def read_production(
             '([production] produced = "header") or with --column production.produced=HEADER. '
             f"Found {shown}."
         )
-    roles = list(res.index)
-    raw = dict(zip(roles, table.columns([res.index[r] for r in roles]), strict=True))
-
-    def where(role: str) -> Callable[[int], str]:
-        return lambda pos: table.where(res.index[role], pos)
-
-    problems = _Problems(_label(table))
-    item = _text(raw["item"])
-    problems.add(
-        (item == "").to_numpy(),
-        where("item"),
-        None,
-        "item is empty",
-        "Fill in the item of every line.",
+    src, item, frame, notes = _daily_lines(
+        table, conv, res, ("produced", "receipts"), "book scrap or returns separately"
     )
-    problems.add(
-        control_characters(item),
-        where("item"),
-        item,
-        "holds a control character",
-        "Remove it from the file: codes are compared exactly.",
-    )
+    problems = src.problems
     own = item.map(
         dict(zip(items["item"], items["resource"].fillna("").astype(str), strict=True))
     ).fillna("")
     resource = own.astype(str)
-    if "resource" in raw:
-        given = _text(raw["resource"])
+    if "resource" in src.raw:
+        given = _text(src.raw["resource"])
         bad_control = control_characters(given)
         problems.add(
             bad_control,
-            where("resource"),
+            src.where("resource"),
             given,
             "holds a control character",
             "Remove it from the file: codes are compared exactly.",
@@ -1224,75 +1171,19 @@ def read_production(
         ) - {""}
         problems.add(
             ((given != "") & ~bad_control & ~given.isin(known)).to_numpy(),
-            where("resource"),
+            src.where("resource"),
             given,
             "is not a resource of the item master or the capacity file",
             "Check the code, or leave it empty for the item's own resource.",
         )
         resource = given.where(given != "", resource)
-    (dates,), (bad_d,), d_notes = read_dates(
-        [Column("date", raw["date"], where("date"))],
-        conv,
-        label=_label(table),
-        date1904=table.date1904,
-    )
-    problems.add(
-        bad_d | dates.isna().to_numpy(),
-        where("date"),
-        raw["date"],
-        "is not a date",
-        "Write dates as YYYY-MM-DD.",
-        order=1,
-    )
-    nums = [r for r in ("produced", "receipts") if r in raw]
-    vals, bads, n_notes = read_numbers(
-        [Column(r, raw[r], where(r)) for r in nums], conv, label=_label(table)
-    )
-    for r, v, b in zip(nums, vals, bads, strict=True):
-        problems.add(
-            b,
-            where(r),
-            raw[r],
-            "is not a number",
-            "Write a quantity such as 12 (empty means 0).",
-            order=2,
-        )
-        problems.add(
-            np.nan_to_num(v) < 0,
-            where(r),
-            raw[r],
-            "is negative",
-            "Quantities must be 0 or more; book scrap or returns separately.",
-            order=2,
-        )
-        problems.add(
-            too_large(v),
-            where(r),
-            raw[r],
-            f"is too large (at least {MAX_NUMBER:,.0f})",
-            "Check the value and its decimal separator.",
-            order=2,
-        )
     problems.raise_any()
-    frame = pd.DataFrame(
-        {
-            "date": pd.DatetimeIndex(dates).astype(_DT),
-            "item": item.to_numpy(),
-            "resource": resource.to_numpy(),
-        }
-    )
-    for r in ("produced", "receipts"):
-        frame[r] = np.nan_to_num(vals[nums.index(r)], nan=0.0) if r in nums else 0.0
+    frame.insert(2, "resource", resource.to_numpy())
     first = pd.Timestamp(as_of).replace(day=1) - pd.DateOffset(
         months=1
     )  # the Actuals sheet's window
-    dropped = []
-    unknown = ~frame["item"].isin(set(items["item"]))
-    if unknown.any():
-        dropped.append(
-            f"{int(unknown.sum()):,} lines of items not in the item master "
-            f"({_some(frame.loc[unknown, 'item'].drop_duplicates())})"
-        )
+    dropped: list[str] = []
+    unknown = _unknown_items(frame, items, dropped)
     before = frame["date"] < first
     if before.any():
         dropped.append(f"{int(before.sum()):,} lines dated before {first:%B %Y}")
@@ -1311,7 +1202,6 @@ def read_production(
         (out["produced"] != 0) | (out["receipts"] != 0)
     ]  # as the sheet keeps them: no row for nothing
     out["date"] = out["date"].astype(_DT)
-    notes = d_notes + n_notes
     if len(out) < len(frame):
         notes.append(
             f"{len(frame):,} lines summed into {len(out):,} item-days (days with nothing not kept)"
