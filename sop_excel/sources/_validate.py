@@ -8,6 +8,7 @@ row or cell came from. :func:`validate` checks every value at once and raises on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -233,102 +234,15 @@ def validate(
         InputError: unreadable or ambiguous dates and numbers, empty items, unknown items,
             quantities that are not numbers, negative or too large, repeated item/day pairs.
     """
-    conventions = conventions or Conventions(**ACTUALS_HINTS)
-    problems: list[tuple[int, int, CellProblem]] = []
-
-    def add(
-        mask: np.ndarray, order: int, col: str, values: pd.Series | None, message: str, fix: str
-    ) -> None:
-        for pos in np.flatnonzero(mask):
-            value = None if values is None else _shown(values.iloc[pos])
-            problems.append(
-                (int(pos), order, CellProblem(locate.cell(int(pos), col), value, message, fix))
-            )
-
-    def where(col: str) -> Callable[[int], str]:
-        return lambda pos: locate.cell(pos, col)
-
-    (dates,), (bad_date,), date_notes = read_dates(
-        [Column("date", raw["date"], where("date"))], conventions, label=label, date1904=date1904
-    )
-    empty_date = dates.isna().to_numpy() & ~bad_date
-    add(
-        bad_date | empty_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD."
-    )
-    items = _items(raw["item"])
-    empty = (items == "").to_numpy()
-    add(empty, 1, "item", None, "item is empty", "Fill in the item code.")
-    # a control character inside a code (Python's strip() would drop \x1c-\x1f at its ends, the
-    # workbook's XML cannot hold most of them): refused, never dropped
-    soft = raw["item"].map(lambda v: v.strip(" \t\r\n") if isinstance(v, str) else v)
-    control = control_characters(soft)
-    add(
-        control,
-        1,
-        "item",
-        soft.map(lambda v: _Exact(v) if isinstance(v, str) else v),
-        "holds a control character",
+    checks = _Checks(raw, locate, label, conventions, date1904)
+    dates = checks.dates()
+    items = checks.items(
+        known_items,
         "Remove it from the file: item codes are compared exactly, and Excel cannot show it.",
     )
-    if known_items is not None:
-        unknown = ~empty & ~control & ~items.isin(known_items).to_numpy()
-        add(
-            unknown,
-            1,
-            "item",
-            items,
-            "is not an item on the Items sheet",
-            "Check the code, or add the item to Items first.",
-        )
     out = pd.DataFrame({"date": dates.to_numpy(), "item": items})
-    qty_cols = [Column(c, raw[c], where(c)) for c in QUANTITIES]
-    values, bads, number_notes = read_numbers(qty_cols, conventions, label=label)
-    for order, (col, vals, bad) in enumerate(zip(QUANTITIES, values, bads, strict=True), start=2):
-        add(
-            bad,
-            order,
-            col,
-            raw[col],
-            "is not a number",
-            "Write a quantity such as 12 or 12.5 (empty means 0).",
-        )
-        add(
-            np.nan_to_num(vals, nan=0.0) < 0,
-            order,
-            col,
-            raw[col],
-            "is negative",
-            "Quantities must be 0 or more; book returns separately.",
-        )
-        big = too_large(vals) & (vals > 0)
-        add(
-            big,
-            order,
-            col,
-            raw[col],
-            f"is too large (at least {MAX_NUMBER:,.0f})",
-            "Check the value and its decimal separator.",
-        )
-        out[col] = np.where(np.isnan(vals) & ~bad, 0.0, vals)
-        out.loc[bad | big, col] = np.nan
-    problems.sort(key=lambda p: (p[0], p[1]))
-    listed = [p[2] for p in problems]
-    dup = (out.duplicated(["date", "item"], keep="first") & out["date"].notna()).to_numpy()
-    for pos in np.flatnonzero(dup):
-        listed.append(
-            CellProblem(
-                locate.row(int(pos)),
-                None,
-                f"repeats item {out['item'].iloc[pos]} on {out['date'].iloc[pos]:%Y-%m-%d}",
-                "Keep one row per item and day.",
-            )
-        )
-    if listed:
-        raise InputError(f"{label} has values sop-excel cannot load", listed)
-    out = out.reset_index(drop=True)
-    out["date"] = out["date"].astype("datetime64[us]")
-    out.attrs["notes"] = date_notes + number_notes
-    return out
+    checks.quantities(out, QUANTITIES, 2, "book returns separately")
+    return checks.result(out, ["date", "item"], "Keep one row per item and day.")
 
 
 def validate_supply(
@@ -367,129 +281,179 @@ def validate_supply(
         InputError: unreadable dates, empty or unknown items, unknown resources, quantities that
             are not numbers, negative or too large, an item twice on one day and resource.
     """
-    conventions = conventions or Conventions(**ACTUALS_HINTS)
-    problems: list[tuple[int, int, CellProblem]] = []
+    checks = _Checks(raw, locate, label, conventions, date1904)
+    dates = checks.dates()
+    fix = "Remove it from the file: codes are compared exactly, and Excel cannot show it."
+    items = checks.items(known_items, fix)
+    has_resource = "resource" in raw.columns
+    given = _items(raw["resource"]) if has_resource else pd.Series("", index=raw.index, dtype=str)
+    own = items.map(dict(item_resources or {})).fillna("").astype(str)
+    resource = given.where(given != "", own)
+    if has_resource:
+        control = checks.codes("resource", 2, fix)
+        if known_resources is not None:
+            checks.add(
+                ((given != "") & ~control & ~given.isin(known_resources)).to_numpy(),
+                2,
+                "resource",
+                given,
+                "is not a resource on the Items or Capacity sheet",
+                "Check the code, or leave it empty for the item's own resource.",
+            )
+    out = pd.DataFrame({"date": dates.to_numpy(), "item": items, "resource": resource})
+    checks.quantities(out, ("produced", "receipts"), 3, "book scrap or returns separately")
+    return checks.result(
+        out, ["date", "item", "resource"], "Keep one row per item, resource and day."
+    )
+
+
+class _Checks:
+    """What is wrong with a raw frame of actuals or supply, gathered to be raised at once in
+    source order, and how its dates and numbers were read (the result's ``attrs["notes"]``)."""
+
+    def __init__(
+        self,
+        raw: pd.DataFrame,
+        locate: Locator,
+        label: str,
+        conventions: Conventions | None,
+        date1904: bool,
+    ) -> None:
+        self.raw, self.locate, self.label, self.date1904 = raw, locate, label, date1904
+        self.conventions = conventions or Conventions(**ACTUALS_HINTS)
+        self.problems: list[tuple[int, int, CellProblem]] = []
+        self.notes: list[str] = []
 
     def add(
-        mask: np.ndarray, order: int, col: str, values: pd.Series | None, message: str, fix: str
+        self,
+        mask: np.ndarray,
+        order: int,
+        col: str,
+        values: pd.Series | None,
+        message: str,
+        fix: str,
     ) -> None:
         for pos in np.flatnonzero(mask):
             value = None if values is None else _shown(values.iloc[pos])
-            problems.append(
-                (int(pos), order, CellProblem(locate.cell(int(pos), col), value, message, fix))
+            self.problems.append(
+                (int(pos), order, CellProblem(self.locate.cell(int(pos), col), value, message, fix))
             )
 
-    def where(col: str) -> Callable[[int], str]:
-        return lambda pos: locate.cell(pos, col)
+    def where(self, col: str) -> Callable[[int], str]:
+        return lambda pos: self.locate.cell(pos, col)
 
-    (dates,), (bad_date,), date_notes = read_dates(
-        [Column("date", raw["date"], where("date"))], conventions, label=label, date1904=date1904
-    )
-    empty_date = dates.isna().to_numpy() & ~bad_date
-    add(
-        bad_date | empty_date, 0, "date", raw["date"], "is not a date", "Write dates as YYYY-MM-DD."
-    )
-    items = _items(raw["item"])
-    empty = (items == "").to_numpy()
-    add(empty, 1, "item", None, "item is empty", "Fill in the item code.")
-    control = {}
-    for col in ("item", "resource"):
-        if col not in raw.columns:
-            continue
-        soft = raw[col].map(lambda v: v.strip(" \t\r\n") if isinstance(v, str) else v)
-        control[col] = control_characters(soft)
-        add(
-            control[col],
-            1 if col == "item" else 2,
+    def dates(self) -> pd.Series:
+        (dates,), (bad,), notes = read_dates(
+            [Column("date", self.raw["date"], self.where("date"))],
+            self.conventions,
+            label=self.label,
+            date1904=self.date1904,
+        )
+        empty = dates.isna().to_numpy() & ~bad
+        self.add(
+            bad | empty, 0, "date", self.raw["date"], "is not a date", "Write dates as YYYY-MM-DD."
+        )
+        self.notes += notes
+        return dates
+
+    def codes(self, col: str, order: int, fix: str) -> np.ndarray:
+        """Where a code holds a control character (refused, never dropped: Python's strip() would
+        drop \\x1c-\\x1f at its ends, the workbook's XML cannot hold most of them)."""
+        soft = self.raw[col].map(lambda v: v.strip(" \t\r\n") if isinstance(v, str) else v)
+        control = control_characters(soft)
+        self.add(
+            control,
+            order,
             col,
             soft.map(lambda v: _Exact(v) if isinstance(v, str) else v),
             "holds a control character",
-            "Remove it from the file: codes are compared exactly, and Excel cannot show it.",
+            fix,
         )
-    if known_items is not None:
-        add(
-            ~empty & ~control["item"] & ~items.isin(known_items).to_numpy(),
-            1,
-            "item",
-            items,
-            "is not an item on the Items sheet",
-            "Check the code, or add the item to Items first.",
-        )
-    given = (
-        _items(raw["resource"])
-        if "resource" in raw.columns
-        else pd.Series("", index=raw.index, dtype=str)
-    )
-    own = items.map(dict(item_resources or {})).fillna("").astype(str)
-    resource = given.where(given != "", own)
-    if known_resources is not None and "resource" in raw.columns:
-        add(
-            ((given != "") & ~control["resource"] & ~given.isin(known_resources)).to_numpy(),
-            2,
-            "resource",
-            given,
-            "is not a resource on the Items or Capacity sheet",
-            "Check the code, or leave it empty for the item's own resource.",
-        )
-    out = pd.DataFrame({"date": dates.to_numpy(), "item": items, "resource": resource})
-    names = [c for c in ("produced", "receipts") if c in raw.columns]
-    values, bads, number_notes = read_numbers(
-        [Column(c, raw[c], where(c)) for c in names], conventions, label=label
-    )
-    got = dict(zip(names, zip(values, bads, strict=True), strict=True))
-    for order, col in enumerate(("produced", "receipts"), start=3):
-        if col not in got:
-            out[col] = 0.0
-            continue
-        vals, bad = got[col]
-        add(
-            bad,
-            order,
-            col,
-            raw[col],
-            "is not a number",
-            "Write a quantity such as 12 or 12.5 (empty means 0).",
-        )
-        add(
-            np.nan_to_num(vals, nan=0.0) < 0,
-            order,
-            col,
-            raw[col],
-            "is negative",
-            "Quantities must be 0 or more; book scrap or returns separately.",
-        )
-        big = too_large(vals) & (vals > 0)
-        add(
-            big,
-            order,
-            col,
-            raw[col],
-            f"is too large (at least {MAX_NUMBER:,.0f})",
-            "Check the value and its decimal separator.",
-        )
-        out[col] = np.where(np.isnan(vals) & ~bad, 0.0, vals)
-        out.loc[bad | big, col] = np.nan
-    problems.sort(key=lambda p: (p[0], p[1]))
-    listed = [p[2] for p in problems]
-    dup = (
-        out.duplicated(["date", "item", "resource"], keep="first") & out["date"].notna()
-    ).to_numpy()
-    for pos in np.flatnonzero(dup):
-        on = f" on {out['resource'].iloc[pos]}" if out["resource"].iloc[pos] else ""
-        listed.append(
-            CellProblem(
-                locate.row(int(pos)),
-                None,
-                f"repeats item {out['item'].iloc[pos]}{on} on {out['date'].iloc[pos]:%Y-%m-%d}",
-                "Keep one row per item, resource and day.",
+        return control
+
+    def items(self, known_items: set[str] | None, control_fix: str) -> pd.Series:
+        """The item codes as text; empty, with a control character or (``known_items``) not on
+        the Items sheet is a problem."""
+        items = _items(self.raw["item"])
+        empty = (items == "").to_numpy()
+        self.add(empty, 1, "item", None, "item is empty", "Fill in the item code.")
+        control = self.codes("item", 1, control_fix)
+        if known_items is not None:
+            self.add(
+                ~empty & ~control & ~items.isin(known_items).to_numpy(),
+                1,
+                "item",
+                items,
+                "is not an item on the Items sheet",
+                "Check the code, or add the item to Items first.",
             )
+        return items
+
+    def quantities(
+        self, out: pd.DataFrame, names: tuple[str, ...], first_order: int, book: str
+    ) -> None:
+        """The quantity columns ``names`` into ``out`` (empty or absent: 0; refused: NaN);
+        negative ones belong in ``book`` ("book returns separately")."""
+        present = [c for c in names if c in self.raw.columns]
+        values, bads, notes = read_numbers(
+            [Column(c, self.raw[c], self.where(c)) for c in present],
+            self.conventions,
+            label=self.label,
         )
-    if listed:
-        raise InputError(f"{label} has values sop-excel cannot load", listed)
-    out = out.reset_index(drop=True)
-    out["date"] = out["date"].astype("datetime64[us]")
-    out.attrs["notes"] = date_notes + number_notes
-    return out
+        self.notes += notes
+        got = dict(zip(present, zip(values, bads, strict=True), strict=True))
+        for order, col in enumerate(names, start=first_order):
+            if col not in got:
+                out[col] = 0.0
+                continue
+            vals, bad = got[col]
+            raw = self.raw[col]
+            add = functools.partial(self.add, order=order, col=col, values=raw)
+            add(
+                bad,
+                message="is not a number",
+                fix="Write a quantity such as 12 or 12.5 (empty means 0).",
+            )
+            add(
+                np.nan_to_num(vals, nan=0.0) < 0,
+                message="is negative",
+                fix=f"Quantities must be 0 or more; {book}.",
+            )
+            big = too_large(vals) & (vals > 0)
+            add(
+                big,
+                message=f"is too large (at least {MAX_NUMBER:,.0f})",
+                fix="Check the value and its decimal separator.",
+            )
+            out[col] = np.where(np.isnan(vals) & ~bad, 0.0, vals)
+            out.loc[bad | big, col] = np.nan
+
+    def result(self, out: pd.DataFrame, keys: list[str], fix: str) -> pd.DataFrame:
+        """``out`` ready (dates as days, notes in ``attrs``), or every problem raised at once:
+        those gathered in source order, then each row repeating ``keys``."""
+        self.problems.sort(key=lambda p: (p[0], p[1]))
+        listed = [p[2] for p in self.problems]
+        dup = (out.duplicated(keys, keep="first") & out["date"].notna()).to_numpy()
+        for pos in np.flatnonzero(dup):
+            on = (
+                f" on {out['resource'].iloc[pos]}"
+                if "resource" in keys and out["resource"].iloc[pos]
+                else ""
+            )
+            listed.append(
+                CellProblem(
+                    self.locate.row(int(pos)),
+                    None,
+                    f"repeats item {out['item'].iloc[pos]}{on} on {out['date'].iloc[pos]:%Y-%m-%d}",
+                    fix,
+                )
+            )
+        if listed:
+            raise InputError(f"{self.label} has values sop-excel cannot load", listed)
+        out = out.reset_index(drop=True)
+        out["date"] = out["date"].astype("datetime64[us]")
+        out.attrs["notes"] = self.notes
+        return out
 
 
 class _Exact(str):
