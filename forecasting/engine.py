@@ -19,6 +19,7 @@ from forecasting._types import FloatArray, Progress
 from forecasting.cleansing import checked_history, kept_months, regular_series
 from forecasting.groups import group_profiles
 from forecasting.models import MODELS
+from forecasting.months import months_between
 from forecasting.selection import ItemResult, ItemSpec
 from forecasting.tasks import item_task
 
@@ -60,10 +61,6 @@ def check_method(name: str) -> str:
             f"unknown forecasting method {name!r}; choose one of: {', '.join(METHODS)}"
         )
     return name
-
-
-def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
-    return (b.year - a.year) * 12 + (b.month - a.month)
 
 
 def _run(
@@ -214,7 +211,7 @@ def forecast(
     tasks = []
     for uid, ds, y in items:
         end = pd.Timestamp(ds[-1])
-        gap = _months_between(end, last)
+        gap = months_between(end, last)
         like_uid = (like_items or {}).get(uid)
         like = None
         if like_uid is not None and str(like_uid) in series:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from forecasting.months import months_between  # one definition, the engine's (re-exported)
+
 __all__ = ["append_rows", "months_between"]
 
 
@@ -22,17 +24,3 @@ def append_rows(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     columns = list(dict.fromkeys([*frame.columns, *rows.columns]))
     parts = [f.dropna(axis=1, how="all") for f in (frame, rows)]
     return pd.concat(parts, ignore_index=True).reindex(columns=columns)
-
-
-def months_between(a: pd.Series | pd.Timestamp, b: pd.Series | pd.Timestamp) -> pd.Series | int:
-    """Whole months from ``a`` to ``b`` (``b`` later gives a positive number); either may be a
-    Series of dates (then a Series)."""
-    if isinstance(a, pd.Series) or isinstance(b, pd.Series):
-        a_ = pd.to_datetime(a)
-        b_ = pd.to_datetime(b)
-        ay = a_.dt.year if isinstance(a_, pd.Series) else a_.year
-        am = a_.dt.month if isinstance(a_, pd.Series) else a_.month
-        by = b_.dt.year if isinstance(b_, pd.Series) else b_.year
-        bm = b_.dt.month if isinstance(b_, pd.Series) else b_.month
-        return (by - ay) * 12 + (bm - am)
-    return (b.year - a.year) * 12 + (b.month - a.month)
