@@ -496,31 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the Production sheet and the 13-week supply view",
     )
     p.add_argument(
-        "--mapping",
-        type=Path,
-        metavar="FILE.toml",
-        help="column names, sheets, number and date formats and Settings values (docs/sources.md)",
-    )
-    p.add_argument(
-        "--column",
-        action="append",
-        metavar="KIND.ROLE=HEADER",
-        help="which column is which, e.g. history.qty=Menge (repeatable)",
-    )
-    p.add_argument(
-        "--sheet",
-        action="append",
-        metavar="KIND=SHEET",
-        help="the xlsx sheet to read, e.g. items=Materials (repeatable)",
-    )
-    p.add_argument(
         "--as-of",
         type=_date,
         default=None,
         metavar="YYYY-MM-DD",
         help="the planning date: history ends the month before it (default: today)",
     )
-    _conventions_options(p)
+    _reader_options(p)
     p.add_argument("--force", action="store_true", help="replace OUT.xlsx if it exists")
     p.set_defaults(func=_cmd_new)
 
@@ -575,17 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="discontinue the workbook's items the export does not have (default: keep them, listed)",
     )
-    p.add_argument(
-        "--mapping",
-        type=Path,
-        metavar="FILE.toml",
-        help="column names, sheet, formats (as for new)",
-    )
-    p.add_argument(
-        "--column", action="append", metavar="items.ROLE=HEADER", help="which column is which"
-    )
-    p.add_argument("--sheet", action="append", metavar="items=SHEET", help="the xlsx sheet to read")
-    _conventions_options(p)
+    _reader_options(p, kind="items")
     p.set_defaults(func=_cmd_update_items)
 
     p = sub.add_parser(
@@ -877,6 +849,25 @@ def _date_order(text: str) -> str:
         return parse_date_option(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _reader_options(p: argparse.ArgumentParser, kind: str | None = None) -> None:
+    """The options of the export readers (new reads several kinds of file, update-items only
+    ``kind``): the mapping file, which column is which, the xlsx sheet, numbers and dates."""
+    if kind is None:
+        mapping = (
+            "column names, sheets, number and date formats and Settings values (docs/sources.md)"
+        )
+        column = ("KIND.ROLE=HEADER", "which column is which, e.g. history.qty=Menge (repeatable)")
+        sheet = ("KIND=SHEET", "the xlsx sheet to read, e.g. items=Materials (repeatable)")
+    else:
+        mapping = "column names, sheet, formats (as for new)"
+        column = (f"{kind}.ROLE=HEADER", "which column is which")
+        sheet = (f"{kind}=SHEET", "the xlsx sheet to read")
+    p.add_argument("--mapping", type=Path, metavar="FILE.toml", help=mapping)
+    p.add_argument("--column", action="append", metavar=column[0], help=column[1])
+    p.add_argument("--sheet", action="append", metavar=sheet[0], help=sheet[1])
+    _conventions_options(p)
 
 
 def _conventions_options(p: argparse.ArgumentParser) -> None:
