@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +22,15 @@ from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel import exports_data as ed
 
 FAST = '[settings]\nForecastMethod = "seasonal_naive"\nCurrency = "USD"\n'
+
+
+def _new(out: Path, files: Mapping[str, Path], *extra: str) -> int:
+    """``sop-excel -q new OUT`` from ``files`` (kind -> export file), as of the test company's
+    date; its exit code."""
+    args = ["-q", "new", str(out), "--as-of", str(ed.AS_OF), *extra]
+    for kind, path in files.items():
+        args += [f"--{kind.replace('_', '-')}", str(path)]
+    return main(args)
 
 
 @pytest.fixture(scope="module")
@@ -41,24 +53,9 @@ def built(heron, tmp_path_factory):
     for name, (write, extra) in variants.items():
         files = write(root / name, heron)
         # seasonal naive: the forecasting engine is not what is tested here (the demo forecasts with auto)
-        args = [
-            "-q",
-            "new",
-            str(root / f"{name}.xlsx"),
-            "--as-of",
-            f"{ed.AS_OF}",
-            "--mapping",
-            str(root / "fast.toml"),
-            *extra,
-        ]
-        for kind, path in files.items():
-            args += [f"--{kind.replace('_', '-')}", str(path)]
-        import contextlib
-        import io
-
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
-            code = main(args)
+            code = _new(root / f"{name}.xlsx", files, "--mapping", str(root / "fast.toml"), *extra)
         assert code == 0, (name, buf.getvalue())
         out[name] = (root / f"{name}.xlsx", buf.getvalue())
     return out
@@ -225,22 +222,11 @@ def test_the_daily_refresh_then_runs_on_the_companys_own_actuals(built, tmp_path
 
 def test_a_bad_export_is_refused_by_row_and_column_and_nothing_is_written(heron, tmp_path, capsys):
     files = ed.write_long_csv(tmp_path / "x", heron)
+    mine = {k: files[k] for k in ("items", "history")}  # the two files new needs
     out = tmp_path / "plan.xlsx"
     hist = files["history"].read_text().replace("HG-101,2025-03,", "HG-101,2025-03-xx,", 1)
     files["history"].write_text(hist)
-    code = main(
-        [
-            "-q",
-            "new",
-            str(out),
-            "--items",
-            str(files["items"]),
-            "--history",
-            str(files["history"]),
-            "--as-of",
-            str(ed.AS_OF),
-        ]
-    )
+    code = _new(out, mine)
     err = capsys.readouterr().err
     assert (
         code == 1
@@ -251,63 +237,17 @@ def test_a_bad_export_is_refused_by_row_and_column_and_nothing_is_written(heron,
     # an item master without a price column: the roles it would recognise are named
     items = files["items"].read_text().replace("List price", "Tarif")
     files["items"].write_text(items)
-    code = main(
-        [
-            "-q",
-            "new",
-            str(out),
-            "--items",
-            str(files["items"]),
-            "--history",
-            str(files["history"]),
-            "--as-of",
-            str(ed.AS_OF),
-        ]
-    )
+    code = _new(out, mine)
     err = capsys.readouterr().err
     assert code == 1 and "File items.csv, row 1 (header): no column for price (recognised: " in err
     assert "--column items.ROLE=HEADER" in err and not out.exists()
     # ... and the option that settles it
     files["history"].write_text(hist.replace("2025-03-xx", "2025-03"))
-    assert (
-        main(
-            [
-                "-q",
-                "new",
-                str(out),
-                "--items",
-                str(files["items"]),
-                "--history",
-                str(files["history"]),
-                "--as-of",
-                str(ed.AS_OF),
-                "--column",
-                "items.price=Tarif",
-            ]
-        )
-        == 0
-    )
+    assert _new(out, mine, "--column", "items.price=Tarif") == 0
     capsys.readouterr()
     # a workbook is never replaced without --force
     before = hashlib.sha256(out.read_bytes()).hexdigest()
-    assert (
-        main(
-            [
-                "-q",
-                "new",
-                str(out),
-                "--items",
-                str(files["items"]),
-                "--history",
-                str(files["history"]),
-                "--as-of",
-                str(ed.AS_OF),
-                "--column",
-                "items.price=Tarif",
-            ]
-        )
-        == 1
-    )
+    assert _new(out, mine, "--column", "items.price=Tarif") == 1
     assert (
         "exists: sop-excel new writes a new workbook and does not replace one"
         in capsys.readouterr().err
