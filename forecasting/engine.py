@@ -40,10 +40,10 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "unique_id",
     "ds",
     "forecast",
-    "lo-80",
-    "hi-80",
-    "lo-95",
-    "hi-95",
+    "lo_80",
+    "hi_80",
+    "lo_95",
+    "hi_95",
     "method",
     "reason",
     "fallback",
@@ -123,8 +123,8 @@ def forecast(
         method: method for all items (one of ``METHODS``; ``auto`` chooses per item).
         methods: per-item overrides of ``method`` (``""`` or None: use ``method``).
         season_length: months per season.
-        level: prediction interval levels; the output has lo-80/hi-80 and lo-95/hi-95
-            columns always, plus lo-L/hi-L for any other level asked for.
+        level: prediction interval levels; the output has lo_80/hi_80 and lo_95/hi_95
+            columns always, plus lo_L/hi_L for any other level asked for.
         n_jobs: processes over items (1: in this process; -1: one per core).
         progress: called as ``progress(done, total)`` when items finish.
         correct_outliers: replace outlier months before fitting (see ``cleanse``).
@@ -280,8 +280,8 @@ def _assemble(
         "forecast": stacked(lambda r: r.forecast),
     }
     for lv in (80, 95):
-        cols[f"lo-{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][0])
-        cols[f"hi-{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][1])
+        cols[f"lo_{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][0])
+        cols[f"hi_{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][1])
     for name in ("method", "reason", "fallback"):
         cols[name] = repeated([getattr(r, name) for r in res])
     for name in ("backtest_mase", "backtest_bias", "snaive_mase"):
@@ -289,8 +289,8 @@ def _assemble(
     cols["flag"] = repeated([r.flag for r in res])
     for lv in levels:
         if lv not in (80, 95):
-            cols[f"lo-{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][0])
-            cols[f"hi-{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][1])
+            cols[f"lo_{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][0])
+            cols[f"hi_{lv}"] = stacked(lambda r, lv=lv: r.intervals[lv][1])
     out = pd.DataFrame(cols)
     for c in ("method", "reason", "fallback", "flag"):
         out[c] = out[c].astype(object)
@@ -299,7 +299,7 @@ def _assemble(
 
 def _empty(levels: tuple[int, ...]) -> pd.DataFrame:
     cols = list(OUTPUT_COLUMNS) + [
-        f"{s}-{lv}" for lv in levels if lv not in (80, 95) for s in ("lo", "hi")
+        f"{s}_{lv}" for lv in levels if lv not in (80, 95) for s in ("lo", "hi")
     ]
     out = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
     out["unique_id"] = out["unique_id"].astype(object)

@@ -192,27 +192,7 @@ def forecast_frames(
         if isinstance(lk, str) and lk
     }
     if frame.empty:  # no history at all: every item is forecast as an item without history
-        out = pd.DataFrame(
-            {
-                c: pd.Series(dtype=float)
-                for c in (
-                    "unique_id",
-                    "ds",
-                    "forecast",
-                    "lo-80",
-                    "hi-80",
-                    "lo-95",
-                    "hi-95",
-                    "method",
-                    "reason",
-                    "fallback",
-                    "backtest_mase",
-                    "backtest_bias",
-                    "snaive_mase",
-                    "flag",
-                )
-            }
-        ).astype(
+        out = pd.DataFrame({c: pd.Series(dtype=float) for c in forecasting.OUTPUT_COLUMNS}).astype(
             {
                 "unique_id": object,
                 "ds": "datetime64[us]",
@@ -247,10 +227,10 @@ def forecast_frames(
             "site": out["unique_id"].map(master["site"]),
             "month": out["ds"],
             "baseline": out["forecast"],
-            "lo_80": out["lo-80"],
-            "hi_80": out["hi-80"],
-            "lo_95": out["lo-95"],
-            "hi_95": out["hi-95"],
+            "lo_80": out["lo_80"],
+            "hi_80": out["hi_80"],
+            "lo_95": out["lo_95"],
+            "hi_95": out["hi_95"],
             "naive": out["unique_id"].map(last_actual).fillna(0.0).astype(float),
             "override": np.nan,
             "reason_code": "",

@@ -62,7 +62,7 @@ Scalar = Annotated[Any, {"doc": "One value"}]
 MAX_HORIZON = 36
 _SERIES = "series"
 _START = dt.datetime(2000, 1, 1)  # months for a history given as bare quantities
-_INTERVALS = ["lo-80", "hi-80", "lo-95", "hi-95"]
+_INTERVALS = ["lo_80", "hi_80", "lo_95", "hi_95"]
 _INTERVAL_HEADERS = ["Lo 80", "Hi 80", "Lo 95", "Hi 95"]
 
 

@@ -38,7 +38,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_edge_case_does_not_crash(case: str, method: str) -> None:
     out = forecasting.forecast(CASES[case], h=6, method=method)
-    v = out[["lo-95", "lo-80", "forecast", "hi-80", "hi-95"]].to_numpy(float)
+    v = out[["lo_95", "lo_80", "forecast", "hi_80", "hi_95"]].to_numpy(float)
     assert len(out) == 6 and np.isfinite(v).all() and (v >= 0).all()
     assert (np.diff(v, axis=1) >= -1e-9).all()
 

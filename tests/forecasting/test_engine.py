@@ -28,7 +28,7 @@ def test_common_forecast_months_after_latest_month(out: pd.DataFrame) -> None:
 
 
 def test_values_finite_non_negative_and_nested(out: pd.DataFrame) -> None:
-    v = out[["lo-95", "lo-80", "forecast", "hi-80", "hi-95"]].to_numpy(float)
+    v = out[["lo_95", "lo_80", "forecast", "hi_80", "hi_95"]].to_numpy(float)
     assert np.isfinite(v).all() and (v >= 0).all()
     assert (np.diff(v, axis=1) >= -1e-9).all()
 

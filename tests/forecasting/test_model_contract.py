@@ -54,7 +54,7 @@ def test_every_method_through_the_engine(method: str, small_history: pd.DataFram
         small_history, h=7, method=method, manual=manual, like_items={"IT00": "IT02"}
     )
     assert len(out) == 7 * small_history["unique_id"].nunique()
-    v = out[["lo-95", "lo-80", "forecast", "hi-80", "hi-95"]].to_numpy(float)
+    v = out[["lo_95", "lo_80", "forecast", "hi_80", "hi_95"]].to_numpy(float)
     assert np.isfinite(v).all() and (v >= 0).all()
     assert (np.diff(v, axis=1) >= -1e-9).all()
     for m in out["method"].unique():
