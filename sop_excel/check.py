@@ -349,7 +349,11 @@ def check_workbook(path: str | Path, *, recalc: bool = False) -> tuple[list[str]
             problems.append(f"Table {table.name} (sheet '{table.sheet}') is missing")
         elif not table.dynamic_columns:
             header = [str(h) for h in book.header(table.name)]
-            missing = [c.header for c in table.columns if c.header not in header and c.required]
+            missing = [
+                c.header
+                for c in table.columns
+                if c.required and not {c.header, *c.former} & set(header)  # former: an older build
+            ]
             if missing:
                 problems.append(f"Table {table.name}: missing columns {missing}")
     names = set(book.wb.defined_names.keys())

@@ -337,7 +337,7 @@ def build_demo(
         f"{inv.loc[inv['below_safety'] == 'Yes', 'item'].nunique()} items fall below safety stock (Base)",
         f"Plan of record: Base locked as v{version} (hash {rec['content_hash']})"
         + (
-            f"; forecast value added of consensus vs statistical: {total.iloc[0]['fva_final']:+.1%}"
+            f"; forecast value added of final vs statistical: {total.iloc[0]['fva_final']:+.1%}"
             if len(total)
             else ""
         ),

@@ -52,6 +52,9 @@ class ColumnLayout(_Frozen):
     required: bool = True
     style: Literal["status", "signed", "flag", "tracking"] | None = None
     wrap: bool = False  # long text wraps in the cell (the row grows) rather than being cut
+    # headers the column had in earlier versions: a workbook built then is still read (the next
+    # write of the table gives it ``header``)
+    former: list[str] = []
 
     @property
     def numeric(self) -> bool:

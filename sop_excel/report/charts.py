@@ -365,14 +365,14 @@ def accuracy_by_lag(
     final: list,
     months: list[int],
 ) -> None:
-    """Weighted MAPE of naive, statistical and consensus forecasts by lag (bars); lower is better."""
+    """Weighted MAPE of naive, statistical and final forecasts by lag (bars); lower is better."""
     ax = _axes(fig, rect, left=0.7, bottom=0.55, top=_legend_top(3, 3))
     x = np.arange(len(lags))
     width = 0.26
     for off, values, colour, label in (
         (-width, naive, "#A6A6A6", "Naive"),
         (0.0, stat, "#9DC3E6", "Statistical"),
-        (width, final, FORECAST_COLOUR, "Consensus (final)"),
+        (width, final, FORECAST_COLOUR, "Final"),
     ):
         v = np.asarray(values, dtype=float)
         bars = ax.bar(x + off, v, width=width * 0.95, color=colour, label=label)

@@ -514,7 +514,7 @@ def _accuracy_blocks(
             Box(0, 0, 0.42, 0.5),
             note=f"WMAPE over every item and month the locks {versions} forecast at that lag and History has; "
             "lag 0: locked in the month itself.",
-            alt="Weighted MAPE by lag for naive, statistical and consensus.",
+            alt="Weighted MAPE by lag for naive, statistical and final.",
         )
     )
     fam = fva[fva["level"].isin(["Family", "Total"])]
@@ -552,9 +552,9 @@ def _accuracy_blocks(
     if len(total):
         r = total.iloc[0]
         ctx.facts["accuracy"] = (
-            f"Accuracy at lag 1: consensus WMAPE {fmt(r['final_wmape'], 'pct')} against "
+            f"Accuracy at lag 1: final WMAPE {fmt(r['final_wmape'], 'pct')} against "
             f"statistical {fmt(r['baseline_wmape'], 'pct')} and naive {fmt(r['naive_wmape'], 'pct')}; "
-            f"value added by the consensus {signed(r['fva_final'], 'pct')}. (p. {{p:performance}})"
+            f"value added by the final forecast {signed(r['fva_final'], 'pct')}. (p. {{p:performance}})"
         )
     out.append(
         Table(
@@ -565,9 +565,9 @@ def _accuracy_blocks(
                 "Actual",
                 "WMAPE naive",
                 "WMAPE statistical",
-                "WMAPE consensus",
+                "WMAPE final",
                 "FVA stat. vs naive",
-                "FVA consensus vs stat.",
+                "FVA final vs stat.",
             ],
             rows_t,
             list("lrrrrrrr"),

@@ -92,7 +92,14 @@ def frame_from_rows(
     index: dict[str, int] = {}
     missing = []
     for col in table.columns:
-        i = by_header.get(col.header.casefold())
+        i = next(
+            (
+                by_header[h.casefold()]
+                for h in (col.header, *col.former)
+                if h.casefold() in by_header
+            ),
+            None,
+        )
         if i is None:
             if col.required:
                 missing.append(col.header)

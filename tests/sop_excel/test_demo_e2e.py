@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
+from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.check import check_workbook, compare_recalculated, formula_cells
 from sop_excel.cli import main
@@ -15,6 +18,7 @@ from sop_excel.workbook.layout import load_layout
 from sop_excel.workbook.libreoffice import recalculate
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame
+from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.conftest import cell, sheet
 
 LAYOUT = load_layout()
@@ -220,6 +224,32 @@ def test_refresh_forecast_keeps_overrides_comments_and_scenarios(book_copy):
     assert fc.loc[(item, pd.Timestamp(month)), "Comment"] == "promo agreed with sales"
     assert fc.loc[(item, pd.Timestamp(month)), "Reason code"] == "Promotion"
     pd.testing.assert_frame_equal(sheet(book_copy, "Scenarios", "tblDrivers"), scen_before)
+
+
+def test_a_workbook_built_before_a_header_was_renamed_is_read_and_checked(demo_book, tmp_path):
+    """Accuracy's 'FVA final vs stat' and 'FVA final vs naive' were 'FVA consensus vs ...': a
+    workbook built then is read by the commands and passes check; the next write of the table
+    gives it today's header."""
+    old = tmp_path / "old.xlsx"
+    with zipfile.ZipFile(demo_book) as src, zipfile.ZipFile(old, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(".xml"):
+                data = data.replace(b"FVA final vs", b"FVA consensus vs")
+            dst.writestr(info, data)
+
+    def headers(name: str) -> list[str]:
+        return [str(h) for h in OpenpyxlIO(old).read_table(name)[0]]
+
+    assert "FVA consensus vs stat" in headers(T.FVA)
+    assert "FVA consensus vs naive" in headers(T.MONTH_ACCURACY)
+    assert check_workbook(old)[0] == []
+    pd.testing.assert_frame_equal(
+        read_frame(ZipIO(old), T.FVA), read_frame(ZipIO(demo_book), T.FVA)
+    )
+    assert main(["-q", "lock-plan", str(old)]) == 0  # reads Accuracy's tables, writes tblFVA
+    assert "FVA final vs stat" in headers(T.FVA) and "FVA consensus vs stat" not in headers(T.FVA)
+    assert check_workbook(old)[0] == []
 
 
 def test_bad_actuals_give_a_clear_message_and_leave_the_workbook(book_copy, tmp_path, capsys):
