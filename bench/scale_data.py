@@ -8,10 +8,10 @@ opening stock; 31 days of daily actuals (the as-of month, a 31-day month); daily
 every item, receipts and 30 events (issue 21's supply side; ``--no-supply`` leaves them out).
 
 ``build_scaled_workbook(path, n_items)`` plans it with the one function ``sop-excel new`` and
-the demo use (``sop_excel.planbook.plan_tables``) and writes it with the same builder: forecast,
-consensus, scenarios,
-finance, capacity, inventory, locked plan with snapshots, accuracy, execution, sensing and the
-weekly view. Two deliberate differences from the demo, so building is not dominated by
+the demo use (``sop_excel.planbook.plan_tables``) and writes it as they do
+(``planbook.write_plan``: the rows, the builder, the execution basis kept): forecast,
+consensus, scenarios, finance, capacity, inventory, locked plan with snapshots, accuracy,
+execution, sensing and the weekly view. Two deliberate differences from the demo, so building is not dominated by
 forecasting: the forecast method is ``seasonal_naive`` for every item (the demo uses ``auto``),
 and there are ``past_cycles`` simulated past locks (default 3; the demo has 9).
 
@@ -28,21 +28,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sop_excel import names as T
 from sop_excel import pipeline, planbook
-from sop_excel.choices import named_choices
 from sop_excel.core.lock import make_lock
 from sop_excel.core.scenarios import DRIVER_FIELDS
 from sop_excel.models import Settings
-from sop_excel.planbook import DEFAULT_SETTINGS, PlanState, keep_new_basis, settings_rows
+from sop_excel.planbook import DEFAULT_SETTINGS, PlanState
 from sop_excel.sample import SampleCompany
-from sop_excel.workbook.build import build_workbook
-from sop_excel.workbook.formulas import table_formulas
 from sop_excel.workbook.io import Rows
-from sop_excel.workbook.layout import load_layout
-from sop_excel.workbook.tables import frame_rows
 
-__all__ = ["AS_OF", "build_scaled_workbook", "make_company", "plan_tables", "scaled_scenarios"]
+__all__ = [
+    "AS_OF",
+    "build_scaled_workbook",
+    "make_company",
+    "plan_company",
+    "plan_tables",
+    "scaled_scenarios",
+]
 
 AS_OF = dt.date(2026, 10, 31)
 """October has 31 days: the as-of month's daily actuals cover days 1..31."""
@@ -383,17 +384,37 @@ def plan_tables(
     past_cycles: int = 3,
     method: str = "seasonal_naive",
     horizon: int = 18,
-    keep: dict | None = None,
     supply: bool = True,
 ) -> dict[str, Rows]:
-    """Every table of the layout as rows, planned by the one function ``sop-excel new`` and the
-    demo use (``sop_excel.planbook.plan_tables``) with this company's state on top: consensus
-    inputs on 1% of items, a family target, ``scenarios`` scenarios, ``past_cycles`` simulated
-    locks, the company's events and Base locked now.
+    """Every table of the layout as the builder writes it (``planbook.plan_rows``, as for
+    ``sop-excel new`` and the demo), planned by :func:`plan_company`."""
+    return planbook.plan_rows(
+        *plan_company(
+            company,
+            scenarios=scenarios,
+            past_cycles=past_cycles,
+            method=method,
+            horizon=horizon,
+            supply=supply,
+        )
+    )
 
-    Tables the layout has but the plan does not fill (a sheet added later) are written empty
-    (header only), so the workbook still builds. ``supply=False``: without the company's
-    production, receipts and events (the S&OE of a workbook with no supply data).
+
+def plan_company(
+    company: SampleCompany,
+    *,
+    scenarios: int = 3,
+    past_cycles: int = 3,
+    method: str = "seasonal_naive",
+    horizon: int = 18,
+    supply: bool = True,
+) -> tuple[dict[str, object], planbook.Plan, list[dict[str, object]]]:
+    """The Settings values, the plan and the Log's first row, planned by the one function
+    ``sop-excel new`` and the demo use (``sop_excel.planbook.plan_tables``) with this company's
+    state on top: consensus inputs on 1% of items, a family target, ``scenarios`` scenarios,
+    ``past_cycles`` simulated locks, the company's events and Base locked now.
+    ``supply=False``: without the company's production, receipts and events (the S&OE of a
+    workbook with no supply data).
     """
     if not supply:
         empty = SampleCompany(
@@ -471,7 +492,7 @@ def plan_tables(
         now=now,
         forecast=(forecast, models),
     )
-    plan = planbook.plan_tables(
+    planned = planbook.plan_tables(
         settings,
         items,
         history,
@@ -481,29 +502,14 @@ def plan_tables(
         state,
         production=company.production,
     )
-    if keep is not None:  # for the caller to keep the basis on the built workbook
-        keep.update(settings=settings, basis=plan.basis)
-    log = pd.DataFrame(
-        [
-            {
-                "time": pd.Timestamp(now),
-                "command": "bench",
-                "user": "bench",
-                "data": company.name,
-                "details": f"{len(items)} items, {scenarios} scenarios, method {method}",
-            }
-        ]
-    )
-    frames_by_table = {**plan.tables, T.LOG: log}
-    tables: dict[str, Rows] = {T.SETTINGS: settings_rows(values)}
-    for t in load_layout().tables:
-        if t.name in tables:
-            continue
-        if t.name in frames_by_table:
-            tables[t.name] = frame_rows(t.name, frames_by_table[t.name])
-        else:  # a table this benchmark does not know yet: header only
-            tables[t.name] = [[c.header for c in t.columns]]
-    return tables
+    log = {
+        "time": pd.Timestamp(now),
+        "command": "bench",
+        "user": "bench",
+        "data": company.name,
+        "details": f"{len(items)} items, {scenarios} scenarios, method {method}",
+    }
+    return values, planned, [log]
 
 
 def build_scaled_workbook(
@@ -518,25 +524,21 @@ def build_scaled_workbook(
     """Build the planning workbook of a synthetic ``n_items`` company at ``path``.
 
     Returns:
-        ``{"path", "n_items", "scenarios", "data_s" (synthetic company), "frames_s" (pipeline,
-        forecast and rows), "write_s" (build_workbook), "basis_s" (the execution basis kept), "total_s", "cells" (table cells written),
+        ``{"path", "n_items", "scenarios", "data_s" (synthetic company), "frames_s" (forecast
+        and pipeline), "write_s" (``planbook.write_plan``, as new and the demo: rows, the
+        builder, the execution basis kept), "total_s", "cells" (table cells written),
         "formulas" (formula cells), "rows" (per table: data rows), "bytes"}``.
     """
     t0 = time.perf_counter()
     company = make_company(n_items, seed)
     t1 = time.perf_counter()
-    keep: dict = {}
-    tables = plan_tables(
-        company, scenarios=scenarios, past_cycles=past_cycles, keep=keep, supply=supply
+    values, planned, log = plan_company(
+        company, scenarios=scenarios, past_cycles=past_cycles, supply=supply
     )
-    formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     t2 = time.perf_counter()
-    out = build_workbook(path, tables, formulas=formulas, choices=named_choices())
+    out = planbook.write_plan(path, values, planned, log)  # as new and demo: rows, build, basis
     t3 = time.perf_counter()
-    keep_new_basis(
-        out, keep["settings"], keep["basis"]
-    )  # as the demo does: the first refresh reads it
-    t4 = time.perf_counter()
+    tables = planbook.plan_rows(values, planned, log)  # the same rows again, to count them
     return {
         "path": out,
         "n_items": n_items,
@@ -544,8 +546,7 @@ def build_scaled_workbook(
         "data_s": t1 - t0,
         "frames_s": t2 - t1,
         "write_s": t3 - t2,
-        "basis_s": t4 - t3,
-        "total_s": t4 - t0,
+        "total_s": t3 - t0,
         "cells": sum(len(r) for rows in tables.values() for r in rows),
         "formulas": _count_formulas(tables),
         "rows": {name: len(rows) - 1 for name, rows in tables.items()},

@@ -38,6 +38,7 @@ __all__ = [
     "Plan",
     "PlanState",
     "default_scenarios",
+    "plan_rows",
     "plan_tables",
     "settings_rows",
     "write_plan",
@@ -392,15 +393,12 @@ def settings_rows(values: dict[str, object]) -> list[list[object]]:
     return rows
 
 
-def write_plan(
-    out: str | Path, values: dict[str, object], plan: Plan, log: list[dict[str, object]]
-) -> Path:
-    """Write every table with the XlsxWriter builder (atomically), then keep the execution basis
-    on the Basis sheet so the first refresh-actuals reads it. ``values``: the Settings values;
-    ``log``: the Log's first rows (command, data, details; time and user filled in)."""
-    from sop_excel.choices import named_choices
-    from sop_excel.workbook.build import build_workbook
-    from sop_excel.workbook.formulas import table_formulas
+def plan_rows(
+    values: dict[str, object], plan: Plan, log: list[dict[str, object]]
+) -> dict[str, Any]:
+    """Every table's rows as the builder writes them (Settings from ``values``, the Log from
+    ``log``: command, data, details; time and user filled in unless given; a table the plan
+    does not fill: its header only), after checking that each fits an Excel sheet."""
     from sop_excel.workbook.tables import frame_rows
 
     check_rows({name: len(frame) for name, frame in plan.tables.items()})
@@ -422,6 +420,20 @@ def write_plan(
             if t.name in tables
             else [[c.header for c in t.columns]]
         )
+    return built
+
+
+def write_plan(
+    out: str | Path, values: dict[str, object], plan: Plan, log: list[dict[str, object]]
+) -> Path:
+    """Write every table (:func:`plan_rows`) with the XlsxWriter builder (atomically), then keep
+    the execution basis on the Basis sheet so the first refresh-actuals reads it. ``values``:
+    the Settings values; ``log``: the Log's first rows."""
+    from sop_excel.choices import named_choices
+    from sop_excel.workbook.build import build_workbook
+    from sop_excel.workbook.formulas import table_formulas
+
+    built = plan_rows(values, plan, log)
     formulas = {t.name: table_formulas(t.name) for t in load_layout().tables}
     path = build_workbook(out, built, formulas=formulas, choices=named_choices())
     keep_new_basis(path, plan.settings, plan.basis)
