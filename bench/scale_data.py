@@ -24,6 +24,7 @@ import argparse
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -377,27 +378,10 @@ def scaled_scenarios(
     return scen, drivers
 
 
-def plan_tables(
-    company: SampleCompany,
-    *,
-    scenarios: int = 3,
-    past_cycles: int = 3,
-    method: str = "seasonal_naive",
-    horizon: int = 18,
-    supply: bool = True,
-) -> dict[str, Rows]:
+def plan_tables(company: SampleCompany, **options: Any) -> dict[str, Rows]:
     """Every table of the layout as the builder writes it (``planbook.plan_rows``, as for
-    ``sop-excel new`` and the demo), planned by :func:`plan_company`."""
-    return planbook.plan_rows(
-        *plan_company(
-            company,
-            scenarios=scenarios,
-            past_cycles=past_cycles,
-            method=method,
-            horizon=horizon,
-            supply=supply,
-        )
-    )
+    ``sop-excel new`` and the demo), planned by :func:`plan_company` with ``options``."""
+    return planbook.plan_rows(*plan_company(company, **options))
 
 
 def plan_company(
