@@ -453,7 +453,7 @@ def forecast_item(y: FloatArray, spec: ItemSpec) -> ItemResult:
 
 
 def _tidy(res: ItemResult, spec: ItemSpec) -> ItemResult:
-    """Non-negative, finite, nested intervals (lo-95 <= lo-80 <= forecast <= hi-80 <= hi-95)."""
+    """Non-negative, finite, nested intervals (lo_95 <= lo_80 <= forecast <= hi_80 <= hi_95)."""
     f = np.maximum(np.nan_to_num(res.forecast, nan=0.0, posinf=0.0, neginf=0.0), 0.0)
     lows, highs = f.copy(), f.copy()
     out: Intervals = {}
