@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sop_excel.core.drift import WorkCalendar
+from sop_excel.core.scenarios import DRIVER_FIELDS
 from sop_excel.errors import InputError
 
 __all__ = [
@@ -44,20 +45,12 @@ __all__ = [
     "waterfall",
 ]
 
+# the Archive table: when, by whom, what kind; a driver's fields, an input's reason, the comment
 ARCHIVE_COLUMNS = [
     "archived",
     "by",
     "what",
-    "scenario",
-    "kind",
-    "family",
-    "item",
-    "resource",
-    "from_month",
-    "to_month",
-    "value",
-    "price",
-    "unit_cost",
+    *(f for f in DRIVER_FIELDS if f != "comment"),
     "reason_code",
     "comment",
 ]

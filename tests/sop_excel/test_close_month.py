@@ -268,15 +268,7 @@ def test_the_next_refresh_plans_against_the_new_month_from_the_kept_basis(
     day.write_text(
         "date,item,orders,shipments\n2026-12-01,PMP-1002,40,40\n2026-12-01,VLV-2004,3,3\n"
     )
-    seen = []
-    inner = tables.read_frame
-    for module in (
-        macros,
-        closing,
-        cache,
-        aside,
-    ):  # every module of the commands that reads a table
-        monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
+    seen = _tables_read(monkeypatch)
     assert main(["-q", "refresh-actuals", str(book), "--actuals", str(day)]) == 0
     assert "tblForecast" not in seen and "tblSnapshots" not in seen  # the basis kept by close-month
     ex = frame(book, "tblExecution").set_index("item")
@@ -454,15 +446,7 @@ def test_without_the_refresh_the_new_month_plans_from_the_kept_basis(
     source = rest_of_november(tmp_path)
     other = tmp_path / "other.xlsx"
     shutil.copyfile(book_copy, other)
-    seen = []
-    inner = tables.read_frame
-    for module in (
-        macros,
-        closing,
-        cache,
-        aside,
-    ):  # every module of the commands that reads a table
-        monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
+    seen = _tables_read(monkeypatch)
     assert (
         main(["-q", "close-month", str(book_copy), "--actuals", str(source), "--no-refresh"]) == 0
     )
@@ -483,3 +467,12 @@ def test_without_the_refresh_the_new_month_plans_from_the_kept_basis(
     assert (
         frame(book_copy, "tblForecast")["month"].min() == NOV
     )  # the forecast waits for refresh-forecast
+
+
+def _tables_read(monkeypatch) -> list[str]:
+    """The names of the tables the commands read from now on, in order."""
+    seen: list[str] = []
+    inner = tables.read_frame
+    for module in (macros, closing, cache, aside):  # every module of the commands that reads one
+        monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
+    return seen
