@@ -28,25 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sop_excel.sources.exports import BASIC_ITEM_FIELDS
+
 __all__ = ["DEFAULT_AS_OF", "EXPORT_FILES", "SampleCompany", "load_sample_company", "write_exports"]
 
 DEFAULT_AS_OF = dt.date(2026, 11, 18)
 
 _DATETIME = "datetime64[us]"
-_ITEM_COLUMNS = [
-    "item",
-    "description",
-    "family",
-    "site",
-    "resource",
-    "price",
-    "unit_cost",
-    "hours_per_unit",
-    "lead_time_days",
-    "status",
-    "opening_stock",
-    "like_item",
-]
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +162,7 @@ def load_sample_company(as_of: dt.date | None = None) -> SampleCompany:
     )
     for col in ("item", "description", "family", "site", "resource", "status", "like_item"):
         items[col] = items[col].astype(str)
-    items = items[_ITEM_COLUMNS]
+    items = items[BASIC_ITEM_FIELDS]
 
     h = _read("history", dtype={"item": str, "month_offset": int, "qty": str, "flag": str})
     history = (

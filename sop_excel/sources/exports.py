@@ -54,6 +54,7 @@ from sop_excel.sources.conventions import (
 from sop_excel.sources.tabular import Table, control_characters, position_letter, read_table
 
 __all__ = [
+    "BASIC_ITEM_FIELDS",
     "CompanyData",
     "ItemDefaults",
     "read_budget",
@@ -66,7 +67,8 @@ __all__ = [
 ]
 
 _DT = "datetime64[us]"
-ITEM_FIELDS = [
+# what every item has (the sample company's item master), then what a planner may add
+BASIC_ITEM_FIELDS = [
     "item",
     "description",
     "family",
@@ -79,6 +81,9 @@ ITEM_FIELDS = [
     "status",
     "opening_stock",
     "like_item",
+]
+ITEM_FIELDS = [
+    *BASIC_ITEM_FIELDS,
     "method",
     "comment",
     "discontinued_from",
