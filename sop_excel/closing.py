@@ -169,6 +169,9 @@ def _close_month(
     existing = read_frame(book, T.ACTUALS)
     loaded = actuals() if callable(actuals) else actuals
     merged = merge_actuals(existing, loaded) if loaded is not None and len(loaded) else existing
+    has_production = T.PRODUCTION in book.table_names()
+    # closing into the next month, the Production sheet is read while History is read aside
+    production = read_frame(book, T.PRODUCTION) if rolling and has_production else None
     history = big[T.HISTORY]()
     measure = settings.history_measure
     demand = monthly.month_demand(merged, target, items, history, measure)
@@ -180,7 +183,7 @@ def _close_month(
         )
     window = monthly.keep_from(new_settings.as_of)
     kept, early = monthly.actuals_window(merged, window)
-    actuals_same = monthly.same_actuals(kept, existing)
+    actuals_same = kept is existing or monthly.same_actuals(kept, existing)
     was_closed = target in closed
     report = RunReport("close-month")
     if not rolling and was_closed and changes.empty and actuals_same:
@@ -216,8 +219,9 @@ def _close_month(
     # leave it); moving into the next month, Items > Opening stock rolls by the month's production,
     # receipts and shipments, as the supply view counts stock
     made, early_made, rolled = None, None, 0
-    if T.PRODUCTION in book.table_names():
-        production = read_frame(book, T.PRODUCTION)
+    if has_production:
+        if production is None:
+            production = read_frame(book, T.PRODUCTION)
         if rolling:
             items, rolled = monthly.roll_opening_stock(items, merged, production, target)
         made, early_made = monthly.actuals_window(production, window)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import cast, overload
 
@@ -122,16 +122,21 @@ def frame_from_rows(
     typed_cols = {
         index[c.field]: c.field for c in table.columns if not c.formula and c.field in index
     }
+    kinds = [set(map(type, c)) for c in columns]  # each column's cell types, found once
     typed = {
         j: {p: v for p, v in enumerate(columns[j]) if v.__class__ is Formula}
         for j in typed_cols
-        if Formula in set(map(type, columns[j]))
+        if Formula in kinds[j]
     }
-    columns = [_unwrapped(c) for c in columns]
+    for j, k in enumerate(kinds):
+        if Formula in k:
+            columns[j] = [_unwrap(v) for v in columns[j]]
+            kinds[j] = set(map(type, columns[j]))
     excel_rows = np.arange(len(body)) + header_row + 1
     keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], len(body))
     if keep is not None:
         columns = [[c[j] for j in keep] for c in columns]
+        kinds = [set(map(type, c)) for c in columns]
         excel_rows = excel_rows[keep]
         if typed:
             at = {j: p for p, j in enumerate(keep)}
@@ -164,6 +169,7 @@ def frame_from_rows(
                 continue
             unread.setdefault(j, set()).add(p)
             columns[j][p] = None
+            kinds[j].add(type(None))
     for col in table.columns:
         if col.field not in index:
             data[col.field] = [None] * n
@@ -171,7 +177,7 @@ def frame_from_rows(
         i = index[col.field]
         raw = columns[i]
         letter_col = c0 + i
-        values, bad = _convert(raw, col.kind)
+        values, bad = _convert(raw, col.kind, kinds[i])
         for j in sorted(bad):
             dated = col.kind in {"date", "month", "datetime"}
             far = dated and bad[j] == "range"
@@ -266,21 +272,23 @@ def _show(v: object) -> str:
     return str(v)
 
 
-def _unwrapped(col: list[CellValue]) -> list[CellValue]:
-    return [_unwrap(v) for v in col] if Formula in set(map(type, col)) else col
-
-
 def _non_blank_rows(columns: list[list[CellValue]], keys: list[int], n: int) -> list[int] | None:
     """The rows with any value (``None``: all of them), checking every cell only of the rows
     whose first key cell is blank (a row with a key is never blank: the usual case, fast)."""
     if not n:
         return None
     first = columns[keys[0]] if keys else None
-    if (
-        first is not None and not set(map(type, first)) & _MAY_BE_BLANK
-    ):  # dates, numbers: never blank
+    kinds = set(map(type, first)) if first is not None else set()
+    if first is not None and not kinds & _MAY_BE_BLANK:  # dates, numbers: never blank
         return None
-    suspects = range(n) if first is None else [j for j, v in enumerate(first) if _is_blank(v)]
+    if first is None:
+        suspects: Iterable[int] = range(n)
+    elif kinds == {str}:  # text (calamine's empty cells are ""): no call per cell
+        suspects = [j for j, v in enumerate(first) if not v or v.isspace()]
+    elif kinds <= {float, int}:  # numbers: blank when NaN, found at once
+        suspects = np.flatnonzero(np.isnan(np.array(first, dtype=float))).tolist()
+    else:
+        suspects = [j for j, v in enumerate(first) if _is_blank(v)]
     blank = {j for j in suspects if all(_is_blank(c[j]) for c in columns)}
     return [j for j in range(n) if j not in blank] if blank else None
 
@@ -303,9 +311,12 @@ _NUMBERS = {float, int, _NONE}
 _DATES = {dt.datetime, dt.date, pd.Timestamp, _NONE}
 
 
-def _fast(raw: list[CellValue], kind: str) -> list | pd.Series | np.ndarray | None:
-    """The column converted in bulk when its cells are all of the expected types (else None)."""
-    types = set(map(type, raw))
+def _fast(
+    raw: list[CellValue], kind: str, types: set[type] | None = None
+) -> list | pd.Series | np.ndarray | None:
+    """The column converted in bulk when its cells are all of the expected types (else None);
+    ``types``: the cells' types, when known."""
+    types = set(map(type, raw)) if types is None else set(types)
     if str in types:  # only blank text may ride along (calamine's empty cells are "")
         if kind != "text" and any(v.__class__ is str and v.strip() for v in raw):
             return None
@@ -342,12 +353,12 @@ _FIRST, _AFTER_LAST = pd.Timestamp(FIRST_DATE), pd.Timestamp(LAST_DATE) + pd.Tim
 
 
 def _convert(
-    raw: list[CellValue], kind: str
+    raw: list[CellValue], kind: str, types: set[type] | None = None
 ) -> tuple[list | pd.Series | np.ndarray, dict[int, str]]:
     """The column's values and its bad cells (position -> why: "value", or "range" for a date
-    outside the years sop-excel plans with)."""
+    outside the years sop-excel plans with); ``types``: the cells' types, when known."""
     bad: dict[int, str] = {}
-    fast = _fast(raw, kind)
+    fast = _fast(raw, kind, types)
     if fast is not None:
         return fast, bad
     if kind == "text":

@@ -8,6 +8,7 @@ import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -218,8 +219,9 @@ class ZipIO(PackageWriter):
         if min_col != 1 or set(map(len, rows)) != {
             width
         }:  # other cells beside: the table's columns
-            rows = [r[min_col - 1 : max_col] for r in rows]
-            rows = [r if len(r) == width else r + [None] * (width - len(r)) for r in rows]
+            rows = list(map(itemgetter(slice(min_col - 1, max_col)), rows))  # no Python loop
+            if set(map(len, rows)) != {width}:
+                rows = [r if len(r) == width else r + [None] * (width - len(r)) for r in rows]
         rows += [
             [None] * width for _ in range(max_row - min_row + 1 - len(rows))
         ]  # calamine ends at the last value
@@ -339,6 +341,7 @@ class ZipIO(PackageWriter):
                 typed = typed or (
                     look_typed
                     and cell is not None
+                    and b"<f" in chunk  # a sheet of values (most chunks): no regex pass
                     and any(min_row < int(r) <= max_row for r in cell.findall(chunk))
                 )
                 if (errors or not look_errors) and (typed or not look_typed):
