@@ -30,6 +30,41 @@ def test_rows_become_typed_frame_with_field_names():
     assert list(f.attrs["excel_rows"]) == [4, 5]  # anchor A3: header on row 3
 
 
+def test_blank_rows_found_by_the_key_column_whatever_its_cells_are():
+    """calamine gives every empty cell as "": a text key column of only str, blank when empty
+    or spaces; a number key column (a lock's version) is blank where NaN. Blank rows are
+    skipped, a row with a blank key and other values is named."""
+    rows = [
+        ["Item", "Month", "Qty", "Flag"],
+        ["A-1", dt.datetime(2026, 1, 1), 1.0, ""],
+        ["", "", "", ""],
+        ["  ", "", "", "  "],
+        ["A-2", dt.datetime(2026, 1, 1), 2.0, ""],
+    ]
+    f = frame_from_rows(rows, HISTORY)
+    assert f["item"].tolist() == ["A-1", "A-2"]
+    assert list(f.attrs["excel_rows"]) == [4, 7]
+    with pytest.raises(InputError, match=r"cell A5: Item is empty"):
+        frame_from_rows([*rows[:2], ["\t", "", 3.0, ""]], HISTORY)
+    snaps = load_layout().table("tblSnapshots")
+    head = [c.header for c in snaps.columns]
+    one = [1.0, dt.datetime(2026, 7, 1), "A-1", "F", dt.datetime(2026, 8, 1), 1.0, 9.0, 4.5, 4.5]
+    nan = float("nan")
+    blank = [nan, None, "", "", None, nan, nan, nan, nan]
+    f = frame_from_rows([head, one, blank, [2.0, *one[1:]]], snaps)
+    assert f["version"].tolist() == [1.0, 2.0]
+    assert list(f.attrs["excel_rows"]) == [snaps_row(snaps, 1), snaps_row(snaps, 3)]
+    with pytest.raises(InputError, match=r"is empty"):
+        frame_from_rows([head, one, [nan, *one[1:]]], snaps)
+
+
+def snaps_row(table, body_row: int) -> int:
+    """The Excel row of a body row (1-based) of ``table``."""
+    from sop_excel.workbook.layout import parse_cell
+
+    return parse_cell(table.anchor)[0] + body_row
+
+
 def test_text_in_number_cell_names_sheet_and_cell():
     rows = [
         ["Item", "Month", "Qty", "Flag"],
