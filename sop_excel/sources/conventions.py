@@ -245,7 +245,15 @@ def read_numbers(
     grouping = False
     for col in columns:
         s = col.values
-        text, codes, uniq = distinct_text(s)
+        text, codes, uniq = (
+            distinct_text(s)
+            if s.dtype.kind not in "iuf"  # a number column (SQL, typed cells) holds no text
+            else (
+                np.zeros(len(s), dtype=bool),
+                np.full(len(s), -1, dtype=np.intp),
+                pd.Series([], dtype=object),
+            )
+        )
         cls, core, neg = _number_parts(uniq.astype(str)) if len(uniq) else (uniq, uniq, uniq)
         parsed.append((col, s, text, codes, uniq, cls, core, neg))
         for kind in ("point", "comma"):
@@ -319,7 +327,9 @@ def read_numbers(
             out[pos] = u_val[codes[pos]]
             flag[pos] = np.isnan(u_val[codes[pos]]) & ~blank_u[codes[pos]]
         other = ~text & s.notna().to_numpy()
-        if other.any():
+        if other.any() and s.dtype.kind in "iuf":  # numbers already; NaN is not in ``other``
+            out[other] = s.to_numpy(dtype=float, na_value=np.nan)[other]
+        elif other.any():
             nums = np.array(
                 [
                     float(v)
@@ -602,7 +612,9 @@ def read_dates(
             out.iloc[pos] = vals
             flag[pos] = pd.isna(vals) & ~blank_u[codes[pos]]
         other = ~text & s.notna().to_numpy()
-        if other.any():
+        if other.any() and s.dtype.kind in "iuf":  # numbers already; NaN is not in ``other``
+            out[other] = s.to_numpy(dtype=float, na_value=np.nan)[other]
+        elif other.any():
             raw = s[other].to_numpy(dtype=object)
             got, was_serial = _typed_dates(raw, date1904)
             serials = serials or was_serial
