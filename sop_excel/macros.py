@@ -478,13 +478,16 @@ def refresh_actuals_from_source(
                     conventions=conventions,
                 )
             )
+        label = source_label(where)  # a file's digest: once when both come from one file
         return refresh_actuals(
             book,
             actuals,
-            source=source_label(where),
+            source=label,
             existing=existing,
             supply=supply_rows,
-            supply_source=source_label(supply_where) if supply_text else "",
+            supply_source=(label if supply_where == where else source_label(supply_where))
+            if supply_text
+            else "",
             existing_supply=existing_supply,
         )
 
