@@ -256,6 +256,8 @@ def refresh_actuals(
             f"{supply_source or 'its supply columns'} ({replaced_supply} replaced earlier figures)."
         )
         notes += [n for n in supply.attrs.get("notes", []) if n not in notes]
+    elif existing_supply is not None:  # nothing loaded: the table read meanwhile, not again here
+        production = existing_supply()
     done = write_execution(book, settings, items, merged, basis=basis, production=production)
     execution, exceptions, through, resolved = (
         done.execution,
