@@ -204,6 +204,7 @@ def refresh_actuals(
     supply: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None,
     supply_source: str = "",
     existing_supply: Callable[[], pd.DataFrame] | None = None,
+    items: pd.DataFrame | None = None,
 ) -> RunReport:
     """Merge daily actuals (and production and receipts), recompute Execution, the supply view and
     Exceptions; keep owners and comments.
@@ -214,9 +215,10 @@ def refresh_actuals(
     ``supply``: production and receipts rows (``date, item, resource, produced, receipts``), a
     call that gives them or None (none: the source had no supply columns), from
     ``supply_source``; ``existing_supply``: as ``existing``, for the Production table.
+    ``items``: the Items table as just read (else read here).
     """
     settings = read_settings(book)
-    items = read_frame(book, T.ITEMS)
+    items = read_frame(book, T.ITEMS) if items is None else items
     state: dict[str, bool] = {}
     basis = workbook_basis(book, settings, items, state=state)
     recomputed = fill_sop_values(book, settings, items, state.get("kept", False))
@@ -491,6 +493,7 @@ def refresh_actuals_from_source(
             if supply_text
             else "",
             existing_supply=existing_supply,
+            items=items,
         )
 
 
