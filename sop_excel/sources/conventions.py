@@ -612,9 +612,7 @@ def read_dates(
             out.iloc[pos] = vals
             flag[pos] = pd.isna(vals) & ~blank_u[codes[pos]]
         other = ~text & s.notna().to_numpy()
-        if other.any() and s.dtype.kind in "iuf":  # numbers already; NaN is not in ``other``
-            out[other] = s.to_numpy(dtype=float, na_value=np.nan)[other]
-        elif other.any():
+        if other.any():
             raw = s[other].to_numpy(dtype=object)
             got, was_serial = _typed_dates(raw, date1904)
             serials = serials or was_serial
