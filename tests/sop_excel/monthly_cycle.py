@@ -67,6 +67,7 @@ def small_company(as_of: dt.date | None = None, per_family: int = 4) -> Any:
     def cut(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["item"].isin(chosen)].reset_index(drop=True)
 
+    events = c.events[c.events["item"].fillna("").isin(chosen | {""})].reset_index(drop=True)
     return SampleCompany(
         as_of=c.as_of,
         name=c.name,
@@ -76,6 +77,9 @@ def small_company(as_of: dt.date | None = None, per_family: int = 4) -> Any:
         budget=c.budget,
         actuals=cut(c.actuals),
         month_actuals=cut(c.month_actuals),
+        production=cut(c.production),
+        events=events,
+        month_production=cut(c.month_production),
     )
 
 
@@ -87,10 +91,12 @@ def small_demo(path: str | Path, *, per_family: int = 4, past_cycles: int = 3) -
 
     original = sample.load_sample_company
     small = small_company(None, per_family)  # the sample's own dates (the demo's default as-of)
+    # build_demo loads the company (as_of None) and writes its export files (as_of the sample's
+    # date), then reads those: both must be the small company, or the workbook is the whole one
     with mock.patch.object(
         sample,
         "load_sample_company",
-        lambda as_of=None: small if as_of is None else original(as_of),
+        lambda as_of=None: small if as_of in (None, small.as_of) else original(as_of),
     ):
         return demo.build_demo(path, past_cycles=past_cycles).path
 

@@ -2,7 +2,7 @@
 close-month, a late correction; then History, Accuracy, the Log, nothing lost, LibreOffice, and
 a workbook and commands that do not grow beyond the data.
 
-The company is the sample's, cut to 4 items a family (19 items) with a fast forecast method,
+The company is the sample's, cut to 4 items a family (16 items) with a fast forecast method,
 so twelve cycles take about a minute; ``bench/monthly_cycle.py`` runs the whole demo.
 """
 
