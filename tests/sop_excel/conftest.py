@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,12 +24,62 @@ def cell(table: str, field: str, i: int) -> str:
     return cell_address(r0 + 1 + i, c0 + t.fields.index(field))
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (fcntl: Linux and macOS) for the duration of the block;
+    without fcntl (Windows) no lock, and each pytest-xdist worker builds its own."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_build(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder made once per test run by ``build(folder)`` and shared by the pytest-xdist
+    workers: the first worker to ask builds it under a file lock in the run's temporary folder
+    (the workers' common parent), the others wait and take it. Tests must not change what is in
+    it (copy first). Without xdist, or without fcntl, each process builds its own."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or os.name == "nt":
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    root = base.parent  # pytest-N/, shared by popen-gw0, popen-gw1, ... of this run only
+    folder = root / f"shared-{name}"
+    with _locked(root / f"shared-{name}.lock"):
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half-way
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_book(tmp_path_factory):
-    """Built once per session by the CLI; tests copy it before changing it."""
-    out = tmp_path_factory.mktemp("demo") / "plan.xlsx"
-    assert main(["-q", "demo", "--out", str(out)]) == 0
-    return out
+    """Built once per test run by the CLI (one build shared by the xdist workers); tests copy
+    it before changing it."""
+
+    def build(folder: Path) -> None:
+        assert main(["-q", "demo", "--out", str(folder / "plan.xlsx")]) == 0
+
+    return shared_build(tmp_path_factory, "demo", build) / "plan.xlsx"
+
+
+@pytest.fixture(scope="session")
+def demo_openpyxl(demo_book):
+    """The demo workbook loaded once per worker by openpyxl (a full load takes seconds), for
+    tests that only look at it (formats, validation, sheet states); tests must not change it."""
+    import openpyxl
+
+    return openpyxl.load_workbook(demo_book)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from sop_excel.check import check_workbook, compare_recalculated, formula_cells
 from sop_excel.cli import main
 from sop_excel.macros import read_settings
 from sop_excel.workbook.layout import load_layout
-from sop_excel.workbook.libreoffice import recalculate
+from sop_excel.workbook.libreoffice import recalculate_all
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame
 from sop_excel.workbook.zip_io import ZipIO
@@ -24,8 +24,8 @@ from tests.sop_excel.conftest import cell, sheet
 LAYOUT = load_layout()
 
 
-def test_every_sheet_table_and_named_range_is_there(demo_book):
-    wb = openpyxl.load_workbook(demo_book)
+def test_every_sheet_table_and_named_range_is_there(demo_book, demo_openpyxl):
+    wb = demo_openpyxl
     assert wb.sheetnames == [s.name for s in LAYOUT.sheets]
     tables = {name for ws in wb.worksheets for name in ws.tables}
     assert tables == {t.name for t in LAYOUT.tables}
@@ -38,8 +38,8 @@ def test_every_sheet_table_and_named_range_is_there(demo_book):
     assert problems == []
 
 
-def test_number_formats_and_validation(demo_book):
-    wb = openpyxl.load_workbook(demo_book)
+def test_number_formats_and_validation(demo_openpyxl):
+    wb = demo_openpyxl
     ws = wb["Forecast"]
     assert ws[cell("tblForecast", "month", 0)].number_format == "mmm yyyy"
     assert ws[cell("tblForecast", "baseline", 0)].number_format == "#,##0"
@@ -125,25 +125,53 @@ def test_every_derived_table_equals_a_python_recomputation(demo_book):
             )
 
 
-@pytest.mark.libreoffice
-def test_libreoffice_recalculates_demo_to_the_cached_values(demo_book, tmp_path):
-    out = recalculate(demo_book, tmp_path)
-    assert compare_recalculated(demo_book, out) == []
-
-
-def _edit_scenario(path, value):
-    """A planner edits the second driver's Value and Comment on the Scenarios sheet."""
+@pytest.fixture(scope="module")
+def refreshed(demo_book, tmp_path_factory):
+    """A copy of the demo a planner edited in Excel (saved by openpyxl: a scenario driver's
+    value and comment, an override with its reason code and comment), then refresh-forecast.
+    Shared by the tests that only read the result: the edits, the Scenarios table before the
+    refresh, and the overridden row's item and month."""
+    path = tmp_path_factory.mktemp("refreshed") / "plan.xlsx"
+    path.write_bytes(demo_book.read_bytes())
     wb = openpyxl.load_workbook(path)
+    _edit_scenario(wb, 0.25)
+    ws = wb["Forecast"]
+    item, month = (
+        ws[cell("tblForecast", "item", 2)].value,
+        ws[cell("tblForecast", "month", 2)].value,
+    )
+    ws[cell("tblForecast", "override", 2)] = 123
+    ws[cell("tblForecast", "reason_code", 2)] = "Promotion"
+    ws[cell("tblForecast", "comment", 2)] = "promo agreed with sales"
+    wb.save(path)
+    scen_before = sheet(path, "Scenarios", "tblDrivers")
+    assert main(["-q", "refresh-forecast", str(path)]) == 0
+    return {"path": path, "item": item, "month": month, "scenarios": scen_before}
+
+
+@pytest.fixture(scope="module")
+def recalculated(demo_book, refreshed, tmp_path_factory):
+    """The demo and the refreshed copy recalculated by LibreOffice in one run."""
+    books = [demo_book, refreshed["path"]]
+    return dict(zip(books, recalculate_all(books, tmp_path_factory.mktemp("lo")), strict=True))
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculates_demo_to_the_cached_values(demo_book, recalculated):
+    assert compare_recalculated(demo_book, recalculated[demo_book]) == []
+
+
+def _edit_scenario(wb, value):
+    """A planner edits the second driver's Value and Comment on the Scenarios sheet."""
     ws = wb["Scenarios"]
     ws[cell("tblDrivers", "value", 1)] = value
     ws[cell("tblDrivers", "comment", 1)] = "planner note kept?"
-    wb.save(path)
     return ws[cell("tblDrivers", "scenario", 1)].value, ws[cell("tblDrivers", "family", 1)].value
 
 
 def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, capsys):
-    scen, fam = _edit_scenario(book_copy, 0.33)
-    wb = openpyxl.load_workbook(book_copy)
+    wb = openpyxl.load_workbook(book_copy)  # the planner's edits, saved once
+    scen, fam = _edit_scenario(wb, 0.33)
     wb["Forecast"][cell("tblForecast", "override", 1)] = 999  # an override
     wb["Exceptions"][cell("tblExceptions", "owner", 0)] = "Dana"  # an owner on the first exception
     first_exc = wb["Exceptions"][cell("tblExceptions", "item", 0)].value
@@ -198,26 +226,14 @@ def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, ca
 
 
 @pytest.mark.libreoffice
-def test_refreshed_workbook_still_recalculates_to_cached_values(book_copy, tmp_path):
-    _edit_scenario(book_copy, 0.25)
-    assert main(["-q", "refresh-forecast", str(book_copy)]) == 0
-    out = recalculate(book_copy, tmp_path / "lo")
-    assert compare_recalculated(book_copy, out) == []
+def test_refreshed_workbook_still_recalculates_to_cached_values(refreshed, recalculated):
+    book = refreshed["path"]
+    assert compare_recalculated(book, recalculated[book]) == []
 
 
-def test_refresh_forecast_keeps_overrides_comments_and_scenarios(book_copy):
-    wb = openpyxl.load_workbook(book_copy)
-    ws = wb["Forecast"]
-    item, month = (
-        ws[cell("tblForecast", "item", 2)].value,
-        ws[cell("tblForecast", "month", 2)].value,
-    )
-    ws[cell("tblForecast", "override", 2)] = 123
-    ws[cell("tblForecast", "reason_code", 2)] = "Promotion"
-    ws[cell("tblForecast", "comment", 2)] = "promo agreed with sales"
-    wb.save(book_copy)
-    scen_before = sheet(book_copy, "Scenarios", "tblDrivers")
-    assert main(["-q", "refresh-forecast", str(book_copy)]) == 0
+def test_refresh_forecast_keeps_overrides_comments_and_scenarios(refreshed):
+    book_copy, item, month = refreshed["path"], refreshed["item"], refreshed["month"]
+    scen_before = refreshed["scenarios"]
     fc = sheet(book_copy, "Forecast").set_index(["Item", "Month"])
     assert fc.loc[(item, pd.Timestamp(month)), "Override"] == 123
     assert fc.loc[(item, pd.Timestamp(month)), "Final"] == 123

@@ -324,12 +324,12 @@ def test_months_past_the_budget_show_no_budget_and_compare_is_like_for_like(demo
     pd.testing.assert_series_equal(gap, cmp_["Gap to budget"], check_names=False, rtol=1e-9)
 
 
-def test_no_item_at_the_tracking_signal_limit_shows_on_track(demo_book):
+def test_no_item_at_the_tracking_signal_limit_shows_on_track(demo_book, demo_openpyxl):
     execution = sheet(demo_book, "Execution")
     at_limit = execution[execution["Tracking signal"].abs() >= 4]
     assert len(at_limit), "the demo has biased items"
     assert (at_limit["Status"] != "On track").all()
-    wb = openpyxl.load_workbook(demo_book)
+    wb = demo_openpyxl
     rules = [r for cf in wb["Execution"].conditional_formatting for r in cf.rules]
     assert any(r.formula and "TrackingLimit" in r.formula[0] for r in rules)
 
@@ -370,9 +370,9 @@ def _too_narrow(path) -> list[str]:
     return bad
 
 
-def test_columns_fit_their_headers_and_numbers_on_every_data_sheet(demo_book):
+def test_columns_fit_their_headers_and_numbers_on_every_data_sheet(demo_book, demo_openpyxl):
     assert _too_narrow(demo_book) == []
-    wb = openpyxl.load_workbook(demo_book)
+    wb = demo_openpyxl
     reason = LAYOUT.table("tblExceptions")
     r0, c0 = parse_cell(reason.anchor)
     for field in ("reason", "action"):  # long text wraps in the cell, not cut by the next column

@@ -219,8 +219,8 @@ def test_a_workbook_without_the_basis_sheet_still_refreshes(pair, monkeypatch):
     _same_outputs(ours, theirs)
 
 
-def test_the_basis_sheet_is_hidden(demo_book):
-    wb = openpyxl.load_workbook(demo_book, read_only=False)
+def test_the_basis_sheet_is_hidden(demo_openpyxl):
+    wb = demo_openpyxl  # loaded with read_only=False, as Excel shows it
     assert wb["Basis"].sheet_state == "hidden"
     assert wb["Actuals"].sheet_state == "visible"
 
@@ -233,7 +233,8 @@ def test_content_stamp_follows_the_saved_file(book_copy):
     book.write_table("tblHistory", book.read_table("tblHistory"))
     assert book.content_stamp(["tblForecast", "tblHistory"]) is None  # unsaved writes: cannot vouch
     assert book.content_stamp(["tblForecast"]) is not None
-    assert OpenpyxlIO(book_copy) is not None and not hasattr(OpenpyxlIO(book_copy), "content_stamp")
+    side = OpenpyxlIO(book_copy)  # one full openpyxl load (seconds), not two
+    assert side is not None and not hasattr(side, "content_stamp")
 
 
 @pytest.mark.parametrize("day", [1, 2, 16, 28, 30])

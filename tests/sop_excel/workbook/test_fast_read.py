@@ -141,11 +141,11 @@ def _same_rows(a, b) -> bool:
     )
 
 
-def test_table_refs_match_the_tables_openpyxl_loads(demo_book):
+def test_table_refs_match_the_tables_openpyxl_loads(demo_book, demo_openpyxl):
     from sop_excel.workbook.fast_read import table_refs
 
     refs = table_refs(demo_book)
-    wb = openpyxl.load_workbook(demo_book)
+    wb = demo_openpyxl
     expected = {name: (ws.title, ref) for ws in wb.worksheets for name, ref in ws.tables.items()}
     assert refs == expected
     assert refs["tblForecast"][0] == LAYOUT.table("tblForecast").sheet
