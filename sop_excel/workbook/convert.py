@@ -284,7 +284,7 @@ def _non_blank_rows(columns: list[list[CellValue]], keys: list[int], n: int) -> 
     if first is None:
         suspects: Iterable[int] = range(n)
     elif kinds == {str}:  # text (calamine's empty cells are ""): no call per cell
-        suspects = [j for j, v in enumerate(first) if not v or v.isspace()]
+        suspects = [j for j, v in enumerate(first) if not v or str(v).isspace()]
     elif kinds <= {float, int}:  # numbers: blank when NaN, found at once
         suspects = np.flatnonzero(np.isnan(np.array(first, dtype=float))).tolist()
     else:
