@@ -362,12 +362,10 @@ class _Checks:
         # per distinct value, not per row (310,000 order lines hold 10,000 item codes); a text
         # never shares a code with a number, and only texts can hold a control character
         codes, uniq = pd.factorize(self.raw[col].to_numpy(dtype=object), use_na_sentinel=True)
-        soft_u = pd.Series(
-            [v.strip(" \t\r\n") if isinstance(v, str) else v for v in uniq], dtype=object
-        )
+        soft_u = pd.Series([_soft(v) for v in uniq], dtype=object)
         control = np.append(control_characters(soft_u), False)[codes]
         if control.any():  # the values, for the messages
-            soft = self.raw[col].map(lambda v: v.strip(" \t\r\n") if isinstance(v, str) else v)
+            soft = self.raw[col].map(_soft)
             self.add(
                 control,
                 order,
@@ -478,6 +476,11 @@ def _shown(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _soft(v: object) -> object:
+    """A code as its checks see it: text without surrounding blanks (not control characters)."""
+    return v.strip(" \t\r\n") if isinstance(v, str) else v
 
 
 def _items(s: pd.Series) -> pd.Series:
