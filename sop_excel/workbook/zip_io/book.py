@@ -29,12 +29,14 @@ from sop_excel.workbook.safe_save import (
 from sop_excel.workbook.zip_io.cells import (
     BadCell,
     cell_chunks,
+    row_span,
 )
 from sop_excel.workbook.zip_io.parts import (
     Styles,
     TablePart,
     as_written,
 )
+from sop_excel.workbook.zip_io.plain_rows import gc_paused, plain_rows, plain_span
 from sop_excel.workbook.zip_io.writing import PackageWriter
 from sop_excel.workbook.zip_io.xml_text import (
     COLUMN_LETTERS,
@@ -193,10 +195,15 @@ class ZipIO(PackageWriter):
         each formula cell its cached value, an empty cell ``""`` or ``None``, a date cell a
         ``date`` or ``datetime``.
 
-        Read by python-calamine (Rust), several times faster than parsing the XML here
-        (``bench/scale_read.py``); tables written since the last save, and anything calamine
+        Read in bulk where the sheet holds the table as sop-excel writes it
+        (:mod:`~sop_excel.workbook.zip_io.plain_rows`), else by python-calamine (Rust), several
+        times faster than parsing the XML here (``bench/scale_read.py``); tables written since the last save, and anything calamine
         cannot read, come from :meth:`read_table` (same frames: ``tests/.../test_zip_io.py``).
         """
+        with gc_paused():  # millions of cells as objects, none in a cycle
+            return self._read_values(name)
+
+    def _read_values(self, name: str) -> Rows:
         if self._slow is not None or name in self._writes:
             return self.read_table(name)
         tbl = self._find(name)
@@ -206,6 +213,9 @@ class ZipIO(PackageWriter):
             return self.read_table(name)
         if self._needs_xml(tbl):
             return self.read_table(name)  # calamine reads errors as empty, and formulas as values
+        plain = self._plain_rows(tbl)
+        if plain is not None:  # as sop-excel wrote it: read in bulk, faster than calamine
+            return plain
         grid = self._values_grid(tbl.sheet)
         min_col, min_row, max_col, max_row = tbl.bounds
         width = max_col - min_col + 1
@@ -225,6 +235,25 @@ class ZipIO(PackageWriter):
         rows += [
             [None] * width for _ in range(max_row - min_row + 1 - len(rows))
         ]  # calamine ends at the last value
+        return rows
+
+    def _plain_rows(self, tbl: TablePart) -> Rows | None:
+        """The table's rows when its sheet holds it as sop-excel writes it (see
+        :func:`~sop_excel.workbook.zip_io.plain_rows.plain_rows`), else None."""
+        try:
+            with mapped_errors(self.path):
+                xml = self._sheet_xml(tbl.sheet_part)
+                lo, hi = plain_span(xml, tbl.bounds[1], tbl.bounds[3])
+                if lo < 0:
+                    lo, hi = row_span(xml, tbl.bounds[1], tbl.bounds[3])
+        except ZipUnsupported:
+            return None
+        styles = self._stylesheet()
+        rows = plain_rows(
+            xml, lo, hi, tbl.bounds, styles.date_ids, styles.timedelta_ids, self._date1904
+        )
+        if rows is None or [str(v).strip() for v in rows[0]] != tbl.columns:
+            return None
         return rows
 
     def frame_reader(self, name: str) -> Callable[[], pd.DataFrame] | None:
@@ -392,7 +421,8 @@ def frame_from_file(
     book._errors_seen.update(errors_seen)
     book._formulas_seen.update(formulas_seen or {})
     try:
-        return read_frame(book, name)
+        with gc_paused():  # the frame's cells too: this process does nothing else
+            return read_frame(book, name)
     finally:
         book.close()
 
