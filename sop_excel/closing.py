@@ -4,9 +4,11 @@ button, through :mod:`sop_excel.macros`)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import getpass
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pandas as pd
 
 from sop_excel import names as T
 from sop_excel import pipeline
-from sop_excel.aside import tables_aside
+from sop_excel.aside import reading_aside, tables_aside
 from sop_excel.basis import basis_key, keep_basis, kept_following, latest_lock
 from sop_excel.core import monthly
 from sop_excel.core.drift import WorkCalendar
@@ -33,7 +35,7 @@ from sop_excel.rebuild import (
     write_sop,
 )
 from sop_excel.settings import as_of_rows, read_settings, write_as_of
-from sop_excel.workbook.io import WorkbookIO
+from sop_excel.workbook.io import PackageIO, WorkbookIO
 from sop_excel.workbook.tables import (
     cell_locator,
     keep_planner_columns,
@@ -114,8 +116,11 @@ def close_month(
         if rolling and not refresh
         else None
     )
-    names = (T.HISTORY, T.SNAPSHOTS) + ((T.FORECAST, T.LOCKED_PLAN) if following is None else ())
-    with tables_aside(book, names, aside) as big:
+    names = (T.HISTORY,) + ((T.FORECAST, T.LOCKED_PLAN) if following is None else ())
+    with (
+        tables_aside(book, names, aside) as big,
+        _snapshots_aside(book, as_of_month, aside) as big[T.SNAPSHOTS],
+    ):
         return _close_month(
             book,
             settings,
@@ -137,6 +142,27 @@ def close_month(
             engine=engine,
             scheduler=scheduler,
         )
+
+
+@contextlib.contextmanager
+def _snapshots_aside(
+    book: WorkbookIO, last: pd.Timestamp, aside: bool
+) -> Iterator[Callable[[], pd.DataFrame]]:
+    """The call that gives the snapshots of months up to ``last`` (the as-of month, the latest
+    a close scores: :func:`monthly.snapshots_through`), read aside as the other big tables
+    (see :func:`tables_aside`): the reader process sends only those rows."""
+    read = book.frame_reader(T.SNAPSHOTS) if aside and isinstance(book, PackageIO) else None
+    with reading_aside(
+        _through,
+        read or functools.partial(read_frame, book, T.SNAPSHOTS),
+        last,
+        aside=read is not None,
+    ) as call:
+        yield call
+
+
+def _through(read: Callable[[], pd.DataFrame], last: pd.Timestamp) -> pd.DataFrame:
+    return monthly.snapshots_through(read(), last)
 
 
 def _close_month(
@@ -227,7 +253,9 @@ def _close_month(
         made, early_made = monthly.actuals_window(production, window)
 
     # -- what happened against what was planned
-    snapshots = big[T.SNAPSHOTS]()
+    snapshots = big[T.SNAPSHOTS]()  # months up to the as-of month: all History can hold, but
+    if len(new_history) and new_history["month"].max() > as_of_month:  # typed in ahead
+        snapshots = read_frame(book, T.SNAPSHOTS)
     journal, scored, backfilled = monthly.score_into(
         read_frame(book, T.MONTH_ACCURACY),
         snapshots,

@@ -41,6 +41,7 @@ __all__ = [
     "same_actuals",
     "score_into",
     "score_month",
+    "snapshots_through",
     "unscored_months",
     "waterfall",
 ]
@@ -514,6 +515,22 @@ def keep_snapshots(
     if max_lag is not None:
         keep &= snapshots["lag"] <= max_lag
     return snapshots if keep.all() else snapshots[keep.to_numpy()].reset_index(drop=True)
+
+
+def snapshots_through(snapshots: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
+    """The lock snapshots of months up to ``last``: all that close-month reads of them when
+    History holds no later month. Scoring a month, the months never scored, the FVA and the
+    waterfall, the error spread and the tracking signal all match a snapshot with History's
+    month (or pick months before the one closed): a snapshot of a month History does not hold
+    changes none of them (a test closes the demo with and without them). Two thirds of the
+    rows at 10,000 items (the months ahead of each lock) that need not be sent from the
+    reader process nor gone through. Row positions (``excel_rows``) are not carried over."""
+    keep = (snapshots["month"] <= last).to_numpy()
+    if keep.all():
+        return snapshots
+    out = snapshots[keep].reset_index(drop=True)
+    out.attrs = {k: v for k, v in snapshots.attrs.items() if k == "excel_columns"}
+    return out
 
 
 def waterfall(by_snapshots: pd.DataFrame, journal: pd.DataFrame) -> pd.DataFrame:

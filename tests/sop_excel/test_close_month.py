@@ -476,3 +476,45 @@ def _tables_read(monkeypatch) -> list[str]:
     for module in (macros, closing, cache, aside):  # every module of the commands that reads one
         monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
     return seen
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_the_snapshots_of_months_history_does_not_hold_change_nothing(
+    book_copy, tmp_path, monkeypatch, ahead
+):
+    """close-month takes only the snapshots of months up to the as-of month from its reader
+    (monthly.snapshots_through): every table it writes is the one all of them give. History
+    holding a later month (typed in ahead): all of them are read."""
+    from sop_excel.core import monthly
+
+    source = rest_of_november(tmp_path)
+    if ahead:
+        book = ZipIO(book_copy)
+        hist = read_frame(book, "tblHistory")
+        row = hist.iloc[[0]].assign(month=pd.Timestamp("2027-01-01"), qty=5.0)
+        write_frame(book, "tblHistory", pd.concat([hist, row], ignore_index=True))
+        book.save()
+    other = tmp_path / "other.xlsx"
+    shutil.copyfile(book_copy, other)
+    snaps = read_frame(ZipIO(book_copy), "tblSnapshots")
+    assert len(monthly.snapshots_through(snaps, NOV)) < len(snaps)  # some are left out
+    seen = _tables_read(monkeypatch)
+    args = ["-q", "close-month", "--actuals", str(source), "--no-refresh"]
+    assert main([*args, str(book_copy)]) == 0
+    # read here, whole, only when History is ahead (the months up to November: by a reader of
+    # its own, forked or not)
+    assert seen.count("tblSnapshots") == int(ahead)
+    monkeypatch.setattr(monthly, "snapshots_through", lambda s, last: s)  # all of them
+    assert main([*args, str(other)]) == 0
+    for name in (
+        "tblMonthAccuracy",
+        "tblFVA",
+        "tblWaterfall",
+        "tblBasisItems",
+        "tblExecution",
+        "tblExceptions",
+        "tblHistory",
+    ):
+        a, b = frame(book_copy, name), frame(other, name)
+        assert len(a), name
+        pd.testing.assert_frame_equal(a, b, obj=name)
