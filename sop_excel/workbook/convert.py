@@ -543,6 +543,10 @@ class FrameRows(Sequence[list[CellValue]]):
         )
         self.header = rows_from_frame(frame.iloc[:0], table, formulas, headers)[0]
         self._start, self._chunk = -1, []  # type: tuple[int, Rows]
+        # the first ``unchanged`` body rows are, value for value, the table's rows of the saved
+        # file from its sheet row ``unchanged_from`` on: a writer may keep those rows' XML as
+        # the file has it when it can vouch for its form (``zip_io.sheet``); 0: no such claim
+        self.unchanged, self.unchanged_from = 0, 0
 
     def __len__(self) -> int:
         return len(self.frame) + 1
