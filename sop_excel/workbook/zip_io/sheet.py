@@ -177,8 +177,8 @@ _ROW_TOKEN = re.compile(rb'<row r="\d+">| r="([A-Z]{1,3})\d+"|<v>[^<]*</v>|<t>[^
 def _row_pattern(row: bytes) -> re.Pattern[bytes] | None:
     """A regex for a table row of the form ``row`` (one row as this save writes it): the same
     cells, styles and types, any number and any text of no leading or trailing space, each
-    cell's address in the row's number. Group 1 is the row, group 2 its number. None for a
-    row this cannot describe (a formula, a text kept with its spaces)."""
+    cell's address in the row's number (group 1). None for a row this cannot describe (a
+    formula, a text kept with its spaces)."""
     if b"<f" in row or b"<t " in row or not row.startswith(b"<row "):
         return None
     out, i = [], 0
@@ -188,14 +188,14 @@ def _row_pattern(row: bytes) -> re.Pattern[bytes] | None:
         if tok.startswith(b"<row"):
             out.append(rb'<row r="(\d+)">')
         elif m.group(1):
-            out.append(b' r="' + m.group(1) + rb'\2"')
+            out.append(b' r="' + m.group(1) + rb'\1"')
         elif tok.startswith(b"<v>"):
             out.append(rb"<v>[^<]+</v>")
         else:
             out.append(rb"<t>[^<\s](?:[^<]*[^<\s])?</t>")
         i = m.end()
     out.append(re.escape(row[i:]))
-    return re.compile(b"(" + b"".join(out) + b")")
+    return re.compile(b"".join(out))
 
 
 def unchanged_rows(
@@ -233,11 +233,13 @@ def unchanged_rows(
         return None
     q = xml.find(b'<row r="%d"' % (r1 + n + 1), p, end)
     q = end if q < 0 else q
-    found = pattern.findall(xml, p, q)
-    if sum(len(f[0]) for f in found) != q - p or [f[1] for f in found] != [
-        b"%d" % r for r in range(r1 + 1, r1 + n + 1)
-    ]:
-        return None  # a row in another form, a gap, or rows out of order
+    at, r = p, r1 + 1
+    for m in pattern.finditer(xml, p, q):  # one after the other, nothing in between
+        if m.start() != at or m.group(1) != b"%d" % r:
+            return None  # a row in another form, a gap, or rows out of order
+        at, r = m.end(), r + 1
+    if at != q or r != r1 + n + 1:
+        return None
     # below them, only the table's other old rows (numbered up to its last, its cells only)
     rest = [int(x) for x in ROW_START.findall(xml, q, end)]
     if rest:
