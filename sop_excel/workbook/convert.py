@@ -113,11 +113,14 @@ def frame_from_rows(
             f"found {found}. Rename the header back or restore the column."
         )
     width = len(rows[0])
-    body = rows[1:]
-    if set(map(len, body)) - {width}:
-        body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in body]
-    # a column at a time (zip(*body) over 310,000 rows takes ten times as long)
-    columns = [list(map(itemgetter(j), body)) for j in range(width)]
+    if isinstance(rows, ColumnRows) and len(rows.columns) == width:  # read by column already
+        columns, n_body = [list(c) for c in rows.columns], len(rows) - 1
+    else:
+        body = rows[1:]
+        if set(map(len, body)) - {width}:
+            body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in body]
+        # a column at a time (zip(*body) over 310,000 rows takes ten times as long)
+        columns, n_body = [list(map(itemgetter(j), body)) for j in range(width)], len(body)
     # formulas a planner typed (in columns whose cells are values): kept by position, read by value
     typed_cols = {
         index[c.field]: c.field for c in table.columns if not c.formula and c.field in index
@@ -132,8 +135,8 @@ def frame_from_rows(
         if Formula in k:
             columns[j] = [_unwrap(v) for v in columns[j]]
             kinds[j] = set(map(type, columns[j]))
-    excel_rows = np.arange(len(body)) + header_row + 1
-    keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], len(body))
+    excel_rows = np.arange(n_body) + header_row + 1
+    keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], n_body)
     if keep is not None:
         columns = [[c[j] for j in keep] for c in columns]
         kinds = [set(map(type, c)) for c in columns]
@@ -594,6 +597,28 @@ def _pick(i: int | slice, n: int, row: Callable[[int], list[CellValue]]) -> list
     if not 0 <= i < n:
         raise IndexError(i)
     return row(i)
+
+
+class ColumnRows(Sequence[list[CellValue]]):
+    """A table's cells as a reader that works by column gives them: the header row and the
+    body a column at a time (each list as long as the body). Indexing makes a row;
+    :func:`frame_from_rows` takes the columns as they are."""
+
+    def __init__(self, header: list[CellValue], columns: list[list[CellValue]]) -> None:
+        self.header, self.columns = header, columns
+
+    def __len__(self) -> int:
+        return 1 + (len(self.columns[0]) if self.columns else 0)
+
+    @overload
+    def __getitem__(self, i: int) -> list[CellValue]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Rows: ...
+    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
+        return _pick(i, len(self), self._row)
+
+    def _row(self, i: int) -> list[CellValue]:
+        return list(self.header) if i == 0 else [c[i - 1] for c in self.columns]
 
 
 class FrameBody(Sequence[list[CellValue]]):

@@ -206,3 +206,70 @@ def test_write_frame_tells_the_side_only_what_it_read(book_copy):
     tables.write_frame(book, "tblActuals", saved)  # no saved frame: no claim
     assert book._writes["tblActuals"].unchanged == 0
     book.close()
+
+
+# -- the big tables read by one regex (zip_io.uniform) ---------------------------------------
+def _frames_both_ways(path, monkeypatch, names=None) -> dict[str, bool]:
+    """Every table (or ``names``) read with the one-regex reader tried on all of them and
+    without it: the same frames; which tables it read."""
+    used: dict[str, bool] = {}
+    inner = ZipIO._uniform_values
+
+    def spy(self, tbl):  # noqa: ANN001, ANN202 - a pass-through recorder
+        used[tbl.name] = (got := inner(self, tbl)) is not None
+        return got
+
+    monkeypatch.setattr(ZipIO, "_uniform_values", spy)
+    names = names or ZipIO(path).table_names()
+    for name in names:
+        monkeypatch.setattr(ZipIO, "UNIFORM_ROWS", 1)
+        monkeypatch.setattr(ZipIO, "SMALL_ROWS", 0)
+        fast = read_frame(ZipIO(path), name)
+        monkeypatch.setattr(ZipIO, "UNIFORM_ROWS", 10**9)
+        plain = read_frame(ZipIO(path), name)
+        pd.testing.assert_frame_equal(fast, plain, obj=name)
+        assert list(fast.attrs["excel_rows"]) == list(plain.attrs["excel_rows"]), name
+    return used
+
+
+def test_tables_written_alike_read_by_one_regex_give_calamines_frames(book_copy, day, monkeypatch):
+    used = _frames_both_ways(book_copy, monkeypatch)  # the demo as the builder wrote it
+    assert used["tblActuals"] and used["tblProduction"], used
+    _refresh(book_copy, day, monkeypatch, keep=False)  # as this side writes them
+    used = _frames_both_ways(book_copy, monkeypatch)
+    assert used["tblActuals"] and used["tblProduction"], used
+
+
+def _edit_sheet(path, table: str, edit) -> None:  # noqa: ANN001 - bytes -> bytes
+    book = ZipIO(path)
+    part = book._tables[table].sheet_part
+    book.close()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zin, zipfile.ZipFile(buf, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, edit(data) if info.filename == part else data, zipfile.ZIP_DEFLATED)
+    path.write_bytes(buf.getvalue())
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # an entity in a text, an empty cell, a date with a time, a row with spans
+        lambda x: x.replace(b"<t>CTL-3002</t>", b"<t>CTL&amp;3002</t>", 1),
+        lambda x: re.sub(rb'<c r="C6" s="(\d+)"><v>[^<]*</v></c>', b"", x, count=1),
+        lambda x: re.sub(rb'(<c r="A7" s="\d+"><v>)(\d+)(</v>)', rb"\g<1>\g<2>.5\3", x, count=1),
+        lambda x: x.replace(b'<row r="8">', b'<row r="8" spans="1:4">', 1),
+    ],
+    ids=["entity", "empty", "time", "spans"],
+)
+def test_a_row_written_otherwise_is_read_by_calamine(book_copy, monkeypatch, edit):
+    _edit_sheet(book_copy, "tblActuals", edit)
+    used = _frames_both_ways(book_copy, monkeypatch, ["tblActuals"])
+    assert used == {"tblActuals": False}
+
+
+def test_a_workbook_saved_by_openpyxl_is_read_by_calamine(book_copy, monkeypatch):
+    openpyxl.load_workbook(book_copy).save(book_copy)  # shared strings
+    used = _frames_both_ways(book_copy, monkeypatch, list(KEPT))
+    assert used == {t: False for t in KEPT}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -16,7 +17,7 @@ from sop_excel.errors import WorkbookCorruptError, WorkbookError, WorkbookLocked
 from sop_excel.files import check_regular
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook import package
-from sop_excel.workbook.convert import FrameRows
+from sop_excel.workbook.convert import ColumnRows, FrameRows
 from sop_excel.workbook.guard import check_xlsx
 from sop_excel.workbook.io import Rows
 from sop_excel.workbook.layout import load_layout, missing_table
@@ -35,6 +36,7 @@ from sop_excel.workbook.zip_io.parts import (
     TablePart,
     as_written,
 )
+from sop_excel.workbook.zip_io.uniform import uniform_columns
 from sop_excel.workbook.zip_io.writing import PackageWriter
 from sop_excel.workbook.zip_io.xml_text import (
     COLUMN_LETTERS,
@@ -58,6 +60,7 @@ class ZipIO(PackageWriter):
 
     writes_sheets_in_bulk = True  # a sheet whose tables are all rewritten is written fastest
     SMALL_ROWS = 2_000  # tables up to this many rows are read by the XML reader (see read_values)
+    UNIFORM_ROWS = 20_000  # from this many rows, a table written alike is read by one regex
 
     def __init__(
         self, path: str | Path, layout: LayoutSpec | None = None, *, checked: bool = False
@@ -206,6 +209,12 @@ class ZipIO(PackageWriter):
             return self.read_table(name)
         if self._needs_xml(tbl):
             return self.read_table(name)  # calamine reads errors as empty, and formulas as values
+        if tbl.bounds[3] - tbl.bounds[1] >= self.UNIFORM_ROWS and not any(
+            t.sheet_part == tbl.sheet_part and t is not tbl for t in self._tables.values()
+        ):  # a table alone on its sheet (tables side by side share rows)
+            rows = self._uniform_values(tbl)
+            if rows is not None:
+                return rows
         grid = self._values_grid(tbl.sheet)
         min_col, min_row, max_col, max_row = tbl.bounds
         width = max_col - min_col + 1
@@ -226,6 +235,22 @@ class ZipIO(PackageWriter):
             [None] * width for _ in range(max_row - min_row + 1 - len(rows))
         ]  # calamine ends at the last value
         return rows
+
+    def _uniform_values(self, tbl: TablePart) -> Rows | None:
+        """:meth:`read_values` for a big table whose body rows are all written alike (as
+        sop-excel writes them): read by one regex over its sheet's XML (``zip_io.uniform``),
+        its header row by the XML reader; None when the sheet is in any other form."""
+        c1, r1, c2, _ = tbl.bounds
+        xml = self._sheet_xml(tbl.sheet_part)
+        body = uniform_columns(xml, tbl.bounds, self._stylesheet().date_ids, self._date1904)
+        if body is None:
+            return None
+        head = self._read_range(
+            dataclasses.replace(tbl, ref=f"{COLUMN_LETTERS[c1]}{r1}:{COLUMN_LETTERS[c2]}{r1}")
+        )[0]
+        if [str(v).strip() if v is not None else "" for v in head] != tbl.columns:
+            return None
+        return ColumnRows(head, body)
 
     def frame_reader(self, name: str) -> Callable[[], pd.DataFrame] | None:
         """A call that reads the table's frame from the saved file, for another process to make
