@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sop_excel.errors import WorkbookCorruptError, WorkbookError, WorkbookLockedError
 from sop_excel.files import check_regular
@@ -250,7 +250,8 @@ class ZipIO(PackageWriter):
         )[0]
         if [str(v).strip() if v is not None else "" for v in head] != tbl.columns:
             return None
-        return ColumnRows(head, body)
+        # a Sequence of rows to any reader of Rows; frame_from_rows takes its columns as they are
+        return cast("Rows", ColumnRows(head, body))
 
     def frame_reader(self, name: str) -> Callable[[], pd.DataFrame] | None:
         """A call that reads the table's frame from the saved file, for another process to make
