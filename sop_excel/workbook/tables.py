@@ -277,7 +277,8 @@ def unchanged_head(saved: pd.DataFrame, frame: pd.DataFrame, name: str) -> tuple
             return 0, 0
         if a.dtype == object:  # equal and of one type (1 == 1.0 == True, written differently)
             eq = (a == b) | (pd.isna(a) & pd.isna(b))
-            eq &= np.fromiter(map(type, a), object, n) == np.fromiter(map(type, b), object, n)
+            if not all(pd.api.types.infer_dtype(x, skipna=False) == "string" for x in (a, b)):
+                eq &= np.fromiter(map(type, a), object, n) == np.fromiter(map(type, b), object, n)
         elif a.dtype.kind in "fc":
             eq = (a == b) | (np.isnan(a) & np.isnan(b))
         elif a.dtype.kind in "mM":
