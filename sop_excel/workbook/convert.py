@@ -520,7 +520,22 @@ def _cells(col: pd.Series) -> list[CellValue]:
 _STR_ONLY = {str}
 
 
-class FrameRows(Sequence[list[CellValue]]):
+class _MadeRows(Sequence[list[CellValue]]):
+    """Rows made one at a time by :meth:`_row` (``0 <= i < len(self)``): sequence indexing,
+    negative indexes and slices included."""
+
+    def _row(self, i: int) -> list[CellValue]:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> list[CellValue]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Rows: ...
+    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
+        return _pick(i, len(self), self._row)
+
+
+class FrameRows(_MadeRows):
     """The rows of :func:`rows_from_frame`, made a chunk at a time as they are read.
 
     For the workbook builder, which reads each table's rows once, in order: a 10,000-item
@@ -566,13 +581,6 @@ class FrameRows(Sequence[list[CellValue]]):
         """The rows after the header, as a sequence that can also give columns."""
         return FrameBody(self)
 
-    @overload
-    def __getitem__(self, i: int) -> list[CellValue]: ...
-    @overload
-    def __getitem__(self, i: slice) -> Rows: ...
-    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
-        return _pick(i, len(self), self._row)
-
     def _row(self, i: int) -> list[CellValue]:
         if i == 0:
             return self.header
@@ -599,7 +607,7 @@ def _pick(i: int | slice, n: int, row: Callable[[int], list[CellValue]]) -> list
     return row(i)
 
 
-class ColumnRows(Sequence[list[CellValue]]):
+class ColumnRows(_MadeRows):
     """A table's cells as a reader that works by column gives them: the header row and the
     body a column at a time (each list as long as the body). Indexing makes a row;
     :func:`frame_from_rows` takes the columns as they are."""
@@ -610,18 +618,11 @@ class ColumnRows(Sequence[list[CellValue]]):
     def __len__(self) -> int:
         return 1 + (len(self.columns[0]) if self.columns else 0)
 
-    @overload
-    def __getitem__(self, i: int) -> list[CellValue]: ...
-    @overload
-    def __getitem__(self, i: slice) -> Rows: ...
-    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
-        return _pick(i, len(self), self._row)
-
     def _row(self, i: int) -> list[CellValue]:
         return list(self.header) if i == 0 else [c[i - 1] for c in self.columns]
 
 
-class FrameBody(Sequence[list[CellValue]]):
+class FrameBody(_MadeRows):
     """``rows[1:]`` of a :class:`FrameRows` without making the rows: indexing gives a row,
     :meth:`columns` a stretch of the body a column at a time."""
 
@@ -631,12 +632,8 @@ class FrameBody(Sequence[list[CellValue]]):
     def __len__(self) -> int:
         return len(self.rows) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> list[CellValue]: ...
-    @overload
-    def __getitem__(self, i: slice) -> Rows: ...
-    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
-        return _pick(i, len(self), lambda j: self.rows[j + 1])
+    def _row(self, j: int) -> list[CellValue]:
+        return self.rows[j + 1]
 
     def columns(self, a: int, b: int) -> list[list[CellValue]]:
         return self.rows.columns(a, b)
