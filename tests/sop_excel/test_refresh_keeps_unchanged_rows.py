@@ -273,3 +273,29 @@ def test_a_workbook_saved_by_openpyxl_is_read_by_calamine(book_copy, monkeypatch
     openpyxl.load_workbook(book_copy).save(book_copy)  # shared strings
     used = _frames_both_ways(book_copy, monkeypatch, list(KEPT))
     assert used == {t: False for t in KEPT}
+
+
+def test_uniform_columns_reads_numbers_dates_and_text_and_refuses_what_it_cannot_read():
+    from sop_excel.workbook.zip_io.uniform import uniform_columns
+
+    def row(r: int, day: bytes, item: bytes, qty: bytes) -> bytes:
+        return (
+            b'<row r="%d"><c r="A%d" s="4"><v>%s</v></c><c r="B%d" s="3" t="inlineStr">'
+            b'<is><t>%s</t></is></c><c r="C%d" s="5"><v>%s</v></c></row>'
+        ) % (r, r, day, r, item, r, qty)
+
+    def read(*rows: bytes, date1904: bool = False):  # noqa: ANN202
+        xml = b'<sheetData><row r="3"></row>' + b"".join(rows) + b"</sheetData>"
+        return uniform_columns(xml, (1, 3, 3, 3 + len(rows)), {4}, date1904)
+
+    import datetime as dt
+
+    got = read(row(4, b"46296", b"A-1", b"1.5"), row(5, b"46297", b"B", b"2"))
+    assert got == [[dt.date(2026, 10, 1), dt.date(2026, 10, 2)], ["A-1", "B"], [1.5, 2.0]]
+    assert read(row(4, b"0", b"A", b"1"), date1904=True)[0] == [dt.date(1904, 1, 1)]
+    assert read(row(4, b"46296", b"A", b"1"), row(5, b"99999999999", b"B", b"2")) is None
+    assert read(row(4, b"46296", b"A", b"1"), row(5, b"2958466", b"B", b"2")) is None  # > 9999
+    assert read(row(4, b"59", b"A", b"1")) is None  # before Excel's 1900 leap day
+    assert read(row(4, b"46296", b"A", b"1"), row(6, b"46296", b"B", b"2")) is None  # a gap
+    assert read(row(4, b"46296", b"A", b"x1")) is None  # not a number
+    assert read(row(4, b"46296", b"A &amp; B", b"1")) is None  # an entity

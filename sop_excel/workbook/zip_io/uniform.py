@@ -26,7 +26,7 @@ _CELL = re.compile(
     rb"(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)</c>"
 )
 _NUMBER = rb"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
-_WHOLE = rb"(\d+)"
+_WHOLE = rb"(\d{1,7})"  # a date serial: 2,958,465 is 9999-12-31
 _TEXT = rb"([^<&]+)"  # no entity to undo, not empty
 _EPOCH_1900 = np.datetime64("1899-12-30", "D")  # serial 61 on: 1900-03-01 on
 _EPOCH_1904 = np.datetime64("1904-01-01", "D")
@@ -92,10 +92,14 @@ def uniform_columns(
                 return None
             continue
         values = np.array(raw, dtype=bytes)
+        try:  # the regex let through only what these read
+            numbers = values.astype(np.float64 if kind == "number" else np.int64)
+        except (ValueError, OverflowError):
+            return None
         if kind == "number":
-            columns.append(values.astype(np.float64).tolist())
+            columns.append(numbers.tolist())
             continue
-        serial = values.astype(np.int64)
+        serial = numbers
         if (not date1904 and serial.min() < 61) or serial.max() > 2_958_465:
             return None  # before 1900-03-01 (Excel's 1900 leap day), or after 9999
         days = (_EPOCH_1904 if date1904 else _EPOCH_1900) + serial.astype("timedelta64[D]")
