@@ -231,7 +231,7 @@ def refresh_actuals(
     )  # rows of the file that replaced earlier figures
     first = monthly.keep_from(settings.as_of)  # older days are History's, not the sheet's
     merged, early = monthly.actuals_window(merged, first)
-    write_frame(book, T.ACTUALS, merged)
+    write_frame(book, T.ACTUALS, merged, saved=current)  # the rows unchanged kept as they are
     if callable(supply):
         supply = supply()
     production, supply_line, early_made = None, None, None
@@ -252,7 +252,7 @@ def refresh_actuals(
         production = production[(production["produced"] != 0) | (production["receipts"] != 0)]
         # the Production sheet keeps the days the Actuals sheet keeps (the month before the as-of month on)
         production, early_made = monthly.actuals_window(production.reset_index(drop=True), first)
-        write_frame(book, T.PRODUCTION, production)
+        write_frame(book, T.PRODUCTION, production, saved=before)
         supply_line = (
             f"Loaded {len(supply)} rows of production and receipts from "
             f"{supply_source or 'its supply columns'} ({replaced_supply} replaced earlier figures)."

@@ -113,11 +113,14 @@ def frame_from_rows(
             f"found {found}. Rename the header back or restore the column."
         )
     width = len(rows[0])
-    body = rows[1:]
-    if set(map(len, body)) - {width}:
-        body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in body]
-    # a column at a time (zip(*body) over 310,000 rows takes ten times as long)
-    columns = [list(map(itemgetter(j), body)) for j in range(width)]
+    if isinstance(rows, ColumnRows) and len(rows.columns) == width:  # read by column already
+        columns, n_body = [list(c) for c in rows.columns], len(rows) - 1
+    else:
+        body = rows[1:]
+        if set(map(len, body)) - {width}:
+            body = [r if len(r) == width else (list(r) + [None] * width)[:width] for r in body]
+        # a column at a time (zip(*body) over 310,000 rows takes ten times as long)
+        columns, n_body = [list(map(itemgetter(j), body)) for j in range(width)], len(body)
     # formulas a planner typed (in columns whose cells are values): kept by position, read by value
     typed_cols = {
         index[c.field]: c.field for c in table.columns if not c.formula and c.field in index
@@ -132,8 +135,8 @@ def frame_from_rows(
         if Formula in k:
             columns[j] = [_unwrap(v) for v in columns[j]]
             kinds[j] = set(map(type, columns[j]))
-    excel_rows = np.arange(len(body)) + header_row + 1
-    keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], len(body))
+    excel_rows = np.arange(n_body) + header_row + 1
+    keep = _non_blank_rows(columns, [index[k] for k in table.key if k in index], n_body)
     if keep is not None:
         columns = [[c[j] for j in keep] for c in columns]
         kinds = [set(map(type, c)) for c in columns]
@@ -517,7 +520,22 @@ def _cells(col: pd.Series) -> list[CellValue]:
 _STR_ONLY = {str}
 
 
-class FrameRows(Sequence[list[CellValue]]):
+class _MadeRows(Sequence[list[CellValue]]):
+    """Rows made one at a time by :meth:`_row` (``0 <= i < len(self)``): sequence indexing,
+    negative indexes and slices included."""
+
+    def _row(self, i: int) -> list[CellValue]:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> list[CellValue]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Rows: ...
+    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
+        return _pick(i, len(self), self._row)
+
+
+class FrameRows(_MadeRows):
     """The rows of :func:`rows_from_frame`, made a chunk at a time as they are read.
 
     For the workbook builder, which reads each table's rows once, in order: a 10,000-item
@@ -543,6 +561,10 @@ class FrameRows(Sequence[list[CellValue]]):
         )
         self.header = rows_from_frame(frame.iloc[:0], table, formulas, headers)[0]
         self._start, self._chunk = -1, []  # type: tuple[int, Rows]
+        # the first ``unchanged`` body rows are, value for value, the table's rows of the saved
+        # file from its sheet row ``unchanged_from`` on: a writer may keep those rows' XML as
+        # the file has it when it can vouch for its form (``zip_io.sheet``); 0: no such claim
+        self.unchanged, self.unchanged_from = 0, 0
 
     def __len__(self) -> int:
         return len(self.frame) + 1
@@ -558,13 +580,6 @@ class FrameRows(Sequence[list[CellValue]]):
     def body(self) -> FrameBody:
         """The rows after the header, as a sequence that can also give columns."""
         return FrameBody(self)
-
-    @overload
-    def __getitem__(self, i: int) -> list[CellValue]: ...
-    @overload
-    def __getitem__(self, i: slice) -> Rows: ...
-    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
-        return _pick(i, len(self), self._row)
 
     def _row(self, i: int) -> list[CellValue]:
         if i == 0:
@@ -592,7 +607,22 @@ def _pick(i: int | slice, n: int, row: Callable[[int], list[CellValue]]) -> list
     return row(i)
 
 
-class FrameBody(Sequence[list[CellValue]]):
+class ColumnRows(_MadeRows):
+    """A table's cells as a reader that works by column gives them: the header row and the
+    body a column at a time (each list as long as the body). Indexing makes a row;
+    :func:`frame_from_rows` takes the columns as they are."""
+
+    def __init__(self, header: list[CellValue], columns: list[list[CellValue]]) -> None:
+        self.header, self.columns = header, columns
+
+    def __len__(self) -> int:
+        return 1 + (len(self.columns[0]) if self.columns else 0)
+
+    def _row(self, i: int) -> list[CellValue]:
+        return list(self.header) if i == 0 else [c[i - 1] for c in self.columns]
+
+
+class FrameBody(_MadeRows):
     """``rows[1:]`` of a :class:`FrameRows` without making the rows: indexing gives a row,
     :meth:`columns` a stretch of the body a column at a time."""
 
@@ -602,12 +632,8 @@ class FrameBody(Sequence[list[CellValue]]):
     def __len__(self) -> int:
         return len(self.rows) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> list[CellValue]: ...
-    @overload
-    def __getitem__(self, i: slice) -> Rows: ...
-    def __getitem__(self, i: int | slice) -> list[CellValue] | Rows:
-        return _pick(i, len(self), lambda j: self.rows[j + 1])
+    def _row(self, j: int) -> list[CellValue]:
+        return self.rows[j + 1]
 
     def columns(self, a: int, b: int) -> list[list[CellValue]]:
         return self.rows.columns(a, b)

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from openpyxl.formula.tokenizer import Tokenizer
 from openpyxl.formula.translate import Translator
@@ -35,6 +36,7 @@ __all__ = [
     "read_frame",
     "rows_for",
     "typed_formulas",
+    "unchanged_head",
     "write_frame",
 ]
 
@@ -234,13 +236,61 @@ def frame_rows(name: str, frame: pd.DataFrame, headers: list[str] | None = None)
     return FrameRows(frame, load_layout().table(name), table_formulas(name), headers=headers)
 
 
-def write_frame(book: WorkbookIO, name: str, frame: pd.DataFrame) -> None:
+def write_frame(
+    book: WorkbookIO, name: str, frame: pd.DataFrame, saved: pd.DataFrame | None = None
+) -> None:
     """Replace a table's contents with ``frame`` (in layout order); the formulas a planner
-    typed into it (as read by :func:`read_frame`) are written back as formulas."""
+    typed into it (as read by :func:`read_frame`) are written back as formulas.
+
+    ``saved``: the table as :func:`read_frame` gave it from the saved file (read by this
+    command); the leading rows ``frame`` has unchanged from it are told to the side, which
+    may keep them as the file has them instead of writing them again (the daily refresh's
+    Actuals: the month to date unchanged, one new day).
+    """
     found = _TYPED.get(book, {}).get(name) if _weak(book) else None
     if found:
         frame = _with_typed_formulas(frame, name, found)
-    book.write_table(name, frame_rows(name, frame))  # rows made as the side writes them
+    rows = frame_rows(name, frame)  # rows made as the side writes them
+    if saved is not None and not found:
+        rows.unchanged, rows.unchanged_from = unchanged_head(saved, rows.frame, name)
+    book.write_table(name, rows)
+
+
+def unchanged_head(saved: pd.DataFrame, frame: pd.DataFrame, name: str) -> tuple[int, int]:
+    """``(n, row)``: the first ``n`` rows of ``frame`` are those of ``saved`` (a table as
+    :func:`read_frame` read it from the file), value for value and type for type in every
+    field of the table, and they came from the sheet's rows ``row`` .. ``row + n - 1``, one
+    after the other (a blank row in between, which the reading dropped, ends the run)."""
+    fields = load_layout().table(name).fields
+    rows = saved.attrs.get("excel_rows")
+    n = min(len(saved), len(frame))
+    if not n or rows is None or len(rows) != len(saved):
+        return 0, 0
+    if any(f not in saved.columns or f not in frame.columns for f in fields):
+        return 0, 0
+    same = np.ones(n, dtype=bool)
+    for f in fields:
+        a, b = saved[f].to_numpy()[:n], frame[f].to_numpy()[:n]
+        if a.dtype.kind == b.dtype.kind == "M":  # a date read as ns, a source's as us
+            a, b = a.astype("datetime64[ns]"), b.astype("datetime64[ns]")
+        if a.dtype != b.dtype:
+            return 0, 0
+        if a.dtype == object:  # equal and of one type (1 == 1.0 == True, written differently)
+            eq = (a == b) | (pd.isna(a) & pd.isna(b))
+            if not all(pd.api.types.infer_dtype(x, skipna=False) == "string" for x in (a, b)):
+                eq &= np.fromiter(map(type, a), object, n) == np.fromiter(map(type, b), object, n)
+        elif a.dtype.kind in "fc":
+            eq = (a == b) | (np.isnan(a) & np.isnan(b))
+        elif a.dtype.kind in "mM":
+            eq = (a == b) | (np.isnat(a) & np.isnat(b))
+        else:
+            eq = a == b
+        same &= np.asarray(eq, dtype=bool)
+    k = n if same.all() else int(np.argmin(same))
+    excel = np.asarray(rows[:k], dtype=np.int64)
+    if k and not (np.diff(excel) == 1).all():
+        k = int(np.argmin(np.diff(excel) == 1)) + 1  # up to the first gap
+    return (k, int(rows[0])) if k else (0, 0)
 
 
 def _weak(book: object) -> bool:

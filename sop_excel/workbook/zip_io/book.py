@@ -213,7 +213,12 @@ class ZipIO(PackageWriter):
             return self.read_table(name)
         if self._needs_xml(tbl):
             return self.read_table(name)  # calamine reads errors as empty, and formulas as values
-        plain = self._plain_rows(tbl)
+        # formula columns (the Forecast's, the scenario plan's) are never plain: not tried
+        plain = (
+            None
+            if any(c.formula for c in self.layout.table(tbl.name).columns)
+            else self._plain_rows(tbl)
+        )
         if plain is not None:  # as sop-excel wrote it: read in bulk, faster than calamine
             return plain
         grid = self._values_grid(tbl.sheet)

@@ -44,6 +44,8 @@ class TableEdit:
     body: Rows | FrameBody  # a frame's rows stay a frame: made a chunk (or a column) at a time
     old: tuple[int, int, int, int]
     header_changed: bool
+    # the first body rows the saved sheet holds as they are (FrameRows.unchanged)
+    unchanged: int = 0
 
     @property
     def new_last_row(self) -> int:

@@ -22,7 +22,9 @@ import datetime as dt
 import gc
 import re
 from collections.abc import Iterator, Sequence
+from typing import cast
 
+from sop_excel.workbook.convert import ColumnRows
 from sop_excel.workbook.io import CellValue, Rows
 from sop_excel.workbook.zip_io.cells import ROW_START
 from sop_excel.workbook.zip_io.xml_text import COLUMN_LETTERS, unescape
@@ -30,8 +32,11 @@ from sop_excel.workbook.zip_io.xml_text import COLUMN_LETTERS, unescape
 __all__ = ["gc_paused", "plain_rows", "plain_span"]
 
 _SLICE = 1 << 24  # XML matched a slice at a time (16 MB): the matches of one slice in memory
+_FIRST = 1 << 18  # the first slice small: a table not in the plain form (formulas in every row,
+# as the Forecast's) is told in milliseconds, not after matching 16 MB for nothing
 _DAY0_1900 = dt.datetime(1899, 12, 30)
 _DAY0_1904 = dt.datetime(1904, 1, 1)
+_LAST_DAY = 2_958_465  # 9999-12-31 (1900 system): a larger serial is no date Excel shows
 
 
 @contextlib.contextmanager
@@ -61,7 +66,10 @@ def _others(min_col: int, max_col: int) -> tuple[bytes, bytes]:
     """Cells of columns before the table's, and after it (another table beside), each in the
     row's own row number (group 1)."""
     mine = [COLUMN_LETTERS[c] for c in range(min_col, max_col + 1)]
-    other = rb"\1\"[^>]*?(?:/>|>.*?</c>))*"
+    # a cell's content never runs past its own </c>, and a cell once matched is not matched
+    # again another way (possessive): a row that does not match fails at once, in time linear
+    # in its length (``.*?`` here backtracked through every split of a row's other cells)
+    other = rb"\1\"[^>]*+>(?:(?<=/>)|(?:[^<]++|<(?!/c>))*+</c>))*+"
     before = (
         rb'(?:<c r="(?:'
         + b"|".join(COLUMN_LETTERS[c].encode() for c in range(1, min_col))
@@ -90,7 +98,7 @@ def _dates(raw: Sequence[bytes], day0: dt.datetime) -> list[CellValue] | None:
     """Whole days (None: a time of day, or a day of 1900's leap-year quirk: the other readers')."""
     days = {}
     for n in set(raw):
-        if not n.isdigit() or int(n) < 61:
+        if not n.isdigit() or not 61 <= int(n) <= _LAST_DAY:
             return None
         days[n] = day0 + dt.timedelta(days=int(n))
     return list(map(days.__getitem__, raw))
@@ -233,13 +241,14 @@ def plain_rows(
     head = flexible.fullmatch(xml, lo, start)
     if head is None or int(head.group(1)) != min_row:
         return None
-    columns: list[list[CellValue]] = []
+    header: list[CellValue] = []
     for j in range(width):
         s, n, t = head.groups(b"")[1 + 3 * j : 4 + 3 * j]
         col = _column([s], [n], [t], date_ids, day0)
         if col is None:
             return None
-        columns.append(col)
+        header.extend(col)
+    columns: list[list[CellValue]] = [[] for _ in range(width)]
     first = flexible.match(xml, start, hi) if start < hi else None
     rigid = (
         _rigid(first.groups(b""), min_col, max_col, date_ids, other_ids)
@@ -248,7 +257,7 @@ def plain_rows(
     )
     expect = min_row + 1
     while start < hi:
-        end = min(start + _SLICE, hi)
+        end = min(start + (_FIRST if expect == min_row + 1 else _SLICE), hi)
         if end < hi:  # a slice ends where a row starts
             m = ROW_START.search(xml, end, hi)
             end = m.start() if m else hi
@@ -284,4 +293,5 @@ def plain_rows(
         start = end
     if expect != max_row + 1:
         return None
-    return list(map(list, zip(*columns, strict=True)))
+    # by column: frame_from_rows takes the columns as they are; indexing makes a row
+    return cast("Rows", ColumnRows(header, columns))

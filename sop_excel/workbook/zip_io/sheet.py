@@ -95,8 +95,16 @@ def rewrite_sheet(
     )  # the old rows: xml[start:end] (not copied: it may be 100s of MB)
     lo_row = min(r[2] for r in regions)
     hi_row = max(r[3] for r in regions)
-    plan = bulk_plan(xml, start, end, regions, lo_row, hi_row) if WHOLESALE else None
-    if plan is None:  # the old rows one by one
+    kept = unchanged_rows(xml, start, end, edits[0], writers[0]) if len(edits) == 1 else None
+    plan = bulk_plan(xml, start, end, regions, lo_row, hi_row) if WHOLESALE and not kept else None
+    if kept is not None:  # the unchanged rows as the file has them, the others made anew
+        p0, q = kept
+        w = writers[0]
+        out.write(b"".join([rm.group(0) for rm in _ROW.finditer(xml, start, p0)]))
+        out.write(memoryview(xml)[p0:q])
+        if w.r1 + 1 + edits[0].unchanged <= w.last:
+            _rows_in_bulk(w.r1 + 1 + edits[0].unchanged, w.last, writers, {}, out.write)
+    elif plan is None:  # the old rows one by one
         wanted = sorted({r for w in writers for r in w.row_numbers()})
         _rows_one_by_one(xml, start, end, wanted, fresh, regions, lo_row, hi_row, out.write)
     else:  # the rows around the tables as they are; the tables' rows made anew, in bulk
@@ -154,6 +162,96 @@ def _rows_one_by_one(
             write(b"".join(buf))
             buf.clear()
     write(b"".join(buf))
+
+
+# -- keeping the rows that did not change ------------------------------------------------------
+KEEP_UNCHANGED = True
+"""Whether :func:`rewrite_sheet` may keep a table's unchanged leading rows as the file has them
+(:func:`unchanged_rows`); False: every row made anew (tests compare both)."""
+
+# what varies between the rows of one table as this side writes them: the row's number, each
+# cell's address, a number's text, a string's text
+_ROW_TOKEN = re.compile(rb'<row r="\d+">| r="([A-Z]{1,3})\d+"|<v>[^<]*</v>|<t>[^<]*</t>')
+
+
+def _row_pattern(row: bytes) -> re.Pattern[bytes] | None:
+    """A regex for a table row of the form ``row`` (one row as this save writes it): the same
+    cells, styles and types, any number and any text of no leading or trailing space, each
+    cell's address in the row's number (group 1). None for a row this cannot describe (a
+    formula, a text kept with its spaces)."""
+    if b"<f" in row or b"<t " in row or not row.startswith(b"<row "):
+        return None
+    out, i = [], 0
+    for m in _ROW_TOKEN.finditer(row):
+        out.append(re.escape(row[i : m.start()]))
+        tok = m.group(0)
+        if tok.startswith(b"<row"):
+            out.append(rb'<row r="(\d+)">')
+        elif m.group(1):
+            out.append(b' r="' + m.group(1) + rb'\1"')
+        elif tok.startswith(b"<v>"):
+            out.append(rb"<v>[^<]+</v>")
+        else:
+            out.append(rb"<t>[^<\s](?:[^<]*[^<\s])?</t>")
+        i = m.end()
+    out.append(re.escape(row[i:]))
+    return re.compile(b"".join(out))
+
+
+def unchanged_rows(
+    xml: bytes, start: int, end: int, e: TableEdit, w: TableRows
+) -> tuple[int, int] | None:
+    """Where the table's first ``e.unchanged`` body rows are in ``xml[start:end]`` (the old
+    rows), when they can be kept as they are: ``(p, q)``, else None (every row made anew).
+
+    The caller vouches that those rows hold, value for value, what this save writes there
+    (:attr:`FrameRows.unchanged`); kept here only when the file also holds them in the form
+    this save writes them: rows numbered one after the other from the table's first body row,
+    each nothing but the table's cells with the styles and types of the first row as made now
+    (so a sheet saved by Excel, LibreOffice or openpyxl, with shared strings, spans or other
+    styles, is written anew), and the sheet holds nothing below them but the table's other old
+    rows (which this save replaces) -- what :func:`bulk_plan` would drop, the same way.
+    """
+    n = e.unchanged
+    c1, r1, c2, r2 = e.old
+    if (
+        not KEEP_UNCHANGED
+        or n <= 0
+        or e.header_changed
+        or w.per_row
+        or n > min(len(e.body), r2 - r1)
+        or e.new_last_col != c2
+    ):
+        return None
+    p = xml.find(b'<row r="%d">' % (r1 + 1), start, end)
+    if p < 0 or any(int(x) > r1 for x in ROW_START.findall(xml, start, p)):
+        return None
+    first: list[bytes] = []
+    _rows_in_bulk(r1 + 1, r1 + 1, [w], {}, first.append)
+    pattern = _row_pattern(first[0]) if len(first) == 1 else None
+    if pattern is None:
+        return None
+    q = xml.find(b'<row r="%d"' % (r1 + n + 1), p, end)
+    q = end if q < 0 else q
+    at, r = p, r1 + 1
+    for m in pattern.finditer(xml, p, q):  # one after the other, nothing in between
+        if m.start() != at or m.group(1) != b"%d" % r:
+            return None  # a row in another form, a gap, or rows out of order
+        at, r = m.end(), r + 1
+    if at != q or r != r1 + n + 1:
+        return None
+    # below them, only the table's other old rows (numbered up to its last, its cells only)
+    rest = [int(x) for x in ROW_START.findall(xml, q, end)]
+    if rest:
+        plain = len(re.findall(rb'<row r="\d+">', xml[q:end]))  # no attributes to keep
+        if xml.count(b"<row", q, end) != len(rest) or plain != len(rest) or b'ref="' in xml[q:end]:
+            return None
+        if any(map(int.__ge__, rest, rest[1:])) or rest[0] <= r1 + n or rest[-1] > r2:
+            return None
+        inside = re.compile(rb'<c r="' + _letters_pattern(set(range(c1, c2 + 1))))
+        if len(inside.findall(xml, q, end)) != xml.count(b"<c ", q, end):
+            return None
+    return p, q
 
 
 # -- the rows of a sheet's tables in bulk -------------------------------------------------------

@@ -69,8 +69,13 @@ class PackageWriter(PackageReader):
             body = (rows.body() if isinstance(rows, FrameRows) else rows[1:]) or [
                 [None] * len(header)
             ]
+            kept = (  # rows the caller says the saved table holds as they are, from its first
+                rows.unchanged
+                if isinstance(rows, FrameRows) and rows.unchanged_from == tbl.bounds[1] + 1
+                else 0
+            )
             by_sheet.setdefault(tbl.sheet_part, []).append(
-                TableEdit(tbl, header, body, tbl.bounds, header != tbl.columns)
+                TableEdit(tbl, header, body, tbl.bounds, header != tbl.columns, kept)
             )
         for part, edits in by_sheet.items():
             for e in edits:

@@ -166,7 +166,7 @@ def test_plain_cells_empty_cells_and_a_table_beside():
     rows = _read(
         b'<row r="6"><c r="B6" s="2"><v>3</v></c><c r="D6" s="1" t="inlineStr"><is><t>beside</t></is></c></row>'
     )
-    assert rows == [["Item", "Qty"], ["X", 1.5], ["Y&Z", None], [None, 3.0]]
+    assert list(rows) == [["Item", "Qty"], ["X", 1.5], ["Y&Z", None], [None, 3.0]]
     days = _read(
         b'<row r="6"><c r="A6" s="1" t="inlineStr"><is><t>W</t></is></c><c r="B6" s="2"><v>46204</v></c></row>',
         frozenset({2}),
@@ -183,3 +183,58 @@ def test_plain_cells_empty_cells_and_a_table_beside():
         and got[1][1] == dt.datetime(2026, 6, 30)
         and got[3][1] == dt.datetime(2026, 7, 1)
     )
+
+
+@pytest.mark.parametrize(
+    ("serial", "why"),
+    [
+        (b"99999999999", "past any date"),
+        (b"2958466", "after 9999-12-31"),
+        (b"59", "before 1900-03-01"),
+    ],
+)
+def test_a_date_serial_no_date_can_hold_is_left_to_the_other_readers(serial, why):
+    row6 = (
+        b'<row r="6"><c r="A6" s="1" t="inlineStr"><is><t>W</t></is></c>'
+        b'<c r="B6" s="2"><v>' + serial + b"</v></c></row>"
+    )
+    whole = SHEET.replace(b"<v>1.5</v>", b"<v>46203</v>").replace(
+        b'<c r="B5" s="2"/>', b'<c r="B5" s="2"><v>46203</v></c>'
+    )
+    xml = whole.replace(b"ROW6", row6)
+    lo, hi = plain_span(xml, 3, 6)
+    assert plain_rows(xml, lo, hi, (1, 3, 2, 6), {2}, set(), False) is None, why  # no traceback
+
+
+def test_a_row_not_matched_beside_another_table_fails_at_once():
+    """A row of a table beside another table (many cells before it) with one cell in another
+    form: no match, found in linear time (the cells before it once backtracked through every
+    way to split them, minutes for one 27-column row)."""
+    import signal
+
+    def row(r: int, last: bytes) -> bytes:
+        before = b"".join(
+            b'<c r="%s%d" s="1" t="inlineStr"><is><t>x</t></is></c>' % (c.encode(), r)
+            for c in "ABCDEFGHIJKLMN"
+        )
+        mine = b"".join(b'<c r="%s%d" s="2"><v>1</v></c>' % (c.encode(), r) for c in "OPQRSTUVWXY")
+        return b'<row r="%d">' % r + before + mine + last % r + b"</row>"
+
+    head = (
+        b'<row r="3">'
+        + b"".join(
+            b'<c r="%s3" t="inlineStr"><is><t>%s</t></is></c>' % (c.encode(), c.encode())
+            for c in "OPQRSTUVWXYZ"
+        )
+        + b"</row>"
+    )
+    rows = [row(r, b'<c r="Z%d" s="2"><v>2</v></c>') for r in range(4, 40)]
+    rows.append(row(40, b'<c r="Z%d"><f>1+1</f><v>2</v></c>'))  # a formula: not plain
+    xml = b"<worksheet><sheetData>" + head + b"".join(rows) + b"</sheetData></worksheet>"
+    lo, hi = plain_span(xml, 3, 40)
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the row took more than 10 s"))
+    signal.alarm(10)
+    try:
+        assert plain_rows(xml, lo, hi, (15, 3, 26, 40), set(), set(), False) is None
+    finally:
+        signal.alarm(0)
