@@ -74,6 +74,30 @@ def demo_book(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def small_book(tmp_path_factory):
+    """The demo built for the small company (``tests.sop_excel.monthly_cycle.small_demo``: 4
+    items a family, the demo's named items among them, the demo's 9 past cycles so its locks are
+    v1-v10 as in the demo; a third of the demo's size), once per test run, shared by the xdist workers, for tests about behaviour and not about the demo's
+    size or content; tests copy it (``small_copy``) before changing it."""
+    from tests.sop_excel.monthly_cycle import small_demo
+
+    def build(folder: Path) -> None:
+        small_demo(folder / "plan.xlsx", past_cycles=9)
+
+    return shared_build(tmp_path_factory, "small-demo", build) / "plan.xlsx"
+
+
+@pytest.fixture
+def small_copy(small_book, tmp_path):
+    """A copy of ``small_book`` (and its sample actuals file) to change."""
+    dst = tmp_path / "plan.xlsx"
+    shutil.copyfile(small_book, dst)
+    for csv in small_book.parent.glob("*.csv"):
+        shutil.copyfile(csv, tmp_path / csv.name)
+    return dst
+
+
+@pytest.fixture(scope="session")
 def demo_openpyxl(demo_book):
     """The demo workbook loaded once per worker by openpyxl (a full load takes seconds), for
     tests that only look at it (formats, validation, sheet states); tests must not change it."""

@@ -20,6 +20,7 @@ from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame
 from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.conftest import cell, sheet
+from tests.sop_excel.zip_cells import set_cells
 
 LAYOUT = load_layout()
 
@@ -126,13 +127,14 @@ def test_every_derived_table_equals_a_python_recomputation(demo_book):
 
 
 @pytest.fixture(scope="module")
-def refreshed(demo_book, tmp_path_factory):
-    """A copy of the demo a planner edited in Excel (saved by openpyxl: a scenario driver's
+def refreshed(small_book, tmp_path_factory):
+    """A copy of the demo (the small company's: what refresh-forecast keeps does not depend on
+    the demo's size) a planner edited in Excel (saved by openpyxl: a scenario driver's
     value and comment, an override with its reason code and comment), then refresh-forecast.
     Shared by the tests that only read the result: the edits, the Scenarios table before the
     refresh, and the overridden row's item and month."""
     path = tmp_path_factory.mktemp("refreshed") / "plan.xlsx"
-    path.write_bytes(demo_book.read_bytes())
+    path.write_bytes(small_book.read_bytes())
     wb = openpyxl.load_workbook(path)
     _edit_scenario(wb, 0.25)
     ws = wb["Forecast"]
@@ -169,7 +171,8 @@ def _edit_scenario(wb, value):
     return ws[cell("tblDrivers", "scenario", 1)].value, ws[cell("tblDrivers", "family", 1)].value
 
 
-def test_refresh_actuals_changes_execution_and_keeps_planner_edits(book_copy, capsys):
+def test_refresh_actuals_changes_execution_and_keeps_planner_edits(small_copy, capsys):
+    book_copy = small_copy  # behaviour, not the demo's size: the small company's demo
     wb = openpyxl.load_workbook(book_copy)  # the planner's edits, saved once
     scen, fam = _edit_scenario(wb, 0.33)
     wb["Forecast"][cell("tblForecast", "override", 1)] = 999  # an override
@@ -242,10 +245,11 @@ def test_refresh_forecast_keeps_overrides_comments_and_scenarios(refreshed):
     pd.testing.assert_frame_equal(sheet(book_copy, "Scenarios", "tblDrivers"), scen_before)
 
 
-def test_a_workbook_built_before_a_header_was_renamed_is_read_and_checked(demo_book, tmp_path):
+def test_a_workbook_built_before_a_header_was_renamed_is_read_and_checked(small_book, tmp_path):
     """Accuracy's 'FVA final vs stat' and 'FVA final vs naive' were 'FVA consensus vs ...': a
     workbook built then is read by the commands and passes check; the next write of the table
-    gives it today's header."""
+    gives it today's header (on the small company's demo: the same sheets and headers)."""
+    demo_book = small_book
     old = tmp_path / "old.xlsx"
     with zipfile.ZipFile(demo_book) as src, zipfile.ZipFile(old, "w") as dst:
         for info in src.infolist():
@@ -254,8 +258,8 @@ def test_a_workbook_built_before_a_header_was_renamed_is_read_and_checked(demo_b
                 data = data.replace(b"FVA final vs", b"FVA consensus vs")
             dst.writestr(info, data)
 
-    def headers(name: str) -> list[str]:
-        return [str(h) for h in OpenpyxlIO(old).read_table(name)[0]]
+    def headers(name: str) -> list[str]:  # the zip side reads what openpyxl reads (test_zip_io)
+        return [str(h) for h in ZipIO(old).read_table(name)[0]]
 
     assert "FVA consensus vs stat" in headers(T.FVA)
     assert "FVA consensus vs naive" in headers(T.MONTH_ACCURACY)
@@ -285,9 +289,7 @@ def test_bad_actuals_give_a_clear_message_and_leave_the_workbook(book_copy, tmp_
 
 
 def test_bad_settings_value_names_the_cell(book_copy, capsys):
-    wb = openpyxl.load_workbook(book_copy)
-    wb["Settings"]["B5"] = "eighteen"  # Horizon (second setting row)
-    wb.save(book_copy)
+    set_cells(book_copy, "Settings", {"B5": "eighteen"})  # Horizon (second setting row)
     assert main(["refresh-forecast", str(book_copy)]) == 1
     err = capsys.readouterr().err
     assert "Sheet 'Settings', cell B5 (Horizon (months))" in err and "'eighteen'" in err
@@ -297,22 +299,29 @@ def test_bad_settings_value_names_the_cell(book_copy, capsys):
 def test_settings_problems_are_in_plain_words(book_copy, capsys):
     """pydantic's wording ("Input should be less than or equal to 36", "Value error, ...") and a
     dict of every setting as the value of a rule across settings are not shown to planners."""
-    wb = openpyxl.load_workbook(book_copy)
-    rows = {c.value: c.row for c in wb["Settings"]["A"] if c.value}
-    wb["Settings"][f"B{rows['Horizon (months)']}"] = 99
-    wb["Settings"][f"B{rows['Correct outliers']}"] = "maybe"
-    wb["Settings"][f"B{rows['Drift watch %']}"] = 0.5
-    wb["Settings"][f"B{rows['Drift act %']}"] = 0.2
-    wb.save(book_copy)
+    wb = openpyxl.load_workbook(book_copy, read_only=True)
+    rows = {r[0].value: r[0].row for r in wb["Settings"].iter_rows(max_col=1) if r[0].value}
+    wb.close()
+    set_cells(
+        book_copy,
+        "Settings",
+        {
+            f"B{rows['Horizon (months)']}": 99,
+            f"B{rows['Correct outliers']}": "maybe",
+            f"B{rows['Drift watch %']}": 0.5,
+            f"B{rows['Drift act %']}": 0.2,
+        },
+    )
     assert main(["refresh-forecast", str(book_copy)]) == 1
     err = capsys.readouterr().err
     assert "99 must be at most 36." in err
     assert "'maybe' must be yes or no." in err
     assert "Input should" not in err and "Value error" not in err and "{" not in err
-    wb = openpyxl.load_workbook(book_copy)
-    wb["Settings"][f"B{rows['Horizon (months)']}"] = 18
-    wb["Settings"][f"B{rows['Correct outliers']}"] = "yes"
-    wb.save(book_copy)
+    set_cells(
+        book_copy,
+        "Settings",
+        {f"B{rows['Horizon (months)']}": 18, f"B{rows['Correct outliers']}": "yes"},
+    )
     capsys.readouterr()
     assert main(["refresh-forecast", str(book_copy)]) == 1
     err = capsys.readouterr().err
@@ -333,7 +342,8 @@ def test_demo_as_of_flag_moves_every_date(tmp_path):
     )
 
 
-def test_refresh_actuals_from_a_sqlite_database_is_incremental_and_idempotent(book_copy, tmp_path):
+def test_refresh_actuals_from_a_sqlite_database_is_incremental_and_idempotent(small_copy, tmp_path):
+    book_copy = small_copy  # behaviour, not the demo's size: the small company's demo
     from sop_excel.sources import write_actuals_sqlite
 
     day = pd.read_csv(next(book_copy.parent.glob("*_actuals_*.csv")), parse_dates=["date"])

@@ -20,9 +20,11 @@ JAN = pd.Timestamp("2027-01-01")
 
 
 @pytest.fixture(scope="module")
-def updated(demo_book, tmp_path_factory):
-    """The demo with a planner's override and comment, then a new item master: a new item with a
-    like item, one obsolete, a price rise from January, Spares renamed, one item left out."""
+def updated(small_book, tmp_path_factory):
+    """The demo (the small company's: update-items works the same on any number of items) with a
+    planner's override and comment, then a new item master: a new item with a like item, one
+    obsolete, a price rise from January, Spares renamed, one item left out."""
+    demo_book = small_book
     import contextlib
     import io
     import shutil
@@ -52,7 +54,7 @@ def updated(demo_book, tmp_path_factory):
     new = items[items["item"] == "PMP-1001"].assign(
         item="PMP-2100", description="Smart pump", like_item="PMP-1001"
     )
-    items = pd.concat([items[items["item"] != "CTL-3014"], new], ignore_index=True)
+    items = pd.concat([items[items["item"] != "CTL-3004"], new], ignore_index=True)
     src = tmp_path / "master.csv"
     items.to_csv(src, index=False, sep=";", decimal=",")  # as a German ERP exports it
     buf = io.StringIO()
@@ -77,7 +79,7 @@ def test_new_discontinued_and_repriced_items_keeping_the_planners_work(updated):
     assert (
         items.loc["PMP-1001", "new_price"] == 799.0 and items.loc["PMP-1001", "price_from"] == JAN
     )
-    assert items.loc["CTL-3014", "status"] == "active"  # not in the file: kept, and said
+    assert items.loc["CTL-3004", "status"] == "active"  # not in the file: kept, and said
     fc = read_frame(io, "tblForecast").set_index(["item", "month"])
     new, like = fc.loc["PMP-2100"], fc.loc["PMP-1001"]
     assert (new["baseline"] == like["baseline"]).all() and len(new) == 18
@@ -107,7 +109,7 @@ def test_new_discontinued_and_repriced_items_keeping_the_planners_work(updated):
         "PMP-1001 price 737.38 -> 799" in out
         and "SPR-4001 family 'Spares' -> 'Service parts'" in out
     )
-    assert "CTL-3014" in out and "--discontinue-missing" in out
+    assert "CTL-3004" in out and "--discontinue-missing" in out
     assert (
         "Scenario 'Upside': the volume driver (Scenarios row" in out
         and "family 'Spares', which has no items" in out
@@ -148,8 +150,8 @@ def test_the_price_from_the_as_of_month_and_missing_items_discontinued(updated, 
     items = read_frame(ZipIO(book), "tblItems").set_index("item")
     assert items.loc["PMP-1001", "price"] == 799.0  # changed now ...
     assert "Prices and costs changed now: PMP-1001 price 737.38 -> 799" in out
-    assert items.loc["CTL-3014", "status"] == "discontinued"
-    assert items.loc["CTL-3014", "discontinued_from"] == pd.Timestamp("2026-11-01")
+    assert items.loc["CTL-3004", "status"] == "discontinued"
+    assert items.loc["CTL-3004", "discontinued_from"] == pd.Timestamp("2026-11-01")
     zio = ZipIO(book)  # the planner moves the drivers on the renamed family, as update-items asked
     drivers = read_frame(zio, "tblDrivers")
     write_frame(
@@ -160,7 +162,7 @@ def test_the_price_from_the_as_of_month_and_missing_items_discontinued(updated, 
     zio.save()
     assert main(["-q", "refresh-forecast", str(book)]) == 0  # a refresh keeps all of it
     fc = read_frame(ZipIO(book), "tblForecast").set_index(["item", "month"])
-    assert (fc.loc["CTL-3014", "baseline"] == 0).all() and len(fc.loc["PMP-2100"]) == 18
+    assert (fc.loc["CTL-3004", "baseline"] == 0).all() and len(fc.loc["PMP-2100"]) == 18
 
 
 def test_a_bad_master_changes_nothing(book_copy, tmp_path, capsys):
