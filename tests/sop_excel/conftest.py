@@ -87,14 +87,19 @@ def small_book(tmp_path_factory):
     return shared_build(tmp_path_factory, "small-demo", build) / "plan.xlsx"
 
 
+def copy_book(book: Path, folder: Path) -> Path:
+    """``book`` and the sample files beside it (its day's actuals) copied into ``folder``."""
+    dst = folder / "plan.xlsx"
+    shutil.copyfile(book, dst)
+    for csv in book.parent.glob("*.csv"):
+        shutil.copyfile(csv, folder / csv.name)
+    return dst
+
+
 @pytest.fixture
 def small_copy(small_book, tmp_path):
     """A copy of ``small_book`` (and its sample actuals file) to change."""
-    dst = tmp_path / "plan.xlsx"
-    shutil.copyfile(small_book, dst)
-    for csv in small_book.parent.glob("*.csv"):
-        shutil.copyfile(csv, tmp_path / csv.name)
-    return dst
+    return copy_book(small_book, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -120,11 +125,8 @@ def tiny_template(tmp_path_factory):
 
 @pytest.fixture
 def book_copy(demo_book, tmp_path):
-    dst = tmp_path / "plan.xlsx"
-    shutil.copyfile(demo_book, dst)
-    for csv in demo_book.parent.glob("*.csv"):
-        shutil.copyfile(csv, tmp_path / csv.name)
-    return dst
+    """A copy of the demo (and its sample actuals file) to change."""
+    return copy_book(demo_book, tmp_path)
 
 
 def sheet(path, name, table=None):
