@@ -253,8 +253,10 @@ def _close_month(
         made, early_made = monthly.actuals_window(production, window)
 
     # -- what happened against what was planned
-    snapshots = big[T.SNAPSHOTS]()  # months up to the as-of month: all History can hold, but
-    if len(new_history) and new_history["month"].max() > as_of_month:  # typed in ahead
+    # the reader sent the months up to the as-of month, all History holds unless a later
+    # month was typed into it: then every snapshot is read here
+    snapshots = big[T.SNAPSHOTS]()
+    if len(new_history) and new_history["month"].max() > as_of_month:
         snapshots = read_frame(book, T.SNAPSHOTS)
     journal, scored, backfilled = monthly.score_into(
         read_frame(book, T.MONTH_ACCURACY),

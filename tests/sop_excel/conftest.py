@@ -24,6 +24,15 @@ def cell(table: str, field: str, i: int) -> str:
     return cell_address(r0 + 1 + i, c0 + t.fields.index(field))
 
 
+def type_into_forecast(wb, i: int, **values: object) -> tuple[object, object]:
+    """Type ``field=value`` into data row i of the Forecast (an openpyxl workbook, as a planner
+    would in Excel); that row's (item, month)."""
+    ws = wb["Forecast"]
+    for field, value in values.items():
+        ws[cell("tblForecast", field, i)] = value
+    return ws[cell("tblForecast", "item", i)].value, ws[cell("tblForecast", "month", i)].value
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path`` (fcntl: Linux and macOS) for the duration of the block;

@@ -19,7 +19,7 @@ from sop_excel.workbook.libreoffice import recalculate_all
 from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame
 from sop_excel.workbook.zip_io import ZipIO
-from tests.sop_excel.conftest import cell, sheet
+from tests.sop_excel.conftest import cell, sheet, type_into_forecast
 from tests.sop_excel.zip_cells import set_cells
 
 LAYOUT = load_layout()
@@ -137,14 +137,9 @@ def refreshed(small_book, tmp_path_factory):
     path.write_bytes(small_book.read_bytes())
     wb = openpyxl.load_workbook(path)
     _edit_scenario(wb, 0.25)
-    ws = wb["Forecast"]
-    item, month = (
-        ws[cell("tblForecast", "item", 2)].value,
-        ws[cell("tblForecast", "month", 2)].value,
+    item, month = type_into_forecast(
+        wb, 2, override=123, reason_code="Promotion", comment="promo agreed with sales"
     )
-    ws[cell("tblForecast", "override", 2)] = 123
-    ws[cell("tblForecast", "reason_code", 2)] = "Promotion"
-    ws[cell("tblForecast", "comment", 2)] = "promo agreed with sales"
     wb.save(path)
     scen_before = sheet(path, "Scenarios", "tblDrivers")
     assert main(["-q", "refresh-forecast", str(path)]) == 0

@@ -4,7 +4,6 @@ sheet not in the form sop-excel writes (saved by openpyxl, a cell restyled) is w
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 
@@ -19,6 +18,7 @@ from sop_excel.workbook.convert import ExcelRows
 from sop_excel.workbook.tables import read_frame, unchanged_head
 from sop_excel.workbook.zip_io import ZipIO
 from sop_excel.workbook.zip_io import sheet as zip_sheet
+from tests.sop_excel.zip_cells import edit_part
 
 KEPT = ("tblActuals", "tblProduction")
 _BULK = ZipIO._plain_rows  # the bulk reader, as the tests below find it patched or not
@@ -138,16 +138,13 @@ def _restyle_one_cell(path, table: str, row: int) -> None:
     book = ZipIO(path)
     part, col = book._tables[table].sheet_part, "C"
     book.close()
-    src = path.read_bytes()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(buf, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            if info.filename == part:
-                data, n = re.subn(rb'(<c r="%s%d") s="\d+"' % (col.encode(), row), rb"\1", data)
-                assert n == 1
-            zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
-    path.write_bytes(buf.getvalue())
+
+    def restyled(data: bytes) -> bytes:
+        data, n = re.subn(rb'(<c r="%s%d") s="\d+"' % (col.encode(), row), rb"\1", data)
+        assert n == 1
+        return data
+
+    edit_part(path, part, restyled)
 
 
 def test_a_kept_row_in_another_form_is_written_anew(book_copy, day, tmp_path, monkeypatch):
@@ -244,12 +241,7 @@ def _edit_sheet(path, table: str, edit) -> None:  # noqa: ANN001 - bytes -> byte
     book = ZipIO(path)
     part = book._tables[table].sheet_part
     book.close()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zin, zipfile.ZipFile(buf, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            zout.writestr(info, edit(data) if info.filename == part else data, zipfile.ZIP_DEFLATED)
-    path.write_bytes(buf.getvalue())
+    edit_part(path, part, edit)
 
 
 @pytest.mark.parametrize(

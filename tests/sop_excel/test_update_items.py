@@ -14,7 +14,7 @@ from sop_excel.cli import main
 from sop_excel.workbook.libreoffice import recalculate
 from sop_excel.workbook.tables import read_frame, write_frame
 from sop_excel.workbook.zip_io import ZipIO
-from tests.sop_excel.conftest import cell
+from tests.sop_excel.conftest import type_into_forecast
 
 JAN = pd.Timestamp("2027-01-01")
 
@@ -33,13 +33,7 @@ def updated(small_book, tmp_path_factory):
     book_copy = tmp_path / "plan.xlsx"
     shutil.copyfile(demo_book, book_copy)
     wb = openpyxl.load_workbook(book_copy)
-    ws = wb["Forecast"]
-    item, month = (
-        ws[cell("tblForecast", "item", 5)].value,
-        ws[cell("tblForecast", "month", 5)].value,
-    )
-    ws[cell("tblForecast", "override", 5)] = 321
-    ws[cell("tblForecast", "comment", 5)] = "kept?"
+    item, month = type_into_forecast(wb, 5, override=321, comment="kept?")
     wb.save(book_copy)
     before = {
         t: read_frame(ZipIO(book_copy), t)

@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from sop_excel.workbook.package import sheet_parts
 
-__all__ = ["Error", "set_cells"]
+__all__ = ["Error", "edit_part", "set_cells"]
 
 
 class Error(str):
@@ -35,27 +36,37 @@ def _cell(ref: str, attrs: bytes, value: object) -> bytes:
     return head + b' t="inlineStr"><is><t xml:space="preserve">' + text + b"</t></is></c>"
 
 
+def edit_part(path: str | Path, part: str, edit: Callable[[bytes], bytes]) -> None:
+    """Replace the zip member ``part`` of the workbook at ``path`` by ``edit(its bytes)``, every
+    other member copied as it is."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".edit")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            out.writestr(info, edit(data) if info.filename == part else data)
+    shutil.move(tmp, path)
+
+
 def set_cells(path: str | Path, sheet: str, values: dict[str, object]) -> None:
     """Set each existing cell ``ref -> value`` of ``sheet`` in the workbook at ``path`` (a
     number, a text, an :class:`Error`, or None for empty), keeping its style; a cell not in the
     sheet's XML fails the test (this helper adds no rows or cells)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".edit")
     with zipfile.ZipFile(path) as src:
         part = sheet_parts(src)[sheet][0]
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in src.infolist():
-                data = src.read(info.filename)
-                if info.filename == part:
-                    for ref, value in values.items():
-                        pattern = rb'<c\b([^>]*?\br="' + ref.encode() + rb'"[^>]*?)(?:/>|>.*?</c>)'
-                        data, n = re.subn(
-                            pattern,
-                            lambda m, ref=ref, value=value: _cell(ref, m.group(1), value),
-                            data,
-                            count=1,
-                            flags=re.S,
-                        )
-                        assert n == 1, f"no cell {ref} on sheet {sheet!r} of {path.name}"
-                out.writestr(info, data)
-    shutil.move(tmp, path)
+
+    def typed(data: bytes) -> bytes:
+        for ref, value in values.items():
+            pattern = rb'<c\b([^>]*?\br="' + ref.encode() + rb'"[^>]*?)(?:/>|>.*?</c>)'
+            data, n = re.subn(
+                pattern,
+                lambda m, ref=ref, value=value: _cell(ref, m.group(1), value),
+                data,
+                count=1,
+                flags=re.S,
+            )
+            assert n == 1, f"no cell {ref} on sheet {sheet!r} of {path.name}"
+        return data
+
+    edit_part(path, part, typed)
