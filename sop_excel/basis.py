@@ -16,7 +16,8 @@ from sop_excel.errors import InputError, LayoutError
 from sop_excel.models import Settings
 from sop_excel.workbook.io import PackageIO, WorkbookIO
 from sop_excel.workbook.safe_save import no_backup
-from sop_excel.workbook.tables import read_frame, write_frame
+from sop_excel.workbook.tables import read_frame, rows_for, write_frame
+from sop_excel.workbook.zip_io.parts import SavedStamp
 
 _logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ __all__ = [
     "kept_following",
     "latest_lock",
     "read_final",
+    "save_keeping_basis",
     "workbook_basis",
     "write_basis",
 ]
@@ -85,6 +87,10 @@ def basis_key(book: WorkbookIO, settings: Settings) -> dict[str, str] | None:
     sheets = book.content_stamp(BASIS_SOURCES)
     if sheets is None:
         return None
+    return _key(settings, sheets)
+
+
+def _key(settings: Settings, sheets: str) -> dict[str, str]:
     return {
         "version": BASIS_VERSION,
         "month": f"{settings.as_of:%Y-%m}",
@@ -161,7 +167,13 @@ def write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str,
     for name, frame in basis.frames().items():
         if name in tables:  # a workbook made before the following month's tables lacks them
             write_frame(book, name, frame)
-    f = basis.following if T.BASIS_NEXT_ITEMS in tables else None
+    write_frame(book, T.BASIS_KEY, _key_frame(book, basis, key))
+
+
+def _key_frame(
+    book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str, str]
+) -> pd.DataFrame:
+    f = basis.following if T.BASIS_NEXT_ITEMS in book.table_names() else None
     extra = {
         "plan source": basis.source,
         "plan scenario": basis.scenario,
@@ -175,11 +187,7 @@ def write_basis(book: WorkbookIO, basis: pipeline.ExecutionBasis, key: dict[str,
             else {}
         ),
     }
-    write_frame(
-        book,
-        T.BASIS_KEY,
-        pd.DataFrame({"key": [*key, *extra], "value": [*key.values(), *extra.values()]}),
-    )
+    return pd.DataFrame({"key": [*key, *extra], "value": [*key.values(), *extra.values()]})
 
 
 def kept_following(
@@ -239,3 +247,52 @@ def keep_basis(
         )
         return False
     return True
+
+
+def save_keeping_basis(
+    book: WorkbookIO,
+    settings: Settings,
+    basis: pipeline.ExecutionBasis | Callable[[], pipeline.ExecutionBasis],
+) -> bool:
+    """``book.save()``, keeping ``basis`` as :func:`keep_basis` does, in that same save where
+    the side can fingerprint the S&OP sheets as the save writes them (the zip side: the key's
+    ``sheets`` is a :class:`~sop_excel.workbook.zip_io.parts.SavedStamp`, made from the CRC-32
+    of each part once written, before the Basis sheet is written): one save, not two. Elsewhere
+    (live Excel, openpyxl, no Basis sheet) :func:`keep_basis` after the save. True if kept.
+
+    Only a cache: a basis that cannot be computed or queued is not kept (the key left so that
+    it holds for no file), the command's writes are saved all the same.
+    """
+    try:
+        stamp = None
+        if isinstance(book, PackageIO) and T.BASIS_KEY in book.table_names():
+            if book.content_stamp([]) is not None:  # the side can fingerprint its own save
+                stamp = SavedStamp(BASIS_SOURCES)
+    except Exception:  # noqa: BLE001 - asked of the side as basis_key asks it: fall through
+        stamp = None
+    if stamp is None:
+        book.save()
+        return keep_basis(book, settings, basis)
+    kept = False
+    try:
+        made = basis() if callable(basis) else basis
+        key = _key(settings, stamp)
+        frame = _key_frame(book, made, key)
+        # first a key that holds for no file: a basis written in part is never used
+        write_frame(book, T.BASIS_KEY, frame.assign(value=""))
+        for name, part in made.frames().items():
+            if name in book.table_names():
+                write_frame(book, name, part)
+        rows = rows_for(T.BASIS_KEY, frame)  # rows, not a frame: the stamp is a cell of its own
+        if sum(isinstance(v, SavedStamp) for r in rows for v in r) != 1:
+            raise ValueError("the key's rows do not hold its fingerprint cell")
+        book.write_table(T.BASIS_KEY, rows)  # the save fills the fingerprint in
+        kept = True
+    except Exception as exc:  # noqa: BLE001 - a cache: the command's own writes are saved
+        _logger.warning(
+            "%s: the execution basis was not kept (%s); the next refresh-actuals computes it",
+            book.name,
+            exc,
+        )
+    book.save()
+    return kept

@@ -17,7 +17,7 @@ import pandas as pd
 from sop_excel import names as T
 from sop_excel import pipeline
 from sop_excel.aside import reading_aside, tables_aside
-from sop_excel.basis import basis_key, keep_basis, kept_following, latest_lock
+from sop_excel.basis import basis_key, kept_following, latest_lock, save_keeping_basis
 from sop_excel.core import monthly
 from sop_excel.core.drift import WorkCalendar
 from sop_excel.core.execution import merge_actuals, month_closed_events
@@ -490,8 +490,7 @@ def _close_month(
         data,
         " ".join(report.lines + [f"Warning: {w}" for w in report.warnings]),
     )
-    book.save()
-    keep_basis(book, new_settings, basis)  # what the next daily refresh plans against
+    save_keeping_basis(book, new_settings, basis)  # and what the next daily refresh plans against
     return report
 
 

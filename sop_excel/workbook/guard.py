@@ -358,7 +358,9 @@ def _inflate_bounded(
                 if any(m in window for m in _DTD_MARKERS):
                     raise _dtd_found(path, info)
                 found = found or (look_for in window if look_for else False)
-                has_f = has_f or (formulas is not None and (b"<f>" in window or b"<f " in window))
+                has_f = has_f or (
+                    formulas is not None and any(f in window for f in (b"<f>", b"<f ", b"<f/>"))
+                )
                 tail = chunk[-16:]
     if seen is not None and is_xml:
         seen[info.filename] = found

@@ -32,9 +32,11 @@ from sop_excel.workbook.zip_io.cells import (
     row_span,
 )
 from sop_excel.workbook.zip_io.parts import (
+    SavedStamp,
     Styles,
     TablePart,
     as_written,
+    stamps_in,
 )
 from sop_excel.workbook.zip_io.plain_rows import gc_paused, plain_rows, plain_span
 from sop_excel.workbook.zip_io.writing import PackageWriter
@@ -84,6 +86,7 @@ class ZipIO(PackageWriter):
         self._close_calamine()  # a reader of the file before this save
         self._writes: dict[str, Rows | FrameRows] = {}
         self._order: list[str] = []
+        self._stamps: dict[str, list[tuple[int, int, SavedStamp]]] = {}  # filled in at save
         self._sheet_cache: tuple[str, bytes] | None = None
         self._errors_seen: dict[str, bool] = {}
         self._formulas_seen: dict[str, bool] = {}  # part -> whether it holds any formula
@@ -118,6 +121,7 @@ class ZipIO(PackageWriter):
             self._slow.write_table(name, self._writes[name])
         self._writes.clear()
         self._order.clear()
+        self._stamps.clear()  # written by openpyxl as their placeholder: no fingerprint
         self._sheet_cache = None
         return self._slow
 
@@ -159,7 +163,13 @@ class ZipIO(PackageWriter):
         c1, r1, _, _ = tbl.bounds
         check_table_write(self.name, tbl.sheet, name, c1, r1, rows)
         # a frame's rows stay a frame until written (made a column at a time then); others are copied
-        self._writes[name] = rows if isinstance(rows, FrameRows) else [list(r) for r in rows]
+        self._stamps.pop(name, None)
+        if isinstance(rows, FrameRows):
+            self._writes[name] = rows
+        else:
+            self._writes[name] = copied = [list(r) for r in rows]
+            if found := stamps_in(copied):
+                self._stamps[name] = found
         if name in self._order:
             self._order.remove(name)
         self._order.append(name)
@@ -211,14 +221,11 @@ class ZipIO(PackageWriter):
             # a few rows (Settings, Locks, the Basis key): the XML reader reads just those rows,
             # calamine would parse the whole sheet (Locks shares its sheet with the Plan of record)
             return self.read_table(name)
-        if self._needs_xml(tbl):
-            return self.read_table(name)  # calamine reads errors as empty, and formulas as values
         # formula columns (the Forecast's, the scenario plan's) are never plain: not tried
-        plain = (
-            None
-            if any(c.formula for c in self.layout.table(tbl.name).columns)
-            else self._plain_rows(tbl)
-        )
+        formula_table = any(c.formula for c in self.layout.table(tbl.name).columns)
+        if self._needs_xml(tbl, whole=not formula_table):
+            return self.read_table(name)  # calamine reads errors as empty, and formulas as values
+        plain = None if formula_table else self._plain_rows(tbl)
         if plain is not None:  # as sop-excel wrote it: read in bulk, faster than calamine
             return plain
         grid = self._values_grid(tbl.sheet)
@@ -284,23 +291,10 @@ class ZipIO(PackageWriter):
         """
         if self._slow is not None:
             return None
-        parts = []
         pending = {self._tables[w].sheet_part for w in self._writes}
-        for name in names:
-            tbl = self._tables.get(name)
-            if tbl is None or tbl.sheet_part in pending:
-                return None
-            info, table = self._zip.getinfo(tbl.sheet_part), self._zip.getinfo(tbl.part)
-            parts.append(
-                f"{name}={tbl.part}|{table.CRC:08x}|{table.file_size}|"  # its range and columns
-                f"{tbl.sheet_part}|{info.CRC:08x}|{info.file_size}"
-            )
-        shared = next((p for p in self._members if p.endswith("sharedStrings.xml")), None)
-        if shared:
-            info = self._zip.getinfo(shared)
-            parts.append(f"strings={info.CRC:08x}|{info.file_size}")
-        parts.append(f"date1904={int(self._date1904)}")  # how every date cell reads
-        return ";".join(parts)
+        if any(n not in self._tables or self._tables[n].sheet_part in pending for n in names):
+            return None
+        return self._stamp_of(self._zip.NameToInfo, names)
 
     def missing_values(self, names: list[str]) -> tuple[int, list[str]]:
         """Formula cells without a cached value on the sheets of these tables, as saved (a file
@@ -340,15 +334,19 @@ class ZipIO(PackageWriter):
             self._scan(tbl)
         return self._typed_seen[tbl.name]
 
-    def _needs_xml(self, tbl: TablePart) -> bool:
+    def _needs_xml(self, tbl: TablePart, *, whole: bool = False) -> bool:
         """Whether the table must be read by the XML reader: its sheet holds an error cell
         (``t="e"``: #N/A, #DIV/0!, ...; calamine reads those as empty, the XML reader names one
         typed into an input cell as a bad value) or a typed formula
         (:meth:`_has_typed_formulas`), both found in one pass over the sheet when the guard's
-        pass did not tell."""
+        pass did not tell. ``whole``: the sheet is read whole next whatever the answer (a table
+        without formula columns): that one inflate serves the pass too (History, Snapshots:
+        240 MB of XML at 10,000 items, not inflated twice)."""
         if self._errors_seen.get(tbl.sheet_part) or self._typed_seen.get(tbl.name):
             return True
         if tbl.sheet_part not in self._errors_seen or tbl.name not in self._typed_seen:
+            if whole:
+                self._sheet_xml(tbl.sheet_part)  # kept: _scan reads it, the reader next
             self._scan(tbl)
         return self._errors_seen[tbl.sheet_part] or self._typed_seen[tbl.name]
 

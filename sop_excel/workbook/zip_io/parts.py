@@ -65,6 +65,44 @@ class Styles:
     added: list[tuple[str, int]] = field(default_factory=list)  # (format code, xf index) to add
 
 
+class SavedStamp(str):
+    """A cell value that :meth:`~sop_excel.workbook.zip_io.ZipIO.save` replaces with the
+    :meth:`~sop_excel.workbook.zip_io.ZipIO.content_stamp` of ``names`` as that same save writes
+    them (the CRC-32 and size of each part, known once written): a fingerprint of the file as
+    saved, without a second save. The sheet holding it is written after those parts.
+
+    Anywhere else (a side that does not know it, the openpyxl fallback, a read before the save)
+    it is its placeholder text, which no fingerprint equals. Honoured in tables written as rows
+    of up to :data:`STAMP_MAX_ROWS` rows (a key table), never in a header.
+    """
+
+    names: tuple[str, ...]
+
+    def __new__(cls, names: list[str] | tuple[str, ...]) -> SavedStamp:
+        self = super().__new__(cls, "(the fingerprint this save did not write)")
+        self.names = tuple(names)
+        return self
+
+    def __reduce__(self) -> tuple[object, tuple[tuple[str, ...]]]:
+        return (SavedStamp, (self.names,))
+
+
+STAMP_MAX_ROWS = 1_000
+
+
+def stamps_in(rows: Rows) -> list[tuple[int, int, SavedStamp]]:
+    """Where rows (header first) hold a :class:`SavedStamp`: (row, column, stamp)."""
+    if len(rows) > STAMP_MAX_ROWS:
+        return []
+    return [
+        (i, j, v)
+        for i, r in enumerate(rows)
+        if i
+        for j, v in enumerate(r)
+        if isinstance(v, SavedStamp)
+    ]
+
+
 def as_written(rows: Rows | FrameRows) -> Rows:
     """What a table just written reads back as (before saving): its cells as written, each
     formula with the value it was written with (the value its save caches)."""

@@ -6,7 +6,7 @@ import datetime as dt
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from openpyxl.styles.numbers import is_date_format
@@ -24,6 +24,7 @@ from sop_excel.workbook.zip_io.cells import (
     row_span,
 )
 from sop_excel.workbook.zip_io.parts import (
+    SavedStamp,
     TableEdit,
     TablePart,
     copy_raw,
@@ -50,9 +51,33 @@ class PackageWriter(PackageReader):
     layout: LayoutSpec
     _writes: dict[str, Rows | FrameRows]
     _order: list[str]
+    _stamps: dict[str, list[tuple[int, int, SavedStamp]]]  # table -> its SavedStamp cells
+    _formulas_seen: dict[str, bool]  # part -> whether it holds a formula, where the guard looked
 
     def _close_calamine(self) -> None:
         """Let go of any other reader of the file (before it is replaced)."""
+
+    def _stamp_of(self, infos: dict[str, zipfile.ZipInfo], names: Iterable[str]) -> str | None:
+        """:meth:`content_stamp` from these members' directory entries (the file's, or those
+        a save has written so far: :class:`~.parts.SavedStamp`); None if one is missing."""
+        parts = []
+        for name in names:
+            tbl = self._tables.get(name)
+            if tbl is None or tbl.sheet_part not in infos or tbl.part not in infos:
+                return None
+            info, table = infos[tbl.sheet_part], infos[tbl.part]
+            parts.append(
+                f"{name}={tbl.part}|{table.CRC:08x}|{table.file_size}|"  # its range and columns
+                f"{tbl.sheet_part}|{info.CRC:08x}|{info.file_size}"
+            )
+        shared = next((p for p in self._members if p.endswith("sharedStrings.xml")), None)
+        if shared:
+            if shared not in infos:
+                return None
+            info = infos[shared]
+            parts.append(f"strings={info.CRC:08x}|{info.file_size}")
+        parts.append(f"date1904={int(self._date1904)}")  # how every date cell reads
+        return ";".join(parts)
 
     # -- writing ----------------------------------------------------------------------------
     def _plan(self) -> dict[str, list[TableEdit]]:
@@ -210,6 +235,8 @@ class PackageWriter(PackageReader):
         for part in self._sheets.values():
             if part in old_xml:
                 xml = old_xml[part]
+            elif self._formulas_seen.get(part) is False:
+                continue  # the guard's pass over it found no formula: nothing to look at
             elif part in self._members and self._members[part].file_size <= self.CENSUS_MAX_BYTES:
                 xml = self._read(part)
             else:
@@ -329,16 +356,20 @@ class PackageWriter(PackageReader):
                 self._read("_rels/.rels")
             )  # dropped by openpyxl
         styles_part = posixpath.join(posixpath.dirname(self._wb_part), "styles.xml")
+        stamped = {self._tables[n].sheet_part for n in self._stamps if n in self._writes}
         asides: list[SheetAside] = []  # the biggest sheets made meanwhile, where they can be
         try:
             while len(asides) < SheetAside.MAX_ASIDE:
                 aside = SheetAside.start(
-                    self._members, self._stylesheet(), sheet_jobs, frozenset(a.part for a in asides)
+                    self._members,
+                    self._stylesheet(),
+                    sheet_jobs,
+                    frozenset(a.part for a in asides) | stamped,  # made here, after the rest
                 )
                 if aside is None:
                     break
                 asides.append(aside)
-            self._write_members(tmp, sheet_jobs, new_parts, styles_part, asides, skip)
+            self._write_members(tmp, sheet_jobs, new_parts, styles_part, asides, skip, stamped)
         finally:
             for aside in asides:
                 aside.discard()
@@ -353,8 +384,18 @@ class PackageWriter(PackageReader):
         styles_part: str,
         asides: list[SheetAside],
         skip: set[str] | None = None,
+        stamped: set[str] | None = None,
     ) -> None:
         made_aside = {a.part for a in asides}
+        held = sorted(stamped or ())  # sheets with a SavedStamp: after the parts it names
+        named = {
+            part
+            for cells in self._stamps.values()
+            for _, _, stamp in cells
+            for n in stamp.names
+            if n in self._tables
+            for part in (self._tables[n].sheet_part, self._tables[n].part)
+        }
         with (
             open(tmp, "wb") as fh,
             zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
@@ -364,8 +405,8 @@ class PackageWriter(PackageReader):
                 name = info.filename
                 if skip and name in skip:
                     continue
-                if name in made_aside:
-                    continue  # after the others: it is being made meanwhile
+                if name in made_aside or name in held:
+                    continue  # after the others: it is being made meanwhile, or names them
                 if name in sheet_jobs:
                     write_sheet(out, info, sheet_jobs.pop(name))
                 elif name == styles_part:
@@ -374,11 +415,27 @@ class PackageWriter(PackageReader):
                     out.writestr(new_info(info, 6), new_parts[name])
                 else:
                     copy_raw(src, info, out)  # type: ignore[arg-type]
+            if held and not named & made_aside:  # while the sheets made aside come
+                self._write_stamped(out, held, sheet_jobs)
             for aside in asides:
                 if not aside.copy_into(out):
                     write_sheet(out, self._members[aside.part], sheet_jobs.pop(aside.part))
+            self._write_stamped(out, held, sheet_jobs)
             st = self._stylesheet()
             if st.added:
                 out.writestr(new_info(self._members[styles_part], 6), with_styles(st))
             else:
                 copy_raw(src, self._members[styles_part], out)  # type: ignore[arg-type]
+
+    def _write_stamped(self, out: zipfile.ZipFile, held: list[str], sheet_jobs: dict) -> None:
+        """The sheets held back for their :class:`~.parts.SavedStamp` cells: each stamp made
+        from the parts as written into ``out`` so far, then the sheet (``held`` emptied)."""
+        while held:
+            part = held.pop(0)
+            job = sheet_jobs.pop(part)
+            for e in job[1]:  # the edits' own rows: the pending writes keep their stamps
+                for i, j, stamp in self._stamps.get(e.table.name, []):
+                    row = list(e.body[i - 1])
+                    row[j] = self._stamp_of(out.NameToInfo, stamp.names) or str(stamp)
+                    e.body[i - 1] = row
+            write_sheet(out, self._members[part], job)
