@@ -17,7 +17,7 @@ from sop_excel.files import check_regular
 from sop_excel.models import LayoutSpec
 from sop_excel.workbook import package
 from sop_excel.workbook.convert import FrameRows
-from sop_excel.workbook.guard import check_xlsx
+from sop_excel.workbook.guard import check_part, check_xlsx, inflated
 from sop_excel.workbook.io import Rows
 from sop_excel.workbook.layout import load_layout, missing_table
 from sop_excel.workbook.limits import check_table_write
@@ -90,6 +90,8 @@ class ZipIO(PackageWriter):
         self._sheet_cache: tuple[str, bytes] | None = None
         self._errors_seen: dict[str, bool] = {}
         self._formulas_seen: dict[str, bool] = {}  # part -> whether it holds any formula
+        # sheets the guard left to check in full when read (check_xlsx's defer): as read here
+        self._deferred: set[str] = set()
         self._typed_seen: dict[str, bool] = {}  # table -> whether a value cell holds a formula
         self._strings: list[str] | None = None
         self._styles: Styles | None = None
@@ -97,7 +99,11 @@ class ZipIO(PackageWriter):
             check_regular(self.path, "Workbook", WorkbookError)  # a pipe's open would wait forever
             if not checked:  # zip, sizes, content types, no DTDs: before parsing (and which sheets hold error cells)
                 check_xlsx(
-                    self.path, deep=False, seen=self._errors_seen, formulas=self._formulas_seen
+                    self.path,
+                    deep=False,
+                    seen=self._errors_seen,
+                    formulas=self._formulas_seen,
+                    defer=self._deferred,
                 )
             self._zip = zipfile.ZipFile(self.path)
             self._members = {i.filename: i for i in self._zip.infolist()}
@@ -105,6 +111,18 @@ class ZipIO(PackageWriter):
                 self._load_structure()
             except ZipUnsupported as exc:
                 self._fall_back(str(exc))
+
+    def _read(self, part: str) -> bytes:
+        """A part's bytes (inflated by zlib-ng: :func:`~sop_excel.workbook.guard.inflated`);
+        a sheet the guard deferred is checked as it is inflated, once (``check_part``)."""
+        if part not in self._members:
+            raise ZipUnsupported(f"the package has no part {part}")
+        info = self._members[part]
+        if part in self._deferred:
+            data = check_part(self.path, self._zip, info, self._errors_seen, self._formulas_seen)
+            self._deferred.discard(part)
+            return data
+        return b"".join(inflated(self._zip, info, max(info.file_size, 1 << 16)))
 
     # -- falling back -----------------------------------------------------------------------
     def _fall_back(self, reason: str) -> OpenpyxlIO:
@@ -194,7 +212,9 @@ class ZipIO(PackageWriter):
             if self._zip.fp is None:  # closed before the rename: open the unchanged file again
                 self._zip = zipfile.ZipFile(self.path)
             raise
+        deferred = self._deferred  # copied as they were: still to check when read
         self._open(checked=True)  # see the file as saved
+        self._deferred = deferred
 
     def close(self) -> None:
         self._close_calamine()
@@ -277,7 +297,10 @@ class ZipIO(PackageWriter):
         part = self._tables[name].sheet_part
         known = {part: self._errors_seen[part]} if part in self._errors_seen else {}
         formulas = {part: self._formulas_seen[part]} if part in self._formulas_seen else {}
-        return functools.partial(frame_from_file, self.path, name, self.layout, known, formulas)
+        deferred = {part} & self._deferred  # checked there, when that process reads it
+        return functools.partial(
+            frame_from_file, self.path, name, self.layout, known, formulas, deferred
+        )
 
     def content_stamp(self, names: list[str]) -> str | None:
         """A fingerprint of what the saved file holds in these tables, read from the zip's
@@ -309,6 +332,9 @@ class ZipIO(PackageWriter):
         if self._values_cache is not None and self._values_cache[0] == sheet:
             return self._values_cache[1]
         self._values_cache = None
+        if self._sheets.get(sheet) in self._deferred:  # checked before calamine parses it
+            with mapped_errors(self.path):
+                self._read(self._sheets[sheet])
         try:
             if self._calamine is None:
                 from python_calamine import CalamineWorkbook
@@ -362,8 +388,10 @@ class ZipIO(PackageWriter):
         errors = typed = False
         if look_errors or look_typed:
             _, min_row, _, max_row = tbl.bounds
+            if part in self._deferred:
+                self._sheet_xml(part)  # checked as read (no parser sees it before)
             if self._sheet_cache is not None and self._sheet_cache[0] == part:
-                chunks: Iterable[bytes] = [self._sheet_cache[1]]
+                chunks: Iterable[bytes] = _pieces(self._sheet_cache[1])
             else:
                 chunks = cell_chunks(
                     self._zip, part
@@ -409,12 +437,28 @@ class ZipIO(PackageWriter):
             self._calamine = None
 
 
+def _pieces(xml: bytes, size: int = 1 << 24) -> Iterable[bytes]:
+    """A sheet's XML in pieces of about ``size`` bytes, each ending before a cell's start (as
+    :func:`~.cells.cell_chunks` gives them): the regex of a typed formula runs only on the pieces
+    that hold a formula, not on hundreds of MB for one formula somewhere."""
+    start = 0
+    while start < len(xml):
+        cut = xml.rfind(b"<c ", start + 1, start + size) if start + size < len(xml) else -1
+        end = cut if cut > start else (len(xml) if start + size >= len(xml) else start + size)
+        if cut <= start and end < len(xml):  # no cell start in this piece: to the next one
+            nxt = xml.find(b"<c ", end)
+            end = nxt if nxt > 0 else len(xml)
+        yield xml[start:end]
+        start = end
+
+
 def frame_from_file(
     path: Path,
     name: str,
     layout: LayoutSpec,
     errors_seen: dict[str, bool],
     formulas_seen: dict[str, bool] | None = None,
+    deferred: set[str] | frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """:meth:`ZipIO.frame_reader`'s call: the table's frame, read by a ZipIO of its own (told
     what the guard found of error cells and formulas in its sheet)."""
@@ -423,6 +467,7 @@ def frame_from_file(
     book = ZipIO(path, layout, checked=True)
     book._errors_seen.update(errors_seen)
     book._formulas_seen.update(formulas_seen or {})
+    book._deferred.update(deferred)
     try:
         with gc_paused():  # the frame's cells too: this process does nothing else
             return read_frame(book, name)

@@ -15,6 +15,7 @@ from openpyxl.utils.datetime import (
     to_excel,
 )
 
+from sop_excel.workbook.guard import inflated
 from sop_excel.workbook.io import CellValue, Formula
 from sop_excel.workbook.zip_io.parts import Styles
 from sop_excel.workbook.zip_io.xml_text import (
@@ -216,14 +217,13 @@ def cell_chunks(zf: zipfile.ZipFile, part: str, size: int = 1 << 24) -> Iterable
     """A part inflated a chunk at a time, each chunk ending before a cell's start (``<c ``), so
     a cell is never cut in two (a sheet may inflate to hundreds of MB)."""
     carry = b""
-    with zf.open(part) as fh:
-        while chunk := fh.read(size):
-            data = carry + chunk
-            cut = data.rfind(b"<c ")
-            if cut <= 0:
-                carry = data
-                continue
-            carry = data[cut:]
-            yield data[:cut]
+    for chunk in inflated(zf, zf.getinfo(part), size):
+        data = carry + chunk
+        cut = data.rfind(b"<c ")
+        if cut <= 0:
+            carry = data
+            continue
+        carry = data[cut:]
+        yield data[:cut]
     if carry:
         yield carry

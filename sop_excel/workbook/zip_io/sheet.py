@@ -18,8 +18,8 @@ from sop_excel.workbook.zip_io.cells import (
     row_span,
 )
 from sop_excel.workbook.zip_io.parts import (
+    DeflatedMember,
     TableEdit,
-    new_info,
     stretch_one,
 )
 from sop_excel.workbook.zip_io.rows import Seq, TableRows, seq_join, seq_text
@@ -34,8 +34,9 @@ from sop_excel.workbook.zip_io.xml_text import (
 def write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, job: tuple) -> None:
     """One rewritten sheet into ``out``: ``job`` is its old XML, its edits and their styles."""
     xml, edits, styles, widths = job
-    with out.open(new_info(info, 1), "w", force_zip64=True) as w:
-        rewrite_sheet(xml, edits, styles, w, widths)
+    w = DeflatedMember(out, info)
+    rewrite_sheet(xml, edits, styles, w, widths)  # type: ignore[arg-type]  # it has write()
+    w.close()
 
 
 # -- regenerating one sheet --------------------------------------------------------------------
