@@ -466,13 +466,18 @@ def _inflate_bounded(
                 raise _too_slow(path, info)
             if is_xml:  # one pass over the chunk per question; the whole window only when it may be
                 edge = tail + chunk[:16]  # what straddles the previous chunk
-                if (b"<!" in chunk or b"<!" in edge) and any(
-                    m in tail + chunk for m in _DTD_MARKERS
-                ):
+                # a rare byte first (memchr, several times as fast as a search for "<!" or "<f"
+                # in XML, where "<" is everywhere), then what it may start
+                if (b"!" in chunk or b"!" in edge) and any(m in tail + chunk for m in _DTD_MARKERS):
                     raise _dtd_found(path, info)
                 if look_for and not found:
                     found = look_for in chunk or look_for in edge
-                if formulas is not None and not has_f and (b"<f" in chunk or b"<f" in edge):
+                if (
+                    formulas is not None
+                    and not has_f
+                    and (b"f" in chunk or b"f" in edge)
+                    and (b"<f" in chunk or b"<f" in edge)
+                ):
                     window = tail + chunk
                     has_f = any(f in window for f in (b"<f>", b"<f ", b"<f/>"))
                 tail = chunk[-16:]
