@@ -407,6 +407,11 @@ def inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, chunk: int = _CHUNK) ->
     if len(head) < 30 or head[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename!r}")
     n, m = struct.unpack("<HH", head[26:30])
+    name = fp.read(n).decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+    if name != info.orig_filename:  # as zipfile refuses it: the directory points elsewhere
+        raise zipfile.BadZipFile(
+            f"File name in directory {info.orig_filename!r} and header {name!r} differ."
+        )
     pos, left = info.header_offset + 30 + n + m, info.compress_size
     d = _zlib.decompressobj(-15)
     crc = size = 0
