@@ -425,17 +425,15 @@ def inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, chunk: int = _CHUNK) ->
             pos, left = pos + len(buf), left - len(buf)
         try:
             piece = d.decompress(buf, chunk)
-        except _zlib.error as exc:  # zlib-ng's own error class: said as zipfile says it
-            raise zipfile.BadZipFile(f"{info.filename}: {exc}") from None
+        except _zlib.error as exc:  # zlib-ng's own error class: zlib's, as zipfile raises it
+            raise zlib.error(str(exc)) from None
         buf = d.unconsumed_tail
         if not piece and not buf and left <= 0:
             break  # no more input, nothing more out
         if piece:
             size += len(piece)
-            if size > info.file_size:
-                raise zipfile.BadZipFile(
-                    f"{info.filename} holds more than its declared {info.file_size:,} bytes"
-                )
+            if size > info.file_size:  # zipfile stops at the declared size; its CRC fails
+                raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
             crc = _zlib.crc32(piece, crc)
             yield piece
     if size != info.file_size or crc != info.CRC:
