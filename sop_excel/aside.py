@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import logging
 import os
 import pickle
@@ -108,6 +109,9 @@ def _read_and_send(
 ) -> None:
     """In the reader process: ``(True, frame)`` or ``(False, the error)`` down the pipe."""
     in_forked_child(parent)
+    # one read, then the process ends: no cycle collection (its passes would also walk every
+    # object inherited from the parent, copying their pages; about a fifth of a reader's time)
+    gc.disable()
     try:
         try:
             reply: tuple[bool, object] = (True, read(*args, **kwargs))

@@ -413,6 +413,9 @@ def refresh_actuals_from_source(
     supply_text = (supply or settings.supply_source or "").strip()
     has_sheet = T.PRODUCTION in book.table_names()
     supply_where = source_path(supply_text, folder, "Supply source") if supply_text else where
+    if aside and since is not None:  # a database: its readers aside both need SQLAlchemy,
+        with contextlib.suppress(ImportError):  # imported once here, not once in each of them
+            import sqlalchemy  # noqa: F401
     with contextlib.ExitStack() as stack:
         # the Actuals sheet (the largest read) and the source in processes of their own, while
         # this one reads the rest of the workbook

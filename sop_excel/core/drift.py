@@ -242,10 +242,25 @@ def mtd_share(
         items.rename("item") if isinstance(items, pd.Index) else pd.Index(list(items), name="item")
     )
     m = _profile_matrix(items, calendar, profile)
-    done = m @ calendar.weekday_counts(month, through)
-    total = m @ calendar.weekday_counts(month)
+    return pd.Series(shares(m, month, through, calendar), index=items, name="share")
+
+
+def shares(
+    matrix: np.ndarray, month: DateLike, through: DateLike, calendar: WorkCalendar
+) -> np.ndarray:
+    """:func:`mtd_share`'s values from the items' profile matrix (:func:`profile_matrix`), for
+    a caller that asks for many days of the same items (the 13 weeks: a matrix made once)."""
+    done = matrix @ calendar.weekday_counts(month, through)
+    total = matrix @ calendar.weekday_counts(month)
     share = np.divide(done, total, out=np.zeros_like(done), where=total > 0)
-    return pd.Series(np.clip(share, 0.0, 1.0), index=items, name="share")
+    return np.clip(share, 0.0, 1.0)
+
+
+def profile_matrix(
+    items: pd.Index, calendar: WorkCalendar | None = None, profile: pd.DataFrame | None = None
+) -> np.ndarray:
+    """Each item's day-of-week weights (Monday first), as :func:`mtd_share` phases with them."""
+    return _profile_matrix(items.rename("item"), calendar or WorkCalendar(), profile)
 
 
 def phase_plan(

@@ -20,7 +20,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from sop_excel.core.drift import DateLike, WorkCalendar, mtd_share
+from sop_excel.core.drift import DateLike, WorkCalendar, profile_matrix, shares
 
 __all__ = ["FROZEN", "OPEN", "week_label", "week_starts", "weekly_view"]
 
@@ -34,18 +34,18 @@ def week_starts(as_of: DateLike, weeks: int = 13) -> pd.DatetimeIndex:
 
 
 def _share_between(
-    items: pd.Index,
+    matrix: np.ndarray,
     month: pd.Timestamp,
     after: pd.Timestamp,
     through: pd.Timestamp,
     calendar: WorkCalendar,
-    profile: pd.DataFrame | None,
 ) -> np.ndarray:
-    """Share of each item's month demand on the days after ``after`` through ``through``."""
+    """Share of each item's month demand on the days after ``after`` through ``through``;
+    ``matrix``: the items' :func:`~sop_excel.core.drift.profile_matrix`."""
     if through <= after:
-        return np.zeros(len(items))
-    hi = mtd_share(items, month, through, calendar, profile).to_numpy()
-    lo = mtd_share(items, month, after, calendar, profile).to_numpy()
+        return np.zeros(len(matrix))
+    hi = shares(matrix, month, through, calendar)
+    lo = shares(matrix, month, after, calendar)
     return np.clip(hi - lo, 0.0, 1.0)
 
 
@@ -105,16 +105,24 @@ def weekly_view(
             )
         next_ratio = next_ratio.fillna(1.0)
 
+    matrix = profile_matrix(items, calendar, profile)  # once, for every week's shares
+    # each week's orders per item, in one pass: a row's week from its day (each item and week's
+    # orders added in the rows' order, as a groupby of that week's rows alone adds them)
+    span = d[(d["date"] >= starts[0]) & (d["date"] <= starts[-1] + pd.Timedelta(days=6))]
+    week_of = ((span["date"] - starts[0]).dt.days // 7).to_numpy()
+    booked = (
+        span.groupby([span["item"].to_numpy(), week_of])["orders"]
+        .sum()
+        .unstack(fill_value=0.0)
+        .reindex(index=items, columns=range(len(starts)), fill_value=0.0)
+        .to_numpy(dtype=float)
+        if len(span)
+        else np.zeros((len(items), len(starts)))
+    )
     rows = []
     for k, start in enumerate(starts, start=1):
         end = start + pd.Timedelta(days=6)
-        week_orders = (
-            d[(d["date"] >= start) & (d["date"] <= end)]
-            .groupby("item")["orders"]
-            .sum()
-            .reindex(items, fill_value=0.0)
-            .to_numpy(dtype=float)
-        )
+        week_orders = np.ascontiguousarray(booked[:, k - 1])
         plan_w = np.zeros(len(items))
         plan_ahead = np.zeros(len(items))  # the part of the week's plan after ``through``
         sensed_w = np.zeros(len(items))
@@ -126,15 +134,13 @@ def weekly_view(
                 if month in monthly.columns
                 else np.zeros(len(items))
             )
-            share = _share_between(
-                items, month, start - pd.Timedelta(days=1), end, calendar, profile
-            )
+            share = _share_between(matrix, month, start - pd.Timedelta(days=1), end, calendar)
             plan_w += vol * share
             if month < this_month:
                 continue
             if month == this_month:
                 ahead = _share_between(
-                    items, month, max(start - pd.Timedelta(days=1), cut), end, calendar, profile
+                    matrix, month, max(start - pd.Timedelta(days=1), cut), end, calendar
                 )
                 plan_ahead += vol * ahead
                 rate = rest_rate.fillna(pd.Series(vol, index=items)).to_numpy(dtype=float)

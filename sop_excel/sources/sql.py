@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sop_excel.errors import InputError, SopExcelError
@@ -297,12 +298,7 @@ def read_sql_columns(
         engine.dispose()
     # column-wise from the rows: far faster than from_records, and itemgetter than zip(*rows)
     columns = [list(map(itemgetter(j), rows)) for j in range(len(names))]
-    raw = pd.DataFrame(
-        {
-            c: pd.Series(v, dtype=object if not rows else None)
-            for c, v in zip(names, columns, strict=True)
-        }
-    )
+    raw = pd.DataFrame({c: _series(v, bool(rows)) for c, v in zip(names, columns, strict=True)})
 
     def key(pos: int) -> str:
         return f"item {_date_text(raw['item'].iat[pos])}, {_date_text(raw['date'].iat[pos])}"
@@ -312,6 +308,18 @@ def read_sql_columns(
         row=lambda pos: f"Table {name}, row {pos + 1} ({key(pos)})",
     )
     return SqlRows(raw, locate, f"table {name} in {shown}", in_sql, older, cols["date"])
+
+
+_FLOATS = {float}
+
+
+def _series(values: list, infer: bool) -> pd.Series:
+    """A column as ``pd.Series(values)`` makes it (``infer``; else object), a column of floats
+    (a REAL column's) straight from numpy: the same float64 Series without first making an
+    object array of 310,000 values."""
+    if infer and set(map(type, values)) == _FLOATS:
+        return pd.Series(np.array(values, dtype=float))
+    return pd.Series(values, dtype=None if infer else object)
 
 
 def since_filter(frame: pd.DataFrame, got: SqlRows, since: dt.date | None) -> pd.DataFrame:
