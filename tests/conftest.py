@@ -31,21 +31,25 @@ def pytest_addoption(parser):
 # order, so these start first and the run does not end on one long module while the other
 # worker idles; the rest follow in their usual order.
 LONGEST_FIRST = (
-    "tests/sop_excel/test_demo_e2e.py",
     "tests/sop_excel/test_monthly_cycle.py",
+    "tests/sop_excel/test_demo_e2e.py",
     "tests/sop_excel/test_execution_basis.py",
-    "tests/sop_excel/test_planner_formulas.py",
-    "tests/sop_excel/test_close_month.py",
-    "tests/sop_excel/test_supply_e2e.py",
-    "tests/sop_excel/test_excel_fidelity.py",
-    "tests/sop_excel/workbook/test_zip_io_write_fast.py",
-    "tests/sop_excel/test_report.py",
-    "tests/sop_excel/test_corpus.py",
-    "tests/sop_excel/test_xlsm.py",
     "tests/sop_excel/workbook/test_zip_io.py",
-    "tests/sop_excel/test_update_items.py",
+    "tests/sop_excel/test_close_month.py",
+    "tests/sop_excel/test_excel_fidelity.py",
+    "tests/sop_excel/test_refresh_keeps_unchanged_rows.py",
+    "tests/sop_excel/test_new.py",
     "tests/sop_excel/test_round_trip.py",
+    "tests/sop_excel/test_planner_formulas.py",
+    "tests/sop_excel/test_report.py",
+    "tests/sop_excel/workbook/test_commands_contract.py",
+    "tests/sop_excel/workbook/test_contract.py",
+    "tests/sop_excel/test_supply_e2e.py",
+    "tests/sop_excel/workbook/test_zip_io_write_fast.py",
+    "tests/sop_excel/test_corpus.py",
     "tests/sop_excel/test_sop_cycle.py",
+    "tests/sop_excel/test_update_items.py",
+    "tests/sop_excel/test_xlsm.py",
 )
 
 

@@ -24,9 +24,10 @@ find each input again, on its sheet or on the Archive sheet.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ __all__ = [
     "set_setting",
     "small_company",
     "small_demo",
+    "small_sample",
 ]
 
 KEEP = ("PMP-1002", "CTL-3003", "VLV-2004")  # items the demo's inputs and override name
@@ -83,21 +85,32 @@ def small_company(as_of: dt.date | None = None, per_family: int = 4) -> Any:
     )
 
 
-def small_demo(path: str | Path, *, per_family: int = 4, past_cycles: int = 3) -> Path:
-    """``sop-excel demo`` built for :func:`small_company` (the demo's own builder)."""
+@contextlib.contextmanager
+def small_sample(as_of: dt.date | None = None, per_family: int = 4) -> Iterator[None]:
+    """Within the block, the sample company is :func:`small_company` (as of ``as_of``; None: the
+    sample's own date), for ``sop-excel demo`` (:func:`sop_excel.demo.build_demo` or the CLI)."""
     from unittest import mock
 
-    from sop_excel import demo, sample
+    from sop_excel import sample
 
     original = sample.load_sample_company
-    small = small_company(None, per_family)  # the sample's own dates (the demo's default as-of)
-    # build_demo loads the company (as_of None) and writes its export files (as_of the sample's
-    # date), then reads those: both must be the small company, or the workbook is the whole one
+    small = small_company(as_of, per_family)
+    # build_demo loads the company (as_of None or the one asked for) and writes its export files
+    # (as_of the company's date), then reads those: both must be the small company, or the
+    # workbook is the whole one
     with mock.patch.object(
         sample,
         "load_sample_company",
         lambda as_of=None: small if as_of in (None, small.as_of) else original(as_of),
     ):
+        yield
+
+
+def small_demo(path: str | Path, *, per_family: int = 4, past_cycles: int = 3) -> Path:
+    """``sop-excel demo`` built for :func:`small_company` (the demo's own builder)."""
+    from sop_excel import demo
+
+    with small_sample(None, per_family):  # the sample's own dates (the demo's default as-of)
         return demo.build_demo(path, past_cycles=past_cycles).path
 
 

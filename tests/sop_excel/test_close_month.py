@@ -33,10 +33,13 @@ def frame(path, name):
         book.close()
 
 
-def rest_of_november(folder):
-    """The sample company's days of November after the demo's as-of date, as a CSV."""
+def rest_of_november(folder, book=None):
+    """The sample company's days of November after the demo's as-of date, as a CSV (of the
+    items of the workbook ``book``, if given: the small company's)."""
     rows = load_sample_company().month_actuals
     rows = rows[rows["date"] > pd.Timestamp("2026-11-18")]
+    if book is not None:
+        rows = rows[rows["item"].isin(frame(book, "tblItems")["item"])]
     path = folder / "rest_of_november.csv"
     rows.assign(date=rows["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
     return path
@@ -329,7 +332,8 @@ def test_closing_twice_changes_nothing_and_a_late_correction_closes_again(closed
     ).sum()
 
 
-def test_refusals_leave_the_workbook_as_it_was(book_copy, capsys):
+def test_refusals_leave_the_workbook_as_it_was(small_copy, capsys):
+    book_copy = small_copy  # the same November days missing as the demo's
     data = book_copy.read_bytes()
     assert main(["close-month", str(book_copy)]) == 1
     err = capsys.readouterr().err
@@ -359,7 +363,8 @@ def test_force_closes_with_the_days_missing_said(small_copy, capsys):
     assert record["days_missing"] == 8 and record["forced"] == "Yes"
 
 
-def test_a_failure_leaves_the_workbook_untouched(book_copy, monkeypatch):
+def test_a_failure_leaves_the_workbook_untouched(small_copy, monkeypatch):
+    book_copy = small_copy  # a failure, not the demo's size
     data = book_copy.read_bytes()
 
     def broken(*a, **k):
@@ -416,8 +421,9 @@ def test_refresh_forecast_moves_overrides_that_left_the_horizon_to_the_archive(s
     ]
 
 
-def test_refresh_actuals_keeps_only_the_months_the_views_use(book_copy, tmp_path, capsys):
+def test_refresh_actuals_keeps_only_the_months_the_views_use(small_copy, tmp_path, capsys):
     """Issue 18 point 2: old days do not pile up on the Actuals sheet; the summary says where they are."""
+    book_copy = small_copy  # a file of one item's days: the sheet, not the demo's size
     old = tmp_path / "two_years.csv"
     days = pd.date_range("2025-01-01", "2026-12-02", freq="D")
     pd.DataFrame(
@@ -442,11 +448,12 @@ def test_refresh_actuals_keeps_only_the_months_the_views_use(book_copy, tmp_path
 
 
 def test_without_the_refresh_the_new_month_plans_from_the_kept_basis(
-    book_copy, tmp_path, monkeypatch
+    small_copy, tmp_path, monkeypatch
 ):
     """--no-refresh: the new month's plan side comes from the Basis sheet (kept with the month
     after), not from the Forecast and Plan of record sheets; the same S&OE as computing it."""
-    source = rest_of_november(tmp_path)
+    book_copy = small_copy  # where the plan comes from, not the demo's size
+    source = rest_of_november(tmp_path, book_copy)
     other = tmp_path / "other.xlsx"
     shutil.copyfile(book_copy, other)
     seen = _tables_read(monkeypatch)
@@ -483,14 +490,15 @@ def _tables_read(monkeypatch) -> list[str]:
 
 @pytest.mark.parametrize("ahead", [False, True])
 def test_the_snapshots_of_months_history_does_not_hold_change_nothing(
-    book_copy, tmp_path, monkeypatch, ahead
+    small_copy, tmp_path, monkeypatch, ahead
 ):
     """close-month takes only the snapshots of months up to the as-of month from its reader
     (monthly.snapshots_through): every table it writes is the one all of them give. History
     holding a later month (typed in ahead): all of them are read."""
+    book_copy = small_copy  # which snapshots are read, not the demo's size
     from sop_excel.core import monthly
 
-    source = rest_of_november(tmp_path)
+    source = rest_of_november(tmp_path, book_copy)
     if ahead:
         book = ZipIO(book_copy)
         hist = read_frame(book, "tblHistory")

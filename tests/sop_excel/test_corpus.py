@@ -31,7 +31,7 @@ ON_THE_DEMO = {"scenarios/thousand_scenarios.toml"}
 
 
 @pytest.fixture
-def book_copy(request, small_book, demo_book, tmp_path):
+def small_copy(request, small_book, demo_book, tmp_path):
     """Each bad input is refused by its cell whatever the workbook's size: the cases are applied
     to the small company's demo (a third of the demo: some cases load and save it by openpyxl),
     those of ``ON_THE_DEMO`` to the demo."""
@@ -102,25 +102,25 @@ def _apply_edits(book: Path, recipe: dict) -> None:
 
 
 @pytest.mark.parametrize("case", MANIFEST, ids=[c["file"] for c in MANIFEST])
-def test_bad_input_gives_a_clear_message_and_changes_nothing(case, book_copy, tmp_path, capsys):
+def test_bad_input_gives_a_clear_message_and_changes_nothing(case, small_copy, tmp_path, capsys):
     """Refused with a clear message and nothing changed; or (``exit = 0``, a file sop-excel once
     misread) read right: the report says how (``stdout``) and the workbook holds ``value``."""
     src = CORPUS / case["file"]
     src_hash = sha(src)
     if case["file"].startswith("edits/"):
         recipe = tomllib.loads(src.read_text(encoding="utf-8"))
-        _apply_edits(book_copy, recipe)
-        args = [recipe["command"], str(book_copy)]
+        _apply_edits(small_copy, recipe)
+        args = [recipe["command"], str(small_copy)]
         file = src
     elif case["file"].startswith("workbooks/"):
         file = tmp_path / "user" / src.name  # the user's copy, checked byte for byte
         file.parent.mkdir()
         shutil.copyfile(src, file)
-        args = [a.format(file=file, book=book_copy) for a in case["args"]]
+        args = [a.format(file=file, book=small_copy) for a in case["args"]]
     else:
         file = src
-        args = [a.format(file=file, book=book_copy) for a in case["args"]]
-    watched = [p for p in (book_copy, file) if p.exists()]
+        args = [a.format(file=file, book=small_copy) for a in case["args"]]
+    watched = [p for p in (small_copy, file) if p.exists()]
     before = {p: sha(p) for p in watched}
     capsys.readouterr()
     t = time.perf_counter()
@@ -135,7 +135,7 @@ def test_bad_input_gives_a_clear_message_and_changes_nothing(case, book_copy, tm
     if case["exit"] == 0:
         assert case["stdout"] in out, f"{case['stdout']!r} not in:\n{out}"
         want = case["value"]
-        frame = read_frame(ZipIO(book_copy), want["table"])
+        frame = read_frame(ZipIO(small_copy), want["table"])
         row = frame[(frame["item"] == want["item"]) & (frame["date"] == pd.Timestamp(want["date"]))]
         assert row[want["field"]].tolist() == [want["equals"]], row
         assert sha(src) == src_hash
@@ -145,7 +145,7 @@ def test_bad_input_gives_a_clear_message_and_changes_nothing(case, book_copy, tm
         assert phrase in err, f"{phrase!r} not in:\n{err}"
     assert {p: sha(p) for p in watched} == before, "a file changed"
     assert sha(src) == src_hash
-    assert not any(p.name.endswith(".sop-lock") for p in book_copy.parent.iterdir())
-    assert not (book_copy.parent / ".sop-excel-backups").exists()  # nothing was saved
+    assert not any(p.name.endswith(".sop-lock") for p in small_copy.parent.iterdir())
+    assert not (small_copy.parent / ".sop-excel-backups").exists()  # nothing was saved
     if case["file"].startswith("workbooks/"):
         assert elapsed < 20, f"took {elapsed:.1f} s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 
 import numpy as np
@@ -20,6 +21,7 @@ from sop_excel.workbook.openpyxl_io import OpenpyxlIO
 from sop_excel.workbook.tables import read_frame
 from sop_excel.workbook.zip_io import ZipIO
 from tests.sop_excel.conftest import cell, sheet, type_into_forecast
+from tests.sop_excel.monthly_cycle import small_sample
 from tests.sop_excel.zip_cells import set_cells
 
 LAYOUT = load_layout()
@@ -326,8 +328,10 @@ def test_settings_problems_are_in_plain_words(book_copy, capsys):
 
 
 def test_demo_as_of_flag_moves_every_date(tmp_path):
+    """The CLI's demo as of another day (the small company's: the dates, not the size)."""
     out = tmp_path / "p.xlsx"
-    assert main(["-q", "demo", "--out", str(out), "--as-of", "2027-03-09"]) == 0
+    with small_sample(dt.date(2027, 3, 9)):
+        assert main(["-q", "demo", "--out", str(out), "--as-of", "2027-03-09"]) == 0
     fc = sheet(out, "Forecast")
     assert fc["Month"].min() == pd.Timestamp("2027-03-01")
     assert sheet(out, "History")["Month"].max() == pd.Timestamp("2027-02-01")

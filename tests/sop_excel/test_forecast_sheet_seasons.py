@@ -82,11 +82,11 @@ def test_cleansing_lists_corrected_months_and_keep_undoes_one():
         pipeline.check_history(items, history)
 
 
-def test_refresh_forecast_fills_cleansing_and_forecastability(book_copy, capsys):
-    assert main(["refresh-forecast", str(book_copy)]) == 0
+def test_refresh_forecast_fills_cleansing_and_forecastability(small_copy, capsys):
+    assert main(["refresh-forecast", str(small_copy)]) == 0
     out = capsys.readouterr().out
-    models = sheet(book_copy, "Forecast", "tblModels")
-    cleansing = sheet(book_copy, "History", "tblCleansing")
+    models = sheet(small_copy, "Forecast", "tblModels")
+    cleansing = sheet(small_copy, "History", "tblCleansing")
     assert models["Seasonal naive MASE"].notna().sum() > len(models) // 2
     flagged = models[models["Forecastability"].fillna("") != ""]
     assert len(flagged) >= 1  # the sample company has erratic spare parts

@@ -135,21 +135,21 @@ def test_the_template_names_are_names_excel_takes():
     )
 
 
-def test_the_log_keeps_its_details_to_a_cell(book_copy, capsys):
+def test_the_log_keeps_its_details_to_a_cell(small_copy, capsys):
     """Text sop-excel writes itself is cut to fit, saying how much was left out."""
     from sop_excel import rebuild
 
-    book = ZipIO(book_copy)
+    book = ZipIO(small_copy)
     rebuild.log_command(book, "flag-drift", "d" * 50_000, "x" * 100_000)
     book.save()
-    log = read_frame(ZipIO(book_copy), "tblLog").iloc[-1]
+    log = read_frame(ZipIO(small_copy), "tblLog").iloc[-1]
     assert len(log["details"]) <= 32_767 and log["details"].endswith("an Excel cell holds 32,767)")
     assert "more characters not kept" in log["data"]
 
 
 # -- point 4: clear messages, never exit 4 ------------------------------------------------------------
-def test_a_full_disk_during_save_is_named(book_copy, capsys, monkeypatch):
-    before = sha(book_copy)
+def test_a_full_disk_during_save_is_named(small_copy, capsys, monkeypatch):
+    before = sha(small_copy)
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -157,26 +157,26 @@ def test_a_full_disk_during_save_is_named(book_copy, capsys, monkeypatch):
     monkeypatch.setattr(
         safe_save.os, "fsync", full
     )  # the disk fills up while the new file is flushed
-    code, err = run(capsys, "flag-drift", str(book_copy))
+    code, err = run(capsys, "flag-drift", str(small_copy))
     assert code == 3
     assert (
         "Error: Cannot save plan.xlsx: the disk is full (No space left on device). Free some space"
         in err
     )
-    assert sha(book_copy) == before and unfinished_saves(book_copy) == []
+    assert sha(small_copy) == before and unfinished_saves(small_copy) == []
 
 
-def test_a_file_size_limit_during_save_is_named(book_copy):
+def test_a_file_size_limit_during_save_is_named(small_copy):
     """A real limit (RLIMIT_FSIZE below the workbook's size): the write fails with EFBIG."""
-    before = sha(book_copy)
+    before = sha(small_copy)
     script = textwrap.dedent(f"""
         import resource, sys
-        resource.setrlimit(resource.RLIMIT_FSIZE, ({book_copy.stat().st_size // 2}, {resource.RLIM_INFINITY}))
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({small_copy.stat().st_size // 2}, {resource.RLIM_INFINITY}))
         from sop_excel.cli import main
         sys.exit(main(["-q", "flag-drift", sys.argv[1]]))
     """)
     proc = subprocess.run(
-        [sys.executable, "-c", script, str(book_copy)],
+        [sys.executable, "-c", script, str(small_copy)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -188,15 +188,15 @@ def test_a_file_size_limit_during_save_is_named(book_copy):
         "Cannot save plan.xlsx: the file would be larger than this system allows (File too large)"
         in proc.stderr
     )
-    assert sha(book_copy) == before
+    assert sha(small_copy) == before
 
 
-def test_a_2_gb_actuals_file_is_refused_by_its_size_at_once(book_copy, capsys, tmp_path):
+def test_a_2_gb_actuals_file_is_refused_by_its_size_at_once(small_copy, capsys, tmp_path):
     huge = tmp_path / "huge.csv"
     with huge.open("wb") as fh:  # sparse: 2 GB on paper, nothing on disk
         fh.truncate(2 * 1024**3)
     t = time.perf_counter()
-    code, err = run(capsys, "refresh-actuals", str(book_copy), "--actuals", str(huge))
+    code, err = run(capsys, "refresh-actuals", str(small_copy), "--actuals", str(huge))
     assert code == 1 and time.perf_counter() - t < 60
     assert (
         "Actuals file huge.csv is 2 GB; sop-excel reads such files up to 256 MB. Export only the months"
@@ -204,14 +204,14 @@ def test_a_2_gb_actuals_file_is_refused_by_its_size_at_once(book_copy, capsys, t
     )
 
 
-def test_a_scenario_name_with_invalid_utf8_is_refused(book_copy, capsys):
-    before = sha(book_copy)
+def test_a_scenario_name_with_invalid_utf8_is_refused(small_copy, capsys):
+    before = sha(small_copy)
     name = b"B\xffase".decode(
         "utf-8", "surrogateescape"
     )  # as Python hands over such a command-line argument
-    code, err = run(capsys, "new-scenario", str(book_copy), name, "--volume", "5%")
+    code, err = run(capsys, "new-scenario", str(small_copy), name, "--volume", "5%")
     assert code == 2 and "the scenario name 'B\ufffdase' is not valid UTF-8 text" in err
-    assert sha(book_copy) == before
+    assert sha(small_copy) == before
 
 
 def test_dates_out_of_range_on_the_command_line(capsys, tmp_path):
@@ -227,14 +227,14 @@ def test_dates_out_of_range_on_the_command_line(capsys, tmp_path):
 
 # -- point 5: hangs ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("what", ["actuals.csv", "actuals.xlsx", "scenarios.toml", "plan.xlsx"])
-def test_a_named_pipe_is_refused_not_waited_on(book_copy, capsys, tmp_path, what):
+def test_a_named_pipe_is_refused_not_waited_on(small_copy, capsys, tmp_path, what):
     fifo = tmp_path / "pipe" / what
     fifo.parent.mkdir()
     os.mkfifo(fifo)
     args = {
-        "actuals.csv": ["refresh-actuals", str(book_copy), "--actuals", str(fifo)],
-        "actuals.xlsx": ["refresh-actuals", str(book_copy), "--actuals", str(fifo)],
-        "scenarios.toml": ["import-scenarios", str(book_copy), str(fifo)],
+        "actuals.csv": ["refresh-actuals", str(small_copy), "--actuals", str(fifo)],
+        "actuals.xlsx": ["refresh-actuals", str(small_copy), "--actuals", str(fifo)],
+        "scenarios.toml": ["import-scenarios", str(small_copy), str(fifo)],
         "plan.xlsx": ["flag-drift", str(fifo)],
     }[what]
     t = time.perf_counter()
@@ -244,7 +244,7 @@ def test_a_named_pipe_is_refused_not_waited_on(book_copy, capsys, tmp_path, what
 
 
 def test_an_endless_sqlite_view_is_stopped_by_the_time_limit(
-    book_copy, capsys, tmp_path, monkeypatch
+    small_copy, capsys, tmp_path, monkeypatch
 ):
     db = tmp_path / "endless.sqlite"
     con = sqlite3.connect(db)
@@ -255,15 +255,15 @@ def test_an_endless_sqlite_view_is_stopped_by_the_time_limit(
     con.commit()
     con.close()
     monkeypatch.setenv("SOP_EXCEL_READ_TIMEOUT", "2")
-    before = sha(book_copy)
+    before = sha(small_copy)
     t = time.perf_counter()
-    code, err = run(capsys, "refresh-actuals", str(book_copy), "--actuals", str(db))
+    code, err = run(capsys, "refresh-actuals", str(small_copy), "--actuals", str(db))
     assert code == 1 and time.perf_counter() - t < 120
     assert (
         "Reading actuals from endless.sqlite, table actuals, took more than 2 s and was stopped"
         in err
     )
-    assert sha(book_copy) == before
+    assert sha(small_copy) == before
 
 
 def test_830_parts_of_zeros_are_refused_before_inflating(tmp_path, capsys):
@@ -281,23 +281,23 @@ def test_830_parts_of_zeros_are_refused_before_inflating(tmp_path, capsys):
 
 
 # -- point 6: scenario values that make no sense ------------------------------------------------------
-def test_new_scenario_that_matches_nothing_is_refused(book_copy, capsys):
-    before = sha(book_copy)
+def test_new_scenario_that_matches_nothing_is_refused(small_copy, capsys):
+    before = sha(small_copy)
     code, err = run(
-        capsys, "new-scenario", str(book_copy), "Promo", "--volume", "5%", "--family", "Nope"
+        capsys, "new-scenario", str(small_copy), "Promo", "--volume", "5%", "--family", "Nope"
     )
     assert (
         code == 1
         and "New scenario 'Promo', volume driver: 'Nope' is not a family on the Items sheet" in err
     )
     code, err = run(
-        capsys, "new-scenario", str(book_copy), "Promo", "--volume", "5%", "--item", "NOPE-1"
+        capsys, "new-scenario", str(small_copy), "Promo", "--volume", "5%", "--item", "NOPE-1"
     )
     assert code == 1 and "'NOPE-1' is not an item on the Items sheet (nor a launch)" in err
     code, err = run(
         capsys,
         "new-scenario",
-        str(book_copy),
+        str(small_copy),
         "Promo",
         "--volume",
         "5%",
@@ -309,15 +309,15 @@ def test_new_scenario_that_matches_nothing_is_refused(book_copy, capsys):
         and "Scenario 'Promo' was not created: its drivers change nothing in the plan's horizon"
         in err
     )
-    code, err = run(capsys, "new-scenario", str(book_copy), "Promo", "--volume", "inf")
+    code, err = run(capsys, "new-scenario", str(small_copy), "Promo", "--volume", "inf")
     assert (
         code == 1 and "inf is not a volume change sop-excel applies (from -100% to +1,000%)" in err
     )
-    assert sha(book_copy) == before
+    assert sha(small_copy) == before
 
 
-def test_a_driver_that_changes_nothing_is_warned_about(book_copy, capsys):
-    book = ZipIO(book_copy)
+def test_a_driver_that_changes_nothing_is_warned_about(small_copy, capsys):
+    book = ZipIO(small_copy)
     drivers = read_frame(book, "tblDrivers")
     drivers.loc[0, "from_month"], drivers.loc[0, "to_month"] = (
         pd.Timestamp("2031-01-01"),
@@ -326,7 +326,7 @@ def test_a_driver_that_changes_nothing_is_warned_about(book_copy, capsys):
     write_frame(book, "tblDrivers", drivers)
     book.save()
     capsys.readouterr()
-    assert main(["-q", "compare-scenarios", str(book_copy)]) == 0
+    assert main(["-q", "compare-scenarios", str(small_copy)]) == 0
     out = capsys.readouterr().out
     assert (
         "Warning: 1 scenario driver(s) change nothing: their family, item, resource or months match nothing"
@@ -337,23 +337,23 @@ def test_a_driver_that_changes_nothing_is_warned_about(book_copy, capsys):
 
 # -- point 9: unfinished saves --------------------------------------------------------------------------
 def test_unfinished_saves_are_named_for_what_they_are_and_cleaned_by_the_next_command(
-    book_copy, caplog
+    small_copy, caplog
 ):
     seen = []
     atomic_write(
-        book_copy,
-        lambda tmp: (seen.append(tmp.name), tmp.write_bytes(book_copy.read_bytes())),
+        small_copy,
+        lambda tmp: (seen.append(tmp.name), tmp.write_bytes(small_copy.read_bytes())),
         backups=0,
     )
     assert seen[0].startswith(f".plan.xlsx.{UNFINISHED}-") and seen[0].endswith(".tmp")
     left = [
-        book_copy.parent / f".plan.xlsx.{UNFINISHED}-k1ll3d.tmp",  # what a kill leaves
-        book_copy.parent / ".plan.abc123.xlsx.tmp",
+        small_copy.parent / f".plan.xlsx.{UNFINISHED}-k1ll3d.tmp",  # what a kill leaves
+        small_copy.parent / ".plan.abc123.xlsx.tmp",
     ]  # the name earlier versions used
     for p in left:
         p.write_bytes(b"half a zip")
-    assert unfinished_saves(book_copy) == sorted(left)
-    with writer_lock(book_copy):
+    assert unfinished_saves(small_copy) == sorted(left)
+    with writer_lock(small_copy):
         pass  # taking the lock (any writing command does) clears them
-    assert unfinished_saves(book_copy) == [] and not any(p.exists() for p in left)
+    assert unfinished_saves(small_copy) == [] and not any(p.exists() for p in left)
     assert "removed 2 unfinished save(s) left by a command that was stopped" in caplog.text

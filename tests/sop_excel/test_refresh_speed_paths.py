@@ -52,20 +52,20 @@ def test_a_number_column_reads_as_the_same_numbers_held_as_objects():
     not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
     reason="the Production table is read aside on Linux with more than one core only",
 )
-def test_without_supply_rows_the_production_table_is_read_once(book_copy, tmp_path, monkeypatch):
+def test_without_supply_rows_the_production_table_is_read_once(small_copy, tmp_path, monkeypatch):
     """Orders alone: the Production table read by its reader process is the one the supply
     view uses (it was read a second time here); the tables written are those of one process."""
     monkeypatch.delenv("SOP_EXCEL_SERIAL", raising=False)
     csv = tmp_path / "orders.csv"
-    day = next(book_copy.parent.glob("*_actuals_*.csv"))
+    day = next(small_copy.parent.glob("*_actuals_*.csv"))
     pd.read_csv(day).drop(columns=["produced"]).to_csv(csv, index=False)
     serial = tmp_path / "serial.xlsx"
-    shutil.copyfile(book_copy, serial)
+    shutil.copyfile(small_copy, serial)
     seen: list[str] = []
     inner = tables.read_frame
     for module in (macros, rebuild):
         monkeypatch.setattr(module, "read_frame", lambda b, n: seen.append(n) or inner(b, n))
-    assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
+    assert main(["-q", "refresh-actuals", str(small_copy), "--actuals", str(csv)]) == 0
     assert "tblProduction" not in seen  # read aside, and only there
     monkeypatch.setenv("SOP_EXCEL_SERIAL", "1")
     assert main(["-q", "refresh-actuals", str(serial), "--actuals", str(csv)]) == 0
@@ -73,7 +73,7 @@ def test_without_supply_rows_the_production_table_is_read_once(book_copy, tmp_pa
     names = ["tblExecution", "tblExceptions", "tblSupplyItems", "tblSupplyWeeks", "tblWeekly"]
     for name in names:
         pd.testing.assert_frame_equal(
-            tables.read_frame(ZipIO(book_copy), name),
+            tables.read_frame(ZipIO(small_copy), name),
             tables.read_frame(ZipIO(serial), name),
             obj=name,
         )

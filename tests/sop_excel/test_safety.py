@@ -93,29 +93,29 @@ def test_save_keeps_the_file_permissions(tmp_path):
     assert (target.stat().st_mode & 0o777, target.read_bytes()) == (0o640, b"v1")
 
 
-def test_cli_backups_option_and_owner_file(book_copy, capsys):
-    csv = next(book_copy.parent.glob("*_actuals_*.csv"))
-    original = book_copy.read_bytes()
+def test_cli_backups_option_and_owner_file(small_copy, capsys):
+    csv = next(small_copy.parent.glob("*_actuals_*.csv"))
+    original = small_copy.read_bytes()
     assert (
-        main(["-q", "--backups", "2", "refresh-actuals", str(book_copy), "--actuals", str(csv)])
+        main(["-q", "--backups", "2", "refresh-actuals", str(small_copy), "--actuals", str(csv)])
         == 0
     )
-    assert [p.read_bytes() for p in backup_paths(book_copy)] == [original]
-    assert not lock_path(book_copy).exists()  # released
+    assert [p.read_bytes() for p in backup_paths(small_copy)] == [original]
+    assert not lock_path(small_copy).exists()  # released
     with pytest.raises(SystemExit) as exc:
-        main(["--backups", "-1", "flag-drift", str(book_copy)])
+        main(["--backups", "-1", "flag-drift", str(small_copy)])
     assert exc.value.code == 2
     assert "is not a number of backups" in capsys.readouterr().err
     # open in Excel: a clear message, exit 3, nothing written
-    owner = book_copy.with_name("~$" + book_copy.name)
+    owner = small_copy.with_name("~$" + small_copy.name)
     owner.write_bytes(b"owner")
-    before = sha(book_copy)
-    assert main(["flag-drift", str(book_copy)]) == 3
+    before = sha(small_copy)
+    assert main(["flag-drift", str(small_copy)]) == 3
     err = capsys.readouterr().err
     assert (
         "is open in Excel (found ~$plan.xlsx). Close it in Excel" in err and "Traceback" not in err
     )
-    assert sha(book_copy) == before
+    assert sha(small_copy) == before
 
 
 # -- killed in the middle of a save -----------------------------------------------------------
@@ -196,28 +196,28 @@ def _hold_lock(path: Path) -> subprocess.Popen:
     return proc
 
 
-def test_second_writer_is_refused_while_another_process_updates(book_copy, capsys):
-    holder = _hold_lock(book_copy)
+def test_second_writer_is_refused_while_another_process_updates(small_copy, capsys):
+    holder = _hold_lock(small_copy)
     try:
-        before = sha(book_copy)
-        csv = next(book_copy.parent.glob("*_actuals_*.csv"))
-        assert main(["refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 3
+        before = sha(small_copy)
+        csv = next(small_copy.parent.glob("*_actuals_*.csv"))
+        assert main(["refresh-actuals", str(small_copy), "--actuals", str(csv)]) == 3
         err = capsys.readouterr().err
         assert f"another sop-excel command (pid {holder.pid} on" in err
         assert "is updating plan.xlsx. Wait for it to finish" in err and "Traceback" not in err
         # the library path refuses too, at save time
-        book = OpenpyxlIO(book_copy)
+        book = OpenpyxlIO(small_copy)
         with pytest.raises(WorkbookLockedError, match=f"pid {holder.pid}"):
             book.save()
-        assert sha(book_copy) == before
+        assert sha(small_copy) == before
         # a reader is not blocked
-        assert main(["-q", "export-scenarios", str(book_copy)]) == 0
+        assert main(["-q", "export-scenarios", str(small_copy)]) == 0
     finally:
         holder.kill()
         holder.communicate()
     # the holder was killed: its lock went with it, though the file may stay
-    assert main(["-q", "flag-drift", str(book_copy)]) == 0
-    assert not lock_path(book_copy).exists()
+    assert main(["-q", "flag-drift", str(small_copy)]) == 0
+    assert not lock_path(small_copy).exists()
 
 
 def test_two_refreshes_started_together_one_waits_its_turn(book_copy):
@@ -307,18 +307,18 @@ def test_openpyxl_parses_through_defusedxml(tmp_path):
         fromstring(b'<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>')
 
 
-def test_hostile_actuals_xlsx_is_an_input_error_not_a_crash(book_copy, tmp_path, capsys):
+def test_hostile_actuals_xlsx_is_an_input_error_not_a_crash(small_copy, tmp_path, capsys):
     bad = tmp_path / "actuals.xlsx"
     bad.write_bytes(billion_laughs_xlsx())
-    before = sha(book_copy)
-    assert main(["refresh-actuals", str(book_copy), "--actuals", str(bad)]) == 1
+    before = sha(small_copy)
+    assert main(["refresh-actuals", str(small_copy), "--actuals", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "Actuals file actuals.xlsx contains an XML document type declaration" in err
-    assert "Traceback" not in err and sha(book_copy) == before
+    assert "Traceback" not in err and sha(small_copy) == before
 
 
 def test_unexpected_failure_is_reported_without_traceback_unless_debug(
-    book_copy, capsys, monkeypatch
+    small_copy, capsys, monkeypatch
 ):
     import sop_excel.macros as macros
 
@@ -326,21 +326,21 @@ def test_unexpected_failure_is_reported_without_traceback_unless_debug(
         raise ZeroDivisionError("simulated bug")
 
     monkeypatch.setattr(macros, "flag_drift", boom)
-    before = sha(book_copy)
-    assert main(["flag-drift", str(book_copy)]) == 4
+    before = sha(small_copy)
+    assert main(["flag-drift", str(small_copy)]) == 4
     err = capsys.readouterr().err
     assert "failed unexpectedly (ZeroDivisionError: simulated bug)" in err and "--debug" in err
     assert "Traceback" not in err
     with pytest.raises(ZeroDivisionError):
-        main(["--debug", "flag-drift", str(book_copy)])
-    assert sha(book_copy) == before
-    assert not lock_path(book_copy).exists()
+        main(["--debug", "flag-drift", str(small_copy)])
+    assert sha(small_copy) == before
+    assert not lock_path(small_copy).exists()
 
 
-def test_debug_shows_the_traceback_for_input_errors(book_copy, tmp_path, capsys):
+def test_debug_shows_the_traceback_for_input_errors(small_copy, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("date,item,orders,shipments\nnot-a-date,X,1,1\n")
-    assert main(["--debug", "refresh-actuals", str(book_copy), "--actuals", str(bad)]) == 1
+    assert main(["--debug", "refresh-actuals", str(small_copy), "--actuals", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "InputError" in err
 

@@ -49,10 +49,10 @@ def _type_comments(book, table, column, payloads):
     return [rows[i][:c] for i in range(1, len(payloads) + 1)]
 
 
-def test_payloads_through_every_command_stay_text(book_copy, tmp_path, monkeypatch):
+def test_payloads_through_every_command_stay_text(small_copy, tmp_path, monkeypatch):
     monkeypatch.setenv("SOP_EXCEL_BACKUPS", "0")
     # planners' text: Forecast comments (carried over by key through every refresh)
-    _type_comments(book_copy, "tblForecast", "Comment", PAYLOADS)
+    _type_comments(small_copy, "tblForecast", "Comment", PAYLOADS)
     # command-line text: a scenario name and description, a lock note (a scenario name starting
     # with "=" is refused: Excel's SUMIFS would read it as a comparison, test_excel_fidelity.py)
     name, description = PAYLOADS[3], PAYLOADS[7]
@@ -61,7 +61,7 @@ def test_payloads_through_every_command_stay_text(book_copy, tmp_path, monkeypat
             [
                 "-q",
                 "new-scenario",
-                str(book_copy),
+                str(small_copy),
                 name,
                 "--description",
                 description,
@@ -71,15 +71,15 @@ def test_payloads_through_every_command_stay_text(book_copy, tmp_path, monkeypat
         )
         == 0
     )
-    assert main(["-q", "lock-plan", str(book_copy), name, "--note", PAYLOADS[3]]) == 0
+    assert main(["-q", "lock-plan", str(small_copy), name, "--note", PAYLOADS[3]]) == 0
     # a file name from the outside world: the Log records it
-    csv = next(book_copy.parent.glob("*_actuals_*.csv"))
+    csv = next(small_copy.parent.glob("*_actuals_*.csv"))
     hostile = tmp_path / "=1+1 @SUM(A1).csv"
     shutil.copyfile(csv, hostile)
-    assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(hostile)]) == 0
-    assert main(["-q", "flag-drift", str(book_copy)]) == 0
+    assert main(["-q", "refresh-actuals", str(small_copy), "--actuals", str(hostile)]) == 0
+    assert main(["-q", "flag-drift", str(small_copy)]) == 0
 
-    wb, formulas = _formula_cells(book_copy)
+    wb, formulas = _formula_cells(small_copy)
     _assert_no_payload_formula(formulas)
     assert len(formulas) > 100  # our own formulas are still there
 

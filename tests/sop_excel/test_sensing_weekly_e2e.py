@@ -55,11 +55,11 @@ def test_demo_shows_sensing_beside_the_plan_and_13_weeks_with_the_frozen_horizon
     assert weeks["orders"].iloc[0] > 0 and (weeks["orders"].iloc[2:] == 0).all()
 
 
-def test_refresh_actuals_moves_sensing_and_the_weekly_view(book_copy):
-    _, sensing0, weeks0, _, _ = _views(book_copy)
-    csv = next(book_copy.parent.glob("*_actuals_*.csv"))
-    assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
-    _, sensing1, weeks1, _, _ = _views(book_copy)
+def test_refresh_actuals_moves_sensing_and_the_weekly_view(small_copy):
+    _, sensing0, weeks0, _, _ = _views(small_copy)
+    csv = next(small_copy.parent.glob("*_actuals_*.csv"))
+    assert main(["-q", "refresh-actuals", str(small_copy), "--actuals", str(csv)]) == 0
+    _, sensing1, weeks1, _, _ = _views(small_copy)
     day = pd.read_csv(csv)
     booked = weeks1["orders"].sum() - weeks0["orders"].sum()
     assert booked == pytest.approx(

@@ -100,34 +100,34 @@ def test_new_scenario_export_import_round_trip(small_copy, tmp_path, capsys):
     assert "Parent scenario 'Nope' does not exist" in capsys.readouterr().err
 
 
-def test_import_bad_toml_names_the_place_and_leaves_the_book(book_copy, tmp_path, capsys):
-    before = book_copy.read_bytes()
+def test_import_bad_toml_names_the_place_and_leaves_the_book(small_copy, tmp_path, capsys):
+    before = small_copy.read_bytes()
     bad = tmp_path / "bad.toml"
     bad.write_text(
         '[[scenario]]\nname = "A"\n[[scenario.driver]]\nkind = "volume"\nvalue = "lots"\n'
         '[[scenario]]\nname = "B"\nparent = "Nope"\n'
     )
-    assert main(["import-scenarios", str(book_copy), str(bad)]) == 1
+    assert main(["import-scenarios", str(small_copy), str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.toml, scenario #1, driver #1, 'value'" in err
-    assert book_copy.read_bytes() == before
+    assert small_copy.read_bytes() == before
     bad.write_text(
         '[[scenario]]\nname = "A"\nparent = "B"\n[[scenario]]\nname = "B"\nparent = "A"\n'
     )
-    assert main(["import-scenarios", str(book_copy), str(bad)]) == 1
+    assert main(["import-scenarios", str(small_copy), str(bad)]) == 1
     assert "loop" in capsys.readouterr().err
-    assert book_copy.read_bytes() == before
+    assert small_copy.read_bytes() == before
     # a driver that parses but cannot apply is named by its scenario and place in the file
     bad.write_text(
         '[[scenario]]\nname = "Base"\n[[scenario]]\nname = "Up"\nparent = "Base"\n'
         '[[scenario.driver]]\nkind = "volume"\nvalue = 0.05\n'
         '[[scenario.driver]]\nkind = "capacity"\nvalue = 0.1\n'
     )
-    assert main(["import-scenarios", str(book_copy), str(bad)]) == 1
+    assert main(["import-scenarios", str(small_copy), str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.toml, scenario 'Up', driver #2: a capacity driver needs a Resource" in err
     assert "row" not in err.split("driver #2")[0]
-    assert book_copy.read_bytes() == before
+    assert small_copy.read_bytes() == before
 
 
 def test_lock_plan_records_a_verifiable_version(small_copy):

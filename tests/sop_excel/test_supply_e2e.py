@@ -70,7 +70,8 @@ def test_the_demo_ships_production_events_and_the_supply_view(demo_book):
     )  # BRN-PA2 runs behind
 
 
-def test_supply_columns_of_the_actuals_file_load_idempotently(book_copy):
+def test_supply_columns_of_the_actuals_file_load_idempotently(small_copy):
+    book_copy = small_copy  # loading twice, not the demo's size: the small demo
     csv = next_day_csv(book_copy)
     assert "produced" in csv.read_text().splitlines()[0]
     assert main(["-q", "refresh-actuals", str(book_copy), "--actuals", str(csv)]) == 0
@@ -150,7 +151,8 @@ def test_a_separate_supply_source_with_mapped_columns_and_a_late_correction(
     )
 
 
-def test_bad_supply_rows_are_refused_by_file_row_and_column(book_copy, tmp_path, capsys):
+def test_bad_supply_rows_are_refused_by_file_row_and_column(small_copy, tmp_path, capsys):
+    book_copy = small_copy  # a refusal, not the demo's size: the small demo
     bad = tmp_path / "mes.csv"
     bad.write_text(
         "date,item,resource,produced,receipts\n"
@@ -325,9 +327,10 @@ def test_events_survive_every_refresh(small_copy):
         )
 
 
-def test_no_supply_data_keeps_todays_behaviour(book_copy, tmp_path, capsys):
+def test_no_supply_data_keeps_todays_behaviour(small_copy, tmp_path, capsys):
     """Supply never changes a demand number; without production, receipts or events the S&OE
     tables are the demand side's alone, as before supply existed."""
+    book_copy = small_copy  # the same tables with and without supply: the small demo
     other = tmp_path / "no_supply.xlsx"
     shutil.copyfile(book_copy, other)
     book = ZipIO(other)
@@ -358,7 +361,8 @@ def test_no_supply_data_keeps_todays_behaviour(book_copy, tmp_path, capsys):
     assert "upply" not in without["tblLog"]["details"].iloc[-1]
 
 
-def test_supply_columns_in_the_actuals_database(book_copy, tmp_path, capsys):
+def test_supply_columns_in_the_actuals_database(small_copy, tmp_path, capsys):
+    book_copy = small_copy  # the database's supply columns: the small demo
     day = pd.read_csv(next_day_csv(book_copy))
     db = tmp_path / "erp.db"
     with sqlite3.connect(db) as conn:

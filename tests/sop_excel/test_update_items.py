@@ -159,14 +159,14 @@ def test_the_price_from_the_as_of_month_and_missing_items_discontinued(updated, 
     assert (fc.loc["CTL-3004", "baseline"] == 0).all() and len(fc.loc["PMP-2100"]) == 18
 
 
-def test_a_bad_master_changes_nothing(book_copy, tmp_path, capsys):
+def test_a_bad_master_changes_nothing(small_copy, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "item,family,price,unit_cost\nPMP-1001,Pumps,lots,1\nPMP-1001,Pumps,2,1\n", encoding="utf-8"
     )
-    before = hashlib.sha256(book_copy.read_bytes()).hexdigest()
-    assert main(["-q", "update-items", str(book_copy), str(bad)]) == 1
+    before = hashlib.sha256(small_copy.read_bytes()).hexdigest()
+    assert main(["-q", "update-items", str(small_copy), str(bad)]) == 1
     err = capsys.readouterr().err
     assert "File bad.csv, row 2, column 'price': 'lots' is not a number" in err
     assert "File bad.csv, row 3: repeats item PMP-1001 (first on row 2)" in err
-    assert hashlib.sha256(book_copy.read_bytes()).hexdigest() == before
+    assert hashlib.sha256(small_copy.read_bytes()).hexdigest() == before

@@ -144,8 +144,8 @@ def test_a_failure_here_leaves_no_process_nor_file(demo_book, tmp_path, monkeypa
     assert path.read_bytes() == original
 
 
-def test_a_table_read_by_a_process_of_its_own_is_the_same_frame(book_copy):
-    book = ZipIO(book_copy)
+def test_a_table_read_by_a_process_of_its_own_is_the_same_frame(small_copy):
+    book = ZipIO(small_copy)
     reader = book.frame_reader("tblActuals")
     assert reader is not None
     pd.testing.assert_frame_equal(reader(), read_frame(book, "tblActuals"))
@@ -171,7 +171,7 @@ def test_a_sheet_that_does_not_come_in_time_is_made_here(demo_book, tmp_path, mo
     assert time.monotonic() - started < 20  # the slow one was not waited for
 
 
-def test_the_guard_tells_which_sheets_hold_error_cells_and_the_reader_names_them(book_copy):
+def test_the_guard_tells_which_sheets_hold_error_cells_and_the_reader_names_them(small_copy):
     """The guard inflates the sheets anyway: it notes the error cells (calamine reads #N/A as
     empty), so neither this process nor a table's reader process inflates them again to know."""
     import openpyxl
@@ -182,10 +182,10 @@ def test_the_guard_tells_which_sheets_hold_error_cells_and_the_reader_names_them
     t = load_layout().table("tblActuals")
     r0, c0 = parse_cell(t.anchor)
     where = cell_address(r0 + 2, c0 + t.fields.index("orders"))
-    wb = openpyxl.load_workbook(book_copy)
+    wb = openpyxl.load_workbook(small_copy)
     wb["Actuals"][where] = "#N/A"
-    wb.save(book_copy)
-    book = ZipIO(book_copy)
+    wb.save(small_copy)
+    book = ZipIO(small_copy)
     part = book._find("tblActuals").sheet_part
     assert book._errors_seen[part] is True
     assert book._errors_seen[book._find("tblItems").sheet_part] is False
