@@ -149,7 +149,7 @@ def kept_basis(book: WorkbookIO, key: dict[str, str]) -> pipeline.ExecutionBasis
             read_frame(book, T.BASIS_ITEMS),
             read_frame(book, T.BASIS_MONTHS),
             said["plan source"],
-            said.get("plan scenario", ""),
+            scenario=said.get("plan scenario", ""),
         )
     except (InputError, LayoutError) as exc:
         _logger.warning(

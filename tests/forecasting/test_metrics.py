@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from forecasting import cross_validate, mase, rmsse, scaled_bias, smape, tracking_signal, wmape
+from forecasting.metrics import naive_scale
 
 floats = st.floats(min_value=0.1, max_value=1e4, allow_nan=False)
 
@@ -27,9 +28,13 @@ def test_hand_worked() -> None:
     st.lists(floats, min_size=3, max_size=3),
     st.floats(min_value=0.5, max_value=100),
 )
+@example([1.0, *range(2, 13), 1.0, 2.0], [1.0, 1.0, 1.0], 2.0)  # the lag-12 differences all 0
 def test_scaled_metrics_are_scale_free(ins: list[float], f: list[float], k: float) -> None:
     y = [1.0, 2.0, 3.0]
-    if np.ptp(ins[-13:]) == 0:
+    if naive_scale(ins) == 0:  # every lag-12 difference 0 (the last 13 points may differ): no scale
+        assert np.isnan(mase(y, f, ins))
+        return
+    if naive_scale(np.multiply(ins, k)) == 0:  # differences lost to rounding once scaled
         return
     a = mase(y, f, ins)
     b = mase(np.multiply(y, k), np.multiply(f, k), np.multiply(ins, k))

@@ -369,3 +369,18 @@ def test_a_basis_sheet_that_cannot_be_read_is_computed_again(pair, monkeypatch, 
     assert read_frame(ZipIO(ours), "tblBasisItems")["month_plan"].notna().all()  # and written over
     _refresh(theirs, csv, "openpyxl", monkeypatch)
     _same_outputs(ours, theirs)
+
+
+def test_a_kept_basis_reads_back_with_its_scenario_and_can_be_kept_again(small_copy):
+    """The basis read from the Basis sheet is the one written: its locked scenario (which plans
+    supply) and no following month; keeping it again (compare-scenarios, close-month) works."""
+    book = ZipIO(small_copy)
+    settings = macros.read_settings(book)
+    said = read_frame(book, "tblBasisKey").set_index("key")["value"]
+    kept = cache.kept_basis(book, cache.basis_key(book, settings))
+    assert kept is not None and kept.following is None
+    assert kept.scenario == said["plan scenario"] != ""
+    assert cache.keep_basis(book, settings, kept)
+    book = ZipIO(small_copy)
+    again = cache.kept_basis(book, cache.basis_key(book, settings))
+    assert again is not None and again.scenario == kept.scenario
