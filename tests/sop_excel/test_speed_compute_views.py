@@ -22,6 +22,7 @@ from sop_excel.core.drift import DateLike, WorkCalendar, mtd_share
 from sop_excel.core.events import check_events
 from sop_excel.models import Settings
 from sop_excel.sources.sql import _series
+from tests.sop_excel.core.test_supply_weeks import events as supply_events
 
 AS_OF = dt.date(2026, 11, 18)
 MONTHS = pd.date_range("2026-10-01", periods=6, freq="MS")
@@ -229,38 +230,7 @@ def _company(seed: int, n: int = 60, *, holidays: tuple[dt.date, ...] = ()) -> d
         ]
     )
     bought = items.loc[items["resource"] == "", "item"].iloc[0]
-    events = pd.DataFrame(
-        [
-            {
-                "id": "E1",
-                "kind": "Resource down",
-                "resource": "R1",
-                "item": "",
-                "start": pd.Timestamp("2026-11-20"),
-                "end": pd.NaT,
-                "working_days": 3.0,
-                "rate": np.nan,
-                "delay_days": np.nan,
-                "owner": "Plant",
-                "status": "Open",
-                "comment": "gearbox",
-            },
-            {
-                "id": "E2",
-                "kind": "Receipt delayed",
-                "resource": "",
-                "item": bought,
-                "start": pd.Timestamp("2026-11-23"),
-                "end": pd.NaT,
-                "working_days": np.nan,
-                "rate": np.nan,
-                "delay_days": 14.0,
-                "owner": "Buyer",
-                "status": "In progress",
-                "comment": "",
-            },
-        ]
-    )
+    events = supply_events().assign(item=["", bought])  # the breakdown and a late receipt
     calendar = WorkCalendar(holidays=holidays)
     checked = check_events(
         events,

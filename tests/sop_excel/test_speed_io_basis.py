@@ -92,23 +92,23 @@ def test_the_basis_kept_in_the_one_save_is_refused_after_an_edit(
     assert not _kept(book_copy)[1]
 
 
+def _queue_stamp(book: ZipIO) -> None:
+    """The Basis key rewritten with its ``sheets`` value a stamp for this save to fill in."""
+    said = read_frame(book, "tblBasisKey")
+    stamped = [
+        SavedStamp(cache.BASIS_SOURCES) if k == "sheets" else v
+        for k, v in said[["key", "value"]].to_numpy()
+    ]
+    book.write_table("tblBasisKey", rows_for("tblBasisKey", said.assign(value=stamped)))
+
+
 def test_a_stamp_not_filled_in_holds_for_no_file(small_copy, monkeypatch):
     """The openpyxl fallback (here: forced while saving) writes the stamp's placeholder: the
     basis is not used, never a wrong one."""
     book = ZipIO(small_copy)
     key = cache.basis_key(book, macros.read_settings(book))
     assert key is not None and cache.kept_basis(book, key) is not None
-    said = read_frame(book, "tblBasisKey")
-    rows = rows_for(
-        "tblBasisKey",
-        said.assign(
-            value=[
-                SavedStamp(cache.BASIS_SOURCES) if k == "sheets" else v
-                for k, v in said[["key", "value"]].to_numpy()
-            ]
-        ),
-    )
-    book.write_table("tblBasisKey", rows)
+    _queue_stamp(book)
 
     def unsupported(self, tmp, plan):
         raise ZipUnsupported("forced by the test")
@@ -126,17 +126,7 @@ def test_a_stamp_not_filled_in_holds_for_no_file(small_copy, monkeypatch):
 def test_a_stamp_names_the_parts_as_the_save_wrote_them(small_copy):
     """Written by the zip side, the stamp is the fingerprint content_stamp reads back."""
     book = ZipIO(small_copy)
-    said = read_frame(book, "tblBasisKey")
-    rows = rows_for(
-        "tblBasisKey",
-        said.assign(
-            value=[
-                SavedStamp(cache.BASIS_SOURCES) if k == "sheets" else v
-                for k, v in said[["key", "value"]].to_numpy()
-            ]
-        ),
-    )
-    book.write_table("tblBasisKey", rows)
+    _queue_stamp(book)
     history = read_frame(book, "tblHistory")
     book.write_table("tblHistory", rows_for("tblHistory", history.iloc[:-1]))  # a source changes
     book.save()
