@@ -280,9 +280,7 @@ def save_keeping_basis(
         frame = _key_frame(book, made, key)
         # first a key that holds for no file: a basis written in part is never used
         write_frame(book, T.BASIS_KEY, frame.assign(value=""))
-        for name, part in made.frames().items():
-            if name in book.table_names():
-                write_frame(book, name, part)
+        write_basis(book, made, key)  # the key as text: the stamp's placeholder
         rows = rows_for(T.BASIS_KEY, frame)  # rows, not a frame: the stamp is a cell of its own
         if sum(isinstance(v, SavedStamp) for r in rows for v in r) != 1:
             raise ValueError("the key's rows do not hold its fingerprint cell")
